@@ -1,0 +1,45 @@
+/**
+ * Finding and building the shared real-Go test programs for side-by-side
+ * benchmarks.
+ *
+ * @module
+ */
+
+/** The Go programs shipped beside the repository in shared/testdata. */
+export const GO_PROGRAMS = new URL(
+  "../../shared/testdata/go1.19/programs/",
+  import.meta.url,
+);
+
+/** Path of a usable `go` binary (PATH, then Debian's go 1.19), or null. */
+export async function findGo(): Promise<string | null> {
+  for (const cand of ["go", "/usr/lib/go-1.19/bin/go"]) {
+    try {
+      const out = await new Deno.Command(cand, { args: ["version"] }).output();
+      if (out.success) return cand;
+    } catch {
+      // not there
+    }
+  }
+  return null;
+}
+
+/** Builds `program` (a folder of GO_PROGRAMS) with -trimpath into `outDir`; returns the binary. */
+export async function buildGoProgram(
+  go: string,
+  program: string,
+  outDir: string,
+): Promise<string> {
+  const bin = `${outDir}/${program}`;
+  const out = await new Deno.Command(go, {
+    args: ["build", "-trimpath", "-o", bin, `./${program}`],
+    cwd: GO_PROGRAMS.pathname,
+    env: { GOPROXY: "off", GOFLAGS: "", GO111MODULE: "on" },
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `go build ${program} failed: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return bin;
+}

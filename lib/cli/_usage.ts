@@ -1,0 +1,53 @@
+/**
+ * Usage errors and the one-line error report shared by the subcommands.
+ *
+ * @module
+ */
+
+/** A mistake in the command line: reported with exit code 2. */
+export class UsageError extends Error {
+  /** Makes a usage error; the message says what was wrong and what to do. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Exit code for a usage error. */
+export const EXIT_USAGE = 2;
+/** Exit code for any other failure. */
+export const EXIT_FAILURE = 1;
+
+/** One line for stderr describing `err`, without a stack trace. */
+export function errorLine(err: unknown): string {
+  if (err instanceof Error) {
+    const msg = err.message.split("\n")[0];
+    if (err instanceof UsageError) return `alloctrace: ${msg}`;
+    if (err.name === "NotCapable" || err.name === "PermissionDenied") {
+      return `alloctrace: permission denied: ${msg}`;
+    }
+    return `alloctrace: ${msg}`;
+  }
+  return `alloctrace: ${String(err)}`;
+}
+
+/** Parses a whole number option, or throws a UsageError naming the option. */
+export function intOption(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  if (!/^-?\d+$/.test(value)) {
+    throw new UsageError(`--${name} takes a whole number, got "${value}"`);
+  }
+  const n = Number(value);
+  if (n < min || n > max) {
+    throw new UsageError(
+      `--${name} must be from ${min} to ${max}, got ${value}`,
+    );
+  }
+  return n;
+}

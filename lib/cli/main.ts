@@ -1,0 +1,75 @@
+/**
+ * The command line: parses the subcommand and dispatches. All terminal I/O
+ * of the tool lives under `lib/cli`.
+ *
+ * @module
+ */
+
+import { RUN_HELP, runCommand } from "./run.ts";
+import { errorLine, EXIT_FAILURE, EXIT_USAGE, UsageError } from "./_usage.ts";
+
+/** The tool's version. */
+export const VERSION = "0.1.0";
+
+/** Help text of `alloctrace`. */
+export const HELP =
+  `alloctrace ${VERSION}: the Go runtime's allocator, sweeper, heap profiler
+and GODEBUG=allocfreetrace printer on a workbench.
+
+Usage: alloctrace <command> [options]
+
+Commands:
+  run [WORKLOAD]   simulate a workload on the simulated Go heap (default: binarytrees)
+  help [COMMAND]   show help for a command
+
+Options:
+  -h, --help       show this help
+  --version        print the version
+
+Run 'alloctrace <command> --help' for a command's options.
+`;
+
+const COMMANDS: Record<string, { help: string; run: (a: string[]) => number }> =
+  {
+    run: { help: RUN_HELP, run: runCommand },
+  };
+
+/**
+ * Runs the tool with `args` (without the program name); returns the exit
+ * code. Errors become one line on stderr; `ALLOCTRACE_DEBUG=1` rethrows.
+ */
+export function main(args: string[], debug = false): number {
+  try {
+    const [cmd, ...rest] = args;
+    if (cmd === undefined) return COMMANDS.run.run([]);
+    if (cmd === "-h" || cmd === "--help") {
+      console.log(HELP);
+      return 0;
+    }
+    if (cmd === "--version") {
+      console.log(`alloctrace ${VERSION}`);
+      return 0;
+    }
+    if (cmd === "help") {
+      const topic = rest[0];
+      console.log(topic && COMMANDS[topic] ? COMMANDS[topic].help : HELP);
+      return 0;
+    }
+    const command = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+    if (command === undefined) {
+      throw new UsageError(
+        `unknown command "${cmd}": commands are ${
+          Object.keys(COMMANDS).join(", ")
+        } (see alloctrace --help)`,
+      );
+    }
+    return command.run(rest);
+  } catch (err) {
+    if (debug) throw err;
+    console.error(errorLine(err));
+    const usage = err instanceof UsageError ||
+      (err instanceof TypeError &&
+        (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"));
+    return usage ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * `mcentral`: the spans of one span class that no mcache holds, in Go
+ * 1.19's four span sets (partial/full × swept/unswept, whose roles swap
+ * every GC as `sweepgen` advances by 2). Reference section 9.3.
+ *
+ * @module
+ */
+
+import type { MHeap } from "./mheap.ts";
+import type { MSpan } from "./mspan.ts";
+
+/**
+ * An unordered set of spans with O(1) push, pop and removal (each span
+ * knows its set and index).
+ *
+ * @example
+ * ```ts
+ * import { SpanSet } from "./mcentral.ts";
+ * import { MSpan } from "./mspan.ts";
+ * const set = new SpanSet();
+ * const a = new MSpan(0xc000000000, 1, 8192);
+ * set.push(a);
+ * set.remove(a);
+ * if (set.length !== 0 || a.spanSet !== null) throw new Error("set");
+ * ```
+ */
+export class SpanSet {
+  /** The spans, in no particular order. */
+  readonly spans: MSpan[] = [];
+
+  /** Number of spans in the set. */
+  get length(): number {
+    return this.spans.length;
+  }
+
+  /** Adds a span that is in no set. */
+  push(s: MSpan): void {
+    s.spanSet = this;
+    s.setIndex = this.spans.length;
+    this.spans.push(s);
+  }
+
+  /** Takes the most recently pushed span, or undefined. */
+  pop(): MSpan | undefined {
+    const s = this.spans.pop();
+    if (s !== undefined) {
+      s.spanSet = null;
+      s.setIndex = -1;
+    }
+    return s;
+  }
+
+  /** Removes a span of this set. */
+  remove(s: MSpan): void {
+    const last = this.spans.pop()!;
+    if (last !== s) {
+      this.spans[s.setIndex] = last;
+      last.setIndex = s.setIndex;
+    }
+    s.spanSet = null;
+    s.setIndex = -1;
+  }
+}
+
+/**
+ * The central free list of one span class.
+ *
+ * @example
+ * ```ts
+ * import { MCentral } from "./mcentral.ts";
+ * import { MHeap } from "./mheap.ts";
+ * const heap = new MHeap({ pageSize: 8192, arenaStart: 0xc000000000, arenaMaxBytes: 2 ** 30, growBytes: 4 << 20, policy: "first-fit" });
+ * const c = new MCentral(13, 16, 1, 512);
+ * const s = c.cacheSpan(heap, 0);
+ * if (s.nelems !== 512 || s.elemsize !== 16) throw new Error("mcentral");
+ * ```
+ */
+export class MCentral {
+  /** The span class. */
+  readonly spanclass: number;
+  /** Object size of the class. */
+  readonly elemsize: number;
+  /** Pages per span. */
+  readonly npages: number;
+  /** Objects per span. */
+  readonly nelems: number;
+  /** Spans with free slots, indexed by `sweepgen/2 % 2`. */
+  readonly partial: readonly [SpanSet, SpanSet] = [
+    new SpanSet(),
+    new SpanSet(),
+  ];
+  /** Spans without free slots, indexed by `sweepgen/2 % 2`. */
+  readonly full: readonly [SpanSet, SpanSet] = [new SpanSet(), new SpanSet()];
+
+  /** Makes the central list of a span class. */
+  constructor(
+    spanclass: number,
+    elemsize: number,
+    npages: number,
+    nelems: number,
+  ) {
+    this.spanclass = spanclass;
+    this.elemsize = elemsize;
+    this.npages = npages;
+    this.nelems = nelems;
+  }
+
+  /** The swept spans with free slots at sweep generation `sg`. */
+  partialSwept(sg: number): SpanSet {
+    return this.partial[(sg >>> 1) & 1];
+  }
+
+  /** The unswept spans with free slots at sweep generation `sg`. */
+  partialUnswept(sg: number): SpanSet {
+    return this.partial[1 - ((sg >>> 1) & 1)];
+  }
+
+  /** The swept full spans at sweep generation `sg`. */
+  fullSwept(sg: number): SpanSet {
+    return this.full[(sg >>> 1) & 1];
+  }
+
+  /** The unswept full spans at sweep generation `sg`. */
+  fullUnswept(sg: number): SpanSet {
+    return this.full[1 - ((sg >>> 1) & 1)];
+  }
+
+  /**
+   * A span with a free slot for P `p`'s mcache: a swept partial span, or a
+   * fresh one from the heap (`grow`). It is marked cached (`sweepgen + 3`).
+   */
+  cacheSpan(heap: MHeap, p: number): MSpan {
+    const sg = heap.sweepgen;
+    let s = this.partialSwept(sg).pop();
+    if (s === undefined) {
+      s = heap.allocSpan(this.npages, this.elemsize);
+      s.init(this.spanclass, this.elemsize, this.nelems);
+    }
+    s.freeindex = 0;
+    s.sweepgen = sg + 3;
+    s.cachedBy = p;
+    s.allocCountBeforeCache = s.allocCount;
+    return s;
+  }
+
+  /**
+   * Takes a span back from an mcache: an empty span returns its pages to
+   * the heap, others go to the swept partial or full set.
+   */
+  uncacheSpan(heap: MHeap, s: MSpan): void {
+    const sg = heap.sweepgen;
+    s.cachedBy = -1;
+    s.sweepgen = sg;
+    if (s.allocCount === 0) heap.freeSpan(s);
+    else if (s.allocCount === s.nelems) this.fullSwept(sg).push(s);
+    else this.partialSwept(sg).push(s);
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * `mheap`: the page heap. It maps address space at the preset's arena start
+ * in growth chunks, hands out runs of pages for spans (address-ordered first
+ * fit like Go 1.19's page allocator, or best fit like Go 1.2's free lists),
+ * takes freed spans back and coalesces free runs, and maps any heap address
+ * back to its span (`spanOf`). Reference sections 8.5, 8.6, 11.
+ *
+ * @module
+ */
+
+import { MSpan, SpanState } from "./mspan.ts";
+import type { PagePolicy } from "./presets.ts";
+
+/**
+ * The heap would exceed its hard limit, or its address space. The heap is
+ * left as it was before the failing request, so it can still be inspected.
+ */
+export class OutOfMemoryError extends RangeError {
+  /** Bytes the failing request asked for. */
+  readonly requested: number;
+  /** Heap bytes in use (pages held by spans) when it failed. */
+  readonly heapInuse: number;
+
+  /** Makes the error; the message names the request and the heap in use. */
+  constructor(message: string, requested: number, heapInuse: number) {
+    super(message);
+    this.name = "OutOfMemoryError";
+    this.requested = requested;
+    this.heapInuse = heapInuse;
+  }
+}
+
+/** Options of the page heap. */
+export interface MHeapOptions {
+  /** Page size in bytes. */
+  pageSize: number;
+  /** Address of the first page. */
+  arenaStart: number;
+  /** Most bytes of address space the heap may map. */
+  arenaMaxBytes: number;
+  /** Growth granularity in bytes. */
+  growBytes: number;
+  /** How a free run is chosen. */
+  policy: PagePolicy;
+  /** Fatal limit on bytes in use by spans (0 = none). */
+  hardLimit?: number;
+}
+
+/**
+ * The page heap.
+ *
+ * @example
+ * ```ts
+ * import { MHeap } from "./mheap.ts";
+ * const h = new MHeap({ pageSize: 8192, arenaStart: 0xc000000000, arenaMaxBytes: 2 ** 30, growBytes: 4 << 20, policy: "first-fit" });
+ * const a = h.allocSpan(2, 4096);
+ * const b = h.allocSpan(1, 100);
+ * h.freeSpan(a);
+ * if (h.allocSpan(1, 8).startAddr !== 0xc000000000 || h.spanOf(b.startAddr + 5) !== b) throw new Error("mheap");
+ * ```
+ */
+export class MHeap {
+  /** Page size in bytes. */
+  readonly pageSize: number;
+  /** Address of page 0. */
+  readonly arenaStart: number;
+  /** Mapped pages (`HeapSys / pageSize`). */
+  mappedPages = 0;
+  /** Pages held by in-use spans. */
+  pagesInUse = 0;
+  /** Current sweep generation, +2 per GC (reference 9.2). */
+  sweepgen = 0;
+  /** Fatal limit on bytes in use (0 = none). */
+  hardLimit: number;
+  readonly #maxPages: number;
+  readonly #growPages: number;
+  readonly #bestFit: boolean;
+  /** Free runs, sorted by start page: starts and lengths. */
+  #freeStart: number[] = [];
+  #freeLen: number[] = [];
+  /** Page index → span, for every page of every in-use span. */
+  #spans: (MSpan | undefined)[] = [];
+
+  /** Makes an empty page heap; nothing is mapped until the first span. */
+  constructor(opts: MHeapOptions) {
+    this.pageSize = opts.pageSize;
+    this.arenaStart = opts.arenaStart;
+    this.#maxPages = Math.floor(opts.arenaMaxBytes / opts.pageSize);
+    this.#growPages = Math.max(1, Math.floor(opts.growBytes / opts.pageSize));
+    this.#bestFit = opts.policy === "best-fit";
+    this.hardLimit = opts.hardLimit ?? 0;
+  }
+
+  /** Bytes held by in-use spans (`HeapInuse`). */
+  get heapInuse(): number {
+    return this.pagesInUse * this.pageSize;
+  }
+
+  /** Mapped heap bytes (`HeapSys`). */
+  get heapSys(): number {
+    return this.mappedPages * this.pageSize;
+  }
+
+  /** The free runs of pages, in address order (for inspection). */
+  freeRunList(): { startAddr: number; npages: number }[] {
+    return this.#freeStart.map((p, i) => ({
+      startAddr: this.arenaStart + p * this.pageSize,
+      npages: this.#freeLen[i],
+    }));
+  }
+
+  /** Number of free runs (for tests and statistics). */
+  get freeRuns(): number {
+    return this.#freeStart.length;
+  }
+
+  /**
+   * Takes a run of `npages` pages for a new in-use span (the caller `init`s
+   * its objects). `requested` names the user's request in errors.
+   *
+   * @throws {OutOfMemoryError} when the hard limit or the address space
+   *   would be exceeded; nothing is changed then.
+   */
+  allocSpan(npages: number, requested: number): MSpan {
+    if (this.hardLimit > 0) {
+      const after = (this.pagesInUse + npages) * this.pageSize;
+      if (after > this.hardLimit) {
+        throw new OutOfMemoryError(
+          `out of memory: allocating ${requested} bytes needs ${npages} more page(s) of ${this.pageSize} bytes, ` +
+            `which would put the heap at ${after} bytes; ${this.heapInuse} bytes are in use and the hard limit is ${this.hardLimit}`,
+          requested,
+          this.heapInuse,
+        );
+      }
+    }
+    let run = this.#findRun(npages);
+    if (run < 0) {
+      this.#grow(npages, requested);
+      run = this.#findRun(npages);
+    }
+    const start = this.#freeStart[run];
+    const len = this.#freeLen[run];
+    if (len === npages) {
+      this.#freeStart.splice(run, 1);
+      this.#freeLen.splice(run, 1);
+    } else {
+      this.#freeStart[run] = start + npages;
+      this.#freeLen[run] = len - npages;
+    }
+    const span = new MSpan(
+      this.arenaStart + start * this.pageSize,
+      npages,
+      this.pageSize,
+    );
+    span.state = SpanState.InUse;
+    for (let p = start; p < start + npages; p++) this.#spans[p] = span;
+    this.pagesInUse += npages;
+    return span;
+  }
+
+  /** Returns a span's pages to the heap, coalescing with free neighbours. */
+  freeSpan(span: MSpan): void {
+    if (span.state !== SpanState.InUse) {
+      throw new Error(
+        `mheap.freeSpan: span at 0x${
+          span.startAddr.toString(16)
+        } is not in use`,
+      );
+    }
+    span.state = SpanState.Dead;
+    const start = (span.startAddr - this.arenaStart) / this.pageSize;
+    const n = span.npages;
+    for (let p = start; p < start + n; p++) this.#spans[p] = undefined;
+    this.pagesInUse -= n;
+    this.#insertFree(start, n);
+  }
+
+  /** The in-use span containing `addr`, or undefined. */
+  spanOf(addr: number): MSpan | undefined {
+    const p = Math.floor((addr - this.arenaStart) / this.pageSize);
+    if (p < 0 || p >= this.mappedPages) return undefined;
+    return this.#spans[p];
+  }
+
+  /** Visits every in-use span once, in address order. */
+  forEachSpan(fn: (s: MSpan) => void): void {
+    const spans = this.#spans;
+    for (let p = 0; p < spans.length;) {
+      const s = spans[p];
+      if (s === undefined) {
+        p++;
+        continue;
+      }
+      fn(s);
+      p += s.npages;
+    }
+  }
+
+  #findRun(npages: number): number {
+    const lens = this.#freeLen;
+    if (!this.#bestFit) {
+      for (let i = 0; i < lens.length; i++) if (lens[i] >= npages) return i;
+      return -1;
+    }
+    let best = -1;
+    for (let i = 0; i < lens.length; i++) {
+      if (lens[i] >= npages && (best < 0 || lens[i] < lens[best])) best = i;
+    }
+    return best;
+  }
+
+  #grow(npages: number, requested: number): void {
+    const ask = Math.ceil(npages / this.#growPages) * this.#growPages;
+    if (this.mappedPages + ask > this.#maxPages) {
+      throw new OutOfMemoryError(
+        `out of memory: allocating ${requested} bytes needs ${ask} more page(s), past the ${
+          this.#maxPages * this.pageSize
+        }-byte address space of the heap; ${this.heapInuse} bytes are in use`,
+        requested,
+        this.heapInuse,
+      );
+    }
+    const start = this.mappedPages;
+    this.mappedPages += ask;
+    this.#insertFree(start, ask);
+  }
+
+  #insertFree(start: number, n: number): void {
+    const starts = this.#freeStart;
+    const lens = this.#freeLen;
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (starts[mid] < start) lo = mid + 1;
+      else hi = mid;
+    }
+    const prev = lo - 1;
+    const joinPrev = prev >= 0 && starts[prev] + lens[prev] === start;
+    const joinNext = lo < starts.length && start + n === starts[lo];
+    if (joinPrev && joinNext) {
+      lens[prev] += n + lens[lo];
+      starts.splice(lo, 1);
+      lens.splice(lo, 1);
+    } else if (joinPrev) {
+      lens[prev] += n;
+    } else if (joinNext) {
+      starts[lo] = start;
+      lens[lo] += n;
+    } else {
+      starts.splice(lo, 0, start);
+      lens.splice(lo, 0, n);
+    }
+  }
+}

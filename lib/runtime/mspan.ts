@@ -1,0 +1,176 @@
+/**
+ * `mspan`: a run of pages holding objects of one span class (or one large
+ * object). Fields follow Go 1.19's `mspan` (reference section 9.1).
+ *
+ * One deliberate difference: `allocBits` is kept exact ("this slot holds a
+ * live object now"), where Go leaves new allocations out of it until the
+ * next sweep and relies on `freeindex` instead. Both give the same
+ * allocation order; the exact bitmap lets sweeping, explicit frees and the
+ * invariants be checked from the span alone.
+ *
+ * @module
+ */
+
+import type { SpanSet } from "./mcentral.ts";
+
+/** Span states (`mSpanState`): `Dead` (pages free in the page heap) or `InUse`. */
+export const SpanState = { Dead: 0, InUse: 1 } as const;
+/** A span state value. */
+export type SpanState = typeof SpanState[keyof typeof SpanState];
+
+/** `spanClass = sizeclass<<1 | noscan`. */
+export function makeSpanClass(sizeclass: number, noscan: boolean): number {
+  return (sizeclass << 1) | (noscan ? 1 : 0);
+}
+
+/** Number of span classes (`numSpanClasses`) for a table of `numClasses` size classes. */
+export function numSpanClasses(numClasses: number): number {
+  return numClasses << 1;
+}
+
+/** Count trailing zeros of a non-zero 32-bit value. */
+export function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/** Population count of a 32-bit value. */
+export function popcount32(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/**
+ * A span. Made by the page heap; fields are public for speed and for
+ * inspection, and only the runtime changes them.
+ *
+ * @example
+ * ```ts
+ * import { MSpan } from "./mspan.ts";
+ * const s = new MSpan(0xc000000000, 1, 8192);
+ * s.init(13, 16, 512);
+ * if (s.nextFreeIndex() !== 0 || s.limit !== 0xc000002000) throw new Error("span");
+ * ```
+ */
+export class MSpan {
+  /** First byte of the span (`base()`). */
+  startAddr: number;
+  /** Length in pages. */
+  npages: number;
+  /** Page size of the heap it belongs to. */
+  readonly pageSize: number;
+  /** `sizeclass<<1 | noscan`. */
+  spanclass = 0;
+  /** Object size (class size, or npages·pageSize for a large object). */
+  elemsize = 0;
+  /** Number of object slots. */
+  nelems = 0;
+  /** End of the last object. */
+  limit = 0;
+  /** Where the next free-slot search starts. */
+  freeindex = 0;
+  /** One bit per slot: set while the slot holds an object. */
+  allocBits: Uint32Array = new Uint32Array(0);
+  /** One bit per slot, filled by the mark phase. */
+  gcmarkBits: Uint32Array = new Uint32Array(0);
+  /** Number of set bits in `allocBits`. */
+  allocCount = 0;
+  /** `allocCount` when the span was cached (for statistics). */
+  allocCountBeforeCache = 0;
+  /** Sweep generation relative to `mheap.sweepgen` (reference 9.2). */
+  sweepgen = 0;
+  /** Span state. */
+  state: SpanState = SpanState.Dead;
+  /** True when free slots may hold old data. */
+  needzero = false;
+  /** For a large object: the size that was requested. */
+  largeRequested = 0;
+  /** Per-slot type id (+1; 0 = untyped) for pointerful spans, else null. */
+  types: Int32Array | null = null;
+  /** The span set that holds the span, or null (cached, or not in mcentral). */
+  spanSet: SpanSet | null = null;
+  /** Index of the span in `spanSet`, or -1. */
+  setIndex: number = -1;
+  /** The P whose mcache holds the span, or -1. */
+  cachedBy: number = -1;
+
+  /** Makes a dead span over `npages` pages at `startAddr`. */
+  constructor(startAddr: number, npages: number, pageSize: number) {
+    this.startAddr = startAddr;
+    this.npages = npages;
+    this.pageSize = pageSize;
+  }
+
+  /** Sets the span up for `nelems` objects of `elemsize` bytes of span class `spanclass`. */
+  init(spanclass: number, elemsize: number, nelems: number): void {
+    this.spanclass = spanclass;
+    this.elemsize = elemsize;
+    this.nelems = nelems;
+    this.limit = this.startAddr + elemsize * nelems;
+    this.freeindex = 0;
+    const words = (nelems + 31) >>> 5;
+    this.allocBits = new Uint32Array(words);
+    this.gcmarkBits = new Uint32Array(words);
+    this.allocCount = 0;
+    this.allocCountBeforeCache = 0;
+    this.state = SpanState.InUse;
+    this.needzero = false;
+    this.largeRequested = 0;
+    this.types = (spanclass & 1) === 0 ? new Int32Array(nelems) : null;
+    this.spanSet = null;
+    this.setIndex = -1;
+    this.cachedBy = -1;
+  }
+
+  /** Size class (0 for a large object). */
+  get sizeclass(): number {
+    return this.spanclass >>> 1;
+  }
+
+  /** True for spans of pointer-free objects. */
+  get noscan(): boolean {
+    return (this.spanclass & 1) === 1;
+  }
+
+  /** First byte after the span. */
+  get end(): number {
+    return this.startAddr + this.npages * this.pageSize;
+  }
+
+  /**
+   * The first free slot at or after `freeindex`, or `nelems` when there is
+   * none (`nextFreeIndex`): a word-at-a-time scan of the inverted bitmap.
+   */
+  nextFreeIndex(): number {
+    const nelems = this.nelems;
+    let i = this.freeindex;
+    const bits = this.allocBits;
+    while (i < nelems) {
+      const w = i >>> 5;
+      const free = ~bits[w] & (-1 << (i & 31));
+      if (free !== 0) {
+        const slot = (w << 5) + ctz32(free);
+        return slot < nelems ? slot : nelems;
+      }
+      i = (w + 1) << 5;
+    }
+    return nelems;
+  }
+
+  /** True when slot `i` holds an object. */
+  isAllocated(i: number): boolean {
+    return (this.allocBits[i >>> 5] & (1 << (i & 31))) !== 0;
+  }
+
+  /** Slot index of the object containing `addr` (no bounds check). */
+  objIndex(addr: number): number {
+    return Math.floor((addr - this.startAddr) / this.elemsize);
+  }
+
+  /** Counts the set bits of `allocBits` (for checks; the runtime keeps `allocCount`). */
+  countAllocBits(): number {
+    let n = 0;
+    for (const w of this.allocBits) n += popcount32(w);
+    return n;
+  }
+}

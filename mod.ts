@@ -1,0 +1,74 @@
+/**
+ * alloctrace: the Go runtime's memory allocator on a workbench.
+ *
+ * The library drives a simulated Go heap — size classes, spans, mcache /
+ * mcentral / mheap, the tiny allocator — with the allocation path of Go's
+ * `mallocgc`, in two presets (`go1.19` and the Dec 2013 `go1.2-seed`).
+ * Nothing here touches `Deno.*`; it runs anywhere TypeScript runs.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "./mod.ts";
+ *
+ * const rt = new Runtime({ preset: "go1.19", gomaxprocs: 2 });
+ * const node = rt.types.define("main.Node", { size: 16, pointers: [0, 1] });
+ * const a = rt.newobject(node);          // 0xc000000000
+ * const buf = rt.makeslice(rt.types.get("uint8"), 40000); // a large object: 0xa000 bytes
+ * rt.free(a);
+ * const s = rt.readMemStats();
+ * if (s.HeapObjects !== 1 || s.HeapAlloc !== 0xa000 || rt.sizeOf(buf) !== 40960) throw new Error();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type AllocListener,
+  type FreeListener,
+  MAX_ALLOC,
+  type MemStats,
+  Runtime,
+  type RuntimeOptions,
+  TINY_SIZE,
+} from "./lib/runtime/runtime.ts";
+export {
+  getPreset,
+  type PagePolicy,
+  type Preset,
+  PRESET_NAMES,
+  type PresetName,
+  sizeClassesOf,
+} from "./lib/runtime/presets.ts";
+export {
+  MAX_SMALL_SIZE,
+  type SizeClassParams,
+  SizeClassTable,
+} from "./lib/runtime/sizeclasses.ts";
+export {
+  GoType,
+  PTR_SIZE,
+  type TypeKind,
+  TypeRegistry,
+  type TypeSpec,
+} from "./lib/runtime/types.ts";
+export {
+  MHeap,
+  type MHeapOptions,
+  OutOfMemoryError,
+} from "./lib/runtime/mheap.ts";
+export {
+  ctz32,
+  makeSpanClass,
+  MSpan,
+  numSpanClasses,
+  popcount32,
+  SpanState,
+} from "./lib/runtime/mspan.ts";
+export { MCentral, SpanSet } from "./lib/runtime/mcentral.ts";
+export { emptymspan, MCache } from "./lib/runtime/mcache.ts";
+export {
+  binarytrees,
+  type BinaryTreesOptions,
+  type BinaryTreesResult,
+  treeNodes,
+} from "./lib/workload/binarytrees.ts";

@@ -1,0 +1,51 @@
+/**
+ * Spawning the real `main.ts` (or any command) from tests.
+ *
+ * @module
+ */
+
+/** What a finished command printed and returned. */
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Repository root. */
+export const ROOT: string = new URL("../", import.meta.url).pathname;
+
+/** Runs a command to completion. */
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; stdin?: string } = {},
+): Promise<Ran> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: opts.cwd ?? ROOT,
+    env: opts.env,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+/** Runs `deno run <perms> main.ts <args>` with the current Deno. */
+export function alloctrace(
+  args: string[],
+  perms: string[] = ["--allow-env=GODEBUG,GOGC,ALLOCTRACE_DEBUG,NO_COLOR"],
+): Promise<Ran> {
+  return run(Deno.execPath(), ["run", ...perms, "main.ts", ...args]);
+}

@@ -1,0 +1,120 @@
+import { assertEquals, assertThrows, assertTrue } from "../_assert.ts";
+import { OutOfMemoryError, Runtime, TypeRegistry } from "../../mod.ts";
+
+Deno.test("bad sizes are RangeErrors that name the value", () => {
+  const rt = new Runtime();
+  for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 49]) {
+    assertThrows(
+      () => rt.mallocgc(bad, null),
+      RangeError,
+      new RegExp(`got ${bad}`),
+    );
+  }
+  assertThrows(
+    () => rt.makeslice(rt.types.get("int"), -3),
+    RangeError,
+    /len .* got -3/,
+  );
+  assertEquals(rt.readMemStats().Mallocs, 0);
+});
+
+Deno.test("unknown types and foreign descriptors are TypeErrors", () => {
+  const rt = new Runtime();
+  assertThrows(
+    () => rt.types.get("main.Nope"),
+    TypeError,
+    /unknown type "main.Nope"/,
+  );
+  const other = new Runtime().types.define("main.X", { size: 8 });
+  assertThrows(
+    () => rt.newobject(other),
+    TypeError,
+    /main.X is not registered/,
+  );
+  // *T is made on demand for a known T.
+  assertEquals(rt.types.get("*uint8").size, 8);
+});
+
+Deno.test("bad type specs say what is allowed", () => {
+  const types = new TypeRegistry(0x1000);
+  assertThrows(
+    () => types.define("main.A", { size: -8 }),
+    RangeError,
+    /non-negative integer, got -8/,
+  );
+  assertThrows(
+    () => types.define("main.B", { size: 8, pointers: [1] }),
+    RangeError,
+    /pointer word 1 is outside its 8 bytes/,
+  );
+  types.define("main.C", { size: 8 });
+  assertThrows(
+    () => types.define("main.C", { size: 16 }),
+    RangeError,
+    /already defined/,
+  );
+});
+
+Deno.test("bad preset names and GOMAXPROCS list what is allowed", () => {
+  assertThrows(
+    () => new Runtime({ preset: "go1.21" }),
+    RangeError,
+    /unknown preset "go1.21": use one of go1.19, go1.2-seed/,
+  );
+  assertThrows(
+    () => new Runtime({ gomaxprocs: 0 }),
+    RangeError,
+    /GOMAXPROCS .* got 0/,
+  );
+  assertThrows(
+    () => new Runtime().mallocgc(8, null, true, 5),
+    RangeError,
+    /P 5 does not exist/,
+  );
+});
+
+Deno.test("the hard heap limit fails clearly and leaves the heap consistent", () => {
+  const rt = new Runtime({ heapLimit: 1 << 20 });
+  const u8 = rt.types.get("uint8");
+  const kept: number[] = [];
+  let err: unknown;
+  try {
+    for (let i = 0; i < 1000; i++) kept.push(rt.makeslice(u8, 100_000));
+  } catch (e) {
+    err = e;
+  }
+  assertTrue(err instanceof OutOfMemoryError, `got ${err}`);
+  assertTrue(err instanceof RangeError);
+  const m = rt.readMemStats();
+  assertTrue(/allocating 100000 bytes/.test(err.message), err.message);
+  assertTrue(
+    err.message.includes(`${m.HeapInuse} bytes are in use`),
+    err.message,
+  );
+  assertEquals(err.heapInuse, m.HeapInuse);
+  assertEquals(kept.length, Math.floor(128 / 13)); // 13-page objects under a 128-page limit
+  assertEquals(m.HeapObjects, kept.length);
+  assertEquals(m.HeapAlloc, kept.length * rt.sizeOf(kept[0]));
+  // Still usable: free one and the next allocation fits.
+  rt.free(kept.pop()!);
+  kept.push(rt.makeslice(u8, 100_000));
+  assertEquals(rt.readMemStats().HeapObjects, Math.floor(128 / 13));
+});
+
+Deno.test("freeing what is not a live object names the address and the object", () => {
+  const rt = new Runtime();
+  const t = rt.types.define("main.T", { size: 64, pointers: [0] });
+  const a = rt.newobject(t);
+  assertThrows(
+    () => rt.free(a + 8),
+    RangeError,
+    /0xc000000008 is inside object 0xc000000000 \(size 0x40\)/,
+  );
+  assertThrows(
+    () => rt.free(0x1234),
+    RangeError,
+    /0x1234 is not in a heap span/,
+  );
+  rt.free(a);
+  assertThrows(() => rt.free(a), RangeError, /falls in free slot 0xc000000000/);
+});

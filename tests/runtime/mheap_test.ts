@@ -1,0 +1,85 @@
+import { assertEquals, assertThrows, assertTrue } from "../_assert.ts";
+import { MHeap, OutOfMemoryError, Runtime } from "../../mod.ts";
+
+function heap(policy: "first-fit" | "best-fit", limit = 0): MHeap {
+  return new MHeap({
+    pageSize: 8192,
+    arenaStart: 0xc000000000,
+    arenaMaxBytes: 64 << 20,
+    growBytes: 4 << 20,
+    policy,
+    hardLimit: limit,
+  });
+}
+
+Deno.test("mheap grows in 4 MiB chunks from the arena start and coalesces freed runs", () => {
+  const h = heap("first-fit");
+  const a = h.allocSpan(1, 1);
+  const b = h.allocSpan(3, 1);
+  const c = h.allocSpan(2, 1);
+  assertEquals([a.startAddr, b.startAddr, c.startAddr], [
+    0xc000000000,
+    0xc000002000,
+    0xc000008000,
+  ]);
+  assertEquals(h.heapSys, 4 << 20);
+  assertEquals(h.pagesInUse, 6);
+  h.freeSpan(a);
+  h.freeSpan(c); // joins the free tail
+  assertEquals(h.freeRuns, 2);
+  h.freeSpan(b); // joins both neighbours: one run again
+  assertEquals(h.freeRuns, 1);
+  assertEquals(h.pagesInUse, 0);
+  assertEquals(h.allocSpan(6, 1).startAddr, 0xc000000000);
+});
+
+Deno.test("first fit takes the lowest run, best fit the smallest that fits", () => {
+  for (const [policy, want] of [["first-fit", 0], ["best-fit", 2]] as const) {
+    const h = heap(policy);
+    const spans = [4, 1, 2, 1, 1].map((n) => h.allocSpan(n, 1));
+    h.freeSpan(spans[0]); // 4 free pages at page 0
+    h.freeSpan(spans[2]); // 2 free pages at page 5
+    const s = h.allocSpan(2, 1);
+    const runStarts = [spans[0].startAddr, 0, spans[2].startAddr];
+    assertEquals(s.startAddr, runStarts[want], policy);
+  }
+});
+
+Deno.test("spanOf maps every byte of a span back to it, and nothing outside", () => {
+  const h = heap("first-fit");
+  const s = h.allocSpan(3, 1);
+  assertTrue(h.spanOf(s.startAddr) === s);
+  assertTrue(h.spanOf(s.startAddr + 3 * 8192 - 1) === s);
+  assertEquals(h.spanOf(s.startAddr + 3 * 8192), undefined);
+  assertEquals(h.spanOf(0xc000000000 - 1), undefined);
+  h.freeSpan(s);
+  assertEquals(h.spanOf(s.startAddr), undefined);
+});
+
+Deno.test("the address space is finite: a request past it is an OutOfMemoryError", () => {
+  const h = heap("first-fit");
+  assertThrows(
+    () => h.allocSpan(64 * 128 + 1, 12345),
+    OutOfMemoryError,
+    /12345 bytes/,
+  );
+  assertEquals(h.heapSys, 0);
+});
+
+Deno.test("large objects get whole pages and give them back when freed", () => {
+  for (const preset of ["go1.19", "go1.2-seed"]) {
+    const rt = new Runtime({ preset });
+    const page = rt.preset.pageSize;
+    const u8 = rt.types.get("uint8");
+    const a = rt.makeslice(u8, 40000);
+    assertEquals(rt.sizeOf(a), Math.ceil(40000 / page) * page);
+    const inuse = rt.readMemStats().HeapInuse;
+    rt.free(a);
+    assertEquals(rt.readMemStats().HeapInuse, inuse - rt.roundupsize(40000));
+    assertEquals(
+      rt.makeslice(u8, 33000),
+      a,
+      `${preset}: freed pages are reused`,
+    );
+  }
+});
