@@ -27,6 +27,7 @@ export {
   type FreeListener,
   MAX_ALLOC,
   type MemStats,
+  type ProfileFreeListener,
   Runtime,
   type RuntimeOptions,
   TINY_SIZE,
@@ -63,8 +64,25 @@ export {
   numSpanClasses,
   popcount32,
   SpanState,
+  type Special,
 } from "./lib/runtime/mspan.ts";
 export { MCentral, SpanSet } from "./lib/runtime/mcentral.ts";
+export {
+  Collector,
+  type GCCycleStats,
+  type GCEvent,
+  type GCListener,
+  parseGOGC,
+} from "./lib/runtime/gc.ts";
+export { Sweeper, type SweepWho } from "./lib/runtime/sweep.ts";
+export { Goroutine, type GStatus } from "./lib/runtime/goroutine.ts";
+export { COSTS, formatGCms } from "./lib/runtime/clock.ts";
+export { formatGCTrace } from "./lib/runtime/gctrace.ts";
+export {
+  type GoDebug,
+  GODEBUG_VARS,
+  parseGodebug,
+} from "./lib/runtime/godebug.ts";
 export { emptymspan, MCache } from "./lib/runtime/mcache.ts";
 export {
   binarytrees,

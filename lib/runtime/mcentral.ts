@@ -8,6 +8,7 @@
 
 import type { MHeap } from "./mheap.ts";
 import type { MSpan } from "./mspan.ts";
+import type { Sweeper } from "./sweep.ts";
 
 /**
  * An unordered set of spans with O(1) push, pop and removal (each span
@@ -67,12 +68,11 @@ export class SpanSet {
  *
  * @example
  * ```ts
- * import { MCentral } from "./mcentral.ts";
- * import { MHeap } from "./mheap.ts";
- * const heap = new MHeap({ pageSize: 8192, arenaStart: 0xc000000000, arenaMaxBytes: 2 ** 30, growBytes: 4 << 20, policy: "first-fit" });
- * const c = new MCentral(13, 16, 1, 512);
- * const s = c.cacheSpan(heap, 0);
- * if (s.nelems !== 512 || s.elemsize !== 16) throw new Error("mcentral");
+ * import { Runtime } from "./runtime.ts";
+ * const rt = new Runtime();
+ * const c = rt.central[13]; // size class 6 (64 bytes), noscan
+ * const s = c.cacheSpan(rt.heap, 0, rt.sweeper);
+ * if (s.nelems !== 128 || s.elemsize !== 64) throw new Error("mcentral");
  * ```
  */
 export class MCentral {
@@ -126,13 +126,38 @@ export class MCentral {
   }
 
   /**
-   * A span with a free slot for P `p`'s mcache: a swept partial span, or a
-   * fresh one from the heap (`grow`). It is marked cached (`sweepgen + 3`).
+   * A span with a free slot for P `p`'s mcache (`cacheSpan`): a swept
+   * partial span; else, while sweeping is unfinished, up to 100 unswept
+   * spans swept here (partial ones first, then full ones that sweeping
+   * frees up); else a fresh span from the heap (`grow`), after the page
+   * reclaimer. The span is marked cached (`sweepgen + 3`).
    */
-  cacheSpan(heap: MHeap, p: number): MSpan {
+  cacheSpan(heap: MHeap, p: number, sweeper: Sweeper): MSpan {
+    sweeper.deductSweepCredit(this.npages * heap.pageSize, 0);
     const sg = heap.sweepgen;
     let s = this.partialSwept(sg).pop();
+    if (s === undefined && !sweeper.done) {
+      let budget = 100;
+      for (; budget > 0; budget--) {
+        const t = this.partialUnswept(sg).pop();
+        if (t === undefined) break;
+        sweeper.sweepSpan(t, true, "cacheSpan");
+        if (t.allocCount < t.nelems) {
+          s = t;
+          break;
+        }
+        this.fullSwept(sg).push(t);
+      }
+      for (; s === undefined && budget > 0; budget--) {
+        const t = this.fullUnswept(sg).pop();
+        if (t === undefined) break;
+        sweeper.sweepSpan(t, true, "cacheSpan");
+        if (t.allocCount < t.nelems) s = t;
+        else this.fullSwept(sg).push(t);
+      }
+    }
     if (s === undefined) {
+      sweeper.reclaim(this.npages);
       s = heap.allocSpan(this.npages, this.elemsize);
       s.init(this.spanclass, this.elemsize, this.nelems);
     }
@@ -144,12 +169,17 @@ export class MCentral {
   }
 
   /**
-   * Takes a span back from an mcache: an empty span returns its pages to
-   * the heap, others go to the swept partial or full set.
+   * Takes a span back from an mcache (`uncacheSpan`): one cached before the
+   * current sweep phase began is swept now; otherwise an empty span returns
+   * its pages to the heap and others go to the swept partial or full set.
    */
-  uncacheSpan(heap: MHeap, s: MSpan): void {
+  uncacheSpan(heap: MHeap, s: MSpan, sweeper: Sweeper): void {
     const sg = heap.sweepgen;
     s.cachedBy = -1;
+    if (s.sweepgen === sg + 1) {
+      sweeper.sweepSpan(s, false, "uncacheSpan");
+      return;
+    }
     s.sweepgen = sg;
     if (s.allocCount === 0) heap.freeSpan(s);
     else if (s.allocCount === s.nelems) this.fullSwept(sg).push(s);

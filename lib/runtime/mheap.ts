@@ -75,6 +75,7 @@ export class MHeap {
   readonly #maxPages: number;
   readonly #growPages: number;
   readonly #bestFit: boolean;
+  readonly #invPageSize: number;
   /** Free runs, sorted by start page: starts and lengths. */
   #freeStart: number[] = [];
   #freeLen: number[] = [];
@@ -88,6 +89,7 @@ export class MHeap {
     this.#maxPages = Math.floor(opts.arenaMaxBytes / opts.pageSize);
     this.#growPages = Math.max(1, Math.floor(opts.growBytes / opts.pageSize));
     this.#bestFit = opts.policy === "best-fit";
+    this.#invPageSize = 1 / opts.pageSize;
     this.hardLimit = opts.hardLimit ?? 0;
   }
 
@@ -177,7 +179,7 @@ export class MHeap {
 
   /** The in-use span containing `addr`, or undefined. */
   spanOf(addr: number): MSpan | undefined {
-    const p = Math.floor((addr - this.arenaStart) / this.pageSize);
+    const p = Math.floor((addr - this.arenaStart) * this.#invPageSize);
     if (p < 0 || p >= this.mappedPages) return undefined;
     return this.#spans[p];
   }

@@ -28,6 +28,17 @@ export function numSpanClasses(numClasses: number): number {
   return numClasses << 1;
 }
 
+/**
+ * Special records of one object (`special` in Go): a finalizer and/or the
+ * heap-profile bucket of a sampled object.
+ */
+export interface Special {
+  /** Finalizer to queue when the object is found unreachable. */
+  finalizer?: (addr: number) => void;
+  /** Profile bucket of a sampled object (reported to the profiler when freed). */
+  profile?: unknown;
+}
+
 /** Count trailing zeros of a non-zero 32-bit value. */
 export function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
@@ -93,6 +104,12 @@ export class MSpan {
   setIndex: number = -1;
   /** The P whose mcache holds the span, or -1. */
   cachedBy: number = -1;
+  /** Memory of a pointerful span, one float per 8-byte word (pointer words hold addresses); null for noscan spans. */
+  words: Float64Array | null = null;
+  /** Objects marked by the current mark phase. */
+  nmarked = 0;
+  /** Special records by slot index (finalizers, profile buckets), or null. */
+  specials: Map<number, Special> | null = null;
 
   /** Makes a dead span over `npages` pages at `startAddr`. */
   constructor(startAddr: number, npages: number, pageSize: number) {
@@ -116,7 +133,11 @@ export class MSpan {
     this.state = SpanState.InUse;
     this.needzero = false;
     this.largeRequested = 0;
-    this.types = (spanclass & 1) === 0 ? new Int32Array(nelems) : null;
+    const scan = (spanclass & 1) === 0;
+    this.types = scan ? new Int32Array(nelems) : null;
+    this.words = scan ? new Float64Array((nelems * elemsize) / 8) : null;
+    this.nmarked = 0;
+    this.specials = null;
     this.spanSet = null;
     this.setIndex = -1;
     this.cachedBy = -1;

@@ -6,10 +6,14 @@
  * @module
  */
 
+import { COSTS } from "./clock.ts";
+import { Collector, type GCListener, parseGOGC } from "./gc.ts";
+import { Goroutine } from "./goroutine.ts";
 import { emptymspan, MCache } from "./mcache.ts";
 import { MCentral } from "./mcentral.ts";
 import { MHeap } from "./mheap.ts";
 import { makeSpanClass, type MSpan, numSpanClasses } from "./mspan.ts";
+import { Sweeper, type SweepWho } from "./sweep.ts";
 import { getPreset, type Preset, sizeClassesOf } from "./presets.ts";
 import { MAX_SMALL_SIZE, type SizeClassTable } from "./sizeclasses.ts";
 import { type GoType, TypeRegistry } from "./types.ts";
@@ -29,6 +33,8 @@ export interface RuntimeOptions {
   gomaxprocs?: number;
   /** Fatal heap limit in bytes: an allocation that would take the heap past it throws. 0 = none. */
   heapLimit?: number;
+  /** GOGC: percentage (default 100) or `off`. */
+  gogc?: number | string;
 }
 
 /** Called after an allocation, when listening (see {@link Runtime.onAlloc}). */
@@ -40,8 +46,22 @@ export type AllocListener = (
   p: number,
 ) => void;
 
-/** Called after an object is freed, when listening. */
-export type FreeListener = (addr: number, size: number) => void;
+/**
+ * Called after an object is freed, when listening: by sweep (with who
+ * swept it) or by an explicit {@link Runtime.free} (`who` is `free`).
+ */
+export type FreeListener = (
+  addr: number,
+  size: number,
+  who: SweepWho | "free",
+) => void;
+
+/** Called when a sampled object (one with a profile special) is freed. */
+export type ProfileFreeListener = (
+  bucket: unknown,
+  addr: number,
+  size: number,
+) => void;
 
 /** The `runtime.MemStats` fields the model keeps. */
 export interface MemStats {
@@ -108,6 +128,32 @@ export class Runtime {
   onAlloc: AllocListener | null = null;
   /** Listener for frees. */
   onFree: FreeListener | null = null;
+  /** Listener for frees of sampled objects (the heap profiler's `mProf_Free`). */
+  onProfileFree: ProfileFreeListener | null = null;
+  /** Listener for GC cycle events. */
+  onGC: GCListener | null = null;
+  /** The collector and pacer. */
+  readonly gc: Collector;
+  /** The sweeper. */
+  readonly sweeper: Sweeper;
+  /** Every goroutine; `allgs[0]` is main (goid 1). */
+  readonly allgs: Goroutine[] = [];
+  /** The running goroutine. */
+  curg: Goroutine;
+  /** Values of the global root slots. */
+  globalValues: Float64Array = new Float64Array(16);
+  /** Names of the global root slots. */
+  readonly globalNames: string[] = [];
+  /** Spans that hold special records (finalizers, profile buckets). */
+  readonly specialSpans: Set<MSpan> = new Set();
+  /** Heap bytes the pacer counts as live (whole cached spans; reset to the marked bytes by each GC). */
+  heapLive = 0;
+  /** The simulated clock, ns since start. */
+  clock = 0;
+  /** Simulated time at which the last cycle ended. */
+  gcEndClock = 0;
+  /** The dummy span of empty mcache slots. */
+  readonly emptySpan: MSpan = emptymspan;
 
   /** Slot allocations (`nMalloc` without tiny allocations). */
   nMalloc = 0;
@@ -119,8 +165,6 @@ export class Runtime {
   heapAlloc = 0;
   /** Completed GC cycles. */
   numGC = 0;
-  /** Heap goal of the next cycle. */
-  nextGC: number;
   /** Slot allocations per size class (class 0 = large objects). */
   readonly allocsByClass: Float64Array;
   /** Slot frees per size class. */
@@ -130,6 +174,11 @@ export class Runtime {
   readonly #pageSize: number;
   readonly #zerobase: number;
   readonly #classToSize: Int32Array;
+  readonly #checkEveryMalloc: boolean;
+  readonly #typeList: readonly GoType[];
+  #pwSpan: MSpan | null = null;
+  #finq: { fn: (addr: number) => void; addr: number }[] = [];
+  #inGC = false;
   readonly #sizeToClass8: Uint8Array;
   readonly #sizeToClass128: Uint8Array;
 
@@ -179,7 +228,11 @@ export class Runtime {
     this.mcaches = [];
     for (let p = 0; p < procs; p++) this.mcaches.push(new MCache(p, nspc));
     this.types = new TypeRegistry(this.preset.typeSegmentStart);
-    this.nextGC = this.preset.heapMinimum;
+    this.#typeList = this.types.list;
+    this.sweeper = new Sweeper(this);
+    this.gc = new Collector(this, parseGOGC(opts.gogc ?? 100));
+    this.curg = this.newGoroutine(0);
+    this.#checkEveryMalloc = this.preset.name === "go1.2-seed";
     this.allocsByClass = new Float64Array(sc.numClasses);
     this.freesByClass = new Float64Array(sc.numClasses);
     this.#tiny = this.preset.tinyAllocator;
@@ -218,7 +271,7 @@ export class Runtime {
         `mallocgc: P ${p} does not exist (GOMAXPROCS is ${this.gomaxprocs})`,
       );
     }
-    if (typ !== null && this.types.byId(typ.id) !== typ) {
+    if (typ !== null && this.#typeList[typ.id] !== typ) {
       throw new TypeError(
         `mallocgc: type ${
           (typ as GoType)?.name ?? String(typ)
@@ -229,6 +282,7 @@ export class Runtime {
     if (size === 0) return this.#zerobase;
     const requested = size;
     const noscan = typ === null || typ.noscan;
+    let shouldhelpgc = false;
     let x: number;
     let span: MSpan;
     let idx: number;
@@ -243,6 +297,7 @@ export class Runtime {
         if (off + size <= TINY_SIZE && c.tiny !== 0) {
           c.tinyoffset = off + size;
           c.tinyAllocs++;
+          this.clock += COSTS.allocTiny;
           return c.tiny + off;
         }
         spc = TINY_SPAN_CLASS;
@@ -257,6 +312,7 @@ export class Runtime {
       if (idx === span.nelems) {
         span = this.#refill(c, spc);
         idx = span.nextFreeIndex();
+        shouldhelpgc = true;
       }
       span.allocBits[idx >>> 5] |= 1 << (idx & 31);
       span.freeindex = idx + 1;
@@ -276,12 +332,29 @@ export class Runtime {
       size = span.elemsize;
       x = span.startAddr;
       this.allocsByClass[0]++;
+      shouldhelpgc = true;
     }
-    if (span.types !== null) span.types[idx] = (typ as GoType).id + 1;
+    if (span.types !== null) {
+      span.types[idx] = (typ as GoType).id + 1;
+      if (span.needzero) {
+        const w0 = (idx * size) / 8;
+        span.words!.fill(0, w0, w0 + size / 8);
+      }
+    }
     this.nMalloc++;
     this.totalAlloc += size;
     this.heapAlloc += size;
+    this.clock += COSTS.allocSmall;
+    const gc = this.gc;
+    if (gc.marking) gc.markNew(span, idx);
     if (this.onAlloc !== null) this.onAlloc(x, size, typ, requested, p);
+    if ((shouldhelpgc || this.#checkEveryMalloc) && !this.#inGC) {
+      if (gc.marking) {
+        if (this.clock >= gc.markEndClock) this.#gcMarkDone();
+      } else if (this.heapLive >= gc.trigger) {
+        this.#gcStart(false, x);
+      }
+    }
     return x;
   }
 
@@ -378,7 +451,22 @@ export class Runtime {
     const span = this.objectSpan(addr);
     const i = span.objIndex(addr);
     const size = span.elemsize;
+    const special = span.specials?.get(i);
+    if (special !== undefined) {
+      if (special.profile !== undefined && this.onProfileFree !== null) {
+        this.onProfileFree(special.profile, addr, size);
+      }
+      span.specials!.delete(i);
+      if (span.specials!.size === 0) {
+        span.specials = null;
+        this.specialSpans.delete(span);
+      }
+    }
     span.allocBits[i >>> 5] &= ~(1 << (i & 31));
+    if ((span.gcmarkBits[i >>> 5] & (1 << (i & 31))) !== 0) {
+      span.gcmarkBits[i >>> 5] &= ~(1 << (i & 31));
+      span.nmarked--;
+    }
     span.allocCount--;
     span.needzero = true;
     if (span.types !== null) span.types[i] = 0;
@@ -404,7 +492,7 @@ export class Runtime {
         central.partialSwept(sg).push(span);
       }
     }
-    if (this.onFree !== null) this.onFree(addr, size);
+    if (this.onFree !== null) this.onFree(addr, size, "free");
   }
 
   /** Statistics in the shape of `runtime.MemStats`. */
@@ -424,7 +512,7 @@ export class Runtime {
       HeapInuse: inuse,
       HeapReleased: 0,
       HeapObjects: this.nMalloc - this.nFree,
-      NextGC: this.nextGC,
+      NextGC: Number.isFinite(this.gc.goal) ? this.gc.goal : 0,
       NumGC: this.numGC,
     };
   }
@@ -435,16 +523,23 @@ export class Runtime {
     const central = this.central[spc];
     if (old.nelems !== 0) {
       c.alloc[spc] = emptymspan;
-      central.uncacheSpan(this.heap, old);
+      central.uncacheSpan(this.heap, old, this.sweeper);
     }
-    const s = central.cacheSpan(this.heap, c.p);
+    const s = central.cacheSpan(this.heap, c.p, this.sweeper);
     c.alloc[spc] = s;
+    this.heapLive += s.npages * this.#pageSize - s.allocCount * s.elemsize;
+    this.clock += COSTS.refill;
+    if (this.gc.gcpercent >= 0 && this.gomaxprocs > 1) this.sweeper.bgsweep(0);
     return s;
   }
 
   #largeAlloc(size: number, noscan: boolean): MSpan {
     const npages = Math.ceil(size / this.#pageSize);
+    this.sweeper.deductSweepCredit(npages * this.#pageSize, npages);
+    this.sweeper.reclaim(npages);
     const span = this.heap.allocSpan(npages, size);
+    this.heapLive += npages * this.#pageSize;
+    this.clock += COSTS.allocLarge + npages * COSTS.perPage;
     const spc = makeSpanClass(0, noscan);
     span.init(spc, npages * this.#pageSize, 1);
     span.allocBits[0] = 1;
@@ -454,6 +549,286 @@ export class Runtime {
     span.sweepgen = this.heap.sweepgen;
     this.central[spc].fullSwept(this.heap.sweepgen).push(span);
     return span;
+  }
+
+  // ---- goroutines and roots ----
+
+  /** Makes a goroutine running on P `p` (its id is the next goid). */
+  newGoroutine(p = 0): Goroutine {
+    const g = new Goroutine(this.allgs.length + 1, p);
+    this.allgs.push(g);
+    return g;
+  }
+
+  /** Defines (or finds) a global root slot by name; returns its index. */
+  global(name: string): number {
+    const i = this.globalNames.indexOf(name);
+    if (i >= 0) return i;
+    if (this.globalNames.length === this.globalValues.length) {
+      const bigger = new Float64Array(this.globalValues.length * 2);
+      bigger.set(this.globalValues);
+      this.globalValues = bigger;
+    }
+    this.globalNames.push(name);
+    return this.globalNames.length - 1;
+  }
+
+  /** Number of global root slots. */
+  get globalCount(): number {
+    return this.globalNames.length;
+  }
+
+  /** Stores a pointer (or 0) into global slot `i`. */
+  setGlobal(i: number, v: number): void {
+    if (!(i >= 0 && i < this.globalNames.length)) {
+      throw new RangeError(
+        `no global slot ${i}: define it with rt.global(name)`,
+      );
+    }
+    this.#checkTarget(v, "global", i);
+    this.globalValues[i] = v;
+  }
+
+  /** The pointer in global slot `i`. */
+  getGlobal(i: number): number {
+    return this.globalValues[i];
+  }
+
+  // ---- pointer words ----
+
+  /** Stores pointer `v` (or 0) into pointer word `word` of the object at `obj`. */
+  store(obj: number, word: number, v: number): void {
+    this.storeAt(obj + word * 8, v);
+  }
+
+  /** Loads pointer word `word` of the object at `obj`. */
+  load(obj: number, word: number): number {
+    return this.loadAt(obj + word * 8);
+  }
+
+  /**
+   * Stores pointer `v` (or 0) at heap address `addr`, which must be a
+   * pointer word of a live object.
+   *
+   * @throws {RangeError} naming the address and the object it falls in
+   *   when it is not a pointer word of a live object, or when `v` points at
+   *   freed heap memory.
+   */
+  storeAt(addr: number, v: number): void {
+    const w = this.#pointerWord(addr, "store to");
+    if (v !== 0) this.#checkTarget(v, "store", addr);
+    this.#pwSpan!.words![w] = v;
+  }
+
+  /**
+   * Loads the pointer at heap address `addr` (a pointer word of a live
+   * object).
+   *
+   * @throws {RangeError} as {@link storeAt}; a load from a freed or
+   *   unreachable object is a use after free.
+   */
+  loadAt(addr: number): number {
+    const w = this.#pointerWord(addr, "load from");
+    return this.#pwSpan!.words![w];
+  }
+
+  /**
+   * Checks that `addr` is a pointer word of a live object; returns its
+   * index in the span's `words` and leaves the span in `#pwSpan`.
+   */
+  #pointerWord(addr: number, what: string): number {
+    const span = this.heap.spanOf(addr);
+    if (span !== undefined) {
+      const types = span.types;
+      // Offsets inside a span fit in 31 bits; doing the arithmetic on
+      // int32s keeps V8 off floating-point division and modulo.
+      const off = (addr - span.startAddr) | 0;
+      const elemsize = span.elemsize | 0;
+      const i = (off / elemsize) | 0;
+      if (types !== null && i < span.nelems && off === addr - span.startAddr) {
+        const w32 = i >>> 5;
+        const bit = 1 << (i & 31);
+        if (
+          (span.allocBits[w32] & bit) !== 0 &&
+          (span.sweepgen !== this.heap.sweepgen - 2 ||
+            (span.gcmarkBits[w32] & bit) !== 0)
+        ) {
+          const typ = this.#typeList[types[i] - 1];
+          const woff = off - i * elemsize;
+          if ((woff & 7) === 0) {
+            const w = woff >>> 3;
+            const ew = typ.size >>> 3;
+            const k = w % ew;
+            if (typ.ptrMask[k] === 1 && (w - k + ew) << 3 <= elemsize) {
+              this.#pwSpan = span;
+              return off >>> 3;
+            }
+          }
+        }
+      }
+    }
+    return this.#badPointerWord(addr, what);
+  }
+
+  /** Throws the RangeError that says why `addr` is not a pointer word of a live object. */
+  #badPointerWord(addr: number, what: string): never {
+    const span = this.heap.spanOf(addr);
+    if (span === undefined) {
+      throw new RangeError(`${what} ${hex(addr)}: not a heap object`);
+    }
+    const i = span.objIndex(addr);
+    const base = span.startAddr + i * span.elemsize;
+    const obj = `object ${hex(base)} (size ${hex(span.elemsize)})`;
+    if (i >= span.nelems) {
+      throw new RangeError(
+        `${what} ${hex(addr)}: past the last object of span ${
+          hex(span.startAddr)
+        }`,
+      );
+    }
+    if (!span.isAllocated(i)) {
+      throw new RangeError(
+        `${what} ${hex(addr)}: ${obj} is freed (use after free)`,
+      );
+    }
+    if (span.types === null) {
+      throw new RangeError(
+        `${what} ${
+          hex(addr)
+        }: not a pointer word of ${obj}, which holds no pointers`,
+      );
+    }
+    const bit = 1 << (i & 31);
+    if ((span.gcmarkBits[i >>> 5] & bit) === 0) {
+      throw new RangeError(
+        `${what} ${
+          hex(addr)
+        }: ${obj} was unreachable at the last GC and is being freed (use after free: keep pointers in roots)`,
+      );
+    }
+    const typ = this.#typeList[span.types[i] - 1];
+    const off = addr - base;
+    throw new RangeError(
+      off % 8 !== 0
+        ? `${what} ${hex(addr)}: not a pointer word of ${obj} (unaligned)`
+        : `${what} ${hex(addr)}: word ${
+          off / 8
+        } of ${obj}, a ${typ.name}, is not a pointer word`,
+    );
+  }
+
+  /** Checks that pointer `v` about to be stored does not point at freed heap memory. */
+  #checkTarget(v: number, where: "store" | "global", at: number): void {
+    if (v === 0) return;
+    const span = this.heap.spanOf(v);
+    if (span === undefined) return; // not a heap pointer: globals, zerobase, …
+    const i = Math.floor((v - span.startAddr) / span.elemsize);
+    if (i >= span.nelems || !span.isAllocated(i)) {
+      const what = where === "store"
+        ? `store to ${hex(at)}`
+        : `global ${this.globalNames[at]}`;
+      throw new RangeError(
+        `${what}: value ${hex(v)} points at freed heap memory`,
+      );
+    }
+  }
+
+  // ---- collection ----
+
+  /** GOGC (-1 = off). */
+  get gcpercent(): number {
+    return this.gc.gcpercent;
+  }
+
+  /**
+   * `runtime.GC()`: runs a full cycle and returns after its sweep has
+   * finished, so the heap (and the profile) is as of this cycle.
+   */
+  GC(): void {
+    if (this.#inGC) throw new Error("runtime.GC called during a GC");
+    this.#gcStart(true, 0);
+    this.sweeper.finish("GC");
+    this.#runFinalizers();
+  }
+
+  /** `runtime.Gosched()`: a step boundary; the background sweeper and finalizers run. */
+  gosched(): void {
+    if (this.gc.marking && this.clock >= this.gc.markEndClock && !this.#inGC) {
+      this.#gcMarkDone();
+    }
+    if (!this.sweeper.done) this.sweeper.bgsweep(10);
+    this.#runFinalizers();
+  }
+
+  /**
+   * `runtime.SetFinalizer(obj, fn)`: when the object is found unreachable
+   * it survives one more cycle and `fn(obj)` runs at the next step
+   * boundary. `null` removes the finalizer.
+   */
+  setFinalizer(obj: number, fn: ((addr: number) => void) | null): void {
+    const span = this.objectSpan(obj);
+    const i = span.objIndex(obj);
+    const sp = span.specials?.get(i);
+    if (fn === null) {
+      if (sp !== undefined) sp.finalizer = undefined;
+      return;
+    }
+    if (sp?.finalizer !== undefined) {
+      throw new RangeError(
+        `runtime.SetFinalizer: finalizer already set for ${hex(obj)}`,
+      );
+    }
+    this.#special(span, i).finalizer = fn;
+  }
+
+  /** Attaches a profile record to the object at `addr` (`setprofilebucket`). */
+  setProfileBucket(addr: number, bucket: unknown): void {
+    const span = this.heap.spanOf(addr)!;
+    this.#special(span, span.objIndex(addr)).profile = bucket;
+  }
+
+  #special(span: MSpan, i: number) {
+    if (span.specials === null) {
+      span.specials = new Map();
+      this.specialSpans.add(span);
+    }
+    let sp = span.specials.get(i);
+    if (sp === undefined) {
+      sp = {};
+      span.specials.set(i, sp);
+    }
+    return sp;
+  }
+
+  /** Queues a finalizer to run at the next step boundary (called by sweep). */
+  queueFinalizer(fn: (addr: number) => void, addr: number): void {
+    this.#finq.push({ fn, addr });
+  }
+
+  #runFinalizers(): void {
+    while (this.#finq.length > 0) {
+      const { fn, addr } = this.#finq.shift()!;
+      fn(addr);
+    }
+  }
+
+  #gcStart(forced: boolean, extraRoot: number): void {
+    this.#inGC = true;
+    try {
+      if (this.gc.marking) this.gc.markTermination();
+      this.gc.start(forced, extraRoot);
+    } finally {
+      this.#inGC = false;
+    }
+  }
+
+  #gcMarkDone(): void {
+    this.#inGC = true;
+    try {
+      this.gc.markTermination();
+    } finally {
+      this.#inGC = false;
+    }
   }
 
   /** The class size for a small request, as mallocgc would round it (for tests and tools). */

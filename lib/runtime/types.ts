@@ -55,6 +55,8 @@ export class GoType {
   readonly ptrWords: Int32Array;
   /** True when the type holds no pointers (`noscan` allocation). */
   readonly noscan: boolean;
+  /** One byte per word of the type: 1 where the word holds a pointer. */
+  readonly ptrMask: Uint8Array;
   /** Fake address of the descriptor in the read-only segment. */
   readonly addr: number;
 
@@ -73,6 +75,8 @@ export class GoType {
     this.kind = kind;
     this.ptrWords = ptrWords;
     this.noscan = ptrWords.length === 0;
+    this.ptrMask = new Uint8Array(Math.ceil(size / PTR_SIZE));
+    for (const w of ptrWords) this.ptrMask[w] = 1;
     this.addr = addr;
   }
 }
@@ -149,6 +153,11 @@ export class TypeRegistry {
         );
       }
     }
+    if (words.length > 0 && size % PTR_SIZE !== 0) {
+      throw new RangeError(
+        `type ${name}: a type with pointers has a size that is a multiple of ${PTR_SIZE}, got ${size}`,
+      );
+    }
     const kind = spec.kind ?? (words.length > 0 ? "struct" : "uint");
     const existing = this.#byName.get(name);
     if (existing !== undefined) {
@@ -190,6 +199,11 @@ export class TypeRegistry {
         JSON.stringify(name)
       }: define it first with types.define(name, { size, pointers })`,
     );
+  }
+
+  /** Every registered type, indexed by id (grows as types are defined). */
+  get list(): readonly GoType[] {
+    return this.#all;
   }
 
   /** The type with that registry id. */

@@ -1,11 +1,11 @@
 /**
  * The binary-trees allocation pattern (the benchmarks-game program in
  * `shared/testdata/go1.19/programs/binarytrees`): a stretch tree, one
- * long-lived tree, then many short-lived trees of growing depth, all made
- * of 16-byte pointerful `main.Node`s allocated by `main.bottomUpTree`.
- *
- * Until the simulated heap collects garbage, a short-lived tree is freed
- * explicitly right after it has been checked.
+ * long-lived tree held by a global, then many short-lived trees of growing
+ * depth, all made of 16-byte pointerful `main.Node`s allocated by
+ * `main.bottomUpTree`, linked through their pointer words and checked by
+ * walking them. Short-lived trees die when nothing points to them; the
+ * collector finds them. Ends with `runtime.GC()`, as the Go program does.
  *
  * @module
  */
@@ -24,8 +24,10 @@ export interface BinaryTreesResult {
   depth: number;
   /** Nodes allocated (the Go program's `allocated`). */
   nodes: number;
-  /** Nodes still live at the end (the long-lived tree). */
+  /** Nodes still reachable at the end (the long-lived tree). */
   live: number;
+  /** The check sums the Go program prints, in order. */
+  checks: number[];
 }
 
 const MIN_DEPTH = 4;
@@ -45,7 +47,7 @@ export function treeNodes(depth: number): number {
  * import { binarytrees } from "./binarytrees.ts";
  * const rt = new Runtime();
  * const r = binarytrees(rt, { depth: 6 });
- * if (rt.readMemStats().HeapObjects !== r.live) throw new Error("live");
+ * if (rt.readMemStats().HeapObjects !== r.live || r.checks[0] !== 255) throw new Error("live");
  * ```
  */
 export function binarytrees(
@@ -60,40 +62,44 @@ export function binarytrees(
   }
   const maxDepth = Math.max(requested, MIN_DEPTH + 2);
   const node = rt.types.define("main.Node", { size: 16, pointers: [0, 1] });
-  // Addresses of the tree being built, in allocation order (post-order).
-  let buf = new Float64Array(treeNodes(maxDepth + 1));
-  let n = 0;
+  const g = rt.curg;
+  const longLived = rt.global("main.longLived");
+
   const bottomUpTree = (depth: number): number => {
-    if (depth > 0) {
-      bottomUpTree(depth - 1);
-      bottomUpTree(depth - 1);
-    }
-    const addr = rt.newobject(node);
-    buf[n++] = addr;
-    return addr;
+    if (depth <= 0) return rt.newobject(node);
+    const sp = g.sp;
+    g.push(bottomUpTree(depth - 1));
+    g.push(bottomUpTree(depth - 1));
+    const n = rt.newobject(node);
+    rt.store(n, 0, g.roots[sp]);
+    rt.store(n, 1, g.roots[sp + 1]);
+    g.sp = sp;
+    return n;
   };
-  const freeTree = () => {
-    for (let i = 0; i < n; i++) rt.free(buf[i]);
-    n = 0;
+  const itemCheck = (n: number): number => {
+    const left = rt.load(n, 0);
+    if (left === 0) return 1;
+    return 1 + itemCheck(left) + itemCheck(rt.load(n, 1));
   };
+
+  const checks: number[] = [];
   let nodes = 0;
-  bottomUpTree(maxDepth + 1);
-  nodes += n;
-  freeTree();
-  bottomUpTree(maxDepth);
-  const live = n;
-  nodes += n;
-  const longLived = buf;
-  buf = new Float64Array(treeNodes(maxDepth));
-  n = 0;
+  const stretchDepth = maxDepth + 1;
+  checks.push(itemCheck(bottomUpTree(stretchDepth)));
+  nodes += treeNodes(stretchDepth);
+  rt.setGlobal(longLived, bottomUpTree(maxDepth));
+  nodes += treeNodes(maxDepth);
   for (let d = MIN_DEPTH; d <= maxDepth; d += 2) {
     const iterations = 2 ** (maxDepth - d + MIN_DEPTH);
+    let check = 0;
     for (let i = 0; i < iterations; i++) {
-      bottomUpTree(d);
-      nodes += n;
-      freeTree();
+      check += itemCheck(bottomUpTree(d));
+      rt.gosched();
     }
+    nodes += iterations * treeNodes(d);
+    checks.push(check);
   }
-  void longLived;
-  return { depth: maxDepth, nodes, live };
+  checks.push(itemCheck(rt.getGlobal(longLived)));
+  rt.GC();
+  return { depth: maxDepth, nodes, live: treeNodes(maxDepth), checks };
 }

@@ -1,5 +1,6 @@
 /**
- * Property tests of the simulated heap: random sequences of allocations and
+ * Property tests of the simulated heap (GOGC=off, explicit frees): random
+ * sequences of allocations and
  * frees across sizes, types and Ps, under both presets.
  */
 import fc from "fast-check";
@@ -176,7 +177,7 @@ for (const preset of PRESET_NAMES) {
   Deno.test(`${preset}: random allocations and frees keep the heap consistent`, () => {
     fc.assert(
       fc.property(fc.array(cmdArb, { maxLength: 400, size: "max" }), (cmds) => {
-        const rt = new Runtime({ preset, gomaxprocs: PROCS });
+        const rt = new Runtime({ preset, gomaxprocs: PROCS, gogc: "off" });
         const { objs, slots } = play(rt, cmds);
         checkInvariants(rt, objs, slots);
       }),
@@ -187,7 +188,7 @@ for (const preset of PRESET_NAMES) {
   Deno.test(`${preset}: pages of freed spans are reused before the heap grows`, () => {
     fc.assert(
       fc.property(fc.array(cmdArb, { maxLength: 300, size: "max" }), (cmds) => {
-        const rt = new Runtime({ preset, gomaxprocs: PROCS });
+        const rt = new Runtime({ preset, gomaxprocs: PROCS, gogc: "off" });
         const { objs } = play(rt, cmds);
         for (const block of new Set(objs.map((o) => o.block))) rt.free(block);
         const before = rt.readMemStats();

@@ -1,0 +1,66 @@
+/**
+ * The simulated clock's cost model, in nanoseconds. Output that depends on
+ * time (`gctrace`, the background sweeper's progress, lifetimes) is then a
+ * pure function of the workload and the seed, not of the machine.
+ *
+ * The figures are of the order Go 1.19 shows on a current x86-64 core; they
+ * are a model, not a measurement.
+ *
+ * @module
+ */
+
+/** Costs charged to the simulated clock. */
+export const COSTS = {
+  /** One small allocation from the mcache's span. */
+  allocSmall: 12,
+  /** One allocation combined into a tiny block. */
+  allocTiny: 4,
+  /** Refilling an mcache span from mcentral. */
+  refill: 250,
+  /** A large allocation (span from the page heap), plus `perPage`. */
+  allocLarge: 400,
+  /** Per page of a large allocation (zeroing). */
+  perPage: 120,
+  /** Marking one object (grey, set bit). */
+  markObject: 6,
+  /** Scanning one pointer word. */
+  scanWord: 2,
+  /** Sweeping one span, plus `sweepObject` per freed object. */
+  sweepSpan: 90,
+  /** Per object freed by sweep. */
+  sweepObject: 2,
+  /** Stop-the-world sweep termination. */
+  sweepTermination: 25_000,
+  /** Stop-the-world mark termination. */
+  markTermination: 40_000,
+  /** Scanning one root word (stack or global). */
+  scanRoot: 2,
+} as const;
+
+/**
+ * Formats a duration the way Go 1.19's gctrace does (`fmtNSAsMS`): ≥ 10 ms
+ * as whole milliseconds; otherwise the microseconds cut to two significant
+ * digits, shown as milliseconds with at most three decimals (trailing zeros
+ * kept); 0 as `0`.
+ *
+ * @example
+ * ```ts
+ * import { formatGCms } from "./clock.ts";
+ * const got = [47_000, 270_000, 3_000, 1_234_000, 9_999_000, 12_000_000, 0, 100_000].map(formatGCms);
+ * if (got.join(" ") !== "0.047 0.27 0.003 1.2 9.9 12 0 0.10") throw new Error(got.join(" "));
+ * ```
+ */
+export function formatGCms(ns: number): string {
+  if (ns >= 10e6) return String(Math.floor(ns / 1e6));
+  let x = Math.floor(ns / 1e3);
+  if (x === 0) return "0";
+  let dec = 3;
+  while (x >= 100) {
+    x = Math.floor(x / 10);
+    dec--;
+  }
+  const digits = String(x).padStart(dec + 1, "0");
+  return dec === 0
+    ? digits
+    : `${digits.slice(0, digits.length - dec)}.${digits.slice(-dec)}`;
+}

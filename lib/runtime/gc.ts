@@ -1,0 +1,444 @@
+/**
+ * The collector: a tracing mark from the roots (globals, goroutine root
+ * slots, the object being allocated, the mcaches' tiny blocks, what
+ * finalizer-bearing objects point to) through the pointer words of each
+ * object's type, and the pacer that decides when a cycle starts (GOGC, Go
+ * 1.19's heap goal with its 4 MiB minimum and trigger bounds, or Go 1.2's
+ * `next_gc`). Reference sections 9 and 10.
+ *
+ * Mark is modelled as atomic at the cycle's start (the concurrent mark phase
+ * takes no mutator steps), so allocate-black never arises; its cost is
+ * charged to the simulated clock and shows in gctrace.
+ *
+ * @module
+ */
+
+import { COSTS } from "./clock.ts";
+import type { MSpan } from "./mspan.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** What a GC listener is told. */
+export interface GCEvent {
+  /** `start` (sweep termination), `marktermination` (world stopped, marked), `end` (cycle done, before sweeping). */
+  kind: "start" | "marktermination" | "end";
+  /** Cycle number (1 for the first). */
+  cycle: number;
+  /** True for `runtime.GC()`. */
+  forced: boolean;
+  /** The cycle's statistics (complete at `end`). */
+  stats: GCCycleStats;
+}
+
+/** Figures of one cycle, as gctrace prints them. */
+export interface GCCycleStats {
+  /** Simulated time of sweep termination, ns since start. */
+  startNs: number;
+  /** Wall time of the three phases (ns): sweep termination, mark, mark termination. */
+  clockNs: [number, number, number];
+  /** CPU time (ns): sweep termination, assist, background mark, idle mark, mark termination. */
+  cpuNs: [number, number, number, number, number];
+  /** Cumulative GC CPU fraction, 0..1. */
+  cpuFraction: number;
+  /** heapLive at start, at mark termination, and bytes marked. */
+  heapBefore: number;
+  /** heapLive at mark termination. */
+  heapAtMarkTermination: number;
+  /** Bytes marked (live heap). */
+  heapMarked: number;
+  /** Heap goal of this cycle. */
+  goal: number;
+  /** Scannable stack bytes. */
+  stacks: number;
+  /** Scannable global bytes. */
+  globals: number;
+  /** GOMAXPROCS. */
+  procs: number;
+  /** Objects live before and after (Go 1.2's gctrace). */
+  objectsBefore: number;
+  /** Objects marked. */
+  objectsAfter: number;
+  /** Sweep time (Go 1.2's stop-the-world sweep), ns. */
+  sweepNs: number;
+  /** Cumulative allocations at mark termination (Go 1.2's gctrace). */
+  mallocs?: number;
+  /** Cumulative frees at mark termination (Go 1.2's gctrace). */
+  frees?: number;
+}
+
+/** Called for each GC event, when listening. */
+export type GCListener = (ev: GCEvent) => void;
+
+/** `consMark` of the pacer: the model's fixed ratio of allocation to scan rate. */
+const CONS_MARK = 0.5;
+/** Background mark utilisation goal. */
+const GC_BACKGROUND_UTILIZATION = 0.25;
+
+/**
+ * Parses GOGC: a non-negative integer percentage, or `off` (-1).
+ *
+ * @throws {RangeError} for anything else.
+ * @example
+ * ```ts
+ * import { parseGOGC } from "./gc.ts";
+ * if (parseGOGC("off") !== -1 || parseGOGC("50") !== 50) throw new Error();
+ * ```
+ */
+export function parseGOGC(v: string | number): number {
+  if (v === "off") return -1;
+  const n = typeof v === "number" ? v : /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(
+      `GOGC must be a non-negative integer percentage or "off", got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  return n;
+}
+
+/**
+ * The collector and pacer of one runtime.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "./runtime.ts";
+ * const rt = new Runtime();
+ * const node = rt.types.define("main.Node", { size: 16, pointers: [0, 1] });
+ * const keep = rt.global("main.keep");
+ * rt.setGlobal(keep, rt.newobject(node));
+ * rt.store(rt.getGlobal(keep), 0, rt.newobject(node)); // reachable through the first
+ * rt.newobject(node);                                 // garbage
+ * rt.GC();
+ * if (rt.readMemStats().HeapObjects !== 2) throw new Error("mark");
+ * ```
+ */
+export class Collector {
+  readonly #rt: Runtime;
+  #work: Float64Array = new Float64Array(1024);
+  #nwork = 0;
+  /** GOGC (-1 = off). */
+  gcpercent: number;
+  /** Bytes marked by the last cycle. */
+  heapMarked = 0;
+  /** Bytes of marked objects in scannable spans. */
+  heapScan = 0;
+  /** Stack bytes scanned by the last cycle. */
+  lastStackScan = 0;
+  /** Global bytes scanned. */
+  globalsScan = 0;
+  /** Heap goal (`NextGC`). */
+  goal: number;
+  /** heapLive at which the next cycle starts. */
+  trigger: number;
+  /** Objects marked by the last cycle. */
+  markedObjects = 0;
+  /** Words scanned by the last cycle. */
+  scannedWords = 0;
+  /** Total simulated GC CPU time, ns. */
+  gcCpuNs = 0;
+  /** Statistics of the last completed cycle. */
+  last: GCCycleStats | null = null;
+
+  /** Makes the collector of `rt` with GOGC `gcpercent`. */
+  constructor(rt: Runtime, gcpercent: number) {
+    this.#rt = rt;
+    this.gcpercent = gcpercent;
+    this.goal = 0;
+    this.trigger = 0;
+    this.#commit();
+  }
+
+  /** Sets GOGC (`debug.SetGCPercent`) and re-paces; returns the previous value. */
+  setGCPercent(v: number): number {
+    const old = this.gcpercent;
+    this.gcpercent = parseGOGC(v);
+    this.#commit();
+    return old;
+  }
+
+  /** Recomputes goal and trigger from the last cycle's figures. */
+  #commit(): void {
+    const rt = this.#rt;
+    if (this.gcpercent < 0) {
+      this.goal = Infinity;
+      this.trigger = Infinity;
+      return;
+    }
+    if (rt.preset.name === "go1.2-seed") {
+      // next_gc = heap_alloc + heap_alloc × GOGC/100; no minimum.
+      this.goal = this.heapMarked +
+        Math.floor(this.heapMarked * this.gcpercent / 100);
+      this.trigger = this.goal;
+      return;
+    }
+    const heapMinimum = Math.floor(
+      rt.preset.heapMinimum * this.gcpercent / 100,
+    );
+    const marked = this.heapMarked;
+    let goal = marked +
+      Math.floor(
+        (marked + this.lastStackScan + this.globalsScan) * this.gcpercent / 100,
+      );
+    if (goal < heapMinimum) goal = heapMinimum;
+    const runway = CONS_MARK * (1 - GC_BACKGROUND_UTILIZATION) /
+      GC_BACKGROUND_UTILIZATION *
+      (this.heapScan + this.lastStackScan + this.globalsScan);
+    let trigger = Math.floor(goal - runway);
+    const span = goal - marked;
+    const minTrigger = marked + Math.floor(span / 64) * 45;
+    let maxTrigger = marked + Math.floor(span / 64) * 61;
+    if (goal - 4 * 1024 * 1024 > maxTrigger) {
+      maxTrigger = goal - 4 * 1024 * 1024;
+    }
+    if (trigger < minTrigger) trigger = minTrigger;
+    if (trigger > maxTrigger) trigger = maxTrigger;
+    this.goal = goal;
+    this.trigger = trigger;
+  }
+
+  /** True between the start of a cycle and its mark termination (allocations are black). */
+  marking = false;
+  /** Simulated time at which the running mark phase ends. */
+  markEndClock = 0;
+  #stats: GCCycleStats | null = null;
+  #forced = false;
+
+  /**
+   * Starts a cycle (`gcStart`): finishes the previous sweep, stops the
+   * world for sweep termination and marks everything reachable from the
+   * roots. `extraRoot` is the object being allocated when an allocation
+   * started the cycle (0 for none). The mark phase then lasts, in
+   * simulated time, as long as the mark workers need for that work; the
+   * mutator runs on and allocates black until {@link markTermination}.
+   * Go 1.2 (stop the world) and `runtime.GC()` end the cycle at once.
+   */
+  start(forced: boolean, extraRoot: number): void {
+    const rt = this.#rt;
+    const stw = rt.preset.name === "go1.2-seed";
+    if (!stw) rt.sweeper.finish("gcStart");
+    const stats: GCCycleStats = {
+      startNs: rt.clock,
+      clockNs: [0, 0, 0],
+      cpuNs: [0, 0, 0, 0, 0],
+      cpuFraction: 0,
+      heapBefore: rt.heapLive,
+      heapAtMarkTermination: rt.heapLive,
+      heapMarked: 0,
+      goal: this.goal,
+      stacks: 0,
+      globals: 0,
+      procs: rt.gomaxprocs,
+      objectsBefore: rt.nMalloc - rt.nFree,
+      objectsAfter: 0,
+      sweepNs: 0,
+    };
+    this.#stats = stats;
+    this.#forced = forced;
+    rt.onGC?.({ kind: "start", cycle: rt.numGC + 1, forced, stats });
+    rt.clock += COSTS.sweepTermination;
+    stats.clockNs[0] = COSTS.sweepTermination;
+    const markStart = rt.clock;
+    this.#mark(extraRoot, stats);
+    const markCpu = rt.clock - markStart;
+    rt.clock = markStart;
+    // Dedicated mark workers: 25% of the Ps (a fractional worker below 4 Ps).
+    const workers = Math.max(
+      GC_BACKGROUND_UTILIZATION,
+      Math.floor(rt.gomaxprocs * GC_BACKGROUND_UTILIZATION + 0.5),
+    );
+    stats.clockNs[1] = Math.ceil(markCpu / workers);
+    stats.cpuNs[2] = markCpu;
+    this.markEndClock = markStart + stats.clockNs[1];
+    this.marking = true;
+    if (stw || forced) {
+      rt.clock = this.markEndClock;
+      this.markTermination();
+    }
+  }
+
+  /**
+   * Mark termination (`gcMarkDone` + `gcMarkTermination`), world stopped:
+   * the cycle is counted, the pacer set for the next one, sweeping starts
+   * (go1.19: lazily, after every P flushed its mcache; go1.2-seed: all of
+   * it, now).
+   */
+  markTermination(): void {
+    const rt = this.#rt;
+    const stats = this.#stats!;
+    const forced = this.#forced;
+    const stw = rt.preset.name === "go1.2-seed";
+    const sweeper = rt.sweeper;
+    // gcMarkTinyAllocs: each P's current tiny block is kept.
+    for (const c of rt.mcaches) if (c.tiny !== 0) this.#grey(c.tiny);
+    this.#drain();
+    this.marking = false;
+    const cycle = rt.numGC + 1;
+    rt.numGC = cycle;
+    stats.heapAtMarkTermination = rt.heapLive;
+    stats.heapMarked = this.heapMarked;
+    stats.objectsAfter = this.markedObjects;
+    rt.onGC?.({ kind: "marktermination", cycle, forced, stats });
+    rt.clock += COSTS.markTermination;
+    stats.clockNs[2] = COSTS.markTermination;
+    stats.cpuNs[0] = stats.clockNs[0] * rt.gomaxprocs;
+    stats.cpuNs[4] = stats.clockNs[2] * rt.gomaxprocs;
+    this.gcCpuNs += stats.cpuNs[0] + stats.cpuNs[2] + stats.cpuNs[4];
+    rt.heapLive = this.heapMarked;
+    this.#commit();
+    sweeper.start();
+    if (stw) {
+      const t0 = rt.clock;
+      this.#flushMcaches("stw");
+      sweeper.finish("stw");
+      stats.sweepNs = rt.clock - t0;
+      stats.clockNs[2] += stats.sweepNs;
+      this.gcCpuNs += stats.sweepNs;
+    }
+    stats.cpuFraction = rt.clock > 0
+      ? this.gcCpuNs / (rt.clock * rt.gomaxprocs)
+      : 0;
+    this.last = stats;
+    stats.mallocs = rt.nMalloc;
+    stats.frees = rt.nFree;
+    rt.onGC?.({ kind: "end", cycle, forced, stats });
+    rt.gcEndClock = rt.clock;
+    if (!stw) {
+      // The world restarts; every P flushes its mcache (stale spans are swept by g0).
+      this.#flushMcaches("uncacheSpan");
+      const distance = Math.max(
+        this.trigger - rt.heapLive - 1024 * 1024,
+        8192,
+      );
+      sweeper.sweepPagesPerByte = Number.isFinite(distance)
+        ? (rt.heap.pagesInUse - sweeper.pagesSwept) / distance
+        : 0;
+      sweeper.sweepHeapLiveBasis = rt.heapLive;
+      sweeper.pagesSweptBasis = sweeper.pagesSwept;
+    }
+  }
+
+  /** Records an object allocated during the mark phase as marked (allocate black). */
+  markNew(span: MSpan, i: number): void {
+    span.gcmarkBits[i >>> 5] |= 1 << (i & 31);
+    span.nmarked++;
+    this.markedObjects++;
+    this.heapMarked += span.elemsize;
+    if (span.words !== null) this.heapScan += span.elemsize;
+  }
+
+  #flushMcaches(who: "uncacheSpan" | "stw"): void {
+    const rt = this.#rt;
+    for (const c of rt.mcaches) {
+      for (let spc = 0; spc < c.alloc.length; spc++) {
+        const s = c.alloc[spc];
+        if (s.nelems === 0) continue;
+        c.alloc[spc] = rt.emptySpan;
+        s.cachedBy = -1;
+        rt.sweeper.sweepSpan(s, false, who);
+      }
+      c.tiny = 0;
+      c.tinyoffset = 0;
+    }
+  }
+
+  #mark(extraRoot: number, stats: GCCycleStats): void {
+    const rt = this.#rt;
+    this.#nwork = 0;
+    this.heapMarked = 0;
+    this.heapScan = 0;
+    this.markedObjects = 0;
+    this.scannedWords = 0;
+    // Roots: globals, goroutine root slots, the allocation in progress.
+    let rootWords = 0;
+    const globals = rt.globalValues;
+    for (let i = 0; i < rt.globalCount; i++) {
+      if (globals[i] !== 0) this.#grey(globals[i]);
+    }
+    rootWords += rt.globalCount;
+    let stackWords = 0;
+    for (const g of rt.allgs) {
+      if (g.status === "dead") continue;
+      for (let i = 0; i < g.sp; i++) {
+        if (g.roots[i] !== 0) this.#grey(g.roots[i]);
+      }
+      stackWords += g.sp;
+    }
+    rootWords += stackWords;
+    if (extraRoot !== 0) this.#grey(extraRoot);
+    // gcMarkTinyAllocs: each P's current tiny block is kept.
+    for (const c of rt.mcaches) if (c.tiny !== 0) this.#grey(c.tiny);
+    // markrootSpans: what finalizer-bearing objects point to (not the objects).
+    for (const s of rt.specialSpans) {
+      if (s.specials === null) continue;
+      for (const [i, sp] of s.specials) {
+        if (sp.finalizer !== undefined && s.words !== null) {
+          this.#scanobject(s, i);
+        }
+      }
+    }
+    this.#drain();
+    this.lastStackScan = stackWords * 8;
+    this.globalsScan = rt.globalCount * 8;
+    rt.clock += rootWords * COSTS.scanRoot +
+      this.markedObjects * COSTS.markObject +
+      this.scannedWords * COSTS.scanWord;
+    stats.heapMarked = this.heapMarked;
+    stats.objectsAfter = this.markedObjects;
+    stats.stacks = this.lastStackScan;
+    stats.globals = this.globalsScan;
+  }
+
+  #grey(p: number): void {
+    const span = this.#rt.heap.spanOf(p);
+    if (span === undefined) return;
+    const i = Math.floor((p - span.startAddr) / span.elemsize);
+    if (i >= span.nelems) return;
+    const w = i >>> 5;
+    const bit = 1 << (i & 31);
+    if ((span.allocBits[w] & bit) === 0) return;
+    if ((span.gcmarkBits[w] & bit) !== 0) return;
+    span.gcmarkBits[w] |= bit;
+    span.nmarked++;
+    this.markedObjects++;
+    this.heapMarked += span.elemsize;
+    if (span.words === null) return;
+    this.heapScan += span.elemsize;
+    if (this.#nwork === this.#work.length) {
+      const bigger = new Float64Array(this.#work.length * 2);
+      bigger.set(this.#work);
+      this.#work = bigger;
+    }
+    this.#work[this.#nwork++] = span.startAddr + i * span.elemsize;
+  }
+
+  #drain(): void {
+    const heap = this.#rt.heap;
+    while (this.#nwork > 0) {
+      const base = this.#work[--this.#nwork];
+      const span = heap.spanOf(base)!;
+      this.#scanobject(
+        span,
+        Math.floor((base - span.startAddr) / span.elemsize),
+      );
+    }
+  }
+
+  /** Greys everything the object in slot `i` of `span` points to. */
+  #scanobject(span: MSpan, i: number): void {
+    const tid = span.types![i] - 1;
+    if (tid < 0) return;
+    const typ = this.#rt.types.byId(tid);
+    const ptrWords = typ.ptrWords;
+    const words = span.words!;
+    const elemWords = typ.size >>> 3;
+    const nelem = Math.floor(span.elemsize / typ.size);
+    let off = i * (span.elemsize >>> 3);
+    for (let e = 0; e < nelem; e++, off += elemWords) {
+      for (let k = 0; k < ptrWords.length; k++) {
+        const v = words[off + ptrWords[k]];
+        this.scannedWords++;
+        if (v !== 0) this.#grey(v);
+      }
+    }
+  }
+}

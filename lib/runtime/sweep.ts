@@ -1,0 +1,281 @@
+/**
+ * Sweeping: after mark termination every in-use span is swept once before
+ * the next cycle starts — lazily when its mcentral hands it out, by
+ * proportional sweeping charged to allocation, by the page reclaimer, by
+ * the background sweeper between workload steps, or eagerly by
+ * `runtime.GC()`. Sweeping a span frees its unmarked objects (`allocBits`
+ * becomes `gcmarkBits`), runs specials (finalizers resurrect, profile
+ * records report the free), returns empty spans to the heap and reports one
+ * free per object in ascending address order. Reference sections 9.2–9.6.
+ *
+ * @module
+ */
+
+import type { MSpan } from "./mspan.ts";
+import type { Runtime } from "./runtime.ts";
+import { COSTS } from "./clock.ts";
+
+/**
+ * Who swept a span, and so whose stack a `tracefree` shows: the allocating
+ * goroutine (`cacheSpan`, `deductSweepCredit`, `reclaim`, `gcStart`), g0
+ * flushing an mcache (`uncacheSpan`), the background sweeper goroutine
+ * (`bgsweep`), `runtime.GC()` itself (`GC`), or Go 1.2's stop-the-world
+ * sweep (`stw`).
+ */
+export type SweepWho =
+  | "cacheSpan"
+  | "deductSweepCredit"
+  | "reclaim"
+  | "gcStart"
+  | "uncacheSpan"
+  | "bgsweep"
+  | "GC"
+  | "stw";
+
+/** Counts trailing zeros of a non-zero 32-bit word. */
+function ctz(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/** Population count of a 32-bit word. */
+function popcnt(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/**
+ * The sweeper of one runtime.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "./runtime.ts";
+ * const rt = new Runtime();
+ * rt.mallocgc(64, null); // garbage: nothing roots it
+ * rt.GC();               // marks, then sweeps everything before returning
+ * if (rt.readMemStats().HeapObjects !== 0 || !rt.sweeper.done) throw new Error("sweep");
+ * ```
+ */
+export class Sweeper {
+  readonly #rt: Runtime;
+  /** Span class whose unswept sets `sweepone` takes from next. */
+  #cursor = 0;
+  /** Span class the page reclaimer looks at next. */
+  #reclaimCursor = 0;
+  /** True once every span of the current cycle is swept. */
+  done = true;
+  /** Pages swept since the sweep phase started. */
+  pagesSwept = 0;
+  /** `pagesSwept` when the proportional-sweep ratio was last set. */
+  pagesSweptBasis = 0;
+  /** Pages to sweep per byte of heap growth (proportional sweep). */
+  sweepPagesPerByte = 0;
+  /** `heapLive` when the ratio was set. */
+  sweepHeapLiveBasis = 0;
+  /** Simulated time the background sweeper has used up to. */
+  bgClock = 0;
+  /** Spans swept this cycle, by sweeper kind (for statistics and tests). */
+  readonly sweptBy: Record<SweepWho, number> = {
+    cacheSpan: 0,
+    deductSweepCredit: 0,
+    reclaim: 0,
+    gcStart: 0,
+    uncacheSpan: 0,
+    bgsweep: 0,
+    GC: 0,
+    stw: 0,
+  };
+
+  /** Makes the sweeper of `rt`. */
+  constructor(rt: Runtime) {
+    this.#rt = rt;
+  }
+
+  /** Starts a sweep phase (`gcSweep`): `sweepgen += 2`, every in-use span now needs sweeping. */
+  start(): void {
+    this.#rt.heap.sweepgen += 2;
+    this.#cursor = 0;
+    this.#reclaimCursor = 0;
+    this.done = false;
+    this.pagesSwept = 0;
+    this.pagesSweptBasis = 0;
+    for (const k of Object.keys(this.sweptBy) as SweepWho[]) {
+      this.sweptBy[k] = 0;
+    }
+  }
+
+  /**
+   * Sweeps one span that the caller has taken out of its set (or uncached).
+   * With `preserve` the span is not put back in a set (the caller uses it).
+   * Returns true when the span was freed to the heap.
+   */
+  sweepSpan(s: MSpan, preserve: boolean, who: SweepWho): boolean {
+    const rt = this.#rt;
+    const heap = rt.heap;
+    const sg = heap.sweepgen;
+    const mark = s.gcmarkBits;
+    const alloc = s.allocBits;
+    const elemsize = s.elemsize;
+    const base = s.startAddr;
+    // Specials of unmarked objects: finalizers resurrect, profile records free.
+    if (s.specials !== null) {
+      for (const [i, sp] of s.specials) {
+        if ((mark[i >>> 5] & (1 << (i & 31))) !== 0) continue;
+        if (sp.finalizer !== undefined) {
+          mark[i >>> 5] |= 1 << (i & 31);
+          rt.queueFinalizer(sp.finalizer, base + i * elemsize);
+          sp.finalizer = undefined;
+          if (sp.profile === undefined) s.specials.delete(i);
+          continue;
+        }
+        if (sp.profile !== undefined && rt.onProfileFree !== null) {
+          rt.onProfileFree(sp.profile, base + i * elemsize, elemsize);
+        }
+        s.specials.delete(i);
+      }
+      if (s.specials.size === 0) {
+        s.specials = null;
+        rt.specialSpans.delete(s);
+      }
+    }
+    let nalloc = 0;
+    const onFree = rt.onFree;
+    for (let w = 0; w < mark.length; w++) {
+      const m = mark[w];
+      nalloc += popcnt(m);
+      if (onFree !== null) {
+        let dead = alloc[w] & ~m;
+        while (dead !== 0) {
+          const bit = ctz(dead);
+          dead &= dead - 1;
+          onFree(base + ((w << 5) + bit) * elemsize, elemsize, who);
+        }
+      }
+    }
+    const nfreed = s.allocCount - nalloc;
+    alloc.fill(0);
+    s.allocBits = mark;
+    s.gcmarkBits = alloc;
+    s.allocCount = nalloc;
+    s.freeindex = 0;
+    s.nmarked = 0;
+    s.sweepgen = sg;
+    this.pagesSwept += s.npages;
+    this.sweptBy[who]++;
+    rt.clock += COSTS.sweepSpan + nfreed * COSTS.sweepObject;
+    if (nfreed > 0) {
+      s.needzero = true;
+      rt.nFree += nfreed;
+      rt.heapAlloc -= nfreed * elemsize;
+      rt.freesByClass[s.sizeclass] += nfreed;
+    }
+    if (preserve) return false;
+    const central = rt.central[s.spanclass];
+    if (nalloc === 0) {
+      heap.freeSpan(s);
+      return true;
+    }
+    if (nalloc === s.nelems) central.fullSwept(sg).push(s);
+    else central.partialSwept(sg).push(s);
+    return false;
+  }
+
+  /**
+   * Sweeps the next unswept span (`sweepone`), walking span classes in
+   * order, full sets before partial ones. Returns the pages swept, or -1
+   * when nothing is left (and marks the sweep phase done).
+   */
+  sweepone(who: SweepWho): number {
+    if (this.done) return -1;
+    const rt = this.#rt;
+    const sg = rt.heap.sweepgen;
+    const central = rt.central;
+    while (this.#cursor < central.length) {
+      const c = central[this.#cursor];
+      const s = c.fullUnswept(sg).pop() ?? c.partialUnswept(sg).pop();
+      if (s !== undefined) {
+        const npages = s.npages;
+        this.sweepSpan(s, false, who);
+        return npages;
+      }
+      this.#cursor++;
+    }
+    this.done = true;
+    this.sweepPagesPerByte = 0;
+    return -1;
+  }
+
+  /** Sweeps everything that is left. */
+  finish(who: SweepWho): void {
+    while (this.sweepone(who) >= 0) { /* sweep on */ }
+  }
+
+  /**
+   * Proportional sweep (`deductSweepCredit`): before taking `spanBytes` of
+   * new span, sweep enough pages to finish by the next trigger.
+   */
+  deductSweepCredit(spanBytes: number, callerSweepPages: number): void {
+    if (this.sweepPagesPerByte === 0 || this.done) return;
+    const target = this.sweepPagesPerByte *
+        (spanBytes + this.#rt.heapLive - this.sweepHeapLiveBasis) -
+      callerSweepPages;
+    while (this.pagesSwept - this.pagesSweptBasis < target) {
+      if (this.sweepone("deductSweepCredit") < 0) break;
+    }
+  }
+
+  /**
+   * The page reclaimer (`mheap.reclaim`): before the heap takes fresh pages
+   * while sweeping is unfinished, sweep spans with no marked object until
+   * `npages` pages were freed.
+   */
+  reclaim(npages: number): void {
+    if (this.done) return;
+    const rt = this.#rt;
+    const sg = rt.heap.sweepgen;
+    let freed = 0;
+    const central = rt.central;
+    while (freed < npages && this.#reclaimCursor < central.length) {
+      const c = central[this.#reclaimCursor];
+      let found = false;
+      for (const set of [c.fullUnswept(sg), c.partialUnswept(sg)]) {
+        for (let i = set.spans.length - 1; i >= 0 && freed < npages; i--) {
+          const s = set.spans[i];
+          if (s.nmarked !== 0 || s.specials !== null) continue;
+          set.remove(s); // the span swapped into slot i was already looked at
+          const n = s.npages;
+          if (this.sweepSpan(s, false, "reclaim")) freed += n;
+          found = true;
+        }
+      }
+      if (!found || freed < npages) this.#reclaimCursor++;
+    }
+  }
+
+  /**
+   * The background sweeper, run between workload steps: with an idle P
+   * (GOMAXPROCS > 1) it sweeps for as much simulated time as has passed
+   * since it last ran; with one P it sweeps `budget` spans when the
+   * workload yields.
+   */
+  bgsweep(budget: number): void {
+    if (this.done) return;
+    const rt = this.#rt;
+    if (rt.gomaxprocs > 1) {
+      if (this.bgClock < rt.gcEndClock) this.bgClock = rt.gcEndClock;
+      // The sweeper's own time runs on the idle P, not on the mutator's clock.
+      const mutatorClock = rt.clock;
+      while (this.bgClock < mutatorClock) {
+        const before = rt.clock;
+        if (this.sweepone("bgsweep") < 0) break;
+        this.bgClock += rt.clock - before;
+        rt.clock = before;
+      }
+      rt.clock = mutatorClock;
+    } else {
+      for (let i = 0; i < budget; i++) {
+        if (this.sweepone("bgsweep") < 0) break;
+      }
+    }
+  }
+}
