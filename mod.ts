@@ -22,9 +22,28 @@
  * @module
  */
 
+export { type FuncInfo, SymbolTable } from "./lib/stack/symtab.ts";
 export {
+  type AllocEvent,
+  type Frame,
+  type FreeEvent,
+  type GCEvent as TraceGCEvent,
+  siteFrame,
+  StackTable,
+  type TraceEvent,
+} from "./lib/trace/events.ts";
+export { type ParseStats, TraceParser } from "./lib/trace/parser.ts";
+export {
+  findWorkload,
+  type Workload,
+  type WorkloadParam,
+  WORKLOADS,
+} from "./lib/workload/registry.ts";
+export {
+  AllocKind,
   type AllocListener,
   type FreeListener,
+  HCHAN_SIZE,
   MAX_ALLOC,
   type MemStats,
   type ProfileFreeListener,
@@ -84,6 +103,8 @@ export {
   parseGodebug,
 } from "./lib/runtime/godebug.ts";
 export { emptymspan, MCache } from "./lib/runtime/mcache.ts";
+export { leak, type LeakResult } from "./lib/workload/leak.ts";
+export { temporaries } from "./lib/workload/temporaries.ts";
 export {
   binarytrees,
   type BinaryTreesOptions,

@@ -7,8 +7,11 @@
 
 import { parseArgs } from "node:util";
 import { Runtime } from "../runtime/runtime.ts";
-import { PRESET_NAMES } from "../runtime/presets.ts";
-import { binarytrees } from "../workload/binarytrees.ts";
+import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
+import { parseGodebug } from "../runtime/godebug.ts";
+import { formatGCTrace } from "../runtime/gctrace.ts";
+import { parseGOGC } from "../runtime/gc.ts";
+import { findWorkload, WORKLOADS } from "../workload/registry.ts";
 import { intOption, UsageError } from "./_usage.ts";
 
 /** Help text of `alloctrace run`. */
@@ -16,44 +19,68 @@ export const RUN_HELP = `Usage: alloctrace run [WORKLOAD] [options]
 
 Simulate WORKLOAD on the simulated Go heap and print a summary.
 
-Workloads:
-  binarytrees     the binary-trees benchmark (default)
+Workloads (alloctrace workloads lists their parameters):
+${WORKLOADS.map((w) => `  ${w.name.padEnd(14)} ${w.summary}`).join("\n")}
 
 Options:
   --go PRESET          runtime preset: ${
   PRESET_NAMES.join(", ")
 } (default go1.19)
-  --depth N            binarytrees maximum depth (default 10)
+  --gogc N|off         GOGC (default: $GOGC, else 100)
+  --godebug LIST       GODEBUG settings, after those of $GODEBUG (e.g. gctrace=1)
   --gomaxprocs N       number of Ps (default: the preset's)
   --heap-limit BYTES   fatal heap limit (default: none)
+${
+  [...new Map(WORKLOADS.flatMap((w) => w.params.map((p) => [p.name, p])))
+    .values()]
+    .map((p) => `  --${p.name} N`.padEnd(23) + `workload parameter: ${p.help}`)
+    .join("\n")
+}
   --json               print the summary as JSON
   -h, --help           show this help
 
 Examples:
   alloctrace run
   alloctrace run binarytrees --depth 14 --go go1.2-seed --json
+  GODEBUG=gctrace=1 alloctrace run leak --n 100000
 `;
+
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env for it: as if unset
+  }
+}
 
 /** Runs `alloctrace run` with `args`; returns the exit code. */
 export function runCommand(args: string[]): number {
-  const { values, positionals } = parseArgs({
+  const paramNames = [
+    ...new Set(WORKLOADS.flatMap((w) => w.params.map((p) => p.name))),
+  ];
+  const { values: parsed, positionals } = parseArgs({
     args,
     allowPositionals: true,
     strict: true,
     options: {
       go: { type: "string", default: "go1.19" },
-      depth: { type: "string" },
+      gogc: { type: "string" },
+      godebug: { type: "string" },
       gomaxprocs: { type: "string" },
       "heap-limit": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
+      ...Object.fromEntries(
+        paramNames.map((n) => [n, { type: "string" as const }]),
+      ),
     },
   });
+  const values = parsed as Record<string, string | boolean | undefined>;
   if (values.help) {
     console.log(RUN_HELP);
     return 0;
   }
-  const workload = positionals[0] ?? "binarytrees";
+  const name = positionals[0] ?? "binarytrees";
   if (positionals.length > 1) {
     throw new UsageError(
       `run takes one workload, got ${positionals.length}: ${
@@ -61,60 +88,120 @@ export function runCommand(args: string[]): number {
       }`,
     );
   }
-  if (workload !== "binarytrees") {
+  const workload = findWorkload(name);
+  if (workload === undefined) {
     throw new UsageError(
-      `unknown workload "${workload}": built-in workloads are binarytrees`,
+      `unknown workload "${name}": built-in workloads are ${
+        WORKLOADS.map((w) => w.name).join(", ")
+      }`,
     );
   }
-  if (!PRESET_NAMES.includes(values.go as never)) {
+  const preset = values.go as string;
+  if (!PRESET_NAMES.includes(preset as PresetName)) {
     throw new UsageError(
-      `unknown preset "${values.go}" for --go: use one of ${
+      `unknown preset "${preset}" for --go: use one of ${
         PRESET_NAMES.join(", ")
       }`,
     );
   }
-  const depth = intOption("depth", values.depth, 10, 0, 30);
+  const wargs: Record<string, number> = {};
+  for (const p of workload.params) {
+    wargs[p.name] = intOption(
+      p.name,
+      values[p.name] as string | undefined,
+      p.default,
+      p.min,
+      p.max,
+    );
+  }
+  for (const n of paramNames) {
+    if (values[n] !== undefined && !workload.params.some((p) => p.name === n)) {
+      throw new UsageError(
+        `--${n} is not a parameter of ${name} (see alloctrace workloads)`,
+      );
+    }
+  }
+  const gogcText = (values.gogc as string | undefined) ?? env("GOGC");
+  let gogc: number;
+  try {
+    gogc = gogcText === undefined || gogcText === ""
+      ? 100
+      : parseGOGC(gogcText);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const godebugText = [env("GODEBUG"), values.godebug as string | undefined]
+    .filter((s) => s !== undefined && s !== "").join(",");
+  const godebug = parseGodebug(preset as PresetName, godebugText);
+  for (const u of godebug.unknown) {
+    console.error(
+      `alloctrace: warning: GODEBUG setting "${u}" is not known to ${preset} (ignored, as Go ignores it)`,
+    );
+  }
   const rt = new Runtime({
-    preset: values.go,
+    preset,
+    gogc,
     gomaxprocs: values.gomaxprocs === undefined
       ? undefined
-      : intOption("gomaxprocs", values.gomaxprocs, 1, 1, 256),
-    heapLimit: intOption("heap-limit", values["heap-limit"], 0),
+      : intOption("gomaxprocs", values.gomaxprocs as string, 1, 1, 256),
+    heapLimit: intOption(
+      "heap-limit",
+      values["heap-limit"] as string | undefined,
+      0,
+    ),
   });
+  let peak = 0;
+  const gctrace = godebug.vars.gctrace > 0;
+  rt.onGC = (ev) => {
+    if (ev.kind === "start") peak = Math.max(peak, rt.heapAlloc);
+    if (ev.kind === "end" && gctrace) {
+      console.error(
+        formatGCTrace(rt.preset.name, ev.cycle, ev.stats, ev.forced),
+      );
+    }
+  };
   const t0 = performance.now();
-  const result = binarytrees(rt, { depth });
+  workload.run(rt, wargs);
   const seconds = (performance.now() - t0) / 1000;
   const stats = rt.readMemStats();
+  peak = Math.max(peak, stats.HeapAlloc);
   const summary = {
-    workload,
+    workload: name,
+    args: wargs,
     preset: rt.preset.name,
     go: rt.preset.goVersion,
-    depth: result.depth,
-    nodes: result.nodes,
-    live: result.live,
+    gomaxprocs: rt.gomaxprocs,
+    gogc: rt.gcpercent,
     seconds,
+    simulatedSeconds: rt.clock / 1e9,
     allocsPerSecond: Math.round(stats.Mallocs / seconds),
+    peakHeapAlloc: peak,
     memstats: stats,
   };
   if (values.json) {
     console.log(JSON.stringify(summary, null, 2));
     return 0;
   }
-  const lines = [
-    `workload      ${workload} (depth ${result.depth}) on ${rt.preset.name} (${rt.preset.goVersion} model), GOMAXPROCS=${rt.gomaxprocs}`,
-    `allocations   ${stats.Mallocs.toLocaleString("en-US")} (${
-      stats.TotalAlloc.toLocaleString("en-US")
-    } bytes)`,
-    `frees         ${stats.Frees.toLocaleString("en-US")}`,
-    `live          ${stats.HeapObjects.toLocaleString("en-US")} objects, ${
-      stats.HeapAlloc.toLocaleString("en-US")
-    } bytes; heap in use ${stats.HeapInuse.toLocaleString("en-US")} of ${
-      stats.HeapSys.toLocaleString("en-US")
-    } mapped`,
-    `speed         ${
+  const fmt = (n: number) => n.toLocaleString("en-US");
+  const argText = Object.entries(wargs).map(([k, v]) => `${k} ${v}`).join(", ");
+  console.log([
+    `workload      ${name} (${argText}) on ${rt.preset.name} (${rt.preset.goVersion} model), GOMAXPROCS=${rt.gomaxprocs}, GOGC=${
+      rt.gcpercent < 0 ? "off" : rt.gcpercent
+    }`,
+    `allocations   ${fmt(stats.Mallocs)} (${fmt(stats.TotalAlloc)} bytes)`,
+    `frees         ${fmt(stats.Frees)}`,
+    `GC cycles     ${stats.NumGC}`,
+    `live heap     peak ${fmt(peak)} bytes (at a GC start or the end), final ${
+      fmt(stats.HeapAlloc)
+    } bytes in ${fmt(stats.HeapObjects)} objects`,
+    `heap          ${fmt(stats.HeapInuse)} bytes in use of ${
+      fmt(stats.HeapSys)
+    } mapped; next GC at ${fmt(stats.NextGC)}`,
+    `time          ${(rt.clock / 1e6).toFixed(1)} ms simulated; ${
+      seconds.toFixed(2)
+    } s real, ${
       (summary.allocsPerSecond / 1e6).toFixed(1)
-    } M simulated allocations/s (${seconds.toFixed(2)} s)`,
-  ];
-  console.log(lines.join("\n"));
+    } M simulated allocations/s`,
+  ].join("\n"));
   return 0;
 }

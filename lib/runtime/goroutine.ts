@@ -45,6 +45,20 @@ export class Goroutine {
   roots: Float64Array = new Float64Array(64);
   /** Number of root slots in use. */
   sp = 0;
+  /** Function ids of the frames, outermost first. */
+  frameFunc: Int32Array = new Int32Array(32);
+  /** Current line of each frame. */
+  frameLine: Int32Array = new Int32Array(32);
+  /** Root-slot depth at each frame's entry (restored when it returns). */
+  frameSp: Int32Array = new Int32Array(32);
+  /** Number of frames. */
+  depth = 0;
+  /** Function id and line of the `go` statement that created it (-1: none, as for main). */
+  createdByFunc: number = -1;
+  /** Line of the `go` statement. */
+  createdByLine = 0;
+  /** Goroutine id of the creator (0: none). */
+  parentId = 0;
 
   /** Makes goroutine `id` on P `p`. */
   constructor(id: number, p: number) {
@@ -76,6 +90,38 @@ export class Goroutine {
       );
     }
     this.roots[i] = v;
+  }
+
+  /** Enters function `fid` at `line` (a new innermost frame). */
+  enter(fid: number, line: number): void {
+    if (this.depth === this.frameFunc.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.frameFunc = grow(this.frameFunc);
+      this.frameLine = grow(this.frameLine);
+      this.frameSp = grow(this.frameSp);
+    }
+    this.frameFunc[this.depth] = fid;
+    this.frameLine[this.depth] = line;
+    this.frameSp[this.depth] = this.sp;
+    this.depth++;
+  }
+
+  /** Returns from the innermost frame; its root slots are dropped. */
+  leave(): void {
+    if (this.depth === 0) {
+      throw new RangeError(`goroutine ${this.id}: leave() without a frame`);
+    }
+    this.depth--;
+    this.sp = this.frameSp[this.depth];
+  }
+
+  /** Sets the current line of the innermost frame. */
+  setLine(line: number): void {
+    if (this.depth > 0) this.frameLine[this.depth - 1] = line;
   }
 
   /** Drops the top `n` root slots. */

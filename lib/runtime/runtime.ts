@@ -14,6 +14,7 @@ import { MCentral } from "./mcentral.ts";
 import { MHeap } from "./mheap.ts";
 import { makeSpanClass, type MSpan, numSpanClasses } from "./mspan.ts";
 import { Sweeper, type SweepWho } from "./sweep.ts";
+import { SymbolTable } from "../stack/symtab.ts";
 import { getPreset, type Preset, sizeClassesOf } from "./presets.ts";
 import { MAX_SMALL_SIZE, type SizeClassTable } from "./sizeclasses.ts";
 import { type GoType, TypeRegistry } from "./types.ts";
@@ -24,6 +25,37 @@ export const MAX_ALLOC = 2 ** 48;
 export const TINY_SIZE = 16;
 /** `tinySpanClass`: size class 2, noscan. */
 export const TINY_SPAN_CLASS = makeSpanClass(2, true);
+
+/**
+ * How an allocation reached `mallocgc`: it decides the runtime frames Go
+ * shows above the caller (`runtime.newobject`, `runtime.makeslice` …).
+ */
+export const AllocKind = {
+  /** A direct `mallocgc` call. */
+  mallocgc: 0,
+  /** `new(T)`, `&T{}`: `runtime.newobject`. */
+  newobject: 1,
+  /** `make([]T, n)`: `runtime.makeslice`. */
+  makeslice: 2,
+  /** `append` past capacity: `runtime.growslice`. */
+  growslice: 3,
+  /** `make(chan T, n)`: `runtime.makechan` (hchan and buffer in one block, or the buffer). */
+  makechan: 4,
+  /** The `hchan` of a channel whose elements hold pointers (`new(hchan)` in makechan). */
+  makechanHchan: 5,
+  /** String concatenation: `runtime.concatstrings` → `rawstring`. */
+  concatstring: 6,
+  /** `make(map[K]V)`: `runtime.makemap_small`. */
+  makemapSmall: 7,
+  /** The first bucket of a map: `runtime.mapassign_faststr`. */
+  mapassign: 8,
+} as const;
+
+/** One of {@link AllocKind}'s values. */
+export type AllocKind = typeof AllocKind[keyof typeof AllocKind];
+
+/** Size of Go 1.19's `hchan`. */
+export const HCHAN_SIZE = 96;
 
 /** Options of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -154,6 +186,10 @@ export class Runtime {
   gcEndClock = 0;
   /** The dummy span of empty mcache slots. */
   readonly emptySpan: MSpan = emptymspan;
+  /** The symbol table of the simulated program. */
+  readonly symtab: SymbolTable;
+  /** How the allocation in progress reached mallocgc (read it in `onAlloc`). */
+  allocKind: AllocKind = AllocKind.mallocgc;
 
   /** Slot allocations (`nMalloc` without tiny allocations). */
   nMalloc = 0;
@@ -230,6 +266,7 @@ export class Runtime {
     this.types = new TypeRegistry(this.preset.typeSegmentStart);
     this.#typeList = this.types.list;
     this.sweeper = new Sweeper(this);
+    this.symtab = new SymbolTable(this.preset.textStart);
     this.gc = new Collector(this, parseGOGC(opts.gogc ?? 100));
     this.curg = this.newGoroutine(0);
     this.#checkEveryMalloc = this.preset.name === "go1.2-seed";
@@ -370,8 +407,11 @@ export class Runtime {
    * if (rt.sizeOf(p) !== 64) throw new Error("size class");
    * ```
    */
-  newobject(typ: GoType, p = 0): number {
-    return this.mallocgc(typ.size, typ, true, p);
+  newobject(typ: GoType, p: number = this.curg.p): number {
+    this.allocKind = AllocKind.newobject;
+    const x = this.mallocgc(typ.size, typ, true, p);
+    this.allocKind = AllocKind.mallocgc;
+    return x;
   }
 
   /**
@@ -387,13 +427,202 @@ export class Runtime {
    * if (rt.sizeOf(p) !== 0xa000) throw new Error("large object rounding");
    * ```
    */
-  makeslice(elem: GoType, n: number, p = 0): number {
+  makeslice(elem: GoType, n: number, p: number = this.curg.p): number {
     if (!Number.isSafeInteger(n) || n < 0) {
       throw new RangeError(
         `makeslice: len must be a non-negative integer, got ${n}`,
       );
     }
-    return this.mallocgc(elem.size * n, elem, true, p);
+    return this.#kinded(AllocKind.makeslice, elem.size * n, elem, true, p);
+  }
+
+  #kinded(
+    kind: AllocKind,
+    size: number,
+    typ: GoType | null,
+    needzero: boolean,
+    p: number,
+  ): number {
+    this.allocKind = kind;
+    try {
+      return this.mallocgc(size, typ, needzero, p);
+    } finally {
+      this.allocKind = AllocKind.mallocgc;
+    }
+  }
+
+  /**
+   * `append` past capacity (`runtime.growslice`, Go 1.19's growth rule):
+   * allocates the new backing array for at least `newLen` elements and
+   * copies the pointer words of the old one (`old`, with `oldLen`
+   * elements). A pointer-free element type allocates untyped, as Go does.
+   * Returns the new array and its capacity.
+   *
+   * @example
+   * ```ts
+   * import { Runtime } from "./runtime.ts";
+   * const rt = new Runtime();
+   * const ptr = rt.types.get("*uint8");
+   * let s = { addr: 0, cap: 0 };
+   * const caps = [];
+   * for (let len = 0; len < 300; len++) {
+   *   if (len === s.cap) { s = rt.growslice(ptr, s.addr, len, s.cap, len + 1); caps.push(s.cap); }
+   * }
+   * if (caps.join() !== "1,2,4,8,16,32,64,128,256,512") throw new Error(caps.join());
+   * ```
+   */
+  growslice(
+    elem: GoType,
+    old: number,
+    oldLen: number,
+    oldCap: number,
+    newLen: number,
+    p: number = this.curg.p,
+  ): { addr: number; cap: number } {
+    let newcap = oldCap;
+    const doublecap = newcap + newcap;
+    if (newLen > doublecap) newcap = newLen;
+    else if (oldCap < 256) newcap = doublecap;
+    else {
+      while (newcap > 0 && newcap < newLen) {
+        newcap += Math.floor((newcap + 768) / 4);
+      }
+      if (newcap <= 0) newcap = newLen;
+    }
+    const capmem = elem.size === 0 ? 0 : this.roundupsize(newcap * elem.size);
+    const cap = elem.size === 0 ? newcap : Math.floor(capmem / elem.size);
+    const addr = this.#kinded(
+      AllocKind.growslice,
+      capmem,
+      elem.noscan ? null : elem,
+      !elem.noscan,
+      p,
+    );
+    if (!elem.noscan && old !== 0 && oldLen > 0) {
+      const ew = elem.size / 8;
+      for (let e = 0; e < oldLen; e++) {
+        for (const w of elem.ptrWords) {
+          const v = this.load(old, e * ew + w);
+          if (v !== 0) this.store(addr, e * ew + w, v);
+        }
+      }
+    }
+    return { addr, cap };
+  }
+
+  /**
+   * `make(chan T, n)` (`runtime.makechan`): one untyped block for the
+   * `hchan` and a pointer-free buffer, or a typed `runtime.hchan` plus a
+   * buffer typed by its element (which the hchan's `buf` word points at).
+   */
+  makechan(elem: GoType, n: number, p: number = this.curg.p): number {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new RangeError(
+        `makechan: size must be a non-negative integer, got ${n}`,
+      );
+    }
+    const mem = elem.size * n;
+    if (mem === 0 || elem.noscan) {
+      return this.#kinded(AllocKind.makechan, HCHAN_SIZE + mem, null, true, p);
+    }
+    const hchan = this.types.define("runtime.hchan", {
+      size: HCHAN_SIZE,
+      pointers: [2, 4, 7, 8, 9, 10],
+    });
+    const c = this.#kinded(AllocKind.makechanHchan, HCHAN_SIZE, hchan, true, p);
+    const g = this.curg;
+    const slot = g.push(c);
+    const buf = this.#kinded(AllocKind.makechan, mem, elem, true, p);
+    this.store(c, 2, buf);
+    g.sp = slot;
+    return c;
+  }
+
+  /** A string of `len` bytes made by concatenation (`concatstrings` → `rawstring`): untyped, not zeroed. */
+  concatstring(len: number, p: number = this.curg.p): number {
+    return this.#kinded(AllocKind.concatstring, len, null, false, p);
+  }
+
+  /** `make(map[K]V)` with no hint (`runtime.makemap_small`): a `runtime.hmap`. */
+  makemapSmall(p: number = this.curg.p): number {
+    const hmap = this.types.define("runtime.hmap", {
+      size: 48,
+      pointers: [2, 3, 5],
+    });
+    this.allocKind = AllocKind.makemapSmall;
+    try {
+      return this.mallocgc(hmap.size, hmap, true, p);
+    } finally {
+      this.allocKind = AllocKind.mallocgc;
+    }
+  }
+
+  /**
+   * The first insert into a small map allocates its bucket array
+   * (`mapassign_faststr`: `h.buckets = newobject(t.bucket)`) and stores it
+   * into the hmap's `buckets` word.
+   */
+  mapassignBucket(
+    hmap: number,
+    bucket: GoType,
+    p: number = this.curg.p,
+  ): number {
+    const b = this.#kinded(AllocKind.mapassign, bucket.size, bucket, true, p);
+    this.store(hmap, 2, b);
+    return b;
+  }
+
+  // ---- frames ----
+
+  /** The id of function `name` (defined in `file`) in the symbol table. */
+  func(name: string, file?: string): number {
+    return this.symtab.func(name, file);
+  }
+
+  /**
+   * Runs `body` as a call of Go function `fn` (in `file`) currently at
+   * `line`: the frame shows in tracebacks and profiles, and the root slots
+   * pushed inside are dropped when it returns.
+   *
+   * @example
+   * ```ts
+   * import { Runtime } from "./runtime.ts";
+   * const rt = new Runtime();
+   * const t = rt.types.define("main.T", { size: 8, pointers: [0] });
+   * const x = rt.call("main.alloc", "main.go", 16, () => rt.newobject(t));
+   * if (rt.curg.depth !== 0 || rt.sizeOf(x) !== 8) throw new Error();
+   * ```
+   */
+  call<T>(fn: string | number, file: string, line: number, body: () => T): T {
+    const fid = typeof fn === "number" ? fn : this.symtab.func(fn, file);
+    const g = this.curg;
+    g.enter(fid, line);
+    try {
+      return body();
+    } finally {
+      g.leave();
+    }
+  }
+
+  /** Enters function `fid` at `line` on the current goroutine (the closure-free form of {@link call}). */
+  enter(fid: number, line: number): void {
+    this.curg.enter(fid, line);
+  }
+
+  /** Returns from the current goroutine's innermost frame. */
+  leave(): void {
+    this.curg.leave();
+  }
+
+  /** Sets the current line of the innermost frame. */
+  line(n: number): void {
+    this.curg.setLine(n);
+  }
+
+  /** The function name of the current goroutine's innermost frame, or "" (the allocation site). */
+  site(): string {
+    const g = this.curg;
+    return g.depth === 0 ? "" : this.symtab.info(g.frameFunc[g.depth - 1]).name;
   }
 
   /**

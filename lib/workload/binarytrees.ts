@@ -6,6 +6,7 @@
  * `main.bottomUpTree`, linked through their pointer words and checked by
  * walking them. Short-lived trees die when nothing points to them; the
  * collector finds them. Ends with `runtime.GC()`, as the Go program does.
+ * Frames carry the Go program's functions, file and lines.
  *
  * @module
  */
@@ -31,6 +32,7 @@ export interface BinaryTreesResult {
 }
 
 const MIN_DEPTH = 4;
+const FILE = "acceptance/programs/binarytrees/main.go";
 
 /** Nodes in a complete tree of `depth` (`nodes(depth)` in the Go program). */
 export function treeNodes(depth: number): number {
@@ -64,16 +66,26 @@ export function binarytrees(
   const node = rt.types.define("main.Node", { size: 16, pointers: [0, 1] });
   const g = rt.curg;
   const longLived = rt.global("main.longLived");
+  const fMain = rt.func("main.main", FILE);
+  const fRun = rt.func("main.run", FILE);
+  const fTree = rt.func("main.bottomUpTree", FILE);
+  const fCheck = rt.func("main.(*Node).itemCheck", FILE);
 
   const bottomUpTree = (depth: number): number => {
-    if (depth <= 0) return rt.newobject(node);
-    const sp = g.sp;
+    if (depth <= 0) {
+      g.enter(fTree, 37);
+      const n = rt.newobject(node);
+      g.leave();
+      return n;
+    }
+    g.enter(fTree, 39);
     g.push(bottomUpTree(depth - 1));
     g.push(bottomUpTree(depth - 1));
     const n = rt.newobject(node);
-    rt.store(n, 0, g.roots[sp]);
-    rt.store(n, 1, g.roots[sp + 1]);
-    g.sp = sp;
+    const sp = g.sp;
+    rt.store(n, 0, g.roots[sp - 2]);
+    rt.store(n, 1, g.roots[sp - 1]);
+    g.leave();
     return n;
   };
   const itemCheck = (n: number): number => {
@@ -81,25 +93,39 @@ export function binarytrees(
     if (left === 0) return 1;
     return 1 + itemCheck(left) + itemCheck(rt.load(n, 1));
   };
+  const check = (n: number): number => {
+    g.enter(fCheck, 46);
+    const c = itemCheck(n);
+    g.leave();
+    return c;
+  };
 
   const checks: number[] = [];
   let nodes = 0;
+  g.enter(fMain, 99);
+  g.enter(fRun, 57);
   const stretchDepth = maxDepth + 1;
-  checks.push(itemCheck(bottomUpTree(stretchDepth)));
+  checks.push(check(bottomUpTree(stretchDepth)));
   nodes += treeNodes(stretchDepth);
+  g.setLine(62);
   rt.setGlobal(longLived, bottomUpTree(maxDepth));
   nodes += treeNodes(maxDepth);
+  g.setLine(68);
   for (let d = MIN_DEPTH; d <= maxDepth; d += 2) {
     const iterations = 2 ** (maxDepth - d + MIN_DEPTH);
-    let check = 0;
+    let sum = 0;
     for (let i = 0; i < iterations; i++) {
-      check += itemCheck(bottomUpTree(d));
+      sum += check(bottomUpTree(d));
       rt.gosched();
     }
     nodes += iterations * treeNodes(d);
-    checks.push(check);
+    checks.push(sum);
   }
-  checks.push(itemCheck(rt.getGlobal(longLived)));
+  g.setLine(76);
+  checks.push(check(rt.getGlobal(longLived)));
+  g.leave();
+  g.setLine(126);
   rt.GC();
+  g.leave();
   return { depth: maxDepth, nodes, live: treeNodes(maxDepth), checks };
 }

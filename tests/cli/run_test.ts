@@ -8,7 +8,8 @@ Deno.test("alloctrace run (the main job) prints a summary of the simulated heap"
   // depth 8: stretch 2^10-1, long-lived 2^9-1, then trees of depth 4, 6, 8
   const nodes = 1023 + 511 + 256 * 31 + 64 * 127 + 16 * 511;
   assertIncludes(r.stdout, `allocations   ${nodes.toLocaleString("en-US")} (`);
-  assertIncludes(r.stdout, "live          511 objects, 8,176 bytes");
+  assertIncludes(r.stdout, "final 8,176 bytes in 511 objects");
+  assertIncludes(r.stdout, "GC cycles     1\n"); // the final runtime.GC(): the heap never reaches 4 MB
 });
 
 Deno.test("alloctrace run --json gives the MemStats of the run", async () => {
@@ -35,6 +36,11 @@ Deno.test("bad command lines: one line on stderr and exit code 2", async () => {
       [["run", "--depth", "x"], /--depth takes a whole number, got "x"/],
       [["run", "nosuch"], /unknown workload "nosuch"/],
       [["run", "--go", "go1.5"], /unknown preset "go1.5"/],
+      [
+        ["run", "--gogc", "lots"],
+        /GOGC must be a non-negative integer percentage or "off", got "lots"/,
+      ],
+      [["run", "leak", "--depth", "3"], /--depth is not a parameter of leak/],
       [["run", "--bogus"], /bogus/],
     ] as const
   ) {
@@ -62,4 +68,53 @@ Deno.test("--help and --version answer", async () => {
   assertIncludes(rh.stdout, "--depth N");
   const v = await alloctrace(["--version"]);
   assertTrue(/^alloctrace \d+\.\d+\.\d+\n$/.test(v.stdout), v.stdout);
+});
+
+Deno.test("GODEBUG=gctrace=1 prints one go1.19 gctrace line per cycle on stderr; unknown names warn", async () => {
+  const r = await alloctrace([
+    "run",
+    "binarytrees",
+    "--depth",
+    "12",
+    "--godebug",
+    "gctrace=1,nosuchvar=1",
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const lines = r.stderr.trimEnd().split("\n");
+  assertTrue(
+    /GODEBUG setting "nosuchvar" is not known to go1.19/.test(lines[0]),
+    lines[0],
+  );
+  const gc = lines.slice(1);
+  const cycles = Number(/GC cycles +(\d+)/.exec(r.stdout)![1]);
+  assertEquals(gc.length, cycles);
+  const shape =
+    /^gc (\d+) @\d+\.\d{3}s \d+%: [\d.]+\+[\d.]+\+[\d.]+ ms clock, [\d.]+\+[\d.]+\/[\d.]+\/[\d.]+\+[\d.]+ ms cpu, \d+->\d+->\d+ MB, \d+ MB goal, \d+ MB stacks, \d+ MB globals, 2 P( \(forced\))?$/;
+  gc.forEach((l, i) => {
+    const m = shape.exec(l);
+    assertTrue(m !== null, l);
+    assertEquals(Number(m[1]), i + 1);
+  });
+  assertTrue(gc.at(-1)!.endsWith(" (forced)"));
+});
+
+Deno.test("the go1.2-seed preset prints Go 1.2's gctrace line", async () => {
+  const r = await alloctrace([
+    "run",
+    "leak",
+    "--n",
+    "50",
+    "--go",
+    "go1.2-seed",
+    "--godebug",
+    "gctrace=1",
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  for (const l of r.stderr.trimEnd().split("\n")) {
+    assertTrue(
+      /^gc\d+\(1\): \d+\+\d+\+\d+ ms, \d+ -> \d+ MB \d+ -> \d+ \(\d+-\d+\) objects, 0\(0\) handoff, 0\(0\) steal, 0\/0\/0 yields$/
+        .test(l),
+      l,
+    );
+  }
 });

@@ -1,0 +1,102 @@
+/**
+ * The symbol table of the simulated program: functions with a file and a
+ * synthetic entry PC in a text segment, and a stable PC for each (function,
+ * line) a workload executes, mapped back by `lookup` — the analogue of Go's
+ * `findfunc` and `funcline`.
+ *
+ * @module
+ */
+
+/** A function of the simulated program. */
+export interface FuncInfo {
+  /** Dense id, from 0. */
+  readonly id: number;
+  /** Name as Go prints it (`main.bottomUpTree`, `runtime.mallocgc`). */
+  readonly name: string;
+  /** Source file as the binary records it (`runtime/malloc.go`, `main.go`). */
+  readonly file: string;
+  /** Entry PC. */
+  readonly entry: number;
+}
+
+/** Bytes of text each function gets. */
+const FUNC_SPAN = 0x400;
+
+/**
+ * The symbol table.
+ *
+ * @example
+ * ```ts
+ * import { SymbolTable } from "./symtab.ts";
+ * const t = new SymbolTable(0x401000);
+ * const f = t.func("main.main", "main.go");
+ * const pc = t.pc(f, 19);
+ * const hit = t.lookup(pc)!;
+ * if (hit.fn.name !== "main.main" || hit.line !== 19 || t.pc(f, 19) !== pc) throw new Error();
+ * ```
+ */
+export class SymbolTable {
+  readonly #funcs: FuncInfo[] = [];
+  readonly #byName = new Map<string, number>();
+  readonly #pcs = new Map<number, number>(); // fid * 2^20 + line → pc
+  readonly #lines = new Map<number, number>(); // pc → line
+  readonly #next: number[] = []; // per function: next pc offset
+  readonly #textStart: number;
+
+  /** Makes a table whose text segment starts at `textStart`. */
+  constructor(textStart: number) {
+    this.#textStart = textStart;
+  }
+
+  /** The id of function `name`, registering it (with `file`) the first time. */
+  func(name: string, file = "?"): number {
+    const known = this.#byName.get(name);
+    if (known !== undefined) return known;
+    const id = this.#funcs.length;
+    this.#funcs.push({
+      id,
+      name,
+      file,
+      entry: this.#textStart + id * FUNC_SPAN,
+    });
+    this.#next.push(0x15);
+    this.#byName.set(name, id);
+    return id;
+  }
+
+  /** The function with that id. */
+  info(id: number): FuncInfo {
+    return this.#funcs[id];
+  }
+
+  /** Number of functions. */
+  get size(): number {
+    return this.#funcs.length;
+  }
+
+  /**
+   * The return PC of a call made at `line` of function `fid`: stable for
+   * the same pair, distinct for distinct lines while the function's text
+   * lasts (lines past that share the last PC).
+   */
+  pc(fid: number, line: number): number {
+    const key = fid * 0x100000 + line;
+    let pc = this.#pcs.get(key);
+    if (pc === undefined) {
+      const off = this.#next[fid];
+      pc = this.#funcs[fid].entry + Math.min(off, FUNC_SPAN - 1);
+      this.#next[fid] = off + 0x1b;
+      this.#pcs.set(key, pc);
+      this.#lines.set(pc, line);
+    }
+    return pc;
+  }
+
+  /** The function and line of a PC (`findfunc` + `funcline`), or undefined. */
+  lookup(pc: number): { fn: FuncInfo; line: number } | undefined {
+    const id = Math.floor((pc - this.#textStart) / FUNC_SPAN);
+    const fn = this.#funcs[id];
+    if (fn === undefined) return undefined;
+    return { fn, line: this.#lines.get(pc) ?? 0 };
+  }
+}

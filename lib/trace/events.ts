@@ -1,0 +1,126 @@
+/**
+ * The event model every producer and consumer meets at (DESIGN.md, "Data
+ * flow"): allocations, frees and GC cycles, with stacks interned in a
+ * {@link StackTable} so each distinct stack is stored once.
+ *
+ * @module
+ */
+
+/** One frame of a stack, innermost first in a stack. */
+export interface Frame {
+  /** Function name as Go prints it. */
+  readonly func: string;
+  /** Source file (as printed: relative with -trimpath, absolute without). */
+  readonly file: string;
+  /** Line number. */
+  readonly line: number;
+  /** Program counter when known (0 otherwise). */
+  readonly pc: number;
+  /** True for an inlined frame (Go prints `func(...)` with no offset). */
+  readonly inlined: boolean;
+}
+
+/** An allocation. */
+export interface AllocEvent {
+  /** Discriminant. */
+  readonly kind: "alloc";
+  /** Object address. */
+  readonly addr: number;
+  /** Rounded size in bytes. */
+  readonly size: number;
+  /** Type string, or null when Go printed none. */
+  readonly type: string | null;
+  /** Requested size (mallocgc's first argument) when known, else 0. */
+  readonly requested: number;
+  /** Goroutine id (0 for g0 / unknown). */
+  readonly goroutine: number;
+  /** Interned stack id (see {@link StackTable}). */
+  readonly stack: number;
+  /** Line of the record's header in the trace (1-based), 0 for simulated events. */
+  readonly lineNo: number;
+}
+
+/** A free. */
+export interface FreeEvent {
+  /** Discriminant. */
+  readonly kind: "free";
+  /** Object address. */
+  readonly addr: number;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Goroutine that freed it (the sweeper). */
+  readonly goroutine: number;
+  /** Interned stack id of the free (the sweeper's, or the allocation's in the seed format). */
+  readonly stack: number;
+  /** Line of the record's header, 0 for simulated events. */
+  readonly lineNo: number;
+}
+
+/** A GC cycle (mark termination). */
+export interface GCEvent {
+  /** Discriminant. */
+  readonly kind: "gc";
+  /** Line of the record's header, 0 for simulated events. */
+  readonly lineNo: number;
+}
+
+/** Any trace event. */
+export type TraceEvent = AllocEvent | FreeEvent | GCEvent;
+
+/**
+ * Interns stacks: each distinct sequence of frames gets one id (0 is the
+ * empty stack).
+ *
+ * @example
+ * ```ts
+ * import { StackTable } from "./events.ts";
+ * const t = new StackTable();
+ * const f = { func: "main.f", file: "main.go", line: 3, pc: 0, inlined: false };
+ * const a = t.intern([f]);
+ * if (t.intern([{ ...f }]) !== a || t.get(a)[0].func !== "main.f" || t.intern([]) !== 0) throw new Error();
+ * ```
+ */
+export class StackTable {
+  readonly #stacks: Frame[][] = [[]];
+  readonly #ids = new Map<string, number>([["", 0]]);
+
+  /** The id of this stack, adding it when new. */
+  intern(frames: readonly Frame[]): number {
+    let key = "";
+    for (const f of frames) {
+      key += `${f.func}\u0000${f.file}\u0000${f.line}\u0000${f.pc}\u0000${
+        f.inlined ? 1 : 0
+      }\u0001`;
+    }
+    return this.internKey(key, frames);
+  }
+
+  /** The id of the stack with a precomputed key (the caller guarantees key ⇔ frames). */
+  internKey(key: string, frames: readonly Frame[]): number {
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = this.#stacks.length;
+      this.#stacks.push([...frames]);
+      this.#ids.set(key, id);
+    }
+    return id;
+  }
+
+  /** The frames of stack `id`. */
+  get(id: number): readonly Frame[] {
+    return this.#stacks[id];
+  }
+
+  /** Number of distinct stacks (including the empty one). */
+  get size(): number {
+    return this.#stacks.length;
+  }
+}
+
+/** The first frame whose function is not the runtime's (the allocation site), or undefined. */
+export function siteFrame(frames: readonly Frame[]): Frame | undefined {
+  for (const f of frames) {
+    if (!f.func.startsWith("runtime.")) return f;
+  }
+  return undefined;
+}

@@ -1,0 +1,413 @@
+/**
+ * A streaming reader of `GODEBUG=allocfreetrace=1` output: Go 1.3–1.22's
+ * `tracealloc`/`tracefree`/`tracegc` records with goroutine tracebacks, and
+ * the Dec 2013 seed's `MProf_Malloc`/`MProf_Free` records with `#N` frames.
+ * Text is fed in chunks of any size; complete records become events, stacks
+ * are interned, lines that belong to no record (the program's own stderr)
+ * are counted, and a record cut by the end of input is reported, never lost
+ * silently. Pure: no I/O.
+ *
+ * @module
+ */
+
+import {
+  type AllocEvent,
+  type Frame,
+  type FreeEvent,
+  StackTable,
+  type TraceEvent,
+} from "./events.ts";
+
+/** What the parser noticed besides the events. */
+export interface ParseStats {
+  /** Lines read. */
+  lines: number;
+  /** Records by kind. */
+  allocs: number;
+  /** tracefree / MProf_Free records. */
+  frees: number;
+  /** tracegc records. */
+  gcs: number;
+  /** Lines that belong to no record. */
+  unparsed: number;
+  /** Line numbers of the first few unparsed lines. */
+  unparsedLines: number[];
+  /** The record cut by the end of input, if any: its header's line number and text. */
+  cut: { lineNo: number; header: string } | null;
+  /** Which format was seen: `go1.3+`, `seed`, or null before the first record. */
+  format: "go1.3+" | "seed" | null;
+}
+
+const enum St {
+  Idle,
+  Header, // after tracealloc/tracefree: expect "goroutine N [...]:"
+  Func, // expect a function line (or blank = end)
+  File, // expect "\tfile:line ..."
+  CreatedBy, // after "created by": expect its file line
+  Gc, // inside tracegc()
+  Seed, // inside MProf_*: "\t#N ..." lines
+}
+
+const MAX_UNPARSED_LINES = 5;
+const HEADERS = [
+  "tracealloc(",
+  "tracefree(",
+  "tracegc()",
+  "MProf_Malloc(",
+  "MProf_Free(",
+];
+
+function hexNum(s: string): number {
+  // 0x… with up to 13 hex digits is exact in a double (addresses are ≤ 48 bits).
+  const n = parseInt(s, 16);
+  return Number.isNaN(n) ? -1 : n;
+}
+
+/**
+ * The trace parser.
+ *
+ * @example
+ * ```ts
+ * import { TraceParser } from "./parser.ts";
+ * const events: string[] = [];
+ * const p = new TraceParser((e) => events.push(e.kind));
+ * p.feed("tracealloc(0xc000092000, 0x40, main.T)\ngoroutine 1 [running]:\nruntime.mallocgc(0x38, 0x46c580, 0x1)\n");
+ * p.feed("\truntime/malloc.go:1131 +0x7b1 fp=0xc00008ef10 sp=0xc00008ee98 pc=0x40b411\nmain.main()\n\tmain.go:19 +0x1d\n\n");
+ * p.end();
+ * if (events.join() !== "alloc" || p.stats.allocs !== 1) throw new Error();
+ * ```
+ */
+export class TraceParser {
+  /** Interned stacks of the events. */
+  readonly stacks: StackTable;
+  /** Counts and warnings. */
+  readonly stats: ParseStats = {
+    lines: 0,
+    allocs: 0,
+    frees: 0,
+    gcs: 0,
+    unparsed: 0,
+    unparsedLines: [],
+    cut: null,
+    format: null,
+  };
+  readonly #emit: (e: TraceEvent) => void;
+  #rest = "";
+  #st: St = St.Idle;
+  // The record being read.
+  #kind: "alloc" | "free" = "alloc";
+  #addr = 0;
+  #size = 0;
+  #type: string | null = null;
+  #requested = 0;
+  #goroutine = 0;
+  #headerLine = 0;
+  #header = "";
+  #frames: Frame[] = [];
+  #key = "";
+  #func = "";
+  #inlined = false;
+  #funcArgs = "";
+
+  /** Makes a parser that hands each event to `emit`. */
+  constructor(
+    emit: (e: TraceEvent) => void,
+    stacks: StackTable = new StackTable(),
+  ) {
+    this.#emit = emit;
+    this.stacks = stacks;
+  }
+
+  /** Feeds the next chunk of text. */
+  feed(text: string): void {
+    const data = this.#rest + text;
+    let start = 0;
+    for (;;) {
+      const nl = data.indexOf("\n", start);
+      if (nl < 0) break;
+      this.#line(data.slice(start, nl));
+      start = nl + 1;
+    }
+    this.#rest = data.slice(start);
+  }
+
+  /** Ends the input: a final line without newline is read, a record in progress is reported as cut. */
+  end(): void {
+    let partial = false;
+    if (this.#rest.length > 0) {
+      const last = this.#rest;
+      this.#rest = "";
+      // A last line without its newline is itself cut: only an idle line is read.
+      if (this.#st === St.Idle) this.#line(last);
+      else {
+        this.stats.lines++;
+        partial = true;
+      }
+    }
+    if (this.#st === St.Seed && !partial) {
+      this.#finish(); // seed records end at the next non-frame line, or here
+    } else if (this.#st !== St.Idle) {
+      this.stats.cut = { lineNo: this.#headerLine, header: this.#header };
+    }
+    this.#st = St.Idle;
+  }
+
+  #unparsed(): void {
+    this.stats.unparsed++;
+    if (this.stats.unparsedLines.length < MAX_UNPARSED_LINES) {
+      this.stats.unparsedLines.push(this.stats.lines);
+    }
+  }
+
+  #line(line: string): void {
+    const n = ++this.stats.lines;
+    switch (this.#st) {
+      case St.Func:
+        if (line.length === 0) return this.#finish();
+        if (line.charCodeAt(0) !== 9) {
+          if (line.startsWith("created by ")) {
+            this.#st = St.CreatedBy;
+            return;
+          }
+          if (line.startsWith("...additional frames elided...")) return;
+          if (line.endsWith(")") && !this.#isHeader(line)) {
+            const open = line.lastIndexOf("(");
+            this.#func = line.slice(0, open);
+            this.#funcArgs = line.slice(open + 1, -1);
+            this.#inlined = this.#funcArgs === "...";
+            this.#st = St.File;
+            return;
+          }
+        }
+        // Something else: the record ended without its blank line.
+        this.#finish();
+        return this.#line2(line, n);
+      case St.File:
+        if (line.charCodeAt(0) === 9) {
+          this.#frame(line);
+          this.#st = St.Func;
+          return;
+        }
+        this.#finish();
+        return this.#line2(line, n);
+      case St.CreatedBy:
+        this.#st = St.Func;
+        if (line.charCodeAt(0) === 9) return;
+        return this.#line(line);
+      case St.Header:
+        if (line.startsWith("goroutine ")) {
+          const sp = line.indexOf(" ", 10);
+          this.#goroutine = Number(line.slice(10, sp < 0 ? undefined : sp)) ||
+            0;
+          this.#st = St.Func;
+          return;
+        }
+        this.#finish();
+        return this.#line2(line, n);
+      case St.Gc:
+        if (line === "end tracegc") {
+          this.stats.gcs++;
+          this.#emit({ kind: "gc", lineNo: this.#headerLine });
+          this.#st = St.Idle;
+        }
+        return;
+      case St.Seed:
+        if (line.startsWith("\t#")) {
+          this.#seedFrame(line);
+          return;
+        }
+        this.#finish();
+        return this.#line2(line, n);
+      default:
+        return this.#line2(line, n);
+    }
+  }
+
+  /** A line read while idle. */
+  #line2(line: string, n: number): void {
+    if (line.length === 0) return;
+    const c = line.charCodeAt(0);
+    if (c === 116 /* t */ || c === 77 /* M */) {
+      if (this.#header2(line, n)) return;
+    }
+    // Program output may run into a header on the same line.
+    for (const h of HEADERS) {
+      const at = line.indexOf(h);
+      if (at > 0) {
+        this.#unparsed();
+        if (this.#header2(line.slice(at), n)) return;
+      }
+    }
+    if (line === "end tracegc") return;
+    this.#unparsed();
+  }
+
+  /** True when a header starts somewhere in the line (program output may run into one). */
+  #isHeader(line: string): boolean {
+    return line.includes("tracealloc(") || line.includes("tracefree(") ||
+      line.includes("tracegc()");
+  }
+
+  #header2(line: string, n: number): boolean {
+    if (line === "tracegc()") {
+      this.stats.format ??= "go1.3+";
+      this.#headerLine = n;
+      this.#header = line;
+      this.#st = St.Gc;
+      return true;
+    }
+    if (line.startsWith("tracealloc(") && line.endsWith(")")) {
+      const body = line.slice(11, -1);
+      const c1 = body.indexOf(", ");
+      if (c1 < 0) return false;
+      const c2 = body.indexOf(", ", c1 + 2);
+      const addr = hexNum(body.slice(2, c1));
+      const size = hexNum(body.slice(c1 + 4, c2 < 0 ? undefined : c2));
+      if (addr < 0 || size < 0 || !body.startsWith("0x")) return false;
+      this.#begin(
+        "alloc",
+        addr,
+        size,
+        c2 < 0 ? null : body.slice(c2 + 2),
+        line,
+        n,
+      );
+      this.#st = St.Header;
+      return true;
+    }
+    if (line.startsWith("tracefree(") && line.endsWith(")")) {
+      const body = line.slice(10, -1);
+      const c1 = body.indexOf(", ");
+      if (c1 < 0 || !body.startsWith("0x")) return false;
+      const addr = hexNum(body.slice(2, c1));
+      const size = hexNum(body.slice(c1 + 4));
+      if (addr < 0 || size < 0) return false;
+      this.#begin("free", addr, size, null, line, n);
+      this.#st = St.Header;
+      return true;
+    }
+    if (line.startsWith("MProf_Malloc(p=0x") && line.endsWith(">)")) {
+      const m =
+        /^MProf_Malloc\(p=0x([0-9a-f]+), size=0x([0-9a-f]+), type=0x[0-9a-f]+ <(single object|array|channel)(?: of (.*))?>\)$/
+          .exec(line);
+      if (m === null) return false;
+      this.stats.format ??= "seed";
+      this.#begin("alloc", hexNum(m[1]), hexNum(m[2]), m[4] ?? null, line, n);
+      this.#st = St.Seed;
+      return true;
+    }
+    if (line.startsWith("MProf_Free(p=0x") && line.endsWith(")")) {
+      const m = /^MProf_Free\(p=0x([0-9a-f]+), size=0x([0-9a-f]+)\)$/.exec(
+        line,
+      );
+      if (m === null) return false;
+      this.stats.format ??= "seed";
+      this.#begin("free", hexNum(m[1]), hexNum(m[2]), null, line, n);
+      this.#st = St.Seed;
+      return true;
+    }
+    return false;
+  }
+
+  #begin(
+    kind: "alloc" | "free",
+    addr: number,
+    size: number,
+    type: string | null,
+    header: string,
+    n: number,
+  ): void {
+    if (kind === "alloc" || kind === "free") {
+      if (header.startsWith("trace")) this.stats.format ??= "go1.3+";
+    }
+    this.#kind = kind;
+    this.#addr = addr;
+    this.#size = size;
+    this.#type = type;
+    this.#requested = 0;
+    this.#goroutine = 0;
+    this.#headerLine = n;
+    this.#header = header;
+    this.#frames = [];
+    this.#key = "";
+  }
+
+  #frame(line: string): void {
+    const sp = line.indexOf(" ", 1);
+    const loc = sp < 0 ? line.slice(1) : line.slice(1, sp);
+    const colon = loc.lastIndexOf(":");
+    const file = colon < 0 ? loc : loc.slice(0, colon);
+    const lineNo = colon < 0 ? 0 : Number(loc.slice(colon + 1)) || 0;
+    let pc = 0;
+    const pcAt = sp < 0 ? -1 : line.indexOf(" pc=0x", sp);
+    if (pcAt >= 0) pc = hexNum(line.slice(pcAt + 6));
+    const func = this.#func;
+    if (this.#frames.length === 0 && func === "runtime.mallocgc") {
+      const comma = this.#funcArgs.indexOf(",");
+      const first = comma < 0 ? this.#funcArgs : this.#funcArgs.slice(0, comma);
+      if (first.startsWith("0x")) {
+        this.#requested = hexNum(first.slice(2).replace("?", ""));
+      }
+    }
+    this.#push({
+      func,
+      file,
+      line: lineNo,
+      pc: pc < 0 ? 0 : pc,
+      inlined: this.#inlined,
+    });
+  }
+
+  #seedFrame(line: string): void {
+    // \t#N 0xPC func file:line   (or \t#N 0xPC when the PC has no function)
+    const parts = line.slice(2).split(" ");
+    const pc = parts.length > 1 ? hexNum(parts[1].slice(2)) : 0;
+    const func = parts[2] ?? "?";
+    const loc = parts.slice(3).join(" ");
+    const colon = loc.lastIndexOf(":");
+    this.#push({
+      func,
+      file: colon < 0 ? loc : loc.slice(0, colon),
+      line: colon < 0 ? 0 : Number(loc.slice(colon + 1)) || 0,
+      pc: pc < 0 ? 0 : pc,
+      inlined: false,
+    });
+  }
+
+  #push(f: Frame): void {
+    this.#frames.push(f);
+    this.#key += `${f.func}\u0000${f.file}\u0000${f.line}\u0000${f.pc}\u0000${
+      f.inlined ? 1 : 0
+    }\u0001`;
+  }
+
+  #finish(): void {
+    const stack = this.stacks.internKey(this.#key, this.#frames);
+    if (this.#kind === "alloc") {
+      this.stats.allocs++;
+      const e: AllocEvent = {
+        kind: "alloc",
+        addr: this.#addr,
+        size: this.#size,
+        type: this.#type,
+        requested: this.#requested,
+        goroutine: this.#goroutine,
+        stack,
+        lineNo: this.#headerLine,
+      };
+      this.#emit(e);
+    } else {
+      this.stats.frees++;
+      const e: FreeEvent = {
+        kind: "free",
+        addr: this.#addr,
+        size: this.#size,
+        goroutine: this.#goroutine,
+        stack,
+        lineNo: this.#headerLine,
+      };
+      this.#emit(e);
+    }
+    this.#st = St.Idle;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The built-in workloads, with their parameters, for the command line and
+ * for `alloctrace workloads`.
+ *
+ * @module
+ */
+
+import type { Runtime } from "../runtime/runtime.ts";
+import { binarytrees } from "./binarytrees.ts";
+import { leak } from "./leak.ts";
+import { temporaries } from "./temporaries.ts";
+
+/** A parameter of a workload. */
+export interface WorkloadParam {
+  /** Option name (`--depth`). */
+  name: string;
+  /** Default value. */
+  default: number;
+  /** Smallest and largest allowed value. */
+  min: number;
+  /** Largest allowed value. */
+  max: number;
+  /** What it means. */
+  help: string;
+}
+
+/** A built-in workload. */
+export interface Workload {
+  /** Name on the command line. */
+  name: string;
+  /** One line about it. */
+  summary: string;
+  /** The Go program in shared/testdata it mirrors, if any. */
+  mirrors?: string;
+  /** Its parameters. */
+  params: WorkloadParam[];
+  /** Runs it on `rt` with parameter values by name. */
+  run(rt: Runtime, args: Record<string, number>): void;
+}
+
+/**
+ * The built-in workloads, by name.
+ *
+ * @example
+ * ```ts
+ * import { WORKLOADS } from "./registry.ts";
+ * if (!WORKLOADS.some((w) => w.name === "binarytrees")) throw new Error();
+ * ```
+ */
+export const WORKLOADS: readonly Workload[] = [
+  {
+    name: "binarytrees",
+    summary:
+      "binary-trees GC benchmark: short-lived trees of 16-byte nodes, one long-lived tree",
+    mirrors: "binarytrees",
+    params: [{
+      name: "depth",
+      default: 10,
+      min: 0,
+      max: 30,
+      help: "maximum tree depth (at least 6 is used)",
+    }],
+    run: (rt, a) => void binarytrees(rt, { depth: a.depth }),
+  },
+  {
+    name: "leak",
+    summary:
+      "records and payloads appended to a global slice that is never trimmed, plus dropped scratch buffers",
+    mirrors: "leak",
+    params: [{
+      name: "n",
+      default: 2000,
+      min: 0,
+      max: 10_000_000,
+      help: "iterations",
+    }],
+    run: (rt, a) => void leak(rt, { n: a.n }),
+  },
+  {
+    name: "temporaries",
+    summary:
+      "short-lived objects of many sizes and kinds (slices, channels, strings, maps, tiny objects)",
+    mirrors: "temporaries",
+    params: [{
+      name: "n",
+      default: 300,
+      min: 0,
+      max: 10_000_000,
+      help: "iterations per phase",
+    }],
+    run: (rt, a) => temporaries(rt, { n: a.n }),
+  },
+];
+
+/** The workload of that name, or undefined. */
+export function findWorkload(name: string): Workload | undefined {
+  return WORKLOADS.find((w) => w.name === name);
+}

@@ -1,0 +1,55 @@
+/**
+ * Access to the shared real Go traces (`../shared/testdata/go1.19`).
+ *
+ * @module
+ */
+
+import { TraceParser } from "../lib/trace/parser.ts";
+import type { TraceEvent } from "../lib/trace/events.ts";
+
+/** The shared testdata folder of Go 1.19 traces. */
+export const GO119: URL = new URL(
+  "../../shared/testdata/go1.19/",
+  import.meta.url,
+);
+
+/** Reads a shared trace (gunzipping `.gz`) through the parser. */
+export async function parseShared(
+  name: string,
+): Promise<{ events: TraceEvent[]; parser: TraceParser }> {
+  const events: TraceEvent[] = [];
+  const parser = new TraceParser((e) => events.push(e));
+  const file = (await Deno.open(new URL(name, GO119))).readable;
+  const stream: ReadableStream<Uint8Array> = name.endsWith(".gz")
+    ? file.pipeThrough(
+      new DecompressionStream("gzip") as unknown as TransformStream<
+        Uint8Array,
+        Uint8Array
+      >,
+    )
+    : file;
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    parser.feed(chunk);
+  }
+  parser.end();
+  return { events, parser };
+}
+
+/** A site of a truth file. */
+export interface TruthSite {
+  site: string;
+  type_printed: string | null;
+  size_class_bytes?: number;
+  count: number;
+  live_at_exit: number;
+  traced_individually: boolean;
+  traced_records_expected?: number;
+  trace_live_expected?: number;
+}
+
+/** Reads a shared truth JSON. */
+export async function truth(
+  name: string,
+): Promise<{ sites: TruthSite[]; args: string[] }> {
+  return JSON.parse(await Deno.readTextFile(new URL(name, GO119)));
+}
