@@ -106,6 +106,12 @@ export class MSpan {
   cachedBy: number = -1;
   /** Memory of a pointerful span, one float per 8-byte word (pointer words hold addresses); null for noscan spans. */
   words: Float64Array | null = null;
+  /**
+   * The heap bitmap of a pointerful span: 1 for each word that is a pointer
+   * word of the object allocated over it (set at allocation, like Go's
+   * `heapBitsSetType`); null for noscan spans.
+   */
+  ptrBits: Uint8Array | null = null;
   /** Objects marked by the current mark phase. */
   nmarked = 0;
   /** Special records by slot index (finalizers, profile buckets), or null. */
@@ -136,6 +142,7 @@ export class MSpan {
     const scan = (spanclass & 1) === 0;
     this.types = scan ? new Int32Array(nelems) : null;
     this.words = scan ? new Float64Array((nelems * elemsize) / 8) : null;
+    this.ptrBits = scan ? new Uint8Array((nelems * elemsize) / 8) : null;
     this.nmarked = 0;
     this.specials = null;
     this.spanSet = null;

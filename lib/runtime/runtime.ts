@@ -372,10 +372,28 @@ export class Runtime {
       shouldhelpgc = true;
     }
     if (span.types !== null) {
-      span.types[idx] = (typ as GoType).id + 1;
+      const t = typ as GoType;
+      span.types[idx] = t.id + 1;
+      // Heap bitmap: the type's pointer mask repeated over whole elements.
+      const n = size / 8;
+      const w0 = idx * n;
+      const bits = span.ptrBits!;
+      const mask = t.ptrMask;
+      const ew = mask.length;
+      const whole = Math.floor(n / ew) * ew;
+      if (ew === 1) bits.fill(1, w0, w0 + whole);
+      else {
+        for (let j = 0, k = 0; j < whole; j++) {
+          bits[w0 + j] = mask[k];
+          if (++k === ew) k = 0;
+        }
+      }
+      if (whole < n) bits.fill(0, w0 + whole, w0 + n);
       if (span.needzero) {
-        const w0 = (idx * size) / 8;
-        span.words!.fill(0, w0, w0 + size / 8);
+        const words = span.words!;
+        // A loop beats TypedArray#fill's call overhead for small objects.
+        if (n <= 64) { for (let w = w0; w < w0 + n; w++) words[w] = 0; }
+        else words.fill(0, w0, w0 + n);
       }
     }
     this.nMalloc++;
@@ -868,31 +886,24 @@ export class Runtime {
   #pointerWord(addr: number, what: string): number {
     const span = this.heap.spanOf(addr);
     if (span !== undefined) {
-      const types = span.types;
-      // Offsets inside a span fit in 31 bits; doing the arithmetic on
-      // int32s keeps V8 off floating-point division and modulo.
+      const bits = span.ptrBits;
+      // Offsets inside a span fit in 31 bits; int32 arithmetic keeps V8 off
+      // floating-point division and modulo.
       const off = (addr - span.startAddr) | 0;
-      const elemsize = span.elemsize | 0;
-      const i = (off / elemsize) | 0;
-      if (types !== null && i < span.nelems && off === addr - span.startAddr) {
-        const w32 = i >>> 5;
+      const w = off >>> 3;
+      if (
+        bits !== null && (off & 7) === 0 && bits[w] === 1 &&
+        off === addr - span.startAddr
+      ) {
+        const i = (off / span.elemsize) | 0;
         const bit = 1 << (i & 31);
         if (
-          (span.allocBits[w32] & bit) !== 0 &&
+          (span.allocBits[i >>> 5] & bit) !== 0 &&
           (span.sweepgen !== this.heap.sweepgen - 2 ||
-            (span.gcmarkBits[w32] & bit) !== 0)
+            (span.gcmarkBits[i >>> 5] & bit) !== 0)
         ) {
-          const typ = this.#typeList[types[i] - 1];
-          const woff = off - i * elemsize;
-          if ((woff & 7) === 0) {
-            const w = woff >>> 3;
-            const ew = typ.size >>> 3;
-            const k = w % ew;
-            if (typ.ptrMask[k] === 1 && (w - k + ew) << 3 <= elemsize) {
-              this.#pwSpan = span;
-              return off >>> 3;
-            }
-          }
+          this.#pwSpan = span;
+          return w;
         }
       }
     }
