@@ -14,5 +14,5 @@ if (import.meta.main) {
   } catch {
     // No --allow-env: not debugging.
   }
-  Deno.exit(main(Deno.args, debug));
+  Deno.exit(await main(Deno.args, debug));
 }

@@ -106,6 +106,52 @@ export { emptymspan, MCache } from "./lib/runtime/mcache.ts";
 export { leak, type LeakResult } from "./lib/workload/leak.ts";
 export { temporaries } from "./lib/workload/temporaries.ts";
 export {
+  heapprofile,
+  type HeapProfileOptions,
+} from "./lib/workload/heapprofile.ts";
+export {
+  BUCK_HASH_SIZE,
+  Bucket,
+  type CycleModel,
+  HeapProfile,
+  MAX_STACK,
+  type MemProfileRecord,
+  type MemRecordCycle,
+  stackHash,
+} from "./lib/profile/memprofile.ts";
+export {
+  fastexprand,
+  fastlog2,
+  FASTLOG2_TABLE,
+  FastRand1,
+  Sampler,
+  type SamplingRule,
+  WyRand,
+} from "./lib/profile/sampling.ts";
+export {
+  type FullMemStats,
+  fullMemStats,
+  goFloatV,
+  sortByInuse,
+  writeHeapProfileText,
+} from "./lib/profile/text.ts";
+export {
+  encodeHeapProfile,
+  type EncodeOptions,
+  folded,
+  gunzip,
+  gzip,
+  HEAP_SAMPLE_TYPES,
+  type HeapSample,
+  type HeapSampleType,
+  type ProfileFrame,
+  readPprof,
+  type ReadProfile,
+  recordsToSamples,
+  scaleHeapSample,
+} from "./lib/profile/proto.ts";
+export { heapProfileProto, heapSamples } from "./lib/profile/heap.ts";
+export {
   binarytrees,
   type BinaryTreesOptions,
   type BinaryTreesResult,

@@ -29,19 +29,21 @@ Options:
 Run 'alloctrace <command> --help' for a command's options.
 `;
 
-const COMMANDS: Record<string, { help: string; run: (a: string[]) => number }> =
-  {
-    run: { help: RUN_HELP, run: runCommand },
-  };
+const COMMANDS: Record<
+  string,
+  { help: string; run: (a: string[]) => number | Promise<number> }
+> = {
+  run: { help: RUN_HELP, run: runCommand },
+};
 
 /**
  * Runs the tool with `args` (without the program name); returns the exit
  * code. Errors become one line on stderr; `ALLOCTRACE_DEBUG=1` rethrows.
  */
-export function main(args: string[], debug = false): number {
+export async function main(args: string[], debug = false): Promise<number> {
   try {
     const [cmd, ...rest] = args;
-    if (cmd === undefined) return COMMANDS.run.run([]);
+    if (cmd === undefined) return await COMMANDS.run.run([]);
     if (cmd === "-h" || cmd === "--help") {
       console.log(HELP);
       return 0;
@@ -63,7 +65,7 @@ export function main(args: string[], debug = false): number {
         } (see alloctrace --help)`,
       );
     }
-    return command.run(rest);
+    return await command.run(rest);
   } catch (err) {
     if (debug) throw err;
     console.error(errorLine(err));

@@ -12,7 +12,18 @@ import { parseGodebug } from "../runtime/godebug.ts";
 import { formatGCTrace } from "../runtime/gctrace.ts";
 import { parseGOGC } from "../runtime/gc.ts";
 import { findWorkload, WORKLOADS } from "../workload/registry.ts";
+import { heapSamples } from "../profile/heap.ts";
+import {
+  encodeHeapProfile,
+  folded,
+  gzip,
+  HEAP_SAMPLE_TYPES,
+  type HeapSampleType,
+} from "../profile/proto.ts";
+import { writeHeapProfileText } from "../profile/text.ts";
 import { intOption, UsageError } from "./_usage.ts";
+import { checkOutputPath, writeOutput } from "./_output.ts";
+import { topTable } from "./_top.ts";
 
 /** Help text of `alloctrace run`. */
 export const RUN_HELP = `Usage: alloctrace run [WORKLOAD] [options]
@@ -30,6 +41,14 @@ Options:
   --godebug LIST       GODEBUG settings, after those of $GODEBUG (e.g. gctrace=1)
   --gomaxprocs N       number of Ps (default: the preset's)
   --heap-limit BYTES   fatal heap limit (default: none)
+  --memprofilerate N   runtime.MemProfileRate: bytes per sample (default 524288; 1 = all, 0 = off)
+  --memprofile FILE    write the heap profile (gzipped profile.proto, for go tool pprof)
+  --memprofile-text FILE  write the legacy text heap profile (debug=1)
+  --folded FILE        write folded stacks (flamegraph.pl, inferno, speedscope)
+  --folded-type TYPE   sample type of --folded and of the top table: ${
+  HEAP_SAMPLE_TYPES.join(", ")
+} (default alloc_space)
+  --seed N             seed of the random draws (default 1)
 ${
   [...new Map(WORKLOADS.flatMap((w) => w.params.map((p) => [p.name, p])))
     .values()]
@@ -54,7 +73,7 @@ function env(name: string): string | undefined {
 }
 
 /** Runs `alloctrace run` with `args`; returns the exit code. */
-export function runCommand(args: string[]): number {
+export async function runCommand(args: string[]): Promise<number> {
   const paramNames = [
     ...new Set(WORKLOADS.flatMap((w) => w.params.map((p) => p.name))),
   ];
@@ -68,6 +87,12 @@ export function runCommand(args: string[]): number {
       godebug: { type: "string" },
       gomaxprocs: { type: "string" },
       "heap-limit": { type: "string" },
+      memprofilerate: { type: "string" },
+      memprofile: { type: "string" },
+      "memprofile-text": { type: "string" },
+      folded: { type: "string" },
+      "folded-type": { type: "string" },
+      seed: { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
       ...Object.fromEntries(
@@ -138,9 +163,32 @@ export function runCommand(args: string[]): number {
       `alloctrace: warning: GODEBUG setting "${u}" is not known to ${preset} (ignored, as Go ignores it)`,
     );
   }
+  const foldedType = ((values["folded-type"] as string | undefined) ??
+    "alloc_space") as HeapSampleType;
+  if (!HEAP_SAMPLE_TYPES.includes(foldedType)) {
+    throw new UsageError(
+      `--folded-type must be one of ${
+        HEAP_SAMPLE_TYPES.join(", ")
+      }, got "${foldedType}"`,
+    );
+  }
+  const outputs: [string, string][] = [];
+  for (const opt of ["memprofile", "memprofile-text", "folded"]) {
+    const path = values[opt] as string | undefined;
+    if (path !== undefined) {
+      checkOutputPath(path, `--${opt}`);
+      outputs.push([opt, path]);
+    }
+  }
   const rt = new Runtime({
     preset,
     gogc,
+    memProfileRate: intOption(
+      "memprofilerate",
+      values.memprofilerate as string | undefined,
+      524288,
+    ),
+    seed: intOption("seed", values.seed as string | undefined, 1),
     gomaxprocs: values.gomaxprocs === undefined
       ? undefined
       : intOption("gomaxprocs", values.gomaxprocs as string, 1, 1, 256),
@@ -165,6 +213,24 @@ export function runCommand(args: string[]): number {
   const seconds = (performance.now() - t0) / 1000;
   const stats = rt.readMemStats();
   peak = Math.max(peak, stats.HeapAlloc);
+  const { samples, pcs } = heapSamples(rt);
+  const written: Record<string, string> = {};
+  for (const [opt, path] of outputs) {
+    if (opt === "memprofile") {
+      const raw = encodeHeapProfile(samples, pcs, {
+        rate: rt.memProfileRate,
+        mappingStart: rt.preset.textStart,
+        mappingLimit: rt.symtab.textEnd,
+        mappingFile: `/alloctrace/${name}`,
+      });
+      await writeOutput(path, await gzip(raw));
+    } else if (opt === "memprofile-text") {
+      await writeOutput(path, writeHeapProfileText(rt));
+    } else {
+      await writeOutput(path, folded(samples, foldedType));
+    }
+    written[opt] = path;
+  }
   const summary = {
     workload: name,
     args: wargs,
@@ -177,6 +243,14 @@ export function runCommand(args: string[]): number {
     allocsPerSecond: Math.round(stats.Mallocs / seconds),
     peakHeapAlloc: peak,
     memstats: stats,
+    memProfileRate: rt.memProfileRate,
+    written,
+    top: Object.fromEntries(
+      topTable(samples, foldedType, 10).slice(1).map((l) => {
+        const parts = l.trim().split(/\s+/);
+        return [parts[5], parts[0]];
+      }),
+    ),
   };
   if (values.json) {
     console.log(JSON.stringify(summary, null, 2));
@@ -202,6 +276,12 @@ export function runCommand(args: string[]): number {
     } s real, ${
       (summary.allocsPerSecond / 1e6).toFixed(1)
     } M simulated allocations/s`,
+    "",
+    `top allocation sites by ${foldedType} (heap profile at MemProfileRate=${rt.memProfileRate}, un-sampled as pprof does):`,
+    ...(rt.memProfileRate === 0
+      ? ["  (profiling off)"]
+      : topTable(samples, foldedType, 10)),
+    ...Object.entries(written).map(([opt, path]) => `wrote ${path} (--${opt})`),
   ].join("\n"));
   return 0;
 }

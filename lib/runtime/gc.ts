@@ -138,6 +138,14 @@ export class Collector {
   gcCpuNs = 0;
   /** Statistics of the last completed cycle. */
   last: GCCycleStats | null = null;
+  /** `MemStats.PauseNs`: stop-the-world time of recent cycles (ring of 256). */
+  readonly pauseNs: Float64Array = new Float64Array(256);
+  /** `MemStats.PauseEnd`: when those pauses ended, simulated ns. */
+  readonly pauseEnd: Float64Array = new Float64Array(256);
+  /** Cycles forced by `runtime.GC()`. */
+  numForcedGC = 0;
+  /** End of the last cycle, simulated ns (`LastGC`). */
+  lastGC = 0;
 
   /** Makes the collector of `rt` with GOGC `gcpercent`. */
   constructor(rt: Runtime, gcpercent: number) {
@@ -274,6 +282,7 @@ export class Collector {
     this.marking = false;
     const cycle = rt.numGC + 1;
     rt.numGC = cycle;
+    rt.memprofile.mProf_NextCycle();
     stats.heapAtMarkTermination = rt.heapLive;
     stats.heapMarked = this.heapMarked;
     stats.objectsAfter = this.markedObjects;
@@ -297,11 +306,16 @@ export class Collector {
     stats.cpuFraction = rt.clock > 0
       ? this.gcCpuNs / (rt.clock * rt.gomaxprocs)
       : 0;
+    this.pauseNs[(cycle + 255) % 256] = stats.clockNs[0] + stats.clockNs[2];
+    this.pauseEnd[(cycle + 255) % 256] = rt.clock;
+    this.lastGC = rt.clock;
+    if (forced) this.numForcedGC++;
     this.last = stats;
     stats.mallocs = rt.nMalloc;
     stats.frees = rt.nFree;
     rt.onGC?.({ kind: "end", cycle, forced, stats });
     rt.gcEndClock = rt.clock;
+    rt.memprofile.mProf_Flush(); // Go 1.19: the world restarted; Go 1.2: MProf_GC after the sweep
     if (!stw) {
       // The world restarts; every P flushes its mcache (stale spans are swept by g0).
       this.#flushMcaches("uncacheSpan");

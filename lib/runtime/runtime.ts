@@ -15,6 +15,12 @@ import { MHeap } from "./mheap.ts";
 import { makeSpanClass, type MSpan, numSpanClasses } from "./mspan.ts";
 import { Sweeper, type SweepWho } from "./sweep.ts";
 import { SymbolTable } from "../stack/symtab.ts";
+import { AllocKind } from "./allockind.ts";
+import { type Bucket, HeapProfile } from "../profile/memprofile.ts";
+import { Sampler } from "../profile/sampling.ts";
+import { allocFrames, mainBottomFrames } from "../stack/runtime_frames.ts";
+
+export { AllocKind };
 import { getPreset, type Preset, sizeClassesOf } from "./presets.ts";
 import { MAX_SMALL_SIZE, type SizeClassTable } from "./sizeclasses.ts";
 import { type GoType, TypeRegistry } from "./types.ts";
@@ -25,34 +31,6 @@ export const MAX_ALLOC = 2 ** 48;
 export const TINY_SIZE = 16;
 /** `tinySpanClass`: size class 2, noscan. */
 export const TINY_SPAN_CLASS = makeSpanClass(2, true);
-
-/**
- * How an allocation reached `mallocgc`: it decides the runtime frames Go
- * shows above the caller (`runtime.newobject`, `runtime.makeslice` …).
- */
-export const AllocKind = {
-  /** A direct `mallocgc` call. */
-  mallocgc: 0,
-  /** `new(T)`, `&T{}`: `runtime.newobject`. */
-  newobject: 1,
-  /** `make([]T, n)`: `runtime.makeslice`. */
-  makeslice: 2,
-  /** `append` past capacity: `runtime.growslice`. */
-  growslice: 3,
-  /** `make(chan T, n)`: `runtime.makechan` (hchan and buffer in one block, or the buffer). */
-  makechan: 4,
-  /** The `hchan` of a channel whose elements hold pointers (`new(hchan)` in makechan). */
-  makechanHchan: 5,
-  /** String concatenation: `runtime.concatstrings` → `rawstring`. */
-  concatstring: 6,
-  /** `make(map[K]V)`: `runtime.makemap_small`. */
-  makemapSmall: 7,
-  /** The first bucket of a map: `runtime.mapassign_faststr`. */
-  mapassign: 8,
-} as const;
-
-/** One of {@link AllocKind}'s values. */
-export type AllocKind = typeof AllocKind[keyof typeof AllocKind];
 
 /** Size of Go 1.19's `hchan`. */
 export const HCHAN_SIZE = 96;
@@ -67,6 +45,10 @@ export interface RuntimeOptions {
   heapLimit?: number;
   /** GOGC: percentage (default 100) or `off`. */
   gogc?: number | string;
+  /** `runtime.MemProfileRate` (default 524288; 1 = every allocation, 0 = off). */
+  memProfileRate?: number;
+  /** Seed of every random draw (heap sampling), so a run reproduces exactly (default 1). */
+  seed?: number;
 }
 
 /** Called after an allocation, when listening (see {@link Runtime.onAlloc}). */
@@ -188,6 +170,26 @@ export class Runtime {
   readonly emptySpan: MSpan = emptymspan;
   /** The symbol table of the simulated program. */
   readonly symtab: SymbolTable;
+  /** The heap profile (buckets and cycles). */
+  readonly memprofile: HeapProfile;
+  #forceProfile = false;
+  /** 0: no profiling; 1: the exponential countdown decides inline; 2: every allocation goes to `#sampleSlow`. */
+  #sampleMode = 1;
+  /** The seed of the random draws. */
+  readonly seed: number;
+  #memProfileRate = 524288;
+  readonly #exponential: boolean;
+  readonly #samplers: Sampler[] = [];
+  readonly #nextSample: Float64Array;
+  readonly #stackCache = new Map<number, number[]>();
+  #lastStk: {
+    key: number;
+    g: Goroutine;
+    depth: number;
+    funcs: Int32Array;
+    lines: Int32Array;
+    pcs: number[];
+  } | null = null;
   /** How the allocation in progress reached mallocgc (read it in `onAlloc`). */
   allocKind: AllocKind = AllocKind.mallocgc;
 
@@ -267,6 +269,27 @@ export class Runtime {
     this.#typeList = this.types.list;
     this.sweeper = new Sweeper(this);
     this.symtab = new SymbolTable(this.preset.textStart);
+    const seed = opts.seed ?? 1;
+    if (!Number.isSafeInteger(seed)) {
+      throw new RangeError(`seed must be an integer, got ${seed}`);
+    }
+    this.seed = seed;
+    this.#exponential = this.preset.name !== "go1.2-seed";
+    this.memprofile = new HeapProfile(this.#exponential ? "go1.19" : "go1.2");
+    // Each mcache draws its first countdown at the default rate: it is made
+    // before the program can change MemProfileRate.
+    for (let p = 0; p < procs; p++) {
+      this.#samplers.push(
+        new Sampler(
+          this.#exponential ? "exponential" : "uniform",
+          seed,
+          p,
+          524288,
+        ),
+      );
+    }
+    this.#nextSample = Float64Array.from(this.#samplers, (s) => s.nextSample);
+    this.memProfileRate = opts.memProfileRate ?? 524288;
     this.gc = new Collector(this, parseGOGC(opts.gogc ?? 100));
     this.curg = this.newGoroutine(0);
     this.#checkEveryMalloc = this.preset.name === "go1.2-seed";
@@ -402,6 +425,14 @@ export class Runtime {
     this.clock += COSTS.allocSmall;
     const gc = this.gc;
     if (gc.marking) gc.markNew(span, idx);
+    const mode = this.#sampleMode;
+    if (mode !== 0) {
+      // Go 1.19's countdown, kept unboxed per P; the rest is out of line.
+      const ns = this.#nextSample;
+      const left = ns[p] - size;
+      if (mode === 1 && left > 0) ns[p] = left;
+      else this.#sampleSlow(x, size, typ, requested, p, this.#memProfileRate);
+    }
     if (this.onAlloc !== null) this.onAlloc(x, size, typ, requested, p);
     if ((shouldhelpgc || this.#checkEveryMalloc) && !this.#inGC) {
       if (gc.marking) {
@@ -700,8 +731,8 @@ export class Runtime {
     const size = span.elemsize;
     const special = span.specials?.get(i);
     if (special !== undefined) {
-      if (special.profile !== undefined && this.onProfileFree !== null) {
-        this.onProfileFree(special.profile, addr, size);
+      if (special.profile !== undefined) {
+        this.profileFree(special.profile, addr, size);
       }
       span.specials!.delete(i);
       if (span.specials!.size === 0) {
@@ -988,6 +1019,7 @@ export class Runtime {
     if (this.#inGC) throw new Error("runtime.GC called during a GC");
     this.#gcStart(true, 0);
     this.sweeper.finish("GC");
+    this.memprofile.mProf_PostSweep();
     this.#runFinalizers();
   }
 
@@ -1069,6 +1101,152 @@ export class Runtime {
     } finally {
       this.#inGC = false;
     }
+  }
+
+  // ---- heap profiling ----
+
+  /** `runtime.MemProfileRate`, read at every allocation (it may change during a run). */
+  get memProfileRate(): number {
+    return this.#memProfileRate;
+  }
+
+  /** Sets `runtime.MemProfileRate`. @throws {RangeError} for a negative or non-integer rate. */
+  set memProfileRate(rate: number) {
+    if (!Number.isSafeInteger(rate) || rate < 0) {
+      throw new RangeError(
+        `MemProfileRate must be a non-negative integer (bytes per sample; 1 = every allocation, 0 = off), got ${rate}`,
+      );
+    }
+    this.#memProfileRate = rate;
+    this.#updateSampleMode();
+  }
+
+  /** Forces every allocation into the profile (the seed's allocfreetrace). */
+  get forceProfile(): boolean {
+    return this.#forceProfile;
+  }
+
+  /** Sets forced profiling. */
+  set forceProfile(on: boolean) {
+    this.#forceProfile = on;
+    this.#updateSampleMode();
+  }
+
+  #updateSampleMode(): void {
+    const rate = this.#memProfileRate;
+    this.#sampleMode =
+      this.#forceProfile || (rate > 0 && (!this.#exponential || rate === 1))
+        ? 2
+        : rate > 0
+        ? 1
+        : 0;
+  }
+
+  /** The sampling decision past the fast countdown: draws, Go 1.2's rule, forced profiling. */
+  #sampleSlow(
+    x: number,
+    size: number,
+    typ: GoType | null,
+    requested: number,
+    p: number,
+    rate: number,
+  ): void {
+    const smp = this.#samplers[p];
+    if (this.#forceProfile) this.#profilealloc(x, size, typ, requested);
+    else if (this.#exponential) {
+      this.#nextSample[p] = smp.draw(rate);
+      this.#profilealloc(x, size, typ, requested);
+    } else if (smp.sample(size, rate)) {
+      this.#profilealloc(x, size, typ, requested);
+    }
+  }
+
+  /** Records a sampled allocation (`profilealloc` → `mProf_Malloc`) with its stack, and attaches the bucket. */
+  #profilealloc(
+    x: number,
+    size: number,
+    typ: GoType | null,
+    requested: number,
+  ): void {
+    const b = this.memprofile.mProf_Malloc(this.callers(typ, requested), size);
+    this.setProfileBucket(x, b);
+  }
+
+  /** The free of a sampled object reaches its bucket (`mProf_Free`), then the listener. */
+  profileFree(bucket: unknown, addr: number, size: number): void {
+    this.memprofile.mProf_Free(bucket as Bucket, size);
+    this.onProfileFree?.(bucket, addr, size);
+  }
+
+  /**
+   * The return PCs the profiler records for the allocation in progress, as
+   * Go's `callers` inside `mProf_Malloc` sees them (32 at most): Go 1.19
+   * starts at mallocgc's caller, the seed inside mallocgc; then the
+   * goroutine's frames, innermost first; then `runtime.main` /
+   * `runtime.goexit`.
+   */
+  callers(typ: GoType | null, requested: number): number[] {
+    const kind = this.allocKind;
+    const noscan = typ === null || typ.noscan;
+    const chanNoBuf = kind === AllocKind.makechan && requested === HCHAN_SIZE;
+    const key = kind * 4 + (noscan ? 1 : 0) + (chanNoBuf ? 2 : 0);
+    let top = this.#stackCache.get(key);
+    if (top === undefined) {
+      const frames = allocFrames(this.preset.name, kind, noscan, chanNoBuf)
+        .slice(this.#exponential ? 1 : 0)
+        .filter((f) => !f.inlined);
+      top = frames.map((f) =>
+        this.symtab.pcAt(this.symtab.func(f.func, f.file), f.off, f.line)
+      );
+      this.#stackCache.set(key, top);
+    }
+    const g = this.curg;
+    // Loops sample the same stack again and again: reuse the last one.
+    const last = this.#lastStk;
+    if (
+      last !== null && last.key === key && last.g === g &&
+      last.depth === g.depth
+    ) {
+      let same = true;
+      for (let d = 0; d < g.depth; d++) {
+        if (
+          last.funcs[d] !== g.frameFunc[d] || last.lines[d] !== g.frameLine[d]
+        ) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last.pcs;
+    }
+    const stk = top.slice();
+    for (let d = g.depth - 1; d >= 0 && stk.length < 32; d--) {
+      stk.push(this.symtab.pc(g.frameFunc[d], g.frameLine[d]));
+    }
+    let bottom = this.#stackCache.get(-1 - (g.id === 1 ? 1 : 0));
+    if (bottom === undefined) {
+      const frames = mainBottomFrames(this.preset.name).slice(
+        g.id === 1 ? 0 : 1,
+      );
+      bottom = frames.map((f) =>
+        this.symtab.pcAt(this.symtab.func(f.func, f.file), f.off, f.line)
+      );
+      this.#stackCache.set(-1 - (g.id === 1 ? 1 : 0), bottom);
+    }
+    for (const pc of bottom) if (stk.length < 32) stk.push(pc);
+    this.#lastStk = {
+      key,
+      g,
+      depth: g.depth,
+      funcs: g.frameFunc.slice(0, g.depth),
+      lines: g.frameLine.slice(0, g.depth),
+      pcs: stk,
+    };
+    return stk;
+  }
+
+  /** `runtime.MemProfile(inuseZero)`: the published heap-profile records. */
+  MemProfile(inuseZero = true): ReturnType<HeapProfile["MemProfile"]> {
+    return this.memprofile.MemProfile(inuseZero);
   }
 
   /** The class size for a small request, as mallocgc would round it (for tests and tools). */

@@ -128,8 +128,8 @@ export class Sweeper {
           if (sp.profile === undefined) s.specials.delete(i);
           continue;
         }
-        if (sp.profile !== undefined && rt.onProfileFree !== null) {
-          rt.onProfileFree(sp.profile, base + i * elemsize, elemsize);
+        if (sp.profile !== undefined) {
+          rt.profileFree(sp.profile, base + i * elemsize, elemsize);
         }
         s.specials.delete(i);
       }

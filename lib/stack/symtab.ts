@@ -20,7 +20,7 @@ export interface FuncInfo {
 }
 
 /** Bytes of text each function gets. */
-const FUNC_SPAN = 0x400;
+const FUNC_SPAN = 0x1000;
 
 /**
  * The symbol table.
@@ -69,6 +69,11 @@ export class SymbolTable {
     return this.#funcs[id];
   }
 
+  /** First address after the text of every registered function. */
+  get textEnd(): number {
+    return this.#textStart + this.#funcs.length * FUNC_SPAN;
+  }
+
   /** Number of functions. */
   get size(): number {
     return this.#funcs.length;
@@ -89,6 +94,16 @@ export class SymbolTable {
       this.#pcs.set(key, pc);
       this.#lines.set(pc, line);
     }
+    return pc;
+  }
+
+  /**
+   * Registers the PC at `entry + off` of function `fid` as being at `line`
+   * (runtime frames, whose offsets are known) and returns it.
+   */
+  pcAt(fid: number, off: number, line: number): number {
+    const pc = this.#funcs[fid].entry + off;
+    this.#lines.set(pc, line);
     return pc;
   }
 

@@ -7,6 +7,7 @@
 
 import type { Runtime } from "../runtime/runtime.ts";
 import { binarytrees } from "./binarytrees.ts";
+import { heapprofile } from "./heapprofile.ts";
 import { leak } from "./leak.ts";
 import { temporaries } from "./temporaries.ts";
 
@@ -89,6 +90,29 @@ export const WORKLOADS: readonly Workload[] = [
       help: "iterations per phase",
     }],
     run: (rt, a) => temporaries(rt, { n: a.n }),
+  },
+  {
+    name: "heapprofile",
+    summary:
+      "64-byte and 8-KiB objects, every second one kept: the pattern of the shared real heap profiles",
+    mirrors: "heapprofile",
+    params: [
+      {
+        name: "small",
+        default: 1_000_000,
+        min: 0,
+        max: 100_000_000,
+        help: "64-byte objects",
+      },
+      {
+        name: "large",
+        default: 10_000,
+        min: 0,
+        max: 10_000_000,
+        help: "8192-byte objects",
+      },
+    ],
+    run: (rt, a) => heapprofile(rt, { small: a.small, large: a.large }),
   },
 ];
 

@@ -118,3 +118,61 @@ Deno.test("the go1.2-seed preset prints Go 1.2's gctrace line", async () => {
     );
   }
 });
+
+Deno.test("run writes the heap profile in three forms; go-readable, text and folded", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await alloctrace([
+      "run",
+      "leak",
+      "--n",
+      "200",
+      "--memprofilerate",
+      "1",
+      "--memprofile",
+      `${dir}/p.pb.gz`,
+      "--memprofile-text",
+      `${dir}/p.txt`,
+      "--folded",
+      `${dir}/p.folded`,
+    ], ["--allow-env", `--allow-read=${dir}`, `--allow-write=${dir}`]);
+    assertEquals(r.code, 0, r.stderr);
+    assertIncludes(r.stdout, `wrote ${dir}/p.pb.gz (--memprofile)`);
+    assertIncludes(r.stdout, "main.newRecord");
+    const text = await Deno.readTextFile(`${dir}/p.txt`);
+    assertTrue(text.startsWith("heap profile: "), text);
+    const foldedText = await Deno.readTextFile(`${dir}/p.folded`);
+    assertIncludes(foldedText, "runtime.main;main.main;main.newRecord 9600\n");
+    const gz = await Deno.readFile(`${dir}/p.pb.gz`);
+    assertEquals([gz[0], gz[1]], [0x1f, 0x8b]);
+    assertEquals(
+      [...Deno.readDirSync(dir)].filter((e) => e.name.includes(".tmp-")).length,
+      0,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an output path in a missing directory fails before the run, with one line and no file", async () => {
+  const r = await alloctrace([
+    "run",
+    "--memprofile",
+    "/nonexistent-dir/p.pb.gz",
+  ], ["--allow-env", "--allow-read", "--allow-write"]);
+  assertEquals(r.code, 2);
+  assertEquals(
+    r.stderr.trim(),
+    "alloctrace: --memprofile /nonexistent-dir/p.pb.gz: directory /nonexistent-dir does not exist",
+  );
+  assertEquals(r.stdout, "");
+});
+
+Deno.test("a bad MemProfileRate is a usage error", async () => {
+  const r = await alloctrace(["run", "--memprofilerate=-5"]);
+  assertEquals(r.code, 2);
+  assertIncludes(r.stderr, "--memprofilerate must be from 0 to");
+  const r2 = await alloctrace(["run", "--memprofilerate", "1.5"]);
+  assertEquals(r2.code, 2);
+  assertIncludes(r2.stderr, '--memprofilerate takes a whole number, got "1.5"');
+});

@@ -1,0 +1,70 @@
+/**
+ * A `go tool pprof -top`-like table of the heap profile, for summaries.
+ *
+ * @module
+ */
+
+import {
+  HEAP_SAMPLE_TYPES,
+  type HeapSample,
+  type HeapSampleType,
+} from "../profile/proto.ts";
+
+/** Human-readable bytes as pprof prints them (kB, MB, GB with 2 decimals). */
+export function fmtBytes(b: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let v = b;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v}B` : `${Number(v.toFixed(2))}${units[u]}`;
+}
+
+/** The top `n` functions by flat value of `type`, as lines of a table. */
+export function topTable(
+  samples: readonly HeapSample[],
+  type: HeapSampleType,
+  n = 10,
+): string[] {
+  const k = HEAP_SAMPLE_TYPES.indexOf(type);
+  const flat = new Map<string, number>();
+  const cum = new Map<string, number>();
+  let total = 0;
+  for (const s of samples) {
+    const v = s.values[k];
+    if (v === 0 || s.frames.length === 0) continue;
+    total += v;
+    const leaf = s.frames[0].func;
+    flat.set(leaf, (flat.get(leaf) ?? 0) + v);
+    for (const f of new Set(s.frames.map((f) => f.func))) {
+      cum.set(f, (cum.get(f) ?? 0) + v);
+    }
+  }
+  const bytes = type.endsWith("space");
+  const fmt = (v: number) => (bytes ? fmtBytes(v) : String(v));
+  const pct = (v: number) =>
+    total === 0 ? "0%" : `${(100 * v / total).toFixed(2)}%`;
+  const rows = [...cum.keys()]
+    .sort((a, b) =>
+      (flat.get(b) ?? 0) - (flat.get(a) ?? 0) || (cum.get(b)! - cum.get(a)!)
+    )
+    .slice(0, n);
+  const lines = [
+    `${"flat".padStart(10)} ${"flat%".padStart(7)} ${"sum%".padStart(7)} ${
+      "cum".padStart(10)
+    } ${"cum%".padStart(7)}`,
+  ];
+  let sum = 0;
+  for (const f of rows) {
+    const fl = flat.get(f) ?? 0;
+    sum += fl;
+    lines.push(
+      `${fmt(fl).padStart(10)} ${pct(fl).padStart(7)} ${pct(sum).padStart(7)} ${
+        fmt(cum.get(f)!).padStart(10)
+      } ${pct(cum.get(f)!).padStart(7)}  ${f}`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,233 @@
+/**
+ * The legacy text heap profile (`pprof.Lookup("heap").WriteTo(w, 1)`) of
+ * each preset's Go version (reference section 6): the `heap profile:`
+ * header with `@ heap/2×rate`, records sorted by in-use bytes, `#` frame
+ * lines aligned by Go's tabwriter with leading runtime frames skipped, and
+ * the `# runtime.MemStats` trailer of that version.
+ *
+ * @module
+ */
+
+import type { Runtime } from "../runtime/runtime.ts";
+import type { MemProfileRecord } from "./memprofile.ts";
+import { tabwrite } from "./_tabwriter.ts";
+
+const hex = (n: number) => "0x" + n.toString(16);
+
+/** The full `runtime.MemStats` the text trailer prints (unmodelled parts estimated; see the README). */
+export interface FullMemStats {
+  /** A field of `runtime.MemStats` by its Go name. */
+  [field: string]: number | boolean | number[];
+}
+
+/** Go's `%v` of a float64: shortest digits, exponent form below 1e-4 or from 1e21. */
+export function goFloatV(x: number): string {
+  if (x === 0 || !Number.isFinite(x)) return String(x);
+  const e = Math.floor(Math.log10(Math.abs(x)));
+  if (e < -4 || e >= 21) {
+    const [m, exp] = x.toExponential().split("e");
+    const n = Number(exp);
+    return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+  }
+  return String(x);
+}
+
+/**
+ * `runtime.MemStats` as Go would fill it, from the model: heap figures are
+ * the model's; stacks (8 KiB per goroutine), span and mcache metadata,
+ * bucket hash, GC metadata (1/32 of the heap) and other memory are
+ * estimated from the model's sizes, MaxRSS from their sum.
+ */
+export function fullMemStats(rt: Runtime): FullMemStats {
+  const m = rt.readMemStats();
+  const stack = 8192 * rt.allgs.length;
+  let spans = 0;
+  rt.heap.forEachSpan(() => spans++);
+  const mspanInuse = spans * 160;
+  const mspanSys = Math.max(16384, Math.ceil(mspanInuse / 16384) * 16384);
+  const mcacheInuse = rt.gomaxprocs * 1200;
+  const mcacheSys = 16384;
+  let buckHash = 0;
+  if (rt.memprofile.nbuckets > 0) {
+    buckHash = 179999 * 8;
+    for (let b = rt.memprofile.mbuckets; b !== null; b = b.allnext) {
+      buckHash += 48 + 8 * b.stk.length + 128;
+    }
+  }
+  const gcSys = Math.ceil(m.HeapSys / 32);
+  const otherSys = 1048576;
+  const sys = m.HeapSys + stack + mspanSys + mcacheSys + buckHash + gcSys +
+    otherSys;
+  const ring = (a: Float64Array) => Array.from(a, Math.round);
+  return {
+    Alloc: m.Alloc,
+    TotalAlloc: m.TotalAlloc,
+    Sys: sys,
+    Lookups: 0,
+    Mallocs: m.Mallocs,
+    Frees: m.Frees,
+    HeapAlloc: m.HeapAlloc,
+    HeapSys: m.HeapSys,
+    HeapIdle: m.HeapIdle,
+    HeapInuse: m.HeapInuse,
+    HeapReleased: m.HeapReleased,
+    HeapObjects: m.HeapObjects,
+    StackInuse: stack,
+    StackSys: stack,
+    MSpanInuse: mspanInuse,
+    MSpanSys: mspanSys,
+    MCacheInuse: mcacheInuse,
+    MCacheSys: mcacheSys,
+    BuckHashSys: buckHash,
+    GCSys: gcSys,
+    OtherSys: otherSys,
+    NextGC: m.NextGC,
+    LastGC: Math.round(rt.gc.lastGC),
+    PauseNs: ring(rt.gc.pauseNs),
+    PauseEnd: ring(rt.gc.pauseEnd),
+    NumGC: m.NumGC,
+    NumForcedGC: rt.gc.numForcedGC,
+    GCCPUFraction: rt.gc.last?.cpuFraction ?? 0,
+    EnableGC: true,
+    DebugGC: false,
+    MaxRSS: sys - m.HeapIdle,
+  };
+}
+
+function trailer(preset: string, s: FullMemStats): string {
+  const arr = (a: number | boolean | number[]) =>
+    `[${(a as number[]).join(" ")}]`;
+  const lines = [
+    "",
+    "# runtime.MemStats",
+    `# Alloc = ${s.Alloc}`,
+    `# TotalAlloc = ${s.TotalAlloc}`,
+    `# Sys = ${s.Sys}`,
+    `# Lookups = ${s.Lookups}`,
+    `# Mallocs = ${s.Mallocs}`,
+    `# Frees = ${s.Frees}`,
+    `# HeapAlloc = ${s.HeapAlloc}`,
+    `# HeapSys = ${s.HeapSys}`,
+    `# HeapIdle = ${s.HeapIdle}`,
+    `# HeapInuse = ${s.HeapInuse}`,
+    `# HeapReleased = ${s.HeapReleased}`,
+    `# HeapObjects = ${s.HeapObjects}`,
+    `# Stack = ${s.StackInuse} / ${s.StackSys}`,
+    `# MSpan = ${s.MSpanInuse} / ${s.MSpanSys}`,
+    `# MCache = ${s.MCacheInuse} / ${s.MCacheSys}`,
+    `# BuckHashSys = ${s.BuckHashSys}`,
+  ];
+  if (preset === "go1.2-seed") {
+    lines.push(
+      `# NextGC = ${s.NextGC}`,
+      `# PauseNs = ${arr(s.PauseNs)}`,
+      `# NumGC = ${s.NumGC}`,
+      `# EnableGC = ${s.EnableGC}`,
+      `# DebugGC = ${s.DebugGC}`,
+    );
+  } else {
+    lines.push(
+      `# GCSys = ${s.GCSys}`,
+      `# OtherSys = ${s.OtherSys}`,
+      `# NextGC = ${s.NextGC}`,
+      `# LastGC = ${s.LastGC}`,
+      `# PauseNs = ${arr(s.PauseNs)}`,
+      `# PauseEnd = ${arr(s.PauseEnd)}`,
+      `# NumGC = ${s.NumGC}`,
+      `# NumForcedGC = ${s.NumForcedGC}`,
+      `# GCCPUFraction = ${goFloatV(s.GCCPUFraction as number)}`,
+      `# DebugGC = ${s.DebugGC}`,
+      `# MaxRSS = ${s.MaxRSS}`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Sorts records by in-use bytes, largest first (stable; see the README on Go's unstable sort). */
+export function sortByInuse(records: MemProfileRecord[]): MemProfileRecord[] {
+  return records
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) =>
+      (b.r.AllocBytes - b.r.FreeBytes) - (a.r.AllocBytes - a.r.FreeBytes) ||
+      a.i - b.i
+    )
+    .map((x) => x.r);
+}
+
+/**
+ * The text heap profile of `rt` now (debug = 1).
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "../runtime/runtime.ts";
+ * import { writeHeapProfileText } from "./text.ts";
+ * const rt = new Runtime({ memProfileRate: 1 });
+ * const t = rt.types.define("main.T", { size: 100 });
+ * const keep = rt.global("main.keep");
+ * rt.call("main.alloc", "main.go", 12, () => rt.setGlobal(keep, rt.newobject(t)));
+ * rt.GC();
+ * const text = writeHeapProfileText(rt);
+ * if (!text.startsWith("heap profile: 1: 112 [1: 112] @ heap/2\n1: 112 [1: 112] @ 0x")) throw new Error(text);
+ * ```
+ */
+export function writeHeapProfileText(rt: Runtime): string {
+  const seed = rt.preset.name === "go1.2-seed";
+  // Go 1.19 reads MemStats first; Go 1.2 after writing the records.
+  const early = seed ? null : fullMemStats(rt);
+  const records = rt.MemProfile(true);
+  let total = { inuseObj: 0, inuse: 0, allocObj: 0, alloc: 0 };
+  for (const r of records) {
+    total = {
+      inuseObj: total.inuseObj + r.AllocObjects - r.FreeObjects,
+      inuse: total.inuse + r.AllocBytes - r.FreeBytes,
+      allocObj: total.allocObj + r.AllocObjects,
+      alloc: total.alloc + r.AllocBytes,
+    };
+  }
+  let out =
+    `heap profile: ${total.inuseObj}: ${total.inuse} [${total.allocObj}: ${total.alloc}] @ heap/${
+      2 * rt.memProfileRate
+    }\n`;
+  for (const r of sortByInuse(records)) {
+    out += `${r.AllocObjects - r.FreeObjects}: ${
+      r.AllocBytes - r.FreeBytes
+    } [${r.AllocObjects}: ${r.AllocBytes}] @`;
+    for (const pc of r.Stack) out += " " + hex(pc);
+    out += "\n";
+    out += frameLines(rt, r.Stack, seed);
+    out += "\n";
+  }
+  out += trailer(rt.preset.name, early ?? fullMemStats(rt));
+  return tabwrite(out);
+}
+
+/** The `#` lines of one record: leading runtime frames and runtime.goexit skipped. */
+function frameLines(
+  rt: Runtime,
+  stk: readonly number[],
+  seed: boolean,
+): string {
+  const render = (skipRuntime: boolean) => {
+    let s = "";
+    let skipping = skipRuntime;
+    for (const pc of stk) {
+      const hit = rt.symtab.lookup(pc);
+      if (hit === undefined) {
+        s += `#\t${hex(seed ? pc : pc - 1)}\n`;
+        skipping = false;
+        continue;
+      }
+      const name = hit.fn.name;
+      if (name === "runtime.goexit") continue;
+      if (skipping && name.startsWith("runtime.")) continue;
+      skipping = false;
+      const shown = seed ? pc : pc - 1;
+      s += `#\t${hex(shown)}\t${name}+${
+        hex(shown - hit.fn.entry)
+      }\t${hit.fn.file}:${hit.line}\n`;
+    }
+    return s;
+  };
+  const s = render(true);
+  return s !== "" ? s : render(false);
+}

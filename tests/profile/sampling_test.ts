@@ -1,0 +1,134 @@
+import fc from "fast-check";
+import { assertEquals, assertThrows, assertTrue } from "../_assert.ts";
+import {
+  fastexprand,
+  fastlog2,
+  FASTLOG2_TABLE,
+  Runtime,
+  Sampler,
+  stackHash,
+  WyRand,
+} from "../../mod.ts";
+
+const GO_TABLE = "/usr/share/go-1.19/src/runtime/fastlog2table.go";
+
+Deno.test({
+  name: "fastlog2 table equals Go 1.19's runtime/fastlog2table.go",
+  ignore: (() => {
+    try {
+      Deno.statSync(GO_TABLE);
+      return false;
+    } catch {
+      console.log(
+        `sampling_test: skipped the table comparison: ${GO_TABLE} is missing (apt-get install golang-1.19-src)`,
+      );
+      return true;
+    }
+  })(),
+  fn() {
+    const src = Deno.readTextFileSync(GO_TABLE);
+    const body = src.slice(
+      src.indexOf("{", src.indexOf("fastlog2Table")) + 1,
+      src.lastIndexOf("}"),
+    );
+    const values = body.split(",").map((s) => s.trim()).filter((s) => s !== "")
+      .map(Number);
+    assertEquals(values, [...FASTLOG2_TABLE]);
+  },
+});
+
+Deno.test("fastlog2 is exact at powers of two and close elsewhere", () => {
+  for (let e = 0; e < 30; e++) assertEquals(fastlog2(2 ** e), e);
+  for (let x = 1; x < 1 << 26; x = x * 3 + 1) {
+    assertTrue(Math.abs(fastlog2(x) - Math.log2(x)) < 0.01, String(x));
+  }
+});
+
+Deno.test("fastexprand has mean `rate` and is reproducible from the seed", () => {
+  for (const rate of [4096, 524288]) {
+    const a = new WyRand(7n);
+    const b = new WyRand(7n);
+    let sum = 0;
+    const n = 40000;
+    for (let i = 0; i < n; i++) {
+      const v = fastexprand(a, rate);
+      assertEquals(v, fastexprand(b, rate));
+      assertTrue(v >= 1 && v <= 18.1 * rate + 1, String(v));
+      sum += v;
+    }
+    assertTrue(
+      Math.abs(sum / n / rate - 1) < 0.03,
+      `mean ${sum / n} at rate ${rate}`,
+    );
+  }
+  assertEquals(fastexprand(new WyRand(1n), 0), 0);
+});
+
+Deno.test("Go 1.2 uniform sampling: objects of at least `rate` bytes are always sampled, countdown untouched", () => {
+  const s = new Sampler("uniform", 1, 0, 1000);
+  const before = s.nextSample;
+  assertTrue(before >= 0 && before < 2000);
+  for (let i = 0; i < 10; i++) assertTrue(s.sample(1000, 1000));
+  assertEquals(s.nextSample, before);
+  // A small object decrements the countdown or, reaching it, is sampled with a fresh draw.
+  let sampled = 0;
+  for (let i = 0; i < 100000; i++) if (s.sample(10, 1000)) sampled++;
+  assertTrue(Math.abs(sampled - 1000) < 150, String(sampled)); // one per ~1000 bytes
+});
+
+Deno.test("MemProfileRate: 1 samples every allocation, 0 none, and a change takes effect at once", () => {
+  const rt = new Runtime({ memProfileRate: 1 });
+  const t = rt.types.define("main.T", { size: 48 });
+  rt.call("main.f", "main.go", 1, () => {
+    for (let i = 0; i < 100; i++) rt.newobject(t);
+    rt.memProfileRate = 0;
+    for (let i = 0; i < 100; i++) rt.newobject(t);
+  });
+  const recs = rt.MemProfile(true);
+  assertEquals(recs.reduce((a, r) => a + r.AllocObjects, 0), 100);
+  assertThrows(
+    () => (rt.memProfileRate = -1),
+    RangeError,
+    /non-negative integer/,
+  );
+  assertThrows(() => (rt.memProfileRate = 1.5), RangeError, /got 1.5/);
+  assertThrows(() => new Runtime({ memProfileRate: -2 }), RangeError, /got -2/);
+});
+
+Deno.test("the same seed gives the same profile; another seed another", () => {
+  const run = (seed: number) => {
+    const rt = new Runtime({ seed });
+    const t = rt.types.define("main.T", { size: 64 });
+    rt.call("main.f", "main.go", 1, () => {
+      for (let i = 0; i < 200000; i++) rt.newobject(t);
+    });
+    rt.GC();
+    return rt.MemProfile(true).map((r) => r.AllocObjects).join();
+  };
+  assertEquals(run(3), run(3));
+  assertTrue(run(3) !== run(4));
+});
+
+Deno.test("stack hash: the two-halves uint64 arithmetic equals BigInt's", () => {
+  const M = (1n << 64n) - 1n;
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 2 ** 47 }), { maxLength: 32 }),
+      fc.integer({ min: 0, max: 2 ** 40 }),
+      fc.boolean(),
+      (stk, size, withSize) => {
+        let h = 0n;
+        for (const v of withSize ? [...stk, size] : stk) {
+          h = (h + BigInt(v)) & M;
+          h = (h + (h << 10n)) & M;
+          h ^= h >> 6n;
+        }
+        h = (h + (h << 3n)) & M;
+        h ^= h >> 11n;
+        const [hi, lo] = stackHash(stk, size, withSize);
+        assertEquals((BigInt(hi) << 32n) | BigInt(lo), h);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
