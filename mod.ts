@@ -94,7 +94,23 @@ export {
   parseGOGC,
 } from "./lib/runtime/gc.ts";
 export { Sweeper, type SweepWho } from "./lib/runtime/sweep.ts";
-export { Goroutine, type GStatus } from "./lib/runtime/goroutine.ts";
+export {
+  type GKind,
+  Goroutine,
+  type GStatus,
+} from "./lib/runtime/goroutine.ts";
+export {
+  type PrinterOptions,
+  type StackSource,
+  TracePrinter,
+} from "./lib/trace/printer.ts";
+export { captureJsFrames, type JsFrame } from "./lib/stack/js_stack.ts";
+export {
+  allocFrames,
+  goexitFrame,
+  mainBottomFrames,
+  type RuntimeFrame,
+} from "./lib/stack/runtime_frames.ts";
 export { COSTS, formatGCms } from "./lib/runtime/clock.ts";
 export { formatGCTrace } from "./lib/runtime/gctrace.ts";
 export {

@@ -10,6 +10,20 @@ import { Runtime } from "./runtime/runtime.ts";
 import { PRESET_NAMES } from "./runtime/presets.ts";
 import { leak } from "./workload/leak.ts";
 import { writeHeapProfileText } from "./profile/text.ts";
+import { temporaries } from "./workload/temporaries.ts";
+import { TracePrinter } from "./trace/printer.ts";
+
+/** The allocfreetrace output of running `work` on a fresh runtime of `preset`. */
+export function traceOf(preset: string, work: (rt: Runtime) => void): string {
+  const rt = new Runtime({ preset, seed: 1 });
+  let out = "";
+  const dec = new TextDecoder();
+  const p = new TracePrinter(rt, (b) => (out += dec.decode(b)));
+  p.attach();
+  work(rt);
+  p.flush();
+  return out;
+}
 
 /** A golden case: file name and the function that produces its bytes. */
 export interface GoldenCase {
@@ -20,11 +34,21 @@ export interface GoldenCase {
 }
 
 /** Every golden case. */
-export const GOLDEN_CASES: GoldenCase[] = PRESET_NAMES.map((preset) => ({
-  file: `${preset}-leak-n50.heap.txt`,
-  make() {
-    const rt = new Runtime({ preset, memProfileRate: 1, seed: 1 });
-    leak(rt, { n: 50 });
-    return writeHeapProfileText(rt);
+export const GOLDEN_CASES: GoldenCase[] = [
+  ...PRESET_NAMES.map((preset) => ({
+    file: `${preset}-leak-n50.heap.txt`,
+    make() {
+      const rt = new Runtime({ preset, memProfileRate: 1, seed: 1 });
+      leak(rt, { n: 50 });
+      return writeHeapProfileText(rt);
+    },
+  })),
+  ...PRESET_NAMES.map((preset) => ({
+    file: `${preset}-leak-n8.trace`,
+    make: () => traceOf(preset, (rt) => leak(rt, { n: 8 })),
+  })),
+  {
+    file: "go1.19-temporaries-n3.trace",
+    make: () => traceOf("go1.19", (rt) => temporaries(rt, { n: 3 })),
   },
-}));
+];

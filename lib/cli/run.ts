@@ -24,6 +24,7 @@ import { writeHeapProfileText } from "../profile/text.ts";
 import { intOption, UsageError } from "./_usage.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
 import { topTable } from "./_top.ts";
+import { TracePrinter } from "../trace/printer.ts";
 
 /** Help text of `alloctrace run`. */
 export const RUN_HELP = `Usage: alloctrace run [WORKLOAD] [options]
@@ -49,6 +50,8 @@ Options:
   HEAP_SAMPLE_TYPES.join(", ")
 } (default alloc_space)
   --seed N             seed of the random draws (default 1)
+  --trace-out FILE     with GODEBUG allocfreetrace=1: write the trace here instead of stderr
+  --stacks go|js       trace frames: the simulated Go frames (default) or the JS stack
 ${
   [...new Map(WORKLOADS.flatMap((w) => w.params.map((p) => [p.name, p])))
     .values()]
@@ -56,6 +59,7 @@ ${
     .join("\n")
 }
   --json               print the summary as JSON
+  -q, --quiet          no warnings or progress on stderr
   -h, --help           show this help
 
 Examples:
@@ -93,7 +97,10 @@ export async function runCommand(args: string[]): Promise<number> {
       folded: { type: "string" },
       "folded-type": { type: "string" },
       seed: { type: "string" },
+      "trace-out": { type: "string" },
+      stacks: { type: "string", default: "go" },
       json: { type: "boolean", default: false },
+      quiet: { type: "boolean", short: "q", default: false },
       help: { type: "boolean", short: "h", default: false },
       ...Object.fromEntries(
         paramNames.map((n) => [n, { type: "string" as const }]),
@@ -158,7 +165,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const godebugText = [env("GODEBUG"), values.godebug as string | undefined]
     .filter((s) => s !== undefined && s !== "").join(",");
   const godebug = parseGodebug(preset as PresetName, godebugText);
-  for (const u of godebug.unknown) {
+  for (const u of values.quiet ? [] : godebug.unknown) {
     console.error(
       `alloctrace: warning: GODEBUG setting "${u}" is not known to ${preset} (ignored, as Go ignores it)`,
     );
@@ -172,6 +179,12 @@ export async function runCommand(args: string[]): Promise<number> {
       }, got "${foldedType}"`,
     );
   }
+  const stacks = values.stacks as string;
+  if (stacks !== "go" && stacks !== "js") {
+    throw new UsageError(`--stacks must be go or js, got "${stacks}"`);
+  }
+  const traceOut = values["trace-out"] as string | undefined;
+  if (traceOut !== undefined) checkOutputPath(traceOut, "--trace-out");
   const outputs: [string, string][] = [];
   for (const opt of ["memprofile", "memprofile-text", "folded"]) {
     const path = values[opt] as string | undefined;
@@ -208,8 +221,39 @@ export async function runCommand(args: string[]): Promise<number> {
       );
     }
   };
+  let printer: TracePrinter | null = null;
+  let traceFile: Deno.FsFile | null = null;
+  if (godebug.vars.allocfreetrace > 0) {
+    const writeAll = (
+      w: { writeSync(p: Uint8Array): number },
+      b: Uint8Array,
+    ) => {
+      let bytes = b;
+      while (bytes.length > 0) bytes = bytes.subarray(w.writeSync(bytes));
+    };
+    if (traceOut !== undefined) {
+      try {
+        traceFile = Deno.openSync(traceOut, {
+          write: true,
+          create: true,
+          truncate: true,
+        });
+      } catch (e) {
+        throw new Error(`cannot write ${traceOut}: ${(e as Error).message}`);
+      }
+    }
+    const sink = traceFile ?? Deno.stderr;
+    printer = new TracePrinter(rt, (b) => writeAll(sink, b), { stacks });
+    printer.attach();
+  }
   const t0 = performance.now();
-  workload.run(rt, wargs);
+  try {
+    workload.run(rt, wargs);
+  } finally {
+    // Whatever was traced reaches the output, even when the run failed.
+    printer?.flush();
+    traceFile?.close();
+  }
   const seconds = (performance.now() - t0) / 1000;
   const stats = rt.readMemStats();
   peak = Math.max(peak, stats.HeapAlloc);
@@ -282,6 +326,11 @@ export async function runCommand(args: string[]): Promise<number> {
       ? ["  (profiling off)"]
       : topTable(samples, foldedType, 10)),
     ...Object.entries(written).map(([opt, path]) => `wrote ${path} (--${opt})`),
+    ...(printer && traceOut
+      ? [
+        `wrote ${traceOut} (allocfreetrace: ${printer.counts.allocs} allocations, ${printer.counts.frees} frees, ${printer.counts.gcs} GCs)`,
+      ]
+      : []),
   ].join("\n"));
   return 0;
 }

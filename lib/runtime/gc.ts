@@ -242,6 +242,15 @@ export class Collector {
     };
     this.#stats = stats;
     this.#forced = forced;
+    if (rt.numGC === 0 && !stw) {
+      // gcBgMarkStartWorkers: one background mark worker per P.
+      for (let i = 0; i < rt.gomaxprocs; i++) {
+        const w = rt.newGoroutine(i);
+        w.kind = "markworker";
+        w.status = "waiting";
+        w.waitReason = "GC worker (idle)";
+      }
+    }
     rt.onGC?.({ kind: "start", cycle: rt.numGC + 1, forced, stats });
     rt.clock += COSTS.sweepTermination;
     stats.clockNs[0] = COSTS.sweepTermination;

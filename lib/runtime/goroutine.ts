@@ -19,6 +19,15 @@ export type GStatus =
   | "waiting"
   | "dead";
 
+/** What a goroutine is: the user's, or one of the runtime's own. */
+export type GKind =
+  | "user"
+  | "forcegc"
+  | "bgsweep"
+  | "bgscavenge"
+  | "finalizer"
+  | "markworker";
+
 /**
  * A goroutine and its root slots.
  *
@@ -59,6 +68,8 @@ export class Goroutine {
   createdByLine = 0;
   /** Goroutine id of the creator (0: none). */
   parentId = 0;
+  /** The user's goroutine, or one of the runtime's own. */
+  kind: GKind = "user";
 
   /** Makes goroutine `id` on P `p`. */
   constructor(id: number, p: number) {

@@ -146,6 +146,15 @@ export class Runtime {
   onProfileFree: ProfileFreeListener | null = null;
   /** Listener for GC cycle events. */
   onGC: GCListener | null = null;
+  /** Listener for sampled (profiled) allocations, with the recorded stack. */
+  onProfileAlloc:
+    | ((
+      addr: number,
+      size: number,
+      typ: GoType | null,
+      stk: readonly number[],
+    ) => void)
+    | null = null;
   /** The collector and pacer. */
   readonly gc: Collector;
   /** The sweeper. */
@@ -292,6 +301,21 @@ export class Runtime {
     this.memProfileRate = opts.memProfileRate ?? 524288;
     this.gc = new Collector(this, parseGOGC(opts.gogc ?? 100));
     this.curg = this.newGoroutine(0);
+    if (this.preset.name === "go1.19") {
+      // The runtime's own goroutines of a Go 1.19 program, parked.
+      for (
+        const [kind, reason] of [
+          ["forcegc", "force gc (idle)"],
+          ["bgsweep", "GC sweep wait"],
+          ["bgscavenge", "GC scavenge wait"],
+        ] as const
+      ) {
+        const g = this.newGoroutine(0);
+        g.kind = kind;
+        g.status = "waiting";
+        g.waitReason = reason;
+      }
+    }
     this.#checkEveryMalloc = this.preset.name === "go1.2-seed";
     this.allocsByClass = new Float64Array(sc.numClasses);
     this.freesByClass = new Float64Array(sc.numClasses);
@@ -650,6 +674,32 @@ export class Runtime {
       return body();
     } finally {
       g.leave();
+    }
+  }
+
+  /**
+   * Runs `body` as a new goroutine started by a `go` statement at the
+   * current frame: it gets the next goroutine id, runs on P `id mod
+   * GOMAXPROCS`, shows `created by` the current function in tracebacks, and
+   * is dead when `body` returns. Scheduling is sequential: the creator
+   * resumes after it.
+   */
+  go(fn: string, file: string, line: number, body: () => void): void {
+    const parent = this.curg;
+    const g = this.newGoroutine(0);
+    g.p = g.id % this.gomaxprocs;
+    g.parentId = parent.id;
+    if (parent.depth > 0) {
+      g.createdByFunc = parent.frameFunc[parent.depth - 1];
+      g.createdByLine = parent.frameLine[parent.depth - 1];
+    }
+    this.curg = g;
+    try {
+      this.call(fn, file, line, body);
+    } finally {
+      g.status = "dead";
+      g.sp = 0;
+      this.curg = parent;
     }
   }
 
@@ -1168,8 +1218,10 @@ export class Runtime {
     typ: GoType | null,
     requested: number,
   ): void {
-    const b = this.memprofile.mProf_Malloc(this.callers(typ, requested), size);
+    const stk = this.callers(typ, requested);
+    const b = this.memprofile.mProf_Malloc(stk, size);
     this.setProfileBucket(x, b);
+    this.onProfileAlloc?.(x, size, typ, stk);
   }
 
   /** The free of a sampled object reaches its bucket (`mProf_Free`), then the listener. */

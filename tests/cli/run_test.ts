@@ -176,3 +176,69 @@ Deno.test("a bad MemProfileRate is a usage error", async () => {
   assertEquals(r2.code, 2);
   assertIncludes(r2.stderr, '--memprofilerate takes a whole number, got "1.5"');
 });
+
+Deno.test("GODEBUG=allocfreetrace=1 prints the trace on stderr; --trace-out puts it in a file", async () => {
+  const r = await alloctrace([
+    "run",
+    "leak",
+    "--n",
+    "3",
+    "--godebug",
+    "allocfreetrace=1",
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  assertTrue(
+    r.stderr.startsWith(
+      "tracealloc(0xc000000000, 0x400, main.growth)\ngoroutine 1 [running]:\n",
+    ),
+    r.stderr.slice(0, 200),
+  );
+  assertIncludes(r.stderr, "\ntracegc()\n");
+  const dir = await Deno.makeTempDir();
+  try {
+    const f = await alloctrace(
+      [
+        "run",
+        "leak",
+        "--n",
+        "3",
+        "--godebug",
+        "allocfreetrace=1",
+        "--trace-out",
+        `${dir}/t.trace`,
+      ],
+      ["--allow-env", `--allow-read=${dir}`, `--allow-write=${dir}`],
+    );
+    assertEquals(f.code, 0, f.stderr);
+    assertEquals(f.stderr, "");
+    assertEquals(await Deno.readTextFile(`${dir}/t.trace`), r.stderr);
+    assertIncludes(
+      f.stdout,
+      "(allocfreetrace: 13 allocations, 5 frees, 1 GCs)",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a run that fails still leaves every record traced before the failure", async () => {
+  const r = await alloctrace([
+    "run",
+    "leak",
+    "--n",
+    "1000",
+    "--heap-limit",
+    "65536",
+    "--godebug",
+    "allocfreetrace=1",
+  ]);
+  assertEquals(r.code, 1);
+  const lines = r.stderr.trimEnd().split("\n");
+  assertTrue(
+    lines.at(-1)!.startsWith("alloctrace: out of memory"),
+    lines.at(-1),
+  );
+  assertTrue(lines.filter((l) => l.startsWith("tracealloc(")).length > 10);
+  // The last record is complete: its final frame line precedes the blank line and the error.
+  assertEquals(lines.at(-2), "");
+});

@@ -1,7 +1,6 @@
 import { assertEquals, assertThrows, assertTrue } from "../_assert.ts";
 import { GO119 } from "../_testdata.ts";
 import { run } from "../_run.ts";
-import { GOLDEN_CASES } from "../../lib/golden.ts";
 import { tabwrite } from "../../lib/profile/_tabwriter.ts";
 import {
   folded,
@@ -14,15 +13,6 @@ import {
   writeHeapProfileText,
 } from "../../mod.ts";
 import { findGo } from "../../bench/_go.ts";
-
-for (const c of GOLDEN_CASES) {
-  Deno.test(`golden: ${c.file} is reproduced byte for byte`, async () => {
-    const want = await Deno.readTextFile(
-      new URL(`../testdata/golden/${c.file}`, import.meta.url),
-    );
-    assertEquals(c.make(), want);
-  });
-}
 
 Deno.test("tabwriter: re-aligning real Go 1.19 text profiles gives back their exact bytes", async () => {
   for (const f of ["heap/rate-1.txt", "heap/rate-524288.txt"]) {

@@ -1,0 +1,162 @@
+import { assertEquals, assertTrue } from "../_assert.ts";
+import { parseShared, truth } from "../_testdata.ts";
+import { traceOf } from "../../lib/golden.ts";
+import { siteFrame, type TraceEvent } from "../../lib/trace/events.ts";
+import { TraceParser } from "../../lib/trace/parser.ts";
+import { TracePrinter } from "../../lib/trace/printer.ts";
+import {
+  binarytrees,
+  leak,
+  PRESET_NAMES,
+  Runtime,
+  temporaries,
+} from "../../mod.ts";
+
+function parse(text: string) {
+  const events: TraceEvent[] = [];
+  const p = new TraceParser((e) => events.push(e));
+  p.feed(text);
+  p.end();
+  return { events, p };
+}
+
+for (const preset of PRESET_NAMES) {
+  Deno.test(`${preset}: everything the printer emits parses back into the same events`, () => {
+    const rt = new Runtime({ preset });
+    const emitted: string[] = [];
+    let text = "";
+    const dec = new TextDecoder();
+    const printer = new TracePrinter(rt, (b) => (text += dec.decode(b)));
+    if (preset === "go1.19") {
+      rt.onAlloc = (addr, size, typ) =>
+        emitted.push(`alloc ${addr} ${size} ${typ?.name ?? null} ${rt.site()}`);
+      rt.onFree = (addr, size) => emitted.push(`free ${addr} ${size}`);
+      rt.onGC = (e) => e.kind === "marktermination" && emitted.push("gc");
+    } else {
+      rt.onProfileAlloc = (addr, size, typ) =>
+        emitted.push(`alloc ${addr} ${size} ${typ?.name ?? null} ${rt.site()}`);
+      rt.onProfileFree = (_b, addr, size) =>
+        emitted.push(`free ${addr} ${size}`);
+    }
+    printer.attach();
+    temporaries(rt, { n: 5 });
+    leak(rt, { n: 30 });
+    printer.flush();
+    const { events, p } = parse(text);
+    assertEquals(p.stats.unparsed, 0);
+    assertEquals(p.stats.cut, null);
+    const parsed = events.map((e) =>
+      e.kind === "alloc"
+        ? `alloc ${e.addr} ${e.size} ${e.type} ${
+          siteFrame(p.stacks.get(e.stack))?.func
+        }`
+        : e.kind === "free"
+        ? `free ${e.addr} ${e.size}`
+        : "gc"
+    );
+    assertEquals(parsed, emitted);
+    if (preset === "go1.19") {
+      // mallocgc's first argument, the requested size, comes back too.
+      const strings = events.filter((e) =>
+        e.kind === "alloc" && e.type === null && e.size === 0x30
+      );
+      assertTrue(
+        strings.length > 0 &&
+          strings.every((e) => e.kind === "alloc" && e.requested === 40),
+      );
+    }
+  });
+}
+
+Deno.test("go1.19 trace has the real trace's record kinds, header and frame syntax", async () => {
+  const sim = traceOf("go1.19", (rt) => leak(rt, { n: 300 }));
+  const real = new TextDecoder().decode(
+    await Deno.readFile(
+      new URL(
+        "../../../shared/testdata/go1.19/leak-n300.trace",
+        import.meta.url,
+      ),
+    ),
+  );
+  const shapes = (text: string) => {
+    const kinds = new Set<string>();
+    for (const line of text.split("\n")) {
+      if (line.startsWith("tracealloc(")) {
+        kinds.add(
+          /^tracealloc\(0x[0-9a-f]+, 0x[0-9a-f]+(, .+)?\)$/.test(line)
+            ? "alloc"
+            : "BAD " + line,
+        );
+      } else if (line.startsWith("tracefree(")) {
+        kinds.add(
+          /^tracefree\(0x[0-9a-f]+, 0x[0-9a-f]+\)$/.test(line)
+            ? "free"
+            : "BAD " + line,
+        );
+      } else if (line === "tracegc()" || line === "end tracegc") {
+        kinds.add(line);
+      } else if (line.startsWith("goroutine ")) {
+        kinds.add(
+          /^goroutine \d+ \[[\w ,()]+\]:$/.test(line)
+            ? "goroutine"
+            : "BAD " + line,
+        );
+      } else if (line.startsWith("\t")) {
+        kinds.add(
+          /^\t\S+:\d+( \+0x[0-9a-f]+)?( fp=0x[0-9a-f]+ sp=0x[0-9a-f]+ pc=0x[0-9a-f]+)?$/
+              .test(line)
+            ? "file line"
+            : "BAD " + line,
+        );
+      } else if (line.startsWith("created by ")) kinds.add("created by");
+      else if (line !== "") {
+        kinds.add(
+          /^[\w./*()]+\(.*\)$/.test(line) ? "func line" : "BAD " + line,
+        );
+      }
+    }
+    return [...kinds].sort();
+  };
+  assertEquals(shapes(sim), shapes(real));
+});
+
+for (
+  const [name, trace, truthFile, run] of [
+    [
+      "leak -n 300",
+      "leak-n300.trace",
+      "leak-n300.truth.json",
+      (rt: Runtime) => leak(rt, { n: 300 }),
+    ],
+    [
+      "temporaries -n 40",
+      "temporaries-n40.trace",
+      "temporaries-n40.truth.json",
+      (rt: Runtime) => temporaries(rt, { n: 40 }),
+    ],
+    [
+      "binarytrees -depth 6",
+      "binarytrees-d6.trace.gz",
+      "binarytrees-d6.truth.json",
+      (rt: Runtime) => binarytrees(rt, { depth: 6 }),
+    ],
+  ] as const
+) {
+  Deno.test(`go1.19: ${name} traces as many records per site, size and type as real Go`, async () => {
+    const sites = new Set((await truth(truthFile)).sites.map((s) => s.site));
+    const count = (events: TraceEvent[], p: TraceParser) => {
+      const m = new Map<string, number>();
+      for (const e of events) {
+        if (e.kind !== "alloc") continue;
+        const site = siteFrame(p.stacks.get(e.stack))?.func ?? "";
+        if (!sites.has(site)) continue;
+        const k = `${site} ${e.size} ${e.type}`;
+        m.set(k, (m.get(k) ?? 0) + 1);
+      }
+      return [...m].sort();
+    };
+    const real = await parseShared(trace);
+    const sim = parse(traceOf("go1.19", run));
+    assertEquals(count(sim.events, sim.p), count(real.events, real.parser));
+  });
+}
