@@ -196,6 +196,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const rt = new Runtime({
     preset,
     gogc,
+    godebug: godebugText,
     memProfileRate: intOption(
       "memprofilerate",
       values.memprofilerate as string | undefined,

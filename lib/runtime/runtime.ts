@@ -16,6 +16,7 @@ import { makeSpanClass, type MSpan, numSpanClasses } from "./mspan.ts";
 import { Sweeper, type SweepWho } from "./sweep.ts";
 import { SymbolTable } from "../stack/symtab.ts";
 import { AllocKind } from "./allockind.ts";
+import { type GoDebug, parseGodebug } from "./godebug.ts";
 import { type Bucket, HeapProfile } from "../profile/memprofile.ts";
 import { Sampler } from "../profile/sampling.ts";
 import { allocFrames, mainBottomFrames } from "../stack/runtime_frames.ts";
@@ -49,6 +50,12 @@ export interface RuntimeOptions {
   memProfileRate?: number;
   /** Seed of every random draw (heap sampling), so a run reproduces exactly (default 1). */
   seed?: number;
+  /**
+   * GODEBUG settings, parsed with the preset's Go semantics (see
+   * {@link Runtime.godebug}); the printers and gctrace are attached by the
+   * caller (the CLI does it for `allocfreetrace` and `gctrace`).
+   */
+  godebug?: string;
 }
 
 /** Called after an allocation, when listening (see {@link Runtime.onAlloc}). */
@@ -186,6 +193,11 @@ export class Runtime {
   #sampleMode = 1;
   /** The seed of the random draws. */
   readonly seed: number;
+  /**
+   * The parsed GODEBUG. `memprofilerate=` is parsed but, as in Go 1.19
+   * (golang/go#55100), has no effect on MemProfileRate.
+   */
+  readonly godebug: GoDebug;
   #memProfileRate = 524288;
   readonly #exponential: boolean;
   readonly #samplers: Sampler[] = [];
@@ -283,6 +295,7 @@ export class Runtime {
       throw new RangeError(`seed must be an integer, got ${seed}`);
     }
     this.seed = seed;
+    this.godebug = parseGodebug(this.preset.name, opts.godebug ?? "");
     this.#exponential = this.preset.name !== "go1.2-seed";
     this.memprofile = new HeapProfile(this.#exponential ? "go1.19" : "go1.2");
     // Each mcache draws its first countdown at the default rate: it is made
