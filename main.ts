@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-env=GODEBUG,GOGC,ALLOCTRACE_DEBUG,NO_COLOR
+#!/usr/bin/env -S deno run --allow-env=GODEBUG,GOGC,ALLOCTRACE_DEBUG,NO_COLOR,TERM
 /**
  * The alloctrace command line. See `alloctrace --help`.
  *

@@ -121,6 +121,8 @@ export {
 export { emptymspan, MCache } from "./lib/runtime/mcache.ts";
 export { leak, type LeakResult } from "./lib/workload/leak.ts";
 export { temporaries } from "./lib/workload/temporaries.ts";
+export { multigo } from "./lib/workload/multigo.ts";
+export { cache } from "./lib/workload/cache.ts";
 export {
   heapprofile,
   type HeapProfileOptions,

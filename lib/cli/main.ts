@@ -6,6 +6,7 @@
  */
 
 import { RUN_HELP, runCommand } from "./run.ts";
+import { WORKLOADS_HELP, workloadsCommand } from "./workloads.ts";
 import { errorLine, EXIT_FAILURE, EXIT_USAGE, UsageError } from "./_usage.ts";
 
 /** The tool's version. */
@@ -20,6 +21,7 @@ Usage: alloctrace <command> [options]
 
 Commands:
   run [WORKLOAD]   simulate a workload on the simulated Go heap (default: binarytrees)
+  workloads        list the built-in workloads and their parameters
   help [COMMAND]   show help for a command
 
 Options:
@@ -34,6 +36,7 @@ const COMMANDS: Record<
   { help: string; run: (a: string[]) => number | Promise<number> }
 > = {
   run: { help: RUN_HELP, run: runCommand },
+  workloads: { help: WORKLOADS_HELP, run: workloadsCommand },
 };
 
 /**

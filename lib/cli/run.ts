@@ -25,11 +25,22 @@ import { intOption, UsageError } from "./_usage.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
 import { topTable } from "./_top.ts";
 import { TracePrinter } from "../trace/printer.ts";
+import {
+  isScriptSpecifier,
+  loadScriptWorkload,
+  type ScriptWorkload,
+} from "../workload/loader.ts";
+import { OutOfMemoryError } from "../runtime/mheap.ts";
+import { Progress } from "./_progress.ts";
 
 /** Help text of `alloctrace run`. */
 export const RUN_HELP = `Usage: alloctrace run [WORKLOAD] [options]
 
 Simulate WORKLOAD on the simulated Go heap and print a summary.
+
+WORKLOAD is a built-in workload, or the path or URL of a script whose
+default export receives the runtime: export default function (rt, args) {…}
+(arguments after the script's path are passed to it).
 
 Workloads (alloctrace workloads lists their parameters):
 ${WORKLOADS.map((w) => `  ${w.name.padEnd(14)} ${w.summary}`).join("\n")}
@@ -65,6 +76,7 @@ ${
 Examples:
   alloctrace run
   alloctrace run binarytrees --depth 14 --go go1.2-seed --json
+  alloctrace run ./my_workload.ts 1000
   GODEBUG=gctrace=1 alloctrace run leak --n 100000
 `;
 
@@ -113,19 +125,20 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   }
   const name = positionals[0] ?? "binarytrees";
-  if (positionals.length > 1) {
+  const script = isScriptSpecifier(name);
+  if (!script && positionals.length > 1) {
     throw new UsageError(
-      `run takes one workload, got ${positionals.length}: ${
+      `run takes one built-in workload, got ${positionals.length}: ${
         positionals.join(" ")
-      }`,
+      } (arguments after a script's path go to the script)`,
     );
   }
-  const workload = findWorkload(name);
-  if (workload === undefined) {
+  const workload = script ? undefined : findWorkload(name);
+  if (!script && workload === undefined) {
     throw new UsageError(
       `unknown workload "${name}": built-in workloads are ${
         WORKLOADS.map((w) => w.name).join(", ")
-      }`,
+      } (or give a script's path or URL)`,
     );
   }
   const preset = values.go as string;
@@ -137,7 +150,7 @@ export async function runCommand(args: string[]): Promise<number> {
     );
   }
   const wargs: Record<string, number> = {};
-  for (const p of workload.params) {
+  for (const p of workload?.params ?? []) {
     wargs[p.name] = intOption(
       p.name,
       values[p.name] as string | undefined,
@@ -147,11 +160,51 @@ export async function runCommand(args: string[]): Promise<number> {
     );
   }
   for (const n of paramNames) {
-    if (values[n] !== undefined && !workload.params.some((p) => p.name === n)) {
+    if (
+      values[n] !== undefined && !workload?.params.some((p) => p.name === n)
+    ) {
       throw new UsageError(
         `--${n} is not a parameter of ${name} (see alloctrace workloads)`,
       );
     }
+  }
+  let runWorkload: (rt: Runtime) => void | Promise<void>;
+  if (script) {
+    const url = /^(https?|file):\/\//.test(name)
+      ? name
+      : new URL(name, `file://${Deno.cwd()}/`).href;
+    let fn: ScriptWorkload;
+    try {
+      fn = await loadScriptWorkload(url);
+    } catch (e) {
+      const err = e as Error;
+      if (err.name === "NotCapable") {
+        throw new Error(
+          `cannot load workload script ${name}: ${err.message.split("\n")[0]}`,
+        );
+      }
+      if (err instanceof TypeError && err.message.includes("default export")) {
+        throw err;
+      }
+      throw new Error(
+        `cannot load workload script ${name}: ${err.message.split("\n")[0]}`,
+      );
+    }
+    const sargs = positionals.slice(1);
+    runWorkload = async (rt) => {
+      try {
+        await fn(rt, sargs);
+      } catch (e) {
+        if (e instanceof OutOfMemoryError) throw e;
+        throw new Error(
+          `workload script ${name} failed: ${
+            (e as Error)?.message ?? String(e)
+          }`,
+        );
+      }
+    };
+  } else {
+    runWorkload = (rt) => workload!.run(rt, wargs);
   }
   const gogcText = (values.gogc as string | undefined) ?? env("GOGC");
   let gogc: number;
@@ -214,8 +267,22 @@ export async function runCommand(args: string[]): Promise<number> {
   });
   let peak = 0;
   const gctrace = godebug.vars.gctrace > 0;
+  const progress = new Progress(
+    values.quiet === true ||
+      (traceOut === undefined && godebug.vars.allocfreetrace > 0) ||
+      gctrace,
+  );
   rt.onGC = (ev) => {
     if (ev.kind === "start") peak = Math.max(peak, rt.heapAlloc);
+    if (ev.kind === "end") {
+      progress.update(() =>
+        `${name}: ${
+          rt.nMalloc.toLocaleString("en-US")
+        } allocations, ${ev.cycle} GCs, heap ${
+          (rt.heapAlloc / 1048576).toFixed(1)
+        } MB`
+      );
+    }
     if (ev.kind === "end" && gctrace) {
       console.error(
         formatGCTrace(rt.preset.name, ev.cycle, ev.stats, ev.forced),
@@ -249,8 +316,9 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   const t0 = performance.now();
   try {
-    workload.run(rt, wargs);
+    await runWorkload(rt);
   } finally {
+    progress.done();
     // Whatever was traced reaches the output, even when the run failed.
     printer?.flush();
     traceFile?.close();

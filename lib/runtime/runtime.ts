@@ -716,6 +716,46 @@ export class Runtime {
     }
   }
 
+  /**
+   * Makes a goroutine (a `go fn()` at the current frame) without running
+   * it: its first frame is `fn` at `line`. Run code on it with
+   * {@link switchTo}; {@link exitg} ends it. For workloads that interleave
+   * goroutines step by step.
+   */
+  newg(fn: string, file: string, line: number): Goroutine {
+    const parent = this.curg;
+    const g = this.newGoroutine(0);
+    g.p = g.id % this.gomaxprocs;
+    g.parentId = parent.id;
+    if (parent.depth > 0) {
+      g.createdByFunc = parent.frameFunc[parent.depth - 1];
+      g.createdByLine = parent.frameLine[parent.depth - 1];
+    }
+    g.enter(this.symtab.func(fn, file), line);
+    g.status = "runnable";
+    return g;
+  }
+
+  /** Makes `g` the running goroutine (the previous one becomes runnable); returns the previous. */
+  switchTo(g: Goroutine): Goroutine {
+    if (g.status === "dead") {
+      throw new RangeError(`goroutine ${g.id} has exited`);
+    }
+    const prev = this.curg;
+    if (prev.status === "running") prev.status = "runnable";
+    g.status = "running";
+    this.curg = g;
+    return prev;
+  }
+
+  /** Ends goroutine `g` (its roots are dropped); switches back to `to` if `g` was running. */
+  exitg(g: Goroutine, to: Goroutine): void {
+    g.status = "dead";
+    g.sp = 0;
+    g.depth = 0;
+    if (this.curg === g) this.switchTo(to);
+  }
+
   /** Enters function `fid` at `line` on the current goroutine (the closure-free form of {@link call}). */
   enter(fid: number, line: number): void {
     this.curg.enter(fid, line);

@@ -8,6 +8,8 @@
 import type { Runtime } from "../runtime/runtime.ts";
 import { binarytrees } from "./binarytrees.ts";
 import { heapprofile } from "./heapprofile.ts";
+import { multigo } from "./multigo.ts";
+import { cache } from "./cache.ts";
 import { leak } from "./leak.ts";
 import { temporaries } from "./temporaries.ts";
 
@@ -113,6 +115,45 @@ export const WORKLOADS: readonly Workload[] = [
       },
     ],
     run: (rt, a) => heapprofile(rt, { small: a.small, large: a.large }),
+  },
+  {
+    name: "multigo",
+    summary:
+      "worker goroutines on several Ps taking turns at jobs; every 8th result kept",
+    params: [
+      { name: "workers", default: 8, min: 1, max: 10_000, help: "goroutines" },
+      {
+        name: "jobs",
+        default: 10_000,
+        min: 0,
+        max: 100_000_000,
+        help: "jobs in all",
+      },
+    ],
+    run: (rt, a) => void multigo(rt, { workers: a.workers, jobs: a.jobs }),
+  },
+  {
+    name: "cache",
+    summary:
+      "an LRU cache with eviction: long-lived entries, churn, values of 32 B to 16 KiB (realistic mix)",
+    params: [
+      {
+        name: "requests",
+        default: 100_000,
+        min: 0,
+        max: 100_000_000,
+        help: "requests",
+      },
+      {
+        name: "capacity",
+        default: 5000,
+        min: 1,
+        max: 10_000_000,
+        help: "entries kept",
+      },
+    ],
+    run: (rt, a) =>
+      void cache(rt, { requests: a.requests, capacity: a.capacity }),
   },
 ];
 

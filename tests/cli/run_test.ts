@@ -242,3 +242,67 @@ Deno.test("a run that fails still leaves every record traced before the failure"
   // The last record is complete: its final frame line precedes the blank line and the error.
   assertEquals(lines.at(-2), "");
 });
+
+Deno.test("alloctrace workloads lists every built-in workload with its parameters", async () => {
+  const r = await alloctrace(["workloads"]);
+  assertEquals(r.code, 0, r.stderr);
+  for (
+    const w of [
+      "binarytrees",
+      "leak",
+      "temporaries",
+      "heapprofile",
+      "multigo",
+      "cache",
+    ]
+  ) {
+    assertTrue(
+      r.stdout.includes(`\n${w}\n`) || r.stdout.startsWith(`${w}\n`),
+      w,
+    );
+  }
+  assertIncludes(r.stdout, "--depth N");
+  const j = await alloctrace(["workloads", "--json"]);
+  assertEquals(JSON.parse(j.stdout).length, 6);
+});
+
+Deno.test("script workloads: run, arguments, a throwing script, a missing one, one without permission", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/w.ts`;
+    await Deno.writeTextFile(
+      script,
+      `export default function (rt, args) {
+  const t = rt.types.define("main.T", { size: 64, pointers: [0] });
+  rt.call("main.main", "main.go", 10, () => { for (let i = 0; i < Number(args[0]); i++) rt.newobject(t); });
+  if (args[1] === "boom") throw new Error("kaboom");
+}
+`,
+    );
+    const read = ["--allow-env", `--allow-read=${dir}`];
+    const ok = await alloctrace(["run", script, "500", "--json"], read);
+    assertEquals(ok.code, 0, ok.stderr);
+    assertEquals(JSON.parse(ok.stdout).memstats.Mallocs, 500);
+    const boom = await alloctrace(["run", script, "5", "boom"], read);
+    assertEquals([boom.code, boom.stderr.trim()], [
+      1,
+      `alloctrace: workload script ${script} failed: kaboom`,
+    ]);
+    const missing = await alloctrace(["run", `${dir}/nope.ts`], read);
+    assertEquals(missing.code, 1);
+    assertIncludes(
+      missing.stderr,
+      `cannot load workload script ${dir}/nope.ts: Module not found`,
+    );
+    const denied = await alloctrace(["run", script, "5"]);
+    assertEquals(denied.code, 1);
+    assertIncludes(denied.stderr, "--allow-read");
+    assertEquals(denied.stderr.trim().split("\n").length, 1);
+    await Deno.writeTextFile(`${dir}/bad.ts`, "export const x = 1;\n");
+    const bad = await alloctrace(["run", `${dir}/bad.ts`], read);
+    assertEquals(bad.code, 1);
+    assertIncludes(bad.stderr, "has no default export function");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
