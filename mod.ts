@@ -34,6 +34,21 @@ export {
 } from "./lib/trace/events.ts";
 export { type ParseStats, TraceParser } from "./lib/trace/parser.ts";
 export {
+  type AnalysisResult,
+  type AnalyzeOptions,
+  BYTES_BUCKETS,
+  CYCLE_BUCKETS,
+  siteName,
+  type SiteStats,
+  TraceAnalyzer,
+} from "./lib/trace/analyze.ts";
+export { Replayer } from "./lib/trace/replay.ts";
+export {
+  isScriptSpecifier,
+  loadScriptWorkload,
+  type ScriptWorkload,
+} from "./lib/workload/loader.ts";
+export {
   findWorkload,
   type Workload,
   type WorkloadParam,

@@ -7,6 +7,9 @@
 
 import { RUN_HELP, runCommand } from "./run.ts";
 import { WORKLOADS_HELP, workloadsCommand } from "./workloads.ts";
+import { ANALYZE_HELP, analyzeCommand } from "./analyze.ts";
+import { REPLAY_HELP, replayCommand } from "./replay.ts";
+import { DIFF_HELP, diffCommand } from "./diff.ts";
 import { errorLine, EXIT_FAILURE, EXIT_USAGE, UsageError } from "./_usage.ts";
 
 /** The tool's version. */
@@ -22,6 +25,9 @@ Usage: alloctrace <command> [options]
 Commands:
   run [WORKLOAD]   simulate a workload on the simulated Go heap (default: binarytrees)
   workloads        list the built-in workloads and their parameters
+  analyze TRACE    read a GODEBUG=allocfreetrace=1 log: sites, leaks, lifetimes, profiles
+  replay TRACE     replay a trace in the simulated runtime under other settings
+  diff A B         per-site change between two traces or profiles
   help [COMMAND]   show help for a command
 
 Options:
@@ -37,6 +43,9 @@ const COMMANDS: Record<
 > = {
   run: { help: RUN_HELP, run: runCommand },
   workloads: { help: WORKLOADS_HELP, run: workloadsCommand },
+  analyze: { help: ANALYZE_HELP, run: analyzeCommand },
+  replay: { help: REPLAY_HELP, run: replayCommand },
+  diff: { help: DIFF_HELP, run: diffCommand },
 };
 
 /**

@@ -1,0 +1,84 @@
+/**
+ * Opening a trace or profile given on the command line: a path or `-` for
+ * stdin, gzip recognised by its magic bytes, with one clear error for a
+ * missing file, a directory or an empty input.
+ *
+ * @module
+ */
+
+import { UsageError } from "./_usage.ts";
+
+/** An opened input: a byte stream (already gunzipped) and what is known of it. */
+export interface Input {
+  /** Name for messages. */
+  name: string;
+  /** Decompressed bytes. */
+  stream: ReadableStream<Uint8Array>;
+  /** Whether it was gzip-compressed. */
+  gzip: boolean;
+  /** File size on disk (0 for stdin). */
+  size: number;
+  /** The first bytes (for sniffing the format). */
+  head: Uint8Array;
+}
+
+/** Opens `path` (or stdin for `-`). */
+export async function openInput(path: string): Promise<Input> {
+  let file: ReadableStream<Uint8Array>;
+  let size = 0;
+  if (path === "-") {
+    file = Deno.stdin.readable;
+  } else {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new Error(`${path}: no such file`);
+      }
+      if (e instanceof Deno.errors.NotCapable) {
+        throw new UsageError(
+          `${path}: permission to read it is missing (run with --allow-read=${path})`,
+        );
+      }
+      throw new Error(`${path}: ${(e as Error).message}`);
+    }
+    if (info.isDirectory) {
+      throw new Error(`${path} is a directory, not a trace file`);
+    }
+    size = info.size;
+    if (size === 0) throw new Error(`${path} is empty`);
+    file = (await Deno.open(path)).readable;
+  }
+  // Peek at the first chunk to sniff gzip, then put it back in front.
+  const reader = file.getReader();
+  const first = await reader.read();
+  if (first.done || first.value.length === 0) {
+    reader.releaseLock();
+    throw new Error(`${path === "-" ? "stdin" : path} is empty`);
+  }
+  const head = first.value;
+  const rest = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(head);
+    },
+    async pull(c) {
+      const { done, value } = await reader.read();
+      if (done) c.close();
+      else c.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  const gzip = head[0] === 0x1f && head[1] === 0x8b;
+  const stream = gzip
+    ? rest.pipeThrough(
+      new DecompressionStream("gzip") as unknown as TransformStream<
+        Uint8Array,
+        Uint8Array
+      >,
+    )
+    : rest;
+  return { name: path === "-" ? "stdin" : path, stream, gzip, size, head };
+}

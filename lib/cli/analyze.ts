@@ -1,0 +1,264 @@
+/**
+ * `alloctrace analyze TRACE`: read a real (or simulated) allocfreetrace log
+ * and report what it says: totals, peak live heap, top sites, leak
+ * candidates, lifetimes, size classes; as text, JSON, pprof, folded stacks.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  type AnalysisResult,
+  BYTES_BUCKETS,
+  CYCLE_BUCKETS,
+  TraceAnalyzer,
+} from "../trace/analyze.ts";
+import { StackTable } from "../trace/events.ts";
+import {
+  encodeHeapProfile,
+  folded,
+  gzip,
+  HEAP_SAMPLE_TYPES,
+  type HeapSampleType,
+} from "../profile/proto.ts";
+import { openInput } from "./_input.ts";
+import { readTrace } from "./_readtrace.ts";
+import { checkOutputPath, writeOutput } from "./_output.ts";
+import { intOption, UsageError } from "./_usage.ts";
+
+/** Help text of `alloctrace analyze`. */
+export const ANALYZE_HELP = `Usage: alloctrace analyze TRACE [options]
+
+Read an allocation trace printed by GODEBUG=allocfreetrace=1 (Go 1.3 to 1.22,
+or the Dec 2013 seed's MProf_Malloc format), plain or gzipped, from a file
+or from stdin (-), and report totals, the peak live heap, top allocation
+sites, leak candidates, lifetimes and size classes.
+
+Options:
+  --stacks             group by whole stack instead of the first non-runtime frame
+  --top N              rows per table (default 10)
+  --json               print the analysis as JSON
+  --pprof FILE         write an exact (unsampled) heap profile for go tool pprof
+  --folded FILE        write folded stacks
+  --folded-type TYPE   ${HEAP_SAMPLE_TYPES.join(", ")} (default alloc_space)
+  --strict             fail on lines that belong to no record and on a cut record
+  -q, --quiet          no warnings or progress on stderr
+  -h, --help           show this help
+
+Examples:
+  alloctrace analyze prog.trace
+  GODEBUG=allocfreetrace=1 ./prog 2>&1 | alloctrace analyze - --pprof heap.pb.gz
+  alloctrace analyze big.trace.gz --json > analysis.json
+`;
+
+const n = (x: number) => x.toLocaleString("en-US");
+
+/** Renders an analysis as text tables. */
+export function analysisText(
+  name: string,
+  r: AnalysisResult,
+  top: number,
+): string {
+  const out: string[] = [];
+  out.push(
+    `trace         ${name}: ${n(r.allocs)} allocations (${
+      n(r.allocBytes)
+    } bytes), ${n(r.frees)} frees, ${n(r.gcs)} GC cycles`,
+  );
+  if (r.unmatchedFrees > 0) {
+    out.push(
+      `              ${
+        n(r.unmatchedFrees)
+      } frees of objects allocated before tracing started`,
+    );
+  }
+  out.push(
+    `peak live     ${n(r.peakLiveBytes)} bytes${
+      r.peakAt.line > 0 ? ` at line ${n(r.peakAt.line)}` : ""
+    } (record ${n(r.peakAt.record)}, after ${r.peakAt.cycle} GC cycles)`,
+  );
+  out.push(
+    `live at end   ${n(r.liveBytes)} bytes in ${n(r.liveObjects)} objects`,
+  );
+  const table = (title: string, head: string[], rows: string[][]) => {
+    out.push("", title);
+    const w = head.map((h, i) =>
+      Math.max(h.length, ...rows.map((r) => r[i].length))
+    );
+    const fmt = (cells: string[]) =>
+      cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(w[i]))).join(
+        "  ",
+      );
+    out.push(fmt(head));
+    for (const r of rows) out.push(fmt(r));
+  };
+  table(
+    "top sites by bytes allocated",
+    ["allocs", "bytes", "frees", "live", "live bytes", "site"],
+    r.sites.slice(0, top).map((
+      s,
+    ) => [
+      n(s.allocs),
+      n(s.allocBytes),
+      n(s.frees),
+      n(s.live),
+      n(s.liveBytes),
+      s.site,
+    ]),
+  );
+  table(
+    "top sites by allocations",
+    ["allocs", "bytes", "site"],
+    [...r.sites].sort((a, b) => b.allocs - a.allocs).slice(0, top).map((
+      s,
+    ) => [n(s.allocs), n(s.allocBytes), s.site]),
+  );
+  const leaks = r.sites.filter((s) => s.live > 0).sort((a, b) =>
+    b.liveBytes - a.liveBytes
+  );
+  table(
+    "leak candidates (allocated, never freed; GC cycles survived min/mean/max)",
+    ["objects", "bytes", "cycles", "site"],
+    leaks.slice(0, top).map((s) => [
+      n(s.live),
+      n(s.liveBytes),
+      `${s.liveCyclesMin}/${
+        (s.liveCyclesSum / s.live).toFixed(1)
+      }/${s.liveCyclesMax}`,
+      s.site,
+    ]),
+  );
+  const cyc = [
+    ...CYCLE_BUCKETS.map((b, i) => (i === 0 ? "0" : `≤${b}`)),
+    `>${CYCLE_BUCKETS.at(-1)}`,
+  ];
+  table(
+    "lifetimes of freed objects: GC cycles between allocation and free",
+    [...cyc, "site"],
+    r.sites.filter((s) => s.frees > 0).slice(0, top).map((
+      s,
+    ) => [...s.lifetimeCycles.map(n), s.site]),
+  );
+  const kb = (b: number) =>
+    b >= 1 << 30
+      ? `${b / (1 << 30)}G`
+      : b >= 1 << 20
+      ? `${b / (1 << 20)}M`
+      : `${b / 1024}K`;
+  table(
+    "lifetimes of freed objects: bytes allocated between allocation and free",
+    [
+      ...BYTES_BUCKETS.map((b) => `≤${kb(b)}`),
+      `>${kb(BYTES_BUCKETS.at(-1)!)}`,
+      "site",
+    ],
+    r.sites.filter((s) => s.frees > 0).slice(0, top).map((
+      s,
+    ) => [...s.lifetimeBytes.map(n), s.site]),
+  );
+  table(
+    "size classes (fragmentation: rounded size against mallocgc's requested size, where the trace shows it)",
+    ["size", "count", "bytes", "fragmentation"],
+    r.sizes.map((
+      s,
+    ) => [
+      n(s.size),
+      n(s.count),
+      n(s.size * s.count),
+      s.known > 0 ? `${(100 * s.fragmentation).toFixed(1)}%` : "-",
+    ]),
+  );
+  return out.join("\n");
+}
+
+/** Runs `alloctrace analyze`; returns the exit code. */
+export async function analyzeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      stacks: { type: "boolean", default: false },
+      top: { type: "string" },
+      json: { type: "boolean", default: false },
+      pprof: { type: "string" },
+      folded: { type: "string" },
+      "folded-type": { type: "string", default: "alloc_space" },
+      strict: { type: "boolean", default: false },
+      quiet: { type: "boolean", short: "q", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(ANALYZE_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `analyze takes one trace file (or - for stdin), got ${positionals.length}`,
+    );
+  }
+  const type = values["folded-type"] as HeapSampleType;
+  if (!HEAP_SAMPLE_TYPES.includes(type)) {
+    throw new UsageError(
+      `--folded-type must be one of ${
+        HEAP_SAMPLE_TYPES.join(", ")
+      }, got "${type}"`,
+    );
+  }
+  const top = intOption("top", values.top, 10, 1, 1_000_000);
+  if (values.pprof) checkOutputPath(values.pprof, "--pprof");
+  if (values.folded) checkOutputPath(values.folded, "--folded");
+  const input = await openInput(positionals[0]);
+  const stacks = new StackTable();
+  const analyzer = new TraceAnalyzer(stacks, { byStack: values.stacks });
+  const read = await readTrace(input, (e) => analyzer.add(e), {
+    quiet: values.quiet,
+    stacks,
+  });
+  const result = analyzer.finish();
+  for (const w of values.quiet && !values.strict ? [] : read.warnings) {
+    console.error(`alloctrace: warning: ${w}`);
+  }
+  if (values.strict && read.warnings.length > 0) {
+    console.error(
+      `alloctrace: --strict: ${read.warnings.length} problem(s) in ${input.name}`,
+    );
+    return 1;
+  }
+  if (values.pprof || values.folded) {
+    const samples = analyzer.samples();
+    if (values.pprof) {
+      await writeOutput(
+        values.pprof,
+        await gzip(encodeHeapProfile(samples, null, { rate: 1 })),
+      );
+    }
+    if (values.folded) await writeOutput(values.folded, folded(samples, type));
+  }
+  if (values.json) {
+    console.log(JSON.stringify(
+      {
+        file: input.name,
+        format: read.parser.stats.format,
+        bytes: read.bytes,
+        seconds: read.seconds,
+        lines: read.parser.stats.lines,
+        stacks: stacks.size - 1,
+        warnings: read.warnings,
+        ...result,
+      },
+      null,
+      2,
+    ));
+  } else {
+    console.log(analysisText(input.name, result, top));
+    if (values.pprof) {
+      console.log(`\nwrote ${values.pprof} (--pprof, exact: MemProfileRate 1)`);
+    }
+    if (values.folded) {
+      console.log(`wrote ${values.folded} (--folded, ${type})`);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,193 @@
+/**
+ * `alloctrace diff A B`: per-site change in alloc and inuse between two
+ * traces or two pprof heap profiles (or one of each).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { TraceAnalyzer } from "../trace/analyze.ts";
+import { StackTable } from "../trace/events.ts";
+import {
+  HEAP_SAMPLE_TYPES,
+  type HeapSampleType,
+  readPprof,
+} from "../profile/proto.ts";
+import { openInput } from "./_input.ts";
+import { readTrace } from "./_readtrace.ts";
+import { intOption, UsageError } from "./_usage.ts";
+
+/** Help text of `alloctrace diff`. */
+export const DIFF_HELP = `Usage: alloctrace diff A B [options]
+
+Per-site change in alloc_objects, alloc_space, inuse_objects and inuse_space
+from A to B. Each of A and B is an allocfreetrace log (plain or gzipped) or a
+pprof heap profile (ours or Go's); a site is the first frame outside the
+runtime (a profile's leaf function).
+
+Options:
+  --type TYPE   sort by the change of ${
+  HEAP_SAMPLE_TYPES.join(", ")
+} (default alloc_space)
+  --top N       rows (default 20)
+  --json        print every site's values as JSON
+  -q, --quiet   no warnings or progress on stderr
+  -h, --help    show this help
+
+Example:
+  alloctrace diff before.trace after.trace
+  alloctrace diff old.pb.gz new.pb.gz --type inuse_space
+`;
+
+type Values = [number, number, number, number];
+
+async function load(
+  path: string,
+  quiet: boolean,
+): Promise<Map<string, Values>> {
+  const input = await openInput(path);
+  const out = new Map<string, Values>();
+  const add = (site: string, v: readonly number[]) => {
+    const a = out.get(site) ?? [0, 0, 0, 0];
+    for (let i = 0; i < 4; i++) a[i] += v[i];
+    out.set(site, a);
+  };
+  if (input.gzip) {
+    // A gzipped file may be a profile: try that first.
+    const chunks: Uint8Array[] = [];
+    const raw = await openInput(path);
+    const reader = raw.stream.getReader();
+    let ok = true;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+      }
+    } catch {
+      ok = false;
+    }
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let o = 0;
+    for (const c of chunks) {
+      bytes.set(c, o);
+      o += c.length;
+    }
+    if (
+      ok && !new TextDecoder().decode(bytes.subarray(0, 64)).includes("trace")
+    ) {
+      try {
+        const p = await readPprof(bytes, raw.name);
+        const idx = HEAP_SAMPLE_TYPES.map((t) => p.sampleTypes.indexOf(t));
+        if (idx.every((i) => i >= 0)) {
+          for (const s of p.samples) {
+            const site = s.frames.find((f) =>
+              !f.func.startsWith("runtime.")
+            )?.func ?? s.frames[0]?.func ?? "?";
+            add(site, idx.map((i) => s.values[i]));
+          }
+          await input.stream.cancel();
+          return out;
+        }
+      } catch {
+        // not a profile: read it as a trace
+      }
+    }
+  } else if (input.head[0] === 0x0a || input.head[0] === 0x12) {
+    // An uncompressed profile.proto starts with field 1 or 2.
+    await input.stream.cancel();
+    const p = await readPprof(await Deno.readFile(path), path);
+    for (const s of p.samples) add(s.frames[0]?.func ?? "?", s.values);
+    return out;
+  }
+  const stacks = new StackTable();
+  const a = new TraceAnalyzer(stacks);
+  const read = await readTrace(input, (e) => a.add(e), { quiet, stacks });
+  for (const w of quiet ? [] : read.warnings) {
+    console.error(`alloctrace: warning: ${w}`);
+  }
+  for (const s of a.finish().sites) {
+    add(s.site, [s.allocs, s.allocBytes, s.live, s.liveBytes]);
+  }
+  return out;
+}
+
+/** Runs `alloctrace diff`; returns the exit code. */
+export async function diffCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      type: { type: "string", default: "alloc_space" },
+      top: { type: "string" },
+      json: { type: "boolean", default: false },
+      quiet: { type: "boolean", short: "q", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(DIFF_HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) {
+    throw new UsageError(`diff takes two files, got ${positionals.length}`);
+  }
+  const type = values.type as HeapSampleType;
+  const k = HEAP_SAMPLE_TYPES.indexOf(type);
+  if (k < 0) {
+    throw new UsageError(
+      `--type must be one of ${HEAP_SAMPLE_TYPES.join(", ")}, got "${type}"`,
+    );
+  }
+  const top = intOption("top", values.top, 20, 1, 1_000_000);
+  const [a, b] = [
+    await load(positionals[0], values.quiet),
+    await load(positionals[1], values.quiet),
+  ];
+  const sites = [...new Set([...a.keys(), ...b.keys()])].map((site) => {
+    const va = a.get(site) ?? [0, 0, 0, 0];
+    const vb = b.get(site) ?? [0, 0, 0, 0];
+    return { site, a: va, b: vb, delta: vb.map((v, i) => v - va[i]) };
+  }).sort((x, y) =>
+    Math.abs(y.delta[k]) - Math.abs(x.delta[k]) || x.site.localeCompare(y.site)
+  );
+  if (values.json) {
+    console.log(
+      JSON.stringify(
+        {
+          a: positionals[0],
+          b: positionals[1],
+          types: HEAP_SAMPLE_TYPES,
+          sites,
+        },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  const n = (x: number) => x.toLocaleString("en-US");
+  const sign = (x: number) => (x > 0 ? `+${n(x)}` : n(x));
+  const rows = sites.slice(0, top).map((
+    s,
+  ) => [sign(s.delta[k]), n(s.a[k]), n(s.b[k]), s.site]);
+  const head = [`Δ ${type}`, "A", "B", "site"];
+  const w = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => r[i].length))
+  );
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i === 3 ? c : c.padStart(w[i]))).join("  ");
+  const total = (m: Map<string, Values>) =>
+    [...m.values()].reduce((s, v) => s + v[k], 0);
+  console.log([
+    `A  ${positionals[0]}: ${type} ${n(total(a))}`,
+    `B  ${positionals[1]}: ${type} ${n(total(b))} (${
+      sign(total(b) - total(a))
+    })`,
+    "",
+    fmt(head),
+    ...rows.map(fmt),
+  ].join("\n"));
+  return 0;
+}

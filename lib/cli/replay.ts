@@ -1,0 +1,182 @@
+/**
+ * `alloctrace replay TRACE`: feed a trace's allocations into the simulated
+ * runtime under other settings and write the profile Go would have made.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { Runtime } from "../runtime/runtime.ts";
+import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
+import { parseGOGC } from "../runtime/gc.ts";
+import { StackTable } from "../trace/events.ts";
+import { Replayer } from "../trace/replay.ts";
+import { heapSamples } from "../profile/heap.ts";
+import {
+  encodeHeapProfile,
+  folded,
+  gzip,
+  HEAP_SAMPLE_TYPES,
+  type HeapSampleType,
+} from "../profile/proto.ts";
+import { writeHeapProfileText } from "../profile/text.ts";
+import { openInput } from "./_input.ts";
+import { readTrace } from "./_readtrace.ts";
+import { checkOutputPath, writeOutput } from "./_output.ts";
+import { intOption, UsageError } from "./_usage.ts";
+import { topTable } from "./_top.ts";
+
+/** Help text of `alloctrace replay`. */
+export const REPLAY_HELP = `Usage: alloctrace replay TRACE [options]
+
+Feed the allocations of an allocfreetrace log into the simulated runtime —
+each object allocated with its recorded size, type and stack, reachable
+until its recorded free — under other settings, and write the heap profile
+Go would have produced: "what would MemProfileRate=4096 have shown?"
+
+Options:
+  --go PRESET          ${PRESET_NAMES.join(", ")} (default go1.19)
+  --memprofilerate N   MemProfileRate of the replay (default 524288)
+  --gogc N|off         GOGC of the replay (default 100)
+  --seed N             seed of the sampling draws (default 1)
+  --memprofile FILE    write the sampled heap profile (gzipped profile.proto)
+  --memprofile-text FILE  write it as legacy text
+  --folded FILE        write folded stacks
+  --folded-type TYPE   ${HEAP_SAMPLE_TYPES.join(", ")} (default alloc_space)
+  --json               print the summary as JSON
+  -q, --quiet          no warnings or progress on stderr
+  -h, --help           show this help
+
+Example:
+  alloctrace replay prog.trace --memprofilerate 4096 --memprofile at4096.pb.gz
+`;
+
+/** Runs `alloctrace replay`; returns the exit code. */
+export async function replayCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      go: { type: "string", default: "go1.19" },
+      memprofilerate: { type: "string" },
+      gogc: { type: "string", default: "100" },
+      seed: { type: "string" },
+      memprofile: { type: "string" },
+      "memprofile-text": { type: "string" },
+      folded: { type: "string" },
+      "folded-type": { type: "string", default: "alloc_space" },
+      json: { type: "boolean", default: false },
+      quiet: { type: "boolean", short: "q", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(REPLAY_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `replay takes one trace file (or - for stdin), got ${positionals.length}`,
+    );
+  }
+  if (!PRESET_NAMES.includes(values.go as PresetName)) {
+    throw new UsageError(
+      `unknown preset "${values.go}" for --go: use one of ${
+        PRESET_NAMES.join(", ")
+      }`,
+    );
+  }
+  const type = values["folded-type"] as HeapSampleType;
+  if (!HEAP_SAMPLE_TYPES.includes(type)) {
+    throw new UsageError(
+      `--folded-type must be one of ${
+        HEAP_SAMPLE_TYPES.join(", ")
+      }, got "${type}"`,
+    );
+  }
+  let gogc: number;
+  try {
+    gogc = parseGOGC(values.gogc);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  for (const opt of ["memprofile", "memprofile-text", "folded"] as const) {
+    if (values[opt]) checkOutputPath(values[opt], `--${opt}`);
+  }
+  const rt = new Runtime({
+    preset: values.go,
+    gogc,
+    memProfileRate: intOption("memprofilerate", values.memprofilerate, 524288),
+    seed: intOption("seed", values.seed, 1),
+  });
+  const input = await openInput(positionals[0]);
+  const stacks = new StackTable();
+  const replayer = new Replayer(rt, stacks);
+  const read = await readTrace(input, (e) => replayer.add(e), {
+    quiet: values.quiet,
+    stacks,
+  });
+  replayer.finish();
+  for (const w of values.quiet ? [] : read.warnings) {
+    console.error(`alloctrace: warning: ${w}`);
+  }
+  const { samples, pcs } = heapSamples(rt);
+  if (values.memprofile) {
+    await writeOutput(
+      values.memprofile,
+      await gzip(encodeHeapProfile(samples, pcs, {
+        rate: rt.memProfileRate,
+        mappingStart: rt.preset.textStart,
+        mappingLimit: rt.symtab.textEnd,
+        mappingFile: `/alloctrace/replay`,
+      })),
+    );
+  }
+  if (values["memprofile-text"]) {
+    await writeOutput(values["memprofile-text"], writeHeapProfileText(rt));
+  }
+  if (values.folded) await writeOutput(values.folded, folded(samples, type));
+  const m = rt.readMemStats();
+  if (values.json) {
+    console.log(JSON.stringify(
+      {
+        file: input.name,
+        preset: rt.preset.name,
+        memProfileRate: rt.memProfileRate,
+        replayed: {
+          allocs: replayer.allocs,
+          frees: replayer.frees,
+          unmatchedFrees: replayer.unmatched,
+        },
+        memstats: m,
+        samples,
+        warnings: read.warnings,
+      },
+      null,
+      2,
+    ));
+    return 0;
+  }
+  const n = (x: number) => x.toLocaleString("en-US");
+  console.log([
+    `replayed      ${input.name}: ${n(replayer.allocs)} allocations, ${
+      n(replayer.frees)
+    } frees (${
+      n(replayer.unmatched)
+    } of objects allocated before tracing) on ${rt.preset.name}`,
+    `GC cycles     ${m.NumGC} (GOGC=${
+      rt.gcpercent < 0 ? "off" : rt.gcpercent
+    })`,
+    `live at end   ${n(m.HeapAlloc)} bytes in ${n(m.HeapObjects)} objects`,
+    "",
+    `heap profile at MemProfileRate=${rt.memProfileRate}, by ${type} (un-sampled as pprof does):`,
+    ...(rt.memProfileRate === 0
+      ? ["  (profiling off)"]
+      : topTable(samples, type, 10)),
+    ...(["memprofile", "memprofile-text", "folded"] as const).filter((o) =>
+      values[o]
+    ).map((o) => `wrote ${values[o]} (--${o})`),
+  ].join("\n"));
+  return 0;
+}

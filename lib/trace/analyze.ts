@@ -1,0 +1,358 @@
+/**
+ * Analysis of an allocation trace (parsed or simulated): totals, peak live
+ * heap, top sites by count and bytes, leak candidates (allocated and never
+ * freed, with the GC cycles they survived), lifetimes per site (GC cycles
+ * and bytes of other allocation between allocation and free, as
+ * histograms), size classes with internal fragmentation, and exact
+ * (unsampled) heap-profile samples per stack. Memory is bounded by the live
+ * objects and the distinct stacks, not by the trace's length.
+ *
+ * @module
+ */
+
+import type { Frame, StackTable, TraceEvent } from "./events.ts";
+import type { HeapSample } from "../profile/proto.ts";
+
+/** Upper bounds of the lifetime histogram buckets in GC cycles (the last is open). */
+export const CYCLE_BUCKETS: readonly number[] = [0, 1, 2, 4, 8, 16, 64];
+/** Upper bounds (bytes, powers of 4) of the bytes-allocated-between histogram (the last is open). */
+export const BYTES_BUCKETS: readonly number[] = [
+  1 << 10,
+  1 << 14,
+  1 << 18,
+  1 << 22,
+  1 << 26,
+  1 << 30,
+];
+
+/** Figures of one allocation site. */
+export interface SiteStats {
+  /** Site: the first frame outside the runtime, or the whole stack. */
+  site: string;
+  /** Allocations. */
+  allocs: number;
+  /** Bytes allocated (rounded sizes). */
+  allocBytes: number;
+  /** Bytes requested (mallocgc's first argument), when the trace shows it. */
+  requestedBytes: number;
+  /** Allocations whose requested size is known. */
+  requestedKnown: number;
+  /** Frees of this site's objects. */
+  frees: number;
+  /** Bytes freed. */
+  freeBytes: number;
+  /** Objects still live at the end. */
+  live: number;
+  /** Bytes still live at the end. */
+  liveBytes: number;
+  /** Of the live objects: GC cycles survived (min, max, sum for the mean). */
+  liveCyclesMin: number;
+  /** Most GC cycles survived by a live object. */
+  liveCyclesMax: number;
+  /** Sum of GC cycles survived by live objects. */
+  liveCyclesSum: number;
+  /** Freed objects by GC cycles between allocation and free ({@link CYCLE_BUCKETS}). */
+  lifetimeCycles: number[];
+  /** Freed objects by bytes allocated in between ({@link BYTES_BUCKETS}). */
+  lifetimeBytes: number[];
+}
+
+/** The result of an analysis. */
+export interface AnalysisResult {
+  /** Allocation records. */
+  allocs: number;
+  /** Free records. */
+  frees: number;
+  /** Frees with no allocation before them (objects allocated before tracing). */
+  unmatchedFrees: number;
+  /** GC cycles. */
+  gcs: number;
+  /** Bytes allocated. */
+  allocBytes: number;
+  /** Peak live bytes (as the trace shows: allocations minus frees). */
+  peakLiveBytes: number;
+  /** When the peak happened: trace line (0 for simulated events), record index and GC cycle. */
+  peakAt: { line: number; record: number; cycle: number };
+  /** Live bytes and objects at the end. */
+  liveBytes: number;
+  /** Objects live at the end. */
+  liveObjects: number;
+  /** Per site. */
+  sites: SiteStats[];
+  /** Per rounded size: count, bytes, requested bytes where known, internal fragmentation. */
+  sizes: {
+    size: number;
+    count: number;
+    requested: number;
+    known: number;
+    fragmentation: number;
+  }[];
+}
+
+/** Options of an analysis. */
+export interface AnalyzeOptions {
+  /** Group by whole stack instead of the first non-runtime frame. */
+  byStack?: boolean;
+}
+
+function bucketOf(bounds: readonly number[], v: number): number {
+  let i = 0;
+  while (i < bounds.length && v > bounds[i]) i++;
+  return i;
+}
+
+/** The site name of a stack: its first non-runtime frame (or the whole stack). */
+export function siteName(frames: readonly Frame[], byStack: boolean): string {
+  if (byStack) {
+    return frames.filter((f) => f.func !== "runtime.goexit").map((f) => f.func)
+      .join(";") ||
+      "?";
+  }
+  for (const f of frames) if (!f.func.startsWith("runtime.")) return f.func;
+  return frames.length > 0 ? frames[0].func : "?";
+}
+
+/**
+ * Streaming analysis: feed it events in trace order, then call
+ * {@link TraceAnalyzer.finish}.
+ *
+ * @example
+ * ```ts
+ * import { TraceAnalyzer } from "./analyze.ts";
+ * import { StackTable } from "./events.ts";
+ * const st = new StackTable();
+ * const s = st.intern([{ func: "main.f", file: "m.go", line: 3, pc: 0, inlined: false }]);
+ * const a = new TraceAnalyzer(st);
+ * a.add({ kind: "alloc", addr: 1, size: 64, type: null, requested: 50, goroutine: 1, stack: s, lineNo: 1 });
+ * a.add({ kind: "gc", lineNo: 2 });
+ * const r = a.finish();
+ * if (r.sites[0].site !== "main.f" || r.sites[0].liveCyclesMax !== 1 || r.sizes[0].fragmentation !== 14 / 64) throw new Error();
+ * ```
+ */
+export class TraceAnalyzer {
+  readonly #stacks: StackTable;
+  readonly #byStack: boolean;
+  readonly #siteOfStack: number[] = [];
+  readonly #sites: SiteStats[] = [];
+  readonly #siteIndex = new Map<string, number>();
+  // Per stack: [allocObjects, allocBytes, inuseObjects, inuseBytes] for exact profiles.
+  readonly #stackTotals = new Map<number, number[]>();
+  // Live objects: addr → slot in the parallel arrays.
+  readonly #live = new Map<number, number>();
+  #lSite = new Int32Array(1024);
+  #lStack = new Int32Array(1024);
+  #lSize = new Float64Array(1024);
+  #lCycle = new Int32Array(1024);
+  #lClock = new Float64Array(1024);
+  readonly #freeSlots: number[] = [];
+  #nslots = 0;
+  readonly #sizes = new Map<
+    number,
+    { count: number; requested: number; known: number }
+  >();
+  #r: AnalysisResult = {
+    allocs: 0,
+    frees: 0,
+    unmatchedFrees: 0,
+    gcs: 0,
+    allocBytes: 0,
+    peakLiveBytes: 0,
+    peakAt: { line: 0, record: 0, cycle: 0 },
+    liveBytes: 0,
+    liveObjects: 0,
+    sites: [],
+    sizes: [],
+  };
+  #records = 0;
+
+  /** Makes an analyzer over the stacks of `stacks`. */
+  constructor(stacks: StackTable, opts: AnalyzeOptions = {}) {
+    this.#stacks = stacks;
+    this.#byStack = opts.byStack ?? false;
+  }
+
+  #site(stack: number): number {
+    let s: number | undefined = this.#siteOfStack[stack];
+    if (s === undefined) {
+      const name = siteName(this.#stacks.get(stack), this.#byStack);
+      s = this.#siteIndex.get(name);
+      if (s === undefined) {
+        s = this.#sites.length;
+        this.#sites.push({
+          site: name,
+          allocs: 0,
+          allocBytes: 0,
+          requestedBytes: 0,
+          requestedKnown: 0,
+          frees: 0,
+          freeBytes: 0,
+          live: 0,
+          liveBytes: 0,
+          liveCyclesMin: 0,
+          liveCyclesMax: 0,
+          liveCyclesSum: 0,
+          lifetimeCycles: new Array(CYCLE_BUCKETS.length + 1).fill(0),
+          lifetimeBytes: new Array(BYTES_BUCKETS.length + 1).fill(0),
+        });
+        this.#siteIndex.set(name, s);
+      }
+      this.#siteOfStack[stack] = s;
+    }
+    return s;
+  }
+
+  #grow(): void {
+    const n = this.#lSite.length * 2;
+    const g32 = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    const g64 = (a: Float64Array) => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    this.#lSite = g32(this.#lSite);
+    this.#lStack = g32(this.#lStack);
+    this.#lCycle = g32(this.#lCycle);
+    this.#lSize = g64(this.#lSize);
+    this.#lClock = g64(this.#lClock);
+  }
+
+  /** Adds one event. */
+  add(e: TraceEvent): void {
+    const r = this.#r;
+    this.#records++;
+    if (e.kind === "gc") {
+      r.gcs++;
+      return;
+    }
+    if (e.kind === "alloc") {
+      r.allocs++;
+      r.allocBytes += e.size;
+      const site = this.#site(e.stack);
+      const st = this.#sites[site];
+      st.allocs++;
+      st.allocBytes += e.size;
+      if (e.requested > 0) {
+        st.requestedBytes += e.requested;
+        st.requestedKnown++;
+      }
+      let sz = this.#sizes.get(e.size);
+      if (sz === undefined) {
+        sz = { count: 0, requested: 0, known: 0 };
+        this.#sizes.set(e.size, sz);
+      }
+      sz.count++;
+      if (e.requested > 0) {
+        sz.requested += e.requested;
+        sz.known++;
+      }
+      let tot = this.#stackTotals.get(e.stack);
+      if (tot === undefined) {
+        tot = [0, 0, 0, 0];
+        this.#stackTotals.set(e.stack, tot);
+      }
+      tot[0]++;
+      tot[1] += e.size;
+      tot[2]++;
+      tot[3] += e.size;
+      // A second allocation at a live address: the first one's free was not traced.
+      const prev = this.#live.get(e.addr);
+      if (prev !== undefined) this.#release(prev, e.addr, false);
+      let slot = this.#freeSlots.pop();
+      if (slot === undefined) {
+        if (this.#nslots === this.#lSite.length) this.#grow();
+        slot = this.#nslots++;
+      }
+      this.#lSite[slot] = site;
+      this.#lStack[slot] = e.stack;
+      this.#lSize[slot] = e.size;
+      this.#lCycle[slot] = r.gcs;
+      this.#lClock[slot] = r.allocBytes;
+      this.#live.set(e.addr, slot);
+      r.liveBytes += e.size;
+      r.liveObjects++;
+      if (r.liveBytes > r.peakLiveBytes) {
+        r.peakLiveBytes = r.liveBytes;
+        r.peakAt = { line: e.lineNo, record: this.#records, cycle: r.gcs };
+      }
+      return;
+    }
+    r.frees++;
+    const slot = this.#live.get(e.addr);
+    if (slot === undefined) {
+      r.unmatchedFrees++;
+      return;
+    }
+    this.#release(slot, e.addr, true);
+  }
+
+  #release(slot: number, addr: number, traced: boolean): void {
+    const r = this.#r;
+    const size = this.#lSize[slot];
+    const st = this.#sites[this.#lSite[slot]];
+    if (traced) {
+      st.frees++;
+      st.freeBytes += size;
+      st.lifetimeCycles[bucketOf(CYCLE_BUCKETS, r.gcs - this.#lCycle[slot])]++;
+      st.lifetimeBytes[
+        bucketOf(BYTES_BUCKETS, r.allocBytes - this.#lClock[slot])
+      ]++;
+    }
+    const tot = this.#stackTotals.get(this.#lStack[slot])!;
+    tot[2]--;
+    tot[3] -= size;
+    r.liveBytes -= size;
+    r.liveObjects--;
+    this.#live.delete(addr);
+    this.#freeSlots.push(slot);
+  }
+
+  /** The result: sites sorted by bytes allocated, sizes by size. */
+  finish(): AnalysisResult {
+    const r = this.#r;
+    for (const slot of this.#live.values()) {
+      const st = this.#sites[this.#lSite[slot]];
+      const survived = r.gcs - this.#lCycle[slot];
+      if (st.live === 0 || survived < st.liveCyclesMin) {
+        st.liveCyclesMin = survived;
+      }
+      if (survived > st.liveCyclesMax) st.liveCyclesMax = survived;
+      st.liveCyclesSum += survived;
+      st.live++;
+      st.liveBytes += this.#lSize[slot];
+    }
+    r.sites = [...this.#sites].sort((a, b) =>
+      b.allocBytes - a.allocBytes || b.allocs - a.allocs
+    );
+    r.sizes = [...this.#sizes].sort((a, b) => a[0] - b[0]).map(([size, s]) => ({
+      size,
+      count: s.count,
+      requested: s.requested,
+      known: s.known,
+      fragmentation: s.known === 0
+        ? 0
+        : (size * s.known - s.requested) / (size * s.known),
+    }));
+    return r;
+  }
+
+  /** Exact heap-profile samples (rate 1) per stack, leading runtime frames dropped. */
+  samples(): HeapSample[] {
+    const out: HeapSample[] = [];
+    for (const [stack, t] of this.#stackTotals) {
+      const frames = this.#stacks.get(stack);
+      let i = 0;
+      while (i < frames.length && frames[i].func.startsWith("runtime.")) i++;
+      const kept = (i < frames.length ? frames.slice(i) : frames)
+        .filter((f) => f.func !== "runtime.goexit");
+      out.push({
+        values: [t[0], t[1], t[2], t[3]],
+        frames: kept.map((f) => ({ func: f.func, file: f.file, line: f.line })),
+      });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,228 @@
+import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
+import { alloctrace, run } from "../_run.ts";
+import { readPprof } from "../../mod.ts";
+import { findGo } from "../../bench/_go.ts";
+
+const GO = await findGo();
+
+const SHARED =
+  new URL("../../../shared/testdata/go1.19/", import.meta.url).pathname;
+const READ = ["--allow-env", "--allow-read", "--allow-write"];
+
+Deno.test("analyze: a real trace, text and JSON, with an exact pprof and folded stacks", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await alloctrace(
+      [
+        "analyze",
+        `${SHARED}leak-n300.trace`,
+        "--pprof",
+        `${dir}/p.pb.gz`,
+        "--folded",
+        `${dir}/f.txt`,
+      ],
+      READ,
+    );
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stderr, "");
+    assertIncludes(
+      r.stdout,
+      "1,018 allocations (297,840 bytes), 319 frees, 1 GC cycles",
+    );
+    assertIncludes(
+      r.stdout,
+      "3 frees of objects allocated before tracing started",
+    );
+    assertTrue(
+      /\n\s+300\s+76,800\s+1\/1\.0\/1\s+main\.makePayload\n/.test(r.stdout),
+      r.stdout,
+    );
+    const p = await readPprof(await Deno.readFile(`${dir}/p.pb.gz`));
+    const payload = p.samples.filter((s) =>
+      s.frames[0].func === "main.makePayload"
+    );
+    assertEquals(payload.reduce((a, s) => a + s.values[1], 0), 76800);
+    assertIncludes(
+      await Deno.readTextFile(`${dir}/f.txt`),
+      "main.main;main.makeScratch 153600\n",
+    );
+    const j = await alloctrace([
+      "analyze",
+      `${SHARED}binarytrees-d6.trace.gz`,
+      "--json",
+    ], READ);
+    const doc = JSON.parse(j.stdout);
+    assertEquals([doc.allocs, doc.frees, doc.gcs], [4521, 4283, 1]);
+    assertEquals(doc.sites[0].site, "main.bottomUpTree");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("analyze reads stdin (-), gzip recognised by its magic bytes", async () => {
+  const gz = await Deno.readFile(`${SHARED}binarytrees-d6.trace.gz`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...READ, "main.ts", "analyze", "-", "--json"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(gz);
+  await w.close();
+  const out = await child.output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)).allocs, 4521);
+});
+
+Deno.test("analyze: a truncated trace warns, analyses everything before the cut, and exits 0 (1 with --strict)", async () => {
+  const r = await alloctrace([
+    "analyze",
+    `${SHARED}bad-leak-n300-truncated.trace`,
+  ], READ);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(
+    r.stderr.trim(),
+    `alloctrace: warning: ${SHARED}bad-leak-n300-truncated.trace: the last record (line 7664: tracealloc(0xc0000bd700, 0x100, uint8)) is cut off; everything before it was analysed`,
+  );
+  assertIncludes(r.stdout, "465 allocations");
+  const s = await alloctrace([
+    "analyze",
+    `${SHARED}bad-leak-n300-truncated.trace`,
+    "--strict",
+  ], READ);
+  assertEquals(s.code, 1);
+});
+
+Deno.test("analyze: bad inputs get one clear line and a non-zero exit; a cut gzip is analysed up to the cut", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/empty`, new Uint8Array());
+    await Deno.writeFile(
+      `${dir}/garbage`,
+      crypto.getRandomValues(new Uint8Array(5000)),
+    );
+    await Deno.writeTextFile(`${dir}/notatrace.txt`, "hello\nworld\n");
+    const gz = await Deno.readFile(`${SHARED}binarytrees-d6.trace.gz`);
+    await Deno.writeFile(`${dir}/cut.gz`, gz.slice(0, gz.length / 2));
+    for (
+      const [path, code, msg] of [
+        [`${dir}/missing.trace`, 1, `${dir}/missing.trace: no such file`],
+        [dir, 1, `${dir} is a directory, not a trace file`],
+        [`${dir}/empty`, 1, `${dir}/empty is empty`],
+        [`${dir}/garbage`, 1, `${dir}/garbage: not an allocfreetrace log`],
+        [
+          `${dir}/notatrace.txt`,
+          1,
+          `${dir}/notatrace.txt: not an allocfreetrace log: no tracealloc, tracefree, tracegc, MProf_Malloc or MProf_Free record in 2 line(s)`,
+        ],
+      ] as const
+    ) {
+      const r = await alloctrace(["analyze", path], READ);
+      assertEquals(r.code, code, `${path}: ${r.stderr}`);
+      assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assertIncludes(r.stderr, msg);
+      assertTrue(!r.stderr.includes("    at "), "stack trace leaked");
+    }
+    const cut = await alloctrace(["analyze", `${dir}/cut.gz`], READ);
+    assertEquals(cut.code, 0, cut.stderr);
+    assertIncludes(cut.stderr, "the gzip stream is cut or corrupt after");
+    assertTrue(/trace +\S+: [\d,]+ allocations/.test(cut.stdout), cut.stdout);
+    const strict = await alloctrace(
+      ["analyze", `${dir}/cut.gz`, "--strict"],
+      READ,
+    );
+    assertEquals(strict.code, 1);
+    const usage = await alloctrace(["analyze"], READ);
+    assertEquals(usage.code, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("replay: a trace at MemProfileRate 1 gives back its allocations and live objects in the profile", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await alloctrace(
+      [
+        "replay",
+        `${SHARED}binarytrees-d6.trace.gz`,
+        "--memprofilerate",
+        "1",
+        "--memprofile",
+        `${dir}/r.pb.gz`,
+      ],
+      READ,
+    );
+    assertEquals(r.code, 0, r.stderr);
+    assertIncludes(
+      r.stdout,
+      "4,521 allocations, 4,280 frees (3 of objects allocated before tracing)",
+    );
+    const p = await readPprof(await Deno.readFile(`${dir}/r.pb.gz`));
+    const nodes = p.samples.filter((s) =>
+      s.frames[0].func === "main.bottomUpTree"
+    );
+    assertEquals(nodes.reduce((a, s) => a + s.values[0], 0), 4398);
+    assertEquals(nodes.reduce((a, s) => a + s.values[2], 0), 127);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("diff: two traces and two profiles, per site", async () => {
+  const t = await alloctrace([
+    "diff",
+    `${SHARED}leak-n300.trace`,
+    `${SHARED}temporaries-n40.trace`,
+    "--json",
+  ], READ);
+  assertEquals(t.code, 0, t.stderr);
+  const doc = JSON.parse(t.stdout);
+  const scratch = doc.sites.find((s: { site: string }) =>
+    s.site === "main.makeScratch"
+  );
+  assertEquals(scratch.delta[1], -153600);
+  const p = await alloctrace([
+    "diff",
+    `${SHARED}heap/rate-1.pb.gz`,
+    `${SHARED}heap/rate-524288.pb.gz`,
+  ], READ);
+  assertEquals(p.code, 0, p.stderr);
+  assertTrue(
+    /\+7,307,520\s+64,000,000\s+71,307,520\s+main\.allocSmall/.test(p.stdout),
+    p.stdout,
+  );
+  const bad = await alloctrace(["diff", `${SHARED}leak-n300.trace`], READ);
+  assertEquals(bad.code, 2);
+});
+
+Deno.test({
+  name: "analyze --pprof output is read by go tool pprof",
+  ignore: await run("go", ["version"]).then((r) => r.code !== 0).catch(() =>
+    true
+  ),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      await alloctrace([
+        "analyze",
+        `${SHARED}leak-n300.trace`,
+        "--pprof",
+        `${dir}/p.pb.gz`,
+      ], READ);
+      const r = await run("go", [
+        "tool",
+        "pprof",
+        "-top",
+        "-sample_index=inuse_space",
+        "-unit=B",
+        `${dir}/p.pb.gz`,
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      assertTrue(/76800B .* main\.makePayload/.test(r.stdout), r.stdout);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
