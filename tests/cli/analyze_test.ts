@@ -199,9 +199,7 @@ Deno.test("diff: two traces and two profiles, per site", async () => {
 
 Deno.test({
   name: "analyze --pprof output is read by go tool pprof",
-  ignore: await run("go", ["version"]).then((r) => r.code !== 0).catch(() =>
-    true
-  ),
+  ignore: GO === null,
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
@@ -211,7 +209,7 @@ Deno.test({
         "--pprof",
         `${dir}/p.pb.gz`,
       ], READ);
-      const r = await run("go", [
+      const r = await run(GO!, [
         "tool",
         "pprof",
         "-top",
