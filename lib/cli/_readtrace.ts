@@ -6,7 +6,7 @@
  * @module
  */
 
-import { TraceParser } from "../trace/parser.ts";
+import { ByteTraceParser } from "../trace/byte_parser.ts";
 import type { StackTable, TraceEvent } from "../trace/events.ts";
 import type { Input } from "./_input.ts";
 import { Progress } from "./_progress.ts";
@@ -14,7 +14,7 @@ import { Progress } from "./_progress.ts";
 /** What reading a trace found besides the events. */
 export interface ReadResult {
   /** The parser (stacks and statistics). */
-  parser: TraceParser;
+  parser: ByteTraceParser;
   /** Warnings, one line each. */
   warnings: string[];
   /** Bytes of trace text read. */
@@ -33,8 +33,7 @@ export async function readTrace(
   onEvent: (e: TraceEvent) => void,
   opts: { quiet: boolean; stacks?: StackTable },
 ): Promise<ReadResult> {
-  const parser = new TraceParser(onEvent, opts.stacks);
-  const decoder = new TextDecoder();
+  const parser = new ByteTraceParser(onEvent, opts.stacks);
   const progress = new Progress(opts.quiet);
   const warnings: string[] = [];
   const t0 = performance.now();
@@ -42,7 +41,7 @@ export async function readTrace(
   try {
     for await (const chunk of input.stream) {
       bytes += chunk.length;
-      parser.feed(decoder.decode(chunk, { stream: true }));
+      parser.feed(chunk);
       progress.update(() => {
         const s = (performance.now() - t0) / 1000;
         const mb = bytes / 1e6;
@@ -66,7 +65,6 @@ export async function readTrace(
   } finally {
     progress.done();
   }
-  parser.feed(decoder.decode());
   parser.end();
   const st = parser.stats;
   if (st.allocs + st.frees + st.gcs === 0 && st.cut === null) {

@@ -58,9 +58,23 @@ const HEADERS = [
 ];
 
 function hexNum(s: string): number {
-  // 0x… with up to 13 hex digits is exact in a double (addresses are ≤ 48 bits).
-  const n = parseInt(s, 16);
-  return Number.isNaN(n) ? -1 : n;
+  // Leading hex digits (as far as they go); -1 when there are none.
+  // Addresses are at most 48 bits, so the value is exact in a double.
+  let v = 0;
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const d = c >= 48 && c <= 57
+      ? c - 48
+      : c >= 97 && c <= 102
+      ? c - 87
+      : c >= 65 && c <= 70
+      ? c - 55
+      : -1;
+    if (d < 0) break;
+    v = v * 16 + d;
+  }
+  return i === 0 ? -1 : v;
 }
 
 /**
@@ -118,6 +132,11 @@ export class TraceParser {
     this.stacks = stacks;
   }
 
+  /** True while a record or a tracegc block is open. */
+  get busy(): boolean {
+    return this.#st !== St.Idle;
+  }
+
   /** Feeds the next chunk of text. */
   feed(text: string): void {
     const data = this.#rest + text;
@@ -160,7 +179,10 @@ export class TraceParser {
   }
 
   #line(line: string): void {
-    const n = ++this.stats.lines;
+    this.#dispatch(line, ++this.stats.lines);
+  }
+
+  #dispatch(line: string, n: number): void {
     switch (this.#st) {
       case St.Func:
         if (line.length === 0) return this.#finish();
@@ -170,8 +192,8 @@ export class TraceParser {
             return;
           }
           if (line.startsWith("...additional frames elided...")) return;
-          if (line.endsWith(")") && !this.#isHeader(line)) {
-            const open = line.lastIndexOf("(");
+          const open = line.lastIndexOf("(");
+          if (line.endsWith(")") && open > 0 && !this.#isHeader(line)) {
             this.#func = line.slice(0, open);
             this.#funcArgs = line.slice(open + 1, -1);
             this.#inlined = this.#funcArgs === "...";
@@ -193,7 +215,7 @@ export class TraceParser {
       case St.CreatedBy:
         this.#st = St.Func;
         if (line.charCodeAt(0) === 9) return;
-        return this.#line(line);
+        return this.#dispatch(line, n);
       case St.Header:
         if (line.startsWith("goroutine ")) {
           const sp = line.indexOf(" ", 10);
@@ -338,15 +360,22 @@ export class TraceParser {
     const colon = loc.lastIndexOf(":");
     const file = colon < 0 ? loc : loc.slice(0, colon);
     const lineNo = colon < 0 ? 0 : Number(loc.slice(colon + 1)) || 0;
+    // pc is the last field: the line's last '=' preceded by " pc" and followed by "0x".
     let pc = 0;
-    const pcAt = sp < 0 ? -1 : line.indexOf(" pc=0x", sp);
-    if (pcAt >= 0) pc = hexNum(line.slice(pcAt + 6));
+    const eq = line.lastIndexOf("=");
+    if (
+      sp >= 0 && eq > sp && line.slice(eq - 3, eq) === " pc" &&
+      line.startsWith("0x", eq + 1)
+    ) {
+      pc = hexNum(line.slice(eq + 3));
+    }
     const func = this.#func;
     if (this.#frames.length === 0 && func === "runtime.mallocgc") {
       const comma = this.#funcArgs.indexOf(",");
       const first = comma < 0 ? this.#funcArgs : this.#funcArgs.slice(0, comma);
       if (first.startsWith("0x")) {
-        this.#requested = hexNum(first.slice(2).replace("?", ""));
+        const v = hexNum(first.slice(2));
+        if (v >= 0) this.#requested = v;
       }
     }
     this.#push({

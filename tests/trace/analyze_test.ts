@@ -4,6 +4,8 @@ import { GO119, parseShared, truth } from "../_testdata.ts";
 import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
 import { Replayer } from "../../lib/trace/replay.ts";
 import { TraceParser } from "../../lib/trace/parser.ts";
+import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
+import type { TraceEvent } from "../../lib/trace/events.ts";
 import { Runtime } from "../../mod.ts";
 
 for (
@@ -185,6 +187,95 @@ Deno.test("fuzz: mutated real traces never make the parser throw or hang, and ev
         assertEquals(records, p.stats.allocs + p.stats.frees + p.stats.gcs);
       },
     ),
-    { numRuns: 200 },
+    { numRuns: 200, seed: Number(Deno.env.get("FC_SEED") ?? 20261129) },
+  );
+});
+
+Deno.test("fuzz: the byte parser and the string parser agree on mutated real traces", () => {
+  fc.assert(
+    fc.property(
+      fc.array(mutation, { minLength: 0, maxLength: 6 }),
+      fc.integer({ min: 1, max: 70000 }),
+      (muts, chunk) => {
+        let bytes = new TextEncoder().encode(realText.slice(0, 60000));
+        for (const m of muts) {
+          const at = m.at % (bytes.length + 1);
+          if (m.op === "flip" && bytes.length > 0) {
+            bytes = bytes.slice();
+            bytes[at % bytes.length] = m.byte;
+          } else if (m.op === "cut") bytes = bytes.slice(0, at);
+          else if (m.op === "splice") {
+            const from = m.from % (bytes.length + 1);
+            bytes = new Uint8Array([
+              ...bytes.slice(0, at),
+              ...bytes.slice(from, from + m.len),
+              ...bytes.slice(at),
+            ]);
+          } else if (m.op === "insert") {
+            bytes = new Uint8Array([
+              ...bytes.slice(0, at),
+              ...new TextEncoder().encode(m.text),
+              ...bytes.slice(at),
+            ]);
+          }
+        }
+        // Keep to valid UTF-8 so both parsers see the same characters.
+        bytes = new TextEncoder().encode(new TextDecoder().decode(bytes));
+        const render = (
+          p: {
+            stacks: {
+              get(
+                i: number,
+              ): readonly {
+                func: string;
+                file: string;
+                line: number;
+                pc: number;
+              }[];
+            };
+          },
+          e: TraceEvent,
+        ) =>
+          e.kind === "gc"
+            ? `gc ${e.lineNo}`
+            : `${e.kind} ${e.addr} ${e.size} ${
+              e.kind === "alloc" ? `${e.type} ${e.requested}` : ""
+            } ${e.goroutine} ${e.lineNo} ${
+              p.stacks.get(e.stack).map((f) =>
+                `${f.func}@${f.file}:${f.line}:${f.pc}`
+              ).join("|")
+            }`;
+        const a: string[] = [];
+        const sp = new TraceParser((e) => a.push(render(sp, e)));
+        sp.feed(new TextDecoder().decode(bytes));
+        sp.end();
+        const b: string[] = [];
+        const bp = new ByteTraceParser((e) => b.push(render(bp, e)));
+        for (let i = 0; i < bytes.length; i += chunk) {
+          bp.feed(
+            bytes.subarray(i, i + chunk),
+          );
+        }
+        bp.end();
+        assertEquals(b, a);
+        const { lines, allocs, frees, gcs, unparsed, unparsedLines, cut } =
+          sp.stats;
+        const t = bp.stats;
+        assertEquals(
+          {
+            lines: t.lines,
+            allocs: t.allocs,
+            frees: t.frees,
+            gcs: t.gcs,
+            unparsed: t.unparsed,
+            unparsedLines: t.unparsedLines,
+            cut: t.cut,
+          },
+          { lines, allocs, frees, gcs, unparsed, unparsedLines, cut },
+        );
+      },
+    ),
+    // A fixed seed keeps CI deterministic; FC_SEED explores others.
+    { numRuns: 150, seed: Number(Deno.env.get("FC_SEED") ?? 20261129) },
   );
 });

@@ -1,0 +1,470 @@
+/**
+ * The fast reader of allocfreetrace logs: the same formats, records,
+ * statistics and warnings as {@link TraceParser}, but over bytes. Lines are
+ * found with the native `indexOf`, frames are recognised by a hash of their
+ * function name and `file:line` (arguments and `fp=`/`sp=`/`pc=` values are
+ * skipped) and decoded to strings only the first time they are seen, and a
+ * stack is interned by the sequence of its frame ids. A test checks that
+ * both parsers agree on mutated real traces.
+ *
+ * @module
+ */
+
+import {
+  type AllocEvent,
+  type Frame,
+  type FreeEvent,
+  StackTable,
+  type TraceEvent,
+} from "./events.ts";
+import { type ParseStats, TraceParser } from "./parser.ts";
+
+const NL = 10;
+const TAB = 9;
+const SP = 32;
+const LPAREN = 40;
+
+const dec = new TextDecoder();
+
+/** Bytes of the record headers the fast path recognises. */
+const P_ALLOC = new TextEncoder().encode("tracealloc(");
+const P_FREE = new TextEncoder().encode("tracefree(");
+const P_GOROUTINE = new TextEncoder().encode("goroutine ");
+
+function startsWith(
+  buf: Uint8Array,
+  s: number,
+  e: number,
+  p: Uint8Array,
+): boolean {
+  if (e - s < p.length) return false;
+  for (let i = 0; i < p.length; i++) if (buf[s + i] !== p[i]) return false;
+  return true;
+}
+
+/** Two independent 32-bit hashes of a byte range (FNV-1a and a multiply-rotate one). */
+let H2 = 0;
+function hashRange(
+  buf: Uint8Array,
+  s: number,
+  e: number,
+  h: number,
+  h2: number,
+): number {
+  for (let i = s; i < e; i++) {
+    const c = buf[i];
+    h = Math.imul(h ^ c, 0x01000193);
+    h2 = Math.imul((h2 << 5) | (h2 >>> 27), 0x9e3779b1) ^ c;
+  }
+  H2 = h2;
+  return h;
+}
+
+/** Parses `0x…` hex digits at `s` (up to a non-hex byte); -1 when there are none. */
+function hexAt(
+  buf: Uint8Array,
+  s: number,
+  e: number,
+): { v: number; end: number } {
+  if (buf[s] !== 48 || buf[s + 1] !== 120) return { v: -1, end: s };
+  let v = 0;
+  let i = s + 2;
+  const start = i;
+  for (; i < e; i++) {
+    const c = buf[i];
+    const d = c >= 48 && c <= 57
+      ? c - 48
+      : c >= 97 && c <= 102
+      ? c - 87
+      : c >= 65 && c <= 70
+      ? c - 55
+      : -1;
+    if (d < 0) break;
+    v = v * 16 + d;
+  }
+  return { v: i === start ? -1 : v, end: i };
+}
+
+/**
+ * The byte-level trace parser. Records of the Go 1.3+ format take the fast
+ * path; anything else (the seed's format, program output, odd lines) is
+ * handed, line by line, to an embedded {@link TraceParser}, so the results
+ * are the same.
+ *
+ * @example
+ * ```ts
+ * import { ByteTraceParser } from "./byte_parser.ts";
+ * const kinds: string[] = [];
+ * const p = new ByteTraceParser((e) => kinds.push(e.kind));
+ * p.feed(new TextEncoder().encode("tracealloc(0xc000010000, 0x10, main.T)\ngoroutine 1 [running]:\nmain.main()\n\tmain.go:3 +0x1d\n\n"));
+ * p.end();
+ * if (kinds.join() !== "alloc" || p.stacks.get(1)[0].func !== "main.main") throw new Error();
+ * ```
+ */
+export class ByteTraceParser {
+  /** Interned stacks. */
+  readonly stacks: StackTable;
+  readonly #emit: (e: TraceEvent) => void;
+  readonly #slow: TraceParser;
+  #carry: Uint8Array = new Uint8Array(0);
+  // Record state (fast path).
+  #inRecord = false;
+  #kind: "alloc" | "free" = "alloc";
+  #addr = 0;
+  #size = 0;
+  #type: string | null = null;
+  #requested = 0;
+  #goroutine = 0;
+  #headerLine = 0;
+  #header = "";
+  #sawGoroutine = false;
+  #expectFile = false;
+  #funcHash = 0;
+  #pendingRequested = -1;
+  #funcHash2 = 0;
+  #funcStart = 0;
+  #funcEnd = 0;
+  #funcArgs0 = -1;
+  #funcInlined = false;
+  #funcBuf: Uint8Array | null = null;
+  #frameIds: number[] = [];
+  #rh1 = 0;
+  #rh2 = 0;
+  #afterCreatedBy = false;
+  // Frame and stack caches.
+  readonly #frames: Frame[] = [];
+  readonly #frameByHash = new Map<number, number>();
+  readonly #stackByHash = new Map<
+    number,
+    { ids: Int32Array; stack: number }[]
+  >();
+  #lines = 0;
+
+  /** Makes a parser that hands each event to `emit`. */
+  constructor(
+    emit: (e: TraceEvent) => void,
+    stacks: StackTable = new StackTable(),
+  ) {
+    this.#emit = emit;
+    this.stacks = stacks;
+    this.#slow = new TraceParser(emit, stacks);
+  }
+
+  /** Counts and warnings (merged from both paths). */
+  get stats(): ParseStats {
+    const s = this.#slow.stats;
+    return { ...s, lines: this.#lines };
+  }
+
+  /** Feeds the next chunk of bytes. */
+  feed(chunk: Uint8Array): void {
+    let buf = chunk;
+    if (this.#carry.length > 0) {
+      buf = new Uint8Array(this.#carry.length + chunk.length);
+      buf.set(this.#carry);
+      buf.set(chunk, this.#carry.length);
+    }
+    let s = 0;
+    for (;;) {
+      const nl = buf.indexOf(NL, s);
+      if (nl < 0) break;
+      this.#line(buf, s, nl);
+      s = nl + 1;
+    }
+    this.#carry = buf.slice(s);
+  }
+
+  /** Ends the input (a last line without newline; a cut record is reported). */
+  end(): void {
+    const st = this.#slow.stats;
+    if (this.#carry.length > 0) {
+      const last = this.#carry;
+      this.#carry = new Uint8Array(0);
+      if (this.#inRecord) {
+        this.#lines++;
+        st.lines++;
+        st.cut = { lineNo: this.#headerLine, header: this.#header };
+        this.#inRecord = false;
+        this.#slow.end();
+        return;
+      }
+      this.#lines++;
+      this.#slow.stats.lines = this.#lines - 1;
+      this.#slow.feed(dec.decode(last));
+      this.#slow.end();
+      return;
+    }
+    if (this.#inRecord) {
+      st.cut = { lineNo: this.#headerLine, header: this.#header };
+      this.#inRecord = false;
+    }
+    this.#slow.end();
+  }
+
+  #toSlow(buf: Uint8Array, s: number, e: number): void {
+    // Keep the embedded parser's line numbers in step with ours.
+    this.#slow.stats.lines = this.#lines - 1;
+    this.#slow.feed(dec.decode(buf.subarray(s, e + 1)));
+  }
+
+  #line(buf: Uint8Array, s: number, e: number): void {
+    this.#lines++;
+    if (this.#inRecord) {
+      if (this.#recordLine(buf, s, e)) return;
+      // The record ended: this line starts something else.
+      this.#finish();
+    }
+    // Idle: only plain `tracealloc(`/`tracefree(` headers take the fast path.
+    const c = buf[s];
+    if (c === 116 && !this.#slowBusy() && this.#header2(buf, s, e)) return;
+    this.#toSlow(buf, s, e);
+  }
+
+  /** The embedded parser is inside a record or a tracegc block: lines go there. */
+  #slowBusy(): boolean {
+    return this.#slow.busy;
+  }
+
+  #header2(buf: Uint8Array, s: number, e: number): boolean {
+    const isAlloc = startsWith(buf, s, e, P_ALLOC);
+    if (!isAlloc && !startsWith(buf, s, e, P_FREE)) return false;
+    if (buf[e - 1] !== 41 /* ) */) return false;
+    let i = s + (isAlloc ? P_ALLOC.length : P_FREE.length);
+    const a = hexAt(buf, i, e);
+    if (a.v < 0 || buf[a.end] !== 44 || buf[a.end + 1] !== SP) return false;
+    i = a.end + 2;
+    const z = hexAt(buf, i, e);
+    if (z.v < 0) return false;
+    let type: string | null = null;
+    if (z.end === e - 1) {
+      type = null;
+    } else if (isAlloc && buf[z.end] === 44 && buf[z.end + 1] === SP) {
+      type = dec.decode(buf.subarray(z.end + 2, e - 1));
+    } else return false;
+    if (!isAlloc && type !== null) return false;
+    const st = this.#slow.stats;
+    st.lines = this.#lines;
+    st.format ??= "go1.3+";
+    this.#inRecord = true;
+    this.#kind = isAlloc ? "alloc" : "free";
+    this.#addr = a.v;
+    this.#size = z.v;
+    this.#type = type;
+    this.#requested = 0;
+    this.#goroutine = 0;
+    this.#headerLine = this.#lines;
+    this.#header = dec.decode(buf.subarray(s, e));
+    this.#sawGoroutine = false;
+    this.#expectFile = false;
+    this.#frameIds = [];
+    this.#rh1 = 0x811c9dc5;
+    this.#rh2 = 0x1234567;
+    this.#afterCreatedBy = false;
+    return true;
+  }
+
+  /** Handles a line inside a record; false when the line does not belong to it. */
+  #recordLine(buf: Uint8Array, s: number, e: number): boolean {
+    if (!this.#sawGoroutine) {
+      if (!startsWith(buf, s, e, P_GOROUTINE)) return false;
+      // The id runs to the next space; anything but digits there makes it 0.
+      let id = 0;
+      let i = s + P_GOROUTINE.length;
+      for (; i < e; i++) {
+        const c = buf[i];
+        if (c === SP) break;
+        if (c < 48 || c > 57) {
+          id = 0;
+          while (i < e && buf[i] !== SP) i++;
+          break;
+        }
+        id = id * 10 + (c - 48);
+      }
+      this.#goroutine = id;
+      this.#sawGoroutine = true;
+      return true;
+    }
+    if (s === e) {
+      if (this.#expectFile) return false;
+      this.#finish();
+      return true;
+    }
+    const c = buf[s];
+    if (this.#afterCreatedBy) {
+      this.#afterCreatedBy = false;
+      if (c === TAB) return true;
+    }
+    if (this.#expectFile) {
+      if (c !== TAB) return false;
+      this.#fileLine(buf, s, e);
+      this.#expectFile = false;
+      return true;
+    }
+    if (c === TAB) return false;
+    if (
+      c === 99 /* c */ && e - s > 11 &&
+      dec.decode(buf.subarray(s, s + 11)) === "created by "
+    ) {
+      this.#afterCreatedBy = true;
+      return true;
+    }
+    if (
+      c === 46 /* . */ &&
+      dec.decode(buf.subarray(s, e)).startsWith(
+        "...additional frames elided...",
+      )
+    ) {
+      return true;
+    }
+    // A function line: `name(args)`.
+    if (buf[e - 1] !== 41) return false;
+    const open = buf.lastIndexOf(LPAREN, e - 1);
+    if (open <= s) return false;
+    // A header or program output running into a record ends it.
+    if (
+      c === 116 &&
+      (startsWith(buf, s, e, P_ALLOC) || startsWith(buf, s, e, P_FREE))
+    ) return false;
+    for (let i = s; i < open; i++) {
+      if (
+        buf[i] === 116 && buf[i + 1] === 114 && buf[i + 2] === 97 &&
+        buf[i + 3] === 99 && buf[i + 4] === 101
+      ) {
+        const rest = dec.decode(buf.subarray(i, e));
+        if (
+          rest.startsWith("tracealloc(") || rest.startsWith("tracefree(") ||
+          rest.startsWith("tracegc()")
+        ) return false;
+      }
+    }
+    this.#funcStart = s;
+    this.#funcEnd = open;
+    this.#funcHash = hashRange(buf, s, open, 0x811c9dc5, 0x27d4eb2f);
+    this.#funcHash2 = H2;
+    this.#funcArgs0 = open + 1;
+    this.#funcInlined = e - open === 5 && buf[open + 1] === 46 &&
+      buf[open + 2] === 46 && buf[open + 3] === 46;
+    this.#funcBuf = buf;
+    // The first frame's first argument is mallocgc's requested size (taken
+    // when its file line arrives, as the string parser does).
+    this.#pendingRequested = -1;
+    if (
+      this.#frameIds.length === 0 && open - s === 16 &&
+      dec.decode(buf.subarray(s, open)) === "runtime.mallocgc"
+    ) {
+      const h = hexAt(buf, open + 1, e);
+      if (h.v >= 0) this.#pendingRequested = h.v;
+    }
+    this.#expectFile = true;
+    return true;
+  }
+
+  #fileLine(buf: Uint8Array, s: number, e: number): void {
+    if (this.#pendingRequested >= 0) {
+      this.#requested = this.#pendingRequested;
+      this.#pendingRequested = -1;
+    }
+    let sp = buf.indexOf(SP, s + 1);
+    if (sp < 0 || sp > e) sp = e;
+    let h = hashRange(
+      buf,
+      s + 1,
+      sp,
+      this.#funcHash ^ (this.#funcInlined ? 0x5bd1e995 : 0),
+      this.#funcHash2,
+    );
+    let h2 = H2;
+    // The pc= value (the last field) is part of a frame, as the string parser keeps it.
+    let pc = 0;
+    if (sp < e) {
+      const eq = buf.lastIndexOf(61, /* = */ e - 1);
+      if (
+        eq > sp && buf[eq - 1] === 99 && buf[eq - 2] === 112 &&
+        buf[eq - 3] === SP
+      ) {
+        const x = hexAt(buf, eq + 1, e);
+        if (x.v >= 0) pc = x.v;
+        h = Math.imul(h ^ (pc >>> 0), 0x01000193);
+        h2 = Math.imul(h2 ^ Math.floor(pc / 4294967296), 0x9e3779b1);
+      }
+    }
+    const key = (h >>> 0) * 2097152 + (h2 & 0x1fffff);
+    let id = this.#frameByHash.get(key);
+    if (id === undefined) {
+      const fb = this.#funcBuf!;
+      const loc = dec.decode(buf.subarray(s + 1, sp));
+      const colon = loc.lastIndexOf(":");
+      const f: Frame = {
+        func: dec.decode(fb.subarray(this.#funcStart, this.#funcEnd)),
+        file: colon < 0 ? loc : loc.slice(0, colon),
+        line: colon < 0 ? 0 : Number(loc.slice(colon + 1)) || 0,
+        pc,
+        inlined: this.#funcInlined,
+      };
+      id = this.#frames.length;
+      this.#frames.push(f);
+      this.#frameByHash.set(key, id);
+    }
+    this.#frameIds.push(id);
+    this.#rh1 = Math.imul(this.#rh1 ^ id, 0x01000193);
+    this.#rh2 = Math.imul(this.#rh2 + id + 1, 0x5bd1e995) ^ (this.#rh2 >>> 15);
+  }
+
+  #finish(): void {
+    const st = this.#slow.stats;
+    const ids = this.#frameIds;
+    const key = (this.#rh1 ^ Math.imul(this.#rh2, 31) ^ ids.length) | 0;
+    let list = this.#stackByHash.get(key);
+    let stack = -1;
+    if (list !== undefined) {
+      for (const cand of list) {
+        if (cand.ids.length !== ids.length) continue;
+        let same = true;
+        for (let i = 0; i < ids.length; i++) {
+          if (cand.ids[i] !== ids[i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) {
+          stack = cand.stack;
+          break;
+        }
+      }
+    } else {
+      list = [];
+      this.#stackByHash.set(key, list);
+    }
+    if (stack < 0) {
+      stack = this.stacks.intern(ids.map((i) => this.#frames[i]));
+      list.push({ ids: Int32Array.from(ids), stack });
+    }
+    if (this.#kind === "alloc") {
+      st.allocs++;
+      const ev: AllocEvent = {
+        kind: "alloc",
+        addr: this.#addr,
+        size: this.#size,
+        type: this.#type,
+        requested: this.#requested,
+        goroutine: this.#goroutine,
+        stack,
+        lineNo: this.#headerLine,
+      };
+      this.#emit(ev);
+    } else {
+      st.frees++;
+      const ev: FreeEvent = {
+        kind: "free",
+        addr: this.#addr,
+        size: this.#size,
+        goroutine: this.#goroutine,
+        stack,
+        lineNo: this.#headerLine,
+      };
+      this.#emit(ev);
+    }
+    this.#inRecord = false;
+    this.#funcBuf = null;
+  }
+}
