@@ -40,9 +40,14 @@ export {
   CYCLE_BUCKETS,
   siteName,
   type SiteStats,
+  type Snapshot,
   TraceAnalyzer,
 } from "./lib/trace/analyze.ts";
 export { Replayer } from "./lib/trace/replay.ts";
+export { ByteTraceParser } from "./lib/trace/byte_parser.ts";
+export { renderReport, type ReportInput } from "./lib/report/html.ts";
+export { callTree, type TreeOptions } from "./lib/report/tree.ts";
+export { attachEvents } from "./lib/report/sim_events.ts";
 export {
   isScriptSpecifier,
   loadScriptWorkload,

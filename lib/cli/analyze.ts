@@ -25,6 +25,8 @@ import { openInput } from "./_input.ts";
 import { readTrace } from "./_readtrace.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
 import { intOption, UsageError } from "./_usage.ts";
+import { renderReport } from "../report/html.ts";
+import { callTree } from "../report/tree.ts";
 
 /** Help text of `alloctrace analyze`. */
 export const ANALYZE_HELP = `Usage: alloctrace analyze TRACE [options]
@@ -41,6 +43,7 @@ Options:
   --pprof FILE         write an exact (unsampled) heap profile for go tool pprof
   --folded FILE        write folded stacks
   --folded-type TYPE   ${HEAP_SAMPLE_TYPES.join(", ")} (default alloc_space)
+  --html FILE          write a self-contained HTML report
   --strict             fail on lines that belong to no record and on a cut record
   -q, --quiet          no warnings or progress on stderr
   -h, --help           show this help
@@ -184,6 +187,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       pprof: { type: "string" },
       folded: { type: "string" },
       "folded-type": { type: "string", default: "alloc_space" },
+      html: { type: "string" },
       strict: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -209,6 +213,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   const top = intOption("top", values.top, 10, 1, 1_000_000);
   if (values.pprof) checkOutputPath(values.pprof, "--pprof");
   if (values.folded) checkOutputPath(values.folded, "--folded");
+  if (values.html) checkOutputPath(values.html, "--html");
   const input = await openInput(positionals[0]);
   const stacks = new StackTable();
   const analyzer = new TraceAnalyzer(stacks, { byStack: values.stacks });
@@ -226,8 +231,22 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     );
     return 1;
   }
+  const samples = analyzer.samples();
+  if (values.html) {
+    await writeOutput(
+      values.html,
+      renderReport({
+        title: `alloctrace analyze ${input.name}`,
+        subtitle: `${read.parser.stats.format ?? "?"} format, ${
+          read.parser.stats.lines.toLocaleString("en-US")
+        } lines`,
+        note: "exact: every traced allocation",
+        samples,
+        analysis: result,
+      }),
+    );
+  }
   if (values.pprof || values.folded) {
-    const samples = analyzer.samples();
     if (values.pprof) {
       await writeOutput(
         values.pprof,
@@ -253,6 +272,19 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     ));
   } else {
     console.log(analysisText(input.name, result, top));
+    let color = false;
+    try {
+      color = Deno.stdout.isTerminal() &&
+        Deno.env.get("NO_COLOR") === undefined;
+    } catch {
+      color = false;
+    }
+    console.log(
+      `\ncall tree by ${type}:\n${
+        callTree(samples, { type, color }).join("\n")
+      }`,
+    );
+    if (values.html) console.log(`\nwrote ${values.html} (--html)`);
     if (values.pprof) {
       console.log(`\nwrote ${values.pprof} (--pprof, exact: MemProfileRate 1)`);
     }

@@ -10,9 +10,12 @@ import { TraceAnalyzer } from "../trace/analyze.ts";
 import { StackTable } from "../trace/events.ts";
 import {
   HEAP_SAMPLE_TYPES,
+  type HeapSample,
   type HeapSampleType,
   readPprof,
 } from "../profile/proto.ts";
+import { renderReport } from "../report/html.ts";
+import { checkOutputPath, writeOutput } from "./_output.ts";
 import { openInput } from "./_input.ts";
 import { readTrace } from "./_readtrace.ts";
 import { intOption, UsageError } from "./_usage.ts";
@@ -31,6 +34,7 @@ Options:
 } (default alloc_space)
   --top N       rows (default 20)
   --json        print every site's values as JSON
+  --html FILE   write a differential flame graph (B's stacks, coloured by the change from A)
   -q, --quiet   no warnings or progress on stderr
   -h, --help    show this help
 
@@ -44,9 +48,10 @@ type Values = [number, number, number, number];
 async function load(
   path: string,
   quiet: boolean,
-): Promise<Map<string, Values>> {
+): Promise<{ sites: Map<string, Values>; samples: HeapSample[] }> {
   const input = await openInput(path);
   const out = new Map<string, Values>();
+  const samples: HeapSample[] = [];
   const add = (site: string, v: readonly number[]) => {
     const a = out.get(site) ?? [0, 0, 0, 0];
     for (let i = 0; i < 4; i++) a[i] += v[i];
@@ -84,10 +89,12 @@ async function load(
             const site = s.frames.find((f) =>
               !f.func.startsWith("runtime.")
             )?.func ?? s.frames[0]?.func ?? "?";
-            add(site, idx.map((i) => s.values[i]));
+            const v = idx.map((i) => s.values[i]) as Values;
+            add(site, v);
+            samples.push({ values: v, frames: s.frames });
           }
           await input.stream.cancel();
-          return out;
+          return { sites: out, samples };
         }
       } catch {
         // not a profile: read it as a trace
@@ -97,8 +104,14 @@ async function load(
     // An uncompressed profile.proto starts with field 1 or 2.
     await input.stream.cancel();
     const p = await readPprof(await Deno.readFile(path), path);
-    for (const s of p.samples) add(s.frames[0]?.func ?? "?", s.values);
-    return out;
+    for (const s of p.samples) {
+      add(s.frames[0]?.func ?? "?", s.values);
+      samples.push({
+        values: s.values.slice(0, 4) as Values,
+        frames: s.frames,
+      });
+    }
+    return { sites: out, samples };
   }
   const stacks = new StackTable();
   const a = new TraceAnalyzer(stacks);
@@ -109,7 +122,7 @@ async function load(
   for (const s of a.finish().sites) {
     add(s.site, [s.allocs, s.allocBytes, s.live, s.liveBytes]);
   }
-  return out;
+  return { sites: out, samples: a.samples() };
 }
 
 /** Runs `alloctrace diff`; returns the exit code. */
@@ -122,6 +135,7 @@ export async function diffCommand(args: string[]): Promise<number> {
       type: { type: "string", default: "alloc_space" },
       top: { type: "string" },
       json: { type: "boolean", default: false },
+      html: { type: "string" },
       quiet: { type: "boolean", short: "q", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -141,10 +155,22 @@ export async function diffCommand(args: string[]): Promise<number> {
     );
   }
   const top = intOption("top", values.top, 20, 1, 1_000_000);
-  const [a, b] = [
-    await load(positionals[0], values.quiet),
-    await load(positionals[1], values.quiet),
-  ];
+  if (values.html) checkOutputPath(values.html, "--html");
+  const la = await load(positionals[0], values.quiet);
+  const lb = await load(positionals[1], values.quiet);
+  const [a, b] = [la.sites, lb.sites];
+  if (values.html) {
+    await writeOutput(
+      values.html,
+      renderReport({
+        title: "alloctrace diff",
+        subtitle: `A ${positionals[0]} → B ${positionals[1]}`,
+        note: "widths: B; colour: red grew, blue shrank",
+        samples: lb.samples,
+        base: la.samples,
+      }),
+    );
+  }
   const sites = [...new Set([...a.keys(), ...b.keys()])].map((site) => {
     const va = a.get(site) ?? [0, 0, 0, 0];
     const vb = b.get(site) ?? [0, 0, 0, 0];

@@ -25,6 +25,7 @@ import { readTrace } from "./_readtrace.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
 import { intOption, UsageError } from "./_usage.ts";
 import { topTable } from "./_top.ts";
+import { renderReport } from "../report/html.ts";
 
 /** Help text of `alloctrace replay`. */
 export const REPLAY_HELP = `Usage: alloctrace replay TRACE [options]
@@ -43,6 +44,7 @@ Options:
   --memprofile-text FILE  write it as legacy text
   --folded FILE        write folded stacks
   --folded-type TYPE   ${HEAP_SAMPLE_TYPES.join(", ")} (default alloc_space)
+  --html FILE          write a self-contained HTML report of the replayed profile
   --json               print the summary as JSON
   -q, --quiet          no warnings or progress on stderr
   -h, --help           show this help
@@ -66,6 +68,7 @@ export async function replayCommand(args: string[]): Promise<number> {
       "memprofile-text": { type: "string" },
       folded: { type: "string" },
       "folded-type": { type: "string", default: "alloc_space" },
+      html: { type: "string" },
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -101,7 +104,9 @@ export async function replayCommand(args: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  for (const opt of ["memprofile", "memprofile-text", "folded"] as const) {
+  for (
+    const opt of ["memprofile", "memprofile-text", "folded", "html"] as const
+  ) {
     if (values[opt]) checkOutputPath(values[opt], `--${opt}`);
   }
   const rt = new Runtime({
@@ -137,6 +142,19 @@ export async function replayCommand(args: string[]): Promise<number> {
     await writeOutput(values["memprofile-text"], writeHeapProfileText(rt));
   }
   if (values.folded) await writeOutput(values.folded, folded(samples, type));
+  if (values.html) {
+    await writeOutput(
+      values.html,
+      renderReport({
+        title: `alloctrace replay ${input.name}`,
+        subtitle: `replayed on ${rt.preset.name}, GOGC=${
+          rt.gcpercent < 0 ? "off" : rt.gcpercent
+        }`,
+        note: `heap profile sampled at MemProfileRate=${rt.memProfileRate}`,
+        samples,
+      }),
+    );
+  }
   const m = rt.readMemStats();
   if (values.json) {
     console.log(JSON.stringify(

@@ -32,6 +32,11 @@ import {
 } from "../workload/loader.ts";
 import { OutOfMemoryError } from "../runtime/mheap.ts";
 import { Progress } from "./_progress.ts";
+import { attachEvents } from "../report/sim_events.ts";
+import { renderReport } from "../report/html.ts";
+import { callTree } from "../report/tree.ts";
+import { StackTable } from "../trace/events.ts";
+import { TraceAnalyzer } from "../trace/analyze.ts";
 
 /** Help text of `alloctrace run`. */
 export const RUN_HELP = `Usage: alloctrace run [WORKLOAD] [options]
@@ -57,6 +62,7 @@ Options:
   --memprofile FILE    write the heap profile (gzipped profile.proto, for go tool pprof)
   --memprofile-text FILE  write the legacy text heap profile (debug=1)
   --folded FILE        write folded stacks (flamegraph.pl, inferno, speedscope)
+  --html FILE          write a self-contained HTML report (flame graph, live heap, sites)
   --folded-type TYPE   sample type of --folded and of the top table: ${
   HEAP_SAMPLE_TYPES.join(", ")
 } (default alloc_space)
@@ -79,6 +85,15 @@ Examples:
   alloctrace run ./my_workload.ts 1000
   GODEBUG=gctrace=1 alloctrace run leak --n 100000
 `;
+
+/** ANSI colours on stdout: only on a terminal, and not with NO_COLOR. */
+function colorOut(): boolean {
+  try {
+    return Deno.stdout.isTerminal() && Deno.env.get("NO_COLOR") === undefined;
+  } catch {
+    return false;
+  }
+}
 
 function env(name: string): string | undefined {
   try {
@@ -108,6 +123,7 @@ export async function runCommand(args: string[]): Promise<number> {
       "memprofile-text": { type: "string" },
       folded: { type: "string" },
       "folded-type": { type: "string" },
+      html: { type: "string" },
       seed: { type: "string" },
       "trace-out": { type: "string" },
       stacks: { type: "string", default: "go" },
@@ -239,7 +255,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const traceOut = values["trace-out"] as string | undefined;
   if (traceOut !== undefined) checkOutputPath(traceOut, "--trace-out");
   const outputs: [string, string][] = [];
-  for (const opt of ["memprofile", "memprofile-text", "folded"]) {
+  for (const opt of ["memprofile", "memprofile-text", "folded", "html"]) {
     const path = values[opt] as string | undefined;
     if (path !== undefined) {
       checkOutputPath(path, `--${opt}`);
@@ -314,6 +330,13 @@ export async function runCommand(args: string[]): Promise<number> {
     printer = new TracePrinter(rt, (b) => writeAll(sink, b), { stacks });
     printer.attach();
   }
+  let analyzer: TraceAnalyzer | null = null;
+  if (values.html !== undefined) {
+    const stacks = new StackTable();
+    const an = new TraceAnalyzer(stacks);
+    analyzer = an;
+    attachEvents(rt, stacks, (e) => an.add(e));
+  }
   const t0 = performance.now();
   try {
     await runWorkload(rt);
@@ -339,6 +362,21 @@ export async function runCommand(args: string[]): Promise<number> {
       await writeOutput(path, await gzip(raw));
     } else if (opt === "memprofile-text") {
       await writeOutput(path, writeHeapProfileText(rt));
+    } else if (opt === "html") {
+      await writeOutput(
+        path,
+        renderReport({
+          title: `alloctrace run ${name}`,
+          subtitle:
+            `${rt.preset.name} (${rt.preset.goVersion} model), GOMAXPROCS=${rt.gomaxprocs}, GOGC=${
+              rt.gcpercent < 0 ? "off" : rt.gcpercent
+            }`,
+          note:
+            `flame graph: heap profile sampled at MemProfileRate=${rt.memProfileRate}; tables and live heap: every allocation`,
+          samples: rt.memProfileRate > 0 ? samples : analyzer!.samples(),
+          analysis: analyzer!.finish(),
+        }),
+      );
     } else {
       await writeOutput(path, folded(samples, foldedType));
     }
@@ -394,6 +432,11 @@ export async function runCommand(args: string[]): Promise<number> {
     ...(rt.memProfileRate === 0
       ? ["  (profiling off)"]
       : topTable(samples, foldedType, 10)),
+    ...(rt.memProfileRate === 0 || samples.length === 0 ? [] : [
+      "",
+      `call tree by ${foldedType}:`,
+      ...callTree(samples, { type: foldedType, color: colorOut() }),
+    ]),
     ...Object.entries(written).map(([opt, path]) => `wrote ${path} (--${opt})`),
     ...(printer && traceOut
       ? [

@@ -57,6 +57,20 @@ export interface SiteStats {
   lifetimeBytes: number[];
 }
 
+/** The live heap at one moment, with the sites that held most of it. */
+export interface Snapshot {
+  /** Bytes allocated so far (the x axis "by allocated bytes"). */
+  alloc: number;
+  /** GC cycles so far. */
+  cycle: number;
+  /** Live bytes. */
+  live: number;
+  /** Why it was taken: a GC cycle, a new peak, or the end. */
+  at: "gc" | "peak" | "end";
+  /** The sites with the most live bytes then: [site, bytes]. */
+  top: [string, number][];
+}
+
 /** The result of an analysis. */
 export interface AnalysisResult {
   /** Allocation records. */
@@ -79,6 +93,8 @@ export interface AnalysisResult {
   liveObjects: number;
   /** Per site. */
   sites: SiteStats[];
+  /** The live heap over time (at each GC cycle, at new peaks, at the end). */
+  timeline: Snapshot[];
   /** Per rounded size: count, bytes, requested bytes where known, internal fragmentation. */
   sizes: {
     size: number;
@@ -161,9 +177,12 @@ export class TraceAnalyzer {
     liveBytes: 0,
     liveObjects: 0,
     sites: [],
+    timeline: [],
     sizes: [],
   };
   #records = 0;
+  #siteLive: number[] = [];
+  #lastPeakSnap = 0;
 
   /** Makes an analyzer over the stacks of `stacks`. */
   constructor(stacks: StackTable, opts: AnalyzeOptions = {}) {
@@ -226,6 +245,7 @@ export class TraceAnalyzer {
     this.#records++;
     if (e.kind === "gc") {
       r.gcs++;
+      this.#snapshot("gc");
       return;
     }
     if (e.kind === "alloc") {
@@ -274,9 +294,15 @@ export class TraceAnalyzer {
       this.#live.set(e.addr, slot);
       r.liveBytes += e.size;
       r.liveObjects++;
+      this.#siteLive[site] = (this.#siteLive[site] ?? 0) + e.size;
       if (r.liveBytes > r.peakLiveBytes) {
         r.peakLiveBytes = r.liveBytes;
         r.peakAt = { line: e.lineNo, record: this.#records, cycle: r.gcs };
+        // A snapshot of a new peak, when it is 1% above the last one taken.
+        if (r.liveBytes > this.#lastPeakSnap * 1.01 + 4096) {
+          this.#lastPeakSnap = r.liveBytes;
+          this.#snapshot("peak");
+        }
       }
       return;
     }
@@ -301,6 +327,7 @@ export class TraceAnalyzer {
         bucketOf(BYTES_BUCKETS, r.allocBytes - this.#lClock[slot])
       ]++;
     }
+    this.#siteLive[this.#lSite[slot]] -= size;
     const tot = this.#stackTotals.get(this.#lStack[slot])!;
     tot[2]--;
     tot[3] -= size;
@@ -310,9 +337,32 @@ export class TraceAnalyzer {
     this.#freeSlots.push(slot);
   }
 
+  #snapshot(at: Snapshot["at"]): void {
+    const r = this.#r;
+    const order: number[] = [];
+    for (let i = 0; i < this.#siteLive.length; i++) {
+      if (this.#siteLive[i] > 0) order.push(i);
+    }
+    order.sort((a, b) => this.#siteLive[b] - this.#siteLive[a]);
+    r.timeline.push({
+      alloc: r.allocBytes,
+      cycle: r.gcs,
+      live: r.liveBytes,
+      at,
+      top: order.slice(0, 10).map((
+        i,
+      ) => [this.#sites[i].site, this.#siteLive[i]]),
+    });
+    // Keep the timeline bounded: drop every second GC point past 4000 points.
+    if (r.timeline.length > 4000) {
+      r.timeline = r.timeline.filter((p, i) => p.at !== "gc" || i % 2 === 0);
+    }
+  }
+
   /** The result: sites sorted by bytes allocated, sizes by size. */
   finish(): AnalysisResult {
     const r = this.#r;
+    this.#snapshot("end");
     for (const slot of this.#live.values()) {
       const st = this.#sites[this.#lSite[slot]];
       const survived = r.gcs - this.#lCycle[slot];

@@ -1,0 +1,104 @@
+/**
+ * Trace events from a simulated runtime, for the analyzer behind reports of
+ * `run`: each allocation's stack is the goroutine's own frames (interned
+ * once per distinct stack), frees and GC cycles follow.
+ *
+ * @module
+ */
+
+import type { Runtime } from "../runtime/runtime.ts";
+import type { Frame, StackTable, TraceEvent } from "../trace/events.ts";
+
+/**
+ * Forwards the runtime's allocations, frees and GC cycles to `emit` as
+ * trace events (after any listeners already set).
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "../runtime/runtime.ts";
+ * import { StackTable } from "../trace/events.ts";
+ * import { attachEvents } from "./sim_events.ts";
+ * const rt = new Runtime();
+ * const kinds: string[] = [];
+ * attachEvents(rt, new StackTable(), (e) => kinds.push(e.kind));
+ * rt.call("main.f", "main.go", 3, () => rt.mallocgc(64, null));
+ * rt.GC();
+ * if (kinds.join() !== "alloc,gc,free") throw new Error(kinds.join());
+ * ```
+ */
+export function attachEvents(
+  rt: Runtime,
+  stacks: StackTable,
+  emit: (e: TraceEvent) => void,
+): void {
+  const cache = new Map<
+    number,
+    { funcs: Int32Array; lines: Int32Array; stack: number }[]
+  >();
+  const stackOf = (): number => {
+    const g = rt.curg;
+    const depth = g.depth;
+    let h = Math.imul(depth, 0x9e3779b1);
+    for (let d = 0; d < depth; d++) {
+      h = Math.imul(h ^ g.frameFunc[d], 0x85ebca6b) + g.frameLine[d];
+      h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35);
+    }
+    let list = cache.get(h);
+    if (list !== undefined) {
+      outer: for (const c of list) {
+        if (c.funcs.length !== depth) continue;
+        for (let d = 0; d < depth; d++) {
+          if (c.funcs[d] !== g.frameFunc[d] || c.lines[d] !== g.frameLine[d]) {
+            continue outer;
+          }
+        }
+        return c.stack;
+      }
+    } else {
+      list = [];
+      cache.set(h, list);
+    }
+    const frames: Frame[] = [];
+    for (let d = depth - 1; d >= 0; d--) {
+      const fn = rt.symtab.info(g.frameFunc[d]);
+      frames.push({
+        func: fn.name,
+        file: fn.file,
+        line: g.frameLine[d],
+        pc: 0,
+        inlined: false,
+      });
+    }
+    const stack = stacks.intern(frames);
+    list.push({
+      funcs: g.frameFunc.slice(0, depth),
+      lines: g.frameLine.slice(0, depth),
+      stack,
+    });
+    return stack;
+  };
+  const a = rt.onAlloc;
+  rt.onAlloc = (addr, size, typ, requested, p) => {
+    a?.(addr, size, typ, requested, p);
+    emit({
+      kind: "alloc",
+      addr,
+      size,
+      type: typ?.name ?? null,
+      requested,
+      goroutine: rt.curg.id,
+      stack: stackOf(),
+      lineNo: 0,
+    });
+  };
+  const f = rt.onFree;
+  rt.onFree = (addr, size, who) => {
+    f?.(addr, size, who);
+    emit({ kind: "free", addr, size, goroutine: 0, stack: 0, lineNo: 0 });
+  };
+  const g = rt.onGC;
+  rt.onGC = (ev) => {
+    g?.(ev);
+    if (ev.kind === "marktermination") emit({ kind: "gc", lineNo: 0 });
+  };
+}
