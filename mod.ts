@@ -49,6 +49,13 @@ export { renderReport, type ReportInput } from "./lib/report/html.ts";
 export { callTree, type TreeOptions } from "./lib/report/tree.ts";
 export { attachEvents } from "./lib/report/sim_events.ts";
 export {
+  type NativeEvent,
+  type NativeFrame,
+  type NativeOptions,
+  traceNative,
+} from "./lib/native/tracer.ts";
+export { type Resolved, symbolize } from "./lib/native/symbolize.ts";
+export {
   isScriptSpecifier,
   loadScriptWorkload,
   type ScriptWorkload,

@@ -10,6 +10,7 @@ import { WORKLOADS_HELP, workloadsCommand } from "./workloads.ts";
 import { ANALYZE_HELP, analyzeCommand } from "./analyze.ts";
 import { REPLAY_HELP, replayCommand } from "./replay.ts";
 import { DIFF_HELP, diffCommand } from "./diff.ts";
+import { NATIVE_HELP, nativeCommand } from "./native.ts";
 import { errorLine, EXIT_FAILURE, EXIT_USAGE, UsageError } from "./_usage.ts";
 
 /** The tool's version. */
@@ -28,6 +29,7 @@ Commands:
   analyze TRACE    read a GODEBUG=allocfreetrace=1 log: sites, leaks, lifetimes, profiles
   replay TRACE     replay a trace in the simulated runtime under other settings
   diff A B         per-site change between two traces or profiles
+  native -- CMD    trace a native program's malloc/free with native stacks
   help [COMMAND]   show help for a command
 
 Options:
@@ -46,6 +48,7 @@ const COMMANDS: Record<
   analyze: { help: ANALYZE_HELP, run: analyzeCommand },
   replay: { help: REPLAY_HELP, run: replayCommand },
   diff: { help: DIFF_HELP, run: diffCommand },
+  native: { help: NATIVE_HELP, run: nativeCommand },
 };
 
 /**

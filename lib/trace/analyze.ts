@@ -109,6 +109,8 @@ export interface AnalysisResult {
 export interface AnalyzeOptions {
   /** Group by whole stack instead of the first non-runtime frame. */
   byStack?: boolean;
+  /** Frames that are not the site (default: the Go runtime's, `runtime.*`). */
+  skipFrame?: (f: Frame) => boolean;
 }
 
 function bucketOf(bounds: readonly number[], v: number): number {
@@ -118,13 +120,17 @@ function bucketOf(bounds: readonly number[], v: number): number {
 }
 
 /** The site name of a stack: its first non-runtime frame (or the whole stack). */
-export function siteName(frames: readonly Frame[], byStack: boolean): string {
+export function siteName(
+  frames: readonly Frame[],
+  byStack: boolean,
+  skip: (f: Frame) => boolean = (f) => f.func.startsWith("runtime."),
+): string {
   if (byStack) {
     return frames.filter((f) => f.func !== "runtime.goexit").map((f) => f.func)
       .join(";") ||
       "?";
   }
-  for (const f of frames) if (!f.func.startsWith("runtime.")) return f.func;
+  for (const f of frames) if (!skip(f)) return f.func;
   return frames.length > 0 ? frames[0].func : "?";
 }
 
@@ -148,6 +154,7 @@ export function siteName(frames: readonly Frame[], byStack: boolean): string {
 export class TraceAnalyzer {
   readonly #stacks: StackTable;
   readonly #byStack: boolean;
+  readonly #skip: ((f: Frame) => boolean) | undefined;
   readonly #siteOfStack: number[] = [];
   readonly #sites: SiteStats[] = [];
   readonly #siteIndex = new Map<string, number>();
@@ -188,12 +195,13 @@ export class TraceAnalyzer {
   constructor(stacks: StackTable, opts: AnalyzeOptions = {}) {
     this.#stacks = stacks;
     this.#byStack = opts.byStack ?? false;
+    this.#skip = opts.skipFrame;
   }
 
   #site(stack: number): number {
     let s: number | undefined = this.#siteOfStack[stack];
     if (s === undefined) {
-      const name = siteName(this.#stacks.get(stack), this.#byStack);
+      const name = siteName(this.#stacks.get(stack), this.#byStack, this.#skip);
       s = this.#siteIndex.get(name);
       if (s === undefined) {
         s = this.#sites.length;
@@ -394,8 +402,9 @@ export class TraceAnalyzer {
     const out: HeapSample[] = [];
     for (const [stack, t] of this.#stackTotals) {
       const frames = this.#stacks.get(stack);
+      const skip = this.#skip ?? ((f: Frame) => f.func.startsWith("runtime."));
       let i = 0;
-      while (i < frames.length && frames[i].func.startsWith("runtime.")) i++;
+      while (i < frames.length && skip(frames[i])) i++;
       const kept = (i < frames.length ? frames.slice(i) : frames)
         .filter((f) => f.func !== "runtime.goexit");
       out.push({

@@ -1,0 +1,228 @@
+/**
+ * `alloctrace native [options] -- CMD ARGS…`: run a native program traced
+ * from its first instruction and report its malloc/calloc/realloc/free with
+ * native stacks: a trace in the seed's `MProf_Malloc` format (which
+ * `alloctrace analyze` reads back), the summary of `analyze`, pprof, folded
+ * and HTML outputs. The program's exit code becomes ours.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type NativeEvent, traceNative } from "../native/tracer.ts";
+import { symbolize } from "../native/symbolize.ts";
+import { type Frame, StackTable } from "../trace/events.ts";
+import { TraceAnalyzer } from "../trace/analyze.ts";
+import {
+  encodeHeapProfile,
+  folded,
+  gzip,
+  HEAP_SAMPLE_TYPES,
+  type HeapSampleType,
+} from "../profile/proto.ts";
+import { renderReport } from "../report/html.ts";
+import { analysisText } from "./analyze.ts";
+import { checkOutputPath, writeOutput } from "./_output.ts";
+import { intOption, UsageError } from "./_usage.ts";
+
+/** Help text of `alloctrace native`. */
+export const NATIVE_HELP = `Usage: alloctrace native [options] -- CMD [ARGS…]
+
+Run CMD traced with ptrace from its first instruction and record every
+malloc, calloc, realloc and free with its native stack (libunwind-ptrace,
+through Deno's FFI). CMD's stdin, stdout and stderr pass through; its exit
+code (or 128+signal) becomes alloctrace's.
+
+Options:
+  --trace-out FILE     write the trace (seed MProf_Malloc format; alloctrace analyze reads it)
+  --no-stacks          record no stacks (faster)
+  --top N              rows per table (default 10)
+  --json               print the analysis as JSON
+  --pprof FILE         write an exact heap profile (alloc and inuse at exit)
+  --folded FILE        write folded stacks
+  --folded-type TYPE   ${HEAP_SAMPLE_TYPES.join(", ")} (default alloc_space)
+  --html FILE          write the HTML report
+  -h, --help           show this help
+
+Needs: libunwind8 (Debian), ptrace permitted (CAP_SYS_PTRACE or Yama
+ptrace_scope 0/1 for a child), and --allow-ffi --allow-read --allow-run
+--allow-env for Deno.
+
+Example:
+  alloctrace native --pprof heap.pb.gz -- ./myprog input.txt
+`;
+
+const LIBS =
+  /\/(libc\.so|libc-[\d.]+\.so|ld-linux[^/]*\.so|libstdc\+\+\.so|libgcc_s\.so)/;
+
+/** Runs `alloctrace native`; returns the exit code (the child's). */
+export async function nativeCommand(args: string[]): Promise<number> {
+  const dash = args.indexOf("--");
+  const own = dash < 0 ? args : args.slice(0, dash);
+  const cmd = dash < 0 ? [] : args.slice(dash + 1);
+  const { values, positionals } = parseArgs({
+    args: own,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      "trace-out": { type: "string" },
+      "no-stacks": { type: "boolean", default: false },
+      top: { type: "string" },
+      json: { type: "boolean", default: false },
+      pprof: { type: "string" },
+      folded: { type: "string" },
+      "folded-type": { type: "string", default: "alloc_space" },
+      html: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(NATIVE_HELP);
+    return 0;
+  }
+  const argv = [...positionals, ...cmd];
+  if (argv.length === 0) {
+    throw new UsageError(
+      "native needs a command: alloctrace native [options] -- CMD ARGS…",
+    );
+  }
+  const type = values["folded-type"] as HeapSampleType;
+  if (!HEAP_SAMPLE_TYPES.includes(type)) {
+    throw new UsageError(
+      `--folded-type must be one of ${
+        HEAP_SAMPLE_TYPES.join(", ")
+      }, got "${type}"`,
+    );
+  }
+  const top = intOption("top", values.top, 10, 1, 1_000_000);
+  for (const o of ["trace-out", "pprof", "folded", "html"] as const) {
+    if (values[o]) checkOutputPath(values[o], `--${o}`);
+  }
+  const stacks = new StackTable();
+  const analyzer = new TraceAnalyzer(stacks, {
+    skipFrame: (f) => LIBS.test(f.file) || f.func === "",
+  });
+  const sizes = new Map<number, { size: number; stack: number }>();
+  const traceParts: string[] = [];
+  const hex = (n: number) => "0x" + n.toString(16);
+  // Events are kept until the run ends, then symbolized (file:line, C++ names) and analysed.
+  const events: NativeEvent[] = [];
+  let code: number;
+  try {
+    code = traceNative(argv, {
+      stacks: !values["no-stacks"],
+      onEvent: (e) => events.push(e),
+    });
+  } catch (e) {
+    const err = e as Error;
+    if (err.name === "NotCapable") {
+      throw new Error(
+        `${
+          err.message.split("\n")[0]
+        } (native tracing needs --allow-ffi --allow-read --allow-env)`,
+      );
+    }
+    throw err;
+  }
+  const resolved = await symbolize(events.flatMap((e) => e.frames));
+  const toFrames = (e: NativeEvent): Frame[] =>
+    e.frames.map((f) => {
+      const r = resolved.get(`${f.module}@${f.rel}`);
+      const lib = LIBS.test(f.module);
+      return {
+        func: r?.func ?? f.name,
+        file: lib ? f.module : r?.file ?? f.module,
+        line: r?.line ?? 0,
+        pc: f.pc,
+        inlined: false,
+      };
+    });
+  const frameLines = (fs: readonly Frame[]) =>
+    fs.map((f, i) =>
+      `\t#${i} ${hex(f.pc)} ${
+        f.func.replaceAll(" ", "") || "?"
+      } ${f.file}:${f.line}\n`
+    ).join("");
+  let line = 0;
+  for (const e of events) {
+    line++;
+    if (e.kind === "free") {
+      const a = sizes.get(e.addr);
+      if (a === undefined) continue; // allocated before libc was hooked
+      sizes.delete(e.addr);
+      analyzer.add({
+        kind: "free",
+        addr: e.addr,
+        size: a.size,
+        goroutine: e.tid,
+        stack: a.stack,
+        lineNo: line,
+      });
+      if (values["trace-out"]) {
+        traceParts.push(
+          `MProf_Free(p=${hex(e.addr)}, size=${hex(a.size)})\n${
+            frameLines(stacks.get(a.stack))
+          }`,
+        );
+      }
+      continue;
+    }
+    const frames = toFrames(e);
+    const stack = stacks.intern(frames);
+    sizes.set(e.addr, { size: e.size, stack });
+    analyzer.add({
+      kind: "alloc",
+      addr: e.addr,
+      size: e.size,
+      type: null,
+      requested: e.size,
+      goroutine: e.tid,
+      stack,
+      lineNo: line,
+    });
+    if (values["trace-out"]) {
+      traceParts.push(
+        `MProf_Malloc(p=${hex(e.addr)}, size=${
+          hex(e.size)
+        }, type=0x0 <single object>)\n${frameLines(frames)}`,
+      );
+    }
+  }
+  const result = analyzer.finish();
+  if (values["trace-out"]) {
+    await writeOutput(values["trace-out"], traceParts.join(""));
+  }
+  const samples = analyzer.samples();
+  if (values.pprof) {
+    await writeOutput(
+      values.pprof,
+      await gzip(encodeHeapProfile(samples, null, { rate: 1 })),
+    );
+  }
+  if (values.folded) await writeOutput(values.folded, folded(samples, type));
+  if (values.html) {
+    await writeOutput(
+      values.html,
+      renderReport({
+        title: `alloctrace native ${argv.join(" ")}`,
+        subtitle: `exit code ${code}`,
+        note: "every call traced",
+        samples,
+        analysis: result,
+      }),
+    );
+  }
+  if (result.allocs === 0 && result.frees === 0) {
+    console.error(
+      `alloctrace: warning: ${
+        argv[0]
+      } made no malloc call that could be traced (a static or pure Go binary never calls libc's malloc)`,
+    );
+  }
+  if (values.json) {
+    console.log(
+      JSON.stringify({ command: argv, exitCode: code, ...result }, null, 2),
+    );
+  } else console.error(analysisText(argv.join(" "), result, top));
+  return code;
+}

@@ -1,0 +1,134 @@
+/**
+ * FFI bindings for native tracing: libc's ptrace, waitpid, kill,
+ * posix_spawn, dlopen/dlsym/dladdr, and libunwind-ptrace's remote
+ * unwinder (reference: shared/reference/native-tracing.md). Loaded on
+ * demand; errors name the Debian package to install.
+ *
+ * @module
+ */
+
+/** ptrace requests and options used. */
+export const PT = {
+  PEEKDATA: 2n,
+  PEEKUSER: 3n,
+  POKEDATA: 5n,
+  POKEUSER: 6n,
+  CONT: 7n,
+  KILL: 8n,
+  SINGLESTEP: 9n,
+  GETREGS: 12n,
+  SETREGS: 13n,
+  DETACH: 17n,
+  SEIZE: 0x4206n,
+  GETEVENTMSG: 0x4201n,
+  O_TRACEFORK: 0x2n,
+  O_TRACEVFORK: 0x4n,
+  O_TRACECLONE: 0x8n,
+  O_TRACEEXEC: 0x10n,
+  O_EXITKILL: 0x100000n,
+} as const;
+
+/** Index of registers in `struct user_regs_struct` (27 × u64). */
+export const REG = {
+  rax: 10,
+  rdi: 14,
+  rsi: 13,
+  rdx: 12,
+  rip: 16,
+  rsp: 19,
+} as const;
+
+const LIBC_SYMBOLS = {
+  ptrace: { parameters: ["i64", "i64", "u64", "u64"], result: "i64" },
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  posix_spawn: {
+    parameters: ["buffer", "buffer", "pointer", "pointer", "buffer", "buffer"],
+    result: "i32",
+  },
+  dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
+  dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
+  dladdr: { parameters: ["pointer", "buffer"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+const UNWIND_SYMBOLS = {
+  _Ux86_64_create_addr_space: {
+    parameters: ["pointer", "i32"],
+    result: "pointer",
+  },
+  _Ux86_64_set_caching_policy: {
+    parameters: ["pointer", "i32"],
+    result: "i32",
+  },
+  _Ux86_64_init_remote: {
+    parameters: ["buffer", "pointer", "pointer"],
+    result: "i32",
+  },
+  _Ux86_64_step: { parameters: ["buffer"], result: "i32" },
+  _Ux86_64_get_reg: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
+  _Ux86_64_get_proc_name: {
+    parameters: ["buffer", "buffer", "usize", "buffer"],
+    result: "i32",
+  },
+} as const;
+
+const UPT_SYMBOLS = {
+  _UPT_create: { parameters: ["i32"], result: "pointer" },
+  _UPT_destroy: { parameters: ["pointer"], result: "void" },
+} as const;
+
+/** A C string in a buffer. */
+export function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const b = new TextEncoder().encode(s + "\0");
+  return new Uint8Array(b);
+}
+
+/** The libc bindings. */
+export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+
+let libc: Libc | null = null;
+
+/** Loads libc (once). */
+export function loadLibc(): Libc {
+  if (libc === null) libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+  return libc;
+}
+
+/** errno after a failed call. */
+export function errno(): number {
+  const p = loadLibc().__errno_location();
+  return new Deno.UnsafePointerView(p!).getInt32();
+}
+
+/** The remote unwinder. */
+export interface Unwind {
+  u: Deno.DynamicLibrary<typeof UNWIND_SYMBOLS>["symbols"];
+  upt: Deno.DynamicLibrary<typeof UPT_SYMBOLS>["symbols"];
+  accessors: Deno.PointerValue;
+}
+
+/**
+ * Loads libunwind-ptrace. libunwind-x86_64 is loaded RTLD_GLOBAL first
+ * because libunwind-ptrace uses its symbols without a DT_NEEDED on it.
+ *
+ * @throws {Error} naming the Debian package when the libraries are missing.
+ */
+export function loadUnwind(): Unwind {
+  const c = loadLibc();
+  const RTLD_NOW_GLOBAL = 0x2 | 0x100;
+  const h = c.dlopen(cstr("libunwind-x86_64.so.8"), RTLD_NOW_GLOBAL);
+  if (h === null) {
+    throw new Error("libunwind is missing: apt-get install libunwind8");
+  }
+  const hp = c.dlopen(cstr("libunwind-ptrace.so.0"), RTLD_NOW_GLOBAL);
+  if (hp === null) {
+    throw new Error("libunwind-ptrace is missing: apt-get install libunwind8");
+  }
+  const accessors = c.dlsym(hp, cstr("_UPT_accessors"));
+  return {
+    u: Deno.dlopen("libunwind-x86_64.so.8", UNWIND_SYMBOLS).symbols,
+    upt: Deno.dlopen("libunwind-ptrace.so.0", UPT_SYMBOLS).symbols,
+    accessors,
+  };
+}

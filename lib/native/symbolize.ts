@@ -1,0 +1,105 @@
+/**
+ * File and line of native frames after a run, by one batched `addr2line`
+ * per module (its `-C` also demangles C++), and C++ names from libunwind
+ * demangled by one batched `c++filt`. Missing tools leave frames as they
+ * are.
+ *
+ * @module
+ */
+
+import type { NativeFrame } from "./tracer.ts";
+
+/** File, line and (demangled) function of a frame. */
+export interface Resolved {
+  /** Function (demangled). */
+  func: string;
+  /** Source file, or the module when unknown. */
+  file: string;
+  /** Line, 0 when unknown. */
+  line: number;
+}
+
+async function runTool(
+  cmd: string,
+  args: string[],
+  input?: string,
+): Promise<string | null> {
+  try {
+    const p = new Deno.Command(cmd, {
+      args,
+      stdin: input === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    if (input !== undefined) {
+      const w = p.stdin.getWriter();
+      await w.write(new TextEncoder().encode(input));
+      await w.close();
+    }
+    const out = await p.output();
+    return out.success ? new TextDecoder().decode(out.stdout) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Resolves every distinct frame of `frames` (keyed by module and address). */
+export async function symbolize(
+  frames: Iterable<NativeFrame>,
+): Promise<Map<string, Resolved>> {
+  const byModule = new Map<string, Map<number, NativeFrame>>();
+  for (const f of frames) {
+    if (f.module === "?" || f.module.startsWith("[")) continue;
+    let m = byModule.get(f.module);
+    if (m === undefined) {
+      m = new Map();
+      byModule.set(f.module, m);
+    }
+    // Return addresses point after the call: look up the call itself.
+    m.set(f.rel, f);
+  }
+  const out = new Map<string, Resolved>();
+  for (const [module, fs] of byModule) {
+    const addrs = [...fs.keys()];
+    const text = await runTool("addr2line", [
+      "-f",
+      "-C",
+      "-e",
+      module,
+      ...addrs.map((a) => "0x" + Math.max(0, a - 1).toString(16)),
+    ]);
+    const lines = text?.split("\n") ?? [];
+    addrs.forEach((a, i) => {
+      const f = fs.get(a)!;
+      const func = lines[2 * i] ?? "??";
+      const loc = lines[2 * i + 1] ?? "??:0";
+      const colon = loc.lastIndexOf(":");
+      const file = colon > 0 ? loc.slice(0, colon) : "??";
+      const line = colon > 0
+        ? Number(loc.slice(colon + 1).split(" ")[0]) || 0
+        : 0;
+      out.set(`${module}@${a}`, {
+        func: f.name ||
+          (func !== "??"
+            ? func
+            : `${module.split("/").pop()}+0x${a.toString(16)}`),
+        file: file !== "??" ? file : module,
+        line,
+      });
+    });
+  }
+  // Demangle what libunwind named in C++ (addr2line's names are not used when libunwind has one).
+  const mangled = [
+    ...new Set(
+      [...out.values()].map((r) => r.func).filter((n) => n.startsWith("_Z")),
+    ),
+  ];
+  if (mangled.length > 0) {
+    const text = await runTool("c++filt", [], mangled.join("\n") + "\n");
+    if (text !== null) {
+      const dem = new Map(mangled.map((m, i) => [m, text.split("\n")[i] || m]));
+      for (const r of out.values()) r.func = dem.get(r.func) ?? r.func;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,251 @@
+/**
+ * Native tracing of C and C++ test programs compiled here with cc/c++:
+ * per-site counts equal what the programs did, stacks hold the expected
+ * functions in order, exit codes propagate. Skipped, with the reason, when
+ * there is no compiler, no libunwind, or ptrace is not permitted.
+ */
+import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
+import { run } from "../_run.ts";
+import { traceNative } from "../../lib/native/tracer.ts";
+import type { NativeEvent } from "../../lib/native/tracer.ts";
+
+async function tool(cmd: string): Promise<boolean> {
+  try {
+    return (await new Deno.Command(cmd, {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output()).success;
+  } catch {
+    return false;
+  }
+}
+
+let skip = "";
+if (!(await tool("cc"))) skip = "no C compiler (cc)";
+else {
+  try {
+    traceNative(["/bin/true"], { onEvent: () => {} });
+  } catch (e) {
+    skip = (e as Error).message;
+  }
+}
+if (skip) console.log(`native_test: skipped: ${skip}`);
+
+const dir = await Deno.makeTempDir({ prefix: "alloctrace-native-" });
+async function compile(
+  name: string,
+  src: string,
+  extra: string[] = [],
+  cxx = false,
+): Promise<string> {
+  const ext = cxx ? "cc" : "c";
+  await Deno.writeTextFile(`${dir}/${name}.${ext}`, src);
+  const out = await run(cxx ? "c++" : "cc", [
+    "-g",
+    "-O1",
+    "-fno-omit-frame-pointer",
+    "-o",
+    `${dir}/${name}`,
+    `${dir}/${name}.${ext}`,
+    ...extra,
+  ]);
+  if (out.code !== 0) throw new Error(out.stderr);
+  return `${dir}/${name}`;
+}
+
+function trace(argv: string[]): { code: number; events: NativeEvent[] } {
+  const events: NativeEvent[] = [];
+  const code = traceNative(argv, { onEvent: (e) => events.push(e) });
+  return { code, events };
+}
+
+const NESTED = `#include <stdlib.h>
+#include <stdio.h>
+__attribute__((noinline)) void *leaf_alloc(size_t n) { return malloc(n); }
+__attribute__((noinline)) void *middle(size_t n) { return leaf_alloc(n); }
+__attribute__((noinline)) void *outer(size_t n) { return middle(n); }
+int main(int argc, char **argv) {
+  int n = atoi(argv[1]);
+  for (int i = 0; i < n; i++) { void *p = outer(100 + i); if (i % 3 == 0) free(p); }
+  int *c = calloc(10, 32);
+  c[argc] = n;
+  fprintf(stderr, "%d\\n", c[1] + c[2]);
+  void *volatile none = 0;
+  void *r = realloc(none, 64);      /* an allocation */
+  r = realloc(r, 1 << 16);          /* moves: frees the old block */
+  realloc(r, 0);                    /* frees */
+  free(c);
+  return 7;
+}
+`;
+
+Deno.test({
+  name:
+    "native: nested calls, calloc and realloc edge cases; stacks in order; the exit code",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("nested", NESTED);
+    const { code, events } = trace([bin, "30"]);
+    assertEquals(code, 7);
+    const fromOuter = events.filter((e) =>
+      e.kind === "malloc" && e.frames.some((f) => f.name === "outer")
+    );
+    assertEquals(fromOuter.length, 30);
+    const names = fromOuter[0].frames.map((f) => f.name);
+    const i = names.indexOf("leaf_alloc");
+    assertTrue(i >= 0, names.join(" < "));
+    assertEquals(names.slice(i, i + 4), [
+      "leaf_alloc",
+      "middle",
+      "outer",
+      "main",
+    ]);
+    assertEquals(
+      fromOuter.map((e) => e.size),
+      Array.from({ length: 30 }, (_, k) => 100 + k),
+    );
+    const outerAddrs = new Set(fromOuter.map((e) => e.addr));
+    const freedOuter = events.filter((e) =>
+      e.kind === "free" && outerAddrs.has(e.addr)
+    );
+    assertEquals(freedOuter.length, 10);
+    assertEquals(events.filter((e) => e.kind === "calloc").map((e) => e.size), [
+      320,
+    ]);
+    const reallocs = events.filter((e) => e.kind === "realloc");
+    assertEquals(reallocs.map((e) => e.size), [64, 65536]);
+    // realloc(r, 0) and the move both free: every realloc'd block is freed.
+    const frees = new Set(
+      events.filter((e) => e.kind === "free").map((e) => e.addr),
+    );
+    for (const r of reallocs) {
+      assertTrue(
+        frees.has(r.addr),
+        `realloc block 0x${r.addr.toString(16)} not freed`,
+      );
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "native: threads (one after another), fork + exec, and a signal's exit code",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile(
+      "threads",
+      `#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <signal.h>
+void *volatile sink;
+__attribute__((noinline)) void *in_thread(void *arg) { for (int i = 0; i < 100; i++) { sink = malloc(24); free(sink); } return 0; }
+int main(int argc, char **argv) {
+  for (int t = 0; t < 4; t++) { pthread_t th; pthread_create(&th, 0, in_thread, 0); pthread_join(th, 0); }
+  pid_t pid = fork();
+  if (pid == 0) { sink = malloc(10); execl("/bin/true", "true", (char *)0); _exit(9); }
+  int st; waitpid(pid, &st, 0);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return 5;
+  for (int i = 0; i < 10; i++) sink = malloc(8);
+  if (argc > 1) raise(SIGTERM);
+  return 0;
+}
+`,
+      ["-pthread"],
+    );
+    const { code, events } = trace([bin]);
+    assertEquals(code, 0, "the fork child exited 0 and the parent went on");
+    const inThreads = events.filter((e) =>
+      e.kind === "malloc" && e.frames.some((f) => f.name === "in_thread")
+    );
+    assertEquals(inThreads.length, 400);
+    assertEquals(new Set(inThreads.map((e) => e.tid)).size, 4);
+    assertEquals(
+      events.filter((e) => e.kind === "malloc" && e.size === 8).length,
+      10,
+    );
+    const killed = trace([bin, "die"]);
+    assertEquals(killed.code, 128 + 15);
+  },
+});
+
+Deno.test({
+  name:
+    "native: a C++ program's frames are demangled; a stripped build shows module+offset",
+  ignore: skip !== "" || !(await tool("c++")),
+  async fn() {
+    const cpp = await compile(
+      "cpp",
+      `#include <vector>
+namespace shop { struct Cart { std::vector<int> items; __attribute__((noinline)) void add(int n) { for (int i = 0; i < n; i++) items.push_back(i); } }; }
+int main() { shop::Cart *c = new shop::Cart(); c->add(100); delete c; return 0; }
+`,
+      [],
+      true,
+    );
+    const r = await run(Deno.execPath(), [
+      "run",
+      "-A",
+      "main.ts",
+      "native",
+      "--trace-out",
+      `${dir}/cpp.trace`,
+      "--",
+      cpp,
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    const t = await Deno.readTextFile(`${dir}/cpp.trace`);
+    assertIncludes(t, "shop::Cart::add(int)");
+    assertTrue(/operator ?new/.test(t), t.slice(0, 2000));
+    const stripped = await compile("stripped", NESTED, ["-s"]);
+    const s = trace([stripped, "3"]);
+    assertEquals(s.code, 7);
+    const m = s.events.find((e) => e.kind === "malloc" && e.size === 100)!;
+    assertTrue(m.frames.length >= 3, "a stripped binary still unwinds");
+  },
+});
+
+Deno.test({
+  name:
+    "native CLI: the trace reads back with analyze; the summary names the leaking site",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("nested2", NESTED);
+    const r = await run(Deno.execPath(), [
+      "run",
+      "-A",
+      "main.ts",
+      "native",
+      "--trace-out",
+      `${dir}/n.trace`,
+      "--json",
+      "--",
+      bin,
+      "30",
+    ]);
+    assertEquals(r.code, 7, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    const leak = doc.sites.find((s: { site: string }) =>
+      s.site === "leaf_alloc"
+    );
+    assertEquals([leak.allocs, leak.live], [30, 20]);
+    const a = await run(Deno.execPath(), [
+      "run",
+      "-A",
+      "main.ts",
+      "analyze",
+      `${dir}/n.trace`,
+      "--json",
+    ]);
+    assertEquals(a.code, 0, a.stderr);
+    assertEquals(JSON.parse(a.stdout).allocs, doc.allocs);
+  },
+});
+
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch { /* gone */ }
+});
