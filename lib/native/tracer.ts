@@ -204,7 +204,14 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     c.ptrace(PT.CONT, BigInt(tid), 0n, BigInt(sig));
 
   // Breakpoints: address → original byte.
-  const hooks = new Map<number, { kind: NativeEvent["kind"]; orig: number }>();
+  const hooks = new Map<
+    number,
+    {
+      kind: NativeEvent["kind"];
+      orig: number;
+      emulate: ((r: BigUint64Array, tid: number) => void) | null;
+    }
+  >();
   const returns = new Map<number, { orig: number; refs: number }>();
   let rbrk = 0;
   let rbrkOrig = 0;
@@ -308,6 +315,48 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     wait(tid, WALL);
     setByte(tid, addr, 0xcc);
   };
+  // The first instruction of a hooked function, executed by us instead of
+  // being single-stepped: one ptrace stop per call instead of two, and no
+  // window in which the breakpoint is lifted.
+  const PUSH_REG = [10, 11, 12, 5, 19, 4, 13, 14]; // rax rcx rdx rbx rsp rbp rsi rdi
+  const PUSH_REX = [9, 8, 7, 6, 3, 2, 1, 0]; // r8 … r15
+  const emulatorFor = (
+    w: bigint,
+    entry: number,
+  ): ((r: BigUint64Array, tid: number) => void) | null => {
+    const b0 = Number(w & 0xffn);
+    const b1 = Number((w >> 8n) & 0xffn);
+    const b2 = Number((w >> 16n) & 0xffn);
+    const push =
+      (reg: number, len: number) => (r: BigUint64Array, tid: number) => {
+        r[REG.rsp] -= 8n;
+        poke(tid, Number(r[REG.rsp]), r[reg]);
+        r[REG.rip] = BigInt(entry + len);
+      };
+    if (b0 >= 0x50 && b0 <= 0x57) return push(PUSH_REG[b0 - 0x50], 1);
+    if (b0 === 0x41 && b1 >= 0x50 && b1 <= 0x57) {
+      return push(PUSH_REX[b1 - 0x50], 2);
+    }
+    if (b0 === 0x48 && b1 === 0x85 && b2 === 0xff) {
+      // test %rdi,%rdi: CF=OF=0, ZF, SF, PF from the result.
+      return (r) => {
+        const v = r[REG.rdi];
+        let f = r[18] & ~(0x1n | 0x4n | 0x40n | 0x80n | 0x800n);
+        if (v === 0n) f |= 0x40n;
+        if ((v >> 63n) & 1n) f |= 0x80n;
+        let low = Number(v & 0xffn);
+        let ones = 0;
+        while (low) {
+          ones += low & 1;
+          low >>= 1;
+        }
+        if (ones % 2 === 0) f |= 0x4n;
+        r[18] = f;
+        r[REG.rip] = BigInt(entry + 3);
+      };
+    }
+    return null;
+  };
   const plantHooks = (tid: number) => {
     maps = readMaps(pid);
     const libcMap = maps.find((m) =>
@@ -316,7 +365,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     if (libcMap === undefined) return false;
     for (const [kind, off] of hookOffsets) {
       const addr = libcMap.start + off;
-      hooks.set(addr, { kind, orig: setByte(tid, addr, 0xcc) });
+      const emulate = emulatorFor(peek(tid, addr), addr);
+      hooks.set(addr, { kind, orig: setByte(tid, addr, 0xcc), emulate });
     }
     return true;
   };
@@ -441,7 +491,10 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
           } else r.refs++;
         }
       }
-      stepOver(tid, bp, hook.orig);
+      if (hook.emulate !== null) {
+        hook.emulate(regs, tid);
+        setRegs(tid);
+      } else stepOver(tid, bp, hook.orig);
       cont(tid);
       continue;
     }
