@@ -51,3 +51,25 @@ export function intOption(
   }
   return n;
 }
+
+/** The four heap-profile sample types, as options accept them. */
+const SAMPLE_TYPES = [
+  "alloc_objects",
+  "alloc_space",
+  "inuse_objects",
+  "inuse_space",
+] as const;
+
+/** Parses a sample-type option (`--folded-type`, `--type`), or throws a UsageError naming the choices. */
+export function sampleTypeOption(
+  name: string,
+  value: string | undefined,
+): typeof SAMPLE_TYPES[number] {
+  const v = value ?? "alloc_space";
+  if (!(SAMPLE_TYPES as readonly string[]).includes(v)) {
+    throw new UsageError(
+      `--${name} must be one of ${SAMPLE_TYPES.join(", ")}, got "${v}"`,
+    );
+  }
+  return v as typeof SAMPLE_TYPES[number];
+}

@@ -19,12 +19,11 @@ import {
   folded,
   gzip,
   HEAP_SAMPLE_TYPES,
-  type HeapSampleType,
 } from "../profile/proto.ts";
 import { openInput } from "./_input.ts";
 import { readTrace } from "./_readtrace.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
-import { intOption, UsageError } from "./_usage.ts";
+import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
 import { renderReport } from "../report/html.ts";
 import { callTree } from "../report/tree.ts";
 
@@ -202,14 +201,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       `analyze takes one trace file (or - for stdin), got ${positionals.length}`,
     );
   }
-  const type = values["folded-type"] as HeapSampleType;
-  if (!HEAP_SAMPLE_TYPES.includes(type)) {
-    throw new UsageError(
-      `--folded-type must be one of ${
-        HEAP_SAMPLE_TYPES.join(", ")
-      }, got "${type}"`,
-    );
-  }
+  const type = sampleTypeOption("folded-type", values["folded-type"]);
   const top = intOption("top", values.top, 10, 1, 1_000_000);
   if (values.pprof) checkOutputPath(values.pprof, "--pprof");
   if (values.folded) checkOutputPath(values.folded, "--folded");

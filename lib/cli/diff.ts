@@ -11,14 +11,13 @@ import { StackTable } from "../trace/events.ts";
 import {
   HEAP_SAMPLE_TYPES,
   type HeapSample,
-  type HeapSampleType,
   readPprof,
 } from "../profile/proto.ts";
 import { renderReport } from "../report/html.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
 import { openInput } from "./_input.ts";
 import { readTrace } from "./_readtrace.ts";
-import { intOption, UsageError } from "./_usage.ts";
+import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
 
 /** Help text of `alloctrace diff`. */
 export const DIFF_HELP = `Usage: alloctrace diff A B [options]
@@ -147,13 +146,8 @@ export async function diffCommand(args: string[]): Promise<number> {
   if (positionals.length !== 2) {
     throw new UsageError(`diff takes two files, got ${positionals.length}`);
   }
-  const type = values.type as HeapSampleType;
+  const type = sampleTypeOption("type", values.type);
   const k = HEAP_SAMPLE_TYPES.indexOf(type);
-  if (k < 0) {
-    throw new UsageError(
-      `--type must be one of ${HEAP_SAMPLE_TYPES.join(", ")}, got "${type}"`,
-    );
-  }
   const top = intOption("top", values.top, 20, 1, 1_000_000);
   if (values.html) checkOutputPath(values.html, "--html");
   const la = await load(positionals[0], values.quiet);

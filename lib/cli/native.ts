@@ -18,12 +18,11 @@ import {
   folded,
   gzip,
   HEAP_SAMPLE_TYPES,
-  type HeapSampleType,
 } from "../profile/proto.ts";
 import { renderReport } from "../report/html.ts";
 import { analysisText } from "./analyze.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
-import { intOption, UsageError } from "./_usage.ts";
+import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
 
 /** Help text of `alloctrace native`. */
 export const NATIVE_HELP = `Usage: alloctrace native [options] -- CMD [ARGS…]
@@ -86,14 +85,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       "native needs a command: alloctrace native [options] -- CMD ARGS…",
     );
   }
-  const type = values["folded-type"] as HeapSampleType;
-  if (!HEAP_SAMPLE_TYPES.includes(type)) {
-    throw new UsageError(
-      `--folded-type must be one of ${
-        HEAP_SAMPLE_TYPES.join(", ")
-      }, got "${type}"`,
-    );
-  }
+  const type = sampleTypeOption("folded-type", values["folded-type"]);
   const top = intOption("top", values.top, 10, 1, 1_000_000);
   for (const o of ["trace-out", "pprof", "folded", "html"] as const) {
     if (values[o]) checkOutputPath(values[o], `--${o}`);

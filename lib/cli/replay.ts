@@ -17,13 +17,12 @@ import {
   folded,
   gzip,
   HEAP_SAMPLE_TYPES,
-  type HeapSampleType,
 } from "../profile/proto.ts";
 import { writeHeapProfileText } from "../profile/text.ts";
 import { openInput } from "./_input.ts";
 import { readTrace } from "./_readtrace.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
-import { intOption, UsageError } from "./_usage.ts";
+import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
 import { topTable } from "./_top.ts";
 import { renderReport } from "../report/html.ts";
 
@@ -90,14 +89,7 @@ export async function replayCommand(args: string[]): Promise<number> {
       }`,
     );
   }
-  const type = values["folded-type"] as HeapSampleType;
-  if (!HEAP_SAMPLE_TYPES.includes(type)) {
-    throw new UsageError(
-      `--folded-type must be one of ${
-        HEAP_SAMPLE_TYPES.join(", ")
-      }, got "${type}"`,
-    );
-  }
+  const type = sampleTypeOption("folded-type", values["folded-type"]);
   let gogc: number;
   try {
     gogc = parseGOGC(values.gogc);

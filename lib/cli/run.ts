@@ -18,10 +18,9 @@ import {
   folded,
   gzip,
   HEAP_SAMPLE_TYPES,
-  type HeapSampleType,
 } from "../profile/proto.ts";
 import { writeHeapProfileText } from "../profile/text.ts";
-import { intOption, UsageError } from "./_usage.ts";
+import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
 import { topTable } from "./_top.ts";
 import { TracePrinter } from "../trace/printer.ts";
@@ -239,15 +238,10 @@ export async function runCommand(args: string[]): Promise<number> {
       `alloctrace: warning: GODEBUG setting "${u}" is not known to ${preset} (ignored, as Go ignores it)`,
     );
   }
-  const foldedType = ((values["folded-type"] as string | undefined) ??
-    "alloc_space") as HeapSampleType;
-  if (!HEAP_SAMPLE_TYPES.includes(foldedType)) {
-    throw new UsageError(
-      `--folded-type must be one of ${
-        HEAP_SAMPLE_TYPES.join(", ")
-      }, got "${foldedType}"`,
-    );
-  }
+  const foldedType = sampleTypeOption(
+    "folded-type",
+    values["folded-type"] as string | undefined,
+  );
   const stacks = values.stacks as string;
   if (stacks !== "go" && stacks !== "js") {
     throw new UsageError(`--stacks must be go or js, got "${stacks}"`);

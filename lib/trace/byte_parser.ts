@@ -10,14 +10,8 @@
  * @module
  */
 
-import {
-  type AllocEvent,
-  type Frame,
-  type FreeEvent,
-  StackTable,
-  type TraceEvent,
-} from "./events.ts";
-import { type ParseStats, TraceParser } from "./parser.ts";
+import { type Frame, StackTable, type TraceEvent } from "./events.ts";
+import { emitRecord, type ParseStats, TraceParser } from "./parser.ts";
 
 const NL = 10;
 const TAB = 9;
@@ -439,31 +433,16 @@ export class ByteTraceParser {
       stack = this.stacks.intern(ids.map((i) => this.#frames[i]));
       list.push({ ids: Int32Array.from(ids), stack });
     }
-    if (this.#kind === "alloc") {
-      st.allocs++;
-      const ev: AllocEvent = {
-        kind: "alloc",
-        addr: this.#addr,
-        size: this.#size,
-        type: this.#type,
-        requested: this.#requested,
-        goroutine: this.#goroutine,
-        stack,
-        lineNo: this.#headerLine,
-      };
-      this.#emit(ev);
-    } else {
-      st.frees++;
-      const ev: FreeEvent = {
-        kind: "free",
-        addr: this.#addr,
-        size: this.#size,
-        goroutine: this.#goroutine,
-        stack,
-        lineNo: this.#headerLine,
-      };
-      this.#emit(ev);
-    }
+    emitRecord(st, this.#emit, {
+      kind: this.#kind,
+      addr: this.#addr,
+      size: this.#size,
+      type: this.#type,
+      requested: this.#requested,
+      goroutine: this.#goroutine,
+      stack,
+      lineNo: this.#headerLine,
+    });
     this.#inRecord = false;
     this.#funcBuf = null;
   }

@@ -77,6 +77,59 @@ function hexNum(s: string): number {
   return i === 0 ? -1 : v;
 }
 
+/** The fields of a finished alloc or free record. */
+export interface RecordFields {
+  /** alloc or free. */
+  kind: "alloc" | "free";
+  /** Object address. */
+  addr: number;
+  /** Size. */
+  size: number;
+  /** Type (allocations). */
+  type: string | null;
+  /** Requested size (allocations), 0 when unknown. */
+  requested: number;
+  /** Goroutine id. */
+  goroutine: number;
+  /** Interned stack. */
+  stack: number;
+  /** Header line. */
+  lineNo: number;
+}
+
+/** Counts a finished record and hands its event on (shared by both parsers). */
+export function emitRecord(
+  stats: ParseStats,
+  emit: (e: TraceEvent) => void,
+  r: RecordFields,
+): void {
+  if (r.kind === "alloc") {
+    stats.allocs++;
+    const e: AllocEvent = {
+      kind: "alloc",
+      addr: r.addr,
+      size: r.size,
+      type: r.type,
+      requested: r.requested,
+      goroutine: r.goroutine,
+      stack: r.stack,
+      lineNo: r.lineNo,
+    };
+    emit(e);
+  } else {
+    stats.frees++;
+    const e: FreeEvent = {
+      kind: "free",
+      addr: r.addr,
+      size: r.size,
+      goroutine: r.goroutine,
+      stack: r.stack,
+      lineNo: r.lineNo,
+    };
+    emit(e);
+  }
+}
+
 /**
  * The trace parser.
  *
@@ -412,31 +465,16 @@ export class TraceParser {
 
   #finish(): void {
     const stack = this.stacks.internKey(this.#key, this.#frames);
-    if (this.#kind === "alloc") {
-      this.stats.allocs++;
-      const e: AllocEvent = {
-        kind: "alloc",
-        addr: this.#addr,
-        size: this.#size,
-        type: this.#type,
-        requested: this.#requested,
-        goroutine: this.#goroutine,
-        stack,
-        lineNo: this.#headerLine,
-      };
-      this.#emit(e);
-    } else {
-      this.stats.frees++;
-      const e: FreeEvent = {
-        kind: "free",
-        addr: this.#addr,
-        size: this.#size,
-        goroutine: this.#goroutine,
-        stack,
-        lineNo: this.#headerLine,
-      };
-      this.#emit(e);
-    }
+    emitRecord(this.stats, this.#emit, {
+      kind: this.#kind,
+      addr: this.#addr,
+      size: this.#size,
+      type: this.#type,
+      requested: this.#requested,
+      goroutine: this.#goroutine,
+      stack,
+      lineNo: this.#headerLine,
+    });
     this.#st = St.Idle;
   }
 }

@@ -77,6 +77,22 @@ const SWEEPONE = RT(
   0x50,
   "",
 );
+const REFILL = RT(
+  "runtime.(*mcache).refill",
+  "runtime/mcache.go",
+  181,
+  0x170,
+  0x48,
+  "0x0?, 0x0?",
+);
+const NEXTFREE = RT(
+  "runtime.(*mcache).nextFree",
+  "runtime/malloc.go",
+  819,
+  0x85,
+  0x48,
+  "0x0?, 0x0?",
+);
 const SWEEPERS: Record<string, PFrame[]> = {
   uncacheSpan: [
     SWEEP,
@@ -154,22 +170,8 @@ const SWEEPERS: Record<string, PFrame[]> = {
       0x1d5,
       0x58,
     ),
-    RT(
-      "runtime.(*mcache).refill",
-      "runtime/mcache.go",
-      181,
-      0x170,
-      0x48,
-      "0x0?, 0x0?",
-    ),
-    RT(
-      "runtime.(*mcache).nextFree",
-      "runtime/malloc.go",
-      819,
-      0x85,
-      0x48,
-      "0x0?, 0x0?",
-    ),
+    REFILL,
+    NEXTFREE,
   ],
   deductSweepCredit: [
     SWEEP,
@@ -183,22 +185,8 @@ const SWEEPERS: Record<string, PFrame[]> = {
       "0x0?, 0x0",
     ),
     RT("runtime.(*mcentral).cacheSpan", "runtime/mcentral.go", 82, 0x3d, 0x58),
-    RT(
-      "runtime.(*mcache).refill",
-      "runtime/mcache.go",
-      181,
-      0x170,
-      0x48,
-      "0x0?, 0x0?",
-    ),
-    RT(
-      "runtime.(*mcache).nextFree",
-      "runtime/malloc.go",
-      819,
-      0x85,
-      0x48,
-      "0x0?, 0x0?",
-    ),
+    REFILL,
+    NEXTFREE,
   ],
   reclaim: [
     RT(
