@@ -18,6 +18,8 @@ import {
   folded,
   gzip,
   HEAP_SAMPLE_TYPES,
+  type HeapSample,
+  scaleHeapSample,
 } from "../profile/proto.ts";
 import { renderReport } from "../report/html.ts";
 import { analysisText } from "./analyze.ts";
@@ -35,6 +37,10 @@ code (or 128+signal) becomes alloctrace's.
 Options:
   --trace-out FILE     write the trace (seed MProf_Malloc format; alloctrace analyze reads it)
   --no-stacks          record no stacks (faster)
+  --memprofilerate N   unwind only the allocations Go's sampler would pick,
+                       one per N bytes on average; counts stay exact, the
+                       pprof/folded/HTML profile is sampled and scaled like Go's
+  --seed N             seed of that sampler (default 1)
   --top N              rows per table (default 10)
   --json               print the analysis as JSON
   --pprof FILE         write an exact heap profile (alloc and inuse at exit)
@@ -54,6 +60,24 @@ Example:
 const LIBS =
   /\/(libc\.so|libc-[\d.]+\.so|ld-linux[^/]*\.so|libstdc\+\+\.so|libgcc_s\.so)/;
 
+/** The stack given to allocations the sampler skipped. */
+const UNSAMPLED: Frame[] = [{
+  func: "(not sampled)",
+  file: "",
+  line: 0,
+  pc: 0,
+  inlined: false,
+}];
+
+/** Samples of sampled allocations, un-sampled the way Go's `scaleHeapSample` does. */
+function scaled(samples: HeapSample[], rate: number): HeapSample[] {
+  return samples.map((s) => {
+    const [ao, ab] = scaleHeapSample(s.values[0], s.values[1], rate);
+    const [io, ib] = scaleHeapSample(s.values[2], s.values[3], rate);
+    return { ...s, values: [ao, ab, io, ib] };
+  });
+}
+
 /** Runs `alloctrace native`; returns the exit code (the child's). */
 export async function nativeCommand(args: string[]): Promise<number> {
   const dash = args.indexOf("--");
@@ -66,6 +90,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
     options: {
       "trace-out": { type: "string" },
       "no-stacks": { type: "boolean", default: false },
+      memprofilerate: { type: "string" },
+      seed: { type: "string" },
       top: { type: "string" },
       json: { type: "boolean", default: false },
       pprof: { type: "string" },
@@ -87,6 +113,14 @@ export async function nativeCommand(args: string[]): Promise<number> {
   }
   const type = sampleTypeOption("folded-type", values["folded-type"]);
   const top = intOption("top", values.top, 10, 1, 1_000_000);
+  const rate = intOption(
+    "memprofilerate",
+    values.memprofilerate,
+    0,
+    0,
+    2 ** 31,
+  );
+  const seed = intOption("seed", values.seed, 1, 0, 2 ** 31);
   for (const o of ["trace-out", "pprof", "folded", "html"] as const) {
     if (values[o]) checkOutputPath(values[o], `--${o}`);
   }
@@ -94,7 +128,13 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const analyzer = new TraceAnalyzer(stacks, {
     skipFrame: (f) => LIBS.test(f.file) || f.func === "",
   });
-  const sizes = new Map<number, { size: number; stack: number }>();
+  // With a sampling rate, a second analyzer sees only the sampled
+  // allocations (and their frees): its per-stack totals, scaled, are the profile.
+  const sampledAnalyzer = rate > 0 ? new TraceAnalyzer(stacks) : null;
+  const sizes = new Map<
+    number,
+    { size: number; stack: number; sampled: boolean }
+  >();
   const traceParts: string[] = [];
   const hex = (n: number) => "0x" + n.toString(16);
   // Events are kept until the run ends, then symbolized (file:line, C++ names) and analysed.
@@ -103,6 +143,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
   try {
     code = traceNative(argv, {
       stacks: !values["no-stacks"],
+      memProfileRate: rate,
+      seed,
       onEvent: (e) => events.push(e),
     });
   } catch (e) {
@@ -142,14 +184,16 @@ export async function nativeCommand(args: string[]): Promise<number> {
       const a = sizes.get(e.addr);
       if (a === undefined) continue; // allocated before libc was hooked
       sizes.delete(e.addr);
-      analyzer.add({
-        kind: "free",
+      const free = {
+        kind: "free" as const,
         addr: e.addr,
         size: a.size,
         goroutine: e.tid,
         stack: a.stack,
         lineNo: line,
-      });
+      };
+      analyzer.add(free);
+      if (a.sampled) sampledAnalyzer?.add(free);
       if (values["trace-out"]) {
         traceParts.push(
           `MProf_Free(p=${hex(e.addr)}, size=${hex(a.size)})\n${
@@ -159,11 +203,11 @@ export async function nativeCommand(args: string[]): Promise<number> {
       }
       continue;
     }
-    const frames = toFrames(e);
+    const frames = e.sampled ? toFrames(e) : UNSAMPLED;
     const stack = stacks.intern(frames);
-    sizes.set(e.addr, { size: e.size, stack });
-    analyzer.add({
-      kind: "alloc",
+    sizes.set(e.addr, { size: e.size, stack, sampled: e.sampled });
+    const alloc = {
+      kind: "alloc" as const,
       addr: e.addr,
       size: e.size,
       type: null,
@@ -171,7 +215,9 @@ export async function nativeCommand(args: string[]): Promise<number> {
       goroutine: e.tid,
       stack,
       lineNo: line,
-    });
+    };
+    analyzer.add(alloc);
+    if (e.sampled) sampledAnalyzer?.add(alloc);
     if (values["trace-out"]) {
       traceParts.push(
         `MProf_Malloc(p=${hex(e.addr)}, size=${
@@ -184,11 +230,13 @@ export async function nativeCommand(args: string[]): Promise<number> {
   if (values["trace-out"]) {
     await writeOutput(values["trace-out"], traceParts.join(""));
   }
-  const samples = analyzer.samples();
+  const samples = sampledAnalyzer === null
+    ? analyzer.samples()
+    : scaled(sampledAnalyzer.samples(), rate);
   if (values.pprof) {
     await writeOutput(
       values.pprof,
-      await gzip(encodeHeapProfile(samples, null, { rate: 1 })),
+      await gzip(encodeHeapProfile(samples, null, { rate: rate || 1 })),
     );
   }
   if (values.folded) await writeOutput(values.folded, folded(samples, type));
@@ -198,7 +246,9 @@ export async function nativeCommand(args: string[]): Promise<number> {
       renderReport({
         title: `alloctrace native ${argv.join(" ")}`,
         subtitle: `exit code ${code}`,
-        note: "every call traced",
+        note: rate > 0
+          ? `every call traced; stacks sampled, one per ${rate} bytes on average, and scaled`
+          : "every call traced",
         samples,
         analysis: result,
       }),

@@ -1,16 +1,19 @@
 /**
- * Tracing malloc, calloc, realloc and free of a native program with ptrace
- * from Deno's FFI, and its native stacks with libunwind-ptrace (reference:
- * shared/reference/native-tracing.md; no C code of ours). The child is
- * started stopped (`sh -c 'kill -STOP $$; exec "$0" "$@"'`), seized,
- * and followed to its exec; a breakpoint on ld.so's `_dl_debug_state` says
- * when libc is mapped, and then the four functions get breakpoints. A hit
- * records the arguments and, for allocations, plants a breakpoint on the
- * return address to read the result; the stack is unwound at entry.
+ * Tracing malloc, calloc, realloc, free and the aligned/array allocators of
+ * a native program with ptrace from Deno's FFI, and its native stacks with
+ * libunwind-ptrace (reference: shared/reference/native-tracing.md; no C code
+ * of ours). The child is started stopped (`sh -c 'kill -STOP $$; exec "$0"
+ * "$@"'`), seized, and followed to its exec; a breakpoint on ld.so's
+ * `_dl_debug_state` says when libc is mapped, and then the hooked functions
+ * get breakpoints. A hit records the arguments and, for allocations, plants
+ * a breakpoint on the return address to read the result; the stack is
+ * unwound at entry (only for sampled calls when a sampling rate is set).
  *
- * This first version uses classic breakpoints (restore, single-step,
- * re-plant): with several threads a call can slip past while another
- * thread steps over the breakpoint.
+ * When a hooked function's first instruction is one we can emulate (`push
+ * reg`, `test %rdi,%rdi`), the breakpoint stays and the instruction is
+ * executed by writing registers; otherwise classic breakpoints are used
+ * (restore, single-step, re-plant), where with several threads a call can
+ * slip past while another thread steps over the breakpoint.
  *
  * @module
  */
@@ -25,11 +28,21 @@ import {
   REG,
   type Unwind,
 } from "./ffi.ts";
+import { Sampler } from "../profile/sampling.ts";
 
 /** One native allocation event. */
 export interface NativeEvent {
   /** `malloc`, `calloc`, `realloc` or `free`. */
-  kind: "malloc" | "calloc" | "realloc" | "free";
+  kind:
+    | "malloc"
+    | "calloc"
+    | "realloc"
+    | "free"
+    | "posix_memalign"
+    | "aligned_alloc"
+    | "memalign"
+    | "valloc"
+    | "reallocarray";
   /** Thread id. */
   tid: number;
   /** Result (allocations) or argument (free). */
@@ -38,8 +51,10 @@ export interface NativeEvent {
   size: number;
   /** `realloc`'s old pointer. */
   old: number;
-  /** The stack at entry: PCs with names, innermost first (empty without stacks). */
+  /** The stack at entry: PCs with names, innermost first (empty without stacks or when not sampled). */
   frames: NativeFrame[];
+  /** Whether the heap-profile sampler chose it (always, without a sampling rate). */
+  sampled: boolean;
 }
 
 /** A native frame: its PC, symbol (from libunwind), module, and the address inside the module's file. */
@@ -60,6 +75,14 @@ export interface NativeFrame {
 export interface NativeOptions {
   /** Unwind a stack for each allocation (default true). */
   stacks?: boolean;
+  /**
+   * Like runtime.MemProfileRate: unwind stacks only for allocations the
+   * exponential sampler picks, one per this many bytes on average (0: every
+   * allocation).
+   */
+  memProfileRate?: number;
+  /** Seed of the sampler. */
+  seed?: number;
   /** Called for each event. */
   onEvent: (e: NativeEvent) => void;
 }
@@ -100,6 +123,24 @@ function readMaps(pid: number): Map0[] {
   return out;
 }
 
+/** The bytes an allocation call asks for, from its arguments. */
+function k0(
+  kind: NativeEvent["kind"],
+  rdi: number,
+  rsi: number,
+  rdx: number,
+): number {
+  return kind === "calloc"
+    ? rdi * rsi
+    : kind === "realloc" || kind === "aligned_alloc" || kind === "memalign"
+    ? rsi
+    : kind === "posix_memalign"
+    ? rdx
+    : kind === "reallocarray"
+    ? rsi * rdx
+    : rdi;
+}
+
 const ptrOf = (b: ArrayBufferView) =>
   BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b as BufferSource)));
 
@@ -113,6 +154,10 @@ const ptrOf = (b: ArrayBufferView) =>
 export function traceNative(argv: string[], opts: NativeOptions): number {
   const c: Libc = loadLibc();
   const wantStacks = opts.stacks ?? true;
+  const rate = opts.memProfileRate ?? 0;
+  const sampler = rate > 0
+    ? new Sampler("exponential", opts.seed ?? 1, 0, rate)
+    : null;
   const unwind: Unwind | null = wantStacks ? loadUnwind() : null;
   // Offsets of the hooked functions, from our own process's libc and ld.so.
   const info = new BigUint64Array(4);
@@ -124,9 +169,26 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     return Number(BigInt(Deno.UnsafePointer.value(p)) - info[1]);
   };
   const libcHandle = c.dlopen(cstr("libc.so.6"), 0x4 /* RTLD_NOLOAD */ | 0x1);
-  const hookOffsets: [NativeEvent["kind"], number][] =
-    (["malloc", "calloc", "realloc", "free"] as const)
-      .map((k) => [k, offsetOf(libcHandle, k)]);
+  const hookOffsets: [NativeEvent["kind"], number][] = [];
+  for (
+    const k of [
+      "malloc",
+      "calloc",
+      "realloc",
+      "free",
+      "posix_memalign",
+      "aligned_alloc",
+      "memalign",
+      "valloc",
+      "reallocarray",
+    ] as const
+  ) {
+    try {
+      hookOffsets.push([k, offsetOf(libcHandle, k)]);
+    } catch {
+      // not in this libc
+    }
+  }
   const rbrkOffset = offsetOf(null, "_dl_debug_state");
 
   // Spawn `sh -c 'kill -STOP $$; exec "$0" "$@"' prog args…`, stopped before its exec.
@@ -225,6 +287,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       ret: number;
       rsp: number;
       frames: NativeEvent["frames"];
+      sampled: boolean;
     }[]
   >();
   const upts = new Map<number, Deno.PointerValue>();
@@ -365,6 +428,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     if (libcMap === undefined) return false;
     for (const [kind, off] of hookOffsets) {
       const addr = libcMap.start + off;
+      // Aliases (glibc's memalign is aligned_alloc) share one breakpoint.
+      if (hooks.has(addr)) continue;
       const emulate = emulatorFor(peek(tid, addr), addr);
       hooks.set(addr, { kind, orig: setByte(tid, addr, 0xcc), emulate });
     }
@@ -450,10 +515,9 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       const rsp = Number(regs[REG.rsp]);
       const stack = pending.get(tid) ?? [];
       pending.set(tid, stack);
-      // glibc's realloc calls malloc/free itself: those are part of the realloc.
-      const nested = stack.some((p) =>
-        p.kind === "realloc" || p.kind === "calloc"
-      );
+      // A hooked call made inside another (glibc's realloc calls malloc and
+      // free, reallocarray calls realloc) is part of the outer one.
+      const nested = stack.length > 0;
       if (!nested) {
         if (hook.kind === "free") {
           if (rdi !== 0) {
@@ -464,23 +528,29 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
               size: 0,
               old: 0,
               frames: [],
+              sampled: false,
             });
           }
         } else {
-          const frames = unwindStack(tid, bp);
+          const sized = k0(hook.kind, rdi, rsi, Number(regs[REG.rdx]));
+          const sampled = sampler === null || sampler.sample(sized, rate);
+          const frames = sampled ? unwindStack(tid, bp) : [];
           const retAddr = Number(peek(tid, rsp));
-          const size = hook.kind === "calloc"
-            ? rdi * rsi
-            : hook.kind === "realloc"
-            ? rsi
-            : rdi;
+          const rdx = Number(regs[REG.rdx]);
+          const k = hook.kind;
+          const size = k0(k, rdi, rsi, rdx);
           stack.push({
-            kind: hook.kind,
+            kind: k,
             size,
-            old: hook.kind === "realloc" ? rdi : 0,
+            // realloc's old block, or where posix_memalign stores its result.
+            old:
+              k === "realloc" || k === "reallocarray" || k === "posix_memalign"
+                ? rdi
+                : 0,
             ret: retAddr,
             rsp,
             frames,
+            sampled,
           });
           const r = returns.get(retAddr);
           if (r === undefined) {
@@ -505,10 +575,16 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       );
       if (i >= 0) {
         const p = stack.splice(i, 1)[0];
-        const result = Number(regs[REG.rax]);
+        let result = Number(regs[REG.rax]);
+        if (p.kind === "posix_memalign") {
+          // It returns an error number; the block goes to *memptr.
+          result = result === 0 ? Number(peek(tid, p.old)) : 0;
+          p.old = 0;
+        }
         // realloc frees the old block when it moves it, and realloc(p, 0) frees p.
         if (
-          p.kind === "realloc" && p.old !== 0 && (result !== 0 || p.size === 0)
+          (p.kind === "realloc" || p.kind === "reallocarray") && p.old !== 0 &&
+          (result !== 0 || p.size === 0)
         ) {
           opts.onEvent({
             kind: "free",
@@ -517,6 +593,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
             size: 0,
             old: 0,
             frames: [],
+            sampled: false,
           });
         }
         if (result !== 0) {
@@ -527,6 +604,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
             size: p.size,
             old: p.old,
             frames: p.frames,
+            sampled: p.sampled,
           });
         }
         ret.refs--;

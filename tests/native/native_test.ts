@@ -249,3 +249,96 @@ globalThis.addEventListener("unload", () => {
     Deno.removeSync(dir, { recursive: true });
   } catch { /* gone */ }
 });
+
+Deno.test({
+  name:
+    "native: posix_memalign, aligned_alloc, memalign, valloc and reallocarray are traced too",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile(
+      "aligned",
+      `#define _GNU_SOURCE
+#include <stdlib.h>
+#include <malloc.h>
+void *volatile sink;
+int main() {
+  void *p = 0;
+  if (posix_memalign(&p, 64, 1000) != 0) return 1;
+  sink = aligned_alloc(128, 2048);
+  sink = memalign(256, 3000);
+  sink = valloc(5000);
+  void *r = reallocarray(0, 10, 600);
+  r = reallocarray(r, 20, 600);
+  free(r);
+  free(p);
+  return 0;
+}
+`,
+    );
+    const { code, events } = trace([bin]);
+    assertEquals(code, 0);
+    const got = events.filter((e) =>
+      e.kind !== "free" && e.frames.some((f) => f.name === "main")
+    ).map((e) => [e.kind, e.size]);
+    assertEquals(got, [
+      ["posix_memalign", 1000],
+      ["aligned_alloc", 2048],
+      ["aligned_alloc", 3000],
+      ["valloc", 5000],
+      ["reallocarray", 6000],
+      ["reallocarray", 12000],
+    ]);
+    const pm = events.find((e) => e.kind === "posix_memalign")!;
+    assertEquals(pm.addr % 64, 0);
+    assertTrue(
+      events.some((e) => e.kind === "free" && e.addr === pm.addr),
+      "posix_memalign's block is freed",
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "native: --memprofilerate unwinds only sampled allocations, counts stay exact, the scaled estimate is close",
+  ignore: skip !== "",
+  async fn() {
+    const { scaleHeapSample } = await import("../../lib/profile/proto.ts");
+    const bin = await compile("nested_sampled", NESTED);
+    const n = 2000;
+    const rate = 8192;
+    const run1 = (seed: number) => {
+      const events: NativeEvent[] = [];
+      traceNative([bin, String(n)], {
+        memProfileRate: rate,
+        seed,
+        onEvent: (e) => events.push(e),
+      });
+      return events.filter((e) => e.kind === "malloc" && e.size >= 100);
+    };
+    const mallocs = run1(3);
+    assertEquals(mallocs.length, n, "every call is still reported");
+    const sampled = mallocs.filter((e) => e.sampled);
+    for (const e of mallocs) {
+      assertEquals(e.frames.length > 0, e.sampled, "stacks only when sampled");
+    }
+    const bytes = mallocs.reduce((a, e) => a + e.size, 0);
+    const expected = bytes / rate; // ≈ 268
+    assertTrue(
+      Math.abs(sampled.length - expected) < 5 * Math.sqrt(expected),
+      `${sampled.length} samples, expected about ${expected.toFixed(0)}`,
+    );
+    const estimate = sampled.reduce(
+      (a, e) => a + scaleHeapSample(1, e.size, rate)[1],
+      0,
+    );
+    assertTrue(
+      Math.abs(estimate / bytes - 1) < 0.3,
+      `estimate ${estimate} vs ${bytes} bytes`,
+    );
+    assertEquals(
+      run1(3).map((e) => e.sampled),
+      mallocs.map((e) => e.sampled),
+      "the same seed samples the same allocations",
+    );
+  },
+});
