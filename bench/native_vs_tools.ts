@@ -46,28 +46,25 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
     }
   };
   const n = values.pairs!;
+  const native = (label: string, opts: string[]) =>
+    time(label, Deno.execPath(), [
+      "run",
+      "-A",
+      `${root}main.ts`,
+      "native",
+      ...opts,
+      "--json",
+      "--",
+      `${dir}/prog`,
+      n,
+    ]);
   const rows = [
     await time("plain", `${dir}/prog`, [n]),
-    await time("alloctrace native --no-stacks", Deno.execPath(), [
-      "run",
-      "-A",
-      `${root}main.ts`,
-      "native",
-      "--no-stacks",
-      "--json",
-      "--",
-      `${dir}/prog`,
-      n,
-    ]),
-    await time("alloctrace native (stacks)", Deno.execPath(), [
-      "run",
-      "-A",
-      `${root}main.ts`,
-      "native",
-      "--json",
-      "--",
-      `${dir}/prog`,
-      n,
+    await native("alloctrace native --no-stacks", ["--no-stacks"]),
+    await native("alloctrace native (stacks)", []),
+    await native("alloctrace native --memprofilerate", [
+      "--memprofilerate",
+      "524288",
     ]),
     await time("ltrace -e malloc+free", "ltrace", [
       "-e",
@@ -82,7 +79,7 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
   const by = Object.fromEntries(rows.map((r) => [r.label, r.s]));
   for (const r of rows) {
     console.log(
-      `${r.label.padEnd(32)} ${
+      `${r.label.padEnd(36)} ${
         Number.isNaN(r.s)
           ? "n/a (missing or failed)"
           : `${r.s.toFixed(2)} s, ${
@@ -101,6 +98,11 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
     `alloctrace (stacks) / heaptrack: ${
       ratio("alloctrace native (stacks)", "heaptrack")
     }× (target <= 10×)`,
+  );
+  console.log(
+    `alloctrace --memprofilerate 524288 / heaptrack: ${
+      ratio("alloctrace native --memprofilerate", "heaptrack")
+    }× (target <= 3×)`,
   );
 } finally {
   await Deno.remove(dir, { recursive: true });
