@@ -5,11 +5,10 @@
  * @module
  */
 
+import { GO119 } from "../tests/_testdata.ts";
+
 /** The Go programs shipped beside the repository in shared/testdata. */
-export const GO_PROGRAMS = new URL(
-  "../../shared/testdata/go1.19/programs/",
-  import.meta.url,
-);
+export const GO_PROGRAMS = new URL("programs/", GO119);
 
 /** Path of a usable `go` binary (PATH, then Debian's go 1.19), or null. */
 export async function findGo(): Promise<string | null> {

@@ -8,9 +8,11 @@
  * @module
  */
 
+import { GO119 } from "../tests/_testdata.ts";
+
 const out = Deno.args[0] ?? "/tmp/alloctrace-large.trace";
 const targetMB = Number(Deno.args[1] ?? 512);
-const shared = new URL("../../shared/testdata/go1.19/", import.meta.url);
+const shared = GO119;
 const gz = await Deno.readFile(new URL("binarytrees-d6.trace.gz", shared));
 const text = new TextDecoder().decode(
   new Uint8Array(

@@ -7,11 +7,22 @@
 import { TraceParser } from "../lib/trace/parser.ts";
 import type { TraceEvent } from "../lib/trace/events.ts";
 
-/** The shared testdata folder of Go 1.19 traces. */
-export const GO119: URL = new URL(
-  "../../shared/testdata/go1.19/",
-  import.meta.url,
-);
+/**
+ * The shared testdata folder of Go 1.19 traces: `../shared/testdata/go1.19/`
+ * beside the checkout when it is there (the source of truth), else the copy
+ * in `tests/testdata/shared/` (so a checkout placed anywhere still tests).
+ */
+export const GO119: URL = sharedTestdata();
+
+function sharedTestdata(): URL {
+  const beside = new URL("../../shared/testdata/go1.19/", import.meta.url);
+  try {
+    Deno.statSync(beside);
+    return beside;
+  } catch {
+    return new URL("./testdata/shared/go1.19/", import.meta.url);
+  }
+}
 
 /** Reads a shared trace (gunzipping `.gz`) through the parser. */
 export async function parseShared(

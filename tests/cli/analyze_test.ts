@@ -2,11 +2,11 @@ import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { alloctrace, run } from "../_run.ts";
 import { readPprof } from "../../mod.ts";
 import { findGo } from "../../bench/_go.ts";
+import { GO119 } from "../_testdata.ts";
 
 const GO = await findGo();
 
-const SHARED =
-  new URL("../../../shared/testdata/go1.19/", import.meta.url).pathname;
+const SHARED = GO119.pathname;
 const READ = ["--allow-env", "--allow-read", "--allow-write"];
 
 Deno.test("analyze: a real trace, text and JSON, with an exact pprof and folded stacks", async () => {

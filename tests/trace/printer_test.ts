@@ -1,5 +1,5 @@
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { parseShared, truth } from "../_testdata.ts";
+import { GO119, parseShared, truth } from "../_testdata.ts";
 import { traceOf } from "../../lib/golden.ts";
 import { siteFrame, type TraceEvent } from "../../lib/trace/events.ts";
 import { TraceParser } from "../../lib/trace/parser.ts";
@@ -72,10 +72,7 @@ Deno.test("go1.19 trace has the real trace's record kinds, header and frame synt
   const sim = traceOf("go1.19", (rt) => leak(rt, { n: 300 }));
   const real = new TextDecoder().decode(
     await Deno.readFile(
-      new URL(
-        "../../../shared/testdata/go1.19/leak-n300.trace",
-        import.meta.url,
-      ),
+      new URL("leak-n300.trace", GO119),
     ),
   );
   const shapes = (text: string) => {
