@@ -50,8 +50,8 @@ Options:
   -h, --help           show this help
 
 Needs: libunwind8 (Debian), ptrace permitted (CAP_SYS_PTRACE or Yama
-ptrace_scope 0/1 for a child), and --allow-ffi --allow-read --allow-run
---allow-env for Deno.
+ptrace_scope 0/1 for a child), and --allow-all for Deno (FFI, and reading
+/proc/PID/maps, which Deno grants only with --allow-all).
 
 Example:
   alloctrace native --pprof heap.pb.gz -- ./myprog input.txt
@@ -153,7 +153,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       throw new Error(
         `${
           err.message.split("\n")[0]
-        } (native tracing needs --allow-ffi --allow-read --allow-env)`,
+        } (native tracing needs --allow-all: FFI, /proc/PID/maps, addr2line)`,
       );
     }
     throw err;
