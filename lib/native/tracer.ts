@@ -532,13 +532,11 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
             });
           }
         } else {
-          const sized = k0(hook.kind, rdi, rsi, Number(regs[REG.rdx]));
-          const sampled = sampler === null || sampler.sample(sized, rate);
+          const k = hook.kind;
+          const size = k0(k, rdi, rsi, Number(regs[REG.rdx]));
+          const sampled = sampler === null || sampler.sample(size, rate);
           const frames = sampled ? unwindStack(tid, bp) : [];
           const retAddr = Number(peek(tid, rsp));
-          const rdx = Number(regs[REG.rdx]);
-          const k = hook.kind;
-          const size = k0(k, rdi, rsi, rdx);
           stack.push({
             kind: k,
             size,
