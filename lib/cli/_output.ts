@@ -7,6 +7,14 @@
  */
 
 import { UsageError } from "./_usage.ts";
+import {
+  encodeHeapProfile,
+  folded,
+  gzip,
+  type HeapSample,
+  type HeapSampleType,
+} from "../profile/proto.ts";
+import { renderReport, type ReportInput } from "../report/html.ts";
 
 function dirOf(path: string): string {
   const i = path.lastIndexOf("/");
@@ -61,4 +69,42 @@ export async function writeOutput(
     }
     throw new Error(`cannot write ${path}: ${(e as Error).message}`);
   }
+}
+
+/** ANSI colours on stdout: only on a terminal, and not with NO_COLOR. */
+export function stdoutColor(): boolean {
+  try {
+    return Deno.stdout.isTerminal() && Deno.env.get("NO_COLOR") === undefined;
+  } catch {
+    return false; // no --allow-env for NO_COLOR: plain
+  }
+}
+
+/**
+ * Writes the outputs of a trace analysis that were asked for: `pprof`
+ * (gzipped profile.proto of `samples` at MemProfileRate `rate`), `folded`
+ * (stacks by `type`) and `html` (the report of `report()`).
+ */
+export async function writeAnalysisOutputs(
+  paths: { pprof?: string; folded?: string; html?: string },
+  samples: HeapSample[],
+  opts: {
+    rate: number;
+    type: HeapSampleType;
+    report: () => Omit<ReportInput, "samples">;
+  },
+): Promise<void> {
+  if (paths.html) {
+    await writeOutput(
+      paths.html,
+      renderReport({ ...opts.report(), samples }),
+    );
+  }
+  if (paths.pprof) {
+    await writeOutput(
+      paths.pprof,
+      await gzip(encodeHeapProfile(samples, null, { rate: opts.rate })),
+    );
+  }
+  if (paths.folded) await writeOutput(paths.folded, folded(samples, opts.type));
 }

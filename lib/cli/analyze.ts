@@ -14,17 +14,15 @@ import {
   TraceAnalyzer,
 } from "../trace/analyze.ts";
 import { StackTable } from "../trace/events.ts";
-import {
-  encodeHeapProfile,
-  folded,
-  gzip,
-  HEAP_SAMPLE_TYPES,
-} from "../profile/proto.ts";
+import { HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { openInput } from "./_input.ts";
 import { readTrace } from "./_readtrace.ts";
-import { checkOutputPath, writeOutput } from "./_output.ts";
+import {
+  checkOutputPath,
+  stdoutColor,
+  writeAnalysisOutputs,
+} from "./_output.ts";
 import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
-import { renderReport } from "../report/html.ts";
 import { callTree } from "../report/tree.ts";
 
 /** Help text of `alloctrace analyze`. */
@@ -224,29 +222,18 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     return 1;
   }
   const samples = analyzer.samples();
-  if (values.html) {
-    await writeOutput(
-      values.html,
-      renderReport({
-        title: `alloctrace analyze ${input.name}`,
-        subtitle: `${read.parser.stats.format ?? "?"} format, ${
-          read.parser.stats.lines.toLocaleString("en-US")
-        } lines`,
-        note: "exact: every traced allocation",
-        samples,
-        analysis: result,
-      }),
-    );
-  }
-  if (values.pprof || values.folded) {
-    if (values.pprof) {
-      await writeOutput(
-        values.pprof,
-        await gzip(encodeHeapProfile(samples, null, { rate: 1 })),
-      );
-    }
-    if (values.folded) await writeOutput(values.folded, folded(samples, type));
-  }
+  await writeAnalysisOutputs(values, samples, {
+    rate: 1,
+    type,
+    report: () => ({
+      title: `alloctrace analyze ${input.name}`,
+      subtitle: `${read.parser.stats.format ?? "?"} format, ${
+        read.parser.stats.lines.toLocaleString("en-US")
+      } lines`,
+      note: "exact: every traced allocation",
+      analysis: result,
+    }),
+  });
   if (values.json) {
     console.log(JSON.stringify(
       {
@@ -264,16 +251,9 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     ));
   } else {
     console.log(analysisText(input.name, result, top));
-    let color = false;
-    try {
-      color = Deno.stdout.isTerminal() &&
-        Deno.env.get("NO_COLOR") === undefined;
-    } catch {
-      color = false;
-    }
     console.log(
       `\ncall tree by ${type}:\n${
-        callTree(samples, { type, color }).join("\n")
+        callTree(samples, { type, color: stdoutColor() }).join("\n")
       }`,
     );
     if (values.html) console.log(`\nwrote ${values.html} (--html)`);

@@ -14,16 +14,16 @@ import { symbolize } from "../native/symbolize.ts";
 import { type Frame, StackTable } from "../trace/events.ts";
 import { TraceAnalyzer } from "../trace/analyze.ts";
 import {
-  encodeHeapProfile,
-  folded,
-  gzip,
   HEAP_SAMPLE_TYPES,
   type HeapSample,
   scaleHeapSample,
 } from "../profile/proto.ts";
-import { renderReport } from "../report/html.ts";
 import { analysisText } from "./analyze.ts";
-import { checkOutputPath, writeOutput } from "./_output.ts";
+import {
+  checkOutputPath,
+  writeAnalysisOutputs,
+  writeOutput,
+} from "./_output.ts";
 import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
 
 /** Help text of `alloctrace native`. */
@@ -233,27 +233,18 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const samples = sampledAnalyzer === null
     ? analyzer.samples()
     : scaled(sampledAnalyzer.samples(), rate);
-  if (values.pprof) {
-    await writeOutput(
-      values.pprof,
-      await gzip(encodeHeapProfile(samples, null, { rate: rate || 1 })),
-    );
-  }
-  if (values.folded) await writeOutput(values.folded, folded(samples, type));
-  if (values.html) {
-    await writeOutput(
-      values.html,
-      renderReport({
-        title: `alloctrace native ${argv.join(" ")}`,
-        subtitle: `exit code ${code}`,
-        note: rate > 0
-          ? `every call traced; stacks sampled, one per ${rate} bytes on average, and scaled`
-          : "every call traced",
-        samples,
-        analysis: result,
-      }),
-    );
-  }
+  await writeAnalysisOutputs(values, samples, {
+    rate: rate || 1,
+    type,
+    report: () => ({
+      title: `alloctrace native ${argv.join(" ")}`,
+      subtitle: `exit code ${code}`,
+      note: rate > 0
+        ? `every call traced; stacks sampled, one per ${rate} bytes on average, and scaled`
+        : "every call traced",
+      analysis: result,
+    }),
+  });
   if (result.allocs === 0 && result.frees === 0) {
     console.error(
       `alloctrace: warning: ${

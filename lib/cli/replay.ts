@@ -11,13 +11,8 @@ import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
 import { parseGOGC } from "../runtime/gc.ts";
 import { StackTable } from "../trace/events.ts";
 import { Replayer } from "../trace/replay.ts";
-import { heapSamples } from "../profile/heap.ts";
-import {
-  encodeHeapProfile,
-  folded,
-  gzip,
-  HEAP_SAMPLE_TYPES,
-} from "../profile/proto.ts";
+import { heapProfileProto, heapSamples } from "../profile/heap.ts";
+import { folded, HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { writeHeapProfileText } from "../profile/text.ts";
 import { openInput } from "./_input.ts";
 import { readTrace } from "./_readtrace.ts";
@@ -118,16 +113,15 @@ export async function replayCommand(args: string[]): Promise<number> {
   for (const w of values.quiet ? [] : read.warnings) {
     console.error(`alloctrace: warning: ${w}`);
   }
-  const { samples, pcs } = heapSamples(rt);
+  const profile = heapSamples(rt);
+  const { samples } = profile;
   if (values.memprofile) {
     await writeOutput(
       values.memprofile,
-      await gzip(encodeHeapProfile(samples, pcs, {
-        rate: rt.memProfileRate,
-        mappingStart: rt.preset.textStart,
-        mappingLimit: rt.symtab.textEnd,
-        mappingFile: `/alloctrace/replay`,
-      })),
+      await heapProfileProto(rt, {
+        mappingFile: "/alloctrace/replay",
+        samples: profile,
+      }),
     );
   }
   if (values["memprofile-text"]) {

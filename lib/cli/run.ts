@@ -12,16 +12,11 @@ import { parseGodebug } from "../runtime/godebug.ts";
 import { formatGCTrace } from "../runtime/gctrace.ts";
 import { parseGOGC } from "../runtime/gc.ts";
 import { findWorkload, WORKLOADS } from "../workload/registry.ts";
-import { heapSamples } from "../profile/heap.ts";
-import {
-  encodeHeapProfile,
-  folded,
-  gzip,
-  HEAP_SAMPLE_TYPES,
-} from "../profile/proto.ts";
+import { heapProfileProto, heapSamples } from "../profile/heap.ts";
+import { folded, HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { writeHeapProfileText } from "../profile/text.ts";
 import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
-import { checkOutputPath, writeOutput } from "./_output.ts";
+import { checkOutputPath, stdoutColor, writeOutput } from "./_output.ts";
 import { topTable } from "./_top.ts";
 import { TracePrinter } from "../trace/printer.ts";
 import {
@@ -84,15 +79,6 @@ Examples:
   alloctrace run ./my_workload.ts 1000
   GODEBUG=gctrace=1 alloctrace run leak --n 100000
 `;
-
-/** ANSI colours on stdout: only on a terminal, and not with NO_COLOR. */
-function colorOut(): boolean {
-  try {
-    return Deno.stdout.isTerminal() && Deno.env.get("NO_COLOR") === undefined;
-  } catch {
-    return false;
-  }
-}
 
 function env(name: string): string | undefined {
   try {
@@ -343,17 +329,18 @@ export async function runCommand(args: string[]): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   const stats = rt.readMemStats();
   peak = Math.max(peak, stats.HeapAlloc);
-  const { samples, pcs } = heapSamples(rt);
+  const profile = heapSamples(rt);
+  const { samples } = profile;
   const written: Record<string, string> = {};
   for (const [opt, path] of outputs) {
     if (opt === "memprofile") {
-      const raw = encodeHeapProfile(samples, pcs, {
-        rate: rt.memProfileRate,
-        mappingStart: rt.preset.textStart,
-        mappingLimit: rt.symtab.textEnd,
-        mappingFile: `/alloctrace/${name}`,
-      });
-      await writeOutput(path, await gzip(raw));
+      await writeOutput(
+        path,
+        await heapProfileProto(rt, {
+          mappingFile: `/alloctrace/${name}`,
+          samples: profile,
+        }),
+      );
     } else if (opt === "memprofile-text") {
       await writeOutput(path, writeHeapProfileText(rt));
     } else if (opt === "html") {
@@ -429,7 +416,7 @@ export async function runCommand(args: string[]): Promise<number> {
     ...(rt.memProfileRate === 0 || samples.length === 0 ? [] : [
       "",
       `call tree by ${foldedType}:`,
-      ...callTree(samples, { type: foldedType, color: colorOut() }),
+      ...callTree(samples, { type: foldedType, color: stdoutColor() }),
     ]),
     ...Object.entries(written).map(([opt, path]) => `wrote ${path} (--${opt})`),
     ...(printer && traceOut

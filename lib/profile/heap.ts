@@ -21,7 +21,8 @@ export function heapSamples(
 
 /**
  * The gzip-compressed profile.proto of the runtime's heap profile now, as
- * `pprof.WriteHeapProfile` writes it.
+ * `pprof.WriteHeapProfile` writes it. `opts.samples` passes what
+ * {@link heapSamples} already returned, so it is not computed twice.
  *
  * @example
  * ```ts
@@ -37,9 +38,13 @@ export function heapSamples(
  */
 export async function heapProfileProto(
   rt: Runtime,
-  opts: { timeNanos?: number; mappingFile?: string } = {},
+  opts: {
+    timeNanos?: number;
+    mappingFile?: string;
+    samples?: { samples: HeapSample[]; pcs: number[][] };
+  } = {},
 ): Promise<Uint8Array> {
-  const { samples, pcs } = heapSamples(rt);
+  const { samples, pcs } = opts.samples ?? heapSamples(rt);
   const raw = encodeHeapProfile(samples, pcs, {
     rate: rt.memProfileRate,
     timeNanos: opts.timeNanos,
