@@ -11,7 +11,12 @@
  */
 
 import { type Frame, StackTable, type TraceEvent } from "./events.ts";
-import { emitRecord, type ParseStats, TraceParser } from "./parser.ts";
+import {
+  emitRecord,
+  hexDigit,
+  type ParseStats,
+  TraceParser,
+} from "./parser.ts";
 
 const NL = 10;
 const TAB = 9;
@@ -65,14 +70,7 @@ function hexAt(
   let i = s + 2;
   const start = i;
   for (; i < e; i++) {
-    const c = buf[i];
-    const d = c >= 48 && c <= 57
-      ? c - 48
-      : c >= 97 && c <= 102
-      ? c - 87
-      : c >= 65 && c <= 70
-      ? c - 55
-      : -1;
+    const d = hexDigit(buf[i]);
     if (d < 0) break;
     v = v * 16 + d;
   }

@@ -57,20 +57,24 @@ const HEADERS = [
   "MProf_Free(",
 ];
 
+/** The value of hex digit character code `c`; -1 when it is not one (shared by both parsers). */
+export function hexDigit(c: number): number {
+  return c >= 48 && c <= 57
+    ? c - 48
+    : c >= 97 && c <= 102
+    ? c - 87
+    : c >= 65 && c <= 70
+    ? c - 55
+    : -1;
+}
+
 function hexNum(s: string): number {
   // Leading hex digits (as far as they go); -1 when there are none.
   // Addresses are at most 48 bits, so the value is exact in a double.
   let v = 0;
   let i = 0;
   for (; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const d = c >= 48 && c <= 57
-      ? c - 48
-      : c >= 97 && c <= 102
-      ? c - 87
-      : c >= 65 && c <= 70
-      ? c - 55
-      : -1;
+    const d = hexDigit(s.charCodeAt(i));
     if (d < 0) break;
     v = v * 16 + d;
   }
