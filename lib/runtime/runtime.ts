@@ -699,13 +699,7 @@ export class Runtime {
    */
   go(fn: string, file: string, line: number, body: () => void): void {
     const parent = this.curg;
-    const g = this.newGoroutine(0);
-    g.p = g.id % this.gomaxprocs;
-    g.parentId = parent.id;
-    if (parent.depth > 0) {
-      g.createdByFunc = parent.frameFunc[parent.depth - 1];
-      g.createdByLine = parent.frameLine[parent.depth - 1];
-    }
+    const g = this.#goFromHere();
     this.curg = g;
     try {
       this.call(fn, file, line, body);
@@ -723,14 +717,7 @@ export class Runtime {
    * goroutines step by step.
    */
   newg(fn: string, file: string, line: number): Goroutine {
-    const parent = this.curg;
-    const g = this.newGoroutine(0);
-    g.p = g.id % this.gomaxprocs;
-    g.parentId = parent.id;
-    if (parent.depth > 0) {
-      g.createdByFunc = parent.frameFunc[parent.depth - 1];
-      g.createdByLine = parent.frameLine[parent.depth - 1];
-    }
+    const g = this.#goFromHere();
     g.enter(this.symtab.func(fn, file), line);
     g.status = "runnable";
     return g;
@@ -933,6 +920,22 @@ export class Runtime {
   }
 
   // ---- goroutines and roots ----
+
+  /**
+   * A goroutine made by a `go` statement at the current frame: P `id mod
+   * GOMAXPROCS`, and `created by` the current function.
+   */
+  #goFromHere(): Goroutine {
+    const parent = this.curg;
+    const g = this.newGoroutine(0);
+    g.p = g.id % this.gomaxprocs;
+    g.parentId = parent.id;
+    if (parent.depth > 0) {
+      g.createdByFunc = parent.frameFunc[parent.depth - 1];
+      g.createdByLine = parent.frameLine[parent.depth - 1];
+    }
+    return g;
+  }
 
   /** Makes a goroutine running on P `p` (its id is the next goid). */
   newGoroutine(p = 0): Goroutine {
