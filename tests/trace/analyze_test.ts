@@ -135,6 +135,33 @@ const mutation = fc.oneof(
     text: fc.string({ maxLength: 200 }),
   }),
 );
+type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
+
+/** Applies `muts` in order to a copy of `bytes`. */
+function mutate(bytes: Uint8Array, muts: readonly Mutation[]): Uint8Array {
+  for (const m of muts) {
+    const at = m.at % (bytes.length + 1);
+    if (m.op === "flip" && bytes.length > 0) {
+      bytes = bytes.slice();
+      bytes[at % bytes.length] = m.byte;
+    } else if (m.op === "cut") bytes = bytes.slice(0, at);
+    else if (m.op === "splice") {
+      const from = m.from % (bytes.length + 1);
+      bytes = new Uint8Array([
+        ...bytes.slice(0, at),
+        ...bytes.slice(from, from + m.len),
+        ...bytes.slice(at),
+      ]);
+    } else if (m.op === "insert") {
+      bytes = new Uint8Array([
+        ...bytes.slice(0, at),
+        ...new TextEncoder().encode(m.text),
+        ...bytes.slice(at),
+      ]);
+    }
+  }
+  return bytes;
+}
 
 const realText = new TextDecoder().decode(
   await Deno.readFile(new URL("leak-n300.trace", GO119)),
@@ -146,29 +173,7 @@ Deno.test("fuzz: mutated real traces never make the parser throw or hang, and ev
       fc.array(mutation, { minLength: 1, maxLength: 8 }),
       fc.integer({ min: 1, max: 5000 }),
       (muts, chunk) => {
-        let bytes = new TextEncoder().encode(realText);
-        for (const m of muts) {
-          const at = m.at % (bytes.length + 1);
-          if (m.op === "flip" && bytes.length > 0) {
-            bytes = bytes.slice();
-            bytes[at % bytes.length] = m.byte;
-          } else if (m.op === "cut") bytes = bytes.slice(0, at);
-          else if (m.op === "splice") {
-            const from = m.from % (bytes.length + 1);
-            const piece = bytes.slice(from, from + m.len);
-            bytes = new Uint8Array([
-              ...bytes.slice(0, at),
-              ...piece,
-              ...bytes.slice(at),
-            ]);
-          } else if (m.op === "insert") {
-            bytes = new Uint8Array([
-              ...bytes.slice(0, at),
-              ...new TextEncoder().encode(m.text),
-              ...bytes.slice(at),
-            ]);
-          }
-        }
+        const bytes = mutate(new TextEncoder().encode(realText), muts);
         const text = new TextDecoder().decode(bytes);
         let records = 0;
         const p = new TraceParser(() => records++);
@@ -197,30 +202,12 @@ Deno.test("fuzz: the byte parser and the string parser agree on mutated real tra
       fc.array(mutation, { minLength: 0, maxLength: 6 }),
       fc.integer({ min: 1, max: 70000 }),
       (muts, chunk) => {
-        let bytes = new TextEncoder().encode(realText.slice(0, 60000));
-        for (const m of muts) {
-          const at = m.at % (bytes.length + 1);
-          if (m.op === "flip" && bytes.length > 0) {
-            bytes = bytes.slice();
-            bytes[at % bytes.length] = m.byte;
-          } else if (m.op === "cut") bytes = bytes.slice(0, at);
-          else if (m.op === "splice") {
-            const from = m.from % (bytes.length + 1);
-            bytes = new Uint8Array([
-              ...bytes.slice(0, at),
-              ...bytes.slice(from, from + m.len),
-              ...bytes.slice(at),
-            ]);
-          } else if (m.op === "insert") {
-            bytes = new Uint8Array([
-              ...bytes.slice(0, at),
-              ...new TextEncoder().encode(m.text),
-              ...bytes.slice(at),
-            ]);
-          }
-        }
         // Keep to valid UTF-8 so both parsers see the same characters.
-        bytes = new TextEncoder().encode(new TextDecoder().decode(bytes));
+        const bytes = new TextEncoder().encode(
+          new TextDecoder().decode(
+            mutate(new TextEncoder().encode(realText.slice(0, 60000)), muts),
+          ),
+        );
         const render = (
           p: {
             stacks: {
