@@ -171,12 +171,20 @@ export async function nativeCommand(args: string[]): Promise<number> {
         inlined: false,
       };
     });
-  const frameLines = (fs: readonly Frame[]) =>
-    fs.map((f, i) =>
-      `\t#${i} ${hex(f.pc)} ${
-        f.func.replaceAll(" ", "") || "?"
-      } ${f.file}:${f.line}\n`
-    ).join("");
+  // The traceback text of each interned stack, made once.
+  const tracebacks = new Map<number, string>();
+  const traceback = (stack: number): string => {
+    let t = tracebacks.get(stack);
+    if (t === undefined) {
+      t = stacks.get(stack).map((f, i) =>
+        `\t#${i} ${hex(f.pc)} ${
+          f.func.replaceAll(" ", "") || "?"
+        } ${f.file}:${f.line}\n`
+      ).join("");
+      tracebacks.set(stack, t);
+    }
+    return t;
+  };
   let line = 0;
   for (const e of events) {
     line++;
@@ -197,7 +205,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       if (values["trace-out"]) {
         traceParts.push(
           `MProf_Free(p=${hex(e.addr)}, size=${hex(a.size)})\n${
-            frameLines(stacks.get(a.stack))
+            traceback(a.stack)
           }`,
         );
       }
@@ -222,7 +230,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       traceParts.push(
         `MProf_Malloc(p=${hex(e.addr)}, size=${
           hex(e.size)
-        }, type=0x0 <single object>)\n${frameLines(frames)}`,
+        }, type=0x0 <single object>)\n${traceback(stack)}`,
       );
     }
   }
