@@ -124,7 +124,7 @@ function readMaps(pid: number): Map0[] {
 }
 
 /** The bytes an allocation call asks for, from its arguments. */
-function k0(
+function requestedSize(
   kind: NativeEvent["kind"],
   rdi: number,
   rsi: number,
@@ -533,7 +533,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
           }
         } else {
           const k = hook.kind;
-          const size = k0(k, rdi, rsi, Number(regs[REG.rdx]));
+          const size = requestedSize(k, rdi, rsi, Number(regs[REG.rdx]));
           const sampled = sampler === null || sampler.sample(size, rate);
           const frames = sampled ? unwindStack(tid, bp) : [];
           const retAddr = Number(peek(tid, rsp));
