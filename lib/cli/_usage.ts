@@ -4,6 +4,8 @@
  * @module
  */
 
+import { HEAP_SAMPLE_TYPES, type HeapSampleType } from "../profile/proto.ts";
+
 /** A mistake in the command line: reported with exit code 2. */
 export class UsageError extends Error {
   /** Makes a usage error; the message says what was wrong and what to do. */
@@ -52,24 +54,16 @@ export function intOption(
   return n;
 }
 
-/** The four heap-profile sample types, as options accept them. */
-const SAMPLE_TYPES = [
-  "alloc_objects",
-  "alloc_space",
-  "inuse_objects",
-  "inuse_space",
-] as const;
-
 /** Parses a sample-type option (`--folded-type`, `--type`), or throws a UsageError naming the choices. */
 export function sampleTypeOption(
   name: string,
   value: string | undefined,
-): typeof SAMPLE_TYPES[number] {
+): HeapSampleType {
   const v = value ?? "alloc_space";
-  if (!(SAMPLE_TYPES as readonly string[]).includes(v)) {
+  if (!(HEAP_SAMPLE_TYPES as readonly string[]).includes(v)) {
     throw new UsageError(
-      `--${name} must be one of ${SAMPLE_TYPES.join(", ")}, got "${v}"`,
+      `--${name} must be one of ${HEAP_SAMPLE_TYPES.join(", ")}, got "${v}"`,
     );
   }
-  return v as typeof SAMPLE_TYPES[number];
+  return v as HeapSampleType;
 }
