@@ -9,13 +9,23 @@
  * @module
  */
 
-interface GoldenClass {
+/** One size class of a golden file. */
+export interface GoldenClass {
   class: number;
   size: number;
   npages: number;
   bytesPerSpan: number;
   objects: number;
   tailWaste: number;
+}
+
+/** A golden file: what tests/runtime/sizeclasses_test.ts reads. */
+export interface Golden {
+  source: string;
+  preset: string;
+  pageSize: number;
+  sizeZeroClass: number;
+  classes: GoldenClass[];
 }
 
 function rowsAfter(text: string, heading: string): string[][] {
@@ -70,7 +80,7 @@ for (
     ["go1.2-seed", go12, 4096, 1],
   ] as const
 ) {
-  const doc = {
+  const doc: Golden = {
     source: "shared/reference/go-runtime-memory.md",
     preset: name,
     pageSize,

@@ -1,18 +1,7 @@
 import { assertEquals } from "../_assert.ts";
 import { getPreset, PRESET_NAMES, sizeClassesOf } from "../../mod.ts";
 
-interface Golden {
-  pageSize: number;
-  sizeZeroClass: number;
-  classes: {
-    class: number;
-    size: number;
-    npages: number;
-    bytesPerSpan: number;
-    objects: number;
-    tailWaste: number;
-  }[];
-}
+import type { Golden } from "../../scripts/gen_sizeclass_golden.ts";
 
 async function golden(name: string): Promise<Golden> {
   const url = new URL(`../testdata/sizeclasses/${name}.json`, import.meta.url);
