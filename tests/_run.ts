@@ -49,3 +49,16 @@ export function alloctrace(
 ): Promise<Ran> {
   return run(Deno.execPath(), ["run", ...perms, "main.ts", ...args]);
 }
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards whatever happens. */
+export async function withTempDir<T>(
+  fn: (dir: string) => Promise<T>,
+  prefix = "alloctrace-test-",
+): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -1,5 +1,5 @@
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
-import { alloctrace, run } from "../_run.ts";
+import { alloctrace, run, withTempDir } from "../_run.ts";
 import { readPprof } from "../../mod.ts";
 import { findGo } from "../../bench/_go.ts";
 import { GO119 } from "../_testdata.ts";
@@ -10,8 +10,7 @@ const SHARED = GO119.pathname;
 const READ = ["--allow-env", "--allow-read", "--allow-write"];
 
 Deno.test("analyze: a real trace, text and JSON, with an exact pprof and folded stacks", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const r = await alloctrace(
       [
         "analyze",
@@ -54,9 +53,7 @@ Deno.test("analyze: a real trace, text and JSON, with an exact pprof and folded 
     const doc = JSON.parse(j.stdout);
     assertEquals([doc.allocs, doc.frees, doc.gcs], [4521, 4283, 1]);
     assertEquals(doc.sites[0].site, "main.bottomUpTree");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("analyze reads stdin (-), gzip recognised by its magic bytes", async () => {
@@ -95,8 +92,7 @@ Deno.test("analyze: a truncated trace warns, analyses everything before the cut,
 });
 
 Deno.test("analyze: bad inputs get one clear line and a non-zero exit; a cut gzip is analysed up to the cut", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/empty`, new Uint8Array());
     await Deno.writeFile(
       `${dir}/garbage`,
@@ -135,14 +131,11 @@ Deno.test("analyze: bad inputs get one clear line and a non-zero exit; a cut gzi
     assertEquals(strict.code, 1);
     const usage = await alloctrace(["analyze"], READ);
     assertEquals(usage.code, 2);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("replay: a trace at MemProfileRate 1 gives back its allocations and live objects in the profile", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const r = await alloctrace(
       [
         "replay",
@@ -165,9 +158,7 @@ Deno.test("replay: a trace at MemProfileRate 1 gives back its allocations and li
     );
     assertEquals(nodes.reduce((a, s) => a + s.values[0], 0), 4398);
     assertEquals(nodes.reduce((a, s) => a + s.values[2], 0), 127);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("diff: two traces and two profiles, per site", async () => {
@@ -201,8 +192,7 @@ Deno.test({
   name: "analyze --pprof output is read by go tool pprof",
   ignore: GO === null,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir(async (dir) => {
       await alloctrace([
         "analyze",
         `${SHARED}leak-n300.trace`,
@@ -219,8 +209,6 @@ Deno.test({
       ]);
       assertEquals(r.code, 0, r.stderr);
       assertTrue(/76800B .* main\.makePayload/.test(r.stdout), r.stdout);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

@@ -1,5 +1,5 @@
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
-import { alloctrace } from "../_run.ts";
+import { alloctrace, withTempDir } from "../_run.ts";
 
 Deno.test("alloctrace run (the main job) prints a summary of the simulated heap", async () => {
   const r = await alloctrace(["run", "binarytrees", "--depth", "8"]);
@@ -120,8 +120,7 @@ Deno.test("the go1.2-seed preset prints Go 1.2's gctrace line", async () => {
 });
 
 Deno.test("run writes the heap profile in three forms; go-readable, text and folded", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const r = await alloctrace([
       "run",
       "leak",
@@ -149,9 +148,7 @@ Deno.test("run writes the heap profile in three forms; go-readable, text and fol
       [...Deno.readDirSync(dir)].filter((e) => e.name.includes(".tmp-")).length,
       0,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("an output path in a missing directory fails before the run, with one line and no file", async () => {
@@ -194,8 +191,7 @@ Deno.test("GODEBUG=allocfreetrace=1 prints the trace on stderr; --trace-out puts
     r.stderr.slice(0, 200),
   );
   assertIncludes(r.stderr, "\ntracegc()\n");
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const f = await alloctrace(
       [
         "run",
@@ -216,9 +212,7 @@ Deno.test("GODEBUG=allocfreetrace=1 prints the trace on stderr; --trace-out puts
       f.stdout,
       "(allocfreetrace: 13 allocations, 5 frees, 1 GCs)",
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a run that fails still leaves every record traced before the failure", async () => {
@@ -267,8 +261,7 @@ Deno.test("alloctrace workloads lists every built-in workload with its parameter
 });
 
 Deno.test("script workloads: run, arguments, a throwing script, a missing one, one without permission", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const script = `${dir}/w.ts`;
     await Deno.writeTextFile(
       script,
@@ -302,7 +295,5 @@ Deno.test("script workloads: run, arguments, a throwing script, a missing one, o
     const bad = await alloctrace(["run", `${dir}/bad.ts`], read);
     assertEquals(bad.code, 1);
     assertIncludes(bad.stderr, "has no default export function");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

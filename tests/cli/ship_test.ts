@@ -4,7 +4,7 @@
  * from a project outside the repository.
  */
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
-import { ROOT, run } from "../_run.ts";
+import { ROOT, run, withTempDir } from "../_run.ts";
 
 const ENV_FLAG = "--allow-env=GODEBUG,GOGC,ALLOCTRACE_DEBUG,NO_COLOR,TERM";
 
@@ -52,8 +52,7 @@ Deno.test("deno run from a URL: the repository served on loopback runs with the 
 });
 
 Deno.test("the library imported from a project outside the repository runs a workload", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "alloctrace-lib-" });
-  try {
+  await withTempDir(async (dir) => {
     const mod = new URL("../../mod.ts", import.meta.url).href;
     await Deno.writeTextFile(
       `${dir}/main.ts`,
@@ -74,9 +73,7 @@ console.log(JSON.stringify({ objects: rt.readMemStats().HeapObjects, samples: p.
     const out = JSON.parse(r.stdout);
     assertEquals(out.objects, 102);
     assertTrue(out.samples >= 4, r.stdout);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, "alloctrace-lib-");
 });
 
 Deno.test("importing mod.ts touches no Deno API: it loads with no permissions at all", async () => {

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows, assertTrue } from "../_assert.ts";
 import { GO119 } from "../_testdata.ts";
-import { run } from "../_run.ts";
+import { run, withTempDir } from "../_run.ts";
 import { tabwrite } from "../../lib/profile/_tabwriter.ts";
 import {
   folded,
@@ -158,8 +158,7 @@ Deno.test({
   async fn() {
     const rt = new Runtime({ memProfileRate: 1 });
     heapprofile(rt, { small: 20000, large: 200 });
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir(async (dir) => {
       const file = `${dir}/sim.pb.gz`;
       await Deno.writeFile(file, await heapProfileProto(rt));
       const text = writeHeapProfileText(rt);
@@ -203,9 +202,7 @@ Deno.test({
           "alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes",
         ),
       );
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 if (go === null) {
