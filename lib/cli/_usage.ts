@@ -67,3 +67,18 @@ export function sampleTypeOption(
   }
   return v as HeapSampleType;
 }
+
+/**
+ * The options shared by the commands that print an analysis and write
+ * its outputs (`analyze`, `native`): `--top`, `--json`, `--pprof`,
+ * `--folded`, `--folded-type`, `--html`, `--help`.
+ */
+export const ANALYSIS_OPTIONS = {
+  top: { type: "string" },
+  json: { type: "boolean", default: false },
+  pprof: { type: "string" },
+  folded: { type: "string" },
+  "folded-type": { type: "string", default: "alloc_space" },
+  html: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;

@@ -22,7 +22,12 @@ import {
   stdoutColor,
   writeAnalysisOutputs,
 } from "./_output.ts";
-import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
+import {
+  ANALYSIS_OPTIONS,
+  intOption,
+  sampleTypeOption,
+  UsageError,
+} from "./_usage.ts";
 import { callTree } from "../report/tree.ts";
 
 /** Help text of `alloctrace analyze`. */
@@ -178,16 +183,10 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
     options: {
+      ...ANALYSIS_OPTIONS,
       stacks: { type: "boolean", default: false },
-      top: { type: "string" },
-      json: { type: "boolean", default: false },
-      pprof: { type: "string" },
-      folded: { type: "string" },
-      "folded-type": { type: "string", default: "alloc_space" },
-      html: { type: "string" },
       strict: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
-      help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {

@@ -24,7 +24,12 @@ import {
   writeAnalysisOutputs,
   writeOutput,
 } from "./_output.ts";
-import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
+import {
+  ANALYSIS_OPTIONS,
+  intOption,
+  sampleTypeOption,
+  UsageError,
+} from "./_usage.ts";
 
 /** Help text of `alloctrace native`. */
 export const NATIVE_HELP = `Usage: alloctrace native [options] -- CMD [ARGS…]
@@ -92,13 +97,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       "no-stacks": { type: "boolean", default: false },
       memprofilerate: { type: "string" },
       seed: { type: "string" },
-      top: { type: "string" },
-      json: { type: "boolean", default: false },
-      pprof: { type: "string" },
-      folded: { type: "string" },
-      "folded-type": { type: "string", default: "alloc_space" },
-      html: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
+      ...ANALYSIS_OPTIONS,
     },
   });
   if (values.help) {
