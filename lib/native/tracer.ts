@@ -436,6 +436,17 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     return true;
   };
 
+  const emitFree = (tid: number, addr: number) =>
+    opts.onEvent({
+      kind: "free",
+      tid,
+      addr,
+      size: 0,
+      old: 0,
+      frames: [],
+      sampled: false,
+    });
+
   let exitCode = -1;
   const alive = new Set<number>([pid]);
   while (alive.size > 0) {
@@ -520,17 +531,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       const nested = stack.length > 0;
       if (!nested) {
         if (hook.kind === "free") {
-          if (rdi !== 0) {
-            opts.onEvent({
-              kind: "free",
-              tid,
-              addr: rdi,
-              size: 0,
-              old: 0,
-              frames: [],
-              sampled: false,
-            });
-          }
+          if (rdi !== 0) emitFree(tid, rdi);
         } else {
           const k = hook.kind;
           const size = requestedSize(k, rdi, rsi, Number(regs[REG.rdx]));
@@ -584,15 +585,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
           (p.kind === "realloc" || p.kind === "reallocarray") && p.old !== 0 &&
           (result !== 0 || p.size === 0)
         ) {
-          opts.onEvent({
-            kind: "free",
-            tid,
-            addr: p.old,
-            size: 0,
-            old: 0,
-            frames: [],
-            sampled: false,
-          });
+          emitFree(tid, p.old);
         }
         if (result !== 0) {
           opts.onEvent({
