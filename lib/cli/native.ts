@@ -124,12 +124,14 @@ export async function nativeCommand(args: string[]): Promise<number> {
     if (values[o]) checkOutputPath(values[o], `--${o}`);
   }
   const stacks = new StackTable();
-  const analyzer = new TraceAnalyzer(stacks, {
-    skipFrame: (f) => LIBS.test(f.file) || f.func === "",
-  });
+  // libc's own frames are not the allocation site, in tables or profiles.
+  const siteOpts = {
+    skipFrame: (f: Frame) => LIBS.test(f.file) || f.func === "",
+  };
+  const analyzer = new TraceAnalyzer(stacks, siteOpts);
   // With a sampling rate, a second analyzer sees only the sampled
   // allocations (and their frees): its per-stack totals, scaled, are the profile.
-  const sampledAnalyzer = rate > 0 ? new TraceAnalyzer(stacks) : null;
+  const sampledAnalyzer = rate > 0 ? new TraceAnalyzer(stacks, siteOpts) : null;
   const sizes = new Map<
     number,
     { size: number; stack: number; sampled: boolean }

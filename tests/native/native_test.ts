@@ -342,3 +342,51 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "native CLI: a sampled profile has the same stacks as the exact one (libc frames dropped), scaled near the truth",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("nested3", NESTED);
+    const foldedOf = async (extra: string[], out: string) => {
+      const r = await run(Deno.execPath(), [
+        "run",
+        "-A",
+        "main.ts",
+        "native",
+        ...extra,
+        "--folded",
+        out,
+        "--json",
+        "--",
+        bin,
+        "2000",
+      ]);
+      assertEquals(r.code, 7, r.stderr);
+      return new Map(
+        (await Deno.readTextFile(out)).trim().split("\n").map((l) => {
+          const i = l.lastIndexOf(" ");
+          return [l.slice(0, i), Number(l.slice(i + 1))] as const;
+        }),
+      );
+    };
+    const exact = await foldedOf([], `${dir}/exact.folded`);
+    const sampled = await foldedOf(
+      ["--memprofilerate", "8192"],
+      `${dir}/sampled.folded`,
+    );
+    for (const stack of sampled.keys()) {
+      assertTrue(
+        exact.has(stack),
+        `sampled stack ${stack} not in the exact profile`,
+      );
+    }
+    const site = [...exact.keys()].find((k) =>
+      k.endsWith(";outer;middle;leaf_alloc")
+    );
+    assertTrue(site !== undefined, [...exact.keys()].join("\n"));
+    const ratio = sampled.get(site!)! / exact.get(site!)!;
+    assertTrue(Math.abs(ratio - 1) < 0.3, `scaled/exact = ${ratio}`);
+  },
+});
