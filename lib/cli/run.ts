@@ -179,11 +179,7 @@ export async function runCommand(args: string[]): Promise<number> {
       fn = await loadScriptWorkload(url);
     } catch (e) {
       const err = e as Error;
-      if (err.name === "NotCapable") {
-        throw new Error(
-          `cannot load workload script ${name}: ${err.message.split("\n")[0]}`,
-        );
-      }
+      // The loader's own "no default export" error already names the script.
       if (err instanceof TypeError && err.message.includes("default export")) {
         throw err;
       }
