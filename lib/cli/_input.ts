@@ -64,27 +64,11 @@ export async function openInput(path: string): Promise<Input> {
       },
     });
   }
-  // Peek at the first chunk to sniff gzip, then put it back in front.
-  const reader = file.getReader();
-  const first = await reader.read();
-  if (first.done || first.value.length === 0) {
-    reader.releaseLock();
+  // Peek at the first chunk to sniff gzip.
+  const { head, stream: rest } = await peekStream(file);
+  if (head.length === 0) {
     throw new Error(`${path === "-" ? "stdin" : path} is empty`);
   }
-  const head = first.value;
-  const rest = new ReadableStream<Uint8Array>({
-    start(c) {
-      c.enqueue(head);
-    },
-    async pull(c) {
-      const { done, value } = await reader.read();
-      if (done) c.close();
-      else c.enqueue(value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
   const stream = gzip
     ? rest.pipeThrough(
@@ -95,4 +79,31 @@ export async function openInput(path: string): Promise<Input> {
     )
     : rest;
   return { name: path === "-" ? "stdin" : path, stream, gzip, size, head };
+}
+
+/**
+ * Reads the first chunk of `stream` (empty when there is none) and returns
+ * it with a stream that still yields everything, that chunk first.
+ */
+export async function peekStream(
+  stream: ReadableStream<Uint8Array>,
+): Promise<{ head: Uint8Array; stream: ReadableStream<Uint8Array> }> {
+  const reader = stream.getReader();
+  const first = await reader.read();
+  const head = first.done ? new Uint8Array(0) : first.value;
+  const rest = new ReadableStream<Uint8Array>({
+    start(c) {
+      if (head.length > 0) c.enqueue(head);
+      if (first.done) c.close();
+    },
+    async pull(c) {
+      const { done, value } = await reader.read();
+      if (done) c.close();
+      else c.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return { head, stream: rest };
 }

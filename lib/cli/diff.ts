@@ -15,7 +15,7 @@ import {
 } from "../profile/proto.ts";
 import { renderReport } from "../report/html.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
-import { openInput } from "./_input.ts";
+import { openInput, peekStream } from "./_input.ts";
 import { readTrace } from "./_readtrace.ts";
 import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
 
@@ -44,6 +44,11 @@ Example:
 
 type Values = [number, number, number, number];
 
+/** Whether `b` holds control bytes no text trace has (a profile.proto does). */
+function isBinary(b: Uint8Array): boolean {
+  return b.some((c) => c < 0x09 || (c > 0x0d && c < 0x20));
+}
+
 async function load(
   path: string,
   quiet: boolean,
@@ -56,65 +61,41 @@ async function load(
     for (let i = 0; i < 4; i++) a[i] += v[i];
     out.set(site, a);
   };
-  if (input.gzip) {
-    // A gzipped file may be a profile: try that first.
-    const chunks: Uint8Array[] = [];
-    const raw = await openInput(path);
-    const reader = raw.stream.getReader();
-    let ok = true;
+  // A profile is binary and a trace is text: sniff the (gunzipped) start.
+  const peeked = await peekStream(input.stream);
+  let stream = peeked.stream;
+  if (isBinary(peeked.head.subarray(0, 64))) {
+    let bytes: Uint8Array<ArrayBuffer>;
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        chunks.push(value);
+      bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    } catch (e) {
+      throw new Error(`${input.name}: ${(e as Error).message.split("\n")[0]}`);
+    }
+    try {
+      const p = await readPprof(bytes, input.name);
+      const idx = HEAP_SAMPLE_TYPES.map((t) => p.sampleTypes.indexOf(t));
+      if (idx.every((i) => i >= 0)) {
+        for (const s of p.samples) {
+          const site = s.frames.find((f) =>
+            !f.func.startsWith("runtime.")
+          )?.func ?? s.frames[0]?.func ?? "?";
+          const v = idx.map((i) => s.values[i]) as Values;
+          add(site, v);
+          samples.push({ values: v, frames: s.frames });
+        }
+        return { sites: out, samples };
       }
     } catch {
-      ok = false;
+      // not a profile: read it as a trace
     }
-    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let o = 0;
-    for (const c of chunks) {
-      bytes.set(c, o);
-      o += c.length;
-    }
-    if (
-      ok && !new TextDecoder().decode(bytes.subarray(0, 64)).includes("trace")
-    ) {
-      try {
-        const p = await readPprof(bytes, raw.name);
-        const idx = HEAP_SAMPLE_TYPES.map((t) => p.sampleTypes.indexOf(t));
-        if (idx.every((i) => i >= 0)) {
-          for (const s of p.samples) {
-            const site = s.frames.find((f) =>
-              !f.func.startsWith("runtime.")
-            )?.func ?? s.frames[0]?.func ?? "?";
-            const v = idx.map((i) => s.values[i]) as Values;
-            add(site, v);
-            samples.push({ values: v, frames: s.frames });
-          }
-          await input.stream.cancel();
-          return { sites: out, samples };
-        }
-      } catch {
-        // not a profile: read it as a trace
-      }
-    }
-  } else if (input.head[0] === 0x0a || input.head[0] === 0x12) {
-    // An uncompressed profile.proto starts with field 1 or 2.
-    await input.stream.cancel();
-    const p = await readPprof(await Deno.readFile(path), path);
-    for (const s of p.samples) {
-      add(s.frames[0]?.func ?? "?", s.values);
-      samples.push({
-        values: s.values.slice(0, 4) as Values,
-        frames: s.frames,
-      });
-    }
-    return { sites: out, samples };
+    stream = new Blob([bytes]).stream();
   }
   const stacks = new StackTable();
   const a = new TraceAnalyzer(stacks);
-  const read = await readTrace(input, (e) => a.add(e), { quiet, stacks });
+  const read = await readTrace({ ...input, stream }, (e) => a.add(e), {
+    quiet,
+    stacks,
+  });
   for (const w of quiet ? [] : read.warnings) {
     console.error(`alloctrace: warning: ${w}`);
   }

@@ -186,6 +186,39 @@ Deno.test("diff: two traces and two profiles, per site", async () => {
   );
   const bad = await alloctrace(["diff", `${SHARED}leak-n300.trace`], READ);
   assertEquals(bad.code, 2);
+  await withTempDir(async (dir) => {
+    // An uncompressed Go profile (it starts with field 11, not 1 or 2) and a
+    // gzipped trace are told apart by their content, not their first byte.
+    const gz = await Deno.readFile(`${SHARED}heap/rate-1.pb.gz`);
+    await Deno.writeFile(
+      `${dir}/rate-1.pb`,
+      new Uint8Array(
+        await new Response(
+          new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip")),
+        ).arrayBuffer(),
+      ),
+    );
+    const plain = await alloctrace([
+      "diff",
+      `${dir}/rate-1.pb`,
+      `${SHARED}heap/rate-524288.pb.gz`,
+    ], READ);
+    assertEquals(plain.code, 0, plain.stderr);
+    assertEquals(
+      plain.stdout,
+      p.stdout.replace(`${SHARED}heap/rate-1.pb.gz`, `${dir}/rate-1.pb`),
+    );
+    // A cut gzipped profile: one line naming the file, not a trace-format complaint.
+    await Deno.writeFile(`${dir}/cut.pb.gz`, gz.subarray(0, 200));
+    const cut = await alloctrace(
+      ["diff", `${dir}/cut.pb.gz`, `${SHARED}leak-n300.trace`],
+      READ,
+    );
+    assertEquals(cut.code, 1);
+    assertEquals(cut.stderr.trim().split("\n").length, 1, cut.stderr);
+    assertIncludes(cut.stderr, `${dir}/cut.pb.gz: `);
+    assertTrue(!cut.stderr.includes("not an allocfreetrace log"), cut.stderr);
+  });
 });
 
 Deno.test({
