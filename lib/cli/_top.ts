@@ -68,3 +68,18 @@ export function topTable(
   }
   return lines;
 }
+
+/**
+ * Lines of a text table: every column right-aligned to its widest cell
+ * except the last (a site name), columns two spaces apart.
+ */
+export function alignColumns(head: string[], rows: string[][]): string[] {
+  const w = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => r[i].length))
+  );
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(w[i]))).join(
+      "  ",
+    );
+  return [head, ...rows].map(fmt);
+}

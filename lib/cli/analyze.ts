@@ -16,6 +16,7 @@ import {
 import { StackTable } from "../trace/events.ts";
 import { HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { openInput } from "./_input.ts";
+import { alignColumns } from "./_top.ts";
 import { readTrace } from "./_readtrace.ts";
 import {
   checkOutputPath,
@@ -86,16 +87,7 @@ export function analysisText(
     `live at end   ${n(r.liveBytes)} bytes in ${n(r.liveObjects)} objects`,
   );
   const table = (title: string, head: string[], rows: string[][]) => {
-    out.push("", title);
-    const w = head.map((h, i) =>
-      Math.max(h.length, ...rows.map((r) => r[i].length))
-    );
-    const fmt = (cells: string[]) =>
-      cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(w[i]))).join(
-        "  ",
-      );
-    out.push(fmt(head));
-    for (const r of rows) out.push(fmt(r));
+    out.push("", title, ...alignColumns(head, rows));
   };
   table(
     "top sites by bytes allocated",

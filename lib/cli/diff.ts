@@ -16,6 +16,7 @@ import {
 import { renderReport } from "../report/html.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
 import { openInput, peekStream } from "./_input.ts";
+import { alignColumns } from "./_top.ts";
 import { readTrace } from "./_readtrace.ts";
 import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
 
@@ -174,11 +175,6 @@ export async function diffCommand(args: string[]): Promise<number> {
     s,
   ) => [sign(s.delta[k]), n(s.a[k]), n(s.b[k]), s.site]);
   const head = [`Δ ${type}`, "A", "B", "site"];
-  const w = head.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => r[i].length))
-  );
-  const fmt = (cells: string[]) =>
-    cells.map((c, i) => (i === 3 ? c : c.padStart(w[i]))).join("  ");
   const total = (m: Map<string, Values>) =>
     [...m.values()].reduce((s, v) => s + v[k], 0);
   console.log([
@@ -187,8 +183,7 @@ export async function diffCommand(args: string[]): Promise<number> {
       sign(total(b) - total(a))
     })`,
     "",
-    fmt(head),
-    ...rows.map(fmt),
+    ...alignColumns(head, rows),
   ].join("\n"));
   return 0;
 }
