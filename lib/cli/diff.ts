@@ -7,7 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { TraceAnalyzer } from "../trace/analyze.ts";
-import { StackTable } from "../trace/events.ts";
+import { isRuntimeFrame, StackTable } from "../trace/events.ts";
 import {
   HEAP_SAMPLE_TYPES,
   type HeapSample,
@@ -77,9 +77,8 @@ async function load(
       const idx = HEAP_SAMPLE_TYPES.map((t) => p.sampleTypes.indexOf(t));
       if (idx.every((i) => i >= 0)) {
         for (const s of p.samples) {
-          const site = s.frames.find((f) =>
-            !f.func.startsWith("runtime.")
-          )?.func ?? s.frames[0]?.func ?? "?";
+          const site = s.frames.find((f) => !isRuntimeFrame(f))?.func ??
+            s.frames[0]?.func ?? "?";
           const v = idx.map((i) => s.values[i]) as Values;
           add(site, v);
           samples.push({ values: v, frames: s.frames });

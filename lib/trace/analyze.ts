@@ -10,7 +10,12 @@
  * @module
  */
 
-import type { Frame, StackTable, TraceEvent } from "./events.ts";
+import {
+  type Frame,
+  isRuntimeFrame,
+  type StackTable,
+  type TraceEvent,
+} from "./events.ts";
 import type { HeapSample } from "../profile/proto.ts";
 
 /** Upper bounds of the lifetime histogram buckets in GC cycles (the last is open). */
@@ -123,7 +128,7 @@ function bucketOf(bounds: readonly number[], v: number): number {
 export function siteName(
   frames: readonly Frame[],
   byStack: boolean,
-  skip: (f: Frame) => boolean = (f) => f.func.startsWith("runtime."),
+  skip: (f: Frame) => boolean = isRuntimeFrame,
 ): string {
   if (byStack) {
     return frames.filter((f) => f.func !== "runtime.goexit").map((f) => f.func)
@@ -154,7 +159,7 @@ export function siteName(
 export class TraceAnalyzer {
   readonly #stacks: StackTable;
   readonly #byStack: boolean;
-  readonly #skip: ((f: Frame) => boolean) | undefined;
+  readonly #skip: (f: Frame) => boolean;
   readonly #siteOfStack: number[] = [];
   readonly #sites: SiteStats[] = [];
   readonly #siteIndex = new Map<string, number>();
@@ -195,7 +200,7 @@ export class TraceAnalyzer {
   constructor(stacks: StackTable, opts: AnalyzeOptions = {}) {
     this.#stacks = stacks;
     this.#byStack = opts.byStack ?? false;
-    this.#skip = opts.skipFrame;
+    this.#skip = opts.skipFrame ?? isRuntimeFrame;
   }
 
   #site(stack: number): number {
@@ -402,9 +407,8 @@ export class TraceAnalyzer {
     const out: HeapSample[] = [];
     for (const [stack, t] of this.#stackTotals) {
       const frames = this.#stacks.get(stack);
-      const skip = this.#skip ?? ((f: Frame) => f.func.startsWith("runtime."));
       let i = 0;
-      while (i < frames.length && skip(frames[i])) i++;
+      while (i < frames.length && this.#skip(frames[i])) i++;
       const kept = (i < frames.length ? frames.slice(i) : frames)
         .filter((f) => f.func !== "runtime.goexit");
       out.push({

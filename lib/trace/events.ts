@@ -117,10 +117,12 @@ export class StackTable {
   }
 }
 
+/** Whether a frame is the Go runtime's (`runtime.*`): not an allocation site. */
+export function isRuntimeFrame(f: { readonly func: string }): boolean {
+  return f.func.startsWith("runtime.");
+}
+
 /** The first frame whose function is not the runtime's (the allocation site), or undefined. */
 export function siteFrame(frames: readonly Frame[]): Frame | undefined {
-  for (const f of frames) {
-    if (!f.func.startsWith("runtime.")) return f;
-  }
-  return undefined;
+  return frames.find((f) => !isRuntimeFrame(f));
 }

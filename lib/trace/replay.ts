@@ -11,7 +11,7 @@
 import type { Runtime } from "../runtime/runtime.ts";
 import type { GoType } from "../runtime/types.ts";
 import { AllocKind } from "../runtime/allockind.ts";
-import type { StackTable, TraceEvent } from "./events.ts";
+import { isRuntimeFrame, type StackTable, type TraceEvent } from "./events.ts";
 
 const KIND_OF_FRAME: Record<string, AllocKind> = {
   "runtime.newobject": AllocKind.newobject,
@@ -86,7 +86,7 @@ export class Replayer {
       const all = this.#stacks.get(stack);
       let i = 0;
       let kind: AllocKind = AllocKind.mallocgc;
-      while (i < all.length && all[i].func.startsWith("runtime.")) {
+      while (i < all.length && isRuntimeFrame(all[i])) {
         kind = KIND_OF_FRAME[all[i].func] ?? kind;
         i++;
       }
