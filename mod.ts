@@ -122,6 +122,7 @@ export {
 } from "./lib/runtime/gc.ts";
 export { Sweeper, type SweepWho } from "./lib/runtime/sweep.ts";
 export {
+  type FrameSnapshot,
   type GKind,
   Goroutine,
   type GStatus,

@@ -87,10 +87,10 @@ export function recordsToSamples(
 ): { samples: HeapSample[]; pcs: number[][] } {
   const samples: HeapSample[] = [];
   const pcs: number[][] = [];
+  const isRuntime = (pc: number) =>
+    symtab.lookup(pc)?.fn.name.startsWith("runtime.") ?? false;
   for (const r of records) {
     let stk = r.Stack;
-    const isRuntime = (pc: number) =>
-      symtab.lookup(pc)?.fn.name.startsWith("runtime.") ?? false;
     let i = 0;
     while (i < stk.length && isRuntime(stk[i])) i++;
     if (i < stk.length) stk = stk.slice(i);

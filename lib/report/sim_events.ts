@@ -7,6 +7,7 @@
  */
 
 import type { Runtime } from "../runtime/runtime.ts";
+import type { FrameSnapshot } from "../runtime/goroutine.ts";
 import type { Frame, StackTable, TraceEvent } from "../trace/events.ts";
 
 /**
@@ -31,29 +32,14 @@ export function attachEvents(
   stacks: StackTable,
   emit: (e: TraceEvent) => void,
 ): void {
-  const cache = new Map<
-    number,
-    { funcs: Int32Array; lines: Int32Array; stack: number }[]
-  >();
+  const cache = new Map<number, { frames: FrameSnapshot; stack: number }[]>();
   const stackOf = (): number => {
     const g = rt.curg;
     const depth = g.depth;
-    let h = Math.imul(depth, 0x9e3779b1);
-    for (let d = 0; d < depth; d++) {
-      h = Math.imul(h ^ g.frameFunc[d], 0x85ebca6b) + g.frameLine[d];
-      h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35);
-    }
+    const h = g.frameHash();
     let list = cache.get(h);
     if (list !== undefined) {
-      outer: for (const c of list) {
-        if (c.funcs.length !== depth) continue;
-        for (let d = 0; d < depth; d++) {
-          if (c.funcs[d] !== g.frameFunc[d] || c.lines[d] !== g.frameLine[d]) {
-            continue outer;
-          }
-        }
-        return c.stack;
-      }
+      for (const c of list) if (g.sameFrames(c.frames)) return c.stack;
     } else {
       list = [];
       cache.set(h, list);
@@ -70,11 +56,7 @@ export function attachEvents(
       });
     }
     const stack = stacks.intern(frames);
-    list.push({
-      funcs: g.frameFunc.slice(0, depth),
-      lines: g.frameLine.slice(0, depth),
-      stack,
-    });
+    list.push({ frames: g.snapshotFrames(), stack });
     return stack;
   };
   const a = rt.onAlloc;

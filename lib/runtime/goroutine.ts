@@ -139,4 +139,45 @@ export class Goroutine {
   pop(n = 1): void {
     this.sp = Math.max(0, this.sp - n);
   }
+
+  /** A hash of the live frames (function ids and lines), for caches keyed by the current stack. */
+  frameHash(): number {
+    const ff = this.frameFunc;
+    const fl = this.frameLine;
+    let h = Math.imul(this.depth, 0x9e3779b1);
+    for (let d = 0; d < this.depth; d++) {
+      h = Math.imul(h ^ ff[d], 0x85ebca6b) + fl[d];
+      h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35);
+    }
+    return h;
+  }
+
+  /** A copy of the live frames, to compare with {@link sameFrames} later. */
+  snapshotFrames(): FrameSnapshot {
+    return {
+      funcs: this.frameFunc.slice(0, this.depth),
+      lines: this.frameLine.slice(0, this.depth),
+    };
+  }
+
+  /** Whether the live frames are exactly those of snapshot `s`. */
+  sameFrames(s: FrameSnapshot): boolean {
+    if (s.funcs.length !== this.depth) return false;
+    for (let d = 0; d < this.depth; d++) {
+      if (
+        s.funcs[d] !== this.frameFunc[d] || s.lines[d] !== this.frameLine[d]
+      ) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
+
+/** Function ids and lines of a goroutine's frames at one moment, outermost first. */
+export interface FrameSnapshot {
+  /** Function ids. */
+  readonly funcs: Int32Array;
+  /** Lines. */
+  readonly lines: Int32Array;
 }

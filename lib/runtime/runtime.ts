@@ -8,7 +8,7 @@
 
 import { COSTS } from "./clock.ts";
 import { Collector, type GCListener, parseGOGC } from "./gc.ts";
-import { Goroutine } from "./goroutine.ts";
+import { type FrameSnapshot, Goroutine } from "./goroutine.ts";
 import { emptymspan, MCache } from "./mcache.ts";
 import { MCentral } from "./mcentral.ts";
 import { MHeap } from "./mheap.ts";
@@ -206,9 +206,7 @@ export class Runtime {
   #lastStk: {
     key: number;
     g: Goroutine;
-    depth: number;
-    funcs: Int32Array;
-    lines: Int32Array;
+    frames: FrameSnapshot;
     pcs: number[];
   } | null = null;
   /** How the allocation in progress reached mallocgc (read it in `onAlloc`). */
@@ -1313,18 +1311,9 @@ export class Runtime {
     const last = this.#lastStk;
     if (
       last !== null && last.key === key && last.g === g &&
-      last.depth === g.depth
+      g.sameFrames(last.frames)
     ) {
-      let same = true;
-      for (let d = 0; d < g.depth; d++) {
-        if (
-          last.funcs[d] !== g.frameFunc[d] || last.lines[d] !== g.frameLine[d]
-        ) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return last.pcs;
+      return last.pcs;
     }
     const stk = top.slice();
     for (let d = g.depth - 1; d >= 0 && stk.length < 32; d--) {
@@ -1344,9 +1333,7 @@ export class Runtime {
     this.#lastStk = {
       key,
       g,
-      depth: g.depth,
-      funcs: g.frameFunc.slice(0, g.depth),
-      lines: g.frameLine.slice(0, g.depth),
+      frames: g.snapshotFrames(),
       pcs: stk,
     };
     return stk;

@@ -18,7 +18,7 @@
  */
 
 import type { GoType } from "../runtime/types.ts";
-import type { Goroutine } from "../runtime/goroutine.ts";
+import type { FrameSnapshot, Goroutine } from "../runtime/goroutine.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { AllocKind } from "../runtime/allockind.ts";
 import type { GCEvent } from "../runtime/gc.ts";
@@ -695,8 +695,7 @@ export class TracePrinter {
     number,
     {
       g: Goroutine;
-      funcs: Int32Array;
-      lines: Int32Array;
+      frames: FrameSnapshot;
       text: string;
       bytes: Uint8Array;
       innerSp: number;
@@ -706,24 +705,10 @@ export class TracePrinter {
   #userPart(
     g: Goroutine,
   ): { text: string; bytes: Uint8Array; innerSp: number } {
-    const depth = g.depth;
-    const ff = g.frameFunc;
-    const fl = g.frameLine;
-    let h = Math.imul(g.id, 0x9e3779b1) ^ depth;
-    for (let d = 0; d < depth; d++) {
-      h = Math.imul(h ^ ff[d], 0x85ebca6b) + fl[d];
-      h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35);
-    }
+    const h = g.frameHash() ^ Math.imul(g.id, 0x27d4eb2f);
     const hit = this.#userCache.get(h);
-    if (hit !== undefined && hit.g === g && hit.funcs.length === depth) {
-      let same = true;
-      for (let d = 0; d < depth; d++) {
-        if (hit.funcs[d] !== ff[d] || hit.lines[d] !== fl[d]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return hit;
+    if (hit !== undefined && hit.g === g && g.sameFrames(hit.frames)) {
+      return hit;
     }
     const bottom = g.id === 1 ? [RUNTIME_MAIN, GOEXIT] : [GOEXIT];
     const frames = [...this.#userFrames(g), ...bottom];
@@ -735,8 +720,7 @@ export class TracePrinter {
     const text = this.#frames(frames, stackTop) + this.#createdBy(g);
     const entry = {
       g,
-      funcs: ff.slice(0, depth),
-      lines: fl.slice(0, depth),
+      frames: g.snapshotFrames(),
       text,
       bytes: this.#enc.encode(text),
       innerSp: fp,
