@@ -5,6 +5,8 @@
  */
 
 import { HEAP_SAMPLE_TYPES, type HeapSampleType } from "../profile/proto.ts";
+import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
+import { parseGOGC } from "../runtime/gc.ts";
 
 /** A mistake in the command line: reported with exit code 2. */
 export class UsageError extends Error {
@@ -82,3 +84,24 @@ export const ANALYSIS_OPTIONS = {
   html: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
+
+/** Checks a `--go` preset name, or throws a UsageError naming the presets. */
+export function presetOption(value: string): PresetName {
+  if (!PRESET_NAMES.includes(value as PresetName)) {
+    throw new UsageError(
+      `unknown preset "${value}" for --go: use one of ${
+        PRESET_NAMES.join(", ")
+      }`,
+    );
+  }
+  return value as PresetName;
+}
+
+/** Parses a GOGC value (`off` or a percentage), or throws a UsageError. */
+export function gogcOption(value: string): number {
+  try {
+    return parseGOGC(value);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}

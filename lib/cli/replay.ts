@@ -7,8 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { Runtime } from "../runtime/runtime.ts";
-import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
-import { parseGOGC } from "../runtime/gc.ts";
+import { PRESET_NAMES } from "../runtime/presets.ts";
 import { StackTable } from "../trace/events.ts";
 import { Replayer } from "../trace/replay.ts";
 import { heapProfileProto, heapSamples } from "../profile/heap.ts";
@@ -17,7 +16,13 @@ import { writeHeapProfileText } from "../profile/text.ts";
 import { openInput } from "./_input.ts";
 import { readTrace } from "./_readtrace.ts";
 import { checkOutputPath, writeOutput } from "./_output.ts";
-import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
+import {
+  gogcOption,
+  intOption,
+  presetOption,
+  sampleTypeOption,
+  UsageError,
+} from "./_usage.ts";
 import { topTable } from "./_top.ts";
 import { renderReport } from "../report/html.ts";
 
@@ -77,27 +82,16 @@ export async function replayCommand(args: string[]): Promise<number> {
       `replay takes one trace file (or - for stdin), got ${positionals.length}`,
     );
   }
-  if (!PRESET_NAMES.includes(values.go as PresetName)) {
-    throw new UsageError(
-      `unknown preset "${values.go}" for --go: use one of ${
-        PRESET_NAMES.join(", ")
-      }`,
-    );
-  }
+  const preset = presetOption(values.go);
   const type = sampleTypeOption("folded-type", values["folded-type"]);
-  let gogc: number;
-  try {
-    gogc = parseGOGC(values.gogc);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const gogc = gogcOption(values.gogc);
   for (
     const opt of ["memprofile", "memprofile-text", "folded", "html"] as const
   ) {
     if (values[opt]) checkOutputPath(values[opt], `--${opt}`);
   }
   const rt = new Runtime({
-    preset: values.go,
+    preset,
     gogc,
     memProfileRate: intOption("memprofilerate", values.memprofilerate, 524288),
     seed: intOption("seed", values.seed, 1),

@@ -7,15 +7,20 @@
 
 import { parseArgs } from "node:util";
 import { Runtime } from "../runtime/runtime.ts";
-import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
+import { PRESET_NAMES } from "../runtime/presets.ts";
 import { parseGodebug } from "../runtime/godebug.ts";
 import { formatGCTrace } from "../runtime/gctrace.ts";
-import { parseGOGC } from "../runtime/gc.ts";
 import { findWorkload, WORKLOADS } from "../workload/registry.ts";
 import { heapProfileProto, heapSamples } from "../profile/heap.ts";
 import { folded, HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { writeHeapProfileText } from "../profile/text.ts";
-import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
+import {
+  gogcOption,
+  intOption,
+  presetOption,
+  sampleTypeOption,
+  UsageError,
+} from "./_usage.ts";
 import { checkOutputPath, stdoutColor, writeOutput } from "./_output.ts";
 import { topTable } from "./_top.ts";
 import { TracePrinter } from "../trace/printer.ts";
@@ -142,14 +147,7 @@ export async function runCommand(args: string[]): Promise<number> {
       } (or give a script's path or URL)`,
     );
   }
-  const preset = values.go as string;
-  if (!PRESET_NAMES.includes(preset as PresetName)) {
-    throw new UsageError(
-      `unknown preset "${preset}" for --go: use one of ${
-        PRESET_NAMES.join(", ")
-      }`,
-    );
-  }
+  const preset = presetOption(values.go as string);
   const wargs: Record<string, number> = {};
   for (const p of workload?.params ?? []) {
     wargs[p.name] = intOption(
@@ -204,17 +202,13 @@ export async function runCommand(args: string[]): Promise<number> {
     runWorkload = (rt) => workload!.run(rt, wargs);
   }
   const gogcText = (values.gogc as string | undefined) ?? env("GOGC");
-  let gogc: number;
-  try {
-    gogc = gogcText === undefined || gogcText === ""
-      ? 100
-      : parseGOGC(gogcText);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  // An empty GOGC is unset, as in Go.
+  const gogc = gogcText === undefined || gogcText === ""
+    ? 100
+    : gogcOption(gogcText);
   const godebugText = [env("GODEBUG"), values.godebug as string | undefined]
     .filter((s) => s !== undefined && s !== "").join(",");
-  const godebug = parseGodebug(preset as PresetName, godebugText);
+  const godebug = parseGodebug(preset, godebugText);
   for (const u of values.quiet ? [] : godebug.unknown) {
     console.error(
       `alloctrace: warning: GODEBUG setting "${u}" is not known to ${preset} (ignored, as Go ignores it)`,
