@@ -5,7 +5,7 @@
  * there is no compiler, no libunwind, or ptrace is not permitted.
  */
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
-import { run } from "../_run.ts";
+import { alloctrace, run } from "../_run.ts";
 import { traceNative } from "../../lib/native/tracer.ts";
 import type { NativeEvent } from "../../lib/native/tracer.ts";
 
@@ -185,16 +185,13 @@ int main() { shop::Cart *c = new shop::Cart(); c->add(100); delete c; return 0; 
       [],
       true,
     );
-    const r = await run(Deno.execPath(), [
-      "run",
-      "-A",
-      "main.ts",
+    const r = await alloctrace([
       "native",
       "--trace-out",
       `${dir}/cpp.trace`,
       "--",
       cpp,
-    ]);
+    ], ["-A"]);
     assertEquals(r.code, 0, r.stderr);
     const t = await Deno.readTextFile(`${dir}/cpp.trace`);
     assertIncludes(t, "shop::Cart::add(int)");
@@ -213,10 +210,7 @@ Deno.test({
   ignore: skip !== "",
   async fn() {
     const bin = await compile("nested2", NESTED);
-    const r = await run(Deno.execPath(), [
-      "run",
-      "-A",
-      "main.ts",
+    const r = await alloctrace([
       "native",
       "--trace-out",
       `${dir}/n.trace`,
@@ -224,21 +218,18 @@ Deno.test({
       "--",
       bin,
       "30",
-    ]);
+    ], ["-A"]);
     assertEquals(r.code, 7, r.stderr);
     const doc = JSON.parse(r.stdout);
     const leak = doc.sites.find((s: { site: string }) =>
       s.site === "leaf_alloc"
     );
     assertEquals([leak.allocs, leak.live], [30, 20]);
-    const a = await run(Deno.execPath(), [
-      "run",
-      "-A",
-      "main.ts",
+    const a = await alloctrace([
       "analyze",
       `${dir}/n.trace`,
       "--json",
-    ]);
+    ], ["-A"]);
     assertEquals(a.code, 0, a.stderr);
     assertEquals(JSON.parse(a.stdout).allocs, doc.allocs);
   },
@@ -350,10 +341,7 @@ Deno.test({
   async fn() {
     const bin = await compile("nested3", NESTED);
     const foldedOf = async (extra: string[], out: string) => {
-      const r = await run(Deno.execPath(), [
-        "run",
-        "-A",
-        "main.ts",
+      const r = await alloctrace([
         "native",
         ...extra,
         "--folded",
@@ -362,7 +350,7 @@ Deno.test({
         "--",
         bin,
         "2000",
-      ]);
+      ], ["-A"]);
       assertEquals(r.code, 7, r.stderr);
       return new Map(
         (await Deno.readTextFile(out)).trim().split("\n").map((l) => {
