@@ -40,6 +40,45 @@ export interface PrinterOptions {
 
 const hex = (n: number) => "0x" + n.toString(16);
 
+const ascii = (t: string) => new TextEncoder().encode(t);
+const HEX_DIGITS = ascii("0123456789abcdef");
+const TRACEALLOC = ascii("tracealloc(");
+const TRACEFREE = ascii("tracefree(");
+const COMMA = ascii(", ");
+const CLOSE = ascii(")\n");
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Writes `0x` and the integer `n` (0 ≤ n < 2^53) in lower-case hex into
+ * `buf` at `pos` and returns the position after it: what
+ * `"0x" + n.toString(16)` gives, without the string (V8's `toString(16)` is
+ * slow for numbers above 2^31, and every address is one).
+ */
+export function writeHex(buf: Uint8Array, pos: number, n: number): number {
+  const p = pos + 2;
+  buf[pos] = 0x30;
+  buf[pos + 1] = 0x78;
+  let lo = n >>> 0;
+  let hi = n > 0xffffffff ? Math.floor(n / 0x100000000) : 0;
+  let digits = 1;
+  if (hi !== 0) {
+    for (let x = hi; x !== 0; x >>>= 4) digits++;
+    digits += 7;
+  } else {
+    for (let x = lo >>> 4; x !== 0; x >>>= 4) digits++;
+  }
+  let q = p + digits;
+  for (let i = 0; i < 8 && q > p; i++) {
+    buf[--q] = HEX_DIGITS[lo & 15];
+    lo >>>= 4;
+  }
+  while (q > p) {
+    buf[--q] = HEX_DIGITS[hi & 15];
+    hi >>>= 4;
+  }
+  return p + digits;
+}
+
 /** A frame as printed: function, file, line, PC offset, frame size, args. */
 interface PFrame {
   func: string;
@@ -445,6 +484,47 @@ export class TracePrinter {
     return b;
   }
 
+  /** Makes room for a record of up to `need` bytes (records never span chunks). */
+  #reserve(need: number): void {
+    if (this.#pos + need > this.#buf.length) {
+      this.flush();
+      if (need > this.#buf.length) this.#buf = new Uint8Array(need * 2);
+    }
+  }
+
+  #putBytes(b: Uint8Array): void {
+    this.#buf.set(b, this.#pos);
+    this.#pos += b.length;
+  }
+
+  #putHex(n: number): void {
+    this.#pos = writeHex(this.#buf, this.#pos, n);
+  }
+
+  readonly #typeTails = new Map<GoType | null, Uint8Array>();
+
+  /** `, type)\n` (or `)\n` without a type), encoded once per type. */
+  #typeTail(typ: GoType | null): Uint8Array {
+    let b = this.#typeTails.get(typ);
+    if (b === undefined) {
+      b = this.#enc.encode(typ ? `, ${typ.name})\n` : ")\n");
+      this.#typeTails.set(typ, b);
+    }
+    return b;
+  }
+
+  readonly #goHeaders = new Map<number, Uint8Array>();
+
+  /** `goroutine N [running]:\n`, encoded once per goroutine id. */
+  #goroutineHeader(id: number): Uint8Array {
+    let b = this.#goHeaders.get(id);
+    if (b === undefined) {
+      b = this.#enc.encode(`goroutine ${id} [running]:\n`);
+      this.#goHeaders.set(id, b);
+    }
+    return b;
+  }
+
   // ---- the seed's format ----
 
   #mprofMalloc(
@@ -514,48 +594,70 @@ export class TracePrinter {
             : `${hex(typAddr)}?`,
         )
       );
-    const header = `tracealloc(${hex(addr)}, ${hex(size)}${
-      typ ? `, ${typ.name}` : ""
-    })\ngoroutine ${g.id} [running]:\n`;
     this.counts.allocs++;
     if (this.#stacks === "js") {
+      const header = `tracealloc(${hex(addr)}, ${hex(size)}${
+        typ ? `, ${typ.name}` : ""
+      })\ngoroutine ${g.id} [running]:\n`;
       this.#emit(header, this.#traceback(g, makeTop()), "\n");
       return;
     }
     const base = this.#userPart(g);
-    const top = this.#cacheTop(
-      `a${kind},${noscan ? 1 : 0},${
-        chanNoBuf ? 1 : 0
-      },${requested},${typAddr},${base.innerSp}`,
-      () => this.#framesFrom(makeTop(), base.innerSp),
+    let byType = base.allocTops.get(typ);
+    if (byType === undefined) {
+      byType = new Map();
+      base.allocTops.set(typ, byType);
+    }
+    // kind < 64, two flags: requested × 256 stays an exact double.
+    const key = requested * 256 + kind * 4 + (chanNoBuf ? 2 : 0) +
+      (noscan ? 1 : 0);
+    let top = byType.get(key);
+    if (top === undefined) {
+      top = this.#enc.encode(this.#framesFrom(makeTop(), base.innerSp));
+      byType.set(key, top);
+    }
+    const tail = this.#typeTail(typ);
+    const gh = this.#goroutineHeader(g.id);
+    this.#reserve(
+      52 + tail.length + gh.length + top.length + base.bytes.length,
     );
-    this.#emit(header, top, base.bytes, "\n");
+    this.#putBytes(TRACEALLOC);
+    this.#putHex(addr);
+    this.#putBytes(COMMA);
+    this.#putHex(size);
+    this.#putBytes(tail);
+    this.#putBytes(gh);
+    this.#putBytes(top);
+    this.#putBytes(base.bytes);
+    this.#buf[this.#pos++] = 0x0a;
+    if (this.#pos >= this.#chunk) this.flush();
   }
 
   #tracefree(addr: number, size: number, who: SweepWho | "free"): void {
     const rt = this.#rt;
-    const header = `tracefree(${hex(addr)}, ${hex(size)})\n`;
     this.counts.frees++;
     if (who === "uncacheSpan") {
-      this.#emit(
-        header,
+      this.#freeRecord(
+        addr,
+        size,
         this.#cacheTop("uncacheSpan", () =>
           "goroutine 0 [idle]:\n" +
           this.#frames(SWEEPERS.uncacheSpan, 0x7fffcbd6b000)),
-        "\n",
+        EMPTY,
       );
       return;
     }
     if (who === "bgsweep") {
       const g = rt.allgs.find((x) => x.kind === "bgsweep");
       const id = g?.id ?? 3;
-      this.#emit(
-        header,
+      this.#freeRecord(
+        addr,
+        size,
         this.#cacheTop(`bgsweep${id}`, () =>
           `goroutine ${id} [running]:\n` +
           this.#frames([...SWEEPERS.bgsweep, GOEXIT], this.#stackTop(id)) +
           "created by runtime.gcenable\n\truntime/mgc.go:178 +0x6b\n"),
-        "\n",
+        EMPTY,
       );
       return;
     }
@@ -569,19 +671,50 @@ export class TracePrinter {
       ) => this.#rtFrame(f, i === 0 ? "0x0?, 0x0?, 0x0?" : "0x0?"));
       return [...(SWEEPERS[who] ?? SWEEPERS.gcStart), ...alloc];
     };
-    const gh = `goroutine ${g.id} [running]:\n`;
     if (this.#stacks === "js") {
-      this.#emit(header, gh, this.#traceback(g, makeTop()), "\n");
+      const gh = `goroutine ${g.id} [running]:\n`;
+      this.#emit(
+        `tracefree(${hex(addr)}, ${hex(size)})\n`,
+        gh,
+        this.#traceback(g, makeTop()),
+        "\n",
+      );
       return;
     }
     const base = this.#userPart(g);
-    const top = this.#cacheTop(
-      `f${who},${
-        who === "GC" || who === "free" ? -1 : rt.allocKind
-      },${base.innerSp}`,
-      () => this.#framesFrom(makeTop(), base.innerSp),
-    );
-    this.#emit(header, gh, top, base.bytes, "\n");
+    let byWho = base.freeTops.get(who);
+    if (byWho === undefined) {
+      byWho = new Map();
+      base.freeTops.set(who, byWho);
+    }
+    const key = who === "GC" || who === "free" ? -1 : rt.allocKind;
+    let top = byWho.get(key);
+    if (top === undefined) {
+      top = this.#enc.encode(this.#framesFrom(makeTop(), base.innerSp));
+      byWho.set(key, top);
+    }
+    this.#freeRecord(addr, size, this.#goroutineHeader(g.id), top, base.bytes);
+  }
+
+  /** `tracefree(addr, size)`, then `a`, `b`, `c` and the blank line. */
+  #freeRecord(
+    addr: number,
+    size: number,
+    a: Uint8Array,
+    b: Uint8Array,
+    c: Uint8Array = EMPTY,
+  ): void {
+    this.#reserve(48 + a.length + b.length + c.length);
+    this.#putBytes(TRACEFREE);
+    this.#putHex(addr);
+    this.#putBytes(COMMA);
+    this.#putHex(size);
+    this.#putBytes(CLOSE);
+    this.#putBytes(a);
+    this.#putBytes(b);
+    this.#putBytes(c);
+    this.#buf[this.#pos++] = 0x0a;
+    if (this.#pos >= this.#chunk) this.flush();
   }
 
   #tracegc(ev: GCEvent): void {
@@ -699,12 +832,23 @@ export class TracePrinter {
       text: string;
       bytes: Uint8Array;
       innerSp: number;
+      allocTops: Map<GoType | null, Map<number, Uint8Array>>;
+      freeTops: Map<string, Map<number, Uint8Array>>;
     }
   >();
 
-  #userPart(
-    g: Goroutine,
-  ): { text: string; bytes: Uint8Array; innerSp: number } {
+  /**
+   * The rendered frames below the runtime part for `g`'s current stack, with
+   * the runtime parts above them rendered so far (they depend on this
+   * stack's depth through fp/sp), by type and by sweeper.
+   */
+  #userPart(g: Goroutine): {
+    text: string;
+    bytes: Uint8Array;
+    innerSp: number;
+    allocTops: Map<GoType | null, Map<number, Uint8Array>>;
+    freeTops: Map<string, Map<number, Uint8Array>>;
+  } {
     const h = g.frameHash() ^ Math.imul(g.id, 0x27d4eb2f);
     const hit = this.#userCache.get(h);
     if (hit !== undefined && hit.g === g && g.sameFrames(hit.frames)) {
@@ -724,6 +868,8 @@ export class TracePrinter {
       text,
       bytes: this.#enc.encode(text),
       innerSp: fp,
+      allocTops: new Map(),
+      freeTops: new Map(),
     };
     if (this.#userCache.size > 100_000) this.#userCache.clear();
     this.#userCache.set(h, entry);

@@ -1,9 +1,10 @@
+import fc from "fast-check";
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { GO119, parseShared, truth } from "../_testdata.ts";
 import { traceOf } from "../../lib/golden.ts";
 import { siteFrame, type TraceEvent } from "../../lib/trace/events.ts";
 import { TraceParser } from "../../lib/trace/parser.ts";
-import { TracePrinter } from "../../lib/trace/printer.ts";
+import { TracePrinter, writeHex } from "../../lib/trace/printer.ts";
 import {
   binarytrees,
   leak,
@@ -157,3 +158,30 @@ for (
     assertEquals(count(sim.events, sim.p), count(real.events, real.parser));
   });
 }
+
+Deno.test('writeHex writes what "0x" + toString(16) gives, at the offset, for 0 ≤ n < 2^53', () => {
+  const buf = new Uint8Array(32);
+  const dec = new TextDecoder();
+  const check = (n: number, at: number) => {
+    buf.fill(0x21);
+    const end = writeHex(buf, at, n);
+    assertEquals(dec.decode(buf.subarray(at, end)), "0x" + n.toString(16));
+    assertEquals(buf[at - 1] ?? 0x21, 0x21); // nothing before
+    assertEquals(buf[end], 0x21); // nothing after
+  };
+  for (
+    const n of [0, 1, 15, 16, 0xffffffff, 2 ** 32, 2 ** 32 + 1, 0xc000010000]
+  ) check(n, 3);
+  check(Number.MAX_SAFE_INTEGER, 0);
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.nat(),
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      ),
+      fc.nat({ max: 8 }),
+      check,
+    ),
+    { numRuns: 2000 },
+  );
+});
