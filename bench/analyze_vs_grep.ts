@@ -59,20 +59,32 @@ const time = async (
 };
 // Warm the page cache once so neither run pays for the disk.
 await time("cat", [file]);
-const grep = await time("grep", ["-c", "tracealloc", file], { LC_ALL: "C" });
-// /usr/bin/time reports the child's peak RSS (maximum resident set size, KiB).
-const analyze = await time("/usr/bin/time", [
-  "-f",
-  "%M",
-  Deno.execPath(),
-  "run",
-  "-A",
-  `${root}main.ts`,
-  "analyze",
-  file,
-  "--json",
-  "--quiet",
-]);
+// Each side runs three times, alternating; the median run of each counts
+// (single runs on this 2-core VM vary by ±15 %).
+const median = <T extends { s: number }>(xs: T[]) =>
+  [...xs].sort((a, b) => a.s - b.s)[Math.floor(xs.length / 2)];
+const greps = [];
+const analyzes = [];
+for (let i = 0; i < 3; i++) {
+  greps.push(await time("grep", ["-c", "tracealloc", file], { LC_ALL: "C" }));
+  // /usr/bin/time reports the child's peak RSS (maximum resident set size, KiB).
+  analyzes.push(
+    await time("/usr/bin/time", [
+      "-f",
+      "%M",
+      Deno.execPath(),
+      "run",
+      "-A",
+      `${root}main.ts`,
+      "analyze",
+      file,
+      "--json",
+      "--quiet",
+    ]),
+  );
+}
+const grep = median(greps);
+const analyze = median(analyzes);
 const rssKiB = Number(analyze.stderr.trim().split("\n").at(-1));
 const mb = size / 1e6;
 const grepRate = mb / grep.s;
@@ -81,10 +93,14 @@ console.log(`trace: ${file}, ${mb.toFixed(0)} MB`);
 console.log(
   `grep -c tracealloc: ${grep.s.toFixed(2)} s = ${
     grepRate.toFixed(0)
-  } MB/s (${grep.stdout.trim()} records)`,
+  } MB/s (${grep.stdout.trim()} records; runs: ${
+    greps.map((g) => g.s.toFixed(2)).join(", ")
+  } s)`,
 );
 console.log(
-  `alloctrace analyze: ${analyze.s.toFixed(2)} s = ${anRate.toFixed(0)} MB/s`,
+  `alloctrace analyze: ${analyze.s.toFixed(2)} s = ${
+    anRate.toFixed(0)
+  } MB/s (runs: ${analyzes.map((a) => a.s.toFixed(2)).join(", ")} s)`,
 );
 console.log(
   `ratio analyze/grep: ${(anRate / grepRate).toFixed(2)} (target >= 0.5)`,

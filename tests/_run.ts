@@ -18,7 +18,11 @@ export const ROOT: string = new URL("../", import.meta.url).pathname;
 export async function run(
   cmd: string,
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string>; stdin?: string } = {},
+  opts: {
+    cwd?: string;
+    env?: Record<string, string>;
+    stdin?: string | Uint8Array;
+  } = {},
 ): Promise<Ran> {
   const child = new Deno.Command(cmd, {
     args,
@@ -30,7 +34,11 @@ export async function run(
   }).spawn();
   if (opts.stdin !== undefined) {
     const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.write(
+      typeof opts.stdin === "string"
+        ? new TextEncoder().encode(opts.stdin)
+        : opts.stdin,
+    );
     await w.close();
   }
   const out = await child.output();
@@ -42,12 +50,15 @@ export async function run(
   };
 }
 
-/** Runs `deno run <perms> main.ts <args>` with the current Deno. */
+/** Runs `deno run <perms> main.ts <args>` with the current Deno (and `stdin`, if given). */
 export function alloctrace(
   args: string[],
   perms: string[] = ["--allow-env=GODEBUG,GOGC,ALLOCTRACE_DEBUG,NO_COLOR"],
+  stdin?: string | Uint8Array,
 ): Promise<Ran> {
-  return run(Deno.execPath(), ["run", ...perms, "main.ts", ...args]);
+  return run(Deno.execPath(), ["run", ...perms, "main.ts", ...args], {
+    stdin,
+  });
 }
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards whatever happens. */

@@ -38,20 +38,33 @@ export async function readTrace(
   const warnings: string[] = [];
   const t0 = performance.now();
   let bytes = 0;
+  const report = () =>
+    progress.update(() => {
+      const s = (performance.now() - t0) / 1000;
+      const mb = bytes / 1e6;
+      const of = input.size > 0 && !input.gzip
+        ? ` of ${(input.size / 1e6).toFixed(0)} MB`
+        : "";
+      return `${input.name}: ${mb.toFixed(0)} MB${of}, ${
+        (mb / s).toFixed(0)
+      } MB/s, ${parser.stats.allocs.toLocaleString("en-US")} allocations`;
+    });
   try {
-    for await (const chunk of input.stream) {
-      bytes += chunk.length;
-      parser.feed(chunk);
-      progress.update(() => {
-        const s = (performance.now() - t0) / 1000;
-        const mb = bytes / 1e6;
-        const of = input.size > 0 && !input.gzip
-          ? ` of ${(input.size / 1e6).toFixed(0)} MB`
-          : "";
-        return `${input.name}: ${mb.toFixed(0)} MB${of}, ${
-          (mb / s).toFixed(0)
-        } MB/s, ${parser.stats.allocs.toLocaleString("en-US")} allocations`;
-      });
+    if (input.readInto !== undefined) {
+      // An uncompressed file: read straight into the parser's buffer.
+      for (;;) {
+        const n = await input.readInto(parser.reserve(4 << 20));
+        if (n === null) break;
+        bytes += n;
+        parser.commit(n);
+        report();
+      }
+    } else {
+      for await (const chunk of input.stream) {
+        bytes += chunk.length;
+        parser.feed(chunk);
+        report();
+      }
     }
   } catch (e) {
     if (!input.gzip) throw e;

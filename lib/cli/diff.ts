@@ -92,10 +92,15 @@ async function load(
   }
   const stacks = new StackTable();
   const a = new TraceAnalyzer(stacks);
-  const read = await readTrace({ ...input, stream }, (e) => a.add(e), {
-    quiet,
-    stacks,
-  });
+  // The stream was peeked at: read from it, not straight from the file.
+  const read = await readTrace(
+    { ...input, stream, readInto: undefined },
+    (e) => a.add(e),
+    {
+      quiet,
+      stacks,
+    },
+  );
   for (const w of quiet ? [] : read.warnings) {
     console.error(`alloctrace: warning: ${w}`);
   }

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { AddrMap } from "./addr_map.ts";
 import {
   type Frame,
   isRuntimeFrame,
@@ -166,7 +167,7 @@ export class TraceAnalyzer {
   // Per stack: [allocObjects, allocBytes, inuseObjects, inuseBytes] for exact profiles.
   readonly #stackTotals = new Map<number, number[]>();
   // Live objects: addr → slot in the parallel arrays.
-  readonly #live = new Map<number, number>();
+  readonly #live = new AddrMap(1 << 16);
   #lSite = new Int32Array(1024);
   #lStack = new Int32Array(1024);
   #lSize = new Float64Array(1024);
@@ -293,7 +294,7 @@ export class TraceAnalyzer {
       tot[3] += e.size;
       // A second allocation at a live address: the first one's free was not traced.
       const prev = this.#live.get(e.addr);
-      if (prev !== undefined) this.#release(prev, e.addr, false);
+      if (prev >= 0) this.#release(prev, e.addr, false);
       let slot = this.#freeSlots.pop();
       if (slot === undefined) {
         if (this.#nslots === this.#lSite.length) this.#grow();
@@ -321,7 +322,7 @@ export class TraceAnalyzer {
     }
     r.frees++;
     const slot = this.#live.get(e.addr);
-    if (slot === undefined) {
+    if (slot < 0) {
       r.unmatchedFrees++;
       return;
     }

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { BlockScanner } from "./block_scan.ts";
 import { type Frame, StackTable, type TraceEvent } from "./events.ts";
 import {
   emitRecord,
@@ -59,22 +60,43 @@ function hashRange(
   return h;
 }
 
-/** Parses `0x…` hex digits at `s` (up to a non-hex byte); -1 when there are none. */
-function hexAt(
-  buf: Uint8Array,
-  s: number,
-  e: number,
-): { v: number; end: number } {
-  if (buf[s] !== 48 || buf[s + 1] !== 120) return { v: -1, end: s };
+/** The value of each byte as a hex digit, -1 for the others. */
+const HEX_VALUE = Int8Array.from({ length: 256 }, (_, c) => hexDigit(c));
+
+/** Where the digits read by the last {@link hexAt} ended. */
+let HEX_END = 0;
+
+/**
+ * Parses `0x…` hex digits at `s` (up to a non-hex byte); -1 when there are
+ * none. The end of the digits is left in `HEX_END` (no object per call).
+ */
+function hexAt(buf: Uint8Array, s: number, e: number): number {
+  HEX_END = s;
+  if (buf[s] !== 48 || buf[s + 1] !== 120) return -1;
   let v = 0;
   let i = s + 2;
   const start = i;
   for (; i < e; i++) {
-    const d = hexDigit(buf[i]);
+    const d = HEX_VALUE[buf[i]];
     if (d < 0) break;
     v = v * 16 + d;
   }
-  return { v: i === start ? -1 : v, end: i };
+  HEX_END = i;
+  return i === start ? -1 : v;
+}
+
+/** Tracebacks the record cache keeps, at most (it stops growing then): ~10 MB. */
+const BLOCK_CACHE_MAX = 200_000;
+
+/** A traceback seen before (by its hash) and what parsing it gave. */
+interface CachedBlock {
+  len: number;
+  check: number;
+  check2: number;
+  lines: number;
+  goroutine: number;
+  requested: number;
+  stack: number;
 }
 
 /**
@@ -131,6 +153,15 @@ export class ByteTraceParser {
     { ids: Int32Array; stack: number }[]
   >();
   #lines = 0;
+  // Record cache (see #block).
+  readonly #blocks = new Map<number, CachedBlock>();
+  readonly #scanner = new BlockScanner();
+  #reservedAt = 0;
+  #blockTries = 0;
+  #blockHits = 0;
+  #slowLines = 0;
+  #blankEnds = 0;
+  #lastStack = -1;
 
   /** Makes a parser that hands each event to `emit`. */
   constructor(
@@ -142,6 +173,11 @@ export class ByteTraceParser {
     this.#slow = new TraceParser(emit, stacks);
   }
 
+  /** Records whose traceback came from the record cache (not parsed again). */
+  get cachedRecords(): number {
+    return this.#blockHits;
+  }
+
   /** Counts and warnings (merged from both paths). */
   get stats(): ParseStats {
     const s = this.#slow.stats;
@@ -150,20 +186,118 @@ export class ByteTraceParser {
 
   /** Feeds the next chunk of bytes. */
   feed(chunk: Uint8Array): void {
-    let buf = chunk;
-    if (this.#carry.length > 0) {
-      buf = new Uint8Array(this.#carry.length + chunk.length);
-      buf.set(this.#carry);
-      buf.set(chunk, this.#carry.length);
-    }
+    this.reserve(chunk.length).set(chunk);
+    this.commit(chunk.length);
+  }
+
+  /**
+   * A view of `n` bytes in the parser's own buffer, to read the next chunk
+   * into without a copy; then call {@link commit} with the bytes read.
+   */
+  reserve(n: number): Uint8Array {
+    // The scanner's memory holds the cut line carried over, then the chunk.
+    this.#reservedAt = this.#carry.length;
+    return this.#scanner.reserve(this.#carry, n);
+  }
+
+  /** Parses the `n` bytes read into the view {@link reserve} gave. */
+  commit(n: number): void {
+    const buf = this.#scanner.data(this.#reservedAt + n);
+    // The record cache is given up when fewer than 1 in 4 of the first
+    // 10,000 records hit (every traceback different: nothing to gain).
+    const cache = this.#blockTries < 10_000 ||
+      this.#blockHits * 4 > this.#blockTries;
     let s = 0;
     for (;;) {
+      if (
+        cache && !this.#inRecord && buf[s] === 116 && !this.#slowBusy()
+      ) {
+        const next = this.#block(buf, s);
+        if (next >= 0) {
+          s = next;
+          continue;
+        }
+      }
       const nl = buf.indexOf(NL, s);
       if (nl < 0) break;
       this.#line(buf, s, nl);
       s = nl + 1;
     }
     this.#carry = buf.slice(s);
+    // A function line waiting for its file line points into the scanner's
+    // memory, which the next chunk overwrites.
+    if (this.#funcBuf === buf) {
+      this.#funcBuf = buf.slice(this.#funcStart, this.#funcEnd);
+      this.#funcEnd -= this.#funcStart;
+      this.#funcStart = 0;
+    }
+  }
+
+  /**
+   * A whole record at `s` (a header line, its goroutine line and traceback,
+   * and the blank line), when all of it is in `buf`. A traceback seen before
+   * (the same length and 64 + 32 bits of hash, from {@link BlockScanner}) is
+   * not parsed again: its goroutine, requested size and stack come from the
+   * cache, so the record costs its header line. A new one is parsed line by
+   * line and cached when that made exactly one clean record, ended by the
+   * blank line. Returns the offset after the blank line, or -1 to go line by
+   * line.
+   */
+  #block(buf: Uint8Array, s: number): number {
+    const sc = this.#scanner;
+    const end = sc.scan(s, buf.length);
+    if (end < 0) return -1;
+    const nl1 = sc.nl1;
+    if (end <= nl1) return -1;
+    const len = end - nl1;
+    // A small-integer key (no boxed number per lookup); the rest of the
+    // 96 bits and the length are checked.
+    const key = sc.h1lo & 0x3fffffff;
+    const check = sc.h2lo;
+    const check2 = sc.h1hi;
+    this.#blockTries++;
+    const b = this.#blocks.get(key);
+    if (
+      b !== undefined && b.check === check && b.check2 === check2 &&
+      b.len === len
+    ) {
+      this.#lines++;
+      if (!this.#header2(buf, s, nl1)) {
+        this.#lines--;
+        return -1;
+      }
+      this.#goroutine = b.goroutine;
+      this.#requested = b.requested;
+      this.#lines += b.lines + 1;
+      this.#blockHits++;
+      this.#emitRecord(b.stack);
+      return end + 2;
+    }
+    // Parse it line by line; cache it if that made one clean record.
+    const lines0 = this.#lines;
+    const slow0 = this.#slowLines;
+    const blank0 = this.#blankEnds;
+    let p = s;
+    while (p <= end + 1) {
+      const nl = buf.indexOf(NL, p);
+      this.#line(buf, p, nl);
+      p = nl + 1;
+    }
+    if (
+      b === undefined && this.#slowLines === slow0 &&
+      this.#blankEnds === blank0 + 1 && this.#blocks.size < BLOCK_CACHE_MAX
+    ) {
+      this.#blocks.set(key, {
+        len,
+        check,
+        check2,
+        lines: this.#lines - lines0 - 2,
+        goroutine: this.#goroutine,
+        requested: this.#requested,
+        stack: this.#lastStack,
+      });
+    }
+    return p;
   }
 
   /** Ends the input (a last line without newline; a cut record is reported). */
@@ -194,6 +328,7 @@ export class ByteTraceParser {
   }
 
   #toSlow(buf: Uint8Array, s: number, e: number): void {
+    this.#slowLines++;
     // Keep the embedded parser's line numbers in step with ours.
     this.#slow.stats.lines = this.#lines - 1;
     this.#slow.feed(dec.decode(buf.subarray(s, e + 1)));
@@ -208,7 +343,10 @@ export class ByteTraceParser {
     }
     // Idle: only plain `tracealloc(`/`tracefree(` headers take the fast path.
     const c = buf[s];
-    if (c === 116 && !this.#slowBusy() && this.#header2(buf, s, e)) return;
+    if (c === 116 && !this.#slowBusy() && this.#header2(buf, s, e)) {
+      this.#header = dec.decode(buf.subarray(s, e));
+      return;
+    }
     this.#toSlow(buf, s, e);
   }
 
@@ -217,21 +355,47 @@ export class ByteTraceParser {
     return this.#slow.busy;
   }
 
+  readonly #typeNames = new Map<number, { bytes: Uint8Array; name: string }>();
+
+  /** The type name in `buf[s, e)`, decoded once per distinct name. */
+  #typeName(buf: Uint8Array, s: number, e: number): string {
+    const h = hashRange(buf, s, e, 0x811c9dc5, 0x27d4eb2f);
+    const hit = this.#typeNames.get(h);
+    if (hit !== undefined && hit.bytes.length === e - s) {
+      let same = true;
+      for (let i = 0; i < hit.bytes.length; i++) {
+        if (hit.bytes[i] !== buf[s + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return hit.name;
+    }
+    const name = dec.decode(buf.subarray(s, e));
+    if (this.#typeNames.size < 100_000) {
+      this.#typeNames.set(h, { bytes: buf.slice(s, e), name });
+    }
+    return name;
+  }
+
   #header2(buf: Uint8Array, s: number, e: number): boolean {
     const isAlloc = startsWith(buf, s, e, P_ALLOC);
     if (!isAlloc && !startsWith(buf, s, e, P_FREE)) return false;
     if (buf[e - 1] !== 41 /* ) */) return false;
     let i = s + (isAlloc ? P_ALLOC.length : P_FREE.length);
-    const a = hexAt(buf, i, e);
-    if (a.v < 0 || buf[a.end] !== 44 || buf[a.end + 1] !== SP) return false;
-    i = a.end + 2;
-    const z = hexAt(buf, i, e);
-    if (z.v < 0) return false;
+    const addr = hexAt(buf, i, e);
+    if (addr < 0 || buf[HEX_END] !== 44 || buf[HEX_END + 1] !== SP) {
+      return false;
+    }
+    i = HEX_END + 2;
+    const size = hexAt(buf, i, e);
+    if (size < 0) return false;
+    const zEnd = HEX_END;
     let type: string | null = null;
-    if (z.end === e - 1) {
+    if (zEnd === e - 1) {
       type = null;
-    } else if (isAlloc && buf[z.end] === 44 && buf[z.end + 1] === SP) {
-      type = dec.decode(buf.subarray(z.end + 2, e - 1));
+    } else if (isAlloc && buf[zEnd] === 44 && buf[zEnd + 1] === SP) {
+      type = this.#typeName(buf, zEnd + 2, e - 1);
     } else return false;
     if (!isAlloc && type !== null) return false;
     const st = this.#slow.stats;
@@ -239,13 +403,12 @@ export class ByteTraceParser {
     st.format ??= "go1.3+";
     this.#inRecord = true;
     this.#kind = isAlloc ? "alloc" : "free";
-    this.#addr = a.v;
-    this.#size = z.v;
+    this.#addr = addr;
+    this.#size = size;
     this.#type = type;
     this.#requested = 0;
     this.#goroutine = 0;
     this.#headerLine = this.#lines;
-    this.#header = dec.decode(buf.subarray(s, e));
     this.#sawGoroutine = false;
     this.#expectFile = false;
     this.#frameIds = [];
@@ -279,6 +442,7 @@ export class ByteTraceParser {
     if (s === e) {
       if (this.#expectFile) return false;
       this.#finish();
+      this.#blankEnds++;
       return true;
     }
     const c = buf[s];
@@ -345,7 +509,7 @@ export class ByteTraceParser {
       dec.decode(buf.subarray(s, open)) === "runtime.mallocgc"
     ) {
       const h = hexAt(buf, open + 1, e);
-      if (h.v >= 0) this.#pendingRequested = h.v;
+      if (h >= 0) this.#pendingRequested = h;
     }
     this.#expectFile = true;
     return true;
@@ -375,7 +539,7 @@ export class ByteTraceParser {
         buf[eq - 3] === SP
       ) {
         const x = hexAt(buf, eq + 1, e);
-        if (x.v >= 0) pc = x.v;
+        if (x >= 0) pc = x;
         h = Math.imul(h ^ (pc >>> 0), 0x01000193);
         h2 = Math.imul(h2 ^ Math.floor(pc / 4294967296), 0x9e3779b1);
       }
@@ -403,7 +567,6 @@ export class ByteTraceParser {
   }
 
   #finish(): void {
-    const st = this.#slow.stats;
     const ids = this.#frameIds;
     const key = (this.#rh1 ^ Math.imul(this.#rh2, 31) ^ ids.length) | 0;
     let list = this.#stackByHash.get(key);
@@ -431,7 +594,14 @@ export class ByteTraceParser {
       stack = this.stacks.intern(ids.map((i) => this.#frames[i]));
       list.push({ ids: Int32Array.from(ids), stack });
     }
-    emitRecord(st, this.#emit, {
+    this.#lastStack = stack;
+    this.#emitRecord(stack);
+    this.#funcBuf = null;
+  }
+
+  /** Emits the record whose header and goroutine were read, with `stack`. */
+  #emitRecord(stack: number): void {
+    emitRecord(this.#slow.stats, this.#emit, {
       kind: this.#kind,
       addr: this.#addr,
       size: this.#size,
@@ -442,6 +612,5 @@ export class ByteTraceParser {
       lineNo: this.#headerLine,
     });
     this.#inRecord = false;
-    this.#funcBuf = null;
   }
 }

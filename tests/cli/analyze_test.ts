@@ -58,18 +58,9 @@ Deno.test("analyze: a real trace, text and JSON, with an exact pprof and folded 
 
 Deno.test("analyze reads stdin (-), gzip recognised by its magic bytes", async () => {
   const gz = await Deno.readFile(`${SHARED}binarytrees-d6.trace.gz`);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...READ, "main.ts", "analyze", "-", "--json"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(gz);
-  await w.close();
-  const out = await child.output();
-  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-  assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)).allocs, 4521);
+  const out = await alloctrace(["analyze", "-", "--json"], READ, gz);
+  assertEquals(out.code, 0, out.stderr);
+  assertEquals(JSON.parse(out.stdout).allocs, 4521);
 });
 
 Deno.test("analyze: a truncated trace warns, analyses everything before the cut, and exits 0 (1 with --strict)", async () => {
@@ -244,4 +235,37 @@ Deno.test({
       assertTrue(/76800B .* main\.makePayload/.test(r.stdout), r.stdout);
     });
   },
+});
+
+Deno.test("analyze: an 8.7 MB file read straight into the parser gives what the same bytes through stdin give", async () => {
+  await withTempDir(async (dir) => {
+    const gz = await Deno.readFile(`${SHARED}binarytrees-d6.trace.gz`);
+    const text = new Uint8Array(
+      await new Response(
+        new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+    await Deno.writeFile(`${dir}/t.trace`, text);
+    const fromFile = await alloctrace(
+      ["analyze", `${dir}/t.trace`, "--json", "--quiet"],
+      READ,
+    );
+    assertEquals(fromFile.code, 0, fromFile.stderr);
+    const out = await alloctrace(
+      ["analyze", "-", "--json", "--quiet"],
+      READ,
+      text,
+    );
+    assertEquals(out.code, 0, out.stderr);
+    const strip = (s: string) => {
+      const doc = JSON.parse(s);
+      delete doc.seconds;
+      delete doc.file;
+      return doc;
+    };
+    const a = strip(fromFile.stdout);
+    assertEquals(a.bytes, text.length);
+    assertEquals([a.allocs, a.frees, a.gcs], [4521, 4283, 1]);
+    assertEquals(a, strip(out.stdout));
+  });
 });

@@ -1,0 +1,419 @@
+/**
+ * A WebAssembly scanner for allocfreetrace records, 8 bytes at a step: from
+ * a record's header line it finds the end of the header line and the blank
+ * line that ends the record, and hashes the traceback in between (two
+ * independent 64-bit hashes and the length). {@link ByteTraceParser} uses it
+ * to recognise a traceback it has parsed before without looking at its
+ * lines: in a real trace most records repeat a few thousand distinct
+ * tracebacks.
+ *
+ * The module is assembled here from its instructions (about 300 bytes), so
+ * there is no build step and no binary in the repository. Newlines are found
+ * with the exact SWAR zero-byte test: for `y = x ^ 0x0a…0a`, the byte is
+ * `0x80` in `~(((y & 0x7f…7f) + 0x7f…7f) | y | 0x7f…7f)` exactly where the
+ * byte of `x` is `\n`.
+ *
+ * @module
+ */
+
+// ---- a little WebAssembly encoder ----
+
+const uleb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+};
+
+const sleb = (n: bigint): number[] => {
+  const out: number[] = [];
+  for (;;) {
+    const b = Number(n & 0x7fn);
+    n >>= 7n;
+    if ((n === 0n && (b & 0x40) === 0) || (n === -1n && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+};
+
+const section = (id: number, body: number[]): number[] => [
+  id,
+  ...uleb(body.length),
+  ...body,
+];
+
+const vec = (items: number[][]): number[] => [
+  ...uleb(items.length),
+  ...items.flat(),
+];
+
+const name = (s: string): number[] => [
+  ...uleb(s.length),
+  ...new TextEncoder().encode(s),
+];
+
+const I32 = 0x7f;
+const I64 = 0x7e;
+
+// Instructions.
+const get = (i: number) => [0x20, ...uleb(i)];
+const set = (i: number) => [0x21, ...uleb(i)];
+const i32c = (n: number) => [0x41, ...sleb(BigInt(n))];
+const i64c = (n: bigint) => [0x42, ...sleb(BigInt.asIntN(64, n))];
+const load64 = (offset: number) => [0x29, 0x00, ...uleb(offset)]; // i64.load align=1
+const simd = (code: number) => [0xfd, ...uleb(code)];
+const v128load = [...simd(0x00), 0x00, 0x00]; // align=1 offset=0
+const v128const = (
+  byte: number,
+) => [...simd(0x0c), ...new Array(16).fill(byte)];
+const store64 = (offset: number) => [0x37, 0x03, ...uleb(offset)];
+const store32 = (offset: number) => [0x36, 0x02, ...uleb(offset)];
+const BLOCK = [0x02, 0x40];
+const LOOP = [0x03, 0x40];
+const IF = [0x04, 0x40];
+const ELSE = [0x05];
+const END = [0x0b];
+const br = (d: number) => [0x0c, ...uleb(d)];
+const brIf = (d: number) => [0x0d, ...uleb(d)];
+const RETURN = [0x0f];
+const op = {
+  i32eqz: 0x45,
+  i32geU: 0x4f,
+  i32add: 0x6a,
+  i32sub: 0x6b,
+  i32mul: 0x6c,
+  i32and: 0x71,
+  i32ctz: 0x68,
+  i32ltU: 0x49,
+  i32shrU: 0x76,
+  i32wrap: 0xa7,
+  i64eqz: 0x50,
+  i64ne: 0x52,
+  i64ctz: 0x7a,
+  i64add: 0x7c,
+  i64sub: 0x7d,
+  i64mul: 0x7e,
+  i64and: 0x83,
+  i64or: 0x84,
+  i64xor: 0x85,
+  i64shl: 0x86,
+  i64shrU: 0x88,
+  i64rotl: 0x89,
+  i64extendU: 0xad,
+};
+
+// Parameters and locals of scan(p, limit).
+const P = 0;
+const LIMIT = 1;
+const NL1 = 2; // i32
+const Q = 3; // i32
+const E = 4; // i32
+const M = 5; // i32: newline bitmask of 16 bytes
+const PAIRS = 6; // i32
+const PREV = 7; // i32: 1 when the byte before p is a newline
+const X0 = 8; // i64
+const X1 = 9; // i64
+const H1 = 10; // i64
+const H2 = 11; // i64
+
+const K1 = 0x9e3779b97f4a7c15n;
+const K2 = 0xc2b2ae3d27d4eb4fn;
+
+/** m = one bit per byte of the 16 at p that is `\n` (SIMD compare). */
+const nlMask = [
+  ...get(P),
+  ...v128load,
+  ...v128const(0x0a),
+  ...simd(0x23), // i8x16.eq
+  ...simd(0x64), // i8x16.bitmask
+  ...set(M),
+];
+
+/** h = rotl((h ^ x) × k, r): one step of a hash chain. */
+const chain = (h: number, x: number, k: bigint, r: bigint) => [
+  ...get(h),
+  ...get(x),
+  op.i64xor,
+  ...i64c(k),
+  op.i64mul,
+  ...i64c(r),
+  op.i64rotl,
+  ...set(h),
+];
+
+/** Mixes x0 into h1 and x1 into h2: two chains the CPU runs side by side. */
+const mix = [...chain(H1, X0, K1, 31n), ...chain(H2, X1, K2, 29n)];
+
+/** local = local & (all ones >> (8 × (7 − k))): keeps bytes 0..k, k on the stack (i32). */
+const keepBytes = (local: number) => [
+  ...set(PAIRS), // k (PAIRS is free here)
+  ...get(local),
+  ...i64c(-1n),
+  ...i32c(7),
+  ...get(PAIRS),
+  op.i32sub,
+  ...i32c(8),
+  op.i32mul,
+  op.i64extendU,
+  op.i64shrU,
+  op.i64and,
+  ...set(local),
+];
+
+/** Branches out `depth` levels when the offset `at` computes is at or past the limit. */
+const atLimit = (at: number[], depth: number) => [
+  ...at,
+  ...get(LIMIT),
+  op.i32geU,
+  ...brIf(depth),
+];
+
+/** Stores (a ^ rotl(b, r) [then `more`]) × k at [offset]. */
+const result = (
+  offset: number,
+  a: number,
+  b: number,
+  r: bigint,
+  more: number[],
+  k: bigint,
+) => [
+  ...i32c(0),
+  ...get(a),
+  ...get(b),
+  ...i64c(r),
+  op.i64rotl,
+  op.i64xor,
+  ...more,
+  ...i64c(k),
+  op.i64mul,
+  ...store64(offset),
+];
+
+/** p += 16 */
+const NEXT16 = [...get(P), ...i32c(16), op.i32add, ...set(P)];
+
+// scan(p, limit) → e, the offset of the newline that ends the record's last
+// traceback line (the blank line is e + 1), or -1 when the record does not
+// end before `limit`. Writes the header line's newline at [0] (i32), the
+// hashes of bytes [nl1 + 1, e + 1) at [8] and [16] (i64).
+const body = [
+  ...BLOCK, // $fail
+  ...BLOCK, // $found1
+  ...LOOP, // $l1
+  ...atLimit(get(P), 2), // → $fail
+  ...nlMask,
+  ...get(M),
+  ...IF,
+  ...get(P),
+  ...get(M),
+  op.i32ctz,
+  op.i32add,
+  ...set(NL1),
+  ...br(2), // → $found1 (if, loop, block)
+  ...END,
+  ...NEXT16,
+  ...br(0), // → $l1
+  ...END, // loop
+  ...END, // $found1
+  ...atLimit(get(NL1), 0), // → $fail
+  ...i32c(0),
+  ...get(NL1),
+  ...store32(0),
+  ...get(NL1),
+  ...i32c(1),
+  op.i32add,
+  ...set(Q),
+  ...get(Q),
+  ...set(P),
+  ...i32c(1),
+  ...set(PREV), // the byte before q is the header's newline
+  ...i64c(0x243f6a8885a308d3n),
+  ...set(H1),
+  ...i64c(0x13198a2e03707344n),
+  ...set(H2),
+  ...BLOCK, // $done
+  ...LOOP, // $l2
+  ...atLimit(get(P), 2), // → $fail
+  ...nlMask,
+  // A pair across the previous 16 bytes and these: e = p - 1.
+  ...get(PREV),
+  ...get(M),
+  op.i32and,
+  ...IF,
+  ...get(P),
+  ...i32c(1),
+  op.i32sub,
+  ...set(E),
+  ...br(2), // → $done
+  ...END,
+  ...get(P),
+  ...load64(0),
+  ...set(X0),
+  ...get(P),
+  ...load64(8),
+  ...set(X1),
+  // A pair inside these 16 bytes: bytes i and i + 1 (i ≤ 14).
+  ...get(M),
+  ...get(M),
+  ...i32c(1),
+  op.i32shrU,
+  op.i32and,
+  op.i32ctz, // 32 when there is none
+  ...set(E),
+  ...get(E),
+  ...i32c(16),
+  op.i32ltU,
+  ...IF,
+  ...get(E),
+  ...i32c(8),
+  op.i32ltU,
+  ...IF,
+  ...get(E),
+  ...keepBytes(X0),
+  ...i64c(0n),
+  ...set(X1),
+  ...ELSE,
+  ...get(E),
+  ...i32c(8),
+  op.i32sub,
+  ...keepBytes(X1),
+  ...END,
+  ...mix,
+  ...get(P),
+  ...get(E),
+  op.i32add,
+  ...set(E),
+  ...br(2), // → $done
+  ...END,
+  ...mix,
+  ...get(M),
+  ...i32c(15),
+  op.i32shrU,
+  ...set(PREV),
+  ...NEXT16,
+  ...br(0), // → $l2
+  ...END, // loop
+  ...END, // $done
+  // The blank line must be inside the data too.
+  ...atLimit([...get(E), ...i32c(1), op.i32add], 0), // → $fail
+  // Both results depend on both chains and on the length.
+  ...result(8, H1, H2, 23n, [], K1),
+  ...result(16, H2, H1, 41n, [
+    ...get(E),
+    ...i32c(1),
+    op.i32add,
+    ...get(Q),
+    op.i32sub,
+    op.i64extendU,
+    op.i64xor,
+  ], K2),
+  ...get(E),
+  ...RETURN,
+  ...END, // $fail
+  ...i32c(-1),
+];
+
+const func = [
+  ...vec([
+    [...uleb(6), I32],
+    [...uleb(4), I64],
+  ]),
+  ...body,
+  ...END,
+];
+
+const wasm = new Uint8Array([
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  0x01,
+  0x00,
+  0x00,
+  0x00,
+  ...section(1, vec([[0x60, ...vec([[I32], [I32]]), ...vec([[I32]])]])),
+  ...section(3, vec([[0]])),
+  ...section(5, vec([[0x00, ...uleb(1)]])),
+  ...section(
+    7,
+    vec([
+      [...name("scan"), 0x00, 0],
+      [...name("memory"), 0x02, 0],
+    ]),
+  ),
+  ...section(10, vec([[...uleb(func.length), ...func]])),
+]);
+
+let compiled: WebAssembly.Module | null = null;
+
+/** Where the data starts in the scanner's memory (below: its results). */
+export const DATA_OFFSET = 64;
+
+/** One scanner: its own memory, into which the bytes to scan are copied. */
+export class BlockScanner {
+  readonly #memory: WebAssembly.Memory;
+  readonly #scan: (p: number, limit: number) => number;
+  #u8: Uint8Array;
+  #i32: Int32Array;
+  /** The header line's newline (offset in the data) of the last hit. */
+  nl1 = 0;
+  /** Low and high 32 bits of the first hash, and the second hash's low bits, of the last hit. */
+  h1lo = 0;
+  h1hi = 0;
+  h2lo = 0;
+
+  constructor() {
+    compiled ??= new WebAssembly.Module(wasm);
+    const inst = new WebAssembly.Instance(compiled);
+    this.#memory = inst.exports.memory as WebAssembly.Memory;
+    this.#scan = inst.exports.scan as (p: number, limit: number) => number;
+    this.#u8 = new Uint8Array(this.#memory.buffer);
+    this.#i32 = new Int32Array(this.#memory.buffer);
+  }
+
+  /**
+   * Copies `head` to the start of the data and returns a view of the `n`
+   * bytes after it, for the caller to fill (valid until the next call).
+   */
+  reserve(head: Uint8Array, n: number): Uint8Array {
+    const need = DATA_OFFSET + head.length + n + 16;
+    if (need > this.#memory.buffer.byteLength) {
+      this.#memory.grow(
+        Math.ceil((need - this.#memory.buffer.byteLength) / 65536),
+      );
+      this.#u8 = new Uint8Array(this.#memory.buffer);
+      this.#i32 = new Int32Array(this.#memory.buffer);
+    }
+    this.#u8.set(head, DATA_OFFSET);
+    const at = DATA_OFFSET + head.length;
+    return this.#u8.subarray(at, at + n);
+  }
+
+  /** The first `n` bytes of the data. */
+  data(n: number): Uint8Array {
+    return this.#u8.subarray(DATA_OFFSET, DATA_OFFSET + n);
+  }
+
+  /**
+   * For the record whose header starts at `s` in the loaded data of length
+   * `n`: the offset of the newline that ends its last traceback line (the
+   * blank line follows), or -1 when the record does not end inside the data.
+   * Sets {@link nl1} and the hashes.
+   */
+  scan(s: number, n: number): number {
+    const e = this.#scan(DATA_OFFSET + s, DATA_OFFSET + n);
+    if (e < 0) return -1;
+    const r = this.#i32;
+    this.nl1 = r[0] - DATA_OFFSET;
+    this.h1lo = r[2];
+    this.h1hi = r[3];
+    this.h2lo = r[4];
+    return e - DATA_OFFSET;
+  }
+}
