@@ -9,7 +9,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { type NativeEvent, traceNative } from "../native/tracer.ts";
+import type { NativeEvent } from "../native/tracer.ts";
+import { traceInWorker } from "../native/in_worker.ts";
 import { symbolize } from "../native/symbolize.ts";
 import { type Frame, StackTable } from "../trace/events.ts";
 import { TraceAnalyzer } from "../trace/analyze.ts";
@@ -139,15 +140,23 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const traceParts: string[] = [];
   const hex = (n: number) => "0x" + n.toString(16);
   // Events are kept until the run ends, then symbolized (file:line, C++ names) and analysed.
-  const events: NativeEvent[] = [];
+  let events: NativeEvent[];
   let code: number;
   try {
-    code = traceNative(argv, {
+    const r = await traceInWorker(argv, {
       stacks: !values["no-stacks"],
       memProfileRate: rate,
       seed,
-      onEvent: (e) => events.push(e),
     });
+    events = r.events;
+    code = r.code;
+    if (r.interrupted) {
+      console.error(
+        `alloctrace: interrupted: ${
+          argv[0]
+        } was killed; reporting what it did until then`,
+      );
+    }
   } catch (e) {
     const err = e as Error;
     if (err.name === "NotCapable") {

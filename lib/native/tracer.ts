@@ -85,6 +85,8 @@ export interface NativeOptions {
   seed?: number;
   /** Called for each event. */
   onEvent: (e: NativeEvent) => void;
+  /** Called with the program's pid once it is started. */
+  onStart?: (pid: number) => void;
 }
 
 const WALL = 0x40000000;
@@ -245,6 +247,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     );
   }
   c.kill(pid, SIGCONT);
+  opts.onStart?.(pid);
 
   const regs = new BigUint64Array(27);
   const regsPtr = ptrOf(regs);

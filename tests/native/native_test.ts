@@ -378,3 +378,61 @@ Deno.test({
     assertTrue(Math.abs(ratio - 1) < 0.3, `scaled/exact = ${ratio}`);
   },
 });
+
+Deno.test({
+  name:
+    "native CLI: the tracer runs in a Worker; Ctrl-C kills the program, reports what it did, exits 130 and leaves no process behind",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile(
+      "sleeper",
+      `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  void *volatile p = malloc(100);
+  FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
+  sleep(60);
+  free(p);
+  return 0;
+}
+`,
+    );
+    const pidFile = `${dir}/sleeper.pid`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts", "native", "--json", "--", bin, pidFile],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let pid = 0;
+    for (let i = 0; i < 200 && pid === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
+    }
+    assertTrue(pid > 0, "the program started");
+    const t0 = performance.now();
+    child.kill("SIGINT");
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 130, stderr);
+    assertTrue(
+      performance.now() - t0 < 10_000,
+      "it did not wait for sleep(60)",
+    );
+    assertIncludes(stderr, "interrupted");
+    const doc = JSON.parse(new TextDecoder().decode(out.stdout));
+    assertTrue(
+      doc.sites.some((s: { site: string; allocBytes: number }) =>
+        s.site === "main" && s.allocBytes >= 100
+      ),
+      "the malloc(100) before Ctrl-C is reported",
+    );
+    let gone = false;
+    try {
+      await Deno.stat(`/proc/${pid}`);
+    } catch {
+      gone = true;
+    }
+    assertTrue(gone, `process ${pid} still exists`);
+  },
+});

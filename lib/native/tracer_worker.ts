@@ -1,0 +1,52 @@
+/**
+ * The Worker that runs {@link traceNative}: every ptrace, waitpid and
+ * libunwind call happens synchronously on this worker's own OS thread
+ * (ptrace requests must come from the thread that seized the tracee), so
+ * the main thread stays free for signals. Events go to the main thread in
+ * batches.
+ *
+ * Messages in: one {@link TraceRequest}. Messages out: `{ pid }` once the
+ * program is started, `{ events }` batches, then `{ code }` or `{ error }`.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { type NativeEvent, traceNative } from "./tracer.ts";
+
+/** What the main thread asks the worker to trace. */
+export interface TraceRequest {
+  argv: string[];
+  stacks: boolean;
+  memProfileRate: number;
+  seed: number;
+}
+
+self.onmessage = (m: MessageEvent<TraceRequest>) => {
+  const { argv, stacks, memProfileRate, seed } = m.data;
+  let batch: NativeEvent[] = [];
+  try {
+    const code = traceNative(argv, {
+      stacks,
+      memProfileRate,
+      seed,
+      onStart: (pid) => self.postMessage({ pid }),
+      onEvent: (e) => {
+        batch.push(e);
+        if (batch.length >= 8192) {
+          self.postMessage({ events: batch });
+          batch = [];
+        }
+      },
+    });
+    self.postMessage({ events: batch, code });
+  } catch (e) {
+    const err = e as Error;
+    self.postMessage({
+      events: batch,
+      error: { name: err.name, message: err.message },
+    });
+  }
+  self.close();
+};
