@@ -25,6 +25,7 @@ export const PT = {
   O_TRACEVFORK: 0x4n,
   O_TRACECLONE: 0x8n,
   O_TRACEEXEC: 0x10n,
+  O_TRACEEXIT: 0x40n,
   O_EXITKILL: 0x100000n,
 } as const;
 
@@ -36,6 +37,14 @@ export const REG = {
   rdx: 12,
   rip: 16,
   rsp: 19,
+  rbx: 5,
+  rcx: 11,
+  r8: 9,
+  r9: 8,
+  r10: 7,
+  r11: 6,
+  orig_rax: 15,
+  fs_base: 21,
 } as const;
 
 const LIBC_SYMBOLS = {
@@ -50,6 +59,14 @@ const LIBC_SYMBOLS = {
   dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
   dladdr: { parameters: ["pointer", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  process_vm_readv: {
+    parameters: ["i32", "buffer", "u64", "buffer", "u64", "u64"],
+    result: "i64",
+  },
+  process_vm_writev: {
+    parameters: ["i32", "buffer", "u64", "buffer", "u64", "u64"],
+    result: "i64",
+  },
 } as const;
 
 const UNWIND_SYMBOLS = {

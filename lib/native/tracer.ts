@@ -4,16 +4,25 @@
  * libunwind-ptrace (reference: shared/reference/native-tracing.md; no C code
  * of ours). The child is started stopped (`sh -c 'kill -STOP $$; exec "$0"
  * "$@"'`), seized, and followed to its exec; a breakpoint on ld.so's
- * `_dl_debug_state` says when libc is mapped, and then the hooked functions
- * get breakpoints. A hit records the arguments and, for allocations, plants
- * a breakpoint on the return address to read the result; the stack is
- * unwound at entry (only for sampled calls when a sampling rate is set).
+ * `_dl_debug_state` says when libc is mapped, and then libc's allocation
+ * functions are hooked.
  *
- * When a hooked function's first instruction is one we can emulate (`push
- * reg`, `test %rdi,%rdi`), the breakpoint stays and the instruction is
- * executed by writing registers; otherwise classic breakpoints are used
- * (restore, single-step, re-plant), where with several threads a call can
- * slip past while another thread steps over the breakpoint.
+ * By default the hooks run inside the program (inject.ts): at that first
+ * stop the tracer maps a page in the program, writes a stub per hooked
+ * function and patches each entry with a jump to it. A stub appends the
+ * call to a ring buffer, and an allocation's result is appended by a
+ * trampoline its return address is swapped for; the tracer reads the ring
+ * whenever the program stops. The program stops only when a stack is wanted
+ * (every allocation with stacks on, the sampled ones with a rate; the stub
+ * traps before touching the stack, and libunwind unwinds from the entry),
+ * when the ring is full, and when a thread exits.
+ *
+ * Without them (`mode: "breakpoints"`, or when the page or the stubs cannot
+ * be made), every call stops at a breakpoint: a first instruction we can
+ * emulate (`push reg`, `test %rdi,%rdi`) is executed by writing registers,
+ * others are single-stepped over (restore, step, re-plant; with several
+ * threads a call can slip past then), and the result is read at a second
+ * breakpoint on the return address.
  *
  * @module
  */
@@ -29,6 +38,17 @@ import {
   type Unwind,
 } from "./ffi.ts";
 import { Sampler } from "../profile/sampling.ts";
+import {
+  assemble,
+  type HookSpec,
+  type Injection,
+  LAYOUT,
+  REC_FREE,
+  REC_RETURN,
+  RECORD_BYTES,
+  REGION_BYTES,
+  RING_RECORDS,
+} from "./inject.ts";
 
 /** One native allocation event. */
 export interface NativeEvent {
@@ -87,7 +107,26 @@ export interface NativeOptions {
   onEvent: (e: NativeEvent) => void;
   /** Called with the program's pid once it is started. */
   onStart?: (pid: number) => void;
+  /**
+   * `inject` (default): in-process hooks written into the program (no stop
+   * per call; see inject.ts), falling back to breakpoints when they cannot
+   * be made; `breakpoints`: a ptrace stop at every call.
+   */
+  mode?: "inject" | "breakpoints";
 }
+
+/** The hooked functions; an allocation's record kind is its index + 1. */
+const KIND_CODES: readonly NativeEvent["kind"][] = [
+  "malloc",
+  "calloc",
+  "realloc",
+  "free",
+  "posix_memalign",
+  "aligned_alloc",
+  "memalign",
+  "valloc",
+  "reallocarray",
+];
 
 const WALL = 0x40000000;
 const SIGTRAP = 5;
@@ -97,6 +136,7 @@ const EV_FORK = 1;
 const EV_VFORK = 2;
 const EV_CLONE = 3;
 const EV_EXEC = 4;
+const EV_EXIT = 6;
 const EV_STOP = 128;
 
 interface Map0 {
@@ -172,19 +212,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   };
   const libcHandle = c.dlopen(cstr("libc.so.6"), 0x4 /* RTLD_NOLOAD */ | 0x1);
   const hookOffsets: [NativeEvent["kind"], number][] = [];
-  for (
-    const k of [
-      "malloc",
-      "calloc",
-      "realloc",
-      "free",
-      "posix_memalign",
-      "aligned_alloc",
-      "memalign",
-      "valloc",
-      "reallocarray",
-    ] as const
-  ) {
+  for (const k of KIND_CODES) {
     try {
       hookOffsets.push([k, offsetOf(libcHandle, k)]);
     } catch {
@@ -233,7 +261,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     BigInt(pid),
     0n,
     PT.O_TRACEEXEC | PT.O_EXITKILL | PT.O_TRACECLONE | PT.O_TRACEFORK |
-      PT.O_TRACEVFORK,
+      PT.O_TRACEVFORK | PT.O_TRACEEXIT,
   );
   if (seize < 0n) {
     const e = errno();
@@ -423,6 +451,15 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     }
     return null;
   };
+  const libcStartOf = (): number | undefined =>
+    maps.find((m) =>
+      /\/libc\.so\.6$|\/libc-[\d.]+\.so$/.test(m.path) && m.offset === 0
+    )?.start;
+  const plantInjectedAt = (tid: number): boolean => {
+    maps = readMaps(pid);
+    const start = libcStartOf();
+    return start !== undefined && plantInjected(tid, start, rbrk);
+  };
   const plantHooks = (tid: number) => {
     maps = readMaps(pid);
     const libcMap = maps.find((m) =>
@@ -450,6 +487,261 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       sampled: false,
     });
 
+  /** An allocation call whose result is awaited. */
+  interface Call {
+    kind: NativeEvent["kind"];
+    size: number;
+    old: number;
+    frames: NativeEvent["frames"];
+    sampled: boolean;
+  }
+  // Reads 8 bytes of the program's memory (any thread may be running).
+  const iovL = new BigUint64Array(4);
+  const iovR = new BigUint64Array(4);
+  const iovL8 = new Uint8Array(iovL.buffer);
+  const iovR8 = new Uint8Array(iovR.buffer);
+  const vm = (write: boolean, parts: [Uint8Array, number][]): boolean => {
+    let want = 0;
+    parts.forEach(([buf, addr], i) => {
+      iovL[2 * i] = ptrOf(buf);
+      iovL[2 * i + 1] = BigInt(buf.length);
+      iovR[2 * i] = BigInt(addr);
+      iovR[2 * i + 1] = BigInt(buf.length);
+      want += buf.length;
+    });
+    const n = BigInt(parts.length);
+    const r = write
+      ? c.process_vm_writev(pid, iovL8, n, iovR8, n, 0n)
+      : c.process_vm_readv(pid, iovL8, n, iovR8, n, 0n);
+    return r === BigInt(want);
+  };
+  const u64 = new Uint8Array(8);
+  const u64v = new DataView(u64.buffer);
+  const readWord = (addr: number): number =>
+    vm(false, [[u64, addr]]) ? Number(u64v.getBigUint64(0, true)) : 0;
+  const writeWord = (addr: number, v: bigint): boolean => {
+    u64v.setBigUint64(0, BigInt.asUintN(64, v), true);
+    return vm(true, [[u64, addr]]);
+  };
+
+  // An allocation call returned `result`: its events.
+  const finishCall = (tid: number, p: Call, result: number) => {
+    if (p.kind === "posix_memalign") {
+      // It returns an error number; the block goes to *memptr.
+      result = result === 0 ? readWord(p.old) : 0;
+      p.old = 0;
+    }
+    // realloc frees the old block when it moves it, and realloc(p, 0) frees p.
+    if (
+      (p.kind === "realloc" || p.kind === "reallocarray") && p.old !== 0 &&
+      (result !== 0 || p.size === 0)
+    ) {
+      emitFree(tid, p.old);
+    }
+    if (result !== 0) {
+      opts.onEvent({
+        kind: p.kind,
+        tid,
+        addr: result,
+        size: p.size,
+        old: p.old,
+        frames: p.frames,
+        sampled: p.sampled,
+      });
+    }
+  };
+
+  // ---- in-process hooks (inject.ts) ----
+  const SIZE_EXPR: Partial<
+    Record<NativeEvent["kind"], HookSpec["size"]>
+  > = {
+    calloc: "rdi*rsi",
+    realloc: "rsi",
+    posix_memalign: "rdx",
+    aligned_alloc: "rsi",
+    memalign: "rsi",
+    reallocarray: "rsi*rdx",
+  };
+  type InjState = {
+    region: number;
+    code: Injection;
+    tail: number;
+    tailWritten: number;
+  };
+  // (Assigned in closures: the cast keeps TypeScript from narrowing it to null.)
+  let inj = null as InjState | null;
+  /** Thread pointer (fs base) → tid; an unknown one is the main thread's. */
+  const fsTid = new Map<number, number>();
+  /** Per thread (fs base): calls entered and not yet returned, innermost last. */
+  const open = new Map<number, (Call & { slot: number; nested: boolean })[]>();
+  /** Per thread (fs base): the stack unwound at a sampling trap, for its next call. */
+  const sampledStack = new Map<number, NativeEvent["frames"]>();
+  const vforkKids = new Set<number>();
+  const knownTids = new Set<number>([pid]);
+  const BIG = 2n ** 62n;
+  const initialBudget = (): bigint =>
+    sampler !== null
+      ? BigInt(Math.floor(sampler.nextSample))
+      : unwind !== null
+      ? -BIG // a stack for every call
+      : BIG; // never
+  // Maps `len` bytes near libc in the program (one mmap syscall run in it,
+  // at `at`, an int3 it is stopped on): within ±2 GiB, for the entry jumps.
+  const injectMmap = (tid: number, at: number, near: number): number => {
+    getRegs(tid);
+    const saved = regs.slice();
+    const w = peek(tid, at);
+    poke(tid, at, (w & ~0xffffn) | 0x050fn); // syscall
+    try {
+      for (let k = 1; k <= 32; k++) {
+        for (const hint of [near - k * 0x4000000, near + k * 0x4000000]) {
+          if (hint <= 0x10000) continue;
+          regs.set(saved);
+          regs[REG.rip] = BigInt(at);
+          regs[REG.rax] = 9n; // mmap
+          regs[REG.rdi] = BigInt(hint);
+          regs[REG.rsi] = BigInt(REGION_BYTES);
+          regs[REG.rdx] = 7n; // PROT_READ | PROT_WRITE | PROT_EXEC
+          regs[REG.r10] = 0x100022n; // MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE
+          regs[REG.r8] = 0xffffffffffffffffn;
+          regs[REG.r9] = 0n;
+          setRegs(tid);
+          c.ptrace(PT.SINGLESTEP, BigInt(tid), 0n, 0n);
+          wait(tid, WALL);
+          getRegs(tid);
+          const r = BigInt.asIntN(64, regs[REG.rax]);
+          if (r === BigInt(hint)) return hint;
+          if (r === -1n || r === -12n || r === -13n) return -1; // EPERM, ENOMEM, EACCES
+        }
+      }
+      return -1;
+    } finally {
+      poke(tid, at, w);
+      regs.set(saved);
+      setRegs(tid);
+    }
+  };
+  // Writes the stubs and patches the entries; false leaves everything as it was.
+  const plantInjected = (tid: number, libcStart: number, at: number) => {
+    const specs: HookSpec[] = [];
+    for (const [kind, off] of hookOffsets) {
+      const entry = libcStart + off;
+      if (specs.some((h) => h.entry === entry)) continue; // aliases
+      const head = new Uint8Array(16);
+      const dv = new DataView(head.buffer);
+      dv.setBigUint64(0, peek(tid, entry), true);
+      dv.setBigUint64(8, peek(tid, entry + 8), true);
+      specs.push({
+        kind: kind === "free" ? REC_FREE : KIND_CODES.indexOf(kind) + 1,
+        entry,
+        head,
+        size: SIZE_EXPR[kind] ?? "rdi",
+      });
+    }
+    const region = injectMmap(tid, at, libcStart);
+    if (region < 0) return false;
+    let code: Injection | null;
+    try {
+      code = assemble(region, specs);
+    } catch {
+      code = null;
+    }
+    if (code === null) return false;
+    if (!vm(true, [[code.code, region + LAYOUT.tramps]])) return false;
+    if (!writeWord(region + LAYOUT.budget, initialBudget())) return false;
+    for (const p of code.patches) {
+      poke(
+        tid,
+        p.entry,
+        new DataView(p.word.buffer, p.word.byteOffset).getBigUint64(0, true),
+      );
+    }
+    inj = { region, code, tail: 0, tailWritten: 0 };
+    return true;
+  };
+  const recBuf = new Uint8Array(8 + 64 * RECORD_BYTES);
+  const recHead = recBuf.subarray(0, 8);
+  const recView = new DataView(recBuf.buffer);
+  const recU64 = (o: number) =>
+    recView.getUint32(o, true) + recView.getUint32(o + 4, true) * 4294967296;
+  // Reads the ring from the tail to the head and turns records into events.
+  const drain = (forceTail: boolean) => {
+    const j = inj;
+    if (j === null) return;
+    for (;;) {
+      const at = j.tail % RING_RECORDS;
+      const count = Math.min(64, RING_RECORDS - at);
+      const recs = recBuf.subarray(8, 8 + count * RECORD_BYTES);
+      if (
+        !vm(false, [[recHead, j.region + LAYOUT.head], [
+          recs,
+          j.region + LAYOUT.ring + at * RECORD_BYTES,
+        ]])
+      ) return;
+      const head = recU64(0);
+      let done = 0;
+      while (done < count && j.tail + done < head) {
+        const o = 8 + done * RECORD_BYTES;
+        if (recU64(o) !== j.tail + done + 1) break; // not yet written
+        record(o);
+        done++;
+      }
+      j.tail += done;
+      if (done < count || j.tail >= head) break;
+    }
+    if (forceTail || j.tail - j.tailWritten >= RING_RECORDS / 4) {
+      if (writeWord(j.region + LAYOUT.tail, BigInt(j.tail))) {
+        j.tailWritten = j.tail;
+      }
+    }
+  };
+  const record = (o: number) => {
+    const type = recView.getUint32(o + 8, true);
+    const kind = type & 0xff;
+    const slot = type >>> 8;
+    const fs = recU64(o + 16);
+    const a = recU64(o + 24);
+    let tid = fsTid.get(fs);
+    if (tid === undefined) {
+      tid = pid;
+      fsTid.set(fs, pid);
+    }
+    let calls = open.get(fs);
+    if (calls === undefined) {
+      calls = [];
+      open.set(fs, calls);
+    }
+    if (kind === REC_FREE) {
+      // free inside realloc is part of the realloc.
+      if (calls.length === 0) emitFree(tid, a);
+      return;
+    }
+    if (kind === REC_RETURN) {
+      const i = calls.findLastIndex((x) => x.slot === slot);
+      if (i < 0) return;
+      const call = calls.splice(i, 1)[0];
+      if (!call.nested) finishCall(tid, call, a);
+      return;
+    }
+    const k = KIND_CODES[kind - 1];
+    if (k === undefined) return;
+    const frames = sampledStack.get(fs);
+    sampledStack.delete(fs);
+    const b = recU64(o + 32);
+    const cArg = recU64(o + 40);
+    calls.push({
+      kind: k,
+      size: requestedSize(k, a, b, cArg),
+      old: k === "realloc" || k === "reallocarray" || k === "posix_memalign"
+        ? a
+        : 0,
+      frames: frames ?? [],
+      sampled: sampler === null || frames !== undefined,
+      slot,
+      nested: calls.length > 0,
+    });
+  };
+
   let exitCode = -1;
   const alive = new Set<number>([pid]);
   while (alive.size > 0) {
@@ -468,7 +760,14 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       continue;
     }
     alive.add(tid);
+    // Whatever the stop, the ring first: records are older than it.
+    drain(false);
+    if (event === EV_EXIT) {
+      cont(tid);
+      continue;
+    }
     if (sig === SIGTRAP && event === EV_EXEC) {
+      if (tid === pid) inj = null; // that image is gone
       if (tid === pid && rbrk === 0) {
         maps = readMaps(pid);
         const ld = maps.find((m) =>
@@ -491,14 +790,35 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       if (event === EV_FORK) {
         // A fork child has its own copy of our breakpoints: take them out and let it go.
         wait(child, WALL);
+        for (const p of inj?.code.patches ?? []) {
+          poke(
+            child,
+            p.entry,
+            new DataView(p.orig.buffer, p.orig.byteOffset).getBigUint64(
+              0,
+              true,
+            ),
+          );
+        }
         for (const [addr, h] of hooks) setByte(child, addr, h.orig);
         for (const [addr, r] of returns) setByte(child, addr, r.orig);
         c.ptrace(PT.DETACH, BigInt(child), 0n, 0n);
-      } else alive.add(child);
+      } else {
+        alive.add(child);
+        // A vfork child runs on its parent's thread pointer.
+        if (event === EV_VFORK) vforkKids.add(child);
+      }
       cont(tid);
       continue;
     }
     if (event === EV_STOP || (sig === SIGSTOP && event === 0 && tid !== pid)) {
+      if (!knownTids.has(tid)) {
+        // A new thread, before it runs: its thread pointer names its records.
+        knownTids.add(tid);
+        if (!vforkKids.has(tid) && getRegs(tid) >= 0n) {
+          fsTid.set(Number(regs[REG.fs_base]), tid);
+        }
+      }
       cont(tid);
       continue;
     }
@@ -508,7 +828,33 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     }
     getRegs(tid);
     const bp = Number(regs[REG.rip]) - 1;
+    if (inj !== null && inj.code.fullTraps.has(bp)) {
+      drain(true); // room made: the stub retries
+      cont(tid);
+      continue;
+    }
+    const sampledEntry = inj?.code.sampleTraps.get(bp + 1);
+    if (sampledEntry !== undefined) {
+      // A stack is wanted for this call: unwind from the entry, then go on.
+      const fs = Number(regs[REG.fs_base]);
+      const frames = unwindStack(tid, sampledEntry);
+      c.ptrace(PT.POKEUSER, BigInt(tid), 128n, BigInt(bp + 1));
+      sampledStack.set(fs, frames);
+      if (sampler !== null) {
+        writeWord(
+          inj!.region + LAYOUT.budget,
+          BigInt(Math.floor(sampler.draw(rate))),
+        );
+      }
+      cont(tid);
+      continue;
+    }
     if (bp === rbrk && rbrk !== 0) {
+      if (!hooked && opts.mode !== "breakpoints" && plantInjectedAt(tid)) {
+        hooked = true;
+        setByte(tid, rbrk, rbrkOrig);
+        rbrk = -1;
+      }
       if (!hooked && plantHooks(tid)) {
         hooked = true;
         setByte(tid, rbrk, rbrkOrig);
@@ -577,30 +923,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       );
       if (i >= 0) {
         const p = stack.splice(i, 1)[0];
-        let result = Number(regs[REG.rax]);
-        if (p.kind === "posix_memalign") {
-          // It returns an error number; the block goes to *memptr.
-          result = result === 0 ? Number(peek(tid, p.old)) : 0;
-          p.old = 0;
-        }
-        // realloc frees the old block when it moves it, and realloc(p, 0) frees p.
-        if (
-          (p.kind === "realloc" || p.kind === "reallocarray") && p.old !== 0 &&
-          (result !== 0 || p.size === 0)
-        ) {
-          emitFree(tid, p.old);
-        }
-        if (result !== 0) {
-          opts.onEvent({
-            kind: p.kind,
-            tid,
-            addr: result,
-            size: p.size,
-            old: p.old,
-            frames: p.frames,
-            sampled: p.sampled,
-          });
-        }
+        finishCall(tid, p, Number(regs[REG.rax]));
         ret.refs--;
       }
       regs[REG.rip] = BigInt(bp);

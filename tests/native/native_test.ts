@@ -54,9 +54,12 @@ async function compile(
   return `${dir}/${name}`;
 }
 
-function trace(argv: string[]): { code: number; events: NativeEvent[] } {
+function trace(
+  argv: string[],
+  opts: Omit<Parameters<typeof traceNative>[1], "onEvent"> = {},
+): { code: number; events: NativeEvent[] } {
   const events: NativeEvent[] = [];
-  const code = traceNative(argv, { onEvent: (e) => events.push(e) });
+  const code = traceNative(argv, { ...opts, onEvent: (e) => events.push(e) });
   return { code, events };
 }
 
@@ -434,5 +437,78 @@ int main(int argc, char **argv) {
       gone = true;
     }
     assertTrue(gone, `process ${pid} still exists`);
+  },
+});
+
+Deno.test({
+  name:
+    "native: the in-process hooks and plain breakpoints report the same calls, sizes, order and stacks",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("nested_modes", NESTED);
+    const shape = (r: { code: number; events: NativeEvent[] }) => ({
+      code: r.code,
+      events: r.events.map((e) =>
+        `${e.kind} ${e.size} ${e.frames.map((f) => f.name).join("<")}`
+      ),
+    });
+    const injected = shape(trace([bin, "40"], { mode: "inject" }));
+    const breakpoints = shape(trace([bin, "40"], { mode: "breakpoints" }));
+    assertEquals(injected.code, 7);
+    assertTrue(injected.events.length > 50, injected.events.join("\n"));
+    assertEquals(injected, breakpoints);
+  },
+});
+
+Deno.test({
+  name:
+    "native: concurrent threads without stacks: every call counted once, per thread, through many ring wrap-arounds",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile(
+      "hammer",
+      `#include <pthread.h>
+#include <stdlib.h>
+void *volatile sink[4];
+void *work(void *arg) {
+  long t = (long)arg;
+  for (int i = 0; i < 25000; i++) { sink[t] = malloc(16 + t); free(sink[t]); }
+  return 0;
+}
+int main() {
+  pthread_t th[4];
+  for (long t = 0; t < 4; t++) pthread_create(&th[t], 0, work, (void *)t);
+  for (int t = 0; t < 4; t++) pthread_join(th[t], 0);
+  return 0;
+}
+`,
+      ["-pthread"],
+    );
+    const { code, events } = trace([bin], { stacks: false });
+    assertEquals(code, 0);
+    for (let t = 0; t < 4; t++) {
+      const mine = events.filter((e) =>
+        e.kind === "malloc" && e.size === 16 + t
+      );
+      assertEquals(mine.length, 25000, `thread ${t}`);
+      const tids = new Set(mine.map((e) => e.tid));
+      assertEquals(tids.size, 1);
+      // In that thread's own order, each malloc is followed by its free.
+      const own = events.filter((e) => tids.has(e.tid));
+      let pairs = 0;
+      for (let i = 0; i + 1 < own.length; i++) {
+        const [a, b] = [own[i], own[i + 1]];
+        if (
+          a.kind === "malloc" && a.size === 16 + t && b.kind === "free" &&
+          b.addr === a.addr
+        ) pairs++;
+      }
+      assertEquals(pairs, 25000, `malloc/free pairs of thread ${t}`);
+    }
+    const tids = new Set(
+      events.filter((e) => e.kind === "malloc" && e.size >= 16 && e.size < 20)
+        .map((e) => e.tid),
+    );
+    assertEquals(tids.size, 4);
   },
 });

@@ -1,0 +1,415 @@
+/**
+ * In-process hooks for native tracing: x86-64 code that the tracer writes
+ * into a page it maps in the traced program, so that most malloc and free
+ * calls cost no ptrace stop at all.
+ *
+ * Each hooked function's entry is patched with a `jmp` to its stub. A stub
+ * appends a record (kind, thread, arguments) to a ring buffer in the same
+ * page, and for allocations takes a slot and swaps the return address for
+ * that slot's trampoline, which appends the result when the function
+ * returns. The stub then runs the function's displaced first instructions
+ * and jumps back. The tracer reads the ring (process_vm_readv) whenever the
+ * program stops anyway: when a stack is wanted (an `int3` in the stub, while
+ * the stack is still as at entry), when the ring is full, and at each
+ * thread's exit. Records carry their ring index, so their order is the
+ * order in which the calls happened.
+ *
+ * Nothing here is C: the bytes are assembled below, instruction by
+ * instruction, and only ever run inside the traced program.
+ *
+ * @module
+ */
+
+/** Record kinds (low byte of a record's type word; allocation kinds are 1…9). */
+export const REC_RETURN = 0x10;
+/** A free's record kind. */
+export const REC_FREE = 0x20;
+
+/** Ring records: 64 bytes each. */
+export const RECORD_BYTES = 64;
+/** Records in the ring (a power of two). */
+export const RING_RECORDS = 1 << 15;
+/** Return slots (a power of two): calls in progress at once, all threads. */
+export const SLOTS = 1 << 12;
+
+/** Layout of the injected region. */
+export const LAYOUT = {
+  head: 0x00,
+  tail: 0x08,
+  budget: 0x10,
+  cursor: 0x18,
+  slots: 0x1000,
+  ring: 0x1000 + SLOTS * 64,
+  tramps: 0x1000 + SLOTS * 64 + RING_RECORDS * RECORD_BYTES,
+  common: 0x1000 + SLOTS * 64 + RING_RECORDS * RECORD_BYTES + SLOTS * 16,
+  code: 0x1000 + SLOTS * 64 + RING_RECORDS * RECORD_BYTES + SLOTS * 16 +
+    0x1000,
+} as const;
+
+/** Bytes to map. */
+export const REGION_BYTES = LAYOUT.code + 0x4000;
+
+// ---- a small assembler with labels and RIP-relative operands ----
+
+class Asm {
+  readonly out: number[] = [];
+  readonly #labels = new Map<string, number>();
+  readonly #fixups: { at: number; label: string; end: number }[] = [];
+  constructor(readonly base: number) {}
+  get pc(): number {
+    return this.base + this.out.length;
+  }
+  b(...bytes: number[]): this {
+    this.out.push(...bytes);
+    return this;
+  }
+  label(name: string): this {
+    this.#labels.set(name, this.pc);
+    return this;
+  }
+  /** An instruction with a RIP-relative disp32 to an absolute address, then `imm`. */
+  rip(opcode: number[], modrmReg: number, target: number, imm: number[] = []) {
+    const end = this.pc + opcode.length + 1 + 4 + imm.length;
+    const disp = target - end;
+    if (disp < -0x80000000 || disp > 0x7fffffff) {
+      throw new Error("RIP-relative target out of range");
+    }
+    return this.b(...opcode, ((modrmReg & 7) << 3) | 5, ...le32(disp), ...imm);
+  }
+  /** jmp/jcc rel32 to a label (cc < 0: jmp). */
+  jump(cc: number, label: string): this {
+    if (cc < 0) this.b(0xe9);
+    else this.b(0x0f, 0x80 + cc);
+    this.#fixups.push({ at: this.out.length, label, end: this.pc + 4 });
+    return this.b(0, 0, 0, 0);
+  }
+  /** jmp rel32 to an absolute address. */
+  jmpTo(target: number): this {
+    return this.b(0xe9, ...le32(target - (this.pc + 5)));
+  }
+  /** jmp *0(%rip) with the absolute address after it (any distance). */
+  jmpAbs(target: number): this {
+    return this.b(0xff, 0x25, 0, 0, 0, 0, ...le64(target));
+  }
+  finish(): Uint8Array {
+    for (const f of this.#fixups) {
+      const t = this.#labels.get(f.label);
+      if (t === undefined) throw new Error(`no label ${f.label}`);
+      this.out.splice(f.at, 4, ...le32(t - f.end));
+    }
+    return new Uint8Array(this.out);
+  }
+}
+
+const le32 = (
+  v: number,
+) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];
+const le64 = (v: number) => {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(v), true);
+  return [...b];
+};
+
+const CC = { e: 0x4, ne: 0x5, ae: 0x3, g: 0xf } as const;
+
+/**
+ * Appends a ring record: on exit rax = the record's address and r11 = its
+ * committed marker (index + 1), to be stored last at [rax]. Uses rax, r11,
+ * rcx. A full ring traps (int3 at `fullTrap`) and retries after the tracer
+ * drained it.
+ */
+function reserve(a: Asm, region: number, id: string, fullTraps: number[]) {
+  const head = region + LAYOUT.head;
+  a.label(`${id}.r`);
+  a.rip([0x48, 0x8b], 0, head); // mov rax, [head]
+  a.label(`${id}.l`);
+  a.b(0x49, 0x89, 0xc3); // mov r11, rax
+  a.rip([0x4c, 0x2b], 3, region + LAYOUT.tail); // sub r11, [tail]
+  a.b(0x49, 0x81, 0xfb, ...le32(RING_RECORDS)); // cmp r11, N
+  a.jump(CC.ae, `${id}.full`);
+  a.b(0x4c, 0x8d, 0x58, 0x01); // lea r11, [rax+1]
+  a.rip([0xf0, 0x4c, 0x0f, 0xb1], 3, head); // lock cmpxchg [head], r11
+  a.jump(CC.ne, `${id}.l`);
+  a.b(0x25, ...le32(RING_RECORDS - 1)); // and eax, N-1
+  a.b(0x48, 0xc1, 0xe0, 0x06); // shl rax, 6
+  a.rip([0x48, 0x8d], 1, region + LAYOUT.ring); // lea rcx, [ring]
+  a.b(0x48, 0x01, 0xc8); // add rax, rcx
+  a.jump(-1, `${id}.ok`);
+  a.label(`${id}.full`);
+  fullTraps.push(a.pc);
+  a.b(0xcc); // int3: the tracer drains the ring
+  a.jump(-1, `${id}.r`);
+  a.label(`${id}.ok`);
+}
+
+/** type word into [rax+8] (rcx = slot << 8 | kind when withSlot), thread (fs:0) into [rax+16]. */
+function typeAndThread(a: Asm, kind: number, withSlot: boolean) {
+  if (withSlot) {
+    a.b(0x4c, 0x89, 0xd1); // mov rcx, r10
+    a.b(0x48, 0xc1, 0xe1, 0x08); // shl rcx, 8
+    a.b(0x48, 0x83, 0xc9, kind); // or rcx, kind
+  } else a.b(0xb9, ...le32(kind)); // mov ecx, kind
+  a.b(0x48, 0x89, 0x48, 0x08); // mov [rax+8], rcx
+  a.b(0x64, 0x48, 0x8b, 0x0c, 0x25, 0, 0, 0, 0); // mov rcx, fs:[0]
+  a.b(0x48, 0x89, 0x48, 0x10); // mov [rax+16], rcx
+}
+
+/** What a hooked function's stub needs. */
+export interface HookSpec {
+  /** Record kind: 1…9 for allocation functions, {@link REC_FREE} for free. */
+  kind: number;
+  /** Entry address in the program. */
+  entry: number;
+  /** The function's first bytes (at least 16). */
+  head: Uint8Array;
+  /** How the byte count is computed, for the sampling budget (allocations). */
+  size?: "rdi" | "rsi" | "rdx" | "rdi*rsi" | "rsi*rdx";
+}
+
+/** The code to write and what the tracer must know about it. */
+export interface Injection {
+  /** Code bytes, written at `region + LAYOUT.tramps`. */
+  code: Uint8Array;
+  /** Per hook: its entry, the 8 bytes to write there, and the original 8. */
+  patches: { entry: number; word: Uint8Array; orig: Uint8Array }[];
+  /** Address after each stub's sampling int3 → the hooked entry (for unwinding). */
+  sampleTraps: Map<number, number>;
+  /** Addresses of the ring-full int3s. */
+  fullTraps: Set<number>;
+}
+
+/**
+ * Assembles the trampolines and one stub per hook for a region mapped at
+ * `region`. Returns null when an entry's first instructions cannot be moved
+ * (the tracer then keeps to plain breakpoints).
+ */
+export function assemble(region: number, hooks: HookSpec[]): Injection | null {
+  const a = new Asm(region + LAYOUT.tramps);
+  const fullTraps: number[] = [];
+  const sampleTraps = new Map<number, number>();
+  // Trampolines: mov r10d, slot; jmp common (16 bytes each).
+  const common = region + LAYOUT.common;
+  for (let i = 0; i < SLOTS; i++) {
+    a.b(0x41, 0xba, ...le32(i)); // mov r10d, i
+    a.jmpTo(common);
+    a.b(0xcc, 0xcc, 0xcc, 0xcc, 0xcc);
+  }
+  // Common return path: record the result, free the slot, go back.
+  a.b(0x48, 0x89, 0xc2); // mov rdx, rax (the result; rdx is free after a return)
+  reserve(a, region, "ret", fullTraps);
+  typeAndThread(a, REC_RETURN, true);
+  a.b(0x48, 0x89, 0x50, 0x18); // mov [rax+24], rdx
+  a.b(0x4c, 0x89, 0x18); // mov [rax], r11 (committed)
+  a.b(0x4d, 0x89, 0xd3); // mov r11, r10
+  a.b(0x49, 0xc1, 0xe3, 0x06); // shl r11, 6
+  a.rip([0x48, 0x8d], 1, region + LAYOUT.slots); // lea rcx, [slots]
+  a.b(0x49, 0x01, 0xcb); // add r11, rcx
+  a.b(0x49, 0x8b, 0x4b, 0x08); // mov rcx, [r11+8] (the saved return address)
+  a.b(0x49, 0xc7, 0x03, 0, 0, 0, 0); // mov qword [r11], 0 (slot free)
+  a.b(0x48, 0x89, 0xd0); // mov rax, rdx
+  a.b(0xff, 0xe1); // jmp rcx
+  while (a.pc < region + LAYOUT.code) a.b(0xcc);
+
+  const patches: Injection["patches"] = [];
+  for (const [n, h] of hooks.entries()) {
+    const moved = relocate(h.head, h.entry, a);
+    if (moved === null) return null;
+    const stub = a.pc;
+    const id = `h${n}`;
+    if (h.kind === REC_FREE) {
+      a.b(0x48, 0x85, 0xff); // test rdi, rdi
+      a.jump(CC.e, `${id}.skip`);
+      a.b(0x51, 0x52); // push rcx; push rdx
+      reserve(a, region, id, fullTraps);
+      typeAndThread(a, REC_FREE, false);
+    } else {
+      // The sampling budget: subtract the size; a stack is wanted at ≤ 0.
+      const size = h.size ?? "rdi";
+      const mov: Record<string, number[]> = {
+        rdi: [0x49, 0x89, 0xfb],
+        rsi: [0x49, 0x89, 0xf3],
+        rdx: [0x49, 0x89, 0xd3],
+        "rdi*rsi": [0x49, 0x89, 0xfb, 0x4c, 0x0f, 0xaf, 0xde],
+        "rsi*rdx": [0x49, 0x89, 0xf3, 0x4c, 0x0f, 0xaf, 0xda],
+      };
+      a.b(...mov[size]);
+      a.rip([0xf0, 0x4c, 0x29], 3, region + LAYOUT.budget); // lock sub [budget], r11
+      a.jump(CC.g, `${id}.go`);
+      a.b(0xcc); // int3: unwind here, the stack is as at entry
+      sampleTraps.set(a.pc, h.entry);
+      a.label(`${id}.go`);
+      a.b(0x51, 0x52); // push rcx; push rdx
+      // Take a free return slot (round robin; skip busy ones).
+      a.label(`${id}.slot`);
+      a.b(0x41, 0xba, 1, 0, 0, 0); // mov r10d, 1
+      a.rip([0xf0, 0x4c, 0x0f, 0xc1], 2, region + LAYOUT.cursor); // lock xadd [cursor], r10
+      a.b(0x41, 0x81, 0xe2, ...le32(SLOTS - 1)); // and r10d, SLOTS-1
+      a.b(0x4d, 0x89, 0xd3); // mov r11, r10
+      a.b(0x49, 0xc1, 0xe3, 0x06); // shl r11, 6
+      a.rip([0x48, 0x8d], 0, region + LAYOUT.slots); // lea rax, [slots]
+      a.b(0x49, 0x01, 0xc3); // add r11, rax
+      a.b(0xb8, 1, 0, 0, 0); // mov eax, 1
+      a.b(0x49, 0x87, 0x03); // xchg [r11], rax
+      a.b(0x48, 0x85, 0xc0); // test rax, rax
+      a.jump(CC.ne, `${id}.slot`);
+      a.b(0x48, 0x8b, 0x44, 0x24, 0x10); // mov rax, [rsp+16] (return address)
+      a.b(0x49, 0x89, 0x43, 0x08); // mov [r11+8], rax
+      a.b(0x4c, 0x89, 0xd0); // mov rax, r10
+      a.b(0x48, 0xc1, 0xe0, 0x04); // shl rax, 4
+      a.rip([0x4c, 0x8d], 3, region + LAYOUT.tramps); // lea r11, [tramps]
+      a.b(0x4c, 0x01, 0xd8); // add rax, r11
+      a.b(0x48, 0x89, 0x44, 0x24, 0x10); // mov [rsp+16], rax (return to the trampoline)
+      reserve(a, region, id, fullTraps);
+      typeAndThread(a, h.kind, true);
+    }
+    a.b(0x48, 0x89, 0x78, 0x18); // mov [rax+24], rdi
+    a.b(0x48, 0x89, 0x70, 0x20); // mov [rax+32], rsi
+    a.b(0x48, 0x89, 0x50, 0x28); // mov [rax+40], rdx
+    a.b(0x48, 0x8d, 0x4c, 0x24, 0x10); // lea rcx, [rsp+16] (rsp at entry)
+    a.b(0x48, 0x89, 0x48, 0x30); // mov [rax+48], rcx
+    a.b(0x4c, 0x89, 0x18); // mov [rax], r11 (committed)
+    a.b(0x5a, 0x59); // pop rdx; pop rcx
+    if (h.kind === REC_FREE) a.label(`${id}.skip`);
+    // The displaced instructions, then back into the function.
+    moved(a);
+    // The entry: jmp rel32 to the stub.
+    const rel = stub - (h.entry + 5);
+    if (rel < -0x80000000 || rel > 0x7fffffff) return null;
+    const word = h.head.slice(0, 8);
+    word.set([0xe9, ...le32(rel)]);
+    patches.push({ entry: h.entry, word, orig: h.head.slice(0, 8) });
+  }
+  if (a.pc > region + REGION_BYTES) {
+    throw new Error("stubs overflow the region");
+  }
+  return {
+    code: a.finish(),
+    patches,
+    sampleTraps,
+    fullTraps: new Set(fullTraps),
+  };
+}
+
+// ---- moving a function's first instructions ----
+
+/** Registers' ModRM encodings are not needed: only lengths and RIP-relative fields. */
+interface Decoded {
+  len: number;
+  /** Offset of a rel32 / disp32 to re-aim, with the instruction's original end. */
+  rel?: { at: number; size: 1 | 4; kind: "disp" | "branch" };
+  /** A short conditional jump (7x rel8), rewritten as 0f 8x rel32. */
+  jcc8?: number;
+}
+
+/** The length of the ModRM (+SIB, disp) at b[i]; RIP-relative noted. */
+function modrm(b: Uint8Array, i: number): { len: number; ripAt?: number } {
+  const m = b[i];
+  const mod = m >> 6;
+  const rm = m & 7;
+  if (mod === 3) return { len: 1 };
+  let len = 1;
+  if (rm === 4) len++; // SIB
+  if (mod === 0 && rm === 5) return { len: 5, ripAt: i + 1 };
+  if (mod === 0 && rm === 4 && (b[i + 1] & 7) === 5) return { len: len + 4 };
+  if (mod === 1) len += 1;
+  if (mod === 2) len += 4;
+  return { len };
+}
+
+/** Decodes one instruction of the kinds function prologues use; null for others. */
+export function decode(b: Uint8Array, i: number): Decoded | null {
+  const s = i;
+  let rex = 0;
+  if (
+    b[i] === 0xf3 && b[i + 1] === 0x0f && b[i + 2] === 0x1e && b[i + 3] === 0xfa
+  ) {
+    return { len: 4 }; // endbr64
+  }
+  if (b[i] >= 0x40 && b[i] <= 0x4f) rex = b[i++];
+  const op = b[i++];
+  if (op >= 0x50 && op <= 0x5f) return { len: i - s }; // push/pop reg
+  if (rex === 0 && op >= 0x70 && op <= 0x7f) return { len: 2, jcc8: op - 0x70 };
+  if (op === 0x0f) {
+    const op2 = b[i++];
+    if (rex === 0 && op2 >= 0x80 && op2 <= 0x8f) {
+      return { len: 6, rel: { at: 2, size: 4, kind: "branch" } };
+    }
+    return null;
+  }
+  if (rex === 0 && (op === 0xe8 || op === 0xe9)) {
+    return { len: 5, rel: { at: 1, size: 4, kind: "branch" } };
+  }
+  // ALU/mov/test/lea r, r/m (no immediate).
+  const noImm = [
+    0x01,
+    0x03,
+    0x09,
+    0x0b,
+    0x21,
+    0x23,
+    0x29,
+    0x2b,
+    0x31,
+    0x33,
+    0x39,
+    0x3b,
+    0x85,
+    0x89,
+    0x8b,
+    0x8d,
+  ];
+  let imm = -1;
+  if (noImm.includes(op)) imm = 0;
+  else if (op === 0x83 || op === 0x80 || op === 0xc6 || op === 0xc1) imm = 1;
+  else if (op === 0x81 || op === 0xc7) imm = 4;
+  else if (op === 0xf7) imm = ((b[i] >> 3) & 7) <= 1 ? 4 : 0;
+  if (imm < 0) return null;
+  const m = modrm(b, i);
+  const len = i - s + m.len + imm;
+  if (m.ripAt !== undefined) {
+    return { len, rel: { at: m.ripAt - s, size: 4, kind: "disp" } };
+  }
+  return { len };
+}
+
+/**
+ * Decodes at least 5 bytes of whole instructions at a function's entry and
+ * returns an emitter that writes them (re-aimed where they are relative)
+ * and a jump back; null when an instruction is not understood.
+ */
+function relocate(
+  head: Uint8Array,
+  entry: number,
+  _a: Asm,
+): ((a: Asm) => void) | null {
+  const insns: Decoded[] = [];
+  let n = 0;
+  while (n < 5) {
+    const d = decode(head, n);
+    if (d === null || n + d.len > head.length) return null;
+    insns.push(d);
+    n += d.len;
+  }
+  return (a: Asm) => {
+    let off = 0;
+    for (const d of insns) {
+      const src = entry + off;
+      const bytes = head.slice(off, off + d.len);
+      if (d.jcc8 !== undefined) {
+        const target = src + 2 + ((bytes[1] << 24) >> 24);
+        a.b(0x0f, 0x80 + d.jcc8, ...le32(target - (a.pc + 6)));
+      } else if (d.rel !== undefined) {
+        const dv = new DataView(bytes.buffer);
+        const target = src + d.len + dv.getInt32(d.rel.at, true);
+        const nd = target - (a.pc + d.len);
+        if (nd < -0x80000000 || nd > 0x7fffffff) {
+          throw new Error("displaced instruction out of range");
+        }
+        dv.setInt32(d.rel.at, nd, true);
+        a.b(...bytes);
+      } else a.b(...bytes);
+      off += d.len;
+    }
+    a.jmpAbs(entry + off);
+  };
+}
