@@ -38,6 +38,7 @@ import {
   type Unwind,
 } from "./ffi.ts";
 import { Sampler } from "../profile/sampling.ts";
+import { ElfUnwindInfo, unwindCopy, type UnwindModule } from "./eh_unwind.ts";
 import {
   assemble,
   type HookSpec,
@@ -128,6 +129,7 @@ const KIND_CODES: readonly NativeEvent["kind"][] = [
   "reallocarray",
 ];
 
+const DEBUG_UNWIND = Deno.env.get("ALLOCTRACE_DEBUG_UNWIND") === "1";
 const WALL = 0x40000000;
 const SIGTRAP = 5;
 const SIGSTOP = 19;
@@ -742,6 +744,19 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     });
   };
 
+  const ehInfos = new Map<string, ElfUnwindInfo | null>();
+  const ehModuleOf = (pc: number): UnwindModule | null => {
+    const mod = moduleOf(pc);
+    if (mod.path === "?" || mod.path.startsWith("[")) return null;
+    let info = ehInfos.get(mod.path);
+    if (info === undefined) {
+      info = ElfUnwindInfo.load(mod.path);
+      ehInfos.set(mod.path, info);
+    }
+    return info === null ? null : { info, bias: pc - mod.rel };
+  };
+  let debugOk = 0;
+
   let exitCode = -1;
   const alive = new Set<number>([pid]);
   while (alive.size > 0) {
@@ -839,6 +854,38 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       const fs = Number(regs[REG.fs_base]);
       const frames = unwindStack(tid, sampledEntry);
       c.ptrace(PT.POKEUSER, BigInt(tid), 128n, BigInt(bp + 1));
+      if (DEBUG_UNWIND) {
+        const stackCopy = new Uint8Array(8192);
+        const rsp0 = Number(regs[REG.rsp]);
+        let n = 8192;
+        while (n > 0 && !vm(false, [[stackCopy.subarray(0, n), rsp0]])) {
+          n -= 512;
+        }
+        const dregs = new Map<number, number>([
+          [7, rsp0],
+          [6, Number(regs[4])],
+          [3, Number(regs[5])],
+          [12, Number(regs[3])],
+          [13, Number(regs[2])],
+          [14, Number(regs[1])],
+          [15, Number(regs[0])],
+        ]);
+        const pcs = unwindCopy(
+          sampledEntry,
+          dregs,
+          stackCopy.subarray(0, n),
+          ehModuleOf,
+        );
+        const want = frames.map((f) => f.pc);
+        if (pcs.join() !== want.join()) {
+          console.error(
+            "unwind mismatch",
+            pcs.map((x) => x.toString(16)).join(" "),
+            "|",
+            want.map((x) => x.toString(16)).join(" "),
+          );
+        } else debugOk++;
+      }
       sampledStack.set(fs, frames);
       if (sampler !== null) {
         writeWord(
@@ -941,5 +988,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   if (unwind !== null) {
     for (const u of upts.values()) unwind.upt._UPT_destroy(u);
   }
+  if (DEBUG_UNWIND) console.error("unwind ok", debugOk);
   return exitCode;
 }
