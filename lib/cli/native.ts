@@ -36,9 +36,11 @@ import {
 export const NATIVE_HELP = `Usage: alloctrace native [options] -- CMD [ARGS…]
 
 Run CMD traced with ptrace from its first instruction and record every
-malloc, calloc, realloc and free with its native stack (libunwind-ptrace,
-through Deno's FFI). CMD's stdin, stdout and stderr pass through; its exit
-code (or 128+signal) becomes alloctrace's.
+malloc, calloc, realloc and free (and the aligned and array variants) with
+its native stack. The hooks are x86-64 stubs written into CMD, so no call
+stops it: a stub copies the top of the stack, which is unwound afterwards
+with the modules' .eh_frame. CMD's stdin, stdout and stderr pass through;
+its exit code (or 128+signal) becomes alloctrace's.
 
 Options:
   --trace-out FILE     write the trace (seed MProf_Malloc format; alloctrace analyze reads it)
@@ -47,6 +49,8 @@ Options:
                        one per N bytes on average; counts stay exact, the
                        pprof/folded/HTML profile is sampled and scaled like Go's
   --seed N             seed of that sampler (default 1)
+  --breakpoints        stop CMD at every call instead (ptrace breakpoints,
+                       stacks by libunwind-ptrace: slower, the reference)
   --top N              rows per table (default 10)
   --json               print the analysis as JSON
   --pprof FILE         write an exact heap profile (alloc and inuse at exit)
@@ -96,6 +100,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     options: {
       "trace-out": { type: "string" },
       "no-stacks": { type: "boolean", default: false },
+      breakpoints: { type: "boolean", default: false },
       memprofilerate: { type: "string" },
       seed: { type: "string" },
       ...ANALYSIS_OPTIONS,
@@ -147,6 +152,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       stacks: !values["no-stacks"],
       memProfileRate: rate,
       seed,
+      mode: values.breakpoints ? "breakpoints" : "inject",
     });
     events = r.events;
     code = r.code;

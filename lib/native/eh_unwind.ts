@@ -241,8 +241,11 @@ export class ElfUnwindInfo {
       } else hi = mid - 1;
     }
     if (best < 0) return null;
+    // Like libunwind's names: the nearest symbol at or before the address,
+    // even past its size (static functions missing from .dynsym).
+    // Of aliases (malloc, __libc_malloc), the first in the table, as libunwind.
+    while (best > 0 && s[best - 1].addr === s[best].addr) best--;
     const f = s[best];
-    if (f.size > 0 && addr >= f.addr + f.size) return null;
     return { name: f.name, off: addr - f.addr };
   }
 

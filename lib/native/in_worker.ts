@@ -81,6 +81,7 @@ export function traceInWorker(
       stacks: opts.stacks ?? true,
       memProfileRate: opts.memProfileRate ?? 0,
       seed: opts.seed ?? 1,
+      mode: opts.mode ?? "inject",
     };
     worker.postMessage(req);
   });

@@ -7,12 +7,16 @@
  * appends a record (kind, thread, arguments) to a ring buffer in the same
  * page, and for allocations takes a slot and swaps the return address for
  * that slot's trampoline, which appends the result when the function
- * returns. The stub then runs the function's displaced first instructions
- * and jumps back. The tracer reads the ring (process_vm_readv) whenever the
- * program stops anyway: when a stack is wanted (an `int3` in the stub, while
- * the stack is still as at entry), when the ring is full, and at each
- * thread's exit. Records carry their ring index, so their order is the
- * order in which the calls happened.
+ * returns. When the sampling countdown runs out (always, with a stack per
+ * call), the stub also copies the callee-saved registers and the top of the
+ * stack into the slot (a process_vm_readv on itself, which stops short at
+ * the end of the stack instead of faulting) and takes the next countdown
+ * the tracer drew ahead. The stub then runs the function's displaced first
+ * instructions and jumps back. The tracer reads the ring (process_vm_readv)
+ * whenever the program stops: when the ring or the slots are full (an
+ * `int3` in the stub), at each thread's exit, and at any other stop. Records
+ * carry their ring index, so their order is the order in which the calls
+ * happened.
  *
  * Nothing here is C: the bytes are assembled below, instruction by
  * instruction, and only ever run inside the traced program.
@@ -31,6 +35,14 @@ export const RECORD_BYTES = 64;
 export const RING_RECORDS = 1 << 15;
 /** Return slots (a power of two): calls in progress at once, all threads. */
 export const SLOTS = 1 << 12;
+/** Flag in a call's record type: its stack was copied (to its slot's snapshot). */
+export const REC_STACK = 0x40;
+/** Bytes of a slot's snapshot: 64 of registers (rbp, rbx, r12–r15, -, bytes copied), then the stack. */
+export const SNAPSHOT_BYTES = 2048;
+
+const TRAMPS = 0x1000 + SLOTS * 64 + RING_RECORDS * RECORD_BYTES;
+const COMMON = TRAMPS + SLOTS * 16;
+const CODE = COMMON + 0x1000;
 
 /** Layout of the injected region. */
 export const LAYOUT = {
@@ -38,16 +50,22 @@ export const LAYOUT = {
   tail: 0x08,
   budget: 0x10,
   cursor: 0x18,
+  pid: 0x20,
+  drawIndex: 0x28,
   slots: 0x1000,
   ring: 0x1000 + SLOTS * 64,
-  tramps: 0x1000 + SLOTS * 64 + RING_RECORDS * RECORD_BYTES,
-  common: 0x1000 + SLOTS * 64 + RING_RECORDS * RECORD_BYTES + SLOTS * 16,
-  code: 0x1000 + SLOTS * 64 + RING_RECORDS * RECORD_BYTES + SLOTS * 16 +
-    0x1000,
+  tramps: TRAMPS,
+  common: COMMON,
+  code: CODE,
+  snapshots: CODE + 0x8000,
+  draws: CODE + 0x8000 + SLOTS * SNAPSHOT_BYTES,
 } as const;
 
+/** Pre-drawn sampling countdowns (a power of two), refilled by the tracer. */
+export const DRAWS = 1 << 16;
+
 /** Bytes to map. */
-export const REGION_BYTES = LAYOUT.code + 0x4000;
+export const REGION_BYTES = LAYOUT.draws + DRAWS * 8;
 
 // ---- a small assembler with labels and RIP-relative operands ----
 
@@ -164,6 +182,8 @@ export interface HookSpec {
   head: Uint8Array;
   /** How the byte count is computed, for the sampling budget (allocations). */
   size?: "rdi" | "rsi" | "rdx" | "rdi*rsi" | "rsi*rdx";
+  /** Where the result is stored instead of returned (posix_memalign: *rdi). */
+  resultAt?: "rdi";
 }
 
 /** The code to write and what the tracer must know about it. */
@@ -172,9 +192,7 @@ export interface Injection {
   code: Uint8Array;
   /** Per hook: its entry, the 8 bytes to write there, and the original 8. */
   patches: { entry: number; word: Uint8Array; orig: Uint8Array }[];
-  /** Address after each stub's sampling int3 → the hooked entry (for unwinding). */
-  sampleTraps: Map<number, number>;
-  /** Addresses of the ring-full int3s. */
+  /** Addresses of the int3s taken when the ring is full or every slot is in use. */
   fullTraps: Set<number>;
 }
 
@@ -186,7 +204,6 @@ export interface Injection {
 export function assemble(region: number, hooks: HookSpec[]): Injection | null {
   const a = new Asm(region + LAYOUT.tramps);
   const fullTraps: number[] = [];
-  const sampleTraps = new Map<number, number>();
   // Trampolines: mov r10d, slot; jmp common (16 bytes each).
   const common = region + LAYOUT.common;
   for (let i = 0; i < SLOTS; i++) {
@@ -194,18 +211,34 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
     a.jmpTo(common);
     a.b(0xcc, 0xcc, 0xcc, 0xcc, 0xcc);
   }
-  // Common return path: record the result, free the slot, go back.
-  a.b(0x48, 0x89, 0xc2); // mov rdx, rax (the result; rdx is free after a return)
+  // Common return path: record the result (and, for posix_memalign, what it
+  // stored: the caller's variable may be gone when the tracer reads the
+  // ring), free the slot, go back. rcx, rdx, r8–r11 are free after a return.
+  a.b(0x48, 0x89, 0xc2); // mov rdx, rax (the result)
+  a.b(0x4c, 0x89, 0xd1); // mov rcx, r10
+  a.b(0x48, 0xc1, 0xe1, 0x06); // shl rcx, 6
+  a.rip([0x4c, 0x8d], 1, region + LAYOUT.slots); // lea r9, [slots]
+  a.b(0x4c, 0x01, 0xc9); // add rcx, r9
+  a.b(0x4c, 0x8b, 0x49, 0x38); // mov r9, [rcx+56] (where the result was stored, or 0)
+  a.b(0x4d, 0x85, 0xc9); // test r9, r9
+  a.jump(CC.e, "ret.nod");
+  a.b(0x4d, 0x8b, 0x09); // mov r9, [r9]
+  a.label("ret.nod");
   reserve(a, region, "ret", fullTraps);
   typeAndThread(a, REC_RETURN, true);
   a.b(0x48, 0x89, 0x50, 0x18); // mov [rax+24], rdx
+  a.b(0x4c, 0x89, 0x48, 0x20); // mov [rax+32], r9
   a.b(0x4c, 0x89, 0x18); // mov [rax], r11 (committed)
   a.b(0x4d, 0x89, 0xd3); // mov r11, r10
   a.b(0x49, 0xc1, 0xe3, 0x06); // shl r11, 6
   a.rip([0x48, 0x8d], 1, region + LAYOUT.slots); // lea rcx, [slots]
   a.b(0x49, 0x01, 0xcb); // add r11, rcx
   a.b(0x49, 0x8b, 0x4b, 0x08); // mov rcx, [r11+8] (the saved return address)
+  // Free the slot, unless it holds a stack copy: the tracer frees that one.
+  a.b(0x49, 0x83, 0x3b, 0x01); // cmp qword [r11], 1
+  a.jump(CC.ne, "ret.keep");
   a.b(0x49, 0xc7, 0x03, 0, 0, 0, 0); // mov qword [r11], 0 (slot free)
+  a.label("ret.keep");
   a.b(0x48, 0x89, 0xd0); // mov rax, rdx
   a.b(0xff, 0xe1); // jmp rcx
   while (a.pc < region + LAYOUT.code) a.b(0xcc);
@@ -223,6 +256,7 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
       reserve(a, region, id, fullTraps);
       typeAndThread(a, REC_FREE, false);
     } else {
+      a.b(0x51, 0x52); // push rcx; push rdx
       // The sampling budget: subtract the size; a stack is wanted at ≤ 0.
       const size = h.size ?? "rdi";
       const mov: Record<string, number[]> = {
@@ -234,12 +268,10 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
       };
       a.b(...mov[size]);
       a.rip([0xf0, 0x4c, 0x29], 3, region + LAYOUT.budget); // lock sub [budget], r11
-      a.jump(CC.g, `${id}.go`);
-      a.b(0xcc); // int3: unwind here, the stack is as at entry
-      sampleTraps.set(a.pc, h.entry);
-      a.label(`${id}.go`);
-      a.b(0x51, 0x52); // push rcx; push rdx
-      // Take a free return slot (round robin; skip busy ones).
+      a.b(0xb9, 1, 0, 0, 0); // mov ecx, 1 (slot freed at return)
+      a.jump(CC.g, `${id}.slot`);
+      a.b(0xb9, 2, 0, 0, 0); // mov ecx, 2 (slot keeps a stack copy)
+      // Take the next return slot; a busy one means they are all in use.
       a.label(`${id}.slot`);
       a.b(0x41, 0xba, 1, 0, 0, 0); // mov r10d, 1
       a.rip([0xf0, 0x4c, 0x0f, 0xc1], 2, region + LAYOUT.cursor); // lock xadd [cursor], r10
@@ -248,19 +280,75 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
       a.b(0x49, 0xc1, 0xe3, 0x06); // shl r11, 6
       a.rip([0x48, 0x8d], 0, region + LAYOUT.slots); // lea rax, [slots]
       a.b(0x49, 0x01, 0xc3); // add r11, rax
-      a.b(0xb8, 1, 0, 0, 0); // mov eax, 1
-      a.b(0x49, 0x87, 0x03); // xchg [r11], rax
-      a.b(0x48, 0x85, 0xc0); // test rax, rax
-      a.jump(CC.ne, `${id}.slot`);
+      a.b(0x31, 0xc0); // xor eax, eax
+      a.b(0xf0, 0x49, 0x0f, 0xb1, 0x0b); // lock cmpxchg [r11], rcx
+      a.jump(CC.e, `${id}.got`);
+      fullTraps.push(a.pc);
+      a.b(0xcc); // int3: the tracer frees slots
+      a.jump(-1, `${id}.slot`);
+      a.label(`${id}.got`);
       a.b(0x48, 0x8b, 0x44, 0x24, 0x10); // mov rax, [rsp+16] (return address)
       a.b(0x49, 0x89, 0x43, 0x08); // mov [r11+8], rax
+      if (h.resultAt === "rdi") a.b(0x49, 0x89, 0x7b, 0x38); // mov [r11+56], rdi
+      else a.b(0x49, 0xc7, 0x43, 0x38, 0, 0, 0, 0); // mov qword [r11+56], 0
       a.b(0x4c, 0x89, 0xd0); // mov rax, r10
       a.b(0x48, 0xc1, 0xe0, 0x04); // shl rax, 4
-      a.rip([0x4c, 0x8d], 3, region + LAYOUT.tramps); // lea r11, [tramps]
-      a.b(0x4c, 0x01, 0xd8); // add rax, r11
+      a.rip([0x4c, 0x8d], 1, region + LAYOUT.tramps); // lea r9, [tramps]
+      a.b(0x4c, 0x01, 0xc8); // add rax, r9
       a.b(0x48, 0x89, 0x44, 0x24, 0x10); // mov [rsp+16], rax (return to the trampoline)
+      // r9 = the record's type word.
+      a.b(0x4d, 0x89, 0xd1); // mov r9, r10
+      a.b(0x49, 0xc1, 0xe1, 0x08); // shl r9, 8
+      a.b(0x49, 0x83, 0xc9, h.kind); // or r9, kind
+      a.b(0x83, 0xf9, 0x02); // cmp ecx, 2
+      a.jump(CC.ne, `${id}.nostack`);
+      a.b(0x49, 0x83, 0xc9, REC_STACK); // or r9, REC_STACK
+      a.b(0x57, 0x56, 0x41, 0x52, 0x41, 0x53, 0x41, 0x51); // push rdi, rsi, r10, r11, r9
+      // The next countdown, pre-drawn by the tracer: budget = draws[i++].
+      a.b(0xbe, 1, 0, 0, 0); // mov esi, 1
+      a.rip([0xf0, 0x48, 0x0f, 0xc1], 6, region + LAYOUT.drawIndex); // lock xadd [drawIndex], rsi
+      a.b(0x81, 0xe6, ...le32(DRAWS - 1)); // and esi, DRAWS-1
+      a.rip([0x48, 0x8d], 7, region + LAYOUT.draws); // lea rdi, [draws]
+      a.b(0x48, 0x8b, 0x34, 0xf7); // mov rsi, [rdi+rsi*8]
+      a.rip([0x48, 0x89], 6, region + LAYOUT.budget); // mov [budget], rsi
+      // rax = this slot's snapshot; the callee-saved registers go first.
+      a.b(0x4c, 0x89, 0xd0); // mov rax, r10
+      a.b(0x48, 0xc1, 0xe0, Math.log2(SNAPSHOT_BYTES)); // shl rax, log2(SNAPSHOT_BYTES)
+      a.rip([0x48, 0x8d], 7, region + LAYOUT.snapshots); // lea rdi, [snapshots]
+      a.b(0x48, 0x01, 0xf8); // add rax, rdi
+      a.b(0x48, 0x89, 0x28); // mov [rax], rbp
+      a.b(0x48, 0x89, 0x58, 0x08); // mov [rax+8], rbx
+      a.b(0x4c, 0x89, 0x60, 0x10); // mov [rax+16], r12
+      a.b(0x4c, 0x89, 0x68, 0x18); // mov [rax+24], r13
+      a.b(0x4c, 0x89, 0x70, 0x20); // mov [rax+32], r14
+      a.b(0x4c, 0x89, 0x78, 0x28); // mov [rax+40], r15
+      // iovecs in the slot: ours {snapshot + 64, n}, the stack's {entry rsp, n}.
+      a.b(0x48, 0x8d, 0x78, 0x40); // lea rdi, [rax+64]
+      a.b(0x49, 0x89, 0x7b, 0x10); // mov [r11+16], rdi
+      a.b(0x49, 0xc7, 0x43, 0x18, ...le32(SNAPSHOT_BYTES - 64)); // mov qword [r11+24], n
+      a.b(0x48, 0x8d, 0x7c, 0x24, 0x38); // lea rdi, [rsp+56] (rsp at entry: 7 pushes)
+      a.b(0x49, 0x89, 0x7b, 0x20); // mov [r11+32], rdi
+      a.b(0x49, 0xc7, 0x43, 0x28, ...le32(SNAPSHOT_BYTES - 64)); // mov qword [r11+40], n
+      a.b(0x50); // push rax (the snapshot)
+      // process_vm_readv(pid, &ours, 1, &stack, 1, 0): a copy that stops
+      // short, instead of faulting, at the end of the stack.
+      a.rip([0x8b], 7, region + LAYOUT.pid); // mov edi, [pid]
+      a.b(0x49, 0x8d, 0x73, 0x10); // lea rsi, [r11+16]
+      a.b(0xba, 1, 0, 0, 0); // mov edx, 1
+      a.b(0x4d, 0x8d, 0x53, 0x20); // lea r10, [r11+32]
+      a.b(0x41, 0xb8, 1, 0, 0, 0); // mov r8d, 1
+      a.b(0x45, 0x31, 0xc9); // xor r9d, r9d
+      a.b(0xb8, ...le32(310)); // mov eax, SYS_process_vm_readv
+      a.b(0x0f, 0x05); // syscall
+      a.b(0x59); // pop rcx (the snapshot)
+      a.b(0x48, 0x89, 0x41, 0x38); // mov [rcx+56], rax (bytes copied)
+      a.b(0x41, 0x59, 0x41, 0x5b, 0x41, 0x5a, 0x5e, 0x5f); // pop r9, r11, r10, rsi, rdi
+      a.b(0x48, 0x8b, 0x14, 0x24); // mov rdx, [rsp] (the argument, from its push)
+      a.label(`${id}.nostack`);
       reserve(a, region, id, fullTraps);
-      typeAndThread(a, h.kind, true);
+      a.b(0x4c, 0x89, 0x48, 0x08); // mov [rax+8], r9 (type)
+      a.b(0x64, 0x48, 0x8b, 0x0c, 0x25, 0, 0, 0, 0); // mov rcx, fs:[0]
+      a.b(0x48, 0x89, 0x48, 0x10); // mov [rax+16], rcx
     }
     a.b(0x48, 0x89, 0x78, 0x18); // mov [rax+24], rdi
     a.b(0x48, 0x89, 0x70, 0x20); // mov [rax+32], rsi
@@ -285,7 +373,6 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
   return {
     code: a.finish(),
     patches,
-    sampleTraps,
     fullTraps: new Set(fullTraps),
   };
 }

@@ -11,14 +11,17 @@
  * stop the tracer maps a page in the program, writes a stub per hooked
  * function and patches each entry with a jump to it. A stub appends the
  * call to a ring buffer, and an allocation's result is appended by a
- * trampoline its return address is swapped for; the tracer reads the ring
- * whenever the program stops. The program stops only when a stack is wanted
- * (every allocation with stacks on, the sampled ones with a rate; the stub
- * traps before touching the stack, and libunwind unwinds from the entry),
- * when the ring is full, and when a thread exits.
+ * trampoline its return address is swapped for. When a stack is wanted
+ * (every allocation with stacks on; with a rate, the ones Go's sampler
+ * picks, from countdowns the tracer draws ahead), the stub copies the
+ * callee-saved registers and up to ~2 KB of the stack into the call's slot,
+ * and the tracer unwinds that copy with `.eh_frame` (eh_unwind.ts). The
+ * program stops only when the ring or the slots are full and when a thread
+ * exits; the tracer reads the ring then and at every other stop.
  *
  * Without them (`mode: "breakpoints"`, or when the page or the stubs cannot
- * be made), every call stops at a breakpoint: a first instruction we can
+ * be made), every call stops at a breakpoint, stacks are unwound by
+ * libunwind-ptrace on the stopped thread, and a first instruction we can
  * emulate (`push reg`, `test %rdi,%rdi`) is executed by writing registers,
  * others are single-stepped over (restore, step, re-plant; with several
  * threads a call can slip past then), and the result is read at a second
@@ -41,14 +44,17 @@ import { Sampler } from "../profile/sampling.ts";
 import { ElfUnwindInfo, unwindCopy, type UnwindModule } from "./eh_unwind.ts";
 import {
   assemble,
+  DRAWS,
   type HookSpec,
   type Injection,
   LAYOUT,
   REC_FREE,
   REC_RETURN,
+  REC_STACK,
   RECORD_BYTES,
   REGION_BYTES,
   RING_RECORDS,
+  SNAPSHOT_BYTES,
 } from "./inject.ts";
 
 /** One native allocation event. */
@@ -129,7 +135,6 @@ const KIND_CODES: readonly NativeEvent["kind"][] = [
   "reallocarray",
 ];
 
-const DEBUG_UNWIND = Deno.env.get("ALLOCTRACE_DEBUG_UNWIND") === "1";
 const WALL = 0x40000000;
 const SIGTRAP = 5;
 const SIGSTOP = 19;
@@ -527,10 +532,15 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   };
 
   // An allocation call returned `result`: its events.
-  const finishCall = (tid: number, p: Call, result: number) => {
+  const finishCall = (
+    tid: number,
+    p: Call,
+    result: number,
+    stored?: number,
+  ) => {
     if (p.kind === "posix_memalign") {
       // It returns an error number; the block goes to *memptr.
-      result = result === 0 ? readWord(p.old) : 0;
+      result = result === 0 ? stored ?? readWord(p.old) : 0;
       p.old = 0;
     }
     // realloc frees the old block when it moves it, and realloc(p, 0) frees p.
@@ -569,24 +579,51 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     code: Injection;
     tail: number;
     tailWritten: number;
+    drawsFilled: number;
+    /** Entry address of each record kind's function (for unwinding). */
+    entryOf: Map<number, number>;
   };
   // (Assigned in closures: the cast keeps TypeScript from narrowing it to null.)
   let inj = null as InjState | null;
   /** Thread pointer (fs base) → tid; an unknown one is the main thread's. */
   const fsTid = new Map<number, number>();
   /** Per thread (fs base): calls entered and not yet returned, innermost last. */
-  const open = new Map<number, (Call & { slot: number; nested: boolean })[]>();
-  /** Per thread (fs base): the stack unwound at a sampling trap, for its next call. */
-  const sampledStack = new Map<number, NativeEvent["frames"]>();
+  const open = new Map<
+    number,
+    (Call & { slot: number; nested: boolean; copied: boolean })[]
+  >();
   const vforkKids = new Set<number>();
   const knownTids = new Set<number>([pid]);
   const BIG = 2n ** 62n;
-  const initialBudget = (): bigint =>
+  // The countdown to the next stack: Go's sampler's, or always, or never.
+  const nextBudget = (): bigint =>
     sampler !== null
-      ? BigInt(Math.floor(sampler.nextSample))
-      : unwind !== null
-      ? -BIG // a stack for every call
-      : BIG; // never
+      ? BigInt(Math.floor(sampler.draw(rate)))
+      : wantStacks
+      ? -BIG
+      : BIG;
+  const initialBudget = (): bigint =>
+    sampler !== null ? BigInt(Math.floor(sampler.nextSample)) : nextBudget();
+  // Keeps the next DRAWS countdowns written ahead of the stubs' index.
+  const drawBuf = new Uint8Array(8 * 4096);
+  const drawView = new DataView(drawBuf.buffer);
+  const fillDraws = (j: InjState, upTo: number): boolean => {
+    while (j.drawsFilled < upTo) {
+      const at = j.drawsFilled % DRAWS;
+      const n = Math.min(upTo - j.drawsFilled, DRAWS - at, 4096);
+      for (let i = 0; i < n; i++) {
+        drawView.setBigUint64(i * 8, BigInt.asUintN(64, nextBudget()), true);
+      }
+      if (
+        !vm(true, [[
+          drawBuf.subarray(0, n * 8),
+          j.region + LAYOUT.draws + at * 8,
+        ]])
+      ) return false;
+      j.drawsFilled += n;
+    }
+    return true;
+  };
   // Maps `len` bytes near libc in the program (one mmap syscall run in it,
   // at `at`, an int3 it is stopped on): within ±2 GiB, for the entry jumps.
   const injectMmap = (tid: number, at: number, near: number): number => {
@@ -638,6 +675,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         entry,
         head,
         size: SIZE_EXPR[kind] ?? "rdi",
+        resultAt: kind === "posix_memalign" ? "rdi" : undefined,
       });
     }
     const region = injectMmap(tid, at, libcStart);
@@ -650,7 +688,19 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     }
     if (code === null) return false;
     if (!vm(true, [[code.code, region + LAYOUT.tramps]])) return false;
+    const state: InjState = {
+      region,
+      code,
+      tail: 0,
+      tailWritten: 0,
+      drawsFilled: 0,
+      entryOf: new Map(specs.map((h) => [h.kind, h.entry])),
+    };
+    if (!writeWord(region + LAYOUT.pid, BigInt(pid))) return false;
     if (!writeWord(region + LAYOUT.budget, initialBudget())) return false;
+    if ((sampler !== null || wantStacks) && !fillDraws(state, DRAWS)) {
+      return false;
+    }
     for (const p of code.patches) {
       poke(
         tid,
@@ -658,11 +708,13 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         new DataView(p.word.buffer, p.word.byteOffset).getBigUint64(0, true),
       );
     }
-    inj = { region, code, tail: 0, tailWritten: 0 };
+    inj = state;
     return true;
   };
-  const recBuf = new Uint8Array(8 + 64 * RECORD_BYTES);
-  const recHead = recBuf.subarray(0, 8);
+  const CONTROL = 0x30; // head … drawIndex
+  const CHUNK = 256; // records read at once
+  const recBuf = new Uint8Array(CONTROL + CHUNK * RECORD_BYTES);
+  const recHead = recBuf.subarray(0, CONTROL);
   const recView = new DataView(recBuf.buffer);
   const recU64 = (o: number) =>
     recView.getUint32(o, true) + recView.getUint32(o + 4, true) * 4294967296;
@@ -672,8 +724,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     if (j === null) return;
     for (;;) {
       const at = j.tail % RING_RECORDS;
-      const count = Math.min(64, RING_RECORDS - at);
-      const recs = recBuf.subarray(8, 8 + count * RECORD_BYTES);
+      const count = Math.min(CHUNK, RING_RECORDS - at);
+      const recs = recBuf.subarray(CONTROL, CONTROL + count * RECORD_BYTES);
       if (
         !vm(false, [[recHead, j.region + LAYOUT.head], [
           recs,
@@ -682,15 +734,17 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       ) return;
       const head = recU64(0);
       let done = 0;
-      while (done < count && j.tail + done < head) {
-        const o = 8 + done * RECORD_BYTES;
-        if (recU64(o) !== j.tail + done + 1) break; // not yet written
-        record(o);
-        done++;
-      }
+      while (
+        done < count && j.tail + done < head &&
+        recU64(CONTROL + done * RECORD_BYTES) === j.tail + done + 1 // written
+      ) done++;
+      preloadStacks(j, done);
+      for (let i = 0; i < done; i++) record(CONTROL + i * RECORD_BYTES);
       j.tail += done;
+      if (sampler !== null) fillDraws(j, recU64(LAYOUT.drawIndex) + DRAWS);
       if (done < count || j.tail >= head) break;
     }
+    releaseSlots(j);
     if (forceTail || j.tail - j.tailWritten >= RING_RECORDS / 4) {
       if (writeWord(j.region + LAYOUT.tail, BigInt(j.tail))) {
         j.tailWritten = j.tail;
@@ -699,7 +753,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   };
   const record = (o: number) => {
     const type = recView.getUint32(o + 8, true);
-    const kind = type & 0xff;
+    const kind = type & 0x3f;
     const slot = type >>> 8;
     const fs = recU64(o + 16);
     const a = recU64(o + 24);
@@ -722,13 +776,21 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       const i = calls.findLastIndex((x) => x.slot === slot);
       if (i < 0) return;
       const call = calls.splice(i, 1)[0];
-      if (!call.nested) finishCall(tid, call, a);
+      // A slot holding a stack copy is freed by us, once the call is over.
+      if (call.copied) toRelease.push(slot);
+      if (!call.nested) finishCall(tid, call, a, recU64(o + 32));
       return;
     }
     const k = KIND_CODES[kind - 1];
     if (k === undefined) return;
-    const frames = sampledStack.get(fs);
-    sampledStack.delete(fs);
+    const copied = (type & REC_STACK) !== 0;
+    const frames = copied
+      ? stackOf(
+        (o - CONTROL) / RECORD_BYTES,
+        inj!.entryOf.get(kind) ?? 0,
+        recU64(o + 48),
+      )
+      : undefined;
     const b = recU64(o + 32);
     const cArg = recU64(o + 40);
     calls.push({
@@ -738,10 +800,132 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         ? a
         : 0,
       frames: frames ?? [],
-      sampled: sampler === null || frames !== undefined,
+      sampled: sampler === null || copied,
       slot,
       nested: calls.length > 0,
+      copied,
     });
+  };
+  // A copied stack, unwound: the snapshot holds rbp, rbx, r12–r15, the
+  // byte count, then the stack from the entry's rsp up.
+  // The stack copies of a chunk's calls, read in one process_vm_readv.
+  const snapBatch = new Uint8Array(CHUNK * SNAPSHOT_BYTES);
+  const retBatch = new Uint8Array(CHUNK * 8);
+  const batchIov = new BigUint64Array(CHUNK * 4);
+  const batchIovR = new BigUint64Array(CHUNK * 4);
+  const preloaded = new Map<number, number>();
+  const preloadStacks = (j: InjState, n: number) => {
+    preloaded.clear();
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const o = CONTROL + i * RECORD_BYTES;
+      const type = recView.getUint32(o + 8, true);
+      const kind = type & 0x3f;
+      if ((type & REC_STACK) === 0 || kind === 0 || kind > 9) continue;
+      const slot = type >>> 8;
+      const snapAt = snapBatch.subarray(k * SNAPSHOT_BYTES);
+      const retAt = retBatch.subarray(k * 8);
+      batchIov[4 * k] = ptrOf(snapAt);
+      batchIov[4 * k + 1] = BigInt(SNAPSHOT_BYTES);
+      batchIov[4 * k + 2] = ptrOf(retAt);
+      batchIov[4 * k + 3] = 8n;
+      batchIovR[4 * k] = BigInt(
+        j.region + LAYOUT.snapshots + slot * SNAPSHOT_BYTES,
+      );
+      batchIovR[4 * k + 1] = BigInt(SNAPSHOT_BYTES);
+      batchIovR[4 * k + 2] = BigInt(j.region + LAYOUT.slots + slot * 64 + 8);
+      batchIovR[4 * k + 3] = 8n;
+      preloaded.set(i, k);
+      k++;
+    }
+    if (k === 0) return;
+    const want = BigInt(k * (SNAPSHOT_BYTES + 8));
+    if (
+      c.process_vm_readv(
+        pid,
+        new Uint8Array(batchIov.buffer, 0, k * 32),
+        BigInt(2 * k),
+        new Uint8Array(batchIovR.buffer, 0, k * 32),
+        BigInt(2 * k),
+        0n,
+      ) !== want
+    ) preloaded.clear();
+  };
+  const stackOf = (i: number, entry: number, rsp: number) => {
+    const k = preloaded.get(i);
+    if (k === undefined) return [];
+    const snap = snapBatch.subarray(
+      k * SNAPSHOT_BYTES,
+      (k + 1) * SNAPSHOT_BYTES,
+    );
+    const snapView = new DataView(snap.buffer, snap.byteOffset, snap.length);
+    const slotRet = retBatch.subarray(k * 8, k * 8 + 8);
+    const word = (o: number) => Number(snapView.getBigUint64(o, true));
+    const n = Number(snapView.getBigInt64(56, true));
+    if (n <= 0) return [];
+    // The copy was made after the return address was swapped for the
+    // slot's trampoline: put the real one back.
+    snap.set(slotRet, 64);
+    const regsAt = new Map<number, number>([
+      [7, rsp],
+      [6, word(0)],
+      [3, word(8)],
+      [12, word(16)],
+      [13, word(24)],
+      [14, word(32)],
+      [15, word(40)],
+    ]);
+    const pcs = unwindCopy(
+      entry,
+      regsAt,
+      snap.subarray(64, 64 + n),
+      ehModuleOf,
+    );
+    return pcs.map((pc, i) => frameOf(pc, i > 0));
+  };
+  const frameCache = new Map<number, NativeFrame>();
+  const frameOf = (pc: number, isReturn: boolean): NativeFrame => {
+    const key = isReturn ? pc : -pc;
+    let f = frameCache.get(key);
+    if (f === undefined) {
+      const mod = moduleOf(pc);
+      const m = ehModuleOf(pc);
+      // Names like libunwind's: the symbol at or before the address (the
+      // call's, for a return address).
+      const sym = m?.info.symbol(pc - m.bias - (isReturn ? 1 : 0));
+      f = {
+        pc,
+        name: sym?.name ?? "",
+        off: sym?.off ?? 0,
+        module: mod.path,
+        rel: mod.rel,
+      };
+      frameCache.set(key, f);
+    }
+    return f;
+  };
+  const toRelease: number[] = [];
+  const zero8 = new Uint8Array(8);
+  const releaseSlots = (j: InjState) => {
+    while (toRelease.length > 0) {
+      const batch = toRelease.splice(0, 512);
+      const iovL = new BigUint64Array(batch.length * 2);
+      const iovR = new BigUint64Array(batch.length * 2);
+      batch.forEach((slot, i) => {
+        iovL[2 * i] = ptrOf(zero8);
+        iovL[2 * i + 1] = 8n;
+        iovR[2 * i] = BigInt(j.region + LAYOUT.slots + slot * 64);
+        iovR[2 * i + 1] = 8n;
+      });
+      c.process_vm_writev(
+        pid,
+        new Uint8Array(iovL.buffer),
+        BigInt(batch.length),
+        new Uint8Array(iovR.buffer),
+        BigInt(batch.length),
+        0n,
+      );
+    }
   };
 
   const ehInfos = new Map<string, ElfUnwindInfo | null>();
@@ -755,7 +939,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     }
     return info === null ? null : { info, bias: pc - mod.rel };
   };
-  let debugOk = 0;
 
   let exitCode = -1;
   const alive = new Set<number>([pid]);
@@ -845,54 +1028,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     const bp = Number(regs[REG.rip]) - 1;
     if (inj !== null && inj.code.fullTraps.has(bp)) {
       drain(true); // room made: the stub retries
-      cont(tid);
-      continue;
-    }
-    const sampledEntry = inj?.code.sampleTraps.get(bp + 1);
-    if (sampledEntry !== undefined) {
-      // A stack is wanted for this call: unwind from the entry, then go on.
-      const fs = Number(regs[REG.fs_base]);
-      const frames = unwindStack(tid, sampledEntry);
-      c.ptrace(PT.POKEUSER, BigInt(tid), 128n, BigInt(bp + 1));
-      if (DEBUG_UNWIND) {
-        const stackCopy = new Uint8Array(8192);
-        const rsp0 = Number(regs[REG.rsp]);
-        let n = 8192;
-        while (n > 0 && !vm(false, [[stackCopy.subarray(0, n), rsp0]])) {
-          n -= 512;
-        }
-        const dregs = new Map<number, number>([
-          [7, rsp0],
-          [6, Number(regs[4])],
-          [3, Number(regs[5])],
-          [12, Number(regs[3])],
-          [13, Number(regs[2])],
-          [14, Number(regs[1])],
-          [15, Number(regs[0])],
-        ]);
-        const pcs = unwindCopy(
-          sampledEntry,
-          dregs,
-          stackCopy.subarray(0, n),
-          ehModuleOf,
-        );
-        const want = frames.map((f) => f.pc);
-        if (pcs.join() !== want.join()) {
-          console.error(
-            "unwind mismatch",
-            pcs.map((x) => x.toString(16)).join(" "),
-            "|",
-            want.map((x) => x.toString(16)).join(" "),
-          );
-        } else debugOk++;
-      }
-      sampledStack.set(fs, frames);
-      if (sampler !== null) {
-        writeWord(
-          inj!.region + LAYOUT.budget,
-          BigInt(Math.floor(sampler.draw(rate))),
-        );
-      }
       cont(tid);
       continue;
     }
@@ -988,6 +1123,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   if (unwind !== null) {
     for (const u of upts.values()) unwind.upt._UPT_destroy(u);
   }
-  if (DEBUG_UNWIND) console.error("unwind ok", debugOk);
+
   return exitCode;
 }

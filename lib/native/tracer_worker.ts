@@ -21,16 +21,18 @@ export interface TraceRequest {
   stacks: boolean;
   memProfileRate: number;
   seed: number;
+  mode: "inject" | "breakpoints";
 }
 
 self.onmessage = (m: MessageEvent<TraceRequest>) => {
-  const { argv, stacks, memProfileRate, seed } = m.data;
+  const { argv, stacks, memProfileRate, seed, mode } = m.data;
   let batch: NativeEvent[] = [];
   try {
     const code = traceNative(argv, {
       stacks,
       memProfileRate,
       seed,
+      mode,
       onStart: (pid) => self.postMessage({ pid }),
       onEvent: (e) => {
         batch.push(e);

@@ -442,21 +442,60 @@ int main(int argc, char **argv) {
 
 Deno.test({
   name:
-    "native: the in-process hooks and plain breakpoints report the same calls, sizes, order and stacks",
+    "native: the in-process hooks (stacks copied, unwound with .eh_frame) and plain breakpoints (libunwind) report the same calls, sizes, order and stacks",
   ignore: skip !== "",
   async fn() {
-    const bin = await compile("nested_modes", NESTED);
     const shape = (r: { code: number; events: NativeEvent[] }) => ({
       code: r.code,
       events: r.events.map((e) =>
         `${e.kind} ${e.size} ${e.frames.map((f) => f.name).join("<")}`
       ),
     });
-    const injected = shape(trace([bin, "40"], { mode: "inject" }));
-    const breakpoints = shape(trace([bin, "40"], { mode: "breakpoints" }));
+    const both = (argv: string[]) => [
+      shape(trace(argv, { mode: "inject" })),
+      shape(trace(argv, { mode: "breakpoints" })),
+    ];
+    const bin = await compile("nested_modes", NESTED);
+    const [injected, breakpoints] = both([bin, "40"]);
     assertEquals(injected.code, 7);
     assertTrue(injected.events.length > 50, injected.events.join("\n"));
     assertEquals(injected, breakpoints);
+    // C++ at -O2 without frame pointers: CFI only, libstdc++ frames.
+    if (await tool("c++")) {
+      const cpp = await compile(
+        "cpp_modes",
+        `#include <map>
+#include <string>
+#include <vector>
+__attribute__((noinline)) void fill(std::map<std::string, std::vector<int>> &m, int n) {
+  for (int i = 0; i < n; i++) m[std::to_string(i)].push_back(i);
+}
+int main() { std::map<std::string, std::vector<int>> m; fill(m, 200); return 0; }
+`,
+        ["-O2", "-fomit-frame-pointer"],
+        true,
+      );
+      const [a, b] = both([cpp]);
+      assertTrue(a.events.some((e) => e.includes("fill")), a.events[0]);
+      assertEquals(a, b);
+    }
+    // Deeper than the copied stack: the innermost frames still agree.
+    const deep = await compile(
+      "deep",
+      `#include <stdlib.h>
+void *volatile sink;
+__attribute__((noinline)) int down(int n) { char pad[100]; pad[n % 100] = n; if (n == 0) { sink = malloc(8); return pad[0]; } return down(n - 1) + pad[n % 100]; }
+int main() { return down(200) & 0; }
+`,
+    );
+    const [d1, d2] = both([deep]);
+    const row = (events: string[]) =>
+      events.find((e) => e.startsWith("malloc 8 "))!.split(" ")[2].split("<");
+    const copied = row(d1.events);
+    const full = row(d2.events);
+    assertTrue(copied.length >= 8, copied.join("<"));
+    assertTrue(full.length > copied.length, "the copy ends before main");
+    assertEquals(copied, full.slice(0, copied.length));
   },
 });
 
