@@ -463,6 +463,13 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       /\/libc\.so\.6$|\/libc-[\d.]+\.so$/.test(m.path) && m.offset === 0
     )?.start;
   const plantInjectedAt = (tid: number): boolean => {
+    // A CET shadow stack would refuse the swapped return addresses.
+    try {
+      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+      if (/^x86_Thread_features:.*\bshstk\b/m.test(status)) return false;
+    } catch {
+      // no status: go on
+    }
     maps = readMaps(pid);
     const start = libcStartOf();
     return start !== undefined && plantInjected(tid, start, rbrk);
@@ -784,7 +791,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     const k = KIND_CODES[kind - 1];
     if (k === undefined) return;
     const copied = (type & REC_STACK) !== 0;
-    const frames = copied
+    const frames = copied && wantStacks
       ? stackOf(
         (o - CONTROL) / RECORD_BYTES,
         inj!.entryOf.get(kind) ?? 0,
