@@ -616,21 +616,15 @@ export class TracePrinter {
       top = this.#enc.encode(this.#framesFrom(makeTop(), base.innerSp));
       byType.set(key, top);
     }
-    const tail = this.#typeTail(typ);
-    const gh = this.#goroutineHeader(g.id);
-    this.#reserve(
-      52 + tail.length + gh.length + top.length + base.bytes.length,
+    this.#record(
+      TRACEALLOC,
+      addr,
+      size,
+      this.#typeTail(typ),
+      this.#goroutineHeader(g.id),
+      top,
+      base.bytes,
     );
-    this.#putBytes(TRACEALLOC);
-    this.#putHex(addr);
-    this.#putBytes(COMMA);
-    this.#putHex(size);
-    this.#putBytes(tail);
-    this.#putBytes(gh);
-    this.#putBytes(top);
-    this.#putBytes(base.bytes);
-    this.#buf[this.#pos++] = 0x0a;
-    if (this.#pos >= this.#chunk) this.flush();
   }
 
   #tracefree(addr: number, size: number, who: SweepWho | "free"): void {
@@ -704,15 +698,30 @@ export class TracePrinter {
     b: Uint8Array,
     c: Uint8Array = EMPTY,
   ): void {
-    this.#reserve(48 + a.length + b.length + c.length);
-    this.#putBytes(TRACEFREE);
+    this.#record(TRACEFREE, addr, size, CLOSE, a, b, c);
+  }
+
+  /** `head` `0xaddr, 0xsize`, then `p1`…`p4` and the blank line: one record. */
+  #record(
+    head: Uint8Array,
+    addr: number,
+    size: number,
+    p1: Uint8Array,
+    p2: Uint8Array,
+    p3: Uint8Array,
+    p4: Uint8Array,
+  ): void {
+    this.#reserve(
+      head.length + 42 + p1.length + p2.length + p3.length + p4.length,
+    );
+    this.#putBytes(head);
     this.#putHex(addr);
     this.#putBytes(COMMA);
     this.#putHex(size);
-    this.#putBytes(CLOSE);
-    this.#putBytes(a);
-    this.#putBytes(b);
-    this.#putBytes(c);
+    this.#putBytes(p1);
+    this.#putBytes(p2);
+    this.#putBytes(p3);
+    this.#putBytes(p4);
     this.#buf[this.#pos++] = 0x0a;
     if (this.#pos >= this.#chunk) this.flush();
   }
