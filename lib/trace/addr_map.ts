@@ -49,27 +49,28 @@ export class AddrMap {
     }
   }
 
-  /** Sets `addr` to `value` (≥ 0). */
-  set(addr: number, value: number): void {
+  /** Sets `addr` to `value` (≥ 0) and returns its previous value, or -1. */
+  put(addr: number, value: number): number {
     if ((this.#size + 1) * 2 > this.#keys.length) this.#grow();
     const keys = this.#keys;
     for (let i = this.#home(addr);; i = (i + 1) & this.#mask) {
       const k = keys[i];
       if (k === addr) {
+        const prev = this.#vals[i];
         this.#vals[i] = value;
-        return;
+        return prev;
       }
       if (k === EMPTY) {
         keys[i] = addr;
         this.#vals[i] = value;
         this.#size++;
-        return;
+        return -1;
       }
     }
   }
 
-  /** Removes `addr`; whether it was there. */
-  delete(addr: number): boolean {
+  /** Removes `addr` and returns its value, or -1 when it was not there. */
+  take(addr: number): number {
     const keys = this.#keys;
     const vals = this.#vals;
     const mask = this.#mask;
@@ -77,8 +78,9 @@ export class AddrMap {
     for (;; i = (i + 1) & mask) {
       const k = keys[i];
       if (k === addr) break;
-      if (k === EMPTY) return false;
+      if (k === EMPTY) return -1;
     }
+    const value = vals[i];
     // Shift later entries of the probe run back into the hole.
     for (let j = (i + 1) & mask;; j = (j + 1) & mask) {
       const k = keys[j];
@@ -94,7 +96,7 @@ export class AddrMap {
     }
     keys[i] = EMPTY;
     this.#size--;
-    return true;
+    return value;
   }
 
   /** The values, in no particular order. */
@@ -113,7 +115,7 @@ export class AddrMap {
     this.#mask = keys.length * 2 - 1;
     this.#size = 0;
     for (let i = 0; i < keys.length; i++) {
-      if (keys[i] !== EMPTY) this.set(keys[i], vals[i]);
+      if (keys[i] !== EMPTY) this.put(keys[i], vals[i]);
     }
   }
 }

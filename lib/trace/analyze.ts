@@ -292,20 +292,19 @@ export class TraceAnalyzer {
       tot[1] += e.size;
       tot[2]++;
       tot[3] += e.size;
-      // A second allocation at a live address: the first one's free was not traced.
-      const prev = this.#live.get(e.addr);
-      if (prev >= 0) this.#release(prev, e.addr, false);
       let slot = this.#freeSlots.pop();
       if (slot === undefined) {
         if (this.#nslots === this.#lSite.length) this.#grow();
         slot = this.#nslots++;
       }
+      // A second allocation at a live address: the first one's free was not traced.
+      const prev = this.#live.put(e.addr, slot);
+      if (prev >= 0) this.#release(prev, false);
       this.#lSite[slot] = site;
       this.#lStack[slot] = e.stack;
       this.#lSize[slot] = e.size;
       this.#lCycle[slot] = r.gcs;
       this.#lClock[slot] = r.allocBytes;
-      this.#live.set(e.addr, slot);
       r.liveBytes += e.size;
       r.liveObjects++;
       this.#siteLive[site] = (this.#siteLive[site] ?? 0) + e.size;
@@ -321,15 +320,16 @@ export class TraceAnalyzer {
       return;
     }
     r.frees++;
-    const slot = this.#live.get(e.addr);
+    const slot = this.#live.take(e.addr);
     if (slot < 0) {
       r.unmatchedFrees++;
       return;
     }
-    this.#release(slot, e.addr, true);
+    this.#release(slot, true);
   }
 
-  #release(slot: number, addr: number, traced: boolean): void {
+  /** Ends the life of the object in `slot` (already out of the live map). */
+  #release(slot: number, traced: boolean): void {
     const r = this.#r;
     const size = this.#lSize[slot];
     const st = this.#sites[this.#lSite[slot]];
@@ -347,7 +347,6 @@ export class TraceAnalyzer {
     tot[3] -= size;
     r.liveBytes -= size;
     r.liveObjects--;
-    this.#live.delete(addr);
     this.#freeSlots.push(slot);
   }
 

@@ -88,7 +88,7 @@ Deno.test("block scanner: the hash depends on the traceback's bytes only, not on
   );
 });
 
-Deno.test("AddrMap behaves like Map<number, number> under random sets, gets and deletes", () => {
+Deno.test("AddrMap behaves like Map<number, number> under random puts, gets and takes", () => {
   // Addresses from a pool: up to 7 random ones keep the table at 16 slots,
   // where they collide and probe runs wrap around its end; or many nearby
   // heap addresses.
@@ -117,10 +117,12 @@ Deno.test("AddrMap behaves like Map<number, number> under random sets, gets and 
       const ref = new Map<number, number>();
       for (const { op, a, v } of ops) {
         if (op === "set") {
-          m.set(a, v);
+          assertEquals(m.put(a, v), ref.get(a) ?? -1);
           ref.set(a, v);
-        } else if (op === "del") assertEquals(m.delete(a), ref.delete(a));
-        else assertEquals(m.get(a), ref.get(a) ?? -1);
+        } else if (op === "del") {
+          assertEquals(m.take(a), ref.get(a) ?? -1);
+          ref.delete(a);
+        } else assertEquals(m.get(a), ref.get(a) ?? -1);
         assertEquals(m.size, ref.size);
       }
       for (const [a, v] of ref) assertEquals(m.get(a), v);
