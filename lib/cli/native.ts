@@ -156,6 +156,13 @@ export async function nativeCommand(args: string[]): Promise<number> {
     });
     events = r.events;
     code = r.code;
+    if (!r.started && !r.interrupted) {
+      // The shell said why (not found, permission denied) on stderr.
+      console.error(
+        `alloctrace: ${argv[0]} could not be started (exit code ${code})`,
+      );
+      return code === 0 ? 1 : code;
+    }
     if (r.interrupted) {
       console.error(
         `alloctrace: interrupted: ${

@@ -17,6 +17,8 @@ export interface TraceResult {
   events: NativeEvent[];
   /** Whether Ctrl-C (SIGINT) or SIGTERM stopped the run. */
   interrupted: boolean;
+  /** Whether the program ran at all (false: the shell could not exec it). */
+  started: boolean;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface TraceResult {
  */
 export function traceInWorker(
   argv: string[],
-  opts: Omit<NativeOptions, "onEvent" | "onStart">,
+  opts: Omit<NativeOptions, "onEvent" | "onStart" | "onExec">,
 ): Promise<TraceResult> {
   const worker = new Worker(new URL("./tracer_worker.ts", import.meta.url), {
     type: "module",
@@ -36,6 +38,7 @@ export function traceInWorker(
   const events: NativeEvent[] = [];
   let pid = 0;
   let interrupted = false;
+  let started = false;
   const signals = ["SIGINT", "SIGTERM"] as const;
   const onSignal = () => {
     interrupted = true;
@@ -55,6 +58,10 @@ export function traceInWorker(
   return new Promise<TraceResult>((resolve, reject) => {
     worker.onmessage = (m) => {
       const d = m.data;
+      if (d.exec !== undefined) {
+        started = true;
+        return;
+      }
       if (d.pid !== undefined) {
         pid = d.pid;
         if (interrupted) onSignal();
@@ -68,7 +75,12 @@ export function traceInWorker(
         reject(err);
       } else if (d.code !== undefined) {
         done();
-        resolve({ code: interrupted ? 130 : d.code, events, interrupted });
+        resolve({
+          code: interrupted ? 130 : d.code,
+          events,
+          interrupted,
+          started,
+        });
       }
     };
     worker.onerror = (e) => {

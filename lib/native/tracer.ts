@@ -114,6 +114,8 @@ export interface NativeOptions {
   onEvent: (e: NativeEvent) => void;
   /** Called with the program's pid once it is started. */
   onStart?: (pid: number) => void;
+  /** Called when the program itself runs (the start-up shell exec'd it). */
+  onExec?: () => void;
   /**
    * `inject` (default): in-process hooks written into the program (no stop
    * per call; see inject.ts), falling back to breakpoints when they cannot
@@ -974,6 +976,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     if (sig === SIGTRAP && event === EV_EXEC) {
       if (tid === pid) inj = null; // that image is gone
       if (tid === pid && rbrk === 0) {
+        opts.onExec?.();
         maps = readMaps(pid);
         const ld = maps.find((m) =>
           /ld-linux[^/]*\.so/.test(m.path) && m.offset === 0

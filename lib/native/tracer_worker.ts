@@ -6,7 +6,8 @@
  * batches.
  *
  * Messages in: one {@link TraceRequest}. Messages out: `{ pid }` once the
- * program is started, `{ events }` batches, then `{ code }` or `{ error }`.
+ * start-up shell runs, `{ exec }` once it runs the program, `{ events }`
+ * batches, then `{ code }` or `{ error }`.
  *
  * @module
  */
@@ -34,6 +35,7 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
       seed,
       mode,
       onStart: (pid) => self.postMessage({ pid }),
+      onExec: () => self.postMessage({ exec: true }),
       onEvent: (e) => {
         batch.push(e);
         if (batch.length >= 8192) {

@@ -551,3 +551,22 @@ int main() {
     assertEquals(tids.size, 4);
   },
 });
+
+Deno.test({
+  name:
+    "native CLI: a program that cannot be started gets the shell's reason, one line of ours and its exit code",
+  ignore: skip !== "",
+  async fn() {
+    const r = await alloctrace(["native", "--", `${dir}/no-such-program`], [
+      "-A",
+    ]);
+    assertEquals(r.code, 127);
+    assertIncludes(r.stderr, "not found");
+    assertIncludes(
+      r.stderr,
+      `alloctrace: ${dir}/no-such-program could not be started (exit code 127)`,
+    );
+    assertEquals(r.stdout, "");
+    assertTrue(!r.stderr.includes("top sites"), "no empty report");
+  },
+});
