@@ -53,7 +53,8 @@ export async function openInput(path: string): Promise<Input> {
       throw new Error(`${path} is a directory, not a trace file`);
     }
     size = info.size;
-    if (size === 0) throw new Error(`${path} is empty`);
+    // (A pipe or FIFO, e.g. <(zcat …), has no size: read it to know.)
+    if (info.isFile && size === 0) throw new Error(`${path} is empty`);
     // Large reads: a trace is read at page-cache speed, not in 64 KiB steps.
     const f = await Deno.open(path);
     const first = new Uint8Array(1 << 20);

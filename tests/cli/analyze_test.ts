@@ -269,3 +269,19 @@ Deno.test("analyze: an 8.7 MB file read straight into the parser gives what the 
     assertEquals(a, strip(out.stdout));
   });
 });
+
+Deno.test("analyze reads a named pipe (no size: read to the end, not called empty)", async () => {
+  await withTempDir(async (dir) => {
+    const fifo = `${dir}/trace.fifo`;
+    const mk = await run("mkfifo", [fifo]);
+    assertEquals(mk.code, 0, mk.stderr);
+    const analysis = alloctrace(["analyze", fifo, "--json"], READ);
+    const w = await Deno.open(fifo, { write: true });
+    let bytes = await Deno.readFile(`${SHARED}leak-n300.trace`);
+    while (bytes.length > 0) bytes = bytes.subarray(await w.write(bytes));
+    w.close();
+    const r = await analysis;
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(JSON.parse(r.stdout).allocs, 1018);
+  });
+});
