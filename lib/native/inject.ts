@@ -44,7 +44,17 @@ const TRAMPS = 0x1000 + SLOTS * 64 + RING_RECORDS * RECORD_BYTES;
 const COMMON = TRAMPS + SLOTS * 16;
 const CODE = COMMON + 0x1000;
 
-/** Layout of the injected region. */
+/**
+ * Layout of the injected region. The control words: the ring's head (next
+ * record, taken with cmpxchg) and tail (written by the tracer), the
+ * sampling budget, the slot cursor, the program's pid, the index of the
+ * next pre-drawn countdown. A slot (64 bytes): busy (0 free, 1 in a call,
+ * 2 in a call whose stack was copied: the tracer frees it), the saved
+ * return address, the two iovecs of the stack copy, where posix_memalign
+ * stores its result. A record (64 bytes): its index + 1 (written last), the
+ * type (kind | REC_STACK, slot << 8), the thread pointer, rdi (or the
+ * result), rsi (or what posix_memalign stored), rdx, rsp at entry.
+ */
 export const LAYOUT = {
   head: 0x00,
   tail: 0x08,
@@ -367,8 +377,8 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
     word.set([0xe9, ...le32(rel)]);
     patches.push({ entry: h.entry, word, orig: h.head.slice(0, 8) });
   }
-  if (a.pc > region + REGION_BYTES) {
-    throw new Error("stubs overflow the region");
+  if (a.pc > region + LAYOUT.snapshots) {
+    throw new Error("stubs overflow their part of the region");
   }
   return {
     code: a.finish(),
