@@ -95,6 +95,10 @@ const UPT_SYMBOLS = {
   _UPT_destroy: { parameters: ["pointer"], result: "void" },
 } as const;
 
+/** The address of a buffer's first byte, for pointer-sized FFI arguments. */
+export const ptrOf = (b: ArrayBufferView): bigint =>
+  BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b as BufferSource)));
+
 /** A C string in a buffer. */
 export function cstr(s: string): Uint8Array<ArrayBuffer> {
   const b = new TextEncoder().encode(s + "\0");

@@ -15,7 +15,8 @@
  * (every allocation with stacks on; with a rate, the ones Go's sampler
  * picks, from countdowns the tracer draws ahead), the stub copies the
  * callee-saved registers and up to ~2 KB of the stack into the call's slot,
- * and the tracer unwinds that copy with `.eh_frame` (eh_unwind.ts). The
+ * and the tracer unwinds that copy with `.eh_frame` (eh_unwind.ts); the
+ * ring is read by hook_ring.ts, the program's memory through remote.ts. The
  * program stops only when the ring or the slots are full and when a thread
  * exits; the tracer reads the ring then and at every other stop.
  *
@@ -37,25 +38,27 @@ import {
   loadLibc,
   loadUnwind,
   PT,
+  ptrOf,
   REG,
   type Unwind,
 } from "./ffi.ts";
 import { Sampler } from "../profile/sampling.ts";
-import { ElfUnwindInfo, unwindCopy, type UnwindModule } from "./eh_unwind.ts";
 import {
   assemble,
-  DRAWS,
   type HookSpec,
   type Injection,
   LAYOUT,
   REC_FREE,
-  REC_RETURN,
-  REC_STACK,
-  RECORD_BYTES,
   REGION_BYTES,
-  RING_RECORDS,
-  SNAPSHOT_BYTES,
 } from "./inject.ts";
+import {
+  type Call,
+  HookRing,
+  KIND_CODES,
+  requestedSize,
+  SIZE_EXPR,
+} from "./hook_ring.ts";
+import { RemoteMemory } from "./remote.ts";
 
 /** One native allocation event. */
 export interface NativeEvent {
@@ -124,19 +127,6 @@ export interface NativeOptions {
   mode?: "inject" | "breakpoints";
 }
 
-/** The hooked functions; an allocation's record kind is its index + 1. */
-const KIND_CODES: readonly NativeEvent["kind"][] = [
-  "malloc",
-  "calloc",
-  "realloc",
-  "free",
-  "posix_memalign",
-  "aligned_alloc",
-  "memalign",
-  "valloc",
-  "reallocarray",
-];
-
 const WALL = 0x40000000;
 const SIGTRAP = 5;
 const SIGSTOP = 19;
@@ -173,27 +163,6 @@ function readMaps(pid: number): Map0[] {
   }
   return out;
 }
-
-/** The bytes an allocation call asks for, from its arguments. */
-function requestedSize(
-  kind: NativeEvent["kind"],
-  rdi: number,
-  rsi: number,
-  rdx: number,
-): number {
-  return kind === "calloc"
-    ? rdi * rsi
-    : kind === "realloc" || kind === "aligned_alloc" || kind === "memalign"
-    ? rsi
-    : kind === "posix_memalign"
-    ? rdx
-    : kind === "reallocarray"
-    ? rsi * rdx
-    : rdi;
-}
-
-const ptrOf = (b: ArrayBufferView) =>
-  BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b as BufferSource)));
 
 /**
  * Traces `argv` to its end and returns its exit code (128 + signal when a
@@ -318,18 +287,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   let rbrk = 0;
   let rbrkOrig = 0;
   let hooked = false;
-  const pending = new Map<
-    number,
-    {
-      kind: NativeEvent["kind"];
-      size: number;
-      old: number;
-      ret: number;
-      rsp: number;
-      frames: NativeEvent["frames"];
-      sampled: boolean;
-    }[]
-  >();
+  // Breakpoint mode: per thread, calls whose return breakpoint is pending.
+  const pending = new Map<number, (Call & { ret: number; rsp: number })[]>();
   const upts = new Map<number, Deno.PointerValue>();
   let as: Deno.PointerValue = null;
   if (unwind !== null) {
@@ -503,42 +462,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       sampled: false,
     });
 
-  /** An allocation call whose result is awaited. */
-  interface Call {
-    kind: NativeEvent["kind"];
-    size: number;
-    old: number;
-    frames: NativeEvent["frames"];
-    sampled: boolean;
-  }
-  // Reads 8 bytes of the program's memory (any thread may be running).
-  const iovL = new BigUint64Array(4);
-  const iovR = new BigUint64Array(4);
-  const iovL8 = new Uint8Array(iovL.buffer);
-  const iovR8 = new Uint8Array(iovR.buffer);
-  const vm = (write: boolean, parts: [Uint8Array, number][]): boolean => {
-    let want = 0;
-    parts.forEach(([buf, addr], i) => {
-      iovL[2 * i] = ptrOf(buf);
-      iovL[2 * i + 1] = BigInt(buf.length);
-      iovR[2 * i] = BigInt(addr);
-      iovR[2 * i + 1] = BigInt(buf.length);
-      want += buf.length;
-    });
-    const n = BigInt(parts.length);
-    const r = write
-      ? c.process_vm_writev(pid, iovL8, n, iovR8, n, 0n)
-      : c.process_vm_readv(pid, iovL8, n, iovR8, n, 0n);
-    return r === BigInt(want);
-  };
-  const u64 = new Uint8Array(8);
-  const u64v = new DataView(u64.buffer);
-  const readWord = (addr: number): number =>
-    vm(false, [[u64, addr]]) ? Number(u64v.getBigUint64(0, true)) : 0;
-  const writeWord = (addr: number, v: bigint): boolean => {
-    u64v.setBigUint64(0, BigInt.asUintN(64, v), true);
-    return vm(true, [[u64, addr]]);
-  };
+  const mem = new RemoteMemory(c, pid);
 
   // An allocation call returned `result`: its events.
   const finishCall = (
@@ -549,7 +473,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   ) => {
     if (p.kind === "posix_memalign") {
       // It returns an error number; the block goes to *memptr.
-      result = result === 0 ? stored ?? readWord(p.old) : 0;
+      result = result === 0 ? stored ?? mem.readWord(p.old) : 0;
       p.old = 0;
     }
     // realloc frees the old block when it moves it, and realloc(p, 0) frees p.
@@ -572,67 +496,11 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     }
   };
 
-  // ---- in-process hooks (inject.ts) ----
-  const SIZE_EXPR: Partial<
-    Record<NativeEvent["kind"], HookSpec["size"]>
-  > = {
-    calloc: "rdi*rsi",
-    realloc: "rsi",
-    posix_memalign: "rdx",
-    aligned_alloc: "rsi",
-    memalign: "rsi",
-    reallocarray: "rsi*rdx",
-  };
-  type InjState = {
-    region: number;
-    code: Injection;
-    tail: number;
-    tailWritten: number;
-    drawsFilled: number;
-    /** Entry address of each record kind's function (for unwinding). */
-    entryOf: Map<number, number>;
-  };
+  // ---- in-process hooks (inject.ts, hook_ring.ts) ----
   // (Assigned in closures: the cast keeps TypeScript from narrowing it to null.)
-  let inj = null as InjState | null;
-  /** Thread pointer (fs base) → tid; an unknown one is the main thread's. */
-  const fsTid = new Map<number, number>();
-  /** Per thread (fs base): calls entered and not yet returned, innermost last. */
-  const open = new Map<
-    number,
-    (Call & { slot: number; nested: boolean; copied: boolean })[]
-  >();
+  let ring = null as HookRing | null;
   const vforkKids = new Set<number>();
   const knownTids = new Set<number>([pid]);
-  const BIG = 2n ** 62n;
-  // The countdown to the next stack: Go's sampler's, or always, or never.
-  const nextBudget = (): bigint =>
-    sampler !== null
-      ? BigInt(Math.floor(sampler.draw(rate)))
-      : wantStacks
-      ? -BIG
-      : BIG;
-  const initialBudget = (): bigint =>
-    sampler !== null ? BigInt(Math.floor(sampler.nextSample)) : nextBudget();
-  // Keeps the next DRAWS countdowns written ahead of the stubs' index.
-  const drawBuf = new Uint8Array(8 * 4096);
-  const drawView = new DataView(drawBuf.buffer);
-  const fillDraws = (j: InjState, upTo: number): boolean => {
-    while (j.drawsFilled < upTo) {
-      const at = j.drawsFilled % DRAWS;
-      const n = Math.min(upTo - j.drawsFilled, DRAWS - at, 4096);
-      for (let i = 0; i < n; i++) {
-        drawView.setBigUint64(i * 8, BigInt.asUintN(64, nextBudget()), true);
-      }
-      if (
-        !vm(true, [[
-          drawBuf.subarray(0, n * 8),
-          j.region + LAYOUT.draws + at * 8,
-        ]])
-      ) return false;
-      j.drawsFilled += n;
-    }
-    return true;
-  };
   // Maps `len` bytes near libc in the program (one mmap syscall run in it,
   // at `at`, an int3 it is stopped on): within ±2 GiB, for the entry jumps.
   const injectMmap = (tid: number, at: number, near: number): number => {
@@ -696,20 +564,23 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       code = null;
     }
     if (code === null) return false;
-    if (!vm(true, [[code.code, region + LAYOUT.tramps]])) return false;
-    const state: InjState = {
-      region,
-      code,
-      tail: 0,
-      tailWritten: 0,
-      drawsFilled: 0,
-      entryOf: new Map(specs.map((h) => [h.kind, h.entry])),
-    };
-    if (!writeWord(region + LAYOUT.pid, BigInt(pid))) return false;
-    if (!writeWord(region + LAYOUT.budget, initialBudget())) return false;
-    if ((sampler !== null || wantStacks) && !fillDraws(state, DRAWS)) {
+    if (!mem.transfer(true, [[code.code, region + LAYOUT.tramps]])) {
       return false;
     }
+    const r = new HookRing({
+      mem,
+      pid,
+      region,
+      code,
+      entryOf: new Map(specs.map((h) => [h.kind, h.entry])),
+      sampler,
+      rate,
+      wantStacks,
+      moduleOf,
+      finish: finishCall,
+      free: emitFree,
+    });
+    if (!r.init()) return false;
     for (const p of code.patches) {
       poke(
         tid,
@@ -717,238 +588,9 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         new DataView(p.word.buffer, p.word.byteOffset).getBigUint64(0, true),
       );
     }
-    inj = state;
+    ring = r;
     return true;
   };
-  const CONTROL = 0x30; // head … drawIndex
-  const CHUNK = 256; // records read at once
-  const recBuf = new Uint8Array(CONTROL + CHUNK * RECORD_BYTES);
-  const recHead = recBuf.subarray(0, CONTROL);
-  const recView = new DataView(recBuf.buffer);
-  const recU64 = (o: number) =>
-    recView.getUint32(o, true) + recView.getUint32(o + 4, true) * 4294967296;
-  // Reads the ring from the tail to the head and turns records into events.
-  const drain = (forceTail: boolean) => {
-    const j = inj;
-    if (j === null) return;
-    for (;;) {
-      const at = j.tail % RING_RECORDS;
-      const count = Math.min(CHUNK, RING_RECORDS - at);
-      const recs = recBuf.subarray(CONTROL, CONTROL + count * RECORD_BYTES);
-      if (
-        !vm(false, [[recHead, j.region + LAYOUT.head], [
-          recs,
-          j.region + LAYOUT.ring + at * RECORD_BYTES,
-        ]])
-      ) return;
-      const head = recU64(0);
-      let done = 0;
-      while (
-        done < count && j.tail + done < head &&
-        recU64(CONTROL + done * RECORD_BYTES) === j.tail + done + 1 // written
-      ) done++;
-      preloadStacks(j, done);
-      for (let i = 0; i < done; i++) record(CONTROL + i * RECORD_BYTES);
-      j.tail += done;
-      if (sampler !== null) fillDraws(j, recU64(LAYOUT.drawIndex) + DRAWS);
-      if (done < count || j.tail >= head) break;
-    }
-    releaseSlots(j);
-    if (forceTail || j.tail - j.tailWritten >= RING_RECORDS / 4) {
-      if (writeWord(j.region + LAYOUT.tail, BigInt(j.tail))) {
-        j.tailWritten = j.tail;
-      }
-    }
-  };
-  const record = (o: number) => {
-    const type = recView.getUint32(o + 8, true);
-    const kind = type & 0x3f;
-    const slot = type >>> 8;
-    const fs = recU64(o + 16);
-    const a = recU64(o + 24);
-    let tid = fsTid.get(fs);
-    if (tid === undefined) {
-      tid = pid;
-      fsTid.set(fs, pid);
-    }
-    let calls = open.get(fs);
-    if (calls === undefined) {
-      calls = [];
-      open.set(fs, calls);
-    }
-    if (kind === REC_FREE) {
-      // free inside realloc is part of the realloc.
-      if (calls.length === 0) emitFree(tid, a);
-      return;
-    }
-    if (kind === REC_RETURN) {
-      const i = calls.findLastIndex((x) => x.slot === slot);
-      if (i < 0) return;
-      const call = calls.splice(i, 1)[0];
-      // A slot holding a stack copy is freed by us, once the call is over.
-      if (call.copied) toRelease.push(slot);
-      if (!call.nested) finishCall(tid, call, a, recU64(o + 32));
-      return;
-    }
-    const k = KIND_CODES[kind - 1];
-    if (k === undefined) return;
-    const copied = (type & REC_STACK) !== 0;
-    const frames = copied && wantStacks
-      ? stackOf(
-        (o - CONTROL) / RECORD_BYTES,
-        inj!.entryOf.get(kind) ?? 0,
-        recU64(o + 48),
-      )
-      : undefined;
-    const b = recU64(o + 32);
-    const cArg = recU64(o + 40);
-    calls.push({
-      kind: k,
-      size: requestedSize(k, a, b, cArg),
-      old: k === "realloc" || k === "reallocarray" || k === "posix_memalign"
-        ? a
-        : 0,
-      frames: frames ?? [],
-      sampled: sampler === null || copied,
-      slot,
-      nested: calls.length > 0,
-      copied,
-    });
-  };
-  // A copied stack, unwound: the snapshot holds rbp, rbx, r12–r15, the
-  // byte count, then the stack from the entry's rsp up.
-  // The stack copies of a chunk's calls, read in one process_vm_readv.
-  const snapBatch = new Uint8Array(CHUNK * SNAPSHOT_BYTES);
-  const retBatch = new Uint8Array(CHUNK * 8);
-  const batchIov = new BigUint64Array(CHUNK * 4);
-  const batchIovR = new BigUint64Array(CHUNK * 4);
-  const preloaded = new Map<number, number>();
-  const preloadStacks = (j: InjState, n: number) => {
-    preloaded.clear();
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      const o = CONTROL + i * RECORD_BYTES;
-      const type = recView.getUint32(o + 8, true);
-      const kind = type & 0x3f;
-      if ((type & REC_STACK) === 0 || kind === 0 || kind > 9) continue;
-      const slot = type >>> 8;
-      const snapAt = snapBatch.subarray(k * SNAPSHOT_BYTES);
-      const retAt = retBatch.subarray(k * 8);
-      batchIov[4 * k] = ptrOf(snapAt);
-      batchIov[4 * k + 1] = BigInt(SNAPSHOT_BYTES);
-      batchIov[4 * k + 2] = ptrOf(retAt);
-      batchIov[4 * k + 3] = 8n;
-      batchIovR[4 * k] = BigInt(
-        j.region + LAYOUT.snapshots + slot * SNAPSHOT_BYTES,
-      );
-      batchIovR[4 * k + 1] = BigInt(SNAPSHOT_BYTES);
-      batchIovR[4 * k + 2] = BigInt(j.region + LAYOUT.slots + slot * 64 + 8);
-      batchIovR[4 * k + 3] = 8n;
-      preloaded.set(i, k);
-      k++;
-    }
-    if (k === 0) return;
-    const want = BigInt(k * (SNAPSHOT_BYTES + 8));
-    if (
-      c.process_vm_readv(
-        pid,
-        new Uint8Array(batchIov.buffer, 0, k * 32),
-        BigInt(2 * k),
-        new Uint8Array(batchIovR.buffer, 0, k * 32),
-        BigInt(2 * k),
-        0n,
-      ) !== want
-    ) preloaded.clear();
-  };
-  const stackOf = (i: number, entry: number, rsp: number) => {
-    const k = preloaded.get(i);
-    if (k === undefined) return [];
-    const snap = snapBatch.subarray(
-      k * SNAPSHOT_BYTES,
-      (k + 1) * SNAPSHOT_BYTES,
-    );
-    const snapView = new DataView(snap.buffer, snap.byteOffset, snap.length);
-    const slotRet = retBatch.subarray(k * 8, k * 8 + 8);
-    const word = (o: number) => Number(snapView.getBigUint64(o, true));
-    const n = Number(snapView.getBigInt64(56, true));
-    if (n <= 0) return [];
-    // The copy was made after the return address was swapped for the
-    // slot's trampoline: put the real one back.
-    snap.set(slotRet, 64);
-    const regsAt = new Map<number, number>([
-      [7, rsp],
-      [6, word(0)],
-      [3, word(8)],
-      [12, word(16)],
-      [13, word(24)],
-      [14, word(32)],
-      [15, word(40)],
-    ]);
-    const pcs = unwindCopy(
-      entry,
-      regsAt,
-      snap.subarray(64, 64 + n),
-      ehModuleOf,
-    );
-    return pcs.map((pc, i) => frameOf(pc, i > 0));
-  };
-  const frameCache = new Map<number, NativeFrame>();
-  const frameOf = (pc: number, isReturn: boolean): NativeFrame => {
-    const key = isReturn ? pc : -pc;
-    let f = frameCache.get(key);
-    if (f === undefined) {
-      const mod = moduleOf(pc);
-      const m = ehModuleOf(pc);
-      // Names like libunwind's: the symbol at or before the address (the
-      // call's, for a return address).
-      const sym = m?.info.symbol(pc - m.bias - (isReturn ? 1 : 0));
-      f = {
-        pc,
-        name: sym?.name ?? "",
-        off: sym?.off ?? 0,
-        module: mod.path,
-        rel: mod.rel,
-      };
-      frameCache.set(key, f);
-    }
-    return f;
-  };
-  const toRelease: number[] = [];
-  const zero8 = new Uint8Array(8);
-  const releaseSlots = (j: InjState) => {
-    while (toRelease.length > 0) {
-      const batch = toRelease.splice(0, 512);
-      const iovL = new BigUint64Array(batch.length * 2);
-      const iovR = new BigUint64Array(batch.length * 2);
-      batch.forEach((slot, i) => {
-        iovL[2 * i] = ptrOf(zero8);
-        iovL[2 * i + 1] = 8n;
-        iovR[2 * i] = BigInt(j.region + LAYOUT.slots + slot * 64);
-        iovR[2 * i + 1] = 8n;
-      });
-      c.process_vm_writev(
-        pid,
-        new Uint8Array(iovL.buffer),
-        BigInt(batch.length),
-        new Uint8Array(iovR.buffer),
-        BigInt(batch.length),
-        0n,
-      );
-    }
-  };
-
-  const ehInfos = new Map<string, ElfUnwindInfo | null>();
-  const ehModuleOf = (pc: number): UnwindModule | null => {
-    const mod = moduleOf(pc);
-    if (mod.path === "?" || mod.path.startsWith("[")) return null;
-    let info = ehInfos.get(mod.path);
-    if (info === undefined) {
-      info = ElfUnwindInfo.load(mod.path);
-      ehInfos.set(mod.path, info);
-    }
-    return info === null ? null : { info, bias: pc - mod.rel };
-  };
-
   let exitCode = -1;
   const alive = new Set<number>([pid]);
   while (alive.size > 0) {
@@ -968,13 +610,13 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     }
     alive.add(tid);
     // Whatever the stop, the ring first: records are older than it.
-    drain(false);
+    ring?.drain(false);
     if (event === EV_EXIT) {
       cont(tid);
       continue;
     }
     if (sig === SIGTRAP && event === EV_EXEC) {
-      if (tid === pid) inj = null; // that image is gone
+      if (tid === pid) ring = null; // that image is gone
       if (tid === pid && rbrk === 0) {
         opts.onExec?.();
         maps = readMaps(pid);
@@ -998,7 +640,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       if (event === EV_FORK) {
         // A fork child has its own copy of our breakpoints: take them out and let it go.
         wait(child, WALL);
-        for (const p of inj?.code.patches ?? []) {
+        for (const p of ring?.code.patches ?? []) {
           poke(
             child,
             p.entry,
@@ -1023,8 +665,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       if (!knownTids.has(tid)) {
         // A new thread, before it runs: its thread pointer names its records.
         knownTids.add(tid);
-        if (!vforkKids.has(tid) && getRegs(tid) >= 0n) {
-          fsTid.set(Number(regs[REG.fs_base]), tid);
+        if (!vforkKids.has(tid) && ring !== null && getRegs(tid) >= 0n) {
+          ring.thread(Number(regs[REG.fs_base]), tid);
         }
       }
       cont(tid);
@@ -1036,8 +678,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     }
     getRegs(tid);
     const bp = Number(regs[REG.rip]) - 1;
-    if (inj !== null && inj.code.fullTraps.has(bp)) {
-      drain(true); // room made: the stub retries
+    if (ring !== null && ring.code.fullTraps.has(bp)) {
+      ring.drain(true); // room made: the stub retries
       cont(tid);
       continue;
     }
