@@ -59,9 +59,10 @@ Options:
   --html FILE          write the HTML report
   -h, --help           show this help
 
-Needs: libunwind8 (Debian), ptrace permitted (CAP_SYS_PTRACE or Yama
-ptrace_scope 0/1 for a child), and --allow-all for Deno (FFI, and reading
-/proc/PID/maps, which Deno grants only with --allow-all).
+Needs: ptrace permitted (CAP_SYS_PTRACE or Yama
+ptrace_scope 0/1 for a child), --allow-all for Deno (FFI, and reading
+/proc/PID/maps, which Deno grants only with --allow-all), and for stacks with
+--breakpoints libunwind8 (Debian).
 
 Example:
   alloctrace native --pprof heap.pb.gz -- ./myprog input.txt

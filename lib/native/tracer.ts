@@ -178,7 +178,22 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   const sampler = rate > 0
     ? new Sampler("exponential", opts.seed ?? 1, 0, rate)
     : null;
-  const unwind: Unwind | null = wantStacks ? loadUnwind() : null;
+  // libunwind-ptrace serves the breakpoint mode only: loaded for it at
+  // once, or when the injected hooks cannot be made.
+  // (Assigned in a closure: the cast keeps TypeScript from narrowing it to null.)
+  let unwind = null as Unwind | null;
+  const needUnwind = () => {
+    if (!wantStacks || unwind !== null) return;
+    const u = loadUnwind();
+    as = u.u._Ux86_64_create_addr_space(
+      Deno.UnsafePointer.create(BigInt(Deno.UnsafePointer.value(u.accessors))),
+      0,
+    );
+    u.u._Ux86_64_set_caching_policy(as, 1);
+    unwind = u;
+  };
+  let as: Deno.PointerValue = null;
+  if (opts.mode === "breakpoints") needUnwind();
   // Offsets of the hooked functions, from our own process's libc and ld.so.
   const info = new BigUint64Array(4);
   const infoU8 = new Uint8Array(info.buffer);
@@ -290,16 +305,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   // Breakpoint mode: per thread, calls whose return breakpoint is pending.
   const pending = new Map<number, (Call & { ret: number; rsp: number })[]>();
   const upts = new Map<number, Deno.PointerValue>();
-  let as: Deno.PointerValue = null;
-  if (unwind !== null) {
-    as = unwind.u._Ux86_64_create_addr_space(
-      Deno.UnsafePointer.create(
-        BigInt(Deno.UnsafePointer.value(unwind.accessors)),
-      ),
-      0,
-    );
-    unwind.u._Ux86_64_set_caching_policy(as, 1);
-  }
   const cursor = new Uint8Array(8192);
   const word = new BigUint64Array(1);
   const wordU8 = new Uint8Array(word.buffer);
@@ -423,7 +428,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     maps.find((m) =>
       /\/libc\.so\.6$|\/libc-[\d.]+\.so$/.test(m.path) && m.offset === 0
     )?.start;
-  const plantInjectedAt = (tid: number): boolean => {
+  const plantInjectedAt = (tid: number, libcStart: number): boolean => {
     // A CET shadow stack would refuse the swapped return addresses.
     try {
       const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -431,18 +436,11 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     } catch {
       // no status: go on
     }
-    maps = readMaps(pid);
-    const start = libcStartOf();
-    return start !== undefined && plantInjected(tid, start, rbrk);
+    return plantInjected(tid, libcStart, rbrk);
   };
-  const plantHooks = (tid: number) => {
-    maps = readMaps(pid);
-    const libcMap = maps.find((m) =>
-      /\/libc\.so\.6$|\/libc-[\d.]+\.so$/.test(m.path) && m.offset === 0
-    );
-    if (libcMap === undefined) return false;
+  const plantHooks = (tid: number, libcStart: number) => {
     for (const [kind, off] of hookOffsets) {
-      const addr = libcMap.start + off;
+      const addr = libcStart + off;
       // Aliases (glibc's memalign is aligned_alloc) share one breakpoint.
       if (hooks.has(addr)) continue;
       const emulate = emulatorFor(peek(tid, addr), addr);
@@ -684,15 +682,25 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       continue;
     }
     if (bp === rbrk && rbrk !== 0) {
-      if (!hooked && opts.mode !== "breakpoints" && plantInjectedAt(tid)) {
-        hooked = true;
-        setByte(tid, rbrk, rbrkOrig);
-        rbrk = -1;
-      }
-      if (!hooked && plantHooks(tid)) {
-        hooked = true;
-        setByte(tid, rbrk, rbrkOrig);
-        rbrk = -1;
+      // The first stops come before libc is mapped: wait for it.
+      maps = readMaps(pid);
+      const libc = libcStartOf();
+      if (!hooked && libc !== undefined) {
+        if (opts.mode !== "breakpoints" && plantInjectedAt(tid, libc)) {
+          hooked = true;
+        } else {
+          try {
+            needUnwind();
+          } catch (e) {
+            c.kill(pid, 9); // nothing left stopped
+            throw e;
+          }
+          hooked = plantHooks(tid, libc);
+        }
+        if (hooked) {
+          setByte(tid, rbrk, rbrkOrig);
+          rbrk = -1;
+        }
       }
       // _dl_debug_state is a bare `ret`: do it here.
       regs[REG.rip] = peek(tid, Number(regs[REG.rsp]));
