@@ -1275,7 +1275,9 @@ export class Runtime {
     const stk = this.callers(typ, requested);
     const b = this.memprofile.mProf_Malloc(stk, size);
     this.setProfileBucket(x, b);
-    this.onProfileAlloc?.(x, size, typ, stk);
+    // The bucket's own copy of the stack: the same frames, one array per
+    // distinct stack, so listeners can cache by it.
+    this.onProfileAlloc?.(x, size, typ, b.stk);
   }
 
   /** The free of a sampled object reaches its bucket (`mProf_Free`), then the listener. */

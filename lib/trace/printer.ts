@@ -44,6 +44,9 @@ const ascii = (t: string) => new TextEncoder().encode(t);
 const HEX_DIGITS = ascii("0123456789abcdef");
 const TRACEALLOC = ascii("tracealloc(");
 const TRACEFREE = ascii("tracefree(");
+const MPROF_MALLOC = ascii("MProf_Malloc(p=");
+const MPROF_FREE = ascii("MProf_Free(p=");
+const SIZE_EQ = ascii(", size=");
 const COMMA = ascii(", ");
 const CLOSE = ascii(")\n");
 const EMPTY = new Uint8Array(0);
@@ -541,23 +544,60 @@ export class TracePrinter {
           kind === AllocKind.mapassign
       ? "array"
       : "single object";
-    let s = `MProf_Malloc(p=${hex(addr)}, size=${hex(size)}, type=${
-      hex(typ?.addr ?? 0)
-    } <${info}${typ ? ` of ${typ.name}` : ""}>)\n`;
-    s += this.#seedFrames(stk);
+    let byInfo = this.#seedTails.get(typ);
+    if (byInfo === undefined) {
+      byInfo = new Map();
+      this.#seedTails.set(typ, byInfo);
+    }
+    let tail = byInfo.get(info);
+    if (tail === undefined) {
+      tail = this.#enc.encode(
+        `, type=${hex(typ?.addr ?? 0)} <${info}${
+          typ ? ` of ${typ.name}` : ""
+        }>)\n`,
+      );
+      byInfo.set(info, tail);
+    }
     this.counts.allocs++;
-    this.#emit(s);
+    this.#seedRecord(MPROF_MALLOC, addr, size, tail, this.#seedFrames(stk));
   }
 
   #mprofFree(bucket: Bucket, addr: number, size: number): void {
     this.counts.frees++;
-    this.#emit(
-      `MProf_Free(p=${hex(addr)}, size=${hex(size)})\n` +
-        this.#seedFrames(bucket.stk),
+    this.#seedRecord(
+      MPROF_FREE,
+      addr,
+      size,
+      CLOSE,
+      this.#seedFrames(bucket.stk),
     );
   }
 
-  #seedFrames(stk: readonly number[]): string {
+  readonly #seedTails = new Map<GoType | null, Map<string, Uint8Array>>();
+  readonly #seedFrameCache = new WeakMap<readonly number[], Uint8Array>();
+
+  /** `head` `0xaddr, size=0xsize`, `tail`, then the frames: one seed record. */
+  #seedRecord(
+    head: Uint8Array,
+    addr: number,
+    size: number,
+    tail: Uint8Array,
+    frames: Uint8Array,
+  ): void {
+    this.#reserve(head.length + 48 + tail.length + frames.length);
+    this.#putBytes(head);
+    this.#putHex(addr);
+    this.#putBytes(SIZE_EQ);
+    this.#putHex(size);
+    this.#putBytes(tail);
+    this.#putBytes(frames);
+    if (this.#pos >= this.#chunk) this.flush();
+  }
+
+  /** A stack's `\t#N pc func file:line` lines, rendered once per bucket stack. */
+  #seedFrames(stk: readonly number[]): Uint8Array {
+    let b = this.#seedFrameCache.get(stk);
+    if (b !== undefined) return b;
     let s = "";
     const rt = this.#rt;
     stk.forEach((pc, i) => {
@@ -566,7 +606,9 @@ export class TracePrinter {
         ? `\t#${i} ${hex(pc)}\n`
         : `\t#${i} ${hex(pc)} ${hit.fn.name} ${hit.fn.file}:${hit.line}\n`;
     });
-    return s;
+    b = this.#enc.encode(s);
+    this.#seedFrameCache.set(stk, b);
+    return b;
   }
 
   // ---- Go 1.3–1.22's format ----
