@@ -559,40 +559,34 @@ export class TracePrinter {
       byInfo.set(info, tail);
     }
     this.counts.allocs++;
-    this.#seedRecord(MPROF_MALLOC, addr, size, tail, this.#seedFrames(stk));
+    this.#record(
+      MPROF_MALLOC,
+      addr,
+      size,
+      tail,
+      this.#seedFrames(stk),
+      EMPTY,
+      EMPTY,
+      false,
+    );
   }
 
   #mprofFree(bucket: Bucket, addr: number, size: number): void {
     this.counts.frees++;
-    this.#seedRecord(
+    this.#record(
       MPROF_FREE,
       addr,
       size,
       CLOSE,
       this.#seedFrames(bucket.stk),
+      EMPTY,
+      EMPTY,
+      false,
     );
   }
 
   readonly #seedTails = new Map<GoType | null, Map<string, Uint8Array>>();
   readonly #seedFrameCache = new WeakMap<readonly number[], Uint8Array>();
-
-  /** `head` `0xaddr, size=0xsize`, `tail`, then the frames: one seed record. */
-  #seedRecord(
-    head: Uint8Array,
-    addr: number,
-    size: number,
-    tail: Uint8Array,
-    frames: Uint8Array,
-  ): void {
-    this.#reserve(head.length + 48 + tail.length + frames.length);
-    this.#putBytes(head);
-    this.#putHex(addr);
-    this.#putBytes(SIZE_EQ);
-    this.#putHex(size);
-    this.#putBytes(tail);
-    this.#putBytes(frames);
-    if (this.#pos >= this.#chunk) this.flush();
-  }
 
   /** A stack's `\t#N pc func file:line` lines, rendered once per bucket stack. */
   #seedFrames(stk: readonly number[]): Uint8Array {
@@ -743,7 +737,10 @@ export class TracePrinter {
     this.#record(TRACEFREE, addr, size, CLOSE, a, b, c);
   }
 
-  /** `head` `0xaddr, 0xsize`, then `p1`…`p4` and the blank line: one record. */
+  /**
+   * One record: `head` `0xaddr`, `, 0xsize` (the seed's `, size=0xsize`),
+   * then `p1`…`p4` and, in the Go 1.3+ format, the blank line.
+   */
   #record(
     head: Uint8Array,
     addr: number,
@@ -752,19 +749,20 @@ export class TracePrinter {
     p2: Uint8Array,
     p3: Uint8Array,
     p4: Uint8Array,
+    blankLine = true,
   ): void {
     this.#reserve(
-      head.length + 42 + p1.length + p2.length + p3.length + p4.length,
+      head.length + 48 + p1.length + p2.length + p3.length + p4.length,
     );
     this.#putBytes(head);
     this.#putHex(addr);
-    this.#putBytes(COMMA);
+    this.#putBytes(blankLine ? COMMA : SIZE_EQ);
     this.#putHex(size);
     this.#putBytes(p1);
     this.#putBytes(p2);
     this.#putBytes(p3);
     this.#putBytes(p4);
-    this.#buf[this.#pos++] = 0x0a;
+    if (blankLine) this.#buf[this.#pos++] = 0x0a;
     if (this.#pos >= this.#chunk) this.flush();
   }
 
