@@ -91,6 +91,11 @@ const op = {
   i32and: 0x71,
   i32ctz: 0x68,
   i32ltU: 0x49,
+  i32eq: 0x46,
+  i32ne: 0x47,
+  i32gtU: 0x4b,
+  i32leU: 0x4d,
+  i32or: 0x72,
   i32shrU: 0x76,
   i32wrap: 0xa7,
   i64eqz: 0x50,
@@ -107,6 +112,14 @@ const op = {
   i64rotl: 0x89,
   i64extendU: 0xad,
 };
+
+/** local += n (i32). */
+const addTo = (local: number, n: number) => [
+  ...get(local),
+  ...i32c(n),
+  op.i32add,
+  ...set(local),
+];
 
 // Parameters and locals of scan(p, limit).
 const P = 0;
@@ -135,11 +148,17 @@ const nlMask = [
   ...set(M),
 ];
 
-/** h = rotl((h ^ x) × k, r): one step of a hash chain. */
-const chain = (h: number, x: number, k: bigint, r: bigint) => [
+/** h = rotl((h ^ x) × k, r) (or with `combine` instead of ^): one step of a hash chain. */
+const chain = (
+  h: number,
+  x: number,
+  k: bigint,
+  r: bigint,
+  combine: number = op.i64xor,
+) => [
   ...get(h),
   ...get(x),
-  op.i64xor,
+  combine,
   ...i64c(k),
   op.i64mul,
   ...i64c(r),
@@ -196,7 +215,7 @@ const result = (
 ];
 
 /** p += 16 */
-const NEXT16 = [...get(P), ...i32c(16), op.i32add, ...set(P)];
+const NEXT16 = addTo(P, 16);
 
 // scan(p, limit) → e, the offset of the newline that ends the record's last
 // traceback line (the blank line is e + 1), or -1 when the record does not
@@ -319,6 +338,265 @@ const body = [
   ...i32c(-1),
 ];
 
+// ---- shape(q, end): a hash of the lines in [q, end) that leaves out what
+// varies between calls from the same stack: a function line's arguments
+// (all after its last '('), a file line's `+0x…`, `fp=`, `sp=` (all after
+// its first space, except the `pc=` value). Writes it at [24] and [32]. ----
+
+const SL = 2; // line start
+const SN = 3; // line end (its newline)
+const SJ = 4;
+const ST = 5; // hashing cursor
+const SA = 6; // range start
+const SB = 7; // range end
+const SX = 8; // i64
+const SH1 = 9; // i64
+const SH2 = 10; // i64
+const load8 = [0x2d, 0x00, 0x00]; // i32.load8_u
+
+/** Mixes SX into the shape hashes (two different chains over the same words). */
+const smix = [
+  ...chain(SH1, SX, K1, 31n),
+  ...chain(SH2, SX, K2, 29n, op.i64add),
+];
+
+/** Hashes bytes [SA, SB), 8 at a time, then their count and `tag`. */
+const hashRange = (tag: number) => [
+  ...get(SA),
+  ...set(ST),
+  ...BLOCK,
+  ...LOOP,
+  ...get(ST),
+  ...i32c(8),
+  op.i32add,
+  ...get(SB),
+  op.i32gtU,
+  ...brIf(1),
+  ...get(ST),
+  ...load64(0),
+  ...set(SX),
+  ...smix,
+  ...addTo(ST, 8),
+  ...br(0),
+  ...END,
+  ...END,
+  ...get(ST),
+  ...get(SB),
+  op.i32ltU,
+  ...IF,
+  // the last 1–7 bytes: x & (all ones >> 8 × (8 − n))
+  ...get(ST),
+  ...load64(0),
+  ...i64c(-1n),
+  ...i32c(8),
+  ...get(SB),
+  ...get(ST),
+  op.i32sub,
+  op.i32sub,
+  ...i32c(8),
+  op.i32mul,
+  op.i64extendU,
+  op.i64shrU,
+  op.i64and,
+  ...set(SX),
+  ...smix,
+  ...END,
+  ...get(SB),
+  ...get(SA),
+  op.i32sub,
+  op.i64extendU,
+  ...i64c(BigInt(tag) << 40n),
+  op.i64or,
+  ...set(SX),
+  ...smix,
+];
+
+/** The byte at local `at` + `delta` (i32). */
+const byteAt = (at: number, delta: number) => [
+  ...get(at),
+  ...(delta === 0
+    ? []
+    : [...i32c(Math.abs(delta)), delta > 0 ? op.i32add : op.i32sub]),
+  ...load8,
+];
+
+/** at += d (±1). */
+const step = (at: number, d: 1 | -1) =>
+  d > 0 ? addTo(at, 1) : [...get(at), ...i32c(1), op.i32sub, ...set(at)];
+
+/**
+ * Moves local `at` forward to the first `byte` at or after it (or to
+ * `bound`), or with `back` to the last `byte` before it (or to `bound`).
+ */
+const find = (at: number, bound: number, byte: number, back = false) => [
+  ...BLOCK,
+  ...LOOP,
+  ...get(at),
+  ...get(bound),
+  back ? op.i32leU : op.i32geU,
+  ...brIf(1),
+  ...(back ? step(at, -1) : []),
+  ...byteAt(at, 0),
+  ...i32c(byte),
+  op.i32eq,
+  ...brIf(1),
+  ...(back ? [] : step(at, 1)),
+  ...br(0),
+  ...END,
+  ...END,
+];
+
+const shapeBody = [
+  ...i64c(0x452821e638d01377n),
+  ...set(SH1),
+  ...i64c(0xbe5466cf34e90c6cn),
+  ...set(SH2),
+  ...get(0),
+  ...set(SL),
+  ...BLOCK, // $done
+  ...LOOP, // $lines
+  ...get(SL),
+  ...get(1),
+  op.i32geU,
+  ...brIf(1), // → $done
+  // SN = the next newline (SIMD, 16 bytes a step)
+  ...get(SL),
+  ...set(SN),
+  ...BLOCK, // $found
+  ...LOOP,
+  ...get(SN),
+  ...v128load,
+  ...v128const(0x0a),
+  ...simd(0x23),
+  ...simd(0x64),
+  ...set(SJ),
+  ...get(SJ),
+  ...IF,
+  ...get(SN),
+  ...get(SJ),
+  op.i32ctz,
+  op.i32add,
+  ...set(SN),
+  ...br(2), // → $found
+  ...END,
+  ...addTo(SN, 16),
+  ...br(0),
+  ...END,
+  ...END, // $found
+  ...BLOCK, // $kind
+  // A file line: tab, path:line up to the first space, then pc=.
+  ...byteAt(SL, 0),
+  ...i32c(9),
+  op.i32eq,
+  ...IF,
+  ...get(SL),
+  ...set(SJ),
+  ...find(SJ, SN, 32),
+  ...get(SL),
+  ...set(SA),
+  ...get(SJ),
+  ...set(SB),
+  ...hashRange(1),
+  // the last '=' after the space; if it is " pc=", hash the value
+  ...get(SN),
+  ...set(SA),
+  ...find(SA, SJ, 61, true),
+  ...get(SA),
+  ...get(SJ),
+  ...i32c(3),
+  op.i32add,
+  op.i32gtU,
+  ...IF,
+  ...byteAt(SA, -3),
+  ...i32c(32),
+  op.i32eq,
+  ...byteAt(SA, -2),
+  ...i32c(112),
+  op.i32eq,
+  op.i32and,
+  ...byteAt(SA, -1),
+  ...i32c(99),
+  op.i32eq,
+  op.i32and,
+  ...IF,
+  ...addTo(SA, 1),
+  ...get(SN),
+  ...set(SB),
+  ...hashRange(2),
+  ...END,
+  ...END,
+  ...br(1), // → $kind end
+  ...END,
+  // A function line `name(args)` (not `name(...)`): the name only.
+  ...get(SN),
+  ...get(SL),
+  op.i32gtU,
+  ...IF,
+  ...byteAt(SN, -1),
+  ...i32c(41),
+  op.i32eq,
+  ...IF,
+  ...get(SN),
+  ...i32c(1),
+  op.i32sub,
+  ...set(SJ),
+  ...find(SJ, SL, 40, true),
+  // SJ > SL and not "(...)" (SN − SJ = 5 and a '.' after the '(')
+  ...get(SJ),
+  ...get(SL),
+  op.i32gtU,
+  ...get(SN),
+  ...get(SJ),
+  op.i32sub,
+  ...i32c(5),
+  op.i32ne,
+  ...byteAt(SJ, 1),
+  ...i32c(46),
+  op.i32ne,
+  op.i32or,
+  op.i32and,
+  ...IF,
+  ...get(SL),
+  ...set(SA),
+  ...get(SJ),
+  ...set(SB),
+  ...hashRange(3),
+  ...br(3), // → $kind end (if, if, if, then the block)
+  ...END,
+  ...END,
+  ...END,
+  // Anything else: the whole line.
+  ...get(SL),
+  ...set(SA),
+  ...get(SN),
+  ...set(SB),
+  ...hashRange(4),
+  ...END, // $kind
+  ...get(SN),
+  ...i32c(1),
+  op.i32add,
+  ...set(SL),
+  ...br(0), // → $lines
+  ...END,
+  ...END, // $done
+  ...i32c(0),
+  ...get(SH1),
+  ...store64(24),
+  ...i32c(0),
+  ...get(SH2),
+  ...store64(32),
+  ...i32c(1),
+];
+
+const shapeFunc = [
+  ...vec([
+    [...uleb(6), I32],
+    [...uleb(3), I64],
+  ]),
+  ...shapeBody,
+  ...END,
+];
+
 const func = [
   ...vec([
     [...uleb(6), I32],
@@ -338,16 +616,23 @@ const wasm = new Uint8Array([
   0x00,
   0x00,
   ...section(1, vec([[0x60, ...vec([[I32], [I32]]), ...vec([[I32]])]])),
-  ...section(3, vec([[0]])),
+  ...section(3, vec([[0], [0]])),
   ...section(5, vec([[0x00, ...uleb(1)]])),
   ...section(
     7,
     vec([
       [...name("scan"), 0x00, 0],
+      [...name("shape"), 0x00, 1],
       [...name("memory"), 0x02, 0],
     ]),
   ),
-  ...section(10, vec([[...uleb(func.length), ...func]])),
+  ...section(
+    10,
+    vec([
+      [...uleb(func.length), ...func],
+      [...uleb(shapeFunc.length), ...shapeFunc],
+    ]),
+  ),
 ]);
 
 let compiled: WebAssembly.Module | null = null;
@@ -359,6 +644,7 @@ export const DATA_OFFSET = 64;
 export class BlockScanner {
   readonly #memory: WebAssembly.Memory;
   readonly #scan: (p: number, limit: number) => number;
+  readonly #shape: (q: number, end: number) => number;
   #u8: Uint8Array;
   #i32: Int32Array;
   /** The header line's newline (offset in the data) of the last hit. */
@@ -367,12 +653,19 @@ export class BlockScanner {
   h1lo = 0;
   h1hi = 0;
   h2lo = 0;
+  /** The last {@link shape}'s hash bits. */
+  s1lo = 0;
+  /** The last {@link shape}'s hash bits. */
+  s1hi = 0;
+  /** The last {@link shape}'s hash bits. */
+  s2lo = 0;
 
   constructor() {
     compiled ??= new WebAssembly.Module(wasm);
     const inst = new WebAssembly.Instance(compiled);
     this.#memory = inst.exports.memory as WebAssembly.Memory;
     this.#scan = inst.exports.scan as (p: number, limit: number) => number;
+    this.#shape = inst.exports.shape as (q: number, end: number) => number;
     this.#u8 = new Uint8Array(this.#memory.buffer);
     this.#i32 = new Int32Array(this.#memory.buffer);
   }
@@ -398,6 +691,19 @@ export class BlockScanner {
   /** The first `n` bytes of the data. */
   data(n: number): Uint8Array {
     return this.#u8.subarray(DATA_OFFSET, DATA_OFFSET + n);
+  }
+
+  /**
+   * The shape hash of data bytes [q, end) (whole lines): equal for the
+   * tracebacks of calls from the same stack, whatever their arguments and
+   * frame pointers. Sets {@link s1lo}, {@link s1hi}, {@link s2lo}.
+   */
+  shape(q: number, end: number): void {
+    this.#shape(DATA_OFFSET + q, DATA_OFFSET + end);
+    const r = this.#i32;
+    this.s1lo = r[6];
+    this.s1hi = r[7];
+    this.s2lo = r[8];
   }
 
   /**

@@ -85,7 +85,7 @@ function hexAt(buf: Uint8Array, s: number, e: number): number {
   return i === start ? -1 : v;
 }
 
-/** Tracebacks the record cache keeps, at most (it stops growing then): ~10 MB. */
+/** Tracebacks each record cache (exact, by shape) keeps, at most (it stops growing then). */
 const BLOCK_CACHE_MAX = 200_000;
 
 /** A traceback seen before (by its hash) and what parsing it gave. */
@@ -135,6 +135,8 @@ export class ByteTraceParser {
   #expectFile = false;
   #funcHash = 0;
   #pendingRequested = -1;
+  /** Where the first frame's mallocgc arguments start, or -1. */
+  #mallocArgsAt = -1;
   #funcHash2 = 0;
   #funcStart = 0;
   #funcEnd = 0;
@@ -155,7 +157,20 @@ export class ByteTraceParser {
   #lines = 0;
   // Record cache (see #block).
   readonly #blocks = new Map<number, CachedBlock>();
+  /** Tracebacks by shape (arguments and frame pointers left out). */
+  readonly #shapes = new Map<
+    number,
+    {
+      check: number;
+      check2: number;
+      lines: number;
+      goroutine: number;
+      argsAt: number;
+      stack: number;
+    }
+  >();
   readonly #scanner = new BlockScanner();
+  #shapeHits = 0;
   #reservedAt = 0;
   #blockTries = 0;
   #blockHits = 0;
@@ -273,6 +288,47 @@ export class ByteTraceParser {
       this.#emitRecord(b.stack);
       return end + 2;
     }
+    // The same stack with other arguments and frame pointers?
+    sc.shape(nl1 + 1, end + 1);
+    const skey = sc.s1lo & 0x3fffffff;
+    const sh = this.#shapes.get(skey);
+    if (sh !== undefined && sh.check === sc.s2lo && sh.check2 === sc.s1hi) {
+      this.#lines++;
+      if (!this.#header2(buf, s, nl1)) {
+        this.#lines--;
+        return -1;
+      }
+      this.#goroutine = sh.goroutine;
+      // mallocgc's first argument, read where the line parser reads it.
+      if (sh.argsAt >= 0) {
+        const h = hexAt(buf, nl1 + 1 + sh.argsAt, end);
+        if (h >= 0) this.#requested = h;
+      }
+      this.#lines += sh.lines + 1;
+      this.#blockHits++;
+      this.#shapeHits++;
+      // Its exact repeats will not need the shape again (unless exact
+      // repeats are rare, as when arguments or frame pointers vary).
+      if (
+        b === undefined && this.#blocks.size < BLOCK_CACHE_MAX &&
+        (this.#blockTries < 10_000 ||
+          (this.#blockHits - this.#shapeHits) * 4 >= this.#shapeHits)
+      ) {
+        this.#blocks.set(key, {
+          len,
+          check,
+          check2,
+          lines: sh.lines,
+          goroutine: sh.goroutine,
+          requested: this.#requested,
+          stack: sh.stack,
+        });
+      }
+      this.#emitRecord(sh.stack);
+      return end + 2;
+    }
+    const shapeCheck = sc.s2lo;
+    const shapeCheck2 = sc.s1hi;
     // Parse it line by line; cache it if that made one clean record.
     const lines0 = this.#lines;
     const slow0 = this.#slowLines;
@@ -284,18 +340,30 @@ export class ByteTraceParser {
       p = nl + 1;
     }
     if (
-      b === undefined && this.#slowLines === slow0 &&
-      this.#blankEnds === blank0 + 1 && this.#blocks.size < BLOCK_CACHE_MAX
+      this.#slowLines === slow0 && this.#blankEnds === blank0 + 1
     ) {
-      this.#blocks.set(key, {
-        len,
-        check,
-        check2,
-        lines: this.#lines - lines0 - 2,
-        goroutine: this.#goroutine,
-        requested: this.#requested,
-        stack: this.#lastStack,
-      });
+      const lines = this.#lines - lines0 - 2;
+      if (b === undefined && this.#blocks.size < BLOCK_CACHE_MAX) {
+        this.#blocks.set(key, {
+          len,
+          check,
+          check2,
+          lines,
+          goroutine: this.#goroutine,
+          requested: this.#requested,
+          stack: this.#lastStack,
+        });
+      }
+      if (sh === undefined && this.#shapes.size < BLOCK_CACHE_MAX) {
+        this.#shapes.set(skey, {
+          check: shapeCheck,
+          check2: shapeCheck2,
+          lines,
+          goroutine: this.#goroutine,
+          argsAt: this.#mallocArgsAt < 0 ? -1 : this.#mallocArgsAt - nl1 - 1,
+          stack: this.#lastStack,
+        });
+      }
     }
     return p;
   }
@@ -408,6 +476,7 @@ export class ByteTraceParser {
     this.#type = type;
     this.#requested = 0;
     this.#goroutine = 0;
+    this.#mallocArgsAt = -1;
     this.#headerLine = this.#lines;
     this.#sawGoroutine = false;
     this.#expectFile = false;
@@ -508,6 +577,7 @@ export class ByteTraceParser {
       this.#frameIds.length === 0 && open - s === 16 &&
       dec.decode(buf.subarray(s, open)) === "runtime.mallocgc"
     ) {
+      this.#mallocArgsAt = open + 1;
       const h = hexAt(buf, open + 1, e);
       if (h >= 0) this.#pendingRequested = h;
     }

@@ -132,8 +132,8 @@ Deno.test("AddrMap behaves like Map<number, number> under random puts, gets and 
   );
 });
 
-Deno.test("byte parser: a real trace's repeated tracebacks come from the record cache, with the string parser's events", async () => {
-  const bytes = await Deno.readFile(new URL("leak-n300.trace", GO119));
+/** Parses `bytes` with both parsers (the byte one in `chunk`-byte pieces), checks they agree, returns the byte parser. */
+function bothParsers(bytes: Uint8Array, chunk: number): ByteTraceParser {
   const render = (e: { kind: string; lineNo: number }) => JSON.stringify(e);
   const want: string[] = [];
   const sp = new TraceParser((e) => want.push(render(e)));
@@ -141,15 +141,102 @@ Deno.test("byte parser: a real trace's repeated tracebacks come from the record 
   sp.end();
   const got: string[] = [];
   const bp = new ByteTraceParser((e) => got.push(render(e)));
-  for (let i = 0; i < bytes.length; i += 100_000) {
-    bp.feed(bytes.subarray(i, i + 100_000));
+  for (let i = 0; i < bytes.length; i += chunk) {
+    bp.feed(bytes.subarray(i, i + chunk));
   }
   bp.end();
   assertEquals(got, want);
+  return bp;
+}
+
+Deno.test("byte parser: a real trace's repeated tracebacks come from the record cache, with the string parser's events", async () => {
+  const bytes = await Deno.readFile(new URL("leak-n300.trace", GO119));
+  const bp = bothParsers(bytes, 100_000);
   const records = bp.stats.allocs + bp.stats.frees;
   // 1,018 allocations and 319 frees from a few dozen call sites.
   assertTrue(
     bp.cachedRecords > records / 2,
     `${bp.cachedRecords} of ${records} records from the cache`,
+  );
+});
+
+Deno.test("block scanner: the shape hash leaves out arguments, +0x offsets, fp= and sp=, and keeps names, file:line and pc=", () => {
+  const sc = new BlockScanner();
+  const enc = new TextEncoder();
+  const shapeOf = (text: string, pad: number) => {
+    const b = enc.encode(text);
+    sc.reserve(new Uint8Array(0), pad + b.length + 32).set(b, pad);
+    sc.shape(pad, pad + b.length);
+    return `${sc.s1lo} ${sc.s1hi} ${sc.s2lo}`;
+  };
+  const frame = fc.record({
+    func: fc.constantFrom("main.f", "main.(*T).m", "runtime.mallocgc", "x"),
+    file: fc.constantFrom("main.go:3", "runtime/malloc.go:1131", "a/b.go:77"),
+    pc: fc.constantFrom("0x40c5b1", "0x4a230a", "0x4a2319"),
+  });
+  const noise = fc.record({
+    args: fc.constantFrom("", "0x3?", "0xc000076f18?, 0x1", "{0x0?, 0x0?}"),
+    off: fc.constantFrom("0x2a", "0x39", "0x7b1"),
+    fp: fc.nat(),
+    sp: fc.nat(),
+  });
+  const render = (
+    g: number,
+    frames: { func: string; file: string; pc: string }[],
+    noises: { args: string; off: string; fp: number; sp: number }[],
+  ) =>
+    `goroutine ${g} [running]:\n` +
+    frames.map((f, i) =>
+      `${f.func}(${noises[i].args})\n\t${f.file} +${noises[i].off} fp=0x${
+        noises[i].fp.toString(16)
+      } sp=0x${noises[i].sp.toString(16)} pc=${f.pc}\n`
+    ).join("");
+  fc.assert(
+    fc.property(
+      fc.array(frame, { minLength: 1, maxLength: 6 }),
+      fc.array(noise, { minLength: 6, maxLength: 6 }),
+      fc.array(noise, { minLength: 6, maxLength: 6 }),
+      fc.nat({ max: 15 }),
+      fc.nat(),
+      (frames, n1, n2, pad, which) => {
+        const a = shapeOf(render(1, frames, n1), pad);
+        assertEquals(
+          shapeOf(render(1, frames, n2), 0),
+          a,
+          "only noise differs",
+        );
+        assertTrue(shapeOf(render(2, frames, n1), 0) !== a, "goroutine");
+        // Change one frame's name, file:line or pc.
+        const i = which % frames.length;
+        const changed: { func: string; file: string; pc: string }[] = frames
+          .map((f) => ({ ...f }));
+        const field = (["func", "file", "pc"] as const)[which % 3];
+        changed[i][field] += "9";
+        assertTrue(shapeOf(render(1, changed, n1), 0) !== a, field);
+      },
+    ),
+    { numRuns: 1000 },
+  );
+  // An inlined frame's `(...)` is part of the shape.
+  const t = "goroutine 1 [running]:\nmain.f(0x1)\n\tmain.go:3\n";
+  assertTrue(
+    shapeOf(t, 0) !== shapeOf(t.replace("(0x1)", "(...)"), 0),
+    "inlined",
+  );
+});
+
+Deno.test("byte parser: tracebacks that differ only in arguments and frame pointers are parsed once (binary-trees: tree paths)", async () => {
+  const gz = await Deno.readFile(new URL("binarytrees-d6.trace.gz", GO119));
+  const bytes = new Uint8Array(
+    await new Response(
+      new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip")),
+    ).arrayBuffer(),
+  );
+  const bp = bothParsers(bytes, 1 << 20);
+  const records = bp.stats.allocs + bp.stats.frees;
+  // Half the tracebacks are distinct byte for byte, but few are in shape.
+  assertTrue(
+    bp.cachedRecords > records * 0.8,
+    `${bp.cachedRecords} of ${records} records from the caches`,
   );
 });
