@@ -89,14 +89,26 @@ function hexAt(buf: Uint8Array, s: number, e: number): number {
 const BLOCK_CACHE_MAX = 200_000;
 
 /** A traceback seen before (by its hash) and what parsing it gave. */
-interface CachedBlock {
+/** What parsing a traceback gave: its lines, goroutine and stack. */
+interface ParsedBlock {
+  lines: number;
+  goroutine: number;
+  stack: number;
+}
+
+/** A traceback seen before, byte for byte (by its length and hash). */
+interface CachedBlock extends ParsedBlock {
   len: number;
   check: number;
   check2: number;
-  lines: number;
-  goroutine: number;
   requested: number;
-  stack: number;
+}
+
+/** A traceback seen before by shape: where mallocgc's size argument stands (-1: none). */
+interface ShapedBlock extends ParsedBlock {
+  check: number;
+  check2: number;
+  argsAt: number;
 }
 
 /**
@@ -158,17 +170,7 @@ export class ByteTraceParser {
   // Record cache (see #block).
   readonly #blocks = new Map<number, CachedBlock>();
   /** Tracebacks by shape (arguments and frame pointers left out). */
-  readonly #shapes = new Map<
-    number,
-    {
-      check: number;
-      check2: number;
-      lines: number;
-      goroutine: number;
-      argsAt: number;
-      stack: number;
-    }
-  >();
+  readonly #shapes = new Map<number, ShapedBlock>();
   readonly #scanner = new BlockScanner();
   #shapeHits = 0;
   #reservedAt = 0;
@@ -251,12 +253,13 @@ export class ByteTraceParser {
   /**
    * A whole record at `s` (a header line, its goroutine line and traceback,
    * and the blank line), when all of it is in `buf`. A traceback seen before
-   * (the same length and 64 + 32 bits of hash, from {@link BlockScanner}) is
-   * not parsed again: its goroutine, requested size and stack come from the
-   * cache, so the record costs its header line. A new one is parsed line by
-   * line and cached when that made exactly one clean record, ended by the
-   * blank line. Returns the offset after the blank line, or -1 to go line by
-   * line.
+   * is not parsed again: byte for byte (the same length and 96 bits of hash
+   * from {@link BlockScanner.scan}), or by shape (the same names, file:line
+   * and pc=, from {@link BlockScanner.shape}; mallocgc's size argument is
+   * then read where it stands). Its goroutine and stack come from the cache,
+   * so the record costs its header line. A new one is parsed line by line
+   * and cached when that made exactly one clean record, ended by the blank
+   * line. Returns the offset after the blank line, or -1 to go line by line.
    */
   #block(buf: Uint8Array, s: number): number {
     const sc = this.#scanner;
@@ -276,59 +279,32 @@ export class ByteTraceParser {
       b !== undefined && b.check === check && b.check2 === check2 &&
       b.len === len
     ) {
-      this.#lines++;
-      if (!this.#header2(buf, s, nl1)) {
-        this.#lines--;
-        return -1;
-      }
-      this.#goroutine = b.goroutine;
-      this.#requested = b.requested;
-      this.#lines += b.lines + 1;
-      this.#blockHits++;
-      this.#emitRecord(b.stack);
-      return end + 2;
+      return this.#fromCache(buf, s, nl1, end, b, b.requested);
     }
     // The same stack with other arguments and frame pointers?
     sc.shape(nl1 + 1, end + 1);
     const skey = sc.s1lo & 0x3fffffff;
+    const shapeCheck = sc.s2lo;
+    const shapeCheck2 = sc.s1hi;
     const sh = this.#shapes.get(skey);
-    if (sh !== undefined && sh.check === sc.s2lo && sh.check2 === sc.s1hi) {
-      this.#lines++;
-      if (!this.#header2(buf, s, nl1)) {
-        this.#lines--;
-        return -1;
-      }
-      this.#goroutine = sh.goroutine;
+    if (
+      sh !== undefined && sh.check === shapeCheck && sh.check2 === shapeCheck2
+    ) {
       // mallocgc's first argument, read where the line parser reads it.
-      if (sh.argsAt >= 0) {
-        const h = hexAt(buf, nl1 + 1 + sh.argsAt, end);
-        if (h >= 0) this.#requested = h;
-      }
-      this.#lines += sh.lines + 1;
-      this.#blockHits++;
+      const h = sh.argsAt >= 0 ? hexAt(buf, nl1 + 1 + sh.argsAt, end) : -1;
+      const requested = h >= 0 ? h : 0;
+      const next = this.#fromCache(buf, s, nl1, end, sh, requested);
+      if (next < 0) return next;
       this.#shapeHits++;
       // Its exact repeats will not need the shape again (unless exact
       // repeats are rare, as when arguments or frame pointers vary).
       if (
-        b === undefined && this.#blocks.size < BLOCK_CACHE_MAX &&
+        b === undefined &&
         (this.#blockTries < 10_000 ||
           (this.#blockHits - this.#shapeHits) * 4 >= this.#shapeHits)
-      ) {
-        this.#blocks.set(key, {
-          len,
-          check,
-          check2,
-          lines: sh.lines,
-          goroutine: sh.goroutine,
-          requested: this.#requested,
-          stack: sh.stack,
-        });
-      }
-      this.#emitRecord(sh.stack);
-      return end + 2;
+      ) this.#cacheExact(key, len, check, check2, sh, requested);
+      return next;
     }
-    const shapeCheck = sc.s2lo;
-    const shapeCheck2 = sc.s1hi;
     // Parse it line by line; cache it if that made one clean record.
     const lines0 = this.#lines;
     const slow0 = this.#slowLines;
@@ -339,33 +315,71 @@ export class ByteTraceParser {
       this.#line(buf, p, nl);
       p = nl + 1;
     }
-    if (
-      this.#slowLines === slow0 && this.#blankEnds === blank0 + 1
-    ) {
-      const lines = this.#lines - lines0 - 2;
-      if (b === undefined && this.#blocks.size < BLOCK_CACHE_MAX) {
-        this.#blocks.set(key, {
-          len,
-          check,
-          check2,
-          lines,
-          goroutine: this.#goroutine,
-          requested: this.#requested,
-          stack: this.#lastStack,
-        });
+    if (this.#slowLines === slow0 && this.#blankEnds === blank0 + 1) {
+      const parsed = {
+        lines: this.#lines - lines0 - 2,
+        goroutine: this.#goroutine,
+        stack: this.#lastStack,
+      };
+      if (b === undefined) {
+        this.#cacheExact(key, len, check, check2, parsed, this.#requested);
       }
       if (sh === undefined && this.#shapes.size < BLOCK_CACHE_MAX) {
         this.#shapes.set(skey, {
+          ...parsed,
           check: shapeCheck,
           check2: shapeCheck2,
-          lines,
-          goroutine: this.#goroutine,
           argsAt: this.#mallocArgsAt < 0 ? -1 : this.#mallocArgsAt - nl1 - 1,
-          stack: this.#lastStack,
         });
       }
     }
     return p;
+  }
+
+  /**
+   * The record at `s` whose traceback (ending at `end`) was parsed before:
+   * its header is read, the rest comes from `hit`. The offset after its
+   * blank line, or -1 when the header is not one (go line by line).
+   */
+  #fromCache(
+    buf: Uint8Array,
+    s: number,
+    nl1: number,
+    end: number,
+    hit: ParsedBlock,
+    requested: number,
+  ): number {
+    this.#lines++;
+    if (!this.#header2(buf, s, nl1)) {
+      this.#lines--;
+      return -1;
+    }
+    this.#goroutine = hit.goroutine;
+    this.#requested = requested;
+    this.#lines += hit.lines + 1;
+    this.#blockHits++;
+    this.#emitRecord(hit.stack);
+    return end + 2;
+  }
+
+  #cacheExact(
+    key: number,
+    len: number,
+    check: number,
+    check2: number,
+    parsed: ParsedBlock,
+    requested: number,
+  ): void {
+    if (this.#blocks.size >= BLOCK_CACHE_MAX) return;
+    this.#blocks.set(key, {
+      len,
+      check,
+      check2,
+      lines: parsed.lines,
+      goroutine: parsed.goroutine,
+      requested,
+      stack: parsed.stack,
+    });
   }
 
   /** Ends the input (a last line without newline; a cut record is reported). */
