@@ -37,13 +37,9 @@ export const REG = {
   rdx: 12,
   rip: 16,
   rsp: 19,
-  rbx: 5,
-  rcx: 11,
   r8: 9,
   r9: 8,
   r10: 7,
-  r11: 6,
-  orig_rax: 15,
   fs_base: 21,
 } as const;
 

@@ -50,22 +50,28 @@ export const SIZE_EXPR: Partial<
   reallocarray: "rsi*rdx",
 };
 
-/** The bytes an allocation call asks for, from its arguments. */
+/**
+ * The bytes an allocation call asks for, from its arguments: what
+ * {@link SIZE_EXPR} says, the same rule the stubs' sampling budget uses.
+ */
 export function requestedSize(
   kind: NativeEvent["kind"],
   rdi: number,
   rsi: number,
   rdx: number,
 ): number {
-  return kind === "calloc"
-    ? rdi * rsi
-    : kind === "realloc" || kind === "aligned_alloc" || kind === "memalign"
-    ? rsi
-    : kind === "posix_memalign"
-    ? rdx
-    : kind === "reallocarray"
-    ? rsi * rdx
-    : rdi;
+  switch (SIZE_EXPR[kind] ?? "rdi") {
+    case "rsi":
+      return rsi;
+    case "rdx":
+      return rdx;
+    case "rdi*rsi":
+      return rdi * rsi;
+    case "rsi*rdx":
+      return rsi * rdx;
+    default:
+      return rdi;
+  }
 }
 
 /** An allocation call whose result is awaited. */
