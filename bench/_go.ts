@@ -42,3 +42,29 @@ export async function buildGoProgram(
   }
   return bin;
 }
+
+/**
+ * Runs a built program with `GODEBUG=allocfreetrace=1`, its stderr (the
+ * trace) written to `path`; returns the seconds it took.
+ */
+export async function writeRealTrace(
+  bin: string,
+  args: string[],
+  path: string,
+): Promise<number> {
+  const out = await Deno.open(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  const t0 = performance.now();
+  const child = new Deno.Command(bin, {
+    args,
+    env: { GODEBUG: "allocfreetrace=1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  await child.stderr.pipeTo(out.writable);
+  await child.status;
+  return (performance.now() - t0) / 1000;
+}

@@ -15,7 +15,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { buildGoProgram, findGo } from "./_go.ts";
+import { buildGoProgram, findGo, writeRealTrace } from "./_go.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -134,15 +134,7 @@ if (realDepth > 0) {
     } catch {
       const dir = await Deno.makeTempDir();
       const bin = await buildGoProgram(go, "binarytrees", dir);
-      const out = await Deno.open(real, { write: true, create: true });
-      const child = new Deno.Command(bin, {
-        args: ["-depth", String(realDepth), "-quiet"],
-        env: { GODEBUG: "allocfreetrace=1" },
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      await child.stderr.pipeTo(out.writable);
-      await child.status;
+      await writeRealTrace(bin, ["-depth", String(realDepth), "-quiet"], real);
       await Deno.remove(dir, { recursive: true });
     }
     console.log("");

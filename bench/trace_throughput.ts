@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { Runtime } from "../lib/runtime/runtime.ts";
 import { binarytrees } from "../lib/workload/binarytrees.ts";
 import { TracePrinter } from "../lib/trace/printer.ts";
-import { buildGoProgram, findGo } from "./_go.ts";
+import { buildGoProgram, findGo, writeRealTrace } from "./_go.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -79,21 +79,11 @@ try {
     );
   } else {
     const bin = await buildGoProgram(go, "binarytrees", dir);
-    const out = await Deno.open(`${dir}/real.trace`, {
-      write: true,
-      create: true,
-      truncate: true,
-    });
-    const t0 = performance.now();
-    const child = new Deno.Command(bin, {
-      args: ["-depth", values.depth!, "-quiet"],
-      env: { GODEBUG: "allocfreetrace=1" },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    await child.stderr.pipeTo(out.writable);
-    await child.status;
-    const s = (performance.now() - t0) / 1000;
+    const s = await writeRealTrace(
+      bin,
+      ["-depth", values.depth!, "-quiet"],
+      `${dir}/real.trace`,
+    );
     const text = await Deno.readTextFile(`${dir}/real.trace`);
     let events = 0;
     for (const line of text.split("\n")) {
