@@ -90,6 +90,25 @@ interface Cie {
   initial: [number, number];
 }
 
+/** The last index in [0, n) whose key (ascending) is at most `x`, or -1. */
+function lastAtOrBelow(
+  n: number,
+  keyAt: (i: number) => number,
+  x: number,
+): number {
+  let lo = 0;
+  let hi = n - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (keyAt(mid) <= x) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
 /** The unwind tables and symbols of one ELF file, addressed by link-time virtual address. */
 export class ElfUnwindInfo {
   readonly #dv: DataView;
@@ -230,16 +249,7 @@ export class ElfUnwindInfo {
   /** The function symbol containing `addr`, with the offset into it. */
   symbol(addr: number): { name: string; off: number } | null {
     const s = this.#syms;
-    let lo = 0;
-    let hi = s.length - 1;
-    let best = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (s[mid].addr <= addr) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    let best = lastAtOrBelow(s.length, (i) => s[i].addr, addr);
     if (best < 0) return null;
     // Like libunwind's names: the nearest symbol at or before the address,
     // even past its size (static functions missing from .dynsym).
@@ -268,18 +278,12 @@ export class ElfUnwindInfo {
     const hdr = this.#hdr!;
     const eh = this.#eh!;
     const dv = this.#dv;
-    // Binary search of (initial location, FDE address) pairs, datarel sdata4.
-    let lo = 0;
-    let hi = t.count - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const loc = hdr.addr + dv.getInt32(t.at + mid * 8, true);
-      if (loc <= addr) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    // The table: (initial location, FDE address) pairs, datarel sdata4.
+    const found = lastAtOrBelow(
+      t.count,
+      (i) => hdr.addr + dv.getInt32(t.at + i * 8, true),
+      addr,
+    );
     if (found < 0) return null;
     const fdeAddr = hdr.addr + dv.getInt32(t.at + found * 8 + 4, true);
     const fdeOff = eh.off + (fdeAddr - eh.addr);
