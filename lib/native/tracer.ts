@@ -164,6 +164,10 @@ function readMaps(pid: number): Map0[] {
   return out;
 }
 
+/** The first 8 bytes of `b` as a little-endian word (for PTRACE_POKEDATA). */
+const wordOf = (b: Uint8Array): bigint =>
+  new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+
 /**
  * Traces `argv` to its end and returns its exit code (128 + signal when a
  * signal killed it).
@@ -428,16 +432,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     maps.find((m) =>
       /\/libc\.so\.6$|\/libc-[\d.]+\.so$/.test(m.path) && m.offset === 0
     )?.start;
-  const plantInjectedAt = (tid: number, libcStart: number): boolean => {
-    // A CET shadow stack would refuse the swapped return addresses.
-    try {
-      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-      if (/^x86_Thread_features:.*\bshstk\b/m.test(status)) return false;
-    } catch {
-      // no status: go on
-    }
-    return plantInjected(tid, libcStart, rbrk);
-  };
   const plantHooks = (tid: number, libcStart: number) => {
     for (const [kind, off] of hookOffsets) {
       const addr = libcStart + off;
@@ -535,8 +529,16 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       setRegs(tid);
     }
   };
-  // Writes the stubs and patches the entries; false leaves everything as it was.
+  // Writes the stubs and patches the entries (`tid` is stopped on the int3
+  // at `at`); false leaves everything as it was.
   const plantInjected = (tid: number, libcStart: number, at: number) => {
+    // A CET shadow stack would refuse the swapped return addresses.
+    try {
+      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+      if (/^x86_Thread_features:.*\bshstk\b/m.test(status)) return false;
+    } catch {
+      // no status: go on
+    }
     const specs: HookSpec[] = [];
     for (const [kind, off] of hookOffsets) {
       const entry = libcStart + off;
@@ -579,13 +581,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       free: emitFree,
     });
     if (!r.init()) return false;
-    for (const p of code.patches) {
-      poke(
-        tid,
-        p.entry,
-        new DataView(p.word.buffer, p.word.byteOffset).getBigUint64(0, true),
-      );
-    }
+    for (const p of code.patches) poke(tid, p.entry, wordOf(p.word));
     ring = r;
     return true;
   };
@@ -639,14 +635,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         // A fork child has its own copy of our breakpoints: take them out and let it go.
         wait(child, WALL);
         for (const p of ring?.code.patches ?? []) {
-          poke(
-            child,
-            p.entry,
-            new DataView(p.orig.buffer, p.orig.byteOffset).getBigUint64(
-              0,
-              true,
-            ),
-          );
+          poke(child, p.entry, wordOf(p.orig));
         }
         for (const [addr, h] of hooks) setByte(child, addr, h.orig);
         for (const [addr, r] of returns) setByte(child, addr, r.orig);
@@ -686,7 +675,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       maps = readMaps(pid);
       const libc = libcStartOf();
       if (!hooked && libc !== undefined) {
-        if (opts.mode !== "breakpoints" && plantInjectedAt(tid, libc)) {
+        if (opts.mode !== "breakpoints" && plantInjected(tid, libc, rbrk)) {
           hooked = true;
         } else {
           try {
