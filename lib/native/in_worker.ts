@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { NativeEvent, NativeOptions } from "./tracer.ts";
-import type { TraceRequest } from "./tracer_worker.ts";
+import type { NativeEvent } from "./tracer.ts";
+import type { TraceRequest, TraceSettings } from "./tracer_worker.ts";
 
 /** What a traced run gave. */
 export interface TraceResult {
@@ -30,7 +30,7 @@ export interface TraceResult {
  */
 export function traceInWorker(
   argv: string[],
-  opts: Omit<NativeOptions, "onEvent" | "onStart" | "onExec">,
+  opts: TraceSettings,
 ): Promise<TraceResult> {
   const worker = new Worker(new URL("./tracer_worker.ts", import.meta.url), {
     type: "module",
@@ -88,13 +88,8 @@ export function traceInWorker(
       done();
       reject(new Error(`native tracer: ${e.message}`));
     };
-    const req: TraceRequest = {
-      argv,
-      stacks: opts.stacks ?? true,
-      memProfileRate: opts.memProfileRate ?? 0,
-      seed: opts.seed ?? 1,
-      mode: opts.mode ?? "inject",
-    };
+    // traceNative applies the defaults.
+    const req: TraceRequest = { argv, settings: opts };
     worker.postMessage(req);
   });
 }

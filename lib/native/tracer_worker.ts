@@ -14,26 +14,26 @@
 
 /// <reference lib="deno.worker" />
 
-import { type NativeEvent, traceNative } from "./tracer.ts";
+import { type NativeEvent, type NativeOptions, traceNative } from "./tracer.ts";
+
+/** The options of a trace that can cross to a worker (no callbacks). */
+export type TraceSettings = Omit<
+  NativeOptions,
+  "onEvent" | "onStart" | "onExec"
+>;
 
 /** What the main thread asks the worker to trace. */
 export interface TraceRequest {
   argv: string[];
-  stacks: boolean;
-  memProfileRate: number;
-  seed: number;
-  mode: "inject" | "breakpoints";
+  settings: TraceSettings;
 }
 
 self.onmessage = (m: MessageEvent<TraceRequest>) => {
-  const { argv, stacks, memProfileRate, seed, mode } = m.data;
+  const { argv, settings } = m.data;
   let batch: NativeEvent[] = [];
   try {
     const code = traceNative(argv, {
-      stacks,
-      memProfileRate,
-      seed,
-      mode,
+      ...settings,
       onStart: (pid) => self.postMessage({ pid }),
       onExec: () => self.postMessage({ exec: true }),
       onEvent: (e) => {
