@@ -82,6 +82,16 @@ export function writeHex(buf: Uint8Array, pos: number, n: number): number {
   return p + digits;
 }
 
+/** The value of `key` in `map`, made by `make` and kept the first time. */
+function cached<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
+}
+
 /** A frame as printed: function, file, line, PC offset, frame size, args. */
 interface PFrame {
   func: string;
@@ -508,24 +518,22 @@ export class TracePrinter {
 
   /** `, type)\n` (or `)\n` without a type), encoded once per type. */
   #typeTail(typ: GoType | null): Uint8Array {
-    let b = this.#typeTails.get(typ);
-    if (b === undefined) {
-      b = this.#enc.encode(typ ? `, ${typ.name})\n` : ")\n");
-      this.#typeTails.set(typ, b);
-    }
-    return b;
+    return cached(
+      this.#typeTails,
+      typ,
+      () => this.#enc.encode(typ ? `, ${typ.name})\n` : ")\n"),
+    );
   }
 
   readonly #goHeaders = new Map<number, Uint8Array>();
 
   /** `goroutine N [running]:\n`, encoded once per goroutine id. */
   #goroutineHeader(id: number): Uint8Array {
-    let b = this.#goHeaders.get(id);
-    if (b === undefined) {
-      b = this.#enc.encode(`goroutine ${id} [running]:\n`);
-      this.#goHeaders.set(id, b);
-    }
-    return b;
+    return cached(
+      this.#goHeaders,
+      id,
+      () => this.#enc.encode(`goroutine ${id} [running]:\n`),
+    );
   }
 
   // ---- the seed's format ----
@@ -544,20 +552,16 @@ export class TracePrinter {
           kind === AllocKind.mapassign
       ? "array"
       : "single object";
-    let byInfo = this.#seedTails.get(typ);
-    if (byInfo === undefined) {
-      byInfo = new Map();
-      this.#seedTails.set(typ, byInfo);
-    }
-    let tail = byInfo.get(info);
-    if (tail === undefined) {
-      tail = this.#enc.encode(
-        `, type=${hex(typ?.addr ?? 0)} <${info}${
-          typ ? ` of ${typ.name}` : ""
-        }>)\n`,
-      );
-      byInfo.set(info, tail);
-    }
+    const tail = cached(
+      cached(this.#seedTails, typ, () => new Map()),
+      info,
+      () =>
+        this.#enc.encode(
+          `, type=${hex(typ?.addr ?? 0)} <${info}${
+            typ ? ` of ${typ.name}` : ""
+          }>)\n`,
+        ),
+    );
     this.counts.allocs++;
     this.#record(
       MPROF_MALLOC,
@@ -639,19 +643,14 @@ export class TracePrinter {
       return;
     }
     const base = this.#userPart(g);
-    let byType = base.allocTops.get(typ);
-    if (byType === undefined) {
-      byType = new Map();
-      base.allocTops.set(typ, byType);
-    }
     // kind < 64, two flags: requested × 256 stays an exact double.
     const key = requested * 256 + kind * 4 + (chanNoBuf ? 2 : 0) +
       (noscan ? 1 : 0);
-    let top = byType.get(key);
-    if (top === undefined) {
-      top = this.#enc.encode(this.#framesFrom(makeTop(), base.innerSp));
-      byType.set(key, top);
-    }
+    const top = cached(
+      cached(base.allocTops, typ, () => new Map()),
+      key,
+      () => this.#enc.encode(this.#framesFrom(makeTop(), base.innerSp)),
+    );
     this.#record(
       TRACEALLOC,
       addr,
@@ -712,17 +711,11 @@ export class TracePrinter {
       return;
     }
     const base = this.#userPart(g);
-    let byWho = base.freeTops.get(who);
-    if (byWho === undefined) {
-      byWho = new Map();
-      base.freeTops.set(who, byWho);
-    }
-    const key = who === "GC" || who === "free" ? -1 : rt.allocKind;
-    let top = byWho.get(key);
-    if (top === undefined) {
-      top = this.#enc.encode(this.#framesFrom(makeTop(), base.innerSp));
-      byWho.set(key, top);
-    }
+    const top = cached(
+      cached(base.freeTops, who, () => new Map()),
+      who === "GC" || who === "free" ? -1 : rt.allocKind,
+      () => this.#enc.encode(this.#framesFrom(makeTop(), base.innerSp)),
+    );
     this.#freeRecord(addr, size, this.#goroutineHeader(g.id), top, base.bytes);
   }
 
