@@ -128,12 +128,11 @@ const NL1 = 2; // i32
 const Q = 3; // i32
 const E = 4; // i32
 const M = 5; // i32: newline bitmask of 16 bytes
-const PAIRS = 6; // i32
-const PREV = 7; // i32: 1 when the byte before p is a newline
-const X0 = 8; // i64
-const X1 = 9; // i64
-const H1 = 10; // i64
-const H2 = 11; // i64
+const PREV = 6; // i32: 1 when the byte before p is a newline
+const X0 = 7; // i64
+const X1 = 8; // i64
+const H1 = 9; // i64
+const H2 = 10; // i64
 
 const K1 = 0x9e3779b97f4a7c15n;
 const K2 = 0xc2b2ae3d27d4eb4fn;
@@ -169,20 +168,21 @@ const chain = (
 /** Mixes x0 into h1 and x1 into h2: two chains the CPU runs side by side. */
 const mix = [...chain(H1, X0, K1, 31n), ...chain(H2, X1, K2, 29n)];
 
-/** local = local & (all ones >> (8 × (7 − k))): keeps bytes 0..k, k on the stack (i32). */
-const keepBytes = (local: number) => [
-  ...set(PAIRS), // k (PAIRS is free here)
-  ...get(local),
+/**
+ * x & (all ones >> 8 × (8 − n)): the low `n` bytes (1…8) of the i64 `x`
+ * puts on the stack, `n` being what the i32 instructions `n` compute.
+ */
+const lowBytes = (x: number[], n: number[]) => [
+  ...x,
   ...i64c(-1n),
-  ...i32c(7),
-  ...get(PAIRS),
+  ...i32c(8),
+  ...n,
   op.i32sub,
   ...i32c(8),
   op.i32mul,
   op.i64extendU,
   op.i64shrU,
   op.i64and,
-  ...set(local),
 ];
 
 /** Branches out `depth` levels when the offset `at` computes is at or past the limit. */
@@ -293,15 +293,15 @@ const body = [
   ...i32c(8),
   op.i32ltU,
   ...IF,
-  ...get(E),
-  ...keepBytes(X0),
+  // keep bytes 0..i of x0, none of x1
+  ...lowBytes(get(X0), [...get(E), ...i32c(1), op.i32add]),
+  ...set(X0),
   ...i64c(0n),
   ...set(X1),
   ...ELSE,
-  ...get(E),
-  ...i32c(8),
-  op.i32sub,
-  ...keepBytes(X1),
+  // keep bytes 8..i: 0..i−8 of x1
+  ...lowBytes(get(X1), [...get(E), ...i32c(7), op.i32sub]),
+  ...set(X1),
   ...END,
   ...mix,
   ...get(P),
@@ -384,20 +384,8 @@ const hashRange = (tag: number) => [
   ...get(SB),
   op.i32ltU,
   ...IF,
-  // the last 1–7 bytes: x & (all ones >> 8 × (8 − n))
-  ...get(ST),
-  ...load64(0),
-  ...i64c(-1n),
-  ...i32c(8),
-  ...get(SB),
-  ...get(ST),
-  op.i32sub,
-  op.i32sub,
-  ...i32c(8),
-  op.i32mul,
-  op.i64extendU,
-  op.i64shrU,
-  op.i64and,
+  // the last 1–7 bytes
+  ...lowBytes([...get(ST), ...load64(0)], [...get(SB), ...get(ST), op.i32sub]),
   ...set(SX),
   ...smix,
   ...END,
@@ -599,7 +587,7 @@ const shapeFunc = [
 
 const func = [
   ...vec([
-    [...uleb(6), I32],
+    [...uleb(5), I32],
     [...uleb(4), I64],
   ]),
   ...body,
