@@ -170,13 +170,12 @@ function reserve(a: Asm, region: number, id: string, fullTraps: number[]) {
   a.label(`${id}.ok`);
 }
 
-/** type word into [rax+8] (rcx = slot << 8 | kind when withSlot), thread (fs:0) into [rax+16]. */
-function typeAndThread(a: Asm, kind: number, withSlot: boolean) {
-  if (withSlot) {
-    a.b(0x4c, 0x89, 0xd1); // mov rcx, r10
-    a.b(0x48, 0xc1, 0xe1, 0x08); // shl rcx, 8
-    a.b(0x48, 0x83, 0xc9, kind); // or rcx, kind
-  } else a.b(0xb9, ...le32(kind)); // mov ecx, kind
+/**
+ * The record's type word into [rax+8] (`loadType` leaves it in rcx), the
+ * thread pointer (fs:0) into [rax+16].
+ */
+function typeAndThread(a: Asm, loadType: number[]) {
+  a.b(...loadType);
   a.b(0x48, 0x89, 0x48, 0x08); // mov [rax+8], rcx
   a.b(0x64, 0x48, 0x8b, 0x0c, 0x25, 0, 0, 0, 0); // mov rcx, fs:[0]
   a.b(0x48, 0x89, 0x48, 0x10); // mov [rax+16], rcx
@@ -235,7 +234,11 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
   a.b(0x4d, 0x8b, 0x09); // mov r9, [r9]
   a.label("ret.nod");
   reserve(a, region, "ret", fullTraps);
-  typeAndThread(a, REC_RETURN, true);
+  typeAndThread(a, [
+    ...[0x4c, 0x89, 0xd1], // mov rcx, r10 (the slot)
+    ...[0x48, 0xc1, 0xe1, 0x08], // shl rcx, 8
+    ...[0x48, 0x83, 0xc9, REC_RETURN], // or rcx, REC_RETURN
+  ]);
   a.b(0x48, 0x89, 0x50, 0x18); // mov [rax+24], rdx
   a.b(0x4c, 0x89, 0x48, 0x20); // mov [rax+32], r9
   a.b(0x4c, 0x89, 0x18); // mov [rax], r11 (committed)
@@ -264,7 +267,7 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
       a.jump(CC.e, `${id}.skip`);
       a.b(0x51, 0x52); // push rcx; push rdx
       reserve(a, region, id, fullTraps);
-      typeAndThread(a, REC_FREE, false);
+      typeAndThread(a, [0xb9, ...le32(REC_FREE)]); // mov ecx, REC_FREE
     } else {
       a.b(0x51, 0x52); // push rcx; push rdx
       // The sampling budget: subtract the size; a stack is wanted at ≤ 0.
@@ -356,9 +359,7 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
       a.b(0x48, 0x8b, 0x14, 0x24); // mov rdx, [rsp] (the argument, from its push)
       a.label(`${id}.nostack`);
       reserve(a, region, id, fullTraps);
-      a.b(0x4c, 0x89, 0x48, 0x08); // mov [rax+8], r9 (type)
-      a.b(0x64, 0x48, 0x8b, 0x0c, 0x25, 0, 0, 0, 0); // mov rcx, fs:[0]
-      a.b(0x48, 0x89, 0x48, 0x10); // mov [rax+16], rcx
+      typeAndThread(a, [0x4c, 0x89, 0xc9]); // mov rcx, r9 (the type built above)
     }
     a.b(0x48, 0x89, 0x78, 0x18); // mov [rax+24], rdi
     a.b(0x48, 0x89, 0x70, 0x20); // mov [rax+32], rsi
