@@ -1,0 +1,3 @@
+module acceptance/go122
+
+go 1.22
