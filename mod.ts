@@ -29,10 +29,15 @@ export {
   type FreeEvent,
   type GCEvent as TraceGCEvent,
   siteFrame,
+  slotAddr,
   StackTable,
   type TraceEvent,
 } from "./lib/trace/events.ts";
-export { type ParseStats, TraceParser } from "./lib/trace/parser.ts";
+export {
+  type GoroutineInfo,
+  type ParseStats,
+  TraceParser,
+} from "./lib/trace/parser.ts";
 export {
   type AnalysisResult,
   type AnalyzeOptions,

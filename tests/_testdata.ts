@@ -24,13 +24,17 @@ function sharedTestdata(): URL {
   }
 }
 
-/** Reads a shared trace (gunzipping `.gz`) through the parser. */
+/** Real Go 1.22.12 traces (`scripts/gen_go122_testdata.sh`). */
+export const GO122: URL = new URL("./testdata/go1.22/", import.meta.url);
+
+/** Reads a shared trace (gunzipping `.gz`) through the parser; `dir` defaults to {@link GO119}. */
 export async function parseShared(
   name: string,
+  dir: URL = GO119,
 ): Promise<{ events: TraceEvent[]; parser: TraceParser }> {
   const events: TraceEvent[] = [];
   const parser = new TraceParser((e) => events.push(e));
-  const file = (await Deno.open(new URL(name, GO119))).readable;
+  const file = (await Deno.open(new URL(name, dir))).readable;
   const stream: ReadableStream<Uint8Array> = name.endsWith(".gz")
     ? file.pipeThrough(
       new DecompressionStream("gzip") as unknown as TransformStream<
@@ -58,9 +62,24 @@ export interface TruthSite {
   trace_live_expected?: number;
 }
 
-/** Reads a shared truth JSON. */
+/** Reads a shared truth JSON; `dir` defaults to {@link GO119}. */
 export async function truth(
   name: string,
+  dir: URL = GO119,
 ): Promise<{ sites: TruthSite[]; args: string[] }> {
-  return JSON.parse(await Deno.readTextFile(new URL(name, GO119)));
+  return JSON.parse(await Deno.readTextFile(new URL(name, dir)));
+}
+
+/** The text of a trace file, gunzipped when it ends in `.gz`. */
+export async function traceText(name: string, dir: URL): Promise<string> {
+  const raw = await Deno.readFile(new URL(name, dir));
+  let bytes: Uint8Array = raw;
+  if (name.endsWith(".gz")) {
+    bytes = new Uint8Array(
+      await new Response(
+        new Blob([raw]).stream().pipeThrough(new DecompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+  }
+  return new TextDecoder().decode(bytes);
 }

@@ -14,6 +14,7 @@ import { AddrMap } from "./addr_map.ts";
 import {
   type Frame,
   isRuntimeFrame,
+  slotAddr,
   type StackTable,
   type TraceEvent,
 } from "./events.ts";
@@ -297,8 +298,9 @@ export class TraceAnalyzer {
         if (this.#nslots === this.#lSite.length) this.#grow();
         slot = this.#nslots++;
       }
+      // Keyed by heap slot, where tracefree points (Go 1.22 headers: 8 before).
       // A second allocation at a live address: the first one's free was not traced.
-      const prev = this.#live.put(e.addr, slot);
+      const prev = this.#live.put(slotAddr(e.addr, e.size), slot);
       if (prev >= 0) this.#release(prev, false);
       this.#lSite[slot] = site;
       this.#lStack[slot] = e.stack;

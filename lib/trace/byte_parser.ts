@@ -15,6 +15,7 @@ import { type Frame, StackTable, type TraceEvent } from "./events.ts";
 import {
   emitRecord,
   hexDigit,
+  noteCreatedBy,
   type ParseStats,
   TraceParser,
 } from "./parser.ts";
@@ -544,6 +545,11 @@ export class ByteTraceParser {
       c === 99 /* c */ && e - s > 11 &&
       dec.decode(buf.subarray(s, s + 11)) === "created by "
     ) {
+      noteCreatedBy(
+        this.#slow.stats.goroutines,
+        this.#goroutine,
+        dec.decode(buf.subarray(s, e)),
+      );
       this.#afterCreatedBy = true;
       return true;
     }

@@ -126,3 +126,31 @@ export function isRuntimeFrame(f: { readonly func: string }): boolean {
 export function siteFrame(frames: readonly Frame[]): Frame | undefined {
   return frames.find((f) => !isRuntimeFrame(f));
 }
+
+/** Go 1.22's `mallocHeaderSize` (runtime/mbitmap_allocheaders.go): 8 bytes on 64-bit. */
+export const MALLOC_HEADER_SIZE = 8;
+
+/**
+ * The start of the heap slot of an object that `tracealloc` printed at
+ * `addr` with `size`. Go 1.22 gives a small pointerful object over 512 B
+ * an 8-byte allocation header (runtime/malloc.go: the class is chosen for
+ * size + 8, the pointer handed out is 8 bytes into the slot and `size` is
+ * the class size − 8 when tracealloc prints it), while `tracefree`
+ * (mgcsweep.go) prints the slot's start and the full class size. Every
+ * other printed size is a size class (multiples of 16 above 8) or a whole
+ * number of pages, so a size over 512 that is 8 more than a multiple of
+ * 16 is exactly the header case, in any Go version's trace.
+ *
+ * @example
+ * ```ts
+ * import { slotAddr } from "./events.ts";
+ * // Go 1.22: tracealloc(0xc000100008, 0x238, main.P520) ... tracefree(0xc000100000, 0x240)
+ * if (slotAddr(0xc000100008, 0x238) !== 0xc000100000) throw new Error();
+ * if (slotAddr(0xc000104000, 0x240) !== 0xc000104000) throw new Error(); // noscan [520]uint8
+ * ```
+ */
+export function slotAddr(addr: number, size: number): number {
+  return size > 512 && size % 16 === MALLOC_HEADER_SIZE
+    ? addr - MALLOC_HEADER_SIZE
+    : addr;
+}

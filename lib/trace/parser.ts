@@ -36,6 +36,54 @@ export interface ParseStats {
   cut: { lineNo: number; header: string } | null;
   /** Which format was seen: `go1.3+`, `seed`, or null before the first record. */
   format: "go1.3+" | "seed" | null;
+  /**
+   * The goroutines whose creator the trace printed (`created by F`, and
+   * from Go 1.21 `created by F in goroutine N`), in records and tracegc
+   * blocks, by goroutine id.
+   */
+  goroutines: Map<number, GoroutineInfo>;
+}
+
+/** Who created a goroutine, as its traceback's last line says. */
+export interface GoroutineInfo {
+  /** The function that ran the `go` statement (`runtime.gcenable`). */
+  createdBy: string;
+  /** The goroutine that ran it (Go 1.21+), -1 when the trace does not say (Go ≤ 1.20). */
+  parent: number;
+}
+
+/**
+ * Reads a `created by F` / `created by F in goroutine N` line into `into`
+ * under goroutine `goid` (shared by both parsers). Go 1.21 added the
+ * parent goroutine (runtime/traceback.go, printCreatedBy1).
+ */
+export function noteCreatedBy(
+  into: Map<number, GoroutineInfo>,
+  goid: number,
+  line: string,
+): void {
+  let createdBy = line.slice(11);
+  let parent = -1;
+  const at = createdBy.lastIndexOf(" in goroutine ");
+  if (at >= 0) {
+    const n = Number(createdBy.slice(at + 14));
+    if (Number.isInteger(n) && n >= 0) {
+      parent = n;
+      createdBy = createdBy.slice(0, at);
+    }
+  }
+  into.set(goid, { createdBy, parent });
+}
+
+/**
+ * The goroutine id of a goroutine header line (`goroutine 17 [running]:`,
+ * and from Go 1.21 `goroutine 17 gp=0xc000084000 m=nil [GC sweep wait]:`):
+ * the digits after `goroutine ` up to the next space, 0 when they are not
+ * all digits.
+ */
+export function goroutineId(line: string): number {
+  const sp = line.indexOf(" ", 10);
+  return Number(line.slice(10, sp < 0 ? undefined : sp)) || 0;
 }
 
 const enum St {
@@ -161,6 +209,7 @@ export class TraceParser {
     unparsedLines: [],
     cut: null,
     format: null,
+    goroutines: new Map(),
   };
   readonly #emit: (e: TraceEvent) => void;
   #rest = "";
@@ -172,6 +221,8 @@ export class TraceParser {
   #type: string | null = null;
   #requested = 0;
   #goroutine = 0;
+  /** In a tracegc block: the goroutine whose traceback is being read. */
+  #gcGoroutine = 0;
   #headerLine = 0;
   #header = "";
   #frames: Frame[] = [];
@@ -245,6 +296,7 @@ export class TraceParser {
         if (line.length === 0) return this.#finish();
         if (line.charCodeAt(0) !== 9) {
           if (line.startsWith("created by ")) {
+            noteCreatedBy(this.stats.goroutines, this.#goroutine, line);
             this.#st = St.CreatedBy;
             return;
           }
@@ -275,9 +327,7 @@ export class TraceParser {
         return this.#dispatch(line, n);
       case St.Header:
         if (line.startsWith("goroutine ")) {
-          const sp = line.indexOf(" ", 10);
-          this.#goroutine = Number(line.slice(10, sp < 0 ? undefined : sp)) ||
-            0;
+          this.#goroutine = goroutineId(line);
           this.#st = St.Func;
           return;
         }
@@ -288,6 +338,10 @@ export class TraceParser {
           this.stats.gcs++;
           this.#emit({ kind: "gc", lineNo: this.#headerLine });
           this.#st = St.Idle;
+        } else if (line.startsWith("goroutine ")) {
+          this.#gcGoroutine = goroutineId(line);
+        } else if (line.startsWith("created by ")) {
+          noteCreatedBy(this.stats.goroutines, this.#gcGoroutine, line);
         }
         return;
       case St.Seed:
@@ -332,6 +386,7 @@ export class TraceParser {
       this.stats.format ??= "go1.3+";
       this.#headerLine = n;
       this.#header = line;
+      this.#gcGoroutine = 0;
       this.#st = St.Gc;
       return true;
     }

@@ -11,7 +11,12 @@
 import type { Runtime } from "../runtime/runtime.ts";
 import type { GoType } from "../runtime/types.ts";
 import { AllocKind } from "../runtime/allockind.ts";
-import { isRuntimeFrame, type StackTable, type TraceEvent } from "./events.ts";
+import {
+  isRuntimeFrame,
+  slotAddr,
+  type StackTable,
+  type TraceEvent,
+} from "./events.ts";
 
 const KIND_OF_FRAME: Record<string, AllocKind> = {
   "runtime.newobject": AllocKind.newobject,
@@ -132,11 +137,13 @@ export class Replayer {
         rt.allocKind = AllocKind.mallocgc;
       }
       while (g.depth > depth) g.leave();
-      const old = this.#slots.get(e.addr);
+      // Keyed by heap slot, where tracefree points (Go 1.22 headers: 8 before).
+      const at = slotAddr(e.addr, e.size);
+      const old = this.#slots.get(at);
       let slot = old ?? this.#freeSlots.pop();
       if (slot === undefined) slot = g.push(0);
       g.roots[slot] = x;
-      this.#slots.set(e.addr, slot);
+      this.#slots.set(at, slot);
       this.allocs++;
     } else if (e.kind === "free") {
       const slot = this.#slots.get(e.addr);

@@ -1,6 +1,7 @@
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { GO119, parseShared } from "../_testdata.ts";
 import { TraceParser } from "../../lib/trace/parser.ts";
+import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
 import type { TraceEvent } from "../../lib/trace/events.ts";
 
 /** What `grep -c` counts: lines starting with tracealloc( / tracefree(, lines equal to tracegc(). */
@@ -134,4 +135,49 @@ Deno.test("parser: the seed's MProf_Malloc / MProf_Free format", () => {
     pc: 0x47004f,
     inlined: false,
   });
+});
+
+Deno.test("parser: goroutine creators, Go 1.19's `created by F` and Go 1.21+'s `created by F in goroutine N`", () => {
+  const text = [
+    "tracefree(0xc000094000, 0xa000)",
+    "goroutine 17 [running]:",
+    "runtime.bgsweep(0x0?)",
+    "\truntime/mgcsweep.go:281 +0x105 fp=0xc0000327c8 sp=0xc000032790 pc=0x41fb45",
+    "created by runtime.gcenable",
+    "\truntime/mgc.go:178 +0x6b",
+    "",
+    "tracefree(0xc000044000, 0x8)",
+    "goroutine 18 gp=0xc000084000 m=1 mp=0xc000080008 [running]:",
+    "runtime.bgsweep(0xc000080000)",
+    "\truntime/mgcsweep.go:301 +0xff fp=0xc00003c7c8 sp=0xc00003c780 pc=0x422f1f",
+    "created by runtime.gcenable in goroutine 1",
+    "\truntime/mgc.go:203 +0x66",
+    "",
+    "tracegc()",
+    "",
+    "goroutine 3 gp=0xc000008fc0 m=nil [finalizer wait]:",
+    "runtime.runfinq()",
+    "\truntime/mfinal.go:194 +0x107 fp=0xc0000417e0 sp=0xc000041620 pc=0x416847",
+    "created by runtime.createfing in goroutine 1",
+    "\truntime/mfinal.go:164 +0x3d",
+    "end tracegc",
+    "",
+  ].join("\n");
+  const string = new TraceParser(() => {});
+  string.feed(text);
+  string.end();
+  const bytes = new ByteTraceParser(() => {});
+  bytes.feed(new TextEncoder().encode(text));
+  bytes.end();
+  for (const p of [string, bytes]) {
+    assertEquals(p.stats.unparsed, 0);
+    assertEquals(
+      p.stats.goroutines,
+      new Map([
+        [17, { createdBy: "runtime.gcenable", parent: -1 }],
+        [18, { createdBy: "runtime.gcenable", parent: 1 }],
+        [3, { createdBy: "runtime.createfing", parent: 1 }],
+      ]),
+    );
+  }
 });
