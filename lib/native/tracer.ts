@@ -22,11 +22,14 @@
  *
  * Without them (`mode: "breakpoints"`, or when the page or the stubs cannot
  * be made), every call stops at a breakpoint, stacks are unwound by
- * libunwind-ptrace on the stopped thread, and a first instruction we can
- * emulate (`push reg`, `test %rdi,%rdi`) is executed by writing registers,
- * others are single-stepped over (restore, step, re-plant; with several
- * threads a call can slip past then), and the result is read at a second
- * breakpoint on the return address.
+ * libunwind-ptrace on the stopped thread, and the first instruction is
+ * executed by writing registers (`push`, `mov`, `test`, `endbr64`, glibc's
+ * `cmpb $0,…(%rip)`: every entry of glibc 2.36's allocators), so no
+ * breakpoint is ever lifted while other threads run; an instruction we
+ * cannot emulate is single-stepped over (restore, step, re-plant: with
+ * several threads a call can slip past then). The result is read when the
+ * call returns to `_dl_debug_state`'s breakpoint, which its return address
+ * is swapped for (a breakpoint no other code reaches, never lifted).
  *
  * @module
  */
@@ -125,6 +128,11 @@ export interface NativeOptions {
    * be made; `breakpoints`: a ptrace stop at every call.
    */
   mode?: "inject" | "breakpoints";
+  /**
+   * Behave as if the in-process hooks could not be planted, so that the
+   * fallback to breakpoints runs (for tests of that path).
+   */
+  injectFails?: boolean;
 }
 
 const WALL = 0x40000000;
@@ -162,6 +170,26 @@ function readMaps(pid: number): Map0[] {
     }
   }
   return out;
+}
+
+/** Whether the byte `b` has an even number of set bits (x86's PF). */
+function evenParity(b: number): boolean {
+  let ones = 0;
+  for (; b; b >>= 1) ones += b & 1;
+  return ones % 2 === 0;
+}
+
+/** rflags after the 8-bit `cmp` of `a` with `b` (CF, PF, AF, ZF, SF, OF). */
+export function subFlags8(flags: bigint, a: number, b: number): bigint {
+  const res = (a - b) & 0xff;
+  let f = flags & ~0x8d5n;
+  if (a < b) f |= 0x1n;
+  if (evenParity(res)) f |= 0x4n;
+  if ((a ^ b ^ res) & 0x10) f |= 0x10n;
+  if (res === 0) f |= 0x40n;
+  if (res & 0x80) f |= 0x80n;
+  if ((a ^ b) & (a ^ res) & 0x80) f |= 0x800n;
+  return f;
 }
 
 /** The first 8 bytes of `b` as a little-endian word (for PTRACE_POKEDATA). */
@@ -302,7 +330,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       emulate: ((r: BigUint64Array, tid: number) => void) | null;
     }
   >();
-  const returns = new Map<number, { orig: number; refs: number }>();
   let rbrk = 0;
   let rbrkOrig = 0;
   let hooked = false;
@@ -391,6 +418,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   // window in which the breakpoint is lifted.
   const PUSH_REG = [10, 11, 12, 5, 19, 4, 13, 14]; // rax rcx rdx rbx rsp rbp rsi rdi
   const PUSH_REX = [9, 8, 7, 6, 3, 2, 1, 0]; // r8 … r15
+  const GPR = [...PUSH_REG, ...PUSH_REX]; // by the instruction's register number
   const emulatorFor = (
     w: bigint,
     entry: number,
@@ -405,6 +433,33 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         r[REG.rip] = BigInt(entry + len);
       };
     if (b0 >= 0x50 && b0 <= 0x57) return push(PUSH_REG[b0 - 0x50], 1);
+    // endbr64: a no-op while indirect-branch tracking is off (it is for
+    // a traced program: ptrace and IBT are not combined here).
+    if ((w & 0xffffffffn) === 0xfa1e0ff3n) {
+      return (r) => {
+        r[REG.rip] = BigInt(entry + 4);
+      };
+    }
+    // mov %reg,%reg (REX.W 89 /r, register form).
+    if ((b0 & 0xfa) === 0x48 && b1 === 0x89 && (b2 >> 6) === 3) {
+      const src = ((b0 & 4) << 1) | ((b2 >> 3) & 7);
+      const dst = ((b0 & 1) << 3) | (b2 & 7);
+      return (r) => {
+        r[GPR[dst]] = r[GPR[src]];
+        r[REG.rip] = BigInt(entry + 3);
+      };
+    }
+    // cmpb $imm8, disp32(%rip) (glibc's "malloc initialised?" check).
+    if (b0 === 0x80 && b1 === 0x3d) {
+      const disp = Number(BigInt.asIntN(32, (w >> 16n) & 0xffffffffn));
+      const imm = Number((w >> 48n) & 0xffn);
+      const target = entry + 7 + disp;
+      return (r, tid) => {
+        const a = Number(peek(tid, target) & 0xffn);
+        r[18] = subFlags8(r[18], a, imm);
+        r[REG.rip] = BigInt(entry + 7);
+      };
+    }
     if (b0 === 0x41 && b1 >= 0x50 && b1 <= 0x57) {
       return push(PUSH_REX[b1 - 0x50], 2);
     }
@@ -415,13 +470,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         let f = r[18] & ~(0x1n | 0x4n | 0x40n | 0x80n | 0x800n);
         if (v === 0n) f |= 0x40n;
         if ((v >> 63n) & 1n) f |= 0x80n;
-        let low = Number(v & 0xffn);
-        let ones = 0;
-        while (low) {
-          ones += low & 1;
-          low >>= 1;
-        }
-        if (ones % 2 === 0) f |= 0x4n;
+        if (evenParity(Number(v & 0xffn))) f |= 0x4n;
         r[18] = f;
         r[REG.rip] = BigInt(entry + 3);
       };
@@ -638,7 +687,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
           poke(child, p.entry, wordOf(p.orig));
         }
         for (const [addr, h] of hooks) setByte(child, addr, h.orig);
-        for (const [addr, r] of returns) setByte(child, addr, r.orig);
+        if (rbrk > 0) setByte(child, rbrk, rbrkOrig);
         c.ptrace(PT.DETACH, BigInt(child), 0n, 0n);
       } else {
         alive.add(child);
@@ -670,12 +719,29 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       cont(tid);
       continue;
     }
+    if (bp === rbrk && rbrk > 0) {
+      // A traced call returning (breakpoint mode): to its real caller.
+      const stack = pending.get(tid) ?? [];
+      const rsp = Number(regs[REG.rsp]);
+      const i = stack.findLastIndex((p) => rsp === p.rsp + 8);
+      if (i >= 0) {
+        const p = stack.splice(i, 1)[0];
+        finishCall(tid, p, Number(regs[REG.rax]));
+        regs[REG.rip] = BigInt(p.ret);
+        setRegs(tid);
+        cont(tid);
+        continue;
+      }
+    }
     if (bp === rbrk && rbrk !== 0) {
       // The first stops come before libc is mapped: wait for it.
       maps = readMaps(pid);
       const libc = libcStartOf();
       if (!hooked && libc !== undefined) {
-        if (opts.mode !== "breakpoints" && plantInjected(tid, libc, rbrk)) {
+        if (
+          opts.mode !== "breakpoints" && !opts.injectFails &&
+          plantInjected(tid, libc, rbrk)
+        ) {
           hooked = true;
         } else {
           try {
@@ -686,7 +752,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
           }
           hooked = plantHooks(tid, libc);
         }
-        if (hooked) {
+        // The breakpoint mode keeps it: calls return to it.
+        if (hooked && ring !== null) {
           setByte(tid, rbrk, rbrkOrig);
           rbrk = -1;
         }
@@ -699,7 +766,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       continue;
     }
     const hook = hooks.get(bp);
-    const ret = returns.get(bp);
     if (hook !== undefined) {
       const rdi = Number(regs[REG.rdi]);
       const rsi = Number(regs[REG.rsi]);
@@ -718,6 +784,12 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
           const sampled = sampler === null || sampler.sample(size, rate);
           const frames = sampled ? unwindStack(tid, bp) : [];
           const retAddr = Number(peek(tid, rsp));
+          // The call returns to _dl_debug_state's breakpoint instead of
+          // its caller: a breakpoint no other code runs into, so it is
+          // never lifted while other threads run (a breakpoint on the
+          // caller's return address was, and a thread already stopped on
+          // it got a SIGTRAP of its own once it was gone).
+          poke(tid, rsp, BigInt(rbrk));
           stack.push({
             kind: k,
             size,
@@ -731,38 +803,12 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
             frames,
             sampled,
           });
-          const r = returns.get(retAddr);
-          if (r === undefined) {
-            returns.set(retAddr, {
-              orig: setByte(tid, retAddr, 0xcc),
-              refs: 1,
-            });
-          } else r.refs++;
         }
       }
       if (hook.emulate !== null) {
         hook.emulate(regs, tid);
         setRegs(tid);
       } else stepOver(tid, bp, hook.orig);
-      cont(tid);
-      continue;
-    }
-    if (ret !== undefined) {
-      const stack = pending.get(tid) ?? [];
-      const i = stack.findLastIndex((p) =>
-        p.ret === bp && Number(regs[REG.rsp]) === p.rsp + 8
-      );
-      if (i >= 0) {
-        const p = stack.splice(i, 1)[0];
-        finishCall(tid, p, Number(regs[REG.rax]));
-        ret.refs--;
-      }
-      regs[REG.rip] = BigInt(bp);
-      setRegs(tid);
-      if (ret.refs <= 0) {
-        setByte(tid, bp, ret.orig);
-        returns.delete(bp);
-      } else stepOver(tid, bp, ret.orig);
       cont(tid);
       continue;
     }

@@ -5,75 +5,16 @@
  * there is no compiler, no libunwind, or ptrace is not permitted.
  */
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
-import { alloctrace, run } from "../_run.ts";
-import { traceNative } from "../../lib/native/tracer.ts";
+import { alloctrace } from "../_run.ts";
 import type { NativeEvent } from "../../lib/native/tracer.ts";
-
-async function tool(cmd: string): Promise<boolean> {
-  try {
-    return (await new Deno.Command(cmd, {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output()).success;
-  } catch {
-    return false;
-  }
-}
-
-let skip = "";
-if (!(await tool("cc"))) skip = "no C compiler (cc)";
-else {
-  try {
-    traceNative(["/bin/true"], { onEvent: () => {} });
-  } catch (e) {
-    skip = (e as Error).message;
-  }
-}
-if (skip) console.log(`native_test: skipped: ${skip}`);
-// The breakpoint mode needs libunwind-ptrace; the injected hooks do not.
-let skipBreakpoints = skip;
-if (skip === "") {
-  try {
-    traceNative(["/bin/true"], { mode: "breakpoints", onEvent: () => {} });
-  } catch (e) {
-    skipBreakpoints = (e as Error).message;
-    console.log(
-      `native_test: breakpoint-mode tests skipped: ${skipBreakpoints}`,
-    );
-  }
-}
-
-const dir = await Deno.makeTempDir({ prefix: "alloctrace-native-" });
-async function compile(
-  name: string,
-  src: string,
-  extra: string[] = [],
-  cxx = false,
-): Promise<string> {
-  const ext = cxx ? "cc" : "c";
-  await Deno.writeTextFile(`${dir}/${name}.${ext}`, src);
-  const out = await run(cxx ? "c++" : "cc", [
-    "-g",
-    "-O1",
-    "-fno-omit-frame-pointer",
-    "-o",
-    `${dir}/${name}`,
-    `${dir}/${name}.${ext}`,
-    ...extra,
-  ]);
-  if (out.code !== 0) throw new Error(out.stderr);
-  return `${dir}/${name}`;
-}
-
-function trace(
-  argv: string[],
-  opts: Omit<Parameters<typeof traceNative>[1], "onEvent"> = {},
-): { code: number; events: NativeEvent[] } {
-  const events: NativeEvent[] = [];
-  const code = traceNative(argv, { ...opts, onEvent: (e) => events.push(e) });
-  return { code, events };
-}
+import {
+  compile,
+  dir,
+  skip,
+  skipBreakpoints,
+  tool,
+  trace,
+} from "./_support.ts";
 
 const NESTED = `#include <stdlib.h>
 #include <stdio.h>
@@ -313,11 +254,9 @@ Deno.test({
     const n = 2000;
     const rate = 8192;
     const run1 = (seed: number) => {
-      const events: NativeEvent[] = [];
-      traceNative([bin, String(n)], {
+      const { events } = trace([bin, String(n)], {
         memProfileRate: rate,
         seed,
-        onEvent: (e) => events.push(e),
       });
       return events.filter((e) => e.kind === "malloc" && e.size >= 100);
     };
