@@ -87,3 +87,12 @@ Deno.test("assemble: each entry gets a jmp to its stub, displaced bytes re-aimed
   };
   assertEquals(assemble(region, [free, unknown]), null);
 });
+
+Deno.test("breakpoint mode's cmpb emulation sets rflags as the CPU does", async () => {
+  const { subFlags8 } = await import("../../lib/native/tracer.ts");
+  const CF = 0x1n, PF = 0x4n, AF = 0x10n, ZF = 0x40n, SF = 0x80n, OF = 0x800n;
+  assertEquals(subFlags8(0x202n, 0, 0), 0x202n | ZF | PF);
+  assertEquals(subFlags8(0x202n | CF | ZF, 1, 0), 0x202n);
+  assertEquals(subFlags8(0x202n, 0, 1), 0x202n | CF | PF | AF | SF);
+  assertEquals(subFlags8(0x202n, 0x80, 1), 0x202n | OF | AF); // 0x7f: 7 ones
+});
