@@ -73,12 +73,9 @@ export {
 } from "./lib/workload/registry.ts";
 export {
   AllocKind,
-  type AllocListener,
-  type FreeListener,
   HCHAN_SIZE,
   MAX_ALLOC,
   type MemStats,
-  type ProfileFreeListener,
   Runtime,
   type RuntimeOptions,
   TINY_SIZE,
@@ -125,7 +122,18 @@ export {
   type GCListener,
   parseGOGC,
 } from "./lib/runtime/gc.ts";
-export { Sweeper, type SweepWho } from "./lib/runtime/sweep.ts";
+export { Sweeper } from "./lib/runtime/sweep.ts";
+export {
+  type AllocFn,
+  EventHub,
+  type FreeFn,
+  type FreeWho,
+  type GCFn,
+  type ProfileAllocFn,
+  type ProfileFreeFn,
+  type RuntimeConsumer,
+  type SweepWho,
+} from "./lib/runtime/events.ts";
 export {
   type FrameSnapshot,
   type GKind,

@@ -258,23 +258,25 @@ export async function runCommand(args: string[]): Promise<number> {
       (traceOut === undefined && godebug.vars.allocfreetrace > 0) ||
       gctrace,
   );
-  rt.onGC = (ev) => {
-    if (ev.kind === "start") peak = Math.max(peak, rt.heapAlloc);
-    if (ev.kind === "end") {
-      progress.update(() =>
-        `${name}: ${
-          rt.nMalloc.toLocaleString("en-US")
-        } allocations, ${ev.cycle} GCs, heap ${
-          (rt.heapAlloc / 1048576).toFixed(1)
-        } MB`
-      );
-    }
-    if (ev.kind === "end" && gctrace) {
-      console.error(
-        formatGCTrace(rt.preset.name, ev.cycle, ev.stats, ev.forced),
-      );
-    }
-  };
+  rt.events.subscribe({
+    gc: (ev) => {
+      if (ev.kind === "start") peak = Math.max(peak, ev.heapAlloc);
+      if (ev.kind === "end") {
+        progress.update(() =>
+          `${name}: ${
+            ev.mallocs.toLocaleString("en-US")
+          } allocations, ${ev.cycle} GCs, heap ${
+            (ev.heapAlloc / 1048576).toFixed(1)
+          } MB`
+        );
+      }
+      if (ev.kind === "end" && gctrace) {
+        console.error(
+          formatGCTrace(rt.preset.name, ev.cycle, ev.stats, ev.forced),
+        );
+      }
+    },
+  });
   let printer: TracePrinter | null = null;
   let traceFile: Deno.FsFile | null = null;
   if (godebug.vars.allocfreetrace > 0) {

@@ -7,12 +7,13 @@
  */
 
 import type { Runtime } from "../runtime/runtime.ts";
-import type { FrameSnapshot } from "../runtime/goroutine.ts";
+import type { FrameSnapshot, Goroutine } from "../runtime/goroutine.ts";
 import type { Frame, StackTable, TraceEvent } from "../trace/events.ts";
 
 /**
  * Forwards the runtime's allocations, frees and GC cycles to `emit` as
- * trace events (after any listeners already set).
+ * trace events (subscribed after the consumers already there); returns
+ * the function that unsubscribes.
  *
  * @example
  * ```ts
@@ -31,10 +32,9 @@ export function attachEvents(
   rt: Runtime,
   stacks: StackTable,
   emit: (e: TraceEvent) => void,
-): void {
+): () => void {
   const cache = new Map<number, { frames: FrameSnapshot; stack: number }[]>();
-  const stackOf = (): number => {
-    const g = rt.curg;
+  const stackOf = (g: Goroutine): number => {
     const depth = g.depth;
     const h = g.frameHash();
     let list = cache.get(h);
@@ -59,28 +59,22 @@ export function attachEvents(
     list.push({ frames: g.snapshotFrames(), stack });
     return stack;
   };
-  const a = rt.onAlloc;
-  rt.onAlloc = (addr, size, typ, requested, p) => {
-    a?.(addr, size, typ, requested, p);
-    emit({
-      kind: "alloc",
-      addr,
-      size,
-      type: typ?.name ?? null,
-      requested,
-      goroutine: rt.curg.id,
-      stack: stackOf(),
-      lineNo: 0,
-    });
-  };
-  const f = rt.onFree;
-  rt.onFree = (addr, size, who) => {
-    f?.(addr, size, who);
-    emit({ kind: "free", addr, size, goroutine: 0, stack: 0, lineNo: 0 });
-  };
-  const g = rt.onGC;
-  rt.onGC = (ev) => {
-    g?.(ev);
-    if (ev.kind === "marktermination") emit({ kind: "gc", lineNo: 0 });
-  };
+  return rt.events.subscribe({
+    alloc: (addr, size, typ, _kind, requested, g) =>
+      emit({
+        kind: "alloc",
+        addr,
+        size,
+        type: typ?.name ?? null,
+        requested,
+        goroutine: g.id,
+        stack: stackOf(g),
+        lineNo: 0,
+      }),
+    free: (addr, size) =>
+      emit({ kind: "free", addr, size, goroutine: 0, stack: 0, lineNo: 0 }),
+    gc: (ev) => {
+      if (ev.kind === "marktermination") emit({ kind: "gc", lineNo: 0 });
+    },
+  });
 }

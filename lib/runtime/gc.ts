@@ -17,53 +17,8 @@ import { COSTS } from "./clock.ts";
 import type { MSpan } from "./mspan.ts";
 import type { Runtime } from "./runtime.ts";
 
-/** What a GC listener is told. */
-export interface GCEvent {
-  /** `start` (sweep termination), `marktermination` (world stopped, marked), `end` (cycle done, before sweeping). */
-  kind: "start" | "marktermination" | "end";
-  /** Cycle number (1 for the first). */
-  cycle: number;
-  /** True for `runtime.GC()`. */
-  forced: boolean;
-  /** The cycle's statistics (complete at `end`). */
-  stats: GCCycleStats;
-}
-
-/** Figures of one cycle, as gctrace prints them. */
-export interface GCCycleStats {
-  /** Simulated time of sweep termination, ns since start. */
-  startNs: number;
-  /** Wall time of the three phases (ns): sweep termination, mark, mark termination. */
-  clockNs: [number, number, number];
-  /** CPU time (ns): sweep termination, assist, background mark, idle mark, mark termination. */
-  cpuNs: [number, number, number, number, number];
-  /** Cumulative GC CPU fraction, 0..1. */
-  cpuFraction: number;
-  /** heapLive at start, at mark termination, and bytes marked. */
-  heapBefore: number;
-  /** heapLive at mark termination. */
-  heapAtMarkTermination: number;
-  /** Bytes marked (live heap). */
-  heapMarked: number;
-  /** Heap goal of this cycle. */
-  goal: number;
-  /** Scannable stack bytes. */
-  stacks: number;
-  /** Scannable global bytes. */
-  globals: number;
-  /** GOMAXPROCS. */
-  procs: number;
-  /** Objects live before and after (Go 1.2's gctrace). */
-  objectsBefore: number;
-  /** Objects marked. */
-  objectsAfter: number;
-  /** Sweep time (Go 1.2's stop-the-world sweep), ns. */
-  sweepNs: number;
-  /** Cumulative allocations at mark termination (Go 1.2's gctrace). */
-  mallocs?: number;
-  /** Cumulative frees at mark termination (Go 1.2's gctrace). */
-  frees?: number;
-}
+export type { GCCycleStats, GCEvent } from "./events.ts";
+import type { GCCycleStats, GCEvent } from "./events.ts";
 
 /** Called for each GC event, when listening. */
 export type GCListener = (ev: GCEvent) => void;
@@ -251,7 +206,7 @@ export class Collector {
         w.waitReason = "GC worker (idle)";
       }
     }
-    rt.onGC?.({ kind: "start", cycle: rt.numGC + 1, forced, stats });
+    rt.emitGC("start", rt.numGC + 1, forced, stats);
     rt.clock += COSTS.sweepTermination;
     stats.clockNs[0] = COSTS.sweepTermination;
     const markStart = rt.clock;
@@ -295,7 +250,7 @@ export class Collector {
     stats.heapAtMarkTermination = rt.heapLive;
     stats.heapMarked = this.heapMarked;
     stats.objectsAfter = this.markedObjects;
-    rt.onGC?.({ kind: "marktermination", cycle, forced, stats });
+    rt.emitGC("marktermination", cycle, forced, stats);
     rt.clock += COSTS.markTermination;
     stats.clockNs[2] = COSTS.markTermination;
     stats.cpuNs[0] = stats.clockNs[0] * rt.gomaxprocs;
@@ -322,7 +277,7 @@ export class Collector {
     this.last = stats;
     stats.mallocs = rt.nMalloc;
     stats.frees = rt.nFree;
-    rt.onGC?.({ kind: "end", cycle, forced, stats });
+    rt.emitGC("end", cycle, forced, stats);
     rt.gcEndClock = rt.clock;
     rt.memprofile.mProf_Flush(); // Go 1.19: the world restarted; Go 1.2: MProf_GC after the sweep
     if (!stw) {

@@ -12,6 +12,7 @@
  */
 
 import type { SpanSet } from "./mcentral.ts";
+import type { Bucket } from "../profile/memprofile.ts";
 
 /** Span states (`mSpanState`): `Dead` (pages free in the page heap) or `InUse`. */
 export const SpanState = { Dead: 0, InUse: 1 } as const;
@@ -36,7 +37,7 @@ export interface Special {
   /** Finalizer to queue when the object is found unreachable. */
   finalizer?: (addr: number) => void;
   /** Profile bucket of a sampled object (reported to the profiler when freed). */
-  profile?: unknown;
+  profile?: Bucket;
 }
 
 /** Count trailing zeros of a non-zero 32-bit value. */

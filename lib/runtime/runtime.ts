@@ -7,13 +7,14 @@
  */
 
 import { COSTS } from "./clock.ts";
-import { Collector, type GCListener, parseGOGC } from "./gc.ts";
+import { Collector, parseGOGC } from "./gc.ts";
+import { EventHub, type GCCycleStats, type GCEvent } from "./events.ts";
 import { type FrameSnapshot, Goroutine } from "./goroutine.ts";
 import { emptymspan, MCache } from "./mcache.ts";
 import { MCentral } from "./mcentral.ts";
 import { MHeap } from "./mheap.ts";
 import { makeSpanClass, type MSpan, numSpanClasses } from "./mspan.ts";
-import { Sweeper, type SweepWho } from "./sweep.ts";
+import { Sweeper } from "./sweep.ts";
 import { SymbolTable } from "../stack/symtab.ts";
 import { AllocKind } from "./allockind.ts";
 import { type GoDebug, parseGodebug } from "./godebug.ts";
@@ -57,32 +58,6 @@ export interface RuntimeOptions {
    */
   godebug?: string;
 }
-
-/** Called after an allocation, when listening (see {@link Runtime.onAlloc}). */
-export type AllocListener = (
-  addr: number,
-  size: number,
-  typ: GoType | null,
-  requested: number,
-  p: number,
-) => void;
-
-/**
- * Called after an object is freed, when listening: by sweep (with who
- * swept it) or by an explicit {@link Runtime.free} (`who` is `free`).
- */
-export type FreeListener = (
-  addr: number,
-  size: number,
-  who: SweepWho | "free",
-) => void;
-
-/** Called when a sampled object (one with a profile special) is freed. */
-export type ProfileFreeListener = (
-  bucket: unknown,
-  addr: number,
-  size: number,
-) => void;
 
 /** The `runtime.MemStats` fields the model keeps. */
 export interface MemStats {
@@ -145,23 +120,12 @@ export class Runtime {
   readonly types: TypeRegistry;
   /** GOMAXPROCS. */
   readonly gomaxprocs: number;
-  /** Listener for allocations (null: the fast path emits nothing). */
-  onAlloc: AllocListener | null = null;
-  /** Listener for frees. */
-  onFree: FreeListener | null = null;
-  /** Listener for frees of sampled objects (the heap profiler's `mProf_Free`). */
-  onProfileFree: ProfileFreeListener | null = null;
-  /** Listener for GC cycle events. */
-  onGC: GCListener | null = null;
-  /** Listener for sampled (profiled) allocations, with the recorded stack. */
-  onProfileAlloc:
-    | ((
-      addr: number,
-      size: number,
-      typ: GoType | null,
-      stk: readonly number[],
-    ) => void)
-    | null = null;
+  /**
+   * The one subscription point: allocations, frees, GC phases and the heap
+   * profile's records go to its consumers, in the order they subscribed
+   * (nothing is emitted while nobody listens).
+   */
+  readonly events: EventHub = new EventHub();
   /** The collector and pacer. */
   readonly gc: Collector;
   /** The sweeper. */
@@ -170,6 +134,8 @@ export class Runtime {
   readonly allgs: Goroutine[] = [];
   /** The running goroutine. */
   curg: Goroutine;
+  /** The background sweeper's goroutine, when the preset has one. */
+  readonly bgsweepg: Goroutine | null = null;
   /** Values of the global root slots. */
   globalValues: Float64Array = new Float64Array(16);
   /** Names of the global root slots. */
@@ -209,8 +175,7 @@ export class Runtime {
     frames: FrameSnapshot;
     pcs: number[];
   } | null = null;
-  /** How the allocation in progress reached mallocgc (read it in `onAlloc`). */
-  allocKind: AllocKind = AllocKind.mallocgc;
+  #kindInProgress: AllocKind = AllocKind.mallocgc;
 
   /** Slot allocations (`nMalloc` without tiny allocations). */
   nMalloc = 0;
@@ -325,6 +290,7 @@ export class Runtime {
         g.kind = kind;
         g.status = "waiting";
         g.waitReason = reason;
+        if (kind === "bgsweep") this.bgsweepg = g;
       }
     }
     this.#checkEveryMalloc = this.preset.name === "go1.2-seed";
@@ -354,7 +320,13 @@ export class Runtime {
    * @throws {TypeError} for a type that is not from this runtime's registry.
    * @throws {OutOfMemoryError} past the hard heap limit.
    */
-  mallocgc(size: number, typ: GoType | null, needzero = true, p = 0): number {
+  mallocgc(
+    size: number,
+    typ: GoType | null,
+    needzero = true,
+    p = 0,
+    kind: AllocKind = AllocKind.mallocgc,
+  ): number {
     if (!(size >= 0 && size <= MAX_ALLOC) || Math.floor(size) !== size) {
       throw new RangeError(
         `mallocgc: size must be an integer from 0 to 2^48 bytes, got ${size}`,
@@ -405,7 +377,10 @@ export class Runtime {
       span = c.alloc[spc];
       idx = span.nextFreeIndex();
       if (idx === span.nelems) {
+        // Sweeping done by this allocation reports its kind.
+        this.#kindInProgress = kind;
         span = this.#refill(c, spc);
+        this.#kindInProgress = AllocKind.mallocgc;
         idx = span.nextFreeIndex();
         shouldhelpgc = true;
       }
@@ -422,7 +397,9 @@ export class Runtime {
       }
       this.allocsByClass[spc >>> 1]++;
     } else {
+      this.#kindInProgress = kind;
       span = this.#largeAlloc(size, noscan);
+      this.#kindInProgress = AllocKind.mallocgc;
       idx = 0;
       size = span.elemsize;
       x = span.startAddr;
@@ -466,14 +443,27 @@ export class Runtime {
       const ns = this.#nextSample;
       const left = ns[p] - size;
       if (mode === 1 && left > 0) ns[p] = left;
-      else this.#sampleSlow(x, size, typ, requested, p, this.#memProfileRate);
+      else {
+        this.#sampleSlow(
+          x,
+          size,
+          typ,
+          requested,
+          p,
+          this.#memProfileRate,
+          kind,
+        );
+      }
     }
-    if (this.onAlloc !== null) this.onAlloc(x, size, typ, requested, p);
+    const onAlloc = this.events.alloc;
+    if (onAlloc !== null) onAlloc(x, size, typ, kind, requested, this.curg, p);
     if ((shouldhelpgc || this.#checkEveryMalloc) && !this.#inGC) {
       if (gc.marking) {
         if (this.clock >= gc.markEndClock) this.#gcMarkDone();
       } else if (this.heapLive >= gc.trigger) {
+        this.#kindInProgress = kind;
         this.#gcStart(false, x);
+        this.#kindInProgress = AllocKind.mallocgc;
       }
     }
     return x;
@@ -492,10 +482,7 @@ export class Runtime {
    * ```
    */
   newobject(typ: GoType, p: number = this.curg.p): number {
-    this.allocKind = AllocKind.newobject;
-    const x = this.mallocgc(typ.size, typ, true, p);
-    this.allocKind = AllocKind.mallocgc;
-    return x;
+    return this.mallocgc(typ.size, typ, true, p, AllocKind.newobject);
   }
 
   /**
@@ -517,22 +504,7 @@ export class Runtime {
         `makeslice: len must be a non-negative integer, got ${n}`,
       );
     }
-    return this.#kinded(AllocKind.makeslice, elem.size * n, elem, true, p);
-  }
-
-  #kinded(
-    kind: AllocKind,
-    size: number,
-    typ: GoType | null,
-    needzero: boolean,
-    p: number,
-  ): number {
-    this.allocKind = kind;
-    try {
-      return this.mallocgc(size, typ, needzero, p);
-    } finally {
-      this.allocKind = AllocKind.mallocgc;
-    }
+    return this.#mallocKind(AllocKind.makeslice, elem.size * n, elem, true, p);
   }
 
   /**
@@ -575,7 +547,7 @@ export class Runtime {
     }
     const capmem = elem.size === 0 ? 0 : this.roundupsize(newcap * elem.size);
     const cap = elem.size === 0 ? newcap : Math.floor(capmem / elem.size);
-    const addr = this.#kinded(
+    const addr = this.#mallocKind(
       AllocKind.growslice,
       capmem,
       elem.noscan ? null : elem,
@@ -607,16 +579,28 @@ export class Runtime {
     }
     const mem = elem.size * n;
     if (mem === 0 || elem.noscan) {
-      return this.#kinded(AllocKind.makechan, HCHAN_SIZE + mem, null, true, p);
+      return this.#mallocKind(
+        AllocKind.makechan,
+        HCHAN_SIZE + mem,
+        null,
+        true,
+        p,
+      );
     }
     const hchan = this.types.define("runtime.hchan", {
       size: HCHAN_SIZE,
       pointers: [2, 4, 7, 8, 9, 10],
     });
-    const c = this.#kinded(AllocKind.makechanHchan, HCHAN_SIZE, hchan, true, p);
+    const c = this.#mallocKind(
+      AllocKind.makechanHchan,
+      HCHAN_SIZE,
+      hchan,
+      true,
+      p,
+    );
     const g = this.curg;
     const slot = g.push(c);
-    const buf = this.#kinded(AllocKind.makechan, mem, elem, true, p);
+    const buf = this.#mallocKind(AllocKind.makechan, mem, elem, true, p);
     this.store(c, 2, buf);
     g.sp = slot;
     return c;
@@ -624,7 +608,7 @@ export class Runtime {
 
   /** A string of `len` bytes made by concatenation (`concatstrings` → `rawstring`): untyped, not zeroed. */
   concatstring(len: number, p: number = this.curg.p): number {
-    return this.#kinded(AllocKind.concatstring, len, null, false, p);
+    return this.#mallocKind(AllocKind.concatstring, len, null, false, p);
   }
 
   /** `make(map[K]V)` with no hint (`runtime.makemap_small`): a `runtime.hmap`. */
@@ -633,12 +617,7 @@ export class Runtime {
       size: 48,
       pointers: [2, 3, 5],
     });
-    this.allocKind = AllocKind.makemapSmall;
-    try {
-      return this.mallocgc(hmap.size, hmap, true, p);
-    } finally {
-      this.allocKind = AllocKind.mallocgc;
-    }
+    return this.mallocgc(hmap.size, hmap, true, p, AllocKind.makemapSmall);
   }
 
   /**
@@ -651,9 +630,55 @@ export class Runtime {
     bucket: GoType,
     p: number = this.curg.p,
   ): number {
-    const b = this.#kinded(AllocKind.mapassign, bucket.size, bucket, true, p);
+    const b = this.#mallocKind(
+      AllocKind.mapassign,
+      bucket.size,
+      bucket,
+      true,
+      p,
+    );
     this.store(hmap, 2, b);
     return b;
+  }
+
+  /** mallocgc reached through `kind`'s runtime function. */
+  #mallocKind(
+    kind: AllocKind,
+    size: number,
+    typ: GoType | null,
+    needzero: boolean,
+    p: number,
+  ): number {
+    return this.mallocgc(size, typ, needzero, p, kind);
+  }
+
+  /**
+   * The kind of the allocation in progress (`mallocgc` outside one): the
+   * sweeper reports it with the frees an allocation's sweeping makes.
+   */
+  get allocKindInProgress(): AllocKind {
+    return this.#kindInProgress;
+  }
+
+  /** Emits a GC phase to the consumers (the collector calls it). */
+  emitGC(
+    kind: GCEvent["kind"],
+    cycle: number,
+    forced: boolean,
+    stats: GCCycleStats,
+  ): void {
+    const onGC = this.events.gc;
+    if (onGC === null) return;
+    onGC({
+      kind,
+      cycle,
+      forced,
+      stats,
+      heapAlloc: this.heapAlloc,
+      mallocs: this.nMalloc,
+      goroutines: this.allgs,
+      curg: this.curg,
+    });
   }
 
   // ---- frames ----
@@ -858,7 +883,10 @@ export class Runtime {
         central.partialSwept(sg).push(span);
       }
     }
-    if (this.onFree !== null) this.onFree(addr, size, "free");
+    const onFree = this.events.free;
+    if (onFree !== null) {
+      onFree(addr, size, "free", this.curg, this.#kindInProgress);
+    }
   }
 
   /** Statistics in the shape of `runtime.MemStats`. */
@@ -1158,7 +1186,7 @@ export class Runtime {
   }
 
   /** Attaches a profile record to the object at `addr` (`setprofilebucket`). */
-  setProfileBucket(addr: number, bucket: unknown): void {
+  setProfileBucket(addr: number, bucket: Bucket): void {
     const span = this.heap.spanOf(addr)!;
     this.#special(span, span.objIndex(addr)).profile = bucket;
   }
@@ -1254,14 +1282,15 @@ export class Runtime {
     requested: number,
     p: number,
     rate: number,
+    kind: AllocKind,
   ): void {
     const smp = this.#samplers[p];
-    if (this.#forceProfile) this.#profilealloc(x, size, typ, requested);
+    if (this.#forceProfile) this.#profilealloc(x, size, typ, requested, kind);
     else if (this.#exponential) {
       this.#nextSample[p] = smp.draw(rate);
-      this.#profilealloc(x, size, typ, requested);
+      this.#profilealloc(x, size, typ, requested, kind);
     } else if (smp.sample(size, rate)) {
-      this.#profilealloc(x, size, typ, requested);
+      this.#profilealloc(x, size, typ, requested, kind);
     }
   }
 
@@ -1271,19 +1300,22 @@ export class Runtime {
     size: number,
     typ: GoType | null,
     requested: number,
+    kind: AllocKind,
   ): void {
-    const stk = this.callers(typ, requested);
+    const stk = this.callers(typ, requested, kind);
     const b = this.memprofile.mProf_Malloc(stk, size);
     this.setProfileBucket(x, b);
     // The bucket's own copy of the stack: the same frames, one array per
-    // distinct stack, so listeners can cache by it.
-    this.onProfileAlloc?.(x, size, typ, b.stk);
+    // distinct stack, so consumers can cache by it.
+    const onProfileAlloc = this.events.profileAlloc;
+    if (onProfileAlloc !== null) onProfileAlloc(x, size, typ, kind, b.stk);
   }
 
-  /** The free of a sampled object reaches its bucket (`mProf_Free`), then the listener. */
-  profileFree(bucket: unknown, addr: number, size: number): void {
-    this.memprofile.mProf_Free(bucket as Bucket, size);
-    this.onProfileFree?.(bucket, addr, size);
+  /** The free of a sampled object reaches its bucket (`mProf_Free`), then the consumers. */
+  profileFree(bucket: Bucket, addr: number, size: number): void {
+    this.memprofile.mProf_Free(bucket, size);
+    const onProfileFree = this.events.profileFree;
+    if (onProfileFree !== null) onProfileFree(addr, size, bucket.stk);
   }
 
   /**
@@ -1293,8 +1325,11 @@ export class Runtime {
    * goroutine's frames, innermost first; then `runtime.main` /
    * `runtime.goexit`.
    */
-  callers(typ: GoType | null, requested: number): number[] {
-    const kind = this.allocKind;
+  callers(
+    typ: GoType | null,
+    requested: number,
+    kind: AllocKind = AllocKind.mallocgc,
+  ): number[] {
     const noscan = typ === null || typ.noscan;
     const chanNoBuf = kind === AllocKind.makechan && requested === HCHAN_SIZE;
     const key = kind * 4 + (noscan ? 1 : 0) + (chanNoBuf ? 2 : 0);

@@ -15,22 +15,8 @@ import type { MSpan } from "./mspan.ts";
 import type { Runtime } from "./runtime.ts";
 import { COSTS } from "./clock.ts";
 
-/**
- * Who swept a span, and so whose stack a `tracefree` shows: the allocating
- * goroutine (`cacheSpan`, `deductSweepCredit`, `reclaim`, `gcStart`), g0
- * flushing an mcache (`uncacheSpan`), the background sweeper goroutine
- * (`bgsweep`), `runtime.GC()` itself (`GC`), or Go 1.2's stop-the-world
- * sweep (`stw`).
- */
-export type SweepWho =
-  | "cacheSpan"
-  | "deductSweepCredit"
-  | "reclaim"
-  | "gcStart"
-  | "uncacheSpan"
-  | "bgsweep"
-  | "GC"
-  | "stw";
+export type { SweepWho } from "./events.ts";
+import type { SweepWho } from "./events.ts";
 
 /** Counts trailing zeros of a non-zero 32-bit word. */
 function ctz(x: number): number {
@@ -139,7 +125,11 @@ export class Sweeper {
       }
     }
     let nalloc = 0;
-    const onFree = rt.onFree;
+    const onFree = rt.events.free;
+    // The goroutine that sweeps: the background sweeper's own, else the
+    // running one (a mutator allocating, runtime.GC, or g0 on its behalf).
+    const g = who === "bgsweep" ? rt.bgsweepg ?? rt.curg : rt.curg;
+    const kind = rt.allocKindInProgress;
     for (let w = 0; w < mark.length; w++) {
       const m = mark[w];
       nalloc += popcnt(m);
@@ -148,7 +138,13 @@ export class Sweeper {
         while (dead !== 0) {
           const bit = ctz(dead);
           dead &= dead - 1;
-          onFree(base + ((w << 5) + bit) * elemsize, elemsize, who);
+          onFree(
+            base + ((w << 5) + bit) * elemsize,
+            elemsize,
+            who,
+            g,
+            kind,
+          );
         }
       }
     }

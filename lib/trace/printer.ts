@@ -21,9 +21,7 @@ import type { GoType } from "../runtime/types.ts";
 import type { FrameSnapshot, Goroutine } from "../runtime/goroutine.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { AllocKind } from "../runtime/allockind.ts";
-import type { GCEvent } from "../runtime/gc.ts";
-import type { SweepWho } from "../runtime/sweep.ts";
-import type { Bucket } from "../profile/memprofile.ts";
+import type { FreeWho, GCEvent } from "../runtime/events.ts";
 import { allocFrames, type RuntimeFrame } from "../stack/runtime_frames.ts";
 import { captureJsFrames } from "../stack/js_stack.ts";
 
@@ -417,40 +415,29 @@ export class TracePrinter {
   }
 
   /**
-   * Subscribes to the runtime's events (after any listeners already set).
-   * For go1.2-seed this turns on the seed's forced profiling.
+   * Subscribes to the runtime's events (after the consumers already
+   * subscribed); returns the function that unsubscribes. For go1.2-seed
+   * this turns on the seed's forced profiling.
    */
-  attach(): void {
+  attach(): () => void {
     const rt = this.#rt;
     if (this.#seed) {
       rt.forceProfile = true;
-      const pa = rt.onProfileAlloc;
-      rt.onProfileAlloc = (addr, size, typ, stk) => {
-        pa?.(addr, size, typ, stk);
-        this.#mprofMalloc(addr, size, typ, stk);
-      };
-      const pf = rt.onProfileFree;
-      rt.onProfileFree = (bucket, addr, size) => {
-        pf?.(bucket, addr, size);
-        this.#mprofFree(bucket as Bucket, addr, size);
-      };
-      return;
+      return rt.events.subscribe({
+        profileAlloc: (addr, size, typ, kind, stk) =>
+          this.#mprofMalloc(addr, size, typ, kind, stk),
+        profileFree: (addr, size, stk) => this.#mprofFree(addr, size, stk),
+      });
     }
-    const a = rt.onAlloc;
-    rt.onAlloc = (addr, size, typ, requested, p) => {
-      a?.(addr, size, typ, requested, p);
-      this.#tracealloc(addr, size, typ, requested);
-    };
-    const f = rt.onFree;
-    rt.onFree = (addr, size, who) => {
-      f?.(addr, size, who);
-      this.#tracefree(addr, size, who);
-    };
-    const g = rt.onGC;
-    rt.onGC = (ev) => {
-      g?.(ev);
-      if (ev.kind === "marktermination") this.#tracegc(ev);
-    };
+    return rt.events.subscribe({
+      alloc: (addr, size, typ, kind, requested, g) =>
+        this.#tracealloc(addr, size, typ, kind, requested, g),
+      free: (addr, size, who, g, kind) =>
+        this.#tracefree(addr, size, who, g, kind),
+      gc: (ev) => {
+        if (ev.kind === "marktermination") this.#tracegc(ev);
+      },
+    });
   }
 
   /**
@@ -542,10 +529,9 @@ export class TracePrinter {
     addr: number,
     size: number,
     typ: GoType | null,
+    kind: AllocKind,
     stk: readonly number[],
   ): void {
-    const rt = this.#rt;
-    const kind = rt.allocKind;
     const info = kind === AllocKind.makechan || kind === AllocKind.makechanHchan
       ? "channel"
       : kind === AllocKind.makeslice || kind === AllocKind.growslice ||
@@ -575,14 +561,14 @@ export class TracePrinter {
     );
   }
 
-  #mprofFree(bucket: Bucket, addr: number, size: number): void {
+  #mprofFree(addr: number, size: number, stk: readonly number[]): void {
     this.counts.frees++;
     this.#record(
       MPROF_FREE,
       addr,
       size,
       CLOSE,
-      this.#seedFrames(bucket.stk),
+      this.#seedFrames(stk),
       EMPTY,
       EMPTY,
       false,
@@ -615,12 +601,12 @@ export class TracePrinter {
     addr: number,
     size: number,
     typ: GoType | null,
+    kind: AllocKind,
     requested: number,
+    g: Goroutine,
   ): void {
     const rt = this.#rt;
-    const g = rt.curg;
     const noscan = typ === null || typ.noscan;
-    const kind = rt.allocKind;
     const chanNoBuf = kind === AllocKind.makechan && requested === 96;
     const typAddr = typ?.addr ?? 0;
     const makeTop = () =>
@@ -662,7 +648,13 @@ export class TracePrinter {
     );
   }
 
-  #tracefree(addr: number, size: number, who: SweepWho | "free"): void {
+  #tracefree(
+    addr: number,
+    size: number,
+    who: FreeWho,
+    g: Goroutine,
+    kind: AllocKind,
+  ): void {
     const rt = this.#rt;
     this.counts.frees++;
     if (who === "uncacheSpan") {
@@ -677,8 +669,7 @@ export class TracePrinter {
       return;
     }
     if (who === "bgsweep") {
-      const g = rt.allgs.find((x) => x.kind === "bgsweep");
-      const id = g?.id ?? 3;
+      const id = g.kind === "bgsweep" ? g.id : 3;
       this.#freeRecord(
         addr,
         size,
@@ -690,11 +681,10 @@ export class TracePrinter {
       );
       return;
     }
-    const g = rt.curg;
     const makeTop = (): PFrame[] => {
       if (who === "GC") return SWEEPERS.GC;
       if (who === "free") return [];
-      const alloc = allocFrames(rt.preset.name, rt.allocKind, false).map((
+      const alloc = allocFrames(rt.preset.name, kind, false).map((
         f,
         i,
       ) => this.#rtFrame(f, i === 0 ? "0x0?, 0x0?, 0x0?" : "0x0?"));
@@ -713,7 +703,7 @@ export class TracePrinter {
     const base = this.#userPart(g);
     const top = cached(
       cached(base.freeTops, who, () => new Map()),
-      who === "GC" || who === "free" ? -1 : rt.allocKind,
+      who === "GC" || who === "free" ? -1 : kind,
       () => this.#enc.encode(this.#framesFrom(makeTop(), base.innerSp)),
     );
     this.#freeRecord(addr, size, this.#goroutineHeader(g.id), top, base.bytes);
@@ -760,18 +750,17 @@ export class TracePrinter {
   }
 
   #tracegc(ev: GCEvent): void {
-    const rt = this.#rt;
     let s = "tracegc()\n";
-    const workers = rt.allgs.filter((g) => g.kind === "markworker");
+    const workers = ev.goroutines.filter((g) => g.kind === "markworker");
     const marking = workers[0];
     if (marking !== undefined) {
       s += `\ngoroutine ${marking.id} [garbage collection]:\n`;
       s += this.#system(marking, SYSTEM.marking);
     }
-    for (const g of rt.allgs) {
+    for (const g of ev.goroutines) {
       if (g === marking || g.status === "dead") continue;
       if (g.kind === "user") {
-        const waiting = ev.forced && g === rt.curg;
+        const waiting = ev.forced && g === ev.curg;
         s += `\ngoroutine ${g.id} [${
           waiting ? "wait for GC cycle" : "runnable"
         }]:\n`;

@@ -129,13 +129,7 @@ export class Replayer {
       if (size < 16 && (typ === null || typ.noscan)) {
         typ = rt.types.get("unsafe.Pointer");
       }
-      rt.allocKind = f.kind;
-      let x: number;
-      try {
-        x = rt.mallocgc(size, typ);
-      } finally {
-        rt.allocKind = AllocKind.mallocgc;
-      }
+      const x = rt.mallocgc(size, typ, true, 0, f.kind);
       while (g.depth > depth) g.leave();
       // Keyed by heap slot, where tracefree points (Go 1.22 headers: 8 before).
       const at = slotAddr(e.addr, e.size);

@@ -62,19 +62,21 @@ for (const preset of PRESET_NAMES) {
           const g = rt.curg;
           for (let i = 0; i < 8; i++) g.push(0);
           const live = new Set<number>(); // heap objects allocated and not yet freed, per the events
-          rt.onAlloc = (addr) => {
-            assertTrue(
-              !live.has(addr),
-              `0x${addr.toString(16)} allocated twice`,
-            );
-            live.add(addr);
-          };
-          rt.onFree = (addr) => {
-            assertTrue(
-              live.delete(addr),
-              `0x${addr.toString(16)} freed but not live`,
-            );
-          };
+          rt.events.subscribe({
+            alloc: (addr) => {
+              assertTrue(
+                !live.has(addr),
+                `0x${addr.toString(16)} allocated twice`,
+              );
+              live.add(addr);
+            },
+            free: (addr) => {
+              assertTrue(
+                live.delete(addr),
+                `0x${addr.toString(16)} freed but not live`,
+              );
+            },
+          });
           const edges = new Map<number, Map<number, number>>(); // obj → word → target
           const objs: number[] = [];
           const reachable = (): Set<number> => {

@@ -61,14 +61,16 @@ function play(rt: Runtime, cmds: Cmd[]) {
     rt.types.define("main.Rec", { size: 48, pointers: [0, 2] }),
   ];
   const slots = new Map<number, number>(); // slot address → rounded size
-  rt.onAlloc = (addr, size) => {
-    assertTrue(
-      !slots.has(addr),
-      `slot 0x${addr.toString(16)} handed out twice`,
-    );
-    slots.set(addr, size);
-  };
-  rt.onFree = (addr) => slots.delete(addr);
+  rt.events.subscribe({
+    alloc: (addr, size) => {
+      assertTrue(
+        !slots.has(addr),
+        `slot 0x${addr.toString(16)} handed out twice`,
+      );
+      slots.set(addr, size);
+    },
+    free: (addr) => slots.delete(addr),
+  });
   const objs: Obj[] = [];
   for (const c of cmds) {
     if (c.op === "alloc") {

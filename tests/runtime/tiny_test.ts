@@ -3,7 +3,7 @@ import { Runtime } from "../../mod.ts";
 
 function traced(rt: Runtime): { addr: number; size: number }[] {
   const records: { addr: number; size: number }[] = [];
-  rt.onAlloc = (addr, size) => records.push({ addr, size });
+  rt.events.subscribe({ alloc: (addr, size) => records.push({ addr, size }) });
   return records;
 }
 

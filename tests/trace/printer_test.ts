@@ -29,15 +29,22 @@ for (const preset of PRESET_NAMES) {
     const dec = new TextDecoder();
     const printer = new TracePrinter(rt, (b) => (text += dec.decode(b)));
     if (preset === "go1.19") {
-      rt.onAlloc = (addr, size, typ) =>
-        emitted.push(`alloc ${addr} ${size} ${typ?.name ?? null} ${rt.site()}`);
-      rt.onFree = (addr, size) => emitted.push(`free ${addr} ${size}`);
-      rt.onGC = (e) => e.kind === "marktermination" && emitted.push("gc");
+      rt.events.subscribe({
+        alloc: (addr, size, typ) =>
+          emitted.push(
+            `alloc ${addr} ${size} ${typ?.name ?? null} ${rt.site()}`,
+          ),
+        free: (addr, size) => emitted.push(`free ${addr} ${size}`),
+        gc: (e) => e.kind === "marktermination" && emitted.push("gc"),
+      });
     } else {
-      rt.onProfileAlloc = (addr, size, typ) =>
-        emitted.push(`alloc ${addr} ${size} ${typ?.name ?? null} ${rt.site()}`);
-      rt.onProfileFree = (_b, addr, size) =>
-        emitted.push(`free ${addr} ${size}`);
+      rt.events.subscribe({
+        profileAlloc: (addr, size, typ) =>
+          emitted.push(
+            `alloc ${addr} ${size} ${typ?.name ?? null} ${rt.site()}`,
+          ),
+        profileFree: (addr, size) => emitted.push(`free ${addr} ${size}`),
+      });
     }
     printer.attach();
     temporaries(rt, { n: 5 });

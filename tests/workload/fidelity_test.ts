@@ -53,16 +53,18 @@ function simulated(run: (rt: Runtime) => void, sites: Set<string>): Counts {
   const rt = new Runtime({ preset: "go1.19" });
   const c: Counts = { allocs: new Map(), frees: new Map(), gcs: 0 };
   const live = new Map<number, number>();
-  rt.onAlloc = (addr, size) => {
-    if (!sites.has(rt.site())) return;
-    bump(c.allocs, size);
-    live.set(addr, size);
-  };
-  rt.onFree = (addr) => {
-    if (!live.has(addr)) return;
-    bump(c.frees, live.get(addr)!);
-    live.delete(addr);
-  };
+  rt.events.subscribe({
+    alloc: (addr, size) => {
+      if (!sites.has(rt.site())) return;
+      bump(c.allocs, size);
+      live.set(addr, size);
+    },
+    free: (addr) => {
+      if (!live.has(addr)) return;
+      bump(c.frees, live.get(addr)!);
+      live.delete(addr);
+    },
+  });
   run(rt);
   c.gcs = rt.numGC;
   return c;
