@@ -9,17 +9,16 @@
  */
 
 import { parseArgs } from "node:util";
-import type { NativeEvent } from "../native/tracer.ts";
 import { traceInWorker } from "../native/in_worker.ts";
-import { symbolize } from "../native/symbolize.ts";
-import { type Frame, StackTable } from "../trace/events.ts";
-import { TraceAnalyzer } from "../trace/analyze.ts";
+import type { Frame } from "../trace/events.ts";
+import { ALLOCATOR_LIBS, NativeSink } from "./_native_sink.ts";
+import { nativeJson, nativeText } from "./_native_text.ts";
+import { fmtBytes } from "./_top.ts";
 import {
   HEAP_SAMPLE_TYPES,
   type HeapSample,
   scaleHeapSample,
 } from "../profile/proto.ts";
-import { analysisText } from "./analyze.ts";
 import {
   checkOutputPath,
   writeAnalysisOutputs,
@@ -52,7 +51,9 @@ Options:
   --breakpoints        stop CMD at every call instead (ptrace breakpoints,
                        stacks by libunwind-ptrace: slower, the reference)
   --top N              rows per table (default 10)
-  --json               print the analysis as JSON
+  --json FILE          write the report as JSON to FILE (never to stdout,
+                       which stays the program's own)
+  -q, --quiet          no progress line, report or warnings on stderr
   --pprof FILE         write an exact heap profile (alloc and inuse at exit)
   --folded FILE        write folded stacks
   --folded-type TYPE   ${HEAP_SAMPLE_TYPES.join(", ")} (default alloc_space)
@@ -67,18 +68,6 @@ ptrace_scope 0/1 for a child), --allow-all for Deno (FFI, and reading
 Example:
   alloctrace native --pprof heap.pb.gz -- ./myprog input.txt
 `;
-
-const LIBS =
-  /\/(libc\.so|libc-[\d.]+\.so|ld-linux[^/]*\.so|libstdc\+\+\.so|libgcc_s\.so)/;
-
-/** The stack given to allocations the sampler skipped. */
-const UNSAMPLED: Frame[] = [{
-  func: "(not sampled)",
-  file: "",
-  line: 0,
-  pc: 0,
-  inlined: false,
-}];
 
 /** Samples of sampled allocations, un-sampled the way Go's `scaleHeapSample` does. */
 function scaled(samples: HeapSample[], rate: number): HeapSample[] {
@@ -105,6 +94,9 @@ export async function nativeCommand(args: string[]): Promise<number> {
       memprofilerate: { type: "string" },
       seed: { type: "string" },
       ...ANALYSIS_OPTIONS,
+      // JSON goes to a file only: stdout belongs to the traced program.
+      json: { type: "string" },
+      quiet: { type: "boolean", short: "q", default: false },
     },
   });
   if (values.help) {
@@ -130,23 +122,39 @@ export async function nativeCommand(args: string[]): Promise<number> {
   for (const o of ["trace-out", "pprof", "folded", "html"] as const) {
     if (values[o]) checkOutputPath(values[o], `--${o}`);
   }
-  const stacks = new StackTable();
-  // libc's own frames are not the allocation site, in tables or profiles.
-  const siteOpts = {
-    skipFrame: (f: Frame) => LIBS.test(f.file) || f.func === "",
-  };
-  const analyzer = new TraceAnalyzer(stacks, siteOpts);
-  // With a sampling rate, a second analyzer sees only the sampled
-  // allocations (and their frees): its per-stack totals, scaled, are the profile.
-  const sampledAnalyzer = rate > 0 ? new TraceAnalyzer(stacks, siteOpts) : null;
-  const sizes = new Map<
-    number,
-    { size: number; stack: number; sampled: boolean }
-  >();
-  const traceParts: string[] = [];
-  const hex = (n: number) => "0x" + n.toString(16);
-  // Events are kept until the run ends, then symbolized (file:line, C++ names) and analysed.
-  let events: NativeEvent[];
+  const jsonPath = values.json;
+  if (jsonPath !== undefined) {
+    if (jsonPath === "" || jsonPath === "-") {
+      throw new UsageError(
+        "--json needs a FILE: the program's stdout is its own, the JSON never shares it",
+      );
+    }
+    checkOutputPath(jsonPath, "--json");
+  }
+  const quiet = values.quiet;
+  // The trace is written as it goes, to a temporary name renamed at the end.
+  const traceOutPath = values["trace-out"];
+  const traceTmp = traceOutPath ? tmpPathOf(traceOutPath) : null;
+  let traceOut: Deno.FsFile | null = null;
+  if (traceTmp !== null) {
+    try {
+      traceOut = await Deno.open(traceTmp, { write: true, createNew: true });
+    } catch (e) {
+      throw new Error(
+        `cannot write ${traceOutPath}: ${(e as Error).message.split("\n")[0]}`,
+      );
+    }
+  }
+  const sink = new NativeSink({
+    sampled: rate > 0,
+    traceOut,
+    // libc's own frames are not the allocation site, in tables or profiles.
+    skipFrame: (f: Frame) => ALLOCATOR_LIBS.test(f.file) || f.func === "",
+  });
+  const progress = !quiet && Deno.stderr.isTerminal()
+    ? new Progress(sink)
+    : null;
+  const t0 = performance.now();
   let code: number;
   try {
     const r = await traceInWorker(argv, {
@@ -154,14 +162,18 @@ export async function nativeCommand(args: string[]): Promise<number> {
       memProfileRate: rate,
       seed,
       mode: values.breakpoints ? "breakpoints" : "inject",
+    }, async (batch) => {
+      await sink.add(batch);
+      progress?.tick();
     });
-    events = r.events;
+    progress?.clear();
     code = r.code;
     if (!r.started && !r.interrupted) {
       // The shell said why (not found, permission denied) on stderr.
       console.error(
         `alloctrace: ${argv[0]} could not be started (exit code ${code})`,
       );
+      await discard(traceOut, traceTmp);
       return code === 0 ? 1 : code;
     }
     if (r.interrupted) {
@@ -172,6 +184,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
       );
     }
   } catch (e) {
+    progress?.clear();
+    await discard(traceOut, traceTmp);
     const err = e as Error;
     if (err.name === "NotCapable") {
       throw new Error(
@@ -182,89 +196,15 @@ export async function nativeCommand(args: string[]): Promise<number> {
     }
     throw err;
   }
-  const resolved = await symbolize(events.flatMap((e) => e.frames));
-  const toFrames = (e: NativeEvent): Frame[] =>
-    e.frames.map((f) => {
-      const r = resolved.get(`${f.module}@${f.rel}`);
-      const lib = LIBS.test(f.module);
-      return {
-        func: r?.func ?? f.name,
-        file: lib ? f.module : r?.file ?? f.module,
-        line: r?.line ?? 0,
-        pc: f.pc,
-        inlined: false,
-      };
-    });
-  // The traceback text of each interned stack, made once.
-  const tracebacks = new Map<number, string>();
-  const traceback = (stack: number): string => {
-    let t = tracebacks.get(stack);
-    if (t === undefined) {
-      t = stacks.get(stack).map((f, i) =>
-        `\t#${i} ${hex(f.pc)} ${
-          f.func.replaceAll(" ", "") || "?"
-        } ${f.file}:${f.line}\n`
-      ).join("");
-      tracebacks.set(stack, t);
-    }
-    return t;
-  };
-  let line = 0;
-  for (const e of events) {
-    line++;
-    if (e.kind === "free") {
-      const a = sizes.get(e.addr);
-      if (a === undefined) continue; // allocated before libc was hooked
-      sizes.delete(e.addr);
-      const free = {
-        kind: "free" as const,
-        addr: e.addr,
-        size: a.size,
-        goroutine: e.tid,
-        stack: a.stack,
-        lineNo: line,
-      };
-      analyzer.add(free);
-      if (a.sampled) sampledAnalyzer?.add(free);
-      if (values["trace-out"]) {
-        traceParts.push(
-          `MProf_Free(p=${hex(e.addr)}, size=${hex(a.size)})\n${
-            traceback(a.stack)
-          }`,
-        );
-      }
-      continue;
-    }
-    const frames = e.sampled ? toFrames(e) : UNSAMPLED;
-    const stack = stacks.intern(frames);
-    sizes.set(e.addr, { size: e.size, stack, sampled: e.sampled });
-    const alloc = {
-      kind: "alloc" as const,
-      addr: e.addr,
-      size: e.size,
-      type: null,
-      requested: e.size,
-      goroutine: e.tid,
-      stack,
-      lineNo: line,
-    };
-    analyzer.add(alloc);
-    if (e.sampled) sampledAnalyzer?.add(alloc);
-    if (values["trace-out"]) {
-      traceParts.push(
-        `MProf_Malloc(p=${hex(e.addr)}, size=${
-          hex(e.size)
-        }, type=0x0 <single object>)\n${traceback(stack)}`,
-      );
-    }
+  const seconds = (performance.now() - t0) / 1000;
+  if (traceOut !== null) {
+    traceOut.close();
+    await Deno.rename(traceTmp!, traceOutPath!);
   }
-  const result = analyzer.finish();
-  if (values["trace-out"]) {
-    await writeOutput(values["trace-out"], traceParts.join(""));
-  }
-  const samples = sampledAnalyzer === null
-    ? analyzer.samples()
-    : scaled(sampledAnalyzer.samples(), rate);
+  const result = sink.analyzer.finish();
+  const samples = sink.sampledAnalyzer === null
+    ? sink.analyzer.samples()
+    : scaled(sink.sampledAnalyzer.samples(), rate);
   await writeAnalysisOutputs(values, samples, {
     rate: rate || 1,
     type,
@@ -277,17 +217,72 @@ export async function nativeCommand(args: string[]): Promise<number> {
       analysis: result,
     }),
   });
-  if (result.allocs === 0 && result.frees === 0) {
+  if (result.allocs === 0 && result.frees === 0 && !quiet) {
     console.error(
       `alloctrace: warning: ${
         argv[0]
       } made no malloc call that could be traced (a static or pure Go binary never calls libc's malloc)`,
     );
   }
-  if (values.json) {
-    console.log(
-      JSON.stringify({ command: argv, exitCode: code, ...result }, null, 2),
+  const report = {
+    command: argv,
+    exitCode: code,
+    seconds,
+    analysis: result,
+    lifetimes: sink.lifetimes(),
+    sizes: sink.sizeHistogram(),
+  };
+  if (jsonPath !== undefined) {
+    await writeOutput(
+      jsonPath,
+      JSON.stringify(nativeJson(report, top), null, 2) + "\n",
     );
-  } else console.error(analysisText(argv.join(" "), result, top));
+  }
+  if (!quiet) console.error(nativeText(report, top));
   return code;
+}
+
+/** A temporary name beside `path` (renamed over it once complete). */
+function tmpPathOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return `${path.slice(0, i + 1)}.${path.slice(i + 1)}.tmp-${Deno.pid}`;
+}
+
+/** Closes and removes a half-written trace. */
+async function discard(f: Deno.FsFile | null, path: string | null) {
+  if (f === null || path === null) return;
+  f.close();
+  await Deno.remove(path).catch(() => {});
+}
+
+/** One line on the terminal while the program runs: events, rate, live bytes. */
+class Progress {
+  readonly #sink: NativeSink;
+  readonly #t0 = performance.now();
+  #last = 0;
+  #shown = false;
+
+  constructor(sink: NativeSink) {
+    this.#sink = sink;
+  }
+
+  tick(): void {
+    const now = performance.now();
+    if (now - this.#last < 250) return;
+    this.#last = now;
+    const s = this.#sink;
+    const rate = s.events / Math.max(0.001, (now - this.#t0) / 1000);
+    const line = `alloctrace: ${s.events.toLocaleString("en-US")} events, ${
+      Math.round(rate).toLocaleString("en-US")
+    }/s, ${fmtBytes(s.liveBytes)} live`;
+    Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${line}`));
+    this.#shown = true;
+  }
+
+  clear(): void {
+    if (this.#shown) {
+      Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+    }
+    this.#shown = false;
+  }
 }

@@ -47,6 +47,7 @@ const LIBC_SYMBOLS = {
   ptrace: { parameters: ["i64", "i64", "u64", "u64"], result: "i64" },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
+  usleep: { parameters: ["u32"], result: "i32" },
   posix_spawn: {
     parameters: ["buffer", "buffer", "pointer", "pointer", "buffer", "buffer"],
     result: "i32",

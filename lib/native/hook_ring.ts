@@ -23,20 +23,7 @@ import {
   SNAPSHOT_BYTES,
 } from "./inject.ts";
 import type { RemoteMemory } from "./remote.ts";
-import type { NativeEvent, NativeFrame } from "./tracer.ts";
-
-/** The hooked functions; an allocation's record kind is its index + 1. */
-export const KIND_CODES: readonly NativeEvent["kind"][] = [
-  "malloc",
-  "calloc",
-  "realloc",
-  "free",
-  "posix_memalign",
-  "aligned_alloc",
-  "memalign",
-  "valloc",
-  "reallocarray",
-];
+import { NATIVE_KINDS, type NativeEvent, type NativeFrame } from "./event.ts";
 
 /** How each allocation function's byte count is computed (default `rdi`). */
 export const SIZE_EXPR: Partial<
@@ -160,9 +147,11 @@ export class HookRing {
    * Reads the ring from the tail to the head and turns records into events;
    * frees the slots of finished calls with stack copies; with `forceTail`
    * (a stub is waiting for room) writes the tail even when little was read.
+   * Returns the number of records read.
    */
-  drain(forceTail: boolean): void {
+  drain(forceTail: boolean): number {
     const o = this.#o;
+    const from = this.#tail;
     for (;;) {
       const at = this.#tail % RING_RECORDS;
       const count = Math.min(CHUNK, RING_RECORDS - at);
@@ -175,7 +164,7 @@ export class HookRing {
           [this.#recBuf.subarray(0, CONTROL), o.region + LAYOUT.head],
           [recs, o.region + LAYOUT.ring + at * RECORD_BYTES],
         ])
-      ) return;
+      ) return this.#tail - from;
       const head = this.#u64(0);
       let done = 0;
       while (
@@ -196,6 +185,7 @@ export class HookRing {
         this.#tailWritten = this.#tail;
       }
     }
+    return this.#tail - from;
   }
 
   #u64(o: number): number {
@@ -269,7 +259,7 @@ export class HookRing {
       if (!call.nested) o.finish(tid, call, a, this.#u64(at + 32));
       return;
     }
-    const k = KIND_CODES[kind - 1];
+    const k = NATIVE_KINDS[kind - 1];
     if (k === undefined) return;
     const copied = (type & REC_STACK) !== 0;
     const frames = copied && o.wantStacks

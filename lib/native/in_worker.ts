@@ -1,20 +1,19 @@
 /**
  * Native tracing in a Worker (reference: the tracer owns a thread), with
  * Ctrl-C handled on the main thread: it kills the traced program, whose
- * exit then ends the trace; nothing is left stopped.
+ * exit then ends the trace; nothing is left stopped. Events reach the
+ * caller batch by batch while the program runs; none are kept here.
  *
  * @module
  */
 
-import type { NativeEvent } from "./tracer.ts";
+import type { EventBatch } from "./event.ts";
 import type { TraceRequest, TraceSettings } from "./tracer_worker.ts";
 
 /** What a traced run gave. */
 export interface TraceResult {
   /** The program's exit code (128 + signal when a signal ended it; 130 after Ctrl-C). */
   code: number;
-  /** Its events, in order. */
-  events: NativeEvent[];
   /** Whether Ctrl-C (SIGINT) or SIGTERM stopped the run. */
   interrupted: boolean;
   /** Whether the program ran at all (false: the shell could not exec it). */
@@ -22,26 +21,28 @@ export interface TraceResult {
 }
 
 /**
- * Traces `argv` on a Worker's thread and resolves with its exit code and
- * events.
+ * Traces `argv` on a Worker's thread; `consume` gets each batch of events
+ * in order (the next one waits for its promise), and the promise resolves
+ * with the exit code once the last batch is consumed.
  *
  * @throws {Error} what {@link traceNative} throws (ptrace not permitted,
- *   libunwind missing, the program cannot start), with its name kept.
+ *   libunwind missing, the program cannot start), with its name kept, or
+ *   what `consume` throws (the program is killed then).
  */
 export function traceInWorker(
   argv: string[],
   opts: TraceSettings,
+  consume: (b: EventBatch) => Promise<void> | void,
 ): Promise<TraceResult> {
   const worker = new Worker(new URL("./tracer_worker.ts", import.meta.url), {
     type: "module",
   });
-  const events: NativeEvent[] = [];
+  const consumedBuf = new SharedArrayBuffer(4);
+  const consumed = new Int32Array(consumedBuf);
   let pid = 0;
   let interrupted = false;
   let started = false;
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const onSignal = () => {
-    interrupted = true;
+  const kill = () => {
     if (pid > 0) {
       try {
         Deno.kill(pid, "SIGKILL");
@@ -50,12 +51,27 @@ export function traceInWorker(
       }
     }
   };
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const onSignal = () => {
+    interrupted = true;
+    kill();
+  };
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   const done = () => {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     worker.terminate();
   };
   return new Promise<TraceResult>((resolve, reject) => {
+    // Batches are consumed one after another, in order.
+    let chain: Promise<void> = Promise.resolve();
+    let failed = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      kill();
+      done();
+      reject(e);
+    };
     worker.onmessage = (m) => {
       const d = m.data;
       if (d.exec !== undefined) {
@@ -67,29 +83,27 @@ export function traceInWorker(
         if (interrupted) onSignal();
         return;
       }
-      for (const e of d.events) events.push(e);
-      if (d.error !== undefined) {
-        done();
-        const err = new Error(d.error.message);
-        err.name = d.error.name;
-        reject(err);
-      } else if (d.code !== undefined) {
-        done();
-        resolve({
-          code: interrupted ? 130 : d.code,
-          events,
-          interrupted,
-          started,
-        });
-      }
+      chain = chain.then(async () => {
+        if (failed) return;
+        if (d.batch.n > 0 || d.batch.stacks.length > 0) await consume(d.batch);
+        Atomics.add(consumed, 0, 1);
+        Atomics.notify(consumed, 0);
+        if (d.error !== undefined) {
+          const err = new Error(d.error.message);
+          err.name = d.error.name;
+          fail(err);
+        } else if (d.code !== undefined) {
+          done();
+          resolve({ code: interrupted ? 130 : d.code, interrupted, started });
+        }
+      }).catch(fail);
     };
     worker.onerror = (e) => {
       e.preventDefault();
-      done();
-      reject(new Error(`native tracer: ${e.message}`));
+      fail(new Error(`native tracer: ${e.message}`));
     };
     // traceNative applies the defaults.
-    const req: TraceRequest = { argv, settings: opts };
+    const req: TraceRequest = { argv, settings: opts, consumed: consumedBuf };
     worker.postMessage(req);
   });
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { NativeFrame } from "./tracer.ts";
+import type { NativeFrame } from "./event.ts";
 
 /** File, line and (demangled) function of a frame. */
 export interface Resolved {

@@ -54,55 +54,12 @@ import {
   REC_FREE,
   REGION_BYTES,
 } from "./inject.ts";
-import {
-  type Call,
-  HookRing,
-  KIND_CODES,
-  requestedSize,
-  SIZE_EXPR,
-} from "./hook_ring.ts";
+import { type Call, HookRing, requestedSize, SIZE_EXPR } from "./hook_ring.ts";
+import { NATIVE_KINDS } from "./event.ts";
 import { RemoteMemory } from "./remote.ts";
+import type { NativeEvent } from "./event.ts";
 
-/** One native allocation event. */
-export interface NativeEvent {
-  /** `malloc`, `calloc`, `realloc` or `free`. */
-  kind:
-    | "malloc"
-    | "calloc"
-    | "realloc"
-    | "free"
-    | "posix_memalign"
-    | "aligned_alloc"
-    | "memalign"
-    | "valloc"
-    | "reallocarray";
-  /** Thread id. */
-  tid: number;
-  /** Result (allocations) or argument (free). */
-  addr: number;
-  /** Bytes (allocations; `calloc`: n × size). */
-  size: number;
-  /** `realloc`'s old pointer. */
-  old: number;
-  /** The stack at entry: PCs with names, innermost first (empty without stacks or when not sampled). */
-  frames: NativeFrame[];
-  /** Whether the heap-profile sampler chose it (always, without a sampling rate). */
-  sampled: boolean;
-}
-
-/** A native frame: its PC, symbol (from libunwind), module, and the address inside the module's file. */
-export interface NativeFrame {
-  /** Program counter (return address, except the first frame). */
-  pc: number;
-  /** Symbol name from libunwind (empty when the module has none). */
-  name: string;
-  /** Offset from the symbol's start. */
-  off: number;
-  /** Path of the mapped file. */
-  module: string;
-  /** Address to look up in the module's ELF file (for addr2line). */
-  rel: number;
-}
+export type { NativeEvent, NativeFrame } from "./event.ts";
 
 /** Options of a trace. */
 export interface NativeOptions {
@@ -136,6 +93,7 @@ export interface NativeOptions {
 }
 
 const WALL = 0x40000000;
+const WNOHANG = 1;
 const SIGTRAP = 5;
 const SIGSTOP = 19;
 const SIGCONT = 18;
@@ -237,7 +195,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   };
   const libcHandle = c.dlopen(cstr("libc.so.6"), 0x4 /* RTLD_NOLOAD */ | 0x1);
   const hookOffsets: [NativeEvent["kind"], number][] = [];
-  for (const k of KIND_CODES) {
+  for (const k of NATIVE_KINDS) {
     try {
       hookOffsets.push([k, offsetOf(libcHandle, k)]);
     } catch {
@@ -492,6 +450,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     return true;
   };
 
+  const t0 = performance.now();
   const emitFree = (tid: number, addr: number) =>
     opts.onEvent({
       kind: "free",
@@ -501,6 +460,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       old: 0,
       frames: [],
       sampled: false,
+      time: performance.now() - t0,
     });
 
   const mem = new RemoteMemory(c, pid);
@@ -533,6 +493,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         old: p.old,
         frames: p.frames,
         sampled: p.sampled,
+        time: performance.now() - t0,
       });
     }
   };
@@ -597,7 +558,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       dv.setBigUint64(0, peek(tid, entry), true);
       dv.setBigUint64(8, peek(tid, entry + 8), true);
       specs.push({
-        kind: kind === "free" ? REC_FREE : KIND_CODES.indexOf(kind) + 1,
+        kind: kind === "free" ? REC_FREE : NATIVE_KINDS.indexOf(kind) + 1,
         entry,
         head,
         size: SIZE_EXPR[kind] ?? "rdi",
@@ -636,8 +597,18 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   };
   let exitCode = -1;
   const alive = new Set<number>([pid]);
+  // While the program runs, the ring is read every few milliseconds (the
+  // tracer's own thread): events reach consumers as they happen, and the
+  // program rarely finds the ring full.
+  let idle = 0;
   while (alive.size > 0) {
-    const { tid, s } = wait(-1, WALL);
+    const { tid, s } = wait(-1, WALL | (ring !== null ? WNOHANG : 0));
+    if (tid === 0) {
+      if (ring!.drain(false) > 0) idle = 0;
+      else c.usleep(250 << Math.min(idle++, 4)); // up to 4 ms
+      continue;
+    }
+    idle = 0;
     if (tid < 0) break;
     const sig = (s >> 8) & 0xff;
     const event = s >>> 16;

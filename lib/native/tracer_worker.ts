@@ -2,19 +2,24 @@
  * The Worker that runs {@link traceNative}: every ptrace, waitpid and
  * libunwind call happens synchronously on this worker's own OS thread
  * (ptrace requests must come from the thread that seized the tracee), so
- * the main thread stays free for signals. Events go to the main thread in
- * batches.
+ * the main thread stays free for signals and for consuming events.
+ *
+ * Events go to the main thread in columnar batches (event.ts). A shared
+ * counter of batches consumed holds the worker back when the consumer is
+ * {@link MAX_AHEAD} batches behind: the traced program then waits too (its
+ * ring fills up), so memory stays bounded however many events there are.
  *
  * Messages in: one {@link TraceRequest}. Messages out: `{ pid }` once the
- * start-up shell runs, `{ exec }` once it runs the program, `{ events }`
- * batches, then `{ code }` or `{ error }`.
+ * start-up shell runs, `{ exec }` once it runs the program, `{ batch }`,
+ * then `{ batch, code }` or `{ batch, error }`.
  *
  * @module
  */
 
 /// <reference lib="deno.worker" />
 
-import { type NativeEvent, type NativeOptions, traceNative } from "./tracer.ts";
+import { type NativeOptions, traceNative } from "./tracer.ts";
+import { BatchEncoder } from "./event.ts";
 
 /** The options of a trace that can cross to a worker (no callbacks). */
 export type TraceSettings = Omit<
@@ -26,29 +31,41 @@ export type TraceSettings = Omit<
 export interface TraceRequest {
   argv: string[];
   settings: TraceSettings;
+  /** Int32Array over it: [0] batches consumed by the main thread. */
+  consumed: SharedArrayBuffer;
 }
+
+/** Batches the worker may be ahead of its consumer. */
+export const MAX_AHEAD = 8;
 
 self.onmessage = (m: MessageEvent<TraceRequest>) => {
   const { argv, settings } = m.data;
-  let batch: NativeEvent[] = [];
+  const consumed = new Int32Array(m.data.consumed);
+  const enc = new BatchEncoder();
+  let posted = 0;
+  const post = () => {
+    for (;;) {
+      const done = Atomics.load(consumed, 0);
+      if (posted - done < MAX_AHEAD) break;
+      Atomics.wait(consumed, 0, done, 1000);
+    }
+    posted++;
+    self.postMessage({ batch: enc.take() });
+  };
   try {
     const code = traceNative(argv, {
       ...settings,
       onStart: (pid) => self.postMessage({ pid }),
       onExec: () => self.postMessage({ exec: true }),
       onEvent: (e) => {
-        batch.push(e);
-        if (batch.length >= 8192) {
-          self.postMessage({ events: batch });
-          batch = [];
-        }
+        if (enc.add(e)) post();
       },
     });
-    self.postMessage({ events: batch, code });
+    self.postMessage({ batch: enc.take(), code });
   } catch (e) {
     const err = e as Error;
     self.postMessage({
-      events: batch,
+      batch: enc.take(),
       error: { name: err.name, message: err.message },
     });
   }

@@ -171,12 +171,13 @@ Deno.test({
       "--trace-out",
       `${dir}/n.trace`,
       "--json",
+      `${dir}/n.json`,
       "--",
       bin,
       "30",
     ], ["-A"]);
     assertEquals(r.code, 7, r.stderr);
-    const doc = JSON.parse(r.stdout);
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/n.json`));
     const leak = doc.sites.find((s: { site: string }) =>
       s.site === "leaf_alloc"
     );
@@ -300,7 +301,7 @@ Deno.test({
         ...extra,
         "--folded",
         out,
-        "--json",
+        "-q",
         "--",
         bin,
         "2000",
@@ -354,7 +355,17 @@ int main(int argc, char **argv) {
     );
     const pidFile = `${dir}/sleeper.pid`;
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", "native", "--json", "--", bin, pidFile],
+      args: [
+        "run",
+        "-A",
+        "main.ts",
+        "native",
+        "--json",
+        `${dir}/sleeper.json`,
+        "--",
+        bin,
+        pidFile,
+      ],
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -374,7 +385,7 @@ int main(int argc, char **argv) {
       "it did not wait for sleep(60)",
     );
     assertIncludes(stderr, "interrupted");
-    const doc = JSON.parse(new TextDecoder().decode(out.stdout));
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/sleeper.json`));
     assertTrue(
       doc.sites.some((s: { site: string; allocBytes: number }) =>
         s.site === "main" && s.allocBytes >= 100

@@ -1,0 +1,307 @@
+/**
+ * The consumer of `alloctrace native`'s event batches, as they arrive:
+ * new stacks symbolized (file:line, C++ names) once each, events fed to the
+ * trace analyzer, the trace file written as it goes, and what only malloc
+ * has measured (lifetimes in wall time and in bytes allocated between, a
+ * power-of-two size histogram). It keeps the live blocks and the distinct
+ * stacks, nothing per event.
+ *
+ * @module
+ */
+
+import {
+  type EventBatch,
+  NATIVE_KINDS,
+  type NativeFrame,
+} from "../native/event.ts";
+import { type Resolved, symbolize } from "../native/symbolize.ts";
+import { type Frame, StackTable } from "../trace/events.ts";
+import { siteName, TraceAnalyzer } from "../trace/analyze.ts";
+
+/** Modules whose frames are the allocator's, never the site. */
+export const ALLOCATOR_LIBS =
+  /\/(libc\.so|libc-[\d.]+\.so|ld-linux[^/]*\.so|libstdc\+\+\.so|libgcc_s\.so)/;
+
+/** The stack given to allocations the sampler skipped. */
+const UNSAMPLED: Frame[] = [{
+  func: "(not sampled)",
+  file: "",
+  line: 0,
+  pc: 0,
+  inlined: false,
+}];
+
+/** Upper bounds (ms) of the wall-time lifetime buckets (the last is open). */
+export const WALL_BUCKETS: readonly number[] = [1, 10, 100, 1000, 10000];
+/** Upper bounds (bytes) of the bytes-allocated-between buckets (the last is open). */
+export const BETWEEN_BUCKETS: readonly number[] = [
+  1 << 10,
+  1 << 14,
+  1 << 18,
+  1 << 22,
+  1 << 26,
+];
+
+/** What malloc's lifetimes look like at one site. */
+export interface NativeSiteLifetimes {
+  /** Site name (as the analyzer's). */
+  site: string;
+  /** Freed blocks by wall time between allocation and free ({@link WALL_BUCKETS}). */
+  wall: number[];
+  /** Freed blocks by bytes allocated in between ({@link BETWEEN_BUCKETS}). */
+  between: number[];
+  /** Of the blocks live at the end: the oldest's age in ms. */
+  oldestLiveMs: number;
+}
+
+/** One row of the power-of-two size histogram: sizes in (limit/2, limit]. */
+export interface SizeBucket {
+  /** Upper bound (a power of two; 0 for zero-byte requests). */
+  limit: number;
+  /** Allocations. */
+  count: number;
+  /** Bytes. */
+  bytes: number;
+}
+
+function bucketOf(bounds: readonly number[], v: number): number {
+  let i = 0;
+  while (i < bounds.length && v > bounds[i]) i++;
+  return i;
+}
+
+interface Live {
+  size: number;
+  stack: number;
+  sampled: boolean;
+  time: number;
+  clock: number;
+}
+
+/** Options of the sink. */
+export interface SinkOptions {
+  /** Also analyse the sampled allocations on their own (a sampling rate is set). */
+  sampled: boolean;
+  /** Where to write the trace as it goes (an open file), or null. */
+  traceOut: Deno.FsFile | null;
+  /** Which frames are not the site. */
+  skipFrame: (f: Frame) => boolean;
+}
+
+/** Consumes batches; the analyses are read when the run is over. */
+export class NativeSink {
+  /** Interned symbolized stacks. */
+  readonly stacks: StackTable = new StackTable();
+  /** Analysis of every event. */
+  readonly analyzer: TraceAnalyzer;
+  /** Analysis of the sampled allocations only (with a sampling rate). */
+  readonly sampledAnalyzer: TraceAnalyzer | null;
+  /** Events seen. */
+  events = 0;
+  /** Bytes live now. */
+  liveBytes = 0;
+  readonly #o: SinkOptions;
+  readonly #resolved = new Map<string, Resolved>();
+  /** Tracer stack id → interned stack. */
+  readonly #stackOf = new Map<number, number>();
+  readonly #live = new Map<number, Live>();
+  readonly #tracebacks = new Map<number, string>();
+  readonly #lifetimes = new Map<
+    number,
+    { wall: number[]; between: number[] }
+  >();
+  readonly #sizes = new Map<number, SizeBucket>();
+  #clock = 0;
+  #noStack: number | undefined;
+  #unsampled: number | undefined;
+  #lastTime = 0;
+  readonly #enc = new TextEncoder();
+
+  /** A sink with options `o`. */
+  constructor(o: SinkOptions) {
+    this.#o = o;
+    const opts = { skipFrame: o.skipFrame };
+    this.analyzer = new TraceAnalyzer(this.stacks, opts);
+    this.sampledAnalyzer = o.sampled
+      ? new TraceAnalyzer(this.stacks, opts)
+      : null;
+  }
+
+  /** Takes one batch. */
+  async add(b: EventBatch): Promise<void> {
+    if (b.stacks.length > 0) await this.#internStacks(b.stacks);
+    const out: string[] = [];
+    const traceOut = this.#o.traceOut !== null;
+    const hex = (n: number) => "0x" + n.toString(16);
+    for (let i = 0; i < b.n; i++) {
+      this.events++;
+      const line = this.events;
+      const addr = b.addr[i];
+      const time = b.time[i];
+      this.#lastTime = time;
+      if (NATIVE_KINDS[b.kind[i]] === "free") {
+        const a = this.#live.get(addr);
+        if (a === undefined) continue; // allocated before libc was hooked
+        this.#live.delete(addr);
+        this.liveBytes -= a.size;
+        const free = {
+          kind: "free" as const,
+          addr,
+          size: a.size,
+          goroutine: b.tid[i],
+          stack: a.stack,
+          lineNo: line,
+        };
+        this.analyzer.add(free);
+        if (a.sampled) this.sampledAnalyzer?.add(free);
+        const lt = this.#lifetimeOf(a.stack);
+        lt.wall[bucketOf(WALL_BUCKETS, time - a.time)]++;
+        lt.between[bucketOf(BETWEEN_BUCKETS, this.#clock - a.clock)]++;
+        if (traceOut) {
+          out.push(
+            `MProf_Free(p=${hex(addr)}, size=${hex(a.size)})\n${
+              this.#traceback(a.stack)
+            }`,
+          );
+        }
+        continue;
+      }
+      const size = b.size[i];
+      const sampled = b.sampled[i] === 1;
+      const stack = sampled && b.stack[i] >= 0
+        ? this.#stackOf.get(b.stack[i])!
+        : sampled
+        ? (this.#noStack ??= this.stacks.intern([]))
+        : (this.#unsampled ??= this.stacks.intern(UNSAMPLED));
+      // A block at a live address: its free was not seen (made before the hooks).
+      const prev = this.#live.get(addr);
+      if (prev !== undefined) this.liveBytes -= prev.size;
+      this.#live.set(addr, { size, stack, sampled, time, clock: this.#clock });
+      this.#clock += size;
+      this.liveBytes += size;
+      const limit = size <= 0 ? 0 : 2 ** Math.ceil(Math.log2(size));
+      let sb = this.#sizes.get(limit);
+      if (sb === undefined) {
+        sb = { limit, count: 0, bytes: 0 };
+        this.#sizes.set(limit, sb);
+      }
+      sb.count++;
+      sb.bytes += size;
+      const alloc = {
+        kind: "alloc" as const,
+        addr,
+        size,
+        type: null,
+        requested: size,
+        goroutine: b.tid[i],
+        stack,
+        lineNo: line,
+      };
+      this.analyzer.add(alloc);
+      if (sampled) this.sampledAnalyzer?.add(alloc);
+      if (traceOut) {
+        out.push(
+          `MProf_Malloc(p=${hex(addr)}, size=${
+            hex(size)
+          }, type=0x0 <single object>)\n${this.#traceback(stack)}`,
+        );
+      }
+    }
+    if (out.length > 0) {
+      const bytes = this.#enc.encode(out.join(""));
+      for (let off = 0; off < bytes.length;) {
+        off += await this.#o.traceOut!.write(bytes.subarray(off));
+      }
+    }
+  }
+
+  /** Lifetimes per site (sites named as the analyzer names them), sites by frees. */
+  lifetimes(): NativeSiteLifetimes[] {
+    const bySite = new Map<string, NativeSiteLifetimes>();
+    const siteOf = (stack: number) => {
+      const name = siteName(this.stacks.get(stack), false, this.#o.skipFrame);
+      let s = bySite.get(name);
+      if (s === undefined) {
+        s = {
+          site: name,
+          wall: new Array(WALL_BUCKETS.length + 1).fill(0),
+          between: new Array(BETWEEN_BUCKETS.length + 1).fill(0),
+          oldestLiveMs: 0,
+        };
+        bySite.set(name, s);
+      }
+      return s;
+    };
+    for (const [stack, lt] of this.#lifetimes) {
+      const s = siteOf(stack);
+      lt.wall.forEach((v, i) => s.wall[i] += v);
+      lt.between.forEach((v, i) => s.between[i] += v);
+    }
+    for (const a of this.#live.values()) {
+      const s = siteOf(a.stack);
+      s.oldestLiveMs = Math.max(s.oldestLiveMs, this.#lastTime - a.time);
+    }
+    const total = (s: NativeSiteLifetimes) => s.wall.reduce((x, y) => x + y, 0);
+    return [...bySite.values()].sort((a, b) => total(b) - total(a));
+  }
+
+  /** The power-of-two size histogram, by size. */
+  sizeHistogram(): SizeBucket[] {
+    return [...this.#sizes.values()].sort((a, b) => a.limit - b.limit);
+  }
+
+  #lifetimeOf(stack: number) {
+    let lt = this.#lifetimes.get(stack);
+    if (lt === undefined) {
+      lt = {
+        wall: new Array(WALL_BUCKETS.length + 1).fill(0),
+        between: new Array(BETWEEN_BUCKETS.length + 1).fill(0),
+      };
+      this.#lifetimes.set(stack, lt);
+    }
+    return lt;
+  }
+
+  // Symbolizes the frames not seen before (one addr2line per module), then interns each stack.
+  async #internStacks(stacks: [number, NativeFrame[]][]): Promise<void> {
+    const fresh: NativeFrame[] = [];
+    for (const [, frames] of stacks) {
+      for (const f of frames) {
+        if (!this.#resolved.has(`${f.module}@${f.rel}`)) fresh.push(f);
+      }
+    }
+    if (fresh.length > 0) {
+      for (const [k, v] of await symbolize(fresh)) this.#resolved.set(k, v);
+    }
+    for (const [id, frames] of stacks) {
+      this.#stackOf.set(
+        id,
+        this.stacks.intern(frames.map((f) => {
+          const r = this.#resolved.get(`${f.module}@${f.rel}`);
+          const lib = ALLOCATOR_LIBS.test(f.module);
+          return {
+            func: r?.func ?? f.name,
+            file: lib ? f.module : r?.file ?? f.module,
+            line: r?.line ?? 0,
+            pc: f.pc,
+            inlined: false,
+          };
+        })),
+      );
+    }
+  }
+
+  // The traceback text of an interned stack, made once.
+  #traceback(stack: number): string {
+    let t = this.#tracebacks.get(stack);
+    if (t === undefined) {
+      t = this.stacks.get(stack).map((f, i) =>
+        `\t#${i} 0x${f.pc.toString(16)} ${
+          f.func.replaceAll(" ", "") || "?"
+        } ${f.file}:${f.line}\n`
+      ).join("");
+      this.#tracebacks.set(stack, t);
+    }
+    return t;
+  }
+}

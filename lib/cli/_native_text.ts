@@ -1,0 +1,191 @@
+/**
+ * `alloctrace native`'s report, in malloc's terms: sites, leaks at exit
+ * with their age, lifetimes in wall time and in bytes allocated between,
+ * and a power-of-two size histogram; no GC cycles, no size classes (a Go
+ * trace's report has those, lib/cli/analyze.ts).
+ *
+ * @module
+ */
+
+import type { AnalysisResult, SiteStats } from "../trace/analyze.ts";
+import { alignColumns } from "./_top.ts";
+import {
+  BETWEEN_BUCKETS,
+  type NativeSiteLifetimes,
+  type SizeBucket,
+  WALL_BUCKETS,
+} from "./_native_sink.ts";
+
+/** Everything the native report shows. */
+export interface NativeReport {
+  /** The traced command. */
+  command: string[];
+  /** Its exit code. */
+  exitCode: number;
+  /** Wall time of the run, in seconds. */
+  seconds: number;
+  /** The analysis of every call. */
+  analysis: AnalysisResult;
+  /** Lifetimes per site. */
+  lifetimes: NativeSiteLifetimes[];
+  /** Sizes by power of two. */
+  sizes: SizeBucket[];
+}
+
+const n = (x: number) => x.toLocaleString("en-US");
+
+/** A byte bound as a short label (1K, 16M). */
+function bytesLabel(b: number): string {
+  return b >= 1 << 30
+    ? `${b / (1 << 30)}G`
+    : b >= 1 << 20
+    ? `${b / (1 << 20)}M`
+    : b >= 1024
+    ? `${b / 1024}K`
+    : `${b}`;
+}
+
+/** A duration in ms as a short label (1ms, 10s). */
+function msLabel(ms: number): string {
+  return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** The sizes to show: the `top` buckets with most allocations, in size order. */
+export function topSizes(
+  sizes: readonly SizeBucket[],
+  top: number,
+): SizeBucket[] {
+  return [...sizes].sort((a, b) => b.count - a.count || a.limit - b.limit)
+    .slice(0, top).sort((a, b) => a.limit - b.limit);
+}
+
+/** A site's figures without the Go-only ones (GC cycles, requested sizes). */
+function nativeSite(s: SiteStats) {
+  const {
+    liveCyclesMin: _a,
+    liveCyclesMax: _b,
+    liveCyclesSum: _c,
+    lifetimeCycles: _d,
+    lifetimeBytes: _e,
+    requestedBytes: _f,
+    requestedKnown: _g,
+    ...rest
+  } = s;
+  return rest;
+}
+
+/** The report as a JSON document (numbers as numbers). */
+export function nativeJson(r: NativeReport, top: number): unknown {
+  const a = r.analysis;
+  return {
+    command: r.command,
+    exitCode: r.exitCode,
+    seconds: r.seconds,
+    allocs: a.allocs,
+    allocBytes: a.allocBytes,
+    frees: a.frees,
+    unmatchedFrees: a.unmatchedFrees,
+    peakLiveBytes: a.peakLiveBytes,
+    liveBytes: a.liveBytes,
+    liveObjects: a.liveObjects,
+    sites: a.sites.map(nativeSite),
+    lifetimes: {
+      wallMsBuckets: WALL_BUCKETS,
+      bytesBetweenBuckets: BETWEEN_BUCKETS,
+      sites: r.lifetimes,
+    },
+    sizes: topSizes(r.sizes, top),
+  };
+}
+
+/** The report as text tables, `top` rows each. */
+export function nativeText(r: NativeReport, top: number): string {
+  const a = r.analysis;
+  const out: string[] = [];
+  out.push(
+    `program       ${r.command.join(" ")}: exit code ${r.exitCode}, ${
+      r.seconds.toFixed(2)
+    } s`,
+    `calls         ${n(a.allocs)} allocations (${n(a.allocBytes)} bytes), ${
+      n(a.frees)
+    } frees`,
+  );
+  if (a.unmatchedFrees > 0) {
+    out.push(
+      `              ${
+        n(a.unmatchedFrees)
+      } frees of blocks allocated before tracing started`,
+    );
+  }
+  out.push(
+    `peak live     ${n(a.peakLiveBytes)} bytes (call ${n(a.peakAt.record)})`,
+    `live at exit  ${n(a.liveBytes)} bytes in ${n(a.liveObjects)} blocks`,
+  );
+  const table = (title: string, head: string[], rows: string[][]) => {
+    out.push("", title, ...alignColumns(head, rows));
+  };
+  table(
+    "top sites by bytes allocated",
+    ["allocs", "bytes", "frees", "live", "live bytes", "site"],
+    a.sites.slice(0, top).map((s) => [
+      n(s.allocs),
+      n(s.allocBytes),
+      n(s.frees),
+      n(s.live),
+      n(s.liveBytes),
+      s.site,
+    ]),
+  );
+  table(
+    "top sites by allocations",
+    ["allocs", "bytes", "site"],
+    [...a.sites].sort((x, y) => y.allocs - x.allocs).slice(0, top).map((
+      s,
+    ) => [n(s.allocs), n(s.allocBytes), s.site]),
+  );
+  const age = new Map(r.lifetimes.map((l) => [l.site, l.oldestLiveMs]));
+  table(
+    "leaks at exit (allocated, never freed; age of the oldest block)",
+    ["blocks", "bytes", "oldest", "site"],
+    a.sites.filter((s) => s.live > 0).sort((x, y) => y.liveBytes - x.liveBytes)
+      .slice(0, top).map((s) => [
+        n(s.live),
+        n(s.liveBytes),
+        `${((age.get(s.site) ?? 0) / 1000).toFixed(3)} s`,
+        s.site,
+      ]),
+  );
+  const freed = r.lifetimes.filter((l) => l.wall.some((v) => v > 0)).slice(
+    0,
+    top,
+  );
+  table(
+    "lifetimes of freed blocks: wall time from allocation to free",
+    [
+      ...WALL_BUCKETS.map((b) => `≤${msLabel(b)}`),
+      `>${msLabel(WALL_BUCKETS.at(-1)!)}`,
+      "site",
+    ],
+    freed.map((l) => [...l.wall.map(n), l.site]),
+  );
+  table(
+    "lifetimes of freed blocks: bytes allocated between allocation and free",
+    [
+      ...BETWEEN_BUCKETS.map((b) => `≤${bytesLabel(b)}`),
+      `>${bytesLabel(BETWEEN_BUCKETS.at(-1)!)}`,
+      "site",
+    ],
+    freed.map((l) => [...l.between.map(n), l.site]),
+  );
+  const sizes = topSizes(r.sizes, top);
+  table(
+    `sizes by power of two (the ${sizes.length} of ${r.sizes.length} with most allocations)`,
+    ["size", "allocs", "bytes"],
+    sizes.map((s) => [
+      s.limit === 0 ? "0" : `≤${bytesLabel(s.limit)}`,
+      n(s.count),
+      n(s.bytes),
+    ]),
+  );
+  return out.join("\n");
+}
