@@ -14,6 +14,7 @@ import type { Frame } from "../trace/events.ts";
 import { ALLOCATOR_LIBS, NativeSink } from "./_native_sink.ts";
 import { nativeJson, nativeText } from "./_native_text.ts";
 import { fmtBytes } from "./_top.ts";
+import { Progress } from "./_progress.ts";
 import {
   HEAP_SAMPLE_TYPES,
   type HeapSample,
@@ -151,9 +152,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
     // libc's own frames are not the allocation site, in tables or profiles.
     skipFrame: (f: Frame) => ALLOCATOR_LIBS.test(f.file) || f.func === "",
   });
-  const progress = !quiet && Deno.stderr.isTerminal()
-    ? new Progress(sink)
-    : null;
+  // On a terminal: events so far, their rate, the live bytes.
+  const progress = new Progress(quiet);
   const t0 = performance.now();
   let code: number;
   try {
@@ -164,9 +164,14 @@ export async function nativeCommand(args: string[]): Promise<number> {
       mode: values.breakpoints ? "breakpoints" : "inject",
     }, async (batch) => {
       await sink.add(batch);
-      progress?.tick();
+      progress.update(() =>
+        `${sink.events.toLocaleString("en-US")} events, ${
+          Math.round(sink.events / ((performance.now() - t0) / 1000))
+            .toLocaleString("en-US")
+        }/s, ${fmtBytes(sink.liveBytes)} live`
+      );
     });
-    progress?.clear();
+    progress.done();
     code = r.code;
     if (!r.started && !r.interrupted) {
       // The shell said why (not found, permission denied) on stderr.
@@ -184,7 +189,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       );
     }
   } catch (e) {
-    progress?.clear();
+    progress.done();
     await discard(traceOut, traceTmp);
     const err = e as Error;
     if (err.name === "NotCapable") {
@@ -253,36 +258,4 @@ async function discard(f: Deno.FsFile | null, path: string | null) {
   if (f === null || path === null) return;
   f.close();
   await Deno.remove(path).catch(() => {});
-}
-
-/** One line on the terminal while the program runs: events, rate, live bytes. */
-class Progress {
-  readonly #sink: NativeSink;
-  readonly #t0 = performance.now();
-  #last = 0;
-  #shown = false;
-
-  constructor(sink: NativeSink) {
-    this.#sink = sink;
-  }
-
-  tick(): void {
-    const now = performance.now();
-    if (now - this.#last < 250) return;
-    this.#last = now;
-    const s = this.#sink;
-    const rate = s.events / Math.max(0.001, (now - this.#t0) / 1000);
-    const line = `alloctrace: ${s.events.toLocaleString("en-US")} events, ${
-      Math.round(rate).toLocaleString("en-US")
-    }/s, ${fmtBytes(s.liveBytes)} live`;
-    Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${line}`));
-    this.#shown = true;
-  }
-
-  clear(): void {
-    if (this.#shown) {
-      Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
-    }
-    this.#shown = false;
-  }
 }

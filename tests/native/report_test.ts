@@ -1,0 +1,99 @@
+/**
+ * `alloctrace native`'s report: JSON only to a file (the program's stdout
+ * is left alone), malloc's terms (no GC sections, sizes obeying --top),
+ * and the same sites from `native` as from `analyze` of its trace.
+ */
+import { assertEquals, assertTrue } from "../_assert.ts";
+import { alloctrace } from "../_run.ts";
+import { compile, dir, skip } from "./_support.ts";
+
+// Two leaks in one function at different lines, and output on stdout.
+const TWO_LEAKS = `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+void *volatile keep;
+__attribute__((noinline)) void leaky(int n) {
+  for (int i = 0; i < n; i++) {
+    char *a = malloc(40);
+    memset(a, 1, 40);
+    keep = a;
+    char *b = malloc(3000);
+    memset(b, 2, 3000);
+    keep = b;
+    void *volatile t = malloc(1 << (i % 12));
+    free(t);
+  }
+}
+int main(int argc, char **argv) {
+  int n = atoi(argv[1]);
+  leaky(n);
+  for (int i = 0; i < n; i++) printf("done %d\\n", i);
+  return 0;
+}
+`;
+
+Deno.test({
+  name:
+    "native --json FILE: the program's stdout is untouched, the JSON is in the file; --json without a file is refused",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("two_leaks_json", TWO_LEAKS);
+    const r = await alloctrace([
+      "native",
+      "--json",
+      `${dir}/r.json`,
+      "--",
+      bin,
+      "50",
+    ], ["-A"]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(
+      r.stdout,
+      Array.from({ length: 50 }, (_, i) => `done ${i}\n`).join(""),
+    );
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+    assertEquals(doc.exitCode, 0);
+    assertTrue(doc.allocs >= 150, String(doc.allocs));
+    for (const bad of [["--json", "-"], ["--json=", "-q"]]) {
+      const u = await alloctrace(["native", ...bad, "--", bin, "1"], ["-A"]);
+      assertEquals(u.code, 2, u.stderr);
+      assertEquals(u.stderr.trim().split("\n").length, 1, u.stderr);
+      assertEquals(u.stdout, "");
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "native report: no Go-only sections (GC cycles, size classes); lifetimes in wall time and bytes between; the size histogram obeys --top",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("two_leaks_text", TWO_LEAKS);
+    const r = await alloctrace(
+      ["native", "--top", "3", "--json", `${dir}/t.json`, "--", bin, "60"],
+      ["-A"],
+    );
+    assertEquals(r.code, 0, r.stderr);
+    for (const go of ["GC cycle", "cycles", "size classes", "fragmentation"]) {
+      assertTrue(!r.stderr.includes(go), `"${go}" in\n${r.stderr}`);
+    }
+    assertTrue(r.stderr.includes("wall time"), r.stderr);
+    assertTrue(r.stderr.includes("bytes allocated between"), r.stderr);
+    const hist = r.stderr.split("sizes by power of two")[1].trim().split("\n");
+    // the heading's end, the columns, then --top rows
+    assertEquals(hist.slice(2).length, 3, hist.join("\n"));
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/t.json`));
+    assertEquals(doc.sizes.length, 3);
+    assertTrue(!JSON.stringify(doc).includes("Cycles"));
+    // 1 << (i % 12): 12 powers of two, 5 each, freed.
+    const freedSites = doc.lifetimes.sites.filter((
+      s: { wall: number[] },
+    ) => s.wall.reduce((a: number, b: number) => a + b, 0) > 0);
+    const freed = freedSites.reduce(
+      (a: number, s: { wall: number[] }) =>
+        a + s.wall.reduce((x: number, y: number) => x + y, 0),
+      0,
+    );
+    assertTrue(freed >= 60, `freed blocks with a lifetime: ${freed}`);
+  },
+});
