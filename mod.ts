@@ -53,12 +53,16 @@ export { ByteTraceParser } from "./lib/trace/byte_parser.ts";
 export { renderReport, type ReportInput } from "./lib/report/html.ts";
 export { callTree, type TreeOptions } from "./lib/report/tree.ts";
 export { attachEvents } from "./lib/report/sim_events.ts";
+export { type NativeOptions, traceNative } from "./lib/native/tracer.ts";
 export {
+  BatchEncoder,
+  decodeBatch,
+  type EventBatch,
+  NATIVE_KINDS,
   type NativeEvent,
   type NativeFrame,
-  type NativeOptions,
-  traceNative,
-} from "./lib/native/tracer.ts";
+  type NativeKind,
+} from "./lib/native/event.ts";
 export { type Resolved, symbolize } from "./lib/native/symbolize.ts";
 export {
   isScriptSpecifier,
