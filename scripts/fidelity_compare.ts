@@ -1,0 +1,540 @@
+/**
+ * Side-by-side fidelity figures of the simulated go1.19 against real Go 1.19
+ * (issue 16). Builds the shared programs
+ * (`tests/testdata/shared/go1.19/programs`) with Go 1.19, runs each with
+ * `GODEBUG=allocfreetrace=1,gctrace=1` (streamed, never stored), untraced
+ * with `gctrace=1` several times (the GC count's median), and the simulator
+ * (`main.ts run WORKLOAD`) with the same settings, then prints:
+ *
+ * - allocations and frees per size class;
+ * - the GC count and each cycle's gctrace `X->Y->Z MB, G MB goal`;
+ * - live bytes at each `tracegc` (replayed by address) and peak live;
+ * - frees by sweeper kind (who is on the stack of each `tracefree`);
+ * - the set difference of normalized line shapes (hex → 0xX, decimal → N);
+ * - a verdict on each target of issue 16.
+ *
+ * Usage:
+ *
+ *     deno run -A scripts/fidelity_compare.ts [--runs 3] [--trace-big] [--only leak] [--shapes 40]
+ *
+ * `--trace-big` also traces binarytrees depth 14 (a 3 GB trace, ~10 min);
+ * without it that case compares the untraced figures only.
+ *
+ * @module
+ */
+
+import { buildGoProgram } from "../bench/_go.ts";
+
+const GO = "/usr/lib/go-1.19/bin/go";
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const MiB = 1 << 20;
+
+/** One program at one size: the shared program's flag and the workload's. */
+interface Case {
+  program: string;
+  flag: string;
+  value: number;
+  /** A target case of issue 16 (else: a small size of the shared testdata). */
+  target: boolean;
+  /** Trace it (the big binarytrees only with --trace-big). */
+  traced: boolean;
+}
+
+/** Who swept a free, from the functions on its stack. */
+const SWEEPERS = [
+  "mcache flush",
+  "reclaimer",
+  "proportional",
+  "lazy/cacheSpan",
+  "bgsweep",
+  "runtime.GC",
+  "other",
+] as const;
+type Sweeper = typeof SWEEPERS[number];
+
+function sweeperOf(funcs: string[]): Sweeper {
+  const has = (s: string) => funcs.some((f) => f.includes(s));
+  if (has("(*mcache).releaseAll") || has("uncacheSpan")) return "mcache flush";
+  if (has("(*mheap).reclaim")) return "reclaimer";
+  if (has("deductSweepCredit")) return "proportional";
+  if (has("(*mcentral).cacheSpan")) return "lazy/cacheSpan";
+  if (has("runtime.bgsweep")) return "bgsweep";
+  if (has("runtime.GC")) return "runtime.GC";
+  return "other";
+}
+
+/** gctrace figures of one cycle. */
+interface GCLine {
+  n: number;
+  before: number;
+  atTerm: number;
+  marked: number;
+  goal: number;
+  forced: boolean;
+}
+
+const GC_RE =
+  /gc (\d+) @[\d.]+s \d+%: .*? (\d+)->(\d+)->(\d+) MB, (\d+) MB goal.*? \d+ P( \(forced\))?/;
+
+function gcLines(text: string): GCLine[] {
+  const out: GCLine[] = [];
+  for (const line of text.split("\n")) {
+    const m = GC_RE.exec(line);
+    if (m === null) continue;
+    out.push({
+      n: +m[1],
+      before: +m[2],
+      atTerm: +m[3],
+      marked: +m[4],
+      goal: +m[5],
+      forced: m[6] !== undefined,
+    });
+  }
+  return out;
+}
+
+/** What one trace says. */
+interface TraceFigures {
+  allocs: Map<number, number>;
+  frees: Map<number, number>;
+  allocCount: number;
+  allocBytes: number;
+  freeCount: number;
+  sweepers: Map<Sweeper, number>;
+  /** Frees of addresses never allocated in the trace (pre-GODEBUG objects). */
+  orphanFrees: number;
+  liveAtGC: number[];
+  peakLive: number;
+  shapes: Map<string, number>;
+  gc: GCLine[];
+  /** Records before the first one whose stack reaches main.main. */
+  startup: { count: number; bytes: number };
+}
+
+/** Normalizes a line to its shape: hex numbers → 0xX, decimal runs → N. */
+export function shapeOf(line: string): string {
+  return line.replace(/0x[0-9a-f]+|\d+/g, (m) => m[1] === "x" ? "0xX" : "N");
+}
+
+/** Streams a trace (stderr with gctrace lines mixed in) into its figures. */
+async function analyze(
+  stream: ReadableStream<Uint8Array>,
+): Promise<TraceFigures> {
+  const f: TraceFigures = {
+    allocs: new Map(),
+    frees: new Map(),
+    allocCount: 0,
+    allocBytes: 0,
+    freeCount: 0,
+    sweepers: new Map(),
+    orphanFrees: 0,
+    liveAtGC: [],
+    peakLive: 0,
+    shapes: new Map(),
+    gc: [],
+    startup: { count: 0, bytes: 0 },
+  };
+  const live = new Map<number, number>();
+  let liveBytes = 0;
+  let kind: "alloc" | "free" | "gc" | null = null;
+  let funcs: string[] = [];
+  let startupDone = false;
+  let recSize = 0;
+  const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
+  const endRecord = () => {
+    if (kind === "free") bump(f.sweepers, sweeperOf(funcs));
+    if (kind === "alloc" && !startupDone) {
+      if (funcs.includes("main.main")) startupDone = true;
+      else {
+        f.startup.count++;
+        f.startup.bytes += recSize;
+      }
+    }
+    kind = null;
+    funcs = [];
+  };
+  const HEAD = /^trace(alloc|free)\((0x[0-9a-f]+), (0x[0-9a-f]+)/;
+  const line = (s: string) => {
+    const gm = GC_RE.exec(s);
+    if (gm !== null) {
+      f.gc.push(...gcLines(gm[0]));
+      s = s.slice(0, gm.index) + s.slice(gm.index + gm[0].length);
+      if (s === "") return;
+    }
+    bump(f.shapes, shapeOf(s));
+    if (s === "") {
+      if (kind !== "gc") endRecord();
+      return;
+    }
+    const h = HEAD.exec(s);
+    if (h !== null) {
+      endRecord();
+      const addr = parseInt(h[2], 16);
+      const size = parseInt(h[3], 16);
+      if (h[1] === "alloc") {
+        kind = "alloc";
+        recSize = size;
+        f.allocCount++;
+        f.allocBytes += size;
+        bump(f.allocs, size);
+        live.set(addr, size);
+        liveBytes += size;
+        if (liveBytes > f.peakLive) f.peakLive = liveBytes;
+      } else {
+        kind = "free";
+        f.freeCount++;
+        bump(f.frees, size);
+        const had = live.get(addr);
+        if (had === undefined) f.orphanFrees++;
+        else {
+          live.delete(addr);
+          liveBytes -= had;
+        }
+      }
+      return;
+    }
+    if (s === "tracegc()") {
+      endRecord();
+      kind = "gc";
+      f.liveAtGC.push(liveBytes);
+      return;
+    }
+    if (s === "end tracegc") {
+      kind = null;
+      return;
+    }
+    if (kind === null || kind === "gc") return;
+    if (!s.startsWith("goroutine ") && s[0] !== "\t") {
+      funcs.push(s.slice(0, s.lastIndexOf("(")));
+    }
+  };
+  let rest = "";
+  for await (
+    const chunk of stream.pipeThrough(
+      new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>,
+    )
+  ) {
+    const text = rest + chunk;
+    let from = 0;
+    for (;;) {
+      const nl = text.indexOf("\n", from);
+      if (nl < 0) break;
+      line(text.slice(from, nl));
+      from = nl + 1;
+    }
+    rest = text.slice(from);
+  }
+  if (rest !== "") line(rest);
+  endRecord();
+  return f;
+}
+
+async function runReal(
+  bin: string,
+  c: Case,
+  godebug: string,
+): Promise<TraceFigures> {
+  const child = new Deno.Command(bin, {
+    args: [`-${c.flag}`, String(c.value)],
+    env: { GODEBUG: godebug },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const f = await analyze(child.stderr);
+  await child.status;
+  return f;
+}
+
+async function runSim(c: Case, godebug: string): Promise<TraceFigures> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-env=GODEBUG,GOGC,ALLOCTRACE_DEBUG,NO_COLOR",
+      MAIN,
+      "run",
+      c.program,
+      `--${c.flag === "depth" ? "depth" : "n"}`,
+      String(c.value),
+      "--godebug",
+      godebug,
+      "--quiet",
+    ],
+    env: { GODEBUG: "", NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const f = await analyze(child.stderr);
+  const st = await child.status;
+  if (!st.success) throw new Error(`main.ts run ${c.program} failed`);
+  return f;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const pct = (a: number, b: number) =>
+  b === 0 ? (a === 0 ? "0.0%" : "inf") : `${((a - b) / b * 100).toFixed(1)}%`;
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+const mb = (b: number) => (b / MiB).toFixed(2);
+
+function sideBySide(
+  title: string,
+  real: Map<number, number>,
+  sim: Map<number, number>,
+) {
+  console.log(`  ${title} per size (bytes: real / sim):`);
+  const keys = [...new Set([...real.keys(), ...sim.keys()])].sort((a, b) =>
+    a - b
+  );
+  const cells = keys.map((k) => `${k}: ${real.get(k) ?? 0}/${sim.get(k) ?? 0}`);
+  for (let i = 0; i < cells.length; i += 6) {
+    console.log("    " + cells.slice(i, i + 6).join("  "));
+  }
+}
+
+interface Verdict {
+  target: string;
+  met: boolean;
+  detail: string;
+}
+
+async function compareCase(
+  c: Case,
+  bin: string,
+  runs: number,
+  shapesShown: number,
+): Promise<Verdict[]> {
+  const name = `${c.program} -${c.flag} ${c.value}`;
+  console.log(`\n=== ${name} ===`);
+  const verdicts: Verdict[] = [];
+  const untraced: GCLine[][] = [];
+  for (let i = 0; i < runs; i++) {
+    untraced.push((await runReal(bin, c, "gctrace=1")).gc);
+  }
+  const counts = untraced.map((g) => g.length);
+  const med = median(counts);
+  const simUntraced = await runSim(c, "gctrace=1");
+  const simGCs = simUntraced.gc.length;
+  console.log(
+    `  GC count: real untraced ${
+      counts.join(", ")
+    } (median ${med}), sim ${simGCs}`,
+  );
+  const medRun = untraced[counts.indexOf(med)];
+  console.log("  gctrace X->Y->Z MB, goal (real untraced median run | sim):");
+  for (let i = 0; i < Math.max(medRun.length, simGCs); i++) {
+    const r = medRun[i];
+    const s = simUntraced.gc[i];
+    const fmt = (g?: GCLine) =>
+      g === undefined
+        ? "-"
+        : `${g.before}->${g.atTerm}->${g.marked} MB, ${g.goal} MB goal${
+          g.forced ? " (forced)" : ""
+        }`;
+    console.log(`    gc ${i + 1}: ${fmt(r).padEnd(34)} | ${fmt(s)}`);
+  }
+  if (c.target) {
+    verdicts.push({
+      target: "GC count within ±1 of untraced median",
+      met: Math.abs(simGCs - med) <= 1,
+      detail: `real ${med}, sim ${simGCs}`,
+    });
+  }
+  if (!c.traced) {
+    if (c.target) {
+      const rz = medRun.map((g) => g.marked);
+      const sz = simUntraced.gc.map((g) => g.marked);
+      const n = Math.min(rz.length, sz.length);
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        // gctrace truncates to whole MB: a difference of 1 MB is within its grain.
+        const d = Math.abs(sz[i] - rz[i]);
+        if (d > 1) worst = Math.max(worst, d / Math.max(1, rz[i]));
+      }
+      verdicts.push({
+        target: "live at each GC within 10% (gctrace Z, MB)",
+        met: worst <= 0.1 && rz.length === sz.length,
+        detail: `real ${rz.join("/")}, sim ${sz.join("/")}`,
+      });
+    }
+    return verdicts;
+  }
+  const godebug = "allocfreetrace=1,gctrace=1";
+  const [real, sim] = [
+    await runReal(bin, c, godebug),
+    await runSim(c, godebug),
+  ];
+  console.log(
+    `  allocations: real ${real.allocCount} (${real.allocBytes} B), sim ${sim.allocCount} (${sim.allocBytes} B): ${
+      pct(sim.allocCount, real.allocCount)
+    } records, ${pct(sim.allocBytes, real.allocBytes)} bytes`,
+  );
+  console.log(
+    `  start-up (records before main.main's first): real ${real.startup.count} (${real.startup.bytes} B), sim ${sim.startup.count} (${sim.startup.bytes} B)`,
+  );
+  console.log(
+    `  frees: real ${real.freeCount} (${real.orphanFrees} of unseen objects), sim ${sim.freeCount} (${sim.orphanFrees})`,
+  );
+  sideBySide("allocations", real.allocs, sim.allocs);
+  sideBySide("frees", real.frees, sim.frees);
+  console.log(
+    `  GCs in the traced run: real ${real.gc.length}, sim ${sim.gc.length}`,
+  );
+  console.log(
+    `  live at each tracegc (MB): real ${
+      real.liveAtGC.map(mb).join(" ")
+    } | sim ${sim.liveAtGC.map(mb).join(" ")}`,
+  );
+  console.log(
+    `  peak live: real ${mb(real.peakLive)} MB, sim ${mb(sim.peakLive)} MB (${
+      pct(sim.peakLive, real.peakLive)
+    })`,
+  );
+  console.log("  frees by sweeper (real / sim, share):");
+  const share = (f: TraceFigures, k: Sweeper) =>
+    f.freeCount === 0 ? 0 : (f.sweepers.get(k) ?? 0) / f.freeCount * 100;
+  let worstShare = 0;
+  let worstKind = "";
+  for (const k of SWEEPERS) {
+    const rs = share(real, k);
+    const ss = share(sim, k);
+    if (Math.abs(rs - ss) > worstShare) {
+      worstShare = Math.abs(rs - ss);
+      worstKind = k;
+    }
+    console.log(
+      `    ${k.padEnd(15)} ${pad(real.sweepers.get(k) ?? 0, 8)} ${
+        pad(rs.toFixed(1), 5)
+      }%  ${pad(sim.sweepers.get(k) ?? 0, 8)} ${pad(ss.toFixed(1), 5)}%`,
+    );
+  }
+  const simOnly = [...sim.shapes.keys()].filter((s) => !real.shapes.has(s));
+  const realOnly = [...real.shapes.keys()].filter((s) => !sim.shapes.has(s));
+  console.log(
+    `  line shapes: real ${real.shapes.size}, sim ${sim.shapes.size}, shared ${
+      sim.shapes.size - simOnly.length
+    }; sim only ${simOnly.length}, real only ${realOnly.length}`,
+  );
+  const byCount = (m: Map<string, number>) => (a: string, b: string) =>
+    m.get(b)! - m.get(a)!;
+  for (const s of simOnly.sort(byCount(sim.shapes)).slice(0, shapesShown)) {
+    console.log(`    sim only ×${sim.shapes.get(s)}: ${s}`);
+  }
+  for (const s of realOnly.sort(byCount(real.shapes)).slice(0, shapesShown)) {
+    console.log(`    real only ×${real.shapes.get(s)}: ${s}`);
+  }
+  if (c.target) {
+    const n = Math.min(real.liveAtGC.length, sim.liveAtGC.length);
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      worst = Math.max(
+        worst,
+        Math.abs(sim.liveAtGC[i] - real.liveAtGC[i]) / real.liveAtGC[i],
+      );
+    }
+    verdicts.push({
+      target: "live at each GC within 10% (tracegc replay)",
+      met: worst <= 0.1 && real.liveAtGC.length === sim.liveAtGC.length,
+      detail: `worst ${
+        (worst * 100).toFixed(1)
+      }% over ${n} cycles (traced: real ${real.liveAtGC.length}, sim ${sim.liveAtGC.length})`,
+    });
+    verdicts.push({
+      target: "each sweeper kind's share within 10 points",
+      met: worstShare <= 10,
+      detail: `worst ${worstKind} ${worstShare.toFixed(1)} points`,
+    });
+    verdicts.push({
+      target: "no line shape only in the simulated trace",
+      met: simOnly.length === 0,
+      detail: `${simOnly.length} sim-only shapes`,
+    });
+  } else {
+    verdicts.push({
+      target: "allocations within 1%",
+      met: Math.abs(sim.allocCount - real.allocCount) <=
+          real.allocCount * 0.01 &&
+        Math.abs(sim.allocBytes - real.allocBytes) <= real.allocBytes * 0.01,
+      detail: `records ${pct(sim.allocCount, real.allocCount)}, bytes ${
+        pct(sim.allocBytes, real.allocBytes)
+      }`,
+    });
+  }
+  return verdicts;
+}
+
+async function main() {
+  const args = Deno.args;
+  const opt = (name: string, def: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : def;
+  };
+  const runs = +opt("--runs", "3");
+  const only = opt("--only", "");
+  const shapesShown = +opt("--shapes", "40");
+  const traceBig = args.includes("--trace-big");
+  const cases: Case[] = [
+    { program: "leak", flag: "n", value: 20000, target: true, traced: true },
+    {
+      program: "binarytrees",
+      flag: "depth",
+      value: 9,
+      target: true,
+      traced: true,
+    },
+    {
+      program: "binarytrees",
+      flag: "depth",
+      value: 14,
+      target: true,
+      traced: traceBig,
+    },
+    {
+      program: "temporaries",
+      flag: "n",
+      value: 300,
+      target: true,
+      traced: true,
+    },
+    { program: "leak", flag: "n", value: 300, target: false, traced: true },
+    {
+      program: "temporaries",
+      flag: "n",
+      value: 40,
+      target: false,
+      traced: true,
+    },
+    {
+      program: "binarytrees",
+      flag: "depth",
+      value: 6,
+      target: false,
+      traced: true,
+    },
+  ].filter((c) => only === "" || c.program === only);
+  const dir = await Deno.makeTempDir({ prefix: "fidelity-" });
+  try {
+    const bins = new Map<string, string>();
+    for (const p of new Set(cases.map((c) => c.program))) {
+      bins.set(p, await buildGoProgram(GO, p, dir));
+    }
+    const all: [string, Verdict][] = [];
+    for (const c of cases) {
+      for (
+        const v of await compareCase(c, bins.get(c.program)!, runs, shapesShown)
+      ) {
+        all.push([`${c.program} -${c.flag} ${c.value}`, v]);
+      }
+    }
+    console.log("\n=== targets ===");
+    for (const [name, v] of all) {
+      console.log(
+        `${v.met ? "MET    " : "NOT MET"}  ${
+          name.padEnd(22)
+        } ${v.target}: ${v.detail}`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main();
