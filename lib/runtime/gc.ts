@@ -163,6 +163,23 @@ export class Collector {
   marking = false;
   /** Simulated time at which the running mark phase ends. */
   markEndClock = 0;
+  /** Simulated time at which the running mark phase began. */
+  #markStartClock = 0;
+  /** Mark workers of the running cycle (for the assist's share of the CPU). */
+  #markWorkers = 0;
+
+  /**
+   * True when the running mark phase is over: the background workers
+   * finished, or the heap reached the goal. Go 1.19's assists
+   * (`gcController.revise`) pace the mutator so that the mark work is done
+   * by the time heapLive reaches the heap goal, so a mutator that allocates
+   * faster than the workers mark does not run past the goal; it finishes the
+   * work itself.
+   */
+  markDone(): boolean {
+    return this.#rt.clock >= this.markEndClock ||
+      this.#rt.heapLive >= this.goal;
+  }
   #stats: GCCycleStats | null = null;
   #forced = false;
 
@@ -221,6 +238,8 @@ export class Collector {
     stats.clockNs[1] = Math.ceil(markCpu / workers);
     stats.cpuNs[2] = markCpu;
     this.markEndClock = markStart + stats.clockNs[1];
+    this.#markStartClock = markStart;
+    this.#markWorkers = workers;
     this.marking = true;
     if (stw || forced) {
       rt.clock = this.markEndClock;
@@ -240,6 +259,15 @@ export class Collector {
     const forced = this.#forced;
     const stw = rt.preset.name === "go1.2-seed";
     const sweeper = rt.sweeper;
+    if (rt.clock < this.markEndClock) {
+      // Assists finished the mark early: what the workers had left is the
+      // mutator's (gctrace's assist CPU).
+      const left = this.markEndClock - rt.clock;
+      stats.clockNs[1] = rt.clock - this.#markStartClock;
+      stats.cpuNs[1] = Math.ceil(left * this.#markWorkers);
+      stats.cpuNs[2] -= stats.cpuNs[1];
+      if (stats.cpuNs[2] < 0) stats.cpuNs[2] = 0;
+    }
     // gcMarkTinyAllocs: each P's current tiny block is kept.
     for (const c of rt.mcaches) if (c.tiny !== 0) this.#grey(c.tiny);
     this.#drain();
@@ -255,7 +283,8 @@ export class Collector {
     stats.clockNs[2] = COSTS.markTermination;
     stats.cpuNs[0] = stats.clockNs[0] * rt.gomaxprocs;
     stats.cpuNs[4] = stats.clockNs[2] * rt.gomaxprocs;
-    this.gcCpuNs += stats.cpuNs[0] + stats.cpuNs[2] + stats.cpuNs[4];
+    this.gcCpuNs += stats.cpuNs[0] + stats.cpuNs[1] + stats.cpuNs[2] +
+      stats.cpuNs[4];
     rt.heapLive = this.heapMarked;
     this.#commit();
     sweeper.start();

@@ -459,7 +459,7 @@ export class Runtime {
     if (onAlloc !== null) onAlloc(x, size, typ, kind, requested, this.curg, p);
     if ((shouldhelpgc || this.#checkEveryMalloc) && !this.#inGC) {
       if (gc.marking) {
-        if (this.clock >= gc.markEndClock) this.#gcMarkDone();
+        if (gc.markDone()) this.#gcMarkDone();
       } else if (this.heapLive >= gc.trigger) {
         this.#kindInProgress = kind;
         this.#gcStart(false, x);
