@@ -911,6 +911,38 @@ export class Runtime {
     };
   }
 
+  /**
+   * `runtime.ReadMemStats` as a Go program calls it: the world stops and
+   * every P's mcache is flushed (`flushallmcaches` → `releaseAll`: cached
+   * spans go back to their mcentral, the slots refill counted in heapLive
+   * but never used are taken out again, the tiny block is dropped), then
+   * the statistics are read. {@link readMemStats} only looks.
+   *
+   * @example
+   * ```ts
+   * import { Runtime } from "./runtime.ts";
+   * const rt = new Runtime();
+   * rt.mallocgc(64, null);
+   * const live = rt.heapLive;
+   * rt.ReadMemStats();
+   * if (rt.heapLive !== live - (128 - 1) * 64) throw new Error(String(rt.heapLive));
+   * ```
+   */
+  ReadMemStats(): MemStats {
+    for (const c of this.mcaches) {
+      for (let spc = 0; spc < c.alloc.length; spc++) {
+        const s = c.alloc[spc];
+        if (s.nelems === 0) continue;
+        this.heapLive -= (s.nelems - s.allocCount) * s.elemsize;
+        c.alloc[spc] = emptymspan;
+        this.central[spc].uncacheSpan(this.heap, s, this.sweeper);
+      }
+      c.tiny = 0;
+      c.tinyoffset = 0;
+    }
+    return this.readMemStats();
+  }
+
   /** Gives the P's current span of class `spc` back and caches another (`mcache.refill`). */
   #refill(c: MCache, spc: number): MSpan {
     const old = c.alloc[spc];

@@ -124,6 +124,8 @@ export function binarytrees(
   g.setLine(76);
   checks.push(check(rt.getGlobal(longLived)));
   g.leave();
+  g.setLine(103);
+  rt.ReadMemStats(); // runtime.ReadMemStats(&after): flushes the mcaches
   g.setLine(126);
   rt.GC();
   g.leave();
