@@ -30,14 +30,18 @@ import {
   UsageError,
 } from "./_usage.ts";
 import { callTree } from "../report/tree.ts";
+import { sniffExecTrace } from "./_readexec.ts";
+import { analyzeExecTrace } from "./exec_analyze.ts";
 
 /** Help text of `alloctrace analyze`. */
 export const ANALYZE_HELP = `Usage: alloctrace analyze TRACE [options]
 
 Read an allocation trace printed by GODEBUG=allocfreetrace=1 (Go 1.3 to 1.22,
-or the Dec 2013 seed's MProf_Malloc format), plain or gzipped, from a file
-or from stdin (-), and report totals, the peak live heap, top allocation
-sites, leak candidates, lifetimes and size classes.
+or the Dec 2013 seed's MProf_Malloc format), or a Go 1.23+ execution trace
+taken with GODEBUG=traceallocfree=1 (runtime/trace, go test -trace),
+plain or gzipped, from a file or from stdin (-), and report totals, the
+peak live heap, top allocation sites (types, for an execution trace),
+leak candidates, lifetimes and size classes.
 
 Options:
   --stacks             group by whole stack instead of the first non-runtime frame
@@ -55,6 +59,7 @@ Examples:
   alloctrace analyze prog.trace
   GODEBUG=allocfreetrace=1 ./prog 2>&1 | alloctrace analyze - --pprof heap.pb.gz
   alloctrace analyze big.trace.gz --json > analysis.json
+  GODEBUG=traceallocfree=1 go test -trace exec.trace && alloctrace analyze exec.trace
 `;
 
 const n = (x: number) => x.toLocaleString("en-US");
@@ -196,6 +201,10 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   if (values.folded) checkOutputPath(values.folded, "--folded");
   if (values.html) checkOutputPath(values.html, "--html");
   const input = await openInput(positionals[0]);
+  // A Go 1.23+ execution trace (GODEBUG=traceallocfree=1): its own reader.
+  if (await sniffExecTrace(input) !== null) {
+    return await analyzeExecTrace(input, { ...values, top, type });
+  }
   const stacks = new StackTable();
   const analyzer = new TraceAnalyzer(stacks, { byStack: values.stacks });
   const read = await readTrace(input, (e) => analyzer.add(e), {

@@ -1,0 +1,161 @@
+/**
+ * Reading a Go execution trace (`go 1.23 trace` header) from an opened
+ * input: recognising it (through gzip too), streaming it through the reader
+ * and the heap model, and turning its problems into one clear error or a
+ * warning with the complete part analysed.
+ *
+ * @module
+ */
+
+import { type Input, peekStream } from "./_input.ts";
+import { Progress } from "./_progress.ts";
+import type { StackTable } from "../trace/events.ts";
+import {
+  Ev,
+  EV_NAMES,
+  type ExecEvent,
+  ExecHeap,
+  ExecTraceReader,
+  readHeader,
+} from "../trace/exectrace/mod.ts";
+
+/** Whether `input` is an execution trace; for gzip, peeks at the decompressed start. */
+export async function sniffExecTrace(input: Input): Promise<Input | null> {
+  if (!input.gzip) {
+    return readHeader(input.head).kind === "exec" ? input : null;
+  }
+  // The text path reads the same stream afterwards: hand the peeked chunk back.
+  const { head, stream } = await peekStream(input.stream);
+  input.stream = stream;
+  return readHeader(head).kind === "exec" ? input : null;
+}
+
+/** What reading an execution trace gave. */
+export interface ExecRead {
+  /** The reader (stats, type table). */
+  reader: ExecTraceReader;
+  /** The heap model (sites, anomalies, live objects). */
+  heap: ExecHeap;
+  /** Warnings, one line each. */
+  warnings: string[];
+  /** Seconds spent. */
+  seconds: number;
+}
+
+/**
+ * Streams an execution trace through the reader and heap model, handing
+ * each {@link ExecEvent} to `onEvent`.
+ *
+ * @throws {Error} (one line) when nothing could be read: a refused version,
+ * a corrupt start, a trace with no allocation events.
+ */
+export async function readExecTrace(
+  input: Input,
+  stacks: StackTable,
+  onEvent: (e: ExecEvent) => void,
+  opts: {
+    quiet: boolean;
+    /** Called with the reader before any event (its type table fills as it reads). */
+    ready?: (reader: ExecTraceReader) => void;
+  },
+): Promise<ExecRead> {
+  const heap = new ExecHeap(stacks, onEvent);
+  const reader = new ExecTraceReader(heap);
+  heap.attach(reader);
+  opts.ready?.(reader);
+  const progress = new Progress(opts.quiet);
+  const warnings: string[] = [];
+  const t0 = performance.now();
+  const report = () =>
+    progress.update(() => {
+      const s = (performance.now() - t0) / 1000;
+      const mb = reader.stats.bytes / 1e6;
+      return `${input.name}: ${mb.toFixed(0)} MB, ${
+        (mb / s).toFixed(0)
+      } MB/s, ${reader.stats.generations} generations`;
+    });
+  const fail = (msg: string) => new Error(`${input.name}: ${msg}`);
+  try {
+    if (input.readInto !== undefined) {
+      const buf = new Uint8Array(4 << 20);
+      for (;;) {
+        const n = await input.readInto(buf);
+        if (n === null) break;
+        reader.feed(buf.subarray(0, n));
+        report();
+      }
+    } else {
+      for await (const chunk of input.stream) {
+        reader.feed(chunk);
+        report();
+      }
+    }
+  } catch (e) {
+    // The reader throws only on a refused header; the rest is the gzip stream.
+    if (!input.gzip || reader.stats.version === 0) {
+      progress.done();
+      throw fail((e as Error).message.split("\n")[0]);
+    }
+    warnings.push(
+      `the gzip stream is cut or corrupt after ${
+        reader.stats.bytes.toLocaleString("en-US")
+      } bytes of trace (${
+        (e as Error).message.split("\n")[0]
+      }); everything before the cut was analysed`,
+    );
+  } finally {
+    progress.done();
+  }
+  try {
+    reader.end();
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  const st = reader.stats;
+  const c = st.counts;
+  const objectEvents = c[Ev.HeapObjectAlloc] + c[Ev.HeapObject] +
+    c[Ev.HeapObjectFree];
+  if (st.problem !== null) {
+    if (st.generations === 0 || objectEvents === 0) {
+      throw fail(`${st.problem}; nothing complete to analyse`);
+    }
+    // A cut gzip stream cuts the trace too: its warning says it all.
+    if (warnings.length === 0) {
+      warnings.push(
+        `${st.problem}; the ${st.generations} complete generation(s) before it were analysed`,
+      );
+    }
+  }
+  if (objectEvents === 0) {
+    throw fail(
+      `a go 1.${st.version} execution trace without allocation events: take it with GODEBUG=traceallocfree=1 (Go 1.23+)`,
+    );
+  }
+  // (Unseen stack frees are the g0 stacks of exiting Ms: normal.)
+  const { unmatchedStackFrees: _, ...a } = heap.anomalies;
+  const odd = Object.entries(a).filter(([, v]) => v > 0);
+  if (odd.length > 0) {
+    warnings.push(
+      `events the heap model could not place: ${
+        odd.map(([k, v]) => `${k} ${v}`).join(", ")
+      }`,
+    );
+  }
+  return {
+    reader,
+    heap,
+    warnings: warnings.map((w) => `${input.name}: ${w}`),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Event counts by name (only the kinds seen), as `go tool trace -d=2` counts them. */
+export function eventCounts(reader: ExecTraceReader): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let t = 0; t < 256; t++) {
+    if (reader.stats.counts[t] > 0) {
+      out[EV_NAMES[t] || `Invalid(${t})`] = reader.stats.counts[t];
+    }
+  }
+  return out;
+}

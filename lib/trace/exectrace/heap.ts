@@ -1,0 +1,635 @@
+/**
+ * The heap an execution trace describes: spans, objects and goroutine
+ * stacks, rebuilt from the AllocFree events. Ids become addresses through
+ * the info batch (runtime/traceallocfree.go: `id = (addr -
+ * minPageHeapAddr) / unit`); an object's size and slot come from the span
+ * that holds it (its size class, or its page count for a large object).
+ * Keying objects by their slot, not the traced address, matters: a small
+ * object with pointers past 512 bytes has an 8-byte malloc header, so Go
+ * traces its allocation 8 bytes into the slot but its free (by the
+ * sweeper) at the slot itself.
+ *
+ * Each allocation is attributed to the goroutine running on its M at that
+ * moment, and through it to the goroutine's creation site (`GoCreate`
+ * carries the new goroutine's start function and the creator's stack).
+ *
+ * @module
+ */
+
+import { AddrMap } from "../addr_map.ts";
+import type {
+  AllocEvent,
+  Frame,
+  FreeEvent,
+  GCEvent,
+  StackTable,
+} from "../events.ts";
+import { Ev } from "./format.ts";
+import type {
+  EventCursor,
+  ExecSink,
+  GenerationContext,
+  TypeInfo,
+} from "./reader.ts";
+
+/** Go 1.23's `class_to_size` (runtime/sizeclasses.go; the same since 1.19). */
+export const CLASS_TO_SIZE: readonly number[] = [
+  0,
+  8,
+  16,
+  24,
+  32,
+  48,
+  64,
+  80,
+  96,
+  112,
+  128,
+  144,
+  160,
+  176,
+  192,
+  208,
+  224,
+  240,
+  256,
+  288,
+  320,
+  352,
+  384,
+  416,
+  448,
+  480,
+  512,
+  576,
+  640,
+  704,
+  768,
+  896,
+  1024,
+  1152,
+  1280,
+  1408,
+  1536,
+  1792,
+  2048,
+  2304,
+  2688,
+  3072,
+  3200,
+  3456,
+  4096,
+  4864,
+  5376,
+  6144,
+  6528,
+  6784,
+  6912,
+  8192,
+  9472,
+  9728,
+  10240,
+  10880,
+  12288,
+  13568,
+  14336,
+  16384,
+  18432,
+  19072,
+  20480,
+  21760,
+  24576,
+  27264,
+  28672,
+  32768,
+];
+
+/** An allocation, with what an execution trace adds. */
+export interface ExecAllocEvent extends AllocEvent {
+  /** Nanoseconds since the trace began. */
+  readonly time: number;
+  /** Index into the reader's type table (0: no type). */
+  readonly typeIndex: number;
+  /** Goroutine creation site (index into {@link ExecHeap.sites}). */
+  readonly site: number;
+  /** True for an object that existed when tracing began (a snapshot `HeapObject`). */
+  readonly existing: boolean;
+}
+
+/** A free, with the freed object's allocation. */
+export interface ExecFreeEvent extends FreeEvent {
+  /** Nanoseconds since the trace began. */
+  readonly time: number;
+  /** The object's type. */
+  readonly typeIndex: number;
+  /** The allocating goroutine's creation site. */
+  readonly site: number;
+  /** When it was allocated (ns; for an existing object, when tracing began). */
+  readonly allocTime: number;
+  /** GC cycles ended before its allocation. */
+  readonly allocCycle: number;
+  /** True for an object that existed when tracing began. */
+  readonly existing: boolean;
+}
+
+/** The end of a GC cycle (`GCEnd`). */
+export interface ExecGCEvent extends GCEvent {
+  /** Nanoseconds since the trace began. */
+  readonly time: number;
+  /** Cycles ended so far, this one included. */
+  readonly cycle: number;
+}
+
+/** The start of a GC cycle (`GCBegin`): every sweep of the last one is done. */
+export interface ExecGCStartEvent {
+  /** Discriminant. */
+  readonly kind: "gcstart";
+  /** Nanoseconds since the trace began. */
+  readonly time: number;
+}
+
+/** A goroutine stack allocated or freed. */
+export interface ExecStackEvent {
+  /** Discriminant. */
+  readonly kind: "stackalloc" | "stackfree";
+  /** Nanoseconds since the trace began. */
+  readonly time: number;
+  /** Base address. */
+  readonly addr: number;
+  /** Bytes (a power of two). */
+  readonly size: number;
+  /** True for a stack that existed when tracing began. */
+  readonly existing: boolean;
+}
+
+/** Any event of an execution trace's heap. */
+export type ExecEvent =
+  | ExecAllocEvent
+  | ExecFreeEvent
+  | ExecGCEvent
+  | ExecGCStartEvent
+  | ExecStackEvent;
+
+/** Where goroutines were created: their start function and the creator's stack. */
+export interface GoroutineSite {
+  /** The goroutine's start function (`main.worker`), or a description. */
+  readonly start: string;
+  /** Where it was created: `func file:line` of the first non-runtime frame of the creator, or a description. */
+  readonly createdAt: string;
+  /** The start function's frame then the creator's frames, innermost first. */
+  readonly frames: readonly Frame[];
+  /** Goroutines created here. */
+  goroutines: number;
+}
+
+/** Anomalies: events the heap model could not place. */
+export interface HeapAnomalies {
+  /** Frees of objects never seen (neither allocated nor in the snapshot). */
+  unmatchedFrees: number;
+  /** Allocations at a slot already live (its free was not traced). */
+  reallocations: number;
+  /** Objects outside every known span (size unknown). */
+  noSpan: number;
+  /**
+   * Goroutine stack frees of stacks never seen: an M's g0 stack is freed
+   * when the M exits, but the snapshot lists only goroutines' stacks.
+   */
+  unmatchedStackFrees: number;
+}
+
+const NO_SITE = 0;
+const MAIN_SITE = 1;
+const UNKNOWN_SITE = 2;
+
+/**
+ * Rebuilds the heap from an {@link ExecTraceReader}'s events and hands on
+ * {@link ExecEvent}s. Memory: the live objects, spans and stacks, and one
+ * interned stack per (type, creation site).
+ *
+ * @example
+ * ```ts
+ * import { ExecHeap, ExecTraceReader, StackTable } from "./mod.ts";
+ * const events: string[] = [];
+ * const heap = new ExecHeap(new StackTable(), (e) => events.push(e.kind));
+ * const reader = new ExecTraceReader(heap);
+ * heap.attach(reader);
+ * reader.feed(new TextEncoder().encode("go 1.23 trace\0\0\0"));
+ * reader.end();
+ * if (events.length !== 0 || heap.sites[1].start !== "runtime.main") throw new Error();
+ * ```
+ */
+export class ExecHeap implements ExecSink {
+  /** Event types this model reads. */
+  readonly wants: Uint8Array = (() => {
+    const w = new Uint8Array(256);
+    for (
+      const t of [
+        Ev.GoCreate,
+        Ev.GoCreateBlocked,
+        Ev.GoStatusStack,
+        Ev.GCBegin,
+        Ev.GCEnd,
+        Ev.Span,
+        Ev.SpanAlloc,
+        Ev.SpanFree,
+        Ev.HeapObject,
+        Ev.HeapObjectAlloc,
+        Ev.HeapObjectFree,
+        Ev.GoroutineStack,
+        Ev.GoroutineStackAlloc,
+        Ev.GoroutineStackFree,
+      ]
+    ) w[t] = 1;
+    return w;
+  })();
+  /** Goroutine creation sites (0: no goroutine, 1: main, 2: unknown). */
+  readonly sites: GoroutineSite[] = [
+    { start: "(no goroutine)", createdAt: "", frames: [], goroutines: 0 },
+    {
+      start: "runtime.main",
+      createdAt: "(the main goroutine)",
+      frames: [],
+      goroutines: 0,
+    },
+    {
+      start: "(running before tracing)",
+      createdAt: "(before tracing)",
+      frames: [],
+      goroutines: 0,
+    },
+  ];
+  /** What could not be placed. */
+  readonly anomalies: HeapAnomalies = {
+    unmatchedFrees: 0,
+    reallocations: 0,
+    noSpan: 0,
+    unmatchedStackFrees: 0,
+  };
+  readonly #stacks: StackTable;
+  readonly #emit: (e: ExecEvent) => void;
+  #types: readonly TypeInfo[] = [];
+  #ctx: GenerationContext | null = null;
+  readonly #siteIndex = new Map<string, number>();
+  readonly #gSite = new Map<number, number>();
+  // Stack id of (site, type) for the shared event model.
+  readonly #stackOf = new Map<number, number>();
+  // Spans: id (its base page) → npages * 512 + type/class.
+  readonly #spans = new Map<number, number>();
+  // Heap pages → the span holding them (every page of a small-object span,
+  // the first page of a large one: that is where its object starts).
+  readonly #pageSpan = new Map<number, number>();
+  readonly #gstacks = new Map<number, number>();
+  readonly #live = new AddrMap(1 << 14);
+  #lType = new Int32Array(1024);
+  #lSite = new Int32Array(1024);
+  #lCycle = new Int32Array(1024);
+  #lSize = new Float64Array(1024);
+  #lTime = new Float64Array(1024);
+  #lExisting = new Uint8Array(1024);
+  readonly #freeSlots: number[] = [];
+  #nslots = 0;
+  #cycle = 0;
+  #minAddr = 0;
+  #pageSize = 8192;
+  #align = 8;
+  #fixedStack = 2048;
+  #objsPerPage = 1024;
+
+  /** A heap model interning its allocation stacks in `stacks`. */
+  constructor(stacks: StackTable, emit: (e: ExecEvent) => void) {
+    this.#stacks = stacks;
+    this.#emit = emit;
+  }
+
+  /** Gives the model the reader's type table (call once, before reading). */
+  attach(reader: { readonly types: readonly TypeInfo[] }): void {
+    this.#types = reader.types;
+  }
+
+  /** GC cycles ended so far. */
+  get cycles(): number {
+    return this.#cycle;
+  }
+
+  /** Objects live now (traced or existing). */
+  get liveObjects(): number {
+    return this.#live.size;
+  }
+
+  /** Stack id of the shared model for an allocation of `type` by a goroutine of `site`. */
+  stackOf(type: number, site: number): number {
+    const key = site * 1048576 + type;
+    let id = this.#stackOf.get(key);
+    if (id === undefined) {
+      const t = this.#types[type];
+      const frames: Frame[] = [{
+        func: `type:${t?.name ?? "?"}`,
+        file: "",
+        line: 0,
+        pc: 0,
+        inlined: false,
+      }];
+      const s = this.sites[site];
+      if (s.frames.length > 0) frames.push(...s.frames);
+      else {
+        frames.push({
+          func: s.start,
+          file: "",
+          line: 0,
+          pc: 0,
+          inlined: false,
+        });
+      }
+      id = this.#stacks.intern(frames);
+      this.#stackOf.set(key, id);
+    }
+    return id;
+  }
+
+  /** See {@link ExecSink.beginGeneration}. */
+  beginGeneration(g: GenerationContext): void {
+    this.#ctx = g;
+    const info = g.info;
+    if (info !== null) {
+      this.#minAddr = info.minPageHeapAddr;
+      this.#pageSize = info.pageSize;
+      this.#align = info.minHeapAlign;
+      this.#fixedStack = info.fixedStack;
+      this.#objsPerPage = info.pageSize / info.minHeapAlign;
+    }
+  }
+
+  #siteOfG(g: number): number {
+    if (g === 0) return NO_SITE;
+    const s = this.#gSite.get(g);
+    if (s !== undefined) return s;
+    return g === 1 ? MAIN_SITE : UNKNOWN_SITE;
+  }
+
+  #internSite(start: string, createdAt: string, frames: Frame[]): number {
+    const key = `${start}\u0000${createdAt}\u0000${
+      frames.map((f) => `${f.func}:${f.line}`).join(";")
+    }`;
+    let i = this.#siteIndex.get(key);
+    if (i === undefined) {
+      i = this.sites.length;
+      this.sites.push({ start, createdAt, frames, goroutines: 0 });
+      this.#siteIndex.set(key, i);
+    }
+    return i;
+  }
+
+  /** See {@link ExecSink.event}. */
+  event(c: EventCursor): void {
+    const a = c.a;
+    switch (c.t) {
+      case Ev.HeapObjectAlloc:
+        this.#alloc(a[0], a[1], c, false);
+        break;
+      case Ev.HeapObjectFree:
+        this.#free(a[0], c);
+        break;
+      case Ev.HeapObject:
+        this.#alloc(a[0], a[1], c, true);
+        break;
+      case Ev.Span:
+      case Ev.SpanAlloc:
+        this.#spanAlloc(a[0], a[1], a[2]);
+        break;
+      case Ev.SpanFree:
+        this.#spanFree(a[0]);
+        break;
+      case Ev.GoroutineStack:
+      case Ev.GoroutineStackAlloc: {
+        const size = 2 ** (a[1] - 1); // the order is bits.Len64(size)
+        this.#gstacks.set(a[0], size);
+        this.#emit({
+          kind: "stackalloc",
+          time: c.time,
+          addr: this.#minAddr + a[0] * this.#fixedStack,
+          size,
+          existing: c.t === Ev.GoroutineStack,
+        });
+        break;
+      }
+      case Ev.GoroutineStackFree: {
+        const size = this.#gstacks.get(a[0]);
+        if (size === undefined) {
+          this.anomalies.unmatchedStackFrees++;
+          break;
+        }
+        this.#gstacks.delete(a[0]);
+        this.#emit({
+          kind: "stackfree",
+          time: c.time,
+          addr: this.#minAddr + a[0] * this.#fixedStack,
+          size,
+          existing: false,
+        });
+        break;
+      }
+      case Ev.GCBegin:
+        this.#emit({ kind: "gcstart", time: c.time });
+        break;
+      case Ev.GCEnd:
+        this.#cycle++;
+        this.#emit({ kind: "gc", lineNo: 0, time: c.time, cycle: this.#cycle });
+        break;
+      case Ev.GoCreate:
+      case Ev.GoCreateBlocked: {
+        const ctx = this.#ctx!;
+        const startFrames = ctx.frames(a[1]);
+        const creator = ctx.frames(a[2]);
+        const start = startFrames[0]?.func ?? "?";
+        const at = creator.find((f) => !f.func.startsWith("runtime.")) ??
+          creator[0];
+        const site = this.#internSite(
+          start,
+          at ? `${at.func} ${at.file}:${at.line}` : "?",
+          [...startFrames.slice(0, 1), ...creator],
+        );
+        this.sites[site].goroutines++;
+        this.#gSite.set(a[0], site);
+        break;
+      }
+      case Ev.GoStatusStack: {
+        // A goroutine that existed before this generation, with its stack:
+        // its outermost frame is where it started.
+        if (this.#gSite.has(a[0]) || a[0] === 1) break;
+        const frames = this.#ctx!.frames(a[3]).filter((f) =>
+          f.func !== "runtime.goexit"
+        );
+        const outer = frames.at(-1);
+        if (outer === undefined) break;
+        const site = this.#internSite(outer.func, "(before tracing)", [outer]);
+        this.sites[site].goroutines++;
+        this.#gSite.set(a[0], site);
+        break;
+      }
+    }
+  }
+
+  #spanAlloc(id: number, npages: number, kindClass: number): void {
+    const old = this.#spans.get(id);
+    if (old !== undefined) this.#spanFree(id);
+    this.#spans.set(id, npages * 512 + kindClass);
+    if (kindClass === 1) return; // not a heap span: stacks, runtime metadata
+    const sizeClass = kindClass >>> 2;
+    const last = sizeClass === 0 ? id : id + npages - 1;
+    for (let p = id; p <= last; p++) this.#pageSpan.set(p, id);
+  }
+
+  #spanFree(id: number): void {
+    const v = this.#spans.get(id);
+    if (v === undefined) return;
+    this.#spans.delete(id);
+    const kindClass = v % 512;
+    if (kindClass === 1) return;
+    const npages = (v - kindClass) / 512;
+    const last = kindClass >>> 2 === 0 ? id : id + npages - 1;
+    for (let p = id; p <= last; p++) {
+      if (this.#pageSpan.get(p) === id) this.#pageSpan.delete(p);
+    }
+  }
+
+  // Slot of the object with id `id`: its address and size (size 0 when no
+  // span holds it), in _addr and _size.
+  #addr = 0;
+  #size = 0;
+  #slot(id: number): void {
+    const page = Math.floor(id / this.#objsPerPage);
+    const sid = this.#pageSpan.get(page);
+    const off = id * this.#align;
+    if (sid === undefined) {
+      this.#addr = this.#minAddr + off;
+      this.#size = 0;
+      return;
+    }
+    const v = this.#spans.get(sid)!;
+    const kindClass = v % 512;
+    const sizeClass = kindClass >>> 2;
+    const base = sid * this.#pageSize;
+    if (sizeClass === 0) {
+      this.#addr = this.#minAddr + base;
+      this.#size = ((v - kindClass) / 512) * this.#pageSize;
+      return;
+    }
+    const elem = CLASS_TO_SIZE[sizeClass] ?? 0;
+    this.#addr = this.#minAddr + base +
+      Math.floor((off - base) / elem) * elem;
+    this.#size = elem;
+  }
+
+  #grow(): void {
+    const n = this.#lType.length * 2;
+    const g = <T extends Int32Array | Float64Array | Uint8Array>(
+      a: T,
+      make: (n: number) => T,
+    ): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.#lType = g(this.#lType, (n) => new Int32Array(n));
+    this.#lSite = g(this.#lSite, (n) => new Int32Array(n));
+    this.#lCycle = g(this.#lCycle, (n) => new Int32Array(n));
+    this.#lSize = g(this.#lSize, (n) => new Float64Array(n));
+    this.#lTime = g(this.#lTime, (n) => new Float64Array(n));
+    this.#lExisting = g(this.#lExisting, (n) => new Uint8Array(n));
+  }
+
+  #alloc(id: number, localType: number, c: EventCursor, existing: boolean) {
+    this.#slot(id);
+    const addr = this.#addr;
+    const size = this.#size;
+    if (size === 0) this.anomalies.noSpan++;
+    const type = this.#ctx!.typeOf(localType);
+    const site = existing ? NO_SITE : this.#siteOfG(c.g);
+    let slot = this.#freeSlots.pop();
+    if (slot === undefined) {
+      if (this.#nslots === this.#lType.length) this.#grow();
+      slot = this.#nslots++;
+    }
+    const prev = this.#live.put(addr, slot);
+    if (prev >= 0) {
+      // Its free was not traced: end it here, silently for the consumers
+      // (a free event would claim a sweep that did not happen).
+      this.anomalies.reallocations++;
+      this.#freeSlots.push(prev);
+    }
+    this.#lType[slot] = type;
+    this.#lSite[slot] = site;
+    this.#lCycle[slot] = this.#cycle;
+    this.#lSize[slot] = size;
+    this.#lTime[slot] = c.time;
+    this.#lExisting[slot] = existing ? 1 : 0;
+    this.#emit({
+      kind: "alloc",
+      addr,
+      size,
+      type: this.#types[type]?.name ?? null,
+      requested: 0,
+      goroutine: c.g,
+      stack: existing ? 0 : this.stackOf(type, site),
+      lineNo: 0,
+      time: c.time,
+      typeIndex: type,
+      site,
+      existing,
+    });
+  }
+
+  #free(id: number, c: EventCursor): void {
+    this.#slot(id);
+    const slot = this.#live.take(this.#addr);
+    if (slot < 0) {
+      this.anomalies.unmatchedFrees++;
+      return;
+    }
+    this.#freeSlots.push(slot);
+    this.#emit({
+      kind: "free",
+      addr: this.#addr,
+      size: this.#lSize[slot],
+      goroutine: c.g,
+      stack: 0,
+      lineNo: 0,
+      time: c.time,
+      typeIndex: this.#lType[slot],
+      site: this.#lSite[slot],
+      allocTime: this.#lTime[slot],
+      allocCycle: this.#lCycle[slot],
+      existing: this.#lExisting[slot] === 1,
+    });
+  }
+
+  /** Calls `f(type, size, site, allocTime, allocCycle, existing)` for every live object. */
+  forEachLive(
+    f: (
+      type: number,
+      size: number,
+      site: number,
+      allocTime: number,
+      allocCycle: number,
+      existing: boolean,
+    ) => void,
+  ): void {
+    for (const s of this.#live.values()) {
+      f(
+        this.#lType[s],
+        this.#lSize[s],
+        this.#lSite[s],
+        this.#lTime[s],
+        this.#lCycle[s],
+        this.#lExisting[s] === 1,
+      );
+    }
+  }
+
+  /** Goroutine stacks live now: count and bytes. */
+  liveStacks(): { count: number; bytes: number } {
+    let bytes = 0;
+    for (const s of this.#gstacks.values()) bytes += s;
+    return { count: this.#gstacks.size, bytes };
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * `alloctrace analyze` on Go 1.23 execution traces: text, JSON, gzip and
+ * stdin, pprof that `go tool pprof` reads, and a table of bad inputs (each
+ * row: exit code, exactly one line on stderr, no pre-existing file
+ * changed).
+ *
+ * @module
+ */
+
+import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
+import { alloctrace, run, withTempDir } from "../_run.ts";
+import { corpusTrace } from "../trace/exectrace_test.ts";
+
+const DIR = new URL("../testdata/go1.23/", import.meta.url).pathname;
+const READ = ["--allow-env", "--allow-read", "--allow-write"];
+const GO123 = "/usr/lib/go-1.23/bin/go";
+
+Deno.test("analyze exec trace: per-type tables in the terminal, from a gzipped file", async () => {
+  const r = await alloctrace(["analyze", `${DIR}leak.trace.gz`], READ);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stderr, "");
+  assertIncludes(r.stdout, "go 1.23 execution trace, 2 generation(s)");
+  // The leak: 3,000 objects of 64 bytes, all live, a leak candidate.
+  assertTrue(
+    /\n\s*3,000\s+192,000\s+0\s+3,000\s+192,000\s+64\s+main\.Leaked\n/.test(
+      r.stdout,
+    ),
+    r.stdout,
+  );
+  assertTrue(
+    /leak candidates[^\n]*\n[^\n]*\n\s*3,000\s+192,000\s+500 1000 1500[^\n]*main\.Leaked\n/
+      .test(r.stdout),
+    r.stdout,
+  );
+  assertIncludes(r.stdout, "allocations by goroutine creation site");
+});
+
+Deno.test("analyze exec trace: --json from stdin equals the file's, with Go's event counts", async () => {
+  const gz = await Deno.readFile(`${DIR}goroutines.trace.gz`);
+  const a = await alloctrace(["analyze", "-", "--json"], READ, gz);
+  assertEquals(a.code, 0, a.stderr);
+  const j = JSON.parse(a.stdout);
+  const go = JSON.parse(
+    await Deno.readTextFile(`${DIR}goroutines.gotool.json`),
+  );
+  assertEquals(j.events, go.counts);
+  assertEquals(j.allocs, go.counts.HeapObjectAlloc);
+  const job = j.types.find((t: { type: string }) => t.type === "main.Job");
+  assertEquals([job.allocs, job.allocBytes, job.live], [4500, 360000, 3000]);
+  assertEquals(j.generations, 1);
+  assertTrue(j.stacks.allocs > 0 && j.stacks.live > 0, "goroutine stacks");
+  const b = await alloctrace(
+    ["analyze", `${DIR}goroutines.trace.gz`, "--json"],
+    READ,
+  );
+  const jb = JSON.parse(b.stdout);
+  for (const k of ["types", "sites", "stacks", "events", "timeline"]) {
+    assertEquals(JSON.stringify(jb[k]), JSON.stringify(j[k]), k);
+  }
+});
+
+Deno.test("analyze exec trace: pprof frames are type, goroutine start, creation stack; go tool pprof reads it", async () => {
+  await withTempDir(async (dir) => {
+    const r = await alloctrace(
+      [
+        "analyze",
+        `${DIR}goroutines.trace.gz`,
+        "--pprof",
+        `${dir}/p.pb.gz`,
+        "--folded",
+        `${dir}/f.txt`,
+        "--folded-type",
+        "alloc_objects",
+      ],
+      READ,
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const folded = await Deno.readTextFile(`${dir}/f.txt`);
+    assertTrue(
+      /^main\.main;main\.producer;type:main\.Job 4500$/m.test(folded),
+      folded.slice(0, 2000),
+    );
+    try {
+      await Deno.stat(GO123);
+    } catch {
+      console.log(`skipped go tool pprof: ${GO123} is not installed`);
+      return;
+    }
+    const top = await run(GO123, [
+      "tool",
+      "pprof",
+      "-sample_index=alloc_objects",
+      "-top",
+      `${dir}/p.pb.gz`,
+    ], { env: { GOTOOLCHAIN: "local", HOME: dir } });
+    assertEquals(top.code, 0, top.stderr);
+    assertTrue(/\b4500\b.*type:main\.Job/.test(top.stdout), top.stdout);
+  });
+});
+
+/** One bad input: its bytes, and what must happen. */
+interface Row {
+  name: string;
+  bytes: () => Promise<Uint8Array>;
+  code: number;
+  stderr: RegExp;
+  stdout?: RegExp;
+}
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const header = (v: string) => enc(`go 1.${v} trace\0\0\0`);
+const cat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+};
+async function gzipBytes(b: Uint8Array): Promise<Uint8Array> {
+  const s = new Blob([b as BlobPart]).stream().pipeThrough(
+    new CompressionStream("gzip"),
+  );
+  return new Uint8Array(await new Response(s).arrayBuffer());
+}
+function random(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+const ROWS: Row[] = [
+  {
+    name: "a text file",
+    bytes: () => Promise.resolve(enc("hello\nworld\n")),
+    code: 1,
+    stderr: /not an allocfreetrace log/,
+  },
+  {
+    name: "random bytes",
+    bytes: () => Promise.resolve(random(100_000, 7)),
+    code: 1,
+    stderr: /^alloctrace: /,
+  },
+  {
+    name: "random bytes after a go 1.23 header",
+    bytes: () => Promise.resolve(cat(header("23"), random(100_000, 11))),
+    code: 1,
+    stderr: /nothing complete to analyse/,
+  },
+  {
+    name: "a go 1.23 header and nothing else",
+    bytes: () => Promise.resolve(header("23")),
+    code: 1,
+    stderr: /without allocation events: take it with GODEBUG=traceallocfree=1/,
+  },
+  {
+    name: "a go 1.25 trace",
+    bytes: async () =>
+      cat(header("25"), (await corpusTrace("churn")).subarray(16)),
+    code: 1,
+    stderr: /a Go 1\.25 execution trace: version not supported/,
+  },
+  {
+    name: "a go 1.19 trace",
+    bytes: () => Promise.resolve(cat(header("19"), random(1000, 3))),
+    code: 1,
+    stderr: /a Go 1\.19 execution trace: the pre-1\.22 format/,
+  },
+  {
+    name: "a trace cut in its second generation",
+    bytes: async () => {
+      const b = await corpusTrace("leak");
+      return b.subarray(0, b.length - 5000);
+    },
+    code: 0,
+    stderr: /^alloctrace: warning: .*cut off.*analysed/,
+    stdout: /main\.Leaked/,
+  },
+  {
+    name: "a trace cut in its only generation",
+    bytes: async () => {
+      const b = await corpusTrace("churn");
+      return b.subarray(0, b.length >> 1);
+    },
+    code: 1,
+    stderr: /cut off in generation 1 .*nothing complete to analyse$/,
+  },
+  {
+    name: "a corrupt batch in the second generation",
+    bytes: async () => {
+      const b = (await corpusTrace("leak")).slice();
+      // The first batch of generation 2 starts right after generation 1's
+      // last batch: find a batch header with gen 2 and break its kind byte.
+      for (let i = b.length >> 1; i < b.length - 2; i++) {
+        if (b[i] === 1 && b[i + 1] === 2 && b[i - 1] !== 0x80) {
+          b[i] = 0xee;
+          break;
+        }
+      }
+      return b;
+    },
+    code: 0,
+    stderr: /^alloctrace: warning: .*(corrupt|batch).*analysed$/,
+    stdout: /main\.Leaked/,
+  },
+  {
+    name: "a gzip stream cut in the middle",
+    bytes: async () => {
+      const gz = await gzipBytes(await corpusTrace("leak"));
+      return gz.subarray(0, gz.length - 20_000);
+    },
+    code: 0,
+    stderr: /^alloctrace: warning: /,
+    stdout: /main\.Leaked/,
+  },
+  {
+    name: "a trace cut inside its header",
+    bytes: () => Promise.resolve(enc("go 1.23 tra")),
+    code: 1,
+    stderr: /^alloctrace: /,
+  },
+];
+
+for (const row of ROWS) {
+  Deno.test(`analyze exec trace, bad input: ${row.name}`, async () => {
+    await withTempDir(async (dir) => {
+      const input = `${dir}/in`;
+      await Deno.writeFile(input, await row.bytes());
+      const keep = `${dir}/keep.pb.gz`;
+      await Deno.writeTextFile(keep, "untouched");
+      const args = [
+        "analyze",
+        input,
+        ...(row.code !== 0 ? ["--pprof", keep] : []),
+      ];
+      const r = await alloctrace(args, READ);
+      assertEquals(r.code, row.code, r.stderr);
+      const lines = r.stderr.split("\n").filter((l) => l !== "");
+      assertEquals(lines.length, 1, r.stderr);
+      assertTrue(row.stderr.test(lines[0]), lines[0]);
+      if (row.stdout) assertTrue(row.stdout.test(r.stdout), r.stdout);
+      assertEquals(await Deno.readTextFile(keep), "untouched");
+    });
+  });
+}
