@@ -407,17 +407,18 @@ export class ExecAnalyzer {
   }
 
   /**
-   * The result. `heap` (the model the events came from) gives the objects
-   * still live, for the live figures per creation site.
+   * The result. `heap` (the model the events came from) names the creation
+   * sites and gives the objects still live, for the live figures per site;
+   * `duration` is the trace's last event time (default: the last seen here).
    */
   finish(
-    heap: ExecHeap,
-    duration: number,
+    heap?: ExecHeap,
+    duration: number = this.#lastPoint,
   ): ExecAnalysis {
     const r = this.#r;
-    r.duration = duration;
-    this.#point(duration, "end");
-    heap.forEachLive((_type, size, site, _t, _c, existing) => {
+    r.duration = Math.max(duration, 0);
+    this.#point(r.duration, "end");
+    heap?.forEachLive((_type, size, site, _t, _c, existing) => {
       if (existing) return;
       const s = this.#siteAcc.get(site);
       if (s !== undefined) {
@@ -441,7 +442,8 @@ export class ExecAnalyzer {
         b.liveBytes - a.liveBytes
       );
     r.sites = [...this.#siteAcc].map(([i, s]) => {
-      const site = heap.sites[i];
+      const site = heap?.sites[i] ??
+        { start: `site ${i}`, createdAt: "", goroutines: 0 };
       return {
         start: site.start,
         createdAt: site.createdAt,
