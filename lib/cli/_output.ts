@@ -1,7 +1,19 @@
 /**
- * Writing output files so that a failure never leaves a half-written file:
- * the bytes go to a temporary name in the same directory, which is then
- * renamed over the target.
+ * Writing output files so that a failure never leaves a half-written file
+ * and a hostile directory cannot turn a write into the truncation of some
+ * other file:
+ *
+ * - a regular file (or a missing path) is written to a temporary file made
+ *   with `O_CREAT|O_EXCL` (so a planted symlink or file at its name makes
+ *   the open fail instead of being followed) under an unpredictable name in
+ *   the same directory, then renamed over the target;
+ * - anything else (a device such as `/dev/null`, a FIFO, `-` or
+ *   `/dev/stdout`) is written directly: a rename would replace the node;
+ * - a symbolic link is followed to the file it names, which is replaced as
+ *   above (the link stays); a link to nothing is refused.
+ *
+ * Checks made before any work: no empty path, the directory exists and
+ * takes a new file, no output is an input, no two outputs are one file.
  *
  * @module
  */
@@ -21,9 +33,230 @@ function dirOf(path: string): string {
   return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
 }
 
-/** Checks up front that `path`'s directory exists, so a long run does not fail at its end. */
+/** Whether `path` names this process's stdout. */
+function isStdout(path: string): boolean {
+  return path === "-" || path === "/dev/stdout" || path === "/dev/fd/1" ||
+    path === "/proc/self/fd/1";
+}
+
+function lstatOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** A name no other process can guess, for the exclusive temporary file. */
+function tempName(target: string): string {
+  const rand = Array.from(
+    crypto.getRandomValues(new Uint8Array(12)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  const base = target.slice(target.lastIndexOf("/") + 1);
+  return `${dirOf(target)}/.${base}.${rand}.tmp`;
+}
+
+/**
+ * Where the bytes for `path` go: `stdout`, `direct` (a device, FIFO or
+ * socket, opened for writing as it is) or `replace` (a regular file or a
+ * missing path, at `target` after following symbolic links).
+ */
+function resolveOutput(
+  path: string,
+): { how: "stdout" | "direct" | "replace"; target: string; mode?: number } {
+  if (isStdout(path)) return { how: "stdout", target: path };
+  let info = lstatOrNull(path);
+  let target = path;
+  if (info?.isSymlink) {
+    try {
+      target = Deno.realPathSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new Error(
+          `${path} is a symbolic link to a missing file: refusing to follow it`,
+        );
+      }
+      throw e;
+    }
+    info = Deno.statSync(target);
+  }
+  if (info?.isDirectory) throw new Error(`${path} is a directory`);
+  if (info !== null && !info.isFile) return { how: "direct", target: path };
+  return {
+    how: "replace",
+    target,
+    mode: info?.mode == null ? undefined : info.mode & 0o7777,
+  };
+}
+
+function writeAll(w: { writeSync(p: Uint8Array): number }, b: Uint8Array) {
+  let bytes = b;
+  while (bytes.length > 0) bytes = bytes.subarray(w.writeSync(bytes));
+}
+
+function writeError(path: string, e: unknown): Error {
+  // A closed pipe is the reader's choice: main exits quietly on it.
+  if (e instanceof Deno.errors.BrokenPipe) return e;
+  if (e instanceof Deno.errors.NotCapable) {
+    return new Error(
+      `cannot write ${path}: permission missing (run with --allow-write=${
+        dirOf(path)
+      })`,
+    );
+  }
+  const msg = (e as Error).message.split("\n")[0];
+  return new Error(`cannot write ${path}: ${msg}`);
+}
+
+/**
+ * An output being written: bytes go out with `write`, `commit` puts the
+ * file in place (renames the temporary), `abort` removes the temporary.
+ */
+export interface OutputStream {
+  /** Writes all of `bytes`; throws an error that names the file. */
+  write(bytes: Uint8Array): void;
+  /** Finishes the file: the target now holds everything written. */
+  commit(): void;
+  /** Drops what was written to a temporary; a direct target keeps it. */
+  abort(): void;
+}
+
+/**
+ * Opens `path` for writing, safely (see the module notes): nothing at
+ * `path` changes until `commit`.
+ *
+ * @throws {Error} naming `path` when it cannot be opened.
+ */
+export function openOutput(path: string): OutputStream {
+  let r: ReturnType<typeof resolveOutput>;
+  try {
+    r = resolveOutput(path);
+  } catch (e) {
+    throw e instanceof Error && e.message.startsWith(path)
+      ? e
+      : writeError(path, e);
+  }
+  if (r.how === "stdout") {
+    return {
+      write: (b) => {
+        try {
+          writeAll(Deno.stdout, b);
+        } catch (e) {
+          throw writeError(path, e);
+        }
+      },
+      commit() {},
+      abort() {},
+    };
+  }
+  const tmp = r.how === "replace" ? tempName(r.target) : null;
+  let file: Deno.FsFile;
+  try {
+    file = tmp === null
+      ? Deno.openSync(r.target, { write: true })
+      // createNew is O_CREAT|O_EXCL: a symlink or file planted at the name
+      // makes this fail rather than being followed or truncated.
+      : Deno.openSync(tmp, { write: true, createNew: true, mode: r.mode });
+  } catch (e) {
+    throw writeError(path, e);
+  }
+  let open = true;
+  // After a failed write the file is incomplete: it must not be committed.
+  let failed: Error | null = null;
+  const close = () => {
+    if (open) {
+      open = false;
+      file.close();
+    }
+  };
+  return {
+    write(b) {
+      if (failed !== null) throw failed;
+      try {
+        writeAll(file, b);
+      } catch (e) {
+        throw failed = writeError(path, e);
+      }
+    },
+    commit() {
+      if (failed !== null) {
+        this.abort();
+        throw failed;
+      }
+      try {
+        close();
+        if (tmp !== null) Deno.renameSync(tmp, r.target);
+      } catch (e) {
+        this.abort();
+        throw writeError(path, e);
+      }
+    },
+    abort() {
+      try {
+        close();
+      } catch { /* already failed */ }
+      if (tmp !== null) {
+        try {
+          Deno.removeSync(tmp);
+        } catch { /* gone already */ }
+      }
+    },
+  };
+}
+
+/** Writes `data` to `path` whole, or not at all (see {@link openOutput}). */
+export function writeOutput(
+  path: string,
+  data: Uint8Array | string,
+): Promise<void> {
+  const out = openOutput(path);
+  try {
+    out.write(typeof data === "string" ? new TextEncoder().encode(data) : data);
+    out.commit();
+  } catch (e) {
+    out.abort();
+    return Promise.reject(e);
+  }
+  return Promise.resolve();
+}
+
+function statOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Checks up front that `path` can be written, so a long run does not fail
+ * at its end: not empty, not a directory, its directory exists and takes
+ * a new file (tried with an exclusive temporary that is removed at once).
+ *
+ * @throws {UsageError} saying what is wrong.
+ */
 export function checkOutputPath(path: string, option: string): void {
-  const dir = dirOf(path);
+  if (path === "") {
+    throw new UsageError(`${option} needs a file name, got an empty one`);
+  }
+  if (isStdout(path)) return;
+  let r: ReturnType<typeof resolveOutput>;
+  try {
+    r = resolveOutput(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      throw new UsageError(
+        `${option} ${path}: permission to read ${
+          dirOf(path)
+        } is missing (run with --allow-read)`,
+      );
+    }
+    throw new UsageError(`${option} ${(e as Error).message}`);
+  }
+  if (r.how !== "replace") return;
+  const dir = dirOf(r.target);
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(dir);
@@ -38,37 +271,154 @@ export function checkOutputPath(path: string, option: string): void {
         `${option} ${path}: permission to read ${dir} is missing (run with --allow-read)`,
       );
     }
-    throw e;
+    throw new UsageError(
+      `${option} ${path}: ${(e as Error).message.split("\n")[0]}`,
+    );
   }
   if (!info.isDirectory) {
     throw new UsageError(`${option} ${path}: ${dir} is not a directory`);
   }
-}
-
-/** Writes `data` to `path` through a temporary file and a rename. */
-export async function writeOutput(
-  path: string,
-  data: Uint8Array | string,
-): Promise<void> {
-  const base = path.slice(path.lastIndexOf("/") + 1);
-  const tmp = `${dirOf(path)}/.${base}.tmp-${Deno.pid}`;
-  const bytes = typeof data === "string"
-    ? new TextEncoder().encode(data)
-    : data;
+  const probe = tempName(r.target);
   try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
+    Deno.openSync(probe, { write: true, createNew: true }).close();
+    Deno.removeSync(probe);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
     if (e instanceof Deno.errors.NotCapable) {
-      throw new Error(
-        `cannot write ${path}: permission missing (run with --allow-write=${
-          dirOf(path)
-        })`,
+      throw new UsageError(
+        `${option} ${path}: permission to write in ${dir} is missing (run with --allow-write=${dir})`,
       );
     }
-    throw new Error(`cannot write ${path}: ${(e as Error).message}`);
+    throw new UsageError(
+      `${option} ${path}: cannot create a file in ${dir}: ${
+        (e as Error).message.split("\n")[0]
+      }`,
+    );
   }
+}
+
+/** The file `path` names, as `dev:ino`, or null when there is none to see. */
+function fileId(path: string): string | null {
+  const info = statOrNull(path === "-" ? "/dev/stdin" : path);
+  return info === null || info.ino === null ? null : `${info.dev}:${info.ino}`;
+}
+
+/**
+ * The outputs a command was asked for, checked before any input is read
+ * (see {@link checkOutputPath}; besides, no output may be one of `inputs`
+ * and no two outputs may be one file), then written one by one: a failed
+ * write does not stop the others, and {@link Outputs.finish} reports the
+ * failures in one line.
+ *
+ * @example
+ * ```ts
+ * import { Outputs } from "./_output.ts";
+ * const outs = Outputs.check({ "--html": undefined }, []);
+ * if (outs.has("--html")) throw new Error("not asked for");
+ * outs.finish();
+ * ```
+ */
+export class Outputs {
+  /** Outputs written, `[option, path]`, in order. */
+  readonly written: [string, string][] = [];
+  /** One message per output that could not be written. */
+  readonly failures: string[] = [];
+  private constructor(private readonly paths: Map<string, string>) {}
+
+  /**
+   * Checks the requested outputs (`option → path`, undefined when not
+   * asked for) against each other and the `inputs`.
+   *
+   * @throws {UsageError} for the first problem found.
+   */
+  static check(
+    requested: Record<string, string | undefined>,
+    inputs: string[],
+  ): Outputs {
+    const paths = new Map<string, string>();
+    const seen = new Map<string, string>();
+    const inputIds = new Map<string, string>();
+    for (const input of inputs) {
+      const id = fileId(input);
+      if (id !== null) inputIds.set(id, input);
+    }
+    for (const [option, path] of Object.entries(requested)) {
+      if (path === undefined) continue;
+      checkOutputPath(path, option);
+      const info = isStdout(path)
+        ? statOrNull("/dev/stdout")
+        : statOrNull(path);
+      const id = fileId(isStdout(path) ? "/dev/stdout" : path);
+      if (id !== null && inputIds.has(id)) {
+        throw new UsageError(
+          `${option} ${path} is the input ${
+            inputIds.get(id) === "-" ? "(stdin)" : inputIds.get(id)
+          }: writing it would destroy it; choose another file`,
+        );
+      }
+      // Two outputs into one terminal or /dev/null harm nothing.
+      if (info?.isCharDevice !== true) {
+        const key = id ?? realDir(path);
+        const other = seen.get(key);
+        if (other !== undefined) {
+          throw new UsageError(
+            `${other} and ${option} name one file (${path}): give each output its own`,
+          );
+        }
+        seen.set(key, option);
+      }
+      paths.set(option, path);
+    }
+    return new Outputs(paths);
+  }
+
+  /** Whether `option` was asked for. */
+  has(option: string): boolean {
+    return this.paths.has(option);
+  }
+
+  /** The path of `option`, if asked for. */
+  path(option: string): string | undefined {
+    return this.paths.get(option);
+  }
+
+  /** Whether some output goes to stdout (then the summary should not). */
+  get toStdout(): boolean {
+    return [...this.paths.values()].some(isStdout);
+  }
+
+  /**
+   * Writes `option`'s output if it was asked for; `make` builds the bytes.
+   * A failure is recorded (a closed pipe is thrown: nothing more can go out).
+   */
+  async write(
+    option: string,
+    make: () => Uint8Array | string | Promise<Uint8Array | string>,
+  ): Promise<void> {
+    const path = this.paths.get(option);
+    if (path === undefined) return;
+    try {
+      await writeOutput(path, await make());
+      this.written.push([option, path]);
+    } catch (e) {
+      if (e instanceof Deno.errors.BrokenPipe) throw e;
+      this.failures.push((e as Error).message.split("\n")[0]);
+    }
+  }
+
+  /** Throws one error naming every output that failed, if any did. */
+  finish(): void {
+    if (this.failures.length > 0) throw new Error(this.failures.join("; "));
+  }
+}
+
+/** `path` with its directory resolved, for telling two missing files apart. */
+function realDir(path: string): string {
+  const dir = dirOf(path);
+  let real = dir;
+  try {
+    real = Deno.realPathSync(dir);
+  } catch { /* checked already: keep the spelling */ }
+  return `${real}/${path.slice(path.lastIndexOf("/") + 1)}`;
 }
 
 /** ANSI colours on stdout: only on a terminal, and not with NO_COLOR. */
@@ -83,10 +433,11 @@ export function stdoutColor(): boolean {
 /**
  * Writes the outputs of a trace analysis that were asked for: `pprof`
  * (gzipped profile.proto of `samples` at MemProfileRate `rate`), `folded`
- * (stacks by `type`) and `html` (the report of `report()`).
+ * (stacks by `type`) and `html` (the report of `report()`). Every output is
+ * tried; the failures are thrown together at the end.
  */
 export async function writeAnalysisOutputs(
-  paths: { pprof?: string; folded?: string; html?: string },
+  paths: { pprof?: string; folded?: string; html?: string } | Outputs,
   samples: HeapSample[],
   opts: {
     rate: number;
@@ -94,17 +445,19 @@ export async function writeAnalysisOutputs(
     report: () => Omit<ReportInput, "samples">;
   },
 ): Promise<void> {
-  if (paths.html) {
-    await writeOutput(
-      paths.html,
-      renderReport({ ...opts.report(), samples }),
-    );
-  }
-  if (paths.pprof) {
-    await writeOutput(
-      paths.pprof,
-      await gzip(encodeHeapProfile(samples, null, { rate: opts.rate })),
-    );
-  }
-  if (paths.folded) await writeOutput(paths.folded, folded(samples, opts.type));
+  const outs = paths instanceof Outputs ? paths : Outputs.check({
+    "--html": paths.html,
+    "--pprof": paths.pprof,
+    "--folded": paths.folded,
+  }, []);
+  await outs.write(
+    "--html",
+    () => renderReport({ ...opts.report(), samples }),
+  );
+  await outs.write(
+    "--pprof",
+    () => gzip(encodeHeapProfile(samples, null, { rate: opts.rate })),
+  );
+  await outs.write("--folded", () => folded(samples, opts.type));
+  if (!(paths instanceof Outputs)) outs.finish();
 }

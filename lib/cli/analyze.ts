@@ -18,11 +18,7 @@ import { HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { openInput } from "./_input.ts";
 import { alignColumns } from "./_top.ts";
 import { readTrace } from "./_readtrace.ts";
-import {
-  checkOutputPath,
-  stdoutColor,
-  writeAnalysisOutputs,
-} from "./_output.ts";
+import { Outputs, stdoutColor, writeAnalysisOutputs } from "./_output.ts";
 import {
   ANALYSIS_OPTIONS,
   intOption,
@@ -197,9 +193,11 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   }
   const type = sampleTypeOption("folded-type", values["folded-type"]);
   const top = intOption("top", values.top, 10, 1, 1_000_000);
-  if (values.pprof) checkOutputPath(values.pprof, "--pprof");
-  if (values.folded) checkOutputPath(values.folded, "--folded");
-  if (values.html) checkOutputPath(values.html, "--html");
+  const outs = Outputs.check({
+    "--html": values.html,
+    "--pprof": values.pprof,
+    "--folded": values.folded,
+  }, positionals);
   const input = await openInput(positionals[0]);
   // A Go 1.23+ execution trace (GODEBUG=traceallocfree=1): its own reader.
   if (await sniffExecTrace(input) !== null) {
@@ -222,7 +220,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     return 1;
   }
   const samples = analyzer.samples();
-  await writeAnalysisOutputs(values, samples, {
+  await writeAnalysisOutputs(outs, samples, {
     rate: 1,
     type,
     report: () => ({
@@ -234,7 +232,9 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       analysis: result,
     }),
   });
-  if (values.json) {
+  if (outs.toStdout) {
+    // An output went to stdout: the summary would be mixed into it.
+  } else if (values.json) {
     console.log(JSON.stringify(
       {
         file: input.name,
@@ -256,13 +256,17 @@ export async function analyzeCommand(args: string[]): Promise<number> {
         callTree(samples, { type, color: stdoutColor() }).join("\n")
       }`,
     );
-    if (values.html) console.log(`\nwrote ${values.html} (--html)`);
-    if (values.pprof) {
-      console.log(`\nwrote ${values.pprof} (--pprof, exact: MemProfileRate 1)`);
-    }
-    if (values.folded) {
-      console.log(`wrote ${values.folded} (--folded, ${type})`);
+    const note: Record<string, string> = {
+      "--pprof": "exact: MemProfileRate 1",
+      "--folded": type,
+    };
+    if (outs.written.length > 0) console.log("");
+    for (const [option, path] of outs.written) {
+      console.log(
+        `wrote ${path} (${option}${note[option] ? `, ${note[option]}` : ""})`,
+      );
     }
   }
+  outs.finish();
   return 0;
 }

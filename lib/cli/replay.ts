@@ -15,7 +15,7 @@ import { folded, HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { writeHeapProfileText } from "../profile/text.ts";
 import { openInput } from "./_input.ts";
 import { readTrace } from "./_readtrace.ts";
-import { checkOutputPath, writeOutput } from "./_output.ts";
+import { Outputs } from "./_output.ts";
 import {
   gogcOption,
   intOption,
@@ -85,11 +85,12 @@ export async function replayCommand(args: string[]): Promise<number> {
   const preset = presetOption(values.go);
   const type = sampleTypeOption("folded-type", values["folded-type"]);
   const gogc = gogcOption(values.gogc);
-  for (
-    const opt of ["memprofile", "memprofile-text", "folded", "html"] as const
-  ) {
-    if (values[opt]) checkOutputPath(values[opt], `--${opt}`);
-  }
+  const outs = Outputs.check({
+    "--memprofile": values.memprofile,
+    "--memprofile-text": values["memprofile-text"],
+    "--folded": values.folded,
+    "--html": values.html,
+  }, positionals);
   const rt = new Runtime({
     preset,
     gogc,
@@ -109,33 +110,28 @@ export async function replayCommand(args: string[]): Promise<number> {
   }
   const profile = heapSamples(rt);
   const { samples } = profile;
-  if (values.memprofile) {
-    await writeOutput(
-      values.memprofile,
-      await heapProfileProto(rt, {
-        mappingFile: "/alloctrace/replay",
-        samples: profile,
-      }),
-    );
-  }
-  if (values["memprofile-text"]) {
-    await writeOutput(values["memprofile-text"], writeHeapProfileText(rt));
-  }
-  if (values.folded) await writeOutput(values.folded, folded(samples, type));
-  if (values.html) {
-    await writeOutput(
-      values.html,
-      renderReport({
-        title: `alloctrace replay ${input.name}`,
-        subtitle: `replayed on ${rt.preset.name}, GOGC=${
-          rt.gcpercent < 0 ? "off" : rt.gcpercent
-        }`,
-        note: `heap profile sampled at MemProfileRate=${rt.memProfileRate}`,
-        samples,
-      }),
-    );
-  }
+  await outs.write("--memprofile", () =>
+    heapProfileProto(rt, {
+      mappingFile: "/alloctrace/replay",
+      samples: profile,
+    }));
+  await outs.write("--memprofile-text", () => writeHeapProfileText(rt));
+  await outs.write("--folded", () => folded(samples, type));
+  await outs.write("--html", () =>
+    renderReport({
+      title: `alloctrace replay ${input.name}`,
+      subtitle: `replayed on ${rt.preset.name}, GOGC=${
+        rt.gcpercent < 0 ? "off" : rt.gcpercent
+      }`,
+      note: `heap profile sampled at MemProfileRate=${rt.memProfileRate}`,
+      samples,
+    }));
   const m = rt.readMemStats();
+  if (outs.toStdout) {
+    // An output went to stdout: the summary would be mixed into it.
+    outs.finish();
+    return 0;
+  }
   if (values.json) {
     console.log(JSON.stringify(
       {
@@ -154,6 +150,7 @@ export async function replayCommand(args: string[]): Promise<number> {
       null,
       2,
     ));
+    outs.finish();
     return 0;
   }
   const n = (x: number) => x.toLocaleString("en-US");
@@ -172,9 +169,8 @@ export async function replayCommand(args: string[]): Promise<number> {
     ...(rt.memProfileRate === 0
       ? ["  (profiling off)"]
       : topTable(samples, type, 10)),
-    ...(["memprofile", "memprofile-text", "folded"] as const).filter((o) =>
-      values[o]
-    ).map((o) => `wrote ${values[o]} (--${o})`),
+    ...outs.written.map(([o, path]) => `wrote ${path} (${o})`),
   ].join("\n"));
+  outs.finish();
   return 0;
 }

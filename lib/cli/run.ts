@@ -21,7 +21,12 @@ import {
   sampleTypeOption,
   UsageError,
 } from "./_usage.ts";
-import { checkOutputPath, stdoutColor, writeOutput } from "./_output.ts";
+import {
+  openOutput,
+  Outputs,
+  type OutputStream,
+  stdoutColor,
+} from "./_output.ts";
 import { topTable } from "./_top.ts";
 import { TracePrinter } from "../trace/printer.ts";
 import {
@@ -223,15 +228,14 @@ export async function runCommand(args: string[]): Promise<number> {
     throw new UsageError(`--stacks must be go or js, got "${stacks}"`);
   }
   const traceOut = values["trace-out"] as string | undefined;
-  if (traceOut !== undefined) checkOutputPath(traceOut, "--trace-out");
-  const outputs: [string, string][] = [];
-  for (const opt of ["memprofile", "memprofile-text", "folded", "html"]) {
-    const path = values[opt] as string | undefined;
-    if (path !== undefined) {
-      checkOutputPath(path, `--${opt}`);
-      outputs.push([opt, path]);
-    }
-  }
+  const outs = Outputs.check(
+    Object.fromEntries(
+      ["trace-out", "memprofile", "memprofile-text", "folded", "html"].map((
+        o,
+      ) => [`--${o}`, values[o] as string | undefined]),
+    ),
+    script ? [name] : [],
+  );
   const rt = new Runtime({
     preset,
     gogc,
@@ -278,28 +282,21 @@ export async function runCommand(args: string[]): Promise<number> {
     },
   });
   let printer: TracePrinter | null = null;
-  let traceFile: Deno.FsFile | null = null;
+  // The trace goes to a temporary name and is renamed when the run is over
+  // (a device or pipe is written directly), like every other output.
+  let traceFile: OutputStream | null = null;
   if (godebug.vars.allocfreetrace > 0) {
-    const writeAll = (
-      w: { writeSync(p: Uint8Array): number },
-      b: Uint8Array,
-    ) => {
-      let bytes = b;
-      while (bytes.length > 0) bytes = bytes.subarray(w.writeSync(bytes));
-    };
-    if (traceOut !== undefined) {
-      try {
-        traceFile = Deno.openSync(traceOut, {
-          write: true,
-          create: true,
-          truncate: true,
-        });
-      } catch (e) {
-        throw new Error(`cannot write ${traceOut}: ${(e as Error).message}`);
+    const sink = traceOut === undefined
+      ? (b: Uint8Array) => {
+        let bytes = b;
+        while (bytes.length > 0) {
+          bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
+        }
       }
-    }
-    const sink = traceFile ?? Deno.stderr;
-    printer = new TracePrinter(rt, (b) => writeAll(sink, b), { stacks });
+      : (traceFile = openOutput(traceOut), (b: Uint8Array) => {
+        traceFile!.write(b);
+      });
+    printer = new TracePrinter(rt, sink, { stacks });
     printer.attach();
   }
   let analyzer: TraceAnalyzer | null = null;
@@ -312,49 +309,48 @@ export async function runCommand(args: string[]): Promise<number> {
   const t0 = performance.now();
   try {
     await runWorkload(rt);
+    printer?.flush();
+    traceFile?.commit();
+  } catch (e) {
+    // Whatever was traced reaches the output, even when the run failed
+    // (unless writing the trace itself failed: no half-written file then).
+    try {
+      printer?.flush();
+      traceFile?.commit();
+    } catch {
+      traceFile?.abort();
+    }
+    throw e;
   } finally {
     progress.done();
-    // Whatever was traced reaches the output, even when the run failed.
-    printer?.flush();
-    traceFile?.close();
   }
   const seconds = (performance.now() - t0) / 1000;
   const stats = rt.readMemStats();
   peak = Math.max(peak, stats.HeapAlloc);
   const profile = heapSamples(rt);
   const { samples } = profile;
-  const written: Record<string, string> = {};
-  for (const [opt, path] of outputs) {
-    if (opt === "memprofile") {
-      await writeOutput(
-        path,
-        await heapProfileProto(rt, {
-          mappingFile: `/alloctrace/${name}`,
-          samples: profile,
-        }),
-      );
-    } else if (opt === "memprofile-text") {
-      await writeOutput(path, writeHeapProfileText(rt));
-    } else if (opt === "html") {
-      await writeOutput(
-        path,
-        renderReport({
-          title: `alloctrace run ${name}`,
-          subtitle:
-            `${rt.preset.name} (${rt.preset.goVersion} model), GOMAXPROCS=${rt.gomaxprocs}, GOGC=${
-              rt.gcpercent < 0 ? "off" : rt.gcpercent
-            }`,
-          note:
-            `flame graph: heap profile sampled at MemProfileRate=${rt.memProfileRate}; tables and live heap: every allocation`,
-          samples: rt.memProfileRate > 0 ? samples : analyzer!.samples(),
-          analysis: analyzer!.finish(),
-        }),
-      );
-    } else {
-      await writeOutput(path, folded(samples, foldedType));
-    }
-    written[opt] = path;
-  }
+  await outs.write("--memprofile", () =>
+    heapProfileProto(rt, {
+      mappingFile: `/alloctrace/${name}`,
+      samples: profile,
+    }));
+  await outs.write("--memprofile-text", () => writeHeapProfileText(rt));
+  await outs.write("--folded", () => folded(samples, foldedType));
+  await outs.write("--html", () =>
+    renderReport({
+      title: `alloctrace run ${name}`,
+      subtitle:
+        `${rt.preset.name} (${rt.preset.goVersion} model), GOMAXPROCS=${rt.gomaxprocs}, GOGC=${
+          rt.gcpercent < 0 ? "off" : rt.gcpercent
+        }`,
+      note:
+        `flame graph: heap profile sampled at MemProfileRate=${rt.memProfileRate}; tables and live heap: every allocation`,
+      samples: rt.memProfileRate > 0 ? samples : analyzer!.samples(),
+      analysis: analyzer!.finish(),
+    }));
+  const written: Record<string, string> = Object.fromEntries(
+    outs.written.map(([o, path]) => [o.slice(2), path]),
+  );
   const summary = {
     workload: name,
     args: wargs,
@@ -376,8 +372,14 @@ export async function runCommand(args: string[]): Promise<number> {
       }),
     ),
   };
+  if (outs.toStdout) {
+    // An output went to stdout: the summary would be mixed into it.
+    outs.finish();
+    return 0;
+  }
   if (values.json) {
     console.log(JSON.stringify(summary, null, 2));
+    outs.finish();
     return 0;
   }
   const fmt = (n: number) => n.toLocaleString("en-US");
@@ -417,5 +419,6 @@ export async function runCommand(args: string[]): Promise<number> {
       ]
       : []),
   ].join("\n"));
+  outs.finish();
   return 0;
 }
