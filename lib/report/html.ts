@@ -125,9 +125,11 @@ export function renderReport(input: ReportInput): string {
     sizes: a?.sizes ?? [],
   };
   const json = JSON.stringify(data).replace(/</g, "\\u003c");
-  return PAGE.replace("/*DATA*/", json).replace(
+  // Function replacers: a string replacement would read `$&`, `$'`… in
+  // the data as patterns.
+  return PAGE.replace("/*DATA*/", () => json).replace(
     "<!--TITLE-->",
-    escapeHtml(input.title),
+    () => escapeHtml(input.title),
   );
 }
 
