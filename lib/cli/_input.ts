@@ -6,6 +6,7 @@
  * @module
  */
 
+import zlib from "node:zlib";
 import { UsageError } from "./_usage.ts";
 
 /** An opened input: a byte stream (already gunzipped) and what is known of it. */
@@ -16,6 +17,11 @@ export interface Input {
   stream: ReadableStream<Uint8Array>;
   /** Whether it was gzip-compressed. */
   gzip: boolean;
+  /**
+   * Problems found while reading that lost nothing (bytes after the last
+   * gzip member), one line each; filled as the stream is read.
+   */
+  warnings?: string[];
   /** File size on disk (0 for stdin). */
   size: number;
   /** The first bytes (for sniffing the format). */
@@ -100,10 +106,12 @@ export async function openInput(path: string): Promise<Input> {
     }, { highWaterMark: 0 });
     if (head.length === 0) throw new Error(`${path} is empty`);
     const gzip = head[0] === 0x1f && head[1] === 0x8b;
+    const warnings: string[] = [];
     return {
       name: path,
-      stream: gzip ? gunzip(file) : file,
+      stream: gzip ? gunzip(file, path, warnings) : file,
       gzip,
+      warnings,
       size,
       head,
       readInto: gzip ? undefined : readInto,
@@ -115,17 +123,174 @@ export async function openInput(path: string): Promise<Input> {
     throw new Error(`${path === "-" ? "stdin" : path} is empty`);
   }
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
-  const stream = gzip ? gunzip(rest) : rest;
-  return { name: path === "-" ? "stdin" : path, stream, gzip, size, head };
+  const name = path === "-" ? "stdin" : path;
+  const warnings: string[] = [];
+  const stream = gzip ? gunzip(rest, name, warnings) : rest;
+  return { name, stream, gzip, warnings, size, head };
 }
 
-const gunzip = (s: ReadableStream<Uint8Array>) =>
-  s.pipeThrough(
-    new DecompressionStream("gzip") as unknown as TransformStream<
-      Uint8Array,
-      Uint8Array
-    >,
-  );
+/**
+ * Gunzips every member of `src`, as zcat does: `cat a.gz b.gz` and bgzip's
+ * blocks are one stream of members (DecompressionStream stops after the
+ * first). Bytes after the last member that are not gzip data are reported
+ * in `warnings`, not read as an error that loses the last chunk; zero
+ * padding (tape blocks) is ignored, as by gzip.
+ *
+ * @throws {Error} from the stream when a member is cut or corrupt.
+ */
+function gunzip(
+  src: ReadableStream<Uint8Array>,
+  name: string,
+  warnings: string[],
+): ReadableStream<Uint8Array> {
+  return ReadableStream.from(gunzipMembers(src, name, warnings));
+}
+
+/** Bytes fed to inflate per step, so its output per step stays small. */
+const INFLATE_STEP = 256 << 10;
+
+async function* gunzipMembers(
+  src: ReadableStream<Uint8Array>,
+  name: string,
+  warnings: string[],
+): AsyncGenerator<Uint8Array> {
+  const reader = src.getReader();
+  let pending = new Uint8Array(0);
+  let eof = false;
+  let offset = 0; // of pending[0] in the compressed input
+  const more = async (): Promise<boolean> => {
+    if (eof) return false;
+    const r = await reader.read();
+    if (r.done) {
+      eof = true;
+      return false;
+    }
+    const joined = new Uint8Array(pending.length + r.value.length);
+    joined.set(pending);
+    joined.set(r.value, pending.length);
+    pending = joined;
+    return true;
+  };
+  const need = async (n: number) => {
+    while (pending.length < n && await more());
+    return pending.length >= n;
+  };
+  const take = (n: number) => {
+    pending = pending.subarray(n);
+    offset += n;
+  };
+  const corrupt = (what: string) =>
+    new Error(`${name}: gzip member ${member} ${what} (at byte ${offset})`);
+  let member = 0;
+  try {
+    for (;;) {
+      if (!(await need(1))) return;
+      if (!(await need(3)) || pending[0] !== 0x1f || pending[1] !== 0x8b) {
+        let rest = pending.length;
+        let zeros = pending.every((b) => b === 0);
+        while (!eof) {
+          const r = await reader.read();
+          if (r.done) break;
+          rest += r.value.length;
+          zeros &&= r.value.every((b) => b === 0);
+        }
+        if (!zeros) {
+          warnings.push(
+            `${name}: ${
+              rest.toLocaleString("en-US")
+            } byte(s) after gzip member ${member} (at byte ${offset}) are not gzip data; ignored, as zcat does`,
+          );
+        }
+        return;
+      }
+      member++;
+      take(await headerLength(need, () => pending, corrupt));
+      const out: Uint8Array[] = [];
+      let ended = false;
+      let error: Error | null = null;
+      let size = 0;
+      const inflate = zlib.createInflateRaw();
+      inflate.on("data", (d: Uint8Array) => {
+        out.push(d);
+        size += d.length;
+      });
+      inflate.on("end", () => ended = true);
+      inflate.on("error", (e: Error) => error = e);
+      // Feed the member until inflate stops taking bytes: that is its end.
+      let total = 0; // bytes of this member's deflate data given to inflate
+      for (;;) {
+        let piece = new Uint8Array(0);
+        if (pending.length === 0 && !(await more())) {
+          await new Promise<void>((res) => inflate.end(res));
+          if (!ended && error === null) throw corrupt("is cut off");
+        } else {
+          piece = pending.subarray(0, INFLATE_STEP);
+          total += piece.length;
+          await new Promise((res) => inflate.write(piece, res));
+        }
+        while (out.length > 0) yield out.shift()!;
+        const err = error as Error | null;
+        if (err !== null) {
+          throw corrupt(
+            /unexpected end/i.test(err.message)
+              ? "is cut off"
+              : `is corrupt: ${err.message}`,
+          );
+        }
+        const used = inflate.bytesWritten;
+        if (ended || used < total) {
+          take(used - (total - piece.length)); // the rest is the trailer on
+          break;
+        }
+        take(piece.length);
+      }
+      while (out.length > 0) yield out.shift()!;
+      if (!(await need(8))) throw corrupt("is cut off in its trailer");
+      const isize = new DataView(
+        pending.buffer,
+        pending.byteOffset + 4,
+        4,
+      ).getUint32(0, true);
+      if (isize !== size % 2 ** 32) {
+        throw corrupt(
+          `is corrupt: its trailer says ${isize} bytes, it held ${size}`,
+        );
+      }
+      take(8);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Length of the gzip member header at the start of `bytes()` (RFC 1952). */
+async function headerLength(
+  need: (n: number) => Promise<boolean>,
+  bytes: () => Uint8Array,
+  corrupt: (what: string) => Error,
+): Promise<number> {
+  if (!(await need(10))) throw corrupt("is cut off in its header");
+  const b = bytes();
+  if (b[2] !== 8) throw corrupt(`has unknown compression method ${b[2]}`);
+  const flags = b[3];
+  let n = 10;
+  if (flags & 4) {
+    if (!(await need(n + 2))) throw corrupt("is cut off in its header");
+    const x = bytes();
+    n += 2 + (x[n] | (x[n + 1] << 8));
+  }
+  for (const bit of [8, 16]) { // FNAME, FCOMMENT: zero-terminated
+    if (flags & bit) {
+      for (;;) {
+        if (!(await need(n + 1))) throw corrupt("is cut off in its header");
+        if (bytes()[n++] === 0) break;
+      }
+    }
+  }
+  if (flags & 2) n += 2;
+  if (!(await need(n))) throw corrupt("is cut off in its header");
+  return n;
+}
 
 /**
  * Reads the first chunk of `stream` (empty when there is none) and returns

@@ -38,6 +38,7 @@ export async function readTrace(
   const warnings: string[] = [];
   const t0 = performance.now();
   let bytes = 0;
+  let cut = false;
   const report = () =>
     progress.update(() => {
       const s = (performance.now() - t0) / 1000;
@@ -68,6 +69,7 @@ export async function readTrace(
     }
   } catch (e) {
     if (!input.gzip) throw e;
+    cut = true;
     warnings.push(
       `${input.name}: the gzip stream is cut or corrupt after ${
         bytes.toLocaleString("en-US")
@@ -79,6 +81,7 @@ export async function readTrace(
     progress.done();
   }
   parser.end();
+  warnings.push(...(input.warnings ?? []));
   const st = parser.stats;
   if (st.allocs + st.frees + st.gcs === 0 && st.cut === null) {
     throw new Error(
@@ -92,7 +95,10 @@ export async function readTrace(
       `${input.name}: the last record (line ${st.cut.lineNo}: ${st.cut.header}) is cut off; everything before it was analysed`,
     );
   }
-  if (st.unparsed > 0) {
+  // A cut stream usually ends inside a line: that line is the cut, not
+  // program output.
+  const cutLine = cut && st.unparsed === 1 && st.unparsedLines[0] === st.lines;
+  if (st.unparsed > 0 && !cutLine) {
     warnings.push(
       `${input.name}: ${
         st.unparsed.toLocaleString("en-US")

@@ -14,7 +14,7 @@ import {
   readPprof,
 } from "../profile/proto.ts";
 import { renderReport } from "../report/html.ts";
-import { checkOutputPath, writeOutput } from "./_output.ts";
+import { Outputs } from "./_output.ts";
 import { openInput, peekStream } from "./_input.ts";
 import { alignColumns } from "./_top.ts";
 import { readTrace } from "./_readtrace.ts";
@@ -64,31 +64,53 @@ async function load(
   };
   // A profile is binary and a trace is text: sniff the (gunzipped) start.
   const peeked = await peekStream(input.stream);
-  let stream = peeked.stream;
-  if (isBinary(peeked.head.subarray(0, 64))) {
+  const stream = peeked.stream;
+  // A profile.proto starts with a field of Profile (numbers 1 to 14).
+  const tag = peeked.head[0];
+  if (
+    isBinary(peeked.head.subarray(0, 64)) && [0, 1, 2, 5].includes(tag & 7) &&
+    tag >> 3 >= 1 && tag >> 3 <= 14
+  ) {
+    const damaged = (e: unknown) =>
+      new Error(
+        `${input.name}: a pprof profile, but damaged: ${
+          (e as Error).message.split("\n")[0].replace(`${input.name}: `, "")
+            .replace(/^not a pprof profile: /, "")
+        }`,
+      );
     let bytes: Uint8Array<ArrayBuffer>;
     try {
       bytes = new Uint8Array(await new Response(stream).arrayBuffer());
     } catch (e) {
-      throw new Error(`${input.name}: ${(e as Error).message.split("\n")[0]}`);
+      throw damaged(e);
     }
+    let p: Awaited<ReturnType<typeof readPprof>>;
     try {
-      const p = await readPprof(bytes, input.name);
-      const idx = HEAP_SAMPLE_TYPES.map((t) => p.sampleTypes.indexOf(t));
-      if (idx.every((i) => i >= 0)) {
-        for (const s of p.samples) {
-          const site = s.frames.find((f) => !isRuntimeFrame(f))?.func ??
-            s.frames[0]?.func ?? "?";
-          const v = idx.map((i) => s.values[i]) as Values;
-          add(site, v);
-          samples.push({ values: v, frames: s.frames });
-        }
-        return { sites: out, samples };
-      }
-    } catch {
-      // not a profile: read it as a trace
+      p = await readPprof(bytes, input.name);
+    } catch (e) {
+      throw damaged(e);
     }
-    stream = new Blob([bytes]).stream();
+    if (p.sampleTypes.some((t) => t === "")) {
+      throw damaged(
+        new Error("sample types without names: its string table is cut short"),
+      );
+    }
+    const idx = HEAP_SAMPLE_TYPES.map((t) => p.sampleTypes.indexOf(t));
+    if (!idx.every((i) => i >= 0)) {
+      throw new Error(
+        `${input.name}: a pprof profile, but not a heap profile: its sample types are ${
+          p.sampleTypes.join(", ") || "none"
+        }`,
+      );
+    }
+    for (const s of p.samples) {
+      const site = s.frames.find((f) => !isRuntimeFrame(f))?.func ??
+        s.frames[0]?.func ?? "?";
+      const v = idx.map((i) => s.values[i]) as Values;
+      add(site, v);
+      samples.push({ values: v, frames: s.frames });
+    }
+    return { sites: out, samples };
   }
   const stacks = new StackTable();
   const a = new TraceAnalyzer(stacks);
@@ -135,21 +157,25 @@ export async function diffCommand(args: string[]): Promise<number> {
   const type = sampleTypeOption("type", values.type);
   const k = HEAP_SAMPLE_TYPES.indexOf(type);
   const top = intOption("top", values.top, 20, 1, 1_000_000);
-  if (values.html) checkOutputPath(values.html, "--html");
+  if (positionals[0] === "-" && positionals[1] === "-") {
+    throw new UsageError("diff can read only one of A and B from stdin (-)");
+  }
+  const outs = Outputs.check({ "--html": values.html }, positionals);
   const la = await load(positionals[0], values.quiet);
   const lb = await load(positionals[1], values.quiet);
   const [a, b] = [la.sites, lb.sites];
-  if (values.html) {
-    await writeOutput(
-      values.html,
-      renderReport({
-        title: "alloctrace diff",
-        subtitle: `A ${positionals[0]} → B ${positionals[1]}`,
-        note: "widths: B; colour: red grew, blue shrank",
-        samples: lb.samples,
-        base: la.samples,
-      }),
-    );
+  await outs.write("--html", () =>
+    renderReport({
+      title: "alloctrace diff",
+      subtitle: `A ${positionals[0]} → B ${positionals[1]}`,
+      note: "widths: B; colour: red grew, blue shrank",
+      samples: lb.samples,
+      base: la.samples,
+    }));
+  // The report went to stdout: no table after it.
+  if (outs.toStdout) {
+    outs.finish();
+    return 0;
   }
   const sites = [...new Set([...a.keys(), ...b.keys()])].map((site) => {
     const va = a.get(site) ?? [0, 0, 0, 0];
@@ -171,6 +197,7 @@ export async function diffCommand(args: string[]): Promise<number> {
         2,
       ),
     );
+    outs.finish();
     return 0;
   }
   const n = (x: number) => x.toLocaleString("en-US");
@@ -189,5 +216,6 @@ export async function diffCommand(args: string[]): Promise<number> {
     "",
     ...alignColumns(head, rows),
   ].join("\n"));
+  outs.finish();
   return 0;
 }
