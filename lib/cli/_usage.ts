@@ -73,7 +73,7 @@ export function sampleTypeOption(
 /**
  * The options shared by the commands that print an analysis and write
  * its outputs (`analyze`, `native`): `--top`, `--json`, `--pprof`,
- * `--folded`, `--folded-type`, `--html`, `--help`.
+ * `--folded`, `--folded-type`, `--html`, `-q`/`--quiet`, `--help`.
  */
 export const ANALYSIS_OPTIONS = {
   top: { type: "string" },
@@ -82,6 +82,7 @@ export const ANALYSIS_OPTIONS = {
   folded: { type: "string" },
   "folded-type": { type: "string", default: "alloc_space" },
   html: { type: "string" },
+  quiet: { type: "boolean", short: "q", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -97,10 +98,15 @@ export function presetOption(value: string): PresetName {
   return value as PresetName;
 }
 
-/** Parses a GOGC value (`off` or a percentage), or throws a UsageError. */
-export function gogcOption(value: string): number {
+/**
+ * Checks a GOGC value (`off` or a percentage), or throws a UsageError.
+ * Returns it in the form the runtime takes: `"off"` stays a word (the
+ * runtime's -1 is its inner form, not an accepted setting).
+ */
+export function gogcOption(value: string): number | "off" {
   try {
-    return parseGOGC(value);
+    const n = parseGOGC(value);
+    return n < 0 ? "off" : n;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

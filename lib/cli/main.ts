@@ -57,7 +57,7 @@ const COMMANDS: Record<
  */
 export async function main(args: string[], debug = false): Promise<number> {
   try {
-    const [cmd, ...rest] = args;
+    const [cmd, ...rest] = negativeValues(args);
     if (cmd === undefined) return await COMMANDS.run.run([]);
     if (cmd === "-h" || cmd === "--help") {
       console.log(HELP);
@@ -69,7 +69,14 @@ export async function main(args: string[], debug = false): Promise<number> {
     }
     if (cmd === "help") {
       const topic = rest[0];
-      console.log(topic && COMMANDS[topic] ? COMMANDS[topic].help : HELP);
+      if (topic !== undefined && !Object.hasOwn(COMMANDS, topic)) {
+        throw new UsageError(
+          `no help for "${topic}": commands are ${
+            Object.keys(COMMANDS).join(", ")
+          }`,
+        );
+      }
+      console.log(topic ? COMMANDS[topic].help : HELP);
       return 0;
     }
     const command = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
@@ -82,6 +89,8 @@ export async function main(args: string[], debug = false): Promise<number> {
     }
     return await command.run(rest);
   } catch (err) {
+    // The reader closed the pipe (`| head`): it has what it wanted.
+    if (err instanceof Deno.errors.BrokenPipe) return 0;
     if (debug) throw err;
     console.error(errorLine(err));
     const usage = err instanceof UsageError ||
@@ -89,4 +98,29 @@ export async function main(args: string[], debug = false): Promise<number> {
         (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"));
     return usage ? EXIT_USAGE : EXIT_FAILURE;
   }
+}
+
+/**
+ * `--name -5` becomes `--name=-5` (before any `--`): Node's parseArgs
+ * takes a value that starts with a dash for an option ("ambiguous"), and
+ * the option's own check then says which range is allowed.
+ */
+function negativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const next = args[i + 1];
+    if (
+      /^--[^=]+$/.test(a) && next !== undefined &&
+      /^-(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.test(next)
+    ) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
