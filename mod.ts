@@ -48,6 +48,17 @@ export {
   type Snapshot,
   TraceAnalyzer,
 } from "./lib/trace/analyze.ts";
+export {
+  frameText,
+  isAllocatorFrame,
+  type Site,
+  SITE_BY,
+  type SiteBy,
+  type SiteFrame,
+  siteIndex,
+  siteOf,
+} from "./lib/trace/sites.ts";
+export { analysisText, type TextOptions } from "./lib/report/text.ts";
 export { Replayer } from "./lib/trace/replay.ts";
 export { ByteTraceParser } from "./lib/trace/byte_parser.ts";
 export { renderReport, type ReportInput } from "./lib/report/html.ts";

@@ -7,16 +7,12 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  type AnalysisResult,
-  BYTES_BUCKETS,
-  CYCLE_BUCKETS,
-  TraceAnalyzer,
-} from "../trace/analyze.ts";
+import { TraceAnalyzer } from "../trace/analyze.ts";
+import { analysisText } from "../report/text.ts";
+import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
 import { StackTable } from "../trace/events.ts";
 import { HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { openInput } from "./_input.ts";
-import { alignColumns } from "./_top.ts";
 import { readTrace } from "./_readtrace.ts";
 import { Outputs, stdoutColor, writeAnalysisOutputs } from "./_output.ts";
 import {
@@ -40,7 +36,7 @@ peak live heap, top allocation sites (types, for an execution trace),
 leak candidates, lifetimes and size classes.
 
 Options:
-  --stacks             group by whole stack instead of the first non-runtime frame
+${SITE_HELP}
   --top N              rows per table (default 10)
   --json               print the analysis as JSON
   --pprof FILE         write an exact (unsampled) heap profile for go tool pprof
@@ -58,117 +54,6 @@ Examples:
   GODEBUG=traceallocfree=1 go test -trace exec.trace && alloctrace analyze exec.trace
 `;
 
-const n = (x: number) => x.toLocaleString("en-US");
-
-/** Renders an analysis as text tables. */
-export function analysisText(
-  name: string,
-  r: AnalysisResult,
-  top: number,
-): string {
-  const out: string[] = [];
-  out.push(
-    `trace         ${name}: ${n(r.allocs)} allocations (${
-      n(r.allocBytes)
-    } bytes), ${n(r.frees)} frees, ${n(r.gcs)} GC cycles`,
-  );
-  if (r.unmatchedFrees > 0) {
-    out.push(
-      `              ${
-        n(r.unmatchedFrees)
-      } frees of objects allocated before tracing started`,
-    );
-  }
-  out.push(
-    `peak live     ${n(r.peakLiveBytes)} bytes${
-      r.peakAt.line > 0 ? ` at line ${n(r.peakAt.line)}` : ""
-    } (record ${n(r.peakAt.record)}, after ${r.peakAt.cycle} GC cycles)`,
-  );
-  out.push(
-    `live at end   ${n(r.liveBytes)} bytes in ${n(r.liveObjects)} objects`,
-  );
-  const table = (title: string, head: string[], rows: string[][]) => {
-    out.push("", title, ...alignColumns(head, rows));
-  };
-  table(
-    "top sites by bytes allocated",
-    ["allocs", "bytes", "frees", "live", "live bytes", "site"],
-    r.sites.slice(0, top).map((
-      s,
-    ) => [
-      n(s.allocs),
-      n(s.allocBytes),
-      n(s.frees),
-      n(s.live),
-      n(s.liveBytes),
-      s.site,
-    ]),
-  );
-  table(
-    "top sites by allocations",
-    ["allocs", "bytes", "site"],
-    [...r.sites].sort((a, b) => b.allocs - a.allocs).slice(0, top).map((
-      s,
-    ) => [n(s.allocs), n(s.allocBytes), s.site]),
-  );
-  const leaks = r.sites.filter((s) => s.live > 0).sort((a, b) =>
-    b.liveBytes - a.liveBytes
-  );
-  table(
-    "leak candidates (allocated, never freed; GC cycles survived min/mean/max)",
-    ["objects", "bytes", "cycles", "site"],
-    leaks.slice(0, top).map((s) => [
-      n(s.live),
-      n(s.liveBytes),
-      `${s.liveCyclesMin}/${
-        (s.liveCyclesSum / s.live).toFixed(1)
-      }/${s.liveCyclesMax}`,
-      s.site,
-    ]),
-  );
-  const cyc = [
-    ...CYCLE_BUCKETS.map((b, i) => (i === 0 ? "0" : `≤${b}`)),
-    `>${CYCLE_BUCKETS.at(-1)}`,
-  ];
-  table(
-    "lifetimes of freed objects: GC cycles between allocation and free",
-    [...cyc, "site"],
-    r.sites.filter((s) => s.frees > 0).slice(0, top).map((
-      s,
-    ) => [...s.lifetimeCycles.map(n), s.site]),
-  );
-  const kb = (b: number) =>
-    b >= 1 << 30
-      ? `${b / (1 << 30)}G`
-      : b >= 1 << 20
-      ? `${b / (1 << 20)}M`
-      : `${b / 1024}K`;
-  table(
-    "lifetimes of freed objects: bytes allocated between allocation and free",
-    [
-      ...BYTES_BUCKETS.map((b) => `≤${kb(b)}`),
-      `>${kb(BYTES_BUCKETS.at(-1)!)}`,
-      "site",
-    ],
-    r.sites.filter((s) => s.frees > 0).slice(0, top).map((
-      s,
-    ) => [...s.lifetimeBytes.map(n), s.site]),
-  );
-  table(
-    "size classes (fragmentation: rounded size against mallocgc's requested size, where the trace shows it)",
-    ["size", "count", "bytes", "fragmentation"],
-    r.sizes.map((
-      s,
-    ) => [
-      n(s.size),
-      n(s.count),
-      n(s.size * s.count),
-      s.known > 0 ? `${(100 * s.fragmentation).toFixed(1)}%` : "-",
-    ]),
-  );
-  return out.join("\n");
-}
-
 /** Runs `alloctrace analyze`; returns the exit code. */
 export async function analyzeCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -177,7 +62,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     strict: true,
     options: {
       ...ANALYSIS_OPTIONS,
-      stacks: { type: "boolean", default: false },
+      ...SITE_OPTIONS,
       strict: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
     },
@@ -198,13 +83,14 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     "--pprof": values.pprof,
     "--folded": values.folded,
   }, positionals);
+  const { by, frames } = siteOptions(values);
   const input = await openInput(positionals[0]);
   // A Go 1.23+ execution trace (GODEBUG=traceallocfree=1): its own reader.
   if (await sniffExecTrace(input) !== null) {
     return await analyzeExecTrace(input, { ...values, top, type });
   }
   const stacks = new StackTable();
-  const analyzer = new TraceAnalyzer(stacks, { byStack: values.stacks });
+  const analyzer = new TraceAnalyzer(stacks, { by });
   const read = await readTrace(input, (e) => analyzer.add(e), {
     quiet: values.quiet,
     stacks,
@@ -250,7 +136,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       2,
     ));
   } else {
-    console.log(analysisText(input.name, result, top));
+    console.log(analysisText(input.name, result, { top, frames }));
     console.log(
       `\ncall tree by ${type}:\n${
         callTree(samples, { type, color: stdoutColor() }).join("\n")

@@ -7,7 +7,9 @@
 
 import { parseArgs } from "node:util";
 import { TraceAnalyzer } from "../trace/analyze.ts";
-import { isRuntimeFrame, StackTable } from "../trace/events.ts";
+import { type Frame, StackTable } from "../trace/events.ts";
+import { type SiteBy, siteOf } from "../trace/sites.ts";
+import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
 import {
   HEAP_SAMPLE_TYPES,
   type HeapSample,
@@ -26,7 +28,7 @@ export const DIFF_HELP = `Usage: alloctrace diff A B [options]
 Per-site change in alloc_objects, alloc_space, inuse_objects and inuse_space
 from A to B. Each of A and B is an allocfreetrace log (plain or gzipped) or a
 pprof heap profile (ours or Go's); a site is the first frame outside the
-runtime (a profile's leaf function).
+allocator (Go's runtime, libc's malloc family), with its file:line.
 
 Options:
   --type TYPE   sort by the change of ${
@@ -35,6 +37,7 @@ Options:
   --top N       rows (default 20)
   --json        print every site's values as JSON
   --html FILE   write a differential flame graph (B's stacks, coloured by the change from A)
+${SITE_HELP.split("\n").slice(0, 3).join("\n")}
   -q, --quiet   no warnings or progress on stderr
   -h, --help    show this help
 
@@ -53,6 +56,7 @@ function isBinary(b: Uint8Array): boolean {
 async function load(
   path: string,
   quiet: boolean,
+  by: SiteBy,
 ): Promise<{ sites: Map<string, Values>; samples: HeapSample[] }> {
   const input = await openInput(path);
   const out = new Map<string, Values>();
@@ -104,8 +108,10 @@ async function load(
       );
     }
     for (const s of p.samples) {
-      const site = s.frames.find((f) => !isRuntimeFrame(f))?.func ??
-        s.frames[0]?.func ?? "?";
+      const site = siteOf(
+        s.frames.map((f): Frame => ({ ...f, pc: 0, inlined: false })),
+        by,
+      ).key;
       const v = idx.map((i) => s.values[i]) as Values;
       add(site, v);
       samples.push({ values: v, frames: s.frames });
@@ -113,7 +119,7 @@ async function load(
     return { sites: out, samples };
   }
   const stacks = new StackTable();
-  const a = new TraceAnalyzer(stacks);
+  const a = new TraceAnalyzer(stacks, { by });
   // The stream was peeked at: read from it, not straight from the file.
   const read = await readTrace(
     { ...input, stream, readInto: undefined },
@@ -145,6 +151,7 @@ export async function diffCommand(args: string[]): Promise<number> {
       html: { type: "string" },
       quiet: { type: "boolean", short: "q", default: false },
       help: { type: "boolean", short: "h", default: false },
+      ...SITE_OPTIONS,
     },
   });
   if (values.help) {
@@ -161,8 +168,9 @@ export async function diffCommand(args: string[]): Promise<number> {
     throw new UsageError("diff can read only one of A and B from stdin (-)");
   }
   const outs = Outputs.check({ "--html": values.html }, positionals);
-  const la = await load(positionals[0], values.quiet);
-  const lb = await load(positionals[1], values.quiet);
+  const { by } = siteOptions(values);
+  const la = await load(positionals[0], values.quiet, by);
+  const lb = await load(positionals[1], values.quiet, by);
   const [a, b] = [la.sites, lb.sites];
   await outs.write("--html", () =>
     renderReport({

@@ -27,7 +27,7 @@ import {
   type OutputStream,
   stdoutColor,
 } from "./_output.ts";
-import { topTable } from "./_top.ts";
+import { fmtBytes } from "./_top.ts";
 import { TracePrinter } from "../trace/printer.ts";
 import {
   isScriptSpecifier,
@@ -40,7 +40,8 @@ import { attachEvents } from "../report/sim_events.ts";
 import { renderReport } from "../report/html.ts";
 import { callTree } from "../report/tree.ts";
 import { StackTable } from "../trace/events.ts";
-import { TraceAnalyzer } from "../trace/analyze.ts";
+import { type SiteStats, TraceAnalyzer } from "../trace/analyze.ts";
+import { topSitesTable } from "../report/text.ts";
 
 /** Help text of `alloctrace run`. */
 export const RUN_HELP = `Usage: alloctrace run [WORKLOAD] [options]
@@ -67,7 +68,7 @@ Options:
   --memprofile-text FILE  write the legacy text heap profile (debug=1)
   --folded FILE        write folded stacks (flamegraph.pl, inferno, speedscope)
   --html FILE          write a self-contained HTML report (flame graph, live heap, sites)
-  --folded-type TYPE   sample type of --folded and of the top table: ${
+  --folded-type TYPE   sample type of --folded and the order of the top table: ${
   HEAP_SAMPLE_TYPES.join(", ")
 } (default alloc_space)
   --seed N             seed of the random draws (default 1)
@@ -96,6 +97,43 @@ function env(name: string): string | undefined {
   } catch {
     return undefined; // no --allow-env for it: as if unset
   }
+}
+
+const SITE_VALUE = {
+  alloc_objects: (s: SiteStats) => s.allocs,
+  alloc_space: (s: SiteStats) => s.allocBytes,
+  inuse_objects: (s: SiteStats) => s.live,
+  inuse_space: (s: SiteStats) => s.liveBytes,
+} as const;
+
+function exactTotal(
+  sites: SiteStats[],
+  type: keyof typeof SITE_VALUE,
+): number {
+  return sites.reduce((a, s) => a + SITE_VALUE[type](s), 0);
+}
+
+/** The top `n` sites by `type`, for JSON: numbers as numbers, file, line and stack. */
+function topSites(
+  sites: SiteStats[],
+  type: keyof typeof SITE_VALUE,
+  n: number,
+) {
+  const v = SITE_VALUE[type];
+  return sites.filter((s) => v(s) > 0).sort((a, b) => v(b) - v(a)).slice(0, n)
+    .map((s) => ({
+      site: s.site,
+      func: s.func,
+      file: s.file,
+      line: s.line,
+      value: v(s),
+      allocs: s.allocs,
+      allocBytes: s.allocBytes,
+      frees: s.frees,
+      live: s.live,
+      liveBytes: s.liveBytes,
+      stack: s.stack,
+    }));
 }
 
 /** Runs `alloctrace run` with `args`; returns the exit code. */
@@ -299,13 +337,12 @@ export async function runCommand(args: string[]): Promise<number> {
     printer = new TracePrinter(rt, sink, { stacks });
     printer.attach();
   }
-  let analyzer: TraceAnalyzer | null = null;
-  if (values.html !== undefined) {
-    const stacks = new StackTable();
-    const an = new TraceAnalyzer(stacks);
-    analyzer = an;
-    attachEvents(rt, stacks, (e) => an.add(e));
-  }
+  // Every allocation, free and GC cycle goes to the analyzer: the summary's
+  // tables and the report use these exact figures; the sampled heap profile
+  // is shown as such, beside them.
+  const siteStacks = new StackTable();
+  const analyzer = new TraceAnalyzer(siteStacks);
+  attachEvents(rt, siteStacks, (e) => analyzer.add(e));
   const t0 = performance.now();
   try {
     await runWorkload(rt);
@@ -329,6 +366,10 @@ export async function runCommand(args: string[]): Promise<number> {
   peak = Math.max(peak, stats.HeapAlloc);
   const profile = heapSamples(rt);
   const { samples } = profile;
+  const analysis = analyzer.finish();
+  const exact = analyzer.samples();
+  const k = HEAP_SAMPLE_TYPES.indexOf(foldedType);
+  const sampledTotal = samples.reduce((a, s) => a + s.values[k], 0);
   await outs.write("--memprofile", () =>
     heapProfileProto(rt, {
       mappingFile: `/alloctrace/${name}`,
@@ -343,10 +384,12 @@ export async function runCommand(args: string[]): Promise<number> {
         `${rt.preset.name} (${rt.preset.goVersion} model), GOMAXPROCS=${rt.gomaxprocs}, GOGC=${
           rt.gcpercent < 0 ? "off" : rt.gcpercent
         }`,
-      note:
-        `flame graph: heap profile sampled at MemProfileRate=${rt.memProfileRate}; tables and live heap: every allocation`,
-      samples: rt.memProfileRate > 0 ? samples : analyzer!.samples(),
-      analysis: analyzer!.finish(),
+      note: "exact: every allocation",
+      samples: exact,
+      sampled: rt.memProfileRate > 0
+        ? { rate: rt.memProfileRate, samples }
+        : undefined,
+      analysis,
     }));
   const written: Record<string, string> = Object.fromEntries(
     outs.written.map(([o, path]) => [o.slice(2), path]),
@@ -365,12 +408,21 @@ export async function runCommand(args: string[]): Promise<number> {
     memstats: stats,
     memProfileRate: rt.memProfileRate,
     written,
-    top: Object.fromEntries(
-      topTable(samples, foldedType, 10).slice(1).map((l) => {
-        const parts = l.trim().split(/\s+/);
-        return [parts[5], parts[0]];
-      }),
-    ),
+    // Exact, from every allocation: the same figures as the summary's table.
+    exact: {
+      allocs: analysis.allocs,
+      allocBytes: analysis.allocBytes,
+      frees: analysis.frees,
+      liveObjects: analysis.liveObjects,
+      liveBytes: analysis.liveBytes,
+    },
+    top: topSites(analysis.sites, foldedType, 10),
+    // The heap profile at MemProfileRate, un-sampled as pprof does: an estimate.
+    sampledProfile: rt.memProfileRate === 0 ? null : {
+      rate: rt.memProfileRate,
+      type: foldedType,
+      total: sampledTotal,
+    },
   };
   if (outs.toStdout) {
     // An output went to stdout: the summary would be mixed into it.
@@ -383,6 +435,8 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   }
   const fmt = (n: number) => n.toLocaleString("en-US");
+  const unit = (v: number) =>
+    foldedType.endsWith("space") ? fmtBytes(v) : fmt(v);
   const argText = Object.entries(wargs).map(([k, v]) => `${k} ${v}`).join(", ");
   console.log([
     `workload      ${name} (${argText}) on ${rt.preset.name} (${rt.preset.goVersion} model), GOMAXPROCS=${rt.gomaxprocs}, GOGC=${
@@ -403,15 +457,21 @@ export async function runCommand(args: string[]): Promise<number> {
       (summary.allocsPerSecond / 1e6).toFixed(1)
     } M simulated allocations/s`,
     "",
-    `top allocation sites by ${foldedType} (heap profile at MemProfileRate=${rt.memProfileRate}, un-sampled as pprof does):`,
-    ...(rt.memProfileRate === 0
-      ? ["  (profiling off)"]
-      : topTable(samples, foldedType, 10)),
-    ...(rt.memProfileRate === 0 || samples.length === 0 ? [] : [
+    ...topSitesTable(analysis, { top: 10, frames: 3, order: foldedType })
+      .map((l, i) => i === 0 ? `${l} (exact: every allocation)` : l),
+    ...(exact.length === 0 ? [] : [
       "",
-      `call tree by ${foldedType}:`,
-      ...callTree(samples, { type: foldedType, color: stdoutColor() }),
+      `call tree by ${foldedType} (exact):`,
+      ...callTree(exact, { type: foldedType, color: stdoutColor() }),
     ]),
+    "",
+    rt.memProfileRate === 0
+      ? "heap profile  off (--memprofilerate 0)"
+      : `heap profile  sampled at MemProfileRate=${rt.memProfileRate}: ${foldedType} ${
+        unit(sampledTotal)
+      } estimated from its samples, un-sampled as pprof does (exact: ${
+        unit(exactTotal(analysis.sites, foldedType))
+      })`,
     ...Object.entries(written).map(([opt, path]) => `wrote ${path} (--${opt})`),
     ...(printer && traceOut
       ? [

@@ -28,6 +28,8 @@ export interface ReportInput {
   subtitle: string;
   /** Flame-graph samples (leaf-first frames, four values each). */
   samples: readonly HeapSample[];
+  /** A sampled heap profile of the same run, shown beside the exact samples, labelled with its rate. */
+  sampled?: { rate: number; samples: readonly HeapSample[] };
   /** Base samples for a differential view (diff A B: these are A's). */
   base?: readonly HeapSample[];
   /** The analysis (timeline, sites, lifetimes, sizes), when there is one. */

@@ -13,12 +13,19 @@
 import { AddrMap } from "./addr_map.ts";
 import {
   type Frame,
-  isRuntimeFrame,
   slotAddr,
   type StackTable,
   type TraceEvent,
 } from "./events.ts";
 import type { HeapSample } from "../profile/proto.ts";
+import {
+  isAllocatorFrame,
+  type SiteBy,
+  type SiteFrame,
+  siteFrameOf,
+  siteIndex,
+  siteOf,
+} from "./sites.ts";
 
 /** Upper bounds of the lifetime histogram buckets in GC cycles (the last is open). */
 export const CYCLE_BUCKETS: readonly number[] = [0, 1, 2, 4, 8, 16, 64];
@@ -32,10 +39,30 @@ export const BYTES_BUCKETS: readonly number[] = [
   1 << 30,
 ];
 
-/** Figures of one allocation site. */
+/**
+ * Figures of one allocation site. A site is keyed by a list of frames
+ * ({@link SiteStats.frames}: the site frame alone, or a whole stack with
+ * `by: "stack"`); {@link SiteStats.site} is that key as text. Producers
+ * other than allocfreetrace (execution traces, native tracing) feed the
+ * same events and get the same sites.
+ */
 export interface SiteStats {
-  /** Site: the first frame outside the runtime, or the whole stack. */
+  /** Site name: `func file:line` (default), `func`, or the stack joined by ` ← `. */
   site: string;
+  /** Function of the site frame. */
+  func: string;
+  /** File of the site frame ("" when unknown). */
+  file: string;
+  /** Line of the site frame (0 when unknown). */
+  line: number;
+  /** The frames of the key, innermost first. */
+  frames: SiteFrame[];
+  /** The allocation stack with the most bytes allocated at this site: the site frame and its callers. */
+  stack: SiteFrame[];
+  /** The allocation stack with the most bytes still live at the end (empty when none is live). */
+  liveStack: SiteFrame[];
+  /** Distinct allocation stacks through this site. */
+  stacks: number;
   /** Allocations. */
   allocs: number;
   /** Bytes allocated (rounded sizes). */
@@ -114,9 +141,11 @@ export interface AnalysisResult {
 
 /** Options of an analysis. */
 export interface AnalyzeOptions {
-  /** Group by whole stack instead of the first non-runtime frame. */
+  /** What a site is (default `line`: the site frame's function and file:line). */
+  by?: SiteBy;
+  /** Same as `by: "stack"` (kept for older callers). */
   byStack?: boolean;
-  /** Frames that are not the site (default: the Go runtime's, `runtime.*`). */
+  /** Frames that are never the site (default {@link isAllocatorFrame}: Go's runtime, libc's malloc family, operator new). */
   skipFrame?: (f: Frame) => boolean;
 }
 
@@ -126,19 +155,14 @@ function bucketOf(bounds: readonly number[], v: number): number {
   return i;
 }
 
-/** The site name of a stack: its first non-runtime frame (or the whole stack). */
+/** The site name of a stack (see {@link siteOf}); `true` means `stack`, `false` `func`. */
 export function siteName(
   frames: readonly Frame[],
-  byStack: boolean,
-  skip: (f: Frame) => boolean = isRuntimeFrame,
+  by: SiteBy | boolean,
+  skip: (f: Frame) => boolean = isAllocatorFrame,
 ): string {
-  if (byStack) {
-    return frames.filter((f) => f.func !== "runtime.goexit").map((f) => f.func)
-      .join(";") ||
-      "?";
-  }
-  for (const f of frames) if (!skip(f)) return f.func;
-  return frames.length > 0 ? frames[0].func : "?";
+  const b = by === true ? "stack" : by === false ? "func" : by;
+  return siteOf(frames, b, skip).key;
 }
 
 /**
@@ -155,12 +179,12 @@ export function siteName(
  * a.add({ kind: "alloc", addr: 1, size: 64, type: null, requested: 50, goroutine: 1, stack: s, lineNo: 1 });
  * a.add({ kind: "gc", lineNo: 2 });
  * const r = a.finish();
- * if (r.sites[0].site !== "main.f" || r.sites[0].liveCyclesMax !== 1 || r.sizes[0].fragmentation !== 14 / 64) throw new Error();
+ * if (r.sites[0].site !== "main.f m.go:3" || r.sites[0].liveCyclesMax !== 1 || r.sizes[0].fragmentation !== 14 / 64) throw new Error();
  * ```
  */
 export class TraceAnalyzer {
   readonly #stacks: StackTable;
-  readonly #byStack: boolean;
+  readonly #by: SiteBy;
   readonly #skip: (f: Frame) => boolean;
   readonly #siteOfStack: number[] = [];
   readonly #sites: SiteStats[] = [];
@@ -201,19 +225,28 @@ export class TraceAnalyzer {
   /** Makes an analyzer over the stacks of `stacks`. */
   constructor(stacks: StackTable, opts: AnalyzeOptions = {}) {
     this.#stacks = stacks;
-    this.#byStack = opts.byStack ?? false;
-    this.#skip = opts.skipFrame ?? isRuntimeFrame;
+    this.#by = opts.by ?? (opts.byStack ? "stack" : "line");
+    this.#skip = opts.skipFrame ?? isAllocatorFrame;
   }
 
   #site(stack: number): number {
     let s: number | undefined = this.#siteOfStack[stack];
     if (s === undefined) {
-      const name = siteName(this.#stacks.get(stack), this.#byStack, this.#skip);
+      const site = siteOf(this.#stacks.get(stack), this.#by, this.#skip);
+      const name = site.key;
       s = this.#siteIndex.get(name);
       if (s === undefined) {
         s = this.#sites.length;
+        const f = site.frames[0] ?? { func: "?", file: "", line: 0 };
         this.#sites.push({
           site: name,
+          func: f.func,
+          file: f.file,
+          line: f.line,
+          frames: site.frames.slice(0, site.keyFrames),
+          stack: site.frames,
+          liveStack: [],
+          stacks: 0,
           allocs: 0,
           allocBytes: 0,
           requestedBytes: 0,
@@ -389,6 +422,7 @@ export class TraceAnalyzer {
       st.live++;
       st.liveBytes += this.#lSize[slot];
     }
+    this.#pickStacks();
     r.sites = [...this.#sites].sort((a, b) =>
       b.allocBytes - a.allocBytes || b.allocs - a.allocs
     );
@@ -404,18 +438,53 @@ export class TraceAnalyzer {
     return r;
   }
 
-  /** Exact heap-profile samples (rate 1) per stack, leading runtime frames dropped. */
+  /** Each site's stacks: how many, the one with most bytes allocated, the one with most live. */
+  #pickStacks(): void {
+    const best = new Map<number, [number, number, number, number]>();
+    for (const [stack, t] of this.#stackTotals) {
+      const s = this.#siteOfStack[stack];
+      const b = best.get(s);
+      if (b === undefined) {
+        best.set(s, [stack, t[1], t[3] > 0 ? stack : -1, t[3]]);
+      } else {
+        if (t[1] > b[1]) [b[0], b[1]] = [stack, t[1]];
+        if (t[3] > b[3]) [b[2], b[3]] = [stack, t[3]];
+      }
+      this.#sites[s].stacks++;
+    }
+    for (const [s, b] of best) {
+      const st = this.#sites[s];
+      st.stack = this.#siteFrames(b[0]);
+      st.liveStack = b[2] < 0 ? [] : this.#siteFrames(b[2]);
+    }
+  }
+
+  /** The frames of `stack` from its site frame outward, runtime.goexit dropped. */
+  #siteFrames(stack: number): SiteFrame[] {
+    const frames = this.#stacks.get(stack);
+    const i = Math.max(0, siteIndex(frames, this.#skip));
+    const out: SiteFrame[] = [];
+    for (let j = i; j < frames.length; j++) {
+      if (frames[j].func !== "runtime.goexit") out.push(siteFrameOf(frames[j]));
+    }
+    return out;
+  }
+
+  /**
+   * Exact heap-profile samples (rate 1) per stack, from the site frame
+   * outward (the allocator's frames dropped, as {@link siteIndex} finds
+   * the site), with file and line.
+   */
   samples(): HeapSample[] {
     const out: HeapSample[] = [];
     for (const [stack, t] of this.#stackTotals) {
-      const frames = this.#stacks.get(stack);
-      let i = 0;
-      while (i < frames.length && this.#skip(frames[i])) i++;
-      const kept = (i < frames.length ? frames.slice(i) : frames)
-        .filter((f) => f.func !== "runtime.goexit");
       out.push({
         values: [t[0], t[1], t[2], t[3]],
-        frames: kept.map((f) => ({ func: f.func, file: f.file, line: f.line })),
+        frames: this.#siteFrames(stack).map((f) => ({
+          func: f.func,
+          file: f.file,
+          line: f.line,
+        })),
       });
     }
     return out;

@@ -32,10 +32,29 @@ Deno.test("analyze: a real trace, text and JSON, with an exact pprof and folded 
       r.stdout,
       "3 frees of objects allocated before tracing started",
     );
-    assertTrue(
-      /\n\s+300\s+76,800\s+1\/1\.0\/1\s+main\.makePayload\n/.test(r.stdout),
-      r.stdout,
+    // Sites with file:line; each leak candidate followed by its stack.
+    const leaks = r.stdout.slice(r.stdout.indexOf("leak candidates"));
+    assertIncludes(
+      leaks,
+      [
+        "    300  76,800  1/1.0/1  main.makePayload acceptance/programs/leak/main.go:41",
+        "                            ← main.main acceptance/programs/leak/main.go:71",
+        "                            ← runtime.main runtime/proc.go:250",
+      ].join("\n"),
     );
+    assertIncludes(
+      leaks,
+      "main.newRecord acceptance/programs/leak/main.go:38\n                            ← main.main acceptance/programs/leak/main.go:70\n",
+    );
+    assertIncludes(
+      r.stdout,
+      "   300  153,600    300     0           0  main.makeScratch acceptance/programs/leak/main.go:44\n",
+    );
+    // Runtime-only stacks are named by their meaningful runtime function.
+    assertIncludes(leaks, "runtime.procresize runtime/proc.go:4857");
+    for (const plumbing of ["runtime.mallocgc", "runtime.systemstack_switch"]) {
+      assertTrue(!r.stdout.includes(plumbing), `${plumbing} named a site`);
+    }
     const p = await readPprof(await Deno.readFile(`${dir}/p.pb.gz`));
     const payload = p.samples.filter((s) =>
       s.frames[0].func === "main.makePayload"
@@ -52,7 +71,10 @@ Deno.test("analyze: a real trace, text and JSON, with an exact pprof and folded 
     ], READ);
     const doc = JSON.parse(j.stdout);
     assertEquals([doc.allocs, doc.frees, doc.gcs], [4521, 4283, 1]);
-    assertEquals(doc.sites[0].site, "main.bottomUpTree");
+    assertEquals(
+      doc.sites[0].site,
+      "main.bottomUpTree acceptance/programs/binarytrees/main.go:37",
+    );
   });
 });
 
@@ -162,7 +184,7 @@ Deno.test("diff: two traces and two profiles, per site", async () => {
   assertEquals(t.code, 0, t.stderr);
   const doc = JSON.parse(t.stdout);
   const scratch = doc.sites.find((s: { site: string }) =>
-    s.site === "main.makeScratch"
+    s.site === "main.makeScratch acceptance/programs/leak/main.go:44"
   );
   assertEquals(scratch.delta[1], -153600);
   const p = await alloctrace([
@@ -284,4 +306,77 @@ Deno.test("analyze reads a named pipe (no size: read to the end, not called empt
     assertEquals(r.code, 0, r.stderr);
     assertEquals(JSON.parse(r.stdout).allocs, 1018);
   });
+});
+
+Deno.test("analyze --json: sites with file, line and stack; numbers are numbers; --by and --frames", async () => {
+  const j = await alloctrace(
+    ["analyze", `${SHARED}leak-n300.trace`, "--json"],
+    READ,
+  );
+  assertEquals(j.code, 0, j.stderr);
+  const doc = JSON.parse(j.stdout);
+  const byFunc = (f: string) =>
+    doc.sites.find((s: { func: string }) => s.func === f);
+  for (
+    const [func, line] of [
+      ["main.newRecord", 38],
+      ["main.makePayload", 41],
+      ["main.makeScratch", 44],
+    ] as const
+  ) {
+    const s = byFunc(func);
+    assertEquals(
+      [s.site, s.file, s.line],
+      [`${func} acceptance/programs/leak/main.go:${line}`, s.file, line],
+    );
+    assertEquals(s.file, "acceptance/programs/leak/main.go");
+    assertEquals(s.stack[0], {
+      func,
+      file: "acceptance/programs/leak/main.go",
+      line,
+      inlined: false,
+    });
+    assertEquals(s.stack[1].func, "main.main");
+  }
+  assertEquals(byFunc("main.makePayload").liveStack[1].line, 71);
+  assertEquals(byFunc("main.makeScratch").liveStack, []);
+  // Every figure in the document is a number, never a formatted string.
+  const walk = (v: unknown, path: string): void => {
+    if (typeof v === "string") {
+      assertTrue(
+        !/^-?[\d,.]+$/.test(v),
+        `${path} holds a number as a string: ${v}`,
+      );
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    else if (v !== null && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+    }
+  };
+  walk(doc, "$");
+  const f = await alloctrace(
+    ["analyze", `${SHARED}leak-n300.trace`, "--by", "func", "--frames", "1"],
+    READ,
+  );
+  assertEquals(f.code, 0, f.stderr);
+  assertTrue(/ main\.makePayload\n/.test(f.stdout), f.stdout);
+  assertTrue(!f.stdout.includes("← "), "--frames 1 shows no callers");
+  const st = await alloctrace(
+    ["analyze", `${SHARED}leak-n300.trace`, "--stacks", "--json"],
+    READ,
+  );
+  const stackSite = JSON.parse(st.stdout).sites.find((
+    s: { func: string },
+  ) => s.func === "main.makePayload");
+  assertEquals(
+    stackSite.site,
+    "main.makePayload acceptance/programs/leak/main.go:41 ← main.main acceptance/programs/leak/main.go:71 ← runtime.main runtime/proc.go:250",
+  );
+  assertEquals(stackSite.frames.length, 3);
+  const bad = await alloctrace(
+    ["analyze", `${SHARED}leak-n300.trace`, "--by", "file"],
+    READ,
+  );
+  assertEquals(bad.code, 2);
+  assertEquals(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+  assertIncludes(bad.stderr, "--by must be one of func, line, stack");
 });

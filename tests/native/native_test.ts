@@ -178,8 +178,8 @@ Deno.test({
     ], ["-A"]);
     assertEquals(r.code, 7, r.stderr);
     const doc = JSON.parse(await Deno.readTextFile(`${dir}/n.json`));
-    const leak = doc.sites.find((s: { site: string }) =>
-      s.site === "leaf_alloc"
+    const leak = doc.sites.find((s: { func: string }) =>
+      s.func === "leaf_alloc"
     );
     assertEquals([leak.allocs, leak.live], [30, 20]);
     const a = await alloctrace([
@@ -387,8 +387,8 @@ int main(int argc, char **argv) {
     assertIncludes(stderr, "interrupted");
     const doc = JSON.parse(await Deno.readTextFile(`${dir}/sleeper.json`));
     assertTrue(
-      doc.sites.some((s: { site: string; allocBytes: number }) =>
-        s.site === "main" && s.allocBytes >= 100
+      doc.sites.some((s: { func: string; allocBytes: number }) =>
+        s.func === "main" && s.allocBytes >= 100
       ),
       "the malloc(100) before Ctrl-C is reported",
     );

@@ -68,7 +68,7 @@ Deno.test({
       const kids = await page.eval<{ name: string; value: number }[]>(
         "window.__report.rootChildren()",
       );
-      assertEquals(kids.map((k) => k.name), ["runtime.main"]);
+      assertEquals(kids.map((k) => k.name), ["main.main"]);
       // One level down, main.main's children are the workload's allocation sites, largest first.
       const rect = await page.eval<{ x: number; y: number }>(
         "window.__report.nodeRect('main.main')",

@@ -17,7 +17,7 @@ for (
 ) {
   Deno.test(`analyze ${trace}: per-site records and live objects equal the truth file`, async () => {
     const { events, parser } = await parseShared(trace);
-    const a = new TraceAnalyzer(parser.stacks);
+    const a = new TraceAnalyzer(parser.stacks, { by: "func" });
     for (const e of events) a.add(e);
     const r = a.finish();
     const t = await truth(truthFile);
@@ -78,7 +78,7 @@ for (
 
 Deno.test("replay at MemProfileRate=1 gives each site the trace's allocations", async () => {
   const { events, parser } = await parseShared("leak-n300.trace");
-  const a = new TraceAnalyzer(parser.stacks);
+  const a = new TraceAnalyzer(parser.stacks, { by: "func" });
   const rt = new Runtime({ memProfileRate: 1 });
   const rep = new Replayer(rt, parser.stacks);
   for (const e of events) {

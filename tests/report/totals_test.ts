@@ -1,0 +1,117 @@
+/**
+ * Figures that never contradict each other: for `run` and `analyze`, the
+ * summary's totals equal the sum of the site table's rows (text and JSON)
+ * and the HTML report's totals (its summary and its flame graph's root),
+ * all exact; the sampled heap profile is labelled with its rate.
+ */
+import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
+import { alloctrace, withTempDir } from "../_run.ts";
+import { GO119 } from "../_testdata.ts";
+
+const RW = (dir: string) => [
+  "--allow-env",
+  "--allow-read",
+  `--allow-write=${dir}`,
+];
+const num = (s: string) => Number(s.replaceAll(",", ""));
+
+interface PageData {
+  summary: { allocs: number; allocBytes: number; liveBytes: number };
+  samples: { v: number[] }[];
+  note: string;
+}
+
+async function reportData(path: string): Promise<PageData> {
+  const html = await Deno.readTextFile(path);
+  const m = /<script type="application\/json" id="data">(.*?)<\/script>/s
+    .exec(html);
+  assertTrue(m !== null, "the report holds its data");
+  return JSON.parse(m[1]);
+}
+
+/** Sums of the rows of the first site table (allocs, bytes, live bytes). */
+function tableSums(text: string, title: string): number[] {
+  const lines = text.slice(text.indexOf(title)).split("\n").slice(2);
+  const sums = [0, 0, 0];
+  for (const l of lines) {
+    if (l.trim() === "") break;
+    if (l.trimStart().startsWith("←") || l.trimStart().startsWith("…")) {
+      continue;
+    }
+    const c = l.trim().split(/\s+/);
+    sums[0] += num(c[0]);
+    sums[1] += num(c[1]);
+    sums[2] += num(c[4]);
+  }
+  return sums;
+}
+
+Deno.test("run: summary, exact site table, JSON and HTML report agree", async () => {
+  await withTempDir(async (dir) => {
+    const args = ["run", "leak", "--n", "300", "--html", `${dir}/r.html`];
+    const t = await alloctrace(args, RW(dir));
+    assertEquals(t.code, 0, t.stderr);
+    const m = /allocations +([\d,]+) \(([\d,]+) bytes\)/.exec(t.stdout)!;
+    const [allocs, bytes] = [num(m[1]), num(m[2])];
+    const fin = /final ([\d,]+) bytes/.exec(t.stdout)!;
+    assertEquals(
+      tableSums(t.stdout, "top sites by bytes allocated"),
+      [allocs, bytes, num(fin[1])],
+    );
+    // The sampled profile is labelled with its rate, beside the exact figure.
+    assertTrue(
+      /heap profile +sampled at MemProfileRate=524288: alloc_space \S+ estimated .*\(exact: 248\.05kB\)/
+        .test(t.stdout),
+      t.stdout,
+    );
+    const j = await alloctrace([...args, "--json"], RW(dir));
+    const doc = JSON.parse(j.stdout);
+    assertEquals([doc.exact.allocs, doc.exact.allocBytes], [allocs, bytes]);
+    assertEquals(doc.memstats.Mallocs, allocs);
+    assertEquals(doc.memstats.TotalAlloc, bytes);
+    const top = doc.top as { allocBytes: number; value: number }[];
+    assertEquals(top.reduce((a, s) => a + s.value, 0), bytes);
+    for (const s of top) assertEquals(typeof s.value, "number");
+    assertEquals(doc.sampledProfile.rate, 524288);
+    const page = await reportData(`${dir}/r.html`);
+    assertEquals(
+      [page.summary.allocs, page.summary.allocBytes],
+      [allocs, bytes],
+    );
+    assertEquals(page.samples.reduce((a, s) => a + s.v[1], 0), bytes);
+    assertEquals(page.samples.reduce((a, s) => a + s.v[0], 0), allocs);
+    assertIncludes(page.note, "exact");
+  });
+});
+
+Deno.test("analyze: summary, site table, JSON and HTML report agree", async () => {
+  await withTempDir(async (dir) => {
+    const trace = `${GO119.pathname}leak-n300.trace`;
+    const t = await alloctrace(
+      ["analyze", trace, "--top", "1000", "--html", `${dir}/a.html`],
+      RW(dir),
+    );
+    assertEquals(t.code, 0, t.stderr);
+    const m = /: ([\d,]+) allocations \(([\d,]+) bytes\)/.exec(t.stdout)!;
+    const live = /live at end +([\d,]+) bytes/.exec(t.stdout)!;
+    const sums = [num(m[1]), num(m[2]), num(live[1])];
+    assertEquals(tableSums(t.stdout, "top sites by bytes allocated"), sums);
+    const doc = JSON.parse(
+      (await alloctrace(["analyze", trace, "--json"], RW(dir))).stdout,
+    );
+    type S = { allocs: number; allocBytes: number; liveBytes: number };
+    const sites = doc.sites as S[];
+    assertEquals([
+      sites.reduce((a, s) => a + s.allocs, 0),
+      sites.reduce((a, s) => a + s.allocBytes, 0),
+      sites.reduce((a, s) => a + s.liveBytes, 0),
+    ], sums);
+    const page = await reportData(`${dir}/a.html`);
+    assertEquals(
+      [page.summary.allocs, page.summary.allocBytes, page.summary.liveBytes],
+      sums,
+    );
+    assertEquals(page.samples.reduce((a, s) => a + s.v[1], 0), sums[1]);
+    assertEquals(page.samples.reduce((a, s) => a + s.v[3], 0), sums[2]);
+  });
+});
