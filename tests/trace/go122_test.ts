@@ -164,7 +164,7 @@ Deno.test("go1.22 leak: the growslice arrays with allocation headers are matched
   const { events, parser } = await parseShared("leak-n300.trace", GO122);
   const a = new TraceAnalyzer(parser.stacks);
   for (const e of events) a.add(e);
-  const site = a.finish().sites.find((s) => s.site === "main.leakIt")!;
+  const site = a.finish().sites.find((s) => s.func === "main.leakIt")!;
   const t = await truth("leak-n300.truth.json", GO122);
   const leakIt = t.sites.find((s) => s.site === "main.leakIt")!;
   assertEquals(
