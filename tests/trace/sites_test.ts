@@ -135,6 +135,7 @@ Deno.test({
         "--trace-out",
         `${dir}/two.trace`,
         "--json",
+        `${dir}/two.json`,
         "--",
         `${dir}/two`,
       ], ["-A"]);
@@ -143,8 +144,7 @@ Deno.test({
         return;
       }
       assertEquals(n.code, 0, n.stderr);
-      const json = n.stdout.slice(n.stdout.indexOf("{"));
-      const native = JSON.parse(json);
+      const native = JSON.parse(await Deno.readTextFile(`${dir}/two.json`));
       const a = await alloctrace(
         ["analyze", `${dir}/two.trace`, "--json"],
         ["-A"],
