@@ -1,10 +1,14 @@
 /**
  * Native tracing cost, side by side: one program making N malloc/free
- * pairs, run plain, under `alloctrace native --no-stacks`, under
- * `alloctrace native` (a stack per allocation), under `ltrace -e
- * malloc+free`, and under `heaptrack`.
+ * pairs (built at `-O0 -g` and at `-O2 -g`), run plain, under `alloctrace
+ * native` without stacks, with a stack per allocation and sampled
+ * (`--memprofilerate 524288`), under `heaptrack`, and (for the smaller
+ * sizes) under `ltrace -e malloc+free`. Wall time and peak RSS of each
+ * whole run (start-up and report included) come from `/usr/bin/time`; the
+ * ratios to heaptrack are of runs made one right after the other, repeated
+ * `--repeat` times (the machine is shared: read the ratios, not the times).
  *
- *   deno run -A bench/native_vs_tools.ts [--pairs 100000]
+ *   deno run -A bench/native_vs_tools.ts [--pairs 100000,1000000] [--repeat 2] [--no-ltrace]
  *
  * @module
  */
@@ -13,10 +17,34 @@ import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { pairs: { type: "string", default: "100000" } },
+  options: {
+    pairs: { type: "string", default: "100000,1000000" },
+    repeat: { type: "string", default: "2" },
+    "no-ltrace": { type: "boolean", default: false },
+  },
 });
 const dir = await Deno.makeTempDir({ prefix: "alloctrace-native-bench-" });
 const root = new URL("../", import.meta.url).pathname;
+
+interface Run {
+  s: number;
+  rssMB: number;
+}
+
+/** Runs `cmd` under /usr/bin/time: wall seconds and peak RSS (NaN when it failed). */
+async function measure(cmd: string, args: string[]): Promise<Run> {
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "%e %M", cmd, ...args],
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).output().catch(() => null);
+  if (out === null || !out.success) return { s: NaN, rssMB: NaN };
+  const last = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)!;
+  const [s, kb] = last.split(" ").map(Number);
+  return { s, rssMB: kb / 1024 };
+}
+
 try {
   await Deno.writeTextFile(
     `${dir}/prog.c`,
@@ -25,85 +53,78 @@ void *volatile sink;
 int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; i++) { sink = malloc(64); free(sink); } return 0; }
 `,
   );
-  const cc = await new Deno.Command("cc", {
-    args: ["-O2", "-g", "-o", `${dir}/prog`, `${dir}/prog.c`],
-  }).output();
-  if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
-  const time = async (label: string, cmd: string, args: string[]) => {
-    const t0 = performance.now();
-    try {
-      const out = await new Deno.Command(cmd, {
-        args,
-        cwd: dir,
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      const s = (performance.now() - t0) / 1000;
-      if (!out.success) return { label, s: NaN };
-      return { label, s };
-    } catch {
-      return { label, s: NaN };
-    }
-  };
-  const n = values.pairs!;
-  const native = (label: string, opts: string[]) =>
-    time(label, Deno.execPath(), [
+  for (const opt of ["-O0", "-O2"]) {
+    const cc = await new Deno.Command("cc", {
+      args: [opt, "-g", "-o", `${dir}/prog${opt}`, `${dir}/prog.c`],
+    }).output();
+    if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
+  }
+  const native = (opts: string[]) => (prog: string, n: string) =>
+    measure(Deno.execPath(), [
       "run",
       "-A",
       `${root}main.ts`,
       "native",
+      "-q",
       ...opts,
-      "--json",
       "--",
-      `${dir}/prog`,
+      prog,
       n,
     ]);
-  const rows = [
-    await time("plain", `${dir}/prog`, [n]),
-    await native("alloctrace native --no-stacks", ["--no-stacks"]),
-    await native("alloctrace native (stacks)", []),
-    await native("alloctrace native --memprofilerate", [
-      "--memprofilerate",
-      "524288",
-    ]),
-    await time("ltrace -e malloc+free", "ltrace", [
-      "-e",
-      "malloc+free",
-      "-o",
-      "/dev/null",
-      `${dir}/prog`,
-      n,
-    ]),
-    await time("heaptrack", "heaptrack", ["-o", `${dir}/ht`, `${dir}/prog`, n]),
+  const tools: [string, (prog: string, n: string) => Promise<Run>][] = [
+    ["plain", (prog, n) => measure(prog, [n])],
+    [
+      "heaptrack",
+      (prog, n) => measure("heaptrack", ["-o", `${dir}/ht`, prog, n]),
+    ],
+    ["native --no-stacks", native(["--no-stacks"])],
+    ["native (stacks)", native([])],
+    ["native --memprofilerate 524288", native(["--memprofilerate", "524288"])],
   ];
-  const by = Object.fromEntries(rows.map((r) => [r.label, r.s]));
-  for (const r of rows) {
-    console.log(
-      `${r.label.padEnd(36)} ${
-        Number.isNaN(r.s)
-          ? "n/a (missing or failed)"
-          : `${r.s.toFixed(2)} s, ${
-            (r.s * 1e6 / (2 * Number(n))).toFixed(1)
-          } µs/event`
-      }`,
-    );
+  const repeat = Number(values.repeat);
+  for (const n of values.pairs!.split(",")) {
+    const withLtrace = !values["no-ltrace"] && Number(n) <= 100_000;
+    const rows = withLtrace
+      ? [
+        ...tools,
+        [
+          "ltrace -e malloc+free",
+          (prog: string, n: string) =>
+            measure("ltrace", [
+              "-e",
+              "malloc+free",
+              "-o",
+              "/dev/null",
+              prog,
+              n,
+            ]),
+        ] as [string, (prog: string, n: string) => Promise<Run>],
+      ]
+      : tools;
+    for (const opt of ["-O0", "-O2"]) {
+      console.log(`\n${Number(n).toLocaleString("en-US")} pairs, cc ${opt} -g`);
+      for (let r = 0; r < repeat; r++) {
+        const got = new Map<string, Run>();
+        for (const [label, f] of rows) {
+          for await (const f of Deno.readDir(dir)) {
+            if (f.name.startsWith("ht")) await Deno.remove(`${dir}/${f.name}`);
+          }
+          got.set(label, await f(`${dir}/prog${opt}`, n));
+        }
+        const ht = got.get("heaptrack")!;
+        for (const [label, run] of got) {
+          const ratio = label === "plain" || label === "heaptrack"
+            ? ""
+            : `  ${(run.s / ht.s).toFixed(2)}× heaptrack`;
+          console.log(
+            `  run ${r + 1}  ${label.padEnd(32)} ${run.s.toFixed(2)} s  ${
+              (run.s * 1e6 / (2 * Number(n))).toFixed(2)
+            } µs/event  peak RSS ${run.rssMB.toFixed(0)} MB${ratio}`,
+          );
+        }
+      }
+    }
   }
-  const ratio = (a: string, b: string) => (by[a] / by[b]).toFixed(1);
-  console.log(
-    `ltrace / alloctrace --no-stacks: ${
-      ratio("ltrace -e malloc+free", "alloctrace native --no-stacks")
-    }× (target >= 4×)`,
-  );
-  console.log(
-    `alloctrace (stacks) / heaptrack: ${
-      ratio("alloctrace native (stacks)", "heaptrack")
-    }× (target <= 10×)`,
-  );
-  console.log(
-    `alloctrace --memprofilerate 524288 / heaptrack: ${
-      ratio("alloctrace native --memprofilerate", "heaptrack")
-    }× (target <= 3×)`,
-  );
 } finally {
   await Deno.remove(dir, { recursive: true });
 }
