@@ -71,6 +71,7 @@ function bucketOf(bounds: readonly number[], v: number): number {
 }
 
 interface Live {
+  proc: ProcessStats;
   size: number;
   stack: number;
   sampled: boolean;
@@ -86,6 +87,24 @@ export interface SinkOptions {
   traceOut: Deno.FsFile | null;
   /** Which frames are not the site. */
   skipFrame: (f: Frame) => boolean;
+  /** Only this process's events (0: all). */
+  pid: number;
+}
+
+/** What one process did. */
+export interface ProcessStats {
+  /** Process id. */
+  pid: number;
+  /** Its images (executables), in order. */
+  images: string[];
+  /** Allocations. */
+  allocs: number;
+  /** Bytes allocated. */
+  allocBytes: number;
+  /** Frees. */
+  frees: number;
+  /** Bytes live at the end (blocks it allocated, never freed). */
+  liveBytes: number;
 }
 
 /** Consumes batches; the analyses are read when the run is over. */
@@ -111,6 +130,8 @@ export class NativeSink {
     { wall: number[]; between: number[] }
   >();
   readonly #sizes = new Map<number, SizeBucket>();
+  readonly #procs = new Map<number, ProcessStats>();
+  readonly #images = new Map<number, string>();
   #clock = 0;
   #noStack: number | undefined;
   #unsampled: number | undefined;
@@ -130,23 +151,32 @@ export class NativeSink {
   /** Takes one batch. */
   async add(b: EventBatch): Promise<void> {
     if (b.stacks.length > 0) await this.#internStacks(b.stacks);
+    for (const [id, path] of b.images) this.#images.set(id, path);
+    const only = this.#o.pid;
     const out: string[] = [];
     const traceOut = this.#o.traceOut !== null;
     const hex = (n: number) => "0x" + n.toString(16);
     for (let i = 0; i < b.n; i++) {
+      const pid = b.pid[i];
+      if (only !== 0 && pid !== only) continue;
       this.events++;
       const line = this.events;
+      // Addresses are per process: a fork child's blocks are its own.
       const addr = b.addr[i];
+      const key = this.#key(pid, addr);
       const time = b.time[i];
       this.#lastTime = time;
+      const proc = this.#procOf(pid, b.image[i]);
       if (NATIVE_KINDS[b.kind[i]] === "free") {
-        const a = this.#live.get(addr);
+        proc.frees++;
+        const a = this.#live.get(key);
         if (a === undefined) continue; // allocated before libc was hooked
-        this.#live.delete(addr);
+        this.#live.delete(key);
         this.liveBytes -= a.size;
+        a.proc.liveBytes -= a.size;
         const free = {
           kind: "free" as const,
-          addr,
+          addr: key,
           size: a.size,
           goroutine: b.tid[i],
           stack: a.stack,
@@ -174,9 +204,22 @@ export class NativeSink {
         ? (this.#noStack ??= this.stacks.intern([]))
         : (this.#unsampled ??= this.stacks.intern(UNSAMPLED));
       // A block at a live address: its free was not seen (made before the hooks).
-      const prev = this.#live.get(addr);
-      if (prev !== undefined) this.liveBytes -= prev.size;
-      this.#live.set(addr, { size, stack, sampled, time, clock: this.#clock });
+      const prev = this.#live.get(key);
+      if (prev !== undefined) {
+        this.liveBytes -= prev.size;
+        prev.proc.liveBytes -= prev.size;
+      }
+      this.#live.set(key, {
+        size,
+        stack,
+        sampled,
+        time,
+        clock: this.#clock,
+        proc,
+      });
+      proc.allocs++;
+      proc.allocBytes += size;
+      proc.liveBytes += size;
       this.#clock += size;
       this.liveBytes += size;
       const limit = size <= 0 ? 0 : 2 ** Math.ceil(Math.log2(size));
@@ -189,7 +232,7 @@ export class NativeSink {
       sb.bytes += size;
       const alloc = {
         kind: "alloc" as const,
-        addr,
+        addr: key,
         size,
         type: null,
         requested: size,
@@ -243,6 +286,30 @@ export class NativeSink {
     }
     const total = (s: NativeSiteLifetimes) => s.wall.reduce((x, y) => x + y, 0);
     return [...bySite.values()].sort((a, b) => total(b) - total(a));
+  }
+
+  /** What each process did, by pid. */
+  processes(): ProcessStats[] {
+    return [...this.#procs.values()].sort((a, b) => a.pid - b.pid);
+  }
+
+  // The analyzer's key of a block: its address, told apart for the other
+  // processes (user-space addresses are below 2^47).
+  #key(pid: number, addr: number): number {
+    if (this.#first === 0) this.#first = pid;
+    return pid === this.#first ? addr : addr + ((pid % 31) + 1) * 2 ** 47;
+  }
+  #first = 0;
+
+  #procOf(pid: number, image: number): ProcessStats {
+    let p = this.#procs.get(pid);
+    if (p === undefined) {
+      p = { pid, images: [], allocs: 0, allocBytes: 0, frees: 0, liveBytes: 0 };
+      this.#procs.set(pid, p);
+    }
+    const path = this.#images.get(image) ?? "?";
+    if (p.images.at(-1) !== path) p.images.push(path);
+    return p;
   }
 
   /** The power-of-two size histogram, by size. */

@@ -12,6 +12,7 @@ import { alignColumns } from "./_top.ts";
 import {
   BETWEEN_BUCKETS,
   type NativeSiteLifetimes,
+  type ProcessStats,
   type SizeBucket,
   WALL_BUCKETS,
 } from "./_native_sink.ts";
@@ -30,6 +31,8 @@ export interface NativeReport {
   lifetimes: NativeSiteLifetimes[];
   /** Sizes by power of two. */
   sizes: SizeBucket[];
+  /** Per process (fork children, exec'd images). */
+  processes: ProcessStats[];
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
@@ -95,6 +98,7 @@ export function nativeJson(r: NativeReport, top: number): unknown {
       sites: r.lifetimes,
     },
     sizes: topSizes(r.sizes, top),
+    processes: r.processes,
   };
 }
 
@@ -124,6 +128,20 @@ export function nativeText(r: NativeReport, top: number): string {
   const table = (title: string, head: string[], rows: string[][]) => {
     out.push("", title, ...alignColumns(head, rows));
   };
+  if (r.processes.length > 1) {
+    table(
+      "processes (--pid PID reports one)",
+      ["pid", "allocs", "bytes", "frees", "live bytes", "image"],
+      r.processes.map((p) => [
+        String(p.pid),
+        n(p.allocs),
+        n(p.allocBytes),
+        n(p.frees),
+        n(p.liveBytes),
+        p.images.join(" → "),
+      ]),
+    );
+  }
   table(
     "top sites by bytes allocated",
     ["allocs", "bytes", "frees", "live", "live bytes", "site"],

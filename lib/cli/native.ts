@@ -49,6 +49,9 @@ Options:
                        one per N bytes on average; counts stay exact, the
                        pprof/folded/HTML profile is sampled and scaled like Go's
   --seed N             seed of that sampler (default 1)
+  --no-follow-forks    let fork children run untraced (by default they are
+                       traced too; exec'd programs always are)
+  --pid PID            report only process PID's calls (see the processes table)
   --breakpoints        stop CMD at every call instead (ptrace breakpoints,
                        stacks by libunwind-ptrace: slower, the reference)
   --top N              rows per table (default 10)
@@ -94,6 +97,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
       breakpoints: { type: "boolean", default: false },
       memprofilerate: { type: "string" },
       seed: { type: "string" },
+      "no-follow-forks": { type: "boolean", default: false },
+      pid: { type: "string" },
       ...ANALYSIS_OPTIONS,
       // JSON goes to a file only: stdout belongs to the traced program.
       json: { type: "string" },
@@ -120,6 +125,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     2 ** 31,
   );
   const seed = intOption("seed", values.seed, 1, 0, 2 ** 31);
+  const onlyPid = intOption("pid", values.pid, 0, 1, 2 ** 22);
   for (const o of ["trace-out", "pprof", "folded", "html"] as const) {
     if (values[o]) checkOutputPath(values[o], `--${o}`);
   }
@@ -151,6 +157,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     traceOut,
     // libc's own frames are not the allocation site, in tables or profiles.
     skipFrame: (f: Frame) => ALLOCATOR_LIBS.test(f.file) || f.func === "",
+    pid: onlyPid,
   });
   // On a terminal: events so far, their rate, the live bytes.
   const progress = new Progress(quiet);
@@ -162,6 +169,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       memProfileRate: rate,
       seed,
       mode: values.breakpoints ? "breakpoints" : "inject",
+      followForks: !values["no-follow-forks"],
     }, async (batch) => {
       await sink.add(batch);
       progress.update(() =>
@@ -236,6 +244,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     analysis: result,
     lifetimes: sink.lifetimes(),
     sizes: sink.sizeHistogram(),
+    processes: sink.processes(),
   };
   if (jsonPath !== undefined) {
     await writeOutput(

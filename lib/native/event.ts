@@ -31,6 +31,10 @@ export interface NativeEvent {
   kind: NativeKind;
   /** Thread id. */
   tid: number;
+  /** Process id (a fork or vfork child's own). */
+  pid: number;
+  /** The executable the process ran then (`/proc/PID/exe`). */
+  image: string;
   /** Result (allocations) or argument (free). */
   addr: number;
   /** Bytes (allocations; `calloc`: n × size). */
@@ -71,6 +75,10 @@ export interface EventBatch {
   kind: Uint8Array;
   /** Thread id. */
   tid: Int32Array;
+  /** Process id. */
+  pid: Int32Array;
+  /** Image id (see {@link EventBatch.images}). */
+  image: Int32Array;
   /** Result or freed address. */
   addr: Float64Array;
   /** Bytes. */
@@ -85,6 +93,8 @@ export interface EventBatch {
   time: Float64Array;
   /** Stacks first seen in this batch: [id, frames]. */
   stacks: [number, NativeFrame[]][];
+  /** Images first seen in this batch: [id, path]. */
+  images: [number, string][];
 }
 
 /** Events per batch. */
@@ -99,8 +109,9 @@ export const BATCH_EVENTS = 8192;
  * import { BatchEncoder, decodeBatch } from "./event.ts";
  * const enc = new BatchEncoder();
  * const frames = [{ pc: 0x401000, name: "main", off: 0, module: "/bin/x", rel: 0x401000 }];
- * enc.add({ kind: "malloc", tid: 1, addr: 16, size: 8, old: 0, frames, sampled: true, time: 0 });
- * enc.add({ kind: "malloc", tid: 1, addr: 32, size: 8, old: 0, frames: [...frames], sampled: true, time: 1 });
+ * const e = { kind: "malloc", tid: 1, pid: 1, image: "/bin/x", size: 8, old: 0, sampled: true, time: 0 } as const;
+ * enc.add({ ...e, addr: 16, frames });
+ * enc.add({ ...e, addr: 32, frames: [...frames] });
  * const b = enc.take();
  * if (b.n !== 2 || b.stacks.length !== 1 || b.stack[0] !== b.stack[1]) throw new Error();
  * if (decodeBatch(b, new Map(b.stacks))[1].frames[0].name !== "main") throw new Error();
@@ -110,6 +121,7 @@ export class BatchEncoder {
   #b: EventBatch = BatchEncoder.#empty();
   readonly #ids = new Map<number, { pcs: number[]; id: number }[]>();
   #nextId = 0;
+  readonly #images = new Map<string, number>();
 
   static #empty(): EventBatch {
     const n = BATCH_EVENTS;
@@ -117,6 +129,8 @@ export class BatchEncoder {
       n: 0,
       kind: new Uint8Array(n),
       tid: new Int32Array(n),
+      pid: new Int32Array(n),
+      image: new Int32Array(n),
       addr: new Float64Array(n),
       size: new Float64Array(n),
       old: new Float64Array(n),
@@ -124,6 +138,7 @@ export class BatchEncoder {
       sampled: new Uint8Array(n),
       time: new Float64Array(n),
       stacks: [],
+      images: [],
     };
   }
 
@@ -133,6 +148,14 @@ export class BatchEncoder {
     const i = b.n++;
     b.kind[i] = NATIVE_KINDS.indexOf(e.kind);
     b.tid[i] = e.tid;
+    b.pid[i] = e.pid;
+    let img = this.#images.get(e.image);
+    if (img === undefined) {
+      img = this.#images.size;
+      this.#images.set(e.image, img);
+      b.images.push([img, e.image]);
+    }
+    b.image[i] = img;
     b.addr[i] = e.addr;
     b.size[i] = e.size;
     b.old[i] = e.old;
@@ -170,16 +193,22 @@ export class BatchEncoder {
   }
 }
 
-/** The events of a batch as objects (`stacks`: every stack seen so far, by id). */
+/**
+ * The events of a batch as objects (`stacks`, `images`: every stack and
+ * image seen so far, by id).
+ */
 export function decodeBatch(
   b: EventBatch,
   stacks: ReadonlyMap<number, NativeFrame[]>,
+  images: ReadonlyMap<number, string> = new Map(b.images),
 ): NativeEvent[] {
   const out: NativeEvent[] = [];
   for (let i = 0; i < b.n; i++) {
     out.push({
       kind: NATIVE_KINDS[b.kind[i]],
       tid: b.tid[i],
+      pid: b.pid[i],
+      image: images.get(b.image[i]) ?? "?",
       addr: b.addr[i],
       size: b.size[i],
       old: b.old[i],

@@ -138,6 +138,23 @@ export class HookRing {
     return (o.sampler === null && !o.wantStacks) || this.#fillDraws(DRAWS);
   }
 
+  /**
+   * The reader of a fork child's copy of this ring (`o`: the child's
+   * memory, pid and callbacks): it starts at the head the copy holds (the
+   * records before it are the parent's), with the countdowns already
+   * written.
+   */
+  forked(o: RingOptions): HookRing | null {
+    const r = new HookRing(o);
+    const head = o.mem.readWord(o.region + LAYOUT.head);
+    r.#tail = r.#tailWritten = head;
+    r.#drawsFilled = this.#drawsFilled;
+    // The stubs copy stacks with process_vm_readv on their own pid.
+    const ok = o.mem.writeWord(o.region + LAYOUT.tail, BigInt(head)) &&
+      o.mem.writeWord(o.region + LAYOUT.pid, BigInt(o.pid));
+    return ok ? r : null;
+  }
+
   /** Names the thread whose thread pointer is `fs` (at its first stop, before it runs). */
   thread(fs: number, tid: number): void {
     this.#fsTid.set(fs, tid);

@@ -1,0 +1,93 @@
+/**
+ * A traced process's memory map (`/proc/PID/maps`): which mapped file holds
+ * an address and where the address is in that file, and where libc and
+ * ld.so are. Read again when an address is not in the copy.
+ *
+ * @module
+ */
+
+/** One mapping. */
+export interface Mapping {
+  /** First address. */
+  start: number;
+  /** Past the last address. */
+  end: number;
+  /** Offset in the file. */
+  offset: number;
+  /** The file's path ("" or "[heap]", "[stack]"… for anonymous memory). */
+  path: string;
+}
+
+/** Parses the text of `/proc/PID/maps`. */
+export function parseMaps(text: string): Mapping[] {
+  const out: Mapping[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(
+      line,
+    );
+    if (m) {
+      out.push({
+        start: parseInt(m[1], 16),
+        end: parseInt(m[2], 16),
+        offset: parseInt(m[3], 16),
+        path: m[4],
+      });
+    }
+  }
+  return out;
+}
+
+const LIBC = /\/libc\.so\.6$|\/libc-[\d.]+\.so$/;
+const LD = /ld-linux[^/]*\.so/;
+
+/** The maps of one process. */
+export class ProcMaps {
+  readonly #pid: number;
+  #maps: Mapping[] = [];
+
+  /** The maps of `pid` (read on first use). */
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  /** Reads the maps again (after an exec, a dlopen, ld.so's mapping of libc). */
+  refresh(): void {
+    try {
+      this.#maps = parseMaps(Deno.readTextFileSync(`/proc/${this.#pid}/maps`));
+    } catch {
+      this.#maps = []; // the process is gone
+    }
+  }
+
+  /** The mapped file holding `pc` and the address to look up in it. */
+  moduleOf(pc: number): { path: string; rel: number } {
+    let m = this.#find(pc);
+    if (m === undefined) {
+      this.refresh();
+      m = this.#find(pc);
+    }
+    if (m === undefined) return { path: "?", rel: pc };
+    // Non-PIE executables are linked at their load address; PIE and
+    // shared objects are looked up relative to their first mapping.
+    const path = m.path;
+    const first = this.#maps.find((x) => x.path === path && x.offset === 0);
+    const rel = first !== undefined && first.start >= 0x1000000
+      ? pc - first.start
+      : pc;
+    return { path, rel };
+  }
+
+  /** Where libc's first mapping starts (undefined before ld.so maps it). */
+  libcStart(): number | undefined {
+    return this.#maps.find((m) => LIBC.test(m.path) && m.offset === 0)?.start;
+  }
+
+  /** Where ld.so's first mapping starts (undefined for a static program). */
+  ldStart(): number | undefined {
+    return this.#maps.find((m) => LD.test(m.path) && m.offset === 0)?.start;
+  }
+
+  #find(pc: number): Mapping | undefined {
+    return this.#maps.find((x) => pc >= x.start && pc < x.end);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The ptrace side of a traced program's threads: one register buffer, and
+ * get/set registers, peek/poke, continue, single-step, listen, detach and
+ * wait, by thread id (every request from the thread that seized them).
+ *
+ * @module
+ */
+
+import { type Libc, PT, ptrOf, REG } from "./ffi.ts";
+
+/** waitpid: any child, clone or not. */
+export const WALL = 0x40000000;
+/** waitpid: return 0 when nothing changed. */
+export const WNOHANG = 1;
+
+/** The first 8 bytes of `b` as a little-endian word (for PTRACE_POKEDATA). */
+export const wordOf = (b: Uint8Array): bigint =>
+  new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+
+/** A stop or an end, as waitpid reports it. */
+export interface WaitResult {
+  /** The thread (0: none yet with WNOHANG; < 0: no child left). */
+  tid: number;
+  /** The raw status. */
+  s: number;
+}
+
+/** ptrace requests on the threads of traced programs. */
+export class Tracee {
+  /** `struct user_regs_struct` of the last {@link Tracee.getRegs}. */
+  readonly regs: BigUint64Array = new BigUint64Array(27);
+  readonly #c: Libc;
+  readonly #regsPtr: bigint;
+  readonly #status = new Int32Array(1);
+  readonly #st8 = new Uint8Array(this.#status.buffer);
+  readonly #word = new BigUint64Array(1);
+
+  /** ptrace through libc `c`. */
+  constructor(c: Libc) {
+    this.#c = c;
+    this.#regsPtr = ptrOf(this.regs);
+  }
+
+  /** Loads `tid`'s registers into {@link Tracee.regs}; false when it is gone. */
+  getRegs(tid: number): boolean {
+    return this.#c.ptrace(PT.GETREGS, BigInt(tid), 0n, this.#regsPtr) >= 0n;
+  }
+
+  /** Writes {@link Tracee.regs} to `tid`. */
+  setRegs(tid: number): void {
+    this.#c.ptrace(PT.SETREGS, BigInt(tid), 0n, this.#regsPtr);
+  }
+
+  /** The word at `addr`. */
+  peek(tid: number, addr: number): bigint {
+    return BigInt.asUintN(
+      64,
+      this.#c.ptrace(PT.PEEKDATA, BigInt(tid), BigInt(addr), 0n),
+    );
+  }
+
+  /** Writes the word at `addr` (even in read-only code). */
+  poke(tid: number, addr: number, word: bigint): void {
+    this.#c.ptrace(PT.POKEDATA, BigInt(tid), BigInt(addr), word);
+  }
+
+  /** Sets the byte at `addr`; returns the one it replaced. */
+  setByte(tid: number, addr: number, byte: number): number {
+    const w = this.peek(tid, addr);
+    this.poke(tid, addr, (w & ~0xffn) | BigInt(byte));
+    return Number(w & 0xffn);
+  }
+
+  /** Resumes `tid`, delivering `sig` (0: none). */
+  cont(tid: number, sig = 0): void {
+    this.#c.ptrace(PT.CONT, BigInt(tid), 0n, BigInt(sig));
+  }
+
+  /** Leaves a group-stopped `tid` stopped, still reporting (PTRACE_LISTEN). */
+  listen(tid: number): boolean {
+    return this.#c.ptrace(PT.LISTEN, BigInt(tid), 0n, 0n) >= 0n;
+  }
+
+  /** Stops a running `tid` (PTRACE_INTERRUPT; it reports a PTRACE_EVENT_STOP). */
+  interrupt(tid: number): boolean {
+    return this.#c.ptrace(PT.INTERRUPT, BigInt(tid), 0n, 0n) >= 0n;
+  }
+
+  /** Lets `tid` go, delivering `sig`. */
+  detach(tid: number, sig = 0): void {
+    this.#c.ptrace(PT.DETACH, BigInt(tid), 0n, BigInt(sig));
+  }
+
+  /** Executes one instruction of `tid` and waits for it. */
+  step(tid: number): void {
+    this.#c.ptrace(PT.SINGLESTEP, BigInt(tid), 0n, 0n);
+    this.wait(tid, WALL);
+  }
+
+  /** The ptrace event message (a new child's pid). */
+  eventMsg(tid: number): number {
+    this.#c.ptrace(PT.GETEVENTMSG, BigInt(tid), 0n, ptrOf(this.#word));
+    return Number(this.#word[0]);
+  }
+
+  /** Sets `tid`'s rip (PTRACE_POKEUSER). */
+  setRip(tid: number, rip: number): void {
+    this.#c.ptrace(PT.POKEUSER, BigInt(tid), 128n, BigInt(rip));
+  }
+
+  /** waitpid(who, flags). */
+  wait(who: number, flags: number): WaitResult {
+    const r = this.#c.waitpid(who, this.#st8, flags);
+    return { tid: r, s: this.#status[0] };
+  }
+
+  /** rip, rsp and a register by index, from {@link Tracee.regs}. */
+  reg(i: number): number {
+    return Number(this.regs[i]);
+  }
+
+  /** The thread pointer of the last registers read. */
+  get fsBase(): number {
+    return Number(this.regs[REG.fs_base]);
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Native tracing across processes: exec (through env, sh -c and a shebang
+ * script; events before it kept), fork children followed (or not), a
+ * vfork child's calls charged to it, and job control passing through.
+ */
+import { assertEquals, assertTrue } from "../_assert.ts";
+import { alloctrace, ROOT } from "../_run.ts";
+import type { NativeEvent } from "../../lib/native/tracer.ts";
+import { compile, dir, skip, trace } from "./_support.ts";
+
+// Makes n mallocs of `size` bytes (kept), then execs argv[3…] if given.
+const MAKER = `#include <stdlib.h>
+#include <unistd.h>
+void *volatile keep;
+int main(int argc, char **argv) {
+  int n = atoi(argv[1]), size = atoi(argv[2]);
+  for (int i = 0; i < n; i++) keep = malloc(size);
+  if (argc > 3) { execv(argv[3], argv + 3); return 99; }
+  return 0;
+}
+`;
+
+const count = (events: NativeEvent[], size: number) =>
+  events.filter((e) => e.kind === "malloc" && e.size === size);
+
+Deno.test({
+  name:
+    "native follows exec: env, sh -c and a shebang script are traced into the program; events before an exec are kept; each event has its image",
+  ignore: skip !== "",
+  async fn() {
+    const maker = await compile("maker", MAKER);
+    const script = `${dir}/shim.sh`;
+    await Deno.writeTextFile(script, `#!/bin/sh\nexec ${maker} "$@"\n`);
+    await Deno.chmod(script, 0o755);
+    for (
+      const argv of [
+        ["env", "FOO=1", maker, "7", "12345"],
+        ["sh", "-c", `${maker} 7 12345`],
+        [script, "7", "12345"],
+      ]
+    ) {
+      for (const mode of ["inject", "breakpoints"] as const) {
+        const r = trace(argv, { mode, stacks: mode === "inject" });
+        assertEquals(r.code, 0, argv.join(" "));
+        const mine = count(r.events, 12345);
+        assertEquals(mine.length, 7, `${mode}: ${argv.join(" ")}`);
+        assertTrue(
+          mine.every((e) => e.image === maker),
+          mine[0]?.image ?? "",
+        );
+      }
+    }
+    // maker 5×23456, then exec maker 3×34567: both kept, each with its image.
+    const r = trace([maker, "5", "23456", maker, "3", "34567"]);
+    assertEquals(r.code, 0);
+    assertEquals(count(r.events, 23456).length, 5);
+    assertEquals(count(r.events, 34567).length, 3);
+    const before = count(r.events, 23456)[0];
+    const after = count(r.events, 34567)[0];
+    assertEquals(before.pid, after.pid);
+    assertEquals([before.image, after.image], [maker, maker]);
+  },
+});
+
+const FORKS = `#include <stdlib.h>
+#include <unistd.h>
+#include <sys/wait.h>
+void *volatile keep;
+int main(void) {
+  pid_t pid = fork();
+  if (pid == 0) { for (int i = 0; i < 6; i++) keep = malloc(4242); _exit(0); }
+  for (int i = 0; i < 4; i++) keep = malloc(4343);
+  int st; waitpid(pid, &st, 0);
+  pid_t v = vfork();
+  if (v == 0) { keep = malloc(5151); _exit(0); }
+  keep = malloc(5252);
+  waitpid(v, &st, 0);
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 3;
+}
+`;
+
+Deno.test({
+  name:
+    "native follows fork children by default (their pid on their events), not with followForks false; a vfork child's calls are its own",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("forks", FORKS);
+    for (const mode of ["inject", "breakpoints"] as const) {
+      const r = trace([bin], { mode, stacks: mode === "inject" });
+      assertEquals(r.code, 0);
+      const child = count(r.events, 4242);
+      const parent = count(r.events, 4343);
+      assertEquals([child.length, parent.length], [6, 4], mode);
+      assertEquals(new Set(child.map((e) => e.pid)).size, 1);
+      assertTrue(child[0].pid !== parent[0].pid, "the child has its own pid");
+      assertEquals(parent[0].pid, parent[0].tid);
+      const vchild = count(r.events, 5151);
+      const vparent = count(r.events, 5252);
+      assertEquals([vchild.length, vparent.length], [1, 1], mode);
+      assertTrue(
+        vchild[0].pid !== parent[0].pid,
+        `${mode}: the vfork child's malloc is charged to pid ${
+          vchild[0].pid
+        }, not its parent ${parent[0].pid}`,
+      );
+      assertEquals(vparent[0].pid, parent[0].pid);
+    }
+    const off = trace([bin], { followForks: false });
+    assertEquals(off.code, 0, "the untraced child ran unharmed");
+    assertEquals(count(off.events, 4242).length, 0);
+    assertEquals(count(off.events, 4343).length, 4);
+  },
+});
+
+Deno.test({
+  name:
+    "native CLI: the report splits by process and --pid keeps one process's calls",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("forks_cli", FORKS);
+    const all = await alloctrace(
+      ["native", "--json", `${dir}/forks.json`, "--", bin],
+      ["-A"],
+    );
+    assertEquals(all.code, 0, all.stderr);
+    assertTrue(all.stderr.includes("processes"), all.stderr);
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/forks.json`));
+    assertTrue(doc.processes.length >= 3, JSON.stringify(doc.processes));
+    const child = doc.processes.find((p: { allocBytes: number }) =>
+      p.allocBytes === 6 * 4242
+    );
+    assertTrue(child !== undefined, JSON.stringify(doc.processes));
+    const one = await alloctrace(
+      [
+        "native",
+        "-q",
+        "--pid",
+        String(child.pid),
+        "--json",
+        `${dir}/one.json`,
+        "--",
+        bin,
+      ],
+      ["-A"],
+    );
+    assertEquals(one.code, 0, one.stderr);
+    const only = JSON.parse(await Deno.readTextFile(`${dir}/one.json`));
+    // Pids differ between runs: whatever ran as that pid this time, only it is reported.
+    assertTrue(
+      only.processes.every((p: { pid: number }) => p.pid === child.pid),
+      JSON.stringify(only.processes),
+    );
+    assertEquals(
+      only.allocs,
+      only.processes.reduce(
+        (a: number, p: { allocs: number }) => a + p.allocs,
+        0,
+      ),
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "native: SIGSTOP and SIGCONT reach the traced program as without the tracer (job control)",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile(
+      "ticker",
+      `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
+  for (int i = 1; i <= 100; i++) {
+    void *volatile p = malloc(100); free(p);
+    f = fopen(argv[2], "w"); fprintf(f, "%d\\n", i); fclose(f);
+    usleep(10000);
+  }
+  return 0;
+}
+`,
+    );
+    const pidFile = `${dir}/ticker.pid`;
+    const tickFile = `${dir}/ticker.tick`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "main.ts",
+        "native",
+        "-q",
+        "--",
+        bin,
+        pidFile,
+        tickFile,
+      ],
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const read = async (f: string) =>
+      Number((await Deno.readTextFile(f).catch(() => "")).trim());
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let pid = 0;
+    for (let i = 0; i < 200 && pid === 0; i++) {
+      await sleep(50);
+      pid = await read(pidFile);
+    }
+    assertTrue(pid > 0, "the program started");
+    while ((await read(tickFile)) < 5) await sleep(10);
+    Deno.kill(pid, "SIGSTOP");
+    await sleep(100);
+    const stopped = await read(tickFile);
+    await sleep(400);
+    assertEquals(await read(tickFile), stopped, "it stays stopped");
+    const state =
+      (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1][0];
+    assertTrue(state === "T" || state === "t", `state ${state}`);
+    Deno.kill(pid, "SIGCONT");
+    const out = await child.output();
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    assertEquals(await read(tickFile), 100);
+  },
+});
