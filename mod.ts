@@ -28,11 +28,20 @@ export {
   type Frame,
   type FreeEvent,
   type GCEvent as TraceGCEvent,
+  headerBytes,
   siteFrame,
   slotAddr,
   StackTable,
   type TraceEvent,
 } from "./lib/trace/events.ts";
+export {
+  detectGoVersion,
+  type GoVersionGuess,
+  hasAllocHeaders,
+  rulesWarning,
+  type SizeRow,
+  sizesUnderRules,
+} from "./lib/trace/goversion.ts";
 export {
   type GoroutineInfo,
   type ParseStats,

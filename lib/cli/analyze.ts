@@ -11,6 +11,12 @@ import { TraceAnalyzer } from "../trace/analyze.ts";
 import { analysisText } from "../report/text.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
 import { StackTable } from "../trace/events.ts";
+import {
+  detectGoVersion,
+  hasAllocHeaders,
+  rulesWarning,
+  sizesUnderRules,
+} from "../trace/goversion.ts";
 import { HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { openInput } from "./_input.ts";
 import { readTrace } from "./_readtrace.ts";
@@ -18,6 +24,7 @@ import { Outputs, stdoutColor, writeAnalysisOutputs } from "./_output.ts";
 import {
   ANALYSIS_OPTIONS,
   intOption,
+  presetOption,
   sampleTypeOption,
   UsageError,
 } from "./_usage.ts";
@@ -37,6 +44,8 @@ leak candidates, lifetimes and size classes.
 
 Options:
 ${SITE_HELP}
+  --go PRESET          size classes and fragmentation under this Go version's
+                       rules (default: the version the trace shows, else go1.19)
   --top N              rows per table (default 10)
   --json               print the analysis as JSON
   --pprof FILE         write an exact (unsampled) heap profile for go tool pprof
@@ -63,6 +72,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     options: {
       ...ANALYSIS_OPTIONS,
       ...SITE_OPTIONS,
+      go: { type: "string" },
       strict: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
     },
@@ -84,6 +94,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     "--folded": values.folded,
   }, positionals);
   const { by, frames } = siteOptions(values);
+  const goRules = values.go === undefined ? undefined : presetOption(values.go);
   const input = await openInput(positionals[0]);
   // A Go 1.23+ execution trace (GODEBUG=traceallocfree=1): its own reader.
   if (await sniffExecTrace(input) !== null) {
@@ -96,7 +107,23 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     stacks,
   });
   const result = analyzer.finish();
-  for (const w of values.quiet && !values.strict ? [] : read.warnings) {
+  // The Go version the trace shows, and size classes under its rules.
+  const guess = detectGoVersion(
+    read.parser.stats,
+    stacks,
+    result.sizes.map((s) => s.size),
+  );
+  const rules = goRules ??
+    (hasAllocHeaders(guess.version) === null ? "go1.19" : guess.version!);
+  result.sizes = sizesUnderRules(result.sizes, hasAllocHeaders(rules)!);
+  const mismatch = rulesWarning(
+    guess,
+    rules,
+    "size classes and fragmentation",
+  );
+  // Not a problem of the input: --strict does not fail on it.
+  const warnings = [...read.warnings, ...(mismatch === null ? [] : [mismatch])];
+  for (const w of values.quiet && !values.strict ? [] : warnings) {
     console.error(`alloctrace: warning: ${w}`);
   }
   if (values.strict && read.warnings.length > 0) {
@@ -129,14 +156,28 @@ export async function analyzeCommand(args: string[]): Promise<number> {
         seconds: read.seconds,
         lines: read.parser.stats.lines,
         stacks: stacks.size - 1,
-        warnings: read.warnings,
+        warnings,
+        go: { ...guess, sizeRules: rules },
+        goroutines: [...read.parser.stats.goroutines].map(([id, g]) => ({
+          id,
+          ...g,
+        })),
         ...result,
       },
       null,
       2,
     ));
   } else {
-    console.log(analysisText(input.name, result, { top, frames }));
+    // The version line goes under the summary's first line.
+    const text = analysisText(input.name, result, { top, frames }).split("\n");
+    text.splice(
+      1,
+      0,
+      `go version    ${guess.version ?? "not shown by the trace"}${
+        guess.evidence.length > 0 ? ` (${guess.evidence.join("; ")})` : ""
+      }`,
+    );
+    console.log(text.join("\n"));
     console.log(
       `\ncall tree by ${type}:\n${
         callTree(samples, { type, color: stdoutColor() }).join("\n")

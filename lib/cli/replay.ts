@@ -7,9 +7,10 @@
 
 import { parseArgs } from "node:util";
 import { Runtime } from "../runtime/runtime.ts";
-import { PRESET_NAMES } from "../runtime/presets.ts";
+import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
 import { StackTable } from "../trace/events.ts";
 import { Replayer } from "../trace/replay.ts";
+import { detectGoVersion, rulesWarning } from "../trace/goversion.ts";
 import { heapProfileProto, heapSamples } from "../profile/heap.ts";
 import { folded, HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { writeHeapProfileText } from "../profile/text.ts";
@@ -105,6 +106,20 @@ export async function replayCommand(args: string[]): Promise<number> {
     stacks,
   });
   replayer.finish();
+  const guess = detectGoVersion(read.parser.stats, stacks);
+  const mismatch = rulesWarning(
+    guess,
+    rt.preset.name,
+    "the replay's size classes, fragmentation and GC pacing",
+  );
+  if (mismatch !== null) {
+    const v = guess.version as PresetName;
+    read.warnings.push(
+      `${mismatch}; ${
+        PRESET_NAMES.includes(v) ? `use --go ${v}` : "no preset models it yet"
+      }`,
+    );
+  }
   for (const w of values.quiet ? [] : read.warnings) {
     console.error(`alloctrace: warning: ${w}`);
   }

@@ -150,7 +150,22 @@ export const MALLOC_HEADER_SIZE = 8;
  * ```
  */
 export function slotAddr(addr: number, size: number): number {
+  return addr - headerBytes(size);
+}
+
+/**
+ * The allocation header in front of an object printed with `size`:
+ * {@link MALLOC_HEADER_SIZE} for a size of class − 8 over 512 B (Go 1.22,
+ * see {@link slotAddr}), else 0.
+ *
+ * @example
+ * ```ts
+ * import { headerBytes } from "./events.ts";
+ * if (headerBytes(0x478) !== 8 || headerBytes(0x480) !== 0 || headerBytes(8) !== 0) throw new Error();
+ * ```
+ */
+export function headerBytes(size: number): number {
   return size > 512 && size % 16 === MALLOC_HEADER_SIZE
-    ? addr - MALLOC_HEADER_SIZE
-    : addr;
+    ? MALLOC_HEADER_SIZE
+    : 0;
 }

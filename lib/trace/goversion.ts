@@ -1,0 +1,251 @@
+/**
+ * Which Go version printed a trace, from what the trace itself shows: the
+ * record format (the Dec 2013 seed's `MProf_Malloc`), the runtime's own
+ * file:line where it calls `tracealloc` and `tracefree` (they move between
+ * releases), the goroutine creator lines (Go 1.21 added `in goroutine N`,
+ * runtime/traceback.go), a Go version in the runtime's source path, and
+ * sizes only Go 1.22's allocation headers print (class − 8). Figures that
+ * depend on a version's rules (size classes, fragmentation) are then
+ * checked against the rules they were computed under.
+ *
+ * @module
+ */
+
+import { headerBytes, type StackTable } from "./events.ts";
+import type { ParseStats } from "./parser.ts";
+
+/**
+ * The runtime's call sites of `tracealloc` (in `runtime.mallocgc`) and
+ * `tracefree` (in the sweeper), as real traces of each release print them.
+ * Each line was read from a real trace (tests/testdata/shared/go1.19,
+ * tests/testdata/go1.22).
+ */
+const CALL_SITES: readonly {
+  version: string;
+  release: string;
+  file: string;
+  line: number;
+}[] = [
+  {
+    version: "go1.19",
+    release: "go1.19.8",
+    file: "runtime/malloc.go",
+    line: 1131,
+  },
+  {
+    version: "go1.19",
+    release: "go1.19.8",
+    file: "runtime/mgcsweep.go",
+    line: 577,
+  },
+  {
+    version: "go1.22",
+    release: "go1.22.12",
+    file: "runtime/malloc.go",
+    line: 1288,
+  },
+  {
+    version: "go1.22",
+    release: "go1.22.12",
+    file: "runtime/mgcsweep.go",
+    line: 608,
+  },
+];
+
+/** Versions whose allocator adds an 8-byte header to pointerful objects over 512 B. */
+const ALLOC_HEADERS = new Set(["go1.22"]);
+
+/** What a trace shows about the Go version that printed it. */
+export interface GoVersionGuess {
+  /**
+   * `go1.22`, `go1.19`, `go1.2-seed` when the trace names one release
+   * line; `go1.21+` / `go1.20 or older` when only the traceback format
+   * says; null when the trace shows nothing (or contradicts itself).
+   */
+  version: string | null;
+  /** What pointed there, one phrase each. */
+  evidence: string[];
+}
+
+/**
+ * Guesses the Go version from a parsed trace's statistics and stacks, and
+ * the sizes its records printed when the caller has them.
+ *
+ * @example
+ * ```ts
+ * import { detectGoVersion, TraceParser } from "../../mod.ts";
+ * const p = new TraceParser(() => {});
+ * p.feed("tracealloc(0xc000100008, 0x238, main.P520)\ngoroutine 1 gp=0xc0000061c0 m=0 mp=0x549740 [running]:\n");
+ * p.feed("runtime.mallocgc(0x208, 0x4a3b20, 0x1)\n\truntime/malloc.go:1288 +0x7a6 fp=0xc00008ee40 sp=0xc00008edb8 pc=0x40dae6\n\n");
+ * p.end();
+ * const g = detectGoVersion(p.stats, p.stacks);
+ * if (g.version !== "go1.22") throw new Error(g.evidence.join("; "));
+ * ```
+ */
+export function detectGoVersion(
+  stats: ParseStats,
+  stacks: StackTable,
+  sizes: Iterable<number> = [],
+): GoVersionGuess {
+  if (stats.format === "seed") {
+    return {
+      version: "go1.2-seed",
+      evidence: ["MProf_Malloc/MProf_Free records (Dec 2013 seed format)"],
+    };
+  }
+  const evidence: string[] = [];
+  const named = new Set<string>();
+  const seenSites = new Set<string>();
+  const paths = new Set<string>();
+  for (let id = 1; id < stacks.size; id++) {
+    const top = stacks.get(id)[0];
+    if (top === undefined) continue;
+    for (const s of CALL_SITES) {
+      if (top.line === s.line && top.file.endsWith(s.file)) {
+        const at = `${s.file}:${s.line}`;
+        if (!seenSites.has(at)) {
+          seenSites.add(at);
+          named.add(s.version);
+          evidence.push(`${at} in ${top.func}, as ${s.release} prints it`);
+        }
+      }
+    }
+    // An untrimmed path may carry the version: /usr/lib/go-1.22/src/runtime/…
+    const m = /go-?(1\.\d+)[^/]*\/src\/runtime\//.exec(top.file);
+    if (m !== null && !paths.has(m[1])) {
+      paths.add(m[1]);
+      named.add(`go${m[1]}`);
+      evidence.push(
+        `runtime sources under ${top.file.slice(0, m.index + m[0].length - 9)}`,
+      );
+    }
+  }
+  for (const size of sizes) {
+    if (headerBytes(size) > 0) {
+      named.add("go1.22");
+      evidence.push(
+        `printed size 0x${
+          size.toString(16)
+        } = class − 8 (Go 1.22 allocation headers)`,
+      );
+      break;
+    }
+  }
+  let newCreators = 0;
+  let oldCreators = 0;
+  for (const g of stats.goroutines.values()) {
+    if (g.parent >= 0) newCreators++;
+    else oldCreators++;
+  }
+  if (newCreators > 0) {
+    evidence.push("`created by F in goroutine N` (Go 1.21+ tracebacks)");
+  }
+  if (oldCreators > 0) {
+    evidence.push("`created by F` without its goroutine (Go 1.20 or older)");
+  }
+  let version: string | null = null;
+  if (named.size === 1) version = [...named][0];
+  else if (named.size === 0 && newCreators > 0 && oldCreators === 0) {
+    version = "go1.21+";
+  } else if (named.size === 0 && oldCreators > 0 && newCreators === 0) {
+    version = "go1.20 or older";
+  }
+  // The named version must agree with the traceback format.
+  if (version !== null && /^go1\.\d+$/.test(version)) {
+    const minor = Number(version.slice(4));
+    if ((minor >= 21 && oldCreators > 0) || (minor < 21 && newCreators > 0)) {
+      version = null;
+    }
+  }
+  return { version, evidence };
+}
+
+/**
+ * Whether `version` (as {@link detectGoVersion} names it) gives pointerful
+ * objects over 512 B an allocation header; null when it is not known.
+ */
+export function hasAllocHeaders(version: string | null): boolean | null {
+  if (version === null || version === "go1.21+") return null;
+  return ALLOC_HEADERS.has(version);
+}
+
+/**
+ * The warning to print when figures that follow one Go version's rules
+ * (`figures`, e.g. "size classes and fragmentation") were computed under
+ * `rules` for a trace that shows `guess`; null when they agree or the
+ * trace does not say.
+ *
+ * @example
+ * ```ts
+ * import { rulesWarning } from "../../mod.ts";
+ * const w = rulesWarning({ version: "go1.22", evidence: ["runtime.mallocgc at runtime/malloc.go:1288"] }, "go1.19", "size classes");
+ * if (w === null || !w.includes("go1.22")) throw new Error();
+ * if (rulesWarning({ version: "go1.19", evidence: [] }, "go1.19", "size classes") !== null) throw new Error();
+ * ```
+ */
+export function rulesWarning(
+  guess: GoVersionGuess,
+  rules: string,
+  figures: string,
+): string | null {
+  const v = guess.version;
+  if (v === null || v === rules) return null;
+  // A format-only guess agrees with any release of its range.
+  if (v === "go1.21+" && Number(rules.slice(4)) >= 21) return null;
+  if (v === "go1.20 or older" && Number(rules.slice(4)) <= 20) return null;
+  return `${figures} follow ${rules}'s rules, but the trace comes from ${v} (${
+    guess.evidence[0] ?? "its format"
+  })`;
+}
+
+/** One row of a size table: a printed size, its count and requested bytes. */
+export interface SizeRow {
+  /** Rounded size as printed. */
+  size: number;
+  /** Allocations. */
+  count: number;
+  /** Requested bytes, summed over the `known` allocations. */
+  requested: number;
+  /** Allocations whose requested size is known. */
+  known: number;
+  /** Internal fragmentation: 1 − requested / rounded, over the known ones. */
+  fragmentation: number;
+}
+
+/**
+ * A size table under a version's rules: with allocation headers (Go 1.22)
+ * a printed size of class − 8 is the class's slot, header included (the
+ * runtime accounts the header as internal fragmentation, malloc.go's
+ * `fullSize`), so such rows are folded into the slot's size; without
+ * headers the printed sizes are the classes already.
+ *
+ * @example
+ * ```ts
+ * import { sizesUnderRules } from "../../mod.ts";
+ * const rows = [{ size: 568, count: 1, requested: 520, known: 1, fragmentation: 48 / 568 }];
+ * const [r] = sizesUnderRules(rows, true);
+ * if (r.size !== 576 || r.fragmentation !== 56 / 576) throw new Error();
+ * ```
+ */
+export function sizesUnderRules(
+  rows: readonly SizeRow[],
+  allocHeaders: boolean,
+): SizeRow[] {
+  if (!allocHeaders) return rows.map((r) => ({ ...r }));
+  const by = new Map<number, SizeRow>();
+  for (const r of rows) {
+    const size = r.size + headerBytes(r.size);
+    const t = by.get(size) ??
+      { size, count: 0, requested: 0, known: 0, fragmentation: 0 };
+    t.count += r.count;
+    t.requested += r.requested;
+    t.known += r.known;
+    by.set(size, t);
+  }
+  return [...by.values()].sort((a, b) => a.size - b.size).map((t) => ({
+    ...t,
+    fragmentation: t.known === 0
+      ? 0
+      : (t.size * t.known - t.requested) / (t.size * t.known),
+  }));
+}
