@@ -1,4 +1,4 @@
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { assertEquals, assertThrows, assertTrue } from "../_assert.ts";
 import {
   fastexprand,

@@ -3,7 +3,7 @@
  * and pointer words; after runtime.GC() exactly the objects reachable from
  * the roots are live, and every free was reported once.
  */
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { PRESET_NAMES, Runtime } from "../../mod.ts";
 

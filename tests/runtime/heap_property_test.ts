@@ -3,7 +3,7 @@
  * sequences of allocations and
  * frees across sizes, types and Ps, under both presets.
  */
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { assertEquals, assertTrue } from "../_assert.ts";
 import {
   type GoType,

@@ -1,4 +1,4 @@
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { BlockScanner } from "../../lib/trace/block_scan.ts";
 import { AddrMap } from "../../lib/trace/addr_map.ts";

@@ -9,7 +9,7 @@
  */
 
 import { assertEquals, assertTrue as assert } from "../_assert.ts";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import {
   ARG_COUNTS,
   Ev,

@@ -1,4 +1,4 @@
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { GO119, parseShared, truth } from "../_testdata.ts";
 import { traceOf } from "../../lib/golden.ts";
