@@ -8,7 +8,8 @@ import { ROOT, run, withTempDir } from "../_run.ts";
 
 const ENV_FLAG = "--allow-env=GODEBUG,GOGC,ALLOCTRACE_DEBUG,NO_COLOR,TERM";
 
-Deno.test("deno run from a URL: the repository served on loopback runs with the minimal permissions", async () => {
+/** Serves the repository on loopback while `fn` runs; `fn` gets the base URL. */
+async function serveRepo(fn: (base: string) => Promise<void>): Promise<void> {
   const ac = new AbortController();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
@@ -26,12 +27,22 @@ Deno.test("deno run from a URL: the repository served on loopback runs with the 
     },
   );
   try {
-    const url = `http://127.0.0.1:${server.addr.port}/main.ts`;
+    await fn(`http://127.0.0.1:${server.addr.port}/`);
+  } finally {
+    ac.abort();
+    await server.finished;
+  }
+}
+
+Deno.test("deno run from a URL: the repository served on loopback runs with the minimal permissions", async () => {
+  await serveRepo(async (base) => {
+    const url = `${base}main.ts`;
+    const host = new URL(base).host;
     const dir = await Deno.makeTempDir();
     const r = await run(Deno.execPath(), [
       "run",
       "--no-config",
-      `--allow-import=127.0.0.1:${server.addr.port}`,
+      `--allow-import=${host}`,
       ENV_FLAG,
       url,
       "run",
@@ -45,10 +56,60 @@ Deno.test("deno run from a URL: the repository served on loopback runs with the 
     const doc = JSON.parse(r.stdout);
     assertEquals(doc.workload, "leak");
     assertEquals(doc.memstats.HeapObjects, 202);
-  } finally {
-    ac.abort();
-    await server.finished;
-  }
+  });
+});
+
+/** Runs the README's `deno install` line for `target` into `root`, then the installed command. */
+async function installAndRun(
+  root: string,
+  target: string,
+  extra: string[],
+): Promise<void> {
+  // As in the README (with --root so the test leaves ~/.deno alone).
+  const inst = await run(Deno.execPath(), [
+    "install",
+    "--global",
+    "--root",
+    root,
+    "--name",
+    "alloctrace",
+    ENV_FLAG,
+    "--allow-read",
+    "--allow-write",
+    ...extra,
+    target,
+  ], { cwd: root });
+  assertEquals(inst.code, 0, inst.stderr);
+  // The shim runs `deno` from PATH.
+  const deno = Deno.execPath();
+  const r = await run(`${root}/bin/alloctrace`, [
+    "run",
+    "leak",
+    "--n",
+    "100",
+    "--json",
+  ], {
+    cwd: root,
+    env: { PATH: `${deno.slice(0, deno.lastIndexOf("/"))}:/usr/bin:/bin` },
+  });
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(JSON.parse(r.stdout).memstats.HeapObjects, 202);
+}
+
+Deno.test("the README's install line works from a clone", async () => {
+  await withTempDir(async (root) => {
+    await installAndRun(root, `${ROOT}main.ts`, []);
+  }, "alloctrace-install-");
+});
+
+Deno.test("the README's install line works from a URL (the repository served on loopback)", async () => {
+  await serveRepo(async (base) => {
+    await withTempDir(async (root) => {
+      await installAndRun(root, `${base}main.ts`, [
+        `--allow-import=${new URL(base).host}`,
+      ]);
+    }, "alloctrace-install-url-");
+  });
 });
 
 Deno.test("the library imported from a project outside the repository runs a workload", async () => {
@@ -76,14 +137,144 @@ console.log(JSON.stringify({ objects: rt.readMemStats().HeapObjects, samples: p.
   }, "alloctrace-lib-");
 });
 
-Deno.test("importing mod.ts touches no Deno API: it loads with no permissions at all", async () => {
-  const r = await run(Deno.execPath(), [
-    "eval",
-    "--no-config",
-    `const m = await import(${
-      JSON.stringify(new URL("../../mod.ts", import.meta.url).href)
-    }); console.log(typeof m.Runtime);`,
-  ]);
+Deno.test("importing mod.ts touches no Deno API: it loads under deno run with no permissions and no prompt", async () => {
+  const r = await importModWithoutPermissions();
   assertEquals(r.code, 0, r.stderr);
   assertIncludes(r.stdout, "function");
 });
+
+/**
+ * `deno run --no-prompt` with no permission flags: a module that calls
+ * Deno.env.get or reads a file at load time throws NotCapable here (deno
+ * eval would run with every permission and hide it).
+ */
+function importModWithoutPermissions(
+  mod = new URL("../../mod.ts", import.meta.url).href,
+) {
+  return withTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/probe.ts`,
+      `const m = await import(${
+        JSON.stringify(mod)
+      });\nconsole.log(typeof m.Runtime);\n`,
+    );
+    return await run(Deno.execPath(), [
+      "run",
+      "--no-prompt",
+      "--no-config",
+      `${dir}/probe.ts`,
+    ], { cwd: dir });
+  }, "alloctrace-noperm-");
+}
+
+Deno.test("the no-permission import check fails for a module that touches Deno at load time", async () => {
+  await withTempDir(async (dir) => {
+    // A copy of the library with one top-level Deno.env.get added to a
+    // module deep in the graph: the check above must catch it.
+    for (const sub of ["lib"]) {
+      await run("cp", ["-r", `${ROOT}${sub}`, `${dir}/${sub}`]);
+    }
+    await Deno.copyFile(`${ROOT}mod.ts`, `${dir}/mod.ts`);
+    await Deno.copyFile(`${ROOT}deno.json`, `${dir}/deno.json`);
+    const clock = `${dir}/lib/runtime/clock.ts`;
+    await Deno.writeTextFile(
+      clock,
+      `export const _probe = Deno.env.get("HOME");\n` +
+        await Deno.readTextFile(clock),
+    );
+    const r = await importModWithoutPermissions(`file://${dir}/mod.ts`);
+    assertTrue(r.code !== 0, `the probe passed:\n${r.stdout}`);
+    assertIncludes(r.stderr, "NotCapable");
+  }, "alloctrace-touchy-");
+});
+
+Deno.test("a fresh Deno cache fetches only the runtime's npm packages (no test-only fast-check)", async () => {
+  await withTempDir(async (denoDir) => {
+    // An empty cache: Deno installs what the command needs from the npm
+    // registry, and everything deno.json's imports list (so fast-check, if
+    // it were there: an offline first run would then fail).
+    const r = await run(Deno.execPath(), [
+      "run",
+      ENV_FLAG,
+      "main.ts",
+      "run",
+      "leak",
+      "--n",
+      "10",
+    ], { env: { DENO_DIR: denoDir } });
+    assertEquals(r.code, 0, r.stderr);
+    const npm = [...Deno.readDirSync(`${denoDir}/npm/registry.npmjs.org`)]
+      .map((e) => e.name);
+    assertEquals(
+      npm,
+      ["pprof-format"],
+      "deno.lock or deno.json lists a test-only package: Deno installs all of the lock's npm packages on a first run (deno task test runs with --no-lock so tests do not add fast-check to it)",
+    );
+  }, "alloctrace-denodir-");
+});
+
+Deno.test("the README's example commands run as written on a checkout with nothing beside it", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  assertTrue(!readme.includes("../shared"), "README points to ../shared");
+  // Every variable the CLI reads is in each --allow-env list of the README
+  // (on a terminal, Deno would stop at a prompt for a missing one).
+  const read = new Set<string>();
+  for (const f of ["main.ts", ...await lsTs(`${ROOT}lib/cli`)]) {
+    const text = await Deno.readTextFile(f.startsWith("/") ? f : `${ROOT}${f}`);
+    for (const m of text.matchAll(/(?:Deno\.env\.get|\benv)\("([A-Z_]+)"\)/g)) {
+      read.add(m[1]);
+    }
+  }
+  assertTrue(read.has("TERM") && read.has("GOGC"), [...read].join());
+  for (const m of readme.matchAll(/--allow-env=([A-Z_,]+)/g)) {
+    for (const name of read) {
+      assertTrue(m[1].split(",").includes(name), `${m[0]} lacks ${name}`);
+    }
+  }
+  const lines = readme.split("\n");
+  const files = (await run("git", ["-C", ROOT, "ls-files", "-z"])).stdout
+    .split("\0").filter((f) => f !== "");
+  await withTempDir(async (dir) => {
+    // The tracked files as they are in the work tree, and nothing else.
+    const checkout = `${dir}/alloctrace`;
+    for (const f of files) {
+      const to = `${checkout}/${f}`;
+      await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
+      try {
+        await Deno.copyFile(`${ROOT}${f}`, to);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e; // deleted, not committed
+      }
+    }
+    let ran = 0;
+    for (const [i, line] of lines.entries()) {
+      const m = /^\$ deno run (.*)$/.exec(line);
+      // The examples that need only the checkout (others name the reader's
+      // own files: prog.trace, ./prog).
+      if (
+        m === null || !/tests\/testdata\/|main\.ts (run|workloads)\b/.test(line)
+      ) {
+        continue;
+      }
+      const args = m[1].split(/\s+/);
+      const r = await run(Deno.execPath(), ["run", "--no-prompt", ...args], {
+        cwd: checkout,
+      });
+      assertEquals(r.code, 0, `${line}\n${r.stderr}`);
+      const next = lines[i + 1];
+      if (!/^(\$|\.\.\.|```)/.test(next)) {
+        assertEquals(r.stdout.split("\n")[0], next, line);
+      }
+      ran++;
+    }
+    assertTrue(ran >= 4, `only ${ran} README commands ran`);
+  }, "alloctrace-readme-");
+});
+
+async function lsTs(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.endsWith(".ts")) out.push(`${dir}/${e.name}`);
+  }
+  return out;
+}
