@@ -21,30 +21,35 @@ import type { ParseStats } from "./parser.ts";
  * tests/testdata/go1.22).
  */
 const CALL_SITES: readonly {
+  call: "tracealloc" | "tracefree";
   version: string;
   release: string;
   file: string;
   line: number;
 }[] = [
   {
+    call: "tracealloc",
     version: "go1.19",
     release: "go1.19.8",
     file: "runtime/malloc.go",
     line: 1131,
   },
   {
+    call: "tracefree",
     version: "go1.19",
     release: "go1.19.8",
     file: "runtime/mgcsweep.go",
     line: 577,
   },
   {
+    call: "tracealloc",
     version: "go1.22",
     release: "go1.22.12",
     file: "runtime/malloc.go",
     line: 1288,
   },
   {
+    call: "tracefree",
     version: "go1.22",
     release: "go1.22.12",
     file: "runtime/mgcsweep.go",
@@ -106,7 +111,7 @@ export function detectGoVersion(
         if (!seenSites.has(at)) {
           seenSites.add(at);
           named.add(s.version);
-          evidence.push(`${at} in ${top.func}, as ${s.release} prints it`);
+          evidence.push(`${s.call} called at ${at}, as ${s.release} prints it`);
         }
       }
     }

@@ -109,7 +109,7 @@ Deno.test("analyze: a Go 1.22 trace under go1.19's size-class rules warns once, 
   assertEquals(r.code, 0, r.stderr);
   assertEquals(
     r.stderr,
-    "alloctrace: warning: size classes and fragmentation follow go1.19's rules, but the trace comes from go1.22 (runtime/malloc.go:1288 in runtime.mallocgc, as go1.22.12 prints it)\n",
+    "alloctrace: warning: size classes and fragmentation follow go1.19's rules, but the trace comes from go1.22 (tracealloc called at runtime/malloc.go:1288, as go1.22.12 prints it)\n",
   );
   // go1.19's rules: the printed 0x238 is its own row; go1.22's: slot 576.
   assertTrue(/\n\s+568\s+4\s+2,272\s+8\.5%\n/.test(r.stdout), r.stdout);
