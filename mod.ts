@@ -169,13 +169,25 @@ export {
   type StackSource,
   TracePrinter,
 } from "./lib/trace/printer.ts";
+export { ByteWriter, writeHex } from "./lib/trace/byte_writer.ts";
+export {
+  type SeedFrame,
+  seedFrameLines,
+  type SeedObjectInfo,
+  seedObjectInfo,
+  SeedPrinter,
+} from "./lib/trace/seed_printer.ts";
+export { TraceallocPrinter } from "./lib/trace/tracealloc_printer.ts";
 export { captureJsFrames, type JsFrame } from "./lib/stack/js_stack.ts";
 export {
-  allocFrames,
-  goexitFrame,
-  mainBottomFrames,
+  frame,
+  inlinedFrame,
+  type PresetFrames,
   type RuntimeFrame,
+  type SystemGoroutineFrames,
 } from "./lib/stack/runtime_frames.ts";
+export { GO119_FRAMES } from "./lib/stack/frames_go119.ts";
+export { GO12_FRAMES } from "./lib/stack/frames_go12.ts";
 export { COSTS, formatGCms } from "./lib/runtime/clock.ts";
 export { formatGCTrace } from "./lib/runtime/gctrace.ts";
 export {

@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { AllocKind } from "./allockind.ts";
+import type { AllocKind } from "../stack/allockind.ts";
 import type { Goroutine } from "./goroutine.ts";
 import type { GoType } from "./types.ts";
 
@@ -137,7 +137,10 @@ export type ProfileFreeFn = (
   stk: readonly number[],
 ) => void;
 
-/** A consumer of runtime events: any subset of the kinds. */
+/**
+ * A consumer of runtime events: any subset of the kinds. The functions are
+ * called without `this` (use arrow functions, or bind them yourself).
+ */
 export interface RuntimeConsumer {
   /** After an allocation. */
   alloc?: AllocFn;
@@ -227,7 +230,7 @@ export class EventHub {
   }
 }
 
-/** The functions of one kind, bound to their consumers, in order. */
+/** The functions of one kind, in order (called as plain functions: V8 inlines those, not bound ones). */
 function _fns<F extends (...args: never[]) => void>(
   cs: readonly RuntimeConsumer[],
   pick: (c: RuntimeConsumer) => F | undefined,
@@ -235,7 +238,7 @@ function _fns<F extends (...args: never[]) => void>(
   const out: F[] = [];
   for (const c of cs) {
     const f = pick(c);
-    if (f !== undefined) out.push(f.bind(c) as F);
+    if (f !== undefined) out.push(f);
   }
   return out;
 }

@@ -6,6 +6,9 @@
  */
 
 import { type SizeClassParams, SizeClassTable } from "./sizeclasses.ts";
+import type { PresetFrames } from "../stack/runtime_frames.ts";
+import { GO119_FRAMES } from "../stack/frames_go119.ts";
+import { GO12_FRAMES } from "../stack/frames_go12.ts";
 
 /** The names of the presets. */
 export type PresetName = "go1.19" | "go1.2-seed";
@@ -43,6 +46,13 @@ export interface Preset {
   readonly typeSegmentStart: number;
   /** Start of the synthetic text segment where function PCs live. */
   readonly textStart: number;
+  /**
+   * The `GODEBUG=allocfreetrace=1` format: the seed's `MProf_*` records
+   * (every allocation forced into the profile) or Go 1.3+'s `tracealloc`.
+   */
+  readonly traceFormat: "seed" | "tracealloc";
+  /** The runtime's own frames: allocation paths, sweepers, system goroutines. */
+  readonly frames: PresetFrames;
 }
 
 const MiB = 1 << 20;
@@ -68,6 +78,8 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     zerobase: 0x54f400,
     typeSegmentStart: 0x464000,
     textStart: 0x401000,
+    traceFormat: "tracealloc",
+    frames: GO119_FRAMES,
   },
   "go1.2-seed": {
     name: "go1.2-seed",
@@ -89,6 +101,8 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     zerobase: 0x5c4ae8,
     typeSegmentStart: 0x4d2000,
     textStart: 0x400c00,
+    traceFormat: "seed",
+    frames: GO12_FRAMES,
   },
 };
 

@@ -16,11 +16,10 @@ import { MHeap } from "./mheap.ts";
 import { makeSpanClass, type MSpan, numSpanClasses } from "./mspan.ts";
 import { Sweeper } from "./sweep.ts";
 import { SymbolTable } from "../stack/symtab.ts";
-import { AllocKind } from "./allockind.ts";
+import { AllocKind } from "../stack/allockind.ts";
 import { type GoDebug, parseGodebug } from "./godebug.ts";
 import { type Bucket, HeapProfile } from "../profile/memprofile.ts";
 import { Sampler } from "../profile/sampling.ts";
-import { allocFrames, mainBottomFrames } from "../stack/runtime_frames.ts";
 
 export { AllocKind };
 import { getPreset, type Preset, sizeClassesOf } from "./presets.ts";
@@ -1367,8 +1366,8 @@ export class Runtime {
     const key = kind * 4 + (noscan ? 1 : 0) + (chanNoBuf ? 2 : 0);
     let top = this.#stackCache.get(key);
     if (top === undefined) {
-      const frames = allocFrames(this.preset.name, kind, noscan, chanNoBuf)
-        .slice(this.#exponential ? 1 : 0)
+      const frames = this.preset.frames.alloc(kind, noscan, chanNoBuf)
+        .slice(this.preset.frames.profileSkip)
         .filter((f) => !f.inlined);
       top = frames.map((f) =>
         this.symtab.pcAt(this.symtab.func(f.func, f.file), f.off, f.line)
@@ -1390,7 +1389,7 @@ export class Runtime {
     }
     let bottom = this.#stackCache.get(-1 - (g.id === 1 ? 1 : 0));
     if (bottom === undefined) {
-      const frames = mainBottomFrames(this.preset.name).slice(
+      const frames = this.preset.frames.mainBottom.slice(
         g.id === 1 ? 0 : 1,
       );
       bottom = frames.map((f) =>

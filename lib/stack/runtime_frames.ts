@@ -1,17 +1,15 @@
 /**
- * The runtime's own frames around an allocation, per preset and allocation
- * kind: what Go shows above the user's frames (`runtime.mallocgc`, then
- * `runtime.newobject`, `runtime.makeslice` …) and below them
- * (`runtime.main`, `runtime.goexit`). Go 1.19's files, lines and PC offsets
- * are the ones the real traces in shared/testdata print; the Go 1.2 ones
- * follow that release's file layout (`malloc.goc`, `slice.c` …) and are
- * synthetic where the reference has no observed value.
+ * The runtime's own frames, as data per preset: what Go shows above the
+ * user's frames of an allocation (`runtime.mallocgc`, then
+ * `runtime.newobject`, `runtime.makeslice` …), below them (`runtime.main`,
+ * `runtime.goexit`), the sweepers' stacks on frees, and the parked runtime
+ * goroutines a `tracegc` lists. Each preset's table is in its own file
+ * (`frames_go119.ts`, `frames_go12.ts`); a new Go version is a new table.
  *
  * @module
  */
 
-import { AllocKind } from "../runtime/allockind.ts";
-import type { PresetName } from "../runtime/presets.ts";
+import type { AllocKind } from "./allockind.ts";
 
 /** One runtime frame: function, file, line, and the PC offset from the function's entry. */
 export interface RuntimeFrame {
@@ -25,140 +23,62 @@ export interface RuntimeFrame {
   readonly off: number;
   /** Inlined into the frame below (printed as `func(...)`, no offset). */
   readonly inlined?: boolean;
+  /** Frame size, fp − sp, as a Go 1.3+ traceback prints it (default 0x30). */
+  readonly size?: number;
+  /** The arguments a traceback prints, when fixed (`0x0?, 0x0`). */
+  readonly args?: string;
 }
 
-const F = (
+/** A parked runtime goroutine in a `tracegc` listing: its frames and creator. */
+export interface SystemGoroutineFrames {
+  /** Frames innermost first, without the final `runtime.goexit`. */
+  readonly frames: readonly RuntimeFrame[];
+  /** `created by` function, file, line and PC offset. */
+  readonly createdBy: readonly [string, string, number, number];
+}
+
+/** Every runtime frame a preset prints or records. */
+export interface PresetFrames {
+  /**
+   * The runtime frames above the caller of an allocation of `kind`,
+   * innermost first, starting with `runtime.mallocgc`. `noscan` selects
+   * growslice's untyped path; `chanNoBuf` a channel without a buffer.
+   */
+  alloc(
+    kind: AllocKind,
+    noscan: boolean,
+    chanNoBuf: boolean,
+  ): readonly RuntimeFrame[];
+  /** The frames below the main goroutine's own, innermost first. */
+  readonly mainBottom: readonly RuntimeFrame[];
+  /** The frame every goroutine ends with (`runtime.goexit`). */
+  readonly goexit: RuntimeFrame;
+  /**
+   * Top frames the heap profile leaves out of a stack: Go 1.19's `callers`
+   * starts at mallocgc's caller (1), the seed's inside mallocgc (0).
+   */
+  readonly profileSkip: number;
+  /** The sweeper's frames on a free, innermost first, by who swept (`SweepWho`). */
+  readonly sweepers: Readonly<Record<string, readonly RuntimeFrame[]>>;
+  /** The parked runtime goroutines of a `tracegc` listing, by kind. */
+  readonly system: Readonly<Record<string, SystemGoroutineFrames>>;
+  /** The goroutine that called `runtime.GC()`, waiting for its cycle. */
+  readonly waitGC: readonly RuntimeFrame[];
+}
+
+/** A runtime frame. */
+export const frame = (
   func: string,
   file: string,
   line: number,
   off: number,
-  inlined = false,
-): RuntimeFrame => ({ func, file, line, off, inlined });
+  size?: number,
+  args?: string,
+): RuntimeFrame => ({ func, file, line, off, inlined: false, size, args });
 
-const G119 = {
-  mallocgc: F("runtime.mallocgc", "runtime/malloc.go", 1131, 0x7b1),
-  newobject: F("runtime.newobject", "runtime/malloc.go", 1202, 0x27),
-  newobjectInl: F("runtime.newobject", "runtime/malloc.go", 1202, 0, true),
-  makeslice: F("runtime.makeslice", "runtime/slice.go", 103, 0x52),
-  growsliceNoscan: F("runtime.growslice", "runtime/slice.go", 284, 0x4ac),
-  growslice: F("runtime.growslice", "runtime/slice.go", 290, 0x4ea),
-  makechanOne: F("runtime.makechan", "runtime/chan.go", 102, 0x93),
-  makechanEmpty: F("runtime.makechan", "runtime/chan.go", 96, 0x126),
-  makechanHchan: F("runtime.makechan", "runtime/chan.go", 106, 0xca),
-  makechanBuf: F("runtime.makechan", "runtime/chan.go", 107, 0xe5),
-  rawstring: F("runtime.rawstring", "runtime/string.go", 273, 0x37),
-  rawstringtmp: F("runtime.rawstringtmp", "runtime/string.go", 135, 0x3c),
-  concatstrings: F("runtime.concatstrings", "runtime/string.go", 51, 0xc5),
-  concatstring2: F("runtime.concatstring2", "runtime/string.go", 60, 0x50),
-  makemapSmall: F("runtime.makemap_small", "runtime/map.go", 294, 0x25),
-  mapassign: F(
-    "runtime.mapassign_faststr",
-    "runtime/map_faststr.go",
-    221,
-    0xa8,
-  ),
-  main: F("runtime.main", "runtime/proc.go", 250, 0x212),
-  goexit: F("runtime.goexit", "runtime/asm_amd64.s", 1594, 0x1),
-};
-
-const GOROOT12 = "/usr/local/go/src/pkg/runtime/";
-const G12 = {
-  mallocgc: F("runtime.mallocgc", GOROOT12 + "malloc.goc", 141, 0xe5),
-  new: F("runtime.new", GOROOT12 + "malloc.goc", 728, 0x3b),
-  cnewarray: F("runtime.cnewarray", GOROOT12 + "malloc.goc", 767, 0x8b),
-  makeslice: F("runtime.makeslice", GOROOT12 + "slice.c", 57, 0x4b),
-  growslice: F("runtime.growslice", GOROOT12 + "slice.c", 112, 0x98),
-  makechan: F("runtime.makechan", GOROOT12 + "chan.c", 140, 0x1a7),
-  concatstring: F("runtime.concatstring", GOROOT12 + "string.goc", 153, 0x62),
-  makemap: F("runtime.makemap", GOROOT12 + "hashmap.c", 1089, 0x84),
-  mapassign: F("runtime.mapassign1", GOROOT12 + "hashmap.c", 1205, 0x63),
-  main: F("runtime.main", GOROOT12 + "proc.c", 220, 0x11f),
-  goexit: F("runtime.goexit", GOROOT12 + "proc.c", 1394, 0x0),
-};
-
-/**
- * The runtime frames above the caller of an allocation of `kind`,
- * innermost first, starting with `runtime.mallocgc`. `noscan` selects
- * growslice's untyped path.
- *
- * @example
- * ```ts
- * import { allocFrames } from "./runtime_frames.ts";
- * import { AllocKind } from "../runtime/allockind.ts";
- * const f = allocFrames("go1.19", AllocKind.newobject, false);
- * if (f.map((x) => x.func).join() !== "runtime.mallocgc,runtime.newobject") throw new Error();
- * ```
- */
-export function allocFrames(
-  preset: PresetName,
-  kind: AllocKind,
-  noscan: boolean,
-  chanNoBuf = false,
-): readonly RuntimeFrame[] {
-  if (preset === "go1.2-seed") {
-    switch (kind) {
-      case AllocKind.newobject:
-      case AllocKind.makechanHchan:
-        return [G12.mallocgc, G12.new];
-      case AllocKind.makeslice:
-        return [G12.mallocgc, G12.cnewarray, G12.makeslice];
-      case AllocKind.growslice:
-        return [G12.mallocgc, G12.cnewarray, G12.growslice];
-      case AllocKind.makechan:
-        return [G12.mallocgc, G12.makechan];
-      case AllocKind.concatstring:
-        return [G12.mallocgc, G12.concatstring];
-      case AllocKind.makemapSmall:
-        return [G12.mallocgc, G12.new, G12.makemap];
-      case AllocKind.mapassign:
-        return [G12.mallocgc, G12.cnewarray, G12.mapassign];
-      default:
-        return [G12.mallocgc];
-    }
-  }
-  switch (kind) {
-    case AllocKind.newobject:
-      return [G119.mallocgc, G119.newobject];
-    case AllocKind.makeslice:
-      return [G119.mallocgc, G119.makeslice];
-    case AllocKind.growslice:
-      return [G119.mallocgc, noscan ? G119.growsliceNoscan : G119.growslice];
-    case AllocKind.makechan:
-      return [
-        G119.mallocgc,
-        chanNoBuf
-          ? G119.makechanEmpty
-          : noscan
-          ? G119.makechanOne
-          : G119.makechanBuf,
-      ];
-    case AllocKind.makechanHchan:
-      return [G119.mallocgc, G119.newobject, G119.makechanHchan];
-    case AllocKind.concatstring:
-      return [
-        G119.mallocgc,
-        G119.rawstring,
-        G119.rawstringtmp,
-        G119.concatstrings,
-        G119.concatstring2,
-      ];
-    case AllocKind.makemapSmall:
-      return [G119.mallocgc, G119.newobjectInl, G119.makemapSmall];
-    case AllocKind.mapassign:
-      return [G119.mallocgc, G119.newobjectInl, G119.mapassign];
-    default:
-      return [G119.mallocgc];
-  }
-}
-
-/** The runtime frames below the main goroutine's user frames, innermost first. */
-export function mainBottomFrames(preset: PresetName): readonly RuntimeFrame[] {
-  return preset === "go1.2-seed"
-    ? [G12.main, G12.goexit]
-    : [G119.main, G119.goexit];
-}
-
-/** The frame every goroutine ends with (`runtime.goexit`). */
-export function goexitFrame(preset: PresetName): RuntimeFrame {
-  return preset === "go1.2-seed" ? G12.goexit : G119.goexit;
-}
+/** A frame inlined into the one below it. */
+export const inlinedFrame = (
+  func: string,
+  file: string,
+  line: number,
+): RuntimeFrame => ({ func, file, line, off: 0, inlined: true });

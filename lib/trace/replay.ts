@@ -10,7 +10,7 @@
 
 import type { Runtime } from "../runtime/runtime.ts";
 import type { GoType } from "../runtime/types.ts";
-import { AllocKind } from "../runtime/allockind.ts";
+import { AllocKind } from "../stack/allockind.ts";
 import {
   isRuntimeFrame,
   slotAddr,

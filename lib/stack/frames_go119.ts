@@ -1,0 +1,420 @@
+/**
+ * Go 1.19's runtime frames: files, lines and PC offsets are the ones the
+ * real traces in tests/testdata/shared print, frame sizes (fp − sp) as
+ * Go 1.19 prints them. Allocation paths, `runtime.main`/`goexit`, the
+ * sweepers' stacks on frees, and the parked runtime goroutines (forcegc,
+ * bgsweep, bgscavenge, finalizer, mark workers) of a `tracegc` listing.
+ *
+ * @module
+ */
+
+import { AllocKind } from "./allockind.ts";
+import {
+  frame,
+  inlinedFrame,
+  type PresetFrames,
+  type RuntimeFrame,
+  type SystemGoroutineFrames,
+} from "./runtime_frames.ts";
+
+/** A frame whose traceback arguments are fixed (`0x0?` unless given). */
+const RT = (
+  func: string,
+  file: string,
+  line: number,
+  off: number,
+  size: number,
+  args = "0x0?",
+): RuntimeFrame => frame(func, file, line, off, size, args);
+
+// The allocation paths (arguments are the allocation's: see the printer).
+const mallocgc = frame(
+  "runtime.mallocgc",
+  "runtime/malloc.go",
+  1131,
+  0x7b1,
+  0x78,
+);
+const newobject = frame(
+  "runtime.newobject",
+  "runtime/malloc.go",
+  1202,
+  0x27,
+  0x28,
+);
+const newobjectInl = inlinedFrame(
+  "runtime.newobject",
+  "runtime/malloc.go",
+  1202,
+);
+const makeslice = frame(
+  "runtime.makeslice",
+  "runtime/slice.go",
+  103,
+  0x52,
+  0x28,
+);
+const growsliceNoscan = frame(
+  "runtime.growslice",
+  "runtime/slice.go",
+  284,
+  0x4ac,
+  0x78,
+);
+const growslice = frame(
+  "runtime.growslice",
+  "runtime/slice.go",
+  290,
+  0x4ea,
+  0x78,
+);
+const makechanOne = frame(
+  "runtime.makechan",
+  "runtime/chan.go",
+  102,
+  0x93,
+  0x40,
+);
+const makechanEmpty = frame(
+  "runtime.makechan",
+  "runtime/chan.go",
+  96,
+  0x126,
+  0x40,
+);
+const makechanHchan = frame(
+  "runtime.makechan",
+  "runtime/chan.go",
+  106,
+  0xca,
+  0x40,
+);
+const makechanBuf = frame(
+  "runtime.makechan",
+  "runtime/chan.go",
+  107,
+  0xe5,
+  0x40,
+);
+const rawstring = frame(
+  "runtime.rawstring",
+  "runtime/string.go",
+  273,
+  0x37,
+  0x38,
+);
+const rawstringtmp = frame(
+  "runtime.rawstringtmp",
+  "runtime/string.go",
+  135,
+  0x3c,
+  0x30,
+);
+const concatstrings = frame(
+  "runtime.concatstrings",
+  "runtime/string.go",
+  51,
+  0xc5,
+  0xa8,
+);
+const concatstring2 = frame(
+  "runtime.concatstring2",
+  "runtime/string.go",
+  60,
+  0x50,
+  0x28,
+);
+const makemapSmall = frame(
+  "runtime.makemap_small",
+  "runtime/map.go",
+  294,
+  0x25,
+  0x20,
+);
+const mapassign = frame(
+  "runtime.mapassign_faststr",
+  "runtime/map_faststr.go",
+  221,
+  0xa8,
+  0x68,
+);
+
+const main = RT("runtime.main", "runtime/proc.go", 250, 0x212, 0x60, "");
+const goexit = RT("runtime.goexit", "runtime/asm_amd64.s", 1594, 0x1, 0x8, "");
+
+function alloc(
+  kind: AllocKind,
+  noscan: boolean,
+  chanNoBuf: boolean,
+): readonly RuntimeFrame[] {
+  switch (kind) {
+    case AllocKind.newobject:
+      return [mallocgc, newobject];
+    case AllocKind.makeslice:
+      return [mallocgc, makeslice];
+    case AllocKind.growslice:
+      return [mallocgc, noscan ? growsliceNoscan : growslice];
+    case AllocKind.makechan:
+      return [
+        mallocgc,
+        chanNoBuf ? makechanEmpty : noscan ? makechanOne : makechanBuf,
+      ];
+    case AllocKind.makechanHchan:
+      return [mallocgc, newobject, makechanHchan];
+    case AllocKind.concatstring:
+      return [mallocgc, rawstring, rawstringtmp, concatstrings, concatstring2];
+    case AllocKind.makemapSmall:
+      return [mallocgc, newobjectInl, makemapSmall];
+    case AllocKind.mapassign:
+      return [mallocgc, newobjectInl, mapassign];
+    default:
+      return [mallocgc];
+  }
+}
+
+// The sweepers, innermost first, from `(*sweepLocked).sweep`.
+const sweep = (args: string) =>
+  RT(
+    "runtime.(*sweepLocked).sweep",
+    "runtime/mgcsweep.go",
+    577,
+    0x97e,
+    0xd8,
+    args,
+  );
+const SWEEP = sweep("0x0?, 0x0");
+const SWEEPONE = RT(
+  "runtime.sweepone",
+  "runtime/mgcsweep.go",
+  369,
+  0xf4,
+  0x50,
+  "",
+);
+const REFILL = RT(
+  "runtime.(*mcache).refill",
+  "runtime/mcache.go",
+  181,
+  0x170,
+  0x48,
+  "0x0?, 0x0?",
+);
+const NEXTFREE = RT(
+  "runtime.(*mcache).nextFree",
+  "runtime/malloc.go",
+  819,
+  0x85,
+  0x48,
+  "0x0?, 0x0?",
+);
+const GCENABLE_FUNC1 = RT(
+  "runtime.gcenable.func1",
+  "runtime/mgc.go",
+  178,
+  0x26,
+  0x18,
+  "",
+);
+
+const sweepers: Record<string, readonly RuntimeFrame[]> = {
+  uncacheSpan: [
+    SWEEP,
+    RT(
+      "runtime.(*mcentral).uncacheSpan",
+      "runtime/mcentral.go",
+      226,
+      0xa5,
+      0x28,
+      "0x0?, 0x8?",
+    ),
+    RT("runtime.(*mcache).releaseAll", "runtime/mcache.go", 290, 0x145, 0x68),
+    RT(
+      "runtime.(*mcache).prepareForSweep",
+      "runtime/mcache.go",
+      326,
+      0x39,
+      0x28,
+    ),
+    RT("runtime.procresize", "runtime/proc.go", 4867, 0x47d, 0xb8, "0x2"),
+    RT(
+      "runtime.startTheWorldWithSema",
+      "runtime/proc.go",
+      1273,
+      0x8b,
+      0x60,
+      "0x1",
+    ),
+    RT(
+      "runtime.gcMarkTermination.func3",
+      "runtime/mgc.go",
+      1059,
+      0x1e,
+      0x18,
+      "",
+    ),
+    RT("runtime.systemstack", "runtime/asm_amd64.s", 492, 0x49, 0x8, ""),
+  ],
+  bgsweep: [
+    SWEEP,
+    SWEEPONE,
+    RT("runtime.bgsweep", "runtime/mgcsweep.go", 281, 0x105, 0x38),
+    GCENABLE_FUNC1,
+  ],
+  GC: [
+    SWEEP,
+    SWEEPONE,
+    RT("runtime.GC", "runtime/mgc.go", 454, 0x7e, 0x38, ""),
+  ],
+  gcStart: [
+    SWEEP,
+    SWEEPONE,
+    RT(
+      "runtime.gcStart",
+      "runtime/mgc.go",
+      602,
+      0x9e,
+      0x98,
+      "{0x0?, 0x0?, 0x0?}",
+    ),
+  ],
+  cacheSpan: [
+    sweep("0x0?, 0x1"),
+    RT(
+      "runtime.(*mcentral).cacheSpan",
+      "runtime/mcentral.go",
+      123,
+      0x1d5,
+      0x58,
+    ),
+    REFILL,
+    NEXTFREE,
+  ],
+  deductSweepCredit: [
+    SWEEP,
+    SWEEPONE,
+    RT(
+      "runtime.deductSweepCredit",
+      "runtime/mgcsweep.go",
+      844,
+      0x18d,
+      0x40,
+      "0x0?, 0x0",
+    ),
+    RT("runtime.(*mcentral).cacheSpan", "runtime/mcentral.go", 82, 0x3d, 0x58),
+    REFILL,
+    NEXTFREE,
+  ],
+  reclaim: [
+    SWEEP,
+    RT("runtime.(*mheap).reclaimChunk", "runtime/mheap.go", 858, 0x1f3, 0x90),
+    RT("runtime.(*mheap).reclaim", "runtime/mheap.go", 789, 0x20b, 0x70),
+    RT("runtime.(*mheap).alloc.func1", "runtime/mheap.go", 916, 0x45, 0x48, ""),
+  ],
+};
+
+// Parked runtime goroutines.
+const GOPARK = RT(
+  "runtime.gopark",
+  "runtime/proc.go",
+  363,
+  0xd6,
+  0x20,
+  "0x0?, 0x0?, 0x0?, 0x0?, 0x0?",
+);
+const GOPARKUNLOCK: RuntimeFrame = {
+  ...RT("runtime.goparkunlock", "runtime/proc.go", 369, 0, 0),
+  inlined: true,
+};
+const MARK_WORKERS: SystemGoroutineFrames["createdBy"] = [
+  "runtime.gcBgMarkStartWorkers",
+  "runtime/mgc.go",
+  1159,
+  0x25,
+];
+const system: Record<string, SystemGoroutineFrames> = {
+  forcegc: {
+    frames: [
+      GOPARK,
+      GOPARKUNLOCK,
+      RT("runtime.forcegchelper", "runtime/proc.go", 302, 0xad, 0x30, ""),
+    ],
+    createdBy: ["runtime.init.6", "runtime/proc.go", 290, 0x25],
+  },
+  bgsweep: {
+    frames: [
+      GOPARK,
+      GOPARKUNLOCK,
+      RT("runtime.bgsweep", "runtime/mgcsweep.go", 278, 0x8e, 0x38),
+      GCENABLE_FUNC1,
+    ],
+    createdBy: ["runtime.gcenable", "runtime/mgc.go", 178, 0x6b],
+  },
+  bgscavenge: {
+    frames: [
+      GOPARK,
+      GOPARKUNLOCK,
+      RT(
+        "runtime.(*scavengerState).park",
+        "runtime/mgcscavenge.go",
+        389,
+        0x53,
+        0x30,
+      ),
+      RT("runtime.bgscavenge", "runtime/mgcscavenge.go", 622, 0x65, 0x28),
+      RT("runtime.gcenable.func2", "runtime/mgc.go", 179, 0x26, 0x18, ""),
+    ],
+    createdBy: ["runtime.gcenable", "runtime/mgc.go", 179, 0xaa],
+  },
+  finalizer: {
+    frames: [
+      GOPARK,
+      GOPARKUNLOCK,
+      RT("runtime.runfinq", "runtime/mfinal.go", 180, 0x10f, 0x1b8, ""),
+    ],
+    createdBy: ["runtime.createfing", "runtime/mfinal.go", 157, 0x45],
+  },
+  markworker: {
+    frames: [
+      GOPARK,
+      RT("runtime.gcBgMarkWorker", "runtime/mgc.go", 1208, 0x72, 0x90, ""),
+    ],
+    createdBy: MARK_WORKERS,
+  },
+  marking: {
+    frames: [
+      RT("runtime.systemstack_switch", "runtime/asm_amd64.s", 459, 0, 0x8, ""),
+      RT("runtime.gcMarkTermination", "runtime/mgc.go", 943, 0x173, 0x1b8, ""),
+      RT("runtime.gcMarkDone", "runtime/mgc.go", 918, 0x2ac, 0x60, ""),
+      RT("runtime.gcBgMarkWorker", "runtime/mgc.go", 1367, 0x345, 0x90, ""),
+    ],
+    createdBy: MARK_WORKERS,
+  },
+};
+
+/**
+ * Go 1.19's runtime frames.
+ *
+ * @example
+ * ```ts
+ * import { AllocKind, GO119_FRAMES } from "../../mod.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ * deepStrictEqual(
+ *   GO119_FRAMES.alloc(AllocKind.newobject, false, false).map((f) => f.func),
+ *   ["runtime.mallocgc", "runtime.newobject"],
+ * );
+ * ```
+ */
+export const GO119_FRAMES: PresetFrames = {
+  alloc,
+  mainBottom: [main, goexit],
+  goexit,
+  profileSkip: 1,
+  sweepers,
+  system,
+  waitGC: [
+    GOPARK,
+    GOPARKUNLOCK,
+    RT("runtime.gcWaitOnMark", "runtime/mgc.go", 505, 0x5b, 0x30, "0x1"),
+    RT("runtime.GC", "runtime/mgc.go", 448, 0x4e, 0x38, ""),
+  ],
+};
