@@ -127,7 +127,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const seed = intOption("seed", values.seed, 1, 0, 2 ** 31);
   const onlyPid = intOption("pid", values.pid, 0, 1, 2 ** 22);
   for (const o of ["trace-out", "pprof", "folded", "html"] as const) {
-    if (values[o]) checkOutputPath(values[o], `--${o}`);
+    if (values[o] !== undefined) checkOutputPath(values[o], `--${o}`);
   }
   const jsonPath = values.json;
   if (jsonPath !== undefined) {

@@ -56,6 +56,8 @@ interface Row {
   ignore?: string;
   /** Skip (with the reason printed) when this returns a reason. */
   needs?: () => string | null;
+  /** Run as user 65534 (nobody) through setpriv, with its own Deno copy. */
+  nobody?: boolean;
 }
 
 // ---------------------------------------------------------------------------
@@ -231,6 +233,51 @@ function hasTool(name: string): string | null {
   return r.success ? null : `${name} is missing`;
 }
 
+const NOBODY = 65534;
+let nobodyDir: string | null = null;
+
+/**
+ * A copy of Deno, the tool and its npm cache that user 65534 can run (the
+ * originals may sit under a 0700 home); made once, removed at exit.
+ */
+function nobodyCopy(): string {
+  if (nobodyDir !== null) return nobodyDir;
+  const dir = Deno.makeTempDirSync({ prefix: "alloctrace-nobody-" });
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* gone */ }
+  });
+  const sh = (cmd: string) => {
+    const r = new Deno.Command("bash", { args: ["-c", cmd] }).outputSync();
+    assertTrue(r.success, `${cmd}: ${dec.decode(r.stderr)}`);
+  };
+  const info = JSON.parse(
+    dec.decode(
+      new Deno.Command(Deno.execPath(), { args: ["info", "--json"] })
+        .outputSync().stdout,
+    ),
+  );
+  sh(`cp "${Deno.execPath()}" "${dir}/deno"`);
+  sh(`mkdir -p "${dir}/repo" "${dir}/deno_dir/npm/registry.npmjs.org"`);
+  sh(
+    `cd "${ROOT}" && cp -r main.ts mod.ts deno.json deno.lock lib "${dir}/repo/"`,
+  );
+  sh(
+    `cp -r "${info.npmCache}/registry.npmjs.org/pprof-format" "${dir}/deno_dir/npm/registry.npmjs.org/"`,
+  );
+  sh(
+    `chmod -R a+rX "${dir}" && chown -R ${NOBODY}:${NOBODY} "${dir}/deno_dir"`,
+  );
+  nobodyDir = dir;
+  return dir;
+}
+
+function nobodyOk(): string | null {
+  if (Deno.uid() !== 0) return "needs root to switch to user 65534";
+  return hasTool("setpriv");
+}
+
 function rootOnly(): string | null {
   return Deno.uid() === 0 ? null : "needs root (mknod, a root-owned victim)";
 }
@@ -371,6 +418,72 @@ const ROWS: Row[] = [
     stderr: "",
     counts: LEAK_COUNTS,
     changes: ["out.html"],
+  },
+  {
+    name:
+      "as nobody: planted temporary names (symlinks to the user's own file at every .NAME.tmp-PID) change nothing",
+    needs: nobodyOk,
+    nobody: true,
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/victim`, "precious\n");
+      Deno.chmodSync(`${dir}/victim`, 0o600);
+      Deno.chownSync(`${dir}/victim`, NOBODY, NOBODY);
+      Deno.mkdirSync(`${dir}/shared`, { mode: 0o1777 });
+      Deno.chmodSync(`${dir}/shared`, 0o1777);
+      const last = Number(
+        Deno.readTextFileSync("/proc/sys/kernel/ns_last_pid").trim(),
+      );
+      for (let pid = last + 1; pid < last + 4000; pid++) {
+        Deno.symlinkSync(
+          `${dir}/victim`,
+          `${dir}/shared/.out.html.tmp-${pid}`,
+        );
+      }
+    },
+    args: ["analyze", LEAK, "--html", "shared/out.html", "--json"],
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    changes: ["shared/out.html"],
+  },
+  {
+    name: "as nobody: --folded /dev/stdout goes into the pipe",
+    needs: nobodyOk,
+    nobody: true,
+    shell: `$AT analyze ${LEAK} --folded /dev/stdout | cat`,
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) =>
+      assertTrue(stdout.includes("main.makePayload"), stdout),
+  },
+  {
+    name: "as nobody: /dev/null and /dev/full as outputs",
+    needs: nobodyOk,
+    nobody: true,
+    args: [
+      "analyze",
+      LEAK,
+      "--html",
+      "/dev/null",
+      "--pprof",
+      "/dev/full",
+      "--json",
+    ],
+    code: 1,
+    stderr: /^alloctrace: cannot write \/dev\/full: No space left on device/,
+    counts: LEAK_COUNTS,
+    check: () => assertTrue(Deno.statSync("/dev/null").isCharDevice),
+  },
+  {
+    name:
+      "as nobody: an output in a directory it cannot write fails before reading",
+    needs: nobodyOk,
+    nobody: true,
+    setup: ({ dir }) => Deno.mkdirSync(`${dir}/ro`, { mode: 0o755 }),
+    args: ["analyze", LEAK, "--pprof", "ro/p.pb.gz"],
+    code: 2,
+    stderr:
+      /--pprof ro\/p\.pb\.gz: cannot create a file in ro: Permission denied/,
   },
   {
     name: "/dev/null as an output stays a device",
@@ -804,6 +917,12 @@ const ROWS: Row[] = [
     stderr: /no help for "nosuch"/,
   },
   {
+    name: "native: an empty output path is a usage error",
+    args: ["native", "--html", "", "--", "true"],
+    code: 2,
+    stderr: /--html needs a file name/,
+  },
+  {
     name: "native takes -q",
     args: ["native", "-q"],
     code: 2,
@@ -876,7 +995,34 @@ async function runRow(
   row: Row,
   dir: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { NO_COLOR: "1", ...row.env };
+  const env: Record<string, string> = { NO_COLOR: "1", ...row.env };
+  if (row.nobody) {
+    const n = nobodyCopy();
+    // The case's directory belongs to nobody, except what the row made root's.
+    Deno.chownSync(dir, NOBODY, NOBODY);
+    env.DENO_DIR = `${n}/deno_dir`;
+    env.HOME = n;
+    const at = `setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups ` +
+      `"${n}/deno" run -A "${n}/repo/main.ts"`;
+    const child = new Deno.Command("bash", {
+      args: [
+        "-c",
+        row.shell?.replaceAll("$AT", at) ??
+          `${at} ${row.args!.map((a) => `'${a}'`).join(" ")}`,
+      ],
+      cwd: dir,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const out = await child.output();
+    return {
+      code: out.code,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr),
+    };
+  }
   const cmd = row.shell !== undefined
     ? new Deno.Command("bash", {
       args: ["-c", row.shell.replaceAll("$AT", AT)],
