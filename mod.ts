@@ -52,6 +52,7 @@ export {
   type AnalyzeOptions,
   BYTES_BUCKETS,
   CYCLE_BUCKETS,
+  MAX_TIMELINE,
   siteName,
   type SiteStats,
   type Snapshot,
@@ -70,7 +71,11 @@ export {
 export { analysisText, type TextOptions } from "./lib/report/text.ts";
 export { Replayer } from "./lib/trace/replay.ts";
 export { ByteTraceParser } from "./lib/trace/byte_parser.ts";
-export { renderReport, type ReportInput } from "./lib/report/html.ts";
+export {
+  type DiffSite,
+  renderReport,
+  type ReportInput,
+} from "./lib/report/html.ts";
 export { callTree, type TreeOptions } from "./lib/report/tree.ts";
 export { attachEvents } from "./lib/report/sim_events.ts";
 export { type NativeOptions, traceNative } from "./lib/native/tracer.ts";

@@ -143,6 +143,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       } lines`,
       note: "exact: every traced allocation",
       analysis: result,
+      by,
     }),
   });
   if (outs.toStdout) {

@@ -36,7 +36,8 @@ Options:
 } (default alloc_space)
   --top N       rows (default 20)
   --json        print every site's values as JSON
-  --html FILE   write a differential flame graph (B's stacks, coloured by the change from A)
+  --html FILE   write the change per site (both directions) and a differential
+                flame graph (widths: the larger of A and B; colour: the change)
 ${SITE_HELP.split("\n").slice(0, 3).join("\n")}
   -q, --quiet   no warnings or progress on stderr
   -h, --help    show this help
@@ -176,9 +177,16 @@ export async function diffCommand(args: string[]): Promise<number> {
     renderReport({
       title: "alloctrace diff",
       subtitle: `A ${positionals[0]} → B ${positionals[1]}`,
-      note: "widths: B; colour: red grew, blue shrank",
+      note:
+        "widths: the larger of A and B, so stacks only in A show; colour: red grew, blue shrank",
       samples: lb.samples,
       base: la.samples,
+      by,
+      diffSites: [...new Set([...a.keys(), ...b.keys()])].map((site) => ({
+        site,
+        a: a.get(site) ?? [0, 0, 0, 0],
+        b: b.get(site) ?? [0, 0, 0, 0],
+      })),
     }));
   // The report went to stdout: no table after it.
   if (outs.toStdout) {

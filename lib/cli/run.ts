@@ -341,7 +341,9 @@ export async function runCommand(args: string[]): Promise<number> {
   // tables and the report use these exact figures; the sampled heap profile
   // is shown as such, beside them.
   const siteStacks = new StackTable();
-  const analyzer = new TraceAnalyzer(siteStacks);
+  const analyzer = new TraceAnalyzer(siteStacks, {
+    now: () => rt.clock / 1e9,
+  });
   attachEvents(rt, siteStacks, (e) => analyzer.add(e));
   const t0 = performance.now();
   try {
@@ -385,6 +387,7 @@ export async function runCommand(args: string[]): Promise<number> {
           rt.gcpercent < 0 ? "off" : rt.gcpercent
         }`,
       note: "exact: every allocation",
+      timeLabel: "simulated time",
       samples: exact,
       sampled: rt.memProfileRate > 0
         ? { rate: rt.memProfileRate, samples }

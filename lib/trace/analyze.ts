@@ -99,8 +99,10 @@ export interface Snapshot {
   cycle: number;
   /** Live bytes. */
   live: number;
-  /** Why it was taken: a GC cycle, a new peak, or the end. */
-  at: "gc" | "peak" | "end";
+  /** The producer's clock then, in seconds (simulated time for `run`, wall time for `native`), when it has one. */
+  time?: number;
+  /** Why it was taken: a GC cycle, a new peak, a step of allocated bytes, or the end. */
+  at: "gc" | "peak" | "tick" | "end";
   /** The sites with the most live bytes then: [site, bytes]. */
   top: [string, number][];
 }
@@ -127,8 +129,14 @@ export interface AnalysisResult {
   liveObjects: number;
   /** Per site. */
   sites: SiteStats[];
-  /** The live heap over time (at each GC cycle, at new peaks, at the end). */
+  /**
+   * The live heap over time: at each GC cycle, at new peaks, every so many
+   * bytes allocated (the step doubles to keep at most
+   * {@link MAX_TIMELINE} points) and at the end.
+   */
   timeline: Snapshot[];
+  /** Where the GC cycles happened (bytes allocated, and time when known); thinned past {@link MAX_TIMELINE}. */
+  gcMarks: { alloc: number; time?: number; cycle: number }[];
   /** Per rounded size: count, bytes, requested bytes where known, internal fragmentation. */
   sizes: {
     size: number;
@@ -147,7 +155,12 @@ export interface AnalyzeOptions {
   byStack?: boolean;
   /** Frames that are never the site (default {@link isAllocatorFrame}: Go's runtime, libc's malloc family, operator new). */
   skipFrame?: (f: Frame) => boolean;
+  /** The producer's clock in seconds, read at each timeline point (`run`: simulated time; `native`: wall time). */
+  now?: () => number;
 }
+
+/** Most points of {@link AnalysisResult.timeline} (and of its GC marks). */
+export const MAX_TIMELINE = 2000;
 
 function bucketOf(bounds: readonly number[], v: number): number {
   let i = 0;
@@ -216,8 +229,13 @@ export class TraceAnalyzer {
     liveObjects: 0,
     sites: [],
     timeline: [],
+    gcMarks: [],
     sizes: [],
   };
+  readonly #now: (() => number) | undefined;
+  // The next allocated-bytes mark of a "tick" point, and the step between them.
+  #nextTick = 4096;
+  #tickStep = 4096;
   #records = 0;
   #siteLive: number[] = [];
   #lastPeakSnap = 0;
@@ -227,6 +245,7 @@ export class TraceAnalyzer {
     this.#stacks = stacks;
     this.#by = opts.by ?? (opts.byStack ? "stack" : "line");
     this.#skip = opts.skipFrame ?? isAllocatorFrame;
+    this.#now = opts.now;
   }
 
   #site(stack: number): number {
@@ -294,6 +313,15 @@ export class TraceAnalyzer {
     if (e.kind === "gc") {
       r.gcs++;
       this.#snapshot("gc");
+      const m: AnalysisResult["gcMarks"][number] = {
+        alloc: r.allocBytes,
+        cycle: r.gcs,
+      };
+      if (this.#now) m.time = this.#now();
+      r.gcMarks.push(m);
+      if (r.gcMarks.length > MAX_TIMELINE) {
+        r.gcMarks = r.gcMarks.filter((_, i) => i % 2 === 0);
+      }
       return;
     }
     if (e.kind === "alloc") {
@@ -352,6 +380,10 @@ export class TraceAnalyzer {
           this.#snapshot("peak");
         }
       }
+      if (r.allocBytes >= this.#nextTick) {
+        this.#nextTick = r.allocBytes + this.#tickStep;
+        this.#snapshot("tick");
+      }
       return;
     }
     r.frees++;
@@ -392,7 +424,7 @@ export class TraceAnalyzer {
       if (this.#siteLive[i] > 0) order.push(i);
     }
     order.sort((a, b) => this.#siteLive[b] - this.#siteLive[a]);
-    r.timeline.push({
+    const p: Snapshot = {
       alloc: r.allocBytes,
       cycle: r.gcs,
       live: r.liveBytes,
@@ -400,11 +432,39 @@ export class TraceAnalyzer {
       top: order.slice(0, 10).map((
         i,
       ) => [this.#sites[i].site, this.#siteLive[i]]),
-    });
-    // Keep the timeline bounded: drop every second GC point past 4000 points.
-    if (r.timeline.length > 4000) {
-      r.timeline = r.timeline.filter((p, i) => p.at !== "gc" || i % 2 === 0);
+    };
+    if (this.#now) p.time = this.#now();
+    r.timeline.push(p);
+    if (r.timeline.length > MAX_TIMELINE) this.#thin();
+  }
+
+  /**
+   * Halves the timeline: every second tick point goes and the tick step
+   * doubles; with few ticks left, every second GC point, then peak point
+   * (the end and the highest peak always stay).
+   */
+  #thin(): void {
+    const r = this.#r;
+    const count = (at: Snapshot["at"]) =>
+      r.timeline.reduce((n, p) => n + (p.at === at ? 1 : 0), 0);
+    const need = r.timeline.length - MAX_TIMELINE / 2;
+    const kind: Snapshot["at"] = count("tick") >= need
+      ? "tick"
+      : count("gc") >= need / 2
+      ? "gc"
+      : "peak";
+    if (kind === "tick") {
+      this.#tickStep *= 2;
+      this.#nextTick = r.allocBytes + this.#tickStep;
     }
+    let top = 0;
+    for (let i = 1; i < r.timeline.length; i++) {
+      if (r.timeline[i].live > r.timeline[top].live) top = i;
+    }
+    let k = 0;
+    r.timeline = r.timeline.filter((p, i) =>
+      p.at !== kind || i === top || k++ % 2 === 0
+    );
   }
 
   /** The result: sites sorted by bytes allocated, sizes by size. */

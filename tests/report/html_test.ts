@@ -1,12 +1,19 @@
 /**
  * The HTML report in a real browser: Debian's Chromium, headless, driven
- * over the DevTools protocol. No console errors, no network requests, the
- * flame graph's root children are the expected functions, a click zooms,
- * switching the sample type changes the totals; a screenshot is saved.
+ * over the DevTools protocol, with real mouse events. For `run`, `analyze`
+ * and `diff` reports: each view renders (icicle, flame graph, inverted),
+ * clicks zoom with the ancestors kept, a click selects a function and lists
+ * its callers and callees with file:line, search highlights, the profile
+ * switch shows the sampled profile labelled with its rate, the timeline has
+ * axes with ticks, bounded points and GC marks and a hover lists the sites
+ * live then, table rows expand to their stacks, the diff page lists changes
+ * in both directions and draws stacks only in A; no console errors, no
+ * network requests; screenshots are saved.
  */
-import { assertEquals, assertTrue } from "../_assert.ts";
+import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { CdpPage, findChromium } from "../_cdp.ts";
 import { alloctrace, ROOT } from "../_run.ts";
+import { GO119 } from "../_testdata.ts";
 
 const chromium = findChromium();
 if (chromium === null) {
@@ -15,115 +22,296 @@ if (chromium === null) {
   );
 }
 
+/** A browser page that records console errors and blocks every non-file request. */
+async function watchedPage(): Promise<
+  { page: CdpPage; errors: string[]; requests: string[] }
+> {
+  const page = await CdpPage.launch(chromium!);
+  const errors: string[] = [];
+  const requests: string[] = [];
+  page.on(
+    "Runtime.exceptionThrown",
+    (p) => errors.push(JSON.stringify(p.exceptionDetails)),
+  );
+  page.on("Runtime.consoleAPICalled", (p) => {
+    if (p.type === "error" || p.type === "warning") {
+      errors.push(JSON.stringify(p.args));
+    }
+  });
+  page.on("Log.entryAdded", (p) => {
+    const e = p.entry as { level: string; text: string; url?: string };
+    if (e.level === "error") errors.push(`${e.text} ${e.url ?? ""}`);
+  });
+  page.on("Fetch.requestPaused", (p) => {
+    const req = p.request as { url: string };
+    if (req.url.startsWith("file:")) {
+      page.send("Fetch.continueRequest", { requestId: p.requestId });
+    } else {
+      requests.push(req.url);
+      page.send("Fetch.failRequest", {
+        requestId: p.requestId,
+        errorReason: "BlockedByClient",
+      });
+    }
+  });
+  await page.send("Runtime.enable");
+  await page.send("Log.enable");
+  await page.send("Page.enable");
+  await page.send("Fetch.enable", { patterns: [{ urlPattern: "*" }] });
+  await page.send("Emulation.setDeviceMetricsOverride", {
+    width: 1200,
+    height: 2400,
+    deviceScaleFactor: 1,
+    mobile: false,
+  });
+  return { page, errors, requests };
+}
+
+async function open(page: CdpPage, path: string): Promise<void> {
+  const loaded = page.once("Page.loadEventFired");
+  await page.send("Page.navigate", { url: `file://${path}` });
+  await loaded;
+}
+
+async function screenshot(page: CdpPage, name: string): Promise<void> {
+  const shot = await page.send("Page.captureScreenshot", { format: "png" });
+  await Deno.mkdir(`${ROOT}dist/test-artifacts`, { recursive: true });
+  await Deno.writeFile(
+    `${ROOT}dist/test-artifacts/${name}.png`,
+    Uint8Array.from(atob(shot.data as string), (c) => c.charCodeAt(0)),
+  );
+}
+
+const setSelect = (id: string, value: string) =>
+  `(() => { const s = document.getElementById("${id}"); s.value = "${value}"; s.dispatchEvent(new Event("change")); })()`;
+
+type Kid = { name: string; loc: string; value: number; base: number };
+
 Deno.test({
   name:
-    "the report opens offline in Chromium: flame graph, zoom, sample types, live heap, no errors, no requests",
+    "the reports open offline in Chromium: views, zoom, callers/callees, search, sampled profile, timeline, stacks, diff; no errors, no requests",
   ignore: chromium === null,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir();
-    const page = await CdpPage.launch(chromium!);
+    const { page, errors, requests } = await watchedPage();
     try {
-      const html = `${dir}/report.html`;
+      const perms = [
+        "--allow-env",
+        "--allow-read",
+        `--allow-write=${dir}`,
+      ];
       const r = await alloctrace(
-        ["run", "leak", "--n", "3000", "--memprofilerate", "1", "--html", html],
-        ["--allow-env", `--allow-read=${dir}`, `--allow-write=${dir}`],
+        ["run", "leak", "--n", "3000", "--html", `${dir}/run.html`],
+        perms,
       );
       assertEquals(r.code, 0, r.stderr);
-      const errors: string[] = [];
-      const requests: string[] = [];
-      page.on(
-        "Runtime.exceptionThrown",
-        (p) => errors.push(JSON.stringify(p.exceptionDetails)),
-      );
-      page.on("Runtime.consoleAPICalled", (p) => {
-        if (p.type === "error" || p.type === "warning") {
-          errors.push(JSON.stringify(p.args));
-        }
-      });
-      page.on("Log.entryAdded", (p) => {
-        const e = p.entry as { level: string; text: string; url?: string };
-        if (e.level === "error") errors.push(`${e.text} ${e.url ?? ""}`);
-      });
-      page.on("Fetch.requestPaused", (p) => {
-        const req = p.request as { url: string };
-        if (req.url.startsWith("file:")) {
-          page.send("Fetch.continueRequest", { requestId: p.requestId });
-        } else {
-          requests.push(req.url);
-          page.send("Fetch.failRequest", {
-            requestId: p.requestId,
-            errorReason: "BlockedByClient",
-          });
-        }
-      });
-      await page.send("Runtime.enable");
-      await page.send("Log.enable");
-      await page.send("Page.enable");
-      await page.send("Fetch.enable", { patterns: [{ urlPattern: "*" }] });
-      const loaded = page.once("Page.loadEventFired");
-      await page.send("Page.navigate", { url: `file://${html}` });
-      await loaded;
-      const kids = await page.eval<{ name: string; value: number }[]>(
-        "window.__report.rootChildren()",
-      );
-      assertEquals(kids.map((k) => k.name), ["main.main"]);
-      // One level down, main.main's children are the workload's allocation sites, largest first.
+      await open(page, `${dir}/run.html`);
+      // Icicle: main.main on top; one level down, the sites, largest first, with file:line.
+      const kids = await page.eval<Kid[]>("window.__report.rootChildren()");
+      assertEquals(kids[0].name, "main.main");
       const rect = await page.eval<{ x: number; y: number }>(
         "window.__report.nodeRect('main.main')",
       );
-      assertTrue(rect !== null, "main.main is drawn");
       await page.click(rect.x, rect.y);
       assertEquals(
         await page.eval<string>("window.__report.zoomed()"),
         "main.main",
       );
-      const sites = await page.eval<{ name: string }[]>(
-        "window.__report.rootChildren()",
-      );
-      assertEquals(sites.slice(0, 3).map((k) => k.name), [
-        "main.makeScratch",
-        "main.makePayload",
-        "main.newRecord",
+      const sites = await page.eval<Kid[]>("window.__report.rootChildren()");
+      assertEquals(sites.slice(0, 3).map((k) => `${k.name} ${k.loc}`), [
+        "main.makeScratch acceptance/programs/leak/main.go:44",
+        "main.makePayload acceptance/programs/leak/main.go:41",
+        "main.newRecord acceptance/programs/leak/main.go:38",
       ]);
-      const allocTotal = await page.eval<number>("window.__report.total()");
-      await page.eval(
-        `(() => { const s = document.getElementById("type"); s.value = "inuse_space"; s.dispatchEvent(new Event("change")); })()`,
+      // Zooming into a site keeps its ancestors drawn above it.
+      const site = await page.eval<{ x: number; y: number }>(
+        "window.__report.nodeRect('main.makePayload')",
       );
-      const inuseTotal = await page.eval<number>("window.__report.total()");
+      await page.click(site.x, site.y);
       assertEquals(
-        await page.eval<string>("window.__report.type()"),
-        "inuse_space",
+        await page.eval<string>("window.__report.zoomed()"),
+        "main.makePayload",
+      );
+      const drawn = await page.eval<string[]>("window.__report.drawn()");
+      assertTrue(
+        drawn.includes("all") && drawn.includes("main.main"),
+        drawn.join(),
+      );
+      // The click selected the function: its callers with file:line.
+      assertIncludes(
+        await page.eval<string>(
+          "document.getElementById('callers').textContent",
+        ),
+        "main.main acceptance/programs/leak/main.go:71",
+      );
+      assertIncludes(
+        await page.eval<string>(
+          "document.getElementById('callees').textContent",
+        ),
+        "(self: allocates here)",
+      );
+      await page.eval("document.getElementById('reset').click()");
+      // Flame graph: the same tree, root at the bottom.
+      await page.eval(setSelect("view", "flame"));
+      assertEquals(await page.eval<string>("window.__report.view()"), "flame");
+      const flameRoot = await page.eval<{ y: number }>(
+        "window.__report.nodeRect('all')",
+      );
+      const flameMain = await page.eval<{ y: number }>(
+        "window.__report.nodeRect('main.main')",
+      );
+      assertTrue(flameRoot.y > flameMain.y, "the root is at the bottom");
+      // Inverted: the sites are the roots.
+      await page.eval(setSelect("view", "inverted"));
+      const inv = await page.eval<Kid[]>("window.__report.rootChildren()");
+      assertEquals(inv[0].name, "main.makeScratch");
+      await page.eval(setSelect("view", "icicle"));
+      // Search highlights and sums the matches.
+      await page.eval(
+        `(() => { const s = document.getElementById("search"); s.value = "makePayload"; s.dispatchEvent(new Event("input")); })()`,
+      );
+      const matched = await page.eval<string>(
+        "document.getElementById('matched').textContent",
+      );
+      assertTrue(/^matched 750\.00kB \(30\.3%\)$/.test(matched), matched);
+      // The sampled profile, beside the exact one, labelled with its rate.
+      const exactTotal = await page.eval<number>("window.__report.total()");
+      await page.eval(setSelect("prof", "sampled"));
+      assertIncludes(
+        await page.eval<string>(
+          "document.getElementById('total').textContent",
+        ),
+        "sampled at MemProfileRate=524288",
       );
       assertTrue(
-        inuseTotal < allocTotal && inuseTotal > 0,
-        `${inuseTotal} vs ${allocTotal}`,
+        (await page.eval<number>("window.__report.total()")) !== exactTotal,
+        "the sampled estimate differs from the exact total",
       );
-      assertEquals(
-        await page.eval<boolean>(
-          "document.getElementById('total').textContent.startsWith('total ')",
-        ),
-        true,
+      await page.eval(setSelect("prof", "exact"));
+      // Timeline: ticks on both axes, at most 2,000 points, a GC mark; hover lists the sites live then.
+      const ticks = await page.eval<[number, number, number]>(
+        "[document.querySelectorAll('#timeline .xtick').length, document.querySelectorAll('#timeline .ytick').length, document.querySelectorAll('#timeline .gcmark').length]",
       );
-      // The live heap chart has its points and peak; clicking the peak lists the sites live then.
+      assertTrue(ticks[0] >= 3 && ticks[1] >= 3, `ticks ${ticks}`);
+      assertEquals(ticks[2], 1);
       const points = await page.eval<number>(
-        "document.querySelectorAll('#timeline circle').length",
+        "window.__report.timelinePoints()",
       );
-      assertTrue(points >= 2, `${points} points`);
+      assertTrue(points > 20 && points <= 2000, `${points} points`);
+      assertIncludes(
+        await page.eval<string>(
+          "document.getElementById('xaxis').selectedOptions[0].textContent",
+        ),
+        "simulated time",
+      );
+      const mid = await page.eval<{ x: number; y: number }>(
+        `window.__report.timelineX(${Math.floor(points / 2)})`,
+      );
+      await page.send("Input.dispatchMouseEvent", {
+        type: "mouseMoved",
+        x: mid.x,
+        y: mid.y,
+      });
+      const tip = await page.eval<string>(
+        "document.getElementById('ttip').textContent",
+      );
+      assertIncludes(
+        tip,
+        "main.makePayload acceptance/programs/leak/main.go:41",
+      );
+      await page.click(mid.x, mid.y);
+      assertIncludes(
+        await page.eval<string>(
+          "document.getElementById('snapshot').textContent",
+        ),
+        "main.makeScratch",
+      );
+      // A leak candidate's row expands to its stack.
       await page.eval(
-        "document.querySelector('#timeline .peakpt').dispatchEvent(new MouseEvent('click'))",
+        "document.querySelector('#leaks tr.row').dispatchEvent(new MouseEvent('click'))",
       );
-      const snap = await page.eval<string>(
-        "document.getElementById('snapshot').textContent",
+      assertIncludes(
+        await page.eval<string>(
+          "document.querySelector('#leaks tr.stack').textContent",
+        ),
+        "← main.main acceptance/programs/leak/main.go:71",
       );
-      assertTrue(snap.includes("main.makePayload"), snap);
-      const shot = await page.send("Page.captureScreenshot", { format: "png" });
-      await Deno.mkdir(`${ROOT}dist/test-artifacts`, { recursive: true });
-      await Deno.writeFile(
-        `${ROOT}dist/test-artifacts/report.png`,
-        Uint8Array.from(atob(shot.data as string), (c) => c.charCodeAt(0)),
+      await screenshot(page, "report");
+
+      // analyze of a real Go trace: sites and stacks with file:line, timeline by bytes allocated.
+      const trace = `${GO119.pathname}leak-n300.trace`;
+      const a = await alloctrace(
+        ["analyze", trace, "--html", `${dir}/analyze.html`],
+        perms,
       );
+      assertEquals(a.code, 0, a.stderr);
+      await open(page, `${dir}/analyze.html`);
+      const text = await page.eval<string>("document.body.textContent");
+      for (const s of ["newRecord", "makePayload", "makeScratch"]) {
+        assertIncludes(text, `main.${s} acceptance/programs/leak/main.go:`);
+      }
+      assertEquals(
+        await page.eval<string>("document.getElementById('xaxis').value"),
+        "alloc",
+      );
+      await page.eval(
+        "document.querySelector('#leaks tr.row').dispatchEvent(new MouseEvent('click'))",
+      );
+      assertIncludes(
+        await page.eval<string>(
+          "document.querySelector('#leaks tr.stack').textContent",
+        ),
+        "main.makePayload acceptance/programs/leak/main.go:41\n← main.main acceptance/programs/leak/main.go:71",
+      );
+
+      // diff: changes both ways in a table; stacks only in A drawn in the flame graph.
+      const d = await alloctrace([
+        "diff",
+        trace,
+        `${GO119.pathname}temporaries-n40.trace`,
+        "--html",
+        `${dir}/diff.html`,
+      ], perms);
+      assertEquals(d.code, 0, d.stderr);
+      await open(page, `${dir}/diff.html`);
+      const rows = await page.eval<string[]>(
+        "[...document.querySelectorAll('#difftable tr')].slice(1).map((r) => r.textContent)",
+      );
+      assertTrue(rows.some((t) => t.startsWith("+")), "a site grew");
+      assertTrue(
+        rows.some((t) =>
+          t.startsWith("-") && t.includes("only in A") &&
+          t.includes("main.makeScratch")
+        ),
+        rows.join("\n"),
+      );
+      await page.eval(setSelect("diffdir", "shrank"));
+      const shrank = await page.eval<string[]>(
+        "[...document.querySelectorAll('#difftable tr')].slice(1).map((r) => r.textContent)",
+      );
+      assertTrue(
+        shrank.length > 0 && shrank.every((t) => t.startsWith("-")),
+        shrank.join("\n"),
+      );
+      const main = await page.eval<Kid[]>(
+        "window.__report.rootChildren()",
+      );
+      assertEquals(main[0].name, "runtime.main");
+      const rm = await page.eval<{ x: number; y: number }>(
+        "window.__report.nodeRect('runtime.main')",
+      );
+      await page.click(rm.x, rm.y);
+      const under = await page.eval<Kid[]>("window.__report.rootChildren()");
+      const onlyA = under.filter((k) => k.value === 0 && k.base > 0);
+      assertTrue(onlyA.length > 0, JSON.stringify(under));
+      assertTrue(
+        (await page.eval<string[]>("window.__report.drawn()")).includes(
+          "main.main",
+        ),
+      );
+      await screenshot(page, "report-diff");
       assertEquals(errors, []);
       assertEquals(requests, []);
     } finally {
