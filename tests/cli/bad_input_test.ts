@@ -123,35 +123,25 @@ function copy(from: string, to: string) {
   Deno.copyFileSync(from, to);
 }
 
-async function gunzipFile(path: string): Promise<Uint8Array> {
-  const s = (await Deno.open(path)).readable.pipeThrough(
-    new DecompressionStream("gzip") as unknown as TransformStream<
-      Uint8Array,
-      Uint8Array
-    >,
+/** `b` (or the file at `b`) through a CompressionStream or DecompressionStream. */
+async function through(
+  b: Uint8Array | string,
+  t: CompressionStream | DecompressionStream,
+): Promise<Uint8Array> {
+  const src = typeof b === "string"
+    ? (await Deno.open(b)).readable
+    : new Blob([b as BlobPart]).stream();
+  const s = src.pipeThrough(
+    t as unknown as TransformStream<Uint8Array, Uint8Array>,
   );
   return new Uint8Array(await new Response(s).arrayBuffer());
 }
 
-async function gzipBytes(b: Uint8Array): Promise<Uint8Array> {
-  const s = new Blob([b as BlobPart]).stream().pipeThrough(
-    new CompressionStream("gzip") as unknown as TransformStream<
-      Uint8Array,
-      Uint8Array
-    >,
-  );
-  return new Uint8Array(await new Response(s).arrayBuffer());
-}
-
-async function deflateRaw(b: Uint8Array): Promise<Uint8Array> {
-  const s = new Blob([b as BlobPart]).stream().pipeThrough(
-    new CompressionStream("deflate-raw") as unknown as TransformStream<
-      Uint8Array,
-      Uint8Array
-    >,
-  );
-  return new Uint8Array(await new Response(s).arrayBuffer());
-}
+const gunzipFile = (path: string) =>
+  through(path, new DecompressionStream("gzip"));
+const gzipBytes = (b: Uint8Array) => through(b, new CompressionStream("gzip"));
+const deflateRaw = (b: Uint8Array) =>
+  through(b, new CompressionStream("deflate-raw"));
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
