@@ -836,6 +836,47 @@ const ROWS: Row[] = [
     counts: LEAK_COUNTS,
   },
   {
+    name: "a second tracealloc at a live address warns (a missed free)",
+    ignore:
+      "the duplicate-live-address warning is the reader work of issue 13 (addr_map.ts)",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/dup.trace`,
+        // A whole record again, right after itself: no free between.
+        enc.encode(
+          (() => {
+            const text = dec.decode(Deno.readFileSync(LEAK));
+            const at = text.indexOf("\ntracealloc(", 1000) + 1;
+            const end = text.indexOf("\n\n", at) + 2;
+            return text.slice(0, end) + text.slice(at, end) + text.slice(end);
+          })(),
+        ),
+      ),
+    args: ["analyze", "dup.trace", "--json"],
+    code: 0,
+    stderr: /live|already allocated/,
+    counts: { ...LEAK_COUNTS, allocs: LEAK_COUNTS.allocs + 1 },
+  },
+  {
+    name: "a size past 2^53 is rejected per record with a warning",
+    ignore:
+      "size and address bounds are the reader work of issue 13 (byte_parser.ts)",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/big.trace`,
+        enc.encode(
+          dec.decode(Deno.readFileSync(LEAK)).replace(
+            /tracealloc\((0x[0-9a-f]+), 0x[0-9a-f]+,/,
+            "tracealloc($1, 0xfffffffffffffffff,",
+          ),
+        ),
+      ),
+    args: ["analyze", "big.trace", "--json"],
+    code: 0,
+    stderr: /2\^53|too large|out of range/,
+    counts: { ...LEAK_COUNTS, allocs: LEAK_COUNTS.allocs - 1 },
+  },
+  {
     name: "a bit-flipped pprof file says it is a damaged profile",
     setup: async ({ dir }) => {
       const raw = await gunzipFile(`${SHARED}heap/rate-1.pb.gz`);
