@@ -17,9 +17,10 @@ import {
 import { type Resolved, symbolize } from "../native/symbolize.ts";
 import { type Frame, StackTable } from "../trace/events.ts";
 import { siteName, TraceAnalyzer } from "../trace/analyze.ts";
+import type { SiteBy } from "../trace/sites.ts";
 
-/** Modules whose frames are the allocator's, never the site. */
-export const ALLOCATOR_LIBS =
+/** The C and C++ runtime libraries: their frames are shown by module, not source file. */
+const ALLOCATOR_LIBS =
   /\/(libc\.so|libc-[\d.]+\.so|ld-linux[^/]*\.so|libstdc\+\+\.so|libgcc_s\.so)/;
 
 /** The stack given to allocations the sampler skipped. */
@@ -85,8 +86,8 @@ export interface SinkOptions {
   sampled: boolean;
   /** Where to write the trace as it goes (an open file), or null. */
   traceOut: Deno.FsFile | null;
-  /** Which frames are not the site. */
-  skipFrame: (f: Frame) => boolean;
+  /** What a site is (as analyze's --by). */
+  by: SiteBy;
   /** Only this process's events (0: all). */
   pid: number;
 }
@@ -141,7 +142,8 @@ export class NativeSink {
   /** A sink with options `o`. */
   constructor(o: SinkOptions) {
     this.#o = o;
-    const opts = { skipFrame: o.skipFrame };
+    // The allocator's frames are skipped as for every producer (sites.ts).
+    const opts = { by: o.by };
     this.analyzer = new TraceAnalyzer(this.stacks, opts);
     this.sampledAnalyzer = o.sampled
       ? new TraceAnalyzer(this.stacks, opts)
@@ -262,7 +264,7 @@ export class NativeSink {
   lifetimes(): NativeSiteLifetimes[] {
     const bySite = new Map<string, NativeSiteLifetimes>();
     const siteOf = (stack: number) => {
-      const name = siteName(this.stacks.get(stack), false, this.#o.skipFrame);
+      const name = siteName(this.stacks.get(stack), this.#o.by);
       let s = bySite.get(name);
       if (s === undefined) {
         s = {

@@ -8,7 +8,12 @@
  */
 
 import type { AnalysisResult, SiteStats } from "../trace/analyze.ts";
-import { alignColumns } from "./_top.ts";
+import {
+  leakSites,
+  siteTable,
+  topCountTable,
+  topSitesTable,
+} from "../report/text.ts";
 import {
   BETWEEN_BUCKETS,
   type NativeSiteLifetimes,
@@ -102,8 +107,12 @@ export function nativeJson(r: NativeReport, top: number): unknown {
   };
 }
 
-/** The report as text tables, `top` rows each. */
-export function nativeText(r: NativeReport, top: number): string {
+/** The report as text tables, `top` rows each, `frames` frames of each site's stack. */
+export function nativeText(
+  r: NativeReport,
+  top: number,
+  frames = 4,
+): string {
   const a = r.analysis;
   const out: string[] = [];
   out.push(
@@ -126,7 +135,7 @@ export function nativeText(r: NativeReport, top: number): string {
     `live at exit  ${n(a.liveBytes)} bytes in ${n(a.liveObjects)} blocks`,
   );
   const table = (title: string, head: string[], rows: string[][]) => {
-    out.push("", title, ...alignColumns(head, rows));
+    out.push("", title, ...siteTable(head, rows));
   };
   if (r.processes.length > 1) {
     table(
@@ -142,36 +151,24 @@ export function nativeText(r: NativeReport, top: number): string {
       ]),
     );
   }
-  table(
-    "top sites by bytes allocated",
-    ["allocs", "bytes", "frees", "live", "live bytes", "site"],
-    a.sites.slice(0, top).map((s) => [
-      n(s.allocs),
-      n(s.allocBytes),
-      n(s.frees),
-      n(s.live),
-      n(s.liveBytes),
-      s.site,
-    ]),
-  );
-  table(
-    "top sites by allocations",
-    ["allocs", "bytes", "site"],
-    [...a.sites].sort((x, y) => y.allocs - x.allocs).slice(0, top).map((
-      s,
-    ) => [n(s.allocs), n(s.allocBytes), s.site]),
-  );
+  out.push("", ...topSitesTable(a, { top, frames }));
+  out.push("", ...topCountTable(a, { top }));
   const age = new Map(r.lifetimes.map((l) => [l.site, l.oldestLiveMs]));
-  table(
+  const leaks = leakSites(a).slice(0, top);
+  out.push(
+    "",
     "leaks at exit (allocated, never freed; age of the oldest block)",
-    ["blocks", "bytes", "oldest", "site"],
-    a.sites.filter((s) => s.live > 0).sort((x, y) => y.liveBytes - x.liveBytes)
-      .slice(0, top).map((s) => [
+    ...siteTable(
+      ["blocks", "bytes", "oldest", "site"],
+      leaks.map((s) => [
         n(s.live),
         n(s.liveBytes),
         `${((age.get(s.site) ?? 0) / 1000).toFixed(3)} s`,
         s.site,
       ]),
+      leaks.map((s) => s.liveStack),
+      frames,
+    ),
   );
   const freed = r.lifetimes.filter((l) => l.wall.some((v) => v > 0)).slice(
     0,

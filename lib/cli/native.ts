@@ -10,8 +10,8 @@
 
 import { parseArgs } from "node:util";
 import { traceInWorker } from "../native/in_worker.ts";
-import type { Frame } from "../trace/events.ts";
-import { ALLOCATOR_LIBS, NativeSink } from "./_native_sink.ts";
+import { NativeSink } from "./_native_sink.ts";
+import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
 import { nativeJson, nativeText } from "./_native_text.ts";
 import { fmtBytes } from "./_top.ts";
 import { Progress } from "./_progress.ts";
@@ -55,6 +55,7 @@ Options:
   --breakpoints        stop CMD at every call instead (ptrace breakpoints,
                        stacks by libunwind-ptrace: slower, the reference)
   --top N              rows per table (default 10)
+${SITE_HELP}
   --json FILE          write the report as JSON to FILE (never to stdout,
                        which stays the program's own)
   -q, --quiet          no progress line, report or warnings on stderr
@@ -100,6 +101,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       "no-follow-forks": { type: "boolean", default: false },
       pid: { type: "string" },
       ...ANALYSIS_OPTIONS,
+      ...SITE_OPTIONS,
       // JSON goes to a file only: stdout belongs to the traced program.
       json: { type: "string" },
       quiet: { type: "boolean", short: "q", default: false },
@@ -125,6 +127,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     2 ** 31,
   );
   const seed = intOption("seed", values.seed, 1, 0, 2 ** 31);
+  const site = siteOptions(values);
   const onlyPid = intOption("pid", values.pid, 0, 1, 2 ** 22);
   for (const o of ["trace-out", "pprof", "folded", "html"] as const) {
     if (values[o] !== undefined) checkOutputPath(values[o], `--${o}`);
@@ -155,8 +158,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const sink = new NativeSink({
     sampled: rate > 0,
     traceOut,
-    // libc's own frames are not the allocation site, in tables or profiles.
-    skipFrame: (f: Frame) => ALLOCATOR_LIBS.test(f.file) || f.func === "",
+    by: site.by,
     pid: onlyPid,
   });
   // On a terminal: events so far, their rate, the live bytes.
@@ -252,7 +254,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       JSON.stringify(nativeJson(report, top), null, 2) + "\n",
     );
   }
-  if (!quiet) console.error(nativeText(report, top));
+  if (!quiet) console.error(nativeText(report, top, site.frames));
   return code;
 }
 
