@@ -204,12 +204,16 @@ export async function analyzeExecTrace(
   o: ExecAnalyzeOptions,
 ): Promise<number> {
   const stacks = new StackTable();
-  // The shared consumers see what was allocated while tracing, with the
-  // type and the goroutine's creation as its stack.
-  const shared = new TraceAnalyzer(stacks);
+  // The shared consumers (pprof, folded, HTML) see what was allocated while
+  // tracing, with the type and the goroutine's creation as its stack. They
+  // cost as much as the rest: only when asked for.
+  const shared = o.pprof || o.folded || o.html
+    ? new TraceAnalyzer(stacks)
+    : null;
   let exec: ExecAnalyzer | undefined;
   const read = await readExecTrace(input, stacks, (e: ExecEvent) => {
     exec!.add(e);
+    if (shared === null) return;
     if (e.kind === "gc") shared.add(e);
     else if ((e.kind === "alloc" || e.kind === "free") && !e.existing) {
       shared.add(e as TraceEvent);
@@ -225,19 +229,21 @@ export async function analyzeExecTrace(
     );
     return 1;
   }
-  const sharedResult = shared.finish();
-  await writeAnalysisOutputs(o, shared.samples(), {
-    rate: 1,
-    type: o.type,
-    report: () => ({
-      title: `alloctrace analyze ${input.name}`,
-      subtitle: `go 1.${read.reader.stats.version} execution trace, ${
-        fmtNs(result.duration)
-      }; sites are types, then the allocating goroutine's start and creation`,
-      note: "exact: every traced allocation",
-      analysis: sharedResult,
-    }),
-  });
+  if (shared !== null) {
+    const sharedResult = shared.finish();
+    await writeAnalysisOutputs(o, shared.samples(), {
+      rate: 1,
+      type: o.type,
+      report: () => ({
+        title: `alloctrace analyze ${input.name}`,
+        subtitle: `go 1.${read.reader.stats.version} execution trace, ${
+          fmtNs(result.duration)
+        }; sites are types, then the allocating goroutine's start and creation`,
+        note: "exact: every traced allocation",
+        analysis: sharedResult,
+      }),
+    });
+  }
   if (o.json) {
     console.log(JSON.stringify(
       {

@@ -186,7 +186,7 @@ export interface GoroutineSite {
 export interface HeapAnomalies {
   /** Frees of objects never seen (neither allocated nor in the snapshot). */
   unmatchedFrees: number;
-  /** Allocations at a slot already live (its free was not traced). */
+  /** Allocations at a slot already live whose free did not follow before the next GC end. */
   reallocations: number;
   /** Objects outside every known span (size unknown). */
   noSpan: number;
@@ -197,13 +197,44 @@ export interface HeapAnomalies {
   unmatchedStackFrees: number;
 }
 
+/**
+ * Non-negative integer keys (heap page indexes) to positive numbers, 0 for
+ * none: a typed array while the keys stay below 2^26 pages (512 GiB of
+ * heap), a Map past that. A Map per event was most of the heap model's time.
+ */
+class _PageTable {
+  #dense = new Float64Array(1 << 12);
+  readonly #sparse = new Map<number, number>();
+  get(i: number): number {
+    return i < this.#dense.length ? this.#dense[i] : this.#sparse.get(i) ?? 0;
+  }
+  set(i: number, v: number): void {
+    if (i >= this.#dense.length) {
+      if (i >= 1 << 26) {
+        if (v === 0) this.#sparse.delete(i);
+        else this.#sparse.set(i, v);
+        return;
+      }
+      let n = this.#dense.length * 2;
+      while (n <= i) n *= 2;
+      const d = new Float64Array(n);
+      d.set(this.#dense);
+      this.#dense = d;
+    }
+    this.#dense[i] = v;
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 const NO_SITE = 0;
 const MAIN_SITE = 1;
 const UNKNOWN_SITE = 2;
 
 /**
  * Rebuilds the heap from an {@link ExecTraceReader}'s events and hands on
- * {@link ExecEvent}s. Memory: the live objects, spans and stacks, and one
+ * {@link ExecEvent}s (the alloc and free events are reused from one call to
+ * the next: read them during the call). Memory: the live objects, spans and stacks, and one
  * interned stack per (type, creation site).
  *
  * @example
@@ -269,15 +300,52 @@ export class ExecHeap implements ExecSink {
   readonly #emit: (e: ExecEvent) => void;
   #types: readonly TypeInfo[] = [];
   #ctx: GenerationContext | null = null;
+  #typeIds: Int32Array = new Int32Array(0);
   readonly #siteIndex = new Map<string, number>();
   readonly #gSite = new Map<number, number>();
-  // Stack id of (site, type) for the shared event model.
-  readonly #stackOf = new Map<number, number>();
-  // Spans: id (its base page) → npages * 512 + type/class.
-  readonly #spans = new Map<number, number>();
-  // Heap pages → the span holding them (every page of a small-object span,
-  // the first page of a large one: that is where its object starts).
-  readonly #pageSpan = new Map<number, number>();
+  // Stack id of (site, type) for the shared event model (0: not made yet).
+  readonly #stackOf: Int32Array[] = [];
+  // Spans: id (its base page) → npages * 512 + type/class (0: none).
+  readonly #spans = new _PageTable();
+  // Heap pages → 1 + the span holding them (every page of a small-object
+  // span, the first page of a large one: that is where its object starts).
+  readonly #pageSpan = new _PageTable();
+  // Frees that sorted after the reallocation of their slot or span, still
+  // to come (cleared at each GC end).
+  readonly #staleFrees = new Map<number, number>();
+  // Spans reallocated before their free sorted: id → old geometry.
+  readonly #retired = new Map<number, number>();
+  #lastG = -1;
+  #lastSite = 0;
+  // The events handed on are reused (consumers read them during the call).
+  readonly #allocEv: Mutable<ExecAllocEvent> = {
+    kind: "alloc",
+    addr: 0,
+    size: 0,
+    type: null,
+    requested: 0,
+    goroutine: 0,
+    stack: 0,
+    lineNo: 0,
+    time: 0,
+    typeIndex: 0,
+    site: 0,
+    existing: false,
+  };
+  readonly #freeEv: Mutable<ExecFreeEvent> = {
+    kind: "free",
+    addr: 0,
+    size: 0,
+    goroutine: 0,
+    stack: 0,
+    lineNo: 0,
+    time: 0,
+    typeIndex: 0,
+    site: 0,
+    allocTime: 0,
+    allocCycle: 0,
+    existing: false,
+  };
   readonly #gstacks = new Map<number, number>();
   readonly #live = new AddrMap(1 << 14);
   #lType = new Int32Array(1024);
@@ -318,9 +386,14 @@ export class ExecHeap implements ExecSink {
 
   /** Stack id of the shared model for an allocation of `type` by a goroutine of `site`. */
   stackOf(type: number, site: number): number {
-    const key = site * 1048576 + type;
-    let id = this.#stackOf.get(key);
-    if (id === undefined) {
+    let row = this.#stackOf[site];
+    if (row === undefined || type >= row.length) {
+      const r = new Int32Array(Math.max(64, type * 2));
+      if (row !== undefined) r.set(row);
+      row = this.#stackOf[site] = r;
+    }
+    let id = row[type];
+    if (id === 0) {
       const t = this.#types[type];
       const frames: Frame[] = [{
         func: `type:${t?.name ?? "?"}`,
@@ -341,7 +414,7 @@ export class ExecHeap implements ExecSink {
         });
       }
       id = this.#stacks.intern(frames);
-      this.#stackOf.set(key, id);
+      row[type] = id;
     }
     return id;
   }
@@ -349,6 +422,7 @@ export class ExecHeap implements ExecSink {
   /** See {@link ExecSink.beginGeneration}. */
   beginGeneration(g: GenerationContext): void {
     this.#ctx = g;
+    this.#typeIds = g.typeIds;
     const info = g.info;
     if (info !== null) {
       this.#minAddr = info.minPageHeapAddr;
@@ -360,10 +434,14 @@ export class ExecHeap implements ExecSink {
   }
 
   #siteOfG(g: number): number {
-    if (g === 0) return NO_SITE;
-    const s = this.#gSite.get(g);
-    if (s !== undefined) return s;
-    return g === 1 ? MAIN_SITE : UNKNOWN_SITE;
+    if (g === this.#lastG) return this.#lastSite;
+    let s = this.#gSite.get(g);
+    if (s === undefined) {
+      s = g === 0 ? NO_SITE : g === 1 ? MAIN_SITE : UNKNOWN_SITE;
+    }
+    this.#lastG = g;
+    this.#lastSite = s;
+    return s;
   }
 
   #internSite(start: string, createdAt: string, frames: Frame[]): number {
@@ -397,6 +475,9 @@ export class ExecHeap implements ExecSink {
         this.#spanAlloc(a[0], a[1], a[2]);
         break;
       case Ev.SpanFree:
+        // A span reallocated before its free sorted: that free ends the
+        // retired one, not the new.
+        if (this.#retired.delete(a[0])) break;
         this.#spanFree(a[0]);
         break;
       case Ev.GoroutineStack:
@@ -433,6 +514,9 @@ export class ExecHeap implements ExecSink {
         break;
       case Ev.GCEnd:
         this.#cycle++;
+        this.anomalies.reallocations += this.#staleFrees.size;
+        this.#staleFrees.clear();
+        this.#retired.clear();
         this.#emit({ kind: "gc", lineNo: 0, time: c.time, cycle: this.#cycle });
         break;
       case Ev.GoCreate:
@@ -450,6 +534,7 @@ export class ExecHeap implements ExecSink {
         );
         this.sites[site].goroutines++;
         this.#gSite.set(a[0], site);
+        this.#lastG = -1;
         break;
       }
       case Ev.GoStatusStack: {
@@ -464,6 +549,7 @@ export class ExecHeap implements ExecSink {
         const site = this.#internSite(outer.func, "(before tracing)", [outer]);
         this.sites[site].goroutines++;
         this.#gSite.set(a[0], site);
+        this.#lastG = -1;
         break;
       }
     }
@@ -471,41 +557,53 @@ export class ExecHeap implements ExecSink {
 
   #spanAlloc(id: number, npages: number, kindClass: number): void {
     const old = this.#spans.get(id);
-    if (old !== undefined) this.#spanFree(id);
+    if (old !== 0) {
+      // Its free sorted after this allocation: threads' clocks differ by
+      // microseconds, and the sweeper that frees a span's last objects and
+      // then the span may run on another M than the one that allocates the
+      // span again. Keep the old span's geometry for those late frees until
+      // its own free comes. (A manual span, a stack's, holds no objects.)
+      this.#spanFree(id);
+      if (old % 512 !== 1) this.#retired.set(id, old);
+    }
     this.#spans.set(id, npages * 512 + kindClass);
     if (kindClass === 1) return; // not a heap span: stacks, runtime metadata
     const sizeClass = kindClass >>> 2;
     const last = sizeClass === 0 ? id : id + npages - 1;
-    for (let p = id; p <= last; p++) this.#pageSpan.set(p, id);
+    for (let p = id; p <= last; p++) this.#pageSpan.set(p, id + 1);
   }
 
   #spanFree(id: number): void {
     const v = this.#spans.get(id);
-    if (v === undefined) return;
-    this.#spans.delete(id);
+    if (v === 0) return;
+    this.#spans.set(id, 0);
     const kindClass = v % 512;
     if (kindClass === 1) return;
     const npages = (v - kindClass) / 512;
     const last = kindClass >>> 2 === 0 ? id : id + npages - 1;
     for (let p = id; p <= last; p++) {
-      if (this.#pageSpan.get(p) === id) this.#pageSpan.delete(p);
+      if (this.#pageSpan.get(p) === id + 1) this.#pageSpan.set(p, 0);
     }
   }
 
   // Slot of the object with id `id`: its address and size (size 0 when no
-  // span holds it), in _addr and _size.
+  // span holds it), in #addr and #size.
   #addr = 0;
   #size = 0;
   #slot(id: number): void {
-    const page = Math.floor(id / this.#objsPerPage);
-    const sid = this.#pageSpan.get(page);
-    const off = id * this.#align;
-    if (sid === undefined) {
-      this.#addr = this.#minAddr + off;
+    const sid = this.#pageSpan.get(Math.floor(id / this.#objsPerPage)) - 1;
+    if (sid < 0) {
+      this.#addr = this.#minAddr + id * this.#align;
       this.#size = 0;
       return;
     }
-    const v = this.#spans.get(sid)!;
+    this.#inSpan(id, sid, this.#spans.get(sid));
+  }
+
+  // The slot of object `id` in span `sid` of geometry `v` (npages * 512 +
+  // type/class), in #addr and #size.
+  #inSpan(id: number, sid: number, v: number): void {
+    const off = id * this.#align;
     const kindClass = v % 512;
     const sizeClass = kindClass >>> 2;
     const base = sid * this.#pageSize;
@@ -518,6 +616,19 @@ export class ExecHeap implements ExecSink {
     this.#addr = this.#minAddr + base +
       Math.floor((off - base) / elem) * elem;
     this.#size = elem;
+  }
+
+  // The slot of a freed object `id` in a retired span holding it, or -1.
+  #retiredSlot(id: number): number {
+    const page = Math.floor(id / this.#objsPerPage);
+    for (const [sid, v] of this.#retired) {
+      const npages = (v - (v % 512)) / 512;
+      if (page < sid || page >= sid + npages) continue;
+      this.#inSpan(id, sid, v);
+      const slot = this.#live.take(this.#addr);
+      if (slot >= 0) return slot;
+    }
+    return -1;
   }
 
   #grow(): void {
@@ -543,7 +654,8 @@ export class ExecHeap implements ExecSink {
     const addr = this.#addr;
     const size = this.#size;
     if (size === 0) this.anomalies.noSpan++;
-    const type = this.#ctx!.typeOf(localType);
+    const ids = this.#typeIds;
+    const type = localType < ids.length ? ids[localType] : 0;
     const site = existing ? NO_SITE : this.#siteOfG(c.g);
     let slot = this.#freeSlots.pop();
     if (slot === undefined) {
@@ -552,10 +664,13 @@ export class ExecHeap implements ExecSink {
     }
     const prev = this.#live.put(addr, slot);
     if (prev >= 0) {
-      // Its free was not traced: end it here, silently for the consumers
-      // (a free event would claim a sweep that did not happen).
-      this.anomalies.reallocations++;
-      this.#freeSlots.push(prev);
+      // The slot's free is still to come: threads' clocks tick at 64 ns and
+      // differ a little, so the sweeper's free on one M can sort after the
+      // new allocation on another. End the old object now; the late free
+      // is expected before the next GC ends (no object allocated now can be
+      // swept before then) and then skipped.
+      this.#release(prev, c, addr);
+      this.#staleFrees.set(addr, this.#cycle);
     }
     this.#lType[slot] = type;
     this.#lSite[slot] = site;
@@ -563,44 +678,48 @@ export class ExecHeap implements ExecSink {
     this.#lSize[slot] = size;
     this.#lTime[slot] = c.time;
     this.#lExisting[slot] = existing ? 1 : 0;
-    this.#emit({
-      kind: "alloc",
-      addr,
-      size,
-      type: this.#types[type]?.name ?? null,
-      requested: 0,
-      goroutine: c.g,
-      stack: existing ? 0 : this.stackOf(type, site),
-      lineNo: 0,
-      time: c.time,
-      typeIndex: type,
-      site,
-      existing,
-    });
+    const e = this.#allocEv;
+    e.addr = addr;
+    e.size = size;
+    e.type = this.#types[type]?.name ?? null;
+    e.goroutine = c.g;
+    e.stack = existing ? 0 : this.stackOf(type, site);
+    e.time = c.time;
+    e.typeIndex = type;
+    e.site = site;
+    e.existing = existing;
+    this.#emit(e);
   }
 
   #free(id: number, c: EventCursor): void {
     this.#slot(id);
-    const slot = this.#live.take(this.#addr);
+    const addr = this.#addr;
+    if (this.#staleFrees.size > 0 && this.#staleFrees.has(addr)) {
+      this.#staleFrees.delete(addr);
+      return;
+    }
+    let slot = this.#live.take(addr);
+    if (slot < 0 && this.#retired.size > 0) slot = this.#retiredSlot(id);
     if (slot < 0) {
       this.anomalies.unmatchedFrees++;
       return;
     }
+    this.#release(slot, c, this.#addr);
+  }
+
+  #release(slot: number, c: EventCursor, addr: number): void {
     this.#freeSlots.push(slot);
-    this.#emit({
-      kind: "free",
-      addr: this.#addr,
-      size: this.#lSize[slot],
-      goroutine: c.g,
-      stack: 0,
-      lineNo: 0,
-      time: c.time,
-      typeIndex: this.#lType[slot],
-      site: this.#lSite[slot],
-      allocTime: this.#lTime[slot],
-      allocCycle: this.#lCycle[slot],
-      existing: this.#lExisting[slot] === 1,
-    });
+    const e = this.#freeEv;
+    e.addr = addr;
+    e.size = this.#lSize[slot];
+    e.goroutine = c.g;
+    e.time = c.time;
+    e.typeIndex = this.#lType[slot];
+    e.site = this.#lSite[slot];
+    e.allocTime = this.#lTime[slot];
+    e.allocCycle = this.#lCycle[slot];
+    e.existing = this.#lExisting[slot] === 1;
+    this.#emit(e);
   }
 
   /** Calls `f(type, size, site, allocTime, allocCycle, existing)` for every live object. */

@@ -58,8 +58,8 @@ export interface GenerationContext {
   readonly gen: number;
   /** The address info (the last one seen: the runtime writes it once). */
   readonly info: AddressInfo | null;
-  /** Global type index of a type id of this generation (0: no type). */
-  typeOf(id: number): number;
+  /** Global type index by type id of this generation (0: no type; ids past its end too). */
+  readonly typeIds: Int32Array;
   /** The frames of a stack id of this generation, innermost first. */
   frames(id: number): Frame[];
 }
@@ -183,6 +183,12 @@ interface Generation {
 }
 
 const NO_M = 2 ** 64;
+// The free events (1), which sort first among events of equal time.
+const _FREES = (() => {
+  const a = new Uint8Array(256);
+  a[Ev.HeapObjectFree] = a[Ev.SpanFree] = a[Ev.GoroutineStackFree] = 1;
+  return a;
+})();
 const utf8 = new TextDecoder();
 
 // Decoding a uvarint from a buffer: the value, and where it ended in _end
@@ -530,7 +536,13 @@ export class ExecTraceReader {
     const ctx: GenerationContext = {
       gen: g.gen,
       info: this.info,
-      typeOf: (id) => id === 0 ? 0 : g.types.get(id) ?? 0,
+      typeIds: (() => {
+        let max = 0;
+        for (const id of g.types.keys()) if (id > max) max = id;
+        const a = new Int32Array(max + 1);
+        for (const [id, gi] of g.types) a[id] = gi;
+        return a;
+      })(),
       frames: (id) => this.#frames(g, id),
     };
     this.#sink.beginGeneration(ctx);
@@ -560,12 +572,23 @@ export class ExecTraceReader {
     const counts = this.stats.counts;
     const wants = this.#sink.wants;
     const sink = this.#sink;
+    // At equal timestamps (the clock ticks every 64 ns on amd64), frees go
+    // first: a slot or span is freed before it is allocated again.
+    const first = (c: EventCursor) => _FREES[c.t];
     while (cs.length > 0) {
       let mi = 0;
-      for (let i = 1; i < cs.length; i++) if (cs[i].ts < cs[mi].ts) mi = i;
+      for (let i = 1; i < cs.length; i++) {
+        const d = cs[i].ts - cs[mi].ts;
+        if (d < 0 || (d === 0 && first(cs[i]) > first(cs[mi]))) mi = i;
+      }
       let second = Infinity;
+      let freeAtSecond = 0;
       for (let i = 0; i < cs.length; i++) {
-        if (i !== mi && cs[i].ts < second) second = cs[i].ts;
+        if (i === mi) continue;
+        if (cs[i].ts < second) {
+          second = cs[i].ts;
+          freeAtSecond = first(cs[i]);
+        } else if (cs[i].ts === second) freeAtSecond |= first(cs[i]);
       }
       const c = cs[mi];
       let more: boolean;
@@ -596,7 +619,11 @@ export class ExecTraceReader {
         }
         this.#lastTime = c.time;
         more = c.next();
-      } while (more && c.ts <= second);
+      } while (
+        more &&
+        (c.ts < second ||
+          (c.ts === second && (freeAtSecond === 0 || first(c) === 1)))
+      );
       if (!more) cs.splice(mi, 1);
     }
   }
