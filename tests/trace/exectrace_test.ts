@@ -262,3 +262,137 @@ Deno.test("exectrace: the counts files are Go's own reader's output", async () =
     await Deno.remove(tmp);
   }
 });
+
+// A hand-built trace: uvarints, batches, one generation.
+function uv(v: number): number[] {
+  const out: number[] = [];
+  while (v >= 128) {
+    out.push((v % 128) | 128);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return out;
+}
+function batch(m: number, time: number, data: number[]): number[] {
+  return [
+    Ev.EventBatch,
+    ...uv(1),
+    ...uv(m),
+    ...uv(time),
+    ...uv(data.length),
+    ...data,
+  ];
+}
+function expBatch(data: number[]): number[] {
+  return [
+    Ev.ExperimentalBatch,
+    1,
+    ...uv(1),
+    ...uv(0),
+    ...uv(0),
+    ...uv(data.length),
+    ...data,
+  ];
+}
+/** Events as [type, dt, ...args]. */
+function events(...evs: number[][]): number[] {
+  return evs.flatMap(([t, ...args]) => [t, ...args.flatMap(uv)]);
+}
+function handTrace(...batches: number[][]): Uint8Array {
+  const name = (s: string) => [...uv(s.length), ...new TextEncoder().encode(s)];
+  return new Uint8Array([
+    ...new TextEncoder().encode("go 1.23 trace\0\0\0"),
+    ...expBatch([1, ...uv(0xc000000000), ...uv(8192), ...uv(8), ...uv(2048)]),
+    ...batches.flat(),
+    ...expBatch([
+      0,
+      ...uv(1),
+      0,
+      ...uv(640),
+      ...uv(640),
+      ...name("main.A"),
+      ...uv(2),
+      0,
+      ...uv(700),
+      ...uv(700),
+      ...name("main.B"),
+    ]),
+    ...batch(0, 0, [Ev.Frequency, ...uv(1e9)]),
+  ]);
+}
+const SPAN = 5; // its objects' ids start at 5 * 8192 / 8
+const kc = (sizeClass: number) => (sizeClass << 1) << 1;
+
+Deno.test("exectrace: a span reallocated (another size class) before the sweeper's late frees of its old objects sorted", () => {
+  const trace = handTrace(
+    // M1: a span of 704-byte slots with two main.A, a GC, then (stamped
+    // late: its clock runs behind) the sweep frees them and the span.
+    batch(
+      1,
+      100,
+      events(
+        [Ev.SpanAlloc, 0, SPAN, 1, kc(29)],
+        [Ev.HeapObjectAlloc, 1, SPAN * 1024, 1],
+        [Ev.HeapObjectAlloc, 1, SPAN * 1024 + 88, 1],
+        [Ev.GCBegin, 10, 1, 0],
+        [Ev.GCEnd, 10, 1],
+        [Ev.HeapObjectFree, 300, SPAN * 1024],
+        [Ev.HeapObjectFree, 1, SPAN * 1024 + 88],
+        [Ev.SpanFree, 1, SPAN],
+      ),
+    ),
+    // M2: the same page as a span of 768-byte slots, a main.B at its start.
+    batch(
+      2,
+      400,
+      events(
+        [Ev.SpanAlloc, 0, SPAN, 1, kc(30)],
+        [Ev.HeapObjectAlloc, 1, SPAN * 1024, 2],
+      ),
+    ),
+  );
+  const r = read(trace);
+  assertEquals(r.reader.stats.problem, null);
+  const t = (n: string) => r.result.types.find((x) => x.type === n)!;
+  assertEquals([t("main.A").allocs, t("main.A").frees, t("main.A").live], [
+    2,
+    2,
+    0,
+  ]);
+  assertEquals([t("main.B").allocs, t("main.B").live, t("main.B").sizes], [
+    1,
+    1,
+    [[768, 1]],
+  ]);
+  assertEquals(r.heap.anomalies.unmatchedFrees, 0);
+});
+
+Deno.test("exectrace: a slot's free stamped after its reallocation on another M ends the old object, not the new", () => {
+  for (const freeAt of [0, 5]) {
+    const trace = handTrace(
+      batch(
+        2,
+        100,
+        events(
+          [Ev.SpanAlloc, 0, SPAN, 1, kc(29)],
+          [Ev.HeapObjectAlloc, 1, SPAN * 1024, 1],
+          [Ev.GCBegin, 10, 1, 0],
+          [Ev.GCEnd, 10, 1],
+          // (t = 122) the slot again, for a main.B
+          [Ev.HeapObjectAlloc, 0, SPAN * 1024, 2],
+        ),
+      ),
+      batch(1, 122 + freeAt, events([Ev.HeapObjectFree, 0, SPAN * 1024])),
+    );
+    const r = read(trace);
+    const t = (n: string) => r.result.types.find((x) => x.type === n)!;
+    assertEquals([t("main.A").frees, t("main.A").live], [1, 0], `+${freeAt}`);
+    assertEquals(t("main.B").live, 1, `+${freeAt}`);
+    assertEquals(r.heap.anomalies, {
+      unmatchedFrees: 0,
+      reallocations: 0,
+      noSpan: 0,
+      unmatchedStackFrees: 0,
+    });
+  }
+});

@@ -315,6 +315,8 @@ export class ExecHeap implements ExecSink {
   readonly #staleFrees = new Map<number, number>();
   // Spans reallocated before their free sorted: id → old geometry.
   readonly #retired = new Map<number, number>();
+  // Objects of retired spans ended at the reallocation: their late frees.
+  readonly #retiredAddrs = new Set<number>();
   #lastG = -1;
   #lastSite = 0;
   // The events handed on are reused (consumers read them during the call).
@@ -472,7 +474,7 @@ export class ExecHeap implements ExecSink {
         break;
       case Ev.Span:
       case Ev.SpanAlloc:
-        this.#spanAlloc(a[0], a[1], a[2]);
+        this.#spanAlloc(a[0], a[1], a[2], c);
         break;
       case Ev.SpanFree:
         // A span reallocated before its free sorted: that free ends the
@@ -517,6 +519,7 @@ export class ExecHeap implements ExecSink {
         this.anomalies.reallocations += this.#staleFrees.size;
         this.#staleFrees.clear();
         this.#retired.clear();
+        this.#retiredAddrs.clear();
         this.#emit({ kind: "gc", lineNo: 0, time: c.time, cycle: this.#cycle });
         break;
       case Ev.GoCreate:
@@ -555,22 +558,51 @@ export class ExecHeap implements ExecSink {
     }
   }
 
-  #spanAlloc(id: number, npages: number, kindClass: number): void {
+  #spanAlloc(
+    id: number,
+    npages: number,
+    kindClass: number,
+    c: EventCursor,
+  ): void {
     const old = this.#spans.get(id);
     if (old !== 0) {
       // Its free sorted after this allocation: threads' clocks differ by
-      // microseconds, and the sweeper that frees a span's last objects and
-      // then the span may run on another M than the one that allocates the
-      // span again. Keep the old span's geometry for those late frees until
-      // its own free comes. (A manual span, a stack's, holds no objects.)
+      // tens of microseconds, and the sweeper that frees a span's last
+      // objects and then the span may run on another M than the one that
+      // allocates the span again. Its objects are dead: end them now, and
+      // skip their frees when they come, before the next GC ends. (A manual
+      // span, a stack's, holds no objects.)
+      if (old % 512 !== 1) {
+        this.#retired.set(id, old);
+        this.#endObjects(id, old, c);
+      }
       this.#spanFree(id);
-      if (old % 512 !== 1) this.#retired.set(id, old);
     }
     this.#spans.set(id, npages * 512 + kindClass);
     if (kindClass === 1) return; // not a heap span: stacks, runtime metadata
     const sizeClass = kindClass >>> 2;
     const last = sizeClass === 0 ? id : id + npages - 1;
     for (let p = id; p <= last; p++) this.#pageSpan.set(p, id + 1);
+  }
+
+  // Ends every live object of span `sid` (geometry `v`), remembering their
+  // addresses for their late frees.
+  #endObjects(sid: number, v: number, c: EventCursor): void {
+    const kindClass = v % 512;
+    const npages = (v - kindClass) / 512;
+    const elem = kindClass >>> 2 === 0
+      ? npages * this.#pageSize
+      : CLASS_TO_SIZE[kindClass >>> 2] ?? 0;
+    if (elem === 0) return;
+    const base = this.#minAddr + sid * this.#pageSize;
+    const end = base + npages * this.#pageSize;
+    for (let a = base; a + elem <= end; a += elem) {
+      const slot = this.#live.take(a);
+      if (slot >= 0) {
+        this.#release(slot, c, a);
+        this.#retiredAddrs.add(a);
+      }
+    }
   }
 
   #spanFree(id: number): void {
@@ -618,17 +650,16 @@ export class ExecHeap implements ExecSink {
     this.#size = elem;
   }
 
-  // The slot of a freed object `id` in a retired span holding it, or -1.
-  #retiredSlot(id: number): number {
+  // Whether freed object `id` is one of a retired span's, already ended.
+  #retiredFree(id: number): boolean {
     const page = Math.floor(id / this.#objsPerPage);
     for (const [sid, v] of this.#retired) {
       const npages = (v - (v % 512)) / 512;
       if (page < sid || page >= sid + npages) continue;
       this.#inSpan(id, sid, v);
-      const slot = this.#live.take(this.#addr);
-      if (slot >= 0) return slot;
+      if (this.#retiredAddrs.delete(this.#addr)) return true;
     }
-    return -1;
+    return false;
   }
 
   #grow(): void {
@@ -692,19 +723,21 @@ export class ExecHeap implements ExecSink {
   }
 
   #free(id: number, c: EventCursor): void {
+    // A retired span's objects first: the new span's cannot be swept
+    // before the next GC ends, when the retired ones are forgotten.
+    if (this.#retired.size > 0 && this.#retiredFree(id)) return;
     this.#slot(id);
     const addr = this.#addr;
     if (this.#staleFrees.size > 0 && this.#staleFrees.has(addr)) {
       this.#staleFrees.delete(addr);
       return;
     }
-    let slot = this.#live.take(addr);
-    if (slot < 0 && this.#retired.size > 0) slot = this.#retiredSlot(id);
+    const slot = this.#live.take(addr);
     if (slot < 0) {
       this.anomalies.unmatchedFrees++;
       return;
     }
-    this.#release(slot, c, this.#addr);
+    this.#release(slot, c, addr);
   }
 
   #release(slot: number, c: EventCursor, addr: number): void {
