@@ -30,7 +30,7 @@ const dir = values.dir!;
 const root = new URL("../", import.meta.url).pathname;
 const trace = `${dir}/churn-${values.rounds}.trace`;
 const truthFile = `${dir}/churn-${values.rounds}.truth.json`;
-const env = { GOTOOLCHAIN: "local" };
+const env: Record<string, string> = { GOTOOLCHAIN: "local" };
 
 async function ok(cmd: string, args: string[], e = env): Promise<string> {
   const out = await new Deno.Command(cmd, { args, env: e, stdout: "piped" })
