@@ -312,6 +312,8 @@ export class Collector {
     if (!stw) {
       // The world restarts; every P flushes its mcache (stale spans are swept by g0).
       this.#flushMcaches("uncacheSpan");
+      // The flush (procresize, world still stopped) is before the background sweeper starts.
+      rt.gcEndClock = rt.clock;
       const distance = Math.max(
         this.trigger - rt.heapLive - 1024 * 1024,
         8192,

@@ -18,6 +18,9 @@ import { COSTS } from "./clock.ts";
 export type { SweepWho } from "./events.ts";
 import type { SweepWho } from "./events.ts";
 
+/** Pages the reclaimer claims at a time (`pagesPerReclaimerChunk`). */
+const PAGES_PER_RECLAIMER_CHUNK = 512;
+
 /** Counts trailing zeros of a non-zero 32-bit word. */
 function ctz(x: number): number {
   return 31 - Math.clz32(x & -x);
@@ -46,8 +49,10 @@ export class Sweeper {
   readonly #rt: Runtime;
   /** Span class whose unswept sets `sweepone` takes from next. */
   #cursor = 0;
-  /** Span class the page reclaimer looks at next. */
-  #reclaimCursor = 0;
+  /** Page the page reclaimer claims its next chunk from (`reclaimIndex`). */
+  #reclaimIndex = 0;
+  /** Pages freed by the reclaimer beyond what its callers needed (`reclaimCredit`). */
+  #reclaimCredit = 0;
   /** True once every span of the current cycle is swept. */
   done = true;
   /** Pages swept since the sweep phase started. */
@@ -81,7 +86,8 @@ export class Sweeper {
   start(): void {
     this.#rt.heap.sweepgen += 2;
     this.#cursor = 0;
-    this.#reclaimCursor = 0;
+    this.#reclaimIndex = 0;
+    this.#reclaimCredit = 0;
     this.done = false;
     this.pagesSwept = 0;
     this.pagesSweptBasis = 0;
@@ -232,30 +238,60 @@ export class Sweeper {
 
   /**
    * The page reclaimer (`mheap.reclaim`): before the heap takes fresh pages
-   * while sweeping is unfinished, sweep spans with no marked object until
-   * `npages` pages were freed.
+   * while sweeping is unfinished, it claims chunks of 512 pages in address
+   * order and sweeps every unswept in-use span of the chunk that has no
+   * marked object (`reclaimChunk`), until `npages` pages were freed; pages
+   * freed beyond that are kept as credit for the next caller. One chunk is
+   * 4 MiB of heap, so a single large allocation can sweep a big share of a
+   * small heap (real temporaries -n 300: a quarter of all frees).
    */
   reclaim(npages: number): void {
     if (this.done) return;
-    const rt = this.#rt;
-    const sg = rt.heap.sweepgen;
-    let freed = 0;
-    const central = rt.central;
-    while (freed < npages && this.#reclaimCursor < central.length) {
-      const c = central[this.#reclaimCursor];
-      let found = false;
-      for (const set of [c.fullUnswept(sg), c.partialUnswept(sg)]) {
-        for (let i = set.spans.length - 1; i >= 0 && freed < npages; i--) {
-          const s = set.spans[i];
-          if (s.nmarked !== 0 || s.specials !== null) continue;
-          set.remove(s); // the span swapped into slot i was already looked at
-          const n = s.npages;
-          if (this.sweepSpan(s, false, "reclaim")) freed += n;
-          found = true;
-        }
+    // The background sweeper ran on the idle P meanwhile: it gets there first.
+    if (this.#rt.gomaxprocs > 1) this.bgsweep(0);
+    const heap = this.#rt.heap;
+    while (npages > 0) {
+      if (this.#reclaimCredit > 0) {
+        const take = Math.min(this.#reclaimCredit, npages);
+        this.#reclaimCredit -= take;
+        npages -= take;
+        continue;
       }
-      if (!found || freed < npages) this.#reclaimCursor++;
+      if (this.#reclaimIndex >= heap.mappedPages) return;
+      const idx = this.#reclaimIndex;
+      this.#reclaimIndex += PAGES_PER_RECLAIMER_CHUNK;
+      const nfound = this.#reclaimChunk(idx, PAGES_PER_RECLAIMER_CHUNK);
+      if (nfound <= npages) npages -= nfound;
+      else {
+        this.#reclaimCredit += nfound - npages;
+        npages = 0;
+      }
     }
+  }
+
+  /** Sweeps the unmarked, unswept spans starting in pages [pageIdx, pageIdx+n); returns the pages freed. */
+  #reclaimChunk(pageIdx: number, n: number): number {
+    const heap = this.#rt.heap;
+    const sg = heap.sweepgen;
+    const end = Math.min(pageIdx + n, heap.mappedPages);
+    let nfreed = 0;
+    for (let p = pageIdx; p < end;) {
+      const s = heap.spanOf(heap.arenaStart + p * heap.pageSize);
+      if (s === undefined) {
+        p++;
+        continue;
+      }
+      const first = Math.round((s.startAddr - heap.arenaStart) / heap.pageSize);
+      p = first + s.npages;
+      // The background sweeper sweeps on the other P meanwhile.
+      if (this.#rt.gomaxprocs > 1) this.bgsweep(0);
+      if (first < pageIdx || s.sweepgen !== sg - 2 || s.nmarked !== 0) continue;
+      if (s.spanSet === null) continue; // cached or being swept elsewhere
+      s.spanSet.remove(s);
+      const np = s.npages;
+      if (this.sweepSpan(s, false, "reclaim")) nfreed += np;
+    }
+    return nfreed;
   }
 
   /**

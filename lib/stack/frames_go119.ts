@@ -304,11 +304,28 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
     REFILL,
     NEXTFREE,
   ],
+  // mheap.alloc runs the reclaimer on the system stack: real traces show it
+  // on g0 (`goroutine 0 [idle]`), ending at systemstack.
   reclaim: [
     SWEEP,
-    RT("runtime.(*mheap).reclaimChunk", "runtime/mheap.go", 858, 0x1f3, 0x90),
-    RT("runtime.(*mheap).reclaim", "runtime/mheap.go", 789, 0x20b, 0x70),
-    RT("runtime.(*mheap).alloc.func1", "runtime/mheap.go", 916, 0x45, 0x48, ""),
+    RT(
+      "runtime.(*mheap).reclaimChunk",
+      "runtime/mheap.go",
+      855,
+      0x2fa,
+      0xa8,
+      "0x0?, {0x0, 0x0, 0x0?}, 0x0?, 0x200",
+    ),
+    RT(
+      "runtime.(*mheap).reclaim",
+      "runtime/mheap.go",
+      789,
+      0x15b,
+      0x70,
+      "0x0, 0x0?",
+    ),
+    RT("runtime.(*mheap).alloc.func1", "runtime/mheap.go", 916, 0x4c, 0x48, ""),
+    RT("runtime.systemstack", "runtime/asm_amd64.s", 492, 0x49, 0x8, ""),
   ],
 };
 

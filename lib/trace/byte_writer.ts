@@ -72,7 +72,13 @@ export class ByteWriter {
   readonly #chunk: number;
   #buf: Uint8Array;
   #pos = 0;
+  #flushed = 0;
   readonly #enc = new TextEncoder();
+
+  /** Bytes written so far (handed to the sink or buffered). */
+  get written(): number {
+    return this.#flushed + this.#pos;
+  }
 
   /** Makes a writer that hands chunks of about `chunkBytes` (default 1 MiB) to `sink`. */
   constructor(sink: (chunk: Uint8Array) => void, chunkBytes = 1 << 20) {
@@ -89,6 +95,7 @@ export class ByteWriter {
   flush(): void {
     if (this.#pos === 0) return;
     const out = this.#buf.subarray(0, this.#pos);
+    this.#flushed += this.#pos;
     this.#pos = 0;
     this.#sink(out);
   }

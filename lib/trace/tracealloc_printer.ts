@@ -12,6 +12,7 @@
 import type { GoType } from "../runtime/types.ts";
 import type { FrameSnapshot, Goroutine } from "../runtime/goroutine.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { COSTS } from "../runtime/clock.ts";
 import type { FreeWho, GCEvent } from "../runtime/events.ts";
 import { AllocKind } from "../stack/allockind.ts";
 import type {
@@ -150,7 +151,9 @@ export class TraceallocPrinter {
       const header = `tracealloc(${hex(addr)}, ${hex(size)}${
         typ ? `, ${typ.name}` : ""
       })\ngoroutine ${g.id} [running]:\n`;
-      this.#out.record(header, this.#traceback(g, makeTop()), "\n");
+      this.#charged(() =>
+        this.#out.record(header, this.#traceback(g, makeTop()), "\n")
+      );
       return;
     }
     const base = this.#userPart(g);
@@ -181,13 +184,13 @@ export class TraceallocPrinter {
     kind: AllocKind,
   ): void {
     this.counts.frees++;
-    if (who === "uncacheSpan") {
+    if (who === "uncacheSpan" || who === "reclaim") {
       this.#freeRecord(
         addr,
         size,
-        this.#cacheTop("uncacheSpan", () =>
+        this.#cacheTop(who, () =>
           "goroutine 0 [idle]:\n" +
-          this.#frames(this.#rtFrames.sweepers.uncacheSpan, 0x7fffcbd6b000)),
+          this.#frames(this.#rtFrames.sweepers[who], 0x7fffcbd6b000)),
         EMPTY,
       );
       return;
@@ -219,11 +222,13 @@ export class TraceallocPrinter {
     };
     if (this.#stacks === "js") {
       const gh = `goroutine ${g.id} [running]:\n`;
-      this.#out.record(
-        `tracefree(${hex(addr)}, ${hex(size)})\n`,
-        gh,
-        this.#traceback(g, makeTop()),
-        "\n",
+      this.#charged(() =>
+        this.#out.record(
+          `tracefree(${hex(addr)}, ${hex(size)})\n`,
+          gh,
+          this.#traceback(g, makeTop()),
+          "\n",
+        )
       );
       return;
     }
@@ -261,6 +266,7 @@ export class TraceallocPrinter {
     out.reserve(
       head.length + 48 + p1.length + p2.length + p3.length + p4.length,
     );
+    const before = out.written;
     out.putBytes(head);
     out.putHex(addr);
     out.putBytes(COMMA);
@@ -270,7 +276,15 @@ export class TraceallocPrinter {
     out.putBytes(p3);
     out.putBytes(p4);
     out.putByte(0x0a);
+    this.#rt.clock += (out.written - before) * COSTS.tracePrintByte;
     out.endRecord();
+  }
+
+  /** Runs `write` and charges the simulated clock for the bytes it printed ({@link COSTS.tracePrintByte}). */
+  #charged(write: () => void): void {
+    const before = this.#out.written;
+    write();
+    this.#rt.clock += (this.#out.written - before) * COSTS.tracePrintByte;
   }
 
   #tracegc(ev: GCEvent): void {
@@ -295,7 +309,7 @@ export class TraceallocPrinter {
       }
     }
     this.counts.gcs++;
-    this.#out.record(s + "end tracegc\n\n");
+    this.#charged(() => this.#out.record(s + "end tracegc\n\n"));
   }
 
   #system(g: Goroutine, spec: SystemGoroutineFrames): string {
