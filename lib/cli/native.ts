@@ -34,6 +34,7 @@ import {
 
 /** Help text of `alloctrace native`. */
 export const NATIVE_HELP = `Usage: alloctrace native [options] -- CMD [ARGS…]
+       alloctrace native [options] -p PID
 
 Run CMD traced with ptrace from its first instruction and record every
 malloc, calloc, realloc and free (and the aligned and array variants) with
@@ -52,6 +53,10 @@ Options:
   --no-follow-forks    let fork children run untraced (by default they are
                        traced too; exec'd programs always are)
   --pid PID            report only process PID's calls (see the processes table)
+  -p, --attach PID     trace a running process from now on instead of CMD
+                       (hooks injected into it); Ctrl-C, or --duration,
+                       detaches: its code is restored and it runs on
+  --duration SECONDS   with -p: detach after this long
   --breakpoints        stop CMD at every call instead (ptrace breakpoints,
                        stacks by libunwind-ptrace: slower, the reference)
   --top N              rows per table (default 10)
@@ -99,6 +104,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
       memprofilerate: { type: "string" },
       seed: { type: "string" },
       "no-follow-forks": { type: "boolean", default: false },
+      attach: { type: "string", short: "p" },
+      duration: { type: "string" },
       pid: { type: "string" },
       ...ANALYSIS_OPTIONS,
       ...SITE_OPTIONS,
@@ -112,7 +119,21 @@ export async function nativeCommand(args: string[]): Promise<number> {
     return 0;
   }
   const argv = [...positionals, ...cmd];
-  if (argv.length === 0) {
+  const attachPid = values.attach === undefined
+    ? undefined
+    : intOption("attach", values.attach, 0, 1, 2 ** 22);
+  const duration = intOption("duration", values.duration, 0, 0, 10 ** 7);
+  if (attachPid !== undefined && argv.length > 0) {
+    throw new UsageError(
+      "native -p PID attaches to a running process: give no command",
+    );
+  }
+  if (duration > 0 && attachPid === undefined) {
+    throw new UsageError("--duration goes with -p PID");
+  }
+  // Attached, the report names the process.
+  const name = attachPid === undefined ? argv : [`pid ${attachPid}`];
+  if (argv.length === 0 && attachPid === undefined) {
     throw new UsageError(
       "native needs a command: alloctrace native [options] -- CMD ARGS…",
     );
@@ -172,6 +193,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       seed,
       mode: values.breakpoints ? "breakpoints" : "inject",
       followForks: !values["no-follow-forks"],
+      attach: attachPid,
     }, async (batch) => {
       await sink.add(batch);
       progress.update(() =>
@@ -180,7 +202,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
             .toLocaleString("en-US")
         }/s, ${fmtBytes(sink.liveBytes)} live`
       );
-    });
+    }, duration * 1000);
     progress.done();
     code = r.code;
     if (!r.started && !r.interrupted) {
@@ -191,11 +213,13 @@ export async function nativeCommand(args: string[]): Promise<number> {
       await discard(traceOut, traceTmp);
       return code === 0 ? 1 : code;
     }
-    if (r.interrupted) {
+    if (r.interrupted && !quiet) {
       console.error(
-        `alloctrace: interrupted: ${
-          argv[0]
-        } was killed; reporting what it did until then`,
+        attachPid !== undefined
+          ? `alloctrace: detached from ${attachPid}, which runs on; reporting what it did until then`
+          : `alloctrace: interrupted: ${
+            argv[0]
+          } was killed; reporting what it did until then`,
       );
     }
   } catch (e) {
@@ -212,6 +236,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     throw err;
   }
   const seconds = (performance.now() - t0) / 1000;
+  // Attached, the report names the process.
   if (traceOut !== null) {
     traceOut.close();
     await Deno.rename(traceTmp!, traceOutPath!);
@@ -224,7 +249,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     rate: rate || 1,
     type,
     report: () => ({
-      title: `alloctrace native ${argv.join(" ")}`,
+      title: `alloctrace native ${name.join(" ")}`,
       subtitle: `exit code ${code}`,
       note: rate > 0
         ? `every call traced; stacks sampled, one per ${rate} bytes on average, and scaled`
@@ -235,12 +260,12 @@ export async function nativeCommand(args: string[]): Promise<number> {
   if (result.allocs === 0 && result.frees === 0 && !quiet) {
     console.error(
       `alloctrace: warning: ${
-        argv[0]
+        name[0]
       } made no malloc call that could be traced (a static or pure Go binary never calls libc's malloc)`,
     );
   }
   const report = {
-    command: argv,
+    command: name,
     exitCode: code,
     seconds,
     analysis: result,

@@ -44,6 +44,7 @@ export const REG = {
   r9: 8,
   r10: 7,
   fs_base: 21,
+  orig_rax: 15,
 } as const;
 
 const LIBC_SYMBOLS = {

@@ -1,7 +1,8 @@
 /**
  * Native tracing in a Worker (reference: the tracer owns a thread), with
  * Ctrl-C handled on the main thread: it kills the traced program, whose
- * exit then ends the trace; nothing is left stopped. Events reach the
+ * exit then ends the trace (attached: it asks the worker to detach); nothing
+ * is left stopped. Events reach the
  * caller batch by batch while the program runs; none are kept here.
  *
  * @module
@@ -33,11 +34,12 @@ export function traceInWorker(
   argv: string[],
   opts: TraceSettings,
   consume: (b: EventBatch) => Promise<void> | void,
+  durationMs = 0,
 ): Promise<TraceResult> {
   const worker = new Worker(new URL("./tracer_worker.ts", import.meta.url), {
     type: "module",
   });
-  const consumedBuf = new SharedArrayBuffer(4);
+  const consumedBuf = new SharedArrayBuffer(8);
   const consumed = new Int32Array(consumedBuf);
   let pid = 0;
   let interrupted = false;
@@ -54,7 +56,11 @@ export function traceInWorker(
   const signals = ["SIGINT", "SIGTERM"] as const;
   const onSignal = () => {
     interrupted = true;
-    kill();
+    // Attached: detach (the process runs on); started by us: kill it.
+    if (opts.attach !== undefined) {
+      Atomics.store(consumed, 1, 1);
+      Atomics.notify(consumed, 0);
+    } else kill();
   };
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   const done = () => {
@@ -94,7 +100,11 @@ export function traceInWorker(
           fail(err);
         } else if (d.code !== undefined) {
           done();
-          resolve({ code: interrupted ? 130 : d.code, interrupted, started });
+          resolve({
+            code: interrupted && opts.attach === undefined ? 130 : d.code,
+            interrupted,
+            started: started || opts.attach !== undefined,
+          });
         }
       }).catch(fail);
     };
@@ -103,7 +113,12 @@ export function traceInWorker(
       fail(new Error(`native tracer: ${e.message}`));
     };
     // traceNative applies the defaults.
-    const req: TraceRequest = { argv, settings: opts, consumed: consumedBuf };
+    const req: TraceRequest = {
+      argv,
+      settings: opts,
+      consumed: consumedBuf,
+      durationMs,
+    };
     worker.postMessage(req);
   });
 }

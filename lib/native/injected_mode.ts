@@ -57,6 +57,8 @@ function injectMmap(
         regs[REG.r10] = 0x100022n; // MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE
         regs[REG.r8] = 0xffffffffffffffffn;
         regs[REG.r9] = 0n;
+        // Not a syscall to restart (a thread stopped inside one, attached).
+        regs[REG.orig_rax] = 0xffffffffffffffffn;
         t.setRegs(tid);
         t.step(tid);
         t.getRegs(tid);

@@ -94,6 +94,14 @@ export interface NativeOptions {
   injectFails?: boolean;
   /** Trace fork children too (default true); false lets them run untraced. */
   followForks?: boolean;
+  /**
+   * Attach to this running process instead of starting `argv` (hooks
+   * injected into it; the trace ends with a clean detach, see
+   * {@link NativeOptions.detachWanted}).
+   */
+  attach?: number;
+  /** Attached: polled while tracing; true detaches (original bytes back, the process runs on). */
+  detachWanted?: () => boolean;
 }
 
 const SIGTRAP = 5;
@@ -165,26 +173,63 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   const rbrkOffset = offsetOf(null, "_dl_debug_state");
   const execveOffset = offsetOf(libcHandle, "execve");
 
-  const pid = spawnStopped(c, argv);
-  const seize = c.ptrace(
-    PT.SEIZE,
-    BigInt(pid),
-    0n,
-    PT.O_TRACEEXEC | PT.O_EXITKILL | PT.O_TRACECLONE | PT.O_TRACEFORK |
-      PT.O_TRACEVFORK | PT.O_TRACEVFORKDONE | PT.O_TRACEEXIT,
-  );
-  if (seize < 0n) {
+  const attached = opts.attach !== undefined;
+  const pid = attached ? opts.attach! : spawnStopped(c, argv);
+  // An attached process must outlive us: no PTRACE_O_EXITKILL then.
+  const ptraceOptions = PT.O_TRACEEXEC | PT.O_TRACECLONE | PT.O_TRACEFORK |
+    PT.O_TRACEVFORK | PT.O_TRACEVFORKDONE | PT.O_TRACEEXIT |
+    (attached ? 0n : PT.O_EXITKILL);
+  const seizeOne = (tid: number) => {
+    if (c.ptrace(PT.SEIZE, BigInt(tid), 0n, ptraceOptions) >= 0n) return;
     const e = errno();
-    c.kill(pid, 9);
+    if (!attached) c.kill(pid, 9);
     throw new Error(
-      `ptrace is not permitted here (errno ${e}${
-        e === 1
-          ? ", EPERM: Yama ptrace_scope, a seccomp filter or a missing CAP_SYS_PTRACE"
-          : ""
-      })`,
+      e === 3
+        ? `no process ${tid}`
+        : `ptrace is not permitted here (errno ${e}${
+          e === 1
+            ? ", EPERM: Yama ptrace_scope (attaching needs ptrace_scope 0, or CAP_SYS_PTRACE), a seccomp filter, another tracer, or another user's process"
+            : ""
+        })`,
     );
+  };
+  /** Attached: the threads seized, all stopped, with the signals they were about to take. */
+  const seized = new Map<number, number>();
+  if (attached) {
+    // Threads can start while we seize: read the list until it holds no new one.
+    for (let fresh = true; fresh;) {
+      fresh = false;
+      let tids: number[];
+      try {
+        tids = [...Deno.readDirSync(`/proc/${pid}/task`)].map((d) =>
+          Number(d.name)
+        );
+      } catch {
+        throw new Error(`no process ${pid}`);
+      }
+      for (const tid of tids) {
+        if (seized.has(tid)) continue;
+        seizeOne(tid);
+        seized.set(tid, 0);
+        t.interrupt(tid);
+        fresh = true;
+      }
+    }
+    for (const tid of seized.keys()) {
+      // Wait for its PTRACE_EVENT_STOP; a signal met first is given back later.
+      for (;;) {
+        const { s } = t.wait(tid, WALL);
+        if ((s & 0xff) !== 0x7f) break; // it ended
+        if (s >>> 16 === EV_STOP) break;
+        const sig = (s >> 8) & 0xff;
+        if (sig !== SIGTRAP) seized.set(tid, sig);
+        t.cont(tid);
+      }
+    }
+  } else {
+    seizeOne(pid);
+    c.kill(pid, SIGCONT);
   }
-  c.kill(pid, SIGCONT);
   opts.onStart?.(pid);
 
   const t0 = performance.now();
@@ -228,7 +273,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   };
   const root = newProc(pid);
   procOf.set(pid, root);
-  let rootExecd = false;
+  let rootExecd = attached;
 
   // A process image begins (its exec): hook it when its loader says libc is there.
   const startImage = (proc: Proc) => {
@@ -263,7 +308,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     proc.execBp = libc + execveOffset;
     proc.execOrig = t.setByte(tid, proc.execBp, 0xcc);
     // The breakpoint mode keeps _dl_debug_state's: calls return to it.
-    if (proc.mode.name === "inject") {
+    if (proc.mode.name === "inject" && proc.rbrk > 0) {
       t.setByte(tid, proc.rbrk, proc.rbrkOrig);
       proc.rbrk = 0;
     }
@@ -298,6 +343,92 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   const execEmulation = new Map<number, ReturnType<typeof emulatorFor>>();
 
   let exitCode = -1;
+  if (attached) {
+    // Hooks into the running image: mmap run at ld.so's _dl_debug_state
+    // (any code address does; that one is a bare `ret`).
+    root.maps.refresh();
+    const libc = root.maps.libcStart();
+    const ld = root.maps.ldStart();
+    const first = [...seized.keys()].find((tid) => t.getRegs(tid));
+    const mode = libc === undefined || ld === undefined || first === undefined
+      ? null
+      : InjectedMode.plant(
+        { ...root, libcStart: libc },
+        settings,
+        first,
+        ld + rbrkOffset,
+      );
+    if (mode === null) {
+      for (const [tid, sig] of seized) t.detach(tid, sig);
+      throw new Error(
+        `cannot attach to ${pid}: ${
+          libc === undefined
+            ? "it does not use glibc's malloc (static or not a C program)"
+            : "the hooks cannot be written into it"
+        }`,
+      );
+    }
+    root.libcStart = libc!;
+    root.mode = mode;
+    root.execBp = libc! + execveOffset;
+    root.execOrig = t.setByte(first!, root.execBp, 0xcc);
+    for (const [tid, sig] of seized) {
+      knownTids.add(tid);
+      alive.add(tid);
+      procOf.set(tid, root);
+      pidOfTid.set(tid, pid);
+      if (t.getRegs(tid)) mode.thread(tid, t.fsBase);
+      t.cont(tid, sig);
+    }
+  }
+  // Attached: every thread stopped, the ring read, the hooks and
+  // breakpoints taken out, every thread let go.
+  const detach = () => {
+    const stopped = new Map<number, number>();
+    for (const tid of alive) t.interrupt(tid);
+    while (stopped.size < alive.size) {
+      const { tid, s } = t.wait(-1, WALL);
+      if (tid < 0) break;
+      if ((s & 0xff) !== 0x7f) {
+        alive.delete(tid);
+        continue;
+      }
+      const sig = (s >> 8) & 0xff;
+      const event = s >>> 16;
+      if (event === EV_STOP) {
+        stopped.set(tid, stopped.get(tid) ?? 0);
+        continue;
+      }
+      if (event !== 0) {
+        t.cont(tid); // an exec, clone or exit on its way: it stops next
+        continue;
+      }
+      if (sig === SIGTRAP && t.getRegs(tid)) {
+        const p = procOf.get(tid);
+        const bp = Number(t.regs[REG.rip]) - 1;
+        if (p !== undefined && bp === p.execBp) {
+          // Stopped on the execve breakpoint: run the real instruction instead.
+          t.regs[REG.rip] = BigInt(bp);
+          t.setRegs(tid);
+          stopped.set(tid, 0);
+          continue;
+        }
+        if (p?.mode?.trap(tid, bp)) continue; // a full ring: read, and it runs on
+      }
+      stopped.set(tid, sig); // a signal of the program's: given back at the detach
+    }
+    for (const p of new Set(procOf.values())) {
+      const any = [...stopped.keys()].find((tid) => procOf.get(tid) === p);
+      if (any === undefined) continue;
+      p.mode?.drain(true);
+      p.mode?.remove(any);
+      if (p.execBp > 0) t.setByte(any, p.execBp, p.execOrig);
+      if (p.rbrk > 0) t.setByte(any, p.rbrk, p.rbrkOrig);
+    }
+    for (const [tid, sig] of stopped) t.detach(tid, sig);
+    alive.clear();
+  };
+  const deadline = opts.detachWanted;
   // While the program runs, the rings are read every few milliseconds (the
   // tracer's own thread): events reach consumers as they happen, and the
   // program rarely finds a ring full.
@@ -308,6 +439,11 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     return n;
   };
   while (alive.size > 0) {
+    if (attached && deadline?.()) {
+      detach();
+      exitCode = 0; // it runs on
+      break;
+    }
     const { tid, s } = t.wait(-1, WALL | WNOHANG);
     if (tid === 0) {
       if (drainAll() > 0) idle = 0;

@@ -24,15 +24,20 @@ import { BatchEncoder } from "./event.ts";
 /** The options of a trace that can cross to a worker (no callbacks). */
 export type TraceSettings = Omit<
   NativeOptions,
-  "onEvent" | "onStart" | "onExec"
+  "onEvent" | "onStart" | "onExec" | "detachWanted"
 >;
 
 /** What the main thread asks the worker to trace. */
 export interface TraceRequest {
   argv: string[];
   settings: TraceSettings;
-  /** Int32Array over it: [0] batches consumed by the main thread. */
+  /**
+   * Int32Array over it: [0] batches consumed by the main thread, [1] set
+   * to 1 to detach (attached).
+   */
   consumed: SharedArrayBuffer;
+  /** Attached: detach after this many milliseconds (0: only when asked). */
+  durationMs: number;
 }
 
 /** Batches the worker may be ahead of its consumer. */
@@ -41,6 +46,9 @@ export const MAX_AHEAD = 8;
 self.onmessage = (m: MessageEvent<TraceRequest>) => {
   const { argv, settings } = m.data;
   const consumed = new Int32Array(m.data.consumed);
+  const end = m.data.durationMs > 0
+    ? performance.now() + m.data.durationMs
+    : Infinity;
   const enc = new BatchEncoder();
   let posted = 0;
   const post = () => {
@@ -57,6 +65,8 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
       ...settings,
       onStart: (pid) => self.postMessage({ pid }),
       onExec: () => self.postMessage({ exec: true }),
+      detachWanted: () =>
+        Atomics.load(consumed, 1) === 1 || performance.now() > end,
       onEvent: (e) => {
         if (enc.add(e)) post();
       },

@@ -1,0 +1,152 @@
+/**
+ * `alloctrace native -p PID`: hooks injected into a running process, then
+ * a clean detach (by --duration, or Ctrl-C): the program runs on, untraced.
+ */
+import { assertEquals, assertTrue } from "../_assert.ts";
+import { ROOT } from "../_run.ts";
+import { compile, dir, skip } from "./_support.ts";
+
+const SERVER = `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <pthread.h>
+void *volatile keep;
+volatile long ticks;
+void *worker(void *arg) {
+  for (;;) { void *p = malloc(48); keep = p; free(p); usleep(1000); }
+  return 0;
+}
+int main(int argc, char **argv) {
+  pthread_t th; pthread_create(&th, 0, worker, 0);
+  FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
+  for (long i = 1;; i++) {
+    void *volatile p = malloc(4000); free(p);
+    f = fopen(argv[2], "w"); fprintf(f, "%ld\\n", i); fclose(f);
+    if (access(argv[3], F_OK) == 0) return 5;
+    usleep(5000);
+  }
+}
+`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const read = async (f: string) =>
+  Number((await Deno.readTextFile(f).catch(() => "")).trim());
+
+/** The first 16 bytes of `malloc` in process `pid` and in ours (same libc). */
+async function mallocBytes(pid: number): Promise<[string, string]> {
+  const { loadLibc, cstr } = await import("../../lib/native/ffi.ts");
+  const c = loadLibc();
+  const self = c.dlopen(cstr("libc.so.6"), 0x4 | 0x1);
+  const p = c.dlsym(self, cstr("malloc"))!;
+  const addr = BigInt(Deno.UnsafePointer.value(p));
+  const mine = new Uint8Array(
+    Deno.UnsafePointerView.getArrayBuffer(p, 16).slice(0),
+  );
+  // Same libc, but mapped elsewhere: find malloc's offset in each map.
+  const base = (text: string) =>
+    BigInt(
+      "0x" +
+        text.split("\n").find((l) =>
+          /libc\.so\.6$/.test(l) && / 00000000 /.test(l)
+        )!.split("-")[0],
+    );
+  const off = addr - base(await Deno.readTextFile("/proc/self/maps"));
+  const theirs = base(await Deno.readTextFile(`/proc/${pid}/maps`)) + off;
+  const f = await Deno.open(`/proc/${pid}/mem`);
+  await f.seek(theirs, Deno.SeekMode.Start);
+  const buf = new Uint8Array(16);
+  await f.read(buf);
+  f.close();
+  const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16)).join(" ");
+  return [hex(buf), hex(mine)];
+}
+
+Deno.test({
+  name:
+    "native -p PID: attaches to a running program, traces its calls, detaches cleanly (--duration, then Ctrl-C): original bytes back, no tracer, the program runs on",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("server", SERVER, ["-pthread"]);
+    const [pidFile, tickFile, stopFile] = ["pid", "tick", "stop"].map((x) =>
+      `${dir}/server.${x}`
+    );
+    const prog = new Deno.Command(bin, {
+      args: [pidFile, tickFile, stopFile],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      let pid = 0;
+      for (let i = 0; i < 200 && pid === 0; i++) {
+        await sleep(20);
+        pid = await read(pidFile);
+      }
+      assertTrue(pid > 0, "the program started");
+      const attach = (extra: string[]) =>
+        new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "main.ts",
+            "native",
+            "-p",
+            String(pid),
+            "--json",
+            `${dir}/attach.json`,
+            ...extra,
+          ],
+          cwd: ROOT,
+          stdout: "piped",
+          stderr: "piped",
+        });
+      const byDuration = await attach(["--duration", "1"]).output();
+      const err = new TextDecoder().decode(byDuration.stderr);
+      if (byDuration.code !== 0 && /not permitted/.test(err)) {
+        // Yama ptrace_scope 1 lets a tracer attach only to its descendants.
+        console.log(`attach_test: skipped: ${err.trim()}`);
+        return;
+      }
+      assertEquals(byDuration.code, 0, err);
+      const doc = JSON.parse(await Deno.readTextFile(`${dir}/attach.json`));
+      const site = (n: number) =>
+        doc.sites.filter((s: { allocBytes: number; allocs: number }) =>
+          s.allocBytes === n * s.allocs
+        );
+      assertTrue(doc.allocs > 20, `${doc.allocs} allocations traced`);
+      assertTrue(site(4000).length > 0 && site(48).length > 0, err);
+      const status = await Deno.readTextFile(`/proc/${pid}/status`);
+      assertEquals(/^TracerPid:\s*(\d+)/m.exec(status)?.[1], "0");
+      const [theirs, ours] = await mallocBytes(pid);
+      assertEquals(theirs, ours, "malloc's entry is as libc has it");
+      const t1 = await read(tickFile);
+      await sleep(300);
+      assertTrue(await read(tickFile) > t1, "it runs on after the detach");
+      // Ctrl-C detaches too.
+      const child = attach([]).spawn();
+      await sleep(1500);
+      child.kill("SIGINT");
+      const byCtrlC = await child.output();
+      assertEquals(
+        byCtrlC.code,
+        0,
+        new TextDecoder().decode(byCtrlC.stderr),
+      );
+      assertEquals(
+        /^TracerPid:\s*(\d+)/m.exec(
+          await Deno.readTextFile(`/proc/${pid}/status`),
+        )?.[1],
+        "0",
+      );
+      const t2 = await read(tickFile);
+      await sleep(300);
+      assertTrue(await read(tickFile) > t2, "it runs on after Ctrl-C");
+      await Deno.writeTextFile(stopFile, "");
+      const end = await prog.status;
+      assertEquals(end.code, 5, "it ended on its own, unharmed");
+    } finally {
+      try {
+        prog.kill("SIGKILL");
+      } catch { /* ended */ }
+    }
+  },
+});
