@@ -518,6 +518,44 @@ const ROWS: Row[] = [
     changes: ["f.txt"],
   },
   {
+    name:
+      "run: one output on /dev/full fails at the end; the others and the JSON summary are written",
+    args: [
+      "run",
+      "leak",
+      "--n",
+      "100",
+      "--memprofile",
+      "/dev/full",
+      "--folded",
+      "f.txt",
+      "--json",
+    ],
+    code: 1,
+    stderr: /^alloctrace: cannot write \/dev\/full: No space left on device/,
+    changes: ["f.txt"],
+    check: (_, { stdout }) =>
+      assertEquals(JSON.parse(stdout).written, { folded: "f.txt" }),
+  },
+  {
+    name:
+      "replay: one output on /dev/full fails at the end; the others and the JSON are written",
+    args: [
+      "replay",
+      LEAK,
+      "--memprofile-text",
+      "/dev/full",
+      "--folded",
+      "f.txt",
+      "--json",
+    ],
+    code: 1,
+    stderr: /^alloctrace: cannot write \/dev\/full: No space left on device/,
+    changes: ["f.txt"],
+    check: (_, { stdout }) =>
+      assertEquals(JSON.parse(stdout).replayed.allocs, LEAK_COUNTS.allocs),
+  },
+  {
     name: "a FIFO output is written through, and stays a FIFO",
     needs: () => hasTool("mkfifo"),
     setup: ({ dir }) => {
