@@ -556,6 +556,34 @@ const ROWS: Row[] = [
       assertEquals(JSON.parse(stdout).replayed.allocs, LEAK_COUNTS.allocs),
   },
   {
+    name: "$&, $', $` and $$ in function and file names: one HTML page",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/dollar.trace`,
+        leakLines((ls) =>
+          ls.map((l) =>
+            // (Function replacers: a string one reads the $ patterns.)
+            l.replaceAll("main.makePayload", () => "main.make$&Pay$'lo$`ad$$")
+              .replaceAll("leak/main.go", () => "leak/$&ma$'in$`.go")
+          )
+        ),
+      ),
+    args: ["analyze", "dollar.trace", "--html", "r.html", "--json"],
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    changes: ["r.html"],
+    check: ({ dir }) => {
+      const html = Deno.readTextFileSync(`${dir}/r.html`);
+      assertEquals(html.split("<!DOCTYPE html>").length, 2);
+      const data = /<script type="application\/json" id="data">(.*?)<\/script>/s
+        .exec(html)![1];
+      assertTrue(
+        JSON.stringify(JSON.parse(data)).includes("main.make$&Pay$'lo$`ad$$"),
+      );
+    },
+  },
+  {
     name: "a FIFO output is written through, and stays a FIFO",
     needs: () => hasTool("mkfifo"),
     setup: ({ dir }) => {
