@@ -195,11 +195,7 @@ export { GO119_FRAMES } from "./lib/stack/frames_go119.ts";
 export { GO12_FRAMES } from "./lib/stack/frames_go12.ts";
 export { COSTS, formatGCms } from "./lib/runtime/clock.ts";
 export { formatGCTrace } from "./lib/runtime/gctrace.ts";
-export {
-  type GoDebug,
-  GODEBUG_VARS,
-  parseGodebug,
-} from "./lib/runtime/godebug.ts";
+export { type GoDebug, parseGodebug } from "./lib/runtime/godebug.ts";
 export { emptymspan, MCache } from "./lib/runtime/mcache.ts";
 export { leak, type LeakResult } from "./lib/workload/leak.ts";
 export { temporaries } from "./lib/workload/temporaries.ts";

@@ -147,8 +147,11 @@ export function stackHash(
   return [hi, lo];
 }
 
-/** Profile-cycle semantics of a preset. */
-export type CycleModel = "go1.2" | "go1.19";
+/**
+ * Profile-cycle semantics: Go 1.2's recent → settled at each GC, or Go
+ * 1.3+'s three-slot future ring.
+ */
+export type CycleModel = "recent-settled" | "future-ring";
 
 /**
  * The heap profiler's bucket table and cycles.
@@ -156,7 +159,7 @@ export type CycleModel = "go1.2" | "go1.19";
  * @example
  * ```ts
  * import { HeapProfile } from "./memprofile.ts";
- * const p = new HeapProfile("go1.19");
+ * const p = new HeapProfile("future-ring", true);
  * const b = p.mProf_Malloc([0x401000, 0x402000], 64);
  * p.mProf_Free(b, 64);
  * // before any GC, MemProfile falls back to everything recorded
@@ -167,6 +170,8 @@ export type CycleModel = "go1.2" | "go1.19";
 export class HeapProfile {
   /** Cycle semantics. */
   readonly model: CycleModel;
+  /** Whether a bucket's key includes the object size (Go 1.3+). */
+  readonly bySize: boolean;
   /** `mProfCycle`: the cycle counter (value only; the flushed flag is separate). */
   cycle = 0;
   /** Whether the current cycle was flushed. */
@@ -177,9 +182,10 @@ export class HeapProfile {
   nbuckets = 0;
   readonly #chains = new Map<number, Bucket>();
 
-  /** Makes an empty profile with the given cycle model. */
-  constructor(model: CycleModel) {
+  /** Makes an empty profile with the given cycle model and bucket key. */
+  constructor(model: CycleModel, bySize: boolean) {
     this.model = model;
+    this.bySize = bySize;
   }
 
   #lastStk: readonly number[] | null = null;
@@ -188,7 +194,7 @@ export class HeapProfile {
 
   /** Finds or makes the bucket of a stack (and size, from Go 1.3). */
   stkbucket(stk: readonly number[], size: number): Bucket {
-    const withSize = this.model === "go1.19";
+    const withSize = this.bySize;
     const key = withSize ? size : 0;
     // The same stack array (the runtime reuses it for repeated stacks) and size: the same bucket.
     if (stk === this.#lastStk && key === this.#lastSize) {
@@ -228,7 +234,7 @@ export class HeapProfile {
   /** Records a sampled allocation; returns its bucket (for the object's profile special). */
   mProf_Malloc(stk: readonly number[], size: number): Bucket {
     const b = this.stkbucket(stk, size);
-    const c = this.model === "go1.19"
+    const c = this.model === "future-ring"
       ? b.future[(this.cycle + 2) % 3]
       : b.future[0];
     c.allocs++;
@@ -238,7 +244,7 @@ export class HeapProfile {
 
   /** Records the free of a sampled object (called by sweep through its special). */
   mProf_Free(b: Bucket, size: number): void {
-    const c = this.model === "go1.19"
+    const c = this.model === "future-ring"
       ? b.future[(this.cycle + 1) % 3]
       : b.future[0];
     c.frees++;
@@ -247,7 +253,7 @@ export class HeapProfile {
 
   /** Go 1.19: at mark termination, the cycle advances (`mProf_NextCycle`). */
   mProf_NextCycle(): void {
-    if (this.model !== "go1.19") return;
+    if (this.model !== "future-ring") return;
     this.cycle = (this.cycle + 1) % 100663296;
     this.flushed = false;
   }
@@ -258,7 +264,7 @@ export class HeapProfile {
    * (`MProf_GC`: recent → settled).
    */
   mProf_Flush(): void {
-    if (this.model === "go1.2") {
+    if (this.model === "recent-settled") {
       for (let b = this.mbuckets; b !== null; b = b.allnext) {
         addCycle(b.active, b.future[0]);
         clearCycle(b.future[0]);
@@ -272,7 +278,7 @@ export class HeapProfile {
 
   /** Go 1.19: `runtime.GC()` after its sweep publishes the frees of the cycle it forced (`mProf_PostSweep`). */
   mProf_PostSweep(): void {
-    if (this.model !== "go1.19") return;
+    if (this.model !== "future-ring") return;
     this.#flushSlot((this.cycle + 1) % 3);
   }
 
@@ -289,7 +295,7 @@ export class HeapProfile {
    * recorded so far is published first, as Go does.
    */
   MemProfile(inuseZero: boolean): MemProfileRecord[] {
-    if (this.model === "go1.19") this.#flushSlot(this.cycle % 3);
+    if (this.model === "future-ring") this.#flushSlot(this.cycle % 3);
     let clear = true;
     for (let b = this.mbuckets; b !== null; b = b.allnext) {
       if (b.active.allocs !== 0 || b.active.frees !== 0) {

@@ -94,7 +94,7 @@ export function fullMemStats(rt: Runtime): FullMemStats {
   };
 }
 
-function trailer(preset: string, s: FullMemStats): string {
+function trailer(format: "short" | "full", s: FullMemStats): string {
   const arr = (a: number | boolean | number[]) =>
     `[${(a as number[]).join(" ")}]`;
   const lines = [
@@ -117,7 +117,7 @@ function trailer(preset: string, s: FullMemStats): string {
     `# MCache = ${s.MCacheInuse} / ${s.MCacheSys}`,
     `# BuckHashSys = ${s.BuckHashSys}`,
   ];
-  if (preset === "go1.2-seed") {
+  if (format === "short") {
     lines.push(
       `# NextGC = ${s.NextGC}`,
       `# PauseNs = ${arr(s.PauseNs)}`,
@@ -171,9 +171,9 @@ export function sortByInuse(records: MemProfileRecord[]): MemProfileRecord[] {
  * ```
  */
 export function writeHeapProfileText(rt: Runtime): string {
-  const seed = rt.preset.name === "go1.2-seed";
+  const format = rt.preset.textProfile;
   // Go 1.19 reads MemStats first; Go 1.2 after writing the records.
-  const early = seed ? null : fullMemStats(rt);
+  const early = format.memStatsFirst ? fullMemStats(rt) : null;
   const records = rt.MemProfile(true);
   let total = { inuseObj: 0, inuse: 0, allocObj: 0, alloc: 0 };
   for (const r of records) {
@@ -194,10 +194,10 @@ export function writeHeapProfileText(rt: Runtime): string {
     } [${r.AllocObjects}: ${r.AllocBytes}] @`;
     for (const pc of r.Stack) out += " " + hex(pc);
     out += "\n";
-    out += frameLines(rt, r.Stack, seed);
+    out += frameLines(rt, r.Stack, format.pcMinusOne);
     out += "\n";
   }
-  out += trailer(rt.preset.name, early ?? fullMemStats(rt));
+  out += trailer(format.trailer, early ?? fullMemStats(rt));
   return tabwrite(out);
 }
 
@@ -205,7 +205,7 @@ export function writeHeapProfileText(rt: Runtime): string {
 function frameLines(
   rt: Runtime,
   stk: readonly number[],
-  seed: boolean,
+  pcMinusOne: boolean,
 ): string {
   const render = (skipRuntime: boolean) => {
     let s = "";
@@ -213,7 +213,7 @@ function frameLines(
     for (const pc of stk) {
       const hit = rt.symtab.lookup(pc);
       if (hit === undefined) {
-        s += `#\t${hex(seed ? pc : pc - 1)}\n`;
+        s += `#\t${hex(pcMinusOne ? pc - 1 : pc)}\n`;
         skipping = false;
         continue;
       }
@@ -221,7 +221,7 @@ function frameLines(
       if (name === "runtime.goexit") continue;
       if (skipping && name.startsWith("runtime.")) continue;
       skipping = false;
-      const shown = seed ? pc : pc - 1;
+      const shown = pcMinusOne ? pc - 1 : pc;
       s += `#\t${hex(shown)}\t${name}+${
         hex(shown - hit.fn.entry)
       }\t${hit.fn.file}:${hit.line}\n`;

@@ -127,7 +127,7 @@ export class Collector {
       this.trigger = Infinity;
       return;
     }
-    if (rt.preset.name === "go1.2-seed") {
+    if (rt.preset.pacer === "next_gc") {
       // next_gc = heap_alloc + heap_alloc × GOGC/100; no minimum.
       this.goal = this.heapMarked +
         Math.floor(this.heapMarked * this.gcpercent / 100);
@@ -194,7 +194,7 @@ export class Collector {
    */
   start(forced: boolean, extraRoot: number): void {
     const rt = this.#rt;
-    const stw = rt.preset.name === "go1.2-seed";
+    const stw = rt.preset.stopTheWorldSweep;
     if (!stw) rt.sweeper.finish("gcStart");
     const stats: GCCycleStats = {
       startNs: rt.clock,
@@ -214,7 +214,7 @@ export class Collector {
     };
     this.#stats = stats;
     this.#forced = forced;
-    if (rt.numGC === 0 && !stw) {
+    if (rt.numGC === 0 && rt.preset.bgMarkWorkers) {
       // gcBgMarkStartWorkers: one background mark worker per P.
       for (let i = 0; i < rt.gomaxprocs; i++) {
         const w = rt.newGoroutine(i);
@@ -257,7 +257,7 @@ export class Collector {
     const rt = this.#rt;
     const stats = this.#stats!;
     const forced = this.#forced;
-    const stw = rt.preset.name === "go1.2-seed";
+    const stw = rt.preset.stopTheWorldSweep;
     const sweeper = rt.sweeper;
     if (rt.clock < this.markEndClock) {
       // Assists finished the mark early: what the workers had left is the

@@ -6,8 +6,8 @@
  */
 
 import { formatGCms } from "./clock.ts";
-import type { GCCycleStats } from "./gc.ts";
-import type { PresetName } from "./presets.ts";
+import type { GCCycleStats } from "./events.ts";
+import { getPreset } from "./presets.ts";
 
 const MB = 20;
 
@@ -26,12 +26,12 @@ const MB = 20;
  * ```
  */
 export function formatGCTrace(
-  preset: PresetName,
+  preset: string,
   n: number,
   s: GCCycleStats,
   forced: boolean,
 ): string {
-  if (preset === "go1.2-seed") {
+  if (getPreset(preset).gctraceFormat === "stw") {
     const ms = (ns: number) => Math.floor(ns / 1e6);
     return `gc${n}(${s.procs}): ${ms(s.clockNs[1])}+${ms(s.sweepNs)}+${
       ms(s.clockNs[0] + s.clockNs[2] - s.sweepNs)

@@ -8,34 +8,7 @@
  * @module
  */
 
-import type { PresetName } from "./presets.ts";
-
-/** The variables each preset's runtime knows, in table order. */
-export const GODEBUG_VARS: Readonly<Record<PresetName, readonly string[]>> = {
-  "go1.2-seed": ["allocfreetrace", "gctrace", "scheddetail", "schedtrace"],
-  "go1.19": [
-    "allocfreetrace",
-    "clobberfree",
-    "cgocheck",
-    "efence",
-    "gccheckmark",
-    "gcpacertrace",
-    "gcshrinkstackoff",
-    "gcstoptheworld",
-    "gctrace",
-    "invalidptr",
-    "madvdontneed",
-    "sbrk",
-    "scavtrace",
-    "scheddetail",
-    "schedtrace",
-    "tracebackancestors",
-    "asyncpreemptoff",
-    "inittrace",
-    "harddecommit",
-    "adaptivestackstart",
-  ],
-};
+import { getPreset } from "./presets.ts";
 
 /** The result of parsing GODEBUG. */
 export interface GoDebug {
@@ -80,7 +53,8 @@ function goAtoi(s: string, min: number, max: number): number | null {
 }
 
 /**
- * Parses a GODEBUG string for a preset.
+ * Parses a GODEBUG string for a preset (by name), with its Go version's
+ * parser, variables and defaults.
  *
  * @example
  * ```ts
@@ -91,13 +65,15 @@ function goAtoi(s: string, min: number, max: number): number | null {
  * if (b.vars.gctrace !== 2 || b.vars.allocfreetrace !== 1) throw new Error();
  * ```
  */
-export function parseGodebug(preset: PresetName, s: string): GoDebug {
-  const names = GODEBUG_VARS[preset];
+export function parseGodebug(preset: string, s: string): GoDebug {
+  const { godebugVars: names, godebugParser, godebugDefaults } = getPreset(
+    preset,
+  );
   const vars: Record<string, number> = {};
   for (const n of names) vars[n] = 0;
   const unknown: string[] = [];
   const out: GoDebug = { vars, unknown };
-  if (preset === "go1.2-seed") {
+  if (godebugParser === "c-prefix") {
     let p = 0;
     while (p < s.length) {
       const rest = s.slice(p);
@@ -110,10 +86,7 @@ export function parseGodebug(preset: PresetName, s: string): GoDebug {
     }
     return out;
   }
-  vars.cgocheck = 1;
-  vars.invalidptr = 1;
-  vars.adaptivestackstart = 1;
-  vars.madvdontneed = 1;
+  Object.assign(vars, godebugDefaults);
   for (const field of s.split(",")) {
     const eq = field.indexOf("=");
     if (eq < 0) {

@@ -16,6 +16,14 @@ export type PresetName = "go1.19" | "go1.2-seed";
 /** How the page heap picks a free run of pages. */
 export type PagePolicy = "first-fit" | "best-fit";
 
+/** A parked runtime goroutine every program of a version starts with. */
+export interface SystemGoroutine {
+  /** Its kind (the frames a `tracegc` shows for it are the preset's). */
+  readonly kind: "forcegc" | "bgsweep" | "bgscavenge";
+  /** Why it waits, as a traceback header says. */
+  readonly waitReason: string;
+}
+
 /** Everything the allocator needs to know about one Go version. */
 export interface Preset {
   /** Preset name, as given on the command line. */
@@ -53,6 +61,57 @@ export interface Preset {
   readonly traceFormat: "seed" | "tracealloc";
   /** The runtime's own frames: allocation paths, sweepers, system goroutines. */
   readonly frames: PresetFrames;
+  /**
+   * Heap-profile sampling: Go 1.2's uniform `fastrand1() % (2*rate)` (objects
+   * of at least `rate` bytes always sampled), or Go 1.3+'s exponential
+   * countdown with mean `rate`.
+   */
+  readonly sampling: "uniform" | "exponential";
+  /**
+   * Heap-profile cycles: Go 1.2's recent → settled at each GC (`MProf_GC`),
+   * or Go 1.3+'s three-slot future ring published "as of the last GC".
+   */
+  readonly profileCycles: "recent-settled" | "future-ring";
+  /** Whether a profile bucket's key includes the object size (Go 1.3+). */
+  readonly bucketBySize: boolean;
+  /**
+   * Sweeping: Go 1.2 stops the world and sweeps everything at mark
+   * termination; Go 1.3+ sweeps lazily, proportionally, in the background and
+   * through the reclaimer, concurrently with the mutator.
+   */
+  readonly stopTheWorldSweep: boolean;
+  /** Whether every allocation checks the GC trigger (Go 1.2), not only those that refill or allocate large. */
+  readonly gcCheckEveryMalloc: boolean;
+  /** The pacer: Go 1.2's `next_gc` (live × (1 + GOGC/100), no minimum) or Go 1.19's goal and trigger bounds. */
+  readonly pacer: "next_gc" | "go1.19";
+  /** Whether the collector starts a background mark worker per P at its first cycle. */
+  readonly bgMarkWorkers: boolean;
+  /** The runtime's own goroutines, parked, after main. */
+  readonly systemGoroutines: readonly SystemGoroutine[];
+  /**
+   * The `GODEBUG=gctrace=1` line: Go 1.2's stop-the-world `gcN(P): …`, or
+   * the concurrent collector's `gc N @…s …%: …` (Go 1.5+).
+   */
+  readonly gctraceFormat: "stw" | "concurrent";
+  /**
+   * GODEBUG parsing: the seed-era C parser (a field matches a name when it
+   * starts with `name=`, the value is the run of leading digits) or Go
+   * 1.19's (exact keys, `memprofilerate`, bad values leave the default).
+   */
+  readonly godebugParser: "c-prefix" | "exact";
+  /** The GODEBUG variables the runtime knows, in its table's order. */
+  readonly godebugVars: readonly string[];
+  /** GODEBUG variables whose default is not 0. */
+  readonly godebugDefaults: Readonly<Record<string, number>>;
+  /** The legacy text heap profile (`debug=1`) as the version writes it. */
+  readonly textProfile: {
+    /** MemStats read before the records (Go 1.19), else after them (Go 1.2). */
+    readonly memStatsFirst: boolean;
+    /** Frame PCs printed as return address − 1 (Go 1.3+), else as recorded. */
+    readonly pcMinusOne: boolean;
+    /** The `# runtime.MemStats` trailer: Go 1.2's short field list or Go 1.19's full one. */
+    readonly trailer: "short" | "full";
+  };
 }
 
 const MiB = 1 << 20;
@@ -80,6 +139,49 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     textStart: 0x401000,
     traceFormat: "tracealloc",
     frames: GO119_FRAMES,
+    sampling: "exponential",
+    profileCycles: "future-ring",
+    bucketBySize: true,
+    stopTheWorldSweep: false,
+    gcCheckEveryMalloc: false,
+    pacer: "go1.19",
+    bgMarkWorkers: true,
+    systemGoroutines: [
+      { kind: "forcegc", waitReason: "force gc (idle)" },
+      { kind: "bgsweep", waitReason: "GC sweep wait" },
+      { kind: "bgscavenge", waitReason: "GC scavenge wait" },
+    ],
+    gctraceFormat: "concurrent",
+    godebugParser: "exact",
+    godebugVars: [
+      "allocfreetrace",
+      "clobberfree",
+      "cgocheck",
+      "efence",
+      "gccheckmark",
+      "gcpacertrace",
+      "gcshrinkstackoff",
+      "gcstoptheworld",
+      "gctrace",
+      "invalidptr",
+      "madvdontneed",
+      "sbrk",
+      "scavtrace",
+      "scheddetail",
+      "schedtrace",
+      "tracebackancestors",
+      "asyncpreemptoff",
+      "inittrace",
+      "harddecommit",
+      "adaptivestackstart",
+    ],
+    godebugDefaults: {
+      cgocheck: 1,
+      invalidptr: 1,
+      adaptivestackstart: 1,
+      madvdontneed: 1,
+    },
+    textProfile: { memStatsFirst: true, pcMinusOne: true, trailer: "full" },
   },
   "go1.2-seed": {
     name: "go1.2-seed",
@@ -103,6 +205,19 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     textStart: 0x400c00,
     traceFormat: "seed",
     frames: GO12_FRAMES,
+    sampling: "uniform",
+    profileCycles: "recent-settled",
+    bucketBySize: false,
+    stopTheWorldSweep: true,
+    gcCheckEveryMalloc: true,
+    pacer: "next_gc",
+    bgMarkWorkers: false,
+    systemGoroutines: [],
+    gctraceFormat: "stw",
+    godebugParser: "c-prefix",
+    godebugVars: ["allocfreetrace", "gctrace", "scheddetail", "schedtrace"],
+    godebugDefaults: {},
+    textProfile: { memStatsFirst: false, pcMinusOne: false, trailer: "short" },
   },
 };
 

@@ -258,14 +258,17 @@ export class Runtime {
     }
     this.seed = seed;
     this.godebug = parseGodebug(this.preset.name, opts.godebug ?? "");
-    this.#exponential = this.preset.name !== "go1.2-seed";
-    this.memprofile = new HeapProfile(this.#exponential ? "go1.19" : "go1.2");
+    this.#exponential = this.preset.sampling === "exponential";
+    this.memprofile = new HeapProfile(
+      this.preset.profileCycles,
+      this.preset.bucketBySize,
+    );
     // Each mcache draws its first countdown at the default rate: it is made
     // before the program can change MemProfileRate.
     for (let p = 0; p < procs; p++) {
       this.#samplers.push(
         new Sampler(
-          this.#exponential ? "exponential" : "uniform",
+          this.preset.sampling,
           seed,
           p,
           524288,
@@ -276,23 +279,15 @@ export class Runtime {
     this.memProfileRate = opts.memProfileRate ?? 524288;
     this.gc = new Collector(this, parseGOGC(opts.gogc ?? 100));
     this.curg = this.newGoroutine(0);
-    if (this.preset.name === "go1.19") {
-      // The runtime's own goroutines of a Go 1.19 program, parked.
-      for (
-        const [kind, reason] of [
-          ["forcegc", "force gc (idle)"],
-          ["bgsweep", "GC sweep wait"],
-          ["bgscavenge", "GC scavenge wait"],
-        ] as const
-      ) {
-        const g = this.newGoroutine(0);
-        g.kind = kind;
-        g.status = "waiting";
-        g.waitReason = reason;
-        if (kind === "bgsweep") this.bgsweepg = g;
-      }
+    // The runtime's own goroutines, parked.
+    for (const { kind, waitReason } of this.preset.systemGoroutines) {
+      const g = this.newGoroutine(0);
+      g.kind = kind;
+      g.status = "waiting";
+      g.waitReason = waitReason;
+      if (kind === "bgsweep") this.bgsweepg = g;
     }
-    this.#checkEveryMalloc = this.preset.name === "go1.2-seed";
+    this.#checkEveryMalloc = this.preset.gcCheckEveryMalloc;
     this.allocsByClass = new Float64Array(sc.numClasses);
     this.freesByClass = new Float64Array(sc.numClasses);
     this.#tiny = this.preset.tinyAllocator;
