@@ -343,6 +343,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const siteStacks = new StackTable();
   const analyzer = new TraceAnalyzer(siteStacks, {
     now: () => rt.clock / 1e9,
+    dense: true,
   });
   attachEvents(rt, siteStacks, (e) => analyzer.add(e));
   const t0 = performance.now();

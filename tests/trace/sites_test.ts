@@ -8,7 +8,11 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { alloctrace, run } from "../_run.ts";
-import type { Frame } from "../../lib/trace/events.ts";
+import { type Frame, StackTable } from "../../lib/trace/events.ts";
+import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
+import { Runtime } from "../../lib/runtime/runtime.ts";
+import { findWorkload } from "../../lib/workload/registry.ts";
+import { attachEvents } from "../../lib/report/sim_events.ts";
 import { isAllocatorFrame, siteOf } from "../../lib/trace/sites.ts";
 
 const fr = (func: string, file = "", line = 0): Frame => ({
@@ -171,4 +175,20 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a dense (paged) live map gives the analysis the hash table gives, on a simulated run", async () => {
+  const rt = new Runtime({});
+  const st = new StackTable();
+  const hash = new TraceAnalyzer(st);
+  const dense = new TraceAnalyzer(st, { dense: true });
+  attachEvents(rt, st, (e) => {
+    hash.add(e);
+    dense.add(e);
+  });
+  await findWorkload("binarytrees")!.run(rt, { depth: 10 });
+  const [h, d] = [hash.finish(), dense.finish()];
+  assertEquals(d.sites, h.sites);
+  assertEquals([d.liveBytes, d.liveObjects], [h.liveBytes, h.liveObjects]);
+  assertEquals(d.liveObjects, rt.readMemStats().HeapObjects);
 });
