@@ -443,6 +443,8 @@ export async function writeAnalysisOutputs(
     rate: number;
     type: HeapSampleType;
     report: () => Omit<ReportInput, "samples">;
+    /** Samples for `--folded` when they differ (frames labelled by site key); default `samples`. */
+    folded?: HeapSample[];
   },
 ): Promise<void> {
   const outs = paths instanceof Outputs ? paths : Outputs.check({
@@ -458,6 +460,9 @@ export async function writeAnalysisOutputs(
     "--pprof",
     () => gzip(encodeHeapProfile(samples, null, { rate: opts.rate })),
   );
-  await outs.write("--folded", () => folded(samples, opts.type));
+  await outs.write(
+    "--folded",
+    () => folded(opts.folded ?? samples, opts.type),
+  );
   if (!(paths instanceof Outputs)) outs.finish();
 }

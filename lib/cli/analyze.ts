@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { TraceAnalyzer } from "../trace/analyze.ts";
 import { analysisText } from "../report/text.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
+import { labelSites } from "../trace/sites.ts";
 import { StackTable } from "../trace/events.ts";
 import {
   detectGoVersion,
@@ -49,7 +50,7 @@ ${SITE_HELP}
   --top N              rows per table (default 10)
   --json               print the analysis as JSON
   --pprof FILE         write an exact (unsampled) heap profile for go tool pprof
-  --folded FILE        write folded stacks
+  --folded FILE        write folded stacks (the site frame as "func file:line" unless --by func)
   --folded-type TYPE   ${HEAP_SAMPLE_TYPES.join(", ")} (default alloc_space)
   --html FILE          write a self-contained HTML report
   --strict             fail on lines that belong to no record and on a cut record
@@ -136,6 +137,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   await writeAnalysisOutputs(outs, samples, {
     rate: 1,
     type,
+    folded: labelSites(samples, by),
     report: () => ({
       title: `alloctrace analyze ${input.name}`,
       subtitle: `${read.parser.stats.format ?? "?"} format, ${

@@ -257,3 +257,34 @@ export function siteOf(
     keyFrames: frames.length,
   };
 }
+
+/**
+ * Samples (leaf-first frames) whose frame names carry the site key, for
+ * outputs that have only names (folded stacks): with `line`, the leaf (the
+ * site) becomes `func file:line`, so two sites of one function stay apart;
+ * with `stack`, every frame does; with `func`, nothing changes.
+ *
+ * @example
+ * ```ts
+ * import { labelSites } from "./sites.ts";
+ * const s = [{ values: [1, 8, 1, 8], frames: [{ func: "main.f", file: "m.go", line: 7 }, { func: "main.main", file: "m.go", line: 3 }] }];
+ * const l = labelSites(s, "line");
+ * if (l[0].frames[0].func !== "main.f m.go:7" || l[0].frames[1].func !== "main.main") throw new Error();
+ * ```
+ */
+export function labelSites<
+  S extends {
+    values: readonly number[];
+    frames: readonly { func: string; file: string; line: number }[];
+  },
+>(samples: readonly S[], by: SiteBy): S[] {
+  if (by === "func") return [...samples];
+  return samples.map((s) => ({
+    ...s,
+    frames: s.frames.map((f, i) =>
+      by === "stack" || i === 0
+        ? { ...f, func: frameText({ ...f, inlined: false }) }
+        : f
+    ),
+  }));
+}

@@ -63,7 +63,7 @@ Deno.test("analyze: a real trace, text and JSON, with an exact pprof and folded 
     assertEquals(payload.reduce((a, s) => a + s.values[1], 0), 76800);
     assertIncludes(
       await Deno.readTextFile(`${dir}/f.txt`),
-      "main.main;main.makeScratch 153600\n",
+      "main.main;main.makeScratch acceptance/programs/leak/main.go:44 153600\n",
     );
     const j = await alloctrace([
       "analyze",

@@ -624,7 +624,10 @@ const ROWS: Row[] = [
     code: 0,
     stderr: "",
     check: (_, { stdout }) =>
-      assertTrue(/^[^\n]*main\.makePayload [0-9]+$/m.test(stdout), stdout),
+      assertTrue(
+        /^[^\n]*main\.makePayload \S+:\d+ [0-9]+$/m.test(stdout),
+        stdout,
+      ),
   },
   {
     name:
