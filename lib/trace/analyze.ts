@@ -116,6 +116,8 @@ export interface AnalysisResult {
   frees: number;
   /** Frees with no allocation before them (objects allocated before tracing). */
   unmatchedFrees: number;
+  /** Allocations at an address still live (its free was not traced, or two traces were concatenated). */
+  allocsAtLive: number;
   /** GC cycles. */
   gcs: number;
   /** Bytes allocated. */
@@ -229,6 +231,7 @@ export class TraceAnalyzer {
     allocs: 0,
     frees: 0,
     unmatchedFrees: 0,
+    allocsAtLive: 0,
     gcs: 0,
     allocBytes: 0,
     peakLiveBytes: 0,
@@ -371,7 +374,10 @@ export class TraceAnalyzer {
       // Keyed by heap slot, where tracefree points (Go 1.22 headers: 8 before).
       // A second allocation at a live address: the first one's free was not traced.
       const prev = this.#live.put(slotAddr(e.addr, e.size), slot);
-      if (prev >= 0) this.#release(prev, false);
+      if (prev >= 0) {
+        r.allocsAtLive++;
+        this.#release(prev, false);
+      }
       this.#lSite[slot] = site;
       this.#lStack[slot] = e.stack;
       this.#lSize[slot] = e.size;

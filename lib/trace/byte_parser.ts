@@ -15,12 +15,17 @@ import { type Frame, StackTable, type TraceEvent } from "./events.ts";
 import {
   emitRecord,
   hexDigit,
+  MAX_EXACT,
+  MAX_LINE,
+  noteAnomaly,
   noteCreatedBy,
+  type ParserOptions,
   type ParseStats,
   TraceParser,
 } from "./parser.ts";
 
 const NL = 10;
+const CR = 13;
 const TAB = 9;
 const SP = 32;
 const LPAREN = 40;
@@ -31,6 +36,12 @@ const dec = new TextDecoder();
 const P_ALLOC = new TextEncoder().encode("tracealloc(");
 const P_FREE = new TextEncoder().encode("tracefree(");
 const P_GOROUTINE = new TextEncoder().encode("goroutine ");
+const P_GC = new TextEncoder().encode("tracegc()");
+const P_MALLOC = new TextEncoder().encode("MProf_Malloc(");
+const P_MFREE = new TextEncoder().encode("MProf_Free(");
+const P_CREATED = new TextEncoder().encode("created by ");
+const P_ELIDED = new TextEncoder().encode("...additional frames elided...");
+const P_MALLOCGC = new TextEncoder().encode("runtime.mallocgc");
 
 function startsWith(
   buf: Uint8Array,
@@ -41,6 +52,27 @@ function startsWith(
   if (e - s < p.length) return false;
   for (let i = 0; i < p.length; i++) if (buf[s + i] !== p[i]) return false;
   return true;
+}
+
+/**
+ * True when a record header starts somewhere in `buf[s, e)` (program output
+ * may run into one): it ends a record, as in {@link TraceParser}.
+ */
+function hasHeader(buf: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = buf[i];
+    if (c === 116 /* t */) {
+      if (
+        startsWith(buf, i, e, P_ALLOC) || startsWith(buf, i, e, P_FREE) ||
+        startsWith(buf, i, e, P_GC)
+      ) return true;
+    } else if (c === 77 /* M */) {
+      if (startsWith(buf, i, e, P_MALLOC) || startsWith(buf, i, e, P_MFREE)) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 /** Two independent 32-bit hashes of a byte range (FNV-1a and a multiply-rotate one). */
@@ -133,7 +165,13 @@ export class ByteTraceParser {
   readonly stacks: StackTable;
   readonly #emit: (e: TraceEvent) => void;
   readonly #slow: TraceParser;
+  readonly #maxLine: number;
   #carry: Uint8Array = new Uint8Array(0);
+  /** Inside a line past the cap (already counted): skip to its newline. */
+  #skipping = false;
+  /** Warnings noted (foreign, long and rejected): a record that made one is not cached. */
+  #warned = 0;
+  #reject = false;
   // Record state (fast path).
   #inRecord = false;
   #kind: "alloc" | "free" = "alloc";
@@ -185,10 +223,20 @@ export class ByteTraceParser {
   constructor(
     emit: (e: TraceEvent) => void,
     stacks: StackTable = new StackTable(),
+    opts: ParserOptions = {},
   ) {
     this.#emit = emit;
     this.stacks = stacks;
-    this.#slow = new TraceParser(emit, stacks);
+    this.#maxLine = opts.maxLine ?? MAX_LINE;
+    this.#slow = new TraceParser(emit, stacks, opts);
+  }
+
+  /**
+   * True when a line past the cap came before any record: the input is not
+   * a trace (`/dev/zero`, a binary file), and a reader may stop reading.
+   */
+  get notATrace(): boolean {
+    return !this.#inRecord && this.#slow.notATrace;
   }
 
   /** Records whose traceback came from the record cache (not parsed again). */
@@ -223,9 +271,20 @@ export class ByteTraceParser {
     const buf = this.#scanner.data(this.#reservedAt + n);
     // The record cache is given up when fewer than 1 in 4 of the first
     // 10,000 records hit (every traceback different: nothing to gain).
-    const cache = this.#blockTries < 10_000 ||
+    let cache = this.#blockTries < 10_000 ||
       this.#blockHits * 4 > this.#blockTries;
     let s = 0;
+    if (this.#skipping) {
+      // The rest of a line past the cap (counted when it passed it).
+      const nl = buf.indexOf(NL);
+      if (nl < 0) {
+        this.#carry = new Uint8Array(0);
+        return;
+      }
+      this.#skipping = false;
+      this.#lines++;
+      s = nl + 1;
+    }
     for (;;) {
       if (
         cache && !this.#inRecord && buf[s] === 116 && !this.#slowBusy()
@@ -235,11 +294,21 @@ export class ByteTraceParser {
           s = next;
           continue;
         }
+        // No blank line after s in this chunk (CRLF endings, or the end of
+        // the chunk): none after a later record either; stop looking.
+        if (next === -2) cache = false;
       }
       const nl = buf.indexOf(NL, s);
       if (nl < 0) break;
       this.#line(buf, s, nl);
       s = nl + 1;
+    }
+    if (buf.length - s > this.#maxLine + 1) {
+      // A line past the cap (one byte more may be its CR): keep none of it.
+      this.#skipping = true;
+      this.#carry = new Uint8Array(0);
+      this.#note("long", this.#lines + 1);
+      return;
     }
     this.#carry = buf.slice(s);
     // A function line waiting for its file line points into the scanner's
@@ -260,14 +329,16 @@ export class ByteTraceParser {
    * then read where it stands). Its goroutine and stack come from the cache,
    * so the record costs its header line. A new one is parsed line by line
    * and cached when that made exactly one clean record, ended by the blank
-   * line. Returns the offset after the blank line, or -1 to go line by line.
+   * line. Returns the offset after the blank line, or -1 to go line by line
+   * (-2: and there is no blank line after `s` in `buf`).
    */
   #block(buf: Uint8Array, s: number): number {
     const sc = this.#scanner;
     const end = sc.scan(s, buf.length);
-    if (end < 0) return -1;
+    if (end < 0) return -2;
     const nl1 = sc.nl1;
-    if (end <= nl1) return -1;
+    // (A record this long may hold a line past the cap: line by line.)
+    if (end <= nl1 || end - s > this.#maxLine) return -1;
     const len = end - nl1;
     // A small-integer key (no boxed number per lookup); the rest of the
     // 96 bits and the length are checked.
@@ -293,7 +364,7 @@ export class ByteTraceParser {
     ) {
       // mallocgc's first argument, read where the line parser reads it.
       const h = sh.argsAt >= 0 ? hexAt(buf, nl1 + 1 + sh.argsAt, end) : -1;
-      const requested = h >= 0 ? h : 0;
+      const requested = h >= 0 && h <= MAX_EXACT ? h : 0;
       const next = this.#fromCache(buf, s, nl1, end, sh, requested);
       if (next < 0) return next;
       this.#shapeHits++;
@@ -310,13 +381,17 @@ export class ByteTraceParser {
     const lines0 = this.#lines;
     const slow0 = this.#slowLines;
     const blank0 = this.#blankEnds;
+    const warned0 = this.#warned;
     let p = s;
     while (p <= end + 1) {
       const nl = buf.indexOf(NL, p);
       this.#line(buf, p, nl);
       p = nl + 1;
     }
-    if (this.#slowLines === slow0 && this.#blankEnds === blank0 + 1) {
+    if (
+      this.#slowLines === slow0 && this.#blankEnds === blank0 + 1 &&
+      this.#warned === warned0
+    ) {
       const parsed = {
         lines: this.#lines - lines0 - 2,
         goroutine: this.#goroutine,
@@ -351,7 +426,7 @@ export class ByteTraceParser {
     requested: number,
   ): number {
     this.#lines++;
-    if (!this.#header2(buf, s, nl1)) {
+    if (!this.#header2(buf, s, buf[nl1 - 1] === CR ? nl1 - 1 : nl1)) {
       this.#lines--;
       return -1;
     }
@@ -386,8 +461,16 @@ export class ByteTraceParser {
   /** Ends the input (a last line without newline; a cut record is reported). */
   end(): void {
     const st = this.#slow.stats;
-    if (this.#carry.length > 0) {
-      const last = this.#carry;
+    const last = this.#carry;
+    const lastEnd = last.length - (last[last.length - 1] === CR ? 1 : 0);
+    if (this.#skipping || lastEnd > this.#maxLine) {
+      // A long last line: skipped like any long line.
+      if (!this.#skipping) this.#note("long", this.#lines + 1);
+      this.#skipping = false;
+      this.#carry = new Uint8Array(0);
+      this.#lines++;
+      st.lines = this.#lines;
+    } else if (this.#carry.length > 0) {
       this.#carry = new Uint8Array(0);
       if (this.#inRecord) {
         this.#lines++;
@@ -410,15 +493,26 @@ export class ByteTraceParser {
     this.#slow.end();
   }
 
-  #toSlow(buf: Uint8Array, s: number, e: number): void {
+  /** Hands the line `buf[s, nl]` (with its newline) to the embedded parser. */
+  #toSlow(buf: Uint8Array, s: number, nl: number): void {
     this.#slowLines++;
     // Keep the embedded parser's line numbers in step with ours.
     this.#slow.stats.lines = this.#lines - 1;
-    this.#slow.feed(dec.decode(buf.subarray(s, e + 1)));
+    this.#slow.feed(dec.decode(buf.subarray(s, nl + 1)));
   }
 
-  #line(buf: Uint8Array, s: number, e: number): void {
+  /** Counts a warning (in the embedded parser's statistics, which are ours). */
+  #note(kind: "foreign" | "long" | "rejected", lineNo: number): void {
+    this.#warned++;
+    noteAnomaly(this.#slow.stats, kind, lineNo);
+  }
+
+  /** The line `buf[s, nl)`, `nl` being its newline. */
+  #line(buf: Uint8Array, s: number, nl: number): void {
     this.#lines++;
+    // CRLF: the CR is part of the line ending.
+    const e = nl > s && buf[nl - 1] === CR ? nl - 1 : nl;
+    if (e - s > this.#maxLine) return this.#note("long", this.#lines);
     if (this.#inRecord) {
       if (this.#recordLine(buf, s, e)) return;
       // The record ended: this line starts something else.
@@ -430,7 +524,7 @@ export class ByteTraceParser {
       this.#header = dec.decode(buf.subarray(s, e));
       return;
     }
-    this.#toSlow(buf, s, e);
+    this.#toSlow(buf, s, nl);
   }
 
   /** The embedded parser is inside a record or a tracegc block: lines go there. */
@@ -486,6 +580,7 @@ export class ByteTraceParser {
     st.format ??= "go1.3+";
     this.#inRecord = true;
     this.#kind = isAlloc ? "alloc" : "free";
+    this.#reject = addr > MAX_EXACT || size > MAX_EXACT;
     this.#addr = addr;
     this.#size = size;
     this.#type = type;
@@ -502,25 +597,33 @@ export class ByteTraceParser {
     return true;
   }
 
-  /** Handles a line inside a record; false when the line does not belong to it. */
+  /**
+   * Handles a line inside a record; false when the line ends it (a blank
+   * line where a file line was due, or a record header). A foreign line is
+   * counted and the record goes on: the frames after it still belong to it.
+   */
   #recordLine(buf: Uint8Array, s: number, e: number): boolean {
     if (!this.#sawGoroutine) {
-      if (!startsWith(buf, s, e, P_GOROUTINE)) return false;
-      // The id runs to the next space; anything but digits there makes it 0.
-      let id = 0;
-      let i = s + P_GOROUTINE.length;
-      for (; i < e; i++) {
-        const c = buf[i];
-        if (c === SP) break;
-        if (c < 48 || c > 57) {
-          id = 0;
-          while (i < e && buf[i] !== SP) i++;
-          break;
+      if (startsWith(buf, s, e, P_GOROUTINE)) {
+        // The id runs to the next space; anything but digits there makes it 0.
+        let id = 0;
+        let i = s + P_GOROUTINE.length;
+        for (; i < e; i++) {
+          const c = buf[i];
+          if (c === SP) break;
+          if (c < 48 || c > 57) {
+            id = 0;
+            while (i < e && buf[i] !== SP) i++;
+            break;
+          }
+          id = id * 10 + (c - 48);
         }
-        id = id * 10 + (c - 48);
+        this.#goroutine = id <= MAX_EXACT ? id : 0;
+        this.#sawGoroutine = true;
+        return true;
       }
-      this.#goroutine = id;
-      this.#sawGoroutine = true;
+      if (s === e || hasHeader(buf, s, e)) return false;
+      this.#note("foreign", this.#lines);
       return true;
     }
     if (s === e) {
@@ -531,20 +634,43 @@ export class ByteTraceParser {
     }
     const c = buf[s];
     if (this.#afterCreatedBy) {
+      // Its file line; a foreign line before it leaves it due.
       this.#afterCreatedBy = false;
       if (c === TAB) return true;
-    }
-    if (this.#expectFile) {
-      if (c !== TAB) return false;
-      this.#fileLine(buf, s, e);
-      this.#expectFile = false;
+      if (hasHeader(buf, s, e)) return false;
+      if (this.#funcLine(buf, s, e)) return true;
+      this.#afterCreatedBy = true;
+      this.#note("foreign", this.#lines);
       return true;
     }
+    if (this.#expectFile) {
+      if (c === TAB) {
+        this.#fileLine(buf, s, e);
+        this.#expectFile = false;
+        return true;
+      }
+      if (hasHeader(buf, s, e)) return false;
+      this.#note("foreign", this.#lines);
+      // A line that starts a frame: the function line before had no file line.
+      this.#expectFile = false;
+      if (!this.#funcLine(buf, s, e)) this.#expectFile = true;
+      return true;
+    }
+    if (hasHeader(buf, s, e)) return false;
+    // A file line without its function, or a foreign line.
+    if (!this.#funcLine(buf, s, e)) this.#note("foreign", this.#lines);
+    return true;
+  }
+
+  /**
+   * A line where a function line may stand: a function line `name(args)`
+   * (its file line comes next), `created by …`, or the elided-frames note.
+   * False for anything else. A function's name has no space.
+   */
+  #funcLine(buf: Uint8Array, s: number, e: number): boolean {
+    const c = buf[s];
     if (c === TAB) return false;
-    if (
-      c === 99 /* c */ && e - s > 11 &&
-      dec.decode(buf.subarray(s, s + 11)) === "created by "
-    ) {
+    if (c === 99 /* c */ && startsWith(buf, s, e, P_CREATED)) {
       noteCreatedBy(
         this.#slow.stats.goroutines,
         this.#goroutine,
@@ -553,35 +679,12 @@ export class ByteTraceParser {
       this.#afterCreatedBy = true;
       return true;
     }
-    if (
-      c === 46 /* . */ &&
-      dec.decode(buf.subarray(s, e)).startsWith(
-        "...additional frames elided...",
-      )
-    ) {
-      return true;
-    }
-    // A function line: `name(args)`.
-    if (buf[e - 1] !== 41) return false;
+    if (c === 46 /* . */ && startsWith(buf, s, e, P_ELIDED)) return true;
+    if (buf[e - 1] !== 41 /* ) */) return false;
     const open = buf.lastIndexOf(LPAREN, e - 1);
     if (open <= s) return false;
-    // A header or program output running into a record ends it.
-    if (
-      c === 116 &&
-      (startsWith(buf, s, e, P_ALLOC) || startsWith(buf, s, e, P_FREE))
-    ) return false;
-    for (let i = s; i < open; i++) {
-      if (
-        buf[i] === 116 && buf[i + 1] === 114 && buf[i + 2] === 97 &&
-        buf[i + 3] === 99 && buf[i + 4] === 101
-      ) {
-        const rest = dec.decode(buf.subarray(i, e));
-        if (
-          rest.startsWith("tracealloc(") || rest.startsWith("tracefree(") ||
-          rest.startsWith("tracegc()")
-        ) return false;
-      }
-    }
+    const sp = buf.indexOf(SP, s);
+    if (sp >= 0 && sp < open) return false;
     this.#funcStart = s;
     this.#funcEnd = open;
     this.#funcHash = hashRange(buf, s, open, 0x811c9dc5, 0x27d4eb2f);
@@ -594,12 +697,12 @@ export class ByteTraceParser {
     // when its file line arrives, as the string parser does).
     this.#pendingRequested = -1;
     if (
-      this.#frameIds.length === 0 && open - s === 16 &&
-      dec.decode(buf.subarray(s, open)) === "runtime.mallocgc"
+      this.#frameIds.length === 0 && open - s === P_MALLOCGC.length &&
+      startsWith(buf, s, open, P_MALLOCGC)
     ) {
       this.#mallocArgsAt = open + 1;
       const h = hexAt(buf, open + 1, e);
-      if (h >= 0) this.#pendingRequested = h;
+      if (h >= 0 && h <= MAX_EXACT) this.#pendingRequested = h;
     }
     this.#expectFile = true;
     return true;
@@ -657,6 +760,7 @@ export class ByteTraceParser {
   }
 
   #finish(): void {
+    if (this.#reject) return this.#emitRecord(-1);
     const ids = this.#frameIds;
     const key = (this.#rh1 ^ Math.imul(this.#rh2, 31) ^ ids.length) | 0;
     let list = this.#stackByHash.get(key);
@@ -691,6 +795,12 @@ export class ByteTraceParser {
 
   /** Emits the record whose header and goroutine were read, with `stack`. */
   #emitRecord(stack: number): void {
+    this.#funcBuf = null;
+    if (this.#reject) {
+      // A size or address past 2^53: a warning, not a figure.
+      this.#inRecord = false;
+      return this.#note("rejected", this.#headerLine);
+    }
     emitRecord(this.#slow.stats, this.#emit, {
       kind: this.#kind,
       addr: this.#addr,

@@ -5,7 +5,11 @@
  * Text is fed in chunks of any size; complete records become events, stacks
  * are interned, lines that belong to no record (the program's own stderr)
  * are counted, and a record cut by the end of input is reported, never lost
- * silently. Pure: no I/O.
+ * silently. The reader resynchronises after damage: CRLF endings are read
+ * as LF, a line past the length cap is skipped (memory stays bounded), a
+ * foreign line inside a record is counted and the frames after it kept, a
+ * record header ends a `tracegc` block that lost its `end tracegc`, and a
+ * record whose size or address is past 2^53 is rejected. Pure: no I/O.
  *
  * @module
  */
@@ -32,6 +36,18 @@ export interface ParseStats {
   unparsed: number;
   /** Line numbers of the first few unparsed lines. */
   unparsedLines: number[];
+  /** Lines inside a record that are not part of it (program output, damage); the record keeps the frames after them. */
+  foreign: number;
+  /** Line numbers of the first few foreign lines. */
+  foreignLines: number[];
+  /** Lines longer than the cap ({@link ParserOptions.maxLine}), skipped. */
+  long: number;
+  /** Line numbers of the first few long lines. */
+  longLines: number[];
+  /** Records dropped because their size or address is past 2^53 (not exact in a double; no real heap is that large). */
+  rejected: number;
+  /** Header line numbers of the first few rejected records. */
+  rejectedLines: number[];
   /** The record cut by the end of input, if any: its header's line number and text. */
   cut: { lineNo: number; header: string } | null;
   /** Which format was seen: `go1.3+`, `seed`, or null before the first record. */
@@ -83,7 +99,13 @@ export function noteCreatedBy(
  */
 export function goroutineId(line: string): number {
   const sp = line.indexOf(" ", 10);
-  return Number(line.slice(10, sp < 0 ? undefined : sp)) || 0;
+  const id = line.slice(10, sp < 0 ? undefined : sp);
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 48 || c > 57) return 0;
+  }
+  const v = Number(id);
+  return v <= Number.MAX_SAFE_INTEGER ? v : 0;
 }
 
 const enum St {
@@ -96,7 +118,77 @@ const enum St {
   Seed, // inside MProf_*: "\t#N ..." lines
 }
 
-const MAX_UNPARSED_LINES = 5;
+/** Line numbers kept per kind of warning. */
+const MAX_NOTED_LINES = 5;
+
+/** The default cap on a line's length in bytes: a real traceback line is far shorter. */
+export const MAX_LINE = 1 << 20;
+
+/** The largest size or address a record may have: above it a double is not exact. */
+export const MAX_EXACT = Number.MAX_SAFE_INTEGER;
+
+/** Options of both trace parsers. */
+export interface ParserOptions {
+  /**
+   * Lines longer than this many bytes (UTF-8, without the line ending) are
+   * skipped and counted in {@link ParseStats.long}; default {@link MAX_LINE}.
+   */
+  maxLine?: number;
+}
+
+/** The kinds of line the parsers count as warnings. */
+export type Anomaly = "unparsed" | "foreign" | "long" | "rejected";
+
+/** Counts a warning of `kind` at line `lineNo` (shared by both parsers). */
+export function noteAnomaly(
+  stats: ParseStats,
+  kind: Anomaly,
+  lineNo: number,
+): void {
+  stats[kind]++;
+  const lines = stats[`${kind}Lines` as const];
+  if (lines.length < MAX_NOTED_LINES) lines.push(lineNo);
+}
+
+/** Fresh statistics. */
+export function newStats(): ParseStats {
+  return {
+    lines: 0,
+    allocs: 0,
+    frees: 0,
+    gcs: 0,
+    unparsed: 0,
+    unparsedLines: [],
+    foreign: 0,
+    foreignLines: [],
+    long: 0,
+    longLines: [],
+    rejected: 0,
+    rejectedLines: [],
+    cut: null,
+    format: null,
+    goroutines: new Map(),
+  };
+}
+
+/** The length of `s` in UTF-8 bytes (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
+function _utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (
+      c >= 0xd800 && c < 0xdc00 && i + 1 < s.length &&
+      (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
 const HEADERS = [
   "tracealloc(",
   "tracefree(",
@@ -118,7 +210,7 @@ export function hexDigit(c: number): number {
 
 function hexNum(s: string): number {
   // Leading hex digits (as far as they go); -1 when there are none.
-  // Addresses are at most 48 bits, so the value is exact in a double.
+  // Exact up to 2^53; callers reject larger sizes and addresses.
   let v = 0;
   let i = 0;
   for (; i < s.length; i++) {
@@ -200,19 +292,13 @@ export class TraceParser {
   /** Interned stacks of the events. */
   readonly stacks: StackTable;
   /** Counts and warnings. */
-  readonly stats: ParseStats = {
-    lines: 0,
-    allocs: 0,
-    frees: 0,
-    gcs: 0,
-    unparsed: 0,
-    unparsedLines: [],
-    cut: null,
-    format: null,
-    goroutines: new Map(),
-  };
+  readonly stats: ParseStats = newStats();
   readonly #emit: (e: TraceEvent) => void;
+  readonly #maxLine: number;
   #rest = "";
+  /** Inside a line past the cap (already counted): skip to its newline. */
+  #skipping = false;
+  #reject = false;
   #st: St = St.Idle;
   // The record being read.
   #kind: "alloc" | "free" = "alloc";
@@ -235,9 +321,11 @@ export class TraceParser {
   constructor(
     emit: (e: TraceEvent) => void,
     stacks: StackTable = new StackTable(),
+    opts: ParserOptions = {},
   ) {
     this.#emit = emit;
     this.stacks = stacks;
+    this.#maxLine = opts.maxLine ?? MAX_LINE;
   }
 
   /** True while a record or a tracegc block is open. */
@@ -245,27 +333,62 @@ export class TraceParser {
     return this.#st !== St.Idle;
   }
 
+  /**
+   * True when a line past the cap came before any record: the input is not
+   * a trace (`/dev/zero`, a binary file), and a reader may stop reading.
+   */
+  get notATrace(): boolean {
+    const s = this.stats;
+    return s.long > 0 && s.allocs + s.frees + s.gcs + s.rejected === 0 &&
+      this.#st === St.Idle;
+  }
+
   /** Feeds the next chunk of text. */
   feed(text: string): void {
-    const data = this.#rest + text;
     let start = 0;
+    if (this.#skipping) {
+      const nl = text.indexOf("\n");
+      if (nl < 0) return;
+      // The end of the long line (counted when it passed the cap).
+      this.#skipping = false;
+      this.stats.lines++;
+      start = nl + 1;
+    }
+    const data = this.#rest.length === 0 ? text : this.#rest + text;
     for (;;) {
       const nl = data.indexOf("\n", start);
       if (nl < 0) break;
       this.#line(data.slice(start, nl));
       start = nl + 1;
     }
-    this.#rest = data.slice(start);
+    // A line this long is past the cap in bytes too (a UTF-16 unit is at
+    // least one byte; one more for a CR): stop keeping it.
+    if (data.length - start > this.#maxLine + 1) {
+      this.#rest = "";
+      this.#skipping = true;
+      noteAnomaly(this.stats, "long", this.stats.lines + 1);
+    } else this.#rest = data.slice(start);
+  }
+
+  /** True when `line` (without its newline) is past the cap. */
+  #isLong(line: string): boolean {
+    const n = line.length - (line.charCodeAt(line.length - 1) === 13 ? 1 : 0);
+    return n * 3 > this.#maxLine &&
+      _utf8Length(line.slice(0, n)) > this.#maxLine;
   }
 
   /** Ends the input: a final line without newline is read, a record in progress is reported as cut. */
   end(): void {
     let partial = false;
-    if (this.#rest.length > 0) {
+    if (this.#skipping) {
+      // A long last line: skipped like any long line.
+      this.#skipping = false;
+      this.stats.lines++;
+    } else if (this.#rest.length > 0) {
       const last = this.#rest;
       this.#rest = "";
       // A last line without its newline is itself cut: only an idle line is read.
-      if (this.#st === St.Idle) this.#line(last);
+      if (this.#st === St.Idle || this.#isLong(last)) this.#line(last);
       else {
         this.stats.lines++;
         partial = true;
@@ -280,68 +403,85 @@ export class TraceParser {
   }
 
   #unparsed(): void {
-    this.stats.unparsed++;
-    if (this.stats.unparsedLines.length < MAX_UNPARSED_LINES) {
-      this.stats.unparsedLines.push(this.stats.lines);
-    }
+    noteAnomaly(this.stats, "unparsed", this.stats.lines);
+  }
+
+  #foreign(): void {
+    noteAnomaly(this.stats, "foreign", this.stats.lines);
   }
 
   #line(line: string): void {
-    this.#dispatch(line, ++this.stats.lines);
+    const n = ++this.stats.lines;
+    if (this.#isLong(line)) return noteAnomaly(this.stats, "long", n);
+    // CRLF: the CR is part of the line ending.
+    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+    this.#dispatch(line, n);
   }
 
   #dispatch(line: string, n: number): void {
     switch (this.#st) {
       case St.Func:
         if (line.length === 0) return this.#finish();
-        if (line.charCodeAt(0) !== 9) {
-          if (line.startsWith("created by ")) {
-            noteCreatedBy(this.stats.goroutines, this.#goroutine, line);
-            this.#st = St.CreatedBy;
-            return;
-          }
-          if (line.startsWith("...additional frames elided...")) return;
-          const open = line.lastIndexOf("(");
-          if (line.endsWith(")") && open > 0 && !this.#isHeader(line)) {
-            this.#func = line.slice(0, open);
-            this.#funcArgs = line.slice(open + 1, -1);
-            this.#inlined = this.#funcArgs === "...";
-            this.#st = St.File;
-            return;
-          }
-        }
-        // Something else: the record ended without its blank line.
-        this.#finish();
-        return this.#line2(line, n);
+        if (this.#endsRecord(line)) break;
+        if (this.#funcLine(line)) return;
+        // A file line without its function, or a foreign line: the frames
+        // after it still belong to the record.
+        return this.#foreign();
       case St.File:
         if (line.charCodeAt(0) === 9) {
           this.#frame(line);
           this.#st = St.Func;
           return;
         }
-        this.#finish();
-        return this.#line2(line, n);
+        if (line.length === 0 || this.#endsRecord(line)) break;
+        this.#foreign();
+        // A line that starts a frame: the function line before had no file line.
+        this.#st = St.Func;
+        if (this.#funcLine(line)) return;
+        this.#st = St.File;
+        return;
       case St.CreatedBy:
+        // Its file line; a foreign line before it leaves it due.
         this.#st = St.Func;
         if (line.charCodeAt(0) === 9) return;
-        return this.#dispatch(line, n);
+        if (line.length === 0 || this.#endsRecord(line)) break;
+        if (this.#funcLine(line)) return;
+        this.#st = St.CreatedBy;
+        return this.#foreign();
       case St.Header:
         if (line.startsWith("goroutine ")) {
           this.#goroutine = goroutineId(line);
           this.#st = St.Func;
           return;
         }
-        this.#finish();
-        return this.#line2(line, n);
+        if (line.length === 0 || this.#endsRecord(line)) break;
+        return this.#foreign();
       case St.Gc:
         if (line === "end tracegc") {
-          this.stats.gcs++;
-          this.#emit({ kind: "gc", lineNo: this.#headerLine });
-          this.#st = St.Idle;
-        } else if (line.startsWith("goroutine ")) {
+          this.#endGc();
+          return;
+        }
+        if (line.startsWith("goroutine ")) {
           this.#gcGoroutine = goroutineId(line);
-        } else if (line.startsWith("created by ")) {
+          return;
+        }
+        if (line.startsWith("created by ")) {
           noteCreatedBy(this.stats.goroutines, this.#gcGoroutine, line);
+          return;
+        }
+        // A record header ends a block that lost its `end tracegc`. (Only at
+        // the start of a line: a goroutine listed inside may be blocked in
+        // a runtime.tracealloc(...) frame.)
+        if (
+          line.charCodeAt(0) === 116 /* t */ ||
+          line.charCodeAt(0) === 77 /* M */
+        ) {
+          for (const h of HEADERS) {
+            if (line.startsWith(h)) {
+              this.#endGc();
+              return this.#line2(line, n);
+            }
+          }
         }
         return;
       case St.Seed:
@@ -349,11 +489,45 @@ export class TraceParser {
           this.#seedFrame(line);
           return;
         }
-        this.#finish();
-        return this.#line2(line, n);
+        break;
       default:
         return this.#line2(line, n);
     }
+    // The record ended without its blank line: this line starts something else.
+    this.#finish();
+    return this.#line2(line, n);
+  }
+
+  #endGc(): void {
+    this.stats.gcs++;
+    this.#emit({ kind: "gc", lineNo: this.#headerLine });
+    this.#st = St.Idle;
+  }
+
+  /**
+   * A line that stands where a function line may: a function line (its
+   * file line comes next), `created by …`, or the elided-frames note.
+   * False for anything else. A function's name has no space (a log line
+   * such as `WARNING: slow (1.2s)` has).
+   */
+  #funcLine(line: string): boolean {
+    if (line.charCodeAt(0) === 9) return false;
+    if (line.startsWith("created by ")) {
+      noteCreatedBy(this.stats.goroutines, this.#goroutine, line);
+      this.#st = St.CreatedBy;
+      return true;
+    }
+    if (line.startsWith("...additional frames elided...")) return true;
+    const open = line.lastIndexOf("(");
+    const sp = line.indexOf(" ");
+    if (line.endsWith(")") && open > 0 && (sp < 0 || sp > open)) {
+      this.#func = line.slice(0, open);
+      this.#funcArgs = line.slice(open + 1, -1);
+      this.#inlined = this.#funcArgs === "...";
+      this.#st = St.File;
+      return true;
+    }
+    return false;
   }
 
   /** A line read while idle. */
@@ -375,10 +549,10 @@ export class TraceParser {
     this.#unparsed();
   }
 
-  /** True when a header starts somewhere in the line (program output may run into one). */
-  #isHeader(line: string): boolean {
-    return line.includes("tracealloc(") || line.includes("tracefree(") ||
-      line.includes("tracegc()");
+  /** True when a record header starts somewhere in the line (program output may run into one): it ends the record. */
+  #endsRecord(line: string): boolean {
+    for (const h of HEADERS) if (line.includes(h)) return true;
+    return false;
   }
 
   #header2(line: string, n: number): boolean {
@@ -455,6 +629,7 @@ export class TraceParser {
       if (header.startsWith("trace")) this.stats.format ??= "go1.3+";
     }
     this.#kind = kind;
+    this.#reject = addr > MAX_EXACT || size > MAX_EXACT;
     this.#addr = addr;
     this.#size = size;
     this.#type = type;
@@ -487,7 +662,7 @@ export class TraceParser {
       const first = comma < 0 ? this.#funcArgs : this.#funcArgs.slice(0, comma);
       if (first.startsWith("0x")) {
         const v = hexNum(first.slice(2));
-        if (v >= 0) this.#requested = v;
+        if (v >= 0 && v <= MAX_EXACT) this.#requested = v;
       }
     }
     this.#push({
@@ -523,6 +698,11 @@ export class TraceParser {
   }
 
   #finish(): void {
+    if (this.#reject) {
+      noteAnomaly(this.stats, "rejected", this.#headerLine);
+      this.#st = St.Idle;
+      return;
+    }
     const stack = this.stacks.internKey(this.#key, this.#frames);
     emitRecord(this.stats, this.#emit, {
       kind: this.#kind,
