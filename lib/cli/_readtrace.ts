@@ -7,6 +7,7 @@
  */
 
 import { ByteTraceParser } from "../trace/byte_parser.ts";
+import { MAX_LINE } from "../trace/parser.ts";
 import type { StackTable, TraceEvent } from "../trace/events.ts";
 import type { Input } from "./_input.ts";
 import { Progress } from "./_progress.ts";
@@ -59,31 +60,55 @@ export async function readTrace(
         bytes += n;
         parser.commit(n);
         report();
+        if (parser.notATrace) break;
       }
     } else {
-      for await (const chunk of input.stream) {
-        bytes += chunk.length;
-        parser.feed(chunk);
+      const reader = input.stream.getReader();
+      for (;;) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (e) {
+          // The stream's own error (not one of the consumer's events).
+          if (!input.gzip) throw e;
+          cut = true;
+          warnings.push(
+            `${input.name}: the gzip stream is cut or corrupt after ${
+              bytes.toLocaleString("en-US")
+            } bytes of trace (${
+              (e as Error).message.split("\n")[0]
+            }); everything before the cut was analysed`,
+          );
+          break;
+        }
+        if (next.done) break;
+        bytes += next.value.length;
+        parser.feed(next.value);
         report();
+        // (/dev/zero, a binary file: stop, whatever its length.)
+        if (parser.notATrace) {
+          reader.cancel().catch(() => {});
+          break;
+        }
       }
     }
-  } catch (e) {
-    if (!input.gzip) throw e;
-    cut = true;
-    warnings.push(
-      `${input.name}: the gzip stream is cut or corrupt after ${
-        bytes.toLocaleString("en-US")
-      } bytes of trace (${
-        (e as Error).message.split("\n")[0]
-      }); everything before the cut was analysed`,
-    );
   } finally {
     progress.done();
   }
+  const stopped = parser.notATrace;
   parser.end();
   warnings.push(...(input.warnings ?? []));
   const st = parser.stats;
-  if (st.allocs + st.frees + st.gcs === 0 && st.cut === null) {
+  if (stopped) {
+    throw new Error(
+      `${input.name}: not an allocfreetrace log: line ${
+        st.longLines[0].toLocaleString("en-US")
+      } is longer than ${
+        MAX_LINE / (1 << 20)
+      } MiB and no record came before it`,
+    );
+  }
+  if (st.allocs + st.frees + st.gcs + st.rejected === 0 && st.cut === null) {
     throw new Error(
       `${input.name}: not an allocfreetrace log: no tracealloc, tracefree, tracegc, MProf_Malloc or MProf_Free record in ${
         st.lines.toLocaleString("en-US")
@@ -95,17 +120,56 @@ export async function readTrace(
       `${input.name}: the last record (line ${st.cut.lineNo}: ${st.cut.header}) is cut off; everything before it was analysed`,
     );
   }
+  const count = (n: number, lines: number[], what: string) =>
+    warnings.push(
+      `${input.name}: ${n.toLocaleString("en-US")} ${what}, first at line(s) ${
+        lines.join(", ")
+      }`,
+    );
   // A cut stream usually ends inside a line: that line is the cut, not
   // program output.
   const cutLine = cut && st.unparsed === 1 && st.unparsedLines[0] === st.lines;
   if (st.unparsed > 0 && !cutLine) {
-    warnings.push(
-      `${input.name}: ${
-        st.unparsed.toLocaleString("en-US")
-      } line(s) belong to no record (the program's own output?), first at line(s) ${
-        st.unparsedLines.join(", ")
-      }`,
+    count(
+      st.unparsed,
+      st.unparsedLines,
+      "line(s) belong to no record (the program's own output?)",
+    );
+  }
+  if (st.foreign > 0) {
+    count(
+      st.foreign,
+      st.foreignLines,
+      "line(s) inside records are not part of them (the program's own output?); the frames after them were kept",
+    );
+  }
+  if (st.long > 0) {
+    count(
+      st.long,
+      st.longLines,
+      `line(s) longer than ${
+        MAX_LINE / (1 << 20)
+      } MiB were skipped (no trace line is that long)`,
+    );
+  }
+  if (st.rejected > 0) {
+    count(
+      st.rejected,
+      st.rejectedLines,
+      "record(s) with a size or address past 2^53 were rejected (no heap is that large: a damaged trace?)",
     );
   }
   return { parser, warnings, bytes, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * The warning for `n` allocations at an address that was still live (the
+ * analyzer's and the replayer's count), or null when there were none.
+ */
+export function allocsAtLiveWarning(name: string, n: number): string | null {
+  return n === 0
+    ? null
+    : `${name}: ${
+      n.toLocaleString("en-US")
+    } allocation(s) at an address still live (a free not traced, or two traces concatenated?); the earlier object was counted as gone`;
 }

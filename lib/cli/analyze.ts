@@ -20,7 +20,7 @@ import {
 } from "../trace/goversion.ts";
 import { HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { openInput } from "./_input.ts";
-import { readTrace } from "./_readtrace.ts";
+import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
 import { Outputs, stdoutColor, writeAnalysisOutputs } from "./_output.ts";
 import {
   ANALYSIS_OPTIONS,
@@ -108,6 +108,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     stacks,
   });
   const result = analyzer.finish();
+  const atLive = allocsAtLiveWarning(input.name, result.allocsAtLive);
+  if (atLive !== null) read.warnings.push(atLive);
   // The Go version the trace shows, and size classes under its rules.
   const guess = detectGoVersion(
     read.parser.stats,

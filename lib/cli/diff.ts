@@ -19,7 +19,7 @@ import { renderReport } from "../report/html.ts";
 import { Outputs } from "./_output.ts";
 import { openInput, peekStream } from "./_input.ts";
 import { alignColumns } from "./_top.ts";
-import { readTrace } from "./_readtrace.ts";
+import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
 import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
 
 /** Help text of `alloctrace diff`. */
@@ -130,10 +130,13 @@ async function load(
       stacks,
     },
   );
+  const result = a.finish();
+  const atLive = allocsAtLiveWarning(input.name, result.allocsAtLive);
+  if (atLive !== null) read.warnings.push(atLive);
   for (const w of quiet ? [] : read.warnings) {
     console.error(`alloctrace: warning: ${w}`);
   }
-  for (const s of a.finish().sites) {
+  for (const s of result.sites) {
     add(s.site, [s.allocs, s.allocBytes, s.live, s.liveBytes]);
   }
   return { sites: out, samples: a.samples() };

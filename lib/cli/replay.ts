@@ -15,7 +15,7 @@ import { heapProfileProto, heapSamples } from "../profile/heap.ts";
 import { folded, HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { writeHeapProfileText } from "../profile/text.ts";
 import { openInput } from "./_input.ts";
-import { readTrace } from "./_readtrace.ts";
+import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
 import { Outputs } from "./_output.ts";
 import {
   gogcOption,
@@ -106,6 +106,8 @@ export async function replayCommand(args: string[]): Promise<number> {
     stacks,
   });
   replayer.finish();
+  const atLive = allocsAtLiveWarning(input.name, replayer.allocsAtLive);
+  if (atLive !== null) read.warnings.push(atLive);
   const guess = detectGoVersion(read.parser.stats, stacks);
   const mismatch = rulesWarning(
     guess,

@@ -87,6 +87,13 @@ export function summaryLines(name: string, r: AnalysisResult): string[] {
       } frees of objects allocated before tracing started`,
     );
   }
+  if (r.allocsAtLive > 0) {
+    out.push(
+      `              ${
+        n(r.allocsAtLive)
+      } allocations at an address still live (a free not traced?)`,
+    );
+  }
   out.push(
     `peak live     ${n(r.peakLiveBytes)} bytes${
       r.peakAt.line > 0 ? ` at line ${n(r.peakAt.line)}` : ""

@@ -64,6 +64,8 @@ export class Replayer {
   frees = 0;
   /** Frees of objects not allocated in the trace. */
   unmatched = 0;
+  /** Allocations at an address still live (its free was not traced). */
+  allocsAtLive = 0;
 
   /** Makes a replayer into `rt` for events whose stacks are in `stacks`. */
   constructor(rt: Runtime, stacks: StackTable) {
@@ -129,11 +131,24 @@ export class Replayer {
       if (size < 16 && (typ === null || typ.noscan)) {
         typ = rt.types.get("unsafe.Pointer");
       }
-      const x = rt.mallocgc(size, typ, true, 0, f.kind);
-      while (g.depth > depth) g.leave();
+      let x: number;
+      try {
+        x = rt.mallocgc(size, typ, true, 0, f.kind);
+      } catch (err) {
+        // Say which record: a size the runtime refuses is a damaged trace.
+        if (err instanceof RangeError && e.lineNo > 0) {
+          throw new RangeError(`line ${e.lineNo}: ${err.message}`, {
+            cause: err,
+          });
+        }
+        throw err;
+      } finally {
+        while (g.depth > depth) g.leave();
+      }
       // Keyed by heap slot, where tracefree points (Go 1.22 headers: 8 before).
       const at = slotAddr(e.addr, e.size);
       const old = this.#slots.get(at);
+      if (old !== undefined) this.allocsAtLive++;
       let slot = old ?? this.#freeSlots.pop();
       if (slot === undefined) slot = g.push(0);
       g.roots[slot] = x;
