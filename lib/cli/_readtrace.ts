@@ -101,11 +101,11 @@ export async function readTrace(
   const st = parser.stats;
   if (stopped) {
     throw new Error(
-      `${input.name}: not an allocfreetrace log: line ${
+      `${input.name}: not an allocfreetrace log: no record in the first ${
+        (bytes / (1 << 20)).toFixed(0)
+      } MiB, and line ${
         st.longLines[0].toLocaleString("en-US")
-      } is longer than ${
-        MAX_LINE / (1 << 20)
-      } MiB and no record came before it`,
+      } is longer than ${MAX_LINE / (1 << 20)} MiB`,
     );
   }
   if (st.allocs + st.frees + st.gcs + st.rejected === 0 && st.cut === null) {
@@ -150,6 +150,13 @@ export async function readTrace(
       `line(s) longer than ${
         MAX_LINE / (1 << 20)
       } MiB were skipped (no trace line is that long)`,
+    );
+  }
+  if (st.unendedGc > 0) {
+    count(
+      st.unendedGc,
+      st.unendedGcLines,
+      "tracegc block(s) lack their `end tracegc` (a record header ended them)",
     );
   }
   if (st.rejected > 0) {

@@ -169,6 +169,8 @@ export class ByteTraceParser {
   #carry: Uint8Array = new Uint8Array(0);
   /** Inside a line past the cap (already counted): skip to its newline. */
   #skipping = false;
+  /** Bytes fed. */
+  #fed = 0;
   /** Warnings noted (foreign, long and rejected): a record that made one is not cached. */
   #warned = 0;
   #reject = false;
@@ -232,11 +234,12 @@ export class ByteTraceParser {
   }
 
   /**
-   * True when a line past the cap came before any record: the input is not
-   * a trace (`/dev/zero`, a binary file), and a reader may stop reading.
+   * True when 64 MiB were read, a line past the cap among them, and no
+   * record yet: the input is not a trace (`/dev/zero`, a binary file), and
+   * a reader may stop reading.
    */
   get notATrace(): boolean {
-    return !this.#inRecord && this.#slow.notATrace;
+    return !this.#inRecord && this.#slow.notATraceAfter(this.#fed);
   }
 
   /** Records whose traceback came from the record cache (not parsed again). */
@@ -268,6 +271,7 @@ export class ByteTraceParser {
 
   /** Parses the `n` bytes read into the view {@link reserve} gave. */
   commit(n: number): void {
+    this.#fed += n;
     const buf = this.#scanner.data(this.#reservedAt + n);
     // The record cache is given up when fewer than 1 in 4 of the first
     // 10,000 records hit (every traceback different: nothing to gain).

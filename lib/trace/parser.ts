@@ -48,6 +48,10 @@ export interface ParseStats {
   rejected: number;
   /** Header line numbers of the first few rejected records. */
   rejectedLines: number[];
+  /** tracegc blocks without their `end tracegc` (a record header ended them). */
+  unendedGc: number;
+  /** Header line numbers of the first few such blocks. */
+  unendedGcLines: number[];
   /** The record cut by the end of input, if any: its header's line number and text. */
   cut: { lineNo: number; header: string } | null;
   /** Which format was seen: `go1.3+`, `seed`, or null before the first record. */
@@ -124,6 +128,9 @@ const MAX_NOTED_LINES = 5;
 /** The default cap on a line's length in bytes: a real traceback line is far shorter. */
 export const MAX_LINE = 1 << 20;
 
+/** Input read with a line past the cap and no record yet, after which it is not a trace. */
+const NOT_A_TRACE = 64 << 20;
+
 /** The largest size or address a record may have: above it a double is not exact. */
 export const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 
@@ -137,7 +144,12 @@ export interface ParserOptions {
 }
 
 /** The kinds of line the parsers count as warnings. */
-export type Anomaly = "unparsed" | "foreign" | "long" | "rejected";
+export type Anomaly =
+  | "unparsed"
+  | "foreign"
+  | "long"
+  | "rejected"
+  | "unendedGc";
 
 /** Counts a warning of `kind` at line `lineNo` (shared by both parsers). */
 export function noteAnomaly(
@@ -165,6 +177,8 @@ export function newStats(): ParseStats {
     longLines: [],
     rejected: 0,
     rejectedLines: [],
+    unendedGc: 0,
+    unendedGcLines: [],
     cut: null,
     format: null,
     goroutines: new Map(),
@@ -299,6 +313,8 @@ export class TraceParser {
   /** Inside a line past the cap (already counted): skip to its newline. */
   #skipping = false;
   #reject = false;
+  /** Characters fed. */
+  #fed = 0;
   #st: St = St.Idle;
   // The record being read.
   #kind: "alloc" | "free" = "alloc";
@@ -334,17 +350,24 @@ export class TraceParser {
   }
 
   /**
-   * True when a line past the cap came before any record: the input is not
-   * a trace (`/dev/zero`, a binary file), and a reader may stop reading.
+   * True when 64 MiB were read, a line past the cap among them, and no
+   * record yet: the input is not a trace (`/dev/zero`, a binary file), and
+   * a reader may stop reading.
    */
   get notATrace(): boolean {
+    return this.notATraceAfter(this.#fed);
+  }
+
+  /** {@link notATrace}, when `fed` bytes were read (the byte parser's count). */
+  notATraceAfter(fed: number): boolean {
     const s = this.stats;
-    return s.long > 0 && s.allocs + s.frees + s.gcs + s.rejected === 0 &&
-      this.#st === St.Idle;
+    return fed >= NOT_A_TRACE && s.long > 0 &&
+      s.allocs + s.frees + s.gcs + s.rejected === 0 && this.#st === St.Idle;
   }
 
   /** Feeds the next chunk of text. */
   feed(text: string): void {
+    this.#fed += text.length;
     let start = 0;
     if (this.#skipping) {
       const nl = text.indexOf("\n");
@@ -478,6 +501,7 @@ export class TraceParser {
         ) {
           for (const h of HEADERS) {
             if (line.startsWith(h)) {
+              noteAnomaly(this.stats, "unendedGc", this.#headerLine);
               this.#endGc();
               return this.#line2(line, n);
             }

@@ -16,6 +16,9 @@
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { ROOT } from "../_run.ts";
 import { GO119 } from "../_testdata.ts";
+import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
+import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
+import { StackTable } from "../../lib/trace/events.ts";
 
 const SHARED = GO119.pathname;
 const LEAK = `${SHARED}leak-n300.trace`;
@@ -194,6 +197,53 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 function leakLines(f: (lines: string[]) => string[]): Uint8Array {
   const lines = dec.decode(Deno.readFileSync(LEAK)).split("\n");
   return enc.encode(f(lines).join("\n"));
+}
+
+/** `lines` with `line` put after every `every`-th record's goroutine line (inside the record). */
+function insideRecords(lines: string[], line: string, every: number): string[] {
+  let k = 0;
+  return lines.flatMap((l, i) =>
+    l.startsWith("goroutine ") && lines[i - 1]?.startsWith("trace") &&
+      k++ % every === 0
+      ? [l, line]
+      : [l]
+  );
+}
+
+/** A tracealloc record at `addr` of `size` (hex digits). */
+const record = (addr: string, size: string) =>
+  `tracealloc(0x${addr}, 0x${size}, main.T)\ngoroutine 1 [running]:\nruntime.mallocgc(0x10, 0x0, 0x0)\n\truntime/malloc.go:1131 +0x7b1 fp=0x1 sp=0x2 pc=0x40c531\nmain.main()\n\tmain.go:3 +0x1d\n\n`;
+
+/** Per site: allocations, bytes, live objects (as `analyze --json` gives them), sorted. */
+function siteFigures(doc: {
+  sites: { site: string; allocs: number; allocBytes: number; live: number }[];
+}): string[] {
+  return doc.sites.map((s) => `${s.site} ${s.allocs} ${s.allocBytes} ${s.live}`)
+    .sort();
+}
+
+/** The clean leak trace's per-site figures, read by the library. */
+const LEAK_SITES = (() => {
+  const stacks = new StackTable();
+  const a = new TraceAnalyzer(stacks);
+  const p = new ByteTraceParser((e) => a.add(e), stacks);
+  p.feed(Deno.readFileSync(LEAK));
+  p.end();
+  return siteFigures(a.finish());
+})();
+
+/** The `--json` analysis on stdout attributes every record as the clean trace does. */
+function sameSites(stdout: string): void {
+  assertEquals(siteFigures(JSON.parse(stdout)), LEAK_SITES);
+}
+
+/** The peak RSS /usr/bin/time wrote to `dir`/rss is under `mib` MiB. */
+function rssBelow(dir: string, mib: number): void {
+  // (GNU time puts "Command exited with non-zero status N" first.)
+  const kib = Number(
+    Deno.readTextFileSync(`${dir}/rss`).trim().split("\n").at(-1),
+  );
+  assertTrue(kib > 0 && kib < mib * 1024, `peak RSS ${kib} KiB`);
 }
 
 function tmpfsOk(): string | null {
@@ -724,7 +774,9 @@ const ROWS: Row[] = [
     },
     args: ["analyze", "ab.gz", "--json"],
     code: 0,
-    stderr: "",
+    // Two traces one after the other: the second's objects reuse live addresses.
+    stderr:
+      /allocation\(s\) at an address still live \(a free not traced, or two traces concatenated\?\)/,
     counts: {
       allocs: LEAK_COUNTS.allocs + BT_COUNTS.allocs,
       frees: LEAK_COUNTS.frees + BT_COUNTS.frees,
@@ -740,7 +792,9 @@ const ROWS: Row[] = [
     args: ["analyze", "-", "--json"],
     stdinFile: "ab.gz",
     code: 0,
-    stderr: "",
+    // Two traces one after the other: the second's objects reuse live addresses.
+    stderr:
+      /allocation\(s\) at an address still live \(a free not traced, or two traces concatenated\?\)/,
     counts: {
       allocs: LEAK_COUNTS.allocs + BT_COUNTS.allocs,
       frees: LEAK_COUNTS.frees + BT_COUNTS.frees,
@@ -798,7 +852,9 @@ const ROWS: Row[] = [
     },
     args: ["diff", LEAK, "ab.gz", "--json"],
     code: 0,
-    stderr: "",
+    // Two traces one after the other: the second's objects reuse live addresses.
+    stderr:
+      /allocation\(s\) at an address still live \(a free not traced, or two traces concatenated\?\)/,
     check: (_, { stdout }) => {
       const doc = JSON.parse(stdout);
       const b = doc.sites.reduce(
@@ -846,8 +902,6 @@ const ROWS: Row[] = [
   },
   {
     name: "CRLF line endings are read",
-    ignore:
-      "CRLF acceptance is the reader work of issue 13 (lib/trace/byte_parser.ts)",
     setup: ({ dir }) =>
       Deno.writeFileSync(
         `${dir}/crlf.trace`,
@@ -860,8 +914,6 @@ const ROWS: Row[] = [
   },
   {
     name: "a 4 MiB line: skipped with one warning, bounded memory",
-    ignore:
-      "the line-length cap is the reader work of issue 13 (byte_parser.ts, block_scan.ts)",
     setup: ({ dir }) =>
       Deno.writeFileSync(
         `${dir}/huge.trace`,
@@ -874,8 +926,6 @@ const ROWS: Row[] = [
   },
   {
     name: "a missing `end tracegc`: the next record header ends the block",
-    ignore:
-      "tracegc resynchronisation is the reader work of issue 13 (byte_parser.ts)",
     setup: ({ dir }) =>
       Deno.writeFileSync(
         `${dir}/gc.trace`,
@@ -883,13 +933,209 @@ const ROWS: Row[] = [
       ),
     args: ["analyze", "gc.trace", "--json"],
     code: 0,
-    stderr: /tracegc/,
+    stderr:
+      /1 tracegc block\(s\) lack their `end tracegc` \(a record header ended them\), first at line\(s\) 15909$/,
+    counts: LEAK_COUNTS,
+    check: (_, { stdout }) => sameSites(stdout),
+  },
+  // --- the reader's resynchronisation (issue 13) -----------------------------
+  {
+    name: "a damaged `end tracegc`: the next record header ends the block",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/gc.trace`,
+        leakLines((ls) =>
+          ls.map((l) => (l === "end tracegc" ? "end tr\u0000gc" : l))
+        ),
+      ),
+    args: ["analyze", "gc.trace", "--json"],
+    code: 0,
+    stderr: /1 tracegc block\(s\) lack their `end tracegc`/,
+    counts: LEAK_COUNTS,
+    check: (_, { stdout }) => sameSites(stdout),
+  },
+  {
+    name: "replay: CRLF line endings",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/crlf.trace`,
+        leakLines((ls) => ls.map((l) => l + "\r")),
+      ),
+    args: ["replay", "crlf.trace", "--json"],
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) =>
+      assertEquals(JSON.parse(stdout).replayed, {
+        allocs: 1018,
+        frees: 316,
+        unmatchedFrees: 3,
+      }),
+  },
+  {
+    name: "diff: a CRLF trace against the LF one: no difference",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/crlf.trace`,
+        leakLines((ls) => ls.map((l) => l + "\r")),
+      ),
+    args: ["diff", "crlf.trace", LEAK, "--json"],
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) => {
+      const doc = JSON.parse(stdout);
+      assertTrue(doc.sites.length > 10);
+      for (const site of doc.sites) assertEquals(site.a, site.b, site.site);
+    },
+  },
+  {
+    name: "analyze /dev/zero: stops at once, bounded memory",
+    needs: () => hasTool("/usr/bin/time"),
+    shell: "/usr/bin/time -o rss -f %M $AT analyze /dev/zero",
+    code: 1,
+    stderr:
+      /^alloctrace: \/dev\/zero: not an allocfreetrace log: no record in the first \d+ MiB, and line 1 is longer than 1 MiB$/,
+    changes: ["rss"],
+    check: ({ dir }) => rssBelow(dir, 256),
+  },
+  {
+    name: "analyze - < /dev/zero: endless stdin without a newline stops",
+    needs: () => hasTool("/usr/bin/time"),
+    shell: "/usr/bin/time -o rss -f %M $AT analyze - < /dev/zero",
+    code: 1,
+    stderr: /^alloctrace: stdin: not an allocfreetrace log: no record in the/,
+    changes: ["rss"],
+    check: ({ dir }) => rssBelow(dir, 256),
+  },
+  {
+    name:
+      "a 200 MB line inside a record: skipped, bounded memory, no frame lost",
+    needs: () => hasTool("/usr/bin/time"),
+    setup: async ({ dir }) => {
+      // The first record's header and goroutine line, 200 MB of 'x', the rest.
+      const lines = dec.decode(Deno.readFileSync(LEAK)).split("\n");
+      const f = await Deno.open(`${dir}/long.trace`, {
+        write: true,
+        create: true,
+      });
+      try {
+        await f.write(enc.encode(lines.slice(0, 2).join("\n") + "\n"));
+        const x = new Uint8Array(1 << 20).fill(0x78);
+        for (let i = 0; i < 200; i++) await f.write(x);
+        await f.write(enc.encode("\n" + lines.slice(2).join("\n")));
+      } finally {
+        f.close();
+      }
+    },
+    shell: "/usr/bin/time -o rss -f %M $AT analyze long.trace --json",
+    code: 0,
+    stderr:
+      /long\.trace: 1 line\(s\) longer than 1 MiB were skipped \(no trace line is that long\), first at line\(s\) 3$/,
+    counts: LEAK_COUNTS,
+    changes: ["rss"],
+    check: ({ dir }, { stdout }) => {
+      rssBelow(dir, 256);
+      sameSites(stdout);
+    },
+  },
+  {
+    name:
+      "garbage lines inside records: counted, attribution as the clean file's",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/g.trace`,
+        leakLines((ls) => insideRecords(ls, "@@ \u0001garbage\u00ff @@", 7)),
+      ),
+    args: ["analyze", "g.trace", "--json"],
+    code: 0,
+    stderr:
+      /191 line\(s\) inside records are not part of them \(the program's own output\?\); the frames after them were kept/,
+    counts: LEAK_COUNTS,
+    check: (_, { stdout }) => sameSites(stdout),
+  },
+  {
+    name:
+      "the program's log lines inside records: no record goes to another site",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/log.trace`,
+        leakLines((ls) =>
+          insideRecords(
+            ls,
+            "2026/11/30 05:26:25 WARNING: slow request (1.2s)",
+            50,
+          )
+        ),
+      ),
+    args: ["analyze", "log.trace", "--json"],
+    code: 0,
+    stderr: /27 line\(s\) inside records are not part of them/,
+    counts: LEAK_COUNTS,
+    check: (_, { stdout }) => sameSites(stdout),
+  },
+  {
+    name: "two traces concatenated: allocations at live addresses warn",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/twice.trace`,
+        concat(Deno.readFileSync(LEAK), Deno.readFileSync(LEAK)),
+      ),
+    args: ["analyze", "twice.trace", "--json"],
+    code: 0,
+    stderr:
+      /twice\.trace: 701 allocation\(s\) at an address still live \(a free not traced, or two traces concatenated\?\)/,
+    counts: { allocs: 2036, frees: 638, gcs: 2 },
+    check: (_, { stdout }) =>
+      assertEquals(JSON.parse(stdout).allocsAtLive, 701),
+  },
+  {
+    name: "a size of 7.5e22 bytes: the record is rejected, not reported",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/big.trace`,
+        concat(
+          enc.encode(record("c000010000", "fe1c3a5b2e5d0000000")),
+          Deno.readFileSync(LEAK),
+        ),
+      ),
+    args: ["analyze", "big.trace", "--json"],
+    code: 0,
+    stderr:
+      /big\.trace: 1 record\(s\) with a size or address past 2\^53 were rejected \(no heap is that large: a damaged trace\?\), first at line\(s\) 1$/,
+    counts: LEAK_COUNTS,
+    check: (_, { stdout }) => sameSites(stdout),
+  },
+  {
+    name: "an address past 2^64: the record is rejected",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/big.trace`,
+        concat(
+          Deno.readFileSync(LEAK),
+          enc.encode(record("1" + "0".repeat(17), "10")),
+        ),
+      ),
+    args: ["analyze", "big.trace", "--json"],
+    code: 0,
+    stderr: /1 record\(s\) with a size or address past 2\^53 were rejected/,
     counts: LEAK_COUNTS,
   },
   {
+    name: "replay: a size the runtime refuses names its line",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/big.trace`,
+        concat(
+          Deno.readFileSync(LEAK),
+          enc.encode(record("c000010000", "4000000000000")),
+        ),
+      ),
+    args: ["replay", "big.trace"],
+    code: 1,
+    stderr:
+      /line 21053: mallocgc: size must be an integer from 0 to 2\^48 bytes, got 1125899906842624$/,
+  },
+  {
     name: "a foreign line inside a record keeps the record's frames",
-    ignore:
-      "foreign lines inside a record are the reader work of issue 13 (byte_parser.ts)",
     setup: ({ dir }) =>
       Deno.writeFileSync(
         `${dir}/f.trace`,

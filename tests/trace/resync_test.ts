@@ -142,7 +142,9 @@ Deno.test("reader: input with no newline at all uses bounded memory and ends", (
   p.end();
   assertEquals(p.stats.lines, 1);
   const s = new TraceParser(() => {});
-  for (let i = 0; i < 20; i++) s.feed("\0".repeat(1 << 20));
+  for (let i = 0; i < 63; i++) s.feed("\0".repeat(1 << 20));
+  assertTrue(!s.notATrace, "64 MiB are read before giving up");
+  for (let i = 0; i < 2; i++) s.feed("\0".repeat(1 << 20));
   assertTrue(s.notATrace);
   s.end();
   assertEquals([s.stats.lines, s.stats.long], [1, 1]);
@@ -161,6 +163,7 @@ Deno.test("reader: a record header ends a tracegc block whose `end tracegc` is m
       [p.stats.allocs, p.stats.frees, p.stats.gcs, p.stats.cut],
       [1018, 319, 1, null],
     );
+    assertEquals(p.stats.unendedGc, 1);
     assertEquals(sites(p), sites(clean));
   }
 });
