@@ -306,5 +306,8 @@ runtime.main()
       "runtime.goexit:1695",
     ],
   );
-  assertTrue(sites(p).includes("main.main.func1 1 8 0 1"), sites(p).join());
+  assertTrue(
+    sites(p).includes("main.main.func1 /tmp/g122/main.go:11 1 8 0 1"),
+    sites(p).join(),
+  );
 });
