@@ -8,6 +8,7 @@ import { GO119, GO122, parseShared } from "../_testdata.ts";
 import { alloctrace } from "../_run.ts";
 import { detectGoVersion, rulesWarning } from "../../lib/trace/goversion.ts";
 import { StackTable } from "../../lib/trace/events.ts";
+import { newStats } from "../../lib/trace/parser.ts";
 import { getPreset, sizeClassesOf } from "../../lib/runtime/presets.ts";
 
 const GOLDEN = new URL("../testdata/golden/", import.meta.url);
@@ -33,13 +34,7 @@ for (
 
 Deno.test("goversion: the traceback format alone, and a contradiction", () => {
   const stats = (parents: number[]) => ({
-    lines: 0,
-    allocs: 0,
-    frees: 0,
-    gcs: 0,
-    unparsed: 0,
-    unparsedLines: [],
-    cut: null,
+    ...newStats(),
     format: "go1.3+" as const,
     goroutines: new Map(
       parents.map((p, i) => [i + 2, { createdBy: "main.main", parent: p }]),
