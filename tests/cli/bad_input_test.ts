@@ -1152,8 +1152,6 @@ const ROWS: Row[] = [
   },
   {
     name: "a second tracealloc at a live address warns (a missed free)",
-    ignore:
-      "the duplicate-live-address warning is the reader work of issue 13 (addr_map.ts)",
     setup: ({ dir }) =>
       Deno.writeFileSync(
         `${dir}/dup.trace`,
@@ -1174,8 +1172,6 @@ const ROWS: Row[] = [
   },
   {
     name: "a size past 2^53 is rejected per record with a warning",
-    ignore:
-      "size and address bounds are the reader work of issue 13 (byte_parser.ts)",
     setup: ({ dir }) =>
       Deno.writeFileSync(
         `${dir}/big.trace`,
