@@ -42,6 +42,7 @@ import { callTree } from "../report/tree.ts";
 import { StackTable } from "../trace/events.ts";
 import { type SiteStats, TraceAnalyzer } from "../trace/analyze.ts";
 import { topSitesTable } from "../report/text.ts";
+import { siteOptions } from "./_site_options.ts";
 
 /** Help text of `alloctrace run`. */
 export const RUN_HELP = `Usage: alloctrace run [WORKLOAD] [options]
@@ -74,6 +75,8 @@ Options:
   --seed N             seed of the random draws (default 1)
   --trace-out FILE     with GODEBUG allocfreetrace=1: write the trace here instead of stderr
   --stacks go|js       trace frames: the simulated Go frames (default) or the JS stack
+  --by func|line|stack what a site of the summary and report is (default line: function and file:line)
+  --frames N           frames of each top site's stack in the summary (default 3)
 ${
   [...new Map(WORKLOADS.flatMap((w) => w.params.map((p) => [p.name, p])))
     .values()]
@@ -160,6 +163,8 @@ export async function runCommand(args: string[]): Promise<number> {
       seed: { type: "string" },
       "trace-out": { type: "string" },
       stacks: { type: "string", default: "go" },
+      by: { type: "string" },
+      frames: { type: "string" },
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -341,7 +346,12 @@ export async function runCommand(args: string[]): Promise<number> {
   // tables and the report use these exact figures; the sampled heap profile
   // is shown as such, beside them.
   const siteStacks = new StackTable();
+  const sites = siteOptions({
+    by: values.by as string | undefined,
+    frames: (values.frames as string | undefined) ?? "3",
+  });
   const analyzer = new TraceAnalyzer(siteStacks, {
+    by: sites.by,
     now: () => rt.clock / 1e9,
     dense: true,
   });
@@ -388,6 +398,7 @@ export async function runCommand(args: string[]): Promise<number> {
           rt.gcpercent < 0 ? "off" : rt.gcpercent
         }`,
       note: "exact: every allocation",
+      by: sites.by,
       timeLabel: "simulated time",
       samples: exact,
       sampled: rt.memProfileRate > 0
@@ -461,7 +472,11 @@ export async function runCommand(args: string[]): Promise<number> {
       (summary.allocsPerSecond / 1e6).toFixed(1)
     } M simulated allocations/s`,
     "",
-    ...topSitesTable(analysis, { top: 10, frames: 3, order: foldedType })
+    ...topSitesTable(analysis, {
+      top: 10,
+      frames: sites.frames,
+      order: foldedType,
+    })
       .map((l, i) => i === 0 ? `${l} (exact: every allocation)` : l),
     ...(exact.length === 0 ? [] : [
       "",

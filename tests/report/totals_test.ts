@@ -115,3 +115,29 @@ Deno.test("analyze: summary, site table, JSON and HTML report agree", async () =
     assertEquals(page.samples.reduce((a, s) => a + s.v[3], 0), sums[2]);
   });
 });
+
+Deno.test("run --by func keys its summary by function; --frames shows callers; a bad --by is a usage error", async () => {
+  const f = await alloctrace(["run", "leak", "--n", "30", "--by", "func"]);
+  assertEquals(f.code, 0, f.stderr);
+  assertTrue(/ main\.makePayload\n +← main\.main /.test(f.stdout), f.stdout);
+  const j = await alloctrace([
+    "run",
+    "leak",
+    "--n",
+    "30",
+    "--json",
+    "--by",
+    "stack",
+  ]);
+  const top = JSON.parse(j.stdout).top as { site: string; func: string }[];
+  assertTrue(
+    top.some((s) =>
+      s.site ===
+        "main.makePayload acceptance/programs/leak/main.go:41 ← main.main acceptance/programs/leak/main.go:71"
+    ),
+    JSON.stringify(top),
+  );
+  const bad = await alloctrace(["run", "--by", "file"]);
+  assertEquals(bad.code, 2);
+  assertEquals(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+});
