@@ -104,7 +104,6 @@ export {
   AllocKind,
   HCHAN_SIZE,
   MAX_ALLOC,
-  type MemStats,
   Runtime,
   type RuntimeOptions,
   TINY_SIZE,
@@ -149,8 +148,14 @@ export {
   type GCCycleStats,
   type GCEvent,
   type GCListener,
-  parseGOGC,
 } from "./lib/runtime/gc.ts";
+export {
+  CONS_MARK,
+  GC_BACKGROUND_UTILIZATION,
+  GCController,
+  type PacerModel,
+  parseGOGC,
+} from "./lib/runtime/pacer.ts";
 export { Sweeper } from "./lib/runtime/sweep.ts";
 export {
   type AllocFn,
@@ -227,6 +232,10 @@ export {
 export {
   type FullMemStats,
   fullMemStats,
+  type MemStats,
+  readMemStats,
+} from "./lib/runtime/mstats.ts";
+export {
   goFloatV,
   sortByInuse,
   writeHeapProfileText,

@@ -10,15 +10,10 @@
 
 import type { Runtime } from "../runtime/runtime.ts";
 import type { MemProfileRecord } from "./memprofile.ts";
+import { type FullMemStats, fullMemStats } from "../runtime/mstats.ts";
 import { tabwrite } from "./_tabwriter.ts";
 
 const hex = (n: number) => "0x" + n.toString(16);
-
-/** The full `runtime.MemStats` the text trailer prints (unmodelled parts estimated; see the README). */
-export interface FullMemStats {
-  /** A field of `runtime.MemStats` by its Go name. */
-  [field: string]: number | boolean | number[];
-}
 
 /** Go's `%v` of a float64: shortest digits, exponent form below 1e-4 or from 1e21. */
 export function goFloatV(x: number): string {
@@ -30,68 +25,6 @@ export function goFloatV(x: number): string {
     return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
   }
   return String(x);
-}
-
-/**
- * `runtime.MemStats` as Go would fill it, from the model: heap figures are
- * the model's; stacks (8 KiB per goroutine), span and mcache metadata,
- * bucket hash, GC metadata (1/32 of the heap) and other memory are
- * estimated from the model's sizes, MaxRSS from their sum.
- */
-export function fullMemStats(rt: Runtime): FullMemStats {
-  const m = rt.readMemStats();
-  const stack = 8192 * rt.allgs.length;
-  let spans = 0;
-  rt.heap.forEachSpan(() => spans++);
-  const mspanInuse = spans * 160;
-  const mspanSys = Math.max(16384, Math.ceil(mspanInuse / 16384) * 16384);
-  const mcacheInuse = rt.gomaxprocs * 1200;
-  const mcacheSys = 16384;
-  let buckHash = 0;
-  if (rt.memprofile.nbuckets > 0) {
-    buckHash = 179999 * 8;
-    for (let b = rt.memprofile.mbuckets; b !== null; b = b.allnext) {
-      buckHash += 48 + 8 * b.stk.length + 128;
-    }
-  }
-  const gcSys = Math.ceil(m.HeapSys / 32);
-  const otherSys = 1048576;
-  const sys = m.HeapSys + stack + mspanSys + mcacheSys + buckHash + gcSys +
-    otherSys;
-  const ring = (a: Float64Array) => Array.from(a, Math.round);
-  return {
-    Alloc: m.Alloc,
-    TotalAlloc: m.TotalAlloc,
-    Sys: sys,
-    Lookups: 0,
-    Mallocs: m.Mallocs,
-    Frees: m.Frees,
-    HeapAlloc: m.HeapAlloc,
-    HeapSys: m.HeapSys,
-    HeapIdle: m.HeapIdle,
-    HeapInuse: m.HeapInuse,
-    HeapReleased: m.HeapReleased,
-    HeapObjects: m.HeapObjects,
-    StackInuse: stack,
-    StackSys: stack,
-    MSpanInuse: mspanInuse,
-    MSpanSys: mspanSys,
-    MCacheInuse: mcacheInuse,
-    MCacheSys: mcacheSys,
-    BuckHashSys: buckHash,
-    GCSys: gcSys,
-    OtherSys: otherSys,
-    NextGC: m.NextGC,
-    LastGC: Math.round(rt.gc.lastGC),
-    PauseNs: ring(rt.gc.pauseNs),
-    PauseEnd: ring(rt.gc.pauseEnd),
-    NumGC: m.NumGC,
-    NumForcedGC: rt.gc.numForcedGC,
-    GCCPUFraction: rt.gc.last?.cpuFraction ?? 0,
-    EnableGC: true,
-    DebugGC: false,
-    MaxRSS: sys - m.HeapIdle,
-  };
 }
 
 function trailer(format: "short" | "full", s: FullMemStats): string {

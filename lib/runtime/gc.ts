@@ -23,36 +23,11 @@ import type { GCCycleStats, GCEvent } from "./events.ts";
 /** Called for each GC event, when listening. */
 export type GCListener = (ev: GCEvent) => void;
 
-/** `consMark` of the pacer: the model's fixed ratio of allocation to scan rate. */
-const CONS_MARK = 0.5;
-/** Background mark utilisation goal. */
-const GC_BACKGROUND_UTILIZATION = 0.25;
+export { parseGOGC } from "./pacer.ts";
+import { GC_BACKGROUND_UTILIZATION, type GCController } from "./pacer.ts";
 
 /**
- * Parses GOGC: a non-negative integer percentage, or `off` (-1).
- *
- * @throws {RangeError} for anything else.
- * @example
- * ```ts
- * import { parseGOGC } from "./gc.ts";
- * if (parseGOGC("off") !== -1 || parseGOGC("50") !== 50) throw new Error();
- * ```
- */
-export function parseGOGC(v: string | number): number {
-  if (v === "off") return -1;
-  const n = typeof v === "number" ? v : /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(
-      `GOGC must be a non-negative integer percentage or "off", got ${
-        JSON.stringify(v)
-      }`,
-    );
-  }
-  return n;
-}
-
-/**
- * The collector and pacer of one runtime.
+ * The collector of one runtime; its pacer is {@link GCController}.
  *
  * @example
  * ```ts
@@ -71,20 +46,8 @@ export class Collector {
   readonly #rt: Runtime;
   #work: Float64Array = new Float64Array(1024);
   #nwork = 0;
-  /** GOGC (-1 = off). */
-  gcpercent: number;
-  /** Bytes marked by the last cycle. */
-  heapMarked = 0;
-  /** Bytes of marked objects in scannable spans. */
-  heapScan = 0;
-  /** Stack bytes scanned by the last cycle. */
-  lastStackScan = 0;
-  /** Global bytes scanned. */
-  globalsScan = 0;
-  /** Heap goal (`NextGC`). */
-  goal: number;
-  /** heapLive at which the next cycle starts. */
-  trigger: number;
+  /** The pacer: heapLive, the marked and scannable bytes, goal and trigger. */
+  readonly pacer: GCController;
   /** Objects marked by the last cycle. */
   markedObjects = 0;
   /** Words scanned by the last cycle. */
@@ -102,61 +65,30 @@ export class Collector {
   /** End of the last cycle, simulated ns (`LastGC`). */
   lastGC = 0;
 
-  /** Makes the collector of `rt` with GOGC `gcpercent`. */
-  constructor(rt: Runtime, gcpercent: number) {
+  /** Makes the collector of `rt`, paced by `pacer`. */
+  constructor(rt: Runtime, pacer: GCController) {
     this.#rt = rt;
-    this.gcpercent = gcpercent;
-    this.goal = 0;
-    this.trigger = 0;
-    this.#commit();
+    this.pacer = pacer;
+  }
+
+  /** GOGC (-1 = off). */
+  get gcpercent(): number {
+    return this.pacer.gcpercent;
+  }
+
+  /** Heap goal (`NextGC`). */
+  get goal(): number {
+    return this.pacer.goal;
+  }
+
+  /** heapLive at which the next cycle starts. */
+  get trigger(): number {
+    return this.pacer.trigger;
   }
 
   /** Sets GOGC (`debug.SetGCPercent`) and re-paces; returns the previous value. */
-  setGCPercent(v: number): number {
-    const old = this.gcpercent;
-    this.gcpercent = parseGOGC(v);
-    this.#commit();
-    return old;
-  }
-
-  /** Recomputes goal and trigger from the last cycle's figures. */
-  #commit(): void {
-    const rt = this.#rt;
-    if (this.gcpercent < 0) {
-      this.goal = Infinity;
-      this.trigger = Infinity;
-      return;
-    }
-    if (rt.preset.pacer === "next_gc") {
-      // next_gc = heap_alloc + heap_alloc × GOGC/100; no minimum.
-      this.goal = this.heapMarked +
-        Math.floor(this.heapMarked * this.gcpercent / 100);
-      this.trigger = this.goal;
-      return;
-    }
-    const heapMinimum = Math.floor(
-      rt.preset.heapMinimum * this.gcpercent / 100,
-    );
-    const marked = this.heapMarked;
-    let goal = marked +
-      Math.floor(
-        (marked + this.lastStackScan + this.globalsScan) * this.gcpercent / 100,
-      );
-    if (goal < heapMinimum) goal = heapMinimum;
-    const runway = CONS_MARK * (1 - GC_BACKGROUND_UTILIZATION) /
-      GC_BACKGROUND_UTILIZATION *
-      (this.heapScan + this.lastStackScan + this.globalsScan);
-    let trigger = Math.floor(goal - runway);
-    const span = goal - marked;
-    const minTrigger = marked + Math.floor(span / 64) * 45;
-    let maxTrigger = marked + Math.floor(span / 64) * 61;
-    if (goal - 4 * 1024 * 1024 > maxTrigger) {
-      maxTrigger = goal - 4 * 1024 * 1024;
-    }
-    if (trigger < minTrigger) trigger = minTrigger;
-    if (trigger > maxTrigger) trigger = maxTrigger;
-    this.goal = goal;
-    this.trigger = trigger;
+  setGCPercent(v: number | string): number {
+    return this.pacer.setGCPercent(v);
   }
 
   /** True between the start of a cycle and its mark termination (allocations are black). */
@@ -178,7 +110,7 @@ export class Collector {
    */
   markDone(): boolean {
     return this.#rt.clock >= this.markEndClock ||
-      this.#rt.heapLive >= this.goal;
+      this.pacer.heapLive >= this.pacer.goal;
   }
   #stats: GCCycleStats | null = null;
   #forced = false;
@@ -201,10 +133,10 @@ export class Collector {
       clockNs: [0, 0, 0],
       cpuNs: [0, 0, 0, 0, 0],
       cpuFraction: 0,
-      heapBefore: rt.heapLive,
-      heapAtMarkTermination: rt.heapLive,
+      heapBefore: this.pacer.heapLive,
+      heapAtMarkTermination: this.pacer.heapLive,
       heapMarked: 0,
-      goal: this.goal,
+      goal: this.pacer.goal,
       stacks: 0,
       globals: 0,
       procs: rt.gomaxprocs,
@@ -275,8 +207,8 @@ export class Collector {
     const cycle = rt.numGC + 1;
     rt.numGC = cycle;
     rt.memprofile.mProf_NextCycle();
-    stats.heapAtMarkTermination = rt.heapLive;
-    stats.heapMarked = this.heapMarked;
+    stats.heapAtMarkTermination = this.pacer.heapLive;
+    stats.heapMarked = this.pacer.heapMarked;
     stats.objectsAfter = this.markedObjects;
     rt.emitGC("marktermination", cycle, forced, stats);
     rt.clock += COSTS.markTermination;
@@ -285,8 +217,8 @@ export class Collector {
     stats.cpuNs[4] = stats.clockNs[2] * rt.gomaxprocs;
     this.gcCpuNs += stats.cpuNs[0] + stats.cpuNs[1] + stats.cpuNs[2] +
       stats.cpuNs[4];
-    rt.heapLive = this.heapMarked;
-    this.#commit();
+    this.pacer.heapLive = this.pacer.heapMarked;
+    this.pacer.commit();
     sweeper.start();
     if (stw) {
       const t0 = rt.clock;
@@ -315,13 +247,13 @@ export class Collector {
       // The flush (procresize, world still stopped) is before the background sweeper starts.
       rt.gcEndClock = rt.clock;
       const distance = Math.max(
-        this.trigger - rt.heapLive - 1024 * 1024,
+        this.pacer.trigger - this.pacer.heapLive - 1024 * 1024,
         8192,
       );
       sweeper.sweepPagesPerByte = Number.isFinite(distance)
         ? (rt.heap.pagesInUse - sweeper.pagesSwept) / distance
         : 0;
-      sweeper.sweepHeapLiveBasis = rt.heapLive;
+      sweeper.sweepHeapLiveBasis = this.pacer.heapLive;
       sweeper.pagesSweptBasis = sweeper.pagesSwept;
     }
   }
@@ -331,8 +263,8 @@ export class Collector {
     span.gcmarkBits[i >>> 5] |= 1 << (i & 31);
     span.nmarked++;
     this.markedObjects++;
-    this.heapMarked += span.elemsize;
-    if (span.words !== null) this.heapScan += span.elemsize;
+    this.pacer.heapMarked += span.elemsize;
+    if (span.words !== null) this.pacer.heapScan += span.elemsize;
   }
 
   #flushMcaches(who: "uncacheSpan" | "stw"): void {
@@ -353,8 +285,8 @@ export class Collector {
   #mark(extraRoot: number, stats: GCCycleStats): void {
     const rt = this.#rt;
     this.#nwork = 0;
-    this.heapMarked = 0;
-    this.heapScan = 0;
+    this.pacer.heapMarked = 0;
+    this.pacer.heapScan = 0;
     this.markedObjects = 0;
     this.scannedWords = 0;
     // Roots: globals, goroutine root slots, the allocation in progress.
@@ -386,15 +318,15 @@ export class Collector {
       }
     }
     this.#drain();
-    this.lastStackScan = stackWords * 8;
-    this.globalsScan = rt.globalCount * 8;
+    this.pacer.lastStackScan = stackWords * 8;
+    this.pacer.globalsScan = rt.globalCount * 8;
     rt.clock += rootWords * COSTS.scanRoot +
       this.markedObjects * COSTS.markObject +
       this.scannedWords * COSTS.scanWord;
-    stats.heapMarked = this.heapMarked;
+    stats.heapMarked = this.pacer.heapMarked;
     stats.objectsAfter = this.markedObjects;
-    stats.stacks = this.lastStackScan;
-    stats.globals = this.globalsScan;
+    stats.stacks = this.pacer.lastStackScan;
+    stats.globals = this.pacer.globalsScan;
   }
 
   #grey(p: number): void {
@@ -409,9 +341,9 @@ export class Collector {
     span.gcmarkBits[w] |= bit;
     span.nmarked++;
     this.markedObjects++;
-    this.heapMarked += span.elemsize;
+    this.pacer.heapMarked += span.elemsize;
     if (span.words === null) return;
-    this.heapScan += span.elemsize;
+    this.pacer.heapScan += span.elemsize;
     if (this.#nwork === this.#work.length) {
       const bigger = new Float64Array(this.#work.length * 2);
       bigger.set(this.#work);

@@ -7,7 +7,8 @@
  */
 
 import { COSTS } from "./clock.ts";
-import { Collector, parseGOGC } from "./gc.ts";
+import { Collector } from "./gc.ts";
+import { GCController, parseGOGC } from "./pacer.ts";
 import { EventHub, type GCCycleStats, type GCEvent } from "./events.ts";
 import { type FrameSnapshot, Goroutine } from "./goroutine.ts";
 import { emptymspan, MCache } from "./mcache.ts";
@@ -15,6 +16,8 @@ import { MCentral } from "./mcentral.ts";
 import { MHeap } from "./mheap.ts";
 import { makeSpanClass, type MSpan, numSpanClasses } from "./mspan.ts";
 import { Sweeper } from "./sweep.ts";
+import { type MemStats, readMemStats } from "./mstats.ts";
+export type { MemStats } from "./mstats.ts";
 import { SymbolTable } from "../stack/symtab.ts";
 import { AllocKind } from "../stack/allockind.ts";
 import { type GoDebug, parseGodebug } from "./godebug.ts";
@@ -56,34 +59,6 @@ export interface RuntimeOptions {
    * caller (the CLI does it for `allocfreetrace` and `gctrace`).
    */
   godebug?: string;
-}
-
-/** The `runtime.MemStats` fields the model keeps. */
-export interface MemStats {
-  /** Bytes of allocated heap objects (same as HeapAlloc). */
-  Alloc: number;
-  /** Cumulative bytes allocated for heap objects. */
-  TotalAlloc: number;
-  /** Cumulative count of heap objects allocated (tiny allocations included, as Go counts them). */
-  Mallocs: number;
-  /** Cumulative count of heap objects freed (tiny allocations included, as Go counts them). */
-  Frees: number;
-  /** Bytes of allocated heap objects. */
-  HeapAlloc: number;
-  /** Bytes of heap memory obtained from the OS. */
-  HeapSys: number;
-  /** Bytes in idle (unused) spans. */
-  HeapIdle: number;
-  /** Bytes in in-use spans. */
-  HeapInuse: number;
-  /** Bytes returned to the OS (the model has no scavenger: 0). */
-  HeapReleased: number;
-  /** Number of allocated heap objects. */
-  HeapObjects: number;
-  /** Target heap size of the next GC cycle. */
-  NextGC: number;
-  /** Number of completed GC cycles. */
-  NumGC: number;
 }
 
 function hex(n: number): string {
@@ -141,8 +116,8 @@ export class Runtime {
   readonly globalNames: string[] = [];
   /** Spans that hold special records (finalizers, profile buckets). */
   readonly specialSpans: Set<MSpan> = new Set();
-  /** Heap bytes the pacer counts as live (whole cached spans; reset to the marked bytes by each GC). */
-  heapLive = 0;
+  /** The pacer: heapLive, goal and trigger. */
+  readonly pacer: GCController;
   /** The simulated clock, ns since start. */
   clock = 0;
   /** Simulated time at which the last cycle ended. */
@@ -277,7 +252,8 @@ export class Runtime {
     }
     this.#nextSample = Float64Array.from(this.#samplers, (s) => s.nextSample);
     this.memProfileRate = opts.memProfileRate ?? 524288;
-    this.gc = new Collector(this, parseGOGC(opts.gogc ?? 100));
+    this.pacer = new GCController(this.preset, parseGOGC(opts.gogc ?? 100));
+    this.gc = new Collector(this, this.pacer);
     this.curg = this.newGoroutine(0);
     // The runtime's own goroutines, parked.
     for (const { kind, waitReason } of this.preset.systemGoroutines) {
@@ -454,7 +430,7 @@ export class Runtime {
     if ((shouldhelpgc || this.#checkEveryMalloc) && !this.#inGC) {
       if (gc.marking) {
         if (gc.markDone()) this.#gcMarkDone();
-      } else if (this.heapLive >= gc.trigger) {
+      } else if (this.pacer.heapLive >= this.pacer.trigger) {
         this.#kindInProgress = kind;
         this.#gcStart(false, x);
         this.#kindInProgress = AllocKind.mallocgc;
@@ -885,24 +861,7 @@ export class Runtime {
 
   /** Statistics in the shape of `runtime.MemStats`. */
   readMemStats(): MemStats {
-    let tinyAllocs = 0;
-    for (const c of this.mcaches) tinyAllocs += c.tinyAllocs;
-    const inuse = this.heap.heapInuse;
-    const sys = this.heap.heapSys;
-    return {
-      Alloc: this.heapAlloc,
-      TotalAlloc: this.totalAlloc,
-      Mallocs: this.nMalloc + tinyAllocs,
-      Frees: this.nFree + tinyAllocs,
-      HeapAlloc: this.heapAlloc,
-      HeapSys: sys,
-      HeapIdle: sys - inuse,
-      HeapInuse: inuse,
-      HeapReleased: 0,
-      HeapObjects: this.nMalloc - this.nFree,
-      NextGC: Number.isFinite(this.gc.goal) ? this.gc.goal : 0,
-      NumGC: this.numGC,
-    };
+    return readMemStats(this);
   }
 
   /**
@@ -927,7 +886,7 @@ export class Runtime {
       for (let spc = 0; spc < c.alloc.length; spc++) {
         const s = c.alloc[spc];
         if (s.nelems === 0) continue;
-        this.heapLive -= (s.nelems - s.allocCount) * s.elemsize;
+        this.pacer.heapLive -= (s.nelems - s.allocCount) * s.elemsize;
         c.alloc[spc] = emptymspan;
         this.central[spc].uncacheSpan(this.heap, s, this.sweeper);
       }
@@ -947,7 +906,8 @@ export class Runtime {
     }
     const s = central.cacheSpan(this.heap, c.p, this.sweeper);
     c.alloc[spc] = s;
-    this.heapLive += s.npages * this.#pageSize - s.allocCount * s.elemsize;
+    this.pacer.heapLive += s.npages * this.#pageSize -
+      s.allocCount * s.elemsize;
     this.clock += COSTS.refill;
     if (this.gc.gcpercent >= 0 && this.gomaxprocs > 1) this.sweeper.bgsweep(0);
     return s;
@@ -958,7 +918,7 @@ export class Runtime {
     this.sweeper.deductSweepCredit(npages * this.#pageSize, npages);
     this.sweeper.reclaim(npages);
     const span = this.heap.allocSpan(npages, size);
-    this.heapLive += npages * this.#pageSize;
+    this.pacer.heapLive += npages * this.#pageSize;
     this.clock += COSTS.allocLarge + npages * COSTS.perPage;
     const spc = makeSpanClass(0, noscan);
     span.init(spc, npages * this.#pageSize, 1);
@@ -1163,6 +1123,11 @@ export class Runtime {
   }
 
   // ---- collection ----
+
+  /** Heap bytes the pacer counts as live (see {@link GCController.heapLive}). */
+  get heapLive(): number {
+    return this.pacer.heapLive;
+  }
 
   /** GOGC (-1 = off). */
   get gcpercent(): number {

@@ -229,7 +229,7 @@ export class Sweeper {
   deductSweepCredit(spanBytes: number, callerSweepPages: number): void {
     if (this.sweepPagesPerByte === 0 || this.done) return;
     const target = this.sweepPagesPerByte *
-        (spanBytes + this.#rt.heapLive - this.sweepHeapLiveBasis) -
+        (spanBytes + this.#rt.pacer.heapLive - this.sweepHeapLiveBasis) -
       callerSweepPages;
     while (this.pagesSwept - this.pagesSweptBasis < target) {
       if (this.sweepone("deductSweepCredit") < 0) break;
