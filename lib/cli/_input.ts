@@ -293,6 +293,17 @@ async function headerLength(
 }
 
 /**
+ * Whether `head` (the first decompressed bytes) looks like a pprof
+ * profile.proto: control bytes no text trace has, and a first byte that is
+ * the tag of one of Profile's fields (numbers 1 to 14).
+ */
+export function looksLikePprof(head: Uint8Array): boolean {
+  const tag = head[0];
+  return head.subarray(0, 64).some((c) => c < 0x09 || (c > 0x0d && c < 0x20)) &&
+    [0, 1, 2, 5].includes(tag & 7) && tag >> 3 >= 1 && tag >> 3 <= 14;
+}
+
+/**
  * Reads the first chunk of `stream` (empty when there is none) and returns
  * it with a stream that still yields everything, that chunk first.
  */

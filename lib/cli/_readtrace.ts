@@ -9,7 +9,7 @@
 import { ByteTraceParser } from "../trace/byte_parser.ts";
 import { MAX_LINE } from "../trace/parser.ts";
 import type { StackTable, TraceEvent } from "../trace/events.ts";
-import type { Input } from "./_input.ts";
+import { type Input, looksLikePprof } from "./_input.ts";
 import { Progress } from "./_progress.ts";
 
 /** What reading a trace found besides the events. */
@@ -40,6 +40,10 @@ export async function readTrace(
   const t0 = performance.now();
   let bytes = 0;
   let cut = false;
+  let head: Uint8Array | null = null; // the first bytes, for the error
+  const keepHead = (b: Uint8Array) => {
+    head ??= b.slice(0, 64);
+  };
   const report = () =>
     progress.update(() => {
       const s = (performance.now() - t0) / 1000;
@@ -55,8 +59,10 @@ export async function readTrace(
     if (input.readInto !== undefined) {
       // An uncompressed file: read straight into the parser's buffer.
       for (;;) {
-        const n = await input.readInto(parser.reserve(4 << 20));
+        const buf = parser.reserve(4 << 20);
+        const n = await input.readInto(buf);
         if (n === null) break;
+        keepHead(buf.subarray(0, n));
         bytes += n;
         parser.commit(n);
         report();
@@ -82,6 +88,7 @@ export async function readTrace(
           break;
         }
         if (next.done) break;
+        keepHead(next.value);
         bytes += next.value.length;
         parser.feed(next.value);
         report();
@@ -109,6 +116,11 @@ export async function readTrace(
     );
   }
   if (st.allocs + st.frees + st.gcs + st.rejected === 0 && st.cut === null) {
+    if (head !== null && looksLikePprof(head)) {
+      throw new Error(
+        `${input.name}: not an allocfreetrace log: it looks like a pprof profile (alloctrace diff compares profiles; go tool pprof reads them)`,
+      );
+    }
     throw new Error(
       `${input.name}: not an allocfreetrace log: no tracealloc, tracefree, tracegc, MProf_Malloc or MProf_Free record in ${
         st.lines.toLocaleString("en-US")

@@ -17,7 +17,7 @@ import {
 } from "../profile/proto.ts";
 import { renderReport } from "../report/html.ts";
 import { Outputs } from "./_output.ts";
-import { openInput, peekStream } from "./_input.ts";
+import { looksLikePprof, openInput, peekStream } from "./_input.ts";
 import { alignColumns } from "./_top.ts";
 import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
 import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
@@ -49,11 +49,6 @@ Example:
 
 type Values = [number, number, number, number];
 
-/** Whether `b` holds control bytes no text trace has (a profile.proto does). */
-function isBinary(b: Uint8Array): boolean {
-  return b.some((c) => c < 0x09 || (c > 0x0d && c < 0x20));
-}
-
 async function load(
   path: string,
   quiet: boolean,
@@ -70,12 +65,7 @@ async function load(
   // A profile is binary and a trace is text: sniff the (gunzipped) start.
   const peeked = await peekStream(input.stream);
   const stream = peeked.stream;
-  // A profile.proto starts with a field of Profile (numbers 1 to 14).
-  const tag = peeked.head[0];
-  if (
-    isBinary(peeked.head.subarray(0, 64)) && [0, 1, 2, 5].includes(tag & 7) &&
-    tag >> 3 >= 1 && tag >> 3 <= 14
-  ) {
+  if (looksLikePprof(peeked.head)) {
     const damaged = (e: unknown) =>
       new Error(
         `${input.name}: a pprof profile, but damaged: ${

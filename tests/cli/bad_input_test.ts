@@ -1219,6 +1219,24 @@ const ROWS: Row[] = [
     stderr: /cut\.pb\.gz: a pprof profile, but damaged: .*cut off/,
   },
   {
+    name: "analyze on a pprof profile says it is one",
+    args: ["analyze", `${SHARED}heap/rate-1.pb.gz`],
+    code: 1,
+    stderr: /rate-1\.pb\.gz: a pprof profile, not an allocfreetrace log/,
+  },
+  {
+    name: "replay on a plain profile.proto (stdin) says it is one",
+    setup: async ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/p.pb`,
+        await gunzipFile(`${SHARED}heap/rate-1.pb.gz`),
+      ),
+    args: ["replay", "-"],
+    stdinFile: "p.pb",
+    code: 1,
+    stderr: /stdin: a pprof profile, not an allocfreetrace log/,
+  },
+  {
     name: "diff - - is a usage error",
     args: ["diff", "-", "-"],
     code: 2,
