@@ -294,13 +294,42 @@ async function headerLength(
 
 /**
  * Whether `head` (the first decompressed bytes) looks like a pprof
- * profile.proto: control bytes no text trace has, and a first byte that is
- * the tag of one of Profile's fields (numbers 1 to 14).
+ * profile.proto: control bytes no text trace has, and fields of Profile
+ * (numbers 1 to 14) with the wire type each has, as far as the head goes.
  */
 export function looksLikePprof(head: Uint8Array): boolean {
-  const tag = head[0];
-  return head.subarray(0, 64).some((c) => c < 0x09 || (c > 0x0d && c < 0x20)) &&
-    [0, 1, 2, 5].includes(tag & 7) && tag >> 3 >= 1 && tag >> 3 <= 14;
+  const h = head.subarray(0, 64);
+  if (!h.some((c) => c < 0x09 || (c > 0x0d && c < 0x20))) return false;
+  let pos = 0;
+  const varint = (): number | null => {
+    let v = 0;
+    for (let shift = 0; pos < h.length && shift < 35; shift += 7) {
+      const b = h[pos++];
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+    return null; // runs past the head (or too long)
+  };
+  let fields = 0;
+  while (pos < h.length) {
+    const tag = varint();
+    if (tag === null) break;
+    const field = tag >>> 3, wire = tag & 7;
+    // Messages and strings are length-delimited (2); the rest varints (0);
+    // comment (13) may be packed.
+    const ok = [1, 2, 3, 4, 5, 6, 11].includes(field)
+      ? wire === 2
+      : [7, 8, 9, 10, 12, 14].includes(field)
+      ? wire === 0
+      : field === 13 && (wire === 0 || wire === 2);
+    if (!ok) return false;
+    const n = varint();
+    if (n === null) break;
+    if (wire === 2) pos += n;
+    if (pos <= h.length) fields++; // whole within the head
+  }
+  // Go and alloctrace start with small fields (sample and period types).
+  return fields >= 2;
 }
 
 /**

@@ -1222,7 +1222,8 @@ const ROWS: Row[] = [
     name: "analyze on a pprof profile says it is one",
     args: ["analyze", `${SHARED}heap/rate-1.pb.gz`],
     code: 1,
-    stderr: /rate-1\.pb\.gz: a pprof profile, not an allocfreetrace log/,
+    stderr:
+      /rate-1\.pb\.gz: not an allocfreetrace log: it looks like a pprof profile/,
   },
   {
     name: "replay on a plain profile.proto (stdin) says it is one",
@@ -1234,7 +1235,7 @@ const ROWS: Row[] = [
     args: ["replay", "-"],
     stdinFile: "p.pb",
     code: 1,
-    stderr: /stdin: a pprof profile, not an allocfreetrace log/,
+    stderr: /stdin: not an allocfreetrace log: it looks like a pprof profile/,
   },
   {
     name: "diff - - is a usage error",
