@@ -9,7 +9,7 @@
 
 import { type Input, peekStream } from "./_input.ts";
 import { Progress } from "./_progress.ts";
-import type { StackTable } from "../trace/events.ts";
+import type { StackTable, TraceEvent } from "../trace/events.ts";
 import {
   Ev,
   EV_NAMES,
@@ -17,6 +17,7 @@ import {
   ExecHeap,
   ExecTraceReader,
   readHeader,
+  type TypeInfo,
 } from "../trace/exectrace/mod.ts";
 
 /** Whether `input` is an execution trace; for gzip, peeks at the decompressed start. */
@@ -158,4 +159,34 @@ export function eventCounts(reader: ExecTraceReader): Record<string, number> {
     }
   }
   return out;
+}
+
+/**
+ * Streams an execution trace's allocations and frees (of objects allocated
+ * while tracing) and its GC cycles to `add` as the shared event model.
+ * With `asMalloc`, each allocation comes at the size mallocgc was asked for
+ * as far as the trace tells, for a replay: an object with a malloc header
+ * (pointers, a small size class over 512 B) as Go 1.22's tracealloc printed
+ * it, 8 bytes into its slot and 8 bytes shorter, so the replay allocates it
+ * at the same slot size with or without headers; and no GC events (the
+ * replay runs its own).
+ */
+export async function streamExecAllocs(
+  input: Input,
+  stacks: StackTable,
+  add: (e: TraceEvent) => void,
+  opts: { quiet: boolean; asMalloc: boolean },
+): Promise<ExecRead> {
+  let types: readonly TypeInfo[] = [];
+  return await readExecTrace(input, stacks, (e) => {
+    if (e.kind === "free") {
+      if (!e.existing) add(e);
+    } else if (e.kind === "alloc") {
+      if (e.existing) return;
+      const header = opts.asMalloc &&
+        (types[e.typeIndex]?.ptrBytes ?? 0) > 0 && e.size > 512 &&
+        e.size <= 32768;
+      add(header ? { ...e, addr: e.addr + 8, size: e.size - 8 } : e);
+    } else if (e.kind === "gc" && !opts.asMalloc) add(e);
+  }, { quiet: opts.quiet, ready: (r) => types = r.types });
 }

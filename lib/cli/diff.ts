@@ -20,6 +20,8 @@ import { Outputs } from "./_output.ts";
 import { looksLikePprof, openInput, peekStream } from "./_input.ts";
 import { alignColumns } from "./_top.ts";
 import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
+import { streamExecAllocs } from "./_readexec.ts";
+import { readHeader } from "../trace/exectrace/format.ts";
 import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
 
 /** Help text of `alloctrace diff`. */
@@ -112,14 +114,14 @@ async function load(
   const stacks = new StackTable();
   const a = new TraceAnalyzer(stacks, { by });
   // The stream was peeked at: read from it, not straight from the file.
-  const read = await readTrace(
-    { ...input, stream, readInto: undefined },
-    (e) => a.add(e),
-    {
+  const peekedInput = { ...input, stream, readInto: undefined };
+  // A Go 1.23+ execution trace: its own reader; sites are then its types.
+  const read = readHeader(peeked.head).kind === "exec"
+    ? await streamExecAllocs(peekedInput, stacks, (e) => a.add(e), {
       quiet,
-      stacks,
-    },
-  );
+      asMalloc: false,
+    })
+    : await readTrace(peekedInput, (e) => a.add(e), { quiet, stacks });
   const result = a.finish();
   const atLive = allocsAtLiveWarning(input.name, result.allocsAtLive);
   if (atLive !== null) read.warnings.push(atLive);

@@ -16,6 +16,7 @@ import { folded, HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { writeHeapProfileText } from "../profile/text.ts";
 import { openInput } from "./_input.ts";
 import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
+import { sniffExecTrace, streamExecAllocs } from "./_readexec.ts";
 import { Outputs } from "./_output.ts";
 import {
   gogcOption,
@@ -101,20 +102,29 @@ export async function replayCommand(args: string[]): Promise<number> {
   const input = await openInput(positionals[0]);
   const stacks = new StackTable();
   const replayer = new Replayer(rt, stacks);
-  const read = await readTrace(input, (e) => replayer.add(e), {
-    quiet: values.quiet,
-    stacks,
-  });
+  // A Go 1.23+ execution trace (traceallocfree): its own reader, the same replay.
+  const exec = await sniffExecTrace(input) !== null;
+  const read = exec
+    ? await streamExecAllocs(input, stacks, (e) => replayer.add(e), {
+      quiet: values.quiet,
+      asMalloc: true,
+    })
+    : await readTrace(input, (e) => replayer.add(e), {
+      quiet: values.quiet,
+      stacks,
+    });
   replayer.finish();
   const atLive = allocsAtLiveWarning(input.name, replayer.allocsAtLive);
   if (atLive !== null) read.warnings.push(atLive);
-  const guess = detectGoVersion(read.parser.stats, stacks);
-  const mismatch = rulesWarning(
+  const guess = "parser" in read
+    ? detectGoVersion(read.parser.stats, stacks)
+    : null;
+  const mismatch = guess === null ? null : rulesWarning(
     guess,
     rt.preset.name,
     "the replay's size classes, fragmentation and GC pacing",
   );
-  if (mismatch !== null) {
+  if (guess !== null && mismatch !== null) {
     const v = guess.version as PresetName;
     read.warnings.push(
       `${mismatch}; ${

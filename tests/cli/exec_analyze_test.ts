@@ -9,7 +9,7 @@
 
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { alloctrace, run, withTempDir } from "../_run.ts";
-import { corpusTrace } from "../trace/exectrace_test.ts";
+import { corpusTrace } from "../_exectrace.ts";
 
 const DIR = new URL("../testdata/go1.23/", import.meta.url).pathname;
 const READ = ["--allow-env", "--allow-read", "--allow-write"];
@@ -96,6 +96,48 @@ Deno.test("analyze exec trace: pprof frames are type, goroutine start, creation 
     assertEquals(top.code, 0, top.stderr);
     assertTrue(/\b4500\b.*type:main\.Job/.test(top.stdout), top.stdout);
   });
+});
+
+Deno.test("replay exec trace: the same allocations at the same slot sizes in the simulated runtime", async () => {
+  const r = await alloctrace(
+    [
+      "replay",
+      `${DIR}churn.trace.gz`,
+      "--memprofilerate",
+      "1",
+      "--json",
+    ],
+    READ,
+  );
+  assertEquals(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  const go = JSON.parse(await Deno.readTextFile(`${DIR}churn.gotool.json`));
+  assertEquals(j.replayed.allocs, go.counts.HeapObjectAlloc);
+  assertEquals(j.replayed.unmatchedFrees, 0);
+  const bytes = (type: string) =>
+    j.samples.find((s: { frames: { func: string }[] }) =>
+      s.frames[0].func === `type:${type}`
+    ).values.slice(0, 2);
+  // 40 KiB large objects, 704-byte header objects (640 + 8 → class 704), 32 B.
+  assertEquals(bytes("main.Large"), [80, 80 * 40960]);
+  assertEquals(bytes("main.Medium"), [1000, 1000 * 704]);
+  assertEquals(bytes("main.Small"), [4000, 4000 * 32]);
+});
+
+Deno.test("diff of two exec traces: by type", async () => {
+  const r = await alloctrace(
+    ["diff", `${DIR}leak.trace.gz`, `${DIR}lru.trace.gz`],
+    READ,
+  );
+  assertEquals(r.code, 0, r.stderr);
+  assertTrue(
+    /-192,000\s+192,000\s+0\s+type:main\.Leaked\n/.test(r.stdout),
+    r.stdout,
+  );
+  assertTrue(
+    /\+128,032\s+0\s+128,032\s+type:main\.entry\n/.test(r.stdout),
+    r.stdout,
+  );
 });
 
 /** One bad input: its bytes, and what must happen. */

@@ -20,22 +20,11 @@ import {
   ExecTraceReader,
   StackTable,
 } from "../../lib/trace/exectrace/mod.ts";
+import { corpusTrace, GO123_DIR } from "../_exectrace.ts";
 
-const DIR = new URL("../testdata/go1.23/", import.meta.url);
+const DIR = GO123_DIR;
 const PROGRAMS = ["leak", "churn", "lru", "goroutines"];
 const GO123 = "/usr/lib/go-1.23";
-
-/** The decompressed bytes of a committed trace. */
-export async function corpusTrace(name: string): Promise<Uint8Array> {
-  const f = await Deno.open(new URL(`${name}.trace.gz`, DIR));
-  const s = f.readable.pipeThrough(
-    new DecompressionStream("gzip") as unknown as TransformStream<
-      Uint8Array,
-      Uint8Array
-    >,
-  );
-  return new Uint8Array(await new Response(s).arrayBuffer());
-}
 
 interface Read {
   reader: ExecTraceReader;
