@@ -14,7 +14,12 @@
 
 const GO = Deno.args[0] ?? "/usr/lib/go-1.23/bin/go";
 const dir = new URL("../tests/testdata/go1.23/", import.meta.url).pathname;
-const programs = ["leak", "churn", "lru", "goroutines"];
+const programs = Deno.env.get("ONLY_EXTRA") ? [] : [
+  "leak",
+  "churn",
+  "lru",
+  "goroutines",
+];
 
 async function run(
   cmd: string,
@@ -67,6 +72,47 @@ if (import.meta.main) {
     );
     await run("gzip", ["-9", "-f", `${dir}${p}.trace`]);
     console.log(`${p}: ${(await Deno.stat(`${dir}${p}.trace.gz`)).size} bytes`);
+  }
+  // Two traces that must be refused cleanly, each with Go's own counts: a
+  // Go 1.22 execution trace (the same v2 format, no AllocFree events) and a
+  // Go 1.23 trace taken without GODEBUG=traceallocfree=1.
+  const extra = [
+    {
+      name: "go122-goroutines",
+      go: GO.replace("1.23", "1.22"),
+      p: "goroutines",
+      godebug: "",
+    },
+    {
+      name: "noallocfree-churn",
+      go: GO,
+      p: "churn",
+      godebug: "traceallocfree=0",
+    },
+  ];
+  for (const x of extra) {
+    const bin = `${tmp}/${x.name}`;
+    await run(x.go, ["build", "-trimpath", "-o", bin, "main.go"], {
+      cwd: `${dir}programs/${x.p}`,
+    });
+    await run(bin, [`${dir}${x.name}.trace`, `${tmp}/${x.name}.truth.json`], {
+      env: { GODEBUG: x.godebug },
+    });
+    const dump = await run(x.go, [
+      "tool",
+      "trace",
+      "-d=2",
+      `${dir}${x.name}.trace`,
+    ]);
+    const version = (await run(x.go, ["version"])).trim();
+    await Deno.writeTextFile(
+      `${dir}${x.name}.gotool.json`,
+      JSON.stringify({ go: version, counts: countKinds(dump) }, null, 2) + "\n",
+    );
+    await run("gzip", ["-9", "-f", `${dir}${x.name}.trace`]);
+    console.log(
+      `${x.name}: ${(await Deno.stat(`${dir}${x.name}.trace.gz`)).size} bytes`,
+    );
   }
   await Deno.remove(tmp, { recursive: true });
 }

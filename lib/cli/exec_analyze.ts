@@ -207,12 +207,15 @@ export async function analyzeExecTrace(
   // The shared consumers (pprof, folded, HTML) see what was allocated while
   // tracing, with the type and the goroutine's creation as its stack. They
   // cost as much as the rest: only when asked for.
+  // Its timeline on the trace's clock: the real time axis.
+  let now = 0;
   const shared = o.pprof || o.folded || o.html
-    ? new TraceAnalyzer(stacks)
+    ? new TraceAnalyzer(stacks, { now: () => now / 1e9 })
     : null;
   let exec: ExecAnalyzer | undefined;
   const read = await readExecTrace(input, stacks, (e: ExecEvent) => {
     exec!.add(e);
+    now = e.time;
     if (shared === null) return;
     if (e.kind === "gc") shared.add(e);
     else if ((e.kind === "alloc" || e.kind === "free") && !e.existing) {
@@ -241,6 +244,7 @@ export async function analyzeExecTrace(
         }; sites are types, then the allocating goroutine's start and creation`,
         note: "exact: every traced allocation",
         analysis: sharedResult,
+        timeLabel: "wall time",
       }),
     });
   }

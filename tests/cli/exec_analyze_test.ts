@@ -71,11 +71,17 @@ Deno.test("analyze exec trace: pprof frames are type, goroutine start, creation 
         `${dir}/f.txt`,
         "--folded-type",
         "alloc_objects",
+        "--html",
+        `${dir}/r.html`,
       ],
       READ,
     );
     assertEquals(r.code, 0, r.stderr);
     const folded = await Deno.readTextFile(`${dir}/f.txt`);
+    // The report's timeline runs on the trace's clock.
+    const html = await Deno.readTextFile(`${dir}/r.html`);
+    assertIncludes(html, '"timeLabel":"wall time"');
+    assertTrue(/"time":0\.00\d+/.test(html), "timeline points carry seconds");
     assertTrue(
       /^main\.main;main\.producer;type:main\.Job 4500$/m.test(folded),
       folded.slice(0, 2000),
@@ -200,6 +206,20 @@ const ROWS: Row[] = [
     bytes: () => Promise.resolve(header("23")),
     code: 1,
     stderr: /without allocation events: take it with GODEBUG=traceallocfree=1/,
+  },
+  {
+    name:
+      "a real Go 1.22 execution trace (no allocation events in that version)",
+    bytes: () => corpusTrace("go122-goroutines"),
+    code: 1,
+    stderr:
+      /a go 1\.22 execution trace without allocation events: take it with GODEBUG=traceallocfree=1 \(Go 1\.23\+\)$/,
+  },
+  {
+    name: "a real Go 1.23 execution trace taken without traceallocfree",
+    bytes: () => corpusTrace("noallocfree-churn"),
+    code: 1,
+    stderr: /a go 1\.23 execution trace without allocation events/,
   },
   {
     name: "a go 1.25 trace",

@@ -113,6 +113,19 @@ for (const p of PROGRAMS) {
   });
 }
 
+for (const p of ["go122-goroutines", "noallocfree-churn"]) {
+  Deno.test(`exectrace ${p}: a trace without AllocFree events (Go 1.22's, or 1.23's without traceallocfree) read with Go's counts`, async () => {
+    const r = read(await corpusTrace(p));
+    const go = await json<{ go: string; counts: Record<string, number> }>(
+      `${p}.gotool.json`,
+    );
+    assertEquals(counts(r.reader), go.counts);
+    assertEquals(r.reader.stats.version, p.startsWith("go122") ? 22 : 23);
+    assertEquals(go.counts.HeapObjectAlloc, undefined);
+    assertEquals(r.result.allocs, 0);
+  });
+}
+
 Deno.test("exectrace goroutines: allocations by creation site: each worker's type on its start function", async () => {
   const r = read(await corpusTrace("goroutines"));
   const truth = await json<
