@@ -120,7 +120,8 @@ const W = (n) => D.base ? Math.max(n.v[type], n.b[type]) : n.v[type];
 const ROW = 18;
 const canvas = $("flame");
 const ctx = canvas.getContext("2d");
-function depthOf(n) { let d = 0; for (const c of n.kids.values()) if (W(c) > 0) d = Math.max(d, 1 + depthOf(c)); return d; }
+// Rows that will be drawn: children narrower than half a pixel are not.
+function depthOf(n, w) { const kids = [...n.kids.values()].filter((c) => W(c) > 0); const den = Math.max(W(n), kids.reduce((s, c) => s + W(c), 0)); let d = 0; for (const c of kids) { const cw = den ? w * W(c) / den : 0; if (cw >= 0.5) d = Math.max(d, 1 + depthOf(c, cw)); } return d; }
 function hit(n) { if (!search) return false; return n.name.includes(search) || (n.fi >= 0 && loc(n.fi).includes(search)); }
 function color(n, dim) {
   if (hit(n)) return "#c040ff";
@@ -137,7 +138,7 @@ function color(n, dim) {
 function draw() {
   const Wd = canvas.clientWidth || 900;
   const anc = []; for (let n = zoom.parent; n; n = n.parent) anc.unshift(n);
-  const depth = Math.min(depthOf(zoom), 150) + anc.length;
+  const depth = Math.min(depthOf(zoom, Wd), 150) + anc.length;
   canvas.width = Wd; canvas.height = (depth + 1) * ROW;
   ctx.clearRect(0, 0, Wd, canvas.height);
   ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "middle";
