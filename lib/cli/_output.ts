@@ -250,7 +250,7 @@ export function checkOutputPath(path: string, option: string): void {
       throw new UsageError(
         `${option} ${path}: permission to read ${
           dirOf(path)
-        } is missing (run with --allow-read)`,
+        } is missing (run with --allow-read=${dirOf(path)})`,
       );
     }
     throw new UsageError(`${option} ${(e as Error).message}`);
@@ -268,7 +268,7 @@ export function checkOutputPath(path: string, option: string): void {
     }
     if (e instanceof Deno.errors.NotCapable) {
       throw new UsageError(
-        `${option} ${path}: permission to read ${dir} is missing (run with --allow-read)`,
+        `${option} ${path}: permission to read ${dir} is missing (run with --allow-read=${dir})`,
       );
     }
     throw new UsageError(

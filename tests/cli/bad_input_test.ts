@@ -43,6 +43,8 @@ interface Row {
   args?: string[];
   /** A bash command line; `$AT` runs alloctrace with all permissions. */
   shell?: string;
+  /** Deno's permission flags instead of -A. */
+  perms?: string[];
   /** Standard input (a file of the case's directory, by name). */
   stdinFile?: string;
   env?: Record<string, string>;
@@ -393,6 +395,22 @@ const ROWS: Row[] = [
     args: ["analyze", LEAK, "--pprof", "nodir/p.pb.gz"],
     code: 2,
     stderr: /--pprof nodir\/p\.pb\.gz: directory nodir does not exist/,
+  },
+  {
+    name: "an output without read permission on its directory names the flag",
+    args: ["analyze", LEAK, "--pprof", "p.pb.gz"],
+    perms: ["--no-prompt", `--allow-read=${LEAK}`, "--allow-write=."],
+    code: 2,
+    stderr:
+      /--pprof p\.pb\.gz: permission to read \. is missing \(run with --allow-read=\.\)/,
+  },
+  {
+    name: "an output without write permission on its directory names the flag",
+    args: ["analyze", LEAK, "--pprof", "p.pb.gz"],
+    perms: ["--no-prompt", `--allow-read=${LEAK},.`],
+    code: 2,
+    stderr:
+      /--pprof p\.pb\.gz: permission to write in \. is missing \(run with --allow-write=\.\)/,
   },
   {
     name: "an output that is a directory fails before reading",
@@ -1410,7 +1428,7 @@ async function runRow(
       stderr: "piped",
     })
     : new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}main.ts`, ...row.args!],
+      args: ["run", ...(row.perms ?? ["-A"]), `${ROOT}main.ts`, ...row.args!],
       cwd: dir,
       env,
       stdin: row.stdinFile === undefined ? "null" : "piped",
