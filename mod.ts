@@ -77,18 +77,7 @@ export {
   type ReportInput,
 } from "./lib/report/html.ts";
 export { callTree, type TreeOptions } from "./lib/report/tree.ts";
-export { attachEvents } from "./lib/report/sim_events.ts";
-export { type NativeOptions, traceNative } from "./lib/native/tracer.ts";
-export {
-  BatchEncoder,
-  decodeBatch,
-  type EventBatch,
-  NATIVE_KINDS,
-  type NativeEvent,
-  type NativeFrame,
-  type NativeKind,
-} from "./lib/native/event.ts";
-export { type Resolved, symbolize } from "./lib/native/symbolize.ts";
+export { attachEvents } from "./lib/trace/sim_events.ts";
 export {
   isScriptSpecifier,
   loadScriptWorkload,
@@ -115,6 +104,7 @@ export {
   PRESET_NAMES,
   type PresetName,
   sizeClassesOf,
+  type SystemGoroutine,
 } from "./lib/runtime/presets.ts";
 export {
   MAX_SMALL_SIZE,
@@ -219,7 +209,7 @@ export {
   type MemProfileRecord,
   type MemRecordCycle,
   stackHash,
-} from "./lib/profile/memprofile.ts";
+} from "./lib/runtime/mprof.ts";
 export {
   fastexprand,
   fastlog2,
@@ -228,7 +218,7 @@ export {
   Sampler,
   type SamplingRule,
   WyRand,
-} from "./lib/profile/sampling.ts";
+} from "./lib/runtime/sampling.ts";
 export {
   type FullMemStats,
   fullMemStats,

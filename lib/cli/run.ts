@@ -36,7 +36,7 @@ import {
 } from "../workload/loader.ts";
 import { OutOfMemoryError } from "../runtime/mheap.ts";
 import { Progress } from "./_progress.ts";
-import { attachEvents } from "../report/sim_events.ts";
+import { attachEvents } from "../trace/sim_events.ts";
 import { renderReport } from "../report/html.ts";
 import { callTree } from "../report/tree.ts";
 import { StackTable } from "../trace/events.ts";

@@ -20,7 +20,7 @@ import {
   StringTable,
   ValueType,
 } from "npm:pprof-format@2.3.2";
-import type { MemProfileRecord } from "./memprofile.ts";
+import type { MemProfileRecord } from "../runtime/mprof.ts";
 import type { SymbolTable } from "../stack/symtab.ts";
 
 /**

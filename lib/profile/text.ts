@@ -9,7 +9,7 @@
  */
 
 import type { Runtime } from "../runtime/runtime.ts";
-import type { MemProfileRecord } from "./memprofile.ts";
+import type { MemProfileRecord } from "../runtime/mprof.ts";
 import { type FullMemStats, fullMemStats } from "../runtime/mstats.ts";
 import { tabwrite } from "./_tabwriter.ts";
 

@@ -12,7 +12,7 @@
  */
 
 import type { SpanSet } from "./mcentral.ts";
-import type { Bucket } from "../profile/memprofile.ts";
+import type { Bucket } from "./mprof.ts";
 
 /** Span states (`mSpanState`): `Dead` (pages free in the page heap) or `InUse`. */
 export const SpanState = { Dead: 0, InUse: 1 } as const;

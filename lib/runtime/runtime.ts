@@ -21,8 +21,8 @@ export type { MemStats } from "./mstats.ts";
 import { SymbolTable } from "../stack/symtab.ts";
 import { AllocKind } from "../stack/allockind.ts";
 import { type GoDebug, parseGodebug } from "./godebug.ts";
-import { type Bucket, HeapProfile } from "../profile/memprofile.ts";
-import { Sampler } from "../profile/sampling.ts";
+import { type Bucket, HeapProfile } from "./mprof.ts";
+import { Sampler } from "./sampling.ts";
 
 export { AllocKind };
 import { getPreset, type Preset, sizeClassesOf } from "./presets.ts";

@@ -12,7 +12,7 @@ import { type Frame, StackTable } from "../../lib/trace/events.ts";
 import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
 import { Runtime } from "../../lib/runtime/runtime.ts";
 import { findWorkload } from "../../lib/workload/registry.ts";
-import { attachEvents } from "../../lib/report/sim_events.ts";
+import { attachEvents } from "../../lib/trace/sim_events.ts";
 import { isAllocatorFrame, siteOf } from "../../lib/trace/sites.ts";
 
 const fr = (func: string, file = "", line = 0): Frame => ({

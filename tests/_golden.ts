@@ -6,12 +6,12 @@
  * @module
  */
 
-import { Runtime } from "./runtime/runtime.ts";
-import { PRESET_NAMES } from "./runtime/presets.ts";
-import { leak } from "./workload/leak.ts";
-import { writeHeapProfileText } from "./profile/text.ts";
-import { temporaries } from "./workload/temporaries.ts";
-import { TracePrinter } from "./trace/printer.ts";
+import { Runtime } from "../lib/runtime/runtime.ts";
+import { PRESET_NAMES } from "../lib/runtime/presets.ts";
+import { leak } from "../lib/workload/leak.ts";
+import { writeHeapProfileText } from "../lib/profile/text.ts";
+import { temporaries } from "../lib/workload/temporaries.ts";
+import { TracePrinter } from "../lib/trace/printer.ts";
 
 /** The allocfreetrace output of running `work` on a fresh runtime of `preset`. */
 export function traceOf(preset: string, work: (rt: Runtime) => void): string {

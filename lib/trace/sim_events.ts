@@ -8,7 +8,7 @@
 
 import type { Runtime } from "../runtime/runtime.ts";
 import type { FrameSnapshot, Goroutine } from "../runtime/goroutine.ts";
-import type { Frame, StackTable, TraceEvent } from "../trace/events.ts";
+import type { Frame, StackTable, TraceEvent } from "./events.ts";
 
 /**
  * Forwards the runtime's allocations, frees and GC cycles to `emit` as
@@ -18,7 +18,7 @@ import type { Frame, StackTable, TraceEvent } from "../trace/events.ts";
  * @example
  * ```ts
  * import { Runtime } from "../runtime/runtime.ts";
- * import { StackTable } from "../trace/events.ts";
+ * import { StackTable } from "./events.ts";
  * import { attachEvents } from "./sim_events.ts";
  * const rt = new Runtime();
  * const kinds: string[] = [];
