@@ -150,6 +150,8 @@ export class Runtime {
     pcs: number[];
   } | null = null;
   #kindInProgress: AllocKind = AllocKind.mallocgc;
+  #requestedInProgress = 0;
+  #typInProgress: GoType | null = null;
 
   /** Slot allocations (`nMalloc` without tiny allocations). */
   nMalloc = 0;
@@ -349,6 +351,8 @@ export class Runtime {
       if (idx === span.nelems) {
         // Sweeping done by this allocation reports its kind.
         this.#kindInProgress = kind;
+        this.#requestedInProgress = requested;
+        this.#typInProgress = typ;
         span = this.#refill(c, spc);
         this.#kindInProgress = AllocKind.mallocgc;
         idx = span.nextFreeIndex();
@@ -630,6 +634,15 @@ export class Runtime {
     return this.#kindInProgress;
   }
 
+  /**
+   * The requested size and type of the small allocation whose mcache refill
+   * is sweeping (what Go 1.19 prints as mallocgc's arguments under such a
+   * free); meaningful while {@link allocKindInProgress} is not `mallocgc`.
+   */
+  get allocInProgress(): { requested: number; typ: GoType | null } {
+    return { requested: this.#requestedInProgress, typ: this.#typInProgress };
+  }
+
   /** Emits a GC phase to the consumers (the collector calls it). */
   emitGC(
     kind: GCEvent["kind"],
@@ -654,8 +667,8 @@ export class Runtime {
   // ---- frames ----
 
   /** The id of function `name` (defined in `file`) in the symbol table. */
-  func(name: string, file?: string): number {
-    return this.symtab.func(name, file);
+  func(name: string, file?: string, args?: string): number {
+    return this.symtab.func(name, file, args);
   }
 
   /**

@@ -27,7 +27,10 @@ const RT = (
   args = "0x0?",
 ): RuntimeFrame => frame(func, file, line, off, size, args);
 
-// The allocation paths (arguments are the allocation's: see the printer).
+// The allocation paths. mallocgc's arguments are the allocation's (see the
+// printer); the others print what Go 1.19's traceback prints for them, from
+// their signatures (`%t` stands for the type's address, `?` marks a word
+// the traceback may print stale), as in real traces of the shared programs.
 const mallocgc = frame(
   "runtime.mallocgc",
   "runtime/malloc.go",
@@ -41,6 +44,7 @@ const newobject = frame(
   1202,
   0x27,
   0x28,
+  "%t?",
 );
 const newobjectInl = inlinedFrame(
   "runtime.newobject",
@@ -53,6 +57,7 @@ const makeslice = frame(
   103,
   0x52,
   0x28,
+  "%t?, 0x0?, 0x0?",
 );
 const growsliceNoscan = frame(
   "runtime.growslice",
@@ -60,6 +65,7 @@ const growsliceNoscan = frame(
   284,
   0x4ac,
   0x78,
+  "%t, {0x0?, 0x0?, 0x0?}, 0x0?",
 );
 const growslice = frame(
   "runtime.growslice",
@@ -67,6 +73,7 @@ const growslice = frame(
   290,
   0x4ea,
   0x78,
+  "%t, {0x0?, 0x0?, 0x0?}, 0x0?",
 );
 const makechanOne = frame(
   "runtime.makechan",
@@ -74,6 +81,7 @@ const makechanOne = frame(
   102,
   0x93,
   0x40,
+  "%t?, 0x8",
 );
 const makechanEmpty = frame(
   "runtime.makechan",
@@ -81,6 +89,7 @@ const makechanEmpty = frame(
   96,
   0x126,
   0x40,
+  "%t?, 0x8",
 );
 const makechanHchan = frame(
   "runtime.makechan",
@@ -88,6 +97,7 @@ const makechanHchan = frame(
   106,
   0xca,
   0x40,
+  "%t?, 0x8",
 );
 const makechanBuf = frame(
   "runtime.makechan",
@@ -95,6 +105,7 @@ const makechanBuf = frame(
   107,
   0xe5,
   0x40,
+  "%t?, 0x8",
 );
 const rawstring = frame(
   "runtime.rawstring",
@@ -102,6 +113,7 @@ const rawstring = frame(
   273,
   0x37,
   0x38,
+  "0x28",
 );
 const rawstringtmp = frame(
   "runtime.rawstringtmp",
@@ -109,6 +121,7 @@ const rawstringtmp = frame(
   135,
   0x3c,
   0x30,
+  "0x0?, 0x28?",
 );
 const concatstrings = frame(
   "runtime.concatstrings",
@@ -116,6 +129,7 @@ const concatstrings = frame(
   51,
   0xc5,
   0xa8,
+  "0x0?, {0xc0000a3150, 0x2, 0x2?}",
 );
 const concatstring2 = frame(
   "runtime.concatstring2",
@@ -123,6 +137,7 @@ const concatstring2 = frame(
   60,
   0x50,
   0x28,
+  "0x0?, {0xc00009c000?, 0x14?}, {0xc00009c018?, 0x14?}",
 );
 const makemapSmall = frame(
   "runtime.makemap_small",
@@ -130,6 +145,7 @@ const makemapSmall = frame(
   294,
   0x25,
   0x20,
+  "",
 );
 const mapassign = frame(
   "runtime.mapassign_faststr",
@@ -137,6 +153,7 @@ const mapassign = frame(
   221,
   0xa8,
   0x68,
+  "%t, 0xc00009c000, {0x4d9c28, 0x14}",
 );
 
 const main = RT("runtime.main", "runtime/proc.go", 250, 0x212, 0x60, "");
@@ -195,9 +212,9 @@ const REFILL = RT(
   "runtime.(*mcache).refill",
   "runtime/mcache.go",
   181,
-  0x170,
-  0x48,
-  "0x0?, 0x0?",
+  0x152,
+  0x40,
+  "0x7f377405a5b8, 0x35?",
 );
 const NEXTFREE = RT(
   "runtime.(*mcache).nextFree",
@@ -205,7 +222,7 @@ const NEXTFREE = RT(
   819,
   0x85,
   0x48,
-  "0x0?, 0x0?",
+  "0x7f377405a5b8, 0x35",
 );
 const GCENABLE_FUNC1 = RT(
   "runtime.gcenable.func1",
@@ -227,13 +244,21 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       0x28,
       "0x0?, 0x8?",
     ),
-    RT("runtime.(*mcache).releaseAll", "runtime/mcache.go", 290, 0x145, 0x68),
+    RT(
+      "runtime.(*mcache).releaseAll",
+      "runtime/mcache.go",
+      290,
+      0x145,
+      0x68,
+      "0x7f377405a5b8",
+    ),
     RT(
       "runtime.(*mcache).prepareForSweep",
       "runtime/mcache.go",
       326,
       0x39,
       0x28,
+      "0x7f377405a5b8",
     ),
     RT("runtime.procresize", "runtime/proc.go", 4867, 0x47d, 0xb8, "0x2"),
     RT(
@@ -282,9 +307,10 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
     RT(
       "runtime.(*mcentral).cacheSpan",
       "runtime/mcentral.go",
-      123,
-      0x1d5,
+      143,
+      0x27d,
       0x58,
+      "0x56d260",
     ),
     REFILL,
     NEXTFREE,
@@ -296,11 +322,18 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       "runtime.deductSweepCredit",
       "runtime/mgcsweep.go",
       844,
-      0x18d,
-      0x40,
-      "0x0?, 0x0",
+      0x105,
+      0x20,
+      "0x2000, 0x0",
     ),
-    RT("runtime.(*mcentral).cacheSpan", "runtime/mcentral.go", 82, 0x3d, 0x58),
+    RT(
+      "runtime.(*mcentral).cacheSpan",
+      "runtime/mcentral.go",
+      82,
+      0x46,
+      0x58,
+      "0x56b220",
+    ),
     REFILL,
     NEXTFREE,
   ],
@@ -376,6 +409,7 @@ const system: Record<string, SystemGoroutineFrames> = {
         389,
         0x53,
         0x30,
+        "0x542960",
       ),
       RT("runtime.bgscavenge", "runtime/mgcscavenge.go", 622, 0x65, 0x28),
       RT("runtime.gcenable.func2", "runtime/mgc.go", 179, 0x26, 0x18, ""),
@@ -426,6 +460,13 @@ export const GO119_FRAMES: PresetFrames = {
   mainBottom: [main, goexit],
   goexit,
   profileSkip: 1,
+  mallocgcRefill: frame(
+    "runtime.mallocgc",
+    "runtime/malloc.go",
+    1018,
+    0x4c8,
+    0x78,
+  ),
   sweepers,
   system,
   waitGC: [

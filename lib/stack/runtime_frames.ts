@@ -58,6 +58,12 @@ export interface PresetFrames {
    * starts at mallocgc's caller (1), the seed's inside mallocgc (0).
    */
   readonly profileSkip: number;
+  /**
+   * `runtime.mallocgc` where it calls `nextFree` (the frame under a free
+   * swept by an allocation's mcache refill), when it differs from the one in
+   * {@link alloc} (the call of the trace hook).
+   */
+  readonly mallocgcRefill?: RuntimeFrame;
   /** The sweeper's frames on a free, innermost first, by who swept (`SweepWho`). */
   readonly sweepers: Readonly<Record<string, readonly RuntimeFrame[]>>;
   /** The parked runtime goroutines of a `tracegc` listing, by kind. */

@@ -17,6 +17,12 @@ export interface FuncInfo {
   readonly file: string;
   /** Entry PC. */
   readonly entry: number;
+  /**
+   * What a Go 1.19 traceback prints between the parentheses for this
+   * function (its argument words, `?` for possibly stale ones; empty for
+   * none), as the real program's traces show it.
+   */
+  readonly args: string;
 }
 
 /** Bytes of text each function gets. */
@@ -48,8 +54,8 @@ export class SymbolTable {
     this.#textStart = textStart;
   }
 
-  /** The id of function `name`, registering it (with `file`) the first time. */
-  func(name: string, file = "?"): number {
+  /** The id of function `name`, registering it (with `file` and traceback `args`) the first time. */
+  func(name: string, file = "?", args = ""): number {
     const known = this.#byName.get(name);
     if (known !== undefined) return known;
     const id = this.#funcs.length;
@@ -58,6 +64,7 @@ export class SymbolTable {
       name,
       file,
       entry: this.#textStart + id * FUNC_SPAN,
+      args,
     });
     this.#next.push(0x15);
     this.#byName.set(name, id);

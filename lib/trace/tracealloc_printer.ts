@@ -136,16 +136,7 @@ export class TraceallocPrinter {
     const chanNoBuf = kind === AllocKind.makechan && requested === 96;
     const typAddr = typ?.addr ?? 0;
     const makeTop = () =>
-      this.#rtFrames.alloc(kind, noscan, chanNoBuf).map((f, i) =>
-        this.#rtFrame(
-          f,
-          i === 0
-            ? `${hex(requested)}, ${hex(typAddr)}, ${
-              kind === AllocKind.concatstring ? "0x0" : "0x1"
-            }`
-            : `${hex(typAddr)}?`,
-        )
-      );
+      this.#allocTop(kind, noscan, chanNoBuf, requested, typAddr, false);
     this.counts.allocs++;
     if (this.#stacks === "js") {
       const header = `tracealloc(${hex(addr)}, ${hex(size)}${
@@ -215,8 +206,14 @@ export class TraceallocPrinter {
     const makeTop = (): readonly RuntimeFrame[] => {
       if (who === "GC") return sweepers.GC;
       if (who === "free") return [];
-      const alloc = this.#rtFrames.alloc(kind, false, false).map((f, i) =>
-        this.#rtFrame(f, i === 0 ? "0x0?, 0x0?, 0x0?" : "0x0?")
+      const { requested, typ } = this.#rt.allocInProgress;
+      const alloc = this.#allocTop(
+        kind,
+        typ === null || typ.noscan,
+        false,
+        requested,
+        typ?.addr ?? 0,
+        who === "cacheSpan" || who === "deductSweepCredit",
       );
       return [...(sweepers[who] ?? sweepers.gcStart), ...alloc];
     };
@@ -322,6 +319,35 @@ export class TraceallocPrinter {
   }
 
   /** An allocation path's frame with the arguments of this allocation. */
+  /**
+   * The runtime frames of an allocation of `kind`, with their arguments:
+   * mallocgc's are the allocation's (size, type, needzero), the others'
+   * come from the preset's table (`%t` = the type's address). `refill`: the
+   * mallocgc frame is the one calling nextFree (a free swept by the refill).
+   */
+  #allocTop(
+    kind: AllocKind,
+    noscan: boolean,
+    chanNoBuf: boolean,
+    requested: number,
+    typAddr: number,
+    refill: boolean,
+  ): RuntimeFrame[] {
+    const t = hex(typAddr);
+    return this.#rtFrames.alloc(kind, noscan, chanNoBuf).map((f, i) => {
+      if (i > 0) {
+        return this.#rtFrame(f, f.args?.replaceAll("%t", t) ?? `${t}?`);
+      }
+      const g = refill ? this.#rtFrames.mallocgcRefill ?? f : f;
+      return this.#rtFrame(
+        g,
+        `${hex(requested)}, ${t}, ${
+          kind === AllocKind.concatstring ? "0x0" : "0x1"
+        }`,
+      );
+    });
+  }
+
   #rtFrame(f: RuntimeFrame, args: string): RuntimeFrame {
     return {
       func: f.func,
@@ -359,7 +385,7 @@ export class TraceallocPrinter {
         off: pc - fn.entry,
         inlined: false,
         size: fn.name === "main.main" ? 0x558 : 0x38,
-        args: "",
+        args: fn.args,
       });
     }
     return out;

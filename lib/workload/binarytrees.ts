@@ -67,8 +67,8 @@ export function binarytrees(
   const g = rt.curg;
   const longLived = rt.global("main.longLived");
   const fMain = rt.func("main.main", FILE);
-  const fRun = rt.func("main.run", FILE);
-  const fTree = rt.func("main.bottomUpTree", FILE);
+  const fRun = rt.func("main.run", FILE, "0x6, 0x0");
+  const fTree = rt.func("main.bottomUpTree", FILE, "0xc000076f48?");
   const fCheck = rt.func("main.(*Node).itemCheck", FILE);
 
   const bottomUpTree = (depth: number): number => {

@@ -67,8 +67,9 @@ export function temporaries(rt: Runtime, opts: { n?: number } = {}): void {
     sinkIdx: number,
     mainLine: number,
     alloc: () => number,
+    args = "",
   ) => {
-    const fid = rt.func(`main.${name}`, FILE);
+    const fid = rt.func(`main.${name}`, FILE, args);
     return () => {
       g.setLine(mainLine);
       g.enter(fid, line);
@@ -85,17 +86,24 @@ export function temporaries(rt: Runtime, opts: { n?: number } = {}): void {
     site("tmpPtrSlice", 73, 5, 105, () => rt.makeslice(pT24, 12)),
     site("tmpChan", 76, 6, 106, () => rt.makechan(t.get("int"), 8)),
     site("tmpChanPtr", 79, 7, 107, () => rt.makechan(pT24, 4)),
-    site("tmpString", 82, 8, 108, () => rt.concatstring(40)),
+    site(
+      "tmpString",
+      82,
+      8,
+      108,
+      () => rt.concatstring(40),
+      "{0xc00009c000?, 0xc000086160?}, {0xc00009c018?, 0x0?}",
+    ),
     site("tmpMap", 86, 9, 109, () => {
       const m = g.push(rt.makemapSmall());
       rt.line(87);
       rt.mapassignBucket(g.get(m), bucket);
       return g.get(m);
-    }),
+    }, "{0xc00009c000, 0x14}"),
   ];
   g.enter(fMain, 99);
   for (let i = 0; i < n; i++) for (const step of steps) step();
-  const tiny = site("tmpTiny8", 92, 10, 112, () => rt.newobject(i64));
+  const tiny = site("tmpTiny8", 92, 10, 112, () => rt.newobject(i64), "0xfe");
   for (let i = 0; i < n; i++) tiny();
   for (const s of sinks) rt.setGlobal(s, 0);
   g.setLine(116);
