@@ -44,13 +44,15 @@ export async function buildGoProgram(
 }
 
 /**
- * Runs a built program with `GODEBUG=allocfreetrace=1`, its stderr (the
- * trace) written to `path`; returns the seconds it took.
+ * Runs a built program with `GODEBUG=allocfreetrace=1` (and `env`, e.g.
+ * `GOGC`), its stderr (the trace) written to `path`; returns the seconds it
+ * took.
  */
 export async function writeRealTrace(
   bin: string,
   args: string[],
   path: string,
+  env: Record<string, string> = {},
 ): Promise<number> {
   const out = await Deno.open(path, {
     write: true,
@@ -60,7 +62,7 @@ export async function writeRealTrace(
   const t0 = performance.now();
   const child = new Deno.Command(bin, {
     args,
-    env: { GODEBUG: "allocfreetrace=1" },
+    env: { ...env, GODEBUG: "allocfreetrace=1" },
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -4,10 +4,15 @@
  * Builds the trace first when missing (scripts/make_large_trace.ts: the
  * shared testdata traces repeated, as the issue asks).
  *
- * With `--real-depth N`, also a trace that real Go 1.19 prints for one
- * binary-trees run at depth N (10: ~300 MB, a minute to write), where
- * nearly every traceback differs from the others in its arguments and frame
- * pointers: the harder case.
+ * With `--real-depth N`, also traces that real Go 1.19 prints for one
+ * binary-trees run at depth N (10: ~300 MB, minutes to write), where nearly
+ * every traceback differs from the others in its arguments and frame
+ * pointers: the harder case. Two of them: at the default GOGC, and at
+ * GOGC=10 (~600 MB: many `tracegc` blocks listing every goroutine, and free
+ * bursts as each cycle sweeps).
+ *
+ * Each side's CPU time (user + sys, from /usr/bin/time) is printed too: on
+ * a shared machine the wall times swing with the load, CPU time much less.
  *
  *   deno run -A bench/analyze_vs_grep.ts [--file /tmp/alloctrace-large.trace] [--mb 512] [--real-depth 10]
  *
@@ -42,26 +47,29 @@ try {
   }).output();
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
 }
+/** Runs `cmd` under /usr/bin/time: wall seconds, CPU seconds (user + sys), peak RSS (KiB). */
 const time = async (
   cmd: string,
   args: string[],
   env?: Record<string, string>,
 ) => {
   const t0 = performance.now();
-  const out = await new Deno.Command(cmd, {
-    args,
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "%U %S %M", cmd, ...args],
     env,
     stdout: "piped",
     stderr: "piped",
   }).output();
   const s = (performance.now() - t0) / 1000;
-  if (!out.success) {
-    throw new Error(`${cmd} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd} failed: ${stderr}`);
+  const [user, sys, rss] = stderr.trim().split("\n").at(-1)!.split(" ")
+    .map(Number);
   return {
     s,
+    cpu: user + sys,
+    rssKiB: rss,
     stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
   };
 };
 async function measure(file: string): Promise<void> {
@@ -76,12 +84,8 @@ async function measure(file: string): Promise<void> {
   const analyzes = [];
   for (let i = 0; i < 3; i++) {
     greps.push(await time("grep", ["-c", "tracealloc", file], { LC_ALL: "C" }));
-    // /usr/bin/time reports the child's peak RSS (maximum resident set size, KiB).
     analyzes.push(
-      await time("/usr/bin/time", [
-        "-f",
-        "%M",
-        Deno.execPath(),
+      await time(Deno.execPath(), [
         "run",
         "-A",
         `${root}main.ts`,
@@ -94,7 +98,9 @@ async function measure(file: string): Promise<void> {
   }
   const grep = median(greps);
   const analyze = median(analyzes);
-  const rssKiB = Number(analyze.stderr.trim().split("\n").at(-1));
+  const rssKiB = Math.max(...analyzes.map((a) => a.rssKiB));
+  const cpu = (xs: { cpu: number }[]) =>
+    [...xs].map((x) => x.cpu).sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const mb = size / 1e6;
   const grepRate = mb / grep.s;
   const anRate = mb / analyze.s;
@@ -112,7 +118,11 @@ async function measure(file: string): Promise<void> {
     } MB/s (runs: ${analyzes.map((a) => a.s.toFixed(2)).join(", ")} s)`,
   );
   console.log(
-    `ratio analyze/grep: ${(anRate / grepRate).toFixed(2)} (target >= 0.5)`,
+    `ratio analyze/grep: ${
+      (anRate / grepRate).toFixed(2)
+    } (target >= 1.0); CPU seconds: analyze ${cpu(analyzes).toFixed(2)}, grep ${
+      cpu(greps).toFixed(2)
+    }, ratio ${(cpu(greps) / cpu(analyzes)).toFixed(2)}`,
   );
   console.log(
     `analyze peak RSS: ${(rssKiB / 1024).toFixed(0)} MiB (target <= 256 MiB)`,
@@ -128,16 +138,25 @@ if (realDepth > 0) {
       "real trace: skipped (no go on PATH; apt-get install golang-1.19-go)",
     );
   } else {
-    const real = `/tmp/alloctrace-real-d${realDepth}.trace`;
-    try {
-      await Deno.stat(real);
-    } catch {
-      const dir = await Deno.makeTempDir();
-      const bin = await buildGoProgram(go, "binarytrees", dir);
-      await writeRealTrace(bin, ["-depth", String(realDepth), "-quiet"], real);
-      await Deno.remove(dir, { recursive: true });
+    for (const gogc of ["", "10"]) {
+      const real = `/tmp/alloctrace-real-d${realDepth}${
+        gogc === "" ? "" : `-gogc${gogc}`
+      }.trace`;
+      try {
+        await Deno.stat(real);
+      } catch {
+        const dir = await Deno.makeTempDir();
+        const bin = await buildGoProgram(go, "binarytrees", dir);
+        await writeRealTrace(
+          bin,
+          ["-depth", String(realDepth), "-quiet"],
+          real,
+          gogc === "" ? {} : { GOGC: gogc },
+        );
+        await Deno.remove(dir, { recursive: true });
+      }
+      console.log(gogc === "" ? "" : `\nGOGC=${gogc}:`);
+      await measure(real);
     }
-    console.log("");
-    await measure(real);
   }
 }
