@@ -62,6 +62,12 @@ export interface HeapSample {
   values: [number, number, number, number];
   /** Frames, leaf first. */
   frames: ProfileFrame[];
+  /**
+   * The `bytes` label: the block size of the record (allocated bytes over
+   * allocated objects, before un-sampling, as Go's protomem.go writes it).
+   * Default: alloc_space over alloc_objects.
+   */
+  blockSize?: number;
 }
 
 /** The four sample types of a heap profile, in Go's order. */
@@ -103,6 +109,9 @@ export function recordsToSamples(
     );
     samples.push({
       values: [ao, ab, io, ib],
+      blockSize: r.AllocObjects > 0
+        ? Math.trunc(r.AllocBytes / r.AllocObjects)
+        : 0,
       frames: stk.map((pc) => {
         const hit = symtab.lookup(pc);
         return hit === undefined
@@ -181,7 +190,7 @@ export function encodeHeapProfile(
       ids.push(Number(loc.id));
     });
     const [ao, ab] = s.values;
-    const perObject = ao > 0 ? Math.trunc(ab / ao) : 0;
+    const perObject = s.blockSize ?? (ao > 0 ? Math.trunc(ab / ao) : 0);
     out.push(
       new Sample({
         locationId: ids,

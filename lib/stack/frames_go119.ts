@@ -459,7 +459,7 @@ export const GO119_FRAMES: PresetFrames = {
   alloc,
   mainBottom: [main, goexit],
   goexit,
-  profileSkip: 1,
+  profileSkip: 2,
   mallocgcRefill: frame(
     "runtime.mallocgc",
     "runtime/malloc.go",
