@@ -210,3 +210,26 @@ if (go === null) {
     "writers_test: go tool pprof test skipped: no go on PATH (apt-get install golang-1.19-go)",
   );
 }
+
+Deno.test("pprof: the bytes label is the record's block size, not the un-sampled ratio (Go's protomem.go)", async () => {
+  const { Profile } = await import("npm:pprof-format@2.3.2");
+  const { gunzip } = await import("../../lib/profile/proto.ts");
+  const rt = new Runtime({ memProfileRate: 524288 });
+  const u8 = rt.types.get("uint8");
+  const keep = rt.global("main.keep");
+  // A 4,005,888-byte block (489 pages) is always sampled; scaled, its bytes are not a multiple of it.
+  rt.call(
+    "main.main",
+    "main.go",
+    10,
+    () => rt.setGlobal(keep, rt.makeslice(u8, 4_000_000)),
+  );
+  rt.GC();
+  const p = Profile.decode(await gunzip(await heapProfileProto(rt)));
+  const big = p.sample.find((s) => Number(s.value[1]) > 4_000_000)!;
+  const label = big.label.find((l) =>
+    p.stringTable.strings[Number(l.key)] === "bytes"
+  )!;
+  assertEquals(Number(label.num), 4_005_888);
+  assertTrue(Number(big.value[1]) !== 4_005_888, "alloc_space is un-sampled");
+});
