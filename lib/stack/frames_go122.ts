@@ -1,0 +1,452 @@
+/**
+ * Go 1.22's runtime frames, as real Go 1.22.12 traces print them
+ * (tests/testdata/go1.22; built with -trimpath): files, lines, PC offsets
+ * and frame sizes (fp − sp). The paths the committed traces do not show
+ * (the sweepers of `gcStart`, `deductSweepCredit` and the page reclaimer)
+ * were read from `go tool objdump` of a Go 1.22.12 binary: the call's
+ * line, its return address − the function's entry, and the frame size
+ * (`SUBQ $n, SP` + 16). What changed from Go 1.19: every runtime line;
+ * `runtime.rawstring` is inlined into `rawstringtmp`; `makemap_small` calls
+ * `newobject` (no longer inlined); goroutines started by `go f()` in the
+ * runtime run `gcenable.gowrap1`/`gowrap2` (1.19: `gcenable.func1`/`func2`);
+ * `runtime.goexit({})` prints its argument block; the finalizer goroutine
+ * parks in `gopark` directly; `systemstack_switch` has a PC offset.
+ *
+ * @module
+ */
+
+import { AllocKind } from "./allockind.ts";
+import {
+  frame,
+  inlinedFrame,
+  type PresetFrames,
+  type RuntimeFrame,
+  type SystemGoroutineFrames,
+} from "./runtime_frames.ts";
+
+/** A frame whose traceback arguments are fixed (`0x0?` unless given). */
+const RT = (
+  func: string,
+  file: string,
+  line: number,
+  off: number,
+  size: number,
+  args = "0x0?",
+): RuntimeFrame => frame(func, file, line, off, size, args);
+
+// The allocation paths (arguments are the allocation's: see the printer).
+const mallocgc = frame(
+  "runtime.mallocgc",
+  "runtime/malloc.go",
+  1288,
+  0x7a6,
+  0x88,
+);
+const newobject = frame(
+  "runtime.newobject",
+  "runtime/malloc.go",
+  1390,
+  0x25,
+  0x28,
+);
+const newobjectInl = inlinedFrame(
+  "runtime.newobject",
+  "runtime/malloc.go",
+  1390,
+);
+const makeslice = frame(
+  "runtime.makeslice",
+  "runtime/slice.go",
+  107,
+  0x49,
+  0x28,
+);
+const growsliceNoscan = frame(
+  "runtime.growslice",
+  "runtime/slice.go",
+  242,
+  0x55b,
+  0x70,
+);
+const growslice = frame(
+  "runtime.growslice",
+  "runtime/slice.go",
+  250,
+  0x59c,
+  0x70,
+);
+const makechanOne = frame(
+  "runtime.makechan",
+  "runtime/chan.go",
+  102,
+  0x93,
+  0x40,
+);
+const makechanEmpty = frame(
+  "runtime.makechan",
+  "runtime/chan.go",
+  96,
+  0x125,
+  0x40,
+);
+const makechanHchan = frame(
+  "runtime.makechan",
+  "runtime/chan.go",
+  106,
+  0xcc,
+  0x40,
+);
+const makechanBuf = frame(
+  "runtime.makechan",
+  "runtime/chan.go",
+  107,
+  0xe5,
+  0x40,
+);
+const rawstringInl = inlinedFrame(
+  "runtime.rawstring",
+  "runtime/string.go",
+  267,
+);
+const rawstringtmp = frame(
+  "runtime.rawstringtmp",
+  "runtime/string.go",
+  131,
+  0x3e,
+  0x28,
+);
+const concatstrings = frame(
+  "runtime.concatstrings",
+  "runtime/string.go",
+  51,
+  0xe5,
+  0x70,
+);
+const concatstring2 = frame(
+  "runtime.concatstring2",
+  "runtime/string.go",
+  60,
+  0x4a,
+  0x50,
+);
+const makemapSmall = frame(
+  "runtime.makemap_small",
+  "runtime/map.go",
+  295,
+  0x1a,
+  0x28,
+);
+const mapassign = frame(
+  "runtime.mapassign_faststr",
+  "runtime/map_faststr.go",
+  221,
+  0xa5,
+  0x70,
+);
+
+const main = RT("runtime.main", "runtime/proc.go", 271, 0x29d, 0x90, "");
+const goexit = RT(
+  "runtime.goexit",
+  "runtime/asm_amd64.s",
+  1695,
+  0x1,
+  0x8,
+  "{}",
+);
+
+function alloc(
+  kind: AllocKind,
+  noscan: boolean,
+  chanNoBuf: boolean,
+): readonly RuntimeFrame[] {
+  switch (kind) {
+    case AllocKind.newobject:
+      return [mallocgc, newobject];
+    case AllocKind.makeslice:
+      return [mallocgc, makeslice];
+    case AllocKind.growslice:
+      return [mallocgc, noscan ? growsliceNoscan : growslice];
+    case AllocKind.makechan:
+      return [
+        mallocgc,
+        chanNoBuf ? makechanEmpty : noscan ? makechanOne : makechanBuf,
+      ];
+    case AllocKind.makechanHchan:
+      return [mallocgc, newobject, makechanHchan];
+    case AllocKind.concatstring:
+      return [
+        mallocgc,
+        rawstringInl,
+        rawstringtmp,
+        concatstrings,
+        concatstring2,
+      ];
+    case AllocKind.makemapSmall:
+      return [mallocgc, newobject, makemapSmall];
+    case AllocKind.mapassign:
+      return [mallocgc, newobjectInl, mapassign];
+    default:
+      return [mallocgc];
+  }
+}
+
+// The sweepers, innermost first, from `(*sweepLocked).sweep`.
+const sweep = (args: string) =>
+  RT(
+    "runtime.(*sweepLocked).sweep",
+    "runtime/mgcsweep.go",
+    608,
+    0xc25,
+    0x118,
+    args,
+  );
+const SWEEP = sweep("0x0?, 0x0");
+const SWEEPONE = RT(
+  "runtime.sweepone",
+  "runtime/mgcsweep.go",
+  390,
+  0xdd,
+  0x50,
+  "",
+);
+const REFILL = RT(
+  "runtime.(*mcache).refill",
+  "runtime/mcache.go",
+  182,
+  0x153,
+  0x40,
+  "0x0?, 0x0?",
+);
+const NEXTFREE = RT(
+  "runtime.(*mcache).nextFree",
+  "runtime/malloc.go",
+  948,
+  0x85,
+  0x38,
+  "0x0?, 0x0?",
+);
+const GCENABLE_GOWRAP1 = RT(
+  "runtime.gcenable.gowrap1",
+  "runtime/mgc.go",
+  203,
+  0x25,
+  0x18,
+  "",
+);
+
+const sweepers: Record<string, readonly RuntimeFrame[]> = {
+  uncacheSpan: [
+    SWEEP,
+    RT(
+      "runtime.(*mcentral).uncacheSpan",
+      "runtime/mcentral.go",
+      236,
+      0x98,
+      0x28,
+      "0x0?, 0x0?",
+    ),
+    RT("runtime.(*mcache).releaseAll", "runtime/mcache.go", 291, 0x13e, 0x68),
+    RT(
+      "runtime.(*mcache).prepareForSweep",
+      "runtime/mcache.go",
+      328,
+      0x35,
+      0x28,
+    ),
+    RT("runtime.procresize", "runtime/proc.go", 5659, 0x537, 0xd0, "0x2"),
+    RT(
+      "runtime.startTheWorldWithSema",
+      "runtime/proc.go",
+      1570,
+      0xa5,
+      0x68,
+      "0x0?, {0x0?, 0x0?}",
+    ),
+    RT(
+      "runtime.gcMarkTermination.func3",
+      "runtime/mgc.go",
+      1097,
+      0x1f,
+      0x28,
+      "",
+    ),
+    RT("runtime.systemstack", "runtime/asm_amd64.s", 509, 0x4a, 0x10, "0x0"),
+  ],
+  bgsweep: [
+    SWEEP,
+    SWEEPONE,
+    RT("runtime.bgsweep", "runtime/mgcsweep.go", 299, 0xff, 0x48),
+    GCENABLE_GOWRAP1,
+  ],
+  GC: [
+    SWEEP,
+    SWEEPONE,
+    RT("runtime.GC", "runtime/mgc.go", 475, 0x71, 0x38, ""),
+  ],
+  gcStart: [
+    SWEEP,
+    SWEEPONE,
+    RT(
+      "runtime.gcStart",
+      "runtime/mgc.go",
+      618,
+      0xdf,
+      0xc0,
+      "{0x0?, 0x0?, 0x0?}",
+    ),
+  ],
+  cacheSpan: [
+    sweep("0x0?, 0x1"),
+    RT(
+      "runtime.(*mcentral).cacheSpan",
+      "runtime/mcentral.go",
+      147,
+      0x33d,
+      0x78,
+    ),
+    REFILL,
+    NEXTFREE,
+  ],
+  deductSweepCredit: [
+    SWEEP,
+    SWEEPONE,
+    RT(
+      "runtime.deductSweepCredit",
+      "runtime/mgcsweep.go",
+      933,
+      0x170,
+      0x40,
+      "0x0?, 0x0",
+    ),
+    RT("runtime.(*mcentral).cacheSpan", "runtime/mcentral.go", 84, 0x45, 0x78),
+    REFILL,
+    NEXTFREE,
+  ],
+  reclaim: [
+    SWEEP,
+    RT("runtime.(*mheap).reclaimChunk", "runtime/mheap.go", 899, 0x37e, 0xc8),
+    RT("runtime.(*mheap).reclaim", "runtime/mheap.go", 831, 0x1e5, 0x80),
+    RT("runtime.(*mheap).alloc.func1", "runtime/mheap.go", 962, 0x46, 0x48, ""),
+  ],
+};
+
+// Parked runtime goroutines.
+const GOPARK = RT(
+  "runtime.gopark",
+  "runtime/proc.go",
+  402,
+  0xce,
+  0x20,
+  "0x0?, 0x0?, 0x0?, 0x0?, 0x0?",
+);
+const GOPARKUNLOCK: RuntimeFrame = {
+  ...RT("runtime.goparkunlock", "runtime/proc.go", 408, 0, 0),
+  inlined: true,
+};
+const MARK_WORKERS: SystemGoroutineFrames["createdBy"] = [
+  "runtime.gcBgMarkStartWorkers",
+  "runtime/mgc.go",
+  1234,
+  0x1c,
+];
+const system: Record<string, SystemGoroutineFrames> = {
+  forcegc: {
+    frames: [
+      GOPARK,
+      GOPARKUNLOCK,
+      RT("runtime.forcegchelper", "runtime/proc.go", 326, 0xb3, 0x38, ""),
+    ],
+    createdBy: ["runtime.init.6", "runtime/proc.go", 314, 0x1a],
+  },
+  bgsweep: {
+    frames: [
+      GOPARK,
+      GOPARKUNLOCK,
+      RT("runtime.bgsweep", "runtime/mgcsweep.go", 278, 0x94, 0x48),
+      GCENABLE_GOWRAP1,
+    ],
+    createdBy: ["runtime.gcenable", "runtime/mgc.go", 203, 0x66],
+  },
+  bgscavenge: {
+    frames: [
+      GOPARK,
+      GOPARKUNLOCK,
+      RT(
+        "runtime.(*scavengerState).park",
+        "runtime/mgcscavenge.go",
+        425,
+        0x49,
+        0x30,
+      ),
+      RT("runtime.bgscavenge", "runtime/mgcscavenge.go", 658, 0x59, 0x20),
+      RT("runtime.gcenable.gowrap2", "runtime/mgc.go", 204, 0x25, 0x18, ""),
+    ],
+    createdBy: ["runtime.gcenable", "runtime/mgc.go", 204, 0xa5],
+  },
+  finalizer: {
+    frames: [
+      GOPARK,
+      RT("runtime.runfinq", "runtime/mfinal.go", 194, 0x107, 0x1c0, ""),
+    ],
+    createdBy: ["runtime.createfing", "runtime/mfinal.go", 164, 0x3d],
+  },
+  markworker: {
+    frames: [
+      GOPARK,
+      RT("runtime.gcBgMarkWorker", "runtime/mgc.go", 1310, 0xe5, 0x90, ""),
+    ],
+    createdBy: MARK_WORKERS,
+  },
+  marking: {
+    frames: [
+      RT(
+        "runtime.systemstack_switch",
+        "runtime/asm_amd64.s",
+        474,
+        0x8,
+        0x10,
+        "",
+      ),
+      RT(
+        "runtime.gcMarkTermination",
+        "runtime/mgc.go",
+        953,
+        0x136,
+        0x210,
+        "{0x0?, 0x0?}",
+      ),
+      RT("runtime.gcMarkDone", "runtime/mgc.go", 927, 0x305, 0x90, ""),
+      RT("runtime.gcBgMarkWorker", "runtime/mgc.go", 1446, 0x345, 0x90, ""),
+    ],
+    createdBy: MARK_WORKERS,
+  },
+};
+
+/**
+ * Go 1.22's runtime frames.
+ *
+ * @example
+ * ```ts
+ * import { AllocKind } from "./allockind.ts";
+ * import { GO122_FRAMES } from "./frames_go122.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ * deepStrictEqual(
+ *   GO122_FRAMES.alloc(AllocKind.makemapSmall, false, false).map((f) => f.func),
+ *   ["runtime.mallocgc", "runtime.newobject", "runtime.makemap_small"],
+ * );
+ * ```
+ */
+export const GO122_FRAMES: PresetFrames = {
+  alloc,
+  mainBottom: [main, goexit],
+  goexit,
+  profileSkip: 1,
+  sweepers,
+  system,
+  waitGC: [
+    GOPARK,
+    GOPARKUNLOCK,
+    RT("runtime.gcWaitOnMark", "runtime/mgc.go", 525, 0x55, 0x30, "0x1"),
+    RT("runtime.GC", "runtime/mgc.go", 469, 0x47, 0x38, ""),
+  ],
+};
