@@ -9,9 +9,10 @@ import { type SizeClassParams, SizeClassTable } from "./sizeclasses.ts";
 import type { PresetFrames } from "../stack/runtime_frames.ts";
 import { GO119_FRAMES } from "../stack/frames_go119.ts";
 import { GO12_FRAMES } from "../stack/frames_go12.ts";
+import { GO122_FRAMES } from "../stack/frames_go122.ts";
 
 /** The names of the presets. */
-export type PresetName = "go1.19" | "go1.2-seed";
+export type PresetName = "go1.19" | "go1.22" | "go1.2-seed";
 
 /** How the page heap picks a free run of pages. */
 export type PagePolicy = "first-fit" | "best-fit";
@@ -112,6 +113,27 @@ export interface Preset {
     /** The `# runtime.MemStats` trailer: Go 1.2's short field list or Go 1.19's full one. */
     readonly trailer: "short" | "full";
   };
+  /**
+   * Go 1.22's allocation headers (runtime/mbitmap_allocheaders.go): a
+   * small object with pointers over 512 B gets 8 bytes in front, its class
+   * is chosen for size + 8 and its address is 8 bytes into the slot.
+   */
+  readonly allocHeaders: boolean;
+  /**
+   * Traceback shapes: Go 1.19's `goroutine N [status]:` and `created by F`,
+   * or Go 1.21+'s `goroutine N gp=0x… m=M mp=0x… [status]:` and
+   * `created by F in goroutine N` (runtime/traceback.go).
+   */
+  readonly traceback: {
+    /** The header names the g and the M it runs on. */
+    readonly gpHeader: boolean;
+    /** `created by` names the creating goroutine. */
+    readonly createdByGoroutine: boolean;
+    /** Addresses of g0 and m0 (static in the binary) as the header prints them. */
+    readonly g0: number;
+    /** m0's address. */
+    readonly m0: number;
+  };
 }
 
 const MiB = 1 << 20;
@@ -182,6 +204,93 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
       madvdontneed: 1,
     },
     textProfile: { memStatsFirst: true, pcMinusOne: true, trailer: "full" },
+    allocHeaders: false,
+    traceback: { gpHeader: false, createdByGoroutine: false, g0: 0, m0: 0 },
+  },
+  // Go 1.22.12: Go 1.19's size classes, pages, arena and pacer (the
+  // sources' sizeclasses.go are identical and mgcpacer.go's goal and
+  // trigger bounds unchanged); allocation headers on by default; 1.21+
+  // tracebacks. Addresses from a Go 1.22.12 build of the shared programs.
+  "go1.22": {
+    name: "go1.22",
+    goVersion: "go1.22.12",
+    pageSize: 8192,
+    sizeClassParams: {
+      pageSize: 8192,
+      align16From: 32,
+      enlarge: true,
+      class8Zero: 0,
+    },
+    arenaStart: 0xc000000000,
+    arenaMaxBytes: 256 * 1024 * 1024 * 1024,
+    heapGrowBytes: 4 * MiB,
+    pagePolicy: "first-fit",
+    tinyAllocator: true,
+    heapMinimum: 4 * MiB,
+    defaultGomaxprocs: 2,
+    zerobase: 0x5a85e0,
+    typeSegmentStart: 0x48f000,
+    textStart: 0x401000,
+    traceFormat: "tracealloc",
+    frames: GO122_FRAMES,
+    sampling: "exponential",
+    profileCycles: "future-ring",
+    bucketBySize: true,
+    stopTheWorldSweep: false,
+    gcCheckEveryMalloc: false,
+    pacer: "go1.19",
+    bgMarkWorkers: true,
+    systemGoroutines: [
+      { kind: "forcegc", waitReason: "force gc (idle)" },
+      { kind: "bgsweep", waitReason: "GC sweep wait" },
+      { kind: "bgscavenge", waitReason: "GC scavenge wait" },
+    ],
+    gctraceFormat: "concurrent",
+    godebugParser: "exact",
+    godebugVars: [
+      "allocfreetrace",
+      "clobberfree",
+      "cgocheck",
+      "disablethp",
+      "dontfreezetheworld",
+      "efence",
+      "gccheckmark",
+      "gcpacertrace",
+      "gcshrinkstackoff",
+      "gcstoptheworld",
+      "gctrace",
+      "invalidptr",
+      "madvdontneed",
+      "runtimecontentionstacks",
+      "sbrk",
+      "scavtrace",
+      "scheddetail",
+      "schedtrace",
+      "tracebackancestors",
+      "asyncpreemptoff",
+      "inittrace",
+      "harddecommit",
+      "adaptivestackstart",
+      "tracefpunwindoff",
+      "panicnil",
+      "traceadvanceperiod",
+    ],
+    // Go 1.22 also defaults traceadvanceperiod to 1e9 (the model has no
+    // execution tracer, so it stays 0).
+    godebugDefaults: {
+      cgocheck: 1,
+      invalidptr: 1,
+      adaptivestackstart: 1,
+      madvdontneed: 1,
+    },
+    textProfile: { memStatsFirst: true, pcMinusOne: true, trailer: "full" },
+    allocHeaders: true,
+    traceback: {
+      gpHeader: true,
+      createdByGoroutine: true,
+      g0: 0x549180,
+      m0: 0x549740,
+    },
   },
   "go1.2-seed": {
     name: "go1.2-seed",
@@ -218,6 +327,8 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     godebugVars: ["allocfreetrace", "gctrace", "scheddetail", "schedtrace"],
     godebugDefaults: {},
     textProfile: { memStatsFirst: false, pcMinusOne: false, trailer: "short" },
+    allocHeaders: false,
+    traceback: { gpHeader: false, createdByGoroutine: false, g0: 0, m0: 0 },
   },
 };
 

@@ -27,6 +27,11 @@ import { Sampler } from "./sampling.ts";
 export { AllocKind };
 import { getPreset, type Preset, sizeClassesOf } from "./presets.ts";
 import { MAX_SMALL_SIZE, type SizeClassTable } from "./sizeclasses.ts";
+
+/** Go 1.22's `mallocHeaderSize` (mbitmap_allocheaders.go), on 64-bit. */
+const MALLOC_HEADER_SIZE = 8;
+/** Go 1.22's `minSizeForMallocHeader`: larger pointerful objects get a header. */
+const MIN_SIZE_FOR_MALLOC_HEADER = 512;
 import { type GoType, TypeRegistry } from "./types.ts";
 
 /** `maxAlloc` on linux/amd64: the largest allocation Go accepts (2^48 bytes). */
@@ -178,6 +183,8 @@ export class Runtime {
   #finq: { fn: (addr: number) => void; addr: number }[] = [];
   #inGC = false;
   readonly #sizeToClass8: Uint8Array;
+  /** Go 1.22's allocation headers (see {@link mallocgc}). */
+  readonly #allocHeaders: boolean;
   readonly #sizeToClass128: Uint8Array;
 
   /**
@@ -269,6 +276,7 @@ export class Runtime {
     this.allocsByClass = new Float64Array(sc.numClasses);
     this.freesByClass = new Float64Array(sc.numClasses);
     this.#tiny = this.preset.tinyAllocator;
+    this.#allocHeaders = this.preset.allocHeaders;
     this.#pageSize = this.preset.pageSize;
     this.#zerobase = this.preset.zerobase;
     this.#classToSize = sc.classToSize;
@@ -325,7 +333,19 @@ export class Runtime {
     let x: number;
     let span: MSpan;
     let idx: number;
-    if (size <= MAX_SMALL_SIZE) {
+    // Go 1.22's allocation header (malloc.go): a small pointerful object
+    // over 512 B is 8 bytes into a slot chosen for size + 8; sizes in the
+    // last 8 bytes below 32 KiB go to large spans.
+    let header = 0;
+    let small = size <= MAX_SMALL_SIZE;
+    if (this.#allocHeaders) {
+      small = size <= MAX_SMALL_SIZE - MALLOC_HEADER_SIZE;
+      if (small && !noscan && size > MIN_SIZE_FOR_MALLOC_HEADER) {
+        header = MALLOC_HEADER_SIZE;
+        size += header;
+      }
+    }
+    if (small) {
       let spc: number;
       const tiny = noscan && size < TINY_SIZE && this.#tiny;
       if (tiny) {
@@ -362,7 +382,7 @@ export class Runtime {
       span.freeindex = idx + 1;
       span.allocCount++;
       size = span.elemsize;
-      x = span.startAddr + idx * size;
+      x = span.startAddr + idx * size + header;
       if (tiny) {
         if (requested < c.tinyoffset || c.tiny === 0) {
           c.tiny = x;
@@ -383,9 +403,12 @@ export class Runtime {
     if (span.types !== null) {
       const t = typ as GoType;
       span.types[idx] = t.id + 1;
-      // Heap bitmap: the type's pointer mask repeated over whole elements.
-      const n = size / 8;
-      const w0 = idx * n;
+      // Heap bitmap: the type's pointer mask repeated over whole elements
+      // (after the header word, which holds no pointer the GC follows).
+      const hw = header >>> 3;
+      const n = size / 8 - hw;
+      const w0 = idx * (n + hw) + hw;
+      if (hw > 0) span.ptrBits![w0 - 1] = 0;
       const bits = span.ptrBits!;
       const mask = t.ptrMask;
       const ew = mask.length;
@@ -403,6 +426,7 @@ export class Runtime {
         // A loop beats TypedArray#fill's call overhead for small objects.
         if (n <= 64) { for (let w = w0; w < w0 + n; w++) words[w] = 0; }
         else words.fill(0, w0, w0 + n);
+        if (hw > 0) words[w0 - 1] = 0;
       }
     }
     this.nMalloc++;
@@ -430,7 +454,10 @@ export class Runtime {
       }
     }
     const onAlloc = this.events.alloc;
-    if (onAlloc !== null) onAlloc(x, size, typ, kind, requested, this.curg, p);
+    // tracealloc prints the size without the header (malloc.go:1288).
+    if (onAlloc !== null) {
+      onAlloc(x, size - header, typ, kind, requested, this.curg, p);
+    }
     if ((shouldhelpgc || this.#checkEveryMalloc) && !this.#inGC) {
       if (gc.marking) {
         if (gc.markDone()) this.#gcMarkDone();
@@ -519,7 +546,9 @@ export class Runtime {
       }
       if (newcap <= 0) newcap = newLen;
     }
-    const capmem = elem.size === 0 ? 0 : this.roundupsize(newcap * elem.size);
+    const capmem = elem.size === 0
+      ? 0
+      : this.roundupsize(newcap * elem.size, elem.noscan);
     const cap = elem.size === 0 ? newcap : Math.floor(capmem / elem.size);
     const addr = this.#mallocKind(
       AllocKind.growslice,
@@ -1385,11 +1414,21 @@ export class Runtime {
     return this.memprofile.MemProfile(inuseZero);
   }
 
-  /** The class size for a small request, as mallocgc would round it (for tests and tools). */
-  roundupsize(size: number): number {
-    if (size > MAX_SMALL_SIZE) {
+  /**
+   * The bytes mallocgc gives a request of `size` (`roundupsize`): its class
+   * size, or whole pages; with Go 1.22's allocation headers a pointerful
+   * (`noscan` false) request over 512 B gets the class of size + 8, minus
+   * the header (msize_allocheaders.go).
+   */
+  roundupsize(size: number, noscan = true): number {
+    const h = this.#allocHeaders;
+    if (size > MAX_SMALL_SIZE - (h ? MALLOC_HEADER_SIZE : 0)) {
       return Math.ceil(size / this.#pageSize) * this.#pageSize;
     }
-    return this.#classToSize[this.sizeclasses.sizeToClass(size)];
+    const header = h && !noscan && size > MIN_SIZE_FOR_MALLOC_HEADER
+      ? MALLOC_HEADER_SIZE
+      : 0;
+    return this.#classToSize[this.sizeclasses.sizeToClass(size + header)] -
+      header;
   }
 }

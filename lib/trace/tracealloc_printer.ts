@@ -115,8 +115,34 @@ export class TraceallocPrinter {
     return cached(
       this.#goHeaders,
       id,
-      () => this.#out.encode(`goroutine ${id} [running]:\n`),
+      () => this.#out.encode(this.#header(id, "running", true)),
     );
+  }
+
+  /**
+   * A goroutine header: `goroutine N [status]:`, or from Go 1.21 (the
+   * preset's `traceback.gpHeader`) `goroutine N gp=0x… m=0 mp=0x… [status]:`
+   * for a goroutine on the M and `m=nil` for a parked one. g0 and m0 are at
+   * the preset's static addresses; a goroutine's g is synthetic, in the
+   * `runtime.g` span where Go 1.22 puts the first ones (goroutine 1 at
+   * 0xc0000081c0, 2 at 0xc000008700, 3 at 0xc000008c40).
+   */
+  #header(id: number, status: string, onM: boolean): string {
+    const tb = this.#rt.preset.traceback;
+    if (!tb.gpHeader) return `goroutine ${id} [${status}]:\n`;
+    const gp = id === 0 ? tb.g0 : 0xc000008000 + (3 * id - 2) * 0x1c0;
+    return `goroutine ${id} gp=${hex(gp)} m=${
+      onM ? `0 mp=${hex(tb.m0)}` : "nil"
+    } [${status}]:\n`;
+  }
+
+  /** `created by F`, and from Go 1.21 ` in goroutine N`. */
+  #createdByLine(fn: string, parent: number): string {
+    return `created by ${fn}${
+      this.#rt.preset.traceback.createdByGoroutine
+        ? ` in goroutine ${parent}`
+        : ""
+    }\n`;
   }
 
   /** Below a goroutine's own frames: runtime.main (main only) and goexit. */
@@ -141,7 +167,7 @@ export class TraceallocPrinter {
     if (this.#stacks === "js") {
       const header = `tracealloc(${hex(addr)}, ${hex(size)}${
         typ ? `, ${typ.name}` : ""
-      })\ngoroutine ${g.id} [running]:\n`;
+      })\n${this.#header(g.id, "running", true)}`;
       this.#charged(() =>
         this.#out.record(header, this.#traceback(g, makeTop()), "\n")
       );
@@ -180,7 +206,7 @@ export class TraceallocPrinter {
         addr,
         size,
         this.#cacheTop(who, () =>
-          "goroutine 0 [idle]:\n" +
+          this.#header(0, "idle", true) +
           this.#frames(this.#rtFrames.sweepers[who], 0x7fffcbd6b000)),
         EMPTY,
       );
@@ -191,13 +217,15 @@ export class TraceallocPrinter {
       this.#freeRecord(
         addr,
         size,
-        this.#cacheTop(`bgsweep${id}`, () =>
-          `goroutine ${id} [running]:\n` +
-          this.#frames(
-            [...this.#rtFrames.sweepers.bgsweep, this.#rtFrames.goexit],
-            this.#stackTop(id),
-          ) +
-          "created by runtime.gcenable\n\truntime/mgc.go:178 +0x6b\n"),
+        this.#cacheTop(`bgsweep${id}`, () => {
+          const [fn, file, line, off] = this.#rtFrames.system.bgsweep.createdBy;
+          return this.#header(id, "running", true) +
+            this.#frames(
+              [...this.#rtFrames.sweepers.bgsweep, this.#rtFrames.goexit],
+              this.#stackTop(id),
+            ) +
+            this.#createdByLine(fn, 1) + `\t${file}:${line} +${hex(off)}\n`;
+        }),
         EMPTY,
       );
       return;
@@ -218,7 +246,7 @@ export class TraceallocPrinter {
       return [...(sweepers[who] ?? sweepers.gcStart), ...alloc];
     };
     if (this.#stacks === "js") {
-      const gh = `goroutine ${g.id} [running]:\n`;
+      const gh = this.#header(g.id, "running", true);
       this.#charged(() =>
         this.#out.record(
           `tracefree(${hex(addr)}, ${hex(size)})\n`,
@@ -289,19 +317,23 @@ export class TraceallocPrinter {
     const workers = ev.goroutines.filter((g) => g.kind === "markworker");
     const marking = workers[0];
     if (marking !== undefined) {
-      s += `\ngoroutine ${marking.id} [garbage collection]:\n`;
+      s += `\n${this.#header(marking.id, "garbage collection", true)}`;
       s += this.#system(marking, this.#rtFrames.system.marking);
     }
     for (const g of ev.goroutines) {
       if (g === marking || g.status === "dead") continue;
       if (g.kind === "user") {
         const waiting = ev.forced && g === ev.curg;
-        s += `\ngoroutine ${g.id} [${
-          waiting ? "wait for GC cycle" : "runnable"
-        }]:\n`;
+        s += `\n${
+          this.#header(
+            g.id,
+            waiting ? "wait for GC cycle" : "runnable",
+            false,
+          )
+        }`;
         s += this.#traceback(g, waiting ? this.#rtFrames.waitGC : []);
       } else {
-        s += `\ngoroutine ${g.id} [${g.waitReason || g.status}]:\n`;
+        s += `\n${this.#header(g.id, g.waitReason || g.status, false)}`;
         s += this.#system(g, this.#rtFrames.system[g.kind]);
       }
     }
@@ -315,7 +347,7 @@ export class TraceallocPrinter {
       [...spec.frames, this.#rtFrames.goexit],
       this.#stackTop(g.id),
     ) +
-      `created by ${fn}\n\t${file}:${line} +${hex(off)}\n`;
+      this.#createdByLine(fn, 1) + `\t${file}:${line} +${hex(off)}\n`;
   }
 
   /** An allocation path's frame with the arguments of this allocation. */
@@ -415,9 +447,8 @@ export class TraceallocPrinter {
     const rt = this.#rt;
     const fn = rt.symtab.info(g.createdByFunc);
     const pc = rt.symtab.pc(g.createdByFunc, g.createdByLine);
-    return `created by ${fn.name}\n\t${fn.file}:${g.createdByLine} +${
-      hex(pc - fn.entry)
-    }\n`;
+    return this.#createdByLine(fn.name, g.parentId) +
+      `\t${fn.file}:${g.createdByLine} +${hex(pc - fn.entry)}\n`;
   }
 
   #userCache = new Map<

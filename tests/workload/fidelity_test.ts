@@ -16,9 +16,15 @@
  *   one real cycle, the final forced one).
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { parseShared, truth } from "../_testdata.ts";
-import { siteFrame } from "../../lib/trace/events.ts";
-import { binarytrees, leak, Runtime, temporaries } from "../../mod.ts";
+import { GO119, GO122, parseShared, truth } from "../_testdata.ts";
+import { siteFrame, slotAddr } from "../../lib/trace/events.ts";
+import {
+  binarytrees,
+  leak,
+  type PresetName,
+  Runtime,
+  temporaries,
+} from "../../mod.ts";
 
 interface Counts {
   allocs: Map<number, number>;
@@ -30,8 +36,14 @@ function bump(m: Map<number, number>, k: number) {
   m.set(k, (m.get(k) ?? 0) + 1);
 }
 
-async function real(trace: string, sites: Set<string>): Promise<Counts> {
-  const { events, parser } = await parseShared(trace);
+// Objects are keyed by their heap slot, where tracefree points (a Go 1.22
+// allocation header puts tracealloc's address 8 bytes into it).
+async function real(
+  trace: string,
+  dir: URL,
+  sites: Set<string>,
+): Promise<Counts> {
+  const { events, parser } = await parseShared(trace, dir);
   const c: Counts = { allocs: new Map(), frees: new Map(), gcs: 0 };
   const live = new Map<number, number>();
   for (const e of events) {
@@ -39,7 +51,7 @@ async function real(trace: string, sites: Set<string>): Promise<Counts> {
       const site = siteFrame(parser.stacks.get(e.stack))?.func ?? "";
       if (!sites.has(site)) continue;
       bump(c.allocs, e.size);
-      live.set(e.addr, e.size);
+      live.set(slotAddr(e.addr, e.size), e.size);
     } else if (e.kind === "free") {
       if (!live.has(e.addr)) continue;
       bump(c.frees, live.get(e.addr)!);
@@ -49,15 +61,19 @@ async function real(trace: string, sites: Set<string>): Promise<Counts> {
   return c;
 }
 
-function simulated(run: (rt: Runtime) => void, sites: Set<string>): Counts {
-  const rt = new Runtime({ preset: "go1.19" });
+function simulated(
+  preset: PresetName,
+  run: (rt: Runtime) => void,
+  sites: Set<string>,
+): Counts {
+  const rt = new Runtime({ preset });
   const c: Counts = { allocs: new Map(), frees: new Map(), gcs: 0 };
   const live = new Map<number, number>();
   rt.events.subscribe({
     alloc: (addr, size) => {
       if (!sites.has(rt.site())) return;
       bump(c.allocs, size);
-      live.set(addr, size);
+      live.set(slotAddr(addr, size), size);
     },
     free: (addr) => {
       if (!live.has(addr)) return;
@@ -93,29 +109,36 @@ const CASES: [string, string, string, (rt: Runtime) => void][] = [
   ],
 ];
 
-for (const [name, trace, truthFile, run] of CASES) {
-  Deno.test(`fidelity: ${name} allocates, frees and collects like real Go 1.19`, async () => {
-    const t = await truth(truthFile);
-    const sites = new Set(t.sites.map((s) => s.site));
-    const want = await real(trace, sites);
-    const got = simulated(run, sites);
-    assertEquals(
-      sorted(got.allocs),
-      sorted(want.allocs),
-      "allocations per size class",
-    );
-    const classes = new Set([...want.frees.keys(), ...got.frees.keys()]);
-    for (const size of classes) {
-      const w = want.frees.get(size) ?? 0;
-      const g = got.frees.get(size) ?? 0;
-      assertTrue(
-        Math.abs(g - w) <= Math.max(1, w * 0.1),
-        `frees of size ${size}: ${g}, real ${w}`,
+for (
+  const [preset, dir, real122] of [
+    ["go1.19", GO119, "1.19"],
+    ["go1.22", GO122, "1.22"],
+  ] as const
+) {
+  for (const [name, trace, truthFile, run] of CASES) {
+    Deno.test(`fidelity: ${name} allocates, frees and collects like real Go ${real122} (${preset})`, async () => {
+      const t = await truth(truthFile, dir);
+      const sites = new Set(t.sites.map((s) => s.site));
+      const want = await real(trace, dir, sites);
+      const got = simulated(preset, run, sites);
+      assertEquals(
+        sorted(got.allocs),
+        sorted(want.allocs),
+        "allocations per size class",
       );
-    }
-    assertTrue(
-      Math.abs(got.gcs - want.gcs) <= 1,
-      `GC cycles: ${got.gcs}, real ${want.gcs}`,
-    );
-  });
+      const classes = new Set([...want.frees.keys(), ...got.frees.keys()]);
+      for (const size of classes) {
+        const w = want.frees.get(size) ?? 0;
+        const g = got.frees.get(size) ?? 0;
+        assertTrue(
+          Math.abs(g - w) <= Math.max(1, w * 0.1),
+          `frees of size ${size}: ${g}, real ${w}`,
+        );
+      }
+      assertTrue(
+        Math.abs(got.gcs - want.gcs) <= 1,
+        `GC cycles: ${got.gcs}, real ${want.gcs}`,
+      );
+    });
+  }
 }
