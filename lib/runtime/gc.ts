@@ -372,8 +372,14 @@ export class Collector {
     const ptrWords = typ.ptrWords;
     const words = span.words!;
     const elemWords = typ.size >>> 3;
-    const nelem = Math.floor(span.elemsize / typ.size);
-    let off = i * (span.elemsize >>> 3);
+    // Go 1.22: a small pointerful slot over 512 B starts with an 8-byte
+    // allocation header; the object follows it.
+    const hw = this.#rt.preset.allocHeaders && span.sizeclass !== 0 &&
+        span.elemsize > 512
+      ? 1
+      : 0;
+    const nelem = Math.floor((span.elemsize - hw * 8) / typ.size);
+    let off = i * (span.elemsize >>> 3) + hw;
     for (let e = 0; e < nelem; e++, off += elemWords) {
       for (let k = 0; k < ptrWords.length; k++) {
         const v = words[off + ptrWords[k]];

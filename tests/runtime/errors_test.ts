@@ -59,7 +59,7 @@ Deno.test("bad preset names and GOMAXPROCS list what is allowed", () => {
   assertThrows(
     () => new Runtime({ preset: "go1.21" }),
     RangeError,
-    /unknown preset "go1.21": use one of go1.19, go1.2-seed/,
+    /unknown preset "go1.21": use one of go1.19, go1.22, go1.2-seed/,
   );
   assertThrows(
     () => new Runtime({ gomaxprocs: 0 }),

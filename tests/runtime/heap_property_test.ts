@@ -10,6 +10,7 @@ import {
   MAX_SMALL_SIZE,
   PRESET_NAMES,
   Runtime,
+  slotAddr,
 } from "../../mod.ts";
 
 type Cmd =
@@ -49,6 +50,7 @@ interface Obj {
   addr: number;
   len: number; // bytes the caller asked for
   block: number; // the heap slot (object) that holds it
+  header: number; // Go 1.22's allocation header in front of it (0 or 8)
 }
 
 /** Runs the commands, keeping a model of what the caller holds. */
@@ -63,11 +65,13 @@ function play(rt: Runtime, cmds: Cmd[]) {
   const slots = new Map<number, number>(); // slot address → rounded size
   rt.events.subscribe({
     alloc: (addr, size) => {
+      // A free names the slot: 8 bytes before a Go 1.22 header object.
+      const slot = slotAddr(addr, size);
       assertTrue(
-        !slots.has(addr),
-        `slot 0x${addr.toString(16)} handed out twice`,
+        !slots.has(slot),
+        `slot 0x${slot.toString(16)} handed out twice`,
       );
-      slots.set(addr, size);
+      slots.set(slot, size + addr - slot);
     },
     free: (addr) => slots.delete(addr),
   });
@@ -91,7 +95,12 @@ function play(rt: Runtime, cmds: Cmd[]) {
       }
       const span = rt.heap.spanOf(addr)!;
       const block = span.startAddr + span.objIndex(addr) * span.elemsize;
-      objs.push({ addr, len, block });
+      // Go 1.22 (malloc.go): pointerful, over 512 B, small: a header.
+      const header = rt.preset.allocHeaders && t !== null && !t.noscan &&
+          len > 512 && len <= MAX_SMALL_SIZE - 8
+        ? 8
+        : 0;
+      objs.push({ addr, len, block, header });
     } else if (objs.length > 0) {
       // Free a whole heap object: for a tiny block, everything in it.
       const victim = objs[c.pick % objs.length];
@@ -130,10 +139,12 @@ function checkInvariants(rt: Runtime, objs: Obj[], slots: Map<number, number>) {
       o.addr + o.len <= span.startAddr + (i + 1) * span.elemsize,
       "object spills out of its slot",
     );
-    const wantClass = o.len > MAX_SMALL_SIZE ? 0 : o.block !== o.addr ||
+    assertEquals(o.addr - o.block, o.header || o.addr - o.block);
+    const maxSmall = MAX_SMALL_SIZE - (rt.preset.allocHeaders ? 8 : 0);
+    const wantClass = o.len > maxSmall ? 0 : o.block !== o.addr - o.header ||
         rt.sizeOf(o.block) === 16 && span.noscan && o.len < 16
       ? 2
-      : sc.sizeToClass(o.len);
+      : sc.sizeToClass(o.len + o.header);
     if (!(rt.preset.tinyAllocator && span.sizeclass === 2 && o.len < 16)) {
       assertEquals(
         span.sizeclass,

@@ -28,7 +28,7 @@ for (const preset of PRESET_NAMES) {
     let text = "";
     const dec = new TextDecoder();
     const printer = new TracePrinter(rt, (b) => (text += dec.decode(b)));
-    if (preset === "go1.19") {
+    if (rt.preset.traceFormat === "tracealloc") {
       rt.events.subscribe({
         alloc: (addr, size, typ) =>
           emitted.push(
@@ -63,7 +63,7 @@ for (const preset of PRESET_NAMES) {
         : "gc"
     );
     assertEquals(parsed, emitted);
-    if (preset === "go1.19") {
+    if (rt.preset.traceFormat === "tracealloc") {
       // mallocgc's first argument, the requested size, comes back too.
       const strings = events.filter((e) =>
         e.kind === "alloc" && e.type === null && e.size === 0x30
