@@ -441,6 +441,15 @@ export const GO122_FRAMES: PresetFrames = {
   mainBottom: [main, goexit],
   goexit,
   profileSkip: 1,
+  // mallocgc where it calls nextFree (non-tiny small path), under a free
+  // swept by the allocation's refill: as real Go 1.22.12 prints it.
+  mallocgcRefill: frame(
+    "runtime.mallocgc",
+    "runtime/malloc.go",
+    1149,
+    0x4a5,
+    0x88,
+  ),
   sweepers,
   system,
   waitGC: [
