@@ -15,6 +15,8 @@ import {
   type NativeFrame,
 } from "../native/event.ts";
 import { type Resolved, symbolize } from "../native/symbolize.ts";
+import { ByteWriter } from "../trace/byte_writer.ts";
+import { seedFrameLines, SeedPrinter } from "../trace/seed_printer.ts";
 import { type Frame, StackTable } from "../trace/events.ts";
 import { siteName, TraceAnalyzer } from "../trace/analyze.ts";
 import type { SiteBy } from "../trace/sites.ts";
@@ -125,7 +127,9 @@ export class NativeSink {
   /** Tracer stack id → interned stack. */
   readonly #stackOf = new Map<number, number>();
   readonly #live = new Map<number, Live>();
-  readonly #tracebacks = new Map<number, string>();
+  readonly #tracebacks = new Map<number, Uint8Array>();
+  readonly #writer: ByteWriter | null;
+  readonly #printer: SeedPrinter | null;
   readonly #lifetimes = new Map<
     number,
     { wall: number[]; between: number[] }
@@ -137,7 +141,6 @@ export class NativeSink {
   #noStack: number | undefined;
   #unsampled: number | undefined;
   #lastTime = 0;
-  readonly #enc = new TextEncoder();
 
   /** A sink with options `o`. */
   constructor(o: SinkOptions) {
@@ -148,6 +151,21 @@ export class NativeSink {
     this.sampledAnalyzer = o.sampled
       ? new TraceAnalyzer(this.stacks, opts)
       : null;
+    // The trace goes through the seed's own printer, as `run --go go1.2-seed` writes it.
+    const file = o.traceOut;
+    this.#writer = file === null ? null : new ByteWriter((chunk) => {
+      for (let off = 0; off < chunk.length;) {
+        off += file.writeSync(chunk.subarray(off));
+      }
+    });
+    this.#printer = this.#writer === null
+      ? null
+      : new SeedPrinter(this.#writer);
+  }
+
+  /** Writes out what the trace printer holds (call once the run is over). */
+  flush(): void {
+    this.#writer?.flush();
   }
 
   /** Takes one batch. */
@@ -155,9 +173,7 @@ export class NativeSink {
     if (b.stacks.length > 0) await this.#internStacks(b.stacks);
     for (const [id, path] of b.images) this.#images.set(id, path);
     const only = this.#o.pid;
-    const out: string[] = [];
-    const traceOut = this.#o.traceOut !== null;
-    const hex = (n: number) => "0x" + n.toString(16);
+    const printer = this.#printer;
     for (let i = 0; i < b.n; i++) {
       const pid = b.pid[i];
       if (only !== 0 && pid !== only) continue;
@@ -189,13 +205,7 @@ export class NativeSink {
         const lt = this.#lifetimeOf(a.stack);
         lt.wall[bucketOf(WALL_BUCKETS, time - a.time)]++;
         lt.between[bucketOf(BETWEEN_BUCKETS, this.#clock - a.clock)]++;
-        if (traceOut) {
-          out.push(
-            `MProf_Free(p=${hex(addr)}, size=${hex(a.size)})\n${
-              this.#traceback(a.stack)
-            }`,
-          );
-        }
+        printer?.free(addr, a.size, this.#traceback(a.stack));
         continue;
       }
       const size = b.size[i];
@@ -244,19 +254,14 @@ export class NativeSink {
       };
       this.analyzer.add(alloc);
       if (sampled) this.sampledAnalyzer?.add(alloc);
-      if (traceOut) {
-        out.push(
-          `MProf_Malloc(p=${hex(addr)}, size=${
-            hex(size)
-          }, type=0x0 <single object>)\n${this.#traceback(stack)}`,
-        );
-      }
-    }
-    if (out.length > 0) {
-      const bytes = this.#enc.encode(out.join(""));
-      for (let off = 0; off < bytes.length;) {
-        off += await this.#o.traceOut!.write(bytes.subarray(off));
-      }
+      printer?.malloc(
+        addr,
+        size,
+        0,
+        null,
+        "single object",
+        this.#traceback(stack),
+      );
     }
   }
 
@@ -360,15 +365,18 @@ export class NativeSink {
     }
   }
 
-  // The traceback text of an interned stack, made once.
-  #traceback(stack: number): string {
+  // The traceback lines of an interned stack, encoded once.
+  #traceback(stack: number): Uint8Array {
     let t = this.#tracebacks.get(stack);
     if (t === undefined) {
-      t = this.stacks.get(stack).map((f, i) =>
-        `\t#${i} 0x${f.pc.toString(16)} ${
-          f.func.replaceAll(" ", "") || "?"
-        } ${f.file}:${f.line}\n`
-      ).join("");
+      t = this.#writer!.encode(seedFrameLines(
+        this.stacks.get(stack).map((f) => ({
+          pc: f.pc,
+          func: f.func.replaceAll(" ", "") || "?",
+          file: f.file,
+          line: f.line,
+        })),
+      ));
       this.#tracebacks.set(stack, t);
     }
     return t;

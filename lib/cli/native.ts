@@ -238,6 +238,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   // Attached, the report names the process.
   if (traceOut !== null) {
+    sink.flush();
     traceOut.close();
     await Deno.rename(traceTmp!, traceOutPath!);
   }

@@ -1,0 +1,126 @@
+/**
+ * Hostile programs under `alloctrace native`, table-driven with the
+ * bad-input suite's assertions (tests/cli/bad_input_test.ts): the exit
+ * code, stderr holding exactly one line (the program's own; -q keeps ours
+ * out), no event lost (the marker allocations counted exactly), and no
+ * pre-existing file changed (outputs land only where asked).
+ */
+import { assertEquals } from "../_assert.ts";
+import { alloctrace } from "../_run.ts";
+import { compile, dir, skip, skipBreakpoints } from "./_support.ts";
+
+// Each program makes MARK-byte allocations (a size nothing else asks for),
+// writes one line to stderr, and ends as its row says.
+const MARK = 5000;
+const HEAD = `#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <sys/wait.h>
+void *volatile keep;
+static void mark(int n) { for (int i = 0; i < n; i++) keep = malloc(${MARK}); }
+`;
+
+interface Row {
+  name: string;
+  body: string;
+  flags?: string[];
+  code: number;
+  /** Marker allocations the trace must hold. */
+  marks: number;
+  needsBreakpoints?: boolean;
+}
+
+const ROWS: Row[] = [
+  {
+    name: "threads racing, --breakpoints",
+    flags: ["--breakpoints", "--no-stacks"],
+    needsBreakpoints: true,
+    body: `void *w(void *a) { mark(500); return 0; }
+int main() { pthread_t t[6]; for (int i = 0; i < 6; i++) pthread_create(&t[i], 0, w, 0);
+  for (int i = 0; i < 6; i++) pthread_join(t[i], 0); fprintf(stderr, "ok\\n"); return 0; }`,
+    code: 0,
+    marks: 3000,
+  },
+  {
+    name: "fork: the child's calls too, the child's exit code ignored",
+    body: `int main() { pid_t p = fork(); if (p == 0) { mark(7); _exit(3); }
+  mark(5); int st; waitpid(p, &st, 0); fprintf(stderr, "ok\\n"); return 0; }`,
+    code: 0,
+    marks: 12,
+  },
+  {
+    name: "exec of itself: calls before and after",
+    body: `int main(int argc, char **argv) { mark(4);
+  if (argc == 1) { execl(argv[0], argv[0], "again", (char *)0); return 9; }
+  fprintf(stderr, "ok\\n"); return 0; }`,
+    code: 0,
+    marks: 8,
+  },
+  {
+    name: "killed by its own SIGTERM: 128+15, calls before kept",
+    body:
+      `int main() { mark(9); fprintf(stderr, "dying\\n"); raise(SIGTERM); return 0; }`,
+    code: 143,
+    marks: 9,
+  },
+  {
+    name: "SIGSEGV: 128+11",
+    body:
+      `int main() { mark(2); fprintf(stderr, "crash\\n"); *(volatile int *)0 = 1; return 0; }`,
+    code: 139,
+    marks: 2,
+  },
+  {
+    name: "stops itself, a child sends SIGCONT",
+    body: `int main() { pid_t me = getpid(); mark(3);
+  if (fork() == 0) { usleep(200000); kill(me, SIGCONT); _exit(0); }
+  raise(SIGSTOP); mark(3); wait(0); fprintf(stderr, "ok\\n"); return 0; }`,
+    code: 0,
+    marks: 6,
+  },
+  {
+    name: "a signal handler that allocates",
+    body: `static void h(int s) { keep = malloc(${MARK}); }
+int main() { signal(SIGUSR1, h); for (int i = 0; i < 20; i++) raise(SIGUSR1);
+  fprintf(stderr, "ok\\n"); return 0; }`,
+    code: 0,
+    marks: 20,
+  },
+];
+
+for (const row of ROWS) {
+  Deno.test({
+    name: `native hostile: ${row.name}`,
+    ignore: row.needsBreakpoints ? skipBreakpoints !== "" : skip !== "",
+    async fn() {
+      const name = `hostile_${ROWS.indexOf(row)}`;
+      const bin = await compile(name, HEAD + row.body, ["-pthread"]);
+      const work = await Deno.makeTempDir({ dir, prefix: `${name}-` });
+      const before = `${work}/existing.txt`;
+      await Deno.writeTextFile(before, "keep me\n");
+      const r = await alloctrace([
+        "native",
+        "-q",
+        "--top",
+        "1000",
+        ...(row.flags ?? []),
+        "--json",
+        `${work}/out.json`,
+        "--",
+        bin,
+      ], ["-A"]);
+      assertEquals(r.code, row.code, r.stderr);
+      assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+      const doc = JSON.parse(await Deno.readTextFile(`${work}/out.json`));
+      const marks = doc.sizes.find((s: { limit: number }) => s.limit === 8192);
+      assertEquals(marks?.count ?? 0, row.marks, JSON.stringify(doc.sizes));
+      assertEquals(await Deno.readTextFile(before), "keep me\n");
+      assertEquals(
+        [...Deno.readDirSync(work)].map((e) => e.name).sort(),
+        ["existing.txt", "out.json"],
+      );
+    },
+  });
+}
