@@ -44,6 +44,8 @@ const LD = /ld-linux[^/]*\.so/;
 export class ProcMaps {
   readonly #pid: number;
   #maps: Mapping[] = [];
+  /** moduleOf's answers by address (every stack asks for the same few). */
+  readonly #cache = new Map<number, { path: string; rel: number }>();
 
   /** The maps of `pid` (read on first use). */
   constructor(pid: number) {
@@ -52,6 +54,7 @@ export class ProcMaps {
 
   /** Reads the maps again (after an exec, a dlopen, ld.so's mapping of libc). */
   refresh(): void {
+    this.#cache.clear();
     try {
       this.#maps = parseMaps(Deno.readTextFileSync(`/proc/${this.#pid}/maps`));
     } catch {
@@ -61,6 +64,15 @@ export class ProcMaps {
 
   /** The mapped file holding `pc` and the address to look up in it. */
   moduleOf(pc: number): { path: string; rel: number } {
+    let hit = this.#cache.get(pc);
+    if (hit === undefined) {
+      hit = this.#lookup(pc);
+      if (hit.path !== "?") this.#cache.set(pc, hit);
+    }
+    return hit;
+  }
+
+  #lookup(pc: number): { path: string; rel: number } {
     let m = this.#find(pc);
     if (m === undefined) {
       this.refresh();

@@ -35,7 +35,7 @@ export class RemoteMemory {
       const batch = parts.slice(from, from + MAX_PARTS);
       let want = 0;
       batch.forEach(([buf, addr], i) => {
-        this.#iovL[2 * i] = ptrOf(buf);
+        this.#iovL[2 * i] = this.#addressOf(buf);
         this.#iovL[2 * i + 1] = BigInt(buf.length);
         this.#iovR[2 * i] = BigInt(addr);
         this.#iovR[2 * i + 1] = BigInt(buf.length);
@@ -51,6 +51,21 @@ export class RemoteMemory {
     }
     return true;
   }
+
+  // A buffer's address: its ArrayBuffer's, found once (an FFI pointer object
+  // per piece, two per stack copy, made hundreds of MB of garbage). Only
+  // buffers too big to live inside V8's heap, whose memory never moves.
+  #addressOf(buf: Uint8Array): bigint {
+    const ab = buf.buffer as ArrayBuffer;
+    if (ab.byteLength <= 64) return ptrOf(buf);
+    let base = this.#bases.get(ab);
+    if (base === undefined) {
+      base = ptrOf(new Uint8Array(ab));
+      this.#bases.set(ab, base);
+    }
+    return base + BigInt(buf.byteOffset);
+  }
+  readonly #bases = new WeakMap<ArrayBuffer, bigint>();
 
   /** The 8 bytes at `addr` as a number (0 when unreadable). */
   readWord(addr: number): number {

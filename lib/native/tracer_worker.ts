@@ -58,7 +58,24 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
       Atomics.wait(consumed, 0, done, 1000);
     }
     posted++;
-    self.postMessage({ batch: enc.take() });
+    send({});
+  };
+  // The batch's arrays move to the main thread (transferred, not copied).
+  const send = (extra: Record<string, unknown>) => {
+    const batch = enc.take();
+    const buffers = [
+      batch.kind,
+      batch.tid,
+      batch.pid,
+      batch.image,
+      batch.addr,
+      batch.size,
+      batch.old,
+      batch.stack,
+      batch.sampled,
+      batch.time,
+    ].map((a) => a.buffer as ArrayBuffer);
+    self.postMessage({ batch, ...extra }, buffers);
   };
   try {
     const code = traceNative(argv, {
@@ -71,13 +88,10 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
         if (enc.add(e)) post();
       },
     });
-    self.postMessage({ batch: enc.take(), code });
+    send({ code });
   } catch (e) {
     const err = e as Error;
-    self.postMessage({
-      batch: enc.take(),
-      error: { name: err.name, message: err.message },
-    });
+    send({ error: { name: err.name, message: err.message } });
   }
   self.close();
 };
