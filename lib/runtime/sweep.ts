@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { MSpan } from "./mspan.ts";
+import { ctz32, type MSpan, popcount32 } from "./mspan.ts";
 import type { Runtime } from "./runtime.ts";
 import { COSTS } from "./clock.ts";
 
@@ -20,18 +20,6 @@ import type { SweepWho } from "./events.ts";
 
 /** Pages the reclaimer claims at a time (`pagesPerReclaimerChunk`). */
 const PAGES_PER_RECLAIMER_CHUNK = 512;
-
-/** Counts trailing zeros of a non-zero 32-bit word. */
-function ctz(x: number): number {
-  return 31 - Math.clz32(x & -x);
-}
-
-/** Population count of a 32-bit word. */
-function popcnt(x: number): number {
-  x = x - ((x >>> 1) & 0x55555555);
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
 
 /**
  * The sweeper of one runtime.
@@ -138,11 +126,11 @@ export class Sweeper {
     const kind = rt.allocKindInProgress;
     for (let w = 0; w < mark.length; w++) {
       const m = mark[w];
-      nalloc += popcnt(m);
+      nalloc += popcount32(m);
       if (onFree !== null) {
         let dead = alloc[w] & ~m;
         while (dead !== 0) {
-          const bit = ctz(dead);
+          const bit = ctz32(dead);
           dead &= dead - 1;
           onFree(
             base + ((w << 5) + bit) * elemsize,

@@ -4,8 +4,9 @@
  * found with the native `indexOf`, frames are recognised by a hash of their
  * function name and `file:line` (arguments and `fp=`/`sp=`/`pc=` values are
  * skipped) and decoded to strings only the first time they are seen, and a
- * stack is interned by the sequence of its frame ids. A test checks that
- * both parsers agree on mutated real traces.
+ * stack is interned by the sequence of its frame ids. The string reader
+ * (`parser.ts`) is the reference; a test checks that both parsers agree on
+ * mutated real traces.
  *
  * @module
  */

@@ -11,6 +11,10 @@
  * record header ends a `tracegc` block that lost its `end tracegc`, and a
  * record whose size or address is past 2^53 is rejected. Pure: no I/O.
  *
+ * This string reader is the reference: it reads line by line in the plainest
+ * way, and the fast byte reader (`byte_parser.ts`, what the CLI uses) is
+ * held to it by a property test on mutated real traces.
+ *
  * @module
  */
 
@@ -559,14 +563,14 @@ export class TraceParser {
     if (line.length === 0) return;
     const c = line.charCodeAt(0);
     if (c === 116 /* t */ || c === 77 /* M */) {
-      if (this.#header2(line, n)) return;
+      if (this.#startRecord(line, n)) return;
     }
     // Program output may run into a header on the same line.
     for (const h of HEADERS) {
       const at = line.indexOf(h);
       if (at > 0) {
         this.#unparsed();
-        if (this.#header2(line.slice(at), n)) return;
+        if (this.#startRecord(line.slice(at), n)) return;
       }
     }
     if (line === "end tracegc") return;
@@ -579,7 +583,7 @@ export class TraceParser {
     return false;
   }
 
-  #header2(line: string, n: number): boolean {
+  #startRecord(line: string, n: number): boolean {
     if (line === "tracegc()") {
       this.stats.format ??= "go1.3+";
       this.#headerLine = n;
