@@ -13,12 +13,17 @@
 
 import { headerBytes, type StackTable } from "./events.ts";
 import type { ParseStats } from "./parser.ts";
+import {
+  getPreset,
+  PRESET_NAMES,
+  type PresetName,
+} from "../runtime/presets.ts";
+import { AllocKind } from "../stack/allockind.ts";
 
 /**
  * The runtime's call sites of `tracealloc` (in `runtime.mallocgc`) and
- * `tracefree` (in the sweeper), as real traces of each release print them.
- * Each line was read from a real trace (tests/testdata/shared/go1.19,
- * tests/testdata/go1.22).
+ * `tracefree` (in the sweeper), from each preset's frame table (which
+ * holds them as that release's real traces print them).
  */
 const CALL_SITES: readonly {
   call: "tracealloc" | "tracefree";
@@ -26,39 +31,17 @@ const CALL_SITES: readonly {
   release: string;
   file: string;
   line: number;
-}[] = [
-  {
-    call: "tracealloc",
-    version: "go1.19",
-    release: "go1.19.8",
-    file: "runtime/malloc.go",
-    line: 1131,
-  },
-  {
-    call: "tracefree",
-    version: "go1.19",
-    release: "go1.19.8",
-    file: "runtime/mgcsweep.go",
-    line: 577,
-  },
-  {
-    call: "tracealloc",
-    version: "go1.22",
-    release: "go1.22.12",
-    file: "runtime/malloc.go",
-    line: 1288,
-  },
-  {
-    call: "tracefree",
-    version: "go1.22",
-    release: "go1.22.12",
-    file: "runtime/mgcsweep.go",
-    line: 608,
-  },
-];
-
-/** Versions whose allocator adds an 8-byte header to pointerful objects over 512 B. */
-const ALLOC_HEADERS = new Set(["go1.22"]);
+}[] = PRESET_NAMES.map(getPreset)
+  .filter((p) => p.traceFormat === "tracealloc")
+  .flatMap((p) => {
+    const alloc = p.frames.alloc(AllocKind.mallocgc, false, false)[0];
+    const free = p.frames.sweepers.GC[0];
+    const at = { version: p.name, release: p.goVersion };
+    return [
+      { call: "tracealloc", ...at, file: alloc.file, line: alloc.line },
+      { call: "tracefree", ...at, file: free.file, line: free.line },
+    ] as const;
+  });
 
 /** What a trace shows about the Go version that printed it. */
 export interface GoVersionGuess {
@@ -167,11 +150,12 @@ export function detectGoVersion(
 
 /**
  * Whether `version` (as {@link detectGoVersion} names it) gives pointerful
- * objects over 512 B an allocation header; null when it is not known.
+ * objects over 512 B an allocation header, from its preset; null when no
+ * preset models it.
  */
 export function hasAllocHeaders(version: string | null): boolean | null {
-  if (version === null || version === "go1.21+") return null;
-  return ALLOC_HEADERS.has(version);
+  if (!PRESET_NAMES.includes(version as PresetName)) return null;
+  return getPreset(version!).allocHeaders;
 }
 
 /**
