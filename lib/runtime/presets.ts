@@ -45,6 +45,12 @@ export interface Preset {
   readonly pagePolicy: PagePolicy;
   /** Whether noscan allocations under 16 bytes share 16-byte blocks (Go 1.3+). */
   readonly tinyAllocator: boolean;
+  /**
+   * makechan types its one block by the channel type (`| TypeInfo_Chan`),
+   * so the seed's profile prints `<channel of chan int>` (the Dec 2013
+   * runtime); later versions allocate it untyped.
+   */
+  readonly makechanChanType: boolean;
   /** Heap goal before the first GC, `heapMinimum` (Go 1.19: 4 MiB; Go 1.2: 0). */
   readonly heapMinimum: number;
   /** Default GOMAXPROCS (Go 1.2 defaulted to 1; Go 1.19 to the CPU count, 2 here). */
@@ -154,6 +160,7 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     heapGrowBytes: 4 * MiB,
     pagePolicy: "first-fit",
     tinyAllocator: true,
+    makechanChanType: false,
     heapMinimum: 4 * MiB,
     defaultGomaxprocs: 2,
     zerobase: 0x54f400,
@@ -226,6 +233,7 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     heapGrowBytes: 4 * MiB,
     pagePolicy: "first-fit",
     tinyAllocator: true,
+    makechanChanType: false,
     heapMinimum: 4 * MiB,
     defaultGomaxprocs: 2,
     zerobase: 0x5a85e0,
@@ -307,6 +315,7 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     heapGrowBytes: 1 * MiB,
     pagePolicy: "best-fit",
     tinyAllocator: false,
+    makechanChanType: true,
     heapMinimum: 0,
     defaultGomaxprocs: 1,
     zerobase: 0x5c4ae8,

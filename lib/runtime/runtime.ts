@@ -585,7 +585,7 @@ export class Runtime {
       return this.#mallocKind(
         AllocKind.makechan,
         HCHAN_SIZE + mem,
-        null,
+        this.preset.makechanChanType ? this.#seedChanType(elem) : null,
         true,
         p,
       );
@@ -607,6 +607,20 @@ export class Runtime {
     this.store(c, 2, buf);
     g.sp = slot;
     return c;
+  }
+
+  /**
+   * The Dec 2013 seed's makechan passes the channel type (`| TypeInfo_Chan`)
+   * to mallocgc, so the profile prints `<channel of chan int>`: a label with
+   * no pointer words (the block holds none), or null when the program
+   * defined that channel type with another layout.
+   */
+  #seedChanType(elem: GoType): GoType | null {
+    try {
+      return this.types.define(`chan ${elem.name}`, { size: 8, kind: "chan" });
+    } catch {
+      return null;
+    }
   }
 
   /** A string of `len` bytes made by concatenation (`concatstrings` → `rawstring`): untyped, not zeroed. */

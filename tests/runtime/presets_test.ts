@@ -4,7 +4,7 @@
  * on a preset's name.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { getPreset, PRESET_NAMES } from "../../mod.ts";
+import { getPreset, PRESET_NAMES, Runtime, TracePrinter } from "../../mod.ts";
 
 const LIB = new URL("../../lib/", import.meta.url);
 
@@ -81,4 +81,16 @@ Deno.test("every preset fills every field (a new preset is data)", () => {
       );
     }
   }
+});
+
+Deno.test("go1.2-seed: make(chan int, 8) is one block typed by its channel type, as the Dec 2013 makechan passes it (<channel of chan int>)", () => {
+  const rt = new Runtime({ preset: "go1.2-seed" });
+  let out = "";
+  const p = new TracePrinter(rt, (b) => (out += new TextDecoder().decode(b)));
+  p.attach();
+  rt.call("main.main", "main.go", 5, () => rt.makechan(rt.types.get("int"), 8));
+  p.flush();
+  const heads = out.split("\n").filter((l) => l.startsWith("MProf_Malloc("));
+  assertEquals(heads.length, 1);
+  assertTrue(heads[0].endsWith(" <channel of chan int>)"), heads[0]);
 });
