@@ -56,6 +56,7 @@ const COMMANDS: Record<
  * code. Errors become one line on stderr; `ALLOCTRACE_DEBUG=1` rethrows.
  */
 export async function main(args: string[], debug = false): Promise<number> {
+  let command = "";
   try {
     const [cmd, ...rest] = negativeValues(args);
     if (cmd === undefined) return await COMMANDS.run.run([]);
@@ -79,25 +80,46 @@ export async function main(args: string[], debug = false): Promise<number> {
       console.log(topic ? COMMANDS[topic].help : HELP);
       return 0;
     }
-    const command = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
-    if (command === undefined) {
+    const found = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+    if (found === undefined) {
       throw new UsageError(
         `unknown command "${cmd}": commands are ${
           Object.keys(COMMANDS).join(", ")
         } (see alloctrace --help)`,
       );
     }
-    return await command.run(rest);
+    command = cmd;
+    return await found.run(rest);
   } catch (err) {
     // The reader closed the pipe (`| head`): it has what it wanted.
     if (err instanceof Deno.errors.BrokenPipe) return 0;
     if (debug) throw err;
+    const unknown = _unknownOption(err);
+    if (unknown !== null && command !== "") {
+      // Node's own wording is garbled (unbalanced quotes) and its advice
+      // to put the word after `--` is wrong for native, where a command
+      // follows `--`.
+      console.error(
+        `alloctrace ${command}: unknown option ${unknown} ` +
+          `(see alloctrace ${command} --help)`,
+      );
+      return EXIT_USAGE;
+    }
     console.error(errorLine(err));
     const usage = err instanceof UsageError ||
       (err instanceof TypeError &&
         (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"));
     return usage ? EXIT_USAGE : EXIT_FAILURE;
   }
+}
+
+/** The option a parseArgs "unknown option" error names, or null. */
+function _unknownOption(err: unknown): string | null {
+  if (
+    !(err instanceof TypeError) ||
+    (err as { code?: string }).code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+  ) return null;
+  return /^Unknown option '([^']*)'/.exec(err.message)?.[1] ?? null;
 }
 
 /**

@@ -1322,6 +1322,27 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /native needs a command/,
   },
+  // --- unknown options: one clear line naming the command ------------------
+  ...([
+    ["run", "--bogus"],
+    ["run", "-z"],
+    ["replay", LEAK, "--bogus"],
+    ["analyze", LEAK, "--bogus"],
+    ["diff", LEAK, LEAK, "--bogus"],
+    ["workloads", "--bogus"],
+    ["native", "--bogus", "--", "/bin/true"],
+  ].map((args): Row => {
+    const opt = args.find((a) => a.startsWith("-"))!;
+    return {
+      name: `${args[0]} ${opt}: unknown option`,
+      args,
+      code: 2,
+      stderr: new RegExp(
+        `^alloctrace ${args[0]}: unknown option ${opt} ` +
+          `\\(see alloctrace ${args[0]} --help\\)$`,
+      ),
+    };
+  })),
 ];
 
 // ---------------------------------------------------------------------------
