@@ -88,6 +88,35 @@ function scaled(samples: HeapSample[], rate: number): HeapSample[] {
   });
 }
 
+/**
+ * Fails with one line unless every permission is granted: the tracer
+ * worker loads libc through FFI, runs the program and reads
+ * `/proc/PID/maps` (which Deno grants only with `--allow-all`). Checked
+ * before the worker starts, whose own failure would print an uncaught
+ * error first and name only the first missing flag.
+ */
+function _needAllowAll(): void {
+  const names = [
+    "read",
+    "write",
+    "net",
+    "env",
+    "sys",
+    "run",
+    "ffi",
+    "import",
+  ] as const;
+  const missing = names.filter((name) =>
+    Deno.permissions.querySync({ name }).state !== "granted"
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `native needs --allow-all (FFI, running the program, /proc/PID/maps; ` +
+        `missing: ${missing.join(", ")}): run deno with -A`,
+    );
+  }
+}
+
 /** Runs `alloctrace native`; returns the exit code (the child's). */
 export async function nativeCommand(args: string[]): Promise<number> {
   const dash = args.indexOf("--");
@@ -138,6 +167,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       "native needs a command: alloctrace native [options] -- CMD ARGS…",
     );
   }
+  _needAllowAll();
   const type = sampleTypeOption("folded-type", values["folded-type"]);
   const top = intOption("top", values.top, 10, 1, 1_000_000);
   const rate = intOption(

@@ -1322,6 +1322,20 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /native needs a command/,
   },
+  {
+    name: "native without --allow-all says so, before starting the tracer",
+    args: ["native", "--", "/bin/true"],
+    perms: ["--no-prompt", `--allow-read=${ROOT}`],
+    code: 1,
+    stderr: /^alloctrace: native needs --allow-all \(.*\): run deno with -A$/,
+  },
+  {
+    name: "native with only some permissions says it needs --allow-all",
+    args: ["native", "--", "/bin/true"],
+    perms: ["--no-prompt", "--allow-read", "--allow-run", "--allow-ffi"],
+    code: 1,
+    stderr: /^alloctrace: native needs --allow-all/,
+  },
   // --- unknown options: one clear line naming the command ------------------
   ...([
     ["run", "--bogus"],
