@@ -51,7 +51,9 @@ export function workloadsCommand(args: string[]): number {
   for (const w of WORKLOADS) {
     lines.push(`${w.name}\n  ${w.summary}`);
     if (w.mirrors) {
-      lines.push(`  mirrors shared/testdata/go1.19/programs/${w.mirrors}`);
+      lines.push(
+        `  mirrors tests/testdata/shared/go1.19/programs/${w.mirrors}`,
+      );
     }
     for (const p of w.params) {
       lines.push(

@@ -1,6 +1,6 @@
 /**
  * The binary-trees allocation pattern (the benchmarks-game program in
- * `shared/testdata/go1.19/programs/binarytrees`): a stretch tree, one
+ * `tests/testdata/shared/go1.19/programs/binarytrees`): a stretch tree, one
  * long-lived tree held by a global, then many short-lived trees of growing
  * depth, all made of 16-byte pointerful `main.Node`s allocated by
  * `main.bottomUpTree`, linked through their pointer words and checked by

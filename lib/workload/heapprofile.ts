@@ -1,5 +1,5 @@
 /**
- * The pattern of `shared/testdata/go1.19/programs/heapprofile`: many 64-byte
+ * The pattern of `tests/testdata/shared/go1.19/programs/heapprofile`: many 64-byte
  * objects (`main.allocSmall`) and fewer 8-KiB ones (`main.allocLarge`),
  * interleaved, every second one of each kept in a preallocated slice of
  * pointers (`main.keepSlices`), then `runtime.GC()`. Its real heap profiles

@@ -1,5 +1,5 @@
 /**
- * The leak pattern of `shared/testdata/go1.19/programs/leak`: each
+ * The leak pattern of `tests/testdata/shared/go1.19/programs/leak`: each
  * iteration allocates a `main.Record` (48 B) with a 256-byte payload hung
  * off it and appends the record to a global slice that is never trimmed (a
  * leak, growing by `growslice`), and makes a 512-byte scratch buffer that is

@@ -33,7 +33,7 @@ export interface Workload {
   name: string;
   /** One line about it. */
   summary: string;
-  /** The Go program in shared/testdata it mirrors, if any. */
+  /** The Go program in tests/testdata/shared/go1.19/programs it mirrors, if any. */
   mirrors?: string;
   /** Its parameters. */
   params: WorkloadParam[];

@@ -1,5 +1,5 @@
 /**
- * The temporaries pattern of `shared/testdata/go1.19/programs/temporaries`:
+ * The temporaries pattern of `tests/testdata/shared/go1.19/programs/temporaries`:
  * short-lived objects of many sizes and kinds, each from its own site
  * (pointerful and noscan objects, a large object, a slice of pointers,
  * channels of both kinds, a concatenated string, a small map and its first

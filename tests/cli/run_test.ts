@@ -1,5 +1,5 @@
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
-import { alloctrace, withTempDir } from "../_run.ts";
+import { alloctrace, ROOT, withTempDir } from "../_run.ts";
 
 Deno.test("alloctrace run (the main job) prints a summary of the simulated heap", async () => {
   const r = await alloctrace(["run", "binarytrees", "--depth", "8"]);
@@ -256,6 +256,12 @@ Deno.test("alloctrace workloads lists every built-in workload with its parameter
     );
   }
   assertIncludes(r.stdout, "--depth N");
+  // Each "mirrors" line names a directory that exists in the repository.
+  const mirrors = [...r.stdout.matchAll(/^ {2}mirrors (\S+)$/gm)];
+  assertEquals(mirrors.length, 4, r.stdout);
+  for (const [, path] of mirrors) {
+    assertTrue(Deno.statSync(`${ROOT}${path}`).isDirectory, path);
+  }
   const j = await alloctrace(["workloads", "--json"]);
   assertEquals(JSON.parse(j.stdout).length, 6);
 });
