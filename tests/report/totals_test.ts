@@ -141,3 +141,34 @@ Deno.test("run --by func keys its summary by function; --frames shows callers; a
   assertEquals(bad.code, 2);
   assertEquals(bad.stderr.trim().split("\n").length, 1, bad.stderr);
 });
+
+Deno.test("run: allocations/frees lines are the exact (traced) figures; tiny allocations combined into earlier blocks are shown apart", async () => {
+  for (
+    const args of [["run", "temporaries"], ["run", "cache", "--requests", "5000"]]
+  ) {
+    const t = await alloctrace(args);
+    assertEquals(t.code, 0, t.stderr);
+    const m = /allocations +([\d,]+) \(([\d,]+) bytes\)/.exec(t.stdout)!;
+    const frees = num(/\nfrees +([\d,]+)/.exec(t.stdout)![1]);
+    const sums = tableSums(t.stdout, "top sites by bytes allocated");
+    const j = await alloctrace([...args, "--json"]);
+    const doc = JSON.parse(j.stdout);
+    assertEquals([num(m[1]), num(m[2]), frees], [
+      doc.exact.allocs,
+      doc.exact.allocBytes,
+      doc.exact.frees,
+    ]);
+    // The table may be cut at 10 rows: its sums never exceed the totals.
+    assertTrue(sums[0] <= doc.exact.allocs, `${sums} vs ${m[0]}`);
+    const tiny = doc.tinyAllocsCombined as number;
+    assertTrue(tiny > 0, `${args}: the workload makes tiny allocations`);
+    assertEquals(doc.memstats.Mallocs, doc.exact.allocs + tiny);
+    assertEquals(doc.memstats.Frees, doc.exact.frees + tiny);
+    assertIncludes(
+      t.stdout,
+      `+ ${tiny.toLocaleString("en-US")} tiny allocations combined into earlier blocks (MemStats.Mallocs ${
+        doc.memstats.Mallocs.toLocaleString("en-US")
+      })`,
+    );
+  }
+});
