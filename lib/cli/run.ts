@@ -465,16 +465,18 @@ export async function runCommand(args: string[]): Promise<number> {
       rt.gcpercent < 0 ? "off" : rt.gcpercent
     }`,
     `allocations   ${fmt(analysis.allocs)} (${fmt(analysis.allocBytes)} bytes)${
-      tinyCombined === 0 ? "" : ` + ${
-        fmt(tinyCombined)
-      } tiny allocations combined into earlier blocks (MemStats.Mallocs ${
-        fmt(stats.Mallocs)
-      })`
+      tinyCombined === 0
+        ? ""
+        : ` + ${
+          fmt(tinyCombined)
+        } tiny allocations combined into earlier blocks (MemStats.Mallocs ${
+          fmt(stats.Mallocs)
+        })`
     }`,
     `frees         ${fmt(analysis.frees)}${
-      tinyCombined === 0 ? "" : ` (MemStats.Frees ${
-        fmt(stats.Frees)
-      } also counts the tiny ones)`
+      tinyCombined === 0
+        ? ""
+        : ` (MemStats.Frees ${fmt(stats.Frees)} also counts the tiny ones)`
     }`,
     `GC cycles     ${stats.NumGC}`,
     `live heap     peak ${fmt(peak)} bytes (at a GC start or the end), final ${

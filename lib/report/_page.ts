@@ -68,7 +68,7 @@ tr.row { cursor: pointer; } tr.row:hover { background: #f4f8ff; } tr.stack td { 
 const D = JSON.parse(document.getElementById("data").textContent);
 const $ = (id) => document.getElementById(id);
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
-const bytes = (b) => { const u = ["B","kB","MB","GB","TB"]; let i = 0; let v = b; while (Math.abs(v) >= 1024 && i < 4) { v /= 1024; i++; } return (i ? v.toFixed(2) : v) + u[i]; };
+const bytes = (b) => { const u = ["B","kB","MB","GB","TB"]; let i = 0; let v = b; while (Math.abs(v) >= 1000 && i < 4) { v /= 1024; i++; } return (i ? v.toFixed(2) : v) + u[i]; };
 const FR = D.frames;
 const loc = (fi) => FR[fi][1] ? FR[fi][1] + ":" + FR[fi][2] : "";
 const ftext = (fi) => FR[fi][0] + (loc(fi) ? " " + loc(fi) : "");
@@ -164,7 +164,7 @@ function draw() {
   }
   if (W(zoom) > 0) walk(zoom, 0, Wd, anc.length);
   const u = unit();
-  $("total").textContent = "total " + u(root.v[type]) + (D.base ? " (A " + u(root.b[type]) + ", change " + (root.v[type] >= root.b[type] ? "+" : "") + u(root.v[type] - root.b[type]) + ")" : "") + (prof === "sampled" ? " — sampled at MemProfileRate=" + D.sampled.rate + ", un-sampled" : "");
+  $("total").textContent = (D.base ? "B total " + u(root.v[type]) + ", A total " + u(root.b[type]) + ", change " + (root.v[type] >= root.b[type] ? "+" : "") + u(root.v[type] - root.b[type]) + "; frame widths: the larger of A and B" : "total " + u(root.v[type])) + (prof === "sampled" ? " — sampled at MemProfileRate=" + D.sampled.rate + ", un-sampled" : "");
   $("matched").textContent = search ? "matched " + u(matched) + " (" + (root.v[type] ? (100 * matched / root.v[type]).toFixed(1) : 0) + "%)" : "";
   $("crumbs").textContent = zoom === root ? "" : "zoomed: " + [...anc, zoom].map((n) => n === root ? "all" : n.name).join(" › ");
 }

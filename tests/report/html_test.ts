@@ -276,6 +276,16 @@ Deno.test({
       ], perms);
       assertEquals(d.code, 0, d.stderr);
       await open(page, `${dir}/diff.html`);
+      // The total names both sides: frame widths are max(A, B), so B's total alone would mislead.
+      assertTrue(
+        /^B total \S+, A total \S+, change [+-]\S+; frame widths: the larger of A and B$/
+          .test(
+            await page.eval<string>(
+              "document.getElementById('total').textContent",
+            ),
+          ),
+        await page.eval<string>("document.getElementById('total').textContent"),
+      );
       const rows = await page.eval<string[]>(
         "[...document.querySelectorAll('#difftable tr')].slice(1).map((r) => r.textContent)",
       );

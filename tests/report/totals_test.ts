@@ -144,7 +144,12 @@ Deno.test("run --by func keys its summary by function; --frames shows callers; a
 
 Deno.test("run: allocations/frees lines are the exact (traced) figures; tiny allocations combined into earlier blocks are shown apart", async () => {
   for (
-    const args of [["run", "temporaries"], ["run", "cache", "--requests", "5000"]]
+    const args of [["run", "temporaries"], [
+      "run",
+      "cache",
+      "--requests",
+      "5000",
+    ]]
   ) {
     const t = await alloctrace(args);
     assertEquals(t.code, 0, t.stderr);
@@ -166,9 +171,24 @@ Deno.test("run: allocations/frees lines are the exact (traced) figures; tiny all
     assertEquals(doc.memstats.Frees, doc.exact.frees + tiny);
     assertIncludes(
       t.stdout,
-      `+ ${tiny.toLocaleString("en-US")} tiny allocations combined into earlier blocks (MemStats.Mallocs ${
+      `+ ${
+        tiny.toLocaleString("en-US")
+      } tiny allocations combined into earlier blocks (MemStats.Mallocs ${
         doc.memstats.Mallocs.toLocaleString("en-US")
       })`,
     );
   }
+});
+
+Deno.test("the report page's sizes switch unit before 4 digits (no 1000.00kB), in steps of 1024 as elsewhere", async () => {
+  const { PAGE } = await import("../../lib/report/_page.ts");
+  const src = /const bytes = (\(b\) => .*?);\n/.exec(PAGE)![1];
+  const bytes = new Function(`return ${src}`)() as (b: number) => string;
+  assertEquals(bytes(512), "512B");
+  assertEquals(bytes(999), "999B");
+  assertEquals(bytes(1000), "0.98kB");
+  assertEquals(bytes(1024000), "0.98MB");
+  assertEquals(bytes(1024512), "0.98MB");
+  assertEquals(bytes(1536 * 1024), "1.50MB");
+  assertEquals(bytes(-1024000), "-0.98MB");
 });
