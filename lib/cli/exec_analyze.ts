@@ -178,6 +178,30 @@ export function execAnalysisText(
   return out.join("\n");
 }
 
+/**
+ * The report's note: its figures are those of what was allocated while
+ * tracing; objects that existed before are left out, so it gives the
+ * terminal's figures, which include them.
+ */
+function existingNote(
+  r: ExecAnalysis,
+  page: { frees: number; liveObjects: number },
+): string {
+  const note = "exact: every traced allocation";
+  if (r.existing === 0) return note;
+  return `${note}; the ${n(r.existing)} objects (${
+    n(r.existingBytes)
+  } bytes) that existed when tracing began are left out of this page (frees ${
+    n(page.frees)
+  }, live ${
+    n(page.liveObjects)
+  } objects); with them, as the terminal shows: frees ${
+    n(r.frees)
+  }, live at end ${n(r.liveBytes)} bytes in ${n(r.liveObjects)} objects, peak ${
+    n(r.peakLiveBytes)
+  } bytes at ${fmtNs(r.peakTime)}`;
+}
+
 /** The options `analyze` passes on. */
 export interface ExecAnalyzeOptions {
   /** Print JSON. */
@@ -234,6 +258,10 @@ export async function analyzeExecTrace(
   }
   if (shared !== null) {
     const sharedResult = shared.finish();
+    // The same leak candidates as the terminal's (sites are keyed by type).
+    const leakTypes = new Set(
+      result.types.filter((t) => t.leakCandidate).map((t) => `type:${t.type}`),
+    );
     await writeAnalysisOutputs(o, shared.samples(), {
       rate: 1,
       type: o.type,
@@ -242,8 +270,13 @@ export async function analyzeExecTrace(
         subtitle: `go 1.${read.reader.stats.version} execution trace, ${
           fmtNs(result.duration)
         }; sites are types, then the allocating goroutine's start and creation`,
-        note: "exact: every traced allocation",
+        note: existingNote(result, sharedResult),
         analysis: sharedResult,
+        leaks: {
+          title:
+            "Leak candidates (objects that survived a GC, counted at each next GC: only grew; click a row for its stack)",
+          keep: (s) => leakTypes.has(s.func),
+        },
         timeLabel: "wall time",
       }),
     });

@@ -59,7 +59,7 @@ tr.row { cursor: pointer; } tr.row:hover { background: #f4f8ff; } tr.stack td { 
 <div id="ttip" class="tip"></div>
 <div id="snapshot"></div></div>
 <div id="sitesec"><h2>Top sites (click a row for its stack)</h2><div id="sites"></div>
-<h2>Leak candidates (allocated, never freed; click a row for its stack)</h2><div id="leaks"></div>
+<h2 id="leaktitle">Leak candidates (allocated, never freed; click a row for its stack)</h2><div id="leaks"></div>
 <h2>Lifetimes of freed objects (GC cycles between allocation and free)</h2><div id="lifetimes"></div>
 <h2>Size classes</h2><div id="sizes"></div></div>
 <script type="application/json" id="data">/*DATA*/</script>
@@ -72,6 +72,7 @@ const bytes = (b) => { const u = ["B","kB","MB","GB","TB"]; let i = 0; let v = b
 const FR = D.frames;
 const loc = (fi) => FR[fi][1] ? FR[fi][1] + ":" + FR[fi][2] : "";
 const ftext = (fi) => FR[fi][0] + (loc(fi) ? " " + loc(fi) : "");
+if (D.leakTitle) $("leaktitle").textContent = D.leakTitle;
 $("title").textContent = D.title; $("subtitle").textContent = D.subtitle + (D.note ? " — " + D.note : "");
 if (D.summary) {
   const s = D.summary;

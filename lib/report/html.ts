@@ -65,6 +65,12 @@ export interface ReportInput {
   by?: SiteBy;
   /** What the timeline's time axis is ("simulated time", "wall time"), when points carry a time. */
   timeLabel?: string;
+  /**
+   * Which sites are leak candidates and the section's title, when the
+   * producer defines them otherwise than "allocated, never freed" (an
+   * execution trace: types whose live count only grew).
+   */
+  leaks?: { title: string; keep: (site: SiteStats) => boolean };
 }
 
 interface PageSample {
@@ -127,7 +133,8 @@ export function renderReport(input: ReportInput): string {
   const a = input.analysis;
   const sites = (a?.sites ?? []).slice(0, 500);
   // Leak candidates: every site with live objects, by live bytes (up to 500).
-  const leaks = (a?.sites ?? []).filter((s) => s.live > 0)
+  const keep = input.leaks?.keep ?? ((s: SiteStats) => s.live > 0);
+  const leaks = (a?.sites ?? []).filter(keep)
     .sort((x, y) => y.liveBytes - x.liveBytes).slice(0, 500);
   const siteRow = (s: SiteStats) => ({
     site: s.site,
@@ -175,6 +182,7 @@ export function renderReport(input: ReportInput): string {
       : null,
     sites: sites.map(siteRow),
     leaks: leaks.map(siteRow),
+    leakTitle: input.leaks?.title ?? null,
     cycleBuckets: [
       ...CYCLE_BUCKETS.map((b, i) => (i === 0 ? "0" : `≤${b}`)),
       `>${CYCLE_BUCKETS.at(-1)}`,

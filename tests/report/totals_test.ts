@@ -19,6 +19,8 @@ interface PageData {
   summary: { allocs: number; allocBytes: number; liveBytes: number };
   samples: { v: number[] }[];
   note: string;
+  leaks: { site: string }[];
+  leakTitle?: string;
 }
 
 async function reportData(path: string): Promise<PageData> {
@@ -191,4 +193,45 @@ Deno.test("the report page's sizes switch unit before 4 digits (no 1000.00kB), i
   assertEquals(bytes(1024512), "0.98MB");
   assertEquals(bytes(1536 * 1024), "1.50MB");
   assertEquals(bytes(-1024000), "-0.98MB");
+});
+
+Deno.test("analyze a Go 1.23 execution trace: the HTML report labels the objects that existed before tracing with the terminal's figures, and lists the same leak candidates", async () => {
+  await withTempDir(async (dir) => {
+    const trace = new URL("../testdata/go1.23/leak.trace.gz", import.meta.url)
+      .pathname;
+    const j = await alloctrace(["analyze", trace, "--json"], RW(dir));
+    assertEquals(j.code, 0, j.stderr);
+    const doc = JSON.parse(j.stdout);
+    const t = await alloctrace(
+      ["analyze", trace, "--html", `${dir}/e.html`],
+      RW(dir),
+    );
+    assertEquals(t.code, 0, t.stderr);
+    const f = (x: number) => x.toLocaleString("en-US");
+    assertIncludes(t.stdout, `live at end   ${f(doc.liveBytes)} bytes`);
+    const page = await reportData(`${dir}/e.html`);
+    assertTrue(doc.existing > 0, "the trace has objects from before tracing");
+    // The page's own figures leave those objects out; its note says so and
+    // gives the terminal's figures, which include them.
+    assertTrue(page.summary.liveBytes < doc.liveBytes);
+    for (
+      const part of [
+        `${f(doc.existing)} objects (${
+          f(doc.existingBytes)
+        } bytes) that existed when tracing began`,
+        `frees ${f(doc.frees)}`,
+        `live at end ${f(doc.liveBytes)} bytes in ${
+          f(doc.liveObjects)
+        } objects`,
+        `peak ${f(doc.peakLiveBytes)} bytes`,
+      ]
+    ) assertIncludes(page.note, part);
+    // Leak candidates: the terminal's definition (live count only grew).
+    type T = { type: string; leakCandidate: boolean };
+    const want = (doc.types as T[]).filter((x) => x.leakCandidate)
+      .map((x) => `type:${x.type}`).sort();
+    assertTrue(want.length > 0);
+    assertEquals(page.leaks.map((l) => l.site).sort(), want);
+    assertIncludes(page.leakTitle ?? "", "only grew");
+  });
 });
