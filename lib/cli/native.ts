@@ -286,6 +286,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
         ? `every call traced; stacks sampled, one per ${rate} bytes on average, and scaled`
         : "every call traced",
       analysis: result,
+      gc: false,
     }),
   });
   if (result.allocs === 0 && result.frees === 0 && !quiet) {

@@ -60,8 +60,8 @@ tr.row { cursor: pointer; } tr.row:hover { background: #f4f8ff; } tr.stack td { 
 <div id="snapshot"></div></div>
 <div id="sitesec"><h2>Top sites (click a row for its stack)</h2><div id="sites"></div>
 <h2 id="leaktitle">Leak candidates (allocated, never freed; click a row for its stack)</h2><div id="leaks"></div>
-<h2>Lifetimes of freed objects (GC cycles between allocation and free)</h2><div id="lifetimes"></div>
-<h2>Size classes</h2><div id="sizes"></div></div>
+<h2 id="lifetitle">Lifetimes of freed objects (GC cycles between allocation and free)</h2><div id="lifetimes"></div>
+<h2 id="sizetitle">Size classes</h2><div id="sizes"></div></div>
 <script type="application/json" id="data">/*DATA*/</script>
 <script>
 "use strict";
@@ -76,7 +76,7 @@ if (D.leakTitle) $("leaktitle").textContent = D.leakTitle;
 $("title").textContent = D.title; $("subtitle").textContent = D.subtitle + (D.note ? " — " + D.note : "");
 if (D.summary) {
   const s = D.summary;
-  for (const [k, v] of [["allocations", fmt(s.allocs)], ["allocated", bytes(s.allocBytes) + " (" + fmt(s.allocBytes) + " bytes)"], ["frees", fmt(s.frees)], ["GC cycles", fmt(s.gcs)], ["peak live", bytes(s.peakLive)], ["live at end", bytes(s.liveBytes) + " in " + fmt(s.liveObjects) + " objects"]]) {
+  for (const [k, v] of [["allocations", fmt(s.allocs)], ["allocated", bytes(s.allocBytes) + " (" + fmt(s.allocBytes) + " bytes)"], ["frees", fmt(s.frees)], ...(D.gc ? [["GC cycles", fmt(s.gcs)]] : []), ["peak live", bytes(s.peakLive)], ["live at end", bytes(s.liveBytes) + " in " + fmt(s.liveObjects) + " objects"]]) {
     const e = document.createElement("span"); e.textContent = k + ": " + v; $("summary").appendChild(e);
   }
 }
@@ -247,13 +247,15 @@ function table(el, cols, rows, expand) {
 const siteCell = { key: "site", label: "site", left: true };
 if (D.sites.length) {
   table($("sites"), [{ key: "allocs", label: "allocs", fmt }, { key: "allocBytes", label: "bytes", fmt: bytes }, { key: "frees", label: "frees", fmt }, { key: "live", label: "live", fmt }, { key: "liveBytes", label: "live bytes", fmt: bytes }, siteCell], D.sites, (r) => r.stack);
-  table($("leaks"), [{ key: "live", label: "objects", fmt }, { key: "liveBytes", label: "bytes", fmt: bytes }, { key: "cycles", label: "GC cycles survived (min/mean/max)" }, siteCell], D.leaks, (r) => r.liveStack);
+  table($("leaks"), [{ key: "live", label: "objects", fmt }, { key: "liveBytes", label: "bytes", fmt: bytes }, ...(D.gc ? [{ key: "cycles", label: "GC cycles survived (min/mean/max)" }] : []), siteCell], D.leaks, (r) => r.liveStack);
+  // No GC (native): lifetimes in bytes allocated in between, sizes by power of two.
+  if (!D.gc) { $("lifetitle").textContent = "Lifetimes of freed objects (bytes allocated between allocation and free)"; $("sizetitle").textContent = "Sizes (requests rounded up to a power of two)"; for (const s of D.sites) s.lifetime = s.lifetimeBytes; }
   const maxL = Math.max(1, ...D.sites.flatMap((s) => s.lifetime));
-  table($("lifetimes"), [...D.cycleBuckets.map((b, i) => ({ key: "l" + i, label: b, html: (r) => '<span class="bar" style="width:' + Math.round(40 * r["l" + i] / maxL) + 'px"></span> ' + fmt(r["l" + i]) })), siteCell],
+  table($("lifetimes"), [...(D.gc ? D.cycleBuckets : D.bytesBuckets).map((b, i) => ({ key: "l" + i, label: b, html: (r) => '<span class="bar" style="width:' + Math.round(40 * r["l" + i] / maxL) + 'px"></span> ' + fmt(r["l" + i]) })), siteCell],
     D.sites.filter((s) => s.frees > 0).map((s) => Object.assign({ site: s.site }, ...s.lifetime.map((v, i) => ({ ["l" + i]: v })))));
-  const maxS = Math.max(1, ...D.sizes.map((s) => s.size * s.count));
-  table($("sizes"), [{ key: "size", label: "size", fmt }, { key: "count", label: "objects", fmt }, { key: "bytes", label: "bytes", html: (r) => '<span class="bar" style="width:' + Math.round(200 * r.bytes / maxS) + 'px"></span> ' + bytes(r.bytes) }, { key: "frag", label: "fragmentation", fmt: (v) => v < 0 ? "-" : (100 * v).toFixed(1) + "%" }],
-    D.sizes.map((s) => ({ size: s.size, count: s.count, bytes: s.size * s.count, frag: s.known ? s.fragmentation : -1 })));
+  const maxS = Math.max(1, ...D.sizes.map((s) => D.gc ? s.size * s.count : s.requested));
+  table($("sizes"), [{ key: "size", label: "size", fmt: D.gc ? fmt : (v) => "≤" + fmt(v) }, { key: "count", label: "objects", fmt }, { key: "bytes", label: "bytes", html: (r) => '<span class="bar" style="width:' + Math.round(200 * r.bytes / maxS) + 'px"></span> ' + bytes(r.bytes) }, ...(D.gc ? [{ key: "frag", label: "fragmentation", fmt: (v) => v < 0 ? "-" : (100 * v).toFixed(1) + "%" }] : [])],
+    D.sizes.map((s) => ({ size: s.size, count: s.count, bytes: D.gc ? s.size * s.count : s.requested, frag: s.known ? s.fragmentation : -1 })));
 } else { $("sitesec").style.display = "none"; }
 // ---- diff table ----
 function diffTable() {
@@ -266,7 +268,7 @@ if (D.diffSites) { $("diffsec").style.display = ""; $("diffdir").addEventListene
 // ---- timeline ----
 const P = D.timeline;
 const hasTime = P.length > 0 && P.every((p) => typeof p.time === "number");
-for (const [v, label] of [...(hasTime ? [["time", D.timeLabel]] : []), ["alloc", "bytes allocated"], ["cycle", "GC cycle"]]) { const o = document.createElement("option"); o.value = v; o.textContent = label; $("xaxis").appendChild(o); }
+for (const [v, label] of [...(hasTime ? [["time", D.timeLabel]] : []), ["alloc", "bytes allocated"], ...(D.gc ? [["cycle", "GC cycle"]] : [])]) { const o = document.createElement("option"); o.value = v; o.textContent = label; $("xaxis").appendChild(o); }
 function ticks(max, n) {
   if (max <= 0) return [0];
   const raw = max / n, mag = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -311,7 +313,7 @@ function nearest(clientX) {
   return best;
 }
 function snapText(p) {
-  return (hasTime ? secs(p.time) + ", " : "") + bytes(p.alloc) + " allocated, GC cycle " + p.cycle + " (" + p.at + "): live " + bytes(p.live);
+  return (hasTime ? secs(p.time) + ", " : "") + bytes(p.alloc) + " allocated" + (D.gc ? ", GC cycle " + p.cycle : "") + " (" + p.at + "): live " + bytes(p.live);
 }
 $("timeline").addEventListener("mousemove", (ev) => {
   if (!tl) return;

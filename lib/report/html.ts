@@ -28,7 +28,11 @@
  */
 
 import type { AnalysisResult, SiteStats } from "../trace/analyze.ts";
-import { CYCLE_BUCKETS } from "../trace/analyze.ts";
+import {
+  BYTES_BUCKETS,
+  CYCLE_BUCKETS,
+  MAX_TIMELINE,
+} from "../trace/analyze.ts";
 import type { HeapSample } from "../profile/proto.ts";
 import type { SiteBy, SiteFrame } from "../trace/sites.ts";
 import { PAGE } from "./_page.ts";
@@ -71,6 +75,12 @@ export interface ReportInput {
    * execution trace: types whose live count only grew).
    */
   leaks?: { title: string; keep: (site: SiteStats) => boolean };
+  /**
+   * False when the producer has no GC cycles nor size classes (native
+   * malloc/free): the page leaves out the GC sections, shows lifetimes in
+   * bytes allocated in between and sizes rounded up to a power of two.
+   */
+  gc?: boolean;
 }
 
 interface PageSample {
@@ -131,6 +141,7 @@ export function renderReport(input: ReportInput): string {
     ? { rate: input.sampled.rate, samples: fr.samples(input.sampled.samples) }
     : null;
   const a = input.analysis;
+  const gc = input.gc !== false;
   const sites = (a?.sites ?? []).slice(0, 500);
   // Leak candidates: every site with live objects, by live bytes (up to 500).
   const keep = input.leaks?.keep ?? ((s: SiteStats) => s.live > 0);
@@ -146,6 +157,7 @@ export function renderReport(input: ReportInput): string {
     liveBytes: s.liveBytes,
     cycles: _cycles(s),
     lifetime: s.lifetimeCycles,
+    lifetimeBytes: s.lifetimeBytes,
     stack: fr.stack(s.stack),
     liveStack: fr.stack(s.liveStack),
   });
@@ -167,7 +179,8 @@ export function renderReport(input: ReportInput): string {
         b: [...d.b],
       }))
       : null,
-    timeline: a?.timeline ?? [],
+    gc,
+    timeline: _withStart(a?.timeline ?? []),
     gcMarks: a?.gcMarks ?? [],
     summary: a
       ? {
@@ -187,7 +200,11 @@ export function renderReport(input: ReportInput): string {
       ...CYCLE_BUCKETS.map((b, i) => (i === 0 ? "0" : `≤${b}`)),
       `>${CYCLE_BUCKETS.at(-1)}`,
     ],
-    sizes: a?.sizes ?? [],
+    bytesBuckets: [
+      ...BYTES_BUCKETS.map((b) => `≤${_pow2Label(b)}`),
+      `>${_pow2Label(BYTES_BUCKETS.at(-1)!)}`,
+    ],
+    sizes: gc ? a?.sizes ?? [] : _pow2Sizes(a?.sizes ?? []),
   };
   const json = JSON.stringify(data).replace(/</g, "\\u003c");
   // Function replacers: a string replacement would read `$&`, `$'`… in
@@ -196,6 +213,47 @@ export function renderReport(input: ReportInput): string {
     "<!--TITLE-->",
     () => escapeHtml(input.title),
   );
+}
+
+/**
+ * The timeline starts from the empty heap: a short run (no GC cycle, all
+ * its points at its end) would otherwise draw as a dot. The start takes the
+ * first point's time: producers' clocks do not all start at 0.
+ */
+function _withStart(t: AnalysisResult["timeline"]): unknown[] {
+  if (t.length === 0 || t[0].alloc === 0 || t.length >= MAX_TIMELINE) return t;
+  const start = { alloc: 0, cycle: 0, live: 0, at: "start", top: [] };
+  return [
+    t[0].time === undefined ? start : { ...start, time: t[0].time },
+    ...t,
+  ];
+}
+
+/** Byte sizes (malloc's requests) gathered by the power of two above them. */
+function _pow2Sizes(sizes: AnalysisResult["sizes"]): AnalysisResult["sizes"] {
+  const by = new Map<number, [number, number]>();
+  for (const s of sizes) {
+    let p = 1;
+    while (p < s.size) p *= 2;
+    const b = by.get(p) ?? [0, 0];
+    by.set(p, [b[0] + s.count, b[1] + s.count * s.size]);
+  }
+  // `requested`: the bytes asked for (the page shows them, not size × count).
+  return [...by].sort((x, y) => x[0] - y[0]).map(([size, [count, bytes]]) => ({
+    size,
+    count,
+    requested: bytes,
+    known: 0,
+    fragmentation: 0,
+  }));
+}
+
+function _pow2Label(b: number): string {
+  return b >= 1 << 30
+    ? `${b / (1 << 30)}GB`
+    : b >= 1 << 20
+    ? `${b / (1 << 20)}MB`
+    : `${b / 1024}kB`;
 }
 
 function escapeHtml(s: string): string {

@@ -97,3 +97,42 @@ Deno.test({
     assertTrue(freed >= 60, `freed blocks with a lifetime: ${freed}`);
   },
 });
+
+Deno.test({
+  name:
+    "native --html on a small run: the timeline has its start and end, the page is told there are no GC cycles (no GC sections), sizes by power of two, lifetimes in bytes",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("two_leaks_html", TWO_LEAKS);
+    const r = await alloctrace(
+      ["native", "-q", "--html", `${dir}/n.html`, "--", bin, "1"],
+      ["-A"],
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const html = await Deno.readTextFile(`${dir}/n.html`);
+    const d = JSON.parse(
+      /<script type="application\/json" id="data">(.*?)<\/script>/s.exec(
+        html,
+      )![1],
+    );
+    assertEquals(d.gc, false);
+    assertTrue(d.timeline.length >= 2, JSON.stringify(d.timeline));
+    assertEquals(d.timeline[0].live, 0);
+    assertEquals(d.timeline[0].alloc, 0);
+    assertEquals(d.timeline.at(-1).live, d.summary.liveBytes);
+    const sizes = d.sizes as { size: number; count: number }[];
+    assertTrue(sizes.length > 0);
+    for (const s of sizes) {
+      assertEquals(s.size & (s.size - 1), 0, `${s.size} is a power of two`);
+    }
+    // 40 → 64, 3000 → 4096, 1 << 0 → 1.
+    assertTrue(sizes.some((s) => s.size === 4096), JSON.stringify(sizes));
+    const freed = (d.sites as { frees: number; lifetimeBytes: number[] }[])
+      .filter((s) => s.frees > 0);
+    assertTrue(freed.length > 0);
+    for (const s of freed) {
+      assertEquals(s.lifetimeBytes.reduce((a, b) => a + b, 0), s.frees);
+    }
+    assertEquals(d.bytesBuckets.length, freed[0].lifetimeBytes.length);
+  },
+});
