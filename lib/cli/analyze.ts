@@ -14,6 +14,7 @@ import { labelSites } from "../trace/sites.ts";
 import { StackTable } from "../trace/events.ts";
 import {
   detectGoVersion,
+  type GoVersionGuess,
   hasAllocHeaders,
   rulesWarning,
   sizesUnderRules,
@@ -173,15 +174,22 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       2,
     ));
   } else {
-    // The version line goes under the summary's first line.
     const text = analysisText(input.name, result, { top, frames }).split("\n");
-    text.splice(
-      1,
-      0,
-      `go version    ${guess.version ?? "not shown by the trace"}${
-        guess.evidence.length > 0 ? ` (${guess.evidence.join("; ")})` : ""
-      }`,
-    );
+    // A trace in the seed's MProf_* format without any tracegc is what
+    // `native --trace-out` writes: a C program has no GC cycles to count.
+    const seedFormat = read.parser.stats.format === "seed";
+    if (seedFormat && result.gcs === 0) {
+      text[0] = text[0].replace(/, 0 GC cycles$/, "");
+      const peak = text.findIndex((l) => l.startsWith("peak live"));
+      if (peak >= 0) {
+        text[peak] = text[peak].replace(/, after 0 GC cycles\)/, ")");
+      }
+    }
+    // The version line goes under the trace line and its continuations
+    // (indented), so they read as one block.
+    let at = 1;
+    while (text[at]?.startsWith("              ")) at++;
+    text.splice(at, 0, _versionLine(guess, seedFormat));
     console.log(text.join("\n"));
     console.log(
       `\ncall tree by ${type}:\n${
@@ -201,4 +209,25 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   }
   outs.finish();
   return 0;
+}
+
+/**
+ * The text report's line naming where the trace comes from: the Go
+ * version and its first clue, short (all clues are in `--json`), or the
+ * seed's MProf_* format, which is also what `native --trace-out` writes.
+ */
+function _versionLine(guess: GoVersionGuess, seedFormat: boolean): string {
+  if (seedFormat) {
+    return "format        MProf_* records (Go's Dec 2013 seed format, which native --trace-out writes)";
+  }
+  const first = guess.evidence[0];
+  const site = first === undefined
+    ? null
+    : /^(\S+) called at (\S+), as /.exec(first);
+  const clue = site !== null
+    ? ` (from ${site[1]}'s call site ${site[2]})`
+    : first !== undefined
+    ? ` (${first})`
+    : "";
+  return `go version    ${guess.version ?? "not shown by the trace"}${clue}`;
 }

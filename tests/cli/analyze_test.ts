@@ -28,9 +28,12 @@ Deno.test("analyze: a real trace, text and JSON, with an exact pprof and folded 
       r.stdout,
       "1,018 allocations (297,840 bytes), 319 frees, 1 GC cycles",
     );
+    // The continuation line belongs to the trace line; the version line,
+    // short, comes after it.
     assertIncludes(
       r.stdout,
-      "3 frees of objects allocated before tracing started",
+      "GC cycles\n              3 frees of objects allocated before tracing started\n" +
+        "go version    go1.19 (from tracealloc's call site runtime/malloc.go:1131)\n",
     );
     // Sites with file:line; each leak candidate followed by its stack.
     const leaks = r.stdout.slice(r.stdout.indexOf("leak candidates"));
@@ -380,4 +383,35 @@ Deno.test("analyze --json: sites with file, line and stack; numbers are numbers;
   assertEquals(bad.code, 2);
   assertEquals(bad.stderr.trim().split("\n").length, 1, bad.stderr);
   assertIncludes(bad.stderr, "--by must be one of func, line, stack");
+});
+
+Deno.test("analyze: a native --trace-out trace (MProf_* records, no tracegc) names its format, not a Go version, and no GC cycles", async () => {
+  await withTempDir(async (dir) => {
+    const t = `${dir}/n.trace`;
+    await Deno.writeTextFile(
+      t,
+      [
+        "MProf_Malloc(p=0x1000, size=0x20, type=0x0 <single object>)",
+        "\t#0 0x401000 malloc /usr/lib/x86_64-linux-gnu/libc.so.6:0",
+        "\t#1 0x402000 main /tmp/prog.c:5",
+        "MProf_Free(p=0x1000, size=0x20)",
+        "\t#0 0x403000 free /usr/lib/x86_64-linux-gnu/libc.so.6:0",
+        "\t#1 0x402010 main /tmp/prog.c:6",
+        "",
+      ].join("\n"),
+    );
+    const r = await alloctrace(["analyze", t], ["--allow-read"]);
+    assertEquals(r.code, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    assertTrue(
+      /^trace {9}\S+: 1 allocations? \(32 bytes\), 1 frees?$/.test(lines[0]),
+      lines[0],
+    );
+    assertTrue(!/GC cycle/.test(r.stdout.split("\n\n")[0]), r.stdout);
+    assertEquals(
+      lines[1],
+      "format        MProf_* records (Go's Dec 2013 seed format, which native --trace-out writes)",
+    );
+    assertTrue(!r.stdout.includes("go version"), r.stdout);
+  });
 });
