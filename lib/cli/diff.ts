@@ -28,9 +28,10 @@ import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
 export const DIFF_HELP = `Usage: alloctrace diff A B [options]
 
 Per-site change in alloc_objects, alloc_space, inuse_objects and inuse_space
-from A to B. Each of A and B is an allocfreetrace log (plain or gzipped) or a
-pprof heap profile (ours or Go's); a site is the first frame outside the
-allocator (Go's runtime, libc's malloc family), with its file:line.
+from A to B. Each of A and B is an allocfreetrace log (plain or gzipped), a
+Go 1.23+ execution trace (GODEBUG=traceallocfree=1) or a pprof heap profile
+(ours or Go's); a site is the first frame outside the allocator (Go's
+runtime, libc's malloc family), with its file:line.
 
 Options:
   --type TYPE   sort by the change of ${

@@ -35,6 +35,7 @@ Feed the allocations of an allocfreetrace log into the simulated runtime —
 each object allocated with its recorded size, type and stack, reachable
 until its recorded free — under other settings, and write the heap profile
 Go would have produced: "what would MemProfileRate=4096 have shown?"
+TRACE may also be a Go 1.23+ execution trace (GODEBUG=traceallocfree=1).
 
 Options:
   --go PRESET          ${PRESET_NAMES.join(", ")} (default go1.19)

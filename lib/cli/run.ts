@@ -44,6 +44,23 @@ import { type SiteStats, TraceAnalyzer } from "../trace/analyze.ts";
 import { topSitesTable } from "../report/text.ts";
 import { siteOptions } from "./_site_options.ts";
 
+/**
+ * One help line per workload parameter; a name several workloads share
+ * (`--n`) says what it means for each, since that differs.
+ */
+function _paramHelp(): string {
+  const uses = new Map<string, string[]>();
+  for (const w of WORKLOADS) {
+    for (const p of w.params) {
+      uses.set(p.name, [...uses.get(p.name) ?? [], `${w.name}: ${p.help}`]);
+    }
+  }
+  return [...uses].map(([name, helps]) =>
+    `  --${name} N`.padEnd(23) + "workload parameter: " +
+    (helps.length === 1 ? helps[0].replace(/^[^:]*: /, "") : helps.join("; "))
+  ).join("\n");
+}
+
 /** Help text of `alloctrace run`. */
 export const RUN_HELP = `Usage: alloctrace run [WORKLOAD] [options]
 
@@ -77,12 +94,7 @@ Options:
   --stacks go|js       trace frames: the simulated Go frames (default) or the JS stack
   --by func|line|stack what a site of the summary and report is (default line: function and file:line)
   --frames N           frames of each top site's stack in the summary (default 3)
-${
-  [...new Map(WORKLOADS.flatMap((w) => w.params.map((p) => [p.name, p])))
-    .values()]
-    .map((p) => `  --${p.name} N`.padEnd(23) + `workload parameter: ${p.help}`)
-    .join("\n")
-}
+${_paramHelp()}
   --json               print the summary as JSON
   -q, --quiet          no warnings or progress on stderr
   -h, --help           show this help

@@ -303,3 +303,14 @@ Deno.test("script workloads: run, arguments, a throwing script, a missing one, o
     assertIncludes(bad.stderr, "has no default export function");
   });
 });
+
+Deno.test("help texts: a parameter shared by workloads says what it is for each; replay and diff name Go 1.23+ execution traces", async () => {
+  const run = await alloctrace(["run", "--help"]);
+  const n = run.stdout.split("\n").find((l) => l.startsWith("  --n N"));
+  assertIncludes(n ?? "", "leak: iterations;");
+  assertIncludes(n ?? "", "temporaries: iterations per phase");
+  for (const cmd of ["replay", "diff"]) {
+    const h = await alloctrace([cmd, "--help"]);
+    assertIncludes(h.stdout.replace(/\s+/g, " "), "Go 1.23+ execution trace");
+  }
+});
