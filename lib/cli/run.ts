@@ -61,6 +61,14 @@ function _paramHelp(): string {
   ).join("\n");
 }
 
+/** A rate with two or more significant digits: `6.7 M`, `45 k`, `850`. */
+function _rate(perSecond: number): string {
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(1)} M`;
+  if (perSecond >= 1e4) return `${Math.round(perSecond / 1e3)} k`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)} k`;
+  return `${Math.round(perSecond)}`;
+}
+
 /** Help text of `alloctrace run`. */
 export const RUN_HELP = `Usage: alloctrace run [WORKLOAD] [options]
 
@@ -493,15 +501,15 @@ export async function runCommand(args: string[]): Promise<number> {
     `GC cycles     ${stats.NumGC}`,
     `live heap     peak ${fmt(peak)} bytes (at a GC start or the end), final ${
       fmt(stats.HeapAlloc)
-    } bytes in ${fmt(stats.HeapObjects)} objects`,
+    } bytes in ${fmt(stats.HeapObjects)} object${
+      stats.HeapObjects === 1 ? "" : "s"
+    }`,
     `heap          ${fmt(stats.HeapInuse)} bytes in use of ${
       fmt(stats.HeapSys)
     } mapped; next GC at ${fmt(stats.NextGC)}`,
     `time          ${(rt.clock / 1e6).toFixed(1)} ms simulated; ${
       seconds.toFixed(2)
-    } s real, ${
-      (summary.allocsPerSecond / 1e6).toFixed(1)
-    } M simulated allocations/s`,
+    } s real, ${_rate(summary.allocsPerSecond)} simulated allocations/s`,
     "",
     ...topSitesTable(analysis, {
       top: 10,

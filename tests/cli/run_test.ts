@@ -314,3 +314,14 @@ Deno.test("help texts: a parameter shared by workloads says what it is for each;
     assertIncludes(h.stdout.replace(/\s+/g, " "), "Go 1.23+ execution trace");
   }
 });
+
+Deno.test("run: a small run says '1 object' and its rate with digits (k/s), not 0.0 M/s", async () => {
+  const r = await alloctrace(["run", "temporaries", "--n", "1"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertIncludes(r.stdout, "final 16 bytes in 1 object\n");
+  const time = r.stdout.split("\n").find((l) => l.startsWith("time"))!;
+  assertTrue(
+    /, [1-9][\d,.]* [kM]? ?simulated allocations\/s$/.test(time),
+    time,
+  );
+});
