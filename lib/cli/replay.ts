@@ -183,11 +183,15 @@ export async function replayCommand(args: string[]): Promise<number> {
   }
   const n = (x: number) => x.toLocaleString("en-US");
   console.log([
-    `replayed      ${input.name}: ${n(replayer.allocs)} allocations, ${
-      n(replayer.frees)
-    } frees (${
-      n(replayer.unmatched)
-    } of objects allocated before tracing) on ${rt.preset.name}`,
+    `replayed      ${input.name} on ${rt.preset.name}: ${
+      n(replayer.allocs)
+    } allocations, ${n(replayer.frees)} frees${
+      replayer.unmatched === 0
+        ? ""
+        : `; ${
+          n(replayer.unmatched)
+        } frees skipped (their objects were allocated before tracing started)`
+    }`,
     `GC cycles     ${m.NumGC} (GOGC=${
       rt.gcpercent < 0 ? "off" : rt.gcpercent
     })`,

@@ -167,7 +167,7 @@ Deno.test("replay: a trace at MemProfileRate 1 gives back its allocations and li
     assertEquals(r.code, 0, r.stderr);
     assertIncludes(
       r.stdout,
-      "4,521 allocations, 4,280 frees (3 of objects allocated before tracing)",
+      "4,521 allocations, 4,280 frees; 3 frees skipped (their objects were allocated before tracing started)",
     );
     const p = await readPprof(await Deno.readFile(`${dir}/r.pb.gz`));
     const nodes = p.samples.filter((s) =>
