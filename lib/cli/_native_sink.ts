@@ -356,7 +356,9 @@ export class NativeSink {
           return {
             func: r?.func ?? f.name,
             file: lib ? f.module : r?.file ?? f.module,
-            line: r?.line ?? 0,
+            // Shown by the library's path, not the source file: the
+            // source's line number would point nowhere in it.
+            line: lib ? 0 : r?.line ?? 0,
             pc: f.pc,
             inlined: false,
           };
