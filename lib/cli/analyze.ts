@@ -174,17 +174,13 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       2,
     ));
   } else {
-    const text = analysisText(input.name, result, { top, frames }).split("\n");
     // A trace in the seed's MProf_* format without any tracegc is what
     // `native --trace-out` writes: a C program has no GC cycles to count.
     const seedFormat = read.parser.stats.format === "seed";
-    if (seedFormat && result.gcs === 0) {
-      text[0] = text[0].replace(/, 0 GC cycles$/, "");
-      const peak = text.findIndex((l) => l.startsWith("peak live"));
-      if (peak >= 0) {
-        text[peak] = text[peak].replace(/, after 0 GC cycles\)/, ")");
-      }
-    }
+    const gc = !(seedFormat && result.gcs === 0);
+    const text = analysisText(input.name, result, { top, frames, gc }).split(
+      "\n",
+    );
     // The version line goes under the trace line and its continuations
     // (indented), so they read as one block.
     let at = 1;

@@ -33,9 +33,17 @@ export interface TextOptions {
   order?: "alloc_objects" | "alloc_space" | "inuse_objects" | "inuse_space";
   /** Frames of each stack shown under a site, the site frame included (default 4; 0 or 1: none). */
   frames?: number;
+  /**
+   * Whether the source has GC cycles to count (default true). A C program's
+   * trace (`native --trace-out`) has none, so its summary names none.
+   */
+  gc?: boolean;
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
+/** A count and its noun, singular for exactly one (`1 GC cycle`, `2 frees`). */
+const _count = (x: number, one: string, many = one + "s") =>
+  `${n(x)} ${x === 1 ? one : many}`;
 
 /**
  * Lines of a table: every column right-aligned except the last (the site),
@@ -74,11 +82,17 @@ export function siteTable(
 }
 
 /** The summary lines: totals, peak, live at the end. */
-export function summaryLines(name: string, r: AnalysisResult): string[] {
+export function summaryLines(
+  name: string,
+  r: AnalysisResult,
+  gc = true,
+): string[] {
   const out = [
-    `trace         ${name}: ${n(r.allocs)} allocations (${
+    `trace         ${name}: ${_count(r.allocs, "allocation")} (${
       n(r.allocBytes)
-    } bytes), ${n(r.frees)} frees, ${n(r.gcs)} GC cycles`,
+    } bytes), ${_count(r.frees, "free")}${
+      gc ? `, ${_count(r.gcs, "GC cycle")}` : ""
+    }`,
   ];
   if (r.unmatchedFrees > 0) {
     out.push(
@@ -97,8 +111,12 @@ export function summaryLines(name: string, r: AnalysisResult): string[] {
   out.push(
     `peak live     ${n(r.peakLiveBytes)} bytes${
       r.peakAt.line > 0 ? ` at line ${n(r.peakAt.line)}` : ""
-    } (record ${n(r.peakAt.record)}, after ${r.peakAt.cycle} GC cycles)`,
-    `live at end   ${n(r.liveBytes)} bytes in ${n(r.liveObjects)} objects`,
+    } (record ${n(r.peakAt.record)}${
+      gc ? `, after ${_count(r.peakAt.cycle, "GC cycle")}` : ""
+    })`,
+    `live at end   ${n(r.liveBytes)} bytes in ${
+      _count(r.liveObjects, "object")
+    }`,
   );
   return out;
 }
@@ -286,7 +304,7 @@ export function analysisText(
 ): string {
   const o: TextOptions = typeof opts === "number" ? { top: opts } : opts;
   return [
-    summaryLines(name, r),
+    summaryLines(name, r, o.gc ?? true),
     topSitesTable(r, o),
     topCountTable(r, o),
     leakTable(r, o),

@@ -26,13 +26,13 @@ Deno.test("analyze: a real trace, text and JSON, with an exact pprof and folded 
     assertEquals(r.stderr, "");
     assertIncludes(
       r.stdout,
-      "1,018 allocations (297,840 bytes), 319 frees, 1 GC cycles",
+      "1,018 allocations (297,840 bytes), 319 frees, 1 GC cycle",
     );
     // The continuation line belongs to the trace line; the version line,
     // short, comes after it.
     assertIncludes(
       r.stdout,
-      "GC cycles\n              3 frees of objects allocated before tracing started\n" +
+      "GC cycle\n              3 frees of objects allocated before tracing started\n" +
         "go version    go1.19 (from tracealloc's call site runtime/malloc.go:1131)\n",
     );
     // Sites with file:line; each leak candidate followed by its stack.
