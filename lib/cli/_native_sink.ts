@@ -146,7 +146,8 @@ export class NativeSink {
   constructor(o: SinkOptions) {
     this.#o = o;
     // The allocator's frames are skipped as for every producer (sites.ts).
-    const opts = { by: o.by };
+    // The timeline runs on the tracer's wall clock (events carry ms since the start).
+    const opts = { by: o.by, now: () => this.#lastTime / 1000 };
     this.analyzer = new TraceAnalyzer(this.stacks, opts);
     this.sampledAnalyzer = o.sampled
       ? new TraceAnalyzer(this.stacks, opts)

@@ -287,6 +287,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
         : "every call traced",
       analysis: result,
       gc: false,
+      timeLabel: "wall time",
     }),
   });
   if (result.allocs === 0 && result.frees === 0 && !quiet) {

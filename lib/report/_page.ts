@@ -267,7 +267,8 @@ function diffTable() {
 if (D.diffSites) { $("diffsec").style.display = ""; $("diffdir").addEventListener("change", diffTable); diffTable(); }
 // ---- timeline ----
 const P = D.timeline;
-const hasTime = P.length > 0 && P.every((p) => typeof p.time === "number");
+// A clock that never moved (a tiny native run read at one instant) is no axis.
+const hasTime = P.length > 0 && P.every((p) => typeof p.time === "number") && P[P.length - 1].time > P[0].time;
 for (const [v, label] of [...(hasTime ? [["time", D.timeLabel]] : []), ["alloc", "bytes allocated"], ...(D.gc ? [["cycle", "GC cycle"]] : [])]) { const o = document.createElement("option"); o.value = v; o.textContent = label; $("xaxis").appendChild(o); }
 function ticks(max, n) {
   if (max <= 0) return [0];

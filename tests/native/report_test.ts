@@ -120,6 +120,19 @@ Deno.test({
     assertEquals(d.timeline[0].live, 0);
     assertEquals(d.timeline[0].alloc, 0);
     assertEquals(d.timeline.at(-1).live, d.summary.liveBytes);
+    // The timeline runs on the tracer's wall clock (seconds), not on a clock
+    // that never moves: each point has a time, in order, and the axis says so.
+    assertEquals(d.timeLabel, "wall time");
+    const times = (d.timeline as { time?: number }[]).map((p) => p.time);
+    assertTrue(
+      times.every((t) => typeof t === "number"),
+      JSON.stringify(times),
+    );
+    for (let i = 1; i < times.length; i++) {
+      assertTrue(times[i]! >= times[i - 1]!, JSON.stringify(times));
+    }
+    // (A run this small is read from the ring at once: its points may share
+    // one instant, and the page then offers "bytes allocated" first.)
     const sizes = d.sizes as { size: number; count: number }[];
     assertTrue(sizes.length > 0);
     for (const s of sizes) {
