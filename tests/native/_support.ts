@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { assertEquals } from "../_assert.ts";
 import { run } from "../_run.ts";
 import { type NativeEvent, traceNative } from "../../lib/native/tracer.ts";
 
@@ -81,4 +82,33 @@ export function trace(
   const events: NativeEvent[] = [];
   const code = traceNative(argv, { ...opts, onEvent: (e) => events.push(e) });
   return { code, events };
+}
+
+/**
+ * Checks the events of a program whose thread `t` (of `threads`) makes
+ * `pairs` malloc(16 + t)/free pairs: each thread's mallocs all come from one
+ * tid, and in that thread's own order each malloc is followed by its free.
+ */
+export function checkPairs(
+  events: NativeEvent[],
+  threads: number,
+  pairs: number,
+  what: string,
+): void {
+  for (let t = 0; t < threads; t++) {
+    const mine = events.filter((e) => e.kind === "malloc" && e.size === 16 + t);
+    assertEquals(mine.length, pairs, `${what}: mallocs of thread ${t}`);
+    const tids = new Set(mine.map((e) => e.tid));
+    assertEquals(tids.size, 1, `${what}: one tid for thread ${t}`);
+    const own = events.filter((e) => tids.has(e.tid));
+    let n = 0;
+    for (let i = 0; i + 1 < own.length; i++) {
+      const [a, b] = [own[i], own[i + 1]];
+      if (
+        a.kind === "malloc" && a.size === 16 + t && b.kind === "free" &&
+        b.addr === a.addr
+      ) n++;
+    }
+    assertEquals(n, pairs, `${what}: malloc/free pairs of thread ${t}`);
+  }
 }

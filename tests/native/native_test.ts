@@ -8,6 +8,7 @@ import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { alloctrace } from "../_run.ts";
 import type { NativeEvent } from "../../lib/native/tracer.ts";
 import {
+  checkPairs,
   compile,
   dir,
   skip,
@@ -487,25 +488,7 @@ int main() {
     );
     const { code, events } = trace([bin], { stacks: false });
     assertEquals(code, 0);
-    for (let t = 0; t < 4; t++) {
-      const mine = events.filter((e) =>
-        e.kind === "malloc" && e.size === 16 + t
-      );
-      assertEquals(mine.length, 25000, `thread ${t}`);
-      const tids = new Set(mine.map((e) => e.tid));
-      assertEquals(tids.size, 1);
-      // In that thread's own order, each malloc is followed by its free.
-      const own = events.filter((e) => tids.has(e.tid));
-      let pairs = 0;
-      for (let i = 0; i + 1 < own.length; i++) {
-        const [a, b] = [own[i], own[i + 1]];
-        if (
-          a.kind === "malloc" && a.size === 16 + t && b.kind === "free" &&
-          b.addr === a.addr
-        ) pairs++;
-      }
-      assertEquals(pairs, 25000, `malloc/free pairs of thread ${t}`);
-    }
+    checkPairs(events, 4, 25000, "4 threads");
     const tids = new Set(
       events.filter((e) => e.kind === "malloc" && e.size >= 16 && e.size < 20)
         .map((e) => e.tid),

@@ -4,7 +4,13 @@
  */
 import { assertEquals } from "../_assert.ts";
 import type { NativeEvent } from "../../lib/native/tracer.ts";
-import { compile, skip, skipBreakpoints, trace } from "./_support.ts";
+import {
+  checkPairs as checkPairsOf,
+  compile,
+  skip,
+  skipBreakpoints,
+  trace,
+} from "./_support.ts";
 
 const THREADS = 8;
 const PAIRS = 10_000;
@@ -25,24 +31,8 @@ int main() {
 `;
 
 /** Per thread: its mallocs of 16+t bytes each followed, in its own order, by their free. */
-function checkPairs(events: NativeEvent[], what: string): void {
-  for (let t = 0; t < THREADS; t++) {
-    const mine = events.filter((e) => e.kind === "malloc" && e.size === 16 + t);
-    assertEquals(mine.length, PAIRS, `${what}: mallocs of thread ${t}`);
-    const tids = new Set(mine.map((e) => e.tid));
-    assertEquals(tids.size, 1, `${what}: one tid for thread ${t}`);
-    const own = events.filter((e) => tids.has(e.tid));
-    let pairs = 0;
-    for (let i = 0; i + 1 < own.length; i++) {
-      const [a, b] = [own[i], own[i + 1]];
-      if (
-        a.kind === "malloc" && a.size === 16 + t && b.kind === "free" &&
-        b.addr === a.addr
-      ) pairs++;
-    }
-    assertEquals(pairs, PAIRS, `${what}: malloc/free pairs of thread ${t}`);
-  }
-}
+const checkPairs = (events: NativeEvent[], what: string) =>
+  checkPairsOf(events, THREADS, PAIRS, what);
 
 Deno.test({
   name:
