@@ -129,6 +129,7 @@ export {
   MSpan,
   numSpanClasses,
   popcount32,
+  SpanArrayPool,
   SpanState,
   type Special,
 } from "./lib/runtime/mspan.ts";

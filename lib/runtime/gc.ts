@@ -44,7 +44,9 @@ import { GC_BACKGROUND_UTILIZATION, type GCController } from "./pacer.ts";
  */
 export class Collector {
   readonly #rt: Runtime;
-  #work: Float64Array = new Float64Array(1024);
+  /** The grey objects: span and slot index of each. */
+  #workSpan: (MSpan | undefined)[] = [];
+  #workIdx: Int32Array = new Int32Array(1024);
   #nwork = 0;
   /** The pacer: heapLive, the marked and scannable bytes, goal and trigger. */
   readonly pacer: GCController;
@@ -344,23 +346,23 @@ export class Collector {
     this.pacer.heapMarked += span.elemsize;
     if (span.words === null) return;
     this.pacer.heapScan += span.elemsize;
-    if (this.#nwork === this.#work.length) {
-      const bigger = new Float64Array(this.#work.length * 2);
-      bigger.set(this.#work);
-      this.#work = bigger;
+    // The work list holds (span, slot): draining needs no second lookup.
+    if (this.#nwork === this.#workIdx.length) {
+      const bigger = new Int32Array(this.#workIdx.length * 2);
+      bigger.set(this.#workIdx);
+      this.#workIdx = bigger;
     }
-    this.#work[this.#nwork++] = span.startAddr + i * span.elemsize;
+    this.#workSpan[this.#nwork] = span;
+    this.#workIdx[this.#nwork++] = i;
   }
 
   #drain(): void {
-    const heap = this.#rt.heap;
+    const spans = this.#workSpan;
     while (this.#nwork > 0) {
-      const base = this.#work[--this.#nwork];
-      const span = heap.spanOf(base)!;
-      this.#scanobject(
-        span,
-        Math.floor((base - span.startAddr) / span.elemsize),
-      );
+      const n = --this.#nwork;
+      const span = spans[n];
+      spans[n] = undefined; // no dead span kept alive
+      this.#scanobject(span!, this.#workIdx[n]);
     }
   }
 
@@ -370,18 +372,31 @@ export class Collector {
     if (tid < 0) return;
     const typ = this.#rt.types.byId(tid);
     const ptrWords = typ.ptrWords;
+    const npw = ptrWords.length;
     const words = span.words!;
-    const elemWords = typ.size >>> 3;
+    const elemsize = span.elemsize;
+    const size = typ.size;
+    let off = i * (elemsize >>> 3);
+    if (size === elemsize) {
+      // One element filling the slot (binary-trees' nodes): no header.
+      for (let k = 0; k < npw; k++) {
+        const v = words[off + ptrWords[k]];
+        if (v !== 0) this.#grey(v);
+      }
+      this.scannedWords += npw;
+      return;
+    }
+    const elemWords = size >>> 3;
     // Go 1.22: a small pointerful slot over 512 B starts with an 8-byte
     // allocation header; the object follows it.
     const hw = this.#rt.preset.allocHeaders && span.sizeclass !== 0 &&
-        span.elemsize > 512
+        elemsize > 512
       ? 1
       : 0;
-    const nelem = Math.floor((span.elemsize - hw * 8) / typ.size);
-    let off = i * (span.elemsize >>> 3) + hw;
+    const nelem = Math.floor((elemsize - hw * 8) / size);
+    off += hw;
     for (let e = 0; e < nelem; e++, off += elemWords) {
-      for (let k = 0; k < ptrWords.length; k++) {
+      for (let k = 0; k < npw; k++) {
         const v = words[off + ptrWords[k]];
         this.scannedWords++;
         if (v !== 0) this.#grey(v);

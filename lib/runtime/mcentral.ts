@@ -159,7 +159,7 @@ export class MCentral {
     if (s === undefined) {
       sweeper.reclaim(this.npages);
       s = heap.allocSpan(this.npages, this.elemsize);
-      s.init(this.spanclass, this.elemsize, this.nelems);
+      s.init(this.spanclass, this.elemsize, this.nelems, heap.arrayPool);
     }
     s.freeindex = 0;
     s.sweepgen = sg + 3;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { MSpan, SpanState } from "./mspan.ts";
+import { MSpan, SpanArrayPool, SpanState } from "./mspan.ts";
 import type { PagePolicy } from "./presets.ts";
 
 /**
@@ -79,8 +79,15 @@ export class MHeap {
   /** Free runs, sorted by start page: starts and lengths. */
   #freeStart: number[] = [];
   #freeLen: number[] = [];
-  /** Page index → span, for every page of every in-use span. */
+  /**
+   * Page index → span, for every page of every in-use span; one entry per
+   * mapped page (undefined when free), so the array stays packed.
+   */
   #spans: (MSpan | undefined)[] = [];
+  /** Mapped bytes, for `spanOf`'s range check. */
+  #mappedBytes = 0;
+  /** The arrays of freed small spans, for the next span of their class. */
+  readonly arrayPool: SpanArrayPool = new SpanArrayPool();
 
   /** Makes an empty page heap; nothing is mapped until the first span. */
   constructor(opts: MHeapOptions) {
@@ -173,15 +180,17 @@ export class MHeap {
     const start = (span.startAddr - this.arenaStart) / this.pageSize;
     const n = span.npages;
     for (let p = start; p < start + n; p++) this.#spans[p] = undefined;
+    this.arrayPool.put(span);
     this.pagesInUse -= n;
     this.#insertFree(start, n);
   }
 
   /** The in-use span containing `addr`, or undefined. */
   spanOf(addr: number): MSpan | undefined {
-    const p = Math.floor((addr - this.arenaStart) * this.#invPageSize);
-    if (p < 0 || p >= this.mappedPages) return undefined;
-    return this.#spans[p];
+    const off = addr - this.arenaStart;
+    // Past the range check the page index is below 2^31: truncate as int32.
+    if (!(off >= 0 && off < this.#mappedBytes)) return undefined;
+    return this.#spans[(off * this.#invPageSize) | 0];
   }
 
   /** Visits every in-use span once, in address order. */
@@ -224,6 +233,8 @@ export class MHeap {
     }
     const start = this.mappedPages;
     this.mappedPages += ask;
+    this.#mappedBytes = this.mappedPages * this.pageSize;
+    for (let p = 0; p < ask; p++) this.#spans.push(undefined);
     this.#insertFree(start, ask);
   }
 

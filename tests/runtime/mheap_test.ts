@@ -83,3 +83,31 @@ Deno.test("large objects get whole pages and give them back when freed", () => {
     );
   }
 });
+
+Deno.test("a freed small span's arrays go to the next span of its class, zeroed; a large span's are not kept", () => {
+  const rt = new Runtime({ gogc: "off" });
+  const node = rt.types.define("main.Node", { size: 16, pointers: [0, 1] });
+  const keep = rt.global("main.keep");
+  const nodes: number[] = [];
+  for (let i = 0; i < 512; i++) nodes.push(rt.newobject(node)); // one whole span
+  for (let i = 1; i < 512; i++) rt.store(nodes[i], 0, nodes[i - 1]);
+  rt.setGlobal(keep, nodes[511]);
+  const old = rt.heap.spanOf(nodes[0])!;
+  const words = old.words;
+  rt.setGlobal(keep, 0);
+  rt.GC(); // every node is garbage: the span goes back to the heap
+  assertEquals(old.state, 0);
+  const fresh = rt.newobject(node);
+  const span = rt.heap.spanOf(fresh)!;
+  assertTrue(span !== old && span.words === words);
+  assertEquals([rt.load(fresh, 0), rt.load(fresh, 1)], [0, 0]);
+  assertEquals(span.allocCount, 1);
+  assertEquals(span.words!.some((w) => w !== 0), false);
+  assertEquals(span.types!.filter((t) => t !== 0).length, 1);
+  const big = rt.makeslice(node, 4096);
+  const bigSpan = rt.heap.spanOf(big)!;
+  const bigWords = bigSpan.words;
+  rt.free(big);
+  const big2 = rt.makeslice(node, 4096);
+  assertTrue(rt.heap.spanOf(big2)!.words !== bigWords);
+});
