@@ -27,6 +27,9 @@ import {
   type HeapSampleType,
 } from "../profile/proto.ts";
 import { renderReport, type ReportInput } from "../report/html.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { heapProfileProto, type heapSamples } from "../profile/heap.ts";
+import { writeHeapProfileText } from "../profile/text.ts";
 
 function dirOf(path: string): string {
   const i = path.lastIndexOf("/");
@@ -465,4 +468,25 @@ export async function writeAnalysisOutputs(
     () => folded(opts.folded ?? samples, opts.type),
   );
   if (!(paths instanceof Outputs)) outs.finish();
+}
+
+/**
+ * Writes the simulated runtime's heap profile outputs that were asked for
+ * (`run`, `replay`): `--memprofile` (gzipped profile.proto, the mapping
+ * named `mappingFile`), `--memprofile-text` (debug=1) and `--folded`
+ * (stacks by `type`), from `profile`, the runtime's `heapSamples`.
+ */
+export async function writeProfileOutputs(
+  outs: Outputs,
+  rt: Runtime,
+  profile: ReturnType<typeof heapSamples>,
+  opts: { mappingFile: string; type: HeapSampleType },
+): Promise<void> {
+  await outs.write("--memprofile", () =>
+    heapProfileProto(rt, {
+      mappingFile: opts.mappingFile,
+      samples: profile,
+    }));
+  await outs.write("--memprofile-text", () => writeHeapProfileText(rt));
+  await outs.write("--folded", () => folded(profile.samples, opts.type));
 }

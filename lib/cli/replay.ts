@@ -11,13 +11,12 @@ import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
 import { StackTable } from "../trace/events.ts";
 import { Replayer } from "../trace/replay.ts";
 import { detectGoVersion, rulesWarning } from "../trace/goversion.ts";
-import { heapProfileProto, heapSamples } from "../profile/heap.ts";
-import { folded, HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
-import { writeHeapProfileText } from "../profile/text.ts";
+import { heapSamples } from "../profile/heap.ts";
+import { HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { openInput } from "./_input.ts";
 import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
 import { sniffExecTrace, streamExecAllocs } from "./_readexec.ts";
-import { Outputs } from "./_output.ts";
+import { Outputs, writeProfileOutputs } from "./_output.ts";
 import {
   gogcOption,
   intOption,
@@ -138,13 +137,10 @@ export async function replayCommand(args: string[]): Promise<number> {
   }
   const profile = heapSamples(rt);
   const { samples } = profile;
-  await outs.write("--memprofile", () =>
-    heapProfileProto(rt, {
-      mappingFile: "/alloctrace/replay",
-      samples: profile,
-    }));
-  await outs.write("--memprofile-text", () => writeHeapProfileText(rt));
-  await outs.write("--folded", () => folded(samples, type));
+  await writeProfileOutputs(outs, rt, profile, {
+    mappingFile: "/alloctrace/replay",
+    type,
+  });
   await outs.write("--html", () =>
     renderReport({
       title: `alloctrace replay ${input.name}`,

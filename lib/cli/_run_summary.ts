@@ -1,0 +1,222 @@
+/**
+ * `alloctrace run`'s summary, as JSON and as text: the run's figures, the
+ * exact per-site tables (every allocation) and, beside them, the heap
+ * profile sampled at MemProfileRate.
+ *
+ * @module
+ */
+
+import type { Runtime } from "../runtime/runtime.ts";
+import type { MemStats } from "../runtime/mstats.ts";
+import {
+  HEAP_SAMPLE_TYPES,
+  type HeapSample,
+  type HeapSampleType,
+} from "../profile/proto.ts";
+import type { AnalysisResult, SiteStats } from "../trace/analyze.ts";
+import { topSitesTable } from "../report/text.ts";
+import { callTree } from "../report/tree.ts";
+import { fmtBytes } from "./_top.ts";
+import { stdoutColor } from "./_output.ts";
+
+/** What a finished run hands to its summary. */
+export interface RunResult {
+  /** The workload's name (or script). */
+  name: string;
+  /** Its parameters. */
+  args: Record<string, number>;
+  /** The runtime after the run. */
+  rt: Runtime;
+  /** `rt.readMemStats()` after the run. */
+  stats: MemStats;
+  /** The peak live heap (at a GC start or the end). */
+  peak: number;
+  /** Wall seconds of the run. */
+  seconds: number;
+  /** The exact analysis of every allocation. */
+  analysis: AnalysisResult;
+  /** Its samples (every allocation). */
+  exact: HeapSample[];
+  /** The heap profile's samples at MemProfileRate. */
+  sampled: HeapSample[];
+  /** Tiny allocations combined into earlier blocks (never traced). */
+  tinyCombined: number;
+  /** `--folded-type`: the order of the top table. */
+  type: HeapSampleType;
+  /** Frames of each top site's stack in the text. */
+  frames: number;
+  /** Outputs written, option (without `--`) → path. */
+  written: Record<string, string>;
+  /** `--trace-out`'s path and what went into it, when tracing to a file. */
+  trace?: {
+    path: string;
+    counts: { allocs: number; frees: number; gcs: number };
+  };
+}
+
+const SITE_VALUE = {
+  alloc_objects: (s: SiteStats) => s.allocs,
+  alloc_space: (s: SiteStats) => s.allocBytes,
+  inuse_objects: (s: SiteStats) => s.live,
+  inuse_space: (s: SiteStats) => s.liveBytes,
+} as const;
+
+function _exactTotal(sites: SiteStats[], type: HeapSampleType): number {
+  return sites.reduce((a, s) => a + SITE_VALUE[type](s), 0);
+}
+
+function _sampledTotal(r: RunResult): number {
+  const k = HEAP_SAMPLE_TYPES.indexOf(r.type);
+  return r.sampled.reduce((a, s) => a + s.values[k], 0);
+}
+
+/** The top `n` sites by `type`, for JSON: numbers as numbers, file, line and stack. */
+function _topSites(sites: SiteStats[], type: HeapSampleType, n: number) {
+  const v = SITE_VALUE[type];
+  return sites.filter((s) => v(s) > 0).sort((a, b) => v(b) - v(a)).slice(0, n)
+    .map((s) => ({
+      site: s.site,
+      func: s.func,
+      file: s.file,
+      line: s.line,
+      value: v(s),
+      allocs: s.allocs,
+      allocBytes: s.allocBytes,
+      frees: s.frees,
+      live: s.live,
+      liveBytes: s.liveBytes,
+      stack: s.stack,
+    }));
+}
+
+/** Allocations per second of real time. */
+function _allocsPerSecond(r: RunResult): number {
+  return Math.round(r.stats.Mallocs / r.seconds);
+}
+
+/** A rate with two or more significant digits: `6.7 M`, `45 k`, `850`. */
+function _rate(perSecond: number): string {
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(1)} M`;
+  if (perSecond >= 1e4) return `${Math.round(perSecond / 1e3)} k`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)} k`;
+  return `${Math.round(perSecond)}`;
+}
+
+/** GOGC as Go spells it: a percentage or `off`. */
+export function gogcText(rt: Runtime): string {
+  return rt.gcpercent < 0 ? "off" : String(rt.gcpercent);
+}
+
+/** The summary as `--json` prints it. */
+export function runJson(r: RunResult): Record<string, unknown> {
+  const { rt, analysis } = r;
+  return {
+    workload: r.name,
+    args: r.args,
+    preset: rt.preset.name,
+    go: rt.preset.goVersion,
+    gomaxprocs: rt.gomaxprocs,
+    gogc: rt.gcpercent,
+    seconds: r.seconds,
+    simulatedSeconds: rt.clock / 1e9,
+    allocsPerSecond: _allocsPerSecond(r),
+    peakHeapAlloc: r.peak,
+    memstats: r.stats,
+    memProfileRate: rt.memProfileRate,
+    written: r.written,
+    // Exact, from every allocation: the same figures as the summary's table.
+    exact: {
+      allocs: analysis.allocs,
+      allocBytes: analysis.allocBytes,
+      frees: analysis.frees,
+      liveObjects: analysis.liveObjects,
+      liveBytes: analysis.liveBytes,
+    },
+    // Not in `exact` nor in any table: counted by MemStats.Mallocs and Frees
+    // only (memstats.Mallocs = exact.allocs + tinyAllocsCombined).
+    tinyAllocsCombined: r.tinyCombined,
+    top: _topSites(analysis.sites, r.type, 10),
+    // The heap profile at MemProfileRate, un-sampled as pprof does: an estimate.
+    sampledProfile: rt.memProfileRate === 0 ? null : {
+      rate: rt.memProfileRate,
+      type: r.type,
+      total: _sampledTotal(r),
+    },
+  };
+}
+
+/** The summary as the terminal shows it. */
+export function runText(r: RunResult): string {
+  return [
+    ..._figureLines(r),
+    "",
+    ...topSitesTable(r.analysis, { top: 10, frames: r.frames, order: r.type })
+      .map((l, i) => i === 0 ? `${l} (exact: every allocation)` : l),
+    ...(r.exact.length === 0 ? [] : [
+      "",
+      `call tree by ${r.type} (exact):`,
+      ...callTree(r.exact, { type: r.type, color: stdoutColor() }),
+    ]),
+    "",
+    _profileLine(r),
+    ...Object.entries(r.written).map(([opt, path]) =>
+      `wrote ${path} (--${opt})`
+    ),
+    ...(r.trace === undefined ? [] : [
+      `wrote ${r.trace.path} (allocfreetrace: ${r.trace.counts.allocs} allocations, ${r.trace.counts.frees} frees, ${r.trace.counts.gcs} GCs)`,
+    ]),
+  ].join("\n");
+}
+
+const _n = (n: number) => n.toLocaleString("en-US");
+
+/** The run's figures: workload, allocations, frees, GCs, heap, time. */
+function _figureLines(r: RunResult): string[] {
+  const { rt, stats, analysis, tinyCombined } = r;
+  const argText = Object.entries(r.args).map(([k, v]) => `${k} ${v}`).join(
+    ", ",
+  );
+  return [
+    `workload      ${r.name} (${argText}) on ${rt.preset.name} (${rt.preset.goVersion} model), GOMAXPROCS=${rt.gomaxprocs}, GOGC=${
+      gogcText(rt)
+    }`,
+    `allocations   ${_n(analysis.allocs)} (${_n(analysis.allocBytes)} bytes)${
+      tinyCombined === 0
+        ? ""
+        : ` + ${
+          _n(tinyCombined)
+        } tiny allocations combined into earlier blocks (MemStats.Mallocs ${
+          _n(stats.Mallocs)
+        })`
+    }`,
+    `frees         ${_n(analysis.frees)}${
+      tinyCombined === 0
+        ? ""
+        : ` (MemStats.Frees ${_n(stats.Frees)} also counts the tiny ones)`
+    }`,
+    `GC cycles     ${stats.NumGC}`,
+    `live heap     peak ${_n(r.peak)} bytes (at a GC start or the end), final ${
+      _n(stats.HeapAlloc)
+    } bytes in ${_n(stats.HeapObjects)} object${
+      stats.HeapObjects === 1 ? "" : "s"
+    }`,
+    `heap          ${_n(stats.HeapInuse)} bytes in use of ${
+      _n(stats.HeapSys)
+    } mapped; next GC at ${_n(stats.NextGC)}`,
+    `time          ${(rt.clock / 1e6).toFixed(1)} ms simulated; ${
+      r.seconds.toFixed(2)
+    } s real, ${_rate(_allocsPerSecond(r))} simulated allocations/s`,
+  ];
+}
+
+/** The sampled heap profile's total beside the exact one. */
+function _profileLine(r: RunResult): string {
+  const { rt, type } = r;
+  if (rt.memProfileRate === 0) return "heap profile  off (--memprofilerate 0)";
+  const unit = (v: number) => type.endsWith("space") ? fmtBytes(v) : _n(v);
+  return `heap profile  sampled at MemProfileRate=${rt.memProfileRate}: ${type} ${
+    unit(_sampledTotal(r))
+  } estimated from its samples, un-sampled as pprof does (exact: ${
+    unit(_exactTotal(r.analysis.sites, type))
+  })`;
+}
