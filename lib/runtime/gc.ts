@@ -334,7 +334,7 @@ export class Collector {
   #grey(p: number): void {
     const span = this.#rt.heap.spanOf(p);
     if (span === undefined) return;
-    const i = Math.floor((p - span.startAddr) / span.elemsize);
+    const i = span.slotOf(p - span.startAddr);
     if (i >= span.nelems) return;
     const w = i >>> 5;
     const bit = 1 << (i & 31);

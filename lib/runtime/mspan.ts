@@ -77,6 +77,13 @@ export class MSpan {
   elemsize = 0;
   /** Number of object slots. */
   nelems = 0;
+  /**
+   * `divMul`, Go's reciprocal of `elemsize` (`^uint32(0)/elemsize + 1`):
+   * {@link slotOf} divides by a multiply, exact for every byte of every
+   * size class's span (a test checks each preset's table); 0 for a large
+   * object's span.
+   */
+  divMul = 0;
   /** End of the last object. */
   limit = 0;
   /** Where the next free-slot search starts. */
@@ -139,6 +146,10 @@ export class MSpan {
     this.spanclass = spanclass;
     this.elemsize = elemsize;
     this.nelems = nelems;
+    // A large object's span is its one slot (no tail): every offset is slot 0.
+    this.divMul = spanclass >>> 1 === 0
+      ? 0
+      : Math.floor(0xffffffff / elemsize) + 1;
     this.limit = this.startAddr + elemsize * nelems;
     this.freeindex = 0;
     this.allocCount = 0;
@@ -204,6 +215,15 @@ export class MSpan {
   /** Slot index of the object containing `addr` (no bounds check). */
   objIndex(addr: number): number {
     return Math.floor((addr - this.startAddr) / this.elemsize);
+  }
+
+  /**
+   * Slot index of byte `off` of the span (`off` below 2^31): Go's
+   * `divideByElemSize`, a multiply and a shift instead of a division. Past
+   * the last object it is `nelems` or more.
+   */
+  slotOf(off: number): number {
+    return (off * this.divMul * 2.3283064365386963e-10) | 0;
   }
 
   /** Counts the set bits of `allocBits` (for checks; the runtime keeps `allocCount`). */

@@ -401,33 +401,7 @@ export class Runtime {
       shouldhelpgc = true;
     }
     if (span.types !== null) {
-      const t = typ as GoType;
-      span.types[idx] = t.id + 1;
-      // Heap bitmap: the type's pointer mask repeated over whole elements
-      // (after the header word, which holds no pointer the GC follows).
-      const hw = header >>> 3;
-      const n = size / 8 - hw;
-      const w0 = idx * (n + hw) + hw;
-      if (hw > 0) span.ptrBits![w0 - 1] = 0;
-      const bits = span.ptrBits!;
-      const mask = t.ptrMask;
-      const ew = mask.length;
-      const whole = Math.floor(n / ew) * ew;
-      if (ew === 1) bits.fill(1, w0, w0 + whole);
-      else {
-        for (let j = 0, k = 0; j < whole; j++) {
-          bits[w0 + j] = mask[k];
-          if (++k === ew) k = 0;
-        }
-      }
-      if (whole < n) bits.fill(0, w0 + whole, w0 + n);
-      if (span.needzero) {
-        const words = span.words!;
-        // A loop beats TypedArray#fill's call overhead for small objects.
-        if (n <= 64) { for (let w = w0; w < w0 + n; w++) words[w] = 0; }
-        else words.fill(0, w0, w0 + n);
-        if (hw > 0) words[w0 - 1] = 0;
-      }
+      this.#heapBitsSetType(span, idx, typ as GoType, size, header);
     }
     this.nMalloc++;
     this.totalAlloc += size;
@@ -471,6 +445,120 @@ export class Runtime {
   }
 
   /**
+   * Records the type of the object in slot `idx` of a pointerful span and
+   * its heap bitmap (`heapBitsSetType`): the type's pointer mask repeated
+   * over whole elements after the header word (which holds no pointer the
+   * GC follows); zeroes its words when the slot may hold old data.
+   */
+  #heapBitsSetType(
+    span: MSpan,
+    idx: number,
+    t: GoType,
+    size: number,
+    header: number,
+  ): void {
+    span.types![idx] = t.id + 1;
+    const hw = header >>> 3;
+    const n = size / 8 - hw;
+    const w0 = idx * (n + hw) + hw;
+    const bits = span.ptrBits!;
+    if (hw > 0) bits[w0 - 1] = 0;
+    const mask = t.ptrMask;
+    const ew = mask.length;
+    // One element filling the slot is the common case: no division.
+    const whole = ew === n ? n : Math.floor(n / ew) * ew;
+    if (ew === n) { for (let j = 0; j < n; j++) bits[w0 + j] = mask[j]; }
+    else if (ew === 1) bits.fill(1, w0, w0 + whole);
+    else {
+      for (let j = 0, k = 0; j < whole; j++) {
+        bits[w0 + j] = mask[k];
+        if (++k === ew) k = 0;
+      }
+    }
+    if (whole < n) bits.fill(0, w0 + whole, w0 + n);
+    if (span.needzero) {
+      const words = span.words!;
+      // A loop beats TypedArray#fill's call overhead for small objects.
+      if (n <= 64) { for (let w = w0; w < w0 + n; w++) words[w] = 0; }
+      else words.fill(0, w0, w0 + n);
+      if (hw > 0) words[w0 - 1] = 0;
+    }
+  }
+
+  /**
+   * Span class of each type id for {@link #mallocFast}: 0 not yet known,
+   * -1 when the type's allocations always take the full path (zero size,
+   * large, tiny, allocation header, or a preset that checks for a GC at
+   * every allocation).
+   */
+  #fastSpc: Int16Array = new Int16Array(64);
+
+  /** Fills {@link #fastSpc} for `typ`; returns its entry. */
+  #fastSpcOf(typ: GoType): number {
+    if (typ.id >= this.#fastSpc.length) {
+      const bigger = new Int16Array(
+        Math.max(typ.id + 1, this.#fastSpc.length * 2),
+      );
+      bigger.set(this.#fastSpc);
+      this.#fastSpc = bigger;
+    }
+    const size = typ.size;
+    const small = size <= MAX_SMALL_SIZE -
+        (this.#allocHeaders ? MALLOC_HEADER_SIZE : 0);
+    const header = this.#allocHeaders && !typ.noscan &&
+      size > MIN_SIZE_FOR_MALLOC_HEADER;
+    const tiny = typ.noscan && size < TINY_SIZE && this.#tiny;
+    let spc = -1;
+    if (size > 0 && small && !header && !tiny && !this.#checkEveryMalloc) {
+      const sizeclass = size <= 1016
+        ? this.#sizeToClass8[(size + 7) >>> 3]
+        : this.#sizeToClass128[(size - 1024 + 127) >>> 7];
+      spc = (sizeclass << 1) | (typ.noscan ? 1 : 0);
+    }
+    this.#fastSpc[typ.id] = spc;
+    return spc;
+  }
+
+  /**
+   * The fast path of {@link mallocgc} for one object of a registered type
+   * (`nextFreeFast` and the bookkeeping of an allocation nobody watches):
+   * the address, exactly as mallocgc would give it, or -1 when the
+   * allocation needs the full path (no free slot in the cached span, a
+   * heap-profile sample due, an allocation consumer, a type or P that
+   * mallocgc must check or treat apart). Small, so that V8 inlines it into
+   * the workload: an address that stays in optimized code is never boxed.
+   */
+  #mallocFast(typ: GoType, p: number): number {
+    const id = typ.id;
+    let spc = id < this.#fastSpc.length ? this.#fastSpc[id] : 0;
+    if (spc === 0) spc = this.#fastSpcOf(typ);
+    const c = this.mcaches[p];
+    if (
+      spc < 0 || c === undefined || this.events.alloc !== null ||
+      this.#typeList[id] !== typ
+    ) return -1;
+    const span = c.alloc[spc];
+    const idx = span.nextFreeIndex();
+    if (idx === span.nelems) return -1;
+    const size = span.elemsize;
+    const mode = this.#sampleMode;
+    const left = this.#nextSample[p] - size;
+    if (mode === 2 || (mode === 1 && left <= 0)) return -1;
+    if (mode === 1) this.#nextSample[p] = left;
+    span.allocBits[idx >>> 5] |= 1 << (idx & 31);
+    span.freeindex = idx + 1;
+    span.allocCount++;
+    this.allocsByClass[spc >>> 1]++;
+    if (span.types !== null) this.#heapBitsSetType(span, idx, typ, size, 0);
+    this.nMalloc++;
+    this.totalAlloc += size;
+    this.heapAlloc += size;
+    this.clock += COSTS.allocSmall;
+    if (this.gc.marking) this.gc.markNew(span, idx);
+    return span.startAddr + idx * size;
+  }
+
+  /**
    * Allocates one object of type `typ` (`runtime.newobject`).
    *
    * @example
@@ -483,6 +571,8 @@ export class Runtime {
    * ```
    */
   newobject(typ: GoType, p: number = this.curg.p): number {
+    const x = this.#mallocFast(typ, p);
+    if (x >= 0) return x;
     return this.mallocgc(typ.size, typ, true, p, AllocKind.newobject);
   }
 

@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows, assertTrue } from "../_assert.ts";
-import { MHeap, OutOfMemoryError, Runtime } from "../../mod.ts";
+import { MHeap, MSpan, OutOfMemoryError, Runtime } from "../../mod.ts";
 
 function heap(policy: "first-fit" | "best-fit", limit = 0): MHeap {
   return new MHeap({
@@ -110,4 +110,28 @@ Deno.test("a freed small span's arrays go to the next span of its class, zeroed;
   rt.free(big);
   const big2 = rt.makeslice(node, 4096);
   assertTrue(rt.heap.spanOf(big2)!.words !== bigWords);
+});
+
+Deno.test("slotOf (Go's divMul) gives the slot of every byte of every size class's span, and nelems or more in its tail", () => {
+  for (const preset of ["go1.19", "go1.2-seed", "go1.22"]) {
+    const rt = new Runtime({ preset });
+    const sc = rt.sizeclasses;
+    const page = rt.preset.pageSize;
+    for (let c = 1; c < sc.numClasses; c++) {
+      const s = new MSpan(0xc000000000, sc.classToAllocNPages[c], page);
+      s.init(c << 1, sc.classToSize[c], sc.classToNElems[c]);
+      for (let off = 0; off < s.npages * page; off++) {
+        const want = Math.floor(off / s.elemsize);
+        const got = s.slotOf(off);
+        if (want < s.nelems ? got !== want : got < s.nelems) {
+          throw new Error(
+            `${preset} class ${c} (size ${s.elemsize}): byte ${off} gives slot ${got}, want ${want}`,
+          );
+        }
+      }
+    }
+  }
+  const large = new MSpan(0xc000000000, 5, 8192);
+  large.init(0, 5 * 8192, 1);
+  assertEquals([large.slotOf(0), large.slotOf(5 * 8192 - 1)], [0, 0]);
 });

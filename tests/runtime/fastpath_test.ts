@@ -1,0 +1,73 @@
+/**
+ * mallocgc's fast path (taken when no allocation consumer listens and no
+ * sample is due) must leave the runtime exactly as the full path does: each
+ * built-in workload runs twice per preset and profile rate, once with an
+ * allocation listener (which forces the full path) and once without, and
+ * every free, the statistics, the clock, the profile and every span's
+ * bitmaps and memory must match.
+ */
+import { assertEquals } from "../_assert.ts";
+import { PRESET_NAMES, Runtime, WORKLOADS } from "../../mod.ts";
+
+const SMALL: Record<string, Record<string, number>> = {
+  binarytrees: { depth: 8 },
+  leak: { n: 600 },
+  temporaries: { n: 200 },
+  heapprofile: { small: 3000, large: 40 },
+  multigo: { workers: 3, jobs: 300 },
+  cache: { requests: 1500, capacity: 100 },
+};
+
+function runOnce(
+  preset: string,
+  name: string,
+  memProfileRate: number,
+  listen: boolean,
+) {
+  const rt = new Runtime({ preset, memProfileRate, gogc: 25 });
+  const frees: number[] = [];
+  rt.events.subscribe({ free: (addr) => frees.push(addr) });
+  let allocs = 0;
+  if (listen) rt.events.subscribe({ alloc: () => allocs++ });
+  const w = WORKLOADS.find((w) => w.name === name)!;
+  const args: Record<string, number> = {};
+  for (const p of w.params) args[p.name] = SMALL[name][p.name] ?? p.default;
+  w.run(rt, args);
+  const spans: unknown[] = [];
+  rt.heap.forEachSpan((s) =>
+    spans.push([
+      s.startAddr,
+      s.spanclass,
+      s.allocCount,
+      s.freeindex,
+      s.needzero,
+      s.sweepgen,
+      [...s.allocBits],
+      [...s.gcmarkBits],
+      s.types && [...s.types],
+      s.words && [...s.words],
+      s.ptrBits && [...s.ptrBits],
+    ])
+  );
+  return {
+    frees,
+    stats: rt.readMemStats(),
+    clock: rt.clock,
+    numGC: rt.numGC,
+    profile: rt.MemProfile(),
+    spans,
+    allocs: listen ? allocs : rt.nMalloc,
+  };
+}
+
+for (const preset of PRESET_NAMES) {
+  Deno.test(`${preset}: allocations without a listener leave the runtime as the full path does`, () => {
+    for (const name of Object.keys(SMALL)) {
+      for (const rate of [0, 4096]) {
+        const fast = runOnce(preset, name, rate, false);
+        const full = runOnce(preset, name, rate, true);
+        assertEquals(fast, full, `${name}, MemProfileRate ${rate}`);
+      }
+    }
+  });
+}
