@@ -130,10 +130,13 @@ export {
   numSpanClasses,
   popcount32,
   SpanArrayPool,
+  type SpanSetRef,
   SpanState,
   type Special,
 } from "./lib/runtime/mspan.ts";
-export { MCentral, SpanSet } from "./lib/runtime/mcentral.ts";
+export { MCentral, SpanSet, type SpanSweeper } from "./lib/runtime/mcentral.ts";
+export { PointerWords } from "./lib/runtime/mbitmap.ts";
+export { Globals } from "./lib/runtime/globals.ts";
 export {
   Collector,
   type GCCycleStats,

@@ -25,10 +25,6 @@ const FLOOR: Record<string, number> = {
 const KNOWN_TYPE_KNOT = new Set(
   [
     "gc",
-    "mcache",
-    "mcentral",
-    "mheap",
-    "mspan",
     "mstats",
     "runtime",
     "sweep",

@@ -293,11 +293,12 @@ export class Collector {
     this.scannedWords = 0;
     // Roots: globals, goroutine root slots, the allocation in progress.
     let rootWords = 0;
-    const globals = rt.globalValues;
-    for (let i = 0; i < rt.globalCount; i++) {
+    const globals = rt.globals.values;
+    const nglobals = rt.globals.count;
+    for (let i = 0; i < nglobals; i++) {
       if (globals[i] !== 0) this.#grey(globals[i]);
     }
-    rootWords += rt.globalCount;
+    rootWords += nglobals;
     let stackWords = 0;
     for (const g of rt.allgs) {
       if (g.status === "dead") continue;
@@ -321,7 +322,7 @@ export class Collector {
     }
     this.#drain();
     this.pacer.lastStackScan = stackWords * 8;
-    this.pacer.globalsScan = rt.globalCount * 8;
+    this.pacer.globalsScan = nglobals * 8;
     rt.clock += rootWords * COSTS.scanRoot +
       this.markedObjects * COSTS.markObject +
       this.scannedWords * COSTS.scanWord;

@@ -8,7 +8,22 @@
 
 import type { MHeap } from "./mheap.ts";
 import type { MSpan } from "./mspan.ts";
-import type { Sweeper } from "./sweep.ts";
+import type { SweepWho } from "./events.ts";
+
+/**
+ * What an mcentral needs of the sweeper (sweep.ts's `Sweeper` has it):
+ * declared here so that mcentral, below the sweeper, does not import it.
+ */
+export interface SpanSweeper {
+  /** True once every span of the current cycle is swept. */
+  readonly done: boolean;
+  /** Proportional sweep before an allocation of `spanBytes` (`deductSweepCredit`). */
+  deductSweepCredit(spanBytes: number, callerSweepPages: number): void;
+  /** Sweeps one span the caller took out of its set; true when it was freed. */
+  sweepSpan(s: MSpan, preserve: boolean, who: SweepWho): boolean;
+  /** The page reclaimer: sweeps until `npages` pages are freed. */
+  reclaim(npages: number): void;
+}
 
 /**
  * An unordered set of spans with O(1) push, pop and removal (each span
@@ -132,7 +147,7 @@ export class MCentral {
    * frees up); else a fresh span from the heap (`grow`), after the page
    * reclaimer. The span is marked cached (`sweepgen + 3`).
    */
-  cacheSpan(heap: MHeap, p: number, sweeper: Sweeper): MSpan {
+  cacheSpan(heap: MHeap, p: number, sweeper: SpanSweeper): MSpan {
     sweeper.deductSweepCredit(this.npages * heap.pageSize, 0);
     const sg = heap.sweepgen;
     let s = this.partialSwept(sg).pop();
@@ -173,7 +188,7 @@ export class MCentral {
    * current sweep phase began is swept now; otherwise an empty span returns
    * its pages to the heap and others go to the swept partial or full set.
    */
-  uncacheSpan(heap: MHeap, s: MSpan, sweeper: Sweeper): void {
+  uncacheSpan(heap: MHeap, s: MSpan, sweeper: SpanSweeper): void {
     const sg = heap.sweepgen;
     s.cachedBy = -1;
     if (s.sweepgen === sg + 1) {

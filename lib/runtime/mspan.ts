@@ -11,7 +11,14 @@
  * @module
  */
 
-import type { SpanSet } from "./mcentral.ts";
+/**
+ * The set that holds a span (mcentral.ts's `SpanSet`), as far as the span
+ * knows it: declared here so that mspan, below mcentral, does not import it.
+ */
+export interface SpanSetRef {
+  /** Removes the span from the set. */
+  remove(s: MSpan): void;
+}
 import type { Bucket } from "./mprof.ts";
 
 /** Span states (`mSpanState`): `Dead` (pages free in the page heap) or `InUse`. */
@@ -107,7 +114,7 @@ export class MSpan {
   /** Per-slot type id (+1; 0 = untyped) for pointerful spans, else null. */
   types: Int32Array | null = null;
   /** The span set that holds the span, or null (cached, or not in mcentral). */
-  spanSet: SpanSet | null = null;
+  spanSet: SpanSetRef | null = null;
   /** Index of the span in `spanSet`, or -1. */
   setIndex: number = -1;
   /** The P whose mcache holds the span, or -1. */

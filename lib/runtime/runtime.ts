@@ -33,6 +33,9 @@ const MALLOC_HEADER_SIZE = 8;
 /** Go 1.22's `minSizeForMallocHeader`: larger pointerful objects get a header. */
 const MIN_SIZE_FOR_MALLOC_HEADER = 512;
 import { type GoType, TypeRegistry } from "./types.ts";
+import { PointerWords } from "./mbitmap.ts";
+import { Globals } from "./globals.ts";
+import { hex } from "./print.ts";
 
 /** `maxAlloc` on linux/amd64: the largest allocation Go accepts (2^48 bytes). */
 export const MAX_ALLOC = 2 ** 48;
@@ -64,10 +67,6 @@ export interface RuntimeOptions {
    * caller (the CLI does it for `allocfreetrace` and `gctrace`).
    */
   godebug?: string;
-}
-
-function hex(n: number): string {
-  return "0x" + n.toString(16);
 }
 
 /**
@@ -115,10 +114,10 @@ export class Runtime {
   curg: Goroutine;
   /** The background sweeper's goroutine, when the preset has one. */
   readonly bgsweepg: Goroutine | null = null;
-  /** Values of the global root slots. */
-  globalValues: Float64Array = new Float64Array(16);
-  /** Names of the global root slots. */
-  readonly globalNames: string[] = [];
+  /** The heap's pointer words: checked loads and stores. */
+  readonly words: PointerWords;
+  /** The global root slots. */
+  readonly globals: Globals;
   /** Spans that hold special records (finalizers, profile buckets). */
   readonly specialSpans: Set<MSpan> = new Set();
   /** The pacer: heapLive, goal and trigger. */
@@ -179,7 +178,6 @@ export class Runtime {
   readonly #classToSize: Int32Array;
   readonly #checkEveryMalloc: boolean;
   readonly #typeList: readonly GoType[];
-  #pwSpan: MSpan | null = null;
   #finq: { fn: (addr: number) => void; addr: number }[] = [];
   #inGC = false;
   readonly #sizeToClass8: Uint8Array;
@@ -234,6 +232,8 @@ export class Runtime {
     for (let p = 0; p < procs; p++) this.mcaches.push(new MCache(p, nspc));
     this.types = new TypeRegistry(this.preset.typeSegmentStart);
     this.#typeList = this.types.list;
+    this.words = new PointerWords(this.heap, this.#typeList);
+    this.globals = new Globals(this.words);
     this.sweeper = new Sweeper(this);
     this.symtab = new SymbolTable(this.preset.textStart);
     const seed = opts.seed ?? 1;
@@ -1104,168 +1104,44 @@ export class Runtime {
 
   /** Defines (or finds) a global root slot by name; returns its index. */
   global(name: string): number {
-    const i = this.globalNames.indexOf(name);
-    if (i >= 0) return i;
-    if (this.globalNames.length === this.globalValues.length) {
-      const bigger = new Float64Array(this.globalValues.length * 2);
-      bigger.set(this.globalValues);
-      this.globalValues = bigger;
-    }
-    this.globalNames.push(name);
-    return this.globalNames.length - 1;
+    return this.globals.define(name);
   }
 
   /** Number of global root slots. */
   get globalCount(): number {
-    return this.globalNames.length;
+    return this.globals.count;
   }
 
-  /** Stores a pointer (or 0) into global slot `i`. */
+  /** Stores a pointer (or 0) into global slot `i` (see {@link Globals.set}). */
   setGlobal(i: number, v: number): void {
-    if (!(i >= 0 && i < this.globalNames.length)) {
-      throw new RangeError(
-        `no global slot ${i}: define it with rt.global(name)`,
-      );
-    }
-    this.#checkTarget(v, "global", i);
-    this.globalValues[i] = v;
+    this.globals.set(i, v);
   }
 
   /** The pointer in global slot `i`. */
   getGlobal(i: number): number {
-    return this.globalValues[i];
+    return this.globals.values[i];
   }
 
-  // ---- pointer words ----
+  // ---- pointer words (mbitmap.ts) ----
 
   /** Stores pointer `v` (or 0) into pointer word `word` of the object at `obj`. */
   store(obj: number, word: number, v: number): void {
-    this.storeAt(obj + word * 8, v);
+    this.words.storeAt(obj + word * 8, v);
   }
 
   /** Loads pointer word `word` of the object at `obj`. */
   load(obj: number, word: number): number {
-    return this.loadAt(obj + word * 8);
+    return this.words.loadAt(obj + word * 8);
   }
 
-  /**
-   * Stores pointer `v` (or 0) at heap address `addr`, which must be a
-   * pointer word of a live object.
-   *
-   * @throws {RangeError} naming the address and the object it falls in
-   *   when it is not a pointer word of a live object, or when `v` points at
-   *   freed heap memory.
-   */
+  /** Stores pointer `v` at heap address `addr` (see {@link PointerWords.storeAt}). */
   storeAt(addr: number, v: number): void {
-    const w = this.#pointerWord(addr, "store to");
-    if (v !== 0) this.#checkTarget(v, "store", addr);
-    this.#pwSpan!.words![w] = v;
+    this.words.storeAt(addr, v);
   }
 
-  /**
-   * Loads the pointer at heap address `addr` (a pointer word of a live
-   * object).
-   *
-   * @throws {RangeError} as {@link storeAt}; a load from a freed or
-   *   unreachable object is a use after free.
-   */
+  /** Loads the pointer at heap address `addr` (see {@link PointerWords.loadAt}). */
   loadAt(addr: number): number {
-    const w = this.#pointerWord(addr, "load from");
-    return this.#pwSpan!.words![w];
-  }
-
-  /**
-   * Checks that `addr` is a pointer word of a live object; returns its
-   * index in the span's `words` and leaves the span in `#pwSpan`.
-   */
-  #pointerWord(addr: number, what: string): number {
-    const span = this.heap.spanOf(addr);
-    if (span !== undefined) {
-      const bits = span.ptrBits;
-      // Offsets inside a span fit in 31 bits; int32 arithmetic keeps V8 off
-      // floating-point division and modulo.
-      const off = (addr - span.startAddr) | 0;
-      const w = off >>> 3;
-      if (
-        bits !== null && (off & 7) === 0 && bits[w] === 1 &&
-        off === addr - span.startAddr
-      ) {
-        const i = (off / span.elemsize) | 0;
-        const bit = 1 << (i & 31);
-        if (
-          (span.allocBits[i >>> 5] & bit) !== 0 &&
-          (span.sweepgen !== this.heap.sweepgen - 2 ||
-            (span.gcmarkBits[i >>> 5] & bit) !== 0)
-        ) {
-          this.#pwSpan = span;
-          return w;
-        }
-      }
-    }
-    return this.#badPointerWord(addr, what);
-  }
-
-  /** Throws the RangeError that says why `addr` is not a pointer word of a live object. */
-  #badPointerWord(addr: number, what: string): never {
-    const span = this.heap.spanOf(addr);
-    if (span === undefined) {
-      throw new RangeError(`${what} ${hex(addr)}: not a heap object`);
-    }
-    const i = span.objIndex(addr);
-    const base = span.startAddr + i * span.elemsize;
-    const obj = `object ${hex(base)} (size ${hex(span.elemsize)})`;
-    if (i >= span.nelems) {
-      throw new RangeError(
-        `${what} ${hex(addr)}: past the last object of span ${
-          hex(span.startAddr)
-        }`,
-      );
-    }
-    if (!span.isAllocated(i)) {
-      throw new RangeError(
-        `${what} ${hex(addr)}: ${obj} is freed (use after free)`,
-      );
-    }
-    if (span.types === null) {
-      throw new RangeError(
-        `${what} ${
-          hex(addr)
-        }: not a pointer word of ${obj}, which holds no pointers`,
-      );
-    }
-    const bit = 1 << (i & 31);
-    if ((span.gcmarkBits[i >>> 5] & bit) === 0) {
-      throw new RangeError(
-        `${what} ${
-          hex(addr)
-        }: ${obj} was unreachable at the last GC and is being freed (use after free: keep pointers in roots)`,
-      );
-    }
-    const typ = this.#typeList[span.types[i] - 1];
-    const off = addr - base;
-    throw new RangeError(
-      off % 8 !== 0
-        ? `${what} ${hex(addr)}: not a pointer word of ${obj} (unaligned)`
-        : `${what} ${hex(addr)}: word ${
-          off / 8
-        } of ${obj}, a ${typ.name}, is not a pointer word`,
-    );
-  }
-
-  /** Checks that pointer `v` about to be stored does not point at freed heap memory. */
-  #checkTarget(v: number, where: "store" | "global", at: number): void {
-    if (v === 0) return;
-    const span = this.heap.spanOf(v);
-    if (span === undefined) return; // not a heap pointer: globals, zerobase, …
-    const i = Math.floor((v - span.startAddr) / span.elemsize);
-    if (i >= span.nelems || !span.isAllocated(i)) {
-      const what = where === "store"
-        ? `store to ${hex(at)}`
-        : `global ${this.globalNames[at]}`;
-      throw new RangeError(
-        `${what}: value ${hex(v)} points at freed heap memory`,
-      );
-    }
+    return this.words.loadAt(addr);
   }
 
   // ---- collection ----

@@ -1,0 +1,173 @@
+/**
+ * The program's pointer loads and stores into heap objects, checked against
+ * the heap bitmap (Go's `mbitmap.go`: which words of a live object hold
+ * pointers). A store or load must hit a pointer word of a live object; a
+ * stored pointer must not point at freed heap memory. The words themselves
+ * live in each span's `words`, the bitmap in its `ptrBits`.
+ *
+ * @module
+ */
+
+import type { MHeap } from "./mheap.ts";
+import type { MSpan } from "./mspan.ts";
+import type { GoType } from "./types.ts";
+import { hex } from "./print.ts";
+
+/**
+ * The pointer words of one heap: `store`/`load` by object and word,
+ * `storeAt`/`loadAt` by address.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "../../mod.ts";
+ * const rt = new Runtime();
+ * const node = rt.types.define("main.Node", { size: 16, pointers: [0] });
+ * const a = rt.newobject(node), b = rt.newobject(node);
+ * rt.store(a, 0, b);
+ * if (rt.load(a, 0) !== b) throw new Error("store/load");
+ * ```
+ */
+export class PointerWords {
+  readonly #heap: MHeap;
+  readonly #types: readonly GoType[];
+  /** The span the last {@link #pointerWord} check found. */
+  #span: MSpan | null = null;
+
+  /** The pointer words of `heap`, whose objects' types are `types` (by id). */
+  constructor(heap: MHeap, types: readonly GoType[]) {
+    this.#heap = heap;
+    this.#types = types;
+  }
+
+  /** Stores pointer `v` (or 0) into pointer word `word` of the object at `obj`. */
+  store(obj: number, word: number, v: number): void {
+    this.storeAt(obj + word * 8, v);
+  }
+
+  /** Loads pointer word `word` of the object at `obj`. */
+  load(obj: number, word: number): number {
+    return this.loadAt(obj + word * 8);
+  }
+
+  /**
+   * Stores pointer `v` (or 0) at heap address `addr`, which must be a
+   * pointer word of a live object.
+   *
+   * @throws {RangeError} naming the address and the object it falls in
+   *   when it is not a pointer word of a live object, or when `v` points at
+   *   freed heap memory.
+   */
+  storeAt(addr: number, v: number): void {
+    const w = this.#pointerWord(addr, "store to");
+    if (v !== 0 && this.pointsAtFreed(v)) {
+      throw new RangeError(
+        `store to ${hex(addr)}: value ${hex(v)} points at freed heap memory`,
+      );
+    }
+    this.#span!.words![w] = v;
+  }
+
+  /**
+   * Loads the pointer at heap address `addr` (a pointer word of a live
+   * object).
+   *
+   * @throws {RangeError} as {@link storeAt}; a load from a freed or
+   *   unreachable object is a use after free.
+   */
+  loadAt(addr: number): number {
+    const w = this.#pointerWord(addr, "load from");
+    return this.#span!.words![w];
+  }
+
+  /**
+   * True when pointer `v` points into a heap span but not at a live object
+   * (storing it would keep freed memory reachable). Pointers outside the
+   * heap (globals, `zerobase`, 0) are fine.
+   */
+  pointsAtFreed(v: number): boolean {
+    if (v === 0) return false;
+    const span = this.#heap.spanOf(v);
+    if (span === undefined) return false;
+    const i = Math.floor((v - span.startAddr) / span.elemsize);
+    return i >= span.nelems || !span.isAllocated(i);
+  }
+
+  /**
+   * Checks that `addr` is a pointer word of a live object; returns its
+   * index in the span's `words` and leaves the span in `#span`.
+   */
+  #pointerWord(addr: number, what: string): number {
+    const heap = this.#heap;
+    const span = heap.spanOf(addr);
+    if (span !== undefined) {
+      const bits = span.ptrBits;
+      // Offsets inside a span fit in 31 bits; int32 arithmetic keeps V8 off
+      // floating-point division and modulo.
+      const off = (addr - span.startAddr) | 0;
+      const w = off >>> 3;
+      if (
+        bits !== null && (off & 7) === 0 && bits[w] === 1 &&
+        off === addr - span.startAddr
+      ) {
+        const i = (off / span.elemsize) | 0;
+        const bit = 1 << (i & 31);
+        if (
+          (span.allocBits[i >>> 5] & bit) !== 0 &&
+          (span.sweepgen !== heap.sweepgen - 2 ||
+            (span.gcmarkBits[i >>> 5] & bit) !== 0)
+        ) {
+          this.#span = span;
+          return w;
+        }
+      }
+    }
+    return this.#badPointerWord(addr, what);
+  }
+
+  /** Throws the RangeError that says why `addr` is not a pointer word of a live object. */
+  #badPointerWord(addr: number, what: string): never {
+    const span = this.#heap.spanOf(addr);
+    if (span === undefined) {
+      throw new RangeError(`${what} ${hex(addr)}: not a heap object`);
+    }
+    const i = span.objIndex(addr);
+    const base = span.startAddr + i * span.elemsize;
+    const obj = `object ${hex(base)} (size ${hex(span.elemsize)})`;
+    if (i >= span.nelems) {
+      throw new RangeError(
+        `${what} ${hex(addr)}: past the last object of span ${
+          hex(span.startAddr)
+        }`,
+      );
+    }
+    if (!span.isAllocated(i)) {
+      throw new RangeError(
+        `${what} ${hex(addr)}: ${obj} is freed (use after free)`,
+      );
+    }
+    if (span.types === null) {
+      throw new RangeError(
+        `${what} ${
+          hex(addr)
+        }: not a pointer word of ${obj}, which holds no pointers`,
+      );
+    }
+    const bit = 1 << (i & 31);
+    if ((span.gcmarkBits[i >>> 5] & bit) === 0) {
+      throw new RangeError(
+        `${what} ${
+          hex(addr)
+        }: ${obj} was unreachable at the last GC and is being freed (use after free: keep pointers in roots)`,
+      );
+    }
+    const typ = this.#types[span.types[i] - 1];
+    const off = addr - base;
+    throw new RangeError(
+      off % 8 !== 0
+        ? `${what} ${hex(addr)}: not a pointer word of ${obj} (unaligned)`
+        : `${what} ${hex(addr)}: word ${
+          off / 8
+        } of ${obj}, a ${typ.name}, is not a pointer word`,
+    );
+  }
+}
