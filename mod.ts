@@ -144,7 +144,7 @@ export {
   type GCListener,
 } from "./lib/runtime/gc.ts";
 export {
-  CONS_MARK,
+  type CycleMeasure,
   GC_BACKGROUND_UTILIZATION,
   GCController,
   type PacerModel,

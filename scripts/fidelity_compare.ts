@@ -104,6 +104,8 @@ interface TraceFigures {
   /** Frees of addresses never allocated in the trace (pre-GODEBUG objects). */
   orphanFrees: number;
   liveAtGC: number[];
+  /** Bytes allocated (replayed) before each `tracegc`. */
+  allocAtGC: number[];
   peakLive: number;
   shapes: Map<string, number>;
   gc: GCLine[];
@@ -129,6 +131,7 @@ async function analyze(
     sweepers: new Map(),
     orphanFrees: 0,
     liveAtGC: [],
+    allocAtGC: [],
     peakLive: 0,
     shapes: new Map(),
     gc: [],
@@ -197,6 +200,7 @@ async function analyze(
       endRecord();
       kind = "gc";
       f.liveAtGC.push(liveBytes);
+      f.allocAtGC.push(f.allocBytes);
       return;
     }
     if (s === "end tracegc") {
@@ -275,6 +279,13 @@ const pct = (a: number, b: number) =>
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 const mb = (b: number) => (b / MiB).toFixed(2);
 
+const fmtGC = (g?: GCLine) =>
+  g === undefined
+    ? "-"
+    : `${g.before}->${g.atTerm}->${g.marked} MB, ${g.goal} MB goal${
+      g.forced ? " (forced)" : ""
+    }`;
+
 function sideBySide(
   title: string,
   real: Map<number, number>,
@@ -323,13 +334,9 @@ async function compareCase(
   for (let i = 0; i < Math.max(medRun.length, simGCs); i++) {
     const r = medRun[i];
     const s = simUntraced.gc[i];
-    const fmt = (g?: GCLine) =>
-      g === undefined
-        ? "-"
-        : `${g.before}->${g.atTerm}->${g.marked} MB, ${g.goal} MB goal${
-          g.forced ? " (forced)" : ""
-        }`;
-    console.log(`    gc ${i + 1}: ${fmt(r).padEnd(34)} | ${fmt(s)}`);
+    console.log(
+      `    gc ${i + 1}: ${fmtGC(r).padEnd(34)} | ${fmtGC(s)}`,
+    );
   }
   if (c.target) {
     verdicts.push({
@@ -378,6 +385,20 @@ async function compareCase(
   console.log(
     `  GCs in the traced run: real ${real.gc.length}, sim ${sim.gc.length}`,
   );
+  console.log(
+    "  traced gctrace | allocated, live at tracegc MB (real | sim):",
+  );
+  for (let i = 0; i < Math.max(real.gc.length, sim.gc.length); i++) {
+    const at = (f: TraceFigures) =>
+      i < f.liveAtGC.length
+        ? `${mb(f.allocAtGC[i])}, ${mb(f.liveAtGC[i])}`
+        : "-";
+    console.log(
+      `    gc ${i + 1}: ${fmtGC(real.gc[i]).padEnd(34)} ${
+        at(real).padEnd(12)
+      } | ${fmtGC(sim.gc[i]).padEnd(34)} ${at(sim)}`,
+    );
+  }
   console.log(
     `  live at each tracegc (MB): real ${
       real.liveAtGC.map(mb).join(" ")

@@ -48,6 +48,8 @@ export class Collector {
   #workSpan: (MSpan | undefined)[] = [];
   #workIdx: Int32Array = new Int32Array(1024);
   #nwork = 0;
+  /** Heap scan work of the running cycle, bytes (`heapScanWork`). */
+  #heapScanWork = 0;
   /** The pacer: heapLive, the marked and scannable bytes, goal and trigger. */
   readonly pacer: GCController;
   /** Objects marked by the last cycle. */
@@ -112,8 +114,10 @@ export class Collector {
    */
   markDone(): boolean {
     return this.#rt.clock >= this.markEndClock ||
-      this.pacer.heapLive >= this.pacer.goal;
+      this.pacer.heapLive >= this.#markGoal;
   }
+  /** heapLive by which the running mark ends ({@link GCController.markGoal}). */
+  #markGoal = 0;
   #stats: GCCycleStats | null = null;
   #forced = false;
 
@@ -130,6 +134,7 @@ export class Collector {
     const rt = this.#rt;
     const stw = rt.preset.stopTheWorldSweep;
     if (!stw) rt.sweeper.finish("gcStart");
+    this.pacer.startCycle();
     const stats: GCCycleStats = {
       startNs: rt.clock,
       clockNs: [0, 0, 0],
@@ -164,14 +169,16 @@ export class Collector {
     this.#mark(extraRoot, stats);
     const markCpu = rt.clock - markStart;
     rt.clock = markStart;
-    // Dedicated mark workers: 25% of the Ps (a fractional worker below 4 Ps).
-    const workers = Math.max(
-      GC_BACKGROUND_UTILIZATION,
-      Math.floor(rt.gomaxprocs * GC_BACKGROUND_UTILIZATION + 0.5),
-    );
+    // The background workers take 25% of the Ps (dedicated workers, or
+    // fractional ones below 4 Ps). Idle Ps' workers are not counted: real
+    // runs of the shared programs on 2 Ps show next to no idle mark time.
+    const workers = rt.gomaxprocs * GC_BACKGROUND_UTILIZATION;
     stats.clockNs[1] = Math.ceil(markCpu / workers);
     stats.cpuNs[2] = markCpu;
     this.markEndClock = markStart + stats.clockNs[1];
+    this.#markGoal = this.pacer.markGoal(
+      this.#heapScanWork + this.pacer.lastStackScan + this.pacer.globalsScan,
+    );
     this.#markStartClock = markStart;
     this.#markWorkers = workers;
     this.marking = true;
@@ -202,6 +209,7 @@ export class Collector {
       stats.cpuNs[2] -= stats.cpuNs[1];
       if (stats.cpuNs[2] < 0) stats.cpuNs[2] = 0;
     }
+    this.#endCycle(stats);
     // gcMarkTinyAllocs: each P's current tiny block is kept.
     for (const c of rt.mcaches) if (c.tiny !== 0) this.#grey(c.tiny);
     this.#drain();
@@ -219,8 +227,11 @@ export class Collector {
     stats.cpuNs[4] = stats.clockNs[2] * rt.gomaxprocs;
     this.gcCpuNs += stats.cpuNs[0] + stats.cpuNs[1] + stats.cpuNs[2] +
       stats.cpuNs[4];
+    // resetLive: the next cycle is paced from what this one marked and scanned.
     this.pacer.heapLive = this.pacer.heapMarked;
-    this.pacer.commit();
+    this.pacer.lastHeapScan = this.#heapScanWork;
+    this.pacer.heapScan = this.#heapScanWork;
+    this.pacer.commit(stw);
     sweeper.start();
     if (stw) {
       const t0 = rt.clock;
@@ -260,13 +271,41 @@ export class Collector {
     }
   }
 
-  /** Records an object allocated during the mark phase as marked (allocate black). */
+  /**
+   * Records an object allocated during the mark phase as marked (allocate
+   * black, `gcmarknewobject`): its bytes count as marked, but it is never
+   * scanned, so it adds no scan work.
+   */
   markNew(span: MSpan, i: number): void {
     span.gcmarkBits[i >>> 5] |= 1 << (i & 31);
     span.nmarked++;
     this.markedObjects++;
     this.pacer.heapMarked += span.elemsize;
-    if (span.words !== null) this.pacer.heapScan += span.elemsize;
+  }
+
+  /**
+   * The cons/mark ratio this cycle showed (`endCycle`), in the shares of
+   * CPU Go 1.19 measures: the background workers' 25% of the Ps plus the
+   * assists, and what the workers did beyond that (idle Ps' workers).
+   */
+  #endCycle(stats: GCCycleStats): void {
+    const rt = this.#rt;
+    const procs = rt.gomaxprocs;
+    const duration = rt.clock - this.#markStartClock;
+    let utilization = GC_BACKGROUND_UTILIZATION;
+    let idleUtilization = 0;
+    if (duration > 0) {
+      utilization += stats.cpuNs[1] / (duration * procs);
+      const idle = stats.cpuNs[2] -
+        GC_BACKGROUND_UTILIZATION * procs * duration;
+      if (idle > 0) idleUtilization = idle / (duration * procs);
+    }
+    this.pacer.endCycle({
+      scanWork: this.#heapScanWork + this.pacer.lastStackScan +
+        this.pacer.globalsScan,
+      utilization: Math.min(utilization, 0.95),
+      idleUtilization,
+    });
   }
 
   #flushMcaches(who: "uncacheSpan" | "stw"): void {
@@ -288,7 +327,7 @@ export class Collector {
     const rt = this.#rt;
     this.#nwork = 0;
     this.pacer.heapMarked = 0;
-    this.pacer.heapScan = 0;
+    this.#heapScanWork = 0;
     this.markedObjects = 0;
     this.scannedWords = 0;
     // Roots: globals, goroutine root slots, the allocation in progress.
@@ -298,7 +337,8 @@ export class Collector {
     for (let i = 0; i < nglobals; i++) {
       if (globals[i] !== 0) this.#grey(globals[i]);
     }
-    rootWords += nglobals;
+    // The runtime's and the standard library's globals are scanned too.
+    rootWords += nglobals + rt.preset.runtimeGlobalsScan / 8;
     let stackWords = 0;
     for (const g of rt.allgs) {
       if (g.status === "dead") continue;
@@ -322,7 +362,7 @@ export class Collector {
     }
     this.#drain();
     this.pacer.lastStackScan = stackWords * 8;
-    this.pacer.globalsScan = nglobals * 8;
+    this.pacer.globalsScan = nglobals * 8 + rt.preset.runtimeGlobalsScan;
     rt.clock += rootWords * COSTS.scanRoot +
       this.markedObjects * COSTS.markObject +
       this.scannedWords * COSTS.scanWord;
@@ -346,7 +386,6 @@ export class Collector {
     this.markedObjects++;
     this.pacer.heapMarked += span.elemsize;
     if (span.words === null) return;
-    this.pacer.heapScan += span.elemsize;
     // The work list holds (span, slot): draining needs no second lookup.
     if (this.#nwork === this.#workIdx.length) {
       const bigger = new Int32Array(this.#workIdx.length * 2);
@@ -385,6 +424,7 @@ export class Collector {
         if (v !== 0) this.#grey(v);
       }
       this.scannedWords += npw;
+      if (npw > 0) this.#heapScanWork += (ptrWords[npw - 1] + 1) * 8;
       return;
     }
     const elemWords = size >>> 3;
@@ -395,6 +435,12 @@ export class Collector {
       ? 1
       : 0;
     const nelem = Math.floor((elemsize - hw * 8) / size);
+    // Scan work: the bytes up to the last pointer word (the heap bitmap's
+    // "no more pointers" stops scanobject there).
+    if (nelem > 0 && npw > 0) {
+      this.#heapScanWork +=
+        ((nelem - 1) * elemWords + ptrWords[npw - 1] + 1 + hw) * 8;
+    }
     off += hw;
     for (let e = 0; e < nelem; e++, off += elemWords) {
       for (let k = 0; k < npw; k++) {

@@ -2,18 +2,25 @@
  * The GC pacer (Go's `gcControllerState`, mgcpacer.go): it owns the heap
  * figures that decide when a cycle starts — `heapLive` (bytes the pacer
  * counts as live: whole cached spans, reset to the marked bytes by each
- * cycle), the last cycle's marked and scannable bytes — and turns them into
+ * cycle), the last cycle's marked bytes and scan work — and turns them into
  * the heap goal and the trigger, per the preset's pacer: Go 1.2's `next_gc`
  * (live × (1 + GOGC/100), no minimum, the trigger is the goal) or Go 1.19's
- * goal with its 4 MiB minimum and the trigger bounds from the runway.
+ * goal with its 4 MiB minimum, the sweep distance and the trigger bounds
+ * around the runway that the measured cons/mark ratio gives.
  *
  * @module
  */
 
-/** `consMark` of the pacer: the model's fixed ratio of allocation to scan rate. */
-export const CONS_MARK = 0.5;
-/** Background mark utilisation goal. */
+/** Background mark utilisation goal (`gcBackgroundUtilization`). */
 export const GC_BACKGROUND_UTILIZATION = 0.25;
+/** Go 1.19's `gcGoalUtilization`: the runway divides the CPU this way. */
+const GC_GOAL_UTILIZATION = GC_BACKGROUND_UTILIZATION;
+/** Heap growth kept for the sweeper after a cycle (`sweepMinHeapDistance`). */
+const SWEEP_MIN_HEAP_DISTANCE = 1024 * 1024;
+/** The heap goal stays this far above the point a cycle triggered at. */
+const MIN_RUNWAY = 64 << 10;
+/** `defaultHeapMinimum`: also the largest runway left below a big goal. */
+const DEFAULT_HEAP_MINIMUM = 4 << 20;
 
 /**
  * Parses GOGC: a non-negative integer percentage, or `off` (-1).
@@ -46,6 +53,22 @@ export interface PacerModel {
   readonly pacer: "next_gc" | "go1.19";
   /** Heap goal before the first GC at GOGC=100 (`heapMinimum`). */
   readonly heapMinimum: number;
+  /**
+   * Scannable globals of the runtime and standard library in every program
+   * (data + bss with pointers; Go 1.19 counts them in the goal and the
+   * runway).
+   */
+  readonly runtimeGlobalsScan?: number;
+}
+
+/** What one cycle measured, for the cons/mark estimate (`endCycle`). */
+export interface CycleMeasure {
+  /** Scan work of the cycle: heap, stack and global bytes scanned. */
+  scanWork: number;
+  /** Background workers' and assists' share of the CPU during the mark. */
+  utilization: number;
+  /** Idle mark workers' share of the CPU during the mark. */
+  idleUtilization: number;
 }
 
 /**
@@ -55,9 +78,10 @@ export interface PacerModel {
  * ```ts
  * import { GCController, getPreset } from "../../mod.ts";
  * import { strictEqual } from "node:assert/strict";
- * const pacer = new GCController(getPreset("go1.19"), 100);
+ * const pacer = new GCController({ pacer: "go1.19", heapMinimum: 4 << 20 }, 100);
  * strictEqual(pacer.goal, 4 << 20); // the 4 MiB minimum before any cycle
- * pacer.heapMarked = 10 << 20;
+ * strictEqual(pacer.trigger, 3997696); // 61/64 of the way there
+ * pacer.heapMarked = pacer.heapLive = 10 << 20;
  * pacer.commit();
  * strictEqual(pacer.goal, 20 << 20);
  * pacer.setGCPercent("off");
@@ -70,14 +94,29 @@ export class GCController {
   gcpercent: number;
   /** Heap bytes counted as live: whole cached spans; reset to the marked bytes by each GC. */
   heapLive = 0;
-  /** Bytes marked by the last cycle. */
+  /** Bytes marked by the last cycle (what it found reachable, plus what was allocated black). */
   heapMarked = 0;
-  /** Bytes of marked objects in scannable spans. */
+  /** Heap scan work of the last cycle: bytes scanned, up to each object's last pointer. */
+  lastHeapScan = 0;
+  /**
+   * Scannable heap bytes (`heapScan`): the last cycle's scan work plus the
+   * pointerful objects allocated since; fixed while a cycle runs.
+   */
   heapScan = 0;
   /** Stack bytes scanned by the last cycle. */
   lastStackScan = 0;
-  /** Global bytes scanned. */
+  /** Global bytes scanned (the program's and the runtime's). */
   globalsScan = 0;
+  /** Estimated ratio of allocation to scan rate (`consMark`), smoothed over cycles. */
+  consMark = 0;
+  /** The PI controller's integral of the cons/mark error. */
+  #errIntegral = 0;
+  /** heapLive the running cycle was started at (-1 between cycles). */
+  triggered: number = -1;
+  /** heapLive + 1 MiB at the last commit while sweeping (`sweepDistMinTrigger`). */
+  #sweepDistMinTrigger = 0;
+  /** Runway for the mark in bytes of allocation (`runway`). */
+  runway = 0;
   /** Heap goal (`NextGC`). */
   goal = 0;
   /** heapLive at which the next cycle starts. */
@@ -87,6 +126,7 @@ export class GCController {
   constructor(model: PacerModel, gcpercent: number) {
     this.#model = model;
     this.gcpercent = gcpercent;
+    this.globalsScan = model.runtimeGlobalsScan ?? 0;
     this.commit();
   }
 
@@ -94,46 +134,131 @@ export class GCController {
   setGCPercent(v: number | string): number {
     const old = this.gcpercent;
     this.gcpercent = parseGOGC(v);
-    this.commit();
+    this.commit(this.#sweepDistMinTrigger === 0);
     return old;
   }
 
-  /** Recomputes goal and trigger from the last cycle's figures. */
-  commit(): void {
+  /**
+   * A cycle starts (`startCycle`): the trigger it started at is kept, so
+   * the goal stays at least 64 KiB above it.
+   */
+  startCycle(): void {
+    this.triggered = this.trigger;
+    this.#bounds();
+  }
+
+  /**
+   * The heap size by which the running cycle's assists make the mark
+   * finish (`revise`), given the scan work it turned out to have: the goal,
+   * or — when that is more than the last cycle's (the heap grows) — the
+   * goal stretched as if all scannable memory were live
+   * (`maxScanWork`), at most (1 + GOGC/100) × the goal. A mutator that
+   * outruns the workers ends the mark there.
+   */
+  markGoal(scanWork: number): number {
+    const goal = this.goal;
+    const expected = this.lastHeapScan + this.lastStackScan + this.globalsScan;
+    if (scanWork <= expected || this.triggered < 0) return goal;
+    const maxScanWork = Math.max(
+      scanWork,
+      this.heapScan + this.lastStackScan + this.globalsScan,
+    );
+    const gcpercent = this.gcpercent < 0 ? 100000 : this.gcpercent;
+    const hard = Math.floor((1 + gcpercent / 100) * goal);
+    if (expected <= 0) return hard;
+    const ext = Math.floor(
+      (goal - this.triggered) / expected * maxScanWork + this.triggered,
+    );
+    return Math.min(ext, hard);
+  }
+
+  /**
+   * A cycle's mark is done (`endCycle`): the cons/mark ratio it showed —
+   * bytes allocated since the trigger against the scan work, each over the
+   * CPU it had — feeds the PI controller that smooths `consMark`. A traced
+   * program allocates little during a mark (it spends its time printing),
+   * so its ratio and runway stay near 0 and its cycles start late.
+   */
+  endCycle(m: CycleMeasure): void {
+    if (this.#model.pacer === "next_gc") return;
+    if (this.heapLive <= this.triggered || m.scanWork <= 0) return;
+    const current = (this.heapLive - this.triggered) *
+      (m.utilization + m.idleUtilization) /
+      (m.scanWork * (1 - m.utilization));
+    // piController{kp: 0.9, ti: 4.0, tt: 1000, min: -1000, max: 1000}
+    // .next(consMark, current, 1): the cons/mark of this cycle is the set point.
+    const kp = 0.9, ti = 4, tt = 1000;
+    const raw = kp * (current - this.consMark) + this.#errIntegral;
+    const out = Math.min(1000, Math.max(-1000, raw));
+    this.#errIntegral += kp / ti * (current - this.consMark) +
+      (out - raw) / tt;
+    this.consMark = out;
+  }
+
+  /**
+   * Recomputes goal and trigger from the last cycle's figures (`commit`):
+   * at mark termination (sweeping unfinished, `isSweepDone` false) and when
+   * GOGC changes.
+   */
+  commit(isSweepDone = true): void {
+    this.triggered = -1;
+    this.#sweepDistMinTrigger = isSweepDone
+      ? 0
+      : this.heapLive + SWEEP_MIN_HEAP_DISTANCE;
+    this.runway = this.consMark * (1 - GC_GOAL_UTILIZATION) /
+      GC_GOAL_UTILIZATION *
+      (this.lastHeapScan + this.lastStackScan + this.globalsScan);
+    this.#bounds();
+  }
+
+  /** Goal and trigger (`heapGoalInternal` and `trigger`). */
+  #bounds(): void {
     if (this.gcpercent < 0) {
       this.goal = Infinity;
       this.trigger = Infinity;
       return;
     }
+    const marked = this.heapMarked;
     if (this.#model.pacer === "next_gc") {
       // next_gc = heap_alloc + heap_alloc × GOGC/100; no minimum.
-      this.goal = this.heapMarked +
-        Math.floor(this.heapMarked * this.gcpercent / 100);
+      this.goal = marked + Math.floor(marked * this.gcpercent / 100);
       this.trigger = this.goal;
       return;
     }
     const heapMinimum = Math.floor(
       this.#model.heapMinimum * this.gcpercent / 100,
     );
-    const marked = this.heapMarked;
     let goal = marked +
       Math.floor(
         (marked + this.lastStackScan + this.globalsScan) * this.gcpercent / 100,
       );
     if (goal < heapMinimum) goal = heapMinimum;
-    const runway = CONS_MARK * (1 - GC_BACKGROUND_UTILIZATION) /
-      GC_BACKGROUND_UTILIZATION *
-      (this.heapScan + this.lastStackScan + this.globalsScan);
-    let trigger = Math.floor(goal - runway);
-    const span = goal - marked;
-    const minTrigger = marked + Math.floor(span / 64) * 45;
-    let maxTrigger = marked + Math.floor(span / 64) * 61;
-    if (goal - 4 * 1024 * 1024 > maxTrigger) {
-      maxTrigger = goal - 4 * 1024 * 1024;
+    const sweepDist = this.#sweepDistMinTrigger;
+    if (sweepDist > goal) goal = sweepDist;
+    if (this.triggered >= 0 && goal < this.triggered + MIN_RUNWAY) {
+      goal = this.triggered + MIN_RUNWAY;
     }
+    this.goal = goal;
+    if (marked >= goal) {
+      this.trigger = goal;
+      return;
+    }
+    const span = goal - marked;
+    let minTrigger = Math.max(sweepDist, marked);
+    const lower = Math.floor(span / 64) * 45 + marked;
+    if (minTrigger < lower) minTrigger = lower;
+    let maxTrigger = Math.floor(span / 64) * 61 + marked;
+    if (
+      goal > DEFAULT_HEAP_MINIMUM && goal - DEFAULT_HEAP_MINIMUM > maxTrigger
+    ) {
+      maxTrigger = goal - DEFAULT_HEAP_MINIMUM;
+    }
+    if (maxTrigger < minTrigger) maxTrigger = minTrigger;
+    let trigger = this.runway > goal
+      ? minTrigger
+      : Math.floor(goal - this.runway);
     if (trigger < minTrigger) trigger = minTrigger;
     if (trigger > maxTrigger) trigger = maxTrigger;
-    this.goal = goal;
     this.trigger = trigger;
   }
 }

@@ -53,6 +53,13 @@ export interface Preset {
   readonly makechanChanType: boolean;
   /** Heap goal before the first GC, `heapMinimum` (Go 1.19: 4 MiB; Go 1.2: 0). */
   readonly heapMinimum: number;
+  /**
+   * Scannable globals (data and bss with pointers) of the runtime and the
+   * standard library that every program has, bytes: Go 1.19's pacer adds
+   * them to the heap goal and the runway (`globalsScan`; gcpacertrace shows
+   * 223,600–224,208 B for the shared programs built with go1.19.8).
+   */
+  readonly runtimeGlobalsScan: number;
   /** Default GOMAXPROCS (Go 1.2 defaulted to 1; Go 1.19 to the CPU count, 2 here). */
   readonly defaultGomaxprocs: number;
   /** Synthetic address of `runtime.zerobase`, returned for zero-size allocations. */
@@ -162,6 +169,7 @@ const GO119: Preset = {
   tinyAllocator: true,
   makechanChanType: false,
   heapMinimum: 4 * MiB,
+  runtimeGlobalsScan: 223_600,
   defaultGomaxprocs: 2,
   zerobase: 0x54f400,
   typeSegmentStart: 0x464000,
@@ -225,6 +233,8 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     ...GO119,
     name: "go1.22",
     goVersion: "go1.22.12",
+    // gcpacertrace of the shared leak built with Go 1.22.
+    runtimeGlobalsScan: 409_472,
     zerobase: 0x5a85e0,
     typeSegmentStart: 0x48f000,
     frames: GO122_FRAMES,
@@ -283,6 +293,7 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     tinyAllocator: false,
     makechanChanType: true,
     heapMinimum: 0,
+    runtimeGlobalsScan: 0,
     defaultGomaxprocs: 1,
     zerobase: 0x5c4ae8,
     typeSegmentStart: 0x4d2000,

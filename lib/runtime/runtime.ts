@@ -406,7 +406,7 @@ export class Runtime {
     this.nMalloc++;
     this.totalAlloc += size;
     this.heapAlloc += size;
-    this.clock += COSTS.allocSmall;
+    this.clock += COSTS.allocSmall + size * COSTS.allocByte;
     const gc = this.gc;
     if (gc.marking) gc.markNew(span, idx);
     const mode = this.#sampleMode;
@@ -458,6 +458,8 @@ export class Runtime {
     header: number,
   ): void {
     span.types![idx] = t.id + 1;
+    // scanAlloc: scannable bytes the next cycle may have to scan.
+    if (!this.gc.marking) this.pacer.heapScan += size;
     const hw = header >>> 3;
     const n = size / 8 - hw;
     const w0 = idx * (n + hw) + hw;
@@ -553,7 +555,7 @@ export class Runtime {
     this.nMalloc++;
     this.totalAlloc += size;
     this.heapAlloc += size;
-    this.clock += COSTS.allocSmall;
+    this.clock += COSTS.allocSmall + size * COSTS.allocByte;
     if (this.gc.marking) this.gc.markNew(span, idx);
     return span.startAddr + idx * size;
   }
