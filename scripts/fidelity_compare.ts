@@ -16,6 +16,10 @@
  * Usage:
  *
  *     deno run -A scripts/fidelity_compare.ts [--runs 3] [--trace-big] [--only leak] [--shapes 40]
+ *     deno run -A scripts/fidelity_compare.ts --save tests/testdata/fidelity [--runs 3]
+ *
+ * `--save DIR` only records the traced target cases' real figures (`--runs`
+ * traced runs each) in DIR for the fidelity test.
  *
  * `--trace-big` also traces binarytrees depth 14 (a 3 GB trace, ~10 min);
  * without it that case compares the untraced figures only.
@@ -482,6 +486,36 @@ async function compareCase(
   return verdicts;
 }
 
+/**
+ * Writes what `runs` traced real runs of a case show into
+ * `DIR/PROGRAM-VALUE-traced.txt`, small enough to commit (the fidelity
+ * test compares the model against it): per cycle the gctrace line and the
+ * live bytes at its `tracegc`, then the frees by sweeper.
+ */
+async function saveTraced(bin: string, c: Case, runs: number, dir: string) {
+  const go = new TextDecoder().decode(
+    (await new Deno.Command(GO, { args: ["version"] }).output()).stdout,
+  ).trim().replace(/^go version /, "");
+  let text = "";
+  for (let r = 1; r <= runs; r++) {
+    const f = await runReal(bin, c, "allocfreetrace=1,gctrace=1");
+    text +=
+      `# run ${r}: GODEBUG=allocfreetrace=1,gctrace=1 ${c.program} -${c.flag} ${c.value} (${go}, GOMAXPROCS=2)\n`;
+    for (let i = 0; i < f.liveAtGC.length; i++) {
+      const g = f.gc[i];
+      text += `tracegc ${i + 1} live=${f.liveAtGC[i]} allocated=${
+        f.allocAtGC[i]
+      }${g === undefined ? "" : ` | ${fmtGC(g)}`}\n`;
+    }
+    text += `frees ${f.freeCount}: ${
+      SWEEPERS.map((k) => `${k}=${f.sweepers.get(k) ?? 0}`).join(", ")
+    }\n`;
+  }
+  const file = `${dir}/${c.program}-${c.value}-traced.txt`;
+  await Deno.writeTextFile(file, text);
+  console.log(`wrote ${file}`);
+}
+
 async function main() {
   const args = Deno.args;
   const opt = (name: string, def: string) => {
@@ -536,6 +570,15 @@ async function main() {
     const bins = new Map<string, string>();
     for (const p of new Set(cases.map((c) => c.program))) {
       bins.set(p, await buildGoProgram(GO, p, dir));
+    }
+    const save = opt("--save", "");
+    if (save !== "") {
+      for (const c of cases) {
+        if (c.target && c.traced) {
+          await saveTraced(bins.get(c.program)!, c, runs, save);
+        }
+      }
+      return;
     }
     const all: [string, Verdict][] = [];
     for (const c of cases) {
