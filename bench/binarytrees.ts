@@ -1,9 +1,15 @@
 /**
  * Binary-trees, side by side: simulated allocations per second on the
  * simulated heap against real Go's native allocations per second (the
- * shared `binarytrees` program, `-stats`), measured in the same run.
+ * shared `binarytrees` program, `-stats`), measured in the same run, in
+ * turns: for each depth, `--runs` rounds of (simulated, real Go), each
+ * round printing its own ratio, then the median ratio.
  *
- *   deno run -A bench/binarytrees.ts [--depth 18] [--go go1.19]
+ *   deno run -A bench/binarytrees.ts [--depth 16,18] [--runs 3] [--go go1.19]
+ *
+ * The simulated run checks every pointer store and load (the default);
+ * `--trusted` also times the same run with `checkPointers: false` (the
+ * trusted mode for built-in workloads) and prints its ratio beside it.
  *
  * @module
  */
@@ -16,58 +22,100 @@ import { buildGoProgram, findGo } from "./_go.ts";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    depth: { type: "string", default: "18" },
+    depth: { type: "string", default: "16,18" },
+    runs: { type: "string", default: "3" },
     go: { type: "string", default: "go1.19" },
+    trusted: { type: "boolean", default: false },
   },
 });
-const depth = Number(values.depth);
+const depths = values.depth.split(",").map(Number);
+const runs = Number(values.runs);
 
 function simulate(
   d: number,
+  checkPointers: boolean,
 ): { mallocs: number; seconds: number; gcs: number } {
-  const rt = new Runtime({ preset: values.go });
+  const rt = new Runtime({ preset: values.go, checkPointers });
   const t0 = performance.now();
   binarytrees(rt, { depth: d });
   const seconds = (performance.now() - t0) / 1000;
   return { mallocs: rt.readMemStats().Mallocs, seconds, gcs: rt.numGC };
 }
 
-simulate(Math.min(depth, 12)); // warm-up
-const sim = simulate(depth);
-const simRate = sim.mallocs / sim.seconds;
-console.log(
-  `simulated ${values.go}: ${
-    sim.mallocs.toLocaleString("en-US")
-  } allocations in ${sim.seconds.toFixed(2)} s = ${
-    (simRate / 1e6).toFixed(1)
-  } M/s (${sim.gcs} GCs; tracing mark, sweep, checked pointer stores and loads)`,
-);
+function rate(r: { mallocs: number; seconds: number }): number {
+  return r.mallocs / r.seconds;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+const M = (r: number) => (r / 1e6).toFixed(1);
+
+simulate(12, true); // warm-up
+if (values.trusted) simulate(12, false);
 
 const go = await findGo();
-if (go === null) {
-  console.log(
-    "real Go: skipped (no go on PATH; apt-get install golang-1.19-go)",
-  );
-} else {
-  const dir = await Deno.makeTempDir({ prefix: "alloctrace-bench-" });
-  try {
-    const bin = await buildGoProgram(go, "binarytrees", dir);
-    const out = await new Deno.Command(bin, {
-      args: ["-depth", String(depth), "-stats", "-quiet"],
-    }).output();
-    const stats = JSON.parse(new TextDecoder().decode(out.stdout).trim());
-    const goRate = stats.mallocs_per_s as number;
+const dir = await Deno.makeTempDir({ prefix: "alloctrace-bench-" });
+try {
+  const bin = go === null ? null : await buildGoProgram(go, "binarytrees", dir);
+  if (bin === null) {
     console.log(
-      `real ${stats.go}: ${
-        stats.mallocs.toLocaleString("en-US")
-      } allocations in ${stats.wall_s.toFixed(2)} s = ${
-        (goRate / 1e6).toFixed(1)
-      } M/s (${stats.num_gc} GCs, GOMAXPROCS=${stats.gomaxprocs})`,
+      "real Go: skipped (no go on PATH; apt-get install golang-1.19-go)",
     );
-    console.log(
-      `ratio simulated/real: ${(simRate / goRate).toFixed(2)} (target >= 1)`,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
+  for (const depth of depths) {
+    const ratios: number[] = [];
+    const trustedRatios: number[] = [];
+    for (let run = 1; run <= runs; run++) {
+      const sim = simulate(depth, true);
+      let line = `depth ${depth} run ${run}: simulated ${values.go} ${
+        sim.mallocs.toLocaleString("en-US")
+      } allocations in ${sim.seconds.toFixed(2)} s = ${
+        M(rate(sim))
+      } M/s (${sim.gcs} GCs, checked stores and loads)`;
+      const trusted = values.trusted ? simulate(depth, false) : null;
+      if (trusted !== null) {
+        line += `, trusted ${trusted.seconds.toFixed(2)} s = ${
+          M(rate(trusted))
+        } M/s`;
+      }
+      if (bin !== null) {
+        const out = await new Deno.Command(bin, {
+          args: ["-depth", String(depth), "-stats", "-quiet"],
+        }).output();
+        const stats = JSON.parse(new TextDecoder().decode(out.stdout).trim());
+        const goRate = stats.mallocs_per_s as number;
+        ratios.push(rate(sim) / goRate);
+        line += `; real ${stats.go} ${
+          stats.mallocs.toLocaleString("en-US")
+        } in ${stats.wall_s.toFixed(2)} s = ${
+          M(goRate)
+        } M/s (${stats.num_gc} GCs, GOMAXPROCS=${stats.gomaxprocs}); ratio ${
+          ratios.at(-1)!.toFixed(2)
+        }`;
+        if (trusted !== null) {
+          trustedRatios.push(rate(trusted) / goRate);
+          line += `, trusted ${trustedRatios.at(-1)!.toFixed(2)}`;
+        }
+      }
+      console.log(line);
+    }
+    if (ratios.length > 0) {
+      console.log(
+        `depth ${depth}: ratio simulated/real per run ${
+          ratios.map((r) => r.toFixed(2)).join(", ")
+        } (median ${median(ratios).toFixed(2)}${
+          trustedRatios.length > 0
+            ? `; trusted ${
+              trustedRatios.map((r) => r.toFixed(2)).join(", ")
+            }, median ${median(trustedRatios).toFixed(2)}`
+            : ""
+        }; target >= 1)`,
+      );
+    }
+  }
+} finally {
+  await Deno.remove(dir, { recursive: true });
 }

@@ -79,13 +79,17 @@ export class Goroutine {
 
   /** Pushes a root slot holding `v`; returns its index. */
   push(v: number): number {
-    if (this.sp === this.roots.length) {
-      const bigger = new Float64Array(this.roots.length * 2);
-      bigger.set(this.roots);
-      this.roots = bigger;
-    }
+    if (this.sp === this.roots.length) this.#growRoots();
     this.roots[this.sp] = v;
     return this.sp++;
+  }
+
+  // Growth is out of line: push and enter stay small enough for V8 to
+  // inline them into a workload's hot loop.
+  #growRoots(): void {
+    const bigger = new Float64Array(this.roots.length * 2);
+    bigger.set(this.roots);
+    this.roots = bigger;
   }
 
   /** The value of root slot `i`. */
@@ -105,20 +109,22 @@ export class Goroutine {
 
   /** Enters function `fid` at `line` (a new innermost frame). */
   enter(fid: number, line: number): void {
-    if (this.depth === this.frameFunc.length) {
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.frameFunc = grow(this.frameFunc);
-      this.frameLine = grow(this.frameLine);
-      this.frameSp = grow(this.frameSp);
-    }
+    if (this.depth === this.frameFunc.length) this.#growFrames();
     this.frameFunc[this.depth] = fid;
     this.frameLine[this.depth] = line;
     this.frameSp[this.depth] = this.sp;
     this.depth++;
+  }
+
+  #growFrames(): void {
+    const grow = (a: Int32Array) => {
+      const b = new Int32Array(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.frameFunc = grow(this.frameFunc);
+    this.frameLine = grow(this.frameLine);
+    this.frameSp = grow(this.frameSp);
   }
 
   /** Returns from the innermost frame; its root slots are dropped. */

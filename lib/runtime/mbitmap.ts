@@ -30,13 +30,24 @@ import { hex } from "./print.ts";
 export class PointerWords {
   readonly #heap: MHeap;
   readonly #types: readonly GoType[];
-  /** The span the last {@link #pointerWord} check found. */
-  #span: MSpan | null = null;
+  /** False in the trusted mode: stores and loads skip the liveness checks. */
+  readonly #check: boolean;
 
-  /** The pointer words of `heap`, whose objects' types are `types` (by id). */
-  constructor(heap: MHeap, types: readonly GoType[]) {
+  /**
+   * The pointer words of `heap`, whose objects' types are `types` (by id).
+   * With `check` false (the trusted mode for built-in workloads, which
+   * never store or load wrongly) a store or load only finds the span; one
+   * outside any pointerful span still throws as in the checked mode.
+   */
+  constructor(heap: MHeap, types: readonly GoType[], check = true) {
     this.#heap = heap;
     this.#types = types;
+    this.#check = check;
+  }
+
+  /** True unless this is the trusted mode. */
+  get checked(): boolean {
+    return this.#check;
   }
 
   /** Stores pointer `v` (or 0) into pointer word `word` of the object at `obj`. */
@@ -58,13 +69,19 @@ export class PointerWords {
    *   freed heap memory.
    */
   storeAt(addr: number, v: number): void {
-    const w = this.#pointerWord(addr, "store to");
-    if (v !== 0 && this.pointsAtFreed(v)) {
+    const span = this.#heap.spanOf(addr);
+    if (
+      span === undefined ||
+      (this.#check ? !this.#isPointerWord(span, addr) : span.words === null)
+    ) {
+      this.#badPointerWord(addr, "store to");
+    }
+    if (this.#check && v !== 0 && this.pointsAtFreed(v)) {
       throw new RangeError(
         `store to ${hex(addr)}: value ${hex(v)} points at freed heap memory`,
       );
     }
-    this.#span!.words![w] = v;
+    span.words![(addr - span.startAddr) >>> 3] = v;
   }
 
   /**
@@ -75,8 +92,14 @@ export class PointerWords {
    *   unreachable object is a use after free.
    */
   loadAt(addr: number): number {
-    const w = this.#pointerWord(addr, "load from");
-    return this.#span!.words![w];
+    const span = this.#heap.spanOf(addr);
+    if (
+      span === undefined ||
+      (this.#check ? !this.#isPointerWord(span, addr) : span.words === null)
+    ) {
+      this.#badPointerWord(addr, "load from");
+    }
+    return span.words![(addr - span.startAddr) >>> 3];
   }
 
   /**
@@ -88,40 +111,31 @@ export class PointerWords {
     if (v === 0) return false;
     const span = this.#heap.spanOf(v);
     if (span === undefined) return false;
-    const i = Math.floor((v - span.startAddr) / span.elemsize);
-    return i >= span.nelems || !span.isAllocated(i);
+    const i = span.slotOf(v - span.startAddr);
+    return i >= span.nelems ||
+      (span.allocBits[i >>> 5] & (1 << (i & 31))) === 0;
   }
 
   /**
-   * Checks that `addr` is a pointer word of a live object; returns its
-   * index in the span's `words` and leaves the span in `#span`.
+   * True when `addr`, in `span`, is a pointer word of a live object: its
+   * heap bit is set, its slot allocated, and not condemned by the last
+   * mark (unmarked in a span not swept since).
    */
-  #pointerWord(addr: number, what: string): number {
-    const heap = this.#heap;
-    const span = heap.spanOf(addr);
-    if (span !== undefined) {
-      const bits = span.ptrBits;
-      // Offsets inside a span fit in 31 bits; int32 arithmetic keeps V8 off
-      // floating-point division and modulo.
-      const off = (addr - span.startAddr) | 0;
-      const w = off >>> 3;
-      if (
-        bits !== null && (off & 7) === 0 && bits[w] === 1 &&
-        off === addr - span.startAddr
-      ) {
-        const i = (off / span.elemsize) | 0;
-        const bit = 1 << (i & 31);
-        if (
-          (span.allocBits[i >>> 5] & bit) !== 0 &&
-          (span.sweepgen !== heap.sweepgen - 2 ||
-            (span.gcmarkBits[i >>> 5] & bit) !== 0)
-        ) {
-          this.#span = span;
-          return w;
-        }
-      }
+  #isPointerWord(span: MSpan, addr: number): boolean {
+    const bits = span.ptrBits;
+    const off = addr - span.startAddr;
+    // Offsets of a pointerful span stay far below 2^31: int32 arithmetic.
+    if (
+      bits === null || off >= 0x80000000 || (off & 7) !== 0 ||
+      bits[off >>> 3] !== 1
+    ) {
+      return false;
     }
-    return this.#badPointerWord(addr, what);
+    const i = span.slotOf(off);
+    const bit = 1 << (i & 31);
+    return (span.allocBits[i >>> 5] & bit) !== 0 &&
+      (span.sweepgen !== this.#heap.sweepgen - 2 ||
+        (span.gcmarkBits[i >>> 5] & bit) !== 0);
   }
 
   /** Throws the RangeError that says why `addr` is not a pointer word of a live object. */

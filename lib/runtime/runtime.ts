@@ -67,6 +67,13 @@ export interface RuntimeOptions {
    * caller (the CLI does it for `allocfreetrace` and `gctrace`).
    */
   godebug?: string;
+  /**
+   * Check every pointer store and load (default true): the word must be a
+   * pointer word of a live object and a stored pointer must not point at
+   * freed memory. False is the trusted mode for built-in workloads, which
+   * never break those rules: a store or load only finds its span.
+   */
+  checkPointers?: boolean;
 }
 
 /**
@@ -232,7 +239,11 @@ export class Runtime {
     for (let p = 0; p < procs; p++) this.mcaches.push(new MCache(p, nspc));
     this.types = new TypeRegistry(this.preset.typeSegmentStart);
     this.#typeList = this.types.list;
-    this.words = new PointerWords(this.heap, this.#typeList);
+    this.words = new PointerWords(
+      this.heap,
+      this.#typeList,
+      opts.checkPointers ?? true,
+    );
     this.globals = new Globals(this.words);
     this.sweeper = new Sweeper(this);
     this.symtab = new SymbolTable(this.preset.textStart);

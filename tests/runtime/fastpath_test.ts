@@ -1,12 +1,13 @@
 /**
- * mallocgc's fast path (taken when no allocation consumer listens and no
- * sample is due) must leave the runtime exactly as the full path does: each
- * built-in workload runs twice per preset and profile rate, once with an
- * allocation listener (which forces the full path) and once without, and
- * every free, the statistics, the clock, the profile and every span's
- * bitmaps and memory must match.
+ * The fast paths change nothing but time. mallocgc's fast path (taken when
+ * no allocation consumer listens and no sample is due) must leave the
+ * runtime exactly as the full path does: each built-in workload runs twice
+ * per preset and profile rate, once with an allocation listener (which
+ * forces the full path) and once without, and every free, the statistics,
+ * the clock, the profile and every span's bitmaps and memory must match.
+ * The trusted mode (`checkPointers: false`) must give the same runs.
  */
-import { assertEquals } from "../_assert.ts";
+import { assertEquals, assertThrows } from "../_assert.ts";
 import { PRESET_NAMES, Runtime, WORKLOADS } from "../../mod.ts";
 
 const SMALL: Record<string, Record<string, number>> = {
@@ -23,8 +24,9 @@ function runOnce(
   name: string,
   memProfileRate: number,
   listen: boolean,
+  checkPointers = true,
 ) {
-  const rt = new Runtime({ preset, memProfileRate, gogc: 25 });
+  const rt = new Runtime({ preset, memProfileRate, gogc: 25, checkPointers });
   const frees: number[] = [];
   rt.events.subscribe({ free: (addr) => frees.push(addr) });
   let allocs = 0;
@@ -71,3 +73,36 @@ for (const preset of PRESET_NAMES) {
     }
   });
 }
+
+Deno.test("the trusted mode runs every built-in workload as the checked mode does", () => {
+  for (const name of Object.keys(SMALL)) {
+    const checked = runOnce("go1.19", name, 4096, false);
+    const trusted = runOnce("go1.19", name, 4096, false, false);
+    assertEquals(trusted, checked, name);
+  }
+});
+
+Deno.test("the trusted mode skips the liveness checks, not the span lookup", () => {
+  const rt = new Runtime({ checkPointers: false, gogc: "off" });
+  assertEquals(rt.words.checked, false);
+  const node = rt.types.define("main.Node", { size: 16, pointers: [0] });
+  const a = rt.newobject(node);
+  const b = rt.newobject(node);
+  rt.store(a, 0, b);
+  assertEquals(rt.load(a, 0), b);
+  rt.free(b);
+  rt.store(a, 0, b); // a pointer at freed memory: the checked mode throws
+  assertEquals(rt.load(a, 0), b);
+  const raw = rt.mallocgc(64, null);
+  assertThrows(() => rt.load(raw, 0), RangeError, /holds no pointers/);
+  assertThrows(() => rt.store(0x1000, 0, 0), RangeError, /not a heap object/);
+  const checked = new Runtime({ gogc: "off" });
+  assertEquals(checked.words.checked, true);
+  const c = checked.newobject(checked.types.define("main.Node", {
+    size: 16,
+    pointers: [0],
+  }));
+  const d = checked.newobject(checked.types.get("main.Node"));
+  checked.free(d);
+  assertThrows(() => checked.store(c, 0, d), RangeError, /freed heap memory/);
+});
