@@ -151,6 +151,13 @@ export {
   parseGOGC,
 } from "./lib/runtime/pacer.ts";
 export { Sweeper } from "./lib/runtime/sweep.ts";
+export { goStartup, startupPrograms } from "./lib/runtime/startup.ts";
+export type {
+  StartupData,
+  StartupFrame,
+  StartupProgram,
+  StartupRecord,
+} from "./lib/runtime/startup_data.ts";
 export {
   type AllocFn,
   EventHub,
@@ -184,6 +191,7 @@ export {
 export { TraceallocPrinter } from "./lib/trace/tracealloc_printer.ts";
 export { captureJsFrames, type JsFrame } from "./lib/stack/js_stack.ts";
 export {
+  type ExplicitStack,
   frame,
   inlinedFrame,
   type PresetFrames,

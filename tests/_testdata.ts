@@ -6,6 +6,7 @@
 
 import { TraceParser } from "../lib/trace/parser.ts";
 import type { TraceEvent } from "../lib/trace/events.ts";
+import { getPreset } from "../lib/runtime/presets.ts";
 
 /**
  * The shared testdata folder of Go 1.19 traces: `../shared/testdata/go1.19/`
@@ -82,4 +83,33 @@ export async function traceText(name: string, dir: URL): Promise<string> {
     );
   }
   return new TextDecoder().decode(bytes);
+}
+
+/**
+ * What `goStartup` adds to a run of a workload mirroring `program` on
+ * `preset`: its records, the objects and bytes of those the real run kept
+ * live, and the objects allocated before GODEBUG was read (counted by
+ * MemStats, freed by the first GC, never traced).
+ */
+export function startupOf(
+  program: string,
+  preset = "go1.19",
+): {
+  records: number;
+  dead: number;
+  liveObjects: number;
+  liveBytes: number;
+  untraced: number;
+} {
+  const data = getPreset(preset).startup;
+  const p = data?.programs[program];
+  const recs = (p?.records ?? []).map((id) => data!.records[id]);
+  const live = recs.filter((r) => !r[5]);
+  return {
+    records: recs.length,
+    dead: recs.length - live.length,
+    liveObjects: live.length,
+    liveBytes: live.reduce((a, r) => a + r[3], 0),
+    untraced: p?.untraced.length ?? 0,
+  };
 }

@@ -10,6 +10,9 @@ import type { PresetFrames } from "../stack/runtime_frames.ts";
 import { GO119_FRAMES } from "../stack/frames_go119.ts";
 import { GO12_FRAMES } from "../stack/frames_go12.ts";
 import { GO122_FRAMES } from "../stack/frames_go122.ts";
+import type { StartupData } from "./startup_data.ts";
+import { STARTUP as GO119_STARTUP } from "./startup_go119.ts";
+import { STARTUP as GO122_STARTUP } from "./startup_go122.ts";
 
 /** The names of the presets. */
 export type PresetName = "go1.19" | "go1.22" | "go1.2-seed";
@@ -75,6 +78,11 @@ export interface Preset {
   readonly traceFormat: "seed" | "tracealloc";
   /** The runtime's own frames: allocation paths, sweepers, system goroutines. */
   readonly frames: PresetFrames;
+  /**
+   * The start-up of real programs of this version (records before main's
+   * own allocations, from real traces; `goStartup` replays it), or null.
+   */
+  readonly startup: StartupData | null;
   /**
    * Heap-profile sampling: Go 1.2's uniform `fastrand1() % (2*rate)` (objects
    * of at least `rate` bytes always sampled), or Go 1.3+'s exponential
@@ -176,6 +184,7 @@ const GO119: Preset = {
   textStart: 0x401000,
   traceFormat: "tracealloc",
   frames: GO119_FRAMES,
+  startup: GO119_STARTUP,
   sampling: "exponential",
   profileCycles: "future-ring",
   bucketBySize: true,
@@ -238,6 +247,7 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     zerobase: 0x5a85e0,
     typeSegmentStart: 0x48f000,
     frames: GO122_FRAMES,
+    startup: GO122_STARTUP,
     godebugVars: [
       "allocfreetrace",
       "clobberfree",
@@ -300,6 +310,7 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     textStart: 0x400c00,
     traceFormat: "seed",
     frames: GO12_FRAMES,
+    startup: null,
     sampling: "uniform",
     profileCycles: "recent-settled",
     bucketBySize: false,

@@ -23,6 +23,7 @@ import { AllocKind } from "../stack/allockind.ts";
 import { type GoDebug, parseGodebug } from "./godebug.ts";
 import { type Bucket, HeapProfile } from "./mprof.ts";
 import { Sampler } from "./sampling.ts";
+import type { ExplicitStack } from "../stack/runtime_frames.ts";
 
 export { AllocKind };
 import { getPreset, type Preset, sizeClassesOf } from "./presets.ts";
@@ -139,6 +140,12 @@ export class Runtime {
   readonly symtab: SymbolTable;
   /** The heap profile (buckets and cycles). */
   readonly memprofile: HeapProfile;
+  /**
+   * The whole stack of the allocation in progress when it is given rather
+   * than made of frames ({@link AllocKind.startup}: a start-up record
+   * replayed by `goStartup`), else null.
+   */
+  explicitStack: ExplicitStack | null = null;
   #forceProfile = false;
   /** 0: no profiling; 1: the exponential countdown decides inline; 2: every allocation goes to `#sampleSlow`. */
   #sampleMode = 1;
@@ -912,6 +919,12 @@ export class Runtime {
 
   /** The function name of the current goroutine's innermost frame, or "" (the allocation site). */
   site(): string {
+    const explicit = this.explicitStack;
+    if (explicit !== null) {
+      return explicit.frames.find((f) => !f.func.startsWith("runtime."))
+        ?.func ??
+        "";
+    }
     const g = this.curg;
     return g.depth === 0 ? "" : this.symtab.info(g.frameFunc[g.depth - 1]).name;
   }
@@ -1356,6 +1369,13 @@ export class Runtime {
     requested: number,
     kind: AllocKind = AllocKind.mallocgc,
   ): number[] {
+    const explicit = this.explicitStack;
+    if (kind === AllocKind.startup && explicit !== null) {
+      return explicit.frames.slice(this.preset.frames.profileSkip)
+        .filter((f) => !f.inlined).slice(0, 32).map((f) =>
+          this.symtab.pcAt(this.symtab.func(f.func, f.file), f.off, f.line)
+        );
+    }
     const noscan = typ === null || typ.noscan;
     const chanNoBuf = kind === AllocKind.makechan && requested === HCHAN_SIZE;
     const key = kind * 4 + (noscan ? 1 : 0) + (chanNoBuf ? 2 : 0);

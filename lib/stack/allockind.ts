@@ -27,6 +27,12 @@ export const AllocKind = {
   makemapSmall: 7,
   /** The first bucket of a map: `runtime.mapassign_faststr`. */
   mapassign: 8,
+  /**
+   * A record of the runtime's start-up replayed from a real trace
+   * (`lib/runtime/startup.ts`): its whole stack is the runtime's
+   * `explicitStack`.
+   */
+  startup: 9,
 } as const;
 
 /** One of {@link AllocKind}'s values. */

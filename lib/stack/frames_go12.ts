@@ -36,6 +36,8 @@ const ALLOC: Readonly<Record<AllocKind, readonly ReturnType<typeof F>[]>> = {
   [AllocKind.concatstring]: [mallocgc, concatstring],
   [AllocKind.makemapSmall]: [mallocgc, new_, makemap],
   [AllocKind.mapassign]: [mallocgc, cnewarray, mapassign],
+  // The seed preset has no start-up data: only mallocgc, if ever asked.
+  [AllocKind.startup]: [mallocgc],
 };
 
 /**

@@ -29,6 +29,22 @@ export interface RuntimeFrame {
   readonly args?: string;
 }
 
+/**
+ * The whole stack of an allocation as a real trace printed it: the
+ * goroutine header's id and status, every frame to the bottom of the
+ * stack, and `created by` (a runtime start-up record, `goStartup`).
+ */
+export interface ExplicitStack {
+  /** Goroutine id in the header (0: on g0, `idle`). */
+  readonly goid: number;
+  /** Status in the header (`running, locked to thread`). */
+  readonly status: string;
+  /** Frames, innermost first, to the bottom of the stack. */
+  readonly frames: readonly RuntimeFrame[];
+  /** `created by` function, file, line and PC offset, or null. */
+  readonly createdBy: readonly [string, string, number, number] | null;
+}
+
 /** A parked runtime goroutine in a `tracegc` listing: its frames and creator. */
 export interface SystemGoroutineFrames {
   /** Frames innermost first, without the final `runtime.goexit`. */

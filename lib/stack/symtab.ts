@@ -47,6 +47,7 @@ export class SymbolTable {
   readonly #pcs = new Map<number, number>(); // fid * 2^20 + line → pc
   readonly #lines = new Map<number, number>(); // pc → line
   readonly #next: number[] = []; // per function: next pc offset
+  readonly #span: number[] = []; // per function: bytes of text
   readonly #textStart: number;
 
   /** Makes a table whose text segment starts at `textStart`. */
@@ -54,19 +55,31 @@ export class SymbolTable {
     this.#textStart = textStart;
   }
 
-  /** The id of function `name`, registering it (with `file` and traceback `args`) the first time. */
-  func(name: string, file = "?", args = ""): number {
+  /**
+   * The id of function `name`, registering it (with `file`, traceback
+   * `args` and `textBytes` of text, one span of 4 KiB unless more) the
+   * first time. A function longer than a span (Go's `unicode.init`, whose
+   * calls sit 0x3b0a bytes in) takes several, so that every offset in it
+   * maps back to it.
+   */
+  func(name: string, file = "?", args = "", textBytes = FUNC_SPAN): number {
     const known = this.#byName.get(name);
     if (known !== undefined) return known;
     const id = this.#funcs.length;
-    this.#funcs.push({
+    const fn = {
       id,
       name,
       file,
       entry: this.#textStart + id * FUNC_SPAN,
       args,
-    });
-    this.#next.push(0x15);
+    };
+    const spans = Math.max(1, Math.ceil(textBytes / FUNC_SPAN));
+    for (let i = 0; i < spans; i++) {
+      this.#funcs.push(fn);
+      this.#next.push(0x15);
+    }
+    this.#span.push(spans * FUNC_SPAN);
+    for (let i = 1; i < spans; i++) this.#span.push(0);
     this.#byName.set(name, id);
     return id;
   }
@@ -81,7 +94,7 @@ export class SymbolTable {
     return this.#textStart + this.#funcs.length * FUNC_SPAN;
   }
 
-  /** Number of functions. */
+  /** Number of 4 KiB text spans the functions take (one per function unless longer). */
   get size(): number {
     return this.#funcs.length;
   }
@@ -109,7 +122,7 @@ export class SymbolTable {
    * (runtime frames, whose offsets are known) and returns it.
    */
   pcAt(fid: number, off: number, line: number): number {
-    const pc = this.#funcs[fid].entry + off;
+    const pc = this.#funcs[fid].entry + Math.min(off, this.#span[fid] - 1);
     this.#lines.set(pc, line);
     return pc;
   }

@@ -9,6 +9,8 @@
 import type { Runtime } from "../runtime/runtime.ts";
 import type { FrameSnapshot, Goroutine } from "../runtime/goroutine.ts";
 import type { Frame, StackTable, TraceEvent } from "./events.ts";
+import type { ExplicitStack } from "../stack/runtime_frames.ts";
+import { AllocKind } from "../stack/allockind.ts";
 
 /**
  * Forwards the runtime's allocations, frees and GC cycles to `emit` as
@@ -59,18 +61,40 @@ export function attachEvents(
     list.push({ frames: g.snapshotFrames(), stack });
     return stack;
   };
+  // A start-up record's stack: all of it, as a real trace's reader sees it
+  // (the site of a runtime-only stack is its first frame past the
+  // allocator's plumbing, e.g. runtime.procresize).
+  const explicitCache = new Map<ExplicitStack, number>();
+  const explicitOf = (e: ExplicitStack): number => {
+    let stack = explicitCache.get(e);
+    if (stack === undefined) {
+      const frames: Frame[] = e.frames
+        .map((f) => ({
+          func: f.func,
+          file: f.file,
+          line: f.line,
+          pc: 0,
+          inlined: f.inlined ?? false,
+        }));
+      stack = stacks.intern(frames);
+      explicitCache.set(e, stack);
+    }
+    return stack;
+  };
   return rt.events.subscribe({
-    alloc: (addr, size, typ, _kind, requested, g) =>
+    alloc: (addr, size, typ, kind, requested, g) => {
+      const explicit = kind === AllocKind.startup ? rt.explicitStack : null;
       emit({
         kind: "alloc",
         addr,
         size,
         type: typ?.name ?? null,
         requested,
-        goroutine: g.id,
-        stack: stackOf(g),
+        goroutine: explicit?.goid ?? g.id,
+        stack: explicit !== null ? explicitOf(explicit) : stackOf(g),
         lineNo: 0,
-      }),
+      });
+    },
     free: (addr, size) =>
       emit({ kind: "free", addr, size, goroutine: 0, stack: 0, lineNo: 0 }),
     gc: (ev) => {

@@ -34,6 +34,8 @@ const TRACEFREE = ascii("tracefree(");
 const COMMA = ascii(", ");
 const CLOSE = ascii(")\n");
 const EMPTY = new Uint8Array(0);
+/** Top of g0's stack (the system stack of m0), where runtime-only stacks print their fp/sp. */
+const G0_STACK_TOP = 0x7fffcbd6b000;
 
 /**
  * The Go 1.3+ printer: a consumer of one runtime's allocation, free and GC
@@ -158,6 +160,26 @@ export class TraceallocPrinter {
     requested: number,
     g: Goroutine,
   ): void {
+    const explicit = this.#rt.explicitStack;
+    if (kind === AllocKind.startup && explicit !== null) {
+      this.counts.allocs++;
+      const { goid, status, frames, createdBy } = explicit;
+      let s = `tracealloc(${hex(addr)}, ${hex(size)}${
+        typ ? `, ${typ.name}` : ""
+      })\n${
+        this.#header(goid, status, goid === 0 || status.startsWith("running"))
+      }`;
+      s += this.#frames(
+        frames,
+        goid === 0 ? G0_STACK_TOP : this.#stackTop(goid),
+      );
+      if (createdBy !== null) {
+        const [fn, file, line, off] = createdBy;
+        s += this.#createdByLine(fn, 1) + `\t${file}:${line} +${hex(off)}\n`;
+      }
+      this.#charged(() => this.#out.record(s, "\n"));
+      return;
+    }
     const noscan = typ === null || typ.noscan;
     const chanNoBuf = kind === AllocKind.makechan && requested === 96;
     const typAddr = typ?.addr ?? 0;
@@ -207,7 +229,7 @@ export class TraceallocPrinter {
         size,
         this.#cacheTop(who, () =>
           this.#header(0, "idle", true) +
-          this.#frames(this.#rtFrames.sweepers[who], 0x7fffcbd6b000)),
+          this.#frames(this.#rtFrames.sweepers[who], G0_STACK_TOP)),
         EMPTY,
       );
       return;

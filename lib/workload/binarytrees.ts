@@ -12,11 +12,14 @@
  */
 
 import type { Runtime } from "../runtime/runtime.ts";
+import { goStartup } from "../runtime/startup.ts";
 
 /** Parameters of {@link binarytrees}. */
 export interface BinaryTreesOptions {
   /** Maximum depth (at least 6, as the Go program enforces; default 10). */
   depth?: number;
+  /** Replay the real program's start-up first (`goStartup`; default true). */
+  startup?: boolean;
 }
 
 /** What a binary-trees run did. */
@@ -48,7 +51,7 @@ export function treeNodes(depth: number): number {
  * import { Runtime } from "../runtime/runtime.ts";
  * import { binarytrees } from "./binarytrees.ts";
  * const rt = new Runtime();
- * const r = binarytrees(rt, { depth: 6 });
+ * const r = binarytrees(rt, { depth: 6, startup: false }); // without the runtime's start-up
  * if (rt.readMemStats().HeapObjects !== r.live || r.checks[0] !== 255) throw new Error("live");
  * ```
  */
@@ -63,6 +66,7 @@ export function binarytrees(
     );
   }
   const maxDepth = Math.max(requested, MIN_DEPTH + 2);
+  if (opts.startup ?? true) goStartup(rt, "binarytrees");
   const node = rt.types.define("main.Node", { size: 16, pointers: [0, 1] });
   const g = rt.curg;
   const longLived = rt.global("main.longLived");

@@ -9,6 +9,7 @@
  */
 
 import type { Runtime } from "../runtime/runtime.ts";
+import { goStartup } from "../runtime/startup.ts";
 
 const FILE = "acceptance/programs/leak/main.go";
 
@@ -29,16 +30,20 @@ export interface LeakResult {
  * import { Runtime } from "../runtime/runtime.ts";
  * import { leak } from "./leak.ts";
  * const rt = new Runtime();
- * const r = leak(rt, { n: 300 });
- * // 300 records + 300 payloads + the last backing array + the growths bookkeeping array
+ * const r = leak(rt, { n: 300, startup: false });
+ * // without the runtime's start-up (see goStartup): 300 records + 300 payloads + the last backing array + the growths bookkeeping array
  * if (rt.readMemStats().HeapObjects !== 602 || r.growths.length !== 10) throw new Error();
  * ```
  */
-export function leak(rt: Runtime, opts: { n?: number } = {}): LeakResult {
+export function leak(
+  rt: Runtime,
+  opts: { n?: number; startup?: boolean } = {},
+): LeakResult {
   const n = opts.n ?? 2000;
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new RangeError(`leak: n must be a non-negative integer, got ${n}`);
   }
+  if (opts.startup ?? true) goStartup(rt, "leak");
   const record = rt.types.define("main.Record", {
     size: 48,
     pointers: [1, 3],

@@ -10,6 +10,7 @@
  */
 
 import type { Runtime } from "../runtime/runtime.ts";
+import { goStartup } from "../runtime/startup.ts";
 
 const FILE = "acceptance/programs/temporaries/main.go";
 
@@ -22,18 +23,22 @@ const FILE = "acceptance/programs/temporaries/main.go";
  * import { Runtime } from "../runtime/runtime.ts";
  * import { temporaries } from "./temporaries.ts";
  * const rt = new Runtime();
- * temporaries(rt, { n: 40 });
+ * temporaries(rt, { n: 40, startup: false }); // without the runtime's start-up
  * // only the tiny block current at the final GC survives it
  * if (rt.readMemStats().HeapObjects !== 1) throw new Error();
  * ```
  */
-export function temporaries(rt: Runtime, opts: { n?: number } = {}): void {
+export function temporaries(
+  rt: Runtime,
+  opts: { n?: number; startup?: boolean } = {},
+): void {
   const n = opts.n ?? 300;
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new RangeError(
       `temporaries: n must be a non-negative integer, got ${n}`,
     );
   }
+  if (opts.startup ?? true) goStartup(rt, "temporaries");
   const t = rt.types;
   const P8 = t.define("main.P8", { size: 8, pointers: [0] });
   const T24 = t.define("main.T24", { size: 24, pointers: [0, 1] });

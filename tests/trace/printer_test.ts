@@ -56,8 +56,8 @@ for (const preset of PRESET_NAMES) {
     const parsed = events.map((e) =>
       e.kind === "alloc"
         ? `alloc ${e.addr} ${e.size} ${e.type} ${
-          siteFrame(p.stacks.get(e.stack))?.func
-        }`
+          // A start-up record made on g0 has no frame outside the runtime.
+          siteFrame(p.stacks.get(e.stack))?.func ?? ""}`
         : e.kind === "free"
         ? `free ${e.addr} ${e.size}`
         : "gc"

@@ -1,0 +1,151 @@
+/**
+ * The start-up of a real Go program, replayed: before `main.main`'s first
+ * own allocation a Go 1.19 trace holds ~100 records of the runtime
+ * (`schedinit`'s Ps, the main goroutine, sysmon's M, `gcenable`'s channels
+ * and goroutines), of the packages' init functions (`errors.New`s, unicode's
+ * tables, `os.Stdin`…, whose `SetFinalizer` starts the finalizer goroutine
+ * through `createfing`) and of main's `flag` calls; and a few objects
+ * allocated before GODEBUG was read, which have no tracealloc but a
+ * tracefree when the first GC finds them dead. This data comes from real
+ * traces of the shared programs (`scripts/gen_startup.ts` writes
+ * `startup_go119.ts` and `startup_go122.ts`): each record is allocated in
+ * the simulated heap with its requested size and type, printed with its
+ * real goroutine, status and stack ({@link ExplicitStack}), and kept live
+ * (a global root) unless the real run freed it.
+ *
+ * @module
+ */
+
+import { type Runtime, TINY_SIZE } from "./runtime.ts";
+import { AllocKind } from "../stack/allockind.ts";
+import type { ExplicitStack, RuntimeFrame } from "../stack/runtime_frames.ts";
+import type { GoType } from "./types.ts";
+import type { StartupFrame } from "./startup_data.ts";
+import { getPreset } from "./presets.ts";
+
+/** Program names with start-up data for `preset` (empty: none modelled). */
+export function startupPrograms(preset: string): string[] {
+  return Object.keys(getPreset(preset).startup?.programs ?? {});
+}
+
+/**
+ * Replays the start-up of real Go program `program` (`leak`,
+ * `binarytrees`, `temporaries` or `minimal`; another name gets
+ * `minimal`'s) on a fresh `rt`: call it before the program's own work.
+ * Presets without data (go1.2-seed) are left as they are.
+ *
+ * @example
+ * ```ts
+ * import { goStartup, Runtime } from "../../mod.ts";
+ * const rt = new Runtime({ preset: "go1.19" });
+ * goStartup(rt, "minimal");
+ * if (rt.nMalloc < 20 || rt.heapAlloc < 20_000) throw new Error("start-up");
+ * ```
+ */
+export function goStartup(rt: Runtime, program = "minimal"): void {
+  const data = rt.preset.startup;
+  if (data === null) return;
+  const prog = data.programs[program] ?? data.programs.minimal;
+  // Allocated before parsedebugvars: no consumer sees them.
+  const ev = rt.events;
+  const [alloc, profileAlloc] = [ev.alloc, ev.profileAlloc];
+  ev.alloc = ev.profileAlloc = null;
+  try {
+    for (const size of prog.untraced) rt.mallocgc(size, null);
+  } finally {
+    ev.alloc = alloc;
+    ev.profileAlloc = profileAlloc;
+  }
+  const frames = data.frames.map(_frame);
+  // Functions longer than the symbol table's default text get theirs first.
+  const longest = new Map<string, RuntimeFrame>();
+  for (const f of frames) {
+    if (f.off > (longest.get(f.func)?.off ?? 0)) longest.set(f.func, f);
+  }
+  for (const f of longest.values()) {
+    if (f.off >= 0x1000) rt.symtab.func(f.func, f.file, "", f.off + 1);
+  }
+  let fing = false;
+  prog.records.forEach((id, i) => {
+    const r = data.records[id];
+    const [goid, status, requested, , typeName, dead, ids, createdBy] = r;
+    const stack: ExplicitStack = {
+      goid,
+      status,
+      frames: ids.map((id) => frames[id]),
+      createdBy: createdBy ?? null,
+    };
+    fing ||= stack.frames.some((f) => f.func === "runtime.createfing");
+    const typ = typeName === null ? null : _type(rt, typeName, requested);
+    // A tiny record started a tiny block of its own in the real run (the
+    // allocations combined into it were not traced): a whole 16-byte slot
+    // of the tiny span class, so that no record of the data is combined.
+    const tiny = (typ === null || typ.noscan) && requested < TINY_SIZE;
+    rt.explicitStack = stack;
+    let x: number;
+    try {
+      x = rt.mallocgc(
+        tiny ? TINY_SIZE : requested,
+        typ,
+        true,
+        rt.curg.p,
+        AllocKind.startup,
+      );
+    } finally {
+      rt.explicitStack = null;
+    }
+    if (!dead) rt.setGlobal(rt.global(`runtime.startup.${i}`), x);
+  });
+  if (fing) {
+    const g = rt.newGoroutine(0);
+    g.kind = "finalizer";
+    g.status = "waiting";
+    g.waitReason = "finalizer wait";
+  }
+}
+
+function _frame(f: StartupFrame): RuntimeFrame {
+  return {
+    func: f[0],
+    file: f[1],
+    line: f[2],
+    off: f[3],
+    size: f[4],
+    args: f[5],
+    inlined: f[6] ?? false,
+  };
+}
+
+/** Scalar element types: their allocations are noscan (and tiny under 16 B). */
+const _SCALARS = new Set([
+  "bool",
+  "int",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "uintptr",
+  "float32",
+  "float64",
+]);
+
+/** Layouts of the runtime's types the simulator also allocates. */
+const _LAYOUTS: Record<string, { size: number; pointers: number[] }> = {
+  "runtime.hmap": { size: 48, pointers: [2, 3, 5] },
+};
+
+/** The registered type `name`, defined on first use (pointerful unless a scalar). */
+function _type(rt: Runtime, name: string, requested: number): GoType {
+  const known = rt.types.list.find((t) => t.name === name);
+  if (known !== undefined) return known;
+  const size = Math.max(8, requested - requested % 8);
+  return rt.types.define(
+    name,
+    _LAYOUTS[name] ?? (_SCALARS.has(name) ? { size } : { size, pointers: [0] }),
+  );
+}

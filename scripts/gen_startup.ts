@@ -1,0 +1,368 @@
+/**
+ * Regenerates the start-up data of the go1.19 and go1.22 presets
+ * (`lib/runtime/startup_go119.ts`, `lib/runtime/startup_go122.ts`) from
+ * real traces: the committed real traces of the shared programs (`leak`,
+ * `binarytrees`, `temporaries`: tests/testdata/shared/go1.19 and
+ * tests/testdata/go1.22) and an empty `func main() {}` built with the real
+ * Go of each version (-trimpath) and run with `GODEBUG=allocfreetrace=1`.
+ * It keeps every allocation record before the program's first own allocation (the
+ * first record whose innermost non-runtime frame is a `main.` function:
+ * what the workloads model): the runtime's start-up (schedinit, the main
+ * goroutine, sysmon, gcenable), the packages' init functions and main's
+ * `flag` calls. For each record: the goroutine and its status, requested
+ * and printed size, type, the whole stack (function, file, line, PC offset,
+ * frame size, arguments as printed), `created by`, and whether the real run
+ * freed it (garbage at the first GC). Also the sizes of the objects freed
+ * without a tracealloc (allocated before GODEBUG was read).
+ *
+ * Usage:
+ *
+ *     deno run -A scripts/gen_startup.ts
+ *
+ * @module
+ */
+
+import { GO_PROGRAMS } from "../bench/_go.ts";
+import { GO119, GO122 } from "../tests/_testdata.ts";
+import { slotAddr } from "../lib/trace/events.ts";
+
+const VERSIONS = [
+  {
+    preset: "go1.19",
+    go: "/usr/lib/go-1.19/bin/go",
+    out: "startup_go119.ts",
+    traces: GO119,
+  },
+  {
+    preset: "go1.22",
+    go: "/usr/lib/go-1.22/bin/go",
+    out: "startup_go122.ts",
+    traces: GO122,
+  },
+];
+
+/**
+ * Programs and their committed real trace in each version's test data (the
+ * shared programs' own runs, which the fidelity tests compare with), or
+ * null: built and run here, the most typical of several runs.
+ */
+const PROGRAMS: [string, string | null][] = [
+  ["leak", "leak-n300.trace"],
+  ["binarytrees", "binarytrees-d6.trace.gz"],
+  ["temporaries", "temporaries-n40.trace"],
+  ["minimal", null],
+];
+
+async function readTrace(url: URL): Promise<string> {
+  const file = (await Deno.open(url)).readable;
+  const stream = url.pathname.endsWith(".gz")
+    ? file.pipeThrough(
+      new DecompressionStream("gzip") as unknown as TransformStream<
+        Uint8Array,
+        Uint8Array
+      >,
+    )
+    : file;
+  return await new Response(stream).text();
+}
+
+type Frame = [string, string, number, number, number, string, boolean];
+
+interface Rec {
+  goid: number;
+  status: string;
+  requested: number;
+  size: number;
+  type: string | null;
+  frames: Frame[];
+  createdBy: [string, string, number, number] | null;
+  addr: number;
+  dead: boolean;
+}
+
+async function build(go: string, program: string, dir: string) {
+  const bin = `${dir}/${program}`;
+  let cwd = GO_PROGRAMS.pathname;
+  if (program === "minimal") {
+    cwd = `${dir}/minimal-src`;
+    await Deno.mkdir(cwd, { recursive: true });
+    await Deno.writeTextFile(`${cwd}/go.mod`, "module minimal\n\ngo 1.19\n");
+    await Deno.writeTextFile(
+      `${cwd}/main.go`,
+      "package main\n\nfunc main() {}\n",
+    );
+  }
+  const out = await new Deno.Command(go, {
+    args: [
+      "build",
+      "-trimpath",
+      "-o",
+      bin,
+      program === "minimal" ? "." : `./${program}`,
+    ],
+    cwd,
+    env: { GOPROXY: "off", GOFLAGS: "", GO111MODULE: "on" },
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `go build ${program}: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return bin;
+}
+
+const HEADER = /^goroutine (\d+) (?:gp=\S+ m=\S+ (?:mp=\S+ )?)?\[(.*)\]:$/;
+const FILELINE =
+  /^\t(.*):(\d+)(?: \+0x([0-9a-f]+))?(?: fp=0x([0-9a-f]+) sp=0x([0-9a-f]+))?/;
+
+/** Parses the records of a trace (tracegc blocks skipped). */
+function parse(text: string): { recs: Rec[]; orphanFrees: number[] } {
+  const lines = text.split("\n");
+  const recs: Rec[] = [];
+  const byAddr = new Map<number, Rec>();
+  const orphanFrees: number[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const l = lines[i];
+    if (l === "tracegc()") {
+      while (i < lines.length && lines[i] !== "end tracegc") i++;
+      i++;
+      continue;
+    }
+    const m = /^trace(alloc|free)\((0x[0-9a-f]+), (0x[0-9a-f]+)(?:, (.*))?\)$/
+      .exec(l);
+    if (m === null) {
+      i++;
+      continue;
+    }
+    const addr = parseInt(m[2], 16);
+    const size = parseInt(m[3], 16);
+    if (m[1] === "free") {
+      const r = byAddr.get(addr);
+      if (r === undefined) orphanFrees.push(size);
+      else {
+        r.dead = true;
+        byAddr.delete(addr);
+      }
+      i++;
+      continue;
+    }
+    const h = HEADER.exec(lines[i + 1]);
+    if (h === null) throw new Error(`no goroutine header after ${l}`);
+    i += 2;
+    const frames: Frame[] = [];
+    let createdBy: Rec["createdBy"] = null;
+    while (i < lines.length && lines[i] !== "") {
+      const fl = lines[i];
+      const fm = FILELINE.exec(lines[i + 1] ?? "");
+      if (fm === null) throw new Error(`bad frame at ${fl}`);
+      if (fl.startsWith("created by ")) {
+        const fn = fl.slice("created by ".length).replace(
+          / in goroutine \d+$/,
+          "",
+        );
+        createdBy = [fn, fm[1], +fm[2], parseInt(fm[3] ?? "0", 16)];
+      } else {
+        const open = fl.lastIndexOf("(");
+        const func = fl.slice(0, open);
+        const args = fl.slice(open + 1, -1);
+        const inlined = fm[4] === undefined;
+        const size = inlined ? 0 : parseInt(fm[4], 16) - parseInt(fm[5], 16);
+        frames.push([
+          func,
+          fm[1],
+          +fm[2],
+          parseInt(fm[3] ?? "0", 16),
+          size,
+          inlined ? "..." : args,
+          inlined,
+        ]);
+      }
+      i += 2;
+    }
+    const mg = frames.find((f) => f[0] === "runtime.mallocgc");
+    const requested = mg !== undefined
+      ? parseInt(mg[5].split(",")[0], 16)
+      : size;
+    const rec: Rec = {
+      goid: +h[1],
+      status: h[2],
+      requested,
+      size,
+      type: m[4] ?? null,
+      frames,
+      createdBy,
+      addr,
+      dead: false,
+    };
+    recs.push(rec);
+    // Go 1.22's allocation header: tracealloc prints the object 8 bytes
+    // into its slot, tracefree the slot (lib/trace/events.ts slotAddr).
+    byAddr.set(slotAddr(addr, size), rec);
+  }
+  return { recs, orphanFrees };
+}
+
+/** The records before the program's first own allocation. */
+function prologue(recs: Rec[]): Rec[] {
+  const out: Rec[] = [];
+  for (const r of recs) {
+    const own = r.frames.find((f) => !f[0].startsWith("runtime."));
+    if (own !== undefined && own[0].startsWith("main.")) break;
+    out.push(r);
+  }
+  return out;
+}
+
+async function run(bin: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(bin, {
+    args,
+    env: { GODEBUG: "allocfreetrace=1" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stderr);
+}
+
+const q = (s: string) => JSON.stringify(s);
+
+/** Runs per program: the start-up differs a little from run to run (scheduling). */
+const RUNS = 7;
+
+/**
+ * The most typical of several runs: the one whose prologue has the fewest
+ * frames (function, line, offset) that half of the runs do not print, so
+ * that rare scheduling paths (a preemption, a wakep) stay out of the data;
+ * among those, the one with the median record count.
+ */
+async function typicalRun(bin: string, args: string[]) {
+  const runs: {
+    parsed: ReturnType<typeof parse>;
+    count: number;
+    keys: Set<string>;
+  }[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const parsed = parse(await run(bin, args));
+    const pro = prologue(parsed.recs);
+    const keys = new Set(
+      pro.flatMap((r) => r.frames.map((f) => `${f[0]} ${f[2]} ${f[3]}`)),
+    );
+    runs.push({ parsed, count: pro.length, keys });
+  }
+  const seen = new Map<string, number>();
+  for (const r of runs) {
+    for (const k of r.keys) seen.set(k, (seen.get(k) ?? 0) + 1);
+  }
+  const rare = (r: typeof runs[number]) =>
+    [...r.keys].filter((k) => seen.get(k)! * 2 < RUNS).length;
+  const best = Math.min(...runs.map(rare));
+  const cands = runs.filter((r) => rare(r) === best)
+    .sort((a, b) => a.count - b.count);
+  return cands[cands.length >> 1].parsed;
+}
+
+async function generate(v: typeof VERSIONS[number], dir: string) {
+  const frameIds = new Map<string, number>();
+  const frameList: Frame[] = [];
+  const frameId = (f: Frame) => {
+    const k = JSON.stringify(f);
+    let id = frameIds.get(k);
+    if (id === undefined) {
+      id = frameList.length;
+      frameList.push(f);
+      frameIds.set(k, id);
+    }
+    return id;
+  };
+  const programs: string[] = [];
+  // Programs share most of their start-up (the runtime's, common packages'):
+  // each record is stored once.
+  const recordIds = new Map<string, number>();
+  const recordList: string[] = [];
+  const recordId = (text: string) => {
+    let id = recordIds.get(text);
+    if (id === undefined) {
+      id = recordList.length;
+      recordList.push(text);
+      recordIds.set(text, id);
+    }
+    return id;
+  };
+  const summary: string[] = [];
+  for (const [program, trace] of PROGRAMS) {
+    const { recs, orphanFrees } = trace !== null
+      ? parse(await readTrace(new URL(trace, v.traces)))
+      : await typicalRun(await build(v.go, program, dir), []);
+    const pro = prologue(recs);
+    const bytes = pro.reduce((a, r) => a + r.size, 0);
+    summary.push(
+      `${program}: ${pro.length} records (${bytes} B), ${
+        pro.filter((r) => r.dead).length
+      } freed, untraced frees ${orphanFrees.join("/")}`,
+    );
+    const ids = pro.map((r) =>
+      recordId(
+        `[${r.goid}, ${q(r.status)}, ${r.requested}, ${r.size}, ${
+          r.type === null ? "null" : q(r.type)
+        }, ${r.dead}, [${r.frames.map(frameId).join(", ")}]${
+          r.createdBy === null
+            ? ""
+            : `, [${q(r.createdBy[0])}, ${q(r.createdBy[1])}, ${
+              r.createdBy[2]
+            }, 0x${r.createdBy[3].toString(16)}]`
+        }]`,
+      )
+    );
+    const rows: string[] = [];
+    for (let i = 0; i < ids.length; i += 20) {
+      rows.push(`      ${ids.slice(i, i + 20).join(", ")},`);
+    }
+    programs.push(
+      `  ${program}: {\n    untraced: [${
+        orphanFrees.join(", ")
+      }],\n    records: [\n${rows.join("\n")}\n    ],\n  },`,
+    );
+  }
+  const frames = frameList.map((f) =>
+    `  [${q(f[0])}, ${q(f[1])}, ${f[2]}, 0x${f[3].toString(16)}, 0x${
+      f[4].toString(16)
+    }, ${q(f[5])}${f[6] ? ", true" : ""}],`
+  );
+  const text = `// deno-fmt-ignore-file
+// Generated by scripts/gen_startup.ts from real ${v.preset} traces: do not edit.
+// ${summary.join("\n// ")}
+
+import type { StartupData } from "./startup_data.ts";
+
+/** Frames of the start-up records: function, file, line, PC offset, frame size, arguments (inlined). */
+const FRAMES: StartupData["frames"] = [
+${frames.join("\n")}
+];
+
+/** The records (see StartupRecord), each once. */
+const RECORDS: StartupData["records"] = [
+${recordList.map((r) => `  ${r},`).join("\n")}
+];
+
+/** The start-up of real ${v.preset} programs, by program: records by index. */
+export const STARTUP: StartupData = {
+  frames: FRAMES,
+  records: RECORDS,
+  programs: {
+${programs.join("\n")}
+  },
+};
+`;
+  const path = new URL(`../lib/runtime/${v.out}`, import.meta.url);
+  await Deno.writeTextFile(path, text);
+  console.log(`${v.out}:\n  ${summary.join("\n  ")}`);
+}
+
+if (import.meta.main) {
+  const dir = await Deno.makeTempDir({ prefix: "startup-" });
+  try {
+    for (const v of VERSIONS) await generate(v, dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
