@@ -11,9 +11,10 @@
 
 import {
   type EventBatch,
-  NATIVE_KINDS,
+  FREE_KIND,
   type NativeFrame,
 } from "../native/event.ts";
+import { AddrMap } from "../trace/addr_map.ts";
 import { type Resolved, symbolize } from "../native/symbolize.ts";
 import { ByteWriter } from "../trace/byte_writer.ts";
 import { seedFrameLines, SeedPrinter } from "../trace/seed_printer.ts";
@@ -67,19 +68,17 @@ export interface SizeBucket {
   bytes: number;
 }
 
+/** The power of two at or above `size` (0 for 0; a shift, not `**`, which V8 calls pow for). */
+function _pow2Ceil(size: number): number {
+  if (size <= 0) return 0;
+  if (size > 0x40000000) return 2 ** Math.ceil(Math.log2(size));
+  return size <= 1 ? 1 : 1 << (32 - Math.clz32(size - 1));
+}
+
 function bucketOf(bounds: readonly number[], v: number): number {
   let i = 0;
   while (i < bounds.length && v > bounds[i]) i++;
   return i;
-}
-
-interface Live {
-  proc: ProcessStats;
-  size: number;
-  stack: number;
-  sampled: boolean;
-  time: number;
-  clock: number;
 }
 
 /** Options of the sink. */
@@ -126,7 +125,42 @@ export class NativeSink {
   readonly #resolved = new Map<string, Resolved>();
   /** Tracer stack id → interned stack. */
   readonly #stackOf = new Map<number, number>();
-  readonly #live = new Map<number, Live>();
+  // Live blocks: key → slot in the parallel arrays below.
+  readonly #live = new AddrMap(1 << 16);
+  #lSize = new Float64Array(1024);
+  #lTime = new Float64Array(1024);
+  #lClock = new Float64Array(1024);
+  #lStack = new Int32Array(1024);
+  #lProc = new Int32Array(1024);
+  #lSampled = new Uint8Array(1024);
+  readonly #freeSlots: number[] = [];
+  #nslots = 0;
+  readonly #procList: ProcessStats[] = [];
+  #lastProc: ProcessStats | null = null;
+  #lastImage = -1;
+  #lastSize: SizeBucket | null = null;
+  #lastLifetime: [number, { wall: number[]; between: number[] } | null] = [
+    -1,
+    null,
+  ];
+  readonly #freeEvent = {
+    kind: "free" as const,
+    addr: 0,
+    size: 0,
+    goroutine: 0,
+    stack: 0,
+    lineNo: 0,
+  };
+  readonly #allocEvent = {
+    kind: "alloc" as const,
+    addr: 0,
+    size: 0,
+    type: null,
+    requested: 0,
+    goroutine: 0,
+    stack: 0,
+    lineNo: 0,
+  };
   readonly #tracebacks = new Map<number, Uint8Array>();
   readonly #writer: ByteWriter | null;
   readonly #printer: SeedPrinter | null;
@@ -175,6 +209,12 @@ export class NativeSink {
     for (const [id, path] of b.images) this.#images.set(id, path);
     const only = this.#o.pid;
     const printer = this.#printer;
+    const sampledAnalyzer = this.sampledAnalyzer;
+    // One event object of each kind, refilled (the analyzer keeps none).
+    const free = this.#freeEvent;
+    const alloc = this.#allocEvent;
+    let proc = this.#lastProc;
+    let procIndex = this.#procList.indexOf(proc!);
     for (let i = 0; i < b.n; i++) {
       const pid = b.pid[i];
       if (only !== 0 && pid !== only) continue;
@@ -185,28 +225,34 @@ export class NativeSink {
       const key = this.#key(pid, addr);
       const time = b.time[i];
       this.#lastTime = time;
-      const proc = this.#procOf(pid, b.image[i]);
-      if (NATIVE_KINDS[b.kind[i]] === "free") {
+      if (proc === null || pid !== proc.pid || b.image[i] !== this.#lastImage) {
+        proc = this.#procOf(pid, b.image[i]);
+        procIndex = this.#procList.indexOf(proc);
+        this.#lastImage = b.image[i];
+      }
+      if (b.kind[i] === FREE_KIND) {
         proc.frees++;
-        const a = this.#live.get(key);
-        if (a === undefined) continue; // allocated before libc was hooked
-        this.#live.delete(key);
-        this.liveBytes -= a.size;
-        a.proc.liveBytes -= a.size;
-        const free = {
-          kind: "free" as const,
-          addr: key,
-          size: a.size,
-          goroutine: b.tid[i],
-          stack: a.stack,
-          lineNo: line,
-        };
+        const slot = this.#live.take(key);
+        if (slot < 0) continue; // allocated before libc was hooked
+        const size = this.#lSize[slot];
+        const stack = this.#lStack[slot];
+        const owner = this.#procList[this.#lProc[slot]];
+        this.#freeSlots.push(slot);
+        this.liveBytes -= size;
+        owner.liveBytes -= size;
+        free.addr = key;
+        free.size = size;
+        free.goroutine = b.tid[i];
+        free.stack = stack;
+        free.lineNo = line;
         this.analyzer.add(free);
-        if (a.sampled) this.sampledAnalyzer?.add(free);
-        const lt = this.#lifetimeOf(a.stack);
-        lt.wall[bucketOf(WALL_BUCKETS, time - a.time)]++;
-        lt.between[bucketOf(BETWEEN_BUCKETS, this.#clock - a.clock)]++;
-        printer?.free(addr, a.size, this.#traceback(a.stack));
+        if (this.#lSampled[slot] === 1) sampledAnalyzer?.add(free);
+        const lt = this.#lifetimeOf(stack);
+        lt.wall[bucketOf(WALL_BUCKETS, time - this.#lTime[slot])]++;
+        lt.between[
+          bucketOf(BETWEEN_BUCKETS, this.#clock - this.#lClock[slot])
+        ]++;
+        printer?.free(addr, size, this.#traceback(stack));
         continue;
       }
       const size = b.size[i];
@@ -216,45 +262,50 @@ export class NativeSink {
         : sampled
         ? (this.#noStack ??= this.stacks.intern([]))
         : (this.#unsampled ??= this.stacks.intern(UNSAMPLED));
-      // A block at a live address: its free was not seen (made before the hooks).
-      const prev = this.#live.get(key);
-      if (prev !== undefined) {
-        this.liveBytes -= prev.size;
-        prev.proc.liveBytes -= prev.size;
+      let slot = this.#freeSlots.pop();
+      if (slot === undefined) {
+        if (this.#nslots === this.#lSize.length) this.#grow();
+        slot = this.#nslots++;
       }
-      this.#live.set(key, {
-        size,
-        stack,
-        sampled,
-        time,
-        clock: this.#clock,
-        proc,
-      });
+      // A block at a live address: its free was not seen (made before the hooks).
+      const prev = this.#live.put(key, slot);
+      if (prev >= 0) {
+        const prevSize = this.#lSize[prev];
+        this.liveBytes -= prevSize;
+        this.#procList[this.#lProc[prev]].liveBytes -= prevSize;
+        this.#freeSlots.push(prev);
+      }
+      this.#lSize[slot] = size;
+      this.#lStack[slot] = stack;
+      this.#lSampled[slot] = sampled ? 1 : 0;
+      this.#lTime[slot] = time;
+      this.#lClock[slot] = this.#clock;
+      this.#lProc[slot] = procIndex;
       proc.allocs++;
       proc.allocBytes += size;
       proc.liveBytes += size;
       this.#clock += size;
       this.liveBytes += size;
-      const limit = size <= 0 ? 0 : 2 ** Math.ceil(Math.log2(size));
-      let sb = this.#sizes.get(limit);
-      if (sb === undefined) {
-        sb = { limit, count: 0, bytes: 0 };
-        this.#sizes.set(limit, sb);
+      const limit = _pow2Ceil(size);
+      let sb = this.#lastSize;
+      if (sb === null || sb.limit !== limit) {
+        sb = this.#sizes.get(limit) ?? null;
+        if (sb === null) {
+          sb = { limit, count: 0, bytes: 0 };
+          this.#sizes.set(limit, sb);
+        }
+        this.#lastSize = sb;
       }
       sb.count++;
       sb.bytes += size;
-      const alloc = {
-        kind: "alloc" as const,
-        addr: key,
-        size,
-        type: null,
-        requested: size,
-        goroutine: b.tid[i],
-        stack,
-        lineNo: line,
-      };
+      alloc.addr = key;
+      alloc.size = size;
+      alloc.requested = size;
+      alloc.goroutine = b.tid[i];
+      alloc.stack = stack;
+      alloc.lineNo = line;
       this.analyzer.add(alloc);
-      if (sampled) this.sampledAnalyzer?.add(alloc);
+      if (sampled) sampledAnalyzer?.add(alloc);
       printer?.malloc(
         addr,
         size,
@@ -264,6 +315,25 @@ export class NativeSink {
         this.#traceback(stack),
       );
     }
+    this.#lastProc = proc;
+  }
+
+  #grow(): void {
+    const n = this.#lSize.length * 2;
+    const grow = <T extends Float64Array | Int32Array | Uint8Array>(
+      a: T,
+      make: (n: number) => T,
+    ): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.#lSize = grow(this.#lSize, (n) => new Float64Array(n));
+    this.#lTime = grow(this.#lTime, (n) => new Float64Array(n));
+    this.#lClock = grow(this.#lClock, (n) => new Float64Array(n));
+    this.#lStack = grow(this.#lStack, (n) => new Int32Array(n));
+    this.#lProc = grow(this.#lProc, (n) => new Int32Array(n));
+    this.#lSampled = grow(this.#lSampled, (n) => new Uint8Array(n));
   }
 
   /** Lifetimes per site (sites named as the analyzer names them), sites by frees. */
@@ -288,9 +358,12 @@ export class NativeSink {
       lt.wall.forEach((v, i) => s.wall[i] += v);
       lt.between.forEach((v, i) => s.between[i] += v);
     }
-    for (const a of this.#live.values()) {
-      const s = siteOf(a.stack);
-      s.oldestLiveMs = Math.max(s.oldestLiveMs, this.#lastTime - a.time);
+    for (const slot of this.#live.values()) {
+      const s = siteOf(this.#lStack[slot]);
+      s.oldestLiveMs = Math.max(
+        s.oldestLiveMs,
+        this.#lastTime - this.#lTime[slot],
+      );
     }
     const total = (s: NativeSiteLifetimes) => s.wall.reduce((x, y) => x + y, 0);
     return [...bySite.values()].sort((a, b) => total(b) - total(a));
@@ -314,6 +387,7 @@ export class NativeSink {
     if (p === undefined) {
       p = { pid, images: [], allocs: 0, allocBytes: 0, frees: 0, liveBytes: 0 };
       this.#procs.set(pid, p);
+      this.#procList.push(p);
     }
     const path = this.#images.get(image) ?? "?";
     if (p.images.at(-1) !== path) p.images.push(path);
@@ -326,6 +400,7 @@ export class NativeSink {
   }
 
   #lifetimeOf(stack: number) {
+    if (stack === this.#lastLifetime[0]) return this.#lastLifetime[1]!;
     let lt = this.#lifetimes.get(stack);
     if (lt === undefined) {
       lt = {
@@ -334,6 +409,7 @@ export class NativeSink {
       };
       this.#lifetimes.set(stack, lt);
     }
+    this.#lastLifetime = [stack, lt];
     return lt;
   }
 

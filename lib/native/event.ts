@@ -101,8 +101,39 @@ export interface EventBatch {
 export const BATCH_EVENTS = 8192;
 
 /**
+ * Where a tracer puts events, field by field (no object per event): the
+ * columnar {@link BatchEncoder}, or {@link EventObjects} for callers that
+ * want {@link NativeEvent}s.
+ */
+export interface EventOut {
+  /** The id of a stack: the same PCs, the same id. */
+  stackId(frames: NativeFrame[]): number;
+  /** The id of an image path. */
+  imageId(path: string): number;
+  /**
+   * One event (`kind`: index in {@link NATIVE_KINDS}; `stack`: a
+   * {@link EventOut.stackId}, -1 for none; `image`: an {@link EventOut.imageId}).
+   */
+  event(
+    kind: number,
+    tid: number,
+    pid: number,
+    image: number,
+    addr: number,
+    size: number,
+    old: number,
+    stack: number,
+    sampled: boolean,
+    time: number,
+  ): void;
+}
+
+/** Index of `free` in {@link NATIVE_KINDS}. */
+export const FREE_KIND = 3;
+
+/**
  * Packs events into batches, giving each distinct stack (by its PCs) an id
- * once.
+ * once; `onFull` takes each full batch.
  *
  * @example
  * ```ts
@@ -117,11 +148,17 @@ export const BATCH_EVENTS = 8192;
  * if (decodeBatch(b, new Map(b.stacks))[1].frames[0].name !== "main") throw new Error();
  * ```
  */
-export class BatchEncoder {
+export class BatchEncoder implements EventOut {
   #b: EventBatch = BatchEncoder.#empty();
   readonly #ids = new Map<number, { pcs: number[]; id: number }[]>();
   #nextId = 0;
   readonly #images = new Map<string, number>();
+  readonly #onFull: (() => void) | undefined;
+
+  /** An encoder; `onFull` is called when a batch is full (it should {@link BatchEncoder.take} it). */
+  constructor(onFull?: () => void) {
+    this.#onFull = onFull;
+  }
 
   static #empty(): EventBatch {
     const n = BATCH_EVENTS;
@@ -144,25 +181,56 @@ export class BatchEncoder {
 
   /** Adds `e`; true when the batch is full (take it). */
   add(e: NativeEvent): boolean {
+    this.event(
+      NATIVE_KINDS.indexOf(e.kind),
+      e.tid,
+      e.pid,
+      this.imageId(e.image),
+      e.addr,
+      e.size,
+      e.old,
+      e.frames.length === 0 ? -1 : this.stackId(e.frames),
+      e.sampled,
+      e.time,
+    );
+    return this.#b.n === BATCH_EVENTS;
+  }
+
+  event(
+    kind: number,
+    tid: number,
+    pid: number,
+    image: number,
+    addr: number,
+    size: number,
+    old: number,
+    stack: number,
+    sampled: boolean,
+    time: number,
+  ): void {
     const b = this.#b;
     const i = b.n++;
-    b.kind[i] = NATIVE_KINDS.indexOf(e.kind);
-    b.tid[i] = e.tid;
-    b.pid[i] = e.pid;
-    let img = this.#images.get(e.image);
+    b.kind[i] = kind;
+    b.tid[i] = tid;
+    b.pid[i] = pid;
+    b.image[i] = image;
+    b.addr[i] = addr;
+    b.size[i] = size;
+    b.old[i] = old;
+    b.stack[i] = stack;
+    b.sampled[i] = sampled ? 1 : 0;
+    b.time[i] = time;
+    if (b.n === BATCH_EVENTS) this.#onFull?.();
+  }
+
+  imageId(path: string): number {
+    let img = this.#images.get(path);
     if (img === undefined) {
       img = this.#images.size;
-      this.#images.set(e.image, img);
-      b.images.push([img, e.image]);
+      this.#images.set(path, img);
+      this.#b.images.push([img, path]);
     }
-    b.image[i] = img;
-    b.addr[i] = e.addr;
-    b.size[i] = e.size;
-    b.old[i] = e.old;
-    b.stack[i] = e.frames.length === 0 ? -1 : this.#stackId(e.frames);
-    b.sampled[i] = e.sampled ? 1 : 0;
-    b.time[i] = e.time;
-    return b.n === BATCH_EVENTS;
+    return img;
   }
 
   /** The batch so far (its arrays are handed over; a new batch starts). */
@@ -172,7 +240,7 @@ export class BatchEncoder {
     return b;
   }
 
-  #stackId(frames: NativeFrame[]): number {
+  stackId(frames: NativeFrame[]): number {
     let h = frames.length;
     for (const f of frames) h = (Math.imul(h, 31) + (f.pc % 0x7fffffff)) | 0;
     let chain = this.#ids.get(h);
@@ -190,6 +258,70 @@ export class BatchEncoder {
     chain.push({ pcs: frames.map((f) => f.pc), id });
     this.#b.stacks.push([id, frames]);
     return id;
+  }
+}
+
+/**
+ * An {@link EventOut} that hands each event to `onEvent` as a
+ * {@link NativeEvent} (for tests and small callers; the CLI uses batches).
+ *
+ * @example
+ * ```ts
+ * import { EventObjects, type NativeEvent } from "./event.ts";
+ * const got: NativeEvent[] = [];
+ * const out = new EventObjects((e) => got.push(e));
+ * const s = out.stackId([{ pc: 1, name: "f", off: 0, module: "/x", rel: 1 }]);
+ * out.event(0, 7, 7, out.imageId("/x"), 16, 8, 0, s, true, 0);
+ * if (got[0].kind !== "malloc" || got[0].frames[0].name !== "f") throw new Error();
+ * ```
+ */
+export class EventObjects implements EventOut {
+  readonly #onEvent: (e: NativeEvent) => void;
+  readonly #enc = new BatchEncoder();
+  readonly #stacks = new Map<number, NativeFrame[]>();
+  readonly #images: string[] = [];
+
+  /** Events go to `onEvent`. */
+  constructor(onEvent: (e: NativeEvent) => void) {
+    this.#onEvent = onEvent;
+  }
+
+  stackId(frames: NativeFrame[]): number {
+    const id = this.#enc.stackId(frames);
+    if (!this.#stacks.has(id)) this.#stacks.set(id, frames);
+    return id;
+  }
+
+  imageId(path: string): number {
+    let i = this.#images.indexOf(path);
+    if (i < 0) i = this.#images.push(path) - 1;
+    return i;
+  }
+
+  event(
+    kind: number,
+    tid: number,
+    pid: number,
+    image: number,
+    addr: number,
+    size: number,
+    old: number,
+    stack: number,
+    sampled: boolean,
+    time: number,
+  ): void {
+    this.#onEvent({
+      kind: NATIVE_KINDS[kind],
+      tid,
+      pid,
+      image: this.#images[image] ?? "?",
+      addr,
+      size,
+      old,
+      frames: stack < 0 ? [] : this.#stacks.get(stack) ?? [],
+      sampled,
+      time,
+    });
   }
 }
 

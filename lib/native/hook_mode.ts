@@ -11,7 +11,7 @@ import type { NativeEvent, NativeKind } from "./event.ts";
 import type { ProcMaps } from "./proc_maps.ts";
 import type { RemoteMemory } from "./remote.ts";
 import type { Tracee } from "./tracee.ts";
-import type { Call } from "./hook_ring.ts";
+import type { Call, RingOut } from "./hook_ring.ts";
 import type { Sampler } from "../profile/sampling.ts";
 
 /** An event as a mode reports it (the tracer adds pid, image and time). */
@@ -31,6 +31,8 @@ export interface HookedProcess {
   libcStart: number;
   /** Reports an event. */
   emit: (e: ModeEvent) => void;
+  /** Reports an event field by field (the ring's way: no object per event). */
+  out: RingOut;
 }
 
 /** What a trace asks of every mode. */

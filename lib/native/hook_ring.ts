@@ -20,10 +20,16 @@ import {
   REC_STACK,
   RECORD_BYTES,
   RING_RECORDS,
+  SLOTS,
   SNAPSHOT_BYTES,
 } from "./inject.ts";
 import type { RemoteMemory } from "./remote.ts";
-import { NATIVE_KINDS, type NativeEvent, type NativeFrame } from "./event.ts";
+import {
+  FREE_KIND,
+  NATIVE_KINDS,
+  type NativeEvent,
+  type NativeFrame,
+} from "./event.ts";
 
 /** How each allocation function's byte count is computed (default `rdi`). */
 export const SIZE_EXPR: Partial<
@@ -84,14 +90,39 @@ export interface RingOptions {
   wantStacks: boolean;
   /** The mapped file holding `pc` and the address to look up in it. */
   moduleOf: (pc: number) => { path: string; rel: number };
-  /** An allocation call returned `result` (`stored`: what posix_memalign stored). */
-  finish: (tid: number, call: Call, result: number, stored: number) => void;
-  /** A free. */
-  free: (tid: number, addr: number) => void;
+  /** Where events go. */
+  out: RingOut;
 }
 
+/** What the ring reader hands its events to (see {@link HookedProcess}). */
+export interface RingOut {
+  /** An event (`kind`: index in NATIVE_KINDS; `stack`: a stack id or -1). */
+  put(
+    kind: number,
+    tid: number,
+    addr: number,
+    size: number,
+    old: number,
+    stack: number,
+    sampled: boolean,
+  ): void;
+  /** The id of a stack (the same PCs, the same id). */
+  stackId(frames: NativeFrame[]): number;
+}
+
+// Flags of a call in progress.
+const SAMPLED = 1;
+const NESTED = 2;
+const COPIED = 4;
+const NONE = 255;
+// Indices in NATIVE_KINDS.
+const MALLOC = NATIVE_KINDS.indexOf("malloc");
+const REALLOC = NATIVE_KINDS.indexOf("realloc");
+const POSIX_MEMALIGN = NATIVE_KINDS.indexOf("posix_memalign");
+const REALLOCARRAY = NATIVE_KINDS.indexOf("reallocarray");
+
 const CONTROL = 0x30; // head … drawIndex
-const CHUNK = 256; // records read at once
+const CHUNK = 1024; // records read at once
 const BIG = 2n ** 62n;
 
 /** The reader of one program's hook ring. */
@@ -101,13 +132,19 @@ export class HookRing {
   #tail = 0;
   #tailWritten = 0;
   #drawsFilled = 0;
-  /** Thread pointer (fs base) → tid; an unknown one is the main thread's. */
-  readonly #fsTid = new Map<number, number>();
-  /** Per thread (fs base): calls entered and not yet returned, innermost last. */
-  readonly #open = new Map<
-    number,
-    (Call & { slot: number; nested: boolean; copied: boolean })[]
-  >();
+  /**
+   * Per thread pointer (fs base): its tid (an unknown one is the main
+   * thread's) and its calls entered and not yet returned.
+   */
+  readonly #threads = new Map<number, { tid: number; depth: number }>();
+  #lastFs = -1;
+  #last = { tid: 0, depth: 0 };
+  // The call in progress in each return slot (kind NONE: none).
+  readonly #sKind = new Uint8Array(SLOTS).fill(NONE);
+  readonly #sSize = new Float64Array(SLOTS);
+  readonly #sOld = new Float64Array(SLOTS);
+  readonly #sStack = new Int32Array(SLOTS);
+  readonly #sFlags = new Uint8Array(SLOTS);
   readonly #recBuf = new Uint8Array(CONTROL + CHUNK * RECORD_BYTES);
   readonly #recView = new DataView(this.#recBuf.buffer);
   readonly #drawBuf = new Uint8Array(8 * 4096);
@@ -157,7 +194,9 @@ export class HookRing {
 
   /** Names the thread whose thread pointer is `fs` (at its first stop, before it runs). */
   thread(fs: number, tid: number): void {
-    this.#fsTid.set(fs, tid);
+    const th = this.#threads.get(fs);
+    if (th === undefined) this.#threads.set(fs, { tid, depth: 0 });
+    else th.tid = tid;
   }
 
   /**
@@ -252,48 +291,96 @@ export class HookRing {
     const slot = type >>> 8;
     const fs = this.#u64(at + 16);
     const a = this.#u64(at + 24);
-    let tid = this.#fsTid.get(fs);
-    if (tid === undefined) {
-      tid = o.pid;
-      this.#fsTid.set(fs, tid);
+    let th = this.#last;
+    if (fs !== this.#lastFs) {
+      const t = this.#threads.get(fs);
+      if (t === undefined) {
+        th = { tid: o.pid, depth: 0 };
+        this.#threads.set(fs, th);
+      } else th = t;
+      this.#lastFs = fs;
+      this.#last = th;
     }
-    let calls = this.#open.get(fs);
-    if (calls === undefined) {
-      calls = [];
-      this.#open.set(fs, calls);
-    }
+    const tid = th.tid;
+    const depth = th.depth;
     if (kind === REC_FREE) {
       // free inside realloc is part of the realloc.
-      if (calls.length === 0) o.free(tid, a);
+      if (depth === 0) o.out.put(FREE_KIND, tid, a, 0, 0, -1, false);
       return;
     }
     if (kind === REC_RETURN) {
-      const j = calls.findLastIndex((x) => x.slot === slot);
-      if (j < 0) return;
-      const call = calls.splice(j, 1)[0];
+      if (slot >= SLOTS || this.#sKind[slot] === NONE) return;
+      const k = this.#sKind[slot];
+      const flags = this.#sFlags[slot];
+      this.#sKind[slot] = NONE;
+      if (depth > 0) th.depth = depth - 1;
       // A slot holding a stack copy is freed by us, once the call is over.
-      if (call.copied) this.#toRelease.push(slot);
-      if (!call.nested) o.finish(tid, call, a, this.#u64(at + 32));
+      if (flags & COPIED) this.#toRelease.push(slot);
+      if (flags & NESTED) return;
+      this.#finish(
+        k,
+        tid,
+        slot,
+        a,
+        this.#u64(at + 32),
+        (flags & SAMPLED) !== 0,
+      );
       return;
     }
-    const k = NATIVE_KINDS[kind - 1];
-    if (k === undefined) return;
+    const k = kind - 1;
+    if (k < 0 || k >= NATIVE_KINDS.length || slot >= SLOTS) return;
     const copied = (type & REC_STACK) !== 0;
-    const frames = copied && o.wantStacks
-      ? this.#stackOf(i, o.entryOf.get(kind) ?? 0, this.#u64(at + 48))
-      : undefined;
-    calls.push({
-      kind: k,
-      size: requestedSize(k, a, this.#u64(at + 32), this.#u64(at + 40)),
-      old: k === "realloc" || k === "reallocarray" || k === "posix_memalign"
-        ? a
-        : 0,
-      frames: frames ?? [],
-      sampled: o.sampler === null || copied,
-      slot,
-      nested: calls.length > 0,
-      copied,
-    });
+    this.#sKind[slot] = k;
+    this.#sSize[slot] = k === MALLOC ? a : requestedSize(
+      NATIVE_KINDS[k],
+      a,
+      this.#u64(at + 32),
+      this.#u64(at + 40),
+    );
+    this.#sOld[slot] = k === REALLOC || k === REALLOCARRAY ||
+        k === POSIX_MEMALIGN
+      ? a
+      : 0;
+    this.#sStack[slot] = copied && o.wantStacks
+      ? this.#stackIdOf(i, o.entryOf.get(kind) ?? 0, this.#u64(at + 48))
+      : -1;
+    this.#sFlags[slot] = (o.sampler === null || copied ? SAMPLED : 0) |
+      (depth > 0 ? NESTED : 0) | (copied ? COPIED : 0);
+    th.depth = depth + 1;
+  }
+
+  // The events of a call that returned `result` (`stored`: what
+  // posix_memalign stored): realloc's free of the old block when it moved
+  // or was freed, then the allocation.
+  #finish(
+    k: number,
+    tid: number,
+    slot: number,
+    result: number,
+    stored: number,
+    sampled: boolean,
+  ): void {
+    const out = this.#o.out;
+    let old = this.#sOld[slot];
+    const size = this.#sSize[slot];
+    if (k === POSIX_MEMALIGN) {
+      // It returns an error number; the block goes to *memptr.
+      result = result === 0 ? stored : 0;
+      old = 0;
+    }
+    if (
+      (k === REALLOC || k === REALLOCARRAY) && old !== 0 &&
+      (result !== 0 || size === 0)
+    ) out.put(FREE_KIND, tid, old, 0, 0, -1, false);
+    if (result !== 0) {
+      out.put(k, tid, result, size, old, this.#sStack[slot], sampled);
+    }
+  }
+
+  // The stack id of record `i`'s copied stack (-1 when it gave no frame).
+  #stackIdOf(i: number, entry: number, rsp: number): number {
+    const frames = this.#stackOf(i, entry, rsp);
+    return frames.length === 0 ? -1 : this.#o.out.stackId(frames);
   }
 
   // The stack copies of a chunk's calls, read in one system call.

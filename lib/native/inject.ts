@@ -32,7 +32,7 @@ export const REC_FREE = 0x20;
 /** Ring records: 64 bytes each. */
 export const RECORD_BYTES = 64;
 /** Records in the ring (a power of two). */
-export const RING_RECORDS = 1 << 15;
+export const RING_RECORDS = 1 << 17;
 /** Return slots (a power of two): calls in progress at once, all threads. */
 export const SLOTS = 1 << 12;
 /** Flag in a call's record type: its stack was copied (to its slot's snapshot). */

@@ -19,8 +19,6 @@ import {
 } from "./inject.ts";
 import { HookRing, type RingOptions, SIZE_EXPR } from "./hook_ring.ts";
 import {
-  emitFree,
-  finishCall,
   type HookedProcess,
   type HookMode,
   type ModeSettings,
@@ -167,9 +165,7 @@ export class InjectedMode implements HookMode {
       rate: s.rate,
       wantStacks: s.wantStacks,
       moduleOf: (pc) => p.maps.moduleOf(pc),
-      finish: (tid, call, result, stored) =>
-        finishCall(p.emit, p.mem, tid, call, result, stored),
-      free: (tid, addr) => emitFree(p.emit, tid, addr),
+      out: p.out,
     };
   }
 
@@ -199,9 +195,7 @@ export class InjectedMode implements HookMode {
       mem: child.mem,
       pid: child.pid,
       moduleOf: (pc) => child.maps.moduleOf(pc),
-      finish: (tid, call, result, stored) =>
-        finishCall(child.emit, child.mem, tid, call, result, stored),
-      free: (tid, addr) => emitFree(child.emit, tid, addr),
+      out: child.out,
     };
     const ring = this.#ring.forked(opts);
     if (ring === null) throw new Error("cannot read the fork child's ring");

@@ -47,7 +47,12 @@ import {
   REG,
 } from "./ffi.ts";
 import { Sampler } from "../profile/sampling.ts";
-import { NATIVE_KINDS, type NativeEvent } from "./event.ts";
+import {
+  EventObjects,
+  type EventOut,
+  NATIVE_KINDS,
+  type NativeEvent,
+} from "./event.ts";
 import { RemoteMemory } from "./remote.ts";
 import { ProcMaps } from "./proc_maps.ts";
 import { Tracee, WALL, WNOHANG } from "./tracee.ts";
@@ -75,8 +80,10 @@ export interface NativeOptions {
   memProfileRate?: number;
   /** Seed of the sampler. */
   seed?: number;
-  /** Called for each event. */
-  onEvent: (e: NativeEvent) => void;
+  /** Called for each event (the slow way: an object each; see {@link NativeOptions.out}). */
+  onEvent?: (e: NativeEvent) => void;
+  /** Where events go field by field (the worker's batch encoder); instead of `onEvent`. */
+  out?: EventOut;
   /** Called with the program's pid once it is started. */
   onStart?: (pid: number) => void;
   /** Called when the program itself runs (the start-up shell exec'd it). */
@@ -120,6 +127,8 @@ const EV_STOP = 128;
 interface Proc extends HookedProcess {
   /** The executable's path. */
   image: string;
+  /** Its id in the output. */
+  imageId: number;
   /** Its hooks, once libc is mapped and they are planted. */
   mode: HookMode | null;
   /** ld.so's `_dl_debug_state` breakpoint (0: none) and its byte. */
@@ -233,6 +242,11 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   opts.onStart?.(pid);
 
   const t0 = performance.now();
+  const out: EventOut = opts.out ??
+    new EventObjects(opts.onEvent ?? (() => {}));
+  // The clock of the hooks' events: read at each stop and each reading of
+  // the rings (their records are read every few milliseconds).
+  let now = 0;
   /** Process of each thread (a vfork child: its parent's, whose memory it runs on). */
   const procOf = new Map<number, Proc>();
   /** The pid each thread's events are charged to. */
@@ -249,25 +263,50 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     }
   };
   const newProc = (p: number, from?: Proc): Proc => {
+    const image = from?.image ?? imageOf(p);
     const proc: Proc = {
       pid: p,
       tracee: t,
       mem: new RemoteMemory(c, p),
       maps: new ProcMaps(p),
       libcStart: from?.libcStart ?? 0,
-      image: from?.image ?? imageOf(p),
+      image,
+      imageId: out.imageId(image),
       mode: null,
       rbrk: from?.rbrk ?? 0,
       rbrkOrig: from?.rbrkOrig ?? 0,
       execBp: from?.execBp ?? 0,
       execOrig: from?.execOrig ?? 0,
       emit: (e: ModeEvent) =>
-        opts.onEvent({
-          ...e,
-          pid: pidOfTid.get(e.tid) ?? p,
-          image: proc.image,
-          time: performance.now() - t0,
-        }),
+        out.event(
+          NATIVE_KINDS.indexOf(e.kind),
+          e.tid,
+          pidOfTid.get(e.tid) ?? p,
+          proc.imageId,
+          e.addr,
+          e.size,
+          e.old,
+          e.frames.length === 0 ? -1 : out.stackId(e.frames),
+          e.sampled,
+          performance.now() - t0,
+        ),
+      out: {
+        put: (kind, tid, addr, size, old, stack, sampled) => {
+          out.event(
+            kind,
+            tid,
+            pidOfTid.get(tid) ?? p,
+            proc.imageId,
+            addr,
+            size,
+            old,
+            stack,
+            sampled,
+            now,
+          );
+        },
+        stackId: (frames) => out.stackId(frames),
+      },
     };
     return proc;
   };
@@ -280,6 +319,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     proc.mode?.close();
     proc.mode = null;
     proc.image = imageOf(proc.pid);
+    proc.imageId = out.imageId(proc.image);
     proc.maps.refresh();
     proc.execBp = 0;
     proc.rbrk = 0;
@@ -384,6 +424,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   // Attached: every thread stopped, the ring read, the hooks and
   // breakpoints taken out, every thread let go.
   const detach = () => {
+    now = performance.now() - t0;
     const stopped = new Map<number, number>();
     for (const tid of alive) t.interrupt(tid);
     while (stopped.size < alive.size) {
@@ -445,6 +486,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       break;
     }
     const { tid, s } = t.wait(-1, WALL | WNOHANG);
+    now = performance.now() - t0;
     if (tid === 0) {
       if (drainAll() > 0) idle = 0;
       else c.usleep(250 << Math.min(idle++, 4)); // up to 4 ms

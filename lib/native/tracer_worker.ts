@@ -24,7 +24,7 @@ import { BatchEncoder } from "./event.ts";
 /** The options of a trace that can cross to a worker (no callbacks). */
 export type TraceSettings = Omit<
   NativeOptions,
-  "onEvent" | "onStart" | "onExec" | "detachWanted"
+  "onEvent" | "out" | "onStart" | "onExec" | "detachWanted"
 >;
 
 /** What the main thread asks the worker to trace. */
@@ -49,7 +49,6 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
   const end = m.data.durationMs > 0
     ? performance.now() + m.data.durationMs
     : Infinity;
-  const enc = new BatchEncoder();
   let posted = 0;
   const post = () => {
     for (;;) {
@@ -60,6 +59,7 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
     posted++;
     send({});
   };
+  const enc = new BatchEncoder(() => post());
   // The batch's arrays move to the main thread (transferred, not copied).
   const send = (extra: Record<string, unknown>) => {
     const batch = enc.take();
@@ -84,9 +84,7 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
       onExec: () => self.postMessage({ exec: true }),
       detachWanted: () =>
         Atomics.load(consumed, 1) === 1 || performance.now() > end,
-      onEvent: (e) => {
-        if (enc.add(e)) post();
-      },
+      out: enc,
     });
     send({ code });
   } catch (e) {
