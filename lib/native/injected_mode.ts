@@ -18,11 +18,7 @@ import {
   REGION_BYTES,
 } from "./inject.ts";
 import { HookRing, type RingOptions, SIZE_EXPR } from "./hook_ring.ts";
-import {
-  type HookedProcess,
-  type HookMode,
-  type ModeSettings,
-} from "./hook_mode.ts";
+import type { HookedProcess, HookMode, ModeSettings } from "./hook_mode.ts";
 import { NATIVE_KINDS } from "./event.ts";
 import { wordOf } from "./tracee.ts";
 
