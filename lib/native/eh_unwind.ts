@@ -501,6 +501,7 @@ export function unwindCopy(
   regs: Map<number, number>,
   stack: Uint8Array,
   moduleOf: (pc: number) => UnwindModule | null,
+  isCode: (pc: number) => boolean = () => true,
   maxFrames = 64,
 ): number[] {
   const rsp0 = regs.get(RSP)!;
@@ -525,7 +526,7 @@ export function unwindCopy(
     if (raRule === "undefined") break; // the outermost frame
     if (typeof raRule !== "number") break;
     const ra = read(cfa + raRule);
-    if (ra === undefined || ra === 0) break;
+    if (ra === undefined || ra === 0 || !isCode(ra)) break;
     const next = new Map<number, number>();
     for (const reg of TRACKED) {
       if (reg === RA) continue;

@@ -45,6 +45,22 @@ export interface ModeSettings {
   sampler: Sampler | null;
   /** The sampling rate (0: none). */
   rate: number;
+  /**
+   * The in-process hooks' stack cache (default true): stacks found by hash
+   * in the program's table, copied without a system call. False: every
+   * stack copied by process_vm_readv and unwound (the reference path).
+   */
+  stackCache: boolean;
+  /** Counts of stacks unwound and of stacks found by their hash. */
+  stats: StackStats;
+}
+
+/** How stacks were had (see {@link ModeSettings.stats}). */
+export interface StackStats {
+  /** Copies unwound. */
+  unwound: number;
+  /** Stacks known by their hash (in the program's table, or the tracer's). */
+  reused: number;
 }
 
 /** One strategy's hooks in one process. */
@@ -59,7 +75,7 @@ export interface HookMode {
   /** Reads what the hooks recorded; the number of records read. */
   drain(force: boolean): number;
   /** A new thread, before it runs, with thread pointer `fs`. */
-  thread(tid: number, fs: number): void;
+  thread(tid: number, fs: number, rsp?: number): void;
   /** The thread pointer `fs` runs thread `tid` from now on (a vfork child, then its parent again). */
   runAs(fs: number, tid: number): void;
   /** This mode's state for a fork child (a copy of this process, its thread `tid` stopped). */

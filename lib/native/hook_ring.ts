@@ -9,19 +9,25 @@
  */
 
 import type { Sampler } from "../profile/sampling.ts";
+import type { StackStats } from "./hook_mode.ts";
 import { ElfUnwindInfo, unwindCopy, type UnwindModule } from "./eh_unwind.ts";
 import {
   DRAWS,
   type HookSpec,
   type Injection,
   LAYOUT,
+  MAX_CODE_RANGES,
   REC_FREE,
+  REC_KNOWN,
   REC_RETURN,
   REC_STACK,
   RECORD_BYTES,
   RING_RECORDS,
   SLOTS,
   SNAPSHOT_BYTES,
+  STACK_IDS,
+  STACK_PROBES,
+  THREAD_SLOTS,
 } from "./inject.ts";
 import type { RemoteMemory } from "./remote.ts";
 import {
@@ -92,6 +98,14 @@ export interface RingOptions {
   moduleOf: (pc: number) => { path: string; rel: number };
   /** Where events go. */
   out: RingOut;
+  /** The code of the mapped files now (see ProcMaps.codeRanges). */
+  codeRanges: () => [number, number][];
+  /** The stack holding `rsp` now, as [lo, hi), or null (see ProcMaps.stackAt). */
+  stackAt: (rsp: number) => [number, number] | null;
+  /** Use the stack table and the thread table (false: every copy by system call, unwound). */
+  stackCache: boolean;
+  /** Counted here. */
+  stats: StackStats;
 }
 
 /** What the ring reader hands its events to (see {@link HookedProcess}). */
@@ -150,7 +164,17 @@ export class HookRing {
   readonly #drawBuf = new Uint8Array(8 * 4096);
   readonly #drawView = new DataView(this.#drawBuf.buffer);
   readonly #snapBatch = new Uint8Array(CHUNK * SNAPSHOT_BYTES);
-  readonly #retBatch = new Uint8Array(CHUNK * 8);
+  /** The code ranges the stubs were given. */
+  #ranges: [number, number][] = [];
+  /** Stack hashes seen → stack id (-1: no frame). */
+  #hashIds = new Map<bigint, number>();
+  /** Entries of the program's stack table in use. */
+  #tblUsed = new Uint8Array(STACK_IDS + STACK_PROBES);
+  /** Table entries to write at the end of the drain: id first, then hash. */
+  readonly #inserts: [Uint8Array, number][] = [];
+  /** Thread table: entry of each thread pointer given its stack. */
+  #threadEntry = new Map<number, number>();
+  #threadUsed = new Uint8Array(THREAD_SLOTS + STACK_PROBES);
   /** Record index in the chunk → its stack copy's index in the batch. */
   readonly #preloaded = new Map<number, number>();
   readonly #toRelease: number[] = [];
@@ -172,7 +196,50 @@ export class HookRing {
       ? BigInt(Math.floor(o.sampler.nextSample))
       : this.#nextBudget();
     if (!o.mem.writeWord(o.region + LAYOUT.budget, first)) return false;
+    if (!this.#writeRanges()) return false;
     return (o.sampler === null && !o.wantStacks) || this.#fillDraws(DRAWS);
+  }
+
+  /**
+   * The program's code changed (a library was loaded or unloaded; its
+   * threads may run): new code ranges, and the stack table emptied, since
+   * its hashes were made with the old ranges.
+   */
+  codeChanged(): void {
+    const o = this.#o;
+    // Hashes first (a stub finding none copies the stack), then the ranges.
+    const zeros = new Uint8Array(this.#tblUsed.length * 16);
+    o.mem.transfer(true, [[zeros, o.region + LAYOUT.stackIds]]);
+    this.#tblUsed.fill(0);
+    this.#hashIds.clear();
+    this.#inserts.length = 0;
+    this.#writeRanges();
+  }
+
+  #writeRanges(): boolean {
+    const o = this.#o;
+    this.#ranges = o.codeRanges().slice(0, MAX_CODE_RANGES);
+    const r = this.#ranges;
+    const buf = new BigUint64Array(1 + 2 * MAX_CODE_RANGES);
+    buf[0] = BigInt(r.length);
+    r.forEach(([lo, hi], i) => {
+      buf[1 + 2 * i] = BigInt(lo);
+      buf[2 + 2 * i] = BigInt(hi);
+    });
+    const bounds = new BigUint64Array([
+      BigInt(r[0]?.[0] ?? 0),
+      BigInt(r.at(-1)?.[1] ?? 0),
+    ]);
+    return o.mem.transfer(true, [
+      [new Uint8Array(buf.buffer), o.region + LAYOUT.ranges],
+      [new Uint8Array(bounds.buffer), o.region + LAYOUT.codeLo],
+    ]);
+  }
+
+  /** Whether `pc` is in the code ranges the stubs were given (what their hashes keep by value). */
+  #isCode(pc: number): boolean {
+    for (const [lo, hi] of this.#ranges) if (pc >= lo && pc < hi) return true;
+    return false;
   }
 
   /**
@@ -186,17 +253,63 @@ export class HookRing {
     const head = o.mem.readWord(o.region + LAYOUT.head);
     r.#tail = r.#tailWritten = head;
     r.#drawsFilled = this.#drawsFilled;
+    // Its memory holds the stack table and ranges as they were at the fork.
+    r.#ranges = this.#ranges;
+    r.#hashIds = new Map(this.#hashIds);
+    r.#tblUsed = this.#tblUsed.slice();
+    r.#threadEntry = new Map(this.#threadEntry);
+    r.#threadUsed = this.#threadUsed.slice();
     // The stubs copy stacks with process_vm_readv on their own pid.
     const ok = o.mem.writeWord(o.region + LAYOUT.tail, BigInt(head)) &&
       o.mem.writeWord(o.region + LAYOUT.pid, BigInt(o.pid));
     return ok ? r : null;
   }
 
-  /** Names the thread whose thread pointer is `fs` (at its first stop, before it runs). */
-  thread(fs: number, tid: number): void {
+  /**
+   * Names the thread whose thread pointer is `fs` (at its first stop,
+   * before it runs; `rsp`: its stack pointer then, to tell the stubs its
+   * stack).
+   */
+  thread(fs: number, tid: number, rsp?: number): void {
     const th = this.#threads.get(fs);
     if (th === undefined) this.#threads.set(fs, { tid, depth: 0 });
     else th.tid = tid;
+    if (rsp !== undefined) this.#setStack(fs, rsp);
+  }
+
+  // Tells the stubs the stack of the thread whose pointer is `fs` (the
+  // mapping holding `rsp`), so that they copy it without a system call:
+  // the bounds first, then the thread pointer that makes them valid.
+  #setStack(fs: number, rsp: number): void {
+    const o = this.#o;
+    if (fs === 0 || !o.stackCache) return;
+    const st = o.stackAt(rsp);
+    let e = this.#threadEntry.get(fs);
+    if (e === undefined) {
+      if (st === null) return;
+      const home = Number(
+        BigInt.asUintN(64, BigInt(fs) * 0x9e3779b97f4a7c15n) >>
+          BigInt(64 - Math.log2(THREAD_SLOTS)),
+      );
+      for (let p = home; p < home + STACK_PROBES; p++) {
+        if (this.#threadUsed[p] === 0) {
+          e = p;
+          break;
+        }
+      }
+      if (e === undefined) return; // full: this thread's copies use the system call
+      this.#threadUsed[e] = 1;
+      this.#threadEntry.set(fs, e);
+    }
+    // Unknown now: an empty stack, which no rsp is in.
+    const [lo, hi] = st ?? [0, 0];
+    const w = new BigUint64Array([BigInt(lo), BigInt(hi), BigInt(fs)]);
+    const b = new Uint8Array(w.buffer);
+    const addr = o.region + LAYOUT.threads + e * 32;
+    o.mem.transfer(true, [
+      [b.subarray(0, 16), addr + 8],
+      [b.subarray(16), addr],
+    ]);
   }
 
   /**
@@ -236,6 +349,10 @@ export class HookRing {
       if (done < count || this.#tail >= head) break;
     }
     this.#releaseSlots();
+    if (this.#inserts.length > 0) {
+      o.mem.transfer(true, this.#inserts);
+      this.#inserts.length = 0;
+    }
     if (forceTail || this.#tail - this.#tailWritten >= RING_RECORDS / 4) {
       if (o.mem.writeWord(o.region + LAYOUT.tail, BigInt(this.#tail))) {
         this.#tailWritten = this.#tail;
@@ -298,6 +415,9 @@ export class HookRing {
         th = { tid: o.pid, depth: 0 };
         this.#threads.set(fs, th);
       } else th = t;
+      if (!this.#threadEntry.has(fs) && kind !== REC_RETURN) {
+        this.#setStack(fs, this.#u64(at + 48)); // a thread not met at its start
+      }
       this.#lastFs = fs;
       this.#last = th;
     }
@@ -330,6 +450,7 @@ export class HookRing {
     const k = kind - 1;
     if (k < 0 || k >= NATIVE_KINDS.length || slot >= SLOTS) return;
     const copied = (type & REC_STACK) !== 0;
+    const known = (type & REC_KNOWN) !== 0;
     this.#sKind[slot] = k;
     this.#sSize[slot] = k === MALLOC ? a : requestedSize(
       NATIVE_KINDS[k],
@@ -341,10 +462,14 @@ export class HookRing {
         k === POSIX_MEMALIGN
       ? a
       : 0;
-    this.#sStack[slot] = copied && o.wantStacks
+    this.#sStack[slot] = !o.wantStacks
+      ? -1
+      : known
+      ? (o.stats.reused++, this.#u64(at + 56) - 1)
+      : copied
       ? this.#stackIdOf(i, o.entryOf.get(kind) ?? 0, this.#u64(at + 48))
       : -1;
-    this.#sFlags[slot] = (o.sampler === null || copied ? SAMPLED : 0) |
+    this.#sFlags[slot] = (o.sampler === null || copied || known ? SAMPLED : 0) |
       (depth > 0 ? NESTED : 0) | (copied ? COPIED : 0);
     th.depth = depth + 1;
   }
@@ -377,10 +502,36 @@ export class HookRing {
     }
   }
 
-  // The stack id of record `i`'s copied stack (-1 when it gave no frame).
+  // The stack id of record `i`'s copied stack (-1 when it gave no frame):
+  // its hash's, or unwound, and then the hash goes into the program's table.
   #stackIdOf(i: number, entry: number, rsp: number): number {
+    const hash = this.#recView.getBigUint64(
+      CONTROL + i * RECORD_BYTES + 56,
+      true,
+    );
+    const o = this.#o;
+    const seen = o.stackCache ? this.#hashIds.get(hash) : undefined;
+    if (seen !== undefined) {
+      o.stats.reused++;
+      return seen;
+    }
     const frames = this.#stackOf(i, entry, rsp);
-    return frames.length === 0 ? -1 : this.#o.out.stackId(frames);
+    const id = frames.length === 0 ? -1 : o.out.stackId(frames);
+    o.stats.unwound++;
+    // Not read: no hash to trust.
+    if (!this.#preloaded.has(i) || !o.stackCache) return id;
+    this.#hashIds.set(hash, id);
+    const home = Number(hash & BigInt(STACK_IDS - 1));
+    for (let p = home; p < home + STACK_PROBES; p++) {
+      if (this.#tblUsed[p] !== 0) continue;
+      this.#tblUsed[p] = 1;
+      const e = new BigUint64Array([BigInt(id + 1), hash]);
+      const b = new Uint8Array(e.buffer);
+      const addr = this.#o.region + LAYOUT.stackIds + p * 16;
+      this.#inserts.push([b.subarray(0, 8), addr + 8], [b.subarray(8), addr]);
+      break;
+    }
+    return id;
   }
 
   // The stack copies of a chunk's calls, read in one system call.
@@ -393,21 +544,18 @@ export class HookRing {
       const type = this.#recView.getUint32(at + 8, true);
       const kind = type & 0x3f;
       if ((type & REC_STACK) === 0 || kind === 0 || kind > 9) continue;
+      if (
+        o.stackCache &&
+        this.#hashIds.has(this.#recView.getBigUint64(at + 56, true))
+      ) {
+        continue; // unwound before
+      }
       const slot = type >>> 8;
       const k = this.#preloaded.size;
-      parts.push(
-        [
-          this.#snapBatch.subarray(
-            k * SNAPSHOT_BYTES,
-            (k + 1) * SNAPSHOT_BYTES,
-          ),
-          o.region + LAYOUT.snapshots + slot * SNAPSHOT_BYTES,
-        ],
-        [
-          this.#retBatch.subarray(k * 8, k * 8 + 8),
-          o.region + LAYOUT.slots + slot * 64 + 8,
-        ],
-      );
+      parts.push([
+        this.#snapBatch.subarray(k * SNAPSHOT_BYTES, (k + 1) * SNAPSHOT_BYTES),
+        o.region + LAYOUT.snapshots + slot * SNAPSHOT_BYTES,
+      ]);
       this.#preloaded.set(i, k);
     }
     if (parts.length > 0 && !o.mem.transfer(false, parts)) {
@@ -428,9 +576,6 @@ export class HookRing {
     const word = (o: number) => Number(view.getBigUint64(o, true));
     const n = Number(view.getBigInt64(56, true));
     if (n <= 0) return [];
-    // The copy was made after the return address was swapped for the
-    // slot's trampoline: put the real one back.
-    snap.set(this.#retBatch.subarray(k * 8, k * 8 + 8), 64);
     const regs = new Map<number, number>([
       [7, rsp],
       [6, word(0)],
@@ -440,11 +585,13 @@ export class HookRing {
       [14, word(32)],
       [15, word(40)],
     ]);
+    // (The stub put the real return address back over the trampoline's.)
     const pcs = unwindCopy(
       entry,
       regs,
       snap.subarray(64, 64 + n),
       (pc) => this.#ehModuleOf(pc),
+      (pc) => this.#isCode(pc),
     );
     return pcs.map((pc, j) => this.#frameOf(pc, j > 0));
   }

@@ -35,10 +35,23 @@ export const RECORD_BYTES = 64;
 export const RING_RECORDS = 1 << 17;
 /** Return slots (a power of two): calls in progress at once, all threads. */
 export const SLOTS = 1 << 12;
-/** Flag in a call's record type: its stack was copied (to its slot's snapshot). */
+/** Flag in a call's record type: its stack was copied (to its slot's snapshot); the record's last word is the copy's hash. */
 export const REC_STACK = 0x40;
+/** Flag in a call's record type: its stack's hash was in the table; the record's last word is the stack id + 1 found there. */
+export const REC_KNOWN = 0x80;
+/** Entries of the stack table (hash → stack id + 1), a power of two; probes run past the end by {@link STACK_PROBES}. */
+export const STACK_IDS = 1 << 16;
+/** Entries a stub looks at for a hash (linear probing). */
+export const STACK_PROBES = 8;
+/** Entries of the thread table (thread pointer → its stack's [lo, hi)), a power of two. */
+export const THREAD_SLOTS = 1 << 12;
+/** Most code ranges the stubs tell code addresses by. */
+export const MAX_CODE_RANGES = 32;
 /** Bytes of a slot's snapshot: 64 of registers (rbp, rbx, r12–r15, -, bytes copied), then the stack. */
 export const SNAPSHOT_BYTES = 2048;
+
+/** Pre-drawn sampling countdowns (a power of two), refilled by the tracer. */
+export const DRAWS = 1 << 16;
 
 const TRAMPS = 0x1000 + SLOTS * 64 + RING_RECORDS * RECORD_BYTES;
 const COMMON = TRAMPS + SLOTS * 16;
@@ -52,8 +65,11 @@ const CODE = COMMON + 0x1000;
  * 2 in a call whose stack was copied: the tracer frees it), the saved
  * return address, the two iovecs of the stack copy, where posix_memalign
  * stores its result. A record (64 bytes): its index + 1 (written last), the
- * type (kind | REC_STACK, slot << 8), the thread pointer, rdi (or the
- * result), rsi (or what posix_memalign stored), rdx, rsp at entry.
+ * type (kind | REC_STACK or REC_KNOWN, slot << 8), the thread pointer, rdi
+ * (or the result), rsi (or what posix_memalign stored), rdx, rsp at entry,
+ * and the stack's hash (REC_STACK) or id + 1 (REC_KNOWN). The code ranges:
+ * their count, then [start, end) pairs; codeLo/codeHi bound them all. The
+ * stack table: (hash, id + 1) pairs, written by the tracer id first.
  */
 export const LAYOUT = {
   head: 0x00,
@@ -62,6 +78,9 @@ export const LAYOUT = {
   cursor: 0x18,
   pid: 0x20,
   drawIndex: 0x28,
+  codeLo: 0x40,
+  codeHi: 0x48,
+  ranges: 0x100,
   slots: 0x1000,
   ring: 0x1000 + SLOTS * 64,
   tramps: TRAMPS,
@@ -69,13 +88,14 @@ export const LAYOUT = {
   code: CODE,
   snapshots: CODE + 0x8000,
   draws: CODE + 0x8000 + SLOTS * SNAPSHOT_BYTES,
+  stackIds: CODE + 0x8000 + SLOTS * SNAPSHOT_BYTES + DRAWS * 8,
+  threads: CODE + 0x8000 + SLOTS * SNAPSHOT_BYTES + DRAWS * 8 +
+    (STACK_IDS + STACK_PROBES) * 16,
 } as const;
 
-/** Pre-drawn sampling countdowns (a power of two), refilled by the tracer. */
-export const DRAWS = 1 << 16;
-
 /** Bytes to map. */
-export const REGION_BYTES = LAYOUT.draws + DRAWS * 8;
+export const REGION_BYTES = LAYOUT.threads +
+  (THREAD_SLOTS + STACK_PROBES) * 32;
 
 // ---- a small assembler with labels and RIP-relative operands ----
 
@@ -138,7 +158,7 @@ const le64 = (v: number) => {
   return [...b];
 };
 
-const CC = { e: 0x4, ne: 0x5, ae: 0x3, g: 0xf } as const;
+const CC = { b: 0x2, e: 0x4, ne: 0x5, ae: 0x3, g: 0xf } as const;
 
 /**
  * Appends a ring record: on exit rax = the record's address and r11 = its
@@ -179,6 +199,193 @@ function typeAndThread(a: Asm, loadType: number[]) {
   a.b(0x48, 0x89, 0x48, 0x08); // mov [rax+8], rcx
   a.b(0x64, 0x48, 0x8b, 0x0c, 0x25, 0, 0, 0, 0); // mov rcx, fs:[0]
   a.b(0x48, 0x89, 0x48, 0x10); // mov [rax+16], rcx
+}
+
+/**
+ * After a stack copy (rcx = the slot's snapshot, rax = bytes copied; on
+ * the stack: r9 = the type, r11 = the slot, then r10, rsi, rdi, rdx, rcx,
+ * the return address, so rsp + 56 is the entry's rsp): hashes what an
+ * unwinder can read of the copy and looks the hash up in the stack table.
+ * Found: r8 = the stack id + 1, the type says REC_KNOWN and the slot is
+ * freed at return like one without a copy (the tracer reads nothing more).
+ * Not found: r8 = the hash, the type keeps REC_STACK.
+ *
+ * The hash is of the entry (`kind`), the bytes copied, and each word of
+ * the registers and the copy that could change an unwinding: an address
+ * in the code ranges (a return address, by value) or in or near the copy
+ * (a frame pointer or saved rsp, relative to the entry's rsp), each with
+ * its place. Any other word is left out: an unwinder that stops at a
+ * return address outside the code ranges (hook_ring.ts) reads such a word
+ * only to stop on it, whatever its value, so two copies with one hash
+ * unwind to the same PCs. Uses rax, rcx, rdx, rsi, rdi, r8–r11.
+ */
+function stackHash(a: Asm, region: number, id: string, kind: number) {
+  const K = [0x15, 0x7c, 0x4a, 0x7f, 0xb9, 0x79, 0x37, 0x9e]; // 0x9e3779b97f4a7c15
+  a.b(0x48, 0xc7, 0x41, 0x30, 0, 0, 0, 0); // mov qword [rcx+48], 0 (unused word)
+  // The copy holds the trampoline's address: put the real return address back.
+  a.b(0x4c, 0x8b, 0x5c, 0x24, 0x08); // mov r11, [rsp+8] (the slot)
+  a.b(0x4d, 0x8b, 0x5b, 0x08); // mov r11, [r11+8] (its saved return address)
+  a.b(0x48, 0x83, 0xf8, 0x08); // cmp rax, 8
+  a.jump(0xc, `${id}.short`); // jl
+  a.b(0x4c, 0x89, 0x59, 0x40); // mov [rcx+64], r11
+  a.label(`${id}.short`);
+  a.b(0x48, 0x8d, 0x54, 0x24, 0x38); // lea rdx, [rsp+56] (entry rsp)
+  a.b(0x49, 0x89, 0xc0); // mov r8, rax
+  a.b(0x4d, 0x85, 0xc0); // test r8, r8
+  a.jump(CC.g, `${id}.pos`);
+  a.b(0x45, 0x31, 0xc0); // xor r8d, r8d
+  a.label(`${id}.pos`);
+  a.b(0x49, 0x83, 0xe0, 0xf8); // and r8, -8
+  a.b(0x49, 0xb9, ...K); // movabs r9, K
+  a.b(0x4c, 0x89, 0xc0); // mov rax, r8 (h = bytes)
+  a.b(0x48, 0x35, ...le32(kind << 16)); // xor rax, kind << 16
+  a.b(0x49, 0x0f, 0xaf, 0xc1); // imul rax, r9
+  a.b(0x4a, 0x8d, 0x7c, 0x01, 0x40); // lea rdi, [rcx+r8+64] (end)
+  a.b(0x48, 0x89, 0xce); // mov rsi, rcx (p: registers first, then the copy)
+  a.b(0x45, 0x31, 0xd2); // xor r10d, r10d (p's offset)
+  a.b(0x49, 0x81, 0xc0, ...le32(8192)); // add r8, 8192 (the near-stack bound)
+  a.label(`${id}.loop`);
+  a.b(0x48, 0x39, 0xfe); // cmp rsi, rdi
+  a.jump(CC.ae, `${id}.done`);
+  a.b(0x4c, 0x8b, 0x1e); // mov r11, [rsi]
+  a.b(0x4c, 0x89, 0xd9); // mov rcx, r11
+  a.b(0x48, 0x29, 0xd1); // sub rcx, rdx
+  a.b(0x48, 0x81, 0xc1, ...le32(4096)); // add rcx, 4096
+  a.b(0x4c, 0x39, 0xc1); // cmp rcx, r8
+  a.jump(CC.b, `${id}.stk`); // within [rsp - 4096, rsp + bytes + 4096)
+  a.rip([0x4c, 0x3b], 3, region + LAYOUT.codeLo); // cmp r11, [codeLo]
+  a.jump(CC.b, `${id}.next`);
+  a.rip([0x4c, 0x3b], 3, region + LAYOUT.codeHi); // cmp r11, [codeHi]
+  a.jump(CC.b, `${id}.code`);
+  a.label(`${id}.next`);
+  a.b(0x48, 0x83, 0xc6, 0x08); // add rsi, 8
+  a.b(0x49, 0x83, 0xc2, 0x08); // add r10, 8
+  a.jump(-1, `${id}.loop`);
+  a.label(`${id}.stk`);
+  a.b(0x4d, 0x89, 0xd3); // mov r11, r10
+  a.b(0x49, 0xc1, 0xe3, 0x30); // shl r11, 48
+  a.b(0x49, 0x31, 0xcb); // xor r11, rcx
+  a.b(0x4c, 0x31, 0xd8); // xor rax, r11
+  a.b(0x49, 0x0f, 0xaf, 0xc1); // imul rax, r9
+  a.jump(-1, `${id}.next`);
+  // Between codeLo and codeHi: in one of the ranges?
+  a.label(`${id}.code`);
+  a.b(0x56, 0x57); // push rsi; push rdi
+  a.rip([0x48, 0x8d], 6, region + LAYOUT.ranges); // lea rsi, [ranges]
+  a.b(0x8b, 0x3e); // mov edi, [rsi] (count)
+  a.b(0x48, 0x83, 0xc6, 0x08); // add rsi, 8
+  a.label(`${id}.rl`);
+  a.b(0x85, 0xff); // test edi, edi
+  a.jump(CC.e, `${id}.notin`);
+  a.b(0x4c, 0x3b, 0x1e); // cmp r11, [rsi]
+  a.jump(CC.b, `${id}.nx`);
+  a.b(0x4c, 0x3b, 0x5e, 0x08); // cmp r11, [rsi+8]
+  a.jump(CC.b, `${id}.in`);
+  a.label(`${id}.nx`);
+  a.b(0x48, 0x83, 0xc6, 0x10); // add rsi, 16
+  a.b(0xff, 0xcf); // dec edi
+  a.jump(-1, `${id}.rl`);
+  a.label(`${id}.in`);
+  a.b(0x5f, 0x5e); // pop rdi; pop rsi
+  a.b(0x4c, 0x89, 0xd1); // mov rcx, r10
+  a.b(0x48, 0xc1, 0xe1, 0x30); // shl rcx, 48
+  a.b(0x4c, 0x31, 0xd9); // xor rcx, r11
+  a.b(0x48, 0x31, 0xc8); // xor rax, rcx
+  a.b(0x49, 0x0f, 0xaf, 0xc1); // imul rax, r9
+  a.jump(-1, `${id}.next`);
+  a.label(`${id}.notin`);
+  a.b(0x5f, 0x5e); // pop rdi; pop rsi
+  a.jump(-1, `${id}.next`);
+  a.label(`${id}.done`);
+  a.b(0x48, 0x89, 0xc1); // mov rcx, rax
+  a.b(0x48, 0xc1, 0xe9, 0x1d); // shr rcx, 29
+  a.b(0x48, 0x31, 0xc8); // xor rax, rcx
+  a.b(0x49, 0x0f, 0xaf, 0xc1); // imul rax, r9
+  a.b(0x48, 0x89, 0xc1); // mov rcx, rax
+  a.b(0x48, 0xc1, 0xe9, 0x20); // shr rcx, 32
+  a.b(0x48, 0x31, 0xc8); // xor rax, rcx
+  a.b(0x48, 0x83, 0xc8, 0x01); // or rax, 1 (never 0: 0 is an empty entry)
+  // The table: STACK_PROBES entries from hash & (STACK_IDS - 1).
+  a.b(0x48, 0x89, 0xc1); // mov rcx, rax
+  a.b(0x81, 0xe1, ...le32(STACK_IDS - 1)); // and ecx, STACK_IDS - 1
+  a.b(0x48, 0xc1, 0xe1, 0x04); // shl rcx, 4
+  a.rip([0x48, 0x8d], 6, region + LAYOUT.stackIds); // lea rsi, [stackIds]
+  a.b(0x48, 0x01, 0xce); // add rsi, rcx
+  a.b(0xbf, ...le32(STACK_PROBES)); // mov edi, STACK_PROBES
+  a.label(`${id}.probe`);
+  a.b(0x48, 0x8b, 0x0e); // mov rcx, [rsi]
+  a.b(0x48, 0x39, 0xc1); // cmp rcx, rax
+  a.jump(CC.e, `${id}.hit`);
+  a.b(0x48, 0x85, 0xc9); // test rcx, rcx
+  a.jump(CC.e, `${id}.miss`);
+  a.b(0x48, 0x83, 0xc6, 0x10); // add rsi, 16
+  a.b(0xff, 0xcf); // dec edi
+  a.jump(CC.ne, `${id}.probe`);
+  a.jump(-1, `${id}.miss`);
+  a.label(`${id}.hit`);
+  a.b(0x4c, 0x8b, 0x46, 0x08); // mov r8, [rsi+8] (id + 1)
+  // Read the hash again: the id is the one written before it.
+  a.b(0x48, 0x3b, 0x06); // cmp rax, [rsi]
+  a.jump(CC.ne, `${id}.miss`);
+  a.b(0x48, 0x83, 0x24, 0x24, (~REC_STACK) & 0xff); // and qword [rsp], ~REC_STACK
+  a.b(0x48, 0x81, 0x0c, 0x24, ...le32(REC_KNOWN)); // or qword [rsp], REC_KNOWN
+  a.b(0x48, 0x8b, 0x4c, 0x24, 0x08); // mov rcx, [rsp+8] (the slot)
+  a.b(0x48, 0xc7, 0x01, 1, 0, 0, 0); // mov qword [rcx], 1 (freed at return)
+  a.jump(-1, `${id}.end`);
+  a.label(`${id}.miss`);
+  a.b(0x49, 0x89, 0xc0); // mov r8, rax (the hash)
+  a.label(`${id}.end`);
+}
+
+/**
+ * The stack copy without a system call (rax = the slot's snapshot, seven
+ * words pushed since the entry): when the thread pointer has an entry in
+ * the thread table and the entry's rsp is inside its stack [lo, hi), the
+ * words from rsp up to hi (at most a snapshot's room) are all mapped, and
+ * are copied with `rep movsq`; then rcx = the snapshot, rax = bytes copied,
+ * and on to `.copied`. Otherwise on to `.slow` (process_vm_readv, which
+ * stops short at unmapped memory), rax unchanged. Uses rcx, rdx, rsi, rdi.
+ */
+function threadStackCopy(a: Asm, region: number, id: string) {
+  const K = [0x15, 0x7c, 0x4a, 0x7f, 0xb9, 0x79, 0x37, 0x9e]; // 0x9e3779b97f4a7c15
+  a.b(0x48, 0x8d, 0x7c, 0x24, 0x38); // lea rdi, [rsp+56] (entry rsp)
+  a.b(0x64, 0x48, 0x8b, 0x0c, 0x25, 0, 0, 0, 0); // mov rcx, fs:[0]
+  a.b(0x48, 0xba, ...K); // movabs rdx, K
+  a.b(0x48, 0x0f, 0xaf, 0xca); // imul rcx, rdx
+  a.b(0x48, 0xc1, 0xe9, 64 - Math.log2(THREAD_SLOTS)); // shr rcx, 64 - log2(slots)
+  a.b(0x48, 0xc1, 0xe1, 0x05); // shl rcx, 5 (32-byte entries)
+  a.rip([0x48, 0x8d], 6, region + LAYOUT.threads); // lea rsi, [threads]
+  a.b(0x48, 0x01, 0xce); // add rsi, rcx
+  a.b(0x64, 0x48, 0x8b, 0x14, 0x25, 0, 0, 0, 0); // mov rdx, fs:[0]
+  a.b(0xb9, ...le32(STACK_PROBES)); // mov ecx, probes
+  a.label(`${id}.tp`);
+  a.b(0x48, 0x39, 0x16); // cmp [rsi], rdx
+  a.jump(CC.e, `${id}.tf`);
+  a.b(0x48, 0x83, 0x3e, 0x00); // cmp qword [rsi], 0
+  a.jump(CC.e, `${id}.slow`);
+  a.b(0x48, 0x83, 0xc6, 0x20); // add rsi, 32
+  a.b(0xff, 0xc9); // dec ecx
+  a.jump(CC.ne, `${id}.tp`);
+  a.jump(-1, `${id}.slow`);
+  a.label(`${id}.tf`);
+  a.b(0x48, 0x3b, 0x7e, 0x08); // cmp rdi, [rsi+8] (lo)
+  a.jump(CC.b, `${id}.slow`);
+  a.b(0x48, 0x8b, 0x4e, 0x10); // mov rcx, [rsi+16] (hi)
+  a.b(0x48, 0x29, 0xf9); // sub rcx, rdi
+  a.jump(0x6, `${id}.slow`); // jbe
+  a.b(0x48, 0x81, 0xf9, ...le32(SNAPSHOT_BYTES - 64)); // cmp rcx, room
+  a.jump(0x6, `${id}.fits`); // jbe
+  a.b(0xb9, ...le32(SNAPSHOT_BYTES - 64)); // mov ecx, room
+  a.label(`${id}.fits`);
+  a.b(0x48, 0x83, 0xe1, 0xf8); // and rcx, -8
+  a.b(0x48, 0x89, 0xfe); // mov rsi, rdi
+  a.b(0x48, 0x8d, 0x78, 0x40); // lea rdi, [rax+64]
+  a.b(0x48, 0x89, 0xc2); // mov rdx, rax
+  a.b(0x48, 0x89, 0xc8); // mov rax, rcx
+  a.b(0x48, 0xc1, 0xe9, 0x03); // shr rcx, 3
+  a.b(0xf3, 0x48, 0xa5); // rep movsq
+  a.b(0x48, 0x89, 0xd1); // mov rcx, rdx
+  a.jump(-1, `${id}.copied`);
 }
 
 /** What a hooked function's stub needs. */
@@ -313,6 +520,7 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
       a.b(0x4d, 0x89, 0xd1); // mov r9, r10
       a.b(0x49, 0xc1, 0xe1, 0x08); // shl r9, 8
       a.b(0x49, 0x83, 0xc9, h.kind); // or r9, kind
+      a.b(0x45, 0x31, 0xc0); // xor r8d, r8d (the record's last word)
       a.b(0x83, 0xf9, 0x02); // cmp ecx, 2
       a.jump(CC.ne, `${id}.nostack`);
       a.b(0x49, 0x83, 0xc9, REC_STACK); // or r9, REC_STACK
@@ -335,6 +543,8 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
       a.b(0x4c, 0x89, 0x68, 0x18); // mov [rax+24], r13
       a.b(0x4c, 0x89, 0x70, 0x20); // mov [rax+32], r14
       a.b(0x4c, 0x89, 0x78, 0x28); // mov [rax+40], r15
+      threadStackCopy(a, region, id);
+      a.label(`${id}.slow`);
       // iovecs in the slot: ours {snapshot + 64, n}, the stack's {entry rsp, n}.
       a.b(0x48, 0x8d, 0x78, 0x40); // lea rdi, [rax+64]
       a.b(0x49, 0x89, 0x7b, 0x10); // mov [r11+16], rdi
@@ -354,12 +564,15 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
       a.b(0xb8, ...le32(310)); // mov eax, SYS_process_vm_readv
       a.b(0x0f, 0x05); // syscall
       a.b(0x59); // pop rcx (the snapshot)
+      a.label(`${id}.copied`);
       a.b(0x48, 0x89, 0x41, 0x38); // mov [rcx+56], rax (bytes copied)
+      stackHash(a, region, id, h.kind);
       a.b(0x41, 0x59, 0x41, 0x5b, 0x41, 0x5a, 0x5e, 0x5f); // pop r9, r11, r10, rsi, rdi
       a.b(0x48, 0x8b, 0x14, 0x24); // mov rdx, [rsp] (the argument, from its push)
       a.label(`${id}.nostack`);
       reserve(a, region, id, fullTraps);
       typeAndThread(a, [0x4c, 0x89, 0xc9]); // mov rcx, r9 (the type built above)
+      a.b(0x4c, 0x89, 0x40, 0x38); // mov [rax+56], r8 (hash or stack id + 1)
     }
     a.b(0x48, 0x89, 0x78, 0x18); // mov [rax+24], rdi
     a.b(0x48, 0x89, 0x70, 0x20); // mov [rax+32], rsi

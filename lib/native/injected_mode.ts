@@ -160,8 +160,12 @@ export class InjectedMode implements HookMode {
       sampler: s.sampler,
       rate: s.rate,
       wantStacks: s.wantStacks,
+      stackCache: s.stackCache,
+      stats: s.stats,
       moduleOf: (pc) => p.maps.moduleOf(pc),
       out: p.out,
+      codeRanges: () => p.maps.codeRanges(),
+      stackAt: (rsp) => p.maps.stackAt(rsp),
     };
   }
 
@@ -176,8 +180,8 @@ export class InjectedMode implements HookMode {
     return this.#ring.drain(force);
   }
 
-  thread(tid: number, fs: number): void {
-    this.#ring.thread(fs, tid);
+  thread(tid: number, fs: number, rsp?: number): void {
+    this.#ring.thread(fs, tid, rsp);
   }
 
   runAs(fs: number, tid: number): void {
@@ -192,6 +196,8 @@ export class InjectedMode implements HookMode {
       pid: child.pid,
       moduleOf: (pc) => child.maps.moduleOf(pc),
       out: child.out,
+      codeRanges: () => child.maps.codeRanges(),
+      stackAt: (rsp) => child.maps.stackAt(rsp),
     };
     const ring = this.#ring.forked(opts);
     if (ring === null) throw new Error("cannot read the fork child's ring");

@@ -16,21 +16,23 @@ export interface Mapping {
   offset: number;
   /** The file's path ("" or "[heap]", "[stack]"… for anonymous memory). */
   path: string;
+  /** Executable. */
+  exec: boolean;
 }
 
 /** Parses the text of `/proc/PID/maps`. */
 export function parseMaps(text: string): Mapping[] {
   const out: Mapping[] = [];
   for (const line of text.split("\n")) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(
-      line,
-    );
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) ([0-9a-f]+) \S+ \d+\s*(.*)$/
+      .exec(line);
     if (m) {
       out.push({
         start: parseInt(m[1], 16),
         end: parseInt(m[2], 16),
-        offset: parseInt(m[3], 16),
-        path: m[4],
+        offset: parseInt(m[4], 16),
+        path: m[5],
+        exec: m[3][2] === "x",
       });
     }
   }
@@ -87,6 +89,51 @@ export class ProcMaps {
       ? pc - first.start
       : pc;
     return { path, rel };
+  }
+
+  /**
+   * The code of mapped files (and the vdso), as at most `max` sorted
+   * [start, end) ranges: adjacent ones merged, then the closest merged
+   * across their gaps until few enough (a range may then hold more than
+   * code, never less).
+   */
+  codeRanges(max = 32): [number, number][] {
+    const r: [number, number][] = this.#maps
+      .filter((m) => m.exec && (m.path.startsWith("/") || m.path === "[vdso]"))
+      .map((m): [number, number] => [m.start, m.end])
+      .sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < r.length; i++) {
+      if (r[i][0] <= r[i - 1][1]) {
+        r[i - 1][1] = Math.max(r[i - 1][1], r[i][1]);
+        r.splice(i--, 1);
+      }
+    }
+    while (r.length > max) {
+      let best = 1;
+      for (let i = 2; i < r.length; i++) {
+        if (r[i][0] - r[i - 1][1] < r[best][0] - r[best - 1][1]) best = i;
+      }
+      r[best - 1][1] = r[best][1];
+      r.splice(best, 1);
+    }
+    return r;
+  }
+
+  /**
+   * The stack holding `rsp` as [lo, hi), read fresh (a thread's stack may
+   * be new): anonymous memory, or the main thread's `[stack]`, whose lo is
+   * put 8 MiB below its top (it grows down; nothing else is mapped there);
+   * null when `rsp` is in no such mapping.
+   */
+  stackAt(rsp: number): [number, number] | null {
+    this.refresh();
+    const m = this.#find(rsp);
+    if (m === undefined || (m.path !== "" && m.path !== "[stack]")) {
+      return null;
+    }
+    return m.path === "[stack]"
+      ? [Math.min(m.start, m.end - (8 << 20)), m.end]
+      : [m.start, m.end];
   }
 
   /** Where libc's first mapping starts (undefined before ld.so maps it). */

@@ -61,6 +61,7 @@ import type {
   HookMode,
   ModeEvent,
   ModeSettings,
+  StackStats,
 } from "./hook_mode.ts";
 import { BreakpointMode, emulatorFor } from "./breakpoint_mode.ts";
 import { InjectedMode } from "./injected_mode.ts";
@@ -99,6 +100,13 @@ export interface NativeOptions {
    * fallback to breakpoints runs (for tests of that path).
    */
   injectFails?: boolean;
+  /**
+   * The injected hooks' stack cache (default true; see
+   * {@link ModeSettings.stackCache}); false is the reference path for tests.
+   */
+  stackCache?: boolean;
+  /** Filled with how stacks were had (the injected hooks). */
+  stats?: StackStats;
   /** Trace fork children too (default true); false lets them run untraced. */
   followForks?: boolean;
   /**
@@ -171,6 +179,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       ? new Sampler("exponential", opts.seed ?? 1, 0, rate)
       : null,
     rate,
+    stackCache: opts.stackCache ?? true,
+    stats: opts.stats ?? { unwound: 0, reused: 0 },
   };
   for (const k of NATIVE_KINDS) {
     try {
@@ -376,7 +386,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     knownTids.add(tid);
     alive.add(tid);
     if (proc.mode !== null && !vforkKids.has(tid) && t.getRegs(tid)) {
-      proc.mode.thread(tid, t.fsBase);
+      proc.mode.thread(tid, t.fsBase, Number(t.regs[REG.rsp]));
     }
     t.cont(tid);
   };
@@ -417,7 +427,9 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       alive.add(tid);
       procOf.set(tid, root);
       pidOfTid.set(tid, pid);
-      if (t.getRegs(tid)) mode.thread(tid, t.fsBase);
+      if (t.getRegs(tid)) {
+        mode.thread(tid, t.fsBase, Number(t.regs[REG.rsp]));
+      }
       t.cont(tid, sig);
     }
   }
