@@ -278,6 +278,8 @@ export class BreakpointMode implements HookMode {
 
   runAs(): void {}
 
+  codeChanged(): void {}
+
   forked(child: HookedProcess, tid: number): HookMode {
     return new BreakpointMode(child, this.#s, this.#landing, tid, this.#hooks);
   }

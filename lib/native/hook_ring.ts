@@ -207,6 +207,12 @@ export class HookRing {
    */
   codeChanged(): void {
     const o = this.#o;
+    const now = o.codeRanges().slice(0, MAX_CODE_RANGES);
+    if (now.join() === this.#ranges.join()) return; // nothing new
+    if (!o.stackCache) {
+      this.#writeRanges();
+      return;
+    }
     // Hashes first (a stub finding none copies the stack), then the ranges.
     const zeros = new Uint8Array(this.#tblUsed.length * 16);
     o.mem.transfer(true, [[zeros, o.region + LAYOUT.stackIds]]);

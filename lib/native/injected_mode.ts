@@ -210,5 +210,9 @@ export class InjectedMode implements HookMode {
     }
   }
 
+  codeChanged(): void {
+    this.#ring.codeChanged();
+  }
+
   close(): void {}
 }

@@ -357,11 +357,9 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     // execve: read the ring before the image goes.
     proc.execBp = libc + execveOffset;
     proc.execOrig = t.setByte(tid, proc.execBp, 0xcc);
-    // The breakpoint mode keeps _dl_debug_state's: calls return to it.
-    if (proc.mode.name === "inject" && proc.rbrk > 0) {
-      t.setByte(tid, proc.rbrk, proc.rbrkOrig);
-      proc.rbrk = 0;
-    }
+    // _dl_debug_state's breakpoint stays: the breakpoint mode's calls
+    // return to it, and the injected hooks learn of each dlopen and
+    // dlclose there (their stack hashes tell code addresses by the maps).
   };
   // Takes every hook and breakpoint out of a fork child we do not follow.
   const release = (parent: Proc, child: number) => {
@@ -422,6 +420,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     root.mode = mode;
     root.execBp = libc! + execveOffset;
     root.execOrig = t.setByte(first!, root.execBp, 0xcc);
+    root.rbrk = ld! + rbrkOffset;
+    root.rbrkOrig = t.setByte(first!, root.rbrk, 0xcc);
     for (const [tid, sig] of seized) {
       knownTids.add(tid);
       alive.add(tid);
@@ -459,8 +459,9 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       if (sig === SIGTRAP && t.getRegs(tid)) {
         const p = procOf.get(tid);
         const bp = Number(t.regs[REG.rip]) - 1;
-        if (p !== undefined && bp === p.execBp) {
-          // Stopped on the execve breakpoint: run the real instruction instead.
+        if (p !== undefined && (bp === p.execBp || bp === p.rbrk)) {
+          // Stopped on the execve or _dl_debug_state breakpoint: run the
+          // real instruction instead.
           t.regs[REG.rip] = BigInt(bp);
           t.setRegs(tid);
           stopped.set(tid, 0);
@@ -654,7 +655,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       const libc = proc.maps.libcStart();
       if (proc.mode === null && libc !== undefined) {
         plant(proc, tid, libc, bp);
-      }
+      } else proc.mode?.codeChanged(); // a dlopen or dlclose
       // _dl_debug_state is a bare `ret`: do it here.
       t.regs[REG.rip] = t.peek(tid, Number(t.regs[REG.rsp]));
       t.regs[REG.rsp] += 8n;

@@ -87,3 +87,47 @@ for (const opt of ["-O0", "-O2"]) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "native stack cache: a library loaded (and unloaded, and loaded again) while the program runs has its frames in the stacks, as without the cache",
+  ignore: skip !== "",
+  async fn() {
+    const plug = await compile(
+      "plug.so",
+      `#include <stdlib.h>
+void *plug_alloc(size_t n) { void *p = malloc(n); __asm__ volatile("" ::: "memory"); return p; }
+`,
+      ["-shared", "-fPIC"],
+    );
+    const bin = await compile(
+      "dlopener",
+      `#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+  for (int round = 0; round < 2; round++) {
+    void *h = dlopen(argv[1], RTLD_NOW);
+    if (!h) { fprintf(stderr, "%s\\n", dlerror()); return 1; }
+    void *(*f)(size_t) = (void *(*)(size_t))dlsym(h, "plug_alloc");
+    for (int i = 0; i < 50; i++) free(f(1000 + i));
+    dlclose(h);
+  }
+  return 0;
+}
+`,
+      ["-ldl"],
+    );
+    const rows = (events: NativeEvent[]) =>
+      events.filter((e) =>
+        e.kind === "malloc" && e.size >= 1000 && e.size < 1050
+      ).map((e) => `${e.size} ${e.frames.map((f) => f.name).join("<")}`);
+    const a = trace([bin, plug]);
+    const b = trace([bin, plug], { stackCache: false });
+    assertEquals([a.code, b.code], [0, 0]);
+    const ra = rows(a.events);
+    assertEquals(ra.length, 100);
+    for (const r of ra) assertTrue(r.includes("<plug_alloc<main"), r);
+    assertEquals(ra, rows(b.events));
+  },
+});
