@@ -11,7 +11,7 @@ import type { NativeEvent, NativeKind } from "./event.ts";
 import type { ProcMaps } from "./proc_maps.ts";
 import type { RemoteMemory } from "./remote.ts";
 import type { Tracee } from "./tracee.ts";
-import type { Call, RingOut } from "./hook_ring.ts";
+import type { Call, RingOut, StackStats } from "./hook_ring.ts";
 import type { Sampler } from "../profile/sampling.ts";
 
 /** An event as a mode reports it (the tracer adds pid, image and time). */
@@ -53,14 +53,6 @@ export interface ModeSettings {
   stackCache: boolean;
   /** Counts of stacks unwound and of stacks found by their hash. */
   stats: StackStats;
-}
-
-/** How stacks were had (see {@link ModeSettings.stats}). */
-export interface StackStats {
-  /** Copies unwound. */
-  unwound: number;
-  /** Stacks known by their hash (in the program's table, or the tracer's). */
-  reused: number;
 }
 
 /** One strategy's hooks in one process. */

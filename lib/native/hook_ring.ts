@@ -9,7 +9,6 @@
  */
 
 import type { Sampler } from "../profile/sampling.ts";
-import type { StackStats } from "./hook_mode.ts";
 import { ElfUnwindInfo, unwindCopy, type UnwindModule } from "./eh_unwind.ts";
 import {
   DRAWS,
@@ -106,6 +105,14 @@ export interface RingOptions {
   stackCache: boolean;
   /** Counted here. */
   stats: StackStats;
+}
+
+/** How stacks were had (the in-process hooks' stack cache at work). */
+export interface StackStats {
+  /** Copies unwound. */
+  unwound: number;
+  /** Stacks known by their hash (in the program's table, or the tracer's). */
+  reused: number;
 }
 
 /** What the ring reader hands its events to (see {@link HookedProcess}). */

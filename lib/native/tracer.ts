@@ -61,8 +61,8 @@ import type {
   HookMode,
   ModeEvent,
   ModeSettings,
-  StackStats,
 } from "./hook_mode.ts";
+import type { StackStats } from "./hook_ring.ts";
 import { BreakpointMode, emulatorFor } from "./breakpoint_mode.ts";
 import { InjectedMode } from "./injected_mode.ts";
 

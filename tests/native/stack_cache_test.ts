@@ -7,7 +7,7 @@
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { compile, skip, trace } from "./_support.ts";
 import type { NativeEvent } from "../../lib/native/tracer.ts";
-import type { StackStats } from "../../lib/native/hook_mode.ts";
+import type { StackStats } from "../../lib/native/hook_ring.ts";
 
 // Four threads (thread t allocates 16 (t + 1) or 16 (t + 1) + 1 bytes) call
 // malloc through recursion of five depths and two paths, one with a local
