@@ -3,10 +3,14 @@
  * pairs (built at `-O0 -g` and at `-O2 -g`), run plain, under `alloctrace
  * native` without stacks, with a stack per allocation and sampled
  * (`--memprofilerate 524288`), under `heaptrack`, and (for the smaller
- * sizes) under `ltrace -e malloc+free`. Wall time and peak RSS of each
- * whole run (start-up and report included) come from `/usr/bin/time`; the
- * ratios to heaptrack are of runs made one right after the other, repeated
- * `--repeat` times (the machine is shared: read the ratios, not the times).
+ * sizes) under `ltrace -e malloc+free`. Wall time, CPU time (user +
+ * system, of every process of the run: the program, the tracer's threads,
+ * heaptrack's interpreter) and peak RSS of each whole run (start-up and
+ * report included) come from `/usr/bin/time`; the ratios to heaptrack are
+ * of runs made one right after the other, repeated `--repeat` times, and
+ * the last lines give each ratio's median over the repeats (the machine is
+ * shared: read the ratios, not the times; on a loaded machine the CPU
+ * ratio is the steadier one).
  *
  *   deno run -A bench/native_vs_tools.ts [--pairs 100000,1000000] [--repeat 2] [--no-ltrace]
  *
@@ -28,21 +32,22 @@ const root = new URL("../", import.meta.url).pathname;
 
 interface Run {
   s: number;
+  cpu: number;
   rssMB: number;
 }
 
 /** Runs `cmd` under /usr/bin/time: wall seconds and peak RSS (NaN when it failed). */
 async function measure(cmd: string, args: string[]): Promise<Run> {
   const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "%e %M", cmd, ...args],
+    args: ["-f", "%e %M %U %S", cmd, ...args],
     cwd: dir,
     stdout: "null",
     stderr: "piped",
   }).output().catch(() => null);
-  if (out === null || !out.success) return { s: NaN, rssMB: NaN };
+  if (out === null || !out.success) return { s: NaN, cpu: NaN, rssMB: NaN };
   const last = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)!;
-  const [s, kb] = last.split(" ").map(Number);
-  return { s, rssMB: kb / 1024 };
+  const [s, kb, user, sys] = last.split(" ").map(Number);
+  return { s, cpu: user + sys, rssMB: kb / 1024 };
 }
 
 try {
@@ -82,6 +87,11 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
     ["native --memprofilerate 524288", native(["--memprofilerate", "524288"])],
   ];
   const repeat = Number(values.repeat);
+  const median = (xs: number[]) => {
+    const v = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+    return v.length === 0 ? NaN : v[Math.floor((v.length - 1) / 2)];
+  };
+  const summary: string[] = [];
   for (const n of values.pairs!.split(",")) {
     const withLtrace = !values["no-ltrace"] && Number(n) <= 100_000;
     const rows = withLtrace
@@ -102,7 +112,9 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
       ]
       : tools;
     for (const opt of ["-O0", "-O2"]) {
-      console.log(`\n${Number(n).toLocaleString("en-US")} pairs, cc ${opt} -g`);
+      const title = `${Number(n).toLocaleString("en-US")} pairs, cc ${opt} -g`;
+      console.log(`\n${title}`);
+      const ratios = new Map<string, { wall: number[]; cpu: number[] }>();
       for (let r = 0; r < repeat; r++) {
         const got = new Map<string, Run>();
         for (const [label, f] of rows) {
@@ -113,18 +125,36 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
         }
         const ht = got.get("heaptrack")!;
         for (const [label, run] of got) {
-          const ratio = label === "plain" || label === "heaptrack"
-            ? ""
-            : `  ${(run.s / ht.s).toFixed(2)}× heaptrack`;
+          let ratio = "";
+          if (label !== "plain" && label !== "heaptrack") {
+            const rt = ratios.get(label) ?? { wall: [], cpu: [] };
+            rt.wall.push(run.s / ht.s);
+            rt.cpu.push(run.cpu / ht.cpu);
+            ratios.set(label, rt);
+            ratio = `  ${(run.s / ht.s).toFixed(2)}× heaptrack (CPU ${
+              (run.cpu / ht.cpu).toFixed(2)
+            }×)`;
+          }
           console.log(
-            `  run ${r + 1}  ${label.padEnd(32)} ${run.s.toFixed(2)} s  ${
+            `  run ${r + 1}  ${label.padEnd(32)} ${run.s.toFixed(2)} s  CPU ${
+              run.cpu.toFixed(2)
+            } s  ${
               (run.s * 1e6 / (2 * Number(n))).toFixed(2)
             } µs/event  peak RSS ${run.rssMB.toFixed(0)} MB${ratio}`,
           );
         }
       }
+      for (const [label, rt] of ratios) {
+        summary.push(
+          `${title.padEnd(24)} ${label.padEnd(32)} ${
+            median(rt.wall).toFixed(2)
+          }× heaptrack wall, ${median(rt.cpu).toFixed(2)}× CPU`,
+        );
+      }
     }
   }
+  console.log(`\nmedian ratios over ${repeat} run(s), side by side:`);
+  for (const line of summary) console.log(`  ${line}`);
 } finally {
   await Deno.remove(dir, { recursive: true });
 }

@@ -427,10 +427,19 @@ export class NativeSink {
     for (const [id, frames] of stacks) {
       this.#stackOf.set(
         id,
-        this.stacks.intern(frames.map((f) => {
+        this.stacks.intern(frames.flatMap((f) => {
           const r = this.#resolved.get(`${f.module}@${f.rel}`);
           const lib = ALLOCATOR_LIBS.test(f.module);
-          return {
+          // The functions inlined at the PC come first, innermost first
+          // (as addr2line -i and heaptrack show them).
+          const inlined = lib ? [] : (r?.inlined ?? []).map((i) => ({
+            func: i.func,
+            file: i.file,
+            line: i.line,
+            pc: f.pc,
+            inlined: true,
+          }));
+          return [...inlined, {
             func: r?.func ?? f.name,
             file: lib ? f.module : r?.file ?? f.module,
             // Shown by the library's path, not the source file: the
@@ -438,7 +447,7 @@ export class NativeSink {
             line: lib ? 0 : r?.line ?? 0,
             pc: f.pc,
             inlined: false,
-          };
+          }];
         })),
       );
     }

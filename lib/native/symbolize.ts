@@ -1,8 +1,9 @@
 /**
  * File and line of native frames after a run, by one batched `addr2line`
- * per module (its `-C` also demangles C++), and C++ names from libunwind
- * demangled by one batched `c++filt`. Missing tools leave frames as they
- * are.
+ * per module (its `-C` also demangles C++; `-i` gives the functions inlined
+ * at an address, from DWARF's DW_TAG_inlined_subroutine), and C++ names
+ * from libunwind demangled by one batched `c++filt`. Missing tools leave
+ * frames as they are.
  *
  * @module
  */
@@ -17,6 +18,23 @@ export interface Resolved {
   file: string;
   /** Line, 0 when unknown. */
   line: number;
+  /**
+   * The functions inlined at this address, innermost first, each with its
+   * own file:line (the outer function's line is {@link Resolved.line}: where
+   * they were inlined); empty when none.
+   */
+  inlined: { func: string; file: string; line: number }[];
+}
+
+/** `file:line` of addr2line (`??:0` or `??:?` when unknown). */
+function _loc(text: string): { file: string; line: number } {
+  const colon = text.lastIndexOf(":");
+  return colon > 0
+    ? {
+      file: text.slice(0, colon),
+      line: Number(text.slice(colon + 1).split(" ")[0]) || 0,
+    }
+    : { file: "??", line: 0 };
 }
 
 async function runTool(
@@ -62,29 +80,41 @@ export async function symbolize(
   for (const [module, fs] of byModule) {
     const addrs = [...fs.keys()];
     const text = await runTool("addr2line", [
+      "-a",
       "-f",
+      "-i",
       "-C",
       "-e",
       module,
       ...addrs.map((a) => "0x" + Math.max(0, a - 1).toString(16)),
     ]);
-    const lines = text?.split("\n") ?? [];
+    // Per address: its line (-a), then a function and file:line for each
+    // function inlined there, innermost first, and last for the function
+    // that holds the address.
+    const blocks: string[][] = [];
+    for (const line of text?.split("\n") ?? []) {
+      if (/^0x[0-9a-f]+$/.test(line)) blocks.push([]);
+      else if (blocks.length > 0 && line !== "") blocks.at(-1)!.push(line);
+    }
     addrs.forEach((a, i) => {
       const f = fs.get(a)!;
-      const func = lines[2 * i] ?? "??";
-      const loc = lines[2 * i + 1] ?? "??:0";
-      const colon = loc.lastIndexOf(":");
-      const file = colon > 0 ? loc.slice(0, colon) : "??";
-      const line = colon > 0
-        ? Number(loc.slice(colon + 1).split(" ")[0]) || 0
-        : 0;
+      const b = blocks[i] ?? [];
+      const levels: { func: string; file: string; line: number }[] = [];
+      for (let j = 0; j + 1 < b.length; j += 2) {
+        levels.push({ func: b[j], ..._loc(b[j + 1]) });
+      }
+      const own = levels.pop() ?? { func: "??", file: "??", line: 0 };
       out.set(`${module}@${a}`, {
         func: f.name ||
-          (func !== "??"
-            ? func
+          (own.func !== "??"
+            ? own.func
             : `${module.split("/").pop()}+0x${a.toString(16)}`),
-        file: file !== "??" ? file : module,
-        line,
+        file: own.file !== "??" ? own.file : module,
+        line: own.line,
+        inlined: levels.map((l) => ({
+          ...l,
+          file: l.file !== "??" ? l.file : module,
+        })),
       });
     });
   }

@@ -149,3 +149,44 @@ Deno.test({
     assertEquals(d.bytesBuckets.length, freed[0].lifetimeBytes.length);
   },
 });
+
+Deno.test({
+  name:
+    "native: functions inlined at a PC (DWARF's DW_TAG_inlined_subroutine) are frames of their own, innermost first, with their file:line: the site names the inlined function, as addr2line -i and heaptrack do",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile(
+      "inlined",
+      `#include <stdlib.h>
+void *volatile sink;
+static inline void *leaf(int n) { return malloc(n); }
+static inline __attribute__((always_inline)) void *mid(int n) { return leaf(n * 2); }
+__attribute__((noinline)) void *outer(int n) { void *p = mid(n + 1); __asm__ volatile("" ::: "memory"); return p; }
+int main(void) { for (int i = 0; i < 3; i++) sink = outer(i); return 0; }
+`,
+      ["-O2"],
+    );
+    const r = await alloctrace([
+      "native",
+      "-q",
+      "--json",
+      `${dir}/inlined.json`,
+      "--folded",
+      `${dir}/inlined.folded`,
+      "--",
+      bin,
+    ], ["-A"]);
+    assertEquals(r.code, 0, r.stderr);
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/inlined.json`));
+    const src = `${dir}/inlined.c`;
+    assertEquals(doc.sites[0].site, `leaf ${src}:3`);
+    assertEquals(
+      doc.sites[0].stack.slice(0, 4).map((
+        f: { func: string; line: number; inlined: boolean },
+      ) => `${f.func}:${f.line}${f.inlined ? " (inlined)" : ""}`),
+      ["leaf:3 (inlined)", "mid:4 (inlined)", "outer:5", "main:6"],
+    );
+    const folded = await Deno.readTextFile(`${dir}/inlined.folded`);
+    assertTrue(folded.includes(";main;outer;mid;leaf 12\n"), folded);
+  },
+});
