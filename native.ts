@@ -13,10 +13,13 @@
  */
 
 export { type NativeOptions, traceNative } from "./lib/native/tracer.ts";
+export type { StackStats } from "./lib/native/hook_ring.ts";
 export {
   BatchEncoder,
   decodeBatch,
   type EventBatch,
+  EventObjects,
+  type EventOut,
   NATIVE_KINDS,
   type NativeEvent,
   type NativeFrame,
