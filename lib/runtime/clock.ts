@@ -55,6 +55,14 @@ export const COSTS = {
    * run paces differently from an untraced one.
    */
   tracePrintByte: 190,
+  /**
+   * sysmon preempts a goroutine that ran this long (`forcePreemptNS`). A
+   * traced program's goroutines hold the trace lock nearly all the time
+   * and cannot be preempted meanwhile, so the mark workers get a P only at
+   * sysmon's preemption: real traced runs show 5–20 ms marks for a fraction
+   * of a millisecond of mark CPU.
+   */
+  forcePreempt: 10_000_000,
   /** Scanning one root word (stack or global). */
   scanRoot: 2,
 } as const;

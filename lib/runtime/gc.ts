@@ -113,9 +113,23 @@ export class Collector {
    * work itself.
    */
   markDone(): boolean {
-    return this.#rt.clock >= this.markEndClock ||
+    const rt = this.#rt;
+    if (rt.tracelockNs !== this.#tracelockAtStart) {
+      // The mutator prints under the trace lock: the workers run once
+      // sysmon preempts it.
+      const preempt = this.#markStartClock + COSTS.forcePreempt;
+      if (this.markEndClock < preempt) {
+        this.markEndClock = preempt;
+        if (this.#stats !== null) {
+          this.#stats.clockNs[1] = preempt - this.#markStartClock;
+        }
+      }
+    }
+    return rt.clock >= this.markEndClock ||
       this.pacer.heapLive >= this.#markGoal;
   }
+  /** `tracelockNs` when the running mark began. */
+  #tracelockAtStart = 0;
   /** heapLive by which the running mark ends ({@link GCController.markGoal}). */
   #markGoal = 0;
   #stats: GCCycleStats | null = null;
@@ -133,7 +147,8 @@ export class Collector {
   start(forced: boolean, extraRoot: number): void {
     const rt = this.#rt;
     const stw = rt.preset.stopTheWorldSweep;
-    if (!stw) rt.sweeper.finish("gcStart");
+    // runtime.GC() finishes the last sweep in its gcStart: runtime.GC is on the stack.
+    if (!stw) rt.sweeper.finish(forced ? "GC" : "gcStart");
     this.pacer.startCycle();
     const stats: GCCycleStats = {
       startNs: rt.clock,
@@ -180,6 +195,7 @@ export class Collector {
       this.#heapScanWork + this.pacer.lastStackScan + this.pacer.globalsScan,
     );
     this.#markStartClock = markStart;
+    this.#tracelockAtStart = rt.tracelockNs;
     this.#markWorkers = workers;
     this.marking = true;
     if (stw || forced) {

@@ -254,7 +254,10 @@ export class GCController {
       maxTrigger = goal - DEFAULT_HEAP_MINIMUM;
     }
     if (maxTrigger < minTrigger) maxTrigger = minTrigger;
-    let trigger = this.runway > goal
+    // Go stores the runway as uint64: a negative cons/mark estimate (the
+    // PI controller overshooting) makes it huge, so the trigger drops to
+    // its minimum.
+    let trigger = this.runway > goal || this.runway < 0
       ? minTrigger
       : Math.floor(goal - this.runway);
     if (trigger < minTrigger) trigger = minTrigger;

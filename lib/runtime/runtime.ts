@@ -134,6 +134,12 @@ export class Runtime {
   clock = 0;
   /** Simulated time at which the last cycle ended. */
   gcEndClock = 0;
+  /**
+   * Simulated time spent printing allocfreetrace records under Go's
+   * `tracelock`: a goroutine holding a runtime lock cannot be preempted, so
+   * the mark workers wait for sysmon ({@link COSTS.forcePreempt}).
+   */
+  tracelockNs = 0;
   /** The dummy span of empty mcache slots. */
   readonly emptySpan: MSpan = emptymspan;
   /** The symbol table of the simulated program. */

@@ -323,7 +323,7 @@ export class TraceallocPrinter {
     out.putBytes(p3);
     out.putBytes(p4);
     out.putByte(0x0a);
-    this.#rt.clock += (out.written - before) * COSTS.tracePrintByte;
+    this.#charge(out.written - before);
     out.endRecord();
   }
 
@@ -331,7 +331,14 @@ export class TraceallocPrinter {
   #charged(write: () => void): void {
     const before = this.#out.written;
     write();
-    this.#rt.clock += (this.#out.written - before) * COSTS.tracePrintByte;
+    this.#charge(this.#out.written - before);
+  }
+
+  /** Charges the clock for `bytes` printed while holding the trace lock. */
+  #charge(bytes: number): void {
+    const ns = bytes * COSTS.tracePrintByte;
+    this.#rt.clock += ns;
+    this.#rt.tracelockNs += ns;
   }
 
   #tracegc(ev: GCEvent): void {
