@@ -13,8 +13,11 @@
  *
  * Each side's CPU time (user + sys, from /usr/bin/time) is printed too: on
  * a shared machine the wall times swing with the load, CPU time much less.
+ * Each side runs `--runs` times (default 3), alternating; the median run of
+ * each counts. A summary at the end gives every trace's ratios together
+ * (the repeated-testdata figure is never quoted alone).
  *
- *   deno run -A bench/analyze_vs_grep.ts [--file /tmp/alloctrace-large.trace] [--mb 512] [--real-depth 10]
+ *   deno run -A bench/analyze_vs_grep.ts [--file /tmp/alloctrace-large.trace] [--mb 512] [--real-depth 10] [--runs 3]
  *
  * @module
  */
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     file: { type: "string", default: "/tmp/alloctrace-large.trace" },
     mb: { type: "string", default: "512" },
     "real-depth": { type: "string", default: "0" },
+    runs: { type: "string", default: "3" },
   },
 });
 const file = values.file!;
@@ -72,7 +76,10 @@ const time = async (
     stdout: new TextDecoder().decode(out.stdout),
   };
 };
-async function measure(file: string): Promise<void> {
+const runs = Math.max(1, Number(values.runs));
+/** One line per trace measured, for the summary. */
+const summary: string[] = [];
+async function measure(file: string, label: string): Promise<void> {
   const size = (await Deno.stat(file)).size;
   // Warm the page cache once so neither run pays for the disk.
   await time("cat", [file]);
@@ -82,7 +89,7 @@ async function measure(file: string): Promise<void> {
     [...xs].sort((a, b) => a.s - b.s)[Math.floor(xs.length / 2)];
   const greps = [];
   const analyzes = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < runs; i++) {
     greps.push(await time("grep", ["-c", "tracealloc", file], { LC_ALL: "C" }));
     analyzes.push(
       await time(Deno.execPath(), [
@@ -127,9 +134,16 @@ async function measure(file: string): Promise<void> {
   console.log(
     `analyze peak RSS: ${(rssKiB / 1024).toFixed(0)} MiB (target <= 256 MiB)`,
   );
+  summary.push(
+    `${label.padEnd(28)} ${mb.toFixed(0).padStart(5)} MB  wall ${
+      (anRate / grepRate).toFixed(2)
+    }×  CPU ${(cpu(greps) / cpu(analyzes)).toFixed(2)}×  RSS ${
+      (rssKiB / 1024).toFixed(0)
+    } MiB`,
+  );
 }
 
-await measure(file);
+await measure(file, "repeated testdata");
 const realDepth = Number(values["real-depth"]);
 if (realDepth > 0) {
   const go = await findGo();
@@ -156,7 +170,14 @@ if (realDepth > 0) {
         await Deno.remove(dir, { recursive: true });
       }
       console.log(gogc === "" ? "" : `\nGOGC=${gogc}:`);
-      await measure(real);
+      await measure(
+        real,
+        `real d${realDepth}${gogc === "" ? "" : ` GOGC=${gogc}`}`,
+      );
     }
   }
 }
+console.log(
+  `\nsummary (analyze vs LC_ALL=C grep -c tracealloc, median of ${runs} alternating runs; > 1 is faster than grep):`,
+);
+for (const line of summary) console.log(`  ${line}`);

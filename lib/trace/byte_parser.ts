@@ -119,23 +119,14 @@ function hexAt(buf: Uint8Array, s: number, e: number): number {
   return i === start ? -1 : v;
 }
 
-/** Tracebacks each record cache (exact, by shape) keeps, at most (it stops growing then). */
+/** Tracebacks the record cache keeps, at most (it stops growing then). */
 const BLOCK_CACHE_MAX = 200_000;
 
-/** A traceback seen before (by its hash) and what parsing it gave. */
 /** What parsing a traceback gave: its lines, goroutine and stack. */
 interface ParsedBlock {
   lines: number;
   goroutine: number;
   stack: number;
-}
-
-/** A traceback seen before, byte for byte (by its length and hash). */
-interface CachedBlock extends ParsedBlock {
-  len: number;
-  check: number;
-  check2: number;
-  requested: number;
 }
 
 /** A traceback seen before by shape: where mallocgc's size argument stands (-1: none). */
@@ -209,12 +200,9 @@ export class ByteTraceParser {
     { ids: Int32Array; stack: number }[]
   >();
   #lines = 0;
-  // Record cache (see #block).
-  readonly #blocks = new Map<number, CachedBlock>();
-  /** Tracebacks by shape (arguments and frame pointers left out). */
+  /** Record cache (see #block): tracebacks by shape (arguments and frame pointers left out). */
   readonly #shapes = new Map<number, ShapedBlock>();
   readonly #scanner = new BlockScanner();
-  #shapeHits = 0;
   #reservedAt = 0;
   #blockTries = 0;
   #blockHits = 0;
@@ -327,15 +315,15 @@ export class ByteTraceParser {
 
   /**
    * A whole record at `s` (a header line, its goroutine line and traceback,
-   * and the blank line), when all of it is in `buf`. A traceback seen before
-   * is not parsed again: byte for byte (the same length and 96 bits of hash
-   * from {@link BlockScanner.scan}), or by shape (the same names, file:line
-   * and pc=, from {@link BlockScanner.shape}; mallocgc's size argument is
-   * then read where it stands). Its goroutine and stack come from the cache,
-   * so the record costs its header line. A new one is parsed line by line
-   * and cached when that made exactly one clean record, ended by the blank
-   * line. Returns the offset after the blank line, or -1 to go line by line
-   * (-2: and there is no blank line after `s` in `buf`).
+   * and the blank line), when all of it is in `buf`. A traceback whose
+   * shape was seen before (the same names, file:line and pc=, from
+   * {@link BlockScanner.scan}, which finds the record's end in the same
+   * pass) is not parsed again: mallocgc's size argument is read where it
+   * stands, its goroutine and stack come from the cache, so the record
+   * costs its header line. A new one is parsed line by line and cached when
+   * that made exactly one clean record, ended by the blank line. Returns the
+   * offset after the blank line, or -1 to go line by line (-2: and there is
+   * no blank line after `s` in `buf`).
    */
   #block(buf: Uint8Array, s: number): number {
     const sc = this.#scanner;
@@ -344,25 +332,12 @@ export class ByteTraceParser {
     const nl1 = sc.nl1;
     // (A record this long may hold a line past the cap: line by line.)
     if (end <= nl1 || end - s > this.#maxLine) return -1;
-    const len = end - nl1;
     // A small-integer key (no boxed number per lookup); the rest of the
-    // 96 bits and the length are checked.
-    const key = sc.h1lo & 0x3fffffff;
-    const check = sc.h2lo;
-    const check2 = sc.h1hi;
-    this.#blockTries++;
-    const b = this.#blocks.get(key);
-    if (
-      b !== undefined && b.check === check && b.check2 === check2 &&
-      b.len === len
-    ) {
-      return this.#fromCache(buf, s, nl1, end, b, b.requested);
-    }
-    // The same stack with other arguments and frame pointers?
-    sc.shape(nl1 + 1, end + 1);
+    // 96 bits is checked.
     const skey = sc.s1lo & 0x3fffffff;
     const shapeCheck = sc.s2lo;
     const shapeCheck2 = sc.s1hi;
+    this.#blockTries++;
     const sh = this.#shapes.get(skey);
     if (
       sh !== undefined && sh.check === shapeCheck && sh.check2 === shapeCheck2
@@ -370,17 +345,7 @@ export class ByteTraceParser {
       // mallocgc's first argument, read where the line parser reads it.
       const h = sh.argsAt >= 0 ? hexAt(buf, nl1 + 1 + sh.argsAt, end) : -1;
       const requested = h >= 0 && h <= MAX_EXACT ? h : 0;
-      const next = this.#fromCache(buf, s, nl1, end, sh, requested);
-      if (next < 0) return next;
-      this.#shapeHits++;
-      // Its exact repeats will not need the shape again (unless exact
-      // repeats are rare, as when arguments or frame pointers vary).
-      if (
-        b === undefined &&
-        (this.#blockTries < 10_000 ||
-          (this.#blockHits - this.#shapeHits) * 4 >= this.#shapeHits)
-      ) this.#cacheExact(key, len, check, check2, sh, requested);
-      return next;
+      return this.#fromCache(buf, s, nl1, end, sh, requested);
     }
     // Parse it line by line; cache it if that made one clean record.
     const lines0 = this.#lines;
@@ -395,24 +360,17 @@ export class ByteTraceParser {
     }
     if (
       this.#slowLines === slow0 && this.#blankEnds === blank0 + 1 &&
-      this.#warned === warned0
+      this.#warned === warned0 && sh === undefined &&
+      this.#shapes.size < BLOCK_CACHE_MAX
     ) {
-      const parsed = {
+      this.#shapes.set(skey, {
         lines: this.#lines - lines0 - 2,
         goroutine: this.#goroutine,
         stack: this.#lastStack,
-      };
-      if (b === undefined) {
-        this.#cacheExact(key, len, check, check2, parsed, this.#requested);
-      }
-      if (sh === undefined && this.#shapes.size < BLOCK_CACHE_MAX) {
-        this.#shapes.set(skey, {
-          ...parsed,
-          check: shapeCheck,
-          check2: shapeCheck2,
-          argsAt: this.#mallocArgsAt < 0 ? -1 : this.#mallocArgsAt - nl1 - 1,
-        });
-      }
+        check: shapeCheck,
+        check2: shapeCheck2,
+        argsAt: this.#mallocArgsAt < 0 ? -1 : this.#mallocArgsAt - nl1 - 1,
+      });
     }
     return p;
   }
@@ -441,26 +399,6 @@ export class ByteTraceParser {
     this.#blockHits++;
     this.#emitRecord(hit.stack);
     return end + 2;
-  }
-
-  #cacheExact(
-    key: number,
-    len: number,
-    check: number,
-    check2: number,
-    parsed: ParsedBlock,
-    requested: number,
-  ): void {
-    if (this.#blocks.size >= BLOCK_CACHE_MAX) return;
-    this.#blocks.set(key, {
-      len,
-      check,
-      check2,
-      lines: parsed.lines,
-      goroutine: parsed.goroutine,
-      requested,
-      stack: parsed.stack,
-    });
   }
 
   /** Ends the input (a last line without newline; a cut record is reported). */

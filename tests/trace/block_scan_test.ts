@@ -42,7 +42,7 @@ Deno.test("block scanner: finds what a byte-by-byte search finds, wherever the d
   );
 });
 
-Deno.test("block scanner: the hash depends on the traceback's bytes only, not on where they are or on the header", () => {
+Deno.test("block scanner: the hash of lines without tabs or parentheses depends on their bytes only, not on where they are or on the header", () => {
   const sc = new BlockScanner();
   const hashAt = (header: Uint8Array, body: Uint8Array, pad: number) => {
     const data = new Uint8Array(pad + header.length + 1 + body.length + 2);
@@ -53,7 +53,7 @@ Deno.test("block scanner: the hash depends on the traceback's bytes only, not on
     data[data.length - 1] = 10;
     sc.reserve(new Uint8Array(0), data.length).set(data);
     const e = sc.scan(pad, data.length);
-    return e < 0 ? "none" : `${e - pad} ${sc.h1lo} ${sc.h1hi} ${sc.h2lo}`;
+    return e < 0 ? "none" : `${e - pad} ${sc.s1lo} ${sc.s1hi} ${sc.s2lo}`;
   };
   // A traceback without blank lines: other bytes with single newlines.
   const body = fc.array(fc.constantFrom(97, 98, 99, 10, 0x8a), {
@@ -85,6 +85,85 @@ Deno.test("block scanner: the hash depends on the traceback's bytes only, not on
       },
     ),
     { numRuns: 2000 },
+  );
+});
+
+/**
+ * The shape of a traceback (its lines, without newlines) the plain way:
+ * what {@link BlockScanner.scan} must hash. A file line keeps its part
+ * before the first space and, when the last `=` after the space follows
+ * ` pc`, the value after it; a function line `name(args)` keeps its name
+ * (unless it ends in `(...)`); any other line is kept whole.
+ */
+function shapeKey(lines: string[]): string {
+  return lines.map((l) => {
+    if (l[0] === "\t") {
+      let sp = l.indexOf(" ");
+      if (sp < 0) sp = l.length;
+      const eq = l.lastIndexOf("=");
+      const pc = eq > sp + 2 && l.slice(eq - 3, eq) === " pc"
+        ? `|pc ${l.slice(eq + 1)}`
+        : "";
+      return `file ${l.slice(0, sp)}${pc}`;
+    }
+    if (l.endsWith(")")) {
+      const open = l.lastIndexOf("(", l.length - 2);
+      if (open > 0 && !(l.length - open === 5 && l[open + 1] === ".")) {
+        return `func ${l.slice(0, open)}`;
+      }
+    }
+    return `line ${l}`;
+  }).join("\n");
+}
+
+Deno.test("block scanner: two tracebacks hash to the same shape exactly when their shapes are equal the plain way", () => {
+  const sc = new BlockScanner();
+  const enc = new TextEncoder();
+  const hashOf = (lines: string[], pad: number) => {
+    const b = enc.encode(`tracefree(0x1, 0x2)\n${lines.join("\n")}\n\n`);
+    // Stale bytes after the data (newlines, blank lines) must not count.
+    const view = sc.reserve(new Uint8Array(0), pad + b.length + 40);
+    view.fill(10);
+    view.set(b, pad);
+    assertEquals(sc.scan(pad, pad + b.length), pad + b.length - 2);
+    return `${sc.s1lo} ${sc.s1hi} ${sc.s2lo}`;
+  };
+  // Few distinct characters, so that spaces, `=`, ` pc=`, `(`, `(...)` and
+  // tabs fall everywhere, at 16-byte window edges too (lines up to 40).
+  const line = fc.array(
+    fc.constantFrom("a", "p", "c", " ", "\t", "(", ")", "=", ".", "\r", " pc="),
+    { minLength: 1, maxLength: 24 },
+  ).map((a) => a.join(""));
+  const lines = fc.array(line, { minLength: 1, maxLength: 4 });
+  // Per line of a: keep it, replace it, or change one character of it.
+  const edit = fc.oneof(
+    fc.constant(null),
+    line,
+    fc.record({ at: fc.nat(), c: line }),
+  );
+  fc.assert(
+    fc.property(
+      lines,
+      fc.array(edit, { minLength: 4, maxLength: 4 }),
+      fc.nat({ max: 17 }),
+      fc.nat({ max: 17 }),
+      (a, edits, p1, p2) => {
+        const b = a.map((l, i) => {
+          const e = edits[i];
+          if (e === null) return l;
+          if (typeof e === "string") return e;
+          const k = e.at % l.length;
+          return l.slice(0, k) + e.c[0] + l.slice(k + 1);
+        });
+        const same = shapeKey(a) === shapeKey(b);
+        assertEquals(
+          hashOf(a, p1) === hashOf(b, p2),
+          same,
+          `${JSON.stringify(a)} / ${JSON.stringify(b)}`,
+        );
+      },
+    ),
+    { numRuns: 5000 },
   );
 });
 
@@ -164,9 +243,9 @@ Deno.test("block scanner: the shape hash leaves out arguments, +0x offsets, fp= 
   const sc = new BlockScanner();
   const enc = new TextEncoder();
   const shapeOf = (text: string, pad: number) => {
-    const b = enc.encode(text);
+    const b = enc.encode(`tracealloc(0x1, 0x2)\n${text}\n`);
     sc.reserve(new Uint8Array(0), pad + b.length + 32).set(b, pad);
-    sc.shape(pad, pad + b.length);
+    assertEquals(sc.scan(pad, pad + b.length), pad + b.length - 2);
     return `${sc.s1lo} ${sc.s1hi} ${sc.s2lo}`;
   };
   const frame = fc.record({
