@@ -24,6 +24,8 @@ export interface Input {
   warnings?: string[];
   /** File size on disk (0 for stdin). */
   size: number;
+  /** The file's path, when it is a file read as it is (not stdin, not gzip). */
+  path?: string;
   /** The first bytes (for sniffing the format). */
   head: Uint8Array;
   /**
@@ -113,6 +115,7 @@ export async function openInput(path: string): Promise<Input> {
       gzip,
       warnings,
       size,
+      path: gzip ? undefined : path,
       head,
       readInto: gzip ? undefined : readInto,
     };

@@ -11,6 +11,7 @@ import { MAX_LINE } from "../trace/parser.ts";
 import type { StackTable, TraceEvent } from "../trace/events.ts";
 import { type Input, looksLikePprof } from "./_input.ts";
 import { Progress } from "./_progress.ts";
+import { type LaterPart, startLaterPart } from "./_read_split.ts";
 
 /** What reading a trace found besides the events. */
 export interface ReadResult {
@@ -22,6 +23,8 @@ export interface ReadResult {
   bytes: number;
   /** Seconds spent. */
   seconds: number;
+  /** Whether a Worker read the later part of the file (see `_read_split.ts`). */
+  split: boolean;
 }
 
 /**
@@ -32,7 +35,15 @@ export interface ReadResult {
 export async function readTrace(
   input: Input,
   onEvent: (e: TraceEvent) => void,
-  opts: { quiet: boolean; stacks?: StackTable },
+  opts: {
+    quiet: boolean;
+    stacks?: StackTable;
+    /**
+     * The share of a trace file this thread reads before a Worker's part
+     * (0: none); by default a share when the file is large enough.
+     */
+    split?: number;
+  },
 ): Promise<ReadResult> {
   const parser = new ByteTraceParser(onEvent, opts.stacks);
   const progress = new Progress(opts.quiet);
@@ -40,6 +51,7 @@ export async function readTrace(
   const t0 = performance.now();
   let bytes = 0;
   let cut = false;
+  let split = false;
   let head: Uint8Array | null = null; // the first bytes, for the error
   const keepHead = (b: Uint8Array) => {
     head ??= b.slice(0, 64);
@@ -55,11 +67,33 @@ export async function readTrace(
         (mb / s).toFixed(0)
       } MB/s, ${parser.stats.allocs.toLocaleString("en-US")} allocations`;
     });
+  // A large file: a Worker parses its later part meanwhile (both cores).
+  let later: LaterPart | null = input.readInto !== undefined &&
+      input.path !== undefined
+    ? await startLaterPart(input.path, input.size, opts.split)
+    : null;
   try {
     if (input.readInto !== undefined) {
       // An uncompressed file: read straight into the parser's buffer.
       for (;;) {
-        const buf = parser.reserve(4 << 20);
+        const want = Math.min(4 << 20, (later?.start ?? Infinity) - bytes);
+        if (later !== null && want === 0) {
+          // Where the Worker started: when this part ended between records
+          // (and had one), its part is read as this parser would read it.
+          const st = parser.stats;
+          const records = st.allocs + st.frees + st.gcs + st.rejected;
+          if (
+            parser.idle && records > 0 && await later.apply(parser, onEvent)
+          ) {
+            bytes += later.bytes;
+            split = true;
+            break;
+          }
+          later.stop();
+          later = null;
+          continue;
+        }
+        const buf = parser.reserve(want);
         const n = await input.readInto(buf);
         if (n === null) break;
         keepHead(buf.subarray(0, n));
@@ -101,6 +135,7 @@ export async function readTrace(
     }
   } finally {
     progress.done();
+    later?.stop();
   }
   const stopped = parser.notATrace;
   parser.end();
@@ -178,7 +213,13 @@ export async function readTrace(
       "record(s) with a size or address past 2^53 were rejected (no heap is that large: a damaged trace?)",
     );
   }
-  return { parser, warnings, bytes, seconds: (performance.now() - t0) / 1000 };
+  return {
+    parser,
+    warnings,
+    bytes,
+    seconds: (performance.now() - t0) / 1000,
+    split,
+  };
 }
 
 /**

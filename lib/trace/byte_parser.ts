@@ -242,6 +242,50 @@ export class ByteTraceParser {
     return { ...s, lines: this.#lines };
   }
 
+  /**
+   * True between records at the start of a line: no record, `tracegc`
+   * block or line is open, so a parser started here on the rest of the
+   * input reads it as this one would (see {@link absorb}).
+   */
+  get idle(): boolean {
+    return !this.#inRecord && !this.#slowBusy() && !this.#skipping &&
+      this.#carry.length === 0;
+  }
+
+  /**
+   * Takes in the statistics of a parser that read the rest of the input
+   * from where this one is {@link idle}: counts add up, its line numbers
+   * follow ours, its cut record and creators are the later ones.
+   */
+  absorb(later: ParseStats): void {
+    const st = this.#slow.stats;
+    const base = this.#lines;
+    st.allocs += later.allocs;
+    st.frees += later.frees;
+    st.gcs += later.gcs;
+    for (
+      const kind of [
+        "unparsed",
+        "foreign",
+        "long",
+        "rejected",
+        "unendedGc",
+      ] as const
+    ) {
+      const lines = later[`${kind}Lines`];
+      for (const n of lines) noteAnomaly(st, kind, base + n);
+      st[kind] += later[kind] - lines.length;
+    }
+    if (later.cut !== null) {
+      st.cut = { lineNo: base + later.cut.lineNo, header: later.cut.header };
+    }
+    st.format ??= later.format;
+    // A creator printed again later replaces the earlier one, in place.
+    for (const [id, g] of later.goroutines) st.goroutines.set(id, g);
+    this.#lines += later.lines;
+    st.lines = this.#lines;
+  }
+
   /** Feeds the next chunk of bytes. */
   feed(chunk: Uint8Array): void {
     this.reserve(chunk.length).set(chunk);

@@ -5,7 +5,8 @@ import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
 import { Replayer } from "../../lib/trace/replay.ts";
 import { TraceParser } from "../../lib/trace/parser.ts";
 import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
-import type { TraceEvent } from "../../lib/trace/events.ts";
+import { StackTable, type TraceEvent } from "../../lib/trace/events.ts";
+import { EventPacker, EventUnpacker } from "../../lib/trace/event_batch.ts";
 import { Runtime } from "../../mod.ts";
 
 for (
@@ -381,3 +382,83 @@ for (
     );
   });
 }
+
+Deno.test("fuzz: a trace read in two parts (a fresh parser from a line where the first is idle, events packed across) gives one parser's events, stack ids and statistics", () => {
+  const texts = [realText.slice(0, 60000), gcText, realText122.slice(0, 60000)];
+  let split = 0;
+  fc.assert(
+    fc.property(
+      fc.array(mutation, { minLength: 0, maxLength: 4 }),
+      fc.nat(),
+      fc.nat({ max: texts.length - 1 }),
+      fc.integer({ min: 1, max: 70000 }),
+      fc.integer({ min: 1, max: 50 }),
+      fc.boolean(),
+      (muts, cutAt, which, chunk, batch, afterBlank) => {
+        const bytes = mutate(new TextEncoder().encode(texts[which]), muts);
+        const render = (
+          p: { stacks: StackTable },
+          e: TraceEvent,
+        ) =>
+          `${JSON.stringify(e)} ${
+            e.kind === "gc"
+              ? ""
+              : p.stacks.get(e.stack).map((f) =>
+                `${f.func}@${f.file}:${f.line}:${f.pc}:${f.inlined}`
+              ).join("|")
+          }`;
+        const feed = (p: ByteTraceParser, b: Uint8Array) => {
+          for (let i = 0; i < b.length; i += chunk) {
+            p.feed(b.subarray(i, i + chunk));
+          }
+        };
+        const opts = { maxLine: 256 };
+        const want: string[] = [];
+        const one = new ByteTraceParser(
+          (e) => want.push(render(one, e)),
+          undefined,
+          opts,
+        );
+        feed(one, bytes);
+        one.end();
+        // The first part: up to the start of a line (after a blank line, as
+        // a Worker's part starts, or any line).
+        let nl = bytes.indexOf(10, cutAt % (bytes.length + 1));
+        while (afterBlank && nl >= 0 && bytes[nl + 1] !== 10) {
+          nl = bytes.indexOf(10, nl + 1);
+        }
+        if (nl < 0) return;
+        if (afterBlank) nl++;
+        const got: string[] = [];
+        const first = new ByteTraceParser(
+          (e) => got.push(render(first, e)),
+          undefined,
+          opts,
+        );
+        feed(first, bytes.subarray(0, nl + 1));
+        if (!first.idle) return;
+        split++;
+        const base = first.stats.lines;
+        const unpacker = new EventUnpacker(first.stacks);
+        const stacks = new StackTable();
+        const packer = new EventPacker(
+          stacks,
+          (b) => unpacker.unpack(b, base, (e) => got.push(render(first, e))),
+          batch,
+        );
+        const second = new ByteTraceParser((e) => packer.add(e), stacks, opts);
+        feed(second, bytes.subarray(nl + 1));
+        second.end();
+        packer.flush();
+        first.absorb(second.stats);
+        first.end();
+        assertEquals(got, want);
+        assertEquals(first.stats, one.stats);
+        assertEquals(first.stacks.size, one.stacks.size);
+      },
+    ),
+    { numRuns: 150, seed: Number(Deno.env.get("FC_SEED") ?? 20261129) },
+  );
+  // Many cuts fall between records (the rest prove nothing here).
+  assertTrue(split > 50, `${split} of 150 runs were split`);
+});

@@ -1,0 +1,197 @@
+/**
+ * Reading a large trace file on both cores: a Worker (`_read_worker.ts`)
+ * parses the file from a record boundary to its end while the main thread
+ * parses up to that boundary; then the main thread applies the Worker's
+ * events, in order, after its own (a free matches its allocation by
+ * address, so the analysis sees one stream). The Worker's part counts only
+ * when the main thread's parser is between records exactly there (see
+ * `ByteTraceParser.idle`): then a fresh parser reads the rest as the one
+ * parser would, so every event, stack id, line number and warning is the
+ * same. Otherwise the Worker is stopped and the main thread reads on.
+ *
+ * @module
+ */
+
+import type { ByteTraceParser } from "../trace/byte_parser.ts";
+import { EventUnpacker } from "../trace/event_batch.ts";
+import type { TraceEvent } from "../trace/events.ts";
+import type { ReadPartMessage, ReadPartRequest } from "./_read_worker.ts";
+
+/** Files smaller than this are read by one thread (a Worker costs its start). */
+const SPLIT_MIN = 64 << 20;
+
+/**
+ * The share of the file the main thread parses: it also analyses every
+ * event, so it takes the smaller part.
+ */
+const DEFAULT_SPLIT = 0.35;
+
+/** Batches the Worker may run ahead of the main thread (8192 events each). */
+const AHEAD = 16;
+
+/** Bytes searched for a record boundary from the split point. */
+const WINDOW = 1 << 20;
+
+const HEADERS = [
+  new TextEncoder().encode("tracealloc("),
+  new TextEncoder().encode("tracefree("),
+];
+
+/**
+ * The offset in `buf` of the first record header that follows a blank
+ * line (`\n\ntracealloc(` or `\n\ntracefree(`), or -1.
+ */
+export function recordBoundary(buf: Uint8Array): number {
+  for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) {
+    if (buf[i + 1] !== 10) continue;
+    for (const p of HEADERS) {
+      let k = 0;
+      while (k < p.length && buf[i + 2 + k] === p[k]) k++;
+      if (k === p.length) return i + 2;
+    }
+  }
+  return -1;
+}
+
+/** The Worker reading the later part of a file. */
+export interface LaterPart {
+  /** Where its part starts. */
+  readonly start: number;
+  /** Bytes it read (once applied). */
+  readonly bytes: number;
+  /**
+   * Hands its events to `onEvent` after `parser`'s, its stacks interned in
+   * `parser`'s table, and its statistics to `parser` ({@link ByteTraceParser.absorb}).
+   * False when the Worker failed before any event was applied (read on
+   * instead).
+   *
+   * @throws {Error} when it failed after some were.
+   */
+  apply(
+    parser: ByteTraceParser,
+    onEvent: (e: TraceEvent) => void,
+  ): Promise<boolean>;
+  /** Stops the Worker (done or not). */
+  stop(): void;
+}
+
+/**
+ * Starts a Worker on the later part of the file at `path` (of `size`
+ * bytes), from the first record boundary after `split` of it; null when
+ * the file is too small, there is one core, or no boundary is near.
+ */
+export async function startLaterPart(
+  path: string,
+  size: number,
+  split?: number,
+): Promise<LaterPart | null> {
+  const share = split ?? (size >= SPLIT_MIN &&
+      (navigator.hardwareConcurrency ?? 1) >= 2
+    ? DEFAULT_SPLIT
+    : 0);
+  if (!(share > 0 && share < 1) || !_mayStartWorker()) return null;
+  const from = Math.floor(size * share);
+  const window = new Uint8Array(WINDOW);
+  let got = 0;
+  const f = await Deno.open(path);
+  try {
+    await f.seek(from, Deno.SeekMode.Start);
+    while (got < WINDOW) {
+      const n = await f.read(window.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+  } finally {
+    f.close();
+  }
+  const at = recordBoundary(window.subarray(0, got));
+  // (The first read takes the file's first MiB whole.)
+  if (at < 0 || from + at < 1 << 20) return null;
+  return new _LaterPart(path, from + at);
+}
+
+const WORKER = new URL("./_read_worker.ts", import.meta.url);
+
+/**
+ * True when the Worker's modules may be loaded: a Worker reads its source
+ * as a file, which `--allow-read=TRACE` alone does not allow (its failure
+ * would be printed, not caught).
+ */
+function _mayStartWorker(): boolean {
+  if (WORKER.protocol !== "file:") return false;
+  const lib = new URL("../", WORKER);
+  return Deno.permissions.querySync({ name: "read", path: lib }).state ===
+    "granted";
+}
+
+class _LaterPart implements LaterPart {
+  readonly start: number;
+  bytes = 0;
+  readonly #worker: Worker;
+  readonly #consumed = new Int32Array(new SharedArrayBuffer(4));
+  readonly #queue: ReadPartMessage[] = [];
+  #wake: (() => void) | null = null;
+  #stopped = false;
+
+  constructor(path: string, start: number) {
+    this.start = start;
+    this.#worker = new Worker(WORKER, { type: "module" });
+    this.#worker.onmessage = (m: MessageEvent<ReadPartMessage>) => {
+      this.#queue.push(m.data);
+      this.#wake?.();
+    };
+    this.#worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      this.#queue.push({ type: "error", message: e.message });
+      this.#wake?.();
+    };
+    const req: ReadPartRequest = {
+      path,
+      start,
+      consumed: this.#consumed,
+      ahead: AHEAD,
+    };
+    this.#worker.postMessage(req);
+  }
+
+  async #next(): Promise<ReadPartMessage> {
+    while (this.#queue.length === 0) {
+      await new Promise<void>((resolve) => this.#wake = resolve);
+      this.#wake = null;
+    }
+    return this.#queue.shift()!;
+  }
+
+  async apply(
+    parser: ByteTraceParser,
+    onEvent: (e: TraceEvent) => void,
+  ): Promise<boolean> {
+    const unpacker = new EventUnpacker(parser.stacks);
+    const base = parser.stats.lines;
+    let applied = 0;
+    for (;;) {
+      const m = await this.#next();
+      if (m.type === "batch") {
+        unpacker.unpack(m.batch, base, onEvent);
+        applied++;
+        Atomics.store(this.#consumed, 0, applied);
+        Atomics.notify(this.#consumed, 0);
+      } else if (m.type === "done") {
+        parser.absorb(m.stats);
+        this.bytes = m.bytes;
+        this.stop();
+        return true;
+      } else {
+        this.stop();
+        if (applied === 0) return false;
+        throw new Error(`reading ${this.start} onward: ${m.message}`);
+      }
+    }
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#worker.terminate();
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Trace events packed into numbers, to cross from a Worker that parses one
+ * part of a trace to the thread that analyses the whole trace in order (a
+ * free matches its allocation by address, so the parts are applied one
+ * after the other). A batch carries its events as 8 numbers each, and the
+ * stacks and type names first seen in it; the receiver interns those stacks
+ * in its own {@link StackTable} in the order the sender did, which is the
+ * order of their first event, so stack ids come out as one parser reading
+ * the whole trace would give them.
+ *
+ * @module
+ */
+
+import type { Frame, StackTable, TraceEvent } from "./events.ts";
+
+/** Numbers per event: kind (0 alloc, 1 free, 2 gc), addr, size, type (-1: none), requested, goroutine, stack, line. */
+const FIELDS = 8;
+
+/** Events of one batch, and what the receiver needs to read them. */
+export interface EventBatch {
+  /** {@link FIELDS} numbers per event (its buffer may be transferred). */
+  data: Float64Array;
+  /** Events in {@link data}. */
+  count: number;
+  /** The frames of the sender's stacks first referenced in this batch, by ascending id from {@link firstStack}. */
+  stacks: Frame[][];
+  /** The id of `stacks[0]` in the sender's table. */
+  firstStack: number;
+  /** Type names first seen in this batch (their ids follow the previous batches'). */
+  types: string[];
+}
+
+/**
+ * Packs events into batches of `size` events, handing each full batch to
+ * `flush` (call {@link EventPacker.flush} at the end for the last one).
+ *
+ * @example
+ * ```ts
+ * import { EventPacker, EventUnpacker } from "./event_batch.ts";
+ * import { StackTable } from "./events.ts";
+ * const from = new StackTable();
+ * const s = from.intern([{ func: "main.f", file: "m.go", line: 3, pc: 0, inlined: false }]);
+ * const to = new StackTable();
+ * const un = new EventUnpacker(to);
+ * const got: string[] = [];
+ * const p = new EventPacker(from, (b) => un.unpack(b, 100, (e) => got.push(`${e.kind}@${e.lineNo}`)));
+ * p.add({ kind: "alloc", addr: 16, size: 16, type: "main.T", requested: 12, goroutine: 1, stack: s, lineNo: 1 });
+ * p.add({ kind: "gc", lineNo: 6 });
+ * p.flush();
+ * if (got.join() !== "alloc@101,gc@106" || to.get(1)[0].func !== "main.f") throw new Error();
+ * ```
+ */
+export class EventPacker {
+  readonly #stacks: StackTable;
+  readonly #flush: (b: EventBatch) => void;
+  readonly #size: number;
+  #data: Float64Array;
+  #n = 0;
+  /** Stacks below this id were sent. */
+  #sentStacks = 1;
+  readonly #types = new Map<string, number>();
+  #newTypes: string[] = [];
+
+  /** Packs events whose stacks are in `stacks`. */
+  constructor(
+    stacks: StackTable,
+    flush: (b: EventBatch) => void,
+    size = 8192,
+  ) {
+    this.#stacks = stacks;
+    this.#flush = flush;
+    this.#size = size;
+    this.#data = new Float64Array(size * FIELDS);
+  }
+
+  /** Adds one event. */
+  add(e: TraceEvent): void {
+    const d = this.#data;
+    const i = this.#n * FIELDS;
+    if (e.kind === "gc") {
+      d[i] = 2;
+      d[i + 7] = e.lineNo;
+    } else {
+      d[i + 1] = e.addr;
+      d[i + 2] = e.size;
+      d[i + 5] = e.goroutine;
+      d[i + 6] = e.stack;
+      d[i + 7] = e.lineNo;
+      if (e.kind === "alloc") {
+        d[i] = 0;
+        let t = -1;
+        if (e.type !== null) {
+          const known = this.#types.get(e.type);
+          if (known === undefined) {
+            t = this.#types.size;
+            this.#types.set(e.type, t);
+            this.#newTypes.push(e.type);
+          } else t = known;
+        }
+        d[i + 3] = t;
+        d[i + 4] = e.requested;
+      } else d[i] = 1;
+    }
+    if (++this.#n === this.#size) this.flush();
+  }
+
+  /** Hands the events added since the last batch on (if any). */
+  flush(): void {
+    if (this.#n === 0) return;
+    const first = this.#sentStacks;
+    const stacks: Frame[][] = [];
+    for (let id = first; id < this.#stacks.size; id++) {
+      stacks.push([...this.#stacks.get(id)]);
+    }
+    this.#sentStacks = this.#stacks.size;
+    const b: EventBatch = {
+      data: this.#data.subarray(0, this.#n * FIELDS),
+      count: this.#n,
+      stacks,
+      firstStack: first,
+      types: this.#newTypes,
+    };
+    this.#data = new Float64Array(this.#size * FIELDS);
+    this.#n = 0;
+    this.#newTypes = [];
+    this.#flush(b);
+  }
+}
+
+/** Reads the batches of one {@link EventPacker}, in order, into events over `stacks`. */
+export class EventUnpacker {
+  readonly #stacks: StackTable;
+  /** The sender's stack id → ours (0, the empty stack, is 0 in both). */
+  readonly #stackIds: number[] = [0];
+  readonly #types: string[] = [];
+
+  /** Unpacks into events whose stacks are interned in `stacks`. */
+  constructor(stacks: StackTable) {
+    this.#stacks = stacks;
+  }
+
+  /** Hands each event of `b` to `emit`, `lineBase` added to its line number. */
+  unpack(
+    b: EventBatch,
+    lineBase: number,
+    emit: (e: TraceEvent) => void,
+  ): void {
+    for (let k = 0; k < b.stacks.length; k++) {
+      this.#stackIds[b.firstStack + k] = this.#stacks.intern(b.stacks[k]);
+    }
+    for (const t of b.types) this.#types.push(t);
+    const d = b.data;
+    const ids = this.#stackIds;
+    for (let i = 0; i < b.count * FIELDS; i += FIELDS) {
+      const kind = d[i];
+      const lineNo = d[i + 7] + lineBase;
+      if (kind === 2) {
+        emit({ kind: "gc", lineNo });
+      } else if (kind === 0) {
+        const t = d[i + 3];
+        emit({
+          kind: "alloc",
+          addr: d[i + 1],
+          size: d[i + 2],
+          type: t < 0 ? null : this.#types[t],
+          requested: d[i + 4],
+          goroutine: d[i + 5],
+          stack: ids[d[i + 6]],
+          lineNo,
+        });
+      } else {
+        emit({
+          kind: "free",
+          addr: d[i + 1],
+          size: d[i + 2],
+          goroutine: d[i + 5],
+          stack: ids[d[i + 6]],
+          lineNo,
+        });
+      }
+    }
+  }
+}
