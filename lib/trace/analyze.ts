@@ -388,7 +388,11 @@ export class TraceAnalyzer {
       this.#siteLive[site] = (this.#siteLive[site] ?? 0) + e.size;
       if (r.liveBytes > r.peakLiveBytes) {
         r.peakLiveBytes = r.liveBytes;
-        r.peakAt = { line: e.lineNo, record: this.#records, cycle: r.gcs };
+        // (Kept in place: a growing heap makes a new peak at most allocations.)
+        const at = r.peakAt;
+        at.line = e.lineNo;
+        at.record = this.#records;
+        at.cycle = r.gcs;
         // A snapshot of a new peak, when it is 1% above the last one taken.
         if (r.liveBytes > this.#lastPeakSnap * 1.01 + 4096) {
           this.#lastPeakSnap = r.liveBytes;

@@ -78,10 +78,12 @@ const store32 = (offset: number) => [0x36, 0x02, ...uleb(offset)];
 const BLOCK = [0x02, 0x40];
 const LOOP = [0x03, 0x40];
 const IF = [0x04, 0x40];
+const ELSE = [0x05];
 const END = [0x0b];
 const br = (d: number) => [0x0c, ...uleb(d)];
 const brIf = (d: number) => [0x0d, ...uleb(d)];
 const RETURN = [0x0f];
+const SELECT = 0x1b;
 const op = {
   i32eqz: 0x45,
   i32geU: 0x4f,
@@ -99,6 +101,7 @@ const op = {
   i32ltS: 0x48,
   i32leS: 0x4c,
   i32clz: 0x67,
+  f64FromI64S: 0xb9,
   i32shl: 0x74,
   i32or: 0x72,
   i32shrU: 0x76,
@@ -141,6 +144,16 @@ const W = 10; // a backward search's window
 const SX = 11; // i64
 const SH1 = 12; // i64
 const SH2 = 13; // i64
+// The header line's fields, and mallocgc's first argument.
+const HI = 14; // a cursor
+const HN = 15; // hex digits read
+const HD = 16; // a hex digit
+const HE = 17; // the header line's end (before a CR)
+const HK = 18; // record kind: 1 tracealloc, 2 tracefree
+const HT = 19; // where the type name starts (-1: none)
+const LN = 20; // the traceback line's index
+const HV = 21; // i64: a hex number
+const HA = 22; // i64: the address
 
 const K1 = 0x9e3779b97f4a7c15n;
 const K2 = 0xc2b2ae3d27d4eb4fn;
@@ -292,6 +305,11 @@ const lowBytes = (x: number[], n: number[]) => [
 ];
 
 const load8 = [0x2d, 0x00, 0x00]; // i32.load8_u
+const load16 = (offset: number) => [0x2f, 0x00, ...uleb(offset)]; // i32.load16_u
+const load32 = (offset: number) => [0x28, 0x00, ...uleb(offset)]; // i32.load
+const I64EQ = 0x51;
+const F64_FROM_U64 = 0xba; // f64.convert_i64_u
+const storeF64 = (offset: number) => [0x39, 0x03, ...uleb(offset)];
 
 /** Mixes SX into the shape hashes (two different chains over the same words). */
 const smix = [
@@ -361,6 +379,234 @@ const storeHash = (offset: number, h: number) => [
   ...store64(offset),
 ];
 
+/**
+ * HV = the hex digits at HI up to a byte that is not one (or `bound`),
+ * HN = how many; HI after them. (Exact in a double up to 13 digits.)
+ */
+const hexDigits = (bound: number) => [
+  ...i64c(0n),
+  ...set(HV),
+  ...i32c(0),
+  ...set(HN),
+  ...BLOCK,
+  ...LOOP,
+  ...get(HI),
+  ...get(bound),
+  op.i32geU,
+  ...brIf(1),
+  ...byteAt(HI, 0),
+  ...i32c(48),
+  op.i32sub,
+  ...set(HD),
+  ...get(HD),
+  ...i32c(9),
+  op.i32gtU,
+  ...IF,
+  // a-f, A-F
+  ...byteAt(HI, 0),
+  ...i32c(32),
+  op.i32or,
+  ...i32c(97),
+  op.i32sub,
+  ...set(HD),
+  ...get(HD),
+  ...i32c(5),
+  op.i32gtU,
+  ...brIf(2), // → out (if, loop, block)
+  ...addTo(HD, 10),
+  ...END,
+  ...get(HV),
+  ...i64c(4n),
+  op.i64shl,
+  ...get(HD),
+  op.i64extendU,
+  op.i64or,
+  ...set(HV),
+  ...addTo(HN, 1),
+  ...addTo(HI, 1),
+  ...br(0),
+  ...END,
+  ...END,
+];
+
+/** Branches out `depth` levels unless HN is 1…13 (digits a double holds exactly). */
+const unlessExact = (depth: number) => [
+  ...get(HN),
+  ...i32c(1),
+  op.i32sub,
+  ...i32c(13),
+  op.i32geU,
+  ...brIf(depth),
+];
+
+/** Bytes as the little-endian integer a load of them gives. */
+const le = (text: string): bigint =>
+  [...new TextEncoder().encode(text)].reduceRight(
+    (v, b) => (v << 8n) | BigInt(b),
+    0n,
+  );
+
+// The header line `tracealloc(0xADDR, 0xSIZE[, TYPE])` or
+// `tracefree(0xADDR, 0xSIZE)` as the byte parser reads it: kind at [40]
+// (0: not this simple form, left to the parser), where the type starts at
+// [44] (-1: none), address and size at [48] and [56] (f64).
+const header = [
+  ...i32c(0),
+  ...i32c(0),
+  ...store32(40),
+  ...BLOCK, // $hdr
+  // HE = NL1, less a CR before it
+  ...get(NL1),
+  ...byteIs(NL1, -1, 13),
+  op.i32sub,
+  ...set(HE),
+  ...get(P),
+  ...load64(0),
+  ...i64c(le("traceall")),
+  I64EQ,
+  ...get(P),
+  ...load32(8),
+  ...i32c(0xffffff),
+  op.i32and,
+  ...i32c(Number(le("oc("))),
+  op.i32eq,
+  op.i32and,
+  ...IF,
+  ...i32c(1),
+  ...set(HK),
+  ...get(P),
+  ...i32c(11),
+  op.i32add,
+  ...set(HI),
+  ...ELSE,
+  ...get(P),
+  ...load64(0),
+  ...i64c(le("tracefre")),
+  I64EQ,
+  ...get(P),
+  ...load16(8),
+  ...i32c(Number(le("e("))),
+  op.i32eq,
+  op.i32and,
+  op.i32eqz,
+  ...brIf(1), // → $hdr end
+  ...i32c(2),
+  ...set(HK),
+  ...get(P),
+  ...i32c(10),
+  op.i32add,
+  ...set(HI),
+  ...END,
+  // the line ends in ')'
+  ...byteIs(HE, -1, 41),
+  op.i32eqz,
+  ...brIf(0),
+  // 0xADDR
+  ...byteIs(HI, 0, 48),
+  ...byteIs(HI, 1, 120),
+  op.i32and,
+  op.i32eqz,
+  ...brIf(0),
+  ...addTo(HI, 2),
+  ...hexDigits(HE),
+  ...unlessExact(0),
+  ...get(HV),
+  ...set(HA),
+  // , 0xSIZE
+  ...byteIs(HI, 0, 44),
+  ...byteIs(HI, 1, 32),
+  op.i32and,
+  ...byteIs(HI, 2, 48),
+  op.i32and,
+  ...byteIs(HI, 3, 120),
+  op.i32and,
+  op.i32eqz,
+  ...brIf(0),
+  ...addTo(HI, 4),
+  ...hexDigits(HE),
+  ...unlessExact(0),
+  // then the ')', or (allocations) ", TYPE)"
+  ...i32c(-1),
+  ...set(HT),
+  ...get(HI),
+  ...get(HE),
+  ...i32c(1),
+  op.i32sub,
+  op.i32ne,
+  ...IF,
+  ...get(HK),
+  ...i32c(1),
+  op.i32ne,
+  ...brIf(1),
+  ...byteIs(HI, 0, 44),
+  ...byteIs(HI, 1, 32),
+  op.i32and,
+  op.i32eqz,
+  ...brIf(1),
+  ...get(HI),
+  ...i32c(2),
+  op.i32add,
+  ...set(HT),
+  ...END,
+  ...i32c(0),
+  ...get(HK),
+  ...store32(40),
+  ...i32c(0),
+  ...get(HT),
+  ...store32(44),
+  ...i32c(0),
+  ...get(HA),
+  F64_FROM_U64,
+  ...storeF64(48),
+  ...i32c(0),
+  ...get(HV),
+  F64_FROM_U64,
+  ...storeF64(56),
+  ...END, // $hdr
+];
+
+// In the first function line (the traceback's second line): where its
+// arguments start at [64] (-1: not such a line) and the hex number there at
+// [72] (f64; -1: none, -2: too long for a double), for mallocgc's size.
+const firstArg = [
+  ...get(LN),
+  ...i32c(1),
+  op.i32eq,
+  ...IF,
+  ...get(SJ),
+  ...i32c(1),
+  op.i32add,
+  ...set(HI),
+  ...i32c(0),
+  ...get(HI),
+  ...store32(64),
+  ...i32c(0),
+  ...i64c(-1n),
+  op.f64FromI64S,
+  ...storeF64(72),
+  ...byteIs(HI, 0, 48),
+  ...byteIs(HI, 1, 120),
+  op.i32and,
+  ...IF,
+  ...addTo(HI, 2),
+  ...hexDigits(SN),
+  ...get(HN),
+  ...IF,
+  ...i32c(0),
+  ...get(HV),
+  F64_FROM_U64,
+  ...i64c(-2n),
+  op.f64FromI64S,
+  ...get(HN),
+  ...i32c(13),
+  op.i32leU,
+  SELECT,
+  ...storeF64(72),
+  ...END,
+  ...END,
+  ...END,
+];
+
 // scan(p, limit) → e, the offset of the newline that ends the record's last
 // traceback line (the blank line is e + 1), or -1 when the record does not
 // end before `limit`. One pass: it finds the lines and hashes the shape of
@@ -384,6 +630,11 @@ const body = [
   ...i32c(1),
   op.i32add,
   ...set(SL),
+  ...i32c(0),
+  ...set(LN),
+  ...i32c(0),
+  ...i32c(-1),
+  ...store32(64),
   ...BLOCK, // $done
   ...LOOP, // $lines
   ...ffind(SN, get(SL), LIMIT, 10),
@@ -455,6 +706,7 @@ const body = [
   ...get(SJ),
   ...set(SB),
   ...hashRange(3),
+  ...firstArg,
   ...br(3), // → $kind end (if, if, if, then the block)
   ...END,
   ...END,
@@ -466,6 +718,7 @@ const body = [
   ...set(SB),
   ...hashRange(4),
   ...END, // $kind
+  ...addTo(LN, 1),
   ...get(SN),
   ...i32c(1),
   op.i32add,
@@ -473,6 +726,7 @@ const body = [
   ...br(0), // → $lines
   ...END,
   ...END, // $done
+  ...header,
   ...i32c(0),
   ...get(NL1),
   ...store32(0),
@@ -490,6 +744,8 @@ const func = [
   ...vec([
     [...uleb(9), I32],
     [...uleb(3), I64],
+    [...uleb(7), I32],
+    [...uleb(2), I64],
   ]),
   ...body,
   ...END,
@@ -520,7 +776,7 @@ const wasm = new Uint8Array([
 let compiled: WebAssembly.Module | null = null;
 
 /** Where the data starts in the scanner's memory (below: its results). */
-export const DATA_OFFSET = 64;
+export const DATA_OFFSET = 128;
 
 /** One scanner: its own memory, into which the bytes to scan are copied. */
 export class BlockScanner {
@@ -528,8 +784,25 @@ export class BlockScanner {
   readonly #scan: (p: number, limit: number) => number;
   #u8: Uint8Array;
   #i32: Int32Array;
+  #f64: Float64Array;
   /** The header line's newline (offset in the data) of the last hit. */
   nl1 = 0;
+  /**
+   * The last hit's header, when it is the plain `tracealloc(0xADDR, 0xSIZE[,
+   * TYPE])` or `tracefree(0xADDR, 0xSIZE)` with at most 13 hex digits per
+   * number: 1 for tracealloc, 2 for tracefree; else 0 (left to the caller).
+   */
+  kind = 0;
+  /** Its address. */
+  addr = 0;
+  /** Its size. */
+  size = 0;
+  /** Where its type name starts (offset in the data), -1 when it has none. */
+  typeAt = -1;
+  /** Where the first function line's arguments start (offset in the data), -1 when that line is not one. */
+  argsAt = -1;
+  /** The hex number that starts them: -1 when none, -2 when past 13 digits. */
+  arg = -1;
   /** The low 32 bits of the first shape hash of the last hit. */
   s1lo = 0;
   /** The high 32 bits of the first shape hash of the last hit. */
@@ -544,6 +817,7 @@ export class BlockScanner {
     this.#scan = inst.exports.scan as (p: number, limit: number) => number;
     this.#u8 = new Uint8Array(this.#memory.buffer);
     this.#i32 = new Int32Array(this.#memory.buffer);
+    this.#f64 = new Float64Array(this.#memory.buffer);
   }
 
   /**
@@ -558,6 +832,7 @@ export class BlockScanner {
       );
       this.#u8 = new Uint8Array(this.#memory.buffer);
       this.#i32 = new Int32Array(this.#memory.buffer);
+      this.#f64 = new Float64Array(this.#memory.buffer);
     }
     this.#u8.set(head, DATA_OFFSET);
     const at = DATA_OFFSET + head.length;
@@ -585,6 +860,16 @@ export class BlockScanner {
     this.s1lo = r[6];
     this.s1hi = r[7];
     this.s2lo = r[8];
+    const kind = r[10];
+    this.kind = kind;
+    if (kind !== 0) {
+      const f = this.#f64;
+      this.addr = f[6];
+      this.size = f[7];
+      this.typeAt = r[11] < 0 ? -1 : r[11] - DATA_OFFSET;
+    }
+    this.argsAt = r[16] < 0 ? -1 : r[16] - DATA_OFFSET;
+    if (this.argsAt >= 0) this.arg = this.#f64[9];
     return e - DATA_OFFSET;
   }
 }

@@ -386,8 +386,14 @@ export class ByteTraceParser {
     if (
       sh !== undefined && sh.check === shapeCheck && sh.check2 === shapeCheck2
     ) {
-      // mallocgc's first argument, read where the line parser reads it.
-      const h = sh.argsAt >= 0 ? hexAt(buf, nl1 + 1 + sh.argsAt, end) : -1;
+      // mallocgc's first argument, read where the line parser reads it
+      // (the scanner read the first function line's).
+      const at = nl1 + 1 + sh.argsAt;
+      const h = sh.argsAt < 0
+        ? -1
+        : sc.argsAt === at && sc.arg !== -2
+        ? sc.arg
+        : hexAt(buf, at, end);
       const requested = h >= 0 && h <= MAX_EXACT ? h : 0;
       return this.#fromCache(buf, s, nl1, end, sh, requested);
     }
@@ -433,7 +439,20 @@ export class ByteTraceParser {
     requested: number,
   ): number {
     this.#lines++;
-    if (!this.#header2(buf, s, buf[nl1 - 1] === CR ? nl1 - 1 : nl1)) {
+    const e = buf[nl1 - 1] === CR ? nl1 - 1 : nl1;
+    const sc = this.#scanner;
+    if (sc.kind !== 0) {
+      // The scanner read the header (what #header2 accepts, with numbers a
+      // double holds): only what the record's event needs is set.
+      this.#slow.stats.format ??= "go1.3+";
+      this.#kind = sc.kind === 1 ? "alloc" : "free";
+      this.#reject = false;
+      this.#addr = sc.addr;
+      this.#size = sc.size;
+      this.#type = sc.typeAt < 0 ? null : this.#typeName(buf, sc.typeAt, e - 1);
+      this.#headerLine = this.#lines;
+      this.#inRecord = true;
+    } else if (!this.#header2(buf, s, e)) {
       this.#lines--;
       return -1;
     }

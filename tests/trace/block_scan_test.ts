@@ -4,6 +4,7 @@ import { BlockScanner } from "../../lib/trace/block_scan.ts";
 import { AddrMap } from "../../lib/trace/addr_map.ts";
 import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
 import { TraceParser } from "../../lib/trace/parser.ts";
+import type { TraceEvent } from "../../lib/trace/events.ts";
 import { GO119 } from "../_testdata.ts";
 
 /** What scan() must find, the slow way: the header's newline and the first blank line after it. */
@@ -318,4 +319,101 @@ Deno.test("byte parser: tracebacks that differ only in arguments and frame point
     bp.cachedRecords > records * 0.8,
     `${bp.cachedRecords} of ${records} records from the caches`,
   );
+});
+
+Deno.test("block scanner: a header it reads gives the string parser's kind, address, size and type; the byte parser agrees on damaged ones", () => {
+  const sc = new BlockScanner();
+  const enc = new TextEncoder();
+  const digits = (min: number, max: number) =>
+    fc.array(fc.constantFrom(..."0123456789abcdefABCDEF"), {
+      minLength: min,
+      maxLength: max,
+    }).map((a) => a.join(""));
+  // Mostly what a double holds (1–13 digits), sometimes none or more.
+  const hex = fc.oneof(
+    { arbitrary: digits(1, 13), weight: 4 },
+    { arbitrary: digits(0, 16), weight: 1 },
+  );
+  // Mostly well formed, with one piece of damage now and then.
+  const often = <T>(usual: T, ...others: T[]) =>
+    fc.constantFrom(usual, usual, usual, usual, usual, usual, ...others);
+  const piece = often("", "g", ",", ", ", ")", " ", "(", "x", "0x");
+  const headerLine = fc.record({
+    prefix: fc.constantFrom(
+      "tracealloc(",
+      "tracealloc(",
+      "tracefree(",
+      "tracealloc",
+      "tracefre(",
+    ),
+    ox1: often("0x", "0X", "x"),
+    addr: hex,
+    sep: often(", ", ",", ", 0x", " "),
+    ox2: often("0x", ""),
+    size: hex,
+    type: fc.option(
+      fc.constantFrom("main.T", "*runtime.p", "[]uint8", "", ")"),
+      {
+        nil: null,
+      },
+    ),
+    close: often(")", ")\r", "", ") "),
+    junk: fc.tuple(fc.nat({ max: 60 }), piece),
+  }).map((h) => {
+    let s = `${h.prefix}${h.ox1}${h.addr}${h.sep}${h.ox2}${h.size}${
+      h.type === null ? "" : `, ${h.type}`
+    }${h.close}`;
+    const at = h.junk[0] % (s.length + 1);
+    s = s.slice(0, at) + h.junk[1] + s.slice(at);
+    return s;
+  });
+  let read = 0;
+  fc.assert(
+    fc.property(headerLine, fc.nat({ max: 17 }), (h, pad) => {
+      const text =
+        `${h}\ngoroutine 1 [running]:\nruntime.mallocgc(0x10, 0x0, 0x0)\n\truntime/malloc.go:1 +0x1 pc=0x2\n\n`;
+      const b = enc.encode(text);
+      sc.reserve(new Uint8Array(0), pad + b.length + 32).set(b, pad);
+      assertTrue(sc.scan(pad, pad + b.length) >= 0);
+      const want: TraceEvent[] = [];
+      const sp = new TraceParser((e) => want.push(e));
+      sp.feed(text);
+      sp.end();
+      if (sc.kind !== 0) {
+        read++;
+        assertEquals(want.length, 1, h);
+        const e = want[0];
+        assertTrue(e.kind !== "gc");
+        assertEquals(e.kind, sc.kind === 1 ? "alloc" : "free");
+        assertEquals(e.addr, sc.addr);
+        assertEquals(e.size, sc.size);
+        const type = sc.typeAt < 0 ? null : new TextDecoder().decode(
+          b.subarray(
+            sc.typeAt - pad,
+            b.indexOf(10) - (h.endsWith("\r") ? 2 : 1),
+          ),
+        );
+        assertEquals(e.kind === "alloc" ? e.type : null, type);
+        // mallocgc's size, where the first function line's arguments start.
+        assertEquals(sc.argsAt - pad, text.indexOf("(0x10,") + 1);
+        assertEquals(sc.arg, 16);
+      }
+      // The byte parser (which takes the scanner's header when it has one)
+      // gives the string parser's events, twice over (parsed, then cached).
+      const got: TraceEvent[] = [];
+      const bp = new ByteTraceParser((e) => got.push(e));
+      bp.feed(enc.encode(text + text));
+      bp.end();
+      const want2: TraceEvent[] = [];
+      const sp2 = new TraceParser((e) => want2.push(e));
+      sp2.feed(text + text);
+      sp2.end();
+      assertEquals(
+        got.map((e) => ({ ...e, stack: 0 })),
+        want2.map((e) => ({ ...e, stack: 0 })),
+      );
+    }),
+    { numRuns: 3000 },
+  );
+  assertTrue(read > 150, `${read} headers read by the scanner`);
 });
