@@ -82,26 +82,38 @@ export type TraceEvent = AllocEvent | FreeEvent | GCEvent;
  */
 export class StackTable {
   readonly #stacks: Frame[][] = [[]];
+  /** Stacks by the ids of their frames (`3,17,4,`): short keys, however long the names. */
   readonly #ids = new Map<string, number>([["", 0]]);
+  /** Distinct frames by their fields. */
+  readonly #frameIds = new Map<string, number>();
+  /** The id of each frame object seen (parsers hand the same objects again). */
+  readonly #idOfFrame = new WeakMap<Frame, number>();
 
   /** The id of this stack, adding it when new. */
   intern(frames: readonly Frame[]): number {
     let key = "";
-    for (const f of frames) {
-      key += `${f.func}\u0000${f.file}\u0000${f.line}\u0000${f.pc}\u0000${
-        f.inlined ? 1 : 0
-      }\u0001`;
-    }
-    return this.internKey(key, frames);
-  }
-
-  /** The id of the stack with a precomputed key (the caller guarantees key ⇔ frames). */
-  internKey(key: string, frames: readonly Frame[]): number {
+    for (const f of frames) key += `${this.#frameId(f)},`;
     let id = this.#ids.get(key);
     if (id === undefined) {
       id = this.#stacks.length;
       this.#stacks.push([...frames]);
       this.#ids.set(key, id);
+    }
+    return id;
+  }
+
+  #frameId(f: Frame): number {
+    let id = this.#idOfFrame.get(f);
+    if (id === undefined) {
+      const k = `${f.func}\u0000${f.file}\u0000${f.line}\u0000${f.pc}\u0000${
+        f.inlined ? 1 : 0
+      }`;
+      id = this.#frameIds.get(k);
+      if (id === undefined) {
+        id = this.#frameIds.size;
+        this.#frameIds.set(k, id);
+      }
+      this.#idOfFrame.set(f, id);
     }
     return id;
   }

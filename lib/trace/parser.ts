@@ -332,7 +332,6 @@ export class TraceParser {
   #headerLine = 0;
   #header = "";
   #frames: Frame[] = [];
-  #key = "";
   #func = "";
   #inlined = false;
   #funcArgs = "";
@@ -666,7 +665,6 @@ export class TraceParser {
     this.#headerLine = n;
     this.#header = header;
     this.#frames = [];
-    this.#key = "";
   }
 
   #frame(line: string): void {
@@ -720,9 +718,6 @@ export class TraceParser {
 
   #push(f: Frame): void {
     this.#frames.push(f);
-    this.#key += `${f.func}\u0000${f.file}\u0000${f.line}\u0000${f.pc}\u0000${
-      f.inlined ? 1 : 0
-    }\u0001`;
   }
 
   #finish(): void {
@@ -731,7 +726,7 @@ export class TraceParser {
       this.#st = St.Idle;
       return;
     }
-    const stack = this.stacks.internKey(this.#key, this.#frames);
+    const stack = this.stacks.intern(this.#frames);
     emitRecord(this.stats, this.#emit, {
       kind: this.#kind,
       addr: this.#addr,
