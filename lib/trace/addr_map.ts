@@ -15,6 +15,8 @@ export class AddrMap {
   #keys: Float64Array;
   #vals: Int32Array;
   #mask: number;
+  /** 32 − log2(capacity): the home is the top bits of the product. */
+  #shift: number;
   #size = 0;
 
   /** Makes an empty map with room for `capacity` / 2 entries before it grows. */
@@ -24,6 +26,7 @@ export class AddrMap {
     this.#keys = new Float64Array(cap).fill(EMPTY);
     this.#vals = new Int32Array(cap);
     this.#mask = cap - 1;
+    this.#shift = 32 - Math.log2(cap);
   }
 
   /** Entries held. */
@@ -31,12 +34,14 @@ export class AddrMap {
     return this.#size;
   }
 
+  // Fibonacci hashing: the product's top bits depend on every bit of the
+  // address, so heap addresses 16 bytes apart land one slot apart or more
+  // (probe runs of ~1 where the low bits of a product gave ~2).
   #home(addr: number): number {
     const lo = addr >>> 0;
     const hi = (addr / 4294967296) >>> 0;
-    let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
-    h ^= h >>> 15;
-    return h & this.#mask;
+    return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>>
+      this.#shift;
   }
 
   /** The value of `addr`, or -1. */
@@ -113,6 +118,7 @@ export class AddrMap {
     this.#keys = new Float64Array(keys.length * 2).fill(EMPTY);
     this.#vals = new Int32Array(keys.length * 2);
     this.#mask = keys.length * 2 - 1;
+    this.#shift--;
     this.#size = 0;
     for (let i = 0; i < keys.length; i++) {
       if (keys[i] !== EMPTY) this.put(keys[i], vals[i]);
