@@ -89,7 +89,8 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
   const repeat = Number(values.repeat);
   const median = (xs: number[]) => {
     const v = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-    return v.length === 0 ? NaN : v[Math.floor((v.length - 1) / 2)];
+    const h = v.length >> 1;
+    return v.length === 0 ? NaN : v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
   };
   const summary: string[] = [];
   for (const n of values.pairs!.split(",")) {

@@ -262,10 +262,13 @@ function stackHash(a: Asm, region: number, id: string, kind: number) {
   a.b(0x49, 0x83, 0xc2, 0x08); // add r10, 8
   a.jump(-1, `${id}.loop`);
   a.label(`${id}.stk`);
-  a.b(0x4d, 0x89, 0xd3); // mov r11, r10
-  a.b(0x49, 0xc1, 0xe3, 0x30); // shl r11, 48
-  a.b(0x49, 0x31, 0xcb); // xor r11, rcx
-  a.b(0x4c, 0x31, 0xd8); // xor rax, r11
+  a.b(0x49, 0x89, 0xcb); // mov r11, rcx (the offset from rsp, + 4096)
+  a.label(`${id}.mix`);
+  // h = (h ^ (word | place << 48)) * K, the word in r11.
+  a.b(0x4c, 0x89, 0xd1); // mov rcx, r10
+  a.b(0x48, 0xc1, 0xe1, 0x30); // shl rcx, 48
+  a.b(0x4c, 0x31, 0xd9); // xor rcx, r11
+  a.b(0x48, 0x31, 0xc8); // xor rax, rcx
   a.b(0x49, 0x0f, 0xaf, 0xc1); // imul rax, r9
   a.jump(-1, `${id}.next`);
   // Between codeLo and codeHi: in one of the ranges?
@@ -287,12 +290,7 @@ function stackHash(a: Asm, region: number, id: string, kind: number) {
   a.jump(-1, `${id}.rl`);
   a.label(`${id}.in`);
   a.b(0x5f, 0x5e); // pop rdi; pop rsi
-  a.b(0x4c, 0x89, 0xd1); // mov rcx, r10
-  a.b(0x48, 0xc1, 0xe1, 0x30); // shl rcx, 48
-  a.b(0x4c, 0x31, 0xd9); // xor rcx, r11
-  a.b(0x48, 0x31, 0xc8); // xor rax, rcx
-  a.b(0x49, 0x0f, 0xaf, 0xc1); // imul rax, r9
-  a.jump(-1, `${id}.next`);
+  a.jump(-1, `${id}.mix`); // the return address, by value
   a.label(`${id}.notin`);
   a.b(0x5f, 0x5e); // pop rdi; pop rsi
   a.jump(-1, `${id}.next`);
