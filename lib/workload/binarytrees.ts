@@ -75,31 +75,36 @@ export function binarytrees(
   const fTree = rt.func("main.bottomUpTree", FILE, "0xc000076f48?");
   const fCheck = rt.func("main.(*Node).itemCheck", FILE);
 
+  // Trees cross the recursive calls as offsets from the arena start: small
+  // integers, which V8 passes unboxed, where a 40-bit address would be a
+  // heap number allocated at every call and return.
+  const base = rt.heap.arenaStart;
   const bottomUpTree = (depth: number): number => {
     if (depth <= 0) {
       g.enter(fTree, 37);
       const n = rt.newobject(node);
       g.leave();
-      return n;
+      return n - base;
     }
     g.enter(fTree, 39);
-    g.push(bottomUpTree(depth - 1));
-    g.push(bottomUpTree(depth - 1));
+    g.push(base + bottomUpTree(depth - 1));
+    g.push(base + bottomUpTree(depth - 1));
     const n = rt.newobject(node);
     const sp = g.sp;
     rt.store(n, 0, g.roots[sp - 2]);
     rt.store(n, 1, g.roots[sp - 1]);
     g.leave();
-    return n;
+    return n - base;
   };
-  const itemCheck = (n: number): number => {
+  const itemCheck = (off: number): number => {
+    const n = base + off;
     const left = rt.load(n, 0);
     if (left === 0) return 1;
-    return 1 + itemCheck(left) + itemCheck(rt.load(n, 1));
+    return 1 + itemCheck(left - base) + itemCheck(rt.load(n, 1) - base);
   };
   const check = (n: number): number => {
     g.enter(fCheck, 46);
-    const c = itemCheck(n);
+    const c = itemCheck(n - base);
     g.leave();
     return c;
   };
@@ -109,17 +114,17 @@ export function binarytrees(
   g.enter(fMain, 99);
   g.enter(fRun, 57);
   const stretchDepth = maxDepth + 1;
-  checks.push(check(bottomUpTree(stretchDepth)));
+  checks.push(check(base + bottomUpTree(stretchDepth)));
   nodes += treeNodes(stretchDepth);
   g.setLine(62);
-  rt.setGlobal(longLived, bottomUpTree(maxDepth));
+  rt.setGlobal(longLived, base + bottomUpTree(maxDepth));
   nodes += treeNodes(maxDepth);
   g.setLine(68);
   for (let d = MIN_DEPTH; d <= maxDepth; d += 2) {
     const iterations = 2 ** (maxDepth - d + MIN_DEPTH);
     let sum = 0;
     for (let i = 0; i < iterations; i++) {
-      sum += check(bottomUpTree(d));
+      sum += check(base + bottomUpTree(d));
       rt.gosched();
     }
     nodes += iterations * treeNodes(d);
