@@ -20,6 +20,7 @@ import {
 } from "./events.ts";
 import type { HeapSample } from "../profile/proto.ts";
 import {
+  frameText,
   isAllocatorFrame,
   type SiteBy,
   type SiteFrame,
@@ -177,6 +178,19 @@ function bucketOf(bounds: readonly number[], v: number): number {
   return i;
 }
 
+/** {@link siteOf}'s key under `line`, without building the site's frames. */
+function _lineKey(
+  frames: readonly Frame[],
+  skip: (f: Frame) => boolean,
+): string {
+  const i = siteIndex(frames, skip);
+  if (i < 0) return "?";
+  // The site frame: the first at or after i that is not runtime.goexit.
+  let j = i;
+  while (j < frames.length && frames[j].func === "runtime.goexit") j++;
+  return frameText(j < frames.length ? frames[j] : frames[i]);
+}
+
 /** The site name of a stack (see {@link siteOf}); `true` means `stack`, `false` `func`. */
 export function siteName(
   frames: readonly Frame[],
@@ -263,10 +277,15 @@ export class TraceAnalyzer {
   #site(stack: number): number {
     let s: number | undefined = this.#siteOfStack[stack];
     if (s === undefined) {
-      const site = siteOf(this.#stacks.get(stack), this.#by, this.#skip);
-      const name = site.key;
+      const frames = this.#stacks.get(stack);
+      // The key alone first (a new stack of a known site, the common case,
+      // needs no site frames built); the whole site for a new one.
+      const name = this.#by === "line"
+        ? _lineKey(frames, this.#skip)
+        : siteOf(frames, this.#by, this.#skip).key;
       s = this.#siteIndex.get(name);
       if (s === undefined) {
+        const site = siteOf(frames, this.#by, this.#skip);
         s = this.#sites.length;
         const f = site.frames[0] ?? { func: "?", file: "", line: 0 };
         this.#sites.push({
