@@ -35,6 +35,7 @@ export type SweepWho =
   | "reclaim"
   | "gcStart"
   | "uncacheSpan"
+  | "acquirep"
   | "bgsweep"
   | "GC"
   | "stw";

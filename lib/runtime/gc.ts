@@ -272,7 +272,10 @@ export class Collector {
     rt.memprofile.mProf_Flush(); // Go 1.19: the world restarted; Go 1.2: MProf_GC after the sweep
     if (!stw) {
       // The world restarts; every P flushes its mcache (stale spans are swept by g0).
-      this.#flushMcaches("uncacheSpan");
+      // A cycle the heap triggered ended on a mark worker's P; the
+      // mutator's P is flushed when its M takes it back (acquirep). After
+      // runtime.GC() the mutator's M restarts the world itself (procresize).
+      this.#flushMcaches(forced ? "uncacheSpan" : "acquirep");
       // The flush (procresize, world still stopped) is before the background sweeper starts.
       rt.gcEndClock = rt.clock;
       const distance = Math.max(
@@ -324,7 +327,7 @@ export class Collector {
     });
   }
 
-  #flushMcaches(who: "uncacheSpan" | "stw"): void {
+  #flushMcaches(who: "uncacheSpan" | "acquirep" | "stw"): void {
     const rt = this.#rt;
     for (const c of rt.mcaches) {
       for (let spc = 0; spc < c.alloc.length; spc++) {

@@ -70,6 +70,7 @@ export class Sweeper {
     reclaim: 0,
     gcStart: 0,
     uncacheSpan: 0,
+    acquirep: 0,
     bgsweep: 0,
     GC: 0,
     stw: 0,

@@ -233,7 +233,47 @@ const GCENABLE_FUNC1 = RT(
   "",
 );
 
+const RELEASE_ALL = [
+  RT(
+    "runtime.(*mcache).releaseAll",
+    "runtime/mcache.go",
+    290,
+    0x145,
+    0x68,
+    "0x7f377405a5b8",
+  ),
+  RT(
+    "runtime.(*mcache).prepareForSweep",
+    "runtime/mcache.go",
+    326,
+    0x39,
+    0x28,
+    "0x7f377405a5b8",
+  ),
+];
+
 const sweepers: Record<string, readonly RuntimeFrame[]> = {
+  // The mutator's P after a cycle another P's worker ended: its M, woken
+  // from stopm with the P, flushes the stale mcache in acquirep
+  // (go1.19.8's temporaries trace).
+  acquirep: [
+    SWEEP,
+    RT(
+      "runtime.(*mcentral).uncacheSpan",
+      "runtime/mcentral.go",
+      226,
+      0xa5,
+      0x28,
+      "0x0?, 0x0?",
+    ),
+    ...RELEASE_ALL,
+    RT("runtime.acquirep", "runtime/proc.go", 4952, 0x2c, 0x18, "0xc000028000"),
+    RT("runtime.stopm", "runtime/proc.go", 2248, 0xb5, 0x30, ""),
+    RT("runtime.findRunnable", "runtime/proc.go", 2874, 0x9e8, 0xf0, ""),
+    RT("runtime.schedule", "runtime/proc.go", 3214, 0xbe, 0x38, ""),
+    RT("runtime.park_m", "runtime/proc.go", 3363, 0x14d, 0x30, "0xc000084340?"),
+    RT("runtime.mcall", "runtime/asm_amd64.s", 448, 0x43, 0x10, ""),
+  ],
   uncacheSpan: [
     SWEEP,
     RT(
@@ -244,22 +284,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       0x28,
       "0x0?, 0x8?",
     ),
-    RT(
-      "runtime.(*mcache).releaseAll",
-      "runtime/mcache.go",
-      290,
-      0x145,
-      0x68,
-      "0x7f377405a5b8",
-    ),
-    RT(
-      "runtime.(*mcache).prepareForSweep",
-      "runtime/mcache.go",
-      326,
-      0x39,
-      0x28,
-      "0x7f377405a5b8",
-    ),
+    ...RELEASE_ALL,
     RT("runtime.procresize", "runtime/proc.go", 4867, 0x47d, 0xb8, "0x2"),
     RT(
       "runtime.startTheWorldWithSema",

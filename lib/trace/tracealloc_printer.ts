@@ -223,13 +223,16 @@ export class TraceallocPrinter {
     kind: AllocKind,
   ): void {
     this.counts.frees++;
-    if (who === "uncacheSpan" || who === "reclaim") {
+    if (who === "uncacheSpan" || who === "acquirep" || who === "reclaim") {
+      // A preset without the acquirep path prints the procresize one.
+      const frames = this.#rtFrames.sweepers[who] ??
+        this.#rtFrames.sweepers.uncacheSpan;
       this.#freeRecord(
         addr,
         size,
         this.#cacheTop(who, () =>
           this.#header(0, "idle", true) +
-          this.#frames(this.#rtFrames.sweepers[who], G0_STACK_TOP)),
+          this.#frames(frames, G0_STACK_TOP)),
         EMPTY,
       );
       return;

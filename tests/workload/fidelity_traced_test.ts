@@ -26,7 +26,7 @@ import {
 
 /** The kinds the real figures name, and the model's sweepers in each. */
 const KINDS: Record<string, SweepWho[]> = {
-  "mcache flush": ["uncacheSpan"],
+  "mcache flush": ["uncacheSpan", "acquirep"],
   "reclaimer": ["reclaim"],
   "proportional": ["deductSweepCredit"],
   "lazy/cacheSpan": ["cacheSpan"],
