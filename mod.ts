@@ -19,45 +19,93 @@
  * if (s.HeapObjects !== 1 || s.HeapAlloc !== 0xa000 || rt.sizeOf(buf) !== 40960) throw new Error();
  * ```
  *
+ * The entry re-exports whole modules, one concept each (as denoland/std's
+ * `mod.ts` files do), floor by floor. Internal helpers live in modules it
+ * does not re-export (`lib/runtime/sys.ts`, `print.ts`,
+ * `fastlog2table.ts`, `lib/profile/gzip.ts`, `_`-prefixed files). Five
+ * modules that also export helpers shared inside `lib/` are re-exported by
+ * name. The native tracer (FFI) is `./native.ts`.
+ *
  * @module
  */
 
-export { type FuncInfo, SymbolTable } from "./lib/stack/symtab.ts";
-export {
-  type AllocEvent,
-  type Frame,
-  type FreeEvent,
-  type GCEvent as TraceGCEvent,
-  headerBytes,
-  siteFrame,
-  slotAddr,
-  StackTable,
-  type TraceEvent,
-} from "./lib/trace/events.ts";
-export {
-  detectGoVersion,
-  type GoVersionGuess,
-  hasAllocHeaders,
-  rulesWarning,
-  type SizeRow,
-  sizesUnderRules,
-} from "./lib/trace/goversion.ts";
+// ---- stack: symbols, frames ----
+export * from "./lib/stack/symtab.ts";
+export * from "./lib/stack/allockind.ts";
+export * from "./lib/stack/js_stack.ts";
+export * from "./lib/stack/runtime_frames.ts";
+export * from "./lib/stack/frames_go119.ts";
+export * from "./lib/stack/frames_go12.ts";
+export * from "./lib/stack/frames_go122.ts";
+
+// ---- runtime: the simulated Go runtime ----
+export * from "./lib/runtime/runtime.ts";
+export * from "./lib/runtime/presets.ts";
+export * from "./lib/runtime/sizeclasses.ts";
+export * from "./lib/runtime/types.ts";
+export * from "./lib/runtime/mheap.ts";
+export * from "./lib/runtime/mspan.ts";
+export * from "./lib/runtime/mcentral.ts";
+export * from "./lib/runtime/mcache.ts";
+export * from "./lib/runtime/malloc.ts";
+export * from "./lib/runtime/slice.ts";
+export * from "./lib/runtime/chan.ts";
+export * from "./lib/runtime/map.ts";
+export * from "./lib/runtime/string.ts";
+export * from "./lib/runtime/mbitmap.ts";
+export * from "./lib/runtime/globals.ts";
+export * from "./lib/runtime/mfinal.ts";
+export * from "./lib/runtime/proc.ts";
+export * from "./lib/runtime/goroutine.ts";
+export * from "./lib/runtime/gc.ts";
+export * from "./lib/runtime/pacer.ts";
+export * from "./lib/runtime/sweep.ts";
+export * from "./lib/runtime/events.ts";
+export * from "./lib/runtime/mprof.ts";
+export * from "./lib/runtime/sampling.ts";
+export * from "./lib/runtime/traceback.ts";
+export * from "./lib/runtime/mstats.ts";
+export * from "./lib/runtime/clock.ts";
+export * from "./lib/runtime/gctrace.ts";
+export * from "./lib/runtime/godebug.ts";
+export * from "./lib/runtime/startup.ts";
+export * from "./lib/runtime/startup_data.ts";
+// Two modules name a GC event and an allocation-header size: the runtime's
+// are the runtime's; the trace's GC record is TraceGCEvent.
+export type { GCEvent } from "./lib/runtime/events.ts";
+export { MALLOC_HEADER_SIZE } from "./lib/runtime/malloc.ts";
+
+// ---- profile and workload ----
+export * from "./lib/profile/proto.ts";
+export * from "./lib/profile/folded.ts";
+export * from "./lib/profile/heap.ts";
+export * from "./lib/profile/text.ts";
+export * from "./lib/workload/registry.ts";
+export * from "./lib/workload/loader.ts";
+export * from "./lib/workload/binarytrees.ts";
+export * from "./lib/workload/leak.ts";
+export * from "./lib/workload/temporaries.ts";
+export * from "./lib/workload/multigo.ts";
+export * from "./lib/workload/cache.ts";
+export * from "./lib/workload/heapprofile.ts";
+
+// ---- trace: the shared event model, readers, printers, analysis ----
+export * from "./lib/trace/events.ts";
+export type { GCEvent as TraceGCEvent } from "./lib/trace/events.ts";
+export * from "./lib/trace/goversion.ts";
+export * from "./lib/trace/byte_parser.ts";
+export * from "./lib/trace/analyze.ts";
+export * from "./lib/trace/replay.ts";
+export * from "./lib/trace/sim_events.ts";
+export * from "./lib/trace/seed_printer.ts";
+export * from "./lib/trace/tracealloc_printer.ts";
+// By name: these modules also export helpers the other readers and
+// printers share (record fields, hex writing, site labelling).
 export {
   type GoroutineInfo,
   type ParseStats,
   TraceParser,
 } from "./lib/trace/parser.ts";
-export {
-  type AnalysisResult,
-  type AnalyzeOptions,
-  BYTES_BUCKETS,
-  CYCLE_BUCKETS,
-  MAX_TIMELINE,
-  siteName,
-  type SiteStats,
-  type Snapshot,
-  TraceAnalyzer,
-} from "./lib/trace/analyze.ts";
 export {
   frameText,
   isAllocatorFrame,
@@ -68,199 +116,14 @@ export {
   siteIndex,
   siteOf,
 } from "./lib/trace/sites.ts";
-export { analysisText, type TextOptions } from "./lib/report/text.ts";
-export { Replayer } from "./lib/trace/replay.ts";
-export { ByteTraceParser } from "./lib/trace/byte_parser.ts";
-export {
-  type DiffSite,
-  renderReport,
-  type ReportInput,
-} from "./lib/report/html.ts";
-export { callTree, type TreeOptions } from "./lib/report/tree.ts";
-export { attachEvents } from "./lib/trace/sim_events.ts";
-export {
-  isScriptSpecifier,
-  loadScriptWorkload,
-  type ScriptWorkload,
-} from "./lib/workload/loader.ts";
-export {
-  findWorkload,
-  type Workload,
-  type WorkloadParam,
-  WORKLOADS,
-} from "./lib/workload/registry.ts";
-export {
-  AllocKind,
-  HCHAN_SIZE,
-  MAX_ALLOC,
-  Runtime,
-  type RuntimeOptions,
-  TINY_SIZE,
-} from "./lib/runtime/runtime.ts";
-export {
-  getPreset,
-  type PagePolicy,
-  type Preset,
-  PRESET_NAMES,
-  type PresetName,
-  sizeClassesOf,
-  type SystemGoroutine,
-} from "./lib/runtime/presets.ts";
-export {
-  MAX_SMALL_SIZE,
-  type SizeClassParams,
-  SizeClassTable,
-} from "./lib/runtime/sizeclasses.ts";
-export {
-  GoType,
-  PTR_SIZE,
-  type TypeKind,
-  TypeRegistry,
-  type TypeSpec,
-} from "./lib/runtime/types.ts";
-export {
-  MHeap,
-  type MHeapOptions,
-  OutOfMemoryError,
-} from "./lib/runtime/mheap.ts";
-export {
-  ctz32,
-  makeSpanClass,
-  MSpan,
-  numSpanClasses,
-  popcount32,
-  SpanArrayPool,
-  type SpanSetRef,
-  SpanState,
-  type Special,
-} from "./lib/runtime/mspan.ts";
-export { MCentral, SpanSet, type SpanSweeper } from "./lib/runtime/mcentral.ts";
-export { PointerWords } from "./lib/runtime/mbitmap.ts";
-export { Globals } from "./lib/runtime/globals.ts";
-export {
-  Collector,
-  type GCCycleStats,
-  type GCEvent,
-  type GCListener,
-} from "./lib/runtime/gc.ts";
-export {
-  type CycleMeasure,
-  GC_BACKGROUND_UTILIZATION,
-  GCController,
-  type PacerModel,
-  parseGOGC,
-} from "./lib/runtime/pacer.ts";
-export { Sweeper } from "./lib/runtime/sweep.ts";
-export { goStartup, startupPrograms } from "./lib/runtime/startup.ts";
-export type {
-  StartupData,
-  StartupFrame,
-  StartupProgram,
-  StartupRecord,
-} from "./lib/runtime/startup_data.ts";
-export {
-  type AllocFn,
-  EventHub,
-  type FreeFn,
-  type FreeWho,
-  type GCFn,
-  type ProfileAllocFn,
-  type ProfileFreeFn,
-  type RuntimeConsumer,
-  type SweepWho,
-} from "./lib/runtime/events.ts";
-export {
-  type FrameSnapshot,
-  type GKind,
-  Goroutine,
-  type GStatus,
-} from "./lib/runtime/goroutine.ts";
 export {
   type PrinterOptions,
   type StackSource,
   TracePrinter,
 } from "./lib/trace/printer.ts";
-export { ByteWriter, writeHex } from "./lib/trace/byte_writer.ts";
-export {
-  type SeedFrame,
-  seedFrameLines,
-  type SeedObjectInfo,
-  seedObjectInfo,
-  SeedPrinter,
-} from "./lib/trace/seed_printer.ts";
-export { TraceallocPrinter } from "./lib/trace/tracealloc_printer.ts";
-export { captureJsFrames, type JsFrame } from "./lib/stack/js_stack.ts";
-export {
-  type ExplicitStack,
-  frame,
-  inlinedFrame,
-  type PresetFrames,
-  type RuntimeFrame,
-  type SystemGoroutineFrames,
-} from "./lib/stack/runtime_frames.ts";
-export { GO119_FRAMES } from "./lib/stack/frames_go119.ts";
-export { GO12_FRAMES } from "./lib/stack/frames_go12.ts";
-export { COSTS, formatGCms } from "./lib/runtime/clock.ts";
-export { formatGCTrace } from "./lib/runtime/gctrace.ts";
-export { type GoDebug, parseGodebug } from "./lib/runtime/godebug.ts";
-export { emptymspan, MCache } from "./lib/runtime/mcache.ts";
-export { leak, type LeakResult } from "./lib/workload/leak.ts";
-export { temporaries } from "./lib/workload/temporaries.ts";
-export { multigo } from "./lib/workload/multigo.ts";
-export { cache } from "./lib/workload/cache.ts";
-export {
-  heapprofile,
-  type HeapProfileOptions,
-} from "./lib/workload/heapprofile.ts";
-export {
-  BUCK_HASH_SIZE,
-  Bucket,
-  type CycleModel,
-  HeapProfile,
-  MAX_STACK,
-  type MemProfileRecord,
-  type MemRecordCycle,
-  stackHash,
-} from "./lib/runtime/mprof.ts";
-export {
-  fastexprand,
-  fastlog2,
-  FASTLOG2_TABLE,
-  FastRand1,
-  Sampler,
-  type SamplingRule,
-  WyRand,
-} from "./lib/runtime/sampling.ts";
-export {
-  type FullMemStats,
-  fullMemStats,
-  type MemStats,
-  readMemStats,
-} from "./lib/runtime/mstats.ts";
-export {
-  goFloatV,
-  sortByInuse,
-  writeHeapProfileText,
-} from "./lib/profile/text.ts";
-export {
-  encodeHeapProfile,
-  type EncodeOptions,
-  folded,
-  gunzip,
-  gzip,
-  HEAP_SAMPLE_TYPES,
-  type HeapSample,
-  type HeapSampleType,
-  type ProfileFrame,
-  readPprof,
-  type ReadProfile,
-  recordsToSamples,
-  scaleHeapSample,
-} from "./lib/profile/proto.ts";
-export { heapProfileProto, heapSamples } from "./lib/profile/heap.ts";
-export {
-  binarytrees,
-  type BinaryTreesOptions,
-  type BinaryTreesResult,
-  treeNodes,
-} from "./lib/workload/binarytrees.ts";
+export { ByteWriter } from "./lib/trace/byte_writer.ts";
+
+// ---- report ----
+export * from "./lib/report/html.ts";
+export * from "./lib/report/tree.ts";
+export { analysisText, type TextOptions } from "./lib/report/text.ts";

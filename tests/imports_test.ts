@@ -2,9 +2,8 @@
  * Imports run down the floors (DESIGN.md: cli → report/native/trace →
  * profile/workload → runtime → stack), with no circles: no file imports a
  * folder on a higher floor, the folders' graph has no cycle, no two files
- * import each other's values in a circle, and circles of type-only imports
- * stay within the one known knot (runtime.ts and the files that take the
- * whole runtime; it shrinks as they come to take only what they need).
+ * import each other's values or types in a circle (the runtime's parts take
+ * what they need as narrow interfaces declared beside them, not `Runtime`).
  * mod.ts, the library's entry, has no FFI (lib/native) in its graph.
  */
 import { assertEquals, assertTrue } from "./_assert.ts";
@@ -21,16 +20,6 @@ const FLOOR: Record<string, number> = {
   runtime: 1,
   stack: 0,
 };
-/** The type-only import knot left in lib/runtime (see the module doc). */
-const KNOWN_TYPE_KNOT = new Set(
-  [
-    "gc",
-    "mstats",
-    "runtime",
-    "sweep",
-  ].map((f) => `lib/runtime/${f}.ts`),
-);
-
 interface Edge {
   to: string;
   typeOnly: boolean;
@@ -144,12 +133,9 @@ Deno.test("the folders' import graph has no cycle", () => {
   assertEquals(_cycles(folders, () => true), []);
 });
 
-Deno.test("no import circle among files (values), and type-only circles only in the known knot", () => {
+Deno.test("no import circle among files, of values or of types", () => {
   assertEquals(_cycles(LIB, (e) => !e.typeOnly), []);
-  const grown = _cycles(LIB, () => true).flat().filter((f) =>
-    !KNOWN_TYPE_KNOT.has(f)
-  );
-  assertEquals(grown, []);
+  assertEquals(_cycles(LIB, () => true), []);
 });
 
 Deno.test("mod.ts has no FFI (lib/native) in its import graph", () => {

@@ -21,11 +21,11 @@
 import { UsageError } from "./_usage.ts";
 import {
   encodeHeapProfile,
-  folded,
-  gzip,
   type HeapSample,
   type HeapSampleType,
 } from "../profile/proto.ts";
+import { folded } from "../profile/folded.ts";
+import { gzip } from "../profile/gzip.ts";
 import { renderReport, type ReportInput } from "../report/html.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { heapProfileProto, type heapSamples } from "../profile/heap.ts";

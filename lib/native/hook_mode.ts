@@ -12,7 +12,7 @@ import type { ProcMaps } from "./proc_maps.ts";
 import type { RemoteMemory } from "./remote.ts";
 import type { Tracee } from "./tracee.ts";
 import type { Call, RingOut, StackStats } from "./hook_ring.ts";
-import type { Sampler } from "../profile/sampling.ts";
+import type { Sampler } from "../runtime/sampling.ts";
 
 /** An event as a mode reports it (the tracer adds pid, image and time). */
 export type ModeEvent = Omit<NativeEvent, "pid" | "image" | "time">;

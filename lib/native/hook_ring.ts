@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Sampler } from "../profile/sampling.ts";
+import type { Sampler } from "../runtime/sampling.ts";
 import { ElfUnwindInfo, unwindCopy, type UnwindModule } from "./eh_unwind.ts";
 import {
   DRAWS,

@@ -46,7 +46,7 @@ import {
   ptrOf,
   REG,
 } from "./ffi.ts";
-import { Sampler } from "../profile/sampling.ts";
+import { Sampler } from "../runtime/sampling.ts";
 import {
   EventObjects,
   type EventOut,

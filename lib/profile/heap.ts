@@ -7,10 +7,10 @@
 import type { Runtime } from "../runtime/runtime.ts";
 import {
   encodeHeapProfile,
-  gzip,
   type HeapSample,
   recordsToSamples,
 } from "./proto.ts";
+import { gzip } from "./gzip.ts";
 
 /** The runtime's published heap profile as un-sampled samples (and their PCs). */
 export function heapSamples(
@@ -26,9 +26,9 @@ export function heapSamples(
  *
  * @example
  * ```ts
- * import { Runtime } from "../runtime/runtime.ts";
- * import { heapProfileProto } from "./heap.ts";
- * import { readPprof } from "./proto.ts";
+ * import { Runtime } from "../../mod.ts";
+ * import { heapProfileProto } from "../../mod.ts";
+ * import { readPprof } from "../../mod.ts";
  * const rt = new Runtime({ memProfileRate: 1 });
  * rt.call("main.f", "main.go", 3, () => rt.mallocgc(100, null));
  * rt.GC();

@@ -4,8 +4,9 @@
  * the four sample types in Go's order, period type space/bytes, period =
  * MemProfileRate, values un-sampled by Go's `scaleHeapSample`, one location
  * per PC (leading runtime frames dropped), functions by name, one mapping
- * for the simulated text segment, a `bytes` label; gzip-compressed. Also
- * the reader of such files (ours and real Go's) and folded stacks.
+ * for the simulated text segment, a `bytes` label; gzip-compressed (gzip.ts).
+ * Also the reader of such files (ours and real Go's); folded stacks are in
+ * folded.ts.
  *
  * @module
  */
@@ -22,6 +23,7 @@ import {
 } from "npm:pprof-format@2.3.2";
 import type { MemProfileRecord } from "../runtime/mprof.ts";
 import type { SymbolTable } from "../stack/symtab.ts";
+import { gunzip } from "./gzip.ts";
 
 /**
  * Go's `scaleHeapSample`: the expected true (count, bytes) behind a sampled
@@ -29,7 +31,7 @@ import type { SymbolTable } from "../stack/symtab.ts";
  *
  * @example
  * ```ts
- * import { scaleHeapSample } from "./proto.ts";
+ * import { scaleHeapSample } from "../../mod.ts";
  * const [n, b] = scaleHeapSample(3, 336, 524288);
  * if (n !== 14044 || b !== 1573032) throw new Error(`${n} ${b}`);
  * ```
@@ -229,24 +231,6 @@ export function encodeHeapProfile(
   return profile.encode();
 }
 
-/** Gzip-compresses bytes (Web Streams, available in Deno, Node and browsers). */
-export async function gzip(data: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream()
-    .pipeThrough(
-      new CompressionStream("gzip"),
-    );
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-/** Gunzips bytes; a truncated or corrupt stream rejects. */
-export async function gunzip(data: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream()
-    .pipeThrough(
-      new DecompressionStream("gzip"),
-    );
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 /** A heap profile read back from a file. */
 export interface ReadProfile {
   /** Sample type names, in file order. */
@@ -318,46 +302,4 @@ export async function readPprof(
       }),
     })),
   };
-}
-
-/**
- * Folded stacks (`root;…;leaf value` per line, for flamegraph.pl, inferno
- * and speedscope) for one sample type; stacks with value 0 are left out and
- * equal stacks are merged.
- *
- * @example
- * ```ts
- * import { folded } from "./proto.ts";
- * const s = folded([{ values: [1, 64, 1, 64], frames: [{ func: "main.leaf", file: "", line: 1 }, { func: "main.main", file: "", line: 2 }] }], "inuse_space");
- * if (s !== "main.main;main.leaf 64\n") throw new Error(s);
- * ```
- */
-export function folded(
-  samples: readonly {
-    values: readonly number[];
-    frames: readonly ProfileFrame[];
-  }[],
-  type: HeapSampleType,
-  sampleTypes: readonly string[] = HEAP_SAMPLE_TYPES,
-): string {
-  const k = sampleTypes.indexOf(type);
-  if (k < 0) {
-    throw new RangeError(
-      `sample type ${type} is not in this profile (it has ${
-        sampleTypes.join(", ")
-      })`,
-    );
-  }
-  const sums = new Map<string, number>();
-  for (const s of samples) {
-    const v = s.values[k];
-    if (v === 0) continue;
-    const key = s.frames.map((f) => f.func.replaceAll(";", ":")).reverse().join(
-      ";",
-    );
-    sums.set(key, (sums.get(key) ?? 0) + v);
-  }
-  let out = "";
-  for (const [key, v] of sums) out += `${key} ${v}\n`;
-  return out;
 }

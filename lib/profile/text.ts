@@ -92,8 +92,8 @@ export function sortByInuse(records: MemProfileRecord[]): MemProfileRecord[] {
  *
  * @example
  * ```ts
- * import { Runtime } from "../runtime/runtime.ts";
- * import { writeHeapProfileText } from "./text.ts";
+ * import { Runtime } from "../../mod.ts";
+ * import { writeHeapProfileText } from "../../mod.ts";
  * const rt = new Runtime({ memProfileRate: 1 });
  * const t = rt.types.define("main.T", { size: 100 });
  * const keep = rt.global("main.keep");

@@ -75,7 +75,7 @@ export const COSTS = {
  *
  * @example
  * ```ts
- * import { formatGCms } from "./clock.ts";
+ * import { formatGCms } from "../../mod.ts";
  * const got = [47_000, 270_000, 3_000, 1_234_000, 9_999_000, 12_000_000, 0, 100_000].map(formatGCms);
  * if (got.join(" ") !== "0.047 0.27 0.003 1.2 9.9 12 0 0.10") throw new Error(got.join(" "));
  * ```
@@ -93,4 +93,21 @@ export function formatGCms(ns: number): string {
   return dec === 0
     ? digits
     : `${digits.slice(0, digits.length - dec)}.${digits.slice(-dec)}`;
+}
+
+/**
+ * The simulated clock of one runtime, shared by the allocator, the
+ * collector and the sweeper, which charge {@link COSTS} to it.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "../../mod.ts";
+ * const rt = new Runtime();
+ * rt.mallocgc(64, null);
+ * if (!(rt.clock > 0) || rt.clock !== rt.simClock.now) throw new Error("clock");
+ * ```
+ */
+export class Clock {
+  /** Simulated ns since start. */
+  now = 0;
 }

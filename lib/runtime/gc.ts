@@ -15,7 +15,14 @@
 
 import { COSTS } from "./clock.ts";
 import type { MSpan } from "./mspan.ts";
-import type { Runtime } from "./runtime.ts";
+import type { Goroutine } from "./goroutine.ts";
+import type { Globals } from "./globals.ts";
+import type { MCache } from "./mcache.ts";
+import type { MHeap } from "./mheap.ts";
+import type { HeapProfile } from "./mprof.ts";
+import type { Preset } from "./presets.ts";
+import type { Sweeper } from "./sweep.ts";
+import type { TypeRegistry } from "./types.ts";
 
 export type { GCCycleStats, GCEvent } from "./events.ts";
 import type { GCCycleStats, GCEvent } from "./events.ts";
@@ -27,11 +34,68 @@ export { parseGOGC } from "./pacer.ts";
 import { GC_BACKGROUND_UTILIZATION, type GCController } from "./pacer.ts";
 
 /**
+ * What the collector reads and writes of its runtime (a `Runtime` has all
+ * of it): the roots, the heap, the counters and the clock it charges, the
+ * sweeper it hands over to, and the consumers it tells about each phase.
+ */
+export interface GCRuntime {
+  /** The preset's collector settings. */
+  readonly preset: Pick<
+    Preset,
+    | "allocHeaders"
+    | "bgMarkWorkers"
+    | "runtimeGlobalsScan"
+    | "stopTheWorldSweep"
+  >;
+  /** The simulated clock, ns. */
+  clock: number;
+  /** Simulated time at which the last cycle ended. */
+  gcEndClock: number;
+  /** Simulated time spent printing trace records under `tracelock`. */
+  readonly tracelockNs: number;
+  /** Completed cycles. */
+  numGC: number;
+  /** Slot allocations. */
+  readonly nMalloc: number;
+  /** Slot frees. */
+  readonly nFree: number;
+  /** GOMAXPROCS. */
+  readonly gomaxprocs: number;
+  /** The page heap. */
+  readonly heap: MHeap;
+  /** The type registry (objects' pointer words). */
+  readonly types: TypeRegistry;
+  /** One mcache per P (tiny blocks are roots; flushed at mark termination). */
+  readonly mcaches: readonly MCache[];
+  /** The dummy span of empty mcache slots. */
+  readonly emptySpan: MSpan;
+  /** Global root slots. */
+  readonly globals: Globals;
+  /** Goroutines (their root slots). */
+  readonly allgs: readonly Goroutine[];
+  /** Spans with specials (what finalizer-bearing objects point to is a root). */
+  readonly specialSpans: ReadonlySet<MSpan>;
+  /** The heap profile (its cycles advance with the GC). */
+  readonly memprofile: HeapProfile;
+  /** The sweeper. */
+  readonly sweeper: Sweeper;
+  /** Makes a goroutine (the mark workers). */
+  newGoroutine(p: number): Goroutine;
+  /** Tells the consumers about a GC phase. */
+  emitGC(
+    kind: GCEvent["kind"],
+    cycle: number,
+    forced: boolean,
+    stats: GCCycleStats,
+  ): void;
+}
+
+/**
  * The collector of one runtime; its pacer is {@link GCController}.
  *
  * @example
  * ```ts
- * import { Runtime } from "./runtime.ts";
+ * import { Runtime } from "../../mod.ts";
  * const rt = new Runtime();
  * const node = rt.types.define("main.Node", { size: 16, pointers: [0, 1] });
  * const keep = rt.global("main.keep");
@@ -43,7 +107,7 @@ import { GC_BACKGROUND_UTILIZATION, type GCController } from "./pacer.ts";
  * ```
  */
 export class Collector {
-  readonly #rt: Runtime;
+  readonly #rt: GCRuntime;
   /** The grey objects: span and slot index of each. */
   #workSpan: (MSpan | undefined)[] = [];
   #workIdx: Int32Array = new Int32Array(1024);
@@ -70,7 +134,7 @@ export class Collector {
   lastGC = 0;
 
   /** Makes the collector of `rt`, paced by `pacer`. */
-  constructor(rt: Runtime, pacer: GCController) {
+  constructor(rt: GCRuntime, pacer: GCController) {
     this.#rt = rt;
     this.pacer = pacer;
   }
@@ -287,6 +351,37 @@ export class Collector {
         : 0;
       sweeper.sweepHeapLiveBasis = this.pacer.heapLive;
       sweeper.pagesSweptBasis = sweeper.pagesSwept;
+    }
+  }
+
+  #inGC = false;
+
+  /** True while a cycle is being started or finished (an allocation then triggers nothing). */
+  get inGC(): boolean {
+    return this.#inGC;
+  }
+
+  /**
+   * `gcStart` as the runtime calls it (an allocation past the trigger, or
+   * `runtime.GC()`): a mark still running is finished first.
+   */
+  startCycle(forced: boolean, extraRoot: number): void {
+    this.#inGC = true;
+    try {
+      if (this.marking) this.markTermination();
+      this.start(forced, extraRoot);
+    } finally {
+      this.#inGC = false;
+    }
+  }
+
+  /** `gcMarkDone` as the runtime calls it: finishes the running mark phase. */
+  finishMark(): void {
+    this.#inGC = true;
+    try {
+      this.markTermination();
+    } finally {
+      this.#inGC = false;
     }
   }
 

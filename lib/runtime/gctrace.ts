@@ -16,7 +16,7 @@ const MB = 20;
  *
  * @example
  * ```ts
- * import { formatGCTrace } from "./gctrace.ts";
+ * import { formatGCTrace } from "../../mod.ts";
  * const line = formatGCTrace("go1.19", 1, {
  *   startNs: 3_000_000, clockNs: [47_000, 270_000, 3_000], cpuNs: [94_000, 0, 59_000, 170_000, 6_000],
  *   cpuFraction: 0.012, heapBefore: 3 << 20, heapAtMarkTermination: 3 << 20, heapMarked: 3 << 20,

@@ -58,7 +58,7 @@ function goAtoi(s: string, min: number, max: number): number | null {
  *
  * @example
  * ```ts
- * import { parseGodebug } from "./godebug.ts";
+ * import { parseGodebug } from "../../mod.ts";
  * const a = parseGodebug("go1.19", "allocfreetrace=1,gctrace=2x,foo=3");
  * if (a.vars.allocfreetrace !== 1 || a.vars.gctrace !== 0 || a.unknown[0] !== "foo") throw new Error();
  * const b = parseGodebug("go1.2-seed", "gctrace=2x,allocfreetrace=1");

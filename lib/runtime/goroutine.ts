@@ -33,7 +33,7 @@ export type GKind =
  *
  * @example
  * ```ts
- * import { Goroutine } from "./goroutine.ts";
+ * import { Goroutine } from "../../mod.ts";
  * const g = new Goroutine(1, 0);
  * const mark = g.sp;
  * g.push(0xc000000000);

@@ -185,3 +185,89 @@ export class PointerWords {
     );
   }
 }
+
+/**
+ * The span holding the live object that starts at `addr` (Go's
+ * `findObject`, strict about the address being an object's start).
+ *
+ * @throws {RangeError} naming the address, and the object it falls in if
+ *   any, when `addr` is not the start of a live heap object.
+ * @example
+ * ```ts
+ * import { findObject, Runtime } from "../../mod.ts";
+ * const rt = new Runtime();
+ * const x = rt.mallocgc(100, null);
+ * if (findObject(rt.heap, x).elemsize !== 112) throw new Error("findObject");
+ * ```
+ */
+export function findObject(heap: MHeap, addr: number): MSpan {
+  const span = heap.spanOf(addr);
+  if (span === undefined) {
+    throw new RangeError(`address ${hex(addr)} is not in a heap span`);
+  }
+  const i = span.objIndex(addr);
+  const base = span.startAddr + i * span.elemsize;
+  if (i >= span.nelems) {
+    throw new RangeError(
+      `address ${hex(addr)} is in the tail of span ${
+        hex(span.startAddr)
+      }, past its last object`,
+    );
+  }
+  if (!span.isAllocated(i)) {
+    throw new RangeError(
+      `address ${hex(addr)} falls in free slot ${hex(base)} (size ${
+        hex(span.elemsize)
+      }) of span ${hex(span.startAddr)}`,
+    );
+  }
+  if (base !== addr) {
+    throw new RangeError(
+      `address ${hex(addr)} is inside object ${hex(base)} (size ${
+        hex(span.elemsize)
+      }), not its start`,
+    );
+  }
+  return span;
+}
+
+/**
+ * Records the type of the object in slot `idx` of a pointerful span and
+ * its heap bitmap (`heapBitsSetType`): the type's pointer mask repeated
+ * over whole elements after the header word (which holds no pointer the
+ * GC follows); zeroes its words when the slot may hold old data.
+ */
+export function heapBitsSetType(
+  span: MSpan,
+  idx: number,
+  t: GoType,
+  size: number,
+  header: number,
+): void {
+  span.types![idx] = t.id + 1;
+  const hw = header >>> 3;
+  const n = size / 8 - hw;
+  const w0 = idx * (n + hw) + hw;
+  const bits = span.ptrBits!;
+  if (hw > 0) bits[w0 - 1] = 0;
+  const mask = t.ptrMask;
+  const ew = mask.length;
+  // One element filling the slot is the common case: no division.
+  const whole = ew === n ? n : Math.floor(n / ew) * ew;
+  if (ew === n) { for (let j = 0; j < n; j++) bits[w0 + j] = mask[j]; }
+  else if (ew === 1) bits.fill(1, w0, w0 + whole);
+  else {
+    for (let j = 0, k = 0; j < whole; j++) {
+      bits[w0 + j] = mask[k];
+      if (++k === ew) k = 0;
+    }
+  }
+  if (whole < n) bits.fill(0, w0 + whole, w0 + n);
+  if (span.needzero) {
+    const words = span.words!;
+    // A loop beats TypedArray#fill's call overhead for small objects.
+    if (n <= 64) { for (let w = w0; w < w0 + n; w++) words[w] = 0; }
+    else words.fill(0, w0, w0 + n);
+    if (hw > 0) words[w0 - 1] = 0;
+  }
+}

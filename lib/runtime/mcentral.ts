@@ -31,8 +31,8 @@ export interface SpanSweeper {
  *
  * @example
  * ```ts
- * import { SpanSet } from "./mcentral.ts";
- * import { MSpan } from "./mspan.ts";
+ * import { SpanSet } from "../../mod.ts";
+ * import { MSpan } from "../../mod.ts";
  * const set = new SpanSet();
  * const a = new MSpan(0xc000000000, 1, 8192);
  * set.push(a);
@@ -83,7 +83,7 @@ export class SpanSet {
  *
  * @example
  * ```ts
- * import { Runtime } from "./runtime.ts";
+ * import { Runtime } from "../../mod.ts";
  * const rt = new Runtime();
  * const c = rt.central[13]; // size class 6 (64 bytes), noscan
  * const s = c.cacheSpan(rt.heap, 0, rt.sweeper);

@@ -51,7 +51,7 @@ export interface MHeapOptions {
  *
  * @example
  * ```ts
- * import { MHeap } from "./mheap.ts";
+ * import { MHeap } from "../../mod.ts";
  * const h = new MHeap({ pageSize: 8192, arenaStart: 0xc000000000, arenaMaxBytes: 2 ** 30, growBytes: 4 << 20, policy: "first-fit" });
  * const a = h.allocSpan(2, 4096);
  * const b = h.allocSpan(1, 100);

@@ -107,7 +107,7 @@ export class Bucket {
  *
  * @example
  * ```ts
- * import { stackHash } from "./mprof.ts";
+ * import { stackHash } from "../../mod.ts";
  * const [hi, lo] = stackHash([0x4b3c68, 0x437452], 112, true);
  * const big = (BigInt(hi) << 32n) | BigInt(lo);
  * let h = 0n; const M = (1n << 64n) - 1n;
@@ -158,7 +158,7 @@ export type CycleModel = "recent-settled" | "future-ring";
  *
  * @example
  * ```ts
- * import { HeapProfile } from "./mprof.ts";
+ * import { HeapProfile } from "../../mod.ts";
  * const p = new HeapProfile("future-ring", true);
  * const b = p.mProf_Malloc([0x401000, 0x402000], 64);
  * p.mProf_Free(b, 64);

@@ -19,6 +19,7 @@ export interface SpanSetRef {
   /** Removes the span from the set. */
   remove(s: MSpan): void;
 }
+import { ctz32, popcount32 } from "./sys.ts";
 import type { Bucket } from "./mprof.ts";
 
 /** Span states (`mSpanState`): `Dead` (pages free in the page heap) or `InUse`. */
@@ -47,25 +48,13 @@ export interface Special {
   profile?: Bucket;
 }
 
-/** Count trailing zeros of a non-zero 32-bit value. */
-export function ctz32(x: number): number {
-  return 31 - Math.clz32(x & -x);
-}
-
-/** Population count of a 32-bit value. */
-export function popcount32(x: number): number {
-  x = x - ((x >>> 1) & 0x55555555);
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
-
 /**
  * A span. Made by the page heap; fields are public for speed and for
  * inspection, and only the runtime changes them.
  *
  * @example
  * ```ts
- * import { MSpan } from "./mspan.ts";
+ * import { MSpan } from "../../mod.ts";
  * const s = new MSpan(0xc000000000, 1, 8192);
  * s.init(13, 16, 512);
  * if (s.nextFreeIndex() !== 0 || s.limit !== 0xc000002000) throw new Error("span");
@@ -252,7 +241,7 @@ const POOL_MAX_PER_CLASS = 256;
  *
  * @example
  * ```ts
- * import { MSpan, SpanArrayPool } from "./mspan.ts";
+ * import { MSpan, SpanArrayPool } from "../../mod.ts";
  * const pool = new SpanArrayPool();
  * const a = new MSpan(0xc000000000, 1, 8192);
  * a.init(4, 16, 512, pool);

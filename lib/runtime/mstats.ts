@@ -7,7 +7,71 @@
  * @module
  */
 
-import type { Runtime } from "./runtime.ts";
+import type { GCCycleStats } from "./events.ts";
+import type { Goroutine } from "./goroutine.ts";
+import type { MCache } from "./mcache.ts";
+import type { MHeap } from "./mheap.ts";
+import type { HeapProfile } from "./mprof.ts";
+
+/**
+ * The counters behind MemStats (Go's `memstats` and the mcaches' local
+ * stats): updated by mallocgc, sweep and the explicit free.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "../../mod.ts";
+ * const rt = new Runtime();
+ * rt.mallocgc(100, null);
+ * if (rt.stats.nMalloc !== 1 || rt.stats.heapAlloc !== 112) throw new Error("stats");
+ * ```
+ */
+export class HeapStats {
+  /** Slot allocations (`nMalloc` without tiny allocations). */
+  nMalloc = 0;
+  /** Slot frees. */
+  nFree = 0;
+  /** Cumulative bytes allocated. */
+  totalAlloc = 0;
+  /** Bytes of live objects. */
+  heapAlloc = 0;
+  /** Completed GC cycles. */
+  numGC = 0;
+  /** Slot allocations per size class (class 0 = large objects). */
+  readonly allocsByClass: Float64Array;
+  /** Slot frees per size class. */
+  readonly freesByClass: Float64Array;
+
+  /** Zeroed counters for `numClasses` size classes. */
+  constructor(numClasses: number) {
+    this.allocsByClass = new Float64Array(numClasses);
+    this.freesByClass = new Float64Array(numClasses);
+  }
+}
+
+/** What the statistics are read from (a `Runtime` has all of it). */
+export interface MemStatsSource {
+  /** One mcache per P (their tiny allocations count). */
+  readonly mcaches: readonly MCache[];
+  /** The page heap. */
+  readonly heap: MHeap;
+  /** The counters. */
+  readonly stats: HeapStats;
+  /** The collector's figures. */
+  readonly gc: {
+    readonly goal: number;
+    readonly lastGC: number;
+    readonly pauseNs: Float64Array;
+    readonly pauseEnd: Float64Array;
+    readonly numForcedGC: number;
+    readonly last: GCCycleStats | null;
+  };
+  /** Every goroutine (each has a stack). */
+  readonly allgs: readonly Goroutine[];
+  /** GOMAXPROCS (each P has an mcache). */
+  readonly gomaxprocs: number;
+  /** The heap profile (its buckets). */
+  readonly memprofile: HeapProfile;
+}
 
 /** The `runtime.MemStats` fields the model keeps. */
 export interface MemStats {
@@ -50,24 +114,24 @@ export interface MemStats {
  * strictEqual(readMemStats(rt).HeapAlloc, 112);
  * ```
  */
-export function readMemStats(rt: Runtime): MemStats {
+export function readMemStats(rt: MemStatsSource): MemStats {
   let tinyAllocs = 0;
   for (const c of rt.mcaches) tinyAllocs += c.tinyAllocs;
   const inuse = rt.heap.heapInuse;
   const sys = rt.heap.heapSys;
   return {
-    Alloc: rt.heapAlloc,
-    TotalAlloc: rt.totalAlloc,
-    Mallocs: rt.nMalloc + tinyAllocs,
-    Frees: rt.nFree + tinyAllocs,
-    HeapAlloc: rt.heapAlloc,
+    Alloc: rt.stats.heapAlloc,
+    TotalAlloc: rt.stats.totalAlloc,
+    Mallocs: rt.stats.nMalloc + tinyAllocs,
+    Frees: rt.stats.nFree + tinyAllocs,
+    HeapAlloc: rt.stats.heapAlloc,
     HeapSys: sys,
     HeapIdle: sys - inuse,
     HeapInuse: inuse,
     HeapReleased: 0,
-    HeapObjects: rt.nMalloc - rt.nFree,
+    HeapObjects: rt.stats.nMalloc - rt.stats.nFree,
     NextGC: Number.isFinite(rt.gc.goal) ? rt.gc.goal : 0,
-    NumGC: rt.numGC,
+    NumGC: rt.stats.numGC,
   };
 }
 
@@ -91,8 +155,8 @@ export interface FullMemStats {
  * strictEqual(fullMemStats(rt).StackInuse, 8192 * rt.allgs.length);
  * ```
  */
-export function fullMemStats(rt: Runtime): FullMemStats {
-  const m = rt.readMemStats();
+export function fullMemStats(rt: MemStatsSource): FullMemStats {
+  const m = readMemStats(rt);
   const stack = 8192 * rt.allgs.length;
   let spans = 0;
   rt.heap.forEachSpan(() => spans++);

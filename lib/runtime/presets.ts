@@ -340,7 +340,7 @@ export const PRESET_NAMES: readonly PresetName[] = Object.keys(
  * @throws {RangeError} for an unknown name, listing the known ones.
  * @example
  * ```ts
- * import { getPreset } from "./presets.ts";
+ * import { getPreset } from "../../mod.ts";
  * if (getPreset("go1.19").pageSize !== 8192) throw new Error("page size");
  * ```
  */
@@ -362,7 +362,7 @@ const tables = new Map<PresetName, SizeClassTable>();
  *
  * @example
  * ```ts
- * import { getPreset, sizeClassesOf } from "./presets.ts";
+ * import { getPreset, sizeClassesOf } from "../../mod.ts";
  * if (sizeClassesOf(getPreset("go1.2-seed")).numClasses !== 61) throw new Error("classes");
  * ```
  */

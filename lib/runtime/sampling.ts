@@ -8,45 +8,7 @@
  * @module
  */
 
-/**
- * `fastlog2Table` of Go 1.19 (`log2(1 + i/32)` for i = 0..32, the exact
- * float64 values of runtime/fastlog2table.go; data, not code).
- */
-export const FASTLOG2_TABLE: readonly number[] = [
-  0,
-  0.0443941193584535,
-  0.08746284125033943,
-  0.12928301694496647,
-  0.16992500144231248,
-  0.2094533656289499,
-  0.24792751344358555,
-  0.28540221886224837,
-  0.3219280948873623,
-  0.3575520046180837,
-  0.39231742277876036,
-  0.4262647547020979,
-  0.4594316186372973,
-  0.4918530963296748,
-  0.5235619560570128,
-  0.5545888516776374,
-  0.5849625007211563,
-  0.6147098441152082,
-  0.6438561897747247,
-  0.6724253419714956,
-  0.7004397181410922,
-  0.7279204545631992,
-  0.7548875021634686,
-  0.7813597135246596,
-  0.8073549220576042,
-  0.8328900141647417,
-  0.8579809951275721,
-  0.8826430493618412,
-  0.9068905956085185,
-  0.9307373375628862,
-  0.9541963103868752,
-  0.9772799234999164,
-  1,
-];
+import { FASTLOG2_TABLE } from "./fastlog2table.ts";
 
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
@@ -57,7 +19,7 @@ const u32 = new Uint32Array(f64.buffer);
  *
  * @example
  * ```ts
- * import { fastlog2 } from "./sampling.ts";
+ * import { fastlog2 } from "../../mod.ts";
  * if (fastlog2(8) !== 3 || Math.abs(fastlog2(10) - Math.log2(10)) > 1e-3) throw new Error();
  * ```
  */
@@ -79,7 +41,7 @@ const MASK64 = (1n << 64n) - 1n;
  *
  * @example
  * ```ts
- * import { WyRand } from "./sampling.ts";
+ * import { WyRand } from "../../mod.ts";
  * const a = new WyRand(1n), b = new WyRand(1n);
  * if (a.next() !== b.next() || a.fastrandn(10) >= 10) throw new Error();
  * ```
@@ -111,7 +73,7 @@ export class WyRand {
  *
  * @example
  * ```ts
- * import { FastRand1 } from "./sampling.ts";
+ * import { FastRand1 } from "../../mod.ts";
  * const r = new FastRand1(0x49f6428a);
  * if (r.next() !== ((0x49f6428a * 2) ^ 0x88888eef) >>> 0) throw new Error();
  * ```
@@ -156,7 +118,7 @@ export type SamplingRule = "uniform" | "exponential";
  *
  * @example
  * ```ts
- * import { Sampler } from "./sampling.ts";
+ * import { Sampler } from "../../mod.ts";
  * const s = new Sampler("exponential", 42, 0, 524288);
  * let n = 0;
  * for (let i = 0; i < 100000; i++) if (s.sample(64, 524288)) n++;
@@ -215,5 +177,96 @@ export class Sampler {
     }
     this.nextSample = this.draw(rate);
     return true;
+  }
+}
+
+/**
+ * The sampling policy of one runtime (malloc.go's `MemProfileRate`,
+ * `nextSample` per mcache, and the seed's forced profiling): which
+ * allocations go to the profiler. Go 1.19's countdown stays unboxed in
+ * {@link nextSample} so mallocgc can decide inline in {@link mode} 1.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "../../mod.ts";
+ * const rt = new Runtime({ memProfileRate: 1 });
+ * rt.mallocgc(64, null);
+ * rt.memProfileRate = 0;
+ * rt.mallocgc(64, null);
+ * if (rt.MemProfile().length !== 1) throw new Error("sampling");
+ * ```
+ */
+export class ProfileSampling {
+  /** 0: no profiling; 1: the exponential countdown decides inline; 2: every allocation goes to {@link due}. */
+  mode = 1;
+  /** Each P's countdown in bytes (Go 1.19's `mcache.nextSample`). */
+  readonly nextSample: Float64Array;
+  readonly #exponential: boolean;
+  readonly #samplers: Sampler[] = [];
+  #rate = 524288;
+  #force = false;
+
+  /**
+   * The policy for `procs` Ps under `rule`, seeded from `seed`, at `rate`.
+   * Each mcache draws its first countdown at the default rate: it is made
+   * before the program can change MemProfileRate.
+   */
+  constructor(rule: SamplingRule, seed: number, procs: number, rate: number) {
+    this.#exponential = rule === "exponential";
+    for (let p = 0; p < procs; p++) {
+      this.#samplers.push(new Sampler(rule, seed, p, 524288));
+    }
+    this.nextSample = Float64Array.from(this.#samplers, (s) => s.nextSample);
+    this.rate = rate;
+  }
+
+  /** `runtime.MemProfileRate`, read at every allocation (it may change during a run). */
+  get rate(): number {
+    return this.#rate;
+  }
+
+  /** Sets `runtime.MemProfileRate`. @throws {RangeError} for a negative or non-integer rate. */
+  set rate(rate: number) {
+    if (!Number.isSafeInteger(rate) || rate < 0) {
+      throw new RangeError(
+        `MemProfileRate must be a non-negative integer (bytes per sample; 1 = every allocation, 0 = off), got ${rate}`,
+      );
+    }
+    this.#rate = rate;
+    this.#updateMode();
+  }
+
+  /** Forces every allocation into the profile (the seed's allocfreetrace). */
+  get force(): boolean {
+    return this.#force;
+  }
+
+  /** Sets forced profiling. */
+  set force(on: boolean) {
+    this.#force = on;
+    this.#updateMode();
+  }
+
+  #updateMode(): void {
+    const rate = this.#rate;
+    this.mode = this.#force || (rate > 0 && (!this.#exponential || rate === 1))
+      ? 2
+      : rate > 0
+      ? 1
+      : 0;
+  }
+
+  /**
+   * The decision past the inline countdown, for an allocation of `size`
+   * bytes on P `p`: forced profiling, Go 1.19's fresh draw, or Go 1.2's
+   * rule. True when the allocation is profiled.
+   */
+  due(size: number, p: number): boolean {
+    if (this.#force) return true;
+    if (this.#exponential) {
+      this.nextSample[p] = this.#samplers[p].draw(this.#rate);
+      return true;
+    }
+    return this.#samplers[p].sample(size, this.#rate);
   }
 }

@@ -37,7 +37,7 @@ export interface SizeClassParams {
  *
  * @example
  * ```ts
- * import { SizeClassTable } from "./sizeclasses.ts";
+ * import { SizeClassTable } from "../../mod.ts";
  * const t = new SizeClassTable({ pageSize: 8192, align16From: 32, enlarge: true, class8Zero: 0 });
  * const c = t.sizeToClass(100);
  * if (t.classToSize[c] !== 112 || t.numClasses !== 68) throw new Error("table");

@@ -11,9 +11,16 @@
  * @module
  */
 
-import { ctz32, type MSpan, popcount32 } from "./mspan.ts";
-import type { Runtime } from "./runtime.ts";
+import type { MSpan } from "./mspan.ts";
+import { ctz32, popcount32 } from "./sys.ts";
 import { COSTS } from "./clock.ts";
+import type { AllocKind } from "../stack/allockind.ts";
+import type { EventHub } from "./events.ts";
+import type { Goroutine } from "./goroutine.ts";
+import type { LiveHeap } from "./mcache.ts";
+import type { MCentral } from "./mcentral.ts";
+import type { MHeap } from "./mheap.ts";
+import type { Bucket } from "./mprof.ts";
 
 export type { SweepWho } from "./events.ts";
 import type { SweepWho } from "./events.ts";
@@ -32,11 +39,53 @@ const TRACELOCK_SHARE = 0.75;
 const PAGES_PER_RECLAIMER_CHUNK = 512;
 
 /**
+ * What the sweeper reads and writes of its runtime (a `Runtime` has all of
+ * it): the heap and its mcentrals, the counters and the clock, who is
+ * sweeping (for the free events), and where specials go.
+ */
+export interface SweepRuntime {
+  /** The simulated clock, ns. */
+  clock: number;
+  /** Simulated time at which the last cycle ended. */
+  readonly gcEndClock: number;
+  /** Simulated time spent printing trace records under `tracelock`. */
+  readonly tracelockNs: number;
+  /** GOMAXPROCS (more than one: a background sweeper runs). */
+  readonly gomaxprocs: number;
+  /** The page heap. */
+  readonly heap: MHeap;
+  /** One mcentral per span class. */
+  readonly central: readonly MCentral[];
+  /** The pacer's heapLive (proportional sweep). */
+  readonly pacer: Readonly<LiveHeap>;
+  /** The consumers of free events. */
+  readonly events: EventHub;
+  /** The running goroutine. */
+  readonly curg: Goroutine;
+  /** The background sweeper's goroutine, if any. */
+  readonly bgsweepg: Goroutine | null;
+  /** The kind of the allocation whose sweeping frees objects. */
+  readonly allocKindInProgress: AllocKind;
+  /** Slot frees. */
+  nFree: number;
+  /** Bytes of live objects. */
+  heapAlloc: number;
+  /** Slot frees per size class. */
+  readonly freesByClass: Float64Array;
+  /** Spans with specials. */
+  readonly specialSpans: Set<MSpan>;
+  /** A sampled object's free reaches its profile bucket. */
+  profileFree(bucket: Bucket, addr: number, size: number): void;
+  /** Queues a finalizer found ready. */
+  queueFinalizer(fn: (addr: number) => void, addr: number): void;
+}
+
+/**
  * The sweeper of one runtime.
  *
  * @example
  * ```ts
- * import { Runtime } from "./runtime.ts";
+ * import { Runtime } from "../../mod.ts";
  * const rt = new Runtime();
  * rt.mallocgc(64, null); // garbage: nothing roots it
  * rt.GC();               // marks, then sweeps everything before returning
@@ -44,7 +93,7 @@ const PAGES_PER_RECLAIMER_CHUNK = 512;
  * ```
  */
 export class Sweeper {
-  readonly #rt: Runtime;
+  readonly #rt: SweepRuntime;
   /** Span class whose unswept sets `sweepone` takes from next. */
   #cursor = 0;
   /** Page the page reclaimer claims its next chunk from (`reclaimIndex`). */
@@ -77,7 +126,7 @@ export class Sweeper {
   };
 
   /** Makes the sweeper of `rt`. */
-  constructor(rt: Runtime) {
+  constructor(rt: SweepRuntime) {
     this.#rt = rt;
   }
 

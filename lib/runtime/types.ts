@@ -28,6 +28,9 @@ export type TypeKind =
 /** Bytes per word (the model is 64-bit, like linux/amd64). */
 export const PTR_SIZE = 8;
 
+/** Size of Go 1.19's `hchan` (chan.go's `hchanSize`). */
+export const HCHAN_SIZE = 96;
+
 /** What a caller gives to define a type. */
 export interface TypeSpec {
   /** Size in bytes (0 allowed). */
@@ -111,7 +114,7 @@ const BUILTINS: readonly [string, TypeSpec][] = [
  *
  * @example
  * ```ts
- * import { TypeRegistry } from "./types.ts";
+ * import { TypeRegistry } from "../../mod.ts";
  * const types = new TypeRegistry(0x464000);
  * const node = types.define("main.Node", { size: 16, pointers: [0, 1] });
  * if (node.noscan || types.get("uint8").size !== 1) throw new Error("types");

@@ -18,7 +18,7 @@ import {
 } from "./runtime_frames.ts";
 
 /** A frame whose traceback arguments are fixed (`0x0?` unless given). */
-const RT = (
+const fixedArgsFrame = (
   func: string,
   file: string,
   line: number,
@@ -156,8 +156,22 @@ const mapassign = frame(
   "%t, 0xc00009c000, {0x4d9c28, 0x14}",
 );
 
-const main = RT("runtime.main", "runtime/proc.go", 250, 0x212, 0x60, "");
-const goexit = RT("runtime.goexit", "runtime/asm_amd64.s", 1594, 0x1, 0x8, "");
+const main = fixedArgsFrame(
+  "runtime.main",
+  "runtime/proc.go",
+  250,
+  0x212,
+  0x60,
+  "",
+);
+const goexit = fixedArgsFrame(
+  "runtime.goexit",
+  "runtime/asm_amd64.s",
+  1594,
+  0x1,
+  0x8,
+  "",
+);
 
 function alloc(
   kind: AllocKind,
@@ -191,7 +205,7 @@ function alloc(
 
 // The sweepers, innermost first, from `(*sweepLocked).sweep`.
 const sweep = (args: string) =>
-  RT(
+  fixedArgsFrame(
     "runtime.(*sweepLocked).sweep",
     "runtime/mgcsweep.go",
     577,
@@ -200,7 +214,7 @@ const sweep = (args: string) =>
     args,
   );
 const SWEEP = sweep("0x0?, 0x0");
-const SWEEPONE = RT(
+const SWEEPONE = fixedArgsFrame(
   "runtime.sweepone",
   "runtime/mgcsweep.go",
   369,
@@ -208,7 +222,7 @@ const SWEEPONE = RT(
   0x50,
   "",
 );
-const REFILL = RT(
+const REFILL = fixedArgsFrame(
   "runtime.(*mcache).refill",
   "runtime/mcache.go",
   181,
@@ -216,7 +230,7 @@ const REFILL = RT(
   0x40,
   "0x7f377405a5b8, 0x35?",
 );
-const NEXTFREE = RT(
+const NEXTFREE = fixedArgsFrame(
   "runtime.(*mcache).nextFree",
   "runtime/malloc.go",
   819,
@@ -224,7 +238,7 @@ const NEXTFREE = RT(
   0x48,
   "0x7f377405a5b8, 0x35",
 );
-const GCENABLE_FUNC1 = RT(
+const GCENABLE_FUNC1 = fixedArgsFrame(
   "runtime.gcenable.func1",
   "runtime/mgc.go",
   178,
@@ -234,7 +248,7 @@ const GCENABLE_FUNC1 = RT(
 );
 
 const RELEASE_ALL = [
-  RT(
+  fixedArgsFrame(
     "runtime.(*mcache).releaseAll",
     "runtime/mcache.go",
     290,
@@ -242,7 +256,7 @@ const RELEASE_ALL = [
     0x68,
     "0x7f377405a5b8",
   ),
-  RT(
+  fixedArgsFrame(
     "runtime.(*mcache).prepareForSweep",
     "runtime/mcache.go",
     326,
@@ -258,7 +272,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
   // (go1.19.8's temporaries trace).
   acquirep: [
     SWEEP,
-    RT(
+    fixedArgsFrame(
       "runtime.(*mcentral).uncacheSpan",
       "runtime/mcentral.go",
       226,
@@ -267,16 +281,37 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       "0x0?, 0x0?",
     ),
     ...RELEASE_ALL,
-    RT("runtime.acquirep", "runtime/proc.go", 4952, 0x2c, 0x18, "0xc000028000"),
-    RT("runtime.stopm", "runtime/proc.go", 2248, 0xb5, 0x30, ""),
-    RT("runtime.findRunnable", "runtime/proc.go", 2874, 0x9e8, 0xf0, ""),
-    RT("runtime.schedule", "runtime/proc.go", 3214, 0xbe, 0x38, ""),
-    RT("runtime.park_m", "runtime/proc.go", 3363, 0x14d, 0x30, "0xc000084340?"),
-    RT("runtime.mcall", "runtime/asm_amd64.s", 448, 0x43, 0x10, ""),
+    fixedArgsFrame(
+      "runtime.acquirep",
+      "runtime/proc.go",
+      4952,
+      0x2c,
+      0x18,
+      "0xc000028000",
+    ),
+    fixedArgsFrame("runtime.stopm", "runtime/proc.go", 2248, 0xb5, 0x30, ""),
+    fixedArgsFrame(
+      "runtime.findRunnable",
+      "runtime/proc.go",
+      2874,
+      0x9e8,
+      0xf0,
+      "",
+    ),
+    fixedArgsFrame("runtime.schedule", "runtime/proc.go", 3214, 0xbe, 0x38, ""),
+    fixedArgsFrame(
+      "runtime.park_m",
+      "runtime/proc.go",
+      3363,
+      0x14d,
+      0x30,
+      "0xc000084340?",
+    ),
+    fixedArgsFrame("runtime.mcall", "runtime/asm_amd64.s", 448, 0x43, 0x10, ""),
   ],
   uncacheSpan: [
     SWEEP,
-    RT(
+    fixedArgsFrame(
       "runtime.(*mcentral).uncacheSpan",
       "runtime/mcentral.go",
       226,
@@ -285,8 +320,15 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       "0x0?, 0x8?",
     ),
     ...RELEASE_ALL,
-    RT("runtime.procresize", "runtime/proc.go", 4867, 0x47d, 0xb8, "0x2"),
-    RT(
+    fixedArgsFrame(
+      "runtime.procresize",
+      "runtime/proc.go",
+      4867,
+      0x47d,
+      0xb8,
+      "0x2",
+    ),
+    fixedArgsFrame(
       "runtime.startTheWorldWithSema",
       "runtime/proc.go",
       1273,
@@ -294,7 +336,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       0x60,
       "0x1",
     ),
-    RT(
+    fixedArgsFrame(
       "runtime.gcMarkTermination.func3",
       "runtime/mgc.go",
       1059,
@@ -302,23 +344,30 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       0x18,
       "",
     ),
-    RT("runtime.systemstack", "runtime/asm_amd64.s", 492, 0x49, 0x8, ""),
+    fixedArgsFrame(
+      "runtime.systemstack",
+      "runtime/asm_amd64.s",
+      492,
+      0x49,
+      0x8,
+      "",
+    ),
   ],
   bgsweep: [
     SWEEP,
     SWEEPONE,
-    RT("runtime.bgsweep", "runtime/mgcsweep.go", 281, 0x105, 0x38),
+    fixedArgsFrame("runtime.bgsweep", "runtime/mgcsweep.go", 281, 0x105, 0x38),
     GCENABLE_FUNC1,
   ],
   GC: [
     SWEEP,
     SWEEPONE,
-    RT("runtime.GC", "runtime/mgc.go", 454, 0x7e, 0x38, ""),
+    fixedArgsFrame("runtime.GC", "runtime/mgc.go", 454, 0x7e, 0x38, ""),
   ],
   gcStart: [
     SWEEP,
     SWEEPONE,
-    RT(
+    fixedArgsFrame(
       "runtime.gcStart",
       "runtime/mgc.go",
       602,
@@ -329,7 +378,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
   ],
   cacheSpan: [
     sweep("0x0?, 0x1"),
-    RT(
+    fixedArgsFrame(
       "runtime.(*mcentral).cacheSpan",
       "runtime/mcentral.go",
       143,
@@ -343,7 +392,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
   deductSweepCredit: [
     SWEEP,
     SWEEPONE,
-    RT(
+    fixedArgsFrame(
       "runtime.deductSweepCredit",
       "runtime/mgcsweep.go",
       844,
@@ -351,7 +400,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       0x20,
       "0x2000, 0x0",
     ),
-    RT(
+    fixedArgsFrame(
       "runtime.(*mcentral).cacheSpan",
       "runtime/mcentral.go",
       82,
@@ -366,7 +415,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
   // on g0 (`goroutine 0 [idle]`), ending at systemstack.
   reclaim: [
     SWEEP,
-    RT(
+    fixedArgsFrame(
       "runtime.(*mheap).reclaimChunk",
       "runtime/mheap.go",
       855,
@@ -374,7 +423,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       0xa8,
       "0x0?, {0x0, 0x0, 0x0?}, 0x0?, 0x200",
     ),
-    RT(
+    fixedArgsFrame(
       "runtime.(*mheap).reclaim",
       "runtime/mheap.go",
       789,
@@ -382,13 +431,27 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       0x70,
       "0x0, 0x0?",
     ),
-    RT("runtime.(*mheap).alloc.func1", "runtime/mheap.go", 916, 0x4c, 0x48, ""),
-    RT("runtime.systemstack", "runtime/asm_amd64.s", 492, 0x49, 0x8, ""),
+    fixedArgsFrame(
+      "runtime.(*mheap).alloc.func1",
+      "runtime/mheap.go",
+      916,
+      0x4c,
+      0x48,
+      "",
+    ),
+    fixedArgsFrame(
+      "runtime.systemstack",
+      "runtime/asm_amd64.s",
+      492,
+      0x49,
+      0x8,
+      "",
+    ),
   ],
 };
 
 // Parked runtime goroutines.
-const GOPARK = RT(
+const GOPARK = fixedArgsFrame(
   "runtime.gopark",
   "runtime/proc.go",
   363,
@@ -397,7 +460,7 @@ const GOPARK = RT(
   "0x0?, 0x0?, 0x0?, 0x0?, 0x0?",
 );
 const GOPARKUNLOCK: RuntimeFrame = {
-  ...RT("runtime.goparkunlock", "runtime/proc.go", 369, 0, 0),
+  ...fixedArgsFrame("runtime.goparkunlock", "runtime/proc.go", 369, 0, 0),
   inlined: true,
 };
 const MARK_WORKERS: SystemGoroutineFrames["createdBy"] = [
@@ -411,7 +474,14 @@ const system: Record<string, SystemGoroutineFrames> = {
     frames: [
       GOPARK,
       GOPARKUNLOCK,
-      RT("runtime.forcegchelper", "runtime/proc.go", 302, 0xad, 0x30, ""),
+      fixedArgsFrame(
+        "runtime.forcegchelper",
+        "runtime/proc.go",
+        302,
+        0xad,
+        0x30,
+        "",
+      ),
     ],
     createdBy: ["runtime.init.6", "runtime/proc.go", 290, 0x25],
   },
@@ -419,7 +489,7 @@ const system: Record<string, SystemGoroutineFrames> = {
     frames: [
       GOPARK,
       GOPARKUNLOCK,
-      RT("runtime.bgsweep", "runtime/mgcsweep.go", 278, 0x8e, 0x38),
+      fixedArgsFrame("runtime.bgsweep", "runtime/mgcsweep.go", 278, 0x8e, 0x38),
       GCENABLE_FUNC1,
     ],
     createdBy: ["runtime.gcenable", "runtime/mgc.go", 178, 0x6b],
@@ -428,7 +498,7 @@ const system: Record<string, SystemGoroutineFrames> = {
     frames: [
       GOPARK,
       GOPARKUNLOCK,
-      RT(
+      fixedArgsFrame(
         "runtime.(*scavengerState).park",
         "runtime/mgcscavenge.go",
         389,
@@ -436,8 +506,21 @@ const system: Record<string, SystemGoroutineFrames> = {
         0x30,
         "0x542960",
       ),
-      RT("runtime.bgscavenge", "runtime/mgcscavenge.go", 622, 0x65, 0x28),
-      RT("runtime.gcenable.func2", "runtime/mgc.go", 179, 0x26, 0x18, ""),
+      fixedArgsFrame(
+        "runtime.bgscavenge",
+        "runtime/mgcscavenge.go",
+        622,
+        0x65,
+        0x28,
+      ),
+      fixedArgsFrame(
+        "runtime.gcenable.func2",
+        "runtime/mgc.go",
+        179,
+        0x26,
+        0x18,
+        "",
+      ),
     ],
     createdBy: ["runtime.gcenable", "runtime/mgc.go", 179, 0xaa],
   },
@@ -445,23 +528,65 @@ const system: Record<string, SystemGoroutineFrames> = {
     frames: [
       GOPARK,
       GOPARKUNLOCK,
-      RT("runtime.runfinq", "runtime/mfinal.go", 180, 0x10f, 0x1b8, ""),
+      fixedArgsFrame(
+        "runtime.runfinq",
+        "runtime/mfinal.go",
+        180,
+        0x10f,
+        0x1b8,
+        "",
+      ),
     ],
     createdBy: ["runtime.createfing", "runtime/mfinal.go", 157, 0x45],
   },
   markworker: {
     frames: [
       GOPARK,
-      RT("runtime.gcBgMarkWorker", "runtime/mgc.go", 1208, 0x72, 0x90, ""),
+      fixedArgsFrame(
+        "runtime.gcBgMarkWorker",
+        "runtime/mgc.go",
+        1208,
+        0x72,
+        0x90,
+        "",
+      ),
     ],
     createdBy: MARK_WORKERS,
   },
   marking: {
     frames: [
-      RT("runtime.systemstack_switch", "runtime/asm_amd64.s", 459, 0, 0x8, ""),
-      RT("runtime.gcMarkTermination", "runtime/mgc.go", 943, 0x173, 0x1b8, ""),
-      RT("runtime.gcMarkDone", "runtime/mgc.go", 918, 0x2ac, 0x60, ""),
-      RT("runtime.gcBgMarkWorker", "runtime/mgc.go", 1367, 0x345, 0x90, ""),
+      fixedArgsFrame(
+        "runtime.systemstack_switch",
+        "runtime/asm_amd64.s",
+        459,
+        0,
+        0x8,
+        "",
+      ),
+      fixedArgsFrame(
+        "runtime.gcMarkTermination",
+        "runtime/mgc.go",
+        943,
+        0x173,
+        0x1b8,
+        "",
+      ),
+      fixedArgsFrame(
+        "runtime.gcMarkDone",
+        "runtime/mgc.go",
+        918,
+        0x2ac,
+        0x60,
+        "",
+      ),
+      fixedArgsFrame(
+        "runtime.gcBgMarkWorker",
+        "runtime/mgc.go",
+        1367,
+        0x345,
+        0x90,
+        "",
+      ),
     ],
     createdBy: MARK_WORKERS,
   },
@@ -497,7 +622,14 @@ export const GO119_FRAMES: PresetFrames = {
   waitGC: [
     GOPARK,
     GOPARKUNLOCK,
-    RT("runtime.gcWaitOnMark", "runtime/mgc.go", 505, 0x5b, 0x30, "0x1"),
-    RT("runtime.GC", "runtime/mgc.go", 448, 0x4e, 0x38, ""),
+    fixedArgsFrame(
+      "runtime.gcWaitOnMark",
+      "runtime/mgc.go",
+      505,
+      0x5b,
+      0x30,
+      "0x1",
+    ),
+    fixedArgsFrame("runtime.GC", "runtime/mgc.go", 448, 0x4e, 0x38, ""),
   ],
 };

@@ -427,8 +427,8 @@ const system: Record<string, SystemGoroutineFrames> = {
  *
  * @example
  * ```ts
- * import { AllocKind } from "./allockind.ts";
- * import { GO122_FRAMES } from "./frames_go122.ts";
+ * import { AllocKind } from "../../mod.ts";
+ * import { GO122_FRAMES } from "../../mod.ts";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(
  *   GO122_FRAMES.alloc(AllocKind.makemapSmall, false, false).map((f) => f.func),

@@ -34,7 +34,7 @@ const LIB_PREFIXES = [LIB_URL.href, decodeURIComponent(LIB_URL.pathname)];
  *
  * @example
  * ```ts
- * import { captureJsFrames } from "./js_stack.ts";
+ * import { captureJsFrames } from "../../mod.ts";
  * // From user code, the innermost frame is the caller's own function.
  * const frames = captureJsFrames();
  * if (!frames.every((f) => typeof f.line === "number")) throw new Error();

@@ -33,7 +33,7 @@ const FUNC_SPAN = 0x1000;
  *
  * @example
  * ```ts
- * import { SymbolTable } from "./symtab.ts";
+ * import { SymbolTable } from "../../mod.ts";
  * const t = new SymbolTable(0x401000);
  * const f = t.func("main.main", "main.go");
  * const pc = t.pc(f, 19);

@@ -207,8 +207,8 @@ export function siteName(
  *
  * @example
  * ```ts
- * import { TraceAnalyzer } from "./analyze.ts";
- * import { StackTable } from "./events.ts";
+ * import { TraceAnalyzer } from "../../mod.ts";
+ * import { StackTable } from "../../mod.ts";
  * const st = new StackTable();
  * const s = st.intern([{ func: "main.f", file: "m.go", line: 3, pc: 0, inlined: false }]);
  * const a = new TraceAnalyzer(st);

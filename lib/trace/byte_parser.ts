@@ -76,8 +76,10 @@ function hasHeader(buf: Uint8Array, s: number, e: number): boolean {
   return false;
 }
 
-/** Two independent 32-bit hashes of a byte range (FNV-1a and a multiply-rotate one). */
-let H2 = 0;
+/** The second hash of the last {@link hashRange} (no object per call). */
+let lastHash2 = 0;
+
+/** Two independent 32-bit hashes of a byte range (FNV-1a, returned, and a multiply-rotate one, left in `lastHash2`). */
 function hashRange(
   buf: Uint8Array,
   s: number,
@@ -90,7 +92,7 @@ function hashRange(
     h = Math.imul(h ^ c, 0x01000193);
     h2 = Math.imul((h2 << 5) | (h2 >>> 27), 0x9e3779b1) ^ c;
   }
-  H2 = h2;
+  lastHash2 = h2;
   return h;
 }
 
@@ -98,14 +100,14 @@ function hashRange(
 const HEX_VALUE = Int8Array.from({ length: 256 }, (_, c) => hexDigit(c));
 
 /** Where the digits read by the last {@link hexAt} ended. */
-let HEX_END = 0;
+let lastHexEnd = 0;
 
 /**
  * Parses `0x…` hex digits at `s` (up to a non-hex byte); -1 when there are
- * none. The end of the digits is left in `HEX_END` (no object per call).
+ * none. The end of the digits is left in `lastHexEnd` (no object per call).
  */
 function hexAt(buf: Uint8Array, s: number, e: number): number {
-  HEX_END = s;
+  lastHexEnd = s;
   if (buf[s] !== 48 || buf[s + 1] !== 120) return -1;
   let v = 0;
   let i = s + 2;
@@ -115,7 +117,7 @@ function hexAt(buf: Uint8Array, s: number, e: number): number {
     if (d < 0) break;
     v = v * 16 + d;
   }
-  HEX_END = i;
+  lastHexEnd = i;
   return i === start ? -1 : v;
 }
 
@@ -442,7 +444,7 @@ export class ByteTraceParser {
     const e = buf[nl1 - 1] === CR ? nl1 - 1 : nl1;
     const sc = this.#scanner;
     if (sc.kind !== 0) {
-      // The scanner read the header (what #header2 accepts, with numbers a
+      // The scanner read the header (what #fastHeader accepts, with numbers a
       // double holds): only what the record's event needs is set.
       this.#slow.stats.format ??= "go1.3+";
       this.#kind = sc.kind === 1 ? "alloc" : "free";
@@ -452,7 +454,7 @@ export class ByteTraceParser {
       this.#type = sc.typeAt < 0 ? null : this.#typeName(buf, sc.typeAt, e - 1);
       this.#headerLine = this.#lines;
       this.#inRecord = true;
-    } else if (!this.#header2(buf, s, e)) {
+    } else if (!this.#fastHeader(buf, s, e)) {
       this.#lines--;
       return -1;
     }
@@ -500,7 +502,7 @@ export class ByteTraceParser {
   }
 
   /** Hands the line `buf[s, nl]` (with its newline) to the embedded parser. */
-  #toSlow(buf: Uint8Array, s: number, nl: number): void {
+  #toStringParser(buf: Uint8Array, s: number, nl: number): void {
     this.#slowLines++;
     // Keep the embedded parser's line numbers in step with ours.
     this.#slow.stats.lines = this.#lines - 1;
@@ -526,11 +528,11 @@ export class ByteTraceParser {
     }
     // Idle: only plain `tracealloc(`/`tracefree(` headers take the fast path.
     const c = buf[s];
-    if (c === 116 && !this.#slowBusy() && this.#header2(buf, s, e)) {
+    if (c === 116 && !this.#slowBusy() && this.#fastHeader(buf, s, e)) {
       this.#header = dec.decode(buf.subarray(s, e));
       return;
     }
-    this.#toSlow(buf, s, nl);
+    this.#toStringParser(buf, s, nl);
   }
 
   /** The embedded parser is inside a record or a tracegc block: lines go there. */
@@ -561,19 +563,20 @@ export class ByteTraceParser {
     return name;
   }
 
-  #header2(buf: Uint8Array, s: number, e: number): boolean {
+  /** Reads a plain `tracealloc(`/`tracefree(` header line on the fast path; false hands it to the string parser. */
+  #fastHeader(buf: Uint8Array, s: number, e: number): boolean {
     const isAlloc = startsWith(buf, s, e, P_ALLOC);
     if (!isAlloc && !startsWith(buf, s, e, P_FREE)) return false;
     if (buf[e - 1] !== 41 /* ) */) return false;
     let i = s + (isAlloc ? P_ALLOC.length : P_FREE.length);
     const addr = hexAt(buf, i, e);
-    if (addr < 0 || buf[HEX_END] !== 44 || buf[HEX_END + 1] !== SP) {
+    if (addr < 0 || buf[lastHexEnd] !== 44 || buf[lastHexEnd + 1] !== SP) {
       return false;
     }
-    i = HEX_END + 2;
+    i = lastHexEnd + 2;
     const size = hexAt(buf, i, e);
     if (size < 0) return false;
-    const zEnd = HEX_END;
+    const zEnd = lastHexEnd;
     let type: string | null = null;
     if (zEnd === e - 1) {
       type = null;
@@ -694,7 +697,7 @@ export class ByteTraceParser {
     this.#funcStart = s;
     this.#funcEnd = open;
     this.#funcHash = hashRange(buf, s, open, 0x811c9dc5, 0x27d4eb2f);
-    this.#funcHash2 = H2;
+    this.#funcHash2 = lastHash2;
     this.#funcArgs0 = open + 1;
     this.#funcInlined = e - open === 5 && buf[open + 1] === 46 &&
       buf[open + 2] === 46 && buf[open + 3] === 46;
@@ -728,7 +731,7 @@ export class ByteTraceParser {
       this.#funcHash ^ (this.#funcInlined ? 0x5bd1e995 : 0),
       this.#funcHash2,
     );
-    let h2 = H2;
+    let h2 = lastHash2;
     // The pc= value (the last field) is part of a frame, as the string parser keeps it.
     let pc = 0;
     if (sp < e) {

@@ -15,7 +15,7 @@ const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
  *
  * @example
  * ```ts
- * import { writeHex } from "../../mod.ts";
+ * import { writeHex } from "./byte_writer.ts";
  * import { strictEqual } from "node:assert/strict";
  * const buf = new Uint8Array(20);
  * const end = writeHex(buf, 0, 0xc000012345);

@@ -73,7 +73,7 @@ export type TraceEvent = AllocEvent | FreeEvent | GCEvent;
  *
  * @example
  * ```ts
- * import { StackTable } from "./events.ts";
+ * import { StackTable } from "../../mod.ts";
  * const t = new StackTable();
  * const f = { func: "main.f", file: "main.go", line: 3, pc: 0, inlined: false };
  * const a = t.intern([f]);
@@ -155,7 +155,7 @@ export const MALLOC_HEADER_SIZE = 8;
  *
  * @example
  * ```ts
- * import { slotAddr } from "./events.ts";
+ * import { slotAddr } from "../../mod.ts";
  * // Go 1.22: tracealloc(0xc000100008, 0x238, main.P520) ... tracefree(0xc000100000, 0x240)
  * if (slotAddr(0xc000100008, 0x238) !== 0xc000100000) throw new Error();
  * if (slotAddr(0xc000104000, 0x240) !== 0xc000104000) throw new Error(); // noscan [520]uint8
@@ -172,7 +172,7 @@ export function slotAddr(addr: number, size: number): number {
  *
  * @example
  * ```ts
- * import { headerBytes } from "./events.ts";
+ * import { headerBytes } from "../../mod.ts";
  * if (headerBytes(0x478) !== 8 || headerBytes(0x480) !== 0 || headerBytes(8) !== 0) throw new Error();
  * ```
  */

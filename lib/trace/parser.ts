@@ -297,7 +297,7 @@ export function emitRecord(
  *
  * @example
  * ```ts
- * import { TraceParser } from "./parser.ts";
+ * import { TraceParser } from "../../mod.ts";
  * const events: string[] = [];
  * const p = new TraceParser((e) => events.push(e.kind));
  * p.feed("tracealloc(0xc000092000, 0x40, main.T)\ngoroutine 1 [running]:\nruntime.mallocgc(0x38, 0x46c580, 0x1)\n");

@@ -35,9 +35,9 @@ const KIND_OF_FRAME: Record<string, AllocKind> = {
  *
  * @example
  * ```ts
- * import { Runtime } from "../runtime/runtime.ts";
- * import { StackTable } from "./events.ts";
- * import { Replayer } from "./replay.ts";
+ * import { Runtime } from "../../mod.ts";
+ * import { StackTable } from "../../mod.ts";
+ * import { Replayer } from "../../mod.ts";
  * const st = new StackTable();
  * const s = st.intern([{ func: "runtime.newobject", file: "", line: 0, pc: 0, inlined: false },
  *   { func: "main.f", file: "main.go", line: 7, pc: 0, inlined: false }]);

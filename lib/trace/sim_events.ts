@@ -19,9 +19,9 @@ import { AllocKind } from "../stack/allockind.ts";
  *
  * @example
  * ```ts
- * import { Runtime } from "../runtime/runtime.ts";
- * import { StackTable } from "./events.ts";
- * import { attachEvents } from "./sim_events.ts";
+ * import { Runtime } from "../../mod.ts";
+ * import { StackTable } from "../../mod.ts";
+ * import { attachEvents } from "../../mod.ts";
  * const rt = new Runtime();
  * const kinds: string[] = [];
  * attachEvents(rt, new StackTable(), (e) => kinds.push(e.kind));

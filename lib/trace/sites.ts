@@ -83,7 +83,7 @@ const C_RUNTIME_LIBS =
  *
  * @example
  * ```ts
- * import { isAllocatorFrame } from "./sites.ts";
+ * import { isAllocatorFrame } from "../../mod.ts";
  * const f = (func: string, file = "") => ({ func, file, line: 0, pc: 0, inlined: false });
  * if (!isAllocatorFrame(f("runtime.mallocgc")) || !isAllocatorFrame(f("_int_malloc"))) throw new Error();
  * if (!isAllocatorFrame(f("_Znwm")) || !isAllocatorFrame(f("operator new(unsigned long)"))) throw new Error();
@@ -176,7 +176,7 @@ function _isPlumbing(f: Frame | SiteFrame): boolean {
  *
  * @example
  * ```ts
- * import { siteIndex } from "./sites.ts";
+ * import { siteIndex } from "../../mod.ts";
  * const f = (func: string) => ({ func, file: "", line: 0, pc: 0, inlined: false });
  * const boot = ["runtime.mallocgc", "runtime.newobject", "runtime.malg", "runtime.mpreinit"].map(f);
  * if (siteIndex(boot) !== 2) throw new Error();
@@ -223,7 +223,7 @@ export interface Site {
  *
  * @example
  * ```ts
- * import { siteOf } from "./sites.ts";
+ * import { siteOf } from "../../mod.ts";
  * const st = [
  *   { func: "runtime.mallocgc", file: "runtime/malloc.go", line: 1131, pc: 0, inlined: false },
  *   { func: "main.newRecord", file: "leak/main.go", line: 38, pc: 0, inlined: false },

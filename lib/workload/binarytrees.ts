@@ -48,8 +48,8 @@ export function treeNodes(depth: number): number {
  * @throws {RangeError} for a depth that is not an integer from 0 to 30.
  * @example
  * ```ts
- * import { Runtime } from "../runtime/runtime.ts";
- * import { binarytrees } from "./binarytrees.ts";
+ * import { Runtime } from "../../mod.ts";
+ * import { binarytrees } from "../../mod.ts";
  * const rt = new Runtime();
  * const r = binarytrees(rt, { depth: 6, startup: false }); // without the runtime's start-up
  * if (rt.readMemStats().HeapObjects !== r.live || r.checks[0] !== 255) throw new Error("live");

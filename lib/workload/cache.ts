@@ -23,8 +23,8 @@ const FILE = "alloctrace/workloads/cache/cache.go";
  * @throws {RangeError} for bad counts.
  * @example
  * ```ts
- * import { Runtime } from "../runtime/runtime.ts";
- * import { cache } from "./cache.ts";
+ * import { Runtime } from "../../mod.ts";
+ * import { cache } from "../../mod.ts";
  * const rt = new Runtime();
  * const r = cache(rt, { requests: 2000, capacity: 100, seed: 1 });
  * if (r.hits + r.misses !== 2000 || r.evictions !== r.misses - 100) throw new Error(JSON.stringify(r));

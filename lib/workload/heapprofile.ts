@@ -26,8 +26,8 @@ export interface HeapProfileOptions {
  * @throws {RangeError} for negative or non-integer counts.
  * @example
  * ```ts
- * import { Runtime } from "../runtime/runtime.ts";
- * import { heapprofile } from "./heapprofile.ts";
+ * import { Runtime } from "../../mod.ts";
+ * import { heapprofile } from "../../mod.ts";
  * const rt = new Runtime({ memProfileRate: 1 });
  * heapprofile(rt, { small: 1000, large: 10 });
  * // half of each kept, plus the two slices

@@ -27,8 +27,8 @@ export interface LeakResult {
  * @throws {RangeError} for a negative or non-integer `n`.
  * @example
  * ```ts
- * import { Runtime } from "../runtime/runtime.ts";
- * import { leak } from "./leak.ts";
+ * import { Runtime } from "../../mod.ts";
+ * import { leak } from "../../mod.ts";
  * const rt = new Runtime();
  * const r = leak(rt, { n: 300, startup: false });
  * // without the runtime's start-up (see goStartup): 300 records + 300 payloads + the last backing array + the growths bookkeeping array

@@ -20,8 +20,8 @@ const FILE = "alloctrace/workloads/multigo/main.go";
  * @throws {RangeError} for a bad count.
  * @example
  * ```ts
- * import { Runtime } from "../runtime/runtime.ts";
- * import { multigo } from "./multigo.ts";
+ * import { Runtime } from "../../mod.ts";
+ * import { multigo } from "../../mod.ts";
  * const rt = new Runtime({ gomaxprocs: 4 });
  * const r = multigo(rt, { workers: 4, jobs: 100 });
  * if (r.kept !== 13 || rt.allgs.filter((g) => g.kind === "user").length !== 5) throw new Error();

@@ -46,7 +46,7 @@ export interface Workload {
  *
  * @example
  * ```ts
- * import { WORKLOADS } from "./registry.ts";
+ * import { WORKLOADS } from "../../mod.ts";
  * if (!WORKLOADS.some((w) => w.name === "binarytrees")) throw new Error();
  * ```
  */

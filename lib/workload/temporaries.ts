@@ -20,8 +20,8 @@ const FILE = "acceptance/programs/temporaries/main.go";
  * @throws {RangeError} for a negative or non-integer `n`.
  * @example
  * ```ts
- * import { Runtime } from "../runtime/runtime.ts";
- * import { temporaries } from "./temporaries.ts";
+ * import { Runtime } from "../../mod.ts";
+ * import { temporaries } from "../../mod.ts";
  * const rt = new Runtime();
  * temporaries(rt, { n: 40, startup: false }); // without the runtime's start-up
  * // only the tiny block current at the final GC survives it

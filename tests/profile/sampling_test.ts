@@ -3,12 +3,12 @@ import { assertEquals, assertThrows, assertTrue } from "../_assert.ts";
 import {
   fastexprand,
   fastlog2,
-  FASTLOG2_TABLE,
   Runtime,
   Sampler,
   stackHash,
   WyRand,
 } from "../../mod.ts";
+import { FASTLOG2_TABLE } from "../../lib/runtime/fastlog2table.ts";
 
 const GO_TABLE = "/usr/share/go-1.19/src/runtime/fastlog2table.go";
 

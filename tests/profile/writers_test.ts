@@ -213,7 +213,7 @@ if (go === null) {
 
 Deno.test("pprof: the bytes label is the record's block size, not the un-sampled ratio (Go's protomem.go)", async () => {
   const { Profile } = await import("npm:pprof-format@2.3.2");
-  const { gunzip } = await import("../../lib/profile/proto.ts");
+  const { gunzip } = await import("../../lib/profile/gzip.ts");
   const rt = new Runtime({ memProfileRate: 524288 });
   const u8 = rt.types.get("uint8");
   const keep = rt.global("main.keep");
