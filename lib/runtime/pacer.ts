@@ -59,6 +59,13 @@ export interface PacerModel {
    * runway).
    */
   readonly runtimeGlobalsScan?: number;
+  /**
+   * How each cycle's cons/mark measurement becomes the estimate: Go 1.19
+   * smooths it with a PI controller and measures from the computed
+   * trigger; Go 1.21+ take the largest of it and the last four, measured
+   * from the heapLive the cycle actually started at.
+   */
+  readonly consMarkEstimate?: "pi-controller" | "max-of-last-4";
 }
 
 /** What one cycle measured, for the cons/mark estimate (`endCycle`). */
@@ -111,6 +118,8 @@ export class GCController {
   consMark = 0;
   /** The PI controller's integral of the cons/mark error. */
   #errIntegral = 0;
+  /** The last four cycles' cons/mark measurements (Go 1.21+). */
+  readonly #lastConsMark = [0, 0, 0, 0];
   /** heapLive the running cycle was started at (-1 between cycles). */
   triggered: number = -1;
   /** heapLive + 1 MiB at the last commit while sweeping (`sweepDistMinTrigger`). */
@@ -143,7 +152,9 @@ export class GCController {
    * the goal stays at least 64 KiB above it.
    */
   startCycle(): void {
-    this.triggered = this.trigger;
+    this.triggered = this.#model.consMarkEstimate === "max-of-last-4"
+      ? this.heapLive
+      : this.trigger;
     this.#bounds();
   }
 
@@ -185,6 +196,13 @@ export class GCController {
     const current = (this.heapLive - this.triggered) *
       (m.utilization + m.idleUtilization) /
       (m.scanWork * (1 - m.utilization));
+    if (this.#model.consMarkEstimate === "max-of-last-4") {
+      const last = this.#lastConsMark;
+      this.consMark = Math.max(current, ...last);
+      last.shift();
+      last.push(current);
+      return;
+    }
     // piController{kp: 0.9, ti: 4.0, tt: 1000, min: -1000, max: 1000}
     // .next(consMark, current, 1): the cons/mark of this cycle is the set point.
     const kp = 0.9, ti = 4, tt = 1000;

@@ -63,6 +63,11 @@ export interface Preset {
    * 223,600–224,208 B for the shared programs built with go1.19.8).
    */
   readonly runtimeGlobalsScan: number;
+  /**
+   * The pacer's cons/mark estimate: Go 1.19's PI controller over the
+   * measurements, or Go 1.21+'s largest of the last four.
+   */
+  readonly consMarkEstimate: "pi-controller" | "max-of-last-4";
   /** Default GOMAXPROCS (Go 1.2 defaulted to 1; Go 1.19 to the CPU count, 2 here). */
   readonly defaultGomaxprocs: number;
   /** Synthetic address of `runtime.zerobase`, returned for zero-size allocations. */
@@ -178,6 +183,7 @@ const GO119: Preset = {
   makechanChanType: false,
   heapMinimum: 4 * MiB,
   runtimeGlobalsScan: 223_600,
+  consMarkEstimate: "pi-controller",
   defaultGomaxprocs: 2,
   zerobase: 0x54f400,
   typeSegmentStart: 0x464000,
@@ -244,6 +250,8 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     goVersion: "go1.22.12",
     // gcpacertrace of the shared leak built with Go 1.22.
     runtimeGlobalsScan: 409_472,
+    // mgcpacer.go of Go 1.22.12: endCycle keeps lastConsMark[4].
+    consMarkEstimate: "max-of-last-4",
     zerobase: 0x5a85e0,
     typeSegmentStart: 0x48f000,
     frames: GO122_FRAMES,
@@ -304,6 +312,7 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     makechanChanType: true,
     heapMinimum: 0,
     runtimeGlobalsScan: 0,
+    consMarkEstimate: "pi-controller",
     defaultGomaxprocs: 1,
     zerobase: 0x5c4ae8,
     typeSegmentStart: 0x4d2000,
