@@ -395,7 +395,7 @@ Deno.test("block scanner: a header it reads gives the string parser's kind, addr
         );
         assertEquals(e.kind === "alloc" ? e.type : null, type);
         // mallocgc's size, where the first function line's arguments start.
-        assertEquals(sc.argsAt - pad, text.indexOf("(0x10,") + 1);
+        assertEquals(sc.argsAt - pad, text.indexOf("mallocgc(") + 9);
         assertEquals(sc.arg, 16);
       }
       // The byte parser (which takes the scanner's header when it has one)
