@@ -22,6 +22,8 @@ import type { MHeap } from "./mheap.ts";
 import type { HeapProfile } from "./mprof.ts";
 import type { Preset } from "./presets.ts";
 import type { Sweeper } from "./sweep.ts";
+import type { HeapStats } from "./mstats.ts";
+import type { Specials } from "./mfinal.ts";
 import type { TypeRegistry } from "./types.ts";
 
 export type { GCCycleStats, GCEvent } from "./events.ts";
@@ -53,12 +55,8 @@ export interface GCRuntime {
   gcEndClock: number;
   /** Simulated time spent printing trace records under `tracelock`. */
   readonly tracelockNs: number;
-  /** Completed cycles. */
-  numGC: number;
-  /** Slot allocations. */
-  readonly nMalloc: number;
-  /** Slot frees. */
-  readonly nFree: number;
+  /** The counters (cycles, allocations, frees). */
+  readonly stats: HeapStats;
   /** GOMAXPROCS. */
   readonly gomaxprocs: number;
   /** The page heap. */
@@ -73,8 +71,8 @@ export interface GCRuntime {
   readonly globals: Globals;
   /** Goroutines (their root slots). */
   readonly allgs: readonly Goroutine[];
-  /** Spans with specials (what finalizer-bearing objects point to is a root). */
-  readonly specialSpans: ReadonlySet<MSpan>;
+  /** Specials (what finalizer-bearing objects point to is a root). */
+  readonly specials: Specials;
   /** The heap profile (its cycles advance with the GC). */
   readonly memprofile: HeapProfile;
   /** The sweeper. */
@@ -226,13 +224,13 @@ export class Collector {
       stacks: 0,
       globals: 0,
       procs: rt.gomaxprocs,
-      objectsBefore: rt.nMalloc - rt.nFree,
+      objectsBefore: rt.stats.nMalloc - rt.stats.nFree,
       objectsAfter: 0,
       sweepNs: 0,
     };
     this.#stats = stats;
     this.#forced = forced;
-    if (rt.numGC === 0 && rt.preset.bgMarkWorkers) {
+    if (rt.stats.numGC === 0 && rt.preset.bgMarkWorkers) {
       // gcBgMarkStartWorkers: one background mark worker per P.
       for (let i = 0; i < rt.gomaxprocs; i++) {
         const w = rt.newGoroutine(i);
@@ -241,7 +239,7 @@ export class Collector {
         w.waitReason = "GC worker (idle)";
       }
     }
-    rt.emitGC("start", rt.numGC + 1, forced, stats);
+    rt.emitGC("start", rt.stats.numGC + 1, forced, stats);
     rt.clock += COSTS.sweepTermination;
     stats.clockNs[0] = COSTS.sweepTermination;
     const markStart = rt.clock;
@@ -294,8 +292,8 @@ export class Collector {
     for (const c of rt.mcaches) if (c.tiny !== 0) this.#grey(c.tiny);
     this.#drain();
     this.marking = false;
-    const cycle = rt.numGC + 1;
-    rt.numGC = cycle;
+    const cycle = rt.stats.numGC + 1;
+    rt.stats.numGC = cycle;
     rt.memprofile.mProf_NextCycle();
     stats.heapAtMarkTermination = this.pacer.heapLive;
     stats.heapMarked = this.pacer.heapMarked;
@@ -329,8 +327,8 @@ export class Collector {
     this.lastGC = rt.clock;
     if (forced) this.numForcedGC++;
     this.last = stats;
-    stats.mallocs = rt.nMalloc;
-    stats.frees = rt.nFree;
+    stats.mallocs = rt.stats.nMalloc;
+    stats.frees = rt.stats.nFree;
     rt.emitGC("end", cycle, forced, stats);
     rt.gcEndClock = rt.clock;
     rt.memprofile.mProf_Flush(); // Go 1.19: the world restarted; Go 1.2: MProf_GC after the sweep
@@ -466,7 +464,7 @@ export class Collector {
     // gcMarkTinyAllocs: each P's current tiny block is kept.
     for (const c of rt.mcaches) if (c.tiny !== 0) this.#grey(c.tiny);
     // markrootSpans: what finalizer-bearing objects point to (not the objects).
-    for (const s of rt.specialSpans) {
+    for (const s of rt.specials.spans) {
       if (s.specials === null) continue;
       for (const [i, sp] of s.specials) {
         if (sp.finalizer !== undefined && s.words !== null) {

@@ -399,54 +399,9 @@ export class Runtime {
     this.simClock.now = ns;
   }
 
-  /** Slot allocations (`nMalloc` without tiny allocations). */
-  get nMalloc(): number {
-    return this.stats.nMalloc;
-  }
-
-  /** Slot frees. */
-  get nFree(): number {
-    return this.stats.nFree;
-  }
-
-  /** Sets the slot frees (the sweeper counts). */
-  set nFree(n: number) {
-    this.stats.nFree = n;
-  }
-
-  /** Cumulative bytes allocated. */
-  get totalAlloc(): number {
-    return this.stats.totalAlloc;
-  }
-
-  /** Bytes of live objects. */
-  get heapAlloc(): number {
-    return this.stats.heapAlloc;
-  }
-
-  /** Sets the bytes of live objects (the sweeper counts). */
-  set heapAlloc(n: number) {
-    this.stats.heapAlloc = n;
-  }
-
-  /** Completed GC cycles. */
+  /** Completed GC cycles (the counters are in {@link stats}). */
   get numGC(): number {
     return this.stats.numGC;
-  }
-
-  /** Sets the completed GC cycles (the collector counts). */
-  set numGC(n: number) {
-    this.stats.numGC = n;
-  }
-
-  /** Slot allocations per size class (class 0 = large objects). */
-  get allocsByClass(): Float64Array {
-    return this.stats.allocsByClass;
-  }
-
-  /** Slot frees per size class. */
-  get freesByClass(): Float64Array {
-    return this.stats.freesByClass;
   }
 
   /** Emits a GC phase to the consumers (the collector calls it). */
@@ -463,8 +418,8 @@ export class Runtime {
       cycle,
       forced,
       stats,
-      heapAlloc: this.heapAlloc,
-      mallocs: this.nMalloc,
+      heapAlloc: this.stats.heapAlloc,
+      mallocs: this.stats.nMalloc,
       goroutines: this.allgs,
       curg: this.curg,
     });
@@ -710,22 +665,6 @@ export class Runtime {
   setFinalizer(obj: number, fn: ((addr: number) => void) | null): void {
     const span = this.objectSpan(obj);
     this.specials.setFinalizer(span, span.objIndex(obj), obj, fn);
-  }
-
-  /** Attaches a profile record to the object at `addr` (`setprofilebucket`). */
-  setProfileBucket(addr: number, bucket: Bucket): void {
-    const span = this.heap.spanOf(addr)!;
-    this.specials.setProfileBucket(span, span.objIndex(addr), bucket);
-  }
-
-  /** Queues a finalizer to run at the next step boundary (called by sweep). */
-  queueFinalizer(fn: (addr: number) => void, addr: number): void {
-    this.specials.queue(fn, addr);
-  }
-
-  /** Spans that hold special records (finalizers, profile buckets). */
-  get specialSpans(): Set<MSpan> {
-    return this.specials.spans;
   }
 
   // ---- heap profiling ----

@@ -39,7 +39,7 @@ export function startupPrograms(preset: string): string[] {
  * import { goStartup, Runtime } from "../../mod.ts";
  * const rt = new Runtime({ preset: "go1.19" });
  * goStartup(rt, "minimal");
- * if (rt.nMalloc < 20 || rt.heapAlloc < 20_000) throw new Error("start-up");
+ * if (rt.stats.nMalloc < 20 || rt.stats.heapAlloc < 20_000) throw new Error("start-up");
  * ```
  */
 export function goStartup(rt: Runtime, program = "minimal"): void {

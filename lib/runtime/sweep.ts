@@ -21,6 +21,8 @@ import type { LiveHeap } from "./mcache.ts";
 import type { MCentral } from "./mcentral.ts";
 import type { MHeap } from "./mheap.ts";
 import type { Bucket } from "./mprof.ts";
+import type { HeapStats } from "./mstats.ts";
+import type { Specials } from "./mfinal.ts";
 
 export type { SweepWho } from "./events.ts";
 import type { SweepWho } from "./events.ts";
@@ -66,18 +68,12 @@ export interface SweepRuntime {
   readonly bgsweepg: Goroutine | null;
   /** The kind of the allocation whose sweeping frees objects. */
   readonly allocKindInProgress: AllocKind;
-  /** Slot frees. */
-  nFree: number;
-  /** Bytes of live objects. */
-  heapAlloc: number;
-  /** Slot frees per size class. */
-  readonly freesByClass: Float64Array;
-  /** Spans with specials. */
-  readonly specialSpans: Set<MSpan>;
+  /** The counters (frees, live bytes). */
+  readonly stats: HeapStats;
+  /** Specials (finalizers found ready are queued there). */
+  readonly specials: Specials;
   /** A sampled object's free reaches its profile bucket. */
   profileFree(bucket: Bucket, addr: number, size: number): void;
-  /** Queues a finalizer found ready. */
-  queueFinalizer(fn: (addr: number) => void, addr: number): void;
 }
 
 /**
@@ -163,7 +159,7 @@ export class Sweeper {
         if ((mark[i >>> 5] & (1 << (i & 31))) !== 0) continue;
         if (sp.finalizer !== undefined) {
           mark[i >>> 5] |= 1 << (i & 31);
-          rt.queueFinalizer(sp.finalizer, base + i * elemsize);
+          rt.specials.queue(sp.finalizer, base + i * elemsize);
           sp.finalizer = undefined;
           if (sp.profile === undefined) s.specials.delete(i);
           continue;
@@ -175,7 +171,7 @@ export class Sweeper {
       }
       if (s.specials.size === 0) {
         s.specials = null;
-        rt.specialSpans.delete(s);
+        rt.specials.spans.delete(s);
       }
     }
     let nalloc = 0;
@@ -215,9 +211,10 @@ export class Sweeper {
     rt.clock += COSTS.sweepSpan + nfreed * COSTS.sweepObject;
     if (nfreed > 0) {
       s.needzero = true;
-      rt.nFree += nfreed;
-      rt.heapAlloc -= nfreed * elemsize;
-      rt.freesByClass[s.sizeclass] += nfreed;
+      const stats = rt.stats;
+      stats.nFree += nfreed;
+      stats.heapAlloc -= nfreed * elemsize;
+      stats.freesByClass[s.sizeclass] += nfreed;
     }
     if (preserve) return false;
     const central = rt.central[s.spanclass];

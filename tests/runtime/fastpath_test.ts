@@ -61,7 +61,9 @@ function runOnce(
     spans,
     // The start-up's objects allocated before GODEBUG was read reach no
     // listener (goStartup), as in Go.
-    allocs: listen ? allocs + startupOf(name, preset).untraced : rt.nMalloc,
+    allocs: listen
+      ? allocs + startupOf(name, preset).untraced
+      : rt.stats.nMalloc,
   };
 }
 
