@@ -10,6 +10,7 @@
 
 import type { Runtime } from "../runtime/runtime.ts";
 import type { GoType } from "../runtime/types.ts";
+import type { Goroutine } from "../runtime/goroutine.ts";
 import { AllocKind } from "../stack/allockind.ts";
 import {
   isRuntimeFrame,
@@ -17,6 +18,7 @@ import {
   type StackTable,
   type TraceEvent,
 } from "./events.ts";
+import { siteIndex } from "./sites.ts";
 
 const KIND_OF_FRAME: Record<string, AllocKind> = {
   "runtime.newobject": AllocKind.newobject,
@@ -55,8 +57,9 @@ export class Replayer {
   readonly #freeSlots: number[] = [];
   readonly #frames = new Map<
     number,
-    { fids: number[]; lines: number[]; kind: AllocKind }
+    { fids: number[]; lines: number[]; kind: AllocKind; onMain: boolean }
   >();
+  #otherG: Goroutine | null = null;
   readonly #types = new Map<string, GoType>();
   /** Allocations replayed. */
   allocs = 0;
@@ -97,17 +100,43 @@ export class Replayer {
         kind = KIND_OF_FRAME[all[i].func] ?? kind;
         i++;
       }
+      // A stack of runtime frames only (start-up, the runtime's own
+      // goroutines) keeps them from its first meaningful function on, as
+      // the analysis names it: runtime.procresize ← schedinit ← rt0_go.
+      if (i === all.length) i = Math.max(0, siteIndex(all));
       const user = all.slice(i).filter((x) =>
         x.func !== "runtime.main" && x.func !== "runtime.goexit"
       ).reverse();
+      // The simulated main goroutine adds runtime.main below its frames: a
+      // stack that did not run on it (g0 at start-up under rt0_go, another
+      // goroutine, a C program's) is replayed on one that does not.
+      const last = all.findLast((x) => x.func !== "runtime.goexit");
       f = {
         fids: user.map((x) => this.#rt.func(x.func, x.file)),
         lines: user.map((x) => x.line),
         kind,
+        onMain: last === undefined || last.func === "runtime.main",
       };
       this.#frames.set(stack, f);
     }
     return f;
+  }
+
+  /**
+   * The goroutine that replays allocations whose stack is not the main
+   * goroutine's: no runtime.main below its frames (its runtime.goexit is
+   * left out of profiles), on the main goroutine's P, so the same mcache
+   * serves it.
+   */
+  #other(): Goroutine {
+    if (this.#otherG === null) {
+      const main = this.#rt.curg;
+      const g = this.#rt.newg("runtime.goexit", "", 0);
+      g.leave();
+      g.p = main.p;
+      this.#otherG = g;
+    }
+    return this.#otherG;
   }
 
   /** Replays one event. */
@@ -116,8 +145,10 @@ export class Replayer {
     const g = rt.curg;
     if (e.kind === "alloc") {
       const f = this.#framesOf(e.stack);
-      const depth = g.depth;
-      for (let k = 0; k < f.fids.length; k++) g.enter(f.fids[k], f.lines[k]);
+      const on = f.onMain ? g : this.#other();
+      if (on !== g) rt.switchTo(on);
+      const depth = on.depth;
+      for (let k = 0; k < f.fids.length; k++) on.enter(f.fids[k], f.lines[k]);
       // A tiny block is traced as one 16-byte object: replay it as that.
       const tinyBlock = e.size === 16 && e.requested > 0 && e.requested < 16;
       const size = tinyBlock
@@ -143,7 +174,8 @@ export class Replayer {
         }
         throw err;
       } finally {
-        while (g.depth > depth) g.leave();
+        while (on.depth > depth) on.leave();
+        if (on !== g) rt.switchTo(g);
       }
       // Keyed by heap slot, where tracefree points (Go 1.22 headers: 8 before).
       const at = slotAddr(e.addr, e.size);
