@@ -8,6 +8,7 @@
  */
 
 import type { AnalysisResult, SiteStats } from "../trace/analyze.ts";
+import { fmtBytes } from "../report/units.ts";
 import {
   leakSites,
   siteTable,
@@ -41,17 +42,6 @@ export interface NativeReport {
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
-
-/** A byte bound as a short label (1K, 16M). */
-function bytesLabel(b: number): string {
-  return b >= 1 << 30
-    ? `${b / (1 << 30)}G`
-    : b >= 1 << 20
-    ? `${b / (1 << 20)}M`
-    : b >= 1024
-    ? `${b / 1024}K`
-    : `${b}`;
-}
 
 /** A duration in ms as a short label (1ms, 10s). */
 function msLabel(ms: number): string {
@@ -186,8 +176,8 @@ export function nativeText(
   table(
     "lifetimes of freed blocks: bytes allocated between allocation and free",
     [
-      ...BETWEEN_BUCKETS.map((b) => `≤${bytesLabel(b)}`),
-      `>${bytesLabel(BETWEEN_BUCKETS.at(-1)!)}`,
+      ...BETWEEN_BUCKETS.map((b) => `≤${fmtBytes(b)}`),
+      `>${fmtBytes(BETWEEN_BUCKETS.at(-1)!)}`,
       "site",
     ],
     freed.map((l) => [...l.between.map(n), l.site]),
@@ -197,7 +187,7 @@ export function nativeText(
     `sizes by power of two (the ${sizes.length} of ${r.sizes.length} with most allocations)`,
     ["size", "allocs", "bytes"],
     sizes.map((s) => [
-      s.limit === 0 ? "0" : `≤${bytesLabel(s.limit)}`,
+      s.limit === 0 ? "0" : `≤${fmtBytes(s.limit)}`,
       n(s.count),
       n(s.bytes),
     ]),

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { fmtBytes } from "../report/units.ts";
 import { type Input, peekStream } from "./_input.ts";
 import { Progress } from "./_progress.ts";
 import type { StackTable, TraceEvent } from "../trace/events.ts";
@@ -70,10 +71,10 @@ export async function readExecTrace(
   const report = () =>
     progress.update(() => {
       const s = (performance.now() - t0) / 1000;
-      const mb = reader.stats.bytes / 1e6;
-      return `${input.name}: ${mb.toFixed(0)} MB, ${
-        (mb / s).toFixed(0)
-      } MB/s, ${reader.stats.generations} generations`;
+      const bytes = reader.stats.bytes;
+      return `${input.name}: ${fmtBytes(bytes)}, ${
+        fmtBytes(Math.round(bytes / s))
+      }/s, ${reader.stats.generations} generations`;
     });
   const fail = (msg: string) => new Error(`${input.name}: ${msg}`);
   try {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { fmtBytes } from "../report/units.ts";
 import { ByteTraceParser } from "../trace/byte_parser.ts";
 import { MAX_LINE } from "../trace/parser.ts";
 import type { StackTable, TraceEvent } from "../trace/events.ts";
@@ -59,13 +60,12 @@ export async function readTrace(
   const report = () =>
     progress.update(() => {
       const s = (performance.now() - t0) / 1000;
-      const mb = bytes / 1e6;
       const of = input.size > 0 && !input.gzip
-        ? ` of ${(input.size / 1e6).toFixed(0)} MB`
+        ? ` of ${fmtBytes(input.size)}`
         : "";
-      return `${input.name}: ${mb.toFixed(0)} MB${of}, ${
-        (mb / s).toFixed(0)
-      } MB/s, ${parser.stats.allocs.toLocaleString("en-US")} allocations`;
+      return `${input.name}: ${fmtBytes(bytes)}${of}, ${
+        fmtBytes(Math.round(bytes / s))
+      }/s, ${parser.stats.allocs.toLocaleString("en-US")} allocations`;
     });
   // A large file: a Worker parses its later part meanwhile (both cores).
   let later: LaterPart | null = input.readInto !== undefined &&

@@ -9,18 +9,10 @@ import {
   type HeapSample,
   type HeapSampleType,
 } from "../profile/proto.ts";
+import { fmtBytes } from "../report/units.ts";
 
-/** Human-readable bytes as pprof prints them (kB, MB, GB with 2 decimals). */
-export function fmtBytes(b: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let v = b;
-  let u = 0;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v}B` : `${Number(v.toFixed(2))}${units[u]}`;
-}
+// Callers (native) take the formatter from here too.
+export { fmtBytes };
 
 /** The top `n` functions by flat value of `type`, as lines of a table. */
 export function topTable(

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { fmtBytes } from "../report/units.ts";
 import { parseArgs } from "node:util";
 import { Runtime } from "../runtime/runtime.ts";
 import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
@@ -224,9 +225,7 @@ function _watchGC(
         progress.update(() =>
           `${name}: ${
             ev.mallocs.toLocaleString("en-US")
-          } allocations, ${ev.cycle} GCs, heap ${
-            (ev.heapAlloc / 1048576).toFixed(1)
-          } MB`
+          } allocations, ${ev.cycle} GCs, heap ${fmtBytes(ev.heapAlloc)}`
         );
       }
       if (ev.kind === "end" && gctrace) {

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { fmtBytes } from "./units.ts";
+
 /** The page: `<!--TITLE-->` and the JSON placeholder are replaced by `renderReport`. */
 export const PAGE: string = String.raw`<!DOCTYPE html>
 <html lang="en">
@@ -68,7 +70,8 @@ tr.row { cursor: pointer; } tr.row:hover { background: #f4f8ff; } tr.stack td { 
 const D = JSON.parse(document.getElementById("data").textContent);
 const $ = (id) => document.getElementById(id);
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
-const bytes = (b) => { const u = ["B","kB","MB","GB","TB"]; let i = 0; let v = b; while (Math.abs(v) >= 1000 && i < 4) { v /= 1024; i++; } return (i ? v.toFixed(2) : v) + u[i]; };
+// The terminal's own formatter (lib/report/units.ts), so a figure prints alike.
+const bytes = ${fmtBytes};
 const FR = D.frames;
 const loc = (fi) => FR[fi][1] ? FR[fi][1] + ":" + FR[fi][2] : "";
 const ftext = (fi) => FR[fi][0] + (loc(fi) ? " " + loc(fi) : "");

@@ -36,6 +36,7 @@ import {
 import type { HeapSample } from "../profile/proto.ts";
 import type { SiteBy, SiteFrame } from "../trace/sites.ts";
 import { PAGE } from "./_page.ts";
+import { fmtBytes } from "./units.ts";
 
 /** One site's change for the diff page: values are alloc/inuse × objects/bytes. */
 export interface DiffSite {
@@ -201,8 +202,8 @@ export function renderReport(input: ReportInput): string {
       `>${CYCLE_BUCKETS.at(-1)}`,
     ],
     bytesBuckets: [
-      ...BYTES_BUCKETS.map((b) => `≤${_pow2Label(b)}`),
-      `>${_pow2Label(BYTES_BUCKETS.at(-1)!)}`,
+      ...BYTES_BUCKETS.map((b) => `≤${fmtBytes(b)}`),
+      `>${fmtBytes(BYTES_BUCKETS.at(-1)!)}`,
     ],
     sizes: gc ? a?.sizes ?? [] : _pow2Sizes(a?.sizes ?? []),
   };
@@ -246,14 +247,6 @@ function _pow2Sizes(sizes: AnalysisResult["sizes"]): AnalysisResult["sizes"] {
     known: 0,
     fragmentation: 0,
   }));
-}
-
-function _pow2Label(b: number): string {
-  return b >= 1 << 30
-    ? `${b / (1 << 30)}GB`
-    : b >= 1 << 20
-    ? `${b / (1 << 20)}MB`
-    : `${b / 1024}kB`;
 }
 
 function escapeHtml(s: string): string {

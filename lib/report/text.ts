@@ -24,6 +24,7 @@ import {
   type SiteStats,
 } from "../trace/analyze.ts";
 import { frameText, type SiteFrame } from "../trace/sites.ts";
+import { fmtBytes } from "./units.ts";
 
 /** Options of the text tables. */
 export interface TextOptions {
@@ -241,18 +242,12 @@ export function lifetimeBytesTable(
   r: AnalysisResult,
   opts: TextOptions = {},
 ): string[] {
-  const kb = (b: number) =>
-    b >= 1 << 30
-      ? `${b / (1 << 30)}G`
-      : b >= 1 << 20
-      ? `${b / (1 << 20)}M`
-      : `${b / 1024}K`;
   return [
     "lifetimes of freed objects: bytes allocated between allocation and free",
     ...siteTable(
       [
-        ...BYTES_BUCKETS.map((b) => `≤${kb(b)}`),
-        `>${kb(BYTES_BUCKETS.at(-1)!)}`,
+        ...BYTES_BUCKETS.map((b) => `≤${fmtBytes(b)}`),
+        `>${fmtBytes(BYTES_BUCKETS.at(-1)!)}`,
         "site",
       ],
       r.sites.filter((s) => s.frees > 0).slice(0, opts.top ?? 10).map((

@@ -12,6 +12,7 @@ import {
   type HeapSample,
   type HeapSampleType,
 } from "../profile/proto.ts";
+import { fmtBytes } from "./units.ts";
 
 interface TNode {
   name: string;
@@ -69,17 +70,7 @@ export function callTree(
   const min = (opts.minShare ?? 0.01) * total;
   const maxDepth = opts.maxDepth ?? 12;
   const bytes = type.endsWith("space");
-  const fmt = (v: number) => {
-    if (!bytes) return String(v);
-    const u = ["B", "kB", "MB", "GB", "TB"];
-    let x = v;
-    let i = 0;
-    while (x >= 1024 && i < 4) {
-      x /= 1024;
-      i++;
-    }
-    return i === 0 ? `${x}B` : `${x.toFixed(1)}${u[i]}`;
-  };
+  const fmt = (v: number) => bytes ? fmtBytes(v) : String(v);
   const out: string[] = [];
   const walk = (n: TNode, depth: number) => {
     const kids = [...n.kids.values()].filter((c) => c.value >= min).sort((

@@ -11,8 +11,9 @@
  * network requests; screenshots are saved.
  */
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
-import { CdpPage, findChromium } from "../_cdp.ts";
-import { alloctrace, ROOT } from "../_run.ts";
+import { findChromium } from "../_cdp.ts";
+import { open, screenshot, setSelect, watchedPage } from "./_browser.ts";
+import { alloctrace } from "../_run.ts";
 import { GO119 } from "../_testdata.ts";
 
 const chromium = findChromium();
@@ -21,69 +22,6 @@ if (chromium === null) {
     "html_test: skipped: Chromium is missing (apt-get install chromium)",
   );
 }
-
-/** A browser page that records console errors and blocks every non-file request. */
-async function watchedPage(): Promise<
-  { page: CdpPage; errors: string[]; requests: string[] }
-> {
-  const page = await CdpPage.launch(chromium!);
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on(
-    "Runtime.exceptionThrown",
-    (p) => errors.push(JSON.stringify(p.exceptionDetails)),
-  );
-  page.on("Runtime.consoleAPICalled", (p) => {
-    if (p.type === "error" || p.type === "warning") {
-      errors.push(JSON.stringify(p.args));
-    }
-  });
-  page.on("Log.entryAdded", (p) => {
-    const e = p.entry as { level: string; text: string; url?: string };
-    if (e.level === "error") errors.push(`${e.text} ${e.url ?? ""}`);
-  });
-  page.on("Fetch.requestPaused", (p) => {
-    const req = p.request as { url: string };
-    if (req.url.startsWith("file:")) {
-      page.send("Fetch.continueRequest", { requestId: p.requestId });
-    } else {
-      requests.push(req.url);
-      page.send("Fetch.failRequest", {
-        requestId: p.requestId,
-        errorReason: "BlockedByClient",
-      });
-    }
-  });
-  await page.send("Runtime.enable");
-  await page.send("Log.enable");
-  await page.send("Page.enable");
-  await page.send("Fetch.enable", { patterns: [{ urlPattern: "*" }] });
-  await page.send("Emulation.setDeviceMetricsOverride", {
-    width: 1200,
-    height: 2400,
-    deviceScaleFactor: 1,
-    mobile: false,
-  });
-  return { page, errors, requests };
-}
-
-async function open(page: CdpPage, path: string): Promise<void> {
-  const loaded = page.once("Page.loadEventFired");
-  await page.send("Page.navigate", { url: `file://${path}` });
-  await loaded;
-}
-
-async function screenshot(page: CdpPage, name: string): Promise<void> {
-  const shot = await page.send("Page.captureScreenshot", { format: "png" });
-  await Deno.mkdir(`${ROOT}dist/test-artifacts`, { recursive: true });
-  await Deno.writeFile(
-    `${ROOT}dist/test-artifacts/${name}.png`,
-    Uint8Array.from(atob(shot.data as string), (c) => c.charCodeAt(0)),
-  );
-}
-
-const setSelect = (id: string, value: string) =>
-  `(() => { const s = document.getElementById("${id}"); s.value = "${value}"; s.dispatchEvent(new Event("change")); })()`;
 
 type Kid = { name: string; loc: string; value: number; base: number };
 
@@ -95,7 +33,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir();
-    const { page, errors, requests } = await watchedPage();
+    const { page, errors, requests } = await watchedPage(chromium!);
     try {
       const perms = [
         "--allow-env",
@@ -176,7 +114,7 @@ Deno.test({
         "document.getElementById('matched').textContent",
       );
       // 3000 payloads of 256 B, of everything (the runtime's start-up too).
-      assertTrue(/^matched 750\.00kB \(29\.8%\)$/.test(matched), matched);
+      assertTrue(/^matched 750kB \(29\.8%\)$/.test(matched), matched);
       // The sampled profile, beside the exact one, labelled with its rate.
       const exactTotal = await page.eval<number>("window.__report.total()");
       await page.eval(setSelect("prof", "sampled"));

@@ -196,19 +196,6 @@ Deno.test("run: allocations/frees lines are the exact (traced) figures; tiny all
   }
 });
 
-Deno.test("the report page's sizes switch unit before 4 digits (no 1000.00kB), in steps of 1024 as elsewhere", async () => {
-  const { PAGE } = await import("../../lib/report/_page.ts");
-  const src = /const bytes = (\(b\) => .*?);\n/.exec(PAGE)![1];
-  const bytes = new Function(`return ${src}`)() as (b: number) => string;
-  assertEquals(bytes(512), "512B");
-  assertEquals(bytes(999), "999B");
-  assertEquals(bytes(1000), "0.98kB");
-  assertEquals(bytes(1024000), "0.98MB");
-  assertEquals(bytes(1024512), "0.98MB");
-  assertEquals(bytes(1536 * 1024), "1.50MB");
-  assertEquals(bytes(-1024000), "-0.98MB");
-});
-
 Deno.test("analyze a Go 1.23 execution trace: the HTML report labels the objects that existed before tracing with the terminal's figures, and lists the same leak candidates", async () => {
   await withTempDir(async (dir) => {
     const trace = new URL("../testdata/go1.23/leak.trace.gz", import.meta.url)

@@ -1,0 +1,47 @@
+/**
+ * The one way a byte figure is printed, in every view: the terminal
+ * summaries and call trees, the HTML report (its script is given this very
+ * function's source) and table headings. The rule is `go tool pprof`'s, so a
+ * figure also reads as pprof prints it for the same profile: steps of 1024,
+ * the largest unit the figure reaches (B, kB, MB, GB, TB), two decimals
+ * rounded half to even as Go's `%.2f` does, `.00` dropped. Unlike pprof, zero
+ * is `0B` and a negative figure (a diff's change) is scaled by its size.
+ *
+ * @module
+ */
+
+/**
+ * Formats `bytes` as `go tool pprof` does: `1023B`, `1kB`, `1.50MB`,
+ * `1000kB` (the unit changes at 1024, never at 1000).
+ *
+ * The function uses nothing outside its body: the HTML report embeds its
+ * source, so the page prints figures exactly as the terminal does.
+ *
+ * @example
+ * ```ts
+ * import { fmtBytes } from "./units.ts";
+ * if (fmtBytes(1023) !== "1023B" || fmtBytes(1024) !== "1kB") throw new Error();
+ * if (fmtBytes(1536 * 1024) !== "1.50MB" || fmtBytes(1000 * 1024) !== "1000kB") throw new Error();
+ * if (fmtBytes(1152) !== "1.12kB") throw new Error("1.125 rounds half to even, as Go's %.2f");
+ * ```
+ */
+export function fmtBytes(bytes: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  const neg = bytes < 0;
+  let scale = 1;
+  let u = 0;
+  while (Math.abs(bytes) >= scale * 1024 && u < units.length - 1) {
+    scale *= 1024;
+    u++;
+  }
+  if (u === 0) return `${bytes}B`;
+  // Hundredths, rounded half to even (exact: the scale is a power of two).
+  const x = Math.abs(bytes) * 100 / scale;
+  let r = Math.floor(x);
+  if (x - r > 0.5 || (x - r === 0.5 && r % 2 === 1)) r++;
+  const whole = Math.floor(r / 100);
+  const frac = r % 100;
+  return `${neg ? "-" : ""}${whole}${
+    frac === 0 ? "" : `.${String(frac).padStart(2, "0")}`
+  }${units[u]}`;
+}
