@@ -14,6 +14,7 @@ import {
 } from "../workload/loader.ts";
 import { OutOfMemoryError } from "../runtime/mheap.ts";
 import { intOption, UsageError } from "./_usage.ts";
+import { SignalExit } from "./_signals.ts";
 
 /** Every built-in workload's parameter names, once each (`--n` is shared). */
 export const PARAM_NAMES: readonly string[] = [
@@ -142,7 +143,7 @@ async function _loadScript(
     try {
       await fn(rt, sargs);
     } catch (e) {
-      if (e instanceof OutOfMemoryError) throw e;
+      if (e instanceof OutOfMemoryError || e instanceof SignalExit) throw e;
       throw new Error(
         `workload script ${name} failed: ${(e as Error)?.message ?? String(e)}`,
       );

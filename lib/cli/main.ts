@@ -6,6 +6,7 @@
  */
 
 import { RUN_HELP, runCommand } from "./run.ts";
+import { SignalExit } from "./_signals.ts";
 import { WORKLOADS_HELP, workloadsCommand } from "./workloads.ts";
 import { ANALYZE_HELP, analyzeCommand } from "./analyze.ts";
 import { REPLAY_HELP, replayCommand } from "./replay.ts";
@@ -93,6 +94,9 @@ export async function main(args: string[], debug = false): Promise<number> {
   } catch (err) {
     // The reader closed the pipe (`| head`): it has what it wanted.
     if (err instanceof Deno.errors.BrokenPipe) return 0;
+    // A signal stopped the command once it had cleaned up: exit as if it
+    // had killed the process, quietly.
+    if (err instanceof SignalExit) return err.code;
     if (debug) throw err;
     const unknown = _unknownOption(err);
     if (unknown !== null && command !== "") {

@@ -36,6 +36,7 @@ import {
 } from "./_output.ts";
 import { TracePrinter } from "../trace/printer.ts";
 import { Progress } from "./_progress.ts";
+import { SignalExit, type SignalWatch, watchSignals } from "./_signals.ts";
 import { attachEvents } from "../trace/sim_events.ts";
 import { renderReport } from "../report/html.ts";
 import { StackTable } from "../trace/events.ts";
@@ -216,10 +217,12 @@ function _watchGC(
   name: string,
   progress: Progress,
   gctrace: boolean,
+  signals: SignalWatch | null,
 ): () => number {
   let peak = 0;
   rt.events.subscribe({
     gc: (ev) => {
+      signals?.check();
       if (ev.kind === "start") peak = Math.max(peak, ev.heapAlloc);
       if (ev.kind === "end") {
         progress.update(() =>
@@ -248,9 +251,14 @@ interface Trace {
 /**
  * With GODEBUG allocfreetrace=1: a printer on `rt`, writing to stderr or
  * into `--trace-out`. The file is a temporary renamed when the run is over
- * (a device or pipe is written directly), like every other output.
+ * (a device or pipe is written directly), like every other output; a
+ * signal noticed between two chunks stops the run (see `_signals.ts`).
  */
-function _openTrace(rt: Runtime, s: Settings): Trace | null {
+function _openTrace(
+  rt: Runtime,
+  s: Settings,
+  signals: SignalWatch | null,
+): Trace | null {
   if (s.godebug.vars.allocfreetrace <= 0) return null;
   let file: OutputStream | null = null;
   const sink = s.traceOut === undefined
@@ -261,6 +269,7 @@ function _openTrace(rt: Runtime, s: Settings): Trace | null {
       }
     }
     : (file = openOutput(s.traceOut), (b: Uint8Array) => {
+      signals?.check();
       file!.write(b);
     });
   const printer = new TracePrinter(rt, sink, { stacks: s.stacks });
@@ -271,21 +280,25 @@ function _openTrace(rt: Runtime, s: Settings): Trace | null {
 /**
  * Runs the workload; returns its wall seconds. Whatever was traced reaches
  * the output, even when the run failed (unless writing the trace itself
- * failed: no half-written file then).
+ * failed: no half-written file then), but not when a signal stopped it:
+ * then the temporary goes and the old file stays.
  */
 async function _execute(
   run: (rt: Runtime) => void | Promise<void>,
   rt: Runtime,
   trace: Trace | null,
   progress: Progress,
+  signals: SignalWatch | null,
 ): Promise<number> {
   const t0 = performance.now();
   try {
     await run(rt);
     trace?.printer.flush();
+    signals?.check();
     trace?.file?.commit();
   } catch (e) {
     try {
+      if (e instanceof SignalExit) throw e;
       trace?.printer.flush();
       trace?.file?.commit();
     } catch {
@@ -294,6 +307,11 @@ async function _execute(
     throw e;
   } finally {
     progress.done();
+    signals?.stop();
+  }
+  // A signal after the last look but before the watch stopped.
+  if (signals !== null && signals.pending() !== 0) {
+    throw new SignalExit(signals.pending());
   }
   return (performance.now() - t0) / 1000;
 }
@@ -351,8 +369,19 @@ export async function runCommand(args: string[]): Promise<number> {
       (s.traceOut === undefined && s.godebug.vars.allocfreetrace > 0) ||
       gctrace,
   );
-  const peakAtGC = _watchGC(rt, chosen.name, progress, gctrace);
-  const trace = _openTrace(rt, s);
+  // While the trace goes into a temporary file, signals are watched so that
+  // the temporary can be removed (workloads are synchronous).
+  const signals = s.godebug.vars.allocfreetrace > 0 && s.traceOut !== undefined
+    ? await watchSignals()
+    : null;
+  const peakAtGC = _watchGC(rt, chosen.name, progress, gctrace, signals);
+  let trace: Trace | null;
+  try {
+    trace = _openTrace(rt, s, signals);
+  } catch (e) {
+    signals?.stop();
+    throw e;
+  }
   // Every allocation, free and GC cycle goes to the analyzer: the summary's
   // tables and the report use these exact figures; the sampled heap profile
   // is shown as such, beside them.
@@ -367,7 +396,7 @@ export async function runCommand(args: string[]): Promise<number> {
     dense: true,
   });
   attachEvents(rt, siteStacks, (e) => analyzer.add(e));
-  const seconds = await _execute(runWorkload, rt, trace, progress);
+  const seconds = await _execute(runWorkload, rt, trace, progress, signals);
   const stats = rt.readMemStats();
   const profile = heapSamples(rt);
   const analysis = analyzer.finish();

@@ -742,15 +742,24 @@ const ROWS: Row[] = [
     changes: ["f.txt"],
   },
   {
-    name: "SIGTERM during run --trace-out leaves the old trace whole",
+    name:
+      "SIGTERM during run --trace-out leaves the old trace whole and no temporary",
     setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/t.trace`, "old\n"),
     shell:
       `$AT run binarytrees --depth 16 --godebug allocfreetrace=1 --trace-out t.trace -q & pid=$!; sleep 3; kill -TERM $pid; wait $pid`,
     code: 143,
     stderr: "",
-    // A killed process cannot remove its temporary (a synchronous workload
-    // runs no signal handler); the trace itself is untouched.
-    leftover: /^\.t\.trace\.[0-9a-f]{24}\.tmp$/,
+  },
+  {
+    name:
+      "SIGINT (Ctrl-C) during run --trace-out: the old trace stays, no temporary, exit 130",
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/t.trace`, "old\n"),
+    shell:
+      // env gives the background job SIGINT's default action back (a
+      // non-interactive shell starts it ignored), as Ctrl-C finds it.
+      `env --default-signal=INT $AT run binarytrees --depth 16 --godebug allocfreetrace=1 --trace-out t.trace -q & pid=$!; sleep 3; kill -INT $pid; wait $pid`,
+    code: 130,
+    stderr: "",
   },
   {
     name:

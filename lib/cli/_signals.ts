@@ -1,0 +1,93 @@
+/**
+ * Signals during a synchronous run. A workload runs to its end without
+ * returning to the event loop, so a signal listener on the main thread
+ * would only run afterwards, and without one SIGINT or SIGTERM kills the
+ * process where it stands, leaving `run --trace-out`'s temporary file
+ * behind. So while such a file is open, a Worker (its own thread and
+ * event loop) listens for SIGINT, SIGTERM and SIGHUP and raises a flag in
+ * shared memory; the run looks at the flag between trace chunks and at
+ * each GC, and stops with a {@link SignalExit}: the temporary is removed,
+ * the old file stays, and the exit code is 128 + the signal's number, as
+ * if the signal had killed the process. Once the worker is stopped the
+ * signals' default action is back.
+ *
+ * @module
+ */
+
+/** A signal ended the command: exit quietly with {@link SignalExit.code}. */
+export class SignalExit extends Error {
+  /** The signal's number (2 for SIGINT, 15 for SIGTERM, 1 for SIGHUP). */
+  readonly signal: number;
+  /** The exit code a shell shows for a process killed by it: 128 + signal. */
+  readonly code: number;
+
+  /** An exit for signal number `signal`. */
+  constructor(signal: number) {
+    super(`stopped by signal ${signal}`);
+    this.name = "SignalExit";
+    this.signal = signal;
+    this.code = 128 + signal;
+  }
+}
+
+// The worker: plain JavaScript in a data: URL (no file to ship or to
+// include in `deno compile`, no read permission needed).
+const _WORKER = `
+self.onmessage = (e) => {
+  const flag = new Int32Array(e.data);
+  for (const [name, n] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]]) {
+    try {
+      Deno.addSignalListener(name, () => Atomics.store(flag, 0, n));
+    } catch { /* not on this platform */ }
+  }
+  self.postMessage("ready");
+};`;
+
+/** The signals noticed while a {@link watchSignals} watch is on. */
+export interface SignalWatch {
+  /** The signal that arrived (its number), or 0. */
+  pending(): number;
+  /** Throws a {@link SignalExit} if a signal arrived. */
+  check(): void;
+  /** Stops listening: the signals' default action is back. */
+  stop(): void;
+}
+
+/**
+ * Starts listening for SIGINT, SIGTERM and SIGHUP on a worker thread.
+ * Where no worker can be made, the watch sees nothing and the signals keep
+ * their default action.
+ */
+export async function watchSignals(): Promise<SignalWatch> {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  let worker: Worker | null = null;
+  try {
+    worker = new Worker(
+      `data:application/javascript,${encodeURIComponent(_WORKER)}`,
+      { type: "module" },
+    );
+    const w = worker;
+    await new Promise<void>((resolve, reject) => {
+      w.onmessage = () => resolve();
+      w.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(e.message));
+      };
+      w.postMessage(flag.buffer);
+    });
+  } catch {
+    worker?.terminate();
+    worker = null;
+  }
+  return {
+    pending: () => Atomics.load(flag, 0),
+    check() {
+      const s = Atomics.load(flag, 0);
+      if (s !== 0) throw new SignalExit(s);
+    },
+    stop() {
+      worker?.terminate();
+      worker = null;
+    },
+  };
+}
