@@ -25,6 +25,8 @@ export interface RunResult {
   name: string;
   /** Its parameters. */
   args: Record<string, number>;
+  /** A script's arguments (undefined for a built-in workload). */
+  scriptArgs?: string[];
   /** The runtime after the run. */
   rt: Runtime;
   /** `rt.readMemStats()` after the run. */
@@ -173,11 +175,20 @@ const _n = (n: number) => n.toLocaleString("en-US");
 /** The run's figures: workload, allocations, frees, GCs, heap, time. */
 function _figureLines(r: RunResult): string[] {
   const { rt, stats, analysis, tinyCombined } = r;
-  const argText = Object.entries(r.args).map(([k, v]) => `${k} ${v}`).join(
-    ", ",
-  );
+  // A built-in's parameters, or a script's arguments (quoted where a
+  // space would hide where one ends).
+  const argText = r.scriptArgs === undefined
+    ? Object.entries(r.args).map(([k, v]) => `${k} ${v}`).join(", ")
+    : r.scriptArgs.length === 0
+    ? ""
+    : `arguments: ${
+      r.scriptArgs.map((a) => /^[^\s"]+$/.test(a) ? a : JSON.stringify(a))
+        .join(" ")
+    }`;
   return [
-    `workload      ${r.name} (${argText}) on ${rt.preset.name} (${rt.preset.goVersion} model), GOMAXPROCS=${rt.gomaxprocs}, GOGC=${
+    `workload      ${r.name}${
+      argText === "" ? "" : ` (${argText})`
+    } on ${rt.preset.name} (${rt.preset.goVersion} model), GOMAXPROCS=${rt.gomaxprocs}, GOGC=${
       gogcText(rt)
     }`,
     `allocations   ${_n(analysis.allocs)} (${_n(analysis.allocBytes)} bytes)${

@@ -34,18 +34,19 @@ Go 1.23+ execution trace (GODEBUG=traceallocfree=1) or a pprof heap profile
 runtime, libc's malloc family), with its file:line.
 
 Options:
-  --type TYPE   sort by the change of ${
+  --type TYPE          sort by the change of ${
   HEAP_SAMPLE_TYPES.join(", ")
 } (default alloc_space)
-  --top N       rows (default 20)
-  --json        print every site's values as JSON
-  --html FILE   write the change per site (both directions) and a differential
-                flame graph (widths: the larger of A and B; colour: the change)
+  --top N              rows (default 20)
+  --json               print every site's values as JSON
+  --html FILE          write the change per site (both directions) and a
+                       differential flame graph (widths: the larger of A and
+                       B; colour: the change)
 ${SITE_HELP.split("\n").slice(0, 3).join("\n")}
-  -q, --quiet   no warnings or progress on stderr
-  -h, --help    show this help
+  -q, --quiet          no warnings or progress on stderr
+  -h, --help           show this help
 
-Example:
+Examples:
   alloctrace diff before.trace after.trace
   alloctrace diff old.pb.gz new.pb.gz --type inuse_space
 `;

@@ -20,17 +20,20 @@ export const VERSION = "0.1.0";
 /** Help text of `alloctrace`. */
 export const HELP =
   `alloctrace ${VERSION}: the Go runtime's allocator, sweeper, heap profiler
-and GODEBUG=allocfreetrace printer on a workbench.
+and GODEBUG=allocfreetrace printer on a workbench; a reader of real Go
+allocation traces; a malloc/free tracer for native programs.
 
 Usage: alloctrace <command> [options]
 
 Commands:
   run [WORKLOAD]   simulate a workload on the simulated Go heap (default: binarytrees)
   workloads        list the built-in workloads and their parameters
-  analyze TRACE    read a GODEBUG=allocfreetrace=1 log: sites, leaks, lifetimes, profiles
+  analyze TRACE    read a GODEBUG=allocfreetrace=1 log (Go 1.3 to 1.22) or a Go 1.23+
+                   execution trace: sites, leaks, lifetimes, profiles, HTML report
   replay TRACE     replay a trace in the simulated runtime under other settings
-  diff A B         per-site change between two traces or profiles
+  diff A B         per-site change between two traces or heap profiles
   native -- CMD    trace a native program's malloc/free with native stacks
+                   (native -p PID: a running process)
   help [COMMAND]   show help for a command
 
 Options:

@@ -75,7 +75,8 @@ Options:
   HEAP_SAMPLE_TYPES.join(", ")
 } (default alloc_space)
   --seed N             seed of the random draws (default 1)
-  --trace-out FILE     with GODEBUG allocfreetrace=1: write the trace here instead of stderr
+  --trace-out FILE     write the allocfreetrace trace into FILE, not stderr
+                       (turns GODEBUG allocfreetrace=1 on)
   --stacks go|js       trace frames: the simulated Go frames (default) or the JS stack
   --by func|line|stack what a site of the summary and report is (default line: function and file:line)
   --frames N           frames of each top site's stack in the summary (default 3)
@@ -158,13 +159,20 @@ function _settings(values: Values, preset: PresetName): Settings {
   const gogc = gogcText === undefined || gogcText === ""
     ? 100
     : gogcOption(gogcText);
-  const godebugText = [env("GODEBUG"), values.godebug as string | undefined]
+  let godebugText = [env("GODEBUG"), values.godebug as string | undefined]
     .filter((s) => s !== undefined && s !== "").join(",");
-  const godebug = parseGodebug(preset, godebugText);
+  let godebug = parseGodebug(preset, godebugText);
   for (const u of values.quiet ? [] : godebug.unknown) {
     console.error(
       `alloctrace: warning: GODEBUG setting "${u}" is not known to ${preset} (ignored, as Go ignores it)`,
     );
+  }
+  const traceOut = values["trace-out"] as string | undefined;
+  if (traceOut !== undefined && godebug.vars.allocfreetrace <= 0) {
+    // Asking for a trace file is asking for the trace.
+    godebugText = [godebugText, "allocfreetrace=1"].filter((s) => s !== "")
+      .join(",");
+    godebug = parseGodebug(preset, godebugText);
   }
   const type = sampleTypeOption(
     "folded-type",
@@ -181,7 +189,7 @@ function _settings(values: Values, preset: PresetName): Settings {
     godebug,
     type,
     stacks,
-    traceOut: values["trace-out"] as string | undefined,
+    traceOut,
   };
 }
 
@@ -412,6 +420,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const result: RunResult = {
     name: chosen.name,
     args: wargs,
+    scriptArgs: chosen.script ? positionals.slice(1) : undefined,
     rt,
     stats,
     peak: Math.max(peakAtGC(), stats.HeapAlloc),

@@ -331,6 +331,23 @@ Deno.test("help texts: a parameter shared by workloads says what it is for each;
     const h = await alloctrace([cmd, "--help"]);
     assertIncludes(h.stdout.replace(/\s+/g, " "), "Go 1.23+ execution trace");
   }
+  // The command list names both kinds of trace analyze reads.
+  const main = await alloctrace(["--help"]);
+  assertIncludes(
+    main.stdout.replace(/\s+/g, " "),
+    "analyze TRACE read a GODEBUG=allocfreetrace=1 log (Go 1.3 to 1.22) or a Go 1.23+ execution trace",
+  );
+  // diff's own options line up with the site options it shares.
+  const diff = await alloctrace(["diff", "--help"]);
+  for (
+    const opt of ["--top N", "--json", "--by func|line|stack", "-q, --quiet"]
+  ) {
+    const line = diff.stdout.split("\n").find((l) =>
+      l.startsWith(`  ${opt} `)
+    )!;
+    const desc = line.length - line.slice(2 + opt.length).trimStart().length;
+    assertEquals(desc, 23, line);
+  }
 });
 
 Deno.test("run: a small run says '1 object' and its rate with digits (k/s), not 0.0 M/s", async () => {
@@ -343,4 +360,57 @@ Deno.test("run: a small run says '1 object' and its rate with digits (k/s), not 
     /, [1-9][\d,.]* [kM]? ?simulated allocations\/s$/.test(time),
     time,
   );
+});
+
+Deno.test("--trace-out alone turns allocfreetrace on: the same trace as with --godebug allocfreetrace=1 (it wrote nothing before)", async () => {
+  await withTempDir(async (dir) => {
+    const perms = [
+      "--allow-env",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+    ];
+    const base = ["run", "leak", "--n", "3", "--trace-out"];
+    const alone = await alloctrace([...base, `${dir}/a.trace`], perms);
+    assertEquals(alone.code, 0, alone.stderr);
+    const explicit = await alloctrace(
+      [...base, `${dir}/b.trace`, "--godebug", "allocfreetrace=1"],
+      perms,
+    );
+    assertEquals(explicit.code, 0, explicit.stderr);
+    const a = await Deno.readTextFile(`${dir}/a.trace`);
+    assertTrue(a.startsWith("tracealloc("), a.slice(0, 80));
+    assertEquals(a, await Deno.readTextFile(`${dir}/b.trace`));
+    assertIncludes(
+      alone.stdout,
+      `wrote ${dir}/a.trace (allocfreetrace: 13 allocations, 5 frees, 1 GCs)`,
+    );
+  });
+});
+
+Deno.test("a script's summary names its arguments, not an empty ()", async () => {
+  await withTempDir(async (dir) => {
+    const script = `${dir}/w.ts`;
+    await Deno.writeTextFile(
+      script,
+      `export default function (rt, args) {
+  const t = rt.types.define("main.T", { size: 64, pointers: [] });
+  for (let i = 0; i < Number(args[0]); i++) rt.newobject(t);
+}
+`,
+    );
+    const read = ["--allow-env", `--allow-read=${dir}`];
+    const r = await alloctrace(["run", script, "5", "x y"], read);
+    assertEquals(r.code, 0, r.stderr);
+    assertTrue(
+      r.stdout.startsWith(
+        `workload      ${script} (arguments: 5 "x y") on go1.19`,
+      ),
+      r.stdout.split("\n")[0],
+    );
+    const none = await alloctrace(["run", script], read);
+    assertTrue(
+      none.stdout.startsWith(`workload      ${script} on go1.19`),
+      none.stdout.split("\n")[0],
+    );
+  });
 });
