@@ -167,50 +167,45 @@ export async function readTrace(
       `${input.name}: the last record (line ${st.cut.lineNo}: ${st.cut.header}) is cut off; everything before it was analysed`,
     );
   }
-  const count = (n: number, lines: number[], what: string) =>
-    warnings.push(
-      `${input.name}: ${n.toLocaleString("en-US")} ${what}, first at line(s) ${
-        lines.join(", ")
-      }`,
-    );
   // A cut stream usually ends inside a line: that line is the cut, not
   // program output.
   const cutLine = cut && st.unparsed === 1 && st.unparsedLines[0] === st.lines;
-  if (st.unparsed > 0 && !cutLine) {
-    count(
-      st.unparsed,
+  // Each kind of damage the reader counted: how many, the first lines, what.
+  const counted: [number, number[], string][] = [
+    [
+      cutLine ? 0 : st.unparsed,
       st.unparsedLines,
       "line(s) belong to no record (the program's own output?)",
-    );
-  }
-  if (st.foreign > 0) {
-    count(
+    ],
+    [
       st.foreign,
       st.foreignLines,
       "line(s) inside records are not part of them (the program's own output?); the frames after them were kept",
-    );
-  }
-  if (st.long > 0) {
-    count(
+    ],
+    [
       st.long,
       st.longLines,
       `line(s) longer than ${
         MAX_LINE / (1 << 20)
       } MiB were skipped (no trace line is that long)`,
-    );
-  }
-  if (st.unendedGc > 0) {
-    count(
+    ],
+    [
       st.unendedGc,
       st.unendedGcLines,
       "tracegc block(s) lack their `end tracegc` (a record header ended them)",
-    );
-  }
-  if (st.rejected > 0) {
-    count(
+    ],
+    [
       st.rejected,
       st.rejectedLines,
       "record(s) with a size or address past 2^53 were rejected (no heap is that large: a damaged trace?)",
+    ],
+  ];
+  for (const [n, lines, what] of counted) {
+    if (n === 0) continue;
+    warnings.push(
+      `${input.name}: ${n.toLocaleString("en-US")} ${what}, first at line(s) ${
+        lines.join(", ")
+      }`,
     );
   }
   return {

@@ -31,7 +31,7 @@ export interface RunResult {
   rt: Runtime;
   /** `rt.readMemStats()` after the run. */
   stats: MemStats;
-  /** The peak live heap (at a GC start or the end). */
+  /** The peak live heap at a GC start or the end (MemStats.HeapAlloc then). */
   peak: number;
   /** Wall seconds of the run. */
   seconds: number;
@@ -133,6 +133,7 @@ export function runJson(r: RunResult): Record<string, unknown> {
       frees: analysis.frees,
       liveObjects: analysis.liveObjects,
       liveBytes: analysis.liveBytes,
+      peakLiveBytes: analysis.peakLiveBytes,
     },
     // Not in `exact` nor in any table: counted by MemStats.Mallocs and Frees
     // only (memstats.Mallocs = exact.allocs + tinyAllocsCombined).
@@ -206,9 +207,12 @@ function _figureLines(r: RunResult): string[] {
         : ` (MemStats.Frees ${_n(stats.Frees)} also counts the tiny ones)`
     }`,
     `GC cycles     ${stats.NumGC}`,
-    `live heap     peak ${_n(r.peak)} bytes (at a GC start or the end), final ${
-      _n(stats.HeapAlloc)
-    } bytes in ${_n(stats.HeapObjects)} object${
+    // The exact peak (every allocation and free, as the report and --json's
+    // exact.peakLiveBytes show it); the one at GC starts, which gctrace
+    // shows, beside it when lower.
+    `live heap     peak ${_n(analysis.peakLiveBytes)} bytes${
+      r.peak < analysis.peakLiveBytes ? ` (${_n(r.peak)} at a GC start)` : ""
+    }, final ${_n(stats.HeapAlloc)} bytes in ${_n(stats.HeapObjects)} object${
       stats.HeapObjects === 1 ? "" : "s"
     }`,
     `heap          ${_n(stats.HeapInuse)} bytes in use of ${

@@ -236,3 +236,28 @@ Deno.test("analyze a Go 1.23 execution trace: the HTML report labels the objects
     assertIncludes(page.leakTitle ?? "", "only grew");
   });
 });
+
+Deno.test("run: the peak live heap is one figure in the summary, --json and the HTML report (the exact one; the peak at a GC start beside it when lower)", async () => {
+  await withTempDir(async (dir) => {
+    // binarytrees allocates past the trigger while the mark runs: the peak
+    // between GC starts is above the one at a GC start.
+    const args = ["run", "binarytrees", "--depth", "12"];
+    const t = await alloctrace([...args, "--html", `${dir}/r.html`], RW(dir));
+    assertEquals(t.code, 0, t.stderr);
+    const j = await alloctrace([...args, "--json"], RW(dir));
+    const doc = JSON.parse(j.stdout);
+    const page = await reportData(`${dir}/r.html`) as unknown as {
+      summary: { peakLive: number };
+    };
+    const peak = doc.exact.peakLiveBytes as number;
+    assertEquals(page.summary.peakLive, peak);
+    assertTrue(doc.peakHeapAlloc < peak, "the GC-start peak is lower here");
+    const f = (x: number) => x.toLocaleString("en-US");
+    assertIncludes(
+      t.stdout,
+      `live heap     peak ${f(peak)} bytes (${
+        f(doc.peakHeapAlloc)
+      } at a GC start), final `,
+    );
+  });
+});
