@@ -73,7 +73,7 @@ const fmt = (n) => Math.round(n).toLocaleString("en-US");
 // The terminal's own formatter (lib/report/units.ts), so a figure prints alike.
 const bytes = ${fmtBytes};
 const FR = D.frames;
-const loc = (fi) => FR[fi][1] ? FR[fi][1] + ":" + FR[fi][2] : "";
+const loc = (fi) => FR[fi][1] ? FR[fi][1] + (FR[fi][2] ? ":" + FR[fi][2] : "") : "";
 const ftext = (fi) => FR[fi][0] + (loc(fi) ? " " + loc(fi) : "");
 if (D.leakTitle) $("leaktitle").textContent = D.leakTitle;
 $("title").textContent = D.title; $("subtitle").textContent = D.subtitle + (D.note ? " — " + D.note : "");

@@ -150,7 +150,7 @@ export function renderReport(input: ReportInput): string {
     .sort((x, y) => y.liveBytes - x.liveBytes).slice(0, 500);
   const siteRow = (s: SiteStats) => ({
     site: s.site,
-    loc: s.file ? `${s.file}:${s.line}` : "",
+    loc: s.file ? (s.line > 0 ? `${s.file}:${s.line}` : s.file) : "",
     allocs: s.allocs,
     allocBytes: s.allocBytes,
     frees: s.frees,

@@ -201,10 +201,16 @@ export function siteFrameOf(f: Frame | SiteFrame): SiteFrame {
   return { func: f.func, file: f.file, line: f.line, inlined: f.inlined };
 }
 
-/** `func file:line`, or just `func` when the line is unknown. */
+/**
+ * `func file:line`; `func file` for a frame without a line (a shared
+ * library's, which native traces print as `libc.so.6:0`: a line 0 points
+ * nowhere); just `func` when neither is known.
+ */
 export function frameText(f: Frame | SiteFrame): string {
-  return f.line > 0 || f.file !== ""
+  return f.line > 0
     ? `${f.func || "?"} ${f.file}:${f.line}`
+    : f.file !== ""
+    ? `${f.func || "?"} ${f.file}`
     : f.func || "?";
 }
 

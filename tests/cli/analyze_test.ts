@@ -3,6 +3,8 @@ import { alloctrace, run, withTempDir } from "../_run.ts";
 import { readPprof } from "../../mod.ts";
 import { findGo } from "../../bench/_go.ts";
 import { GO119 } from "../_testdata.ts";
+import { findChromium } from "../_cdp.ts";
+import { open, watchedPage } from "../report/_browser.ts";
 
 const GO = await findGo();
 
@@ -414,4 +416,59 @@ Deno.test("analyze: a native --trace-out trace (MProf_* records, no tracegc) nam
     );
     assertTrue(!r.stdout.includes("go version"), r.stdout);
   });
+});
+
+Deno.test({
+  name:
+    "analyze: a library frame without a line (native --trace-out's libc.so.6:0) shows its module, not ':0', in the text and the HTML report",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const t = `${dir}/n.trace`;
+      const libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+      await Deno.writeTextFile(
+        t,
+        [
+          "MProf_Malloc(p=0x1000, size=0x20, type=0x0 <single object>)",
+          `\t#0 0x401000 malloc ${libc}:0`,
+          "\t#1 0x402000 main /tmp/prog.c:5",
+          `\t#2 0x404000 __libc_start_main ${libc}:0`,
+          "",
+        ].join("\n"),
+      );
+      const r = await alloctrace(
+        ["analyze", t, "--html", `${dir}/n.html`],
+        ["--allow-read", `--allow-write=${dir}`],
+      );
+      assertEquals(r.code, 0, r.stderr);
+      assertIncludes(r.stdout, `← __libc_start_main ${libc}\n`);
+      assertTrue(!r.stdout.includes(".so.6:0"), r.stdout);
+      const stack = await alloctrace(["analyze", t, "--by", "stack"], [
+        "--allow-read",
+      ]);
+      assertIncludes(
+        stack.stdout,
+        `main /tmp/prog.c:5 ← __libc_start_main ${libc}\n`,
+      );
+      // In the page (Chromium): the site's stack row, built from its frames.
+      const chromium = findChromium();
+      if (chromium === null) return;
+      const { page, errors } = await watchedPage(chromium);
+      try {
+        await open(page, `${dir}/n.html`);
+        await page.eval(
+          "document.querySelector('#sites tr.row').dispatchEvent(new MouseEvent('click'))",
+        );
+        assertEquals(
+          await page.eval<string>(
+            "document.querySelector('#sites tr.stack').textContent.trim()",
+          ),
+          `main /tmp/prog.c:5\n← __libc_start_main ${libc}`,
+        );
+        assertEquals(errors, []);
+      } finally {
+        await page.close();
+      }
+    }),
 });
