@@ -380,10 +380,9 @@ Deno.test("--trace-out alone turns allocfreetrace on: the same trace as with --g
     const a = await Deno.readTextFile(`${dir}/a.trace`);
     assertTrue(a.startsWith("tracealloc("), a.slice(0, 80));
     assertEquals(a, await Deno.readTextFile(`${dir}/b.trace`));
-    assertIncludes(
-      alone.stdout,
-      `wrote ${dir}/a.trace (allocfreetrace: 13 allocations, 5 frees, 1 GCs)`,
-    );
+    // Its summary names the file and the same counts.
+    const counts = /\(allocfreetrace: .*\)$/m.exec(explicit.stdout)![0];
+    assertIncludes(alone.stdout, `wrote ${dir}/a.trace ${counts}`);
   });
 });
 
