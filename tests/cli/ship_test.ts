@@ -47,6 +47,9 @@ Deno.test("deno run from a URL: the repository served on loopback runs with the 
       "run",
       "--no-config",
       `--allow-import=${host}`,
+      // Each server gets a new port, but another run may have cached other
+      // code at the same URL in the shared DENO_DIR: fetch it afresh.
+      `--reload=${base}`,
       ENV_FLAG,
       url,
       "run",
@@ -111,6 +114,9 @@ Deno.test("the README's install line works from a URL (the repository served on 
     await withTempDir(async (root) => {
       await installAndRun(root, `${base}main.ts`, [
         `--allow-import=${new URL(base).host}`,
+        // Not in the README: a stale copy of another run at this URL (same
+        // port, shared DENO_DIR) must not be what is installed.
+        `--reload=${base}`,
       ]);
     }, "alloctrace-install-url-");
   });
