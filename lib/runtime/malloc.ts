@@ -342,7 +342,7 @@ export class Malloc {
   }
 
   /**
-   * Span class of each type id for {@link #mallocFast}: 0 not yet known,
+   * Span class of each type id for {@link mallocFast}: 0 not yet known,
    * -1 when the type's allocations always take the full path (zero size,
    * large, tiny, allocation header, or a preset that checks for a GC at
    * every allocation).
