@@ -7,6 +7,7 @@
 import { TraceParser } from "../lib/trace/parser.ts";
 import type { TraceEvent } from "../lib/trace/events.ts";
 import { getPreset } from "../lib/runtime/presets.ts";
+import { Runtime } from "../lib/runtime/runtime.ts";
 
 /**
  * The shared testdata folder of Go 1.19 traces: `../shared/testdata/go1.19/`
@@ -86,10 +87,12 @@ export async function traceText(name: string, dir: URL): Promise<string> {
 }
 
 /**
- * What `goStartup` adds to a run of a workload mirroring `program` on
- * `preset`: its records, the objects and bytes of those the real run kept
- * live, and the objects allocated before GODEBUG was read (counted by
- * MemStats, freed by the first GC, never traced).
+ * What the runtime's own allocations add to a run of a workload mirroring
+ * `program` on `preset` that collects at least once: `goStartup`'s records
+ * and the mark workers' at the first GC (a `runtime.g` and a
+ * `gcBgMarkWorkerNode` per P, GOMAXPROCS 2); the objects and bytes of those
+ * that stay live; and the objects allocated before GODEBUG was read
+ * (counted by MemStats, freed by the first GC, never traced).
  */
 export function startupOf(
   program: string,
@@ -105,11 +108,16 @@ export function startupOf(
   const p = data?.programs[program];
   const recs = (p?.records ?? []).map((id) => data!.records[id]);
   const live = recs.filter((r) => !r[5]);
+  const rt = new Runtime({ preset });
+  const workers = getPreset(preset).frames.bgMarkStart === undefined
+    ? 0
+    : rt.gomaxprocs;
+  const workerBytes = workers * (rt.roundupsize(0x188, false) + 32);
   return {
-    records: recs.length,
+    records: recs.length + 2 * workers,
     dead: recs.length - live.length,
-    liveObjects: live.length,
-    liveBytes: live.reduce((a, r) => a + r[3], 0),
+    liveObjects: live.length + 2 * workers,
+    liveBytes: live.reduce((a, r) => a + r[3], 0) + workerBytes,
     untraced: p?.untraced.length ?? 0,
   };
 }

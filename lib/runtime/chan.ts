@@ -44,7 +44,10 @@ export function makechan(
     );
   }
   const mem = elem.size * n;
-  if (mem === 0 || elem.noscan) {
+  // The Dec 2013 seed allocates hchan and buffer in one block typed by the
+  // channel type, pointers or not (chan.c: mallocgc(sizeof(*c) +
+  // hint*elem->size, (uintptr)t | TypeInfo_Chan, 0)).
+  if (mem === 0 || elem.noscan || chanType) {
     return malloc.mallocgc(
       HCHAN_SIZE + mem,
       chanType ? _seedChanType(types, elem) : null,

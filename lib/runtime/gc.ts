@@ -41,6 +41,11 @@ import { GC_BACKGROUND_UTILIZATION, type GCController } from "./pacer.ts";
  * sweeper it hands over to, and the consumers it tells about each phase.
  */
 export interface GCRuntime {
+  /**
+   * The runtime's own allocations when the first cycle starts its mark
+   * `workers` (runtime_allocs.ts), `forced` by runtime.GC() or not.
+   */
+  gcBgMarkStartWorkers(workers: readonly Goroutine[], forced: boolean): void;
   /** The preset's collector settings. */
   readonly preset: Pick<
     Preset,
@@ -231,13 +236,17 @@ export class Collector {
     this.#stats = stats;
     this.#forced = forced;
     if (rt.stats.numGC === 0 && rt.preset.bgMarkWorkers) {
-      // gcBgMarkStartWorkers: one background mark worker per P.
+      // gcBgMarkStartWorkers: one background mark worker per P, with the
+      // allocations real Go's trace shows for them.
+      const workers = [];
       for (let i = 0; i < rt.gomaxprocs; i++) {
         const w = rt.newGoroutine(i);
         w.kind = "markworker";
         w.status = "waiting";
         w.waitReason = "GC worker (idle)";
+        workers.push(w);
       }
+      rt.gcBgMarkStartWorkers(workers, forced);
     }
     rt.emitGC("start", rt.stats.numGC + 1, forced, stats);
     rt.clock += COSTS.sweepTermination;

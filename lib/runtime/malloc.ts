@@ -334,6 +334,8 @@ export class Malloc {
         if (gc.markDone()) this.#gc.finishMark();
       } else if (this.#pacer.heapLive >= this.#pacer.trigger) {
         this.#kindInProgress = kind;
+        this.#requestedInProgress = requested;
+        this.#typInProgress = typ;
         this.#gc.startCycle(false, x);
         this.#kindInProgress = AllocKind.mallocgc;
       }

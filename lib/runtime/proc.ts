@@ -151,9 +151,8 @@ export class Sched {
   site(): string {
     const explicit = this.explicitStack;
     if (explicit !== null) {
-      return explicit.frames.find((f) => !f.func.startsWith("runtime."))
-        ?.func ??
-        "";
+      const own = explicit.frames.find((f) => !f.func.startsWith("runtime."));
+      if (own !== undefined || !explicit.onCurg) return own?.func ?? "";
     }
     const g = this.curg;
     return g.depth === 0

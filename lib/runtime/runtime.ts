@@ -6,6 +6,7 @@
  * @module
  */
 
+import { gcBgMarkStartWorkers } from "./runtime_allocs.ts";
 import { Clock } from "./clock.ts";
 import { Collector } from "./gc.ts";
 import { GCController, parseGOGC } from "./pacer.ts";
@@ -557,6 +558,21 @@ export class Runtime {
   /** Sets the given stack of the allocation in progress (null: none). */
   set explicitStack(stack: ExplicitStack | null) {
     this.sched.explicitStack = stack;
+  }
+
+  /**
+   * Whether the runtime's own allocations are modelled beyond what the
+   * program does (set by `goStartup`): the first GC's mark workers then
+   * allocate their `runtime.g` and `gcBgMarkWorkerNode` as in Go.
+   */
+  runtimeAllocations = false;
+
+  /**
+   * What the first GC's `gcBgMarkStartWorkers` allocates for its mark
+   * `workers` (see runtime_allocs.ts); the collector calls it.
+   */
+  gcBgMarkStartWorkers(workers: readonly Goroutine[], forced: boolean): void {
+    gcBgMarkStartWorkers(this, workers, forced);
   }
 
   /** Makes a goroutine running on P `p` (its id is the next goid). */

@@ -19,7 +19,7 @@
 import { type Runtime, TINY_SIZE } from "./runtime.ts";
 import { AllocKind } from "../stack/allockind.ts";
 import type { ExplicitStack, RuntimeFrame } from "../stack/runtime_frames.ts";
-import type { GoType } from "./types.ts";
+import { runtimeType } from "./runtime_allocs.ts";
 import type { StartupFrame } from "./startup_data.ts";
 import { getPreset } from "./presets.ts";
 
@@ -45,6 +45,7 @@ export function startupPrograms(preset: string): string[] {
 export function goStartup(rt: Runtime, program = "minimal"): void {
   const data = rt.preset.startup;
   if (data === null) return;
+  rt.runtimeAllocations = true;
   const prog = data.programs[program] ?? data.programs.minimal;
   // Allocated before parsedebugvars: no consumer sees them.
   const ev = rt.events;
@@ -76,7 +77,7 @@ export function goStartup(rt: Runtime, program = "minimal"): void {
       createdBy: createdBy ?? null,
     };
     fing ||= stack.frames.some((f) => f.func === "runtime.createfing");
-    const typ = typeName === null ? null : _type(rt, typeName, requested);
+    const typ = typeName === null ? null : runtimeType(rt, typeName, requested);
     // A tiny record started a tiny block of its own in the real run (the
     // allocations combined into it were not traced): a whole 16-byte slot
     // of the tiny span class, so that no record of the data is combined.
@@ -114,38 +115,4 @@ function _frame(f: StartupFrame): RuntimeFrame {
     args: f[5],
     inlined: f[6] ?? false,
   };
-}
-
-/** Scalar element types: their allocations are noscan (and tiny under 16 B). */
-const _SCALARS = new Set([
-  "bool",
-  "int",
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint",
-  "uint8",
-  "uint16",
-  "uint32",
-  "uint64",
-  "uintptr",
-  "float32",
-  "float64",
-]);
-
-/** Layouts of the runtime's types the simulator also allocates. */
-const _LAYOUTS: Record<string, { size: number; pointers: number[] }> = {
-  "runtime.hmap": { size: 48, pointers: [2, 3, 5] },
-};
-
-/** The registered type `name`, defined on first use (pointerful unless a scalar). */
-function _type(rt: Runtime, name: string, requested: number): GoType {
-  const known = rt.types.list.find((t) => t.name === name);
-  if (known !== undefined) return known;
-  const size = Math.max(8, requested - requested % 8);
-  return rt.types.define(
-    name,
-    _LAYOUTS[name] ?? (_SCALARS.has(name) ? { size } : { size, pointers: [0] }),
-  );
 }

@@ -59,10 +59,23 @@ export class AllocCallers {
     explicit: ExplicitStack | null = null,
   ): number[] {
     if (kind === AllocKind.startup && explicit !== null) {
-      return explicit.frames.slice(this.#frames.profileSkip)
+      const pcs = explicit.frames.slice(this.#frames.profileSkip)
         .filter((f) => !f.inlined).slice(0, 32).map((f) =>
           this.#symtab.pcAt(this.#symtab.func(f.func, f.file), f.off, f.line)
         );
+      if (!explicit.onCurg) return pcs;
+      // …then the goroutine's own frames and its bottom.
+      for (let d = g.depth - 1; d >= 0 && pcs.length < 32; d--) {
+        pcs.push(this.#symtab.pc(g.frameFunc[d], g.frameLine[d]));
+      }
+      for (const f of this.#frames.mainBottom.slice(g.id === 1 ? 0 : 1)) {
+        if (pcs.length < 32) {
+          pcs.push(
+            this.#symtab.pcAt(this.#symtab.func(f.func, f.file), f.off, f.line),
+          );
+        }
+      }
+      return pcs;
     }
     const noscan = typ === null || typ.noscan;
     const chanNoBuf = kind === AllocKind.makechan && requested === HCHAN_SIZE;

@@ -10,6 +10,7 @@
 
 import { AllocKind } from "./allockind.ts";
 import {
+  type BgMarkStartFrames,
   frame,
   inlinedFrame,
   type PresetFrames,
@@ -592,6 +593,52 @@ const system: Record<string, SystemGoroutineFrames> = {
   },
 };
 
+// gcBgMarkStartWorkers' allocations, as real go1.19.8 traces print them.
+const bgMarkStart: BgMarkStartFrames = {
+  newproc: [
+    fixedArgsFrame(
+      "runtime.systemstack_switch",
+      "runtime/asm_amd64.s",
+      459,
+      0,
+      0x8,
+      "",
+    ),
+    fixedArgsFrame("runtime.newproc", "runtime/proc.go", 4097, 0x51, 0x38),
+    fixedArgsFrame(
+      "runtime.gcBgMarkStartWorkers",
+      "runtime/mgc.go",
+      1159,
+      0x25,
+      0x20,
+      "",
+    ),
+    fixedArgsFrame(
+      "runtime.gcStart",
+      "runtime/mgc.go",
+      645,
+      0x20a,
+      0x88,
+      "{0xc000000000?, 0x48d928?, 0x48d865?}",
+    ),
+  ],
+  forced: fixedArgsFrame("runtime.GC", "runtime/mgc.go", 445, 0x45, 0x38, ""),
+  triggered: frame("runtime.mallocgc", "runtime/malloc.go", 1148, 0x817, 0x78),
+  node: [
+    mallocgc,
+    fixedArgsFrame("runtime.newobject", "runtime/malloc.go", 1202, 0x27, 0x28),
+    fixedArgsFrame(
+      "runtime.gcBgMarkWorker",
+      "runtime/mgc.go",
+      1208,
+      0x72,
+      0x90,
+      "",
+    ),
+    goexit,
+  ],
+};
+
 /**
  * Go 1.19's runtime frames.
  *
@@ -606,6 +653,7 @@ const system: Record<string, SystemGoroutineFrames> = {
  * ```
  */
 export const GO119_FRAMES: PresetFrames = {
+  bgMarkStart,
   alloc,
   mainBottom: [main, goexit],
   goexit,

@@ -17,6 +17,7 @@
 
 import { AllocKind } from "./allockind.ts";
 import {
+  type BgMarkStartFrames,
   frame,
   inlinedFrame,
   type PresetFrames,
@@ -422,6 +423,31 @@ const system: Record<string, SystemGoroutineFrames> = {
   },
 };
 
+// gcBgMarkStartWorkers' allocations, as real Go 1.22.12 traces print them.
+const bgMarkStart: BgMarkStartFrames = {
+  newproc: [
+    RT("runtime.systemstack_switch", "runtime/asm_amd64.s", 474, 0x8, 0x10, ""),
+    RT("runtime.newproc", "runtime/proc.go", 4877, 0x4b, 0x38),
+    RT("runtime.gcBgMarkStartWorkers", "runtime/mgc.go", 1234, 0x1c, 0x20, ""),
+    RT(
+      "runtime.gcStart",
+      "runtime/mgc.go",
+      663,
+      0x25d,
+      0xc0,
+      "{0xc000000000?, 0x48e365?, 0x48e2df?}",
+    ),
+  ],
+  forced: RT("runtime.GC", "runtime/mgc.go", 466, 0x3e, 0x38, ""),
+  triggered: frame("runtime.mallocgc", "runtime/malloc.go", 1308, 0x814, 0x88),
+  node: [
+    mallocgc,
+    RT("runtime.newobject", "runtime/malloc.go", 1390, 0x25, 0x28),
+    RT("runtime.gcBgMarkWorker", "runtime/mgc.go", 1283, 0x65, 0x90, ""),
+    goexit,
+  ],
+};
+
 /**
  * Go 1.22's runtime frames.
  *
@@ -437,6 +463,7 @@ const system: Record<string, SystemGoroutineFrames> = {
  * ```
  */
 export const GO122_FRAMES: PresetFrames = {
+  bgMarkStart,
   alloc,
   mainBottom: [main, goexit],
   goexit,

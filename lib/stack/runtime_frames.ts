@@ -43,6 +43,27 @@ export interface ExplicitStack {
   readonly frames: readonly RuntimeFrame[];
   /** `created by` function, file, line and PC offset, or null. */
   readonly createdBy: readonly [string, string, number, number] | null;
+  /**
+   * The frames continue with those of the goroutine the allocation runs on
+   * (its own, then `runtime.main`/`goexit`), as for any of its allocations.
+   */
+  readonly onCurg?: boolean;
+}
+
+/**
+ * The allocations of `gcBgMarkStartWorkers` at the first GC: each worker's
+ * `runtime.g` (made by `newproc` on the goroutine starting the cycle) and
+ * the `gcBgMarkWorkerNode` the worker allocates when it first runs.
+ */
+export interface BgMarkStartFrames {
+  /** Above the cycle's starter, innermost first: systemstack_switch … gcStart. */
+  readonly newproc: readonly RuntimeFrame[];
+  /** Under gcStart when `runtime.GC()` started the cycle. */
+  readonly forced: RuntimeFrame;
+  /** Under gcStart when an allocation started it: mallocgc at its gcStart call. */
+  readonly triggered: RuntimeFrame;
+  /** The worker's node allocation, innermost first, to `runtime.goexit`. */
+  readonly node: readonly RuntimeFrame[];
 }
 
 /** A parked runtime goroutine in a `tracegc` listing: its frames and creator. */
@@ -86,6 +107,8 @@ export interface PresetFrames {
   readonly system: Readonly<Record<string, SystemGoroutineFrames>>;
   /** The goroutine that called `runtime.GC()`, waiting for its cycle. */
   readonly waitGC: readonly RuntimeFrame[];
+  /** What the first GC's `gcBgMarkStartWorkers` allocations print, if modelled. */
+  readonly bgMarkStart?: BgMarkStartFrames;
 }
 
 /** A runtime frame. */

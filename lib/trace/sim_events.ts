@@ -65,7 +65,7 @@ export function attachEvents(
   // (the site of a runtime-only stack is its first frame past the
   // allocator's plumbing, e.g. runtime.procresize).
   const explicitCache = new Map<ExplicitStack, number>();
-  const explicitOf = (e: ExplicitStack): number => {
+  const explicitOf = (e: ExplicitStack, g: Goroutine): number => {
     let stack = explicitCache.get(e);
     if (stack === undefined) {
       const frames: Frame[] = e.frames
@@ -76,6 +76,8 @@ export function attachEvents(
           pc: 0,
           inlined: f.inlined ?? false,
         }));
+      // …then the goroutine's own frames, when the stack runs on into them.
+      if (e.onCurg) frames.push(...stacks.get(stackOf(g)));
       stack = stacks.intern(frames);
       explicitCache.set(e, stack);
     }
@@ -91,7 +93,7 @@ export function attachEvents(
         type: typ?.name ?? null,
         requested,
         goroutine: explicit?.goid ?? g.id,
-        stack: explicit !== null ? explicitOf(explicit) : stackOf(g),
+        stack: explicit !== null ? explicitOf(explicit, g) : stackOf(g),
         lineNo: 0,
       });
     },

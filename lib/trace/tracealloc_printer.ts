@@ -169,10 +169,15 @@ export class TraceallocPrinter {
       })\n${
         this.#header(goid, status, goid === 0 || status.startsWith("running"))
       }`;
-      s += this.#frames(
-        frames,
-        goid === 0 ? G0_STACK_TOP : this.#stackTop(goid),
-      );
+      if (explicit.onCurg) {
+        const base = this.#userPart(g);
+        s += this.#framesFrom(frames, base.innerSp) + base.text;
+      } else {
+        s += this.#frames(
+          frames,
+          goid === 0 ? G0_STACK_TOP : this.#stackTop(goid),
+        );
+      }
       if (createdBy !== null) {
         const [fn, file, line, off] = createdBy;
         s += this.#createdByLine(fn, 1) + `\t${file}:${line} +${hex(off)}\n`;

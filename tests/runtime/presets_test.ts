@@ -94,3 +94,23 @@ Deno.test("go1.2-seed: make(chan int, 8) is one block typed by its channel type,
   assertEquals(heads.length, 1);
   assertTrue(heads[0].endsWith(" <channel of chan int>)"), heads[0]);
 });
+
+Deno.test("go1.2-seed: make(chan *T, 4) is one block too, hchan and buffer, typed by its channel type (<channel of chan *main.T>)", () => {
+  const rt = new Runtime({ preset: "go1.2-seed" });
+  let out = "";
+  const p = new TracePrinter(rt, (b) => (out += new TextDecoder().decode(b)));
+  p.attach();
+  rt.types.define("main.T", { size: 24, pointers: [0] });
+  const c = rt.call(
+    "main.main",
+    "main.go",
+    5,
+    () => rt.makechan(rt.types.get("*main.T"), 4),
+  );
+  p.flush();
+  const heads = out.split("\n").filter((l) => l.startsWith("MProf_Malloc("));
+  assertEquals(heads.length, 1, out);
+  assertTrue(heads[0].endsWith(" <channel of chan *main.T>)"), heads[0]);
+  // One block of hchan + 4 pointers, at its size class.
+  assertEquals(rt.sizeOf(c), rt.roundupsize(96 + 4 * 8));
+});

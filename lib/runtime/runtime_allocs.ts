@@ -1,0 +1,160 @@
+/**
+ * The runtime's own allocations beyond its start-up: what the first GC's
+ * `gcBgMarkStartWorkers` allocates (each mark worker's `runtime.g` and
+ * `gcBgMarkWorkerNode`), printed with the stacks real Go prints (the
+ * preset's `bgMarkStart` frames), and the runtime types they use.
+ *
+ * @module
+ */
+
+import type { Goroutine } from "./goroutine.ts";
+import type { GoType, TypeRegistry } from "./types.ts";
+import { AllocKind } from "../stack/allockind.ts";
+import type { ExplicitStack } from "../stack/runtime_frames.ts";
+import type { Preset } from "./presets.ts";
+
+/**
+ * What these allocations need of the runtime (the `Runtime` has it; named
+ * here so that the collector, which calls them, imports no circle).
+ */
+export interface RuntimeAllocsHost {
+  /** The preset (its frame tables). */
+  readonly preset: Preset;
+  /** Whether the runtime's own allocations are modelled. */
+  readonly runtimeAllocations: boolean;
+  /** The running goroutine. */
+  readonly curg: Goroutine;
+  /** How the allocation in progress reached mallocgc. */
+  readonly allocKindInProgress: AllocKind;
+  /** Its requested size and type. */
+  readonly allocInProgress: { requested: number; typ: GoType | null };
+  /** The type registry. */
+  readonly types: TypeRegistry;
+  /** The explicit stack of the allocation in progress. */
+  explicitStack: ExplicitStack | null;
+  /** `mallocgc`. */
+  mallocgc(
+    size: number,
+    typ: GoType | null,
+    needzero?: boolean,
+    p?: number,
+    kind?: AllocKind,
+  ): number;
+  /** Defines (or finds) a global root slot. */
+  global(name: string): number;
+  /** Number of global root slots. */
+  readonly globalCount: number;
+  /** Stores into a global root slot. */
+  setGlobal(i: number, v: number): void;
+}
+
+/**
+ * The allocations of `gcBgMarkStartWorkers` at the first GC, after
+ * `workers` (one per P) were made: each worker's `runtime.g`, made by
+ * `newproc` on the goroutine starting the cycle (in `runtime.GC()` when
+ * `forced`, else in the allocation that triggered it), and the
+ * `gcBgMarkWorkerNode` the worker allocates when it first runs; both stay
+ * live. Only when the runtime's own allocations are modelled
+ * (`Runtime.runtimeAllocations`, set by `goStartup`) and the preset's
+ * frame tables have `bgMarkStart`.
+ */
+export function gcBgMarkStartWorkers(
+  rt: RuntimeAllocsHost,
+  workers: readonly Goroutine[],
+  forced: boolean,
+): void {
+  const f = rt.preset.frames.bgMarkStart;
+  if (f === undefined || !rt.runtimeAllocations) return;
+  const g = rt.curg;
+  const kind = rt.allocKindInProgress;
+  const { requested, typ } = rt.allocInProgress;
+  const t = "0x" + (typ?.addr ?? 0).toString(16);
+  // Triggered by an allocation: gcStart under mallocgc and the rest of that
+  // allocation's path, with its arguments as the printer gives them.
+  const under = forced ? [f.forced] : [
+    { ...f.triggered, args: `0x${requested.toString(16)}, ${t}, 0x1` },
+    ...rt.preset.frames.alloc(kind, typ === null || typ.noscan, false)
+      .slice(1).map((x) => ({
+        ...x,
+        args: x.inlined ? "..." : x.args?.replaceAll("%t", t) ?? `${t}?`,
+      })),
+  ];
+  const gType = runtimeType(rt, "runtime.g", 0x188);
+  const nodeType = runtimeType(rt, "runtime.gcBgMarkWorkerNode", 0x20);
+  for (const w of workers) {
+    _allocRoot(rt, "runtime.allgs", gType, {
+      goid: g.id,
+      status: "running",
+      frames: [...f.newproc, ...under],
+      createdBy: null,
+      onCurg: true,
+    });
+    const [node, ...rest] = f.node;
+    _allocRoot(rt, "runtime.gcBgMarkWorkerPool", nodeType, {
+      goid: w.id,
+      status: "running",
+      frames: [
+        { ...node, args: `0x20, 0x${nodeType.addr.toString(16)}, 0x1` },
+        ...rest,
+      ],
+      createdBy: [...rt.preset.frames.system.markworker.createdBy],
+    });
+  }
+}
+
+/** Allocates one `typ` printed with `stack`, kept live in a global root of `name`. */
+function _allocRoot(
+  rt: RuntimeAllocsHost,
+  name: string,
+  typ: GoType,
+  stack: ExplicitStack,
+): void {
+  rt.explicitStack = stack;
+  try {
+    const x = rt.mallocgc(typ.size, typ, true, rt.curg.p, AllocKind.startup);
+    rt.setGlobal(rt.global(`${name}.${rt.globalCount}`), x);
+  } finally {
+    rt.explicitStack = null;
+  }
+}
+
+/** Scalar element types: their allocations are noscan (and tiny under 16 B). */
+const _SCALARS = new Set([
+  "bool",
+  "int",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "uintptr",
+  "float32",
+  "float64",
+]);
+
+/** Layouts of the runtime's types the simulator also allocates. */
+const _LAYOUTS: Record<string, { size: number; pointers: number[] }> = {
+  "runtime.hmap": { size: 48, pointers: [2, 3, 5] },
+};
+
+/**
+ * The registered type `name`, defined on first use (pointerful unless a
+ * scalar): a runtime type the simulated program never defines itself.
+ */
+export function runtimeType(
+  rt: RuntimeAllocsHost,
+  name: string,
+  requested: number,
+): GoType {
+  const known = rt.types.list.find((t) => t.name === name);
+  if (known !== undefined) return known;
+  const size = Math.max(8, requested - requested % 8);
+  return rt.types.define(
+    name,
+    _LAYOUTS[name] ?? (_SCALARS.has(name) ? { size } : { size, pointers: [0] }),
+  );
+}
