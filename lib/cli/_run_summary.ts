@@ -148,18 +148,38 @@ export function runJson(r: RunResult): Record<string, unknown> {
   };
 }
 
+/**
+ * True when no allocation has a frame: a script that pushes no Go frames
+ * (no `rt.call`/`rt.enter`), run without `--stacks js`. Its one site would
+ * be `?` and its call tree empty.
+ */
+function _sitesUnknown(r: RunResult): boolean {
+  const sites = r.analysis.sites;
+  return sites.length > 0 && sites.every((s) => s.frames.length === 0);
+}
+
 /** The summary as the terminal shows it. */
 export function runText(r: RunResult): string {
   return [
     ..._figureLines(r),
     "",
-    ...topSitesTable(r.analysis, { top: 10, frames: r.frames, order: r.type })
-      .map((l, i) => i === 0 ? `${l} (exact: every allocation)` : l),
-    ...(r.exact.length === 0 ? [] : [
-      "",
-      `call tree by ${r.type} (exact):`,
-      ...callTree(r.exact, { type: r.type, color: stdoutColor() }),
-    ]),
+    ...(_sitesUnknown(r)
+      ? [
+        "sites         unknown: the workload gives its allocations no Go frames (rt.call, rt.enter);",
+        "              run it with --stacks js for its own JS functions and lines",
+      ]
+      : [
+        ...topSitesTable(r.analysis, {
+          top: 10,
+          frames: r.frames,
+          order: r.type,
+        }).map((l, i) => i === 0 ? `${l} (exact: every allocation)` : l),
+        ...(r.exact.length === 0 ? [] : [
+          "",
+          `call tree by ${r.type} (exact):`,
+          ...callTree(r.exact, { type: r.type, color: stdoutColor() }),
+        ]),
+      ]),
     "",
     _profileLine(r),
     ...Object.entries(r.written).map(([opt, path]) =>

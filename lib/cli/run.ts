@@ -403,7 +403,8 @@ export async function runCommand(args: string[]): Promise<number> {
     now: () => rt.clock / 1e9,
     dense: true,
   });
-  attachEvents(rt, siteStacks, (e) => analyzer.add(e));
+  // With --stacks js, the JS stacks the trace carries (one capture each).
+  attachEvents(rt, siteStacks, (e) => analyzer.add(e), { stacks: s.stacks });
   const seconds = await _execute(runWorkload, rt, trace, progress, signals);
   const stats = rt.readMemStats();
   const profile = heapSamples(rt);

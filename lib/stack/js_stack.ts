@@ -27,6 +27,14 @@ interface CallSite {
 /** This library's own folder: frames inside it are not the user's. */
 const LIB_URL = new URL("../", import.meta.url);
 const LIB_PREFIXES = [LIB_URL.href, decodeURIComponent(LIB_URL.pathname)];
+/**
+ * The tool's entry points beside lib/ (main.ts's `Deno.exit(await main(…))`
+ * is on every stack of `run SCRIPT.ts`): not the user's either.
+ */
+const ROOT_FILES = ["main.ts", "mod.ts"].flatMap((f) => {
+  const u = new URL(`../../${f}`, import.meta.url);
+  return [u.href, decodeURIComponent(u.pathname)];
+});
 
 /**
  * The JS frames of the current call, innermost first, leaving out this
@@ -63,8 +71,8 @@ export function captureJsFrames(max = 32): JsFrame[] {
   for (const s of sites) {
     const file = s.getFileName() ?? "";
     // This library's modules are not the user's (a doc-test snippet, `file.ts#12-20.ts`, is).
-    const ours = LIB_PREFIXES.some((p) => file.startsWith(p)) &&
-      !file.includes("#");
+    const ours = (LIB_PREFIXES.some((p) => file.startsWith(p)) &&
+      !file.includes("#")) || ROOT_FILES.includes(file);
     if (
       file === "" || ours || file.startsWith("ext:") || file.startsWith("node:")
     ) continue;

@@ -11,11 +11,15 @@ import type { FrameSnapshot, Goroutine } from "../runtime/goroutine.ts";
 import type { Frame, StackTable, TraceEvent } from "./events.ts";
 import type { ExplicitStack } from "../stack/runtime_frames.ts";
 import { AllocKind } from "../stack/allockind.ts";
+import { captureJsFrames } from "../stack/js_stack.ts";
 
 /**
  * Forwards the runtime's allocations, frees and GC cycles to `emit` as
  * trace events (subscribed after the consumers already there); returns
- * the function that unsubscribes.
+ * the function that unsubscribes. With `opts.stacks` `"js"`, an
+ * allocation's stack is the JS stack of its caller (`captureJsFrames`), the
+ * frames `run --stacks js` writes into the trace, so that the summary and
+ * `analyze` of that trace name the same sites.
  *
  * @example
  * ```ts
@@ -34,7 +38,27 @@ export function attachEvents(
   rt: Runtime,
   stacks: StackTable,
   emit: (e: TraceEvent) => void,
+  opts: { stacks?: "go" | "js" } = {},
 ): () => void {
+  const jsCache = new Map<string, number>();
+  const jsStackOf = (): number => {
+    const frames: Frame[] = captureJsFrames().map((f) => ({
+      func: f.func,
+      file: f.file,
+      line: f.line,
+      pc: 0,
+      inlined: false,
+    }));
+    // Interned by its text: a loop's allocations repeat one stack.
+    const key = frames.map((f) => `${f.func}\u0000${f.file}\u0000${f.line}`)
+      .join("\u0001");
+    let stack = jsCache.get(key);
+    if (stack === undefined) {
+      stack = stacks.intern(frames);
+      jsCache.set(key, stack);
+    }
+    return stack;
+  };
   const cache = new Map<number, { frames: FrameSnapshot; stack: number }[]>();
   const stackOf = (g: Goroutine): number => {
     const depth = g.depth;
@@ -93,7 +117,11 @@ export function attachEvents(
         type: typ?.name ?? null,
         requested,
         goroutine: explicit?.goid ?? g.id,
-        stack: explicit !== null ? explicitOf(explicit, g) : stackOf(g),
+        stack: explicit !== null
+          ? explicitOf(explicit, g)
+          : opts.stacks === "js"
+          ? jsStackOf()
+          : stackOf(g),
         lineNo: 0,
       });
     },
