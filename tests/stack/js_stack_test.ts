@@ -45,3 +45,29 @@ Deno.test("--stacks js: the trace shows the TypeScript caller instead of simulat
     lines[i + 1],
   );
 });
+
+Deno.test("attachEvents with stacks js: an allocation's stack is the JS caller's, as the printer writes it", async () => {
+  const { attachEvents, StackTable } = await import("../../mod.ts");
+  const rt = new Runtime();
+  const table = new StackTable();
+  const stacks: number[] = [];
+  attachEvents(rt, table, (e) => {
+    if (e.kind === "alloc") stacks.push(e.stack);
+  }, { stacks: "js" });
+  for (let i = 0; i < 2; i++) buildCache(rt);
+  buildCache(rt);
+  assertEquals(stacks.length, 3);
+  assertEquals(stacks[0], stacks[1]); // one loop, one interned stack
+  assertTrue(stacks[2] !== stacks[0]); // another caller line, another stack
+  const frames = table.get(stacks[0]);
+  assertEquals(frames[0].func, "buildCache");
+  assertTrue(frames[0].file.endsWith("tests/stack/js_stack_test.ts"));
+  // Without it: the goroutine's simulated frames (none pushed here).
+  const go: number[] = [];
+  const rt2 = new Runtime();
+  attachEvents(rt2, table, (e) => {
+    if (e.kind === "alloc") go.push(e.stack);
+  });
+  buildCache(rt2);
+  assertEquals(table.get(go[0]).length, 0);
+});
