@@ -124,8 +124,13 @@ export function nativeText(
     `peak live     ${n(a.peakLiveBytes)} bytes (call ${n(a.peakAt.record)})`,
     `live at exit  ${n(a.liveBytes)} bytes in ${n(a.liveObjects)} blocks`,
   );
-  const table = (title: string, head: string[], rows: string[][]) => {
-    out.push("", title, ...siteTable(head, rows));
+  const table = (
+    title: string,
+    head: string[],
+    rows: string[][],
+    numbers = false,
+  ) => {
+    out.push("", title, ...siteTable(head, rows, [], 0, numbers));
   };
   if (r.processes.length > 1) {
     table(
@@ -191,6 +196,7 @@ export function nativeText(
       n(s.count),
       n(s.bytes),
     ]),
+    true,
   );
   return out.join("\n");
 }

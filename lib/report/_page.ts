@@ -257,7 +257,7 @@ if (D.sites.length) {
   table($("lifetimes"), [...(D.gc ? D.cycleBuckets : D.bytesBuckets).map((b, i) => ({ key: "l" + i, label: b, html: (r) => '<span class="bar" style="width:' + Math.round(40 * r["l" + i] / maxL) + 'px"></span> ' + fmt(r["l" + i]) })), siteCell],
     D.sites.filter((s) => s.frees > 0).map((s) => Object.assign({ site: s.site }, ...s.lifetime.map((v, i) => ({ ["l" + i]: v })))));
   const maxS = Math.max(1, ...D.sizes.map((s) => D.gc ? s.size * s.count : s.requested));
-  table($("sizes"), [{ key: "size", label: "size", fmt: D.gc ? fmt : (v) => "≤" + fmt(v) }, { key: "count", label: "objects", fmt }, { key: "bytes", label: "bytes", html: (r) => '<span class="bar" style="width:' + Math.round(200 * r.bytes / maxS) + 'px"></span> ' + bytes(r.bytes) }, ...(D.gc ? [{ key: "frag", label: "fragmentation", fmt: (v) => v < 0 ? "-" : (100 * v).toFixed(1) + "%" }] : [])],
+  table($("sizes"), [{ key: "size", label: "size", fmt: D.gc ? fmt : (v) => v === 0 ? "0" : "≤" + bytes(v) }, { key: "count", label: "objects", fmt }, { key: "bytes", label: "bytes", html: (r) => '<span class="bar" style="width:' + Math.round(200 * r.bytes / maxS) + 'px"></span> ' + bytes(r.bytes) }, ...(D.gc ? [{ key: "frag", label: "fragmentation", fmt: (v) => v < 0 ? "-" : (100 * v).toFixed(1) + "%" }] : [])],
     D.sizes.map((s) => ({ size: s.size, count: s.count, bytes: D.gc ? s.size * s.count : s.requested, frag: s.known ? s.fragmentation : -1 })));
 } else { $("sitesec").style.display = "none"; }
 // ---- diff table ----

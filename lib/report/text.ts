@@ -49,13 +49,15 @@ const _count = (x: number, one: string, many = one + "s") =>
 /**
  * Lines of a table: every column right-aligned except the last (the site),
  * two spaces apart; under a row, `stacks[i]`'s frames past the first, each
- * on its own line starting with `← ` below the site column.
+ * on its own line starting with `← ` below the site column. A table with
+ * no site column (`numbers`) right-aligns its last column too.
  */
 export function siteTable(
   head: string[],
   rows: string[][],
   stacks: (SiteFrame[] | undefined)[] = [],
   frames = 0,
+  numbers = false,
 ): string[] {
   const w = head.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => r[i].length))
@@ -64,9 +66,9 @@ export function siteTable(
     w.slice(0, -1).reduce((a, b) => a + b + 2, 0) + 2,
   );
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(w[i]))).join(
-      "  ",
-    );
+    cells.map((c, i) =>
+      i === cells.length - 1 && !numbers ? c : c.padStart(w[i])
+    ).join("  ");
   const out = [line(head)];
   rows.forEach((r, i) => {
     out.push(line(r));

@@ -71,7 +71,8 @@ export function callTree(
   const maxDepth = opts.maxDepth ?? 12;
   const bytes = type.endsWith("space");
   const fmt = (v: number) => bytes ? fmtBytes(v) : String(v);
-  const out: string[] = [];
+  const rows: { share: number; size: string; depth: number; name: string }[] =
+    [];
   const walk = (n: TNode, depth: number) => {
     const kids = [...n.kids.values()].filter((c) => c.value >= min).sort((
       a,
@@ -79,17 +80,21 @@ export function callTree(
     ) => b.value - a.value);
     for (const c of kids) {
       const share = total === 0 ? 0 : c.value / total;
-      let text = `${(100 * share).toFixed(1).padStart(5)}%  ${fmt(c.value)}  ${
-        "  ".repeat(depth)
-      }${c.name}`;
-      if (opts.color) {
-        const code = share >= 0.25 ? 31 : share >= 0.05 ? 33 : 2;
-        text = `\x1b[${code}m${text}\x1b[0m`;
-      }
-      out.push(text);
+      rows.push({ share, size: fmt(c.value), depth, name: c.name });
       if (depth + 1 < maxDepth) walk(c, depth + 1);
     }
   };
   walk(root, 0);
-  return out;
+  // The size column right-aligned to its widest figure, so a name's
+  // indentation is its depth alone (a wide parent figure cannot push it
+  // past its child's).
+  const w = Math.max(0, ...rows.map((r) => r.size.length));
+  return rows.map((r) => {
+    const text = `${(100 * r.share).toFixed(1).padStart(5)}%  ${
+      r.size.padStart(w)
+    }  ${"  ".repeat(r.depth)}${r.name}`;
+    if (!opts.color) return text;
+    const code = r.share >= 0.25 ? 31 : r.share >= 0.05 ? 33 : 2;
+    return `\x1b[${code}m${text}\x1b[0m`;
+  });
 }

@@ -1,0 +1,74 @@
+/**
+ * The native report's HTML size table in Chromium labels its rows as the
+ * terminal does (`≤64B`, `≤4kB`: lib/report/units.ts's fmtBytes), not as
+ * bare counts (`≤64`, `≤4,096`).
+ */
+import { assertEquals } from "../_assert.ts";
+import { findChromium } from "../_cdp.ts";
+import { open, watchedPage } from "./_browser.ts";
+import { renderReport } from "../../lib/report/html.ts";
+import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
+import { StackTable } from "../../lib/trace/events.ts";
+
+const chromium = findChromium();
+if (chromium === null) {
+  console.log(
+    "native_sizes_html_test: skipped: Chromium is missing (apt-get install chromium)",
+  );
+}
+
+Deno.test({
+  name: "native HTML size rows read ≤64B, ≤4kB as the terminal's",
+  ignore: chromium === null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const st = new StackTable();
+    const s = st.intern([{
+      func: "f",
+      file: "f.c",
+      line: 1,
+      pc: 0,
+      inlined: false,
+    }]);
+    const a = new TraceAnalyzer(st);
+    let addr = 16;
+    for (const size of [40, 64, 3000, 4096]) {
+      a.add({
+        kind: "alloc",
+        addr,
+        size,
+        type: null,
+        requested: 0,
+        goroutine: 1,
+        stack: s,
+        lineNo: 1,
+      });
+      addr += 8192;
+    }
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(
+      `${dir}/n.html`,
+      renderReport({
+        title: "native",
+        subtitle: "",
+        samples: [],
+        analysis: a.finish(),
+        gc: false,
+        timeLabel: "wall time",
+      }),
+    );
+    const { page, errors } = await watchedPage(chromium!);
+    try {
+      await open(page, `${dir}/n.html`);
+      const labels = await page.eval<string[]>(
+        `[...document.querySelectorAll("#sizes tr")].slice(1).map((r) => r.cells[0].textContent)`,
+      );
+      assertEquals(labels, ["≤64B", "≤4kB"]);
+      assertEquals(errors, []);
+    } finally {
+      await page.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
