@@ -112,6 +112,15 @@ export async function main(args: string[], debug = false): Promise<number> {
       );
       return EXIT_USAGE;
     }
+    const parse = _parseArgsError(err);
+    if (parse !== null && command !== "") {
+      // Node's message is capitalised and written as two sentences; say it
+      // as the other usage errors are, naming the command.
+      console.error(
+        `alloctrace ${command}: ${parse} (see alloctrace ${command} --help)`,
+      );
+      return EXIT_USAGE;
+    }
     console.error(errorLine(err));
     const usage = err instanceof UsageError ||
       (err instanceof TypeError &&
@@ -127,6 +136,19 @@ function _unknownOption(err: unknown): string | null {
     (err as { code?: string }).code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION"
   ) return null;
   return /^Unknown option '([^']*)'/.exec(err.message)?.[1] ?? null;
+}
+
+/**
+ * Another parseArgs error (an unexpected argument, a missing value) in the
+ * house style: its first sentence, lowercase; null for any other error.
+ */
+function _parseArgsError(err: unknown): string | null {
+  if (
+    !(err instanceof TypeError) ||
+    !(err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+  ) return null;
+  const first = err.message.split("\n")[0].replace(/\. .*$/, "");
+  return first.charAt(0).toLowerCase() + first.slice(1);
 }
 
 /**

@@ -1345,6 +1345,13 @@ const ROWS: Row[] = [
     code: 1,
     stderr: /^alloctrace: native needs --allow-all/,
   },
+  {
+    name: "workloads takes no argument: the house style, exit 2",
+    args: ["workloads", "extra"],
+    code: 2,
+    stderr:
+      /^alloctrace workloads: unexpected argument 'extra' \(see alloctrace workloads --help\)$/,
+  },
   // --- unknown options: one clear line naming the command ------------------
   ...([
     ["run", "--bogus"],
