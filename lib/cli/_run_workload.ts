@@ -22,8 +22,9 @@ export const PARAM_NAMES: readonly string[] = [
 ];
 
 /**
- * One help line per workload parameter; a name several workloads share
- * (`--n`) says what it means for each, since that differs.
+ * One help line per workload parameter, naming the workload(s) that take
+ * it; a name several workloads share (`--n`) says what it means for each,
+ * since that differs. Aligned and wrapped by the help formatter.
  */
 export function paramHelp(): string {
   const uses = new Map<string, string[]>();
@@ -33,8 +34,7 @@ export function paramHelp(): string {
     }
   }
   return [...uses].map(([name, helps]) =>
-    `  --${name} N`.padEnd(23) + "workload parameter: " +
-    (helps.length === 1 ? helps[0].replace(/^[^:]*: /, "") : helps.join("; "))
+    `  --${name} N  workload parameter: ${helps.join("; ")}`
   ).join("\n");
 }
 

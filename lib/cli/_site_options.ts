@@ -19,7 +19,7 @@ export const SITE_OPTIONS = {
 
 /** Help lines of {@link SITE_OPTIONS}. */
 export const SITE_HELP =
-  `  --by func|line|stack what a site is: its function, its function and file:line
+  `  --by func|line|stack  what a site is: its function, its function and file:line
                        (default), or its whole stack
   --stacks             same as --by stack
   --frames N           frames of each top site's and leak's stack to show (default 4)`;

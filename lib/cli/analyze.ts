@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { TraceAnalyzer } from "../trace/analyze.ts";
 import { analysisText } from "../report/text.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
+import { formatHelp } from "./_help.ts";
 import { labelSites } from "../trace/sites.ts";
 import { StackTable } from "../trace/events.ts";
 import {
@@ -35,7 +36,8 @@ import { sniffExecTrace } from "./_readexec.ts";
 import { analyzeExecTrace } from "./exec_analyze.ts";
 
 /** Help text of `alloctrace analyze`. */
-export const ANALYZE_HELP = `Usage: alloctrace analyze TRACE [options]
+export const ANALYZE_HELP = formatHelp(
+  `Usage: alloctrace analyze TRACE [options]
 
 Read an allocation trace printed by GODEBUG=allocfreetrace=1 (Go 1.3 to 1.22,
 or the Dec 2013 seed's MProf_Malloc format), or a Go 1.23+ execution trace
@@ -62,8 +64,10 @@ Examples:
   alloctrace analyze prog.trace
   GODEBUG=allocfreetrace=1 ./prog 2>&1 | alloctrace analyze - --pprof heap.pb.gz
   alloctrace analyze big.trace.gz --json > analysis.json
-  GODEBUG=traceallocfree=1 go test -trace exec.trace && alloctrace analyze exec.trace
-`;
+  GODEBUG=traceallocfree=1 go test -trace exec.trace &&
+    alloctrace analyze exec.trace
+`,
+);
 
 /** Runs `alloctrace analyze`; returns the exit code. */
 export async function analyzeCommand(args: string[]): Promise<number> {

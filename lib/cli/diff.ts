@@ -23,9 +23,10 @@ import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
 import { streamExecAllocs } from "./_readexec.ts";
 import { readHeader } from "../trace/exectrace/format.ts";
 import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
+import { formatHelp } from "./_help.ts";
 
 /** Help text of `alloctrace diff`. */
-export const DIFF_HELP = `Usage: alloctrace diff A B [options]
+export const DIFF_HELP = formatHelp(`Usage: alloctrace diff A B [options]
 
 Per-site change in alloc_objects, alloc_space, inuse_objects and inuse_space
 from A to B. Each of A and B is an allocfreetrace log (plain or gzipped), a
@@ -49,7 +50,7 @@ ${SITE_HELP.split("\n").slice(0, 3).join("\n")}
 Examples:
   alloctrace diff before.trace after.trace
   alloctrace diff old.pb.gz new.pb.gz --type inuse_space
-`;
+`);
 
 type Values = [number, number, number, number];
 

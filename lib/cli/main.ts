@@ -13,12 +13,13 @@ import { REPLAY_HELP, replayCommand } from "./replay.ts";
 import { DIFF_HELP, diffCommand } from "./diff.ts";
 import { NATIVE_HELP, nativeCommand } from "./native.ts";
 import { errorLine, EXIT_FAILURE, EXIT_USAGE, UsageError } from "./_usage.ts";
+import { formatHelp } from "./_help.ts";
 
 /** The tool's version. */
 export const VERSION = "0.1.0";
 
 /** Help text of `alloctrace`. */
-export const HELP =
+export const HELP = formatHelp(
   `alloctrace ${VERSION}: the Go runtime's allocator, sweeper, heap profiler
 and GODEBUG=allocfreetrace printer on a workbench; a reader of real Go
 allocation traces; a malloc/free tracer for native programs.
@@ -41,7 +42,8 @@ Options:
   --version        print the version
 
 Run 'alloctrace <command> --help' for a command's options.
-`;
+`,
+);
 
 const COMMANDS: Record<
   string,

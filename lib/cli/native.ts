@@ -31,9 +31,11 @@ import {
   sampleTypeOption,
   UsageError,
 } from "./_usage.ts";
+import { formatHelp } from "./_help.ts";
 
 /** Help text of `alloctrace native`. */
-export const NATIVE_HELP = `Usage: alloctrace native [options] -- CMD [ARGS…]
+export const NATIVE_HELP = formatHelp(
+  `Usage: alloctrace native [options] -- CMD [ARGS…]
        alloctrace native [options] -p PID
 
 Run CMD traced with ptrace from its first instruction and record every
@@ -70,14 +72,15 @@ ${SITE_HELP}
   --html FILE          write the HTML report
   -h, --help           show this help
 
-Needs: ptrace permitted (CAP_SYS_PTRACE or Yama
-ptrace_scope 0/1 for a child), --allow-all for Deno (FFI, and reading
-/proc/PID/maps, which Deno grants only with --allow-all), and for stacks with
---breakpoints libunwind8 (Debian).
+Needs: ptrace permitted (CAP_SYS_PTRACE, or Yama ptrace_scope 0 or 1 for a
+child); --allow-all for Deno (FFI, and reading /proc/PID/maps, which Deno
+grants only with --allow-all); and, for --breakpoints' stacks, libunwind8
+(Debian).
 
 Example:
   alloctrace native --pprof heap.pb.gz -- ./myprog input.txt
-`;
+`,
+);
 
 /** Samples of sampled allocations, un-sampled the way Go's `scaleHeapSample` does. */
 function scaled(samples: HeapSample[], rate: number): HeapSample[] {

@@ -26,9 +26,10 @@ import {
 } from "./_usage.ts";
 import { topTable } from "./_top.ts";
 import { renderReport } from "../report/html.ts";
+import { formatHelp } from "./_help.ts";
 
 /** Help text of `alloctrace replay`. */
-export const REPLAY_HELP = `Usage: alloctrace replay TRACE [options]
+export const REPLAY_HELP = formatHelp(`Usage: alloctrace replay TRACE [options]
 
 Feed the allocations of an allocfreetrace log into the simulated runtime —
 each object allocated with its recorded size, type and stack, reachable
@@ -52,7 +53,7 @@ Options:
 
 Example:
   alloctrace replay prog.trace --memprofilerate 4096 --memprofile at4096.pb.gz
-`;
+`);
 
 /** Runs `alloctrace replay`; returns the exit code. */
 export async function replayCommand(args: string[]): Promise<number> {

@@ -45,9 +45,10 @@ import type { SiteBy } from "../trace/sites.ts";
 import { siteOptions } from "./_site_options.ts";
 import { chooseWorkload, PARAM_NAMES, paramHelp } from "./_run_workload.ts";
 import { gogcText, runJson, type RunResult, runText } from "./_run_summary.ts";
+import { formatHelp } from "./_help.ts";
 
 /** Help text of `alloctrace run`. */
-export const RUN_HELP = `Usage: alloctrace run [WORKLOAD] [options]
+export const RUN_HELP = formatHelp(`Usage: alloctrace run [WORKLOAD] [options]
 
 Simulate WORKLOAD on the simulated Go heap and print a summary.
 
@@ -78,7 +79,7 @@ Options:
   --trace-out FILE     write the allocfreetrace trace into FILE, not stderr
                        (turns GODEBUG allocfreetrace=1 on)
   --stacks go|js       trace frames: the simulated Go frames (default) or the JS stack
-  --by func|line|stack what a site of the summary and report is (default line: function and file:line)
+  --by func|line|stack  what a site of the summary and report is (default line: function and file:line)
   --frames N           frames of each top site's stack in the summary (default 3)
 ${paramHelp()}
   --json               print the summary as JSON
@@ -90,7 +91,7 @@ Examples:
   alloctrace run binarytrees --depth 14 --go go1.2-seed --json
   alloctrace run ./my_workload.ts 1000
   GODEBUG=gctrace=1 alloctrace run leak --n 100000
-`;
+`);
 
 function env(name: string): string | undefined {
   try {

@@ -6,9 +6,10 @@
 
 import { parseArgs } from "node:util";
 import { WORKLOADS } from "../workload/registry.ts";
+import { formatHelp, HELP_WIDTH, wrapWords } from "./_help.ts";
 
 /** Help text of `alloctrace workloads`. */
-export const WORKLOADS_HELP = `Usage: alloctrace workloads [--json]
+export const WORKLOADS_HELP = formatHelp(`Usage: alloctrace workloads [--json]
 
 List the built-in workloads of 'alloctrace run' with their parameters.
 
@@ -18,7 +19,7 @@ Options:
 
 Example:
   alloctrace workloads
-`;
+`);
 
 /** Runs `alloctrace workloads`; returns the exit code. */
 export function workloadsCommand(args: string[]): number {
@@ -49,16 +50,23 @@ export function workloadsCommand(args: string[]): number {
   }
   const lines: string[] = [];
   for (const w of WORKLOADS) {
-    lines.push(`${w.name}\n  ${w.summary}`);
+    lines.push(
+      w.name,
+      ...wrapWords(w.summary, HELP_WIDTH - 2).map((l) => `  ${l}`),
+    );
     if (w.mirrors) {
       lines.push(
         `  mirrors tests/testdata/shared/go1.19/programs/${w.mirrors}`,
       );
     }
     for (const p of w.params) {
+      const [first, ...rest] = wrapWords(
+        `${p.help} (default ${p.default}, ${p.min} to ${p.max})`,
+        HELP_WIDTH - 18,
+      );
       lines.push(
-        `  --${p.name} N`.padEnd(18) +
-          `${p.help} (default ${p.default}, ${p.min} to ${p.max})`,
+        `  --${p.name} N`.padEnd(18) + first,
+        ...rest.map((l) => " ".repeat(18) + l),
       );
     }
     lines.push("");
