@@ -34,7 +34,7 @@ for (const cmd of PAGES) {
         continue;
       }
       if (!inItems) continue;
-      const m = /^  (\S.*?)  +(\S.*)$/.exec(l);
+      const m = /^ {2}(\S.*?) {2,}(\S.*)$/.exec(l);
       if (m !== null && l[2] !== " ") {
         cols.add(l.length - m[2].length);
       } else {
