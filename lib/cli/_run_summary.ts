@@ -136,8 +136,14 @@ export function runJson(r: RunResult): Record<string, unknown> {
       peakLiveBytes: analysis.peakLiveBytes,
     },
     // Not in `exact` nor in any table: counted by MemStats.Mallocs and Frees
-    // only (memstats.Mallocs = exact.allocs + tinyAllocsCombined).
+    // only.
     tinyAllocsCombined: r.tinyCombined,
+    // The start-up's objects allocated before GODEBUG was read: no record,
+    // so not in `exact.allocs`, but their frees (when a GC finds them dead)
+    // are in `exact.frees`. So memstats.Mallocs = exact.allocs +
+    // tinyAllocsCombined + untraced.allocs, and memstats.TotalAlloc =
+    // exact.allocBytes + untraced.bytes (go1.22: + 8 per allocation header).
+    untraced: { ...rt.untraced, frees: analysis.unmatchedFrees },
     top: _topSites(analysis.sites, r.type, 10),
     // The heap profile at MemProfileRate, un-sampled as pprof does: an estimate.
     sampledProfile: rt.memProfileRate === 0 ? null : {
@@ -221,6 +227,7 @@ function _figureLines(r: RunResult): string[] {
           _n(stats.Mallocs)
         })`
     }`,
+    ..._untracedLine(r),
     `frees         ${_n(analysis.frees)}${
       tinyCombined === 0
         ? ""
@@ -241,6 +248,22 @@ function _figureLines(r: RunResult): string[] {
     `time          ${(rt.clock / 1e6).toFixed(1)} ms simulated; ${
       r.seconds.toFixed(2)
     } s real, ${_rate(_allocsPerSecond(r))} simulated allocations/s`,
+  ];
+}
+
+/**
+ * The objects allocated before GODEBUG was read, as analyze names the frees
+ * of such objects: counted by MemStats, not by `allocations`, yet their
+ * frees are among `frees` (without this line the figures do not add up to
+ * the final objects).
+ */
+function _untracedLine(r: RunResult): string[] {
+  const { allocs, bytes } = r.rt.untraced;
+  if (allocs === 0) return [];
+  return [
+    `              + ${_n(allocs)} allocated before GODEBUG was read (${
+      _n(bytes)
+    } bytes, untraced), ${_n(r.analysis.unmatchedFrees)} of them freed`,
   ];
 }
 

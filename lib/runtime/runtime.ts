@@ -568,6 +568,16 @@ export class Runtime {
   runtimeAllocations = false;
 
   /**
+   * The objects `goStartup` allocated before GODEBUG was read, and the bytes
+   * TotalAlloc counted for them: MemStats counts them, no event consumer
+   * (trace, profile, analysis) ever saw them.
+   */
+  readonly untraced: { allocs: number; bytes: number } = {
+    allocs: 0,
+    bytes: 0,
+  };
+
+  /**
    * What the first GC's `gcBgMarkStartWorkers` allocates for its mark
    * `workers` (see runtime_allocs.ts); the collector calls it.
    */

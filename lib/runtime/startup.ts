@@ -51,12 +51,15 @@ export function goStartup(rt: Runtime, program = "minimal"): void {
   const ev = rt.events;
   const [alloc, profileAlloc] = [ev.alloc, ev.profileAlloc];
   ev.alloc = ev.profileAlloc = null;
+  const [allocs, bytes] = [rt.stats.nMalloc, rt.stats.totalAlloc];
   try {
     for (const size of prog.untraced) rt.mallocgc(size, null);
   } finally {
     ev.alloc = alloc;
     ev.profileAlloc = profileAlloc;
   }
+  rt.untraced.allocs += rt.stats.nMalloc - allocs;
+  rt.untraced.bytes += rt.stats.totalAlloc - bytes;
   const frames = data.frames.map(_frame);
   // Functions longer than the symbol table's default text get theirs first.
   const longest = new Map<string, RuntimeFrame>();

@@ -1,6 +1,7 @@
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { alloctrace, ROOT, withTempDir } from "../_run.ts";
 import { startupOf } from "../_testdata.ts";
+import { getPreset } from "../../lib/runtime/presets.ts";
 
 Deno.test("alloctrace run (the main job) prints a summary of the simulated heap", async () => {
   const r = await alloctrace(["run", "binarytrees", "--depth", "8"]);
@@ -415,4 +416,56 @@ Deno.test("a script's summary names its arguments, not an empty ()", async () =>
       none.stdout.split("\n")[0],
     );
   });
+});
+
+Deno.test("run: the objects allocated before GODEBUG was read are named on their own line and in --json, so allocations − frees adds up to the final objects", async () => {
+  const n = (x: number) => x.toLocaleString("en-US");
+  const num = (s: string) => Number(s.replaceAll(",", ""));
+  for (const go of ["go1.19", "go1.22", "go1.2-seed"]) {
+    const args = ["run", "leak", "--n", "300", "--go", go];
+    const t = await alloctrace(args);
+    assertEquals(t.code, 0, t.stderr);
+    const j = await alloctrace([...args, "--json"]);
+    assertEquals(j.code, 0, j.stderr);
+    const doc = JSON.parse(j.stdout);
+    // The start-up's own data: the sizes of the objects it allocates before
+    // parsedebugvars (no record; the first GC finds them dead).
+    const sizes = getPreset(go).startup?.programs.leak.untraced ?? [];
+    assertEquals(sizes.length, startupOf("leak", go).untraced);
+    const bytes = sizes.reduce((a, s) => a + s, 0);
+    assertEquals(doc.untraced, {
+      allocs: sizes.length,
+      bytes,
+      frees: sizes.length, // leak ends with runtime.GC()
+    }, go);
+    const { exact, memstats: m, tinyAllocsCombined: tiny } = doc;
+    assertEquals(m.Mallocs, exact.allocs + tiny + doc.untraced.allocs, go);
+    assertEquals(
+      m.HeapObjects,
+      exact.allocs + doc.untraced.allocs - exact.frees,
+    );
+    // go1.22's TotalAlloc also counts each allocation header's 8 bytes,
+    // which tracealloc leaves out of the size it prints.
+    if (go !== "go1.22") {
+      assertEquals(m.TotalAlloc, exact.allocBytes + doc.untraced.bytes, go);
+    }
+    // The text: the same figures, and they add up.
+    const lines = t.stdout.split("\n");
+    const at = lines.findIndex((l) => l.startsWith("allocations "));
+    const allocs = num(/^allocations +([\d,]+)/.exec(lines[at])![1]);
+    const frees = num(/^frees +([\d,]+)/m.exec(t.stdout)![1]);
+    const final = num(/in ([\d,]+) objects\n/.exec(t.stdout)![1]);
+    if (sizes.length === 0) {
+      assertTrue(lines[at + 1].startsWith("frees "), lines[at + 1]);
+      assertEquals(allocs - frees, final, go);
+      continue;
+    }
+    assertEquals(
+      lines[at + 1],
+      `              + ${sizes.length} allocated before GODEBUG was read (${
+        n(bytes)
+      } bytes, untraced), ${sizes.length} of them freed`,
+    );
+    assertEquals(allocs + sizes.length - frees, final, go);
+  }
 });
