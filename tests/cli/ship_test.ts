@@ -275,11 +275,48 @@ Deno.test("the README's example commands run as written on a checkout with nothi
       if (!/^(\$|\.\.\.|```)/.test(next)) {
         assertEquals(r.stdout.split("\n")[0], next, line);
       }
+      assertShownOutput(line, lines.slice(i + 1), r.stdout);
       ran++;
     }
     assertTrue(ran >= 4, `only ${ran} README commands ran`);
   }, "alloctrace-readme-");
 });
+
+/**
+ * Every line the README shows under a command (up to the block's end or the
+ * next command) is a line of what the command prints now, in order:
+ * figures recorded before a change of the code cannot stay in it. `...`
+ * stands for lines left out, `…` inside a line for what varies from run to
+ * run (real time); runs of spaces count as one, so a table cut to a few
+ * rows may be aligned for them.
+ */
+function assertShownOutput(
+  command: string,
+  after: string[],
+  stdout: string,
+): void {
+  const norm = (l: string) => l.trim().replace(/\s+/g, " ");
+  const out = stdout.split("\n").map(norm);
+  let at = 0;
+  for (const shown of after) {
+    if (/^(\$ |```)/.test(shown)) break;
+    if (shown === "...") continue;
+    const want = new RegExp(
+      `^${
+        norm(shown).split("…").map((p) =>
+          p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+        )
+          .join(".*")
+      }$`,
+    );
+    const found = out.findIndex((l, k) => k >= at && want.test(l));
+    assertTrue(
+      found >= 0,
+      `README: \`${command}\` does not print (or not at this place):\n${shown}\nit prints:\n${stdout}`,
+    );
+    at = found + 1;
+  }
+}
 
 async function lsTs(dir: string): Promise<string[]> {
   const out: string[] = [];
