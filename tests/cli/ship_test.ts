@@ -101,7 +101,63 @@ async function installAndRun(
   });
   assertEquals(r.code, 0, r.stderr);
   assertEquals(JSON.parse(r.stdout).memstats.HeapObjects, leakObjects(100));
+  // As the README warns: without `deno` on PATH (a machine with only Node,
+  // where `npx deno install` made the shim) the command cannot run.
+  if (await onPath("deno", NO_DENO_PATH) === null) {
+    const bare = await run(`${root}/bin/alloctrace`, ["workloads"], {
+      cwd: root,
+      env: { PATH: NO_DENO_PATH },
+    });
+    assertTrue(bare.code !== 0, bare.stdout);
+    assertIncludes(bare.stderr, "deno: not found");
+  }
 }
+
+/** A PATH with the system's commands (and Node's npx where it is) but no Deno of ours. */
+const NO_DENO_PATH = "/usr/bin:/bin";
+
+/** Where `cmd` is on `path` (null: nowhere). */
+async function onPath(cmd: string, path: string): Promise<string | null> {
+  for (const dir of path.split(":")) {
+    try {
+      if ((await Deno.stat(`${dir}/${cmd}`)).isFile) return `${dir}/${cmd}`;
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
+}
+
+Deno.test("the README's npx alias works on a machine with only Node: no deno on PATH", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const m =
+    /^alias alloctrace="npx (--yes deno@[\d.]+ run [^"$]*)\$PWD\/main\.ts"$/m
+      .exec(readme);
+  assertTrue(
+    m !== null,
+    'the README has no alias alloctrace="npx … $PWD/main.ts"',
+  );
+  const npx = await onPath("npx", Deno.env.get("PATH") ?? "");
+  if (npx === null) {
+    console.log("skipped: no npx on PATH (Node is not installed)");
+    return;
+  }
+  const path = `${npx.slice(0, npx.lastIndexOf("/"))}:${NO_DENO_PATH}`;
+  await withTempDir(async (dir) => {
+    // From another directory, as an alias is used: $PWD was the clone's.
+    const r = await run(npx, [
+      ...m[1].trim().split(/\s+/),
+      `${ROOT}main.ts`,
+      "run",
+      "leak",
+      "--n",
+      "100",
+      "--json",
+    ], { cwd: dir, env: { PATH: path } });
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(JSON.parse(r.stdout).memstats.HeapObjects, leakObjects(100));
+  }, "alloctrace-alias-");
+});
 
 Deno.test("the README's install line works from a clone", async () => {
   await withTempDir(async (root) => {
