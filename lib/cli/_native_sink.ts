@@ -21,6 +21,7 @@ import { seedFrameLines, SeedPrinter } from "../trace/seed_printer.ts";
 import { type Frame, StackTable } from "../trace/events.ts";
 import { siteName, TraceAnalyzer } from "../trace/analyze.ts";
 import type { SiteBy } from "../trace/sites.ts";
+import { grown } from "../runtime/grow.ts";
 
 /** The C and C++ runtime libraries: their frames are shown by module, not source file. */
 const ALLOCATOR_LIBS =
@@ -320,20 +321,12 @@ export class NativeSink {
 
   #grow(): void {
     const n = this.#lSize.length * 2;
-    const grow = <T extends Float64Array | Int32Array | Uint8Array>(
-      a: T,
-      make: (n: number) => T,
-    ): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.#lSize = grow(this.#lSize, (n) => new Float64Array(n));
-    this.#lTime = grow(this.#lTime, (n) => new Float64Array(n));
-    this.#lClock = grow(this.#lClock, (n) => new Float64Array(n));
-    this.#lStack = grow(this.#lStack, (n) => new Int32Array(n));
-    this.#lProc = grow(this.#lProc, (n) => new Int32Array(n));
-    this.#lSampled = grow(this.#lSampled, (n) => new Uint8Array(n));
+    this.#lSize = grown(this.#lSize, n);
+    this.#lTime = grown(this.#lTime, n);
+    this.#lClock = grown(this.#lClock, n);
+    this.#lStack = grown(this.#lStack, n);
+    this.#lProc = grown(this.#lProc, n);
+    this.#lSampled = grown(this.#lSampled, n);
   }
 
   /** Lifetimes per site (sites named as the analyzer names them), sites by frees. */

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { grown } from "./grow.ts";
+
 /** Goroutine status strings as Go's traceback prints them. */
 export type GStatus =
   | "idle"
@@ -117,14 +119,10 @@ export class Goroutine {
   }
 
   #growFrames(): void {
-    const grow = (a: Int32Array) => {
-      const b = new Int32Array(a.length * 2);
-      b.set(a);
-      return b;
-    };
-    this.frameFunc = grow(this.frameFunc);
-    this.frameLine = grow(this.frameLine);
-    this.frameSp = grow(this.frameSp);
+    const n = this.frameFunc.length * 2;
+    this.frameFunc = grown(this.frameFunc, n);
+    this.frameLine = grown(this.frameLine, n);
+    this.frameSp = grown(this.frameSp, n);
   }
 
   /** Returns from the innermost frame; its root slots are dropped. */

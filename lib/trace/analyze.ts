@@ -28,6 +28,7 @@ import {
   siteIndex,
   siteOf,
 } from "./sites.ts";
+import { grown } from "../runtime/grow.ts";
 
 /** Upper bounds of the lifetime histogram buckets in GC cycles (the last is open). */
 export const CYCLE_BUCKETS: readonly number[] = [0, 1, 2, 4, 8, 16, 64];
@@ -320,21 +321,11 @@ export class TraceAnalyzer {
 
   #grow(): void {
     const n = this.#lSite.length * 2;
-    const g32 = (a: Int32Array) => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
-    const g64 = (a: Float64Array) => {
-      const b = new Float64Array(n);
-      b.set(a);
-      return b;
-    };
-    this.#lSite = g32(this.#lSite);
-    this.#lStack = g32(this.#lStack);
-    this.#lCycle = g32(this.#lCycle);
-    this.#lSize = g64(this.#lSize);
-    this.#lClock = g64(this.#lClock);
+    this.#lSite = grown(this.#lSite, n);
+    this.#lStack = grown(this.#lStack, n);
+    this.#lCycle = grown(this.#lCycle, n);
+    this.#lSize = grown(this.#lSize, n);
+    this.#lClock = grown(this.#lClock, n);
   }
 
   /** Adds one event. */

@@ -31,6 +31,7 @@ import type {
   GenerationContext,
   TypeInfo,
 } from "./reader.ts";
+import { grown } from "../../runtime/grow.ts";
 
 /** Go 1.23's `class_to_size` (runtime/sizeclasses.go; the same since 1.19). */
 export const CLASS_TO_SIZE: readonly number[] = [
@@ -664,20 +665,12 @@ export class ExecHeap implements ExecSink {
 
   #grow(): void {
     const n = this.#lType.length * 2;
-    const g = <T extends Int32Array | Float64Array | Uint8Array>(
-      a: T,
-      make: (n: number) => T,
-    ): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.#lType = g(this.#lType, (n) => new Int32Array(n));
-    this.#lSite = g(this.#lSite, (n) => new Int32Array(n));
-    this.#lCycle = g(this.#lCycle, (n) => new Int32Array(n));
-    this.#lSize = g(this.#lSize, (n) => new Float64Array(n));
-    this.#lTime = g(this.#lTime, (n) => new Float64Array(n));
-    this.#lExisting = g(this.#lExisting, (n) => new Uint8Array(n));
+    this.#lType = grown(this.#lType, n);
+    this.#lSite = grown(this.#lSite, n);
+    this.#lCycle = grown(this.#lCycle, n);
+    this.#lSize = grown(this.#lSize, n);
+    this.#lTime = grown(this.#lTime, n);
+    this.#lExisting = grown(this.#lExisting, n);
   }
 
   #alloc(id: number, localType: number, c: EventCursor, existing: boolean) {
