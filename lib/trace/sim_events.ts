@@ -40,25 +40,17 @@ export function attachEvents(
   emit: (e: TraceEvent) => void,
   opts: { stacks?: "go" | "js" } = {},
 ): () => void {
-  const jsCache = new Map<string, number>();
-  const jsStackOf = (): number => {
-    const frames: Frame[] = captureJsFrames().map((f) => ({
-      func: f.func,
-      file: f.file,
-      line: f.line,
-      pc: 0,
-      inlined: false,
-    }));
-    // Interned by its text: a loop's allocations repeat one stack.
-    const key = frames.map((f) => `${f.func}\u0000${f.file}\u0000${f.line}`)
-      .join("\u0001");
-    let stack = jsCache.get(key);
-    if (stack === undefined) {
-      stack = stacks.intern(frames);
-      jsCache.set(key, stack);
-    }
-    return stack;
-  };
+  // The table interns by content: a loop's allocations repeat one stack id.
+  const jsStackOf = (): number =>
+    stacks.intern(
+      captureJsFrames().map((f) => ({
+        func: f.func,
+        file: f.file,
+        line: f.line,
+        pc: 0,
+        inlined: false,
+      })),
+    );
   const cache = new Map<number, { frames: FrameSnapshot; stack: number }[]>();
   const stackOf = (g: Goroutine): number => {
     const depth = g.depth;
