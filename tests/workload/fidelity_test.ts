@@ -22,7 +22,7 @@
  * logs (tests/testdata/fidelity/, three untraced runs each).
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { GO119, GO122, parseShared, truth } from "../_testdata.ts";
+import { GO119, GO122, parseShared, traceText, truth } from "../_testdata.ts";
 import { traceOf } from "../_golden.ts";
 import { siteFrame, slotAddr } from "../../lib/trace/events.ts";
 import {
@@ -220,19 +220,6 @@ function traceFigures(text: string) {
   return { shapes, sweepers, frees };
 }
 
-async function sharedText(name: string): Promise<string> {
-  const file = (await Deno.open(new URL(name, GO119))).readable;
-  const stream = name.endsWith(".gz")
-    ? file.pipeThrough(
-      new DecompressionStream("gzip") as unknown as TransformStream<
-        Uint8Array,
-        Uint8Array
-      >,
-    )
-    : file;
-  return await new Response(stream).text();
-}
-
 const SHAPE_CASES: [string, string, (rt: Runtime) => void, number][] = [
   [
     "binarytrees -depth 6",
@@ -251,13 +238,13 @@ const SHAPE_CASES: [string, string, (rt: Runtime) => void, number][] = [
 
 for (const [name, trace, run, points] of SHAPE_CASES) {
   Deno.test(`fidelity: ${name} prints no line shape real Go 1.19 never prints, and frees under the same sweepers`, async () => {
-    const real = traceFigures(await sharedText(trace));
+    const real = traceFigures(await traceText(trace, GO119));
     const sim = traceFigures(traceOf("go1.19", run));
     // What real Go 1.19 prints: the shapes of all three shared traces (a
     // goroutine's state in a tracegc listing differs from run to run).
     const realShapes = new Set<string>();
     for (const [, t] of SHAPE_CASES) {
-      for (const sh of traceFigures(await sharedText(t)).shapes) {
+      for (const sh of traceFigures(await traceText(t, GO119)).shapes) {
         realShapes.add(sh);
       }
     }
