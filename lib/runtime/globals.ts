@@ -8,6 +8,7 @@
 
 import type { PointerWords } from "./mbitmap.ts";
 import { hex } from "./print.ts";
+import { grown } from "./grow.ts";
 
 /**
  * The global root slots of one runtime.
@@ -27,6 +28,8 @@ export class Globals {
   values: Float64Array = new Float64Array(16);
   /** Names of the slots. */
   readonly names: string[] = [];
+  /** Slot of each name: define() is called per start-up record and per workload global. */
+  readonly #slotOf = new Map<string, number>();
   readonly #words: PointerWords;
 
   /** Globals whose stored pointers `words` checks. */
@@ -41,13 +44,12 @@ export class Globals {
 
   /** Defines (or finds) a slot by name; returns its index. */
   define(name: string): number {
-    const i = this.names.indexOf(name);
-    if (i >= 0) return i;
+    const i = this.#slotOf.get(name);
+    if (i !== undefined) return i;
     if (this.names.length === this.values.length) {
-      const bigger = new Float64Array(this.values.length * 2);
-      bigger.set(this.values);
-      this.values = bigger;
+      this.values = grown(this.values, this.values.length * 2);
     }
+    this.#slotOf.set(name, this.names.length);
     this.names.push(name);
     return this.names.length - 1;
   }
