@@ -163,9 +163,10 @@ export interface AnalyzeOptions {
   /** The producer's clock in seconds, read at each timeline point (`run`: simulated time; `native`: wall time). */
   now?: () => number;
   /**
-   * The addresses are a compact arena of 8-byte-aligned objects (the
-   * simulated heap): live objects are kept by page ({@link PagedAddrMap}),
-   * which is several times faster there than the hash table.
+   * Live objects are kept by page ({@link PagedAddrMap}, the default):
+   * heaps are compact arenas (the simulated one, Go's, malloc's), where
+   * that is several times faster than the hash table. `false`: in a hash
+   * table ({@link AddrMap}), for addresses scattered far apart.
    */
   dense?: boolean;
 }
@@ -272,7 +273,9 @@ export class TraceAnalyzer {
     this.#by = opts.by ?? (opts.byStack ? "stack" : "line");
     this.#skip = opts.skipFrame ?? isAllocatorFrame;
     this.#now = opts.now;
-    this.#live = opts.dense ? new PagedAddrMap() : new AddrMap(1 << 16);
+    this.#live = opts.dense === false
+      ? new AddrMap(1 << 16)
+      : new PagedAddrMap();
   }
 
   #site(stack: number): number {
