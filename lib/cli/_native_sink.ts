@@ -18,7 +18,7 @@ import { AddrMap } from "../trace/addr_map.ts";
 import { type Resolved, symbolize } from "../native/symbolize.ts";
 import { ByteWriter } from "../trace/byte_writer.ts";
 import { seedFrameLines, SeedPrinter } from "../trace/seed_printer.ts";
-import { type Frame, StackTable } from "../trace/events.ts";
+import { type Frame, slotAddr, StackTable } from "../trace/events.ts";
 import { siteName, TraceAnalyzer } from "../trace/analyze.ts";
 import type { SiteBy } from "../trace/sites.ts";
 import { grown } from "../runtime/grow.ts";
@@ -82,6 +82,9 @@ function bucketOf(bounds: readonly number[], v: number): number {
   return i;
 }
 
+/** Key spaces of process images (2^53 / 2^47). */
+const SPACES = 64;
+
 /** Options of the sink. */
 export interface SinkOptions {
   /** Also analyse the sampled allocations on their own (a sampling rate is set). */
@@ -133,12 +136,21 @@ export class NativeSink {
   #lClock = new Float64Array(1024);
   #lStack = new Int32Array(1024);
   #lProc = new Int32Array(1024);
+  /** The process image (see #imageSpace) that made the block. */
+  #lImage = new Int32Array(1024);
   #lSampled = new Uint8Array(1024);
   readonly #freeSlots: number[] = [];
   #nslots = 0;
   readonly #procList: ProcessStats[] = [];
   #lastProc: ProcessStats | null = null;
   #lastImage = -1;
+  /** The process image of the last event, and its key base. */
+  #lastSpace = 0;
+  #lastBase = 0;
+  /** Process images (pid, image id) seen, in order. */
+  readonly #spaces = new Map<number, number>();
+  /** Whether a block ever had to be keyed outside its image's space. */
+  #displaced = false;
   #lastSize: SizeBucket | null = null;
   #lastLifetime: [number, { wall: number[]; between: number[] } | null] = [
     -1,
@@ -216,24 +228,36 @@ export class NativeSink {
     const alloc = this.#allocEvent;
     let proc = this.#lastProc;
     let procIndex = this.#procList.indexOf(proc!);
+    let space = this.#lastSpace;
+    let base = this.#lastBase;
     for (let i = 0; i < b.n; i++) {
       const pid = b.pid[i];
       if (only !== 0 && pid !== only) continue;
       this.events++;
       const line = this.events;
-      // Addresses are per process: a fork child's blocks are its own.
       const addr = b.addr[i];
-      const key = this.#key(pid, addr);
       const time = b.time[i];
       this.#lastTime = time;
       if (proc === null || pid !== proc.pid || b.image[i] !== this.#lastImage) {
         proc = this.#procOf(pid, b.image[i]);
         procIndex = this.#procList.indexOf(proc);
         this.#lastImage = b.image[i];
+        space = this.#imageSpace(pid, b.image[i]);
+        base = (space % SPACES) * 2 ** 47;
       }
+      // Addresses are per process image: a fork child's blocks are its own.
+      let key = addr + base;
       if (b.kind[i] === FREE_KIND) {
         proc.frees++;
-        const slot = this.#live.take(key);
+        let slot = this.#live.take(key);
+        if (slot >= 0 && this.#lImage[slot] !== space) {
+          this.#live.put(key, slot); // another image's block
+          slot = -1;
+        }
+        if (slot < 0 && this.#displaced) {
+          key = this.#displacedKey(addr, space);
+          if (key >= 0) slot = this.#live.take(key);
+        }
         if (slot < 0) continue; // allocated before libc was hooked
         const size = this.#lSize[slot];
         const stack = this.#lStack[slot];
@@ -241,7 +265,10 @@ export class NativeSink {
         this.#freeSlots.push(slot);
         this.liveBytes -= size;
         owner.liveBytes -= size;
-        free.addr = key;
+        // The analyzer keys an allocation at slotAddr(addr, size), where Go
+        // 1.22's tracefree points (8 bytes before an object with a header);
+        // a native free names the block itself, so it gets the same key.
+        free.addr = slotAddr(key, size);
         free.size = size;
         free.goroutine = b.tid[i];
         free.stack = stack;
@@ -269,7 +296,12 @@ export class NativeSink {
         slot = this.#nslots++;
       }
       // A block at a live address: its free was not seen (made before the hooks).
-      const prev = this.#live.put(key, slot);
+      let prev = this.#live.put(key, slot);
+      if (prev >= 0 && this.#lImage[prev] !== space) {
+        // Another image's block at the same key (64 images apart): it stays.
+        this.#live.put(key, prev);
+        [key, prev] = this.#displace(addr, space, slot);
+      }
       if (prev >= 0) {
         const prevSize = this.#lSize[prev];
         this.liveBytes -= prevSize;
@@ -282,6 +314,7 @@ export class NativeSink {
       this.#lTime[slot] = time;
       this.#lClock[slot] = this.#clock;
       this.#lProc[slot] = procIndex;
+      this.#lImage[slot] = space;
       proc.allocs++;
       proc.allocBytes += size;
       proc.liveBytes += size;
@@ -317,6 +350,48 @@ export class NativeSink {
       );
     }
     this.#lastProc = proc;
+    this.#lastSpace = space;
+    this.#lastBase = base;
+  }
+
+  // The number of a process image: a pid until its next exec. Each has its
+  // space of keys (addr + (n % SPACES) · 2^47; user addresses are below
+  // 2^47): a fork child's heap is a copy of its parent's, at the same
+  // addresses, and an image exec'd without ASLR gets the addresses of the
+  // one before, whose blocks stay live (never freed: leaks at exit).
+  #imageSpace(pid: number, image: number): number {
+    const id = pid * 2 ** 30 + image;
+    let n = this.#spaces.get(id);
+    if (n === undefined) {
+      n = this.#spaces.size;
+      this.#spaces.set(id, n);
+    }
+    return n;
+  }
+
+  // Puts `slot` (image `space`, at `addr`) at the first key of another
+  // space that is free or holds the image's own block; [key, that block].
+  #displace(addr: number, space: number, slot: number): [number, number] {
+    this.#displaced = true;
+    for (let k = 1; k < SPACES; k++) {
+      const key = addr + ((space + k) % SPACES) * 2 ** 47;
+      const prev = this.#live.put(key, slot);
+      if (prev < 0 || this.#lImage[prev] === space) return [key, prev];
+      this.#live.put(key, prev);
+    }
+    // Every space holds another image's block here: the first one goes.
+    const key = addr + (space % SPACES) * 2 ** 47;
+    return [key, this.#live.put(key, slot)];
+  }
+
+  // The key of image `space`'s block at `addr` put aside by #displace, or -1.
+  #displacedKey(addr: number, space: number): number {
+    for (let k = 1; k < SPACES; k++) {
+      const key = addr + ((space + k) % SPACES) * 2 ** 47;
+      const slot = this.#live.get(key);
+      if (slot >= 0 && this.#lImage[slot] === space) return key;
+    }
+    return -1;
   }
 
   #grow(): void {
@@ -326,6 +401,7 @@ export class NativeSink {
     this.#lClock = grown(this.#lClock, n);
     this.#lStack = grown(this.#lStack, n);
     this.#lProc = grown(this.#lProc, n);
+    this.#lImage = grown(this.#lImage, n);
     this.#lSampled = grown(this.#lSampled, n);
   }
 
@@ -366,14 +442,6 @@ export class NativeSink {
   processes(): ProcessStats[] {
     return [...this.#procs.values()].sort((a, b) => a.pid - b.pid);
   }
-
-  // The analyzer's key of a block: its address, told apart for the other
-  // processes (user-space addresses are below 2^47).
-  #key(pid: number, addr: number): number {
-    if (this.#first === 0) this.#first = pid;
-    return pid === this.#first ? addr : addr + ((pid % 31) + 1) * 2 ** 47;
-  }
-  #first = 0;
 
   #procOf(pid: number, image: number): ProcessStats {
     let p = this.#procs.get(pid);

@@ -108,8 +108,11 @@ export const BATCH_EVENTS = 8192;
 export interface EventOut {
   /** The id of a stack: the same PCs, the same id. */
   stackId(frames: NativeFrame[]): number;
-  /** The id of an image path. */
-  imageId(path: string): number;
+  /**
+   * The id of an image path; with `exec`, a new one even for a path seen
+   * before (an exec begins a new image, whose blocks are not the old one's).
+   */
+  imageId(path: string, exec?: boolean): number;
   /**
    * One event (`kind`: index in {@link NATIVE_KINDS}; `stack`: a
    * {@link EventOut.stackId}, -1 for none; `image`: an {@link EventOut.imageId}).
@@ -153,6 +156,7 @@ export class BatchEncoder implements EventOut {
   readonly #ids = new Map<number, { pcs: number[]; id: number }[]>();
   #nextId = 0;
   readonly #images = new Map<string, number>();
+  #nextImage = 0;
   readonly #onFull: (() => void) | undefined;
 
   /** An encoder; `onFull` is called when a batch is full (it should {@link BatchEncoder.take} it). */
@@ -223,10 +227,10 @@ export class BatchEncoder implements EventOut {
     if (b.n === BATCH_EVENTS) this.#onFull?.();
   }
 
-  imageId(path: string): number {
-    let img = this.#images.get(path);
+  imageId(path: string, exec = false): number {
+    let img = exec ? undefined : this.#images.get(path);
     if (img === undefined) {
-      img = this.#images.size;
+      img = this.#nextImage++;
       this.#images.set(path, img);
       this.#b.images.push([img, path]);
     }
@@ -292,8 +296,8 @@ export class EventObjects implements EventOut {
     return id;
   }
 
-  imageId(path: string): number {
-    let i = this.#images.indexOf(path);
+  imageId(path: string, exec = false): number {
+    let i = exec ? -1 : this.#images.indexOf(path);
     if (i < 0) i = this.#images.push(path) - 1;
     return i;
   }

@@ -329,7 +329,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     proc.mode?.close();
     proc.mode = null;
     proc.image = imageOf(proc.pid);
-    proc.imageId = out.imageId(proc.image);
+    proc.imageId = out.imageId(proc.image, true);
     proc.maps.refresh();
     proc.execBp = 0;
     proc.rbrk = 0;
