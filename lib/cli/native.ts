@@ -54,10 +54,13 @@ Options:
   --seed N             seed of that sampler (default 1)
   --no-follow-forks    let fork children run untraced (by default they are
                        traced too; exec'd programs always are)
-  --pid PID            report only process PID's calls (see the processes table)
-  -p, --attach PID     trace a running process from now on instead of CMD
-                       (hooks injected into it); Ctrl-C, or --duration,
-                       detaches: its code is restored and it runs on
+  --pid PID            a filter: report only the calls of PID, one of the
+                       processes traced (see the processes table); to trace a
+                       process that is already running, use -p
+  -p, --attach PID     attach to PID, a process already running, and trace it
+                       from now on instead of CMD (hooks injected into it);
+                       Ctrl-C, or --duration, detaches: its code is restored
+                       and it runs on
   --duration SECONDS   with -p: detach after this long
   --breakpoints        stop CMD at every call instead (ptrace breakpoints,
                        stacks by libunwind-ptrace: slower, the reference)
@@ -73,9 +76,9 @@ ${SITE_HELP}
   -h, --help           show this help
 
 Needs: ptrace permitted (CAP_SYS_PTRACE, or Yama ptrace_scope 0 or 1 for a
-child); --allow-all for Deno (FFI, and reading /proc/PID/maps, which Deno
-grants only with --allow-all); and, for --breakpoints' stacks, libunwind8
-(Debian).
+child; -p needs the same user and ptrace_scope 0, or CAP_SYS_PTRACE);
+--allow-all for Deno (FFI, and reading /proc/PID/maps, which Deno grants only
+with --allow-all); and, for --breakpoints' stacks, libunwind8 (Debian).
 
 Example:
   alloctrace native --pprof heap.pb.gz -- ./myprog input.txt
@@ -167,7 +170,10 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const name = attachPid === undefined ? argv : [`pid ${attachPid}`];
   if (argv.length === 0 && attachPid === undefined) {
     throw new UsageError(
-      "native needs a command: alloctrace native [options] -- CMD ARGS…",
+      "native needs a command: alloctrace native [options] -- CMD ARGS…" +
+        (values.pid === undefined
+          ? ""
+          : `; --pid only filters the processes of a trace: to trace running process ${values.pid}, use -p ${values.pid}`),
     );
   }
   _needAllowAll();
@@ -218,6 +224,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
   // On a terminal: events so far, their rate, the live bytes.
   const progress = new Progress(quiet);
   const t0 = performance.now();
+  // With --pid: every pid seen, to say so when PID is not among them.
+  const seenPids = new Set<number>();
   let code: number;
   try {
     const r = await traceInWorker(argv, {
@@ -228,6 +236,11 @@ export async function nativeCommand(args: string[]): Promise<number> {
       followForks: !values["no-follow-forks"],
       attach: attachPid,
     }, async (batch) => {
+      if (onlyPid !== 0) {
+        for (let i = 0, last = -1; i < batch.n; i++) {
+          if (batch.pid[i] !== last) seenPids.add(last = batch.pid[i]);
+        }
+      }
       await sink.add(batch);
       progress.update(() =>
         `${sink.events.toLocaleString("en-US")} events, ${
@@ -269,7 +282,17 @@ export async function nativeCommand(args: string[]): Promise<number> {
     throw err;
   }
   const seconds = (performance.now() - t0) / 1000;
-  // Attached, the report names the process.
+  if (onlyPid !== 0 && !seenPids.has(onlyPid)) {
+    await discard(traceOut, traceTmp);
+    const pids = [...seenPids].sort((a, b) => a - b);
+    throw new UsageError(
+      `--pid ${onlyPid}: no call of process ${onlyPid} in this trace (${
+        pids.length === 0
+          ? "no call was traced"
+          : `the processes with calls: ${pids.join(", ")}`
+      }); --pid filters the processes traced, -p PID attaches to a running one`,
+    );
+  }
   if (traceOut !== null) {
     sink.flush();
     traceOut.close();

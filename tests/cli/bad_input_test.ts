@@ -1331,6 +1331,40 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /native needs a command/,
   },
+  // --- native: -p (attach) and --pid (a filter) are told apart ------------
+  {
+    name: "native --pid without a command: --pid only filters, -p attaches",
+    args: ["native", "--pid", "4242"],
+    code: 2,
+    stderr:
+      /native needs a command: .*--pid only filters the processes of a trace: to trace running process 4242, use -p 4242$/,
+  },
+  {
+    name:
+      "native --pid of a process not in the trace says so (not an empty report and a warning), writes nothing",
+    args: ["native", "--pid", "1", "--json", "out.json", "--", "/bin/true"],
+    code: 2,
+    stderr:
+      /^alloctrace: --pid 1: no call of process 1 in this trace \(.*\); --pid filters the processes traced, -p PID attaches to a running one$/,
+  },
+  {
+    name: "native -p with a command: attach takes none",
+    args: ["native", "-p", "4242", "--", "/bin/true"],
+    code: 2,
+    stderr: /native -p PID attaches to a running process: give no command$/,
+  },
+  {
+    name: "native --duration without -p",
+    args: ["native", "--duration", "1", "--", "/bin/true"],
+    code: 2,
+    stderr: /--duration goes with -p PID$/,
+  },
+  {
+    name: "native -p of a process that does not exist",
+    args: ["native", "-p", "4194303"],
+    code: 1,
+    stderr: /^alloctrace: no process 4194303$/,
+  },
   {
     name: "native without --allow-all says so, before starting the tracer",
     args: ["native", "--", "/bin/true"],
