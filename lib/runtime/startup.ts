@@ -20,7 +20,7 @@ import { type Runtime, TINY_SIZE } from "./runtime.ts";
 import { AllocKind } from "../stack/allockind.ts";
 import type { ExplicitStack, RuntimeFrame } from "../stack/runtime_frames.ts";
 import { runtimeType } from "./runtime_allocs.ts";
-import type { StartupFrame } from "./startup_data.ts";
+import type { StartupData, StartupFrame } from "./startup_data.ts";
 import { getPreset } from "./presets.ts";
 
 /** Program names with start-up data for `preset` (empty: none modelled). */
@@ -60,36 +60,23 @@ export function goStartup(rt: Runtime, program = "minimal"): void {
   }
   rt.untraced.allocs += rt.stats.nMalloc - allocs;
   rt.untraced.bytes += rt.stats.totalAlloc - bytes;
-  const frames = data.frames.map(_frame);
-  // Functions longer than the symbol table's default text get theirs first.
-  const longest = new Map<string, RuntimeFrame>();
-  for (const f of frames) {
-    if (f.off > (longest.get(f.func)?.off ?? 0)) longest.set(f.func, f);
+  const prep = _prepared(data, program);
+  for (const f of prep.longFuncs) {
+    rt.symtab.func(f.func, f.file, "", f.off + 1);
   }
-  for (const f of longest.values()) {
-    if (f.off >= 0x1000) rt.symtab.func(f.func, f.file, "", f.off + 1);
-  }
-  let fing = false;
-  prog.records.forEach((id, i) => {
-    const r = data.records[id];
-    const [goid, status, requested, , typeName, dead, ids, createdBy] = r;
-    const stack: ExplicitStack = {
-      goid,
-      status,
-      frames: ids.map((id) => frames[id]),
-      createdBy: createdBy ?? null,
-    };
-    fing ||= stack.frames.some((f) => f.func === "runtime.createfing");
-    const typ = typeName === null ? null : runtimeType(rt, typeName, requested);
+  for (const r of prep.records) {
+    const typ = r.typeName === null
+      ? null
+      : runtimeType(rt, r.typeName, r.requested);
     // A tiny record started a tiny block of its own in the real run (the
     // allocations combined into it were not traced): a whole 16-byte slot
     // of the tiny span class, so that no record of the data is combined.
-    const tiny = (typ === null || typ.noscan) && requested < TINY_SIZE;
-    rt.explicitStack = stack;
+    const tiny = (typ === null || typ.noscan) && r.requested < TINY_SIZE;
+    rt.explicitStack = r.stack;
     let x: number;
     try {
       x = rt.mallocgc(
-        tiny ? TINY_SIZE : requested,
+        tiny ? TINY_SIZE : r.requested,
         typ,
         true,
         rt.curg.p,
@@ -98,14 +85,81 @@ export function goStartup(rt: Runtime, program = "minimal"): void {
     } finally {
       rt.explicitStack = null;
     }
-    if (!dead) rt.setGlobal(rt.global(`runtime.startup.${i}`), x);
-  });
-  if (fing) {
+    if (r.global !== null) rt.setGlobal(rt.global(r.global), x);
+  }
+  if (prep.fing) {
     const g = rt.newGoroutine(0);
     g.kind = "finalizer";
     g.status = "waiting";
     g.waitReason = "finalizer wait";
   }
+}
+
+/** A start-up record as `goStartup` replays it. */
+interface _Record {
+  readonly stack: ExplicitStack;
+  readonly typeName: string | null;
+  readonly requested: number;
+  /** The global root that keeps it live, or null (the real run freed it). */
+  readonly global: string | null;
+}
+
+/** One program's start-up, built from the data once. */
+interface _Prepared {
+  /** Functions longer than the symbol table's default text: their last frame. */
+  readonly longFuncs: readonly RuntimeFrame[];
+  readonly records: readonly _Record[];
+  /** Whether a record runs `createfing` (the finalizer goroutine exists). */
+  readonly fing: boolean;
+}
+
+/**
+ * Every fresh runtime replays the same records: their frames, stacks and
+ * root names are built once per preset's data and program (the stacks are
+ * immutable, so runtimes share them, and a printer can keep what it
+ * rendered for one).
+ */
+const _cache = new WeakMap<StartupData, Map<string, _Prepared>>();
+
+function _prepared(data: StartupData, program: string): _Prepared {
+  let byProgram = _cache.get(data);
+  if (byProgram === undefined) {
+    byProgram = new Map();
+    _cache.set(data, byProgram);
+  }
+  const known = byProgram.get(program);
+  if (known !== undefined) return known;
+  const prog = data.programs[program] ?? data.programs.minimal;
+  const frames = data.frames.map(_frame);
+  // Functions longer than the symbol table's default text get theirs first.
+  const longest = new Map<string, RuntimeFrame>();
+  for (const f of frames) {
+    if (f.off > (longest.get(f.func)?.off ?? 0)) longest.set(f.func, f);
+  }
+  const records = prog.records.map((id, i): _Record => {
+    const [goid, status, requested, , typeName, dead, ids, createdBy] =
+      data.records[id];
+    return {
+      stack: {
+        goid,
+        status,
+        frames: ids.map((id) => frames[id]),
+        createdBy: createdBy ?? null,
+      },
+      typeName,
+      requested,
+      global: dead ? null : `runtime.startup.${i}`,
+    };
+  });
+  const prep: _Prepared = {
+    longFuncs: [...longest.values()].filter((f) => f.off >= 0x1000),
+    records,
+    fing: records.some((r) =>
+      r.stack.frames.some((f) => f.func === "runtime.createfing")
+    ),
+  };
+  byProgram.set(program, prep);
+  return prep;
 }
 
 function _frame(f: StartupFrame): RuntimeFrame {

@@ -16,6 +16,7 @@ import { COSTS } from "../runtime/clock.ts";
 import type { FreeWho, GCEvent } from "../runtime/events.ts";
 import { AllocKind } from "../stack/allockind.ts";
 import type {
+  ExplicitStack,
   PresetFrames,
   RuntimeFrame,
   SystemGoroutineFrames,
@@ -34,6 +35,11 @@ const TRACEFREE = ascii("tracefree(");
 const COMMA = ascii(", ");
 const CLOSE = ascii(")\n");
 const EMPTY = new Uint8Array(0);
+/** What {@link TraceallocPrinter} rendered of an explicit stack, by preset and PCs. */
+const _explicitBodies = new WeakMap<
+  ExplicitStack,
+  { preset: unknown; pcs: readonly number[]; bytes: Uint8Array }[]
+>();
 /** Top of g0's stack (the system stack of m0), where runtime-only stacks print their fp/sp. */
 const G0_STACK_TOP = 0x7fffcbd6b000;
 
@@ -163,26 +169,21 @@ export class TraceallocPrinter {
     const explicit = this.#rt.explicitStack;
     if (kind === AllocKind.startup && explicit !== null) {
       this.counts.allocs++;
-      const { goid, status, frames, createdBy } = explicit;
-      let s = `tracealloc(${hex(addr)}, ${hex(size)}${
+      const { goid, status, frames } = explicit;
+      const head = `tracealloc(${hex(addr)}, ${hex(size)}${
         typ ? `, ${typ.name}` : ""
       })\n${
         this.#header(goid, status, goid === 0 || status.startsWith("running"))
       }`;
+      let body: string | Uint8Array;
       if (explicit.onCurg) {
         const base = this.#userPart(g);
-        s += this.#framesFrom(frames, base.innerSp) + base.text;
+        body = this.#framesFrom(frames, base.innerSp) + base.text +
+          this.#explicitCreatedBy(explicit);
       } else {
-        s += this.#frames(
-          frames,
-          goid === 0 ? G0_STACK_TOP : this.#stackTop(goid),
-        );
+        body = this.#explicitBody(explicit);
       }
-      if (createdBy !== null) {
-        const [fn, file, line, off] = createdBy;
-        s += this.#createdByLine(fn, 1) + `\t${file}:${line} +${hex(off)}\n`;
-      }
-      this.#charged(() => this.#out.record(s, "\n"));
+      this.#charged(() => this.#out.record(head, body, "\n"));
       return;
     }
     const noscan = typ === null || typ.noscan;
@@ -548,6 +549,50 @@ export class TraceallocPrinter {
   /** Goroutine stacks: 2 KiB-aligned tops at Go-like addresses (main at 0xc000063000). */
   #stackTop(goid: number): number {
     return goid === 1 ? 0xc000063000 : 0xc000036800 + goid * 0x800;
+  }
+
+  /** An explicit stack's `created by` lines, or "". */
+  #explicitCreatedBy(explicit: ExplicitStack): string {
+    if (explicit.createdBy === null) return "";
+    const [fn, file, line, off] = explicit.createdBy;
+    return this.#createdByLine(fn, 1) + `\t${file}:${line} +${hex(off)}\n`;
+  }
+
+  /**
+   * The frames and `created by` of an explicit stack that does not run on
+   * into the goroutine's own frames, encoded. Fresh runtimes print the
+   * same start-up stacks again and again (`goStartup` shares them between
+   * runtimes): the bytes are kept per stack and reused while this runtime's
+   * symbol table gives the same PCs (registered here as {@link #frames}
+   * registers them) and the preset is the same.
+   */
+  #explicitBody(explicit: ExplicitStack): Uint8Array {
+    const rt = this.#rt;
+    const symtab = rt.symtab;
+    const pcs: number[] = [];
+    for (const f of explicit.frames) {
+      if (!f.inlined) {
+        pcs.push(symtab.pcAt(symtab.func(f.func, f.file), f.off, f.line));
+      }
+    }
+    let kept = _explicitBodies.get(explicit);
+    if (kept === undefined) {
+      kept = [];
+      _explicitBodies.set(explicit, kept);
+    }
+    const hit = kept.find((k) =>
+      k.preset === rt.preset && k.pcs.every((pc, i) => pc === pcs[i])
+    );
+    if (hit !== undefined) return hit.bytes;
+    const { goid, frames } = explicit;
+    const bytes = this.#out.encode(
+      this.#frames(frames, goid === 0 ? G0_STACK_TOP : this.#stackTop(goid)) +
+        this.#explicitCreatedBy(explicit),
+    );
+    // A few layouts at most (runtimes that ran other code first differ).
+    if (kept.length >= 4) kept.shift();
+    kept.push({ preset: rt.preset, pcs, bytes });
+    return bytes;
   }
 
   /** Prints frames innermost first; fp/sp derived from the frame sizes, top of stack at `top`. */
