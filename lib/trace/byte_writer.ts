@@ -70,6 +70,8 @@ export function writeHex(buf: Uint8Array, pos: number, n: number): number {
 export class ByteWriter {
   readonly #sink: (chunk: Uint8Array) => void;
   readonly #chunk: number;
+  /** The buffer's size once grown: a chunk and room for the record that ends it. */
+  readonly #full: number;
   #buf: Uint8Array;
   #pos = 0;
   #flushed = 0;
@@ -84,7 +86,10 @@ export class ByteWriter {
   constructor(sink: (chunk: Uint8Array) => void, chunkBytes = 1 << 20) {
     this.#sink = sink;
     this.#chunk = chunkBytes;
-    this.#buf = new Uint8Array(chunkBytes + 65536);
+    this.#full = chunkBytes + 65536;
+    // Grown on demand up to #full: a fresh runtime's printer that prints
+    // a few KB does not pay for a megabyte.
+    this.#buf = new Uint8Array(Math.min(this.#full, 65536));
   }
 
   /**
@@ -103,6 +108,17 @@ export class ByteWriter {
   /** Makes room for a record of up to `need` bytes. */
   reserve(need: number): void {
     if (this.#pos + need > this.#buf.length) {
+      if (this.#pos + need <= this.#full) {
+        const buf = new Uint8Array(
+          Math.min(
+            this.#full,
+            Math.max(2 * this.#buf.length, this.#pos + need),
+          ),
+        );
+        buf.set(this.#buf.subarray(0, this.#pos));
+        this.#buf = buf;
+        return;
+      }
       this.flush();
       if (need > this.#buf.length) this.#buf = new Uint8Array(need * 2);
     }
