@@ -8,7 +8,9 @@
  * Both print the same workload (binary-trees at `--depth`, default 6); Go's
  * run takes about a second, ours a few milliseconds, so ours is repeated
  * `--reps` times into one file (a fresh runtime each time) and timed as a
- * whole, after a warm-up.
+ * whole, after a warm-up. It also prints, measured alternating, the
+ * rate without each fresh runtime's replay of Go's start-up records
+ * (`binarytrees`' `startup: false`), the fixed cost per run.
  *
  *   deno run -A bench/trace_throughput.ts [--depth 6] [--reps 100]
  *
@@ -31,7 +33,7 @@ const { values } = parseArgs({
 const dir = await Deno.makeTempDir({ prefix: "alloctrace-trace-bench-" });
 try {
   const depth = Number(values.depth);
-  const simulate = (reps: number) => {
+  const simulate = (reps: number, startup = true) => {
     const file = Deno.openSync(`${dir}/sim.trace`, {
       write: true,
       create: true,
@@ -48,7 +50,7 @@ try {
         while (b.length > 0) b = b.subarray(file.writeSync(b));
       });
       p.attach();
-      binarytrees(rt, { depth });
+      binarytrees(rt, { depth, startup });
       p.flush();
       events += p.counts.allocs + p.counts.frees + p.counts.gcs;
     }
@@ -71,6 +73,23 @@ try {
     } events/s, ${
       (sim.bytes / 1e6 / sim.s).toFixed(1)
     } MB/s (simulation included)`,
+  );
+  // What each fresh runtime's replay of Go's start-up records costs: with
+  // and without them, alternating (events/s of the records printed).
+  const rates: { on: number[]; off: number[] } = { on: [], off: [] };
+  for (let round = 0; round < 2; round++) {
+    for (const startup of [true, false]) {
+      const r = simulate(reps, startup);
+      rates[startup ? "on" : "off"].push(r.events / r.s);
+    }
+  }
+  const span = (xs: number[]) =>
+    xs.map((x) => Math.round(x).toLocaleString("en-US")).join(", ");
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  console.log(
+    `start-up records' cost, alternating: with ${span(rates.on)}, without ${
+      span(rates.off)
+    } events/s; with/without ${(mean(rates.on) / mean(rates.off)).toFixed(2)}×`,
   );
   const go = await findGo();
   if (go === null) {
