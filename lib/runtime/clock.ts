@@ -10,8 +10,8 @@
  */
 
 /**
- * Costs charged to the simulated clock. The mutator's and the marker's are
- * set against go1.19.8 runs of the shared programs on linux/amd64 (gctrace
+ * Costs charged to the simulated clock: calibrations, not Go code. The
+ * mutator's and the marker's are set against go1.19.8 runs of the shared programs on linux/amd64 (gctrace
  * and gcpacertrace): a program that allocates spends about 12 ns per
  * allocation plus 0.8 ns per byte (zeroing, first touch of fresh pages:
  * binarytrees ~25 ns per 16-byte node, leak ~0.9 µs per 816-byte
@@ -46,7 +46,8 @@ export const COSTS = {
   /** Stop-the-world mark termination. */
   markTermination: 40_000,
   /**
-   * Printing one byte of an allocfreetrace record (Go 1.3+ format). Go's
+   * Calibration (not Go code): printing one byte of an allocfreetrace
+   * record (Go 1.3+ format). Go's
    * runtime print writes each piece straight to fd 2, so a traced program
    * spends most of its time printing: go1.19.8 traced runs of the shared
    * programs take 125–210 µs per record, about 190 ns per byte printed,
@@ -56,7 +57,8 @@ export const COSTS = {
    */
   tracePrintByte: 190,
   /**
-   * sysmon preempts a goroutine that ran this long (`forcePreemptNS`). A
+   * Calibration (not Go code), after Go's `forcePreemptNS` (proc.go: sysmon
+   * preempts a goroutine that ran 10 ms). A
    * traced program's goroutines hold the trace lock nearly all the time
    * and cannot be preempted meanwhile, so the mark workers get a P only at
    * sysmon's preemption: real traced runs show 5–20 ms marks for a fraction

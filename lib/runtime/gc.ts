@@ -256,8 +256,12 @@ export class Collector {
     const markCpu = rt.clock - markStart;
     rt.clock = markStart;
     // The background workers take 25% of the Ps (dedicated workers, or
-    // fractional ones below 4 Ps). Idle Ps' workers are not counted: real
-    // runs of the shared programs on 2 Ps show next to no idle mark time.
+    // fractional ones below 4 Ps: mgcpacer.go startCycle). Calibration, not
+    // Go code: idle Ps' workers (findRunnableGCWorker's idle mode) are not
+    // counted. Real runs of the shared programs on 2 Ps show idle mark time
+    // in some cycles and none in others; counting a whole idle P makes the
+    // modelled cons/mark estimate swing between -4 and +6 on binarytrees
+    // depth 14 (real: 0.08-0.56).
     const workers = rt.gomaxprocs * GC_BACKGROUND_UTILIZATION;
     stats.clockNs[1] = Math.ceil(markCpu / workers);
     stats.cpuNs[2] = markCpu;

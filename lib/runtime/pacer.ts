@@ -165,6 +165,16 @@ export class GCController {
    * goal stretched as if all scannable memory were live
    * (`maxScanWork`), at most (1 + GOGC/100) × the goal. A mutator that
    * outruns the workers ends the mark there.
+   *
+   * A simplification, not Go's rule: Go's assists end the mark when its
+   * scan work is done, which `revise` (mgcpacer.go 555–661) paces at a
+   * constant assist ratio, at triggered + (goal − triggered) × work /
+   * expected — short of the stretched goal whenever the cycle scans less
+   * than all scannable memory. Ending there puts the heap at mark
+   * termination at the goal, as real Go's gcpacertrace shows on
+   * binarytrees -depth 14 (4.13–4.25 MB against the model's 4.4–5.0), but
+   * the model then charges the assists' CPU to the cons/mark ratio, its
+   * estimate drifts up and that program runs 19 cycles (real 15–18).
    */
   markGoal(scanWork: number): number {
     const goal = this.goal;
