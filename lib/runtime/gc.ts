@@ -346,13 +346,9 @@ export class Collector {
     rt.gcEndClock = rt.clock;
     rt.memprofile.mProf_Flush(); // Go 1.19: the world restarted; Go 1.2: MProf_GC after the sweep
     if (!stw) {
-      // The world restarts; every P flushes its mcache (stale spans are swept by g0).
-      // A cycle the heap triggered ended on a mark worker's P; the
-      // mutator's P is flushed when its M takes it back (acquirep). After
-      // runtime.GC() the mutator's M restarts the world itself (procresize).
-      this.#flushMcaches(forced ? "uncacheSpan" : "acquirep");
-      // The flush (procresize, world still stopped) is before the background sweeper starts.
-      rt.gcEndClock = rt.clock;
+      // Proportional sweep is paced at commit (gcPaceSweeper), after
+      // gcSweep zeroed pagesSwept and before the Ps flush their mcaches:
+      // the pages the flush sweeps count toward the target.
       const distance = Math.max(
         this.pacer.trigger - this.pacer.heapLive - 1024 * 1024,
         8192,
@@ -362,6 +358,13 @@ export class Collector {
         : 0;
       sweeper.sweepHeapLiveBasis = this.pacer.heapLive;
       sweeper.pagesSweptBasis = sweeper.pagesSwept;
+      // The world restarts; every P flushes its mcache (stale spans are swept by g0).
+      // A cycle the heap triggered ended on a mark worker's P; the
+      // mutator's P is flushed when its M takes it back (acquirep). After
+      // runtime.GC() the mutator's M restarts the world itself (procresize).
+      this.#flushMcaches(forced ? "uncacheSpan" : "acquirep");
+      // The flush (procresize, world still stopped) is before the background sweeper starts.
+      rt.gcEndClock = rt.clock;
     }
   }
 

@@ -26,8 +26,11 @@ export interface SpanSweeper {
 }
 
 /**
- * An unordered set of spans with O(1) push, pop and removal (each span
- * knows its set and index).
+ * A set of spans with O(1) push, pop and removal (each span knows its set
+ * and index). Like Go's `spanSet`, a queue: `pop` takes the span pushed
+ * longest ago, so sweepers and `cacheSpan` meet spans oldest first (the
+ * proportional sweeper frees the oldest dead large array, not the live
+ * newest one).
  *
  * @example
  * ```ts
@@ -35,46 +38,77 @@ export interface SpanSweeper {
  * import { MSpan } from "../../mod.ts";
  * const set = new SpanSet();
  * const a = new MSpan(0xc000000000, 1, 8192);
+ * const b = new MSpan(0xc000002000, 1, 8192);
  * set.push(a);
- * set.remove(a);
- * if (set.length !== 0 || a.spanSet !== null) throw new Error("set");
+ * set.push(b);
+ * if (set.pop() !== a) throw new Error("oldest first");
+ * set.remove(b);
+ * if (set.length !== 0 || b.spanSet !== null) throw new Error("set");
  * ```
  */
 export class SpanSet {
-  /** The spans, in no particular order. */
-  readonly spans: MSpan[] = [];
+  /** The spans in push order from `#head`; removed ones leave a hole (null). */
+  #spans: (MSpan | null)[] = [];
+  /** Index of the oldest slot still in the queue. */
+  #head = 0;
+  /** Number of spans in the set. */
+  #length = 0;
 
   /** Number of spans in the set. */
   get length(): number {
-    return this.spans.length;
+    return this.#length;
   }
 
   /** Adds a span that is in no set. */
   push(s: MSpan): void {
+    if (this.#head > 64 && this.#head * 2 > this.#spans.length) {
+      this.#compact();
+    }
     s.spanSet = this;
-    s.setIndex = this.spans.length;
-    this.spans.push(s);
+    s.setIndex = this.#spans.length;
+    this.#spans.push(s);
+    this.#length++;
   }
 
-  /** Takes the most recently pushed span, or undefined. */
+  /** Takes the span pushed longest ago, or undefined. */
   pop(): MSpan | undefined {
-    const s = this.spans.pop();
-    if (s !== undefined) {
+    const spans = this.#spans;
+    while (this.#head < spans.length) {
+      const s = spans[this.#head++];
+      if (s === null) continue;
       s.spanSet = null;
       s.setIndex = -1;
+      if (--this.#length === 0) this.#reset();
+      return s;
     }
-    return s;
+    return undefined;
   }
 
   /** Removes a span of this set. */
   remove(s: MSpan): void {
-    const last = this.spans.pop()!;
-    if (last !== s) {
-      this.spans[s.setIndex] = last;
-      last.setIndex = s.setIndex;
-    }
+    this.#spans[s.setIndex] = null;
     s.spanSet = null;
     s.setIndex = -1;
+    if (--this.#length === 0) this.#reset();
+  }
+
+  /** Empty: start the array over. */
+  #reset(): void {
+    this.#spans.length = 0;
+    this.#head = 0;
+  }
+
+  /** Drops the holes before `#head` so the array does not grow without bound. */
+  #compact(): void {
+    const live: MSpan[] = [];
+    for (let i = this.#head; i < this.#spans.length; i++) {
+      const s = this.#spans[i];
+      if (s === null) continue;
+      s.setIndex = live.length;
+      live.push(s);
+    }
+    this.#spans = live;
+    this.#head = 0;
   }
 }
 
