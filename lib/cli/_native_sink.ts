@@ -14,11 +14,10 @@ import {
   FREE_KIND,
   type NativeFrame,
 } from "../native/event.ts";
-import { AddrMap } from "../trace/addr_map.ts";
 import { type Resolved, symbolize } from "../native/symbolize.ts";
 import { ByteWriter } from "../trace/byte_writer.ts";
 import { seedFrameLines, SeedPrinter } from "../trace/seed_printer.ts";
-import { type Frame, slotAddr, StackTable } from "../trace/events.ts";
+import { type Frame, StackTable } from "../trace/events.ts";
 import { siteName, TraceAnalyzer } from "../trace/analyze.ts";
 import type { SiteBy } from "../trace/sites.ts";
 import { grown } from "../runtime/grow.ts";
@@ -84,6 +83,8 @@ function bucketOf(bounds: readonly number[], v: number): number {
 
 /** Key spaces of process images (2^53 / 2^47). */
 const SPACES = 64;
+/** A key no block has (above the highest user address, 2^47 − 4096). */
+const NOWHERE = 2 ** 47 - 8;
 
 /** Options of the sink. */
 export interface SinkOptions {
@@ -129,8 +130,7 @@ export class NativeSink {
   readonly #resolved = new Map<string, Resolved>();
   /** Tracer stack id → interned stack. */
   readonly #stackOf = new Map<number, number>();
-  // Live blocks: key → slot in the parallel arrays below.
-  readonly #live = new AddrMap(1 << 16);
+  // Live blocks, by the analyzer's slot (its live map is the only one).
   #lSize = new Float64Array(1024);
   #lTime = new Float64Array(1024);
   #lClock = new Float64Array(1024);
@@ -139,8 +139,6 @@ export class NativeSink {
   /** The process image (see #imageSpace) that made the block. */
   #lImage = new Int32Array(1024);
   #lSampled = new Uint8Array(1024);
-  readonly #freeSlots: number[] = [];
-  #nslots = 0;
   readonly #procList: ProcessStats[] = [];
   #lastProc: ProcessStats | null = null;
   #lastImage = -1;
@@ -194,7 +192,18 @@ export class NativeSink {
     this.#o = o;
     // The allocator's frames are skipped as for every producer (sites.ts).
     // The timeline runs on the tracer's wall clock (events carry ms since the start).
-    const opts = { by: o.by, now: () => this.#lastTime / 1000 };
+    // Blocks are freed at the address they were allocated at (no Go
+    // header), and a hash table suits malloc's addresses (the paged map's
+    // float modulo costs more than it saves on them). A free of a block
+    // never seen allocated (made inside libc, or before the hooks) is left
+    // out; the per-process table counts it.
+    const opts = {
+      by: o.by,
+      now: () => this.#lastTime / 1000,
+      headers: false,
+      dense: false,
+      unseenFrees: "skip" as const,
+    };
     this.analyzer = new TraceAnalyzer(this.stacks, opts);
     this.sampledAnalyzer = o.sampled
       ? new TraceAnalyzer(this.stacks, opts)
@@ -249,31 +258,19 @@ export class NativeSink {
       let key = addr + base;
       if (b.kind[i] === FREE_KIND) {
         proc.frees++;
-        let slot = this.#live.take(key);
-        if (slot >= 0 && this.#lImage[slot] !== space) {
-          this.#live.put(key, slot); // another image's block
-          slot = -1;
-        }
-        if (slot < 0 && this.#displaced) {
-          key = this.#displacedKey(addr, space);
-          if (key >= 0) slot = this.#live.take(key);
-        }
+        // Past SPACES images a key may hold another image's block.
+        if (this.#spaces.size > SPACES) key = this.#freeKey(key, addr, space);
+        free.addr = key;
+        free.goroutine = b.tid[i];
+        free.lineNo = line;
+        // The analyzer's slot of the block is also ours (one live map).
+        const slot = this.analyzer.add(free);
         if (slot < 0) continue; // allocated before libc was hooked
         const size = this.#lSize[slot];
         const stack = this.#lStack[slot];
         const owner = this.#procList[this.#lProc[slot]];
-        this.#freeSlots.push(slot);
         this.liveBytes -= size;
         owner.liveBytes -= size;
-        // The analyzer keys an allocation at slotAddr(addr, size), where Go
-        // 1.22's tracefree points (8 bytes before an object with a header);
-        // a native free names the block itself, so it gets the same key.
-        free.addr = slotAddr(key, size);
-        free.size = size;
-        free.goroutine = b.tid[i];
-        free.stack = stack;
-        free.lineNo = line;
-        this.analyzer.add(free);
         if (this.#lSampled[slot] === 1) sampledAnalyzer?.add(free);
         const lt = this.#lifetimeOf(stack);
         lt.wall[bucketOf(WALL_BUCKETS, time - this.#lTime[slot])]++;
@@ -290,24 +287,28 @@ export class NativeSink {
         : sampled
         ? (this.#noStack ??= this.stacks.intern([]))
         : (this.#unsampled ??= this.stacks.intern(UNSAMPLED));
-      let slot = this.#freeSlots.pop();
-      if (slot === undefined) {
-        if (this.#nslots === this.#lSize.length) this.#grow();
-        slot = this.#nslots++;
+      if (this.#spaces.size > SPACES) {
+        const held = this.analyzer.liveSlot(key);
+        if (held >= 0 && this.#lImage[held] !== space) {
+          // Another image's block at the same key (64 images apart): it stays.
+          key = this.#displace(addr, space);
+        }
       }
+      alloc.addr = key;
+      alloc.size = size;
+      alloc.requested = size;
+      alloc.goroutine = b.tid[i];
+      alloc.stack = stack;
+      alloc.lineNo = line;
+      const slot = this.analyzer.add(alloc);
       // A block at a live address: its free was not seen (made before the hooks).
-      let prev = this.#live.put(key, slot);
-      if (prev >= 0 && this.#lImage[prev] !== space) {
-        // Another image's block at the same key (64 images apart): it stays.
-        this.#live.put(key, prev);
-        [key, prev] = this.#displace(addr, space, slot);
-      }
+      const prev = this.analyzer.displaced;
       if (prev >= 0) {
         const prevSize = this.#lSize[prev];
         this.liveBytes -= prevSize;
         this.#procList[this.#lProc[prev]].liveBytes -= prevSize;
-        this.#freeSlots.push(prev);
       }
+      if (slot >= this.#lSize.length) this.#grow(slot);
       this.#lSize[slot] = size;
       this.#lStack[slot] = stack;
       this.#lSampled[slot] = sampled ? 1 : 0;
@@ -332,13 +333,6 @@ export class NativeSink {
       }
       sb.count++;
       sb.bytes += size;
-      alloc.addr = key;
-      alloc.size = size;
-      alloc.requested = size;
-      alloc.goroutine = b.tid[i];
-      alloc.stack = stack;
-      alloc.lineNo = line;
-      this.analyzer.add(alloc);
       if (sampled) sampledAnalyzer?.add(alloc);
       printer?.malloc(
         addr,
@@ -369,33 +363,38 @@ export class NativeSink {
     return n;
   }
 
-  // Puts `slot` (image `space`, at `addr`) at the first key of another
-  // space that is free or holds the image's own block; [key, that block].
-  #displace(addr: number, space: number, slot: number): [number, number] {
+  // The first key of another space than image `space`'s own for its
+  // block at `addr`: one that is free or holds the image's own block (the
+  // analyzer then replaces it); when every space holds another image's
+  // block there, the image's own key (that block goes).
+  #displace(addr: number, space: number): number {
     this.#displaced = true;
     for (let k = 1; k < SPACES; k++) {
       const key = addr + ((space + k) % SPACES) * 2 ** 47;
-      const prev = this.#live.put(key, slot);
-      if (prev < 0 || this.#lImage[prev] === space) return [key, prev];
-      this.#live.put(key, prev);
+      const held = this.analyzer.liveSlot(key);
+      if (held < 0 || this.#lImage[held] === space) return key;
     }
-    // Every space holds another image's block here: the first one goes.
-    const key = addr + (space % SPACES) * 2 ** 47;
-    return [key, this.#live.put(key, slot)];
+    return addr + (space % SPACES) * 2 ** 47;
   }
 
-  // The key of image `space`'s block at `addr` put aside by #displace, or -1.
-  #displacedKey(addr: number, space: number): number {
-    for (let k = 1; k < SPACES; k++) {
-      const key = addr + ((space + k) % SPACES) * 2 ** 47;
-      const slot = this.#live.get(key);
-      if (slot >= 0 && this.#lImage[slot] === space) return key;
+  // The key of image `space`'s block at `addr` (`key` in its own space, or
+  // where #displace put it), or a key no block has.
+  #freeKey(key: number, addr: number, space: number): number {
+    const held = this.analyzer.liveSlot(key);
+    if (held >= 0 && this.#lImage[held] === space) return key;
+    if (this.#displaced) {
+      for (let k = 1; k < SPACES; k++) {
+        const other = addr + ((space + k) % SPACES) * 2 ** 47;
+        const slot = this.analyzer.liveSlot(other);
+        if (slot >= 0 && this.#lImage[slot] === space) return other;
+      }
     }
-    return -1;
+    return held < 0 ? key : NOWHERE;
   }
 
-  #grow(): void {
-    const n = this.#lSize.length * 2;
+  #grow(slot: number): void {
+    let n = this.#lSize.length * 2;
+    while (n <= slot) n *= 2;
     this.#lSize = grown(this.#lSize, n);
     this.#lTime = grown(this.#lTime, n);
     this.#lClock = grown(this.#lClock, n);
@@ -427,7 +426,7 @@ export class NativeSink {
       lt.wall.forEach((v, i) => s.wall[i] += v);
       lt.between.forEach((v, i) => s.between[i] += v);
     }
-    for (const slot of this.#live.values()) {
+    for (const slot of this.analyzer.liveSlots()) {
       const s = siteOf(this.#lStack[slot]);
       s.oldestLiveMs = Math.max(
         s.oldestLiveMs,

@@ -169,6 +169,20 @@ export interface AnalyzeOptions {
    * table ({@link AddrMap}), for addresses scattered far apart.
    */
   dense?: boolean;
+  /**
+   * Whether an allocation's address may be 8 bytes into its slot (Go
+   * 1.22's allocation header, see {@link slotAddr}; default true). False
+   * for native malloc, whose blocks are freed at the address they were
+   * allocated at, whatever their size.
+   */
+  headers?: boolean;
+  /**
+   * Frees of objects never seen allocated: counted (`count`, the default:
+   * {@link AnalysisResult.unmatchedFrees}) or left out as if they never
+   * came (`skip`: native tracing, where libc frees blocks it made inside
+   * itself, such as each thread's tcache, that no hook sees allocated).
+   */
+  unseenFrees?: "count" | "skip";
 }
 
 /** Most points of {@link AnalysisResult.timeline} (and of its GC marks). */
@@ -266,6 +280,9 @@ export class TraceAnalyzer {
   #records = 0;
   #siteLive: number[] = [];
   #lastPeakSnap = 0;
+  readonly #headers: boolean;
+  readonly #skipUnseen: boolean;
+  #displaced = -1;
 
   /** Makes an analyzer over the stacks of `stacks`. */
   constructor(stacks: StackTable, opts: AnalyzeOptions = {}) {
@@ -276,6 +293,16 @@ export class TraceAnalyzer {
     this.#live = opts.dense === false
       ? new AddrMap(1 << 16)
       : new PagedAddrMap();
+    this.#headers = opts.headers ?? true;
+    this.#skipUnseen = opts.unseenFrees === "skip";
+  }
+
+  /**
+   * The slot the last allocation found at its address (its free was not
+   * traced) and released, or -1 (see {@link TraceAnalyzer.add}).
+   */
+  get displaced(): number {
+    return this.#displaced;
   }
 
   #site(stack: number): number {
@@ -331,8 +358,13 @@ export class TraceAnalyzer {
     this.#lClock = grown(this.#lClock, n);
   }
 
-  /** Adds one event. */
-  add(e: TraceEvent): void {
+  /**
+   * Adds one event. Returns the slot of the object (an allocation's, or
+   * the one a free released; slots are small integers, reused once freed),
+   * or -1 (a GC, a free of an object not seen): a caller keeps its own
+   * figures per object in arrays indexed by it, with no map of its own.
+   */
+  add(e: TraceEvent): number {
     const r = this.#r;
     this.#records++;
     if (e.kind === "gc") {
@@ -347,7 +379,7 @@ export class TraceAnalyzer {
       if (r.gcMarks.length > MAX_TIMELINE) {
         r.gcMarks = r.gcMarks.filter((_, i) => i % 2 === 0);
       }
-      return;
+      return -1;
     }
     if (e.kind === "alloc") {
       r.allocs++;
@@ -386,7 +418,11 @@ export class TraceAnalyzer {
       }
       // Keyed by heap slot, where tracefree points (Go 1.22 headers: 8 before).
       // A second allocation at a live address: the first one's free was not traced.
-      const prev = this.#live.put(slotAddr(e.addr, e.size), slot);
+      const prev = this.#live.put(
+        this.#headers ? slotAddr(e.addr, e.size) : e.addr,
+        slot,
+      );
+      this.#displaced = prev;
       if (prev >= 0) {
         r.allocsAtLive++;
         this.#release(prev, false);
@@ -416,15 +452,31 @@ export class TraceAnalyzer {
         this.#nextTick = r.allocBytes + this.#tickStep;
         this.#snapshot("tick");
       }
-      return;
+      return slot;
     }
-    r.frees++;
     const slot = this.#live.take(e.addr);
     if (slot < 0) {
+      if (this.#skipUnseen) {
+        this.#records--; // as if it never came
+        return -1;
+      }
+      r.frees++;
       r.unmatchedFrees++;
-      return;
+      return -1;
     }
+    r.frees++;
     this.#release(slot, true);
+    return slot;
+  }
+
+  /** The slot of the object live at `addr`, or -1 (see {@link TraceAnalyzer.add}). */
+  liveSlot(addr: number): number {
+    return this.#live.get(addr);
+  }
+
+  /** The slots of the objects live now (see {@link TraceAnalyzer.add}). */
+  liveSlots(): IterableIterator<number> {
+    return this.#live.values();
   }
 
   /** Ends the life of the object in `slot` (already out of the live map). */

@@ -37,7 +37,8 @@ const WORDS = PAGE / 8;
  * if (m.put(0xc000000013, 1) !== -1 || m.take(0xc000000010) !== -1 || m.take(0xc000000013) !== 1) throw new Error();
  * ```
  */
-export class PagedAddrMap implements Pick<AddrMap, "put" | "take" | "size"> {
+export class PagedAddrMap
+  implements Pick<AddrMap, "get" | "put" | "take" | "size"> {
   readonly #pages = new Map<number, Int32Array>();
   #last = -1;
   #lastPage: Int32Array | null = null;
@@ -62,6 +63,13 @@ export class PagedAddrMap implements Pick<AddrMap, "put" | "take" | "size"> {
     this.#last = p;
     this.#lastPage = page;
     return page;
+  }
+
+  /** The value of `addr`, or -1. */
+  get(addr: number): number {
+    if (addr % 8 !== 0) return this.#odd?.get(addr) ?? -1;
+    const page = this.#page(addr, false);
+    return page === null ? -1 : page[(addr % PAGE) >>> 3];
   }
 
   /** Sets `addr` to `value` (≥ 0) and returns its previous value, or -1. */
