@@ -100,6 +100,30 @@ export interface EventBatch {
 /** Events per batch. */
 export const BATCH_EVENTS = 8192;
 
+/** Bytes of one batch's columns, all in one buffer (see {@link BatchEncoder}). */
+export const BATCH_BYTES = BATCH_EVENTS * (4 * 8 + 4 * 4 + 2);
+
+/** An empty batch whose columns are views of `buf` ({@link BATCH_BYTES} long). */
+function batchOver(buf: ArrayBufferLike): EventBatch {
+  const n = BATCH_EVENTS;
+  // The 8-byte columns first: every view stays aligned.
+  return {
+    n: 0,
+    addr: new Float64Array(buf, 0, n),
+    size: new Float64Array(buf, 8 * n, n),
+    old: new Float64Array(buf, 16 * n, n),
+    time: new Float64Array(buf, 24 * n, n),
+    tid: new Int32Array(buf, 32 * n, n),
+    pid: new Int32Array(buf, 36 * n, n),
+    image: new Int32Array(buf, 40 * n, n),
+    stack: new Int32Array(buf, 44 * n, n),
+    kind: new Uint8Array(buf, 48 * n, n),
+    sampled: new Uint8Array(buf, 49 * n, n),
+    stacks: [],
+    images: [],
+  };
+}
+
 /**
  * Where a tracer puts events, field by field (no object per event): the
  * columnar {@link BatchEncoder}, or {@link EventObjects} for callers that
@@ -152,35 +176,36 @@ export const FREE_KIND = 3;
  * ```
  */
 export class BatchEncoder implements EventOut {
-  #b: EventBatch = BatchEncoder.#empty();
   readonly #ids = new Map<number, { pcs: number[]; id: number }[]>();
   #nextId = 0;
   readonly #images = new Map<string, number>();
   #nextImage = 0;
   readonly #onFull: (() => void) | undefined;
+  readonly #slots: readonly SharedArrayBuffer[];
+  #slot = 0;
+  #b: EventBatch;
 
-  /** An encoder; `onFull` is called when a batch is full (it should {@link BatchEncoder.take} it). */
-  constructor(onFull?: () => void) {
+  /**
+   * An encoder; `onFull` is called when a batch is full (it should
+   * {@link BatchEncoder.take} it). With `slots` (each
+   * {@link BATCH_BYTES} long), batches are written into them in turn
+   * instead of into new arrays: a batch's arrays are then reused
+   * `slots.length` batches later, so its consumer must be done with it by
+   * then.
+   */
+  constructor(onFull?: () => void, slots: readonly SharedArrayBuffer[] = []) {
     this.#onFull = onFull;
+    this.#slots = slots;
+    this.#b = this.#empty();
   }
 
-  static #empty(): EventBatch {
-    const n = BATCH_EVENTS;
-    return {
-      n: 0,
-      kind: new Uint8Array(n),
-      tid: new Int32Array(n),
-      pid: new Int32Array(n),
-      image: new Int32Array(n),
-      addr: new Float64Array(n),
-      size: new Float64Array(n),
-      old: new Float64Array(n),
-      stack: new Int32Array(n),
-      sampled: new Uint8Array(n),
-      time: new Float64Array(n),
-      stacks: [],
-      images: [],
-    };
+  #empty(): EventBatch {
+    if (this.#slots.length === 0) {
+      return batchOver(new ArrayBuffer(BATCH_BYTES));
+    }
+    const buf = this.#slots[this.#slot];
+    this.#slot = (this.#slot + 1) % this.#slots.length;
+    return batchOver(buf);
   }
 
   /** Adds `e`; true when the batch is full (take it). */
@@ -240,7 +265,7 @@ export class BatchEncoder implements EventOut {
   /** The batch so far (its arrays are handed over; a new batch starts). */
   take(): EventBatch {
     const b = this.#b;
-    this.#b = BatchEncoder.#empty();
+    this.#b = this.#empty();
     return b;
   }
 

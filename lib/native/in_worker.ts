@@ -24,7 +24,9 @@ export interface TraceResult {
 /**
  * Traces `argv` on a Worker's thread; `consume` gets each batch of events
  * in order (the next one waits for its promise), and the promise resolves
- * with the exit code once the last batch is consumed.
+ * with the exit code once the last batch is consumed. A batch's arrays are
+ * shared with the worker, which writes them again after `consume`'s
+ * promise resolved: copy what is kept beyond it.
  *
  * @throws {Error} what {@link traceNative} throws (ptrace not permitted,
  *   libunwind missing, the program cannot start), with its name kept, or

@@ -4,10 +4,12 @@
  * (ptrace requests must come from the thread that seized the tracee), so
  * the main thread stays free for signals and for consuming events.
  *
- * Events go to the main thread in columnar batches (event.ts). A shared
- * counter of batches consumed holds the worker back when the consumer is
- * {@link MAX_AHEAD} batches behind: the traced program then waits too (its
- * ring fills up), so memory stays bounded however many events there are.
+ * Events go to the main thread in columnar batches (event.ts), written in
+ * {@link MAX_AHEAD} + 1 shared buffers in turn. A shared counter of batches
+ * consumed holds the worker back when the consumer is {@link MAX_AHEAD}
+ * batches behind: the traced program then waits too (its ring fills up),
+ * so memory stays bounded however many events there are, and a buffer is
+ * written again only once its batch was consumed.
  *
  * Messages in: one {@link TraceRequest}. Messages out: `{ pid }` once the
  * start-up shell runs, `{ exec }` once it runs the program, `{ batch }`,
@@ -19,7 +21,7 @@
 /// <reference lib="deno.worker" />
 
 import { type NativeOptions, traceNative } from "./tracer.ts";
-import { BatchEncoder } from "./event.ts";
+import { BATCH_BYTES, BatchEncoder } from "./event.ts";
 
 /** The options of a trace that can cross to a worker (no callbacks). */
 export type TraceSettings = Omit<
@@ -59,23 +61,16 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
     posted++;
     send({});
   };
-  const enc = new BatchEncoder(() => post());
-  // The batch's arrays move to the main thread (transferred, not copied).
+  // Batches are written into shared buffers in turn (no new arrays, no
+  // garbage per batch): one more than may be unconsumed, so the one being
+  // filled is never one the main thread is reading.
+  const slots = Array.from(
+    { length: MAX_AHEAD + 1 },
+    () => new SharedArrayBuffer(BATCH_BYTES),
+  );
+  const enc = new BatchEncoder(() => post(), slots);
   const send = (extra: Record<string, unknown>) => {
-    const batch = enc.take();
-    const buffers = [
-      batch.kind,
-      batch.tid,
-      batch.pid,
-      batch.image,
-      batch.addr,
-      batch.size,
-      batch.old,
-      batch.stack,
-      batch.sampled,
-      batch.time,
-    ].map((a) => a.buffer as ArrayBuffer);
-    self.postMessage({ batch, ...extra }, buffers);
+    self.postMessage({ batch: enc.take(), ...extra });
   };
   try {
     const code = traceNative(argv, {
