@@ -16,9 +16,9 @@ import {
   type Injection,
   LAYOUT,
   MAX_CODE_RANGES,
+  REC_ENTER,
   REC_FREE,
   REC_KNOWN,
-  REC_RETURN,
   REC_STACK,
   RECORD_BYTES,
   RING_RECORDS,
@@ -131,13 +131,7 @@ export interface RingOut {
   stackId(frames: NativeFrame[]): number;
 }
 
-// Flags of a call in progress.
-const SAMPLED = 1;
-const NESTED = 2;
-const COPIED = 4;
-const NONE = 255;
 // Indices in NATIVE_KINDS.
-const MALLOC = NATIVE_KINDS.indexOf("malloc");
 const REALLOC = NATIVE_KINDS.indexOf("realloc");
 const POSIX_MEMALIGN = NATIVE_KINDS.indexOf("posix_memalign");
 const REALLOCARRAY = NATIVE_KINDS.indexOf("reallocarray");
@@ -160,14 +154,9 @@ export class HookRing {
   readonly #threads = new Map<number, { tid: number; depth: number }>();
   #lastFs = -1;
   #last = { tid: 0, depth: 0 };
-  // The call in progress in each return slot (kind NONE: none).
-  readonly #sKind = new Uint8Array(SLOTS).fill(NONE);
-  readonly #sSize = new Float64Array(SLOTS);
-  readonly #sOld = new Float64Array(SLOTS);
-  readonly #sStack = new Int32Array(SLOTS);
-  readonly #sFlags = new Uint8Array(SLOTS);
   readonly #recBuf = new Uint8Array(CONTROL + CHUNK * RECORD_BYTES);
   readonly #recView = new DataView(this.#recBuf.buffer);
+  readonly #recU32 = new Uint32Array(this.#recBuf.buffer);
   readonly #drawBuf = new Uint8Array(8 * 4096);
   readonly #drawView = new DataView(this.#drawBuf.buffer);
   readonly #snapBatch = new Uint8Array(CHUNK * SNAPSHOT_BYTES);
@@ -374,9 +363,10 @@ export class HookRing {
     return this.#tail - from;
   }
 
+  // (Words are 8-byte aligned: two 32-bit loads, no DataView.)
   #u64(o: number): number {
-    const v = this.#recView;
-    return v.getUint32(o, true) + v.getUint32(o + 4, true) * 4294967296;
+    const w = this.#recU32;
+    return w[o >>> 2] + w[(o >>> 2) + 1] * 4294967296;
   }
 
   // The countdown to the next stack: Go's sampler's, or always, or never.
@@ -416,7 +406,7 @@ export class HookRing {
   #record(i: number): void {
     const o = this.#o;
     const at = CONTROL + i * RECORD_BYTES;
-    const type = this.#recView.getUint32(at + 8, true);
+    const type = this.#recU32[(at + 8) >>> 2];
     const kind = type & 0x3f;
     const slot = type >>> 8;
     const fs = this.#u64(at + 16);
@@ -428,7 +418,7 @@ export class HookRing {
         th = { tid: o.pid, depth: 0 };
         this.#threads.set(fs, th);
       } else th = t;
-      if (!this.#threadEntry.has(fs) && kind !== REC_RETURN) {
+      if (!this.#threadEntry.has(fs) && kind !== REC_ENTER) {
         this.#setStack(fs, this.#u64(at + 48)); // a thread not met at its start
       }
       this.#lastFs = fs;
@@ -441,78 +431,48 @@ export class HookRing {
       if (depth === 0) o.out.put(FREE_KIND, tid, a, 0, 0, -1, false);
       return;
     }
-    if (kind === REC_RETURN) {
-      if (slot >= SLOTS || this.#sKind[slot] === NONE) return;
-      const k = this.#sKind[slot];
-      const flags = this.#sFlags[slot];
-      this.#sKind[slot] = NONE;
-      if (depth > 0) th.depth = depth - 1;
-      // A slot holding a stack copy is freed by us, once the call is over.
-      if (flags & COPIED) this.#toRelease.push(slot);
-      if (flags & NESTED) return;
-      this.#finish(
-        k,
-        tid,
-        slot,
-        a,
-        this.#u64(at + 32),
-        (flags & SAMPLED) !== 0,
-      );
+    if (kind === REC_ENTER) {
+      th.depth = depth + 1; // a realloc or reallocarray began
       return;
     }
+    // An allocation that returned `a`: its record says all.
     const k = kind - 1;
     if (k < 0 || k >= NATIVE_KINDS.length || slot >= SLOTS) return;
     const copied = (type & REC_STACK) !== 0;
     const known = (type & REC_KNOWN) !== 0;
-    this.#sKind[slot] = k;
-    this.#sSize[slot] = k === MALLOC ? a : requestedSize(
-      NATIVE_KINDS[k],
-      a,
-      this.#u64(at + 32),
-      this.#u64(at + 40),
-    );
-    this.#sOld[slot] = k === REALLOC || k === REALLOCARRAY ||
-        k === POSIX_MEMALIGN
-      ? a
-      : 0;
-    this.#sStack[slot] = !o.wantStacks
+    // A slot holding a stack copy is freed by us, once the call is over.
+    if (copied) this.#toRelease.push(slot);
+    let nested = depth > 0;
+    if (k === REALLOC || k === REALLOCARRAY) {
+      // Its own REC_ENTER counted it (unless it began before we read).
+      if (depth > 0) th.depth = depth - 1;
+      nested = depth > 1;
+    }
+    const stack = !o.wantStacks
       ? -1
       : known
       ? (o.stats.reused++, this.#u64(at + 56) - 1)
       : copied
       ? this.#stackIdOf(i, o.entryOf.get(kind) ?? 0, this.#u64(at + 48))
       : -1;
-    this.#sFlags[slot] = (o.sampler === null || copied || known ? SAMPLED : 0) |
-      (depth > 0 ? NESTED : 0) | (copied ? COPIED : 0);
-    th.depth = depth + 1;
-  }
-
-  // The events of a call that returned `result` (`stored`: what
-  // posix_memalign stored): realloc's free of the old block when it moved
-  // or was freed, then the allocation.
-  #finish(
-    k: number,
-    tid: number,
-    slot: number,
-    result: number,
-    stored: number,
-    sampled: boolean,
-  ): void {
-    const out = this.#o.out;
-    let old = this.#sOld[slot];
-    const size = this.#sSize[slot];
+    if (nested) return;
+    const size = this.#u64(at + 32);
+    const sampled = o.sampler === null || copied || known;
+    const out = o.out;
+    let result = a;
+    let old = 0;
     if (k === POSIX_MEMALIGN) {
       // It returns an error number; the block goes to *memptr.
-      result = result === 0 ? stored : 0;
-      old = 0;
+      if (result === 0) result = this.#u64(at + 40);
+      else result = 0;
+    } else if (k === REALLOC || k === REALLOCARRAY) {
+      // realloc frees the old block when it moves it, and realloc(p, 0) frees p.
+      old = this.#u64(at + 40);
+      if (old !== 0 && (result !== 0 || size === 0)) {
+        out.put(FREE_KIND, tid, old, 0, 0, -1, false);
+      }
     }
-    if (
-      (k === REALLOC || k === REALLOCARRAY) && old !== 0 &&
-      (result !== 0 || size === 0)
-    ) out.put(FREE_KIND, tid, old, 0, 0, -1, false);
-    if (result !== 0) {
-      out.put(k, tid, result, size, old, this.#sStack[slot], sampled);
-    }
+    if (result !== 0) out.put(k, tid, result, size, old, stack, sampled);
   }
 
   // The stack id of record `i`'s copied stack (-1 when it gave no frame):
@@ -551,6 +511,7 @@ export class HookRing {
   #preloadStacks(n: number): void {
     const o = this.#o;
     this.#preloaded.clear();
+    if (!o.wantStacks) return; // no record has a copy
     const parts: [Uint8Array, number][] = [];
     for (let i = 0; i < n; i++) {
       const at = CONTROL + i * RECORD_BYTES;

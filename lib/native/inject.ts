@@ -3,11 +3,13 @@
  * into a page it maps in the traced program, so that most malloc and free
  * calls cost no ptrace stop at all.
  *
- * Each hooked function's entry is patched with a `jmp` to its stub. A stub
- * appends a record (kind, thread, arguments) to a ring buffer in the same
- * page, and for allocations takes a slot and swaps the return address for
- * that slot's trampoline, which appends the result when the function
- * returns. When the sampling countdown runs out (always, with a stack per
+ * Each hooked function's entry is patched with a `jmp` to its stub. free's
+ * stub appends a record (kind, thread, argument) to a ring buffer in the
+ * same page. An allocation's stub takes a slot, keeps the call's byte
+ * count, arguments and stack pointer in it, and swaps the return address
+ * for that slot's trampoline, which appends one record with all of them and
+ * the result when the function returns (realloc's and reallocarray's
+ * stubs also append a record at entry: calls inside them are theirs). When the sampling countdown runs out (always, with a stack per
  * call), the stub also copies the callee-saved registers and the top of the
  * stack into the slot (a process_vm_readv on itself, which stops short at
  * the end of the stack instead of faulting) and takes the next countdown
@@ -24,8 +26,13 @@
  * @module
  */
 
-/** Record kinds (low byte of a record's type word; allocation kinds are 1…9). */
-export const REC_RETURN = 0x10;
+/**
+ * Record kinds (low 6 bits of a record's type word). An allocation's record
+ * (kind 1…9) is written when the call returns, with everything about it;
+ * realloc and reallocarray also write an {@link REC_ENTER} record when
+ * they are entered, so that the calls made inside them are known as such.
+ */
+export const REC_ENTER = 0x10;
 /** A free's record kind. */
 export const REC_FREE = 0x20;
 
@@ -63,11 +70,15 @@ const CODE = COMMON + 0x1000;
  * sampling budget, the slot cursor, the program's pid, the index of the
  * next pre-drawn countdown. A slot (64 bytes): busy (0 free, 1 in a call,
  * 2 in a call whose stack was copied: the tracer frees it), the saved
- * return address, the two iovecs of the stack copy, where posix_memalign
- * stores its result. A record (64 bytes): its index + 1 (written last), the
- * type (kind | REC_STACK or REC_KNOWN, slot << 8), the thread pointer, rdi
- * (or the result), rsi (or what posix_memalign stored), rdx, rsp at entry,
- * and the stack's hash (REC_STACK) or id + 1 (REC_KNOWN). The code ranges:
+ * return address, then the two iovecs of the stack copy, which once the
+ * copy is made hold the call's record type, byte count, rdi and rsp at
+ * entry; the stack's hash or id + 1; where posix_memalign stores its
+ * result. A record (64 bytes): its index + 1 (written last), the type
+ * (kind | REC_STACK or REC_KNOWN, slot << 8), the thread pointer; then for
+ * free its argument, and for an allocation its result, its byte count, rdi
+ * (realloc's old block) or what posix_memalign stored, rsp at entry, and
+ * the stack's hash (REC_STACK) or id + 1 (REC_KNOWN); REC_ENTER records
+ * hold only the thread pointer. The code ranges:
  * their count, then [start, end) pairs; codeLo/codeHi bound them all. The
  * stack table: (hash, id + 1) pairs, written by the tracer id first.
  */
@@ -398,7 +409,18 @@ export interface HookSpec {
   size?: "rdi" | "rsi" | "rdx" | "rdi*rsi" | "rsi*rdx";
   /** Where the result is stored instead of returned (posix_memalign: *rdi). */
   resultAt?: "rdi";
+  /** Write a {@link REC_ENTER} record at entry (realloc, reallocarray: they call free and realloc). */
+  enter?: boolean;
 }
+
+/** The byte count of a call into rcx, by {@link HookSpec.size}. */
+const SIZE_TO_RCX: Record<NonNullable<HookSpec["size"]>, number[]> = {
+  rdi: [0x48, 0x89, 0xf9], // mov rcx, rdi
+  rsi: [0x48, 0x89, 0xf1], // mov rcx, rsi
+  rdx: [0x48, 0x89, 0xd1], // mov rcx, rdx
+  "rdi*rsi": [0x48, 0x89, 0xf9, 0x48, 0x0f, 0xaf, 0xce], // mov rcx, rdi; imul rcx, rsi
+  "rsi*rdx": [0x48, 0x89, 0xf1, 0x48, 0x0f, 0xaf, 0xca], // mov rcx, rsi; imul rcx, rdx
+};
 
 /** The code to write and what the tracer must know about it. */
 export interface Injection {
@@ -425,9 +447,10 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
     a.jmpTo(common);
     a.b(0xcc, 0xcc, 0xcc, 0xcc, 0xcc);
   }
-  // Common return path: record the result (and, for posix_memalign, what it
-  // stored: the caller's variable may be gone when the tracer reads the
-  // ring), free the slot, go back. rcx, rdx, r8–r11 are free after a return.
+  // Common return path: the call's one record, from its slot and the
+  // result (for posix_memalign, what it stored: the caller's variable may
+  // be gone when the tracer reads the ring); free the slot, go back. rcx,
+  // rdx, rsi, rdi, r8–r11 are free after a return.
   a.b(0x48, 0x89, 0xc2); // mov rdx, rax (the result)
   a.b(0x4c, 0x89, 0xd1); // mov rcx, r10
   a.b(0x48, 0xc1, 0xe1, 0x06); // shl rcx, 6
@@ -437,17 +460,24 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
   a.b(0x4d, 0x85, 0xc9); // test r9, r9
   a.jump(CC.e, "ret.nod");
   a.b(0x4d, 0x8b, 0x09); // mov r9, [r9]
+  a.jump(-1, "ret.have");
   a.label("ret.nod");
+  a.b(0x4c, 0x8b, 0x49, 0x20); // mov r9, [rcx+32] (rdi)
+  a.label("ret.have");
+  a.b(0x4c, 0x8b, 0x51, 0x10); // mov r10, [rcx+16] (the type, slot << 8 in it)
+  a.b(0x48, 0x8b, 0x71, 0x18); // mov rsi, [rcx+24] (bytes)
+  a.b(0x48, 0x8b, 0x79, 0x28); // mov rdi, [rcx+40] (rsp at entry)
+  a.b(0x4c, 0x8b, 0x41, 0x30); // mov r8, [rcx+48] (hash or stack id + 1)
   reserve(a, region, "ret", fullTraps);
-  typeAndThread(a, [
-    ...[0x4c, 0x89, 0xd1], // mov rcx, r10 (the slot)
-    ...[0x48, 0xc1, 0xe1, 0x08], // shl rcx, 8
-    ...[0x48, 0x83, 0xc9, REC_RETURN], // or rcx, REC_RETURN
-  ]);
+  typeAndThread(a, [0x4c, 0x89, 0xd1]); // mov rcx, r10
   a.b(0x48, 0x89, 0x50, 0x18); // mov [rax+24], rdx
-  a.b(0x4c, 0x89, 0x48, 0x20); // mov [rax+32], r9
+  a.b(0x48, 0x89, 0x70, 0x20); // mov [rax+32], rsi
+  a.b(0x4c, 0x89, 0x48, 0x28); // mov [rax+40], r9
+  a.b(0x48, 0x89, 0x78, 0x30); // mov [rax+48], rdi
+  a.b(0x4c, 0x89, 0x40, 0x38); // mov [rax+56], r8
   a.b(0x4c, 0x89, 0x18); // mov [rax], r11 (committed)
   a.b(0x4d, 0x89, 0xd3); // mov r11, r10
+  a.b(0x49, 0xc1, 0xeb, 0x08); // shr r11, 8 (the slot)
   a.b(0x49, 0xc1, 0xe3, 0x06); // shl r11, 6
   a.rip([0x48, 0x8d], 1, region + LAYOUT.slots); // lea rcx, [slots]
   a.b(0x49, 0x01, 0xcb); // add r11, rcx
@@ -568,18 +598,31 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
       a.b(0x41, 0x59, 0x41, 0x5b, 0x41, 0x5a, 0x5e, 0x5f); // pop r9, r11, r10, rsi, rdi
       a.b(0x48, 0x8b, 0x14, 0x24); // mov rdx, [rsp] (the argument, from its push)
       a.label(`${id}.nostack`);
-      reserve(a, region, id, fullTraps);
-      typeAndThread(a, [0x4c, 0x89, 0xc9]); // mov rcx, r9 (the type built above)
-      a.b(0x4c, 0x89, 0x40, 0x38); // mov [rax+56], r8 (hash or stack id + 1)
+      // What the return's record needs, kept in the slot (r11): the type,
+      // the byte count, rdi, rsp at entry, the hash or stack id + 1.
+      a.b(0x4d, 0x89, 0x4b, 0x10); // mov [r11+16], r9
+      a.b(...SIZE_TO_RCX[size]);
+      a.b(0x49, 0x89, 0x4b, 0x18); // mov [r11+24], rcx
+      a.b(0x49, 0x89, 0x7b, 0x20); // mov [r11+32], rdi
+      a.b(0x48, 0x8d, 0x4c, 0x24, 0x10); // lea rcx, [rsp+16] (rsp at entry)
+      a.b(0x49, 0x89, 0x4b, 0x28); // mov [r11+40], rcx
+      a.b(0x4d, 0x89, 0x43, 0x30); // mov [r11+48], r8
+      if (h.enter) {
+        // Calls made inside this one are its own: say it began.
+        reserve(a, region, `${id}.e`, fullTraps);
+        typeAndThread(a, [0xb9, ...le32(REC_ENTER)]); // mov ecx, REC_ENTER
+        a.b(0x4c, 0x89, 0x18); // mov [rax], r11 (committed)
+      }
+      a.b(0x5a, 0x59); // pop rdx; pop rcx
     }
-    a.b(0x48, 0x89, 0x78, 0x18); // mov [rax+24], rdi
-    a.b(0x48, 0x89, 0x70, 0x20); // mov [rax+32], rsi
-    a.b(0x48, 0x89, 0x50, 0x28); // mov [rax+40], rdx
-    a.b(0x48, 0x8d, 0x4c, 0x24, 0x10); // lea rcx, [rsp+16] (rsp at entry)
-    a.b(0x48, 0x89, 0x48, 0x30); // mov [rax+48], rcx
-    a.b(0x4c, 0x89, 0x18); // mov [rax], r11 (committed)
-    a.b(0x5a, 0x59); // pop rdx; pop rcx
-    if (h.kind === REC_FREE) a.label(`${id}.skip`);
+    if (h.kind === REC_FREE) {
+      a.b(0x48, 0x89, 0x78, 0x18); // mov [rax+24], rdi
+      a.b(0x48, 0x8d, 0x4c, 0x24, 0x10); // lea rcx, [rsp+16] (rsp at entry)
+      a.b(0x48, 0x89, 0x48, 0x30); // mov [rax+48], rcx
+      a.b(0x4c, 0x89, 0x18); // mov [rax], r11 (committed)
+      a.b(0x5a, 0x59); // pop rdx; pop rcx
+      a.label(`${id}.skip`);
+    }
     // The displaced instructions, then back into the function.
     moved(a);
     // The entry: jmp rel32 to the stub.

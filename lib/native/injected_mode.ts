@@ -121,6 +121,7 @@ export class InjectedMode implements HookMode {
         head,
         size: SIZE_EXPR[kind] ?? "rdi",
         resultAt: kind === "posix_memalign" ? "rdi" : undefined,
+        enter: kind === "realloc" || kind === "reallocarray",
       });
     }
     const region = injectMmap(p, tid, at, p.libcStart);

@@ -261,6 +261,13 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   const procOf = new Map<number, Proc>();
   /** The pid each thread's events are charged to. */
   const pidOfTid = new Map<number, number>([[pid, pid]]);
+  // Changes of pidOfTid, counted: the ring readers' cached pid of their
+  // last thread is good while the count stays.
+  let pidEpoch = 0;
+  const setPidOf = (tid: number, p: number) => {
+    pidOfTid.set(tid, p);
+    pidEpoch++;
+  };
   const knownTids = new Set<number>([pid]);
   const alive = new Set<number>([pid]);
   /** vfork parent thread → [its thread pointer, the child]. */
@@ -274,6 +281,9 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   };
   const newProc = (p: number, from?: Proc): Proc => {
     const image = from?.image ?? imageOf(p);
+    let lastTid = -1;
+    let lastPid = p;
+    let lastEpoch = pidEpoch;
     const proc: Proc = {
       pid: p,
       tracee: t,
@@ -302,10 +312,16 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         ),
       out: {
         put: (kind, tid, addr, size, old, stack, sampled) => {
+          // The last thread's pid again, without a lookup (the usual case).
+          if (tid !== lastTid || pidEpoch !== lastEpoch) {
+            lastTid = tid;
+            lastEpoch = pidEpoch;
+            lastPid = pidOfTid.get(tid) ?? p;
+          }
           out.event(
             kind,
             tid,
-            pidOfTid.get(tid) ?? p,
+            lastPid,
             proc.imageId,
             addr,
             size,
@@ -426,7 +442,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       knownTids.add(tid);
       alive.add(tid);
       procOf.set(tid, root);
-      pidOfTid.set(tid, pid);
+      setPidOf(tid, pid);
       if (t.getRegs(tid)) {
         mode.thread(tid, t.fsBase, Number(t.regs[REG.rsp]));
       }
@@ -527,7 +543,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         continue;
       }
       procOf.set(tid, owner);
-      pidOfTid.set(tid, tgid);
+      setPidOf(tid, tgid);
       newThread(owner, tid);
       continue;
     }
@@ -544,7 +560,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         // A vfork child's exec: its own process from now on.
         p = newProc(tid);
         procOf.set(tid, p);
-        pidOfTid.set(tid, tid);
+        setPidOf(tid, tid);
       }
       startImage(p);
       if (tid === pid && !rootExecd) {
@@ -558,7 +574,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       const child = t.eventMsg(tid);
       if (!procOf.has(child)) {
         procOf.set(child, proc);
-        pidOfTid.set(child, pidOfTid.get(tid) ?? proc.pid);
+        setPidOf(child, pidOfTid.get(tid) ?? proc.pid);
       }
       alive.add(child);
       if (earlyStops.delete(child)) newThread(proc, child);
@@ -575,7 +591,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         const kid = newProc(child, proc);
         kid.maps.refresh();
         procOf.set(child, kid);
-        pidOfTid.set(child, child);
+        setPidOf(child, child);
         alive.add(child);
         try {
           kid.mode = proc.mode?.forked(kid, child) ?? null;
@@ -597,7 +613,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       // The child runs on its parent's memory and thread pointer until it
       // execs or exits: what is recorded under that pointer is the child's.
       procOf.set(child, proc);
-      pidOfTid.set(child, child);
+      setPidOf(child, child);
       vforkKids.add(child);
       alive.add(child);
       if (t.getRegs(tid)) {
