@@ -154,9 +154,22 @@ const HT = 19; // where the type name starts (-1: none)
 const LN = 20; // the traceback line's index
 const HV = 21; // i64: a hex number
 const HA = 22; // i64: the address
+const LH1 = 23; // i64: the line's own hashes (then mixed into SH1, SH2)
+const LH2 = 24; // i64
+const LT = 25; // where the line's entry in the line table goes
 
 const K1 = 0x9e3779b97f4a7c15n;
 const K2 = 0xc2b2ae3d27d4eb4fn;
+
+/**
+ * The line table: for each of a record's first {@link MAX_LINES} traceback
+ * lines, 16 bytes from here: where the line starts, and its own hashes (two
+ * words of the first, one of the second), so a parser can tell a frame it
+ * knows without reading its lines.
+ */
+const LINE_TABLE = 128;
+/** Lines the line table holds. */
+export const MAX_LINES = 4096;
 
 /** One bit per byte equal to `byte` among the 16 at the address `at` computes (SIMD compare). */
 const eqMask = (at: number[], byte: number) => [
@@ -311,10 +324,10 @@ const I64EQ = 0x51;
 const F64_FROM_U64 = 0xba; // f64.convert_i64_u
 const storeF64 = (offset: number) => [0x39, 0x03, ...uleb(offset)];
 
-/** Mixes SX into the shape hashes (two different chains over the same words). */
+/** Mixes SX into the line's hashes (two different chains over the same words). */
 const smix = [
-  ...chain(SH1, SX, K1, 31n),
-  ...chain(SH2, SX, K2, 29n, op.i64add),
+  ...chain(LH1, SX, K1, 31n),
+  ...chain(LH2, SX, K2, 29n, op.i64add),
 ];
 
 /** Hashes bytes [SA, SB), 8 at a time, then their count and `tag`. */
@@ -632,6 +645,8 @@ const body = [
   ...set(SL),
   ...i32c(0),
   ...set(LN),
+  ...i32c(LINE_TABLE),
+  ...set(LT),
   ...i32c(0),
   ...i32c(-1),
   ...store32(64),
@@ -647,6 +662,10 @@ const body = [
   ...get(SL),
   op.i32eq,
   ...brIf(1), // → $done
+  ...i64c(0x243f6a8885a308d3n),
+  ...set(LH1),
+  ...i64c(0x13198a2e03707344n),
+  ...set(LH2),
   ...BLOCK, // $kind
   // A file line: tab, path:line up to the first space, then pc=.
   ...byteIs(SL, 0, 9),
@@ -706,6 +725,19 @@ const body = [
   ...get(SJ),
   ...set(SB),
   ...hashRange(3),
+  // Whether the arguments are empty (`name()`) is part of the shape: a
+  // line parser takes `x.tracegc()` for a record header, `x.tracegc(0x1)`
+  // not.
+  ...get(SN),
+  ...get(SJ),
+  op.i32sub,
+  ...i32c(2),
+  op.i32eq,
+  ...IF,
+  ...i64c(0x5bd1e995n),
+  ...set(SX),
+  ...smix,
+  ...END,
   ...firstArg,
   ...br(3), // → $kind end (if, if, if, then the block)
   ...END,
@@ -718,6 +750,32 @@ const body = [
   ...set(SB),
   ...hashRange(4),
   ...END, // $kind
+  // The line's hashes: into the shape's, and into the line table.
+  ...chain(SH1, LH1, K1, 31n),
+  ...chain(SH2, LH2, K2, 29n, op.i64add),
+  ...get(LN),
+  ...i32c(MAX_LINES),
+  op.i32ltU,
+  ...IF,
+  ...get(LT),
+  ...get(SL),
+  ...store32(0),
+  ...get(LT),
+  ...get(LH1),
+  op.i32wrap,
+  ...store32(4),
+  ...get(LT),
+  ...get(LH1),
+  ...i64c(32n),
+  op.i64shrU,
+  op.i32wrap,
+  ...store32(8),
+  ...get(LT),
+  ...get(LH2),
+  op.i32wrap,
+  ...store32(12),
+  ...addTo(LT, 16),
+  ...END,
   ...addTo(LN, 1),
   ...get(SN),
   ...i32c(1),
@@ -730,6 +788,9 @@ const body = [
   ...i32c(0),
   ...get(NL1),
   ...store32(0),
+  ...i32c(0),
+  ...get(LN),
+  ...store32(4),
   ...storeHash(24, SH1),
   ...storeHash(32, SH2),
   ...get(SL),
@@ -746,6 +807,8 @@ const func = [
     [...uleb(3), I64],
     [...uleb(7), I32],
     [...uleb(2), I64],
+    [...uleb(2), I64],
+    [...uleb(1), I32],
   ]),
   ...body,
   ...END,
@@ -775,8 +838,8 @@ const wasm = new Uint8Array([
 
 let compiled: WebAssembly.Module | null = null;
 
-/** Where the data starts in the scanner's memory (below: its results). */
-export const DATA_OFFSET = 128;
+/** Where the data starts in the scanner's memory (below: its results and the line table). */
+export const DATA_OFFSET = LINE_TABLE + 16 * MAX_LINES;
 
 /** One scanner: its own memory, into which the bytes to scan are copied. */
 export class BlockScanner {
@@ -809,6 +872,12 @@ export class BlockScanner {
   s1hi = 0;
   /** The low 32 bits of the second shape hash of the last hit. */
   s2lo = 0;
+  /**
+   * The traceback lines of the last hit (the goroutine line first; the
+   * header and blank lines not counted). The first {@link MAX_LINES} are in
+   * the line table ({@link lineStart}, {@link lineHash}).
+   */
+  lines = 0;
 
   constructor() {
     compiled ??= new WebAssembly.Module(wasm);
@@ -860,6 +929,7 @@ export class BlockScanner {
     this.s1lo = r[6];
     this.s1hi = r[7];
     this.s2lo = r[8];
+    this.lines = r[1];
     const kind = r[10];
     this.kind = kind;
     if (kind !== 0) {
@@ -871,5 +941,19 @@ export class BlockScanner {
     this.argsAt = r[16] < 0 ? -1 : r[16] - DATA_OFFSET;
     if (this.argsAt >= 0) this.arg = this.#f64[9];
     return e - DATA_OFFSET;
+  }
+
+  /** Where traceback line `i` (< {@link MAX_LINES}) of the last hit starts (offset in the data). */
+  lineStart(i: number): number {
+    return this.#i32[(LINE_TABLE >> 2) + 4 * i] - DATA_OFFSET;
+  }
+
+  /**
+   * Word `w` (0–2) of traceback line `i`'s own hash: what the shape hash
+   * keeps of that line (so equal for two lines exactly when their shapes
+   * are; see {@link scan}).
+   */
+  lineHash(i: number, w: number): number {
+    return this.#i32[(LINE_TABLE >> 2) + 4 * i + 1 + w];
   }
 }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { BlockScanner } from "./block_scan.ts";
+import { BlockScanner, MAX_LINES } from "./block_scan.ts";
 import { type Frame, StackTable, type TraceEvent } from "./events.ts";
 import {
   emitRecord,
@@ -399,16 +399,20 @@ export class ByteTraceParser {
       const requested = h >= 0 && h <= MAX_EXACT ? h : 0;
       return this.#fromCache(buf, s, nl1, end, sh, requested);
     }
-    // Parse it line by line; cache it if that made one clean record.
+    // Parse it (frames known by their line hashes, the rest line by line);
+    // cache it if that made one clean record.
     const lines0 = this.#lines;
     const slow0 = this.#slowLines;
     const blank0 = this.#blankEnds;
     const warned0 = this.#warned;
-    let p = s;
-    while (p <= end + 1) {
-      const nl = buf.indexOf(NL, p);
-      this.#line(buf, p, nl);
-      p = nl + 1;
+    let p = this.#byFrames(buf, s, nl1, end);
+    if (p < 0) {
+      p = s;
+      while (p <= end + 1) {
+        const nl = buf.indexOf(NL, p);
+        this.#line(buf, p, nl);
+        p = nl + 1;
+      }
     }
     if (
       this.#slowLines === slow0 && this.#blankEnds === blank0 + 1 &&
@@ -425,6 +429,141 @@ export class ByteTraceParser {
       });
     }
     return p;
+  }
+
+  /** Frames by the scanner's hashes of their two lines: the key's other words, then the frame id (5 numbers each). */
+  readonly #frameByLines = new Map<number, number>();
+  #frameChecks = new Int32Array(5 * 256);
+  #frameCount = 0;
+
+  /**
+   * The scanner's key of the frame whose function line is traceback line
+   * `i` (its file line next): a small integer, its other words left in
+   * {@link #frameCheck}.
+   */
+  #frameKey(i: number): number {
+    const sc = this.#scanner;
+    const a = sc.lineHash(i, 0);
+    const b = sc.lineHash(i + 1, 0);
+    const c = this.#frameCheck;
+    c[0] = sc.lineHash(i, 1);
+    c[1] = sc.lineHash(i, 2);
+    c[2] = sc.lineHash(i + 1, 1);
+    c[3] = sc.lineHash(i + 1, 2);
+    return (a ^ Math.imul(b, 0x9e3779b1)) & 0x3fffffff;
+  }
+
+  readonly #frameCheck = new Int32Array(4);
+
+  /** The frame id of the key {@link #frameKey} made, or -1. */
+  #knownFrame(key: number): number {
+    const at = this.#frameByLines.get(key);
+    if (at === undefined) return -1;
+    const fc = this.#frameChecks;
+    const c = this.#frameCheck;
+    return fc[at] === c[0] && fc[at + 1] === c[1] && fc[at + 2] === c[2] &&
+        fc[at + 3] === c[3]
+      ? fc[at + 4]
+      : -1;
+  }
+
+  #rememberFrame(key: number, id: number): void {
+    if (this.#frameByLines.has(key)) return;
+    const at = this.#frameCount * 5;
+    if (at + 5 > this.#frameChecks.length) {
+      const g = new Int32Array(this.#frameChecks.length * 2);
+      g.set(this.#frameChecks);
+      this.#frameChecks = g;
+    }
+    this.#frameChecks.set(this.#frameCheck, at);
+    this.#frameChecks[at + 4] = id;
+    this.#frameCount++;
+    this.#frameByLines.set(key, at);
+  }
+
+  /**
+   * The record at `s` (header newline `nl1`, last traceback line ending at
+   * `end`) when it is plain: the goroutine line, then a function line and
+   * its file line per frame, no CR, nothing else. A frame whose two lines
+   * hash as a known frame's (the scanner's line table) is not read again;
+   * the first frame (mallocgc's size) and new ones go through the line
+   * parser's own steps, so the result is the line parser's. Returns the
+   * offset after the blank line, or -1 (nothing done) when the record is
+   * not plain: then it is read line by line.
+   */
+  #byFrames(buf: Uint8Array, s: number, nl1: number, end: number): number {
+    const sc = this.#scanner;
+    const n = sc.lines;
+    // The goroutine line, then two lines per frame.
+    if (n > MAX_LINES || (n & 1) === 0 || buf[nl1 - 1] === CR) return -1;
+    const g0 = nl1 + 1;
+    const g1 = n > 1 ? sc.lineStart(1) - 1 : end;
+    if (!startsWith(buf, g0, g1, P_GOROUTINE) || buf[g1 - 1] === CR) return -1;
+    // First check that every line is what the line parser would take as it.
+    for (let i = 1; i < n; i += 2) {
+      const fs = sc.lineStart(i);
+      const ls = sc.lineStart(i + 1);
+      const fe = ls - 1;
+      const le = i + 2 < n ? sc.lineStart(i + 2) - 1 : end;
+      if (
+        buf[fs] === TAB || buf[ls] !== TAB || buf[fe - 1] === CR ||
+        buf[le - 1] === CR
+      ) return -1;
+      const known = i > 1 && this.#knownFrame(this.#frameKey(i)) >= 0;
+      // (A known name followed by `()` may end in `tracegc()`: a header.)
+      if (known && buf[fe - 2] !== LPAREN) continue;
+      if (!this.#plainFuncLine(buf, fs, fe)) return -1;
+    }
+    this.#lines++;
+    if (!this.#fastHeader(buf, s, nl1)) {
+      this.#lines--;
+      return -1;
+    }
+    // (#header is read only for a record cut off at the end; this one ends.)
+    this.#lines++;
+    this.#recordLine(buf, g0, g1);
+    for (let i = 1; i < n; i += 2) {
+      const key = i > 1 ? this.#frameKey(i) : 0;
+      const id = i > 1 ? this.#knownFrame(key) : -1;
+      if (id >= 0) {
+        // What #fileLine does with a frame it finds.
+        this.#lines += 2;
+        this.#frameIds.push(id);
+        this.#rh1 = Math.imul(this.#rh1 ^ id, 0x01000193);
+        this.#rh2 = Math.imul(this.#rh2 + id + 1, 0x5bd1e995) ^
+          (this.#rh2 >>> 15);
+        continue;
+      }
+      const fs = sc.lineStart(i);
+      const ls = sc.lineStart(i + 1);
+      this.#lines++;
+      this.#funcLine(buf, fs, ls - 1);
+      this.#lines++;
+      this.#fileLine(buf, ls, i + 2 < n ? sc.lineStart(i + 2) - 1 : end);
+      this.#expectFile = false;
+      if (i > 1) {
+        this.#rememberFrame(key, this.#frameIds[this.#frameIds.length - 1]);
+      }
+    }
+    // The blank line.
+    this.#lines++;
+    this.#finish();
+    this.#blankEnds++;
+    return end + 2;
+  }
+
+  /** True when the line parser takes `buf[s, e)` as a plain function line `name(args)` (not `created by`, elision or a header). */
+  #plainFuncLine(buf: Uint8Array, s: number, e: number): boolean {
+    if (e <= s || buf[e - 1] !== 41 /* ) */ || hasHeader(buf, s, e)) {
+      return false;
+    }
+    if (startsWith(buf, s, e, P_CREATED) || startsWith(buf, s, e, P_ELIDED)) {
+      return false;
+    }
+    const open = buf.lastIndexOf(LPAREN, e - 1);
+    if (open <= s) return false;
+    for (let i = s; i < open; i++) if (buf[i] === SP) return false;
+    return true;
   }
 
   /**

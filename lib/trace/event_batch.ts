@@ -22,8 +22,14 @@ export interface EventBatch {
   data: Float64Array;
   /** Events in {@link data}. */
   count: number;
-  /** The frames of the sender's stacks first referenced in this batch, by ascending id from {@link firstStack}. */
-  stacks: Frame[][];
+  /**
+   * The sender's stacks first referenced in this batch, by ascending id
+   * from {@link firstStack}: each as the indexes of its frames among all
+   * the frames sent so far ({@link frames} of this batch and the earlier).
+   */
+  stacks: number[][];
+  /** The frames first used by {@link stacks} (their indexes follow the previous batches'). */
+  frames: Frame[];
   /** The id of `stacks[0]` in the sender's table. */
   firstStack: number;
   /** Type names first seen in this batch (their ids follow the previous batches'). */
@@ -58,6 +64,8 @@ export class EventPacker {
   #n = 0;
   /** Stacks below this id were sent. */
   #sentStacks = 1;
+  /** The index of each frame sent (a parser hands the same frame objects again). */
+  readonly #frameIndex = new Map<Frame, number>();
   readonly #types = new Map<string, number>();
   #newTypes: string[] = [];
 
@@ -108,15 +116,28 @@ export class EventPacker {
   flush(): void {
     if (this.#n === 0) return;
     const first = this.#sentStacks;
-    const stacks: Frame[][] = [];
+    const stacks: number[][] = [];
+    const frames: Frame[] = [];
+    const index = this.#frameIndex;
     for (let id = first; id < this.#stacks.size; id++) {
-      stacks.push([...this.#stacks.get(id)]);
+      stacks.push(
+        this.#stacks.get(id).map((f) => {
+          let i = index.get(f);
+          if (i === undefined) {
+            i = index.size;
+            index.set(f, i);
+            frames.push(f);
+          }
+          return i;
+        }),
+      );
     }
     this.#sentStacks = this.#stacks.size;
     const b: EventBatch = {
       data: this.#data.subarray(0, this.#n * FIELDS),
       count: this.#n,
       stacks,
+      frames,
       firstStack: first,
       types: this.#newTypes,
     };
@@ -133,6 +154,8 @@ export class EventUnpacker {
   /** The sender's stack id → ours (0, the empty stack, is 0 in both). */
   readonly #stackIds: number[] = [0];
   readonly #types: string[] = [];
+  /** The sender's frames, rebuilt once each (one object per frame, as a parser's). */
+  readonly #frames: Frame[] = [];
 
   /** Unpacks into events whose stacks are interned in `stacks`. */
   constructor(stacks: StackTable) {
@@ -145,8 +168,20 @@ export class EventUnpacker {
     lineBase: number,
     emit: (e: TraceEvent) => void,
   ): void {
+    const frames = this.#frames;
+    for (const f of b.frames) {
+      frames.push({
+        func: f.func,
+        file: f.file,
+        line: f.line,
+        pc: f.pc,
+        inlined: f.inlined,
+      });
+    }
     for (let k = 0; k < b.stacks.length; k++) {
-      this.#stackIds[b.firstStack + k] = this.#stacks.intern(b.stacks[k]);
+      this.#stackIds[b.firstStack + k] = this.#stacks.intern(
+        b.stacks[k].map((i) => frames[i]),
+      );
     }
     for (const t of b.types) this.#types.push(t);
     const d = b.data;

@@ -94,7 +94,8 @@ Deno.test("block scanner: the hash of lines without tabs or parentheses depends 
  * what {@link BlockScanner.scan} must hash. A file line keeps its part
  * before the first space and, when the last `=` after the space follows
  * ` pc`, the value after it; a function line `name(args)` keeps its name
- * (unless it ends in `(...)`); any other line is kept whole.
+ * and whether `args` is empty (unless it ends in `(...)`); any other line is
+ * kept whole.
  */
 function shapeKey(lines: string[]): string {
   return lines.map((l) => {
@@ -110,7 +111,7 @@ function shapeKey(lines: string[]): string {
     if (l.endsWith(")")) {
       const open = l.lastIndexOf("(", l.length - 2);
       if (open > 0 && !(l.length - open === 5 && l[open + 1] === ".")) {
-        return `func ${l.slice(0, open)}`;
+        return `func ${l.slice(0, open)}${open === l.length - 2 ? "()" : ""}`;
       }
     }
     return `line ${l}`;
@@ -255,7 +256,7 @@ Deno.test("block scanner: the shape hash leaves out arguments, +0x offsets, fp= 
     pc: fc.constantFrom("0x40c5b1", "0x4a230a", "0x4a2319"),
   });
   const noise = fc.record({
-    args: fc.constantFrom("", "0x3?", "0xc000076f18?, 0x1", "{0x0?, 0x0?}"),
+    args: fc.constantFrom("0x3?", "0xc000076f18?, 0x1", "{0x0?, 0x0?}"),
     off: fc.constantFrom("0x2a", "0x39", "0x7b1"),
     fp: fc.nat(),
     sp: fc.nat(),
@@ -299,6 +300,8 @@ Deno.test("block scanner: the shape hash leaves out arguments, +0x offsets, fp= 
   );
   // An inlined frame's `(...)` is part of the shape.
   const t = "goroutine 1 [running]:\nmain.f(0x1)\n\tmain.go:3\n";
+  // So are empty arguments (`x.tracegc()` reads as a record header).
+  assertTrue(shapeOf(t, 0) !== shapeOf(t.replace("(0x1)", "()"), 0), "()");
   assertTrue(
     shapeOf(t, 0) !== shapeOf(t.replace("(0x1)", "(...)"), 0),
     "inlined",
@@ -416,4 +419,117 @@ Deno.test("block scanner: a header it reads gives the string parser's kind, addr
     { numRuns: 3000 },
   );
   assertTrue(read > 150, `${read} headers read by the scanner`);
+});
+
+Deno.test("byte parser: records whose frames are known by their lines' hashes give the string parser's events, damaged lines and look-alikes included", () => {
+  const funcs = [
+    "runtime.mallocgc",
+    "main.f",
+    "main.(*T).m",
+    "x.tracegc",
+    "main.tracealloc",
+    "created",
+  ];
+  const files = ["main.go:3", "a/b.go:77", "runtime/malloc.go:1131"];
+  const frame = fc.record({
+    func: fc.constantFrom(...funcs),
+    file: fc.constantFrom(...files),
+    pc: fc.constantFrom("0x40c5b1", "0x4a230a", "", "0x"),
+    args: fc.constantFrom("", "0x10", "0x3?, 0x1", "...", "{0x0?}"),
+    // Now and then the line parser sees something else at this place.
+    damage: fc.constantFrom(
+      ...new Array<string | null>(12).fill(null),
+      "cr",
+      "foreign",
+      "nofile",
+      "createdby",
+      "elided",
+      "space",
+      "tab",
+    ),
+  });
+  const record = fc.record({
+    kind: fc.constantFrom(
+      "tracealloc(0xc000010000, 0x10, main.T)",
+      "tracefree(0xc000010000, 0x10)",
+    ),
+    g: fc.constantFrom(
+      "goroutine 1 [running]:",
+      "goroutine 7 [running]:",
+      "goroutin 1",
+    ),
+    frames: fc.array(frame, { minLength: 0, maxLength: 5 }),
+  });
+  const render = (r: {
+    kind: string;
+    g: string;
+    frames: {
+      func: string;
+      file: string;
+      pc: string;
+      args: string;
+      damage: string | null;
+    }[];
+  }) => {
+    const lines = [r.kind, r.g];
+    for (const f of r.frames) {
+      let fn = `${f.func}(${f.args})`;
+      let fl = `\t${f.file} +0x1d fp=0xc000 sp=0xc001${
+        f.pc === "" ? "" : ` pc=${f.pc}`
+      }`;
+      if (f.damage === "cr") fn += "\r";
+      if (f.damage === "space") fn = `main.a b(${f.args})`;
+      if (f.damage === "tab") fn = `\t${fn}`;
+      if (f.damage === "createdby") fn = `created by ${f.func}`;
+      if (f.damage === "elided") fn = "...additional frames elided...";
+      lines.push(fn);
+      if (f.damage === "foreign") lines.push("hello from the program");
+      if (f.damage !== "nofile") lines.push(fl);
+      if (f.damage === "cr") fl += "\r";
+    }
+    return lines.join("\n") + "\n\n";
+  };
+  fc.assert(
+    fc.property(
+      fc.array(record, { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: 7, max: 4000 }),
+      (records, chunk) => {
+        const text = records.map(render).join("");
+        const show = (
+          p: { stacks: { get(i: number): readonly object[] } },
+          e: TraceEvent,
+        ) =>
+          `${JSON.stringify(e)} ${
+            e.kind === "gc" ? "" : JSON.stringify(p.stacks.get(e.stack))
+          }`;
+        const want: string[] = [];
+        const sp = new TraceParser((e) => want.push(show(sp, e)));
+        sp.feed(text);
+        sp.end();
+        const got: string[] = [];
+        const bp = new ByteTraceParser((e) => got.push(show(bp, e)));
+        const bytes = new TextEncoder().encode(text);
+        for (let i = 0; i < bytes.length; i += chunk) {
+          bp.feed(bytes.subarray(i, i + chunk));
+        }
+        bp.end();
+        assertEquals(got, want);
+        assertEquals(bp.stats, sp.stats);
+      },
+    ),
+    { numRuns: 1500 },
+  );
+});
+
+Deno.test("byte parser: `x.tracegc()` after `x.tracegc(0x1)` of the same shape is the header the string parser reads there, not a cached frame", () => {
+  const rec = (args: string) =>
+    `tracealloc(0xc000010000, 0x10, main.T)\ngoroutine 1 [running]:\nmain.f(0x1)\n\tmain.go:3 +0x1d pc=0x1\nx.tracegc(${args})\n\tmain.go:4 +0x1d pc=0x2\n\n`;
+  // (Once the byte parser took the second record from its record cache.)
+  for (const chunk of [1 << 20, 97]) {
+    bothParsers(new TextEncoder().encode(rec("0x1") + rec("")), chunk);
+    bothParsers(
+      new TextEncoder().encode(rec("0x1") + rec("0x2") + rec("")),
+      chunk,
+    );
+  }
 });
