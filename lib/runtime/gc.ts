@@ -501,9 +501,14 @@ export class Collector {
   }
 
   #grey(p: number): void {
-    const span = this.#rt.heap.spanOf(p);
+    this.#greyOff(p - this.#rt.heap.arenaStart);
+  }
+
+  /** Greys the object at `off` bytes into the arena (a small integer). */
+  #greyOff(off: number): void {
+    const span = this.#rt.heap.spanOfOff(off);
     if (span === undefined) return;
-    const i = span.slotOf(p - span.startAddr);
+    const i = span.slotOf(off - span.base);
     if (i >= span.nelems) return;
     const w = i >>> 5;
     const bit = 1 << (i & 31);
@@ -544,12 +549,13 @@ export class Collector {
     const words = span.words!;
     const elemsize = span.elemsize;
     const size = typ.size;
+    const a = this.#rt.heap.arenaStart;
     let off = i * (elemsize >>> 3);
     if (size === elemsize) {
       // One element filling the slot (binary-trees' nodes): no header.
       for (let k = 0; k < npw; k++) {
         const v = words[off + ptrWords[k]];
-        if (v !== 0) this.#grey(v);
+        if (v !== 0) this.#greyOff(v - a);
       }
       this.scannedWords += npw;
       if (npw > 0) this.#heapScanWork += (ptrWords[npw - 1] + 1) * 8;
@@ -574,7 +580,7 @@ export class Collector {
       for (let k = 0; k < npw; k++) {
         const v = words[off + ptrWords[k]];
         this.scannedWords++;
-        if (v !== 0) this.#grey(v);
+        if (v !== 0) this.#greyOff(v - a);
       }
     }
   }

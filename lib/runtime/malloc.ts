@@ -142,6 +142,7 @@ export class Malloc {
   readonly #gomaxprocs: number;
   readonly #tiny: boolean;
   readonly #pageSize: number;
+  readonly #arenaStart: number;
   readonly #zerobase: number;
   readonly #classToSize: Int32Array;
   readonly #checkEveryMalloc: boolean;
@@ -180,6 +181,7 @@ export class Malloc {
     this.#tiny = preset.tinyAllocator;
     this.#allocHeaders = preset.allocHeaders;
     this.#pageSize = preset.pageSize;
+    this.#arenaStart = parts.heap.arenaStart;
     this.#zerobase = preset.zerobase;
     this.#classToSize = sc.classToSize;
     this.#sizeToClass8 = sc.sizeToClass8;
@@ -380,11 +382,11 @@ export class Malloc {
   /**
    * The fast path of {@link mallocgc} for one object of a registered type
    * (`nextFreeFast` and the bookkeeping of an allocation nobody watches):
-   * the address, exactly as mallocgc would give it, or -1 when the
+   * the address exactly as mallocgc would give it, less the arena start
+   * (a small integer, returned unboxed), or -1 when the
    * allocation needs the full path (no free slot in the cached span, a
    * heap-profile sample due, an allocation consumer, a type or P that
-   * mallocgc must check or treat apart). Small, so that V8 inlines it into
-   * the workload: an address that stays in optimized code is never boxed.
+   * mallocgc must check or treat apart).
    */
   mallocFast(typ: GoType, p: number): number {
     const id = typ.id;
@@ -417,7 +419,7 @@ export class Malloc {
     this.#stats.heapAlloc += size;
     this.#clock.now += COSTS.allocSmall + size * COSTS.allocByte;
     if (this.#gc.marking) this.#gc.markNew(span, idx);
-    return span.startAddr + idx * size;
+    return span.base + idx * size;
   }
 
   /**
@@ -434,7 +436,7 @@ export class Malloc {
    */
   newobject(typ: GoType, p: number = this.#sched.curg.p): number {
     const x = this.mallocFast(typ, p);
-    if (x >= 0) return x;
+    if (x >= 0) return this.#arenaStart + x;
     return this.mallocgc(typ.size, typ, true, p, AllocKind.newobject);
   }
 

@@ -30,6 +30,8 @@ import { hex } from "./print.ts";
 export class PointerWords {
   readonly #heap: MHeap;
   readonly #types: readonly GoType[];
+  /** The heap's arena start: offsets are addresses minus it. */
+  readonly arenaStart: number;
   /** False in the trusted mode: stores and loads skip the liveness checks. */
   readonly #check: boolean;
 
@@ -41,6 +43,7 @@ export class PointerWords {
    */
   constructor(heap: MHeap, types: readonly GoType[], check = true) {
     this.#heap = heap;
+    this.arenaStart = heap.arenaStart;
     this.#types = types;
     this.#check = check;
   }
@@ -52,12 +55,13 @@ export class PointerWords {
 
   /** Stores pointer `v` (or 0) into pointer word `word` of the object at `obj`. */
   store(obj: number, word: number, v: number): void {
-    this.storeAt(obj + word * 8, v);
+    const a = this.arenaStart;
+    this.storeOff(obj - a + word * 8, v - a);
   }
 
   /** Loads pointer word `word` of the object at `obj`. */
   load(obj: number, word: number): number {
-    return this.loadAt(obj + word * 8);
+    return this.loadOff(obj - this.arenaStart + word * 8);
   }
 
   /**
@@ -69,19 +73,35 @@ export class PointerWords {
    *   freed heap memory.
    */
   storeAt(addr: number, v: number): void {
-    const span = this.#heap.spanOf(addr);
+    const a = this.arenaStart;
+    this.storeOff(addr - a, v - a);
+  }
+
+  /**
+   * {@link storeAt} with both the address and the pointer given as offsets
+   * from the arena start (address minus `arenaStart`; 0 is
+   * `-arenaStart`): heap offsets are small integers, which cross calls
+   * unboxed.
+   *
+   * @throws {RangeError} as {@link storeAt}.
+   */
+  storeOff(off: number, v: number): void {
+    const span = this.#heap.spanOfOff(off);
     if (
       span === undefined ||
-      (this.#check ? !this.#isPointerWord(span, addr) : span.words === null)
+      (this.#check ? !this.#isPointerWord(span, off) : span.words === null)
     ) {
-      this.#badPointerWord(addr, "store to");
+      this.#badPointerWord(off + this.arenaStart, "store to");
     }
-    if (this.#check && v !== 0 && this.pointsAtFreed(v)) {
+    const a = this.arenaStart;
+    if (this.#check && v !== -a && this.#pointsAtFreedOff(v)) {
       throw new RangeError(
-        `store to ${hex(addr)}: value ${hex(v)} points at freed heap memory`,
+        `store to ${hex(off + a)}: value ${
+          hex(v + a)
+        } points at freed heap memory`,
       );
     }
-    span.words![(addr - span.startAddr) >>> 3] = v;
+    span.words![(off - span.base) >>> 3] = v + a;
   }
 
   /**
@@ -92,14 +112,23 @@ export class PointerWords {
    *   unreachable object is a use after free.
    */
   loadAt(addr: number): number {
-    const span = this.#heap.spanOf(addr);
+    return this.loadOff(addr - this.arenaStart);
+  }
+
+  /**
+   * {@link loadAt} of the word `off` bytes into the arena.
+   *
+   * @throws {RangeError} as {@link loadAt}.
+   */
+  loadOff(off: number): number {
+    const span = this.#heap.spanOfOff(off);
     if (
       span === undefined ||
-      (this.#check ? !this.#isPointerWord(span, addr) : span.words === null)
+      (this.#check ? !this.#isPointerWord(span, off) : span.words === null)
     ) {
-      this.#badPointerWord(addr, "load from");
+      this.#badPointerWord(off + this.arenaStart, "load from");
     }
-    return span.words![(addr - span.startAddr) >>> 3];
+    return span.words![(off - span.base) >>> 3];
   }
 
   /**
@@ -108,22 +137,26 @@ export class PointerWords {
    * heap (globals, `zerobase`, 0) are fine.
    */
   pointsAtFreed(v: number): boolean {
-    if (v === 0) return false;
-    const span = this.#heap.spanOf(v);
+    return v !== 0 && this.#pointsAtFreedOff(v - this.arenaStart);
+  }
+
+  /** {@link pointsAtFreed} of the pointer `off` bytes into the arena. */
+  #pointsAtFreedOff(off: number): boolean {
+    const span = this.#heap.spanOfOff(off);
     if (span === undefined) return false;
-    const i = span.slotOf(v - span.startAddr);
+    const i = span.slotOf(off - span.base);
     return i >= span.nelems ||
       (span.allocBits[i >>> 5] & (1 << (i & 31))) === 0;
   }
 
   /**
-   * True when `addr`, in `span`, is a pointer word of a live object: its
-   * heap bit is set, its slot allocated, and not condemned by the last
-   * mark (unmarked in a span not swept since).
+   * True when the word `off` bytes into the arena, in `span`, is a pointer
+   * word of a live object: its heap bit is set, its slot allocated, and
+   * not condemned by the last mark (unmarked in a span not swept since).
    */
-  #isPointerWord(span: MSpan, addr: number): boolean {
+  #isPointerWord(span: MSpan, arenaOff: number): boolean {
     const bits = span.ptrBits;
-    const off = addr - span.startAddr;
+    const off = arenaOff - span.base;
     // Offsets of a pointerful span stay far below 2^31: int32 arithmetic.
     if (
       bits === null || off >= 0x80000000 || (off & 7) !== 0 ||

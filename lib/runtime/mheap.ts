@@ -160,6 +160,7 @@ export class MHeap {
       this.arenaStart + start * this.pageSize,
       npages,
       this.pageSize,
+      start * this.pageSize,
     );
     span.state = SpanState.InUse;
     for (let p = start; p < start + npages; p++) this.#spans[p] = span;
@@ -180,14 +181,21 @@ export class MHeap {
     const start = (span.startAddr - this.arenaStart) / this.pageSize;
     const n = span.npages;
     for (let p = start; p < start + n; p++) this.#spans[p] = undefined;
-    this.arrayPool.put(span);
+    this.arrayPool.put(span, this.mappedPages);
     this.pagesInUse -= n;
     this.#insertFree(start, n);
   }
 
   /** The in-use span containing `addr`, or undefined. */
   spanOf(addr: number): MSpan | undefined {
-    const off = addr - this.arenaStart;
+    return this.spanOfOff(addr - this.arenaStart);
+  }
+
+  /**
+   * The in-use span containing the byte `off` bytes into the arena (an
+   * address minus {@link arenaStart}), or undefined.
+   */
+  spanOfOff(off: number): MSpan | undefined {
     // Past the range check the page index is below 2^31: truncate as int32.
     if (!(off >= 0 && off < this.#mappedBytes)) return undefined;
     return this.#spans[(off * this.#invPageSize) | 0];

@@ -63,6 +63,12 @@ export interface Special {
 export class MSpan {
   /** First byte of the span (`base()`). */
   startAddr: number;
+  /**
+   * Offset of `startAddr` from the heap's arena start: a small integer,
+   * which V8 passes between functions unboxed where the 40-bit address
+   * would be a heap number allocated at each call.
+   */
+  base: number;
   /** Length in pages. */
   npages: number;
   /** Page size of the heap it belongs to. */
@@ -121,9 +127,18 @@ export class MSpan {
   /** Special records by slot index (finalizers, profile buckets), or null. */
   specials: Map<number, Special> | null = null;
 
-  /** Makes a dead span over `npages` pages at `startAddr`. */
-  constructor(startAddr: number, npages: number, pageSize: number) {
+  /**
+   * Makes a dead span over `npages` pages at `startAddr`, `base` bytes
+   * into its heap's arena.
+   */
+  constructor(
+    startAddr: number,
+    npages: number,
+    pageSize: number,
+    base: number = 0,
+  ) {
     this.startAddr = startAddr;
+    this.base = base;
     this.npages = npages;
     this.pageSize = pageSize;
   }
@@ -230,14 +245,17 @@ export class MSpan {
   }
 }
 
-/** Freed sets of one span class kept at most (bounds the memory kept). */
-const POOL_MAX_PER_CLASS = 256;
+/** Pages of freed spans whose sets a pool keeps at most, by default. */
+const POOL_MAX_PAGES = 256;
 
 /**
  * The bitmaps and memory of freed small spans, by span class, handed to the
  * next span of the same class instead of new typed arrays: making five
- * typed arrays per span was a tenth of binary-trees' time. What a set hands
- * out is zeroed, as new arrays are, so nothing observable changes.
+ * typed arrays per span was a tenth of binary-trees' time. A span given a
+ * kept set has its bitmaps zeroed and `needzero` set: its memory, heap
+ * bitmap and slot types are cleared object by object as it allocates
+ * (`heapBitsSetType`), as Go does for a reused span, so nothing observable
+ * changes.
  *
  * @example
  * ```ts
@@ -255,9 +273,17 @@ const POOL_MAX_PER_CLASS = 256;
  */
 export class SpanArrayPool {
   readonly #free: MSpanArrays[][] = [];
+  /** Pages of the spans whose sets are kept. */
+  #pages = 0;
 
-  /** Keeps the arrays of `s`, a small span being freed (large spans are not kept). */
-  put(s: MSpan): void {
+  /**
+   * Keeps the arrays of `s`, a small span being freed (large spans are not
+   * kept), unless the pool already holds sets of `maxPages` pages: the heap
+   * passes its mapped pages, so the pool never holds more than the heap
+   * could use at once, and a sweep that frees many spans keeps them all
+   * for the allocations that follow.
+   */
+  put(s: MSpan, maxPages: number = POOL_MAX_PAGES): void {
     const spc = s.spanclass;
     if (spc >>> 1 === 0 || s.nelems === 0) return;
     let list = this.#free[spc];
@@ -265,8 +291,10 @@ export class SpanArrayPool {
       while (this.#free.length <= spc) this.#free.push([]);
       list = this.#free[spc];
     }
-    if (list.length >= POOL_MAX_PER_CLASS) return;
+    if (this.#pages + s.npages > maxPages) return;
+    this.#pages += s.npages;
     list.push({
+      npages: s.npages,
       allocBits: s.allocBits,
       gcmarkBits: s.gcmarkBits,
       types: s.types,
@@ -277,12 +305,14 @@ export class SpanArrayPool {
 
   /**
    * Gives `s` (being `init`ed with its span class and size) a kept set of
-   * its class, zeroed; false when there is none.
+   * its class, its bitmaps zeroed and `s.needzero` set; false when there
+   * is none.
    */
   take(s: MSpan): boolean {
     const list = this.#free[s.spanclass];
     if (list === undefined || list.length === 0) return false;
     const a = list.pop()!;
+    this.#pages -= a.npages;
     a.allocBits.fill(0);
     a.gcmarkBits.fill(0);
     s.allocBits = a.allocBits;
@@ -290,17 +320,14 @@ export class SpanArrayPool {
     s.types = a.types;
     s.words = a.words;
     s.ptrBits = a.ptrBits;
-    if (a.types !== null) {
-      a.types.fill(0);
-      a.words!.fill(0);
-      a.ptrBits!.fill(0);
-    }
+    s.needzero = true;
     return true;
   }
 }
 
 /** The typed arrays of one span. */
 interface MSpanArrays {
+  npages: number;
   allocBits: Uint32Array;
   gcmarkBits: Uint32Array;
   types: Int32Array | null;

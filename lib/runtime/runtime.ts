@@ -289,7 +289,7 @@ export class Runtime {
    */
   newobject(typ: GoType, p: number = this.sched.curg.p): number {
     const x = this.malloc.mallocFast(typ, p);
-    if (x >= 0) return x;
+    if (x >= 0) return this.words.arenaStart + x;
     return this.malloc.mallocgc(typ.size, typ, true, p, AllocKind.newobject);
   }
 
@@ -629,12 +629,12 @@ export class Runtime {
 
   /** Stores pointer `v` (or 0) into pointer word `word` of the object at `obj`. */
   store(obj: number, word: number, v: number): void {
-    this.words.storeAt(obj + word * 8, v);
+    this.words.store(obj, word, v);
   }
 
   /** Loads pointer word `word` of the object at `obj`. */
   load(obj: number, word: number): number {
-    return this.words.loadAt(obj + word * 8);
+    return this.words.load(obj, word);
   }
 
   /** Stores pointer `v` at heap address `addr` (see {@link PointerWords.storeAt}). */

@@ -84,7 +84,7 @@ Deno.test("large objects get whole pages and give them back when freed", () => {
   }
 });
 
-Deno.test("a freed small span's arrays go to the next span of its class, zeroed; a large span's are not kept", () => {
+Deno.test("a freed small span's arrays go to the next span of its class, bitmaps zeroed, memory cleared object by object; a large span's are not kept", () => {
   const rt = new Runtime({ gogc: "off" });
   const node = rt.types.define("main.Node", { size: 16, pointers: [0, 1] });
   const keep = rt.global("main.keep");
@@ -102,8 +102,15 @@ Deno.test("a freed small span's arrays go to the next span of its class, zeroed;
   assertTrue(span !== old && span.words === words);
   assertEquals([rt.load(fresh, 0), rt.load(fresh, 1)], [0, 0]);
   assertEquals(span.allocCount, 1);
-  assertEquals(span.words!.some((w) => w !== 0), false);
-  assertEquals(span.types!.filter((t) => t !== 0).length, 1);
+  assertEquals(span.allocBits.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0), 1);
+  assertEquals(span.gcmarkBits.some((w) => w !== 0), false);
+  // The span's memory comes as the old span left it (no work per object at
+  // init); needzero has each allocation clear its own words and bitmap.
+  assertEquals(span.needzero, true);
+  assertTrue(span.words!.some((w) => w !== 0));
+  const i = span.slotOf(fresh - span.startAddr);
+  assertEquals(span.types![i], node.id + 1);
+  assertEquals([...span.ptrBits!.subarray(2 * i, 2 * i + 2)], [1, 1]);
   const big = rt.makeslice(node, 4096);
   const bigSpan = rt.heap.spanOf(big)!;
   const bigWords = bigSpan.words;
