@@ -258,10 +258,8 @@ export class Collector {
     // The background workers take 25% of the Ps (dedicated workers, or
     // fractional ones below 4 Ps: mgcpacer.go startCycle). Calibration, not
     // Go code: idle Ps' workers (findRunnableGCWorker's idle mode) are not
-    // counted. Real runs of the shared programs on 2 Ps show idle mark time
-    // in some cycles and none in others; counting a whole idle P makes the
-    // modelled cons/mark estimate swing between -4 and +6 on binarytrees
-    // depth 14 (real: 0.08-0.56).
+    // counted: real runs of the shared programs on 2 Ps show idle mark time
+    // in some cycles and none in others.
     const workers = rt.gomaxprocs * GC_BACKGROUND_UTILIZATION;
     stats.clockNs[1] = Math.ceil(markCpu / workers);
     stats.cpuNs[2] = markCpu;
@@ -292,11 +290,18 @@ export class Collector {
     const stw = rt.preset.stopTheWorldSweep;
     const sweeper = rt.sweeper;
     if (rt.clock < this.markEndClock) {
-      // Assists finished the mark early: what the workers had left is the
-      // mutator's (gctrace's assist CPU).
+      // Assists finished the mark early: the allocating goroutine did the
+      // work the workers had left beside them (gcAssistAlloc, mgcmark.go
+      // 400–), on its own time: the clock runs on while it assists, and
+      // the assist CPU (gctrace's) is that time. Not charging it would let
+      // assists take more CPU than the mark lasted, and endCycle's
+      // utilization and cons/mark (mgcpacer.go 672–723) swing wildly.
       const left = this.markEndClock - rt.clock;
+      const w = this.#markWorkers;
+      const assist = Math.ceil(left * w / (1 + w));
+      rt.clock += assist;
       stats.clockNs[1] = rt.clock - this.#markStartClock;
-      stats.cpuNs[1] = Math.ceil(left * this.#markWorkers);
+      stats.cpuNs[1] = assist;
       stats.cpuNs[2] -= stats.cpuNs[1];
       if (stats.cpuNs[2] < 0) stats.cpuNs[2] = 0;
     }

@@ -21,6 +21,10 @@ const SWEEP_MIN_HEAP_DISTANCE = 1024 * 1024;
 const MIN_RUNWAY = 64 << 10;
 /** `defaultHeapMinimum`: also the largest runway left below a big goal. */
 const DEFAULT_HEAP_MINIMUM = 4 << 20;
+/** `revise`'s `maxOvershoot`: past the goal, 10% more heap for the mark. */
+const MAX_OVERSHOOT = 1.1;
+/** Steps in which {@link GCController.markGoal} advances the scan work. */
+const REVISE_STEPS = 256;
 
 /**
  * Parses GOGC: a non-negative integer percentage, or `off` (-1).
@@ -159,38 +163,55 @@ export class GCController {
   }
 
   /**
-   * The heap size by which the running cycle's assists make the mark
-   * finish (`revise`), given the scan work it turned out to have: the goal,
-   * or — when that is more than the last cycle's (the heap grows) — the
-   * goal stretched as if all scannable memory were live
-   * (`maxScanWork`), at most (1 + GOGC/100) × the goal. A mutator that
-   * outruns the workers ends the mark there.
-   *
-   * A simplification, not Go's rule: Go's assists end the mark when its
-   * scan work is done, which `revise` (mgcpacer.go 555–661) paces at a
-   * constant assist ratio, at triggered + (goal − triggered) × work /
-   * expected — short of the stretched goal whenever the cycle scans less
-   * than all scannable memory. Ending there puts the heap at mark
-   * termination at the goal, as real Go's gcpacertrace shows on
-   * binarytrees -depth 14 (4.13–4.25 MB against the model's 4.4–5.0), but
-   * the model then charges the assists' CPU to the cons/mark ratio, its
-   * estimate drifts up and that program runs 19 cycles (real 15–18).
+   * The heapLive at which the running cycle's assists alone would have done
+   * its `scanWork`: the mutator, allocating from the current heapLive, pays
+   * for each byte with the scan work `revise` asks of it (mgcpacer.go
+   * 555–661), so the mark ends when its work is done, not at a goal.
+   * `revise` runs at every heapLive change: the assist ratio is the scan
+   * work left over the heap left to the goal, or — once the work done
+   * passes what the last cycle scanned (the heap grows) — over the goal
+   * stretched in proportion to all scannable memory (`maxScanWork`), at
+   * most (1 + GOGC/100) × the goal (580–601); past that goal it allows 10%
+   * more (603–611). Here `revise` is stepped as the work advances. A cycle
+   * that scans about what the last one did ends near the goal, as real
+   * Go's gcpacertrace shows (binarytrees -depth 14: 4.13–4.25 MB at a
+   * 4.19 MB goal). The background workers (the simulated clock) may end
+   * the mark sooner.
    */
   markGoal(scanWork: number): number {
+    if (this.triggered < 0) return this.goal;
     const goal = this.goal;
     const expected = this.lastHeapScan + this.lastStackScan + this.globalsScan;
-    if (scanWork <= expected || this.triggered < 0) return goal;
     const maxScanWork = Math.max(
       scanWork,
       this.heapScan + this.lastStackScan + this.globalsScan,
     );
     const gcpercent = this.gcpercent < 0 ? 100000 : this.gcpercent;
     const hard = Math.floor((1 + gcpercent / 100) * goal);
-    if (expected <= 0) return hard;
-    const ext = Math.floor(
-      (goal - this.triggered) / expected * maxScanWork + this.triggered,
-    );
-    return Math.min(ext, hard);
+    let live = this.heapLive;
+    for (let i = 0; i < REVISE_STEPS; i++) {
+      const work = scanWork * i / REVISE_STEPS;
+      let heapGoal = goal;
+      let workExpected = expected;
+      if (work > expected) {
+        const ext = expected > 0
+          ? Math.floor(
+            (goal - this.triggered) / expected * maxScanWork + this.triggered,
+          )
+          : hard;
+        workExpected = maxScanWork;
+        heapGoal = Math.min(ext, hard);
+      }
+      if (live > heapGoal) {
+        heapGoal = Math.floor(heapGoal * MAX_OVERSHOOT);
+        workExpected = maxScanWork;
+      }
+      // scanWorkRemaining ≥ 1000 and heapRemaining ≥ 1, as in revise.
+      const workRemaining = Math.max(workExpected - work, 1000);
+      const heapRemaining = Math.max(heapGoal - live, 1);
+      live += scanWork / REVISE_STEPS * heapRemaining / workRemaining;
+    }
+    return Math.floor(live);
   }
 
   /**

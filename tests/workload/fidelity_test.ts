@@ -19,7 +19,7 @@
  * real runs at larger sizes): no traceback line shape that real Go 1.19
  * never prints, frees by sweeper kind within a few points of the shared
  * traces, and GC pacing on a growing heap against committed real gctrace
- * logs (tests/testdata/fidelity/, three untraced runs each).
+ * logs (tests/testdata/fidelity/, six untraced runs each).
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { GO119, GO122, parseShared, traceText, truth } from "../_testdata.ts";
@@ -298,7 +298,7 @@ function simMarked(run: (rt: Runtime) => void): number[] {
 // cycle within 10% or gctrace's 1 MB grain. The model's pacer is Go 1.19's
 // (the trigger from the cons/mark ratio each cycle measures, the runway
 // over the last cycle's scan work and the runtime's ~224 KB of globals, the
-// mark stretched past the goal while the heap grows), so binarytrees'
+// mark ended where revise's assists have done its work), so binarytrees'
 // marks take in about as much black allocation as real Go's (1 MB).
 const PACING_CASES: [string, string, (rt: Runtime) => void, number][] = [
   [
@@ -326,14 +326,14 @@ for (const [name, file, run, slack] of PACING_CASES) {
       `GC cycles: ${sim.length}, real ${counts.join("/")}`,
     );
     // Live (bytes marked) at each cycle but the final forced one: within
-    // the spread of the real runs (concurrent marks differ from run to run:
-    // one run's cycle marks 3 MB where the others mark 1), gctrace's MB
-    // being truncated, and 10% either way.
-    // Two cycles may fall outside: with three real runs a
-    // cycle's spread is narrow, and real marks jump too (2-4 MB once in a
-    // run where the others mark 1). The runtime's own allocations (its
-    // start-up, the mark workers') shift binarytrees' late cycles to
-    // 2.25-2.54 MB where two real runs marked 1.
+    // the spread of the real runs (six: three on a quiet machine, three under
+    // load; concurrent marks differ from run to run: one run's cycle marks
+    // 3-4 MB where the others mark 1), gctrace's MB being truncated, and 10%
+    // either way. One cycle may fall outside: binarytrees' third marks 0.87
+    // MiB where all six real runs marked 1 (its marks end where the assists
+    // have done the work, near the goal, as real gcpacertrace shows; before,
+    // they ran on to the stretched goal and its late cycles marked 2.25-2.54
+    // MiB where real runs marked 1).
     const mb = sim.map((m) => m.toFixed(2)).join(" ");
     const outside: string[] = [];
     for (let i = 0; i < sim.length - 1; i++) {
@@ -349,7 +349,7 @@ for (const [name, file, run, slack] of PACING_CASES) {
       }
     }
     assertTrue(
-      outside.length <= 2,
+      outside.length <= 1,
       `${outside.join("; ")} (${
         runs.map((r) => r.join(" ")).join(" | ")
       } | sim ${mb})`,
