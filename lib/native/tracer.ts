@@ -123,6 +123,9 @@ const SIGTRAP = 5;
 const SIGCONT = 18;
 /** SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the signals of a group stop. */
 const STOP_SIGNALS = new Set([19, 20, 21, 22]);
+const SYS_CLONE = 56n;
+const SYS_CLONE3 = 435n;
+const CLONE_VM = 0x100n;
 const EV_FORK = 1;
 const EV_VFORK = 2;
 const EV_CLONE = 3;
@@ -387,6 +390,47 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   /** Threads stopped before the event that announces them. */
   const earlyStops = new Set<number>();
   const vforkKids = new Set<number>();
+  // A fork child of `tid` (of `proc`): traced as a process of its own, or
+  // let go untraced (--no-follow-forks); both then run on.
+  const follow = (proc: Proc, tid: number, child: number) => {
+    if (!earlyStops.delete(child)) t.wait(child, WALL); // its first stop
+    knownTids.add(child);
+    if (!followForks) {
+      release(proc, child);
+    } else {
+      const kid = newProc(child, proc);
+      kid.maps.refresh();
+      procOf.set(child, kid);
+      setPidOf(child, child);
+      alive.add(child);
+      try {
+        kid.mode = proc.mode?.forked(kid, child) ?? null;
+      } catch {
+        kid.mode = null;
+      }
+      if (proc.mode !== null && kid.mode === null) {
+        // Its hooks cannot be read: let it go untraced, unharmed.
+        release(proc, child);
+        procOf.delete(child);
+        alive.delete(child);
+      } else t.cont(child);
+    }
+    t.cont(tid);
+  };
+  // Whether the clone `tid` is stopped in shares its memory (CLONE_VM: a
+  // thread, or a process on the same memory); clone's flags are its first
+  // argument, clone3's the first word of the struct it points to.
+  const cloneSharesMemory = (tid: number): boolean => {
+    if (!t.getRegs(tid)) return true;
+    const nr = t.regs[REG.orig_rax];
+    const arg = t.regs[REG.rdi];
+    const flags = nr === SYS_CLONE
+      ? arg
+      : nr === SYS_CLONE3
+      ? t.peek(tid, Number(arg))
+      : CLONE_VM;
+    return (flags & CLONE_VM) !== 0n;
+  };
   const tgidOf = (tid: number): number => {
     try {
       const st = Deno.readTextFileSync(`/proc/${tid}/status`);
@@ -570,6 +614,11 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       t.cont(tid);
       continue;
     }
+    if (sig === SIGTRAP && event === EV_CLONE && !cloneSharesMemory(tid)) {
+      // A clone without CLONE_VM is a fork whose exit signal is not SIGCHLD.
+      follow(proc, tid, t.eventMsg(tid));
+      continue;
+    }
     if (sig === SIGTRAP && event === EV_CLONE) {
       const child = t.eventMsg(tid);
       if (!procOf.has(child)) {
@@ -582,30 +631,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       continue;
     }
     if (sig === SIGTRAP && event === EV_FORK) {
-      const child = t.eventMsg(tid);
-      if (!earlyStops.delete(child)) t.wait(child, WALL); // its first stop
-      knownTids.add(child);
-      if (!followForks) {
-        release(proc, child);
-      } else {
-        const kid = newProc(child, proc);
-        kid.maps.refresh();
-        procOf.set(child, kid);
-        setPidOf(child, child);
-        alive.add(child);
-        try {
-          kid.mode = proc.mode?.forked(kid, child) ?? null;
-        } catch {
-          kid.mode = null;
-        }
-        if (proc.mode !== null && kid.mode === null) {
-          // Its hooks cannot be read: let it go untraced, unharmed.
-          release(proc, child);
-          procOf.delete(child);
-          alive.delete(child);
-        } else t.cont(child);
-      }
-      t.cont(tid);
+      follow(proc, tid, t.eventMsg(tid));
       continue;
     }
     if (sig === SIGTRAP && event === EV_VFORK) {

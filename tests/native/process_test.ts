@@ -112,6 +112,54 @@ Deno.test({
   },
 });
 
+// clone without CLONE_VM: a process with a copy of the memory. With an exit
+// signal other than SIGCHLD ptrace reports it as a clone, not a fork: it is
+// still a process of its own, whose calls go to its own copy of the ring.
+const CLONES = `#define _GNU_SOURCE
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+void *volatile keep;
+static char stack[1 << 16];
+static int child(void *arg) { for (int i = 0; i < 6; i++) keep = malloc((long)arg); return 0; }
+int main(void) {
+  signal(SIGUSR1, SIG_IGN);
+  int st;
+  pid_t p = clone(child, stack + sizeof stack, SIGUSR1, (void *)6161);
+  for (int i = 0; i < 4; i++) keep = malloc(6262);
+  if (waitpid(p, &st, __WALL) != p || st != 0) return 3;
+  pid_t q = clone(child, stack + sizeof stack, SIGCHLD, (void *)6363);
+  if (waitpid(q, &st, 0) != q || st != 0) return 4;
+  return 0;
+}
+`;
+
+Deno.test({
+  name:
+    "native follows clone without CLONE_VM as a fork, whatever its exit signal (SIGUSR1: ptrace's clone event, not fork's), not with followForks false",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("clones", CLONES);
+    for (const mode of ["inject", "breakpoints"] as const) {
+      const r = trace([bin], { mode, stacks: mode === "inject" });
+      assertEquals(r.code, 0, mode);
+      const [a, b, main] = [6161, 6363, 6262].map((n) => count(r.events, n));
+      assertEquals([a.length, b.length, main.length], [6, 6, 4], mode);
+      const pids = new Set([a[0].pid, b[0].pid, main[0].pid]);
+      assertEquals(pids.size, 3, `${mode}: each process its own pid`);
+      if (mode === "inject") {
+        assertTrue(a[0].frames.some((f) => f.name === "child"), mode);
+      }
+    }
+    const off = trace([bin], { followForks: false });
+    assertEquals(off.code, 0, "the untraced children ran unharmed");
+    assertEquals(count(off.events, 6161).length, 0);
+    assertEquals(count(off.events, 6363).length, 0);
+    assertEquals(count(off.events, 6262).length, 4);
+  },
+});
+
 Deno.test({
   name:
     "native CLI: the report splits by process and --pid keeps one process's calls",
