@@ -6,7 +6,7 @@
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { alloctrace, ROOT } from "../_run.ts";
 import type { NativeEvent } from "../../lib/native/tracer.ts";
-import { compile, dir, skip, trace } from "./_support.ts";
+import { compile, dir, skip, skipBreakpoints, trace } from "./_support.ts";
 
 // Makes n mallocs of `size` bytes (kept), then execs argv[3…] if given.
 const MAKER = `#include <stdlib.h>
@@ -253,66 +253,95 @@ int main(int argc, char **argv) {
   },
 });
 
-Deno.test({
-  name:
-    "native: SIGSTOP and SIGCONT reach the traced program as without the tracer (job control)",
-  ignore: skip !== "",
-  async fn() {
-    const bin = await compile(
-      "ticker",
-      `#include <stdio.h>
+// Ticks into argv[2] ("tick tstp"): tstp counts SIGTSTPs its handler took
+// before stopping itself the default way, as an editor or pager does.
+const TICKER = `#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+static volatile int tstp;
+static void on_tstp(int s) { tstp++; signal(SIGTSTP, SIG_DFL); raise(SIGTSTP); }
 int main(int argc, char **argv) {
   FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
-  for (int i = 1; i <= 100; i++) {
+  for (int i = 1; i <= 150; i++) {
+    signal(SIGTSTP, on_tstp);
     void *volatile p = malloc(100); free(p);
-    f = fopen(argv[2], "w"); fprintf(f, "%d\\n", i); fclose(f);
+    f = fopen(argv[2], "w"); fprintf(f, "%d %d\\n", i, tstp); fclose(f);
     usleep(10000);
   }
   return 0;
 }
-`,
-    );
-    const pidFile = `${dir}/ticker.pid`;
-    const tickFile = `${dir}/ticker.tick`;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "main.ts",
-        "native",
-        "-q",
-        "--",
-        bin,
-        pidFile,
-        tickFile,
-      ],
-      cwd: ROOT,
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const read = async (f: string) =>
-      Number((await Deno.readTextFile(f).catch(() => "")).trim());
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    let pid = 0;
-    for (let i = 0; i < 200 && pid === 0; i++) {
-      await sleep(50);
-      pid = await read(pidFile);
-    }
-    assertTrue(pid > 0, "the program started");
-    while ((await read(tickFile)) < 5) await sleep(10);
-    Deno.kill(pid, "SIGSTOP");
-    await sleep(100);
-    const stopped = await read(tickFile);
-    await sleep(400);
-    assertEquals(await read(tickFile), stopped, "it stays stopped");
-    const state =
-      (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1][0];
-    assertTrue(state === "T" || state === "t", `state ${state}`);
-    Deno.kill(pid, "SIGCONT");
-    const out = await child.output();
-    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-    assertEquals(await read(tickFile), 100);
-  },
-});
+`;
+
+for (const mode of ["inject", "breakpoints"] as const) {
+  Deno.test({
+    name: `native${
+      mode === "inject" ? "" : " --breakpoints"
+    }: SIGSTOP, SIGTSTP (its handler runs, then it stops) and SIGCONT reach the traced program as without the tracer (job control)`,
+    ignore: mode === "inject" ? skip !== "" : skipBreakpoints !== "",
+    async fn() {
+      const bin = await compile("ticker", TICKER);
+      const pidFile = `${dir}/ticker-${mode}.pid`;
+      const tickFile = `${dir}/ticker-${mode}.tick`;
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "main.ts",
+          "native",
+          "-q",
+          ...(mode === "inject" ? [] : ["--breakpoints"]),
+          "--",
+          bin,
+          pidFile,
+          tickFile,
+        ],
+        cwd: ROOT,
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const read = async (f: string) =>
+        (await Deno.readTextFile(f).catch(() => "")).trim().split(" ")
+          .map(Number);
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      let pid = 0;
+      for (let i = 0; i < 400 && !(pid > 0); i++) {
+        await sleep(50);
+        [pid] = await read(pidFile);
+      }
+      assertTrue(pid > 0, "the program started");
+      while (!((await read(tickFile))[0] >= 5)) await sleep(10);
+      const stays = async (what: string) => {
+        await sleep(200);
+        const [at] = await read(tickFile);
+        await sleep(400);
+        assertEquals(
+          (await read(tickFile))[0],
+          at,
+          `${what}: it stays stopped`,
+        );
+        const state =
+          (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1][0];
+        assertTrue(state === "T" || state === "t", `${what}: state ${state}`);
+        return at;
+      };
+      const runs = async (from: number) => {
+        for (let i = 0; i < 400 && (await read(tickFile))[0] <= from; i++) {
+          await sleep(25);
+        }
+        assertTrue((await read(tickFile))[0] > from, "it runs on");
+      };
+      Deno.kill(pid, "SIGSTOP");
+      const at = await stays("SIGSTOP");
+      Deno.kill(pid, "SIGCONT");
+      await runs(at);
+      Deno.kill(pid, "SIGTSTP");
+      const at2 = await stays("SIGTSTP");
+      Deno.kill(pid, "SIGCONT");
+      await runs(at2);
+      const out = await child.output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+      assertEquals(await read(tickFile), [150, 1], "150 ticks, one SIGTSTP");
+    },
+  });
+}
