@@ -39,6 +39,8 @@ export interface NativeReport {
   sizes: SizeBucket[];
   /** Per process (fork children, exec'd images). */
   processes: ProcessStats[];
+  /** A process attached to (`-p`): it was detached from, not ended. */
+  attached?: boolean;
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
@@ -106,9 +108,13 @@ export function nativeText(
   const a = r.analysis;
   const out: string[] = [];
   out.push(
-    `program       ${r.command.join(" ")}: exit code ${r.exitCode}, ${
-      r.seconds.toFixed(2)
-    } s`,
+    r.attached
+      ? `program       ${r.command.join(" ")}: detached after ${
+        r.seconds.toFixed(2)
+      } s, runs on`
+      : `program       ${r.command.join(" ")}: exit code ${r.exitCode}, ${
+        r.seconds.toFixed(2)
+      } s`,
     `calls         ${n(a.allocs)} allocations (${n(a.allocBytes)} bytes), ${
       n(a.frees)
     } frees`,
@@ -122,7 +128,9 @@ export function nativeText(
   }
   out.push(
     `peak live     ${n(a.peakLiveBytes)} bytes (call ${n(a.peakAt.record)})`,
-    `live at exit  ${n(a.liveBytes)} bytes in ${n(a.liveObjects)} blocks`,
+    `live at ${r.attached ? "end " : "exit"}  ${n(a.liveBytes)} bytes in ${
+      n(a.liveObjects)
+    } blocks`,
   );
   const table = (
     title: string,
@@ -133,10 +141,16 @@ export function nativeText(
     out.push("", title, ...siteTable(head, rows, [], 0, numbers));
   };
   if (r.processes.length > 1) {
+    // A forking server can make thousands: the `top` with most bytes.
+    const shown = r.processes.length <= top ? r.processes : [...r.processes]
+      .sort((x, y) => y.allocBytes - x.allocBytes || x.pid - y.pid)
+      .slice(0, top).sort((x, y) => x.pid - y.pid);
     table(
-      "processes (--pid PID reports one)",
+      shown.length < r.processes.length
+        ? `processes (the ${shown.length} of ${r.processes.length} with most bytes; --pid PID reports one)`
+        : "processes (--pid PID reports one)",
       ["pid", "allocs", "bytes", "frees", "live bytes", "image"],
-      r.processes.map((p) => [
+      shown.map((p) => [
         String(p.pid),
         n(p.allocs),
         n(p.allocBytes),

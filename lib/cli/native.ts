@@ -331,6 +331,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     lifetimes: sink.lifetimes(),
     sizes: sink.sizeHistogram(),
     processes: sink.processes(),
+    attached: attachPid !== undefined,
   };
   if (jsonPath !== undefined) {
     await writeOutput(
