@@ -4,7 +4,8 @@
  * and the same sites from `native` as from `analyze` of its trace.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { alloctrace } from "../_run.ts";
+import { alloctrace, run } from "../_run.ts";
+import { findGo } from "../../bench/_go.ts";
 import { compile, dir, skip } from "./_support.ts";
 
 // Two leaks in one function at different lines, and output on stdout.
@@ -168,11 +169,18 @@ int main(void) { for (int i = 0; i < 3; i++) sink = outer(i); return 0; }
     );
     const r = await alloctrace([
       "native",
-      "-q",
+      "--top",
+      "1",
       "--json",
       `${dir}/inlined.json`,
       "--folded",
       `${dir}/inlined.folded`,
+      "--trace-out",
+      `${dir}/inlined.trace`,
+      "--pprof",
+      `${dir}/inlined.pb.gz`,
+      "--html",
+      `${dir}/inlined.html`,
       "--",
       bin,
     ], ["-A"]);
@@ -188,5 +196,46 @@ int main(void) { for (int i = 0; i < 3; i++) sink = outer(i); return 0; }
     );
     const folded = await Deno.readTextFile(`${dir}/inlined.folded`);
     assertTrue(folded.includes(";main;outer;mid;leaf 12\n"), folded);
+    // Every other output names each frame with its file:line.
+    assertTrue(
+      r.stderr.includes(
+        `  leaf ${src}:3\n${" ".repeat(42)}← mid ${src}:4 (inlined)\n${
+          " ".repeat(42)
+        }← outer ${src}:5\n`,
+      ),
+      r.stderr,
+    );
+    const traceText = await Deno.readTextFile(`${dir}/inlined.trace`);
+    assertTrue(
+      new RegExp(
+        `#1 0x[0-9a-f]+ leaf ${src}:3\n\t#2 0x[0-9a-f]+ mid ${src}:4\n\t#3 0x[0-9a-f]+ outer ${src}:5\n`,
+      ).test(traceText),
+      traceText,
+    );
+    // The page's data names frames as [func, file, line].
+    const html = await Deno.readTextFile(`${dir}/inlined.html`);
+    const data = JSON.parse(
+      /<script type="application\/json" id="data">(.*?)<\/script>/s
+        .exec(html)![1],
+    );
+    const names = data.frames.map((f: unknown[]) => f.join(":"));
+    for (const f of [`leaf:${src}:3`, `mid:${src}:4`, `outer:${src}:5`]) {
+      assertTrue(names.includes(f), `html: ${f} in ${names.join(" ")}`);
+    }
+    const go = await findGo();
+    if (go === null) {
+      console.log("inlined frames in pprof: skipped: no go");
+      return;
+    }
+    const raw = await run(go, [
+      "tool",
+      "pprof",
+      "-raw",
+      `${dir}/inlined.pb.gz`,
+    ]);
+    assertEquals(raw.code, 0, raw.stderr);
+    for (const f of [`leaf ${src}:3`, `mid ${src}:4`, `outer ${src}:5`]) {
+      assertTrue(raw.stdout.includes(f), `pprof: ${f}\n${raw.stdout}`);
+    }
   },
 });
