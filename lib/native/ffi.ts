@@ -53,7 +53,13 @@ const LIBC_SYMBOLS = {
   kill: { parameters: ["i32", "i32"], result: "i32" },
   usleep: { parameters: ["u32"], result: "i32" },
   posix_spawn: {
-    parameters: ["buffer", "buffer", "pointer", "pointer", "buffer", "buffer"],
+    parameters: ["buffer", "buffer", "pointer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  posix_spawnattr_init: { parameters: ["buffer"], result: "i32" },
+  posix_spawnattr_setflags: { parameters: ["buffer", "i16"], result: "i32" },
+  posix_spawnattr_setsigdefault: {
+    parameters: ["buffer", "buffer"],
     result: "i32",
   },
   dlopen: { parameters: ["buffer", "i32"], result: "pointer" },

@@ -120,6 +120,8 @@ export interface NativeOptions {
 }
 
 const SIGTRAP = 5;
+const SIGPIPE = 13;
+const POSIX_SPAWN_SETSIGDEF = 0x04;
 const SIGCONT = 18;
 /** SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the signals of a group stop. */
 const STOP_SIGNALS = new Set([19, 20, 21, 22]);
@@ -729,12 +731,21 @@ function spawnStopped(c: Libc, argv: string[]): number {
   };
   const args = ["sh", "-c", 'kill -STOP $$; exec "$0" "$@"', ...argv];
   const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+  // Deno ignores SIGPIPE, and an ignored signal stays ignored across exec:
+  // the program gets SIGPIPE's default back, as a shell would start it
+  // (Rust's Command does the same), so `prog | head` ends it as without us.
+  const attr = new Uint8Array(512); // glibc's posix_spawnattr_t is 336 bytes
+  const sigs = new BigUint64Array(16); // sigset_t
+  sigs[0] = 1n << BigInt(SIGPIPE - 1);
+  c.posix_spawnattr_init(attr);
+  c.posix_spawnattr_setsigdefault(attr, new Uint8Array(sigs.buffer));
+  c.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF);
   const pidBuf = new Int32Array(1);
   const rc = c.posix_spawn(
     new Uint8Array(pidBuf.buffer),
     cstr("/bin/sh"),
     null,
-    null,
+    attr,
     strArray(args),
     strArray(env),
   );

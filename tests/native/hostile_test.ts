@@ -87,6 +87,20 @@ int main(int argc, char **argv) {
     marks: 9,
   },
   {
+    name:
+      "a write to a closed pipe kills it with SIGPIPE, 128+13, as without the tracer (Deno ignores SIGPIPE; the program must not inherit that)",
+    body: `int main() { int fd[2]; pipe(fd); close(fd[0]); mark(2);
+  fprintf(stderr, "writing\\n"); write(fd[1], "x", 1); mark(5); return 0; }`,
+    code: 141,
+    marks: 2,
+  },
+  {
+    name: "exits non-zero: its code is ours",
+    body: `int main() { mark(3); fprintf(stderr, "failing\\n"); exit(42); }`,
+    code: 42,
+    marks: 3,
+  },
+  {
     name: "SIGSEGV: 128+11",
     body:
       `int main() { mark(2); fprintf(stderr, "crash\\n"); *(volatile int *)0 = 1; return 0; }`,
