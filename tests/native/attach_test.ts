@@ -117,7 +117,7 @@ Deno.test({
       }
       assertEquals(byDuration.code, 0, err);
       assertTrue(/: detached after [\d.]+ s, runs on\n/.test(err), err);
-      assertTrue(/\nlive at end  /.test(err), err);
+      assertTrue(/\nlive at end {2}/.test(err), err);
       const doc = JSON.parse(await Deno.readTextFile(`${dir}/attach.json`));
       const site = (n: number) =>
         doc.sites.filter((s: { allocBytes: number; allocs: number }) =>
