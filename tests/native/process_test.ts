@@ -278,16 +278,67 @@ int main(int argc, char **argv) {
 }
 `;
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The ticker's "tick tstp" (or its pid) from file `f`. */
+const readNums = async (f: string) =>
+  (await Deno.readTextFile(f).catch(() => "")).trim().split(" ").map(Number);
+/** Waits for the ticker's pid and its 5th tick. */
+async function started(pidFile: string, tickFile: string): Promise<number> {
+  let pid = 0;
+  for (let i = 0; i < 400 && !(pid > 0); i++) {
+    await sleep(50);
+    [pid] = await readNums(pidFile);
+  }
+  assertTrue(pid > 0, "the program started");
+  while (!((await readNums(tickFile))[0] >= 5)) await sleep(10);
+  return pid;
+}
+/** Whether the ticker's ticks stall for 400 ms (after 200 ms to settle), and it is in a stopped state. */
+async function stalls(pid: number, tickFile: string): Promise<boolean> {
+  await sleep(200);
+  const [at] = await readNums(tickFile);
+  await sleep(400);
+  const state =
+    (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1][0];
+  return (await readNums(tickFile))[0] === at &&
+    (state === "T" || state === "t");
+}
+/** Waits until the ticker ticks on. */
+async function ticksOn(tickFile: string): Promise<void> {
+  const [from] = await readNums(tickFile);
+  for (let i = 0; i < 400 && (await readNums(tickFile))[0] <= from; i++) {
+    await sleep(25);
+  }
+  assertTrue((await readNums(tickFile))[0] > from, "it runs on");
+}
+
 for (const mode of ["inject", "breakpoints"] as const) {
   Deno.test({
     name: `native${
       mode === "inject" ? "" : " --breakpoints"
-    }: SIGSTOP, SIGTSTP (its handler runs, then it stops) and SIGCONT reach the traced program as without the tracer (job control)`,
+    }: SIGSTOP, SIGTSTP (its handler runs, then it stops itself the default way) and SIGCONT reach the traced program as without the tracer (job control)`,
     ignore: mode === "inject" ? skip !== "" : skipBreakpoints !== "",
     async fn() {
       const bin = await compile("ticker", TICKER);
-      const pidFile = `${dir}/ticker-${mode}.pid`;
-      const tickFile = `${dir}/ticker-${mode}.tick`;
+      const files = (what: string) =>
+        ["pid", "tick"].map((x) => `${dir}/ticker-${what}.${x}`);
+      // Without the tracer first: SIGTSTP's default action stops it, unless
+      // its process group is orphaned (a test runner's background job), when
+      // the kernel discards it. Traced, it must do the same.
+      const [bpid, btick] = files(`${mode}-bare`);
+      const bare = new Deno.Command(bin, {
+        args: [bpid, btick],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const b = await started(bpid, btick);
+      Deno.kill(b, "SIGTSTP");
+      const tstpStops = await stalls(b, btick);
+      Deno.kill(b, "SIGCONT");
+      assertEquals((await bare.status).code, 0);
+      assertEquals(await readNums(btick), [150, 1], "untraced");
+
+      const [pidFile, tickFile] = files(mode);
       const child = new Deno.Command(Deno.execPath(), {
         args: [
           "run",
@@ -305,48 +356,26 @@ for (const mode of ["inject", "breakpoints"] as const) {
         stdout: "null",
         stderr: "piped",
       }).spawn();
-      const read = async (f: string) =>
-        (await Deno.readTextFile(f).catch(() => "")).trim().split(" ")
-          .map(Number);
-      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-      let pid = 0;
-      for (let i = 0; i < 400 && !(pid > 0); i++) {
-        await sleep(50);
-        [pid] = await read(pidFile);
-      }
-      assertTrue(pid > 0, "the program started");
-      while (!((await read(tickFile))[0] >= 5)) await sleep(10);
-      const stays = async (what: string) => {
-        await sleep(200);
-        const [at] = await read(tickFile);
-        await sleep(400);
-        assertEquals(
-          (await read(tickFile))[0],
-          at,
-          `${what}: it stays stopped`,
-        );
-        const state =
-          (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1][0];
-        assertTrue(state === "T" || state === "t", `${what}: state ${state}`);
-        return at;
-      };
-      const runs = async (from: number) => {
-        for (let i = 0; i < 400 && (await read(tickFile))[0] <= from; i++) {
-          await sleep(25);
-        }
-        assertTrue((await read(tickFile))[0] > from, "it runs on");
-      };
+      const pid = await started(pidFile, tickFile);
       Deno.kill(pid, "SIGSTOP");
-      const at = await stays("SIGSTOP");
+      assertTrue(await stalls(pid, tickFile), "SIGSTOP: it stays stopped");
       Deno.kill(pid, "SIGCONT");
-      await runs(at);
+      await ticksOn(tickFile);
       Deno.kill(pid, "SIGTSTP");
-      const at2 = await stays("SIGTSTP");
+      assertEquals(
+        await stalls(pid, tickFile),
+        tstpStops,
+        `SIGTSTP: stopped as without the tracer (${tstpStops})`,
+      );
       Deno.kill(pid, "SIGCONT");
-      await runs(at2);
+      await ticksOn(tickFile);
       const out = await child.output();
       assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-      assertEquals(await read(tickFile), [150, 1], "150 ticks, one SIGTSTP");
+      assertEquals(
+        await readNums(tickFile),
+        [150, 1],
+        "150 ticks, one SIGTSTP",
+      );
     },
   });
 }
