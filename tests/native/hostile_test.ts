@@ -30,6 +30,8 @@ interface Row {
   /** Marker allocations the trace must hold. */
   marks: number;
   needsBreakpoints?: boolean;
+  /** More compiler flags. */
+  cflags?: string[];
 }
 
 const ROWS: Row[] = [
@@ -101,6 +103,21 @@ int main(int argc, char **argv) {
     marks: 3,
   },
   {
+    name: "SIGKILL: 128+9, calls before kept",
+    body:
+      `int main() { mark(4); fprintf(stderr, "dying\\n"); raise(SIGKILL); return 0; }`,
+    code: 137,
+    marks: 4,
+  },
+  {
+    name:
+      "a static binary: nothing to hook, it runs unharmed, its exit code is ours",
+    cflags: ["-static"],
+    body: `int main() { mark(3); fprintf(stderr, "static\\n"); return 3; }`,
+    code: 3,
+    marks: 0,
+  },
+  {
     name: "SIGSEGV: 128+11",
     body:
       `int main() { mark(2); fprintf(stderr, "crash\\n"); *(volatile int *)0 = 1; return 0; }`,
@@ -131,7 +148,10 @@ for (const row of ROWS) {
     ignore: row.needsBreakpoints ? skipBreakpoints !== "" : skip !== "",
     async fn() {
       const name = `hostile_${ROWS.indexOf(row)}`;
-      const bin = await compile(name, HEAD + row.body, ["-pthread"]);
+      const bin = await compile(name, HEAD + row.body, [
+        "-pthread",
+        ...(row.cflags ?? []),
+      ]);
       const work = await Deno.makeTempDir({ dir, prefix: `${name}-` });
       const before = `${work}/existing.txt`;
       await Deno.writeTextFile(before, "keep me\n");
