@@ -51,6 +51,14 @@ if (skip === "") {
 export const dir: string = await Deno.makeTempDir({
   prefix: "alloctrace-native-",
 });
+// Removed when the test file is done (each run left one, binaries and all).
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch {
+    // already gone
+  }
+});
 
 /** Compiles `src` (C, or C++ with `cxx`) at -g -O1 into `dir/name`. */
 export async function compile(
