@@ -11,10 +11,16 @@
  * `--trusted` also times the same run with `checkPointers: false` (the
  * trusted mode for built-in workloads) and prints its ratio beside it.
  *
+ * `--against DIR` (another checkout, e.g. a `git worktree` of an older
+ * commit) instead times this checkout's simulation against DIR's, in turns
+ * in one process, and prints the speedup per round in CPU time (user +
+ * sys, which a loaded machine distorts less than wall time) and wall time.
+ *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import process from "node:process";
 import { Runtime } from "../lib/runtime/runtime.ts";
 import { binarytrees } from "../lib/workload/binarytrees.ts";
 import { buildGoProgram, findGo } from "./_go.ts";
@@ -26,6 +32,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     go: { type: "string", default: "go1.19" },
     trusted: { type: "boolean", default: false },
+    against: { type: "string" },
   },
 });
 const depths = values.depth.split(",").map(Number);
@@ -42,6 +49,25 @@ function simulate(
   return { mallocs: rt.readMemStats().Mallocs, seconds, gcs: rt.numGC };
 }
 
+/** Simulated binary-trees of depth `d` with `Runtime` and `run` (one checkout's). */
+function simulateWith(
+  R: typeof Runtime,
+  run: typeof binarytrees,
+  d: number,
+): { mallocs: number; cpu: number; wall: number } {
+  const rt = new R({ preset: values.go });
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  run(rt, { depth: d });
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return {
+    mallocs: rt.readMemStats().Mallocs,
+    cpu: (c.user + c.system) / 1e6,
+    wall,
+  };
+}
+
 function rate(r: { mallocs: number; seconds: number }): number {
   return r.mallocs / r.seconds;
 }
@@ -52,6 +78,56 @@ function median(xs: number[]): number {
 }
 
 const M = (r: number) => (r / 1e6).toFixed(1);
+
+if (values.against !== undefined) {
+  const dir = new URL(
+    `${values.against.replace(/\/$/, "")}/`,
+    `file://${Deno.cwd()}/`,
+  );
+  const other = {
+    R: (await import(new URL("lib/runtime/runtime.ts", dir).href)).Runtime,
+    run: (await import(new URL("lib/workload/binarytrees.ts", dir).href))
+      .binarytrees,
+  };
+  simulateWith(Runtime, binarytrees, 12); // warm-up
+  simulateWith(other.R, other.run, 12);
+  for (const depth of depths) {
+    const cpu: number[] = [];
+    const wall: number[] = [];
+    for (let run = 1; run <= runs; run++) {
+      // Alternate which goes first: the machine's load changes over time.
+      const mine = run % 2 === 1
+        ? simulateWith(Runtime, binarytrees, depth)
+        : null;
+      const theirs = simulateWith(other.R, other.run, depth);
+      const ours = mine ?? simulateWith(Runtime, binarytrees, depth);
+      if (ours.mallocs !== theirs.mallocs) {
+        console.log(
+          `depth ${depth}: allocation counts differ (${ours.mallocs} vs ${theirs.mallocs})`,
+        );
+      }
+      cpu.push(theirs.cpu / ours.cpu);
+      wall.push(theirs.wall / ours.wall);
+      console.log(
+        `depth ${depth} run ${run}: this checkout ${
+          M(ours.mallocs / ours.wall)
+        } M/s (${ours.cpu.toFixed(2)} s CPU), ${values.against} ${
+          M(theirs.mallocs / theirs.wall)
+        } M/s (${theirs.cpu.toFixed(2)} s CPU); speedup CPU ${
+          cpu.at(-1)!.toFixed(2)
+        }×, wall ${wall.at(-1)!.toFixed(2)}×`,
+      );
+    }
+    console.log(
+      `depth ${depth}: speedup over ${values.against}, CPU ${
+        cpu.map((r) => r.toFixed(2)).join(", ")
+      } (median ${median(cpu).toFixed(2)}), wall median ${
+        median(wall).toFixed(2)
+      }`,
+    );
+  }
+  Deno.exit(0);
+}
 
 simulate(12, true); // warm-up
 if (values.trusted) simulate(12, false);

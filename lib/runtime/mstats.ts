@@ -41,6 +41,18 @@ export class HeapStats {
   /** Slot frees per size class. */
   readonly freesByClass: Float64Array;
 
+  /**
+   * Counts one slot allocation of `size` bytes from size class `sizeclass`
+   * (its own function, so that mallocgc's fast path stays small enough for
+   * V8 to inline).
+   */
+  countMalloc(sizeclass: number, size: number): void {
+    this.allocsByClass[sizeclass]++;
+    this.nMalloc++;
+    this.totalAlloc += size;
+    this.heapAlloc += size;
+  }
+
   /** Zeroed counters for `numClasses` size classes. */
   constructor(numClasses: number) {
     this.allocsByClass = new Float64Array(numClasses);

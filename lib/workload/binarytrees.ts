@@ -79,20 +79,20 @@ export function binarytrees(
   // integers, which V8 passes unboxed, where a 40-bit address would be a
   // heap number allocated at every call and return.
   const base = rt.heap.arenaStart;
+  // One call site each of enter, newobject and leave keeps the function
+  // within V8's inlining budget: the allocation fast path is then inlined.
   const bottomUpTree = (depth: number): number => {
-    if (depth <= 0) {
-      g.enter(fTree, 37);
-      const n = rt.newobject(node);
-      g.leave();
-      return n - base;
+    g.enter(fTree, depth <= 0 ? 37 : 39);
+    if (depth > 0) {
+      g.push(base + bottomUpTree(depth - 1));
+      g.push(base + bottomUpTree(depth - 1));
     }
-    g.enter(fTree, 39);
-    g.push(base + bottomUpTree(depth - 1));
-    g.push(base + bottomUpTree(depth - 1));
     const n = rt.newobject(node);
-    const sp = g.sp;
-    rt.store(n, 0, g.roots[sp - 2]);
-    rt.store(n, 1, g.roots[sp - 1]);
+    if (depth > 0) {
+      const sp = g.sp;
+      rt.store(n, 0, g.roots[sp - 2]);
+      rt.store(n, 1, g.roots[sp - 1]);
+    }
     g.leave();
     return n - base;
   };
