@@ -11,7 +11,7 @@
  * @module
  */
 
-import { headerBytes, type StackTable } from "./events.ts";
+import { type Frame, headerBytes, type StackTable } from "./events.ts";
 import type { ParseStats } from "./parser.ts";
 import {
   getPreset,
@@ -85,9 +85,12 @@ export function detectGoVersion(
   const named = new Set<string>();
   const seenSites = new Set<string>();
   const paths = new Set<string>();
+  // (Thousands of stacks share a few top frames: each is looked at once.)
+  const tops = new Set<Frame>();
   for (let id = 1; id < stacks.size; id++) {
     const top = stacks.get(id)[0];
-    if (top === undefined) continue;
+    if (top === undefined || tops.has(top)) continue;
+    tops.add(top);
     for (const s of CALL_SITES) {
       if (top.line === s.line && top.file.endsWith(s.file)) {
         const at = `${s.file}:${s.line}`;
