@@ -2,6 +2,7 @@ import fc from "npm:fast-check@4.11.0";
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { BlockScanner } from "../../lib/trace/block_scan.ts";
 import { AddrMap } from "../../lib/trace/addr_map.ts";
+import { PagedAddrMap } from "../../lib/trace/paged_addr_map.ts";
 import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
 import { TraceParser } from "../../lib/trace/parser.ts";
 import type { TraceEvent } from "../../lib/trace/events.ts";
@@ -209,6 +210,47 @@ Deno.test("AddrMap behaves like Map<number, number> under random puts, gets and 
       for (const [a, v] of ref) assertEquals(m.get(a), v);
       assertEquals([...m.values()].sort(), [...ref.values()].sort());
     }),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("PagedAddrMap behaves like Map<number, number> for any integer address below 2^53 (aligned or not, past 2^32, page edges)", () => {
+  const near = (base: number) =>
+    fc.integer({ min: -20, max: 20 }).map((d) => Math.max(0, base + d));
+  const addr = fc.oneof(
+    near(0xc000000000),
+    near(0xc000002000),
+    near(2 ** 32),
+    near(2 ** 53 - 64),
+    fc.integer({ min: 0, max: 2 ** 53 - 1 }),
+    fc.integer({ min: 0, max: 64 }).map((i) => 0x7f0000001ff8 + i * 8),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          op: fc.constantFrom("set", "get", "del"),
+          a: addr,
+          v: fc.nat(),
+        }),
+        { maxLength: 200 },
+      ),
+      (ops) => {
+        const m = new PagedAddrMap();
+        const ref = new Map<number, number>();
+        for (const { op, a, v } of ops) {
+          if (op === "set") {
+            assertEquals(m.put(a, v), ref.get(a) ?? -1);
+            ref.set(a, v);
+          } else if (op === "del") {
+            assertEquals(m.take(a), ref.get(a) ?? -1);
+            ref.delete(a);
+          } else assertEquals(m.get(a), ref.get(a) ?? -1);
+          assertEquals(m.size, ref.size);
+        }
+        assertEquals([...m.values()].sort(), [...ref.values()].sort());
+      },
+    ),
     { numRuns: 3000 },
   );
 });
