@@ -8,8 +8,8 @@
  * @module
  */
 
-import { AllocKind } from "./allockind.ts";
 import {
+  allocPaths,
   type BgMarkStartFrames,
   frame,
   inlinedFrame,
@@ -174,35 +174,25 @@ const goexit = fixedArgsFrame(
   "",
 );
 
-function alloc(
-  kind: AllocKind,
-  noscan: boolean,
-  chanNoBuf: boolean,
-): readonly RuntimeFrame[] {
-  switch (kind) {
-    case AllocKind.newobject:
-      return [mallocgc, newobject];
-    case AllocKind.makeslice:
-      return [mallocgc, makeslice];
-    case AllocKind.growslice:
-      return [mallocgc, noscan ? growsliceNoscan : growslice];
-    case AllocKind.makechan:
-      return [
-        mallocgc,
-        chanNoBuf ? makechanEmpty : noscan ? makechanOne : makechanBuf,
-      ];
-    case AllocKind.makechanHchan:
-      return [mallocgc, newobject, makechanHchan];
-    case AllocKind.concatstring:
-      return [mallocgc, rawstring, rawstringtmp, concatstrings, concatstring2];
-    case AllocKind.makemapSmall:
-      return [mallocgc, newobjectInl, makemapSmall];
-    case AllocKind.mapassign:
-      return [mallocgc, newobjectInl, mapassign];
-    default:
-      return [mallocgc];
-  }
-}
+const alloc = allocPaths({
+  mallocgc,
+  newobject,
+  makemapNewobject: newobjectInl,
+  mapassignNewobject: newobjectInl,
+  makeslice,
+  growslice,
+  growsliceNoscan,
+  makechanEmpty,
+  makechanOne,
+  makechanHchan,
+  makechanBuf,
+  rawstring: rawstring,
+  rawstringtmp,
+  concatstrings,
+  concatstring2,
+  makemapSmall,
+  mapassign,
+});
 
 // The sweepers, innermost first, from `(*sweepLocked).sweep`.
 const sweep = (args: string) =>

@@ -15,8 +15,8 @@
  * @module
  */
 
-import { AllocKind } from "./allockind.ts";
 import {
+  allocPaths,
   type BgMarkStartFrames,
   frame,
   inlinedFrame,
@@ -155,41 +155,25 @@ const goexit = RT(
   "{}",
 );
 
-function alloc(
-  kind: AllocKind,
-  noscan: boolean,
-  chanNoBuf: boolean,
-): readonly RuntimeFrame[] {
-  switch (kind) {
-    case AllocKind.newobject:
-      return [mallocgc, newobject];
-    case AllocKind.makeslice:
-      return [mallocgc, makeslice];
-    case AllocKind.growslice:
-      return [mallocgc, noscan ? growsliceNoscan : growslice];
-    case AllocKind.makechan:
-      return [
-        mallocgc,
-        chanNoBuf ? makechanEmpty : noscan ? makechanOne : makechanBuf,
-      ];
-    case AllocKind.makechanHchan:
-      return [mallocgc, newobject, makechanHchan];
-    case AllocKind.concatstring:
-      return [
-        mallocgc,
-        rawstringInl,
-        rawstringtmp,
-        concatstrings,
-        concatstring2,
-      ];
-    case AllocKind.makemapSmall:
-      return [mallocgc, newobject, makemapSmall];
-    case AllocKind.mapassign:
-      return [mallocgc, newobjectInl, mapassign];
-    default:
-      return [mallocgc];
-  }
-}
+const alloc = allocPaths({
+  mallocgc,
+  newobject,
+  makemapNewobject: newobject,
+  mapassignNewobject: newobjectInl,
+  makeslice,
+  growslice,
+  growsliceNoscan,
+  makechanEmpty,
+  makechanOne,
+  makechanHchan,
+  makechanBuf,
+  rawstring: rawstringInl,
+  rawstringtmp,
+  concatstrings,
+  concatstring2,
+  makemapSmall,
+  mapassign,
+});
 
 // The sweepers, innermost first, from `(*sweepLocked).sweep`.
 const sweep = (args: string) =>

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { AllocKind } from "./allockind.ts";
+import { AllocKind } from "./allockind.ts";
 
 /** One runtime frame: function, file, line, and the PC offset from the function's entry. */
 export interface RuntimeFrame {
@@ -127,3 +127,103 @@ export const inlinedFrame = (
   file: string,
   line: number,
 ): RuntimeFrame => ({ func, file, line, off: 0, inlined: true });
+
+/**
+ * The frames of Go 1.3+'s allocation paths, one per call site: a preset's
+ * table fills it in and {@link allocPaths} assembles the paths.
+ */
+export interface AllocPathFrames {
+  /** `runtime.mallocgc` at its call of the trace hook. */
+  readonly mallocgc: RuntimeFrame;
+  /** `runtime.newobject` (under `new(T)` and `makechan`'s hchan). */
+  readonly newobject: RuntimeFrame;
+  /** `runtime.newobject` under `makemap_small` (inlined in Go 1.19, not in 1.22). */
+  readonly makemapNewobject: RuntimeFrame;
+  /** `runtime.newobject` inlined into `mapassign_faststr`. */
+  readonly mapassignNewobject: RuntimeFrame;
+  /** `runtime.makeslice`. */
+  readonly makeslice: RuntimeFrame;
+  /** `runtime.growslice` of a pointerful element type. */
+  readonly growslice: RuntimeFrame;
+  /** `runtime.growslice`'s untyped (noscan) path. */
+  readonly growsliceNoscan: RuntimeFrame;
+  /** `runtime.makechan` of an unbuffered channel. */
+  readonly makechanEmpty: RuntimeFrame;
+  /** `runtime.makechan` of a buffer of pointer-free elements (one allocation). */
+  readonly makechanOne: RuntimeFrame;
+  /** `runtime.makechan`'s hchan of a pointerful buffer. */
+  readonly makechanHchan: RuntimeFrame;
+  /** `runtime.makechan`'s pointerful buffer. */
+  readonly makechanBuf: RuntimeFrame;
+  /** `runtime.rawstring` (inlined into `rawstringtmp` from Go 1.22). */
+  readonly rawstring: RuntimeFrame;
+  /** `runtime.rawstringtmp`. */
+  readonly rawstringtmp: RuntimeFrame;
+  /** `runtime.concatstrings`. */
+  readonly concatstrings: RuntimeFrame;
+  /** `runtime.concatstring2`. */
+  readonly concatstring2: RuntimeFrame;
+  /** `runtime.makemap_small`. */
+  readonly makemapSmall: RuntimeFrame;
+  /** `runtime.mapassign_faststr`. */
+  readonly mapassign: RuntimeFrame;
+}
+
+/**
+ * Go 1.3+'s allocation paths ({@link PresetFrames.alloc}) over a preset's
+ * frames: innermost first, from `runtime.mallocgc` to the caller's caller.
+ *
+ * @example
+ * ```ts
+ * import { allocPaths, AllocKind, frame } from "../../mod.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ * const f = (func: string) => frame(func, "runtime/x.go", 1, 0x10);
+ * const names = [
+ *   "mallocgc", "newobject", "makemapNewobject", "mapassignNewobject",
+ *   "makeslice", "growslice", "growsliceNoscan", "makechanEmpty",
+ *   "makechanOne", "makechanHchan", "makechanBuf", "rawstring",
+ *   "rawstringtmp", "concatstrings", "concatstring2", "makemapSmall",
+ *   "mapassign",
+ * ] as const;
+ * const alloc = allocPaths(
+ *   Object.fromEntries(names.map((n) => [n, f(n)])) as never,
+ * );
+ * deepStrictEqual(
+ *   alloc(AllocKind.makechanHchan, false, false).map((x) => x.func),
+ *   ["mallocgc", "newobject", "makechanHchan"],
+ * );
+ * ```
+ */
+export function allocPaths(f: AllocPathFrames): PresetFrames["alloc"] {
+  return (kind, noscan, chanNoBuf) => {
+    switch (kind) {
+      case AllocKind.newobject:
+        return [f.mallocgc, f.newobject];
+      case AllocKind.makeslice:
+        return [f.mallocgc, f.makeslice];
+      case AllocKind.growslice:
+        return [f.mallocgc, noscan ? f.growsliceNoscan : f.growslice];
+      case AllocKind.makechan:
+        return [
+          f.mallocgc,
+          chanNoBuf ? f.makechanEmpty : noscan ? f.makechanOne : f.makechanBuf,
+        ];
+      case AllocKind.makechanHchan:
+        return [f.mallocgc, f.newobject, f.makechanHchan];
+      case AllocKind.concatstring:
+        return [
+          f.mallocgc,
+          f.rawstring,
+          f.rawstringtmp,
+          f.concatstrings,
+          f.concatstring2,
+        ];
+      case AllocKind.makemapSmall:
+        return [f.mallocgc, f.makemapNewobject, f.makemapSmall];
+      case AllocKind.mapassign:
+        return [f.mallocgc, f.mapassignNewobject, f.mapassign];
+      default:
+        return [f.mallocgc];
+    }
+  };
+}
