@@ -404,8 +404,8 @@ export async function runCommand(args: string[]): Promise<number> {
     now: () => rt.clock / 1e9,
     dense: true,
   });
-  // With --stacks js, the JS stacks the trace carries (captured again here:
-  // the trace printer and this forwarder are separate consumers).
+  // With --stacks js, the JS stacks the trace carries (one capture per
+  // allocation, shared with the trace printer: captureJsFramesOnce).
   attachEvents(rt, siteStacks, (e) => analyzer.add(e), { stacks: s.stacks });
   const seconds = await _execute(runWorkload, rt, trace, progress, signals);
   const stats = rt.readMemStats();

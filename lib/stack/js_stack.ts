@@ -91,3 +91,35 @@ export function captureJsFrames(max = 32): JsFrame[] {
   }
   return out;
 }
+
+const _captured = new WeakMap<
+  object,
+  { seq: number; frames: readonly JsFrame[] }
+>();
+
+/**
+ * {@link captureJsFrames} once per event: the frames of event `seq` of
+ * `owner` (a runtime and its allocation count), captured by the first
+ * consumer of that event that asks and returned to the others (the trace
+ * printer and `run`'s event forwarder both want an allocation's stack).
+ * Call it only while the event is being delivered.
+ *
+ * @example
+ * ```ts
+ * import { captureJsFramesOnce } from "../../mod.ts";
+ * const owner = {};
+ * const a = captureJsFramesOnce(owner, 1);
+ * if (captureJsFramesOnce(owner, 1) !== a) throw new Error("one capture");
+ * if (captureJsFramesOnce(owner, 2) === a) throw new Error("a new event");
+ * ```
+ */
+export function captureJsFramesOnce(
+  owner: object,
+  seq: number,
+): readonly JsFrame[] {
+  const known = _captured.get(owner);
+  if (known !== undefined && known.seq === seq) return known.frames;
+  const frames = captureJsFrames();
+  _captured.set(owner, { seq, frames });
+  return frames;
+}

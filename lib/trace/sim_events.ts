@@ -11,7 +11,7 @@ import type { FrameSnapshot, Goroutine } from "../runtime/goroutine.ts";
 import type { Frame, StackTable, TraceEvent } from "./events.ts";
 import type { ExplicitStack } from "../stack/runtime_frames.ts";
 import { AllocKind } from "../stack/allockind.ts";
-import { captureJsFrames } from "../stack/js_stack.ts";
+import { captureJsFramesOnce } from "../stack/js_stack.ts";
 
 /**
  * Forwards the runtime's allocations, frees and GC cycles to `emit` as
@@ -41,9 +41,11 @@ export function attachEvents(
   opts: { stacks?: "go" | "js" } = {},
 ): () => void {
   // The table interns by content: a loop's allocations repeat one stack id.
+  // The allocation count numbers the event: a trace printer of the same
+  // runtime shares the capture.
   const jsStackOf = (): number =>
     stacks.intern(
-      captureJsFrames().map((f) => ({
+      captureJsFramesOnce(rt, rt.stats.nMalloc).map((f) => ({
         func: f.func,
         file: f.file,
         line: f.line,

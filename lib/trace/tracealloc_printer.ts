@@ -21,7 +21,11 @@ import type {
   RuntimeFrame,
   SystemGoroutineFrames,
 } from "../stack/runtime_frames.ts";
-import { captureJsFrames } from "../stack/js_stack.ts";
+import {
+  captureJsFrames,
+  captureJsFramesOnce,
+  type JsFrame,
+} from "../stack/js_stack.ts";
 import { type ByteWriter, cached } from "./byte_writer.ts";
 
 /** Where the user frames of a record come from. */
@@ -197,7 +201,17 @@ export class TraceallocPrinter {
         typ ? `, ${typ.name}` : ""
       })\n${this.#header(g.id, "running", true)}`;
       this.#charged(() =>
-        this.#out.record(header, this.#traceback(g, makeTop()), "\n")
+        this.#out.record(
+          header,
+          // Numbered by the allocation count: run's event forwarder of the
+          // same runtime shares this capture.
+          this.#traceback(
+            g,
+            makeTop(),
+            captureJsFramesOnce(this.#rt, this.#rt.stats.nMalloc),
+          ),
+          "\n",
+        )
       );
       return;
     }
@@ -431,10 +445,10 @@ export class TraceallocPrinter {
   }
 
   /** The goroutine's own frames, innermost first: simulated Go frames or the JS stack. */
-  #userFrames(g: Goroutine): RuntimeFrame[] {
+  #userFrames(g: Goroutine, js?: readonly JsFrame[]): RuntimeFrame[] {
     const rt = this.#rt;
     if (this.#stacks === "js") {
-      return captureJsFrames().map((f) => ({
+      return (js ?? captureJsFrames()).map((f) => ({
         func: f.func,
         file: f.file,
         line: f.line,
@@ -467,11 +481,15 @@ export class TraceallocPrinter {
    * `created by`. The part below `top` depends only on the goroutine's
    * frames, so it is rendered once per distinct stack and reused.
    */
-  #traceback(g: Goroutine, top: readonly RuntimeFrame[]): string {
+  #traceback(
+    g: Goroutine,
+    top: readonly RuntimeFrame[],
+    js?: readonly JsFrame[],
+  ): string {
     if (this.#stacks === "js") {
       const bottom = this.#bottom(g);
       return this.#frames(
-        [...top, ...this.#userFrames(g), ...bottom],
+        [...top, ...this.#userFrames(g, js), ...bottom],
         this.#stackTop(g.id),
       ) +
         this.#createdBy(g);

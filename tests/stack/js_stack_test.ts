@@ -71,3 +71,37 @@ Deno.test("attachEvents with stacks js: an allocation's stack is the JS caller's
   buildCache(rt2);
   assertEquals(table.get(go[0]).length, 0);
 });
+
+Deno.test("run --stacks js --trace-out: the printer and the event forwarder share one JS stack capture per allocation", async () => {
+  const { attachEvents, StackTable } = await import("../../mod.ts");
+  const rt = new Runtime();
+  let out = "";
+  const dec = new TextDecoder();
+  const p = new TracePrinter(rt, (b) => (out += dec.decode(b)), {
+    stacks: "js",
+  });
+  p.attach();
+  const table = new StackTable();
+  const stacks: number[] = [];
+  attachEvents(rt, table, (e) => {
+    if (e.kind === "alloc") stacks.push(e.stack);
+  }, { stacks: "js" });
+  const E = Error as unknown as { captureStackTrace(o: object): void };
+  const capture = E.captureStackTrace;
+  let captures = 0;
+  E.captureStackTrace = (o: object) => {
+    captures++;
+    capture(o);
+  };
+  try {
+    for (let i = 0; i < 5; i++) buildCache(rt);
+  } finally {
+    E.captureStackTrace = capture;
+  }
+  p.flush();
+  assertEquals(stacks.length, 5);
+  assertEquals(captures, 5);
+  // Both consumers name the same caller (under the counting wrapper).
+  assertEquals(table.get(stacks[0])[1].func, "buildCache");
+  assertEquals(out.split("\n").filter((l) => l === "buildCache()").length, 5);
+});
