@@ -77,6 +77,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   },
 };
 
+/** What `alloctrace` alone prints on stderr (exit 2): one line. */
+export const SHORT_USAGE = `usage: alloctrace <command> [options] (commands: ${
+  Object.keys(COMMANDS).join(", ")
+}, help; see alloctrace --help)`;
+
 /**
  * Runs the tool with `args` (without the program name); returns the exit
  * code. Errors become one line on stderr; `ALLOCTRACE_DEBUG=1` rethrows.
@@ -85,7 +90,10 @@ export async function main(args: string[], debug = false): Promise<number> {
   let command = "";
   try {
     const [cmd, ...rest] = negativeValues(args);
-    if (cmd === undefined) return await (await COMMANDS.run()).run([]);
+    if (cmd === undefined) {
+      console.error(SHORT_USAGE);
+      return EXIT_USAGE;
+    }
     if (cmd === "-h" || cmd === "--help") {
       console.log(HELP);
       return 0;

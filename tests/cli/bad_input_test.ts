@@ -1314,6 +1314,14 @@ const ROWS: Row[] = [
     stderr: /--top must be from 1 to 1000000, got -1/,
   },
   {
+    name: "no command: one line of usage, exit 2 (not the demo)",
+    args: [],
+    code: 2,
+    stderr:
+      /^usage: alloctrace <command> \[options\] \(commands: run, workloads, analyze, replay, diff, native, help; see alloctrace --help\)$/,
+    check: (_c, out) => assertEquals(out.stdout, ""),
+  },
+  {
     name: "help for an unknown command exits 2",
     args: ["help", "nosuch"],
     code: 2,
