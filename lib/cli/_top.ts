@@ -62,16 +62,26 @@ export function topTable(
 }
 
 /**
- * Lines of a text table: every column right-aligned to its widest cell
- * except the last (a site name), columns two spaces apart.
+ * Lines of a text table, columns two spaces apart: the figures
+ * right-aligned to their widest cell, the last `textColumns` columns (text:
+ * a site name, a function) left-aligned, the very last not padded.
  */
-export function alignColumns(head: string[], rows: string[][]): string[] {
+export function alignColumns(
+  head: string[],
+  rows: string[][],
+  textColumns = 1,
+): string[] {
   const w = head.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => r[i].length))
   );
+  const firstText = head.length - textColumns;
   const fmt = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(w[i]))).join(
-      "  ",
-    );
+    cells.map((c, i) =>
+      i === cells.length - 1
+        ? c
+        : i >= firstText
+        ? c.padEnd(w[i])
+        : c.padStart(w[i])
+    ).join("  ");
   return [head, ...rows].map(fmt);
 }

@@ -53,8 +53,15 @@ export function execAnalysisText(
   const st = read.reader.stats;
   const c = eventCounts(read.reader);
   const out: string[] = [];
-  const table = (title: string, head: string[], rows: string[][]) => {
-    if (rows.length > 0) out.push("", title, ...alignColumns(head, rows));
+  const table = (
+    title: string,
+    head: string[],
+    rows: string[][],
+    textColumns = 1,
+  ) => {
+    if (rows.length > 0) {
+      out.push("", title, ...alignColumns(head, rows, textColumns));
+    }
   };
   out.push(
     `trace         ${name}: go 1.${st.version} execution trace, ${st.generations} generation(s), ${
@@ -74,6 +81,13 @@ export function execAnalysisText(
   out.push(
     `live at end   ${n(r.liveBytes)} bytes in ${n(r.liveObjects)} objects`,
     `peak live     ${n(r.peakLiveBytes)} bytes at ${fmtNs(r.peakTime)}`,
+    ...(r.existing > 0
+      ? [
+        `              ${n(r.tracedPeakLiveBytes)} bytes at ${
+          fmtNs(r.tracedPeakTime)
+        } of the objects allocated while tracing (the HTML report's peak)`,
+      ]
+      : []),
     `stacks        ${n(r.stacks.allocs)} goroutine stacks allocated (${
       n(r.stacks.allocBytes)
     } bytes), ${n(r.stacks.frees)} freed; ${n(r.stacks.live)} live (${
@@ -161,6 +175,7 @@ export function execAnalysisText(
       s.createdAt || "-",
       s.types.slice(0, 3).map(([t, k]) => `${t} ${n(k)}`).join(", "),
     ]),
+    3,
   );
   const gcPoints = r.timeline.filter((p) => p.at === "gc" || p.at === "end");
   const every = Math.max(1, Math.ceil(gcPoints.length / Math.max(top, 10)));
@@ -191,15 +206,17 @@ function existingNote(
   if (r.existing === 0) return note;
   return `${note}; the ${n(r.existing)} objects (${
     n(r.existingBytes)
-  } bytes) that existed when tracing began are left out of this page (frees ${
+  } bytes) that existed when tracing began are left out of this page, whose figures count the objects allocated while tracing (frees ${
     n(page.frees)
-  }, live ${
-    n(page.liveObjects)
-  } objects); with them, as the terminal shows: frees ${
+  }, live ${n(page.liveObjects)} objects, peak live ${
+    n(r.tracedPeakLiveBytes)
+  } bytes at ${
+    fmtNs(r.tracedPeakTime)
+  }, the red dot); with them, as the terminal shows: frees ${
     n(r.frees)
-  }, live at end ${n(r.liveBytes)} bytes in ${n(r.liveObjects)} objects, peak ${
-    n(r.peakLiveBytes)
-  } bytes at ${fmtNs(r.peakTime)}`;
+  }, live at end ${n(r.liveBytes)} bytes in ${
+    n(r.liveObjects)
+  } objects, peak live ${n(r.peakLiveBytes)} bytes at ${fmtNs(r.peakTime)}`;
 }
 
 /** The options `analyze` passes on. */
@@ -278,6 +295,10 @@ export async function analyzeExecTrace(
           keep: (s) => leakTypes.has(s.func),
         },
         timeLabel: "wall time",
+        peak: {
+          time: result.tracedPeakTime / 1e9,
+          ...result.tracedPeakAt,
+        },
       }),
     });
   }

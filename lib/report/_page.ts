@@ -73,13 +73,14 @@ const fmt = (n) => Math.round(n).toLocaleString("en-US");
 // The terminal's own formatter (lib/report/units.ts), so a figure prints alike.
 const bytes = ${fmtBytes};
 const FR = D.frames;
+function secsOf(s) { return s >= 1 ? s.toFixed(2) + " s" : s >= 1e-3 ? (s * 1e3).toFixed(s >= 0.1 ? 0 : 1) + " ms" : (s * 1e6).toFixed(0) + " µs"; }
 const loc = (fi) => FR[fi][1] ? FR[fi][1] + (FR[fi][2] ? ":" + FR[fi][2] : "") : "";
 const ftext = (fi) => FR[fi][0] + (loc(fi) ? " " + loc(fi) : "");
 if (D.leakTitle) $("leaktitle").textContent = D.leakTitle;
 $("title").textContent = D.title; $("subtitle").textContent = D.subtitle + (D.note ? " — " + D.note : "");
 if (D.summary) {
   const s = D.summary;
-  for (const [k, v] of [["allocations", fmt(s.allocs)], ["allocated", bytes(s.allocBytes) + " (" + fmt(s.allocBytes) + " bytes)"], ["frees", fmt(s.frees)], ...(D.gc ? [["GC cycles", fmt(s.gcs)]] : []), ["peak live", bytes(s.peakLive)], ["live at end", bytes(s.liveBytes) + " in " + fmt(s.liveObjects) + " objects"]]) {
+  for (const [k, v] of [["allocations", fmt(s.allocs)], ["allocated", bytes(s.allocBytes) + " (" + fmt(s.allocBytes) + " bytes)"], ["frees", fmt(s.frees)], ...(D.gc ? [["GC cycles", fmt(s.gcs)]] : []), ["peak live", bytes(s.peakLive) + (typeof D.peak?.time === "number" ? " at " + secsOf(D.peak.time) : "")], ["live at end", bytes(s.liveBytes) + " in " + fmt(s.liveObjects) + " objects"]]) {
     const e = document.createElement("span"); e.textContent = k + ": " + v; $("summary").appendChild(e);
   }
 }
@@ -270,6 +271,15 @@ function diffTable() {
 if (D.diffSites) { $("diffsec").style.display = ""; $("diffdir").addEventListener("change", diffTable); diffTable(); }
 // ---- timeline ----
 const P = D.timeline;
+// The producer's exact peak (the summary's), as a point of its own where the
+// timeline's sparse points missed that moment (no site breakdown there).
+if (D.peak && D.summary && P.length) {
+  const timed = typeof D.peak.time === "number" && P.every((p) => typeof p.time === "number");
+  const after = (p) => timed ? p.time > D.peak.time : p.alloc > D.peak.alloc;
+  const same = (p) => p.live === D.summary.peakLive && (timed ? p.time === D.peak.time : p.alloc === D.peak.alloc && p.cycle === D.peak.cycle);
+  const at = P.some(same) ? -2 : P.findIndex(after);
+  if (at !== -2) P.splice(at < 0 ? P.length : at, 0, { ...D.peak, live: D.summary.peakLive, at: "peak", top: [] });
+}
 // A clock that never moved (a tiny native run read at one instant) is no axis.
 const hasTime = P.length > 0 && P.every((p) => typeof p.time === "number") && P[P.length - 1].time > P[0].time;
 for (const [v, label] of [...(hasTime ? [["time", D.timeLabel]] : []), ["alloc", "bytes allocated"], ...(D.gc ? [["cycle", "GC cycle"]] : [])]) { const o = document.createElement("option"); o.value = v; o.textContent = label; $("xaxis").appendChild(o); }
@@ -284,7 +294,7 @@ function ticksBytes(max, n) {
   const raw = max / n; let step = 1; while (step < raw) step *= 2;
   const out = []; for (let v = 0; v <= max; v += step) out.push(v); return out;
 }
-const secs = (s) => s >= 1 ? s.toFixed(2) + " s" : s >= 1e-3 ? (s * 1e3).toFixed(s >= 0.1 ? 0 : 1) + " ms" : (s * 1e6).toFixed(0) + " µs";
+const secs = secsOf;
 let tl = null;
 function timeline() {
   const svg = $("timeline");
@@ -302,10 +312,13 @@ function timeline() {
   s += '<line x1="' + L + '" y1="' + (H - B) + '" x2="' + (Wt - R) + '" y2="' + (H - B) + '" stroke="#999"/><line x1="' + L + '" y1="' + T + '" x2="' + L + '" y2="' + (H - B) + '" stroke="#999"/>';
   s += '<text x="' + ((L + Wt) / 2) + '" y="' + (H - 4) + '" font-size="11" text-anchor="middle">' + (by === "time" ? D.timeLabel : by === "alloc" ? "bytes allocated" : "GC cycle") + '</text><text x="12" y="' + (H / 2) + '" font-size="11" transform="rotate(-90 12 ' + (H / 2) + ')" text-anchor="middle">live bytes</text>';
   for (const g of D.gcMarks) { const gx = by === "time" ? g.time : by === "alloc" ? g.alloc : g.cycle; if (typeof gx !== "number") continue; s += '<line class="gcmark" x1="' + X(gx) + '" x2="' + X(gx) + '" y1="' + T + '" y2="' + (H - B) + '" stroke="#3a6ea5" stroke-dasharray="3,3" stroke-width="1"><title>GC ' + g.cycle + '</title></line>'; }
-  s += '<polyline fill="none" stroke="#e07a38" stroke-width="1.5" points="' + P.map((p, i) => X(xs[i]).toFixed(1) + "," + Y(p.live).toFixed(1)).join(" ") + '"/>';
+  // Steps, not slopes: between two points the heap is drawn at the first
+  // one's level (points come at GCs, peaks and steps; a slope would show a
+  // gradual change nobody measured).
+  s += '<polyline fill="none" stroke="#e07a38" stroke-width="1.5" points="' + P.map((p, i) => (i > 0 ? X(xs[i]).toFixed(1) + "," + Y(P[i - 1].live).toFixed(1) + " " : "") + X(xs[i]).toFixed(1) + "," + Y(p.live).toFixed(1)).join(" ") + '"/>';
   const pk = P.reduce((m, p, i) => p.live > P[m].live ? i : m, 0);
   s += '<line id="guide" x1="0" x2="0" y1="' + T + '" y2="' + (H - B) + '" stroke="#888" visibility="hidden"/>';
-  s += '<circle class="peakpt" data-i="' + pk + '" cx="' + X(xs[pk]) + '" cy="' + Y(P[pk].live) + '" r="5" fill="#d22" style="cursor:pointer"><title>peak</title></circle>';
+  s += '<circle class="peakpt" data-i="' + pk + '" cx="' + X(xs[pk]) + '" cy="' + Y(P[pk].live) + '" r="5" fill="#d22" style="cursor:pointer"><title>peak live ' + bytes(P[pk].live) + (hasTime ? " at " + secs(P[pk].time) : "") + '</title></circle>';
   svg.innerHTML = s;
   tl = { X, xs, L, R, Wt, mx };
   svg.querySelector(".peakpt").addEventListener("click", (ev) => { ev.stopPropagation(); showSnap(P[pk]); });
@@ -317,7 +330,7 @@ function nearest(clientX) {
   return best;
 }
 function snapText(p) {
-  return (hasTime ? secs(p.time) + ", " : "") + bytes(p.alloc) + " allocated" + (D.gc ? ", GC cycle " + p.cycle : "") + " (" + p.at + "): live " + bytes(p.live);
+  return (hasTime ? secs(p.time) + ", " : "") + bytes(p.alloc) + " allocated" + (D.gc ? ", GC cycle " + p.cycle : "") + " (" + p.at + "): live " + bytes(p.live) + (p.top.length === 0 && p.live > 0 ? "; its sites were not recorded at this moment" : "");
 }
 $("timeline").addEventListener("mousemove", (ev) => {
   if (!tl) return;
@@ -348,6 +361,7 @@ window.__report = {
   nodeRect: (name) => { const r = rects.find((q) => q[4].name === name); if (!r) return null; const b = canvas.getBoundingClientRect(); return { x: b.left + r[0] + Math.min(r[2] / 2, 40), y: b.top + r[1] + r[3] / 2 }; },
   related: (name) => related(name),
   timelinePoints: () => P.length,
+  point: (i) => ({ live: P[i].live, time: P[i].time }),
   timelineX: (i) => { const b = $("timeline").getBoundingClientRect(); return { x: b.left + tl.X(tl.xs[i]), y: b.top + 100 }; },
 };
 </script>

@@ -71,6 +71,13 @@ export interface ReportInput {
   /** What the timeline's time axis is ("simulated time", "wall time"), when points carry a time. */
   timeLabel?: string;
   /**
+   * When the analysis' peak (its `peakLiveBytes`) happened, when the
+   * producer knows: bytes allocated and GC cycles until then, and the time
+   * on the timeline's clock (seconds). The page then marks the exact peak
+   * (a point of its own where the timeline has none) and gives its time.
+   */
+  peak?: { time?: number; alloc: number; cycle: number };
+  /**
    * Which sites are leak candidates and the section's title, when the
    * producer defines them otherwise than "allocated, never freed" (an
    * execution trace: types whose live count only grew).
@@ -182,6 +189,7 @@ export function renderReport(input: ReportInput): string {
       : null,
     gc,
     timeline: _withStart(a?.timeline ?? []),
+    peak: input.peak ?? null,
     gcMarks: a?.gcMarks ?? [],
     summary: a
       ? {

@@ -33,6 +33,21 @@ Deno.test("analyze exec trace: per-type tables in the terminal, from a gzipped f
     r.stdout,
   );
   assertIncludes(r.stdout, "allocations by goroutine creation site");
+  // Its text columns are left-aligned: the start function, where the
+  // goroutine was created, the top types.
+  assertTrue(
+    /\n\s*9,023\s+391,432\s+3,020\s+0 {2}runtime\.main {2,}\(the main goroutine\) {2,}main\.Temp 6,000/
+      .test(r.stdout),
+    r.stdout,
+  );
+  // Both peaks, labelled: with the objects from before tracing, and of the
+  // objects allocated while tracing (the HTML report's).
+  assertIncludes(r.stdout, "peak live     2,666,288 bytes at 1.261 s\n");
+  assertTrue(
+    /\n {14}231,632 bytes at \S+ \S+ of the objects allocated while tracing \(the HTML report's peak\)\n/
+      .test(r.stdout),
+    r.stdout,
+  );
 });
 
 Deno.test("analyze exec trace: --json from stdin equals the file's, with Go's event counts", async () => {

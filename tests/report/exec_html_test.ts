@@ -166,6 +166,46 @@ Deno.test({
           "window.__report.timelinePoints()",
         );
         assertTrue(points > 10 && points <= 2000, `${points} points`);
+        // One peak on the page, labelled: the summary's, the note's and the
+        // red dot's are the traced objects' (analyze --json's
+        // tracedPeakLiveBytes, at its time); the note gives the terminal's,
+        // with the objects from before tracing, as such.
+        const secs = (s: number) =>
+          s >= 1 ? s.toFixed(2) + " s" : (s * 1e3).toFixed(1) + " ms";
+        assertIncludes(
+          summary,
+          `peak live: ${fmtBytes(doc.tracedPeakLiveBytes)} at ${
+            secs(doc.tracedPeakTime / 1e9)
+          }`,
+        );
+        const dot = await page.eval<{ live: number; time: number }>(
+          "(() => { const d = JSON.parse(document.getElementById('data').textContent); const i = +document.querySelector('#timeline .peakpt').dataset.i; return window.__report.point(i); })()",
+        );
+        assertEquals(dot, {
+          live: doc.tracedPeakLiveBytes,
+          time: doc.tracedPeakTime / 1e9,
+        });
+        const subtitle = await page.eval<string>(
+          "document.getElementById('subtitle').textContent",
+        );
+        assertIncludes(
+          subtitle,
+          `peak live ${n(doc.tracedPeakLiveBytes)} bytes at `,
+        );
+        assertIncludes(
+          subtitle,
+          `with them, as the terminal shows: frees ${
+            n(doc.frees)
+          }, live at end ${n(doc.liveBytes)} bytes in ${
+            n(doc.liveObjects)
+          } objects, peak live ${n(doc.peakLiveBytes)} bytes at `,
+        );
+        // The heap moves in steps between the points: every segment of the
+        // line is level or upright, none a slope.
+        const slopes = await page.eval<number>(
+          "(() => { const p = document.querySelector('#timeline polyline').getAttribute('points').trim().split(/\\s+/).map((q) => q.split(',').map(Number)); let n = 0; for (let i = 1; i < p.length; i++) if (p[i][0] !== p[i - 1][0] && p[i][1] !== p[i - 1][1]) n++; return n; })()",
+        );
+        assertEquals(slopes, 0);
 
         // Tables: each type row has the terminal's figures; a click shows
         // the stack (type ← goroutine start).

@@ -16,7 +16,14 @@ const RW = (dir: string) => [
 const num = (s: string) => Number(s.replaceAll(",", ""));
 
 interface PageData {
-  summary: { allocs: number; allocBytes: number; liveBytes: number };
+  summary: {
+    allocs: number;
+    allocBytes: number;
+    liveBytes: number;
+    frees: number;
+    liveObjects: number;
+    peakLive: number;
+  };
   samples: { v: number[] }[];
   note: string;
   leaks: { site: string }[];
@@ -224,9 +231,16 @@ Deno.test("analyze a Go 1.23 execution trace: the HTML report labels the objects
         `live at end ${f(doc.liveBytes)} bytes in ${
           f(doc.liveObjects)
         } objects`,
-        `peak ${f(doc.peakLiveBytes)} bytes`,
+        `peak live ${f(doc.peakLiveBytes)} bytes`,
+        // and the page's own peak, labelled as such.
+        `count the objects allocated while tracing (frees ${
+          f(page.summary.frees)
+        }, live ${f(page.summary.liveObjects)} objects, peak live ${
+          f(page.summary.peakLive)
+        } bytes at `,
       ]
     ) assertIncludes(page.note, part);
+    assertEquals(page.summary.peakLive, doc.tracedPeakLiveBytes);
     // Leak candidates: the terminal's definition (live count only grew).
     type T = { type: string; leakCandidate: boolean };
     const want = (doc.types as T[]).filter((x) => x.leakCandidate)

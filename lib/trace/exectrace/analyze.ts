@@ -120,6 +120,16 @@ export interface ExecAnalysis {
   peakLiveBytes: number;
   /** When (ns since the trace began). */
   peakTime: number;
+  /**
+   * Highest live bytes of the objects allocated while tracing (those that
+   * existed before left out): the peak of the HTML report, whose figures
+   * count only these.
+   */
+  tracedPeakLiveBytes: number;
+  /** When (ns since the trace began). */
+  tracedPeakTime: number;
+  /** Bytes allocated while tracing until then, and GC cycles ended. */
+  tracedPeakAt: { alloc: number; cycle: number };
   /** Last event's time (ns). */
   duration: number;
   /** Per type, by bytes allocated. */
@@ -197,6 +207,8 @@ export class ExecAnalyzer {
   #lastSite = -1;
   #lastSiteAcc: _SiteAcc | null = null;
   #live = 0;
+  /** Live bytes of the objects allocated while tracing. */
+  #tracedLive = 0;
   #stepNs = 1e6;
   #lastPoint = -Infinity;
   #lastPeakPoint = 0;
@@ -212,6 +224,9 @@ export class ExecAnalyzer {
     liveBytes: 0,
     peakLiveBytes: 0,
     peakTime: 0,
+    tracedPeakLiveBytes: 0,
+    tracedPeakTime: 0,
+    tracedPeakAt: { alloc: 0, cycle: 0 },
     duration: 0,
     types: [],
     sites: [],
@@ -296,6 +311,14 @@ export class ExecAnalyzer {
           }
           r.allocs++;
           r.allocBytes += e.size;
+          this.#tracedLive += e.size;
+          if (this.#tracedLive > r.tracedPeakLiveBytes) {
+            r.tracedPeakLiveBytes = this.#tracedLive;
+            r.tracedPeakTime = e.time;
+            // (Kept in place: a growing heap peaks at most allocations.)
+            r.tracedPeakAt.alloc = r.allocBytes;
+            r.tracedPeakAt.cycle = r.gcs;
+          }
           const s = this.#site(e.site);
           s.allocs++;
           s.bytes += e.size;
@@ -328,6 +351,7 @@ export class ExecAnalyzer {
         r.frees++;
         r.freeBytes += e.size;
         if (!e.existing) {
+          this.#tracedLive -= e.size;
           t.s.lifetimeCycles[bucket(CYCLE_BUCKETS, r.gcs - e.allocCycle)]++;
           t.s.lifetimeTime[bucket(TIME_BUCKETS, e.time - e.allocTime)]++;
         }
