@@ -61,6 +61,35 @@ async function runTool(
   }
 }
 
+/**
+ * Where each function symbol of `module` starts and how long it is, by
+ * name (the static table's and the dynamic one's, versions cut off), from
+ * `nm -S`; empty when nm is missing.
+ */
+async function _symbolExtents(
+  module: string,
+): Promise<Map<string, [number, number][]>> {
+  const out = new Map<string, [number, number][]>();
+  for (const dyn of [false, true]) {
+    const text = await runTool("nm", [
+      ...(dyn ? ["-D"] : []),
+      "-S",
+      "--defined-only",
+      module,
+    ]);
+    for (const line of text?.split("\n") ?? []) {
+      const m = /^([0-9a-f]+) ([0-9a-f]+) [TtWwi] (\S+)$/.exec(line);
+      if (m === null) continue;
+      const name = m[3].replace(/@.*$/, "");
+      const e: [number, number] = [parseInt(m[1], 16), parseInt(m[2], 16)];
+      const list = out.get(name);
+      if (list === undefined) out.set(name, [e]);
+      else list.push(e);
+    }
+  }
+  return out;
+}
+
 /** Resolves every distinct frame of `frames` (keyed by module and address). */
 export async function symbolize(
   frames: Iterable<NativeFrame>,
@@ -96,6 +125,9 @@ export async function symbolize(
       if (/^0x[0-9a-f]+$/.test(line)) blocks.push([]);
       else if (blocks.length > 0 && line !== "") blocks.at(-1)!.push(line);
     }
+    const sizes = [...fs.values()].some((f) => f.name !== "")
+      ? await _symbolExtents(module)
+      : new Map<string, [number, number][]>();
     addrs.forEach((a, i) => {
       const f = fs.get(a)!;
       const b = blocks[i] ?? [];
@@ -104,11 +136,26 @@ export async function symbolize(
         levels.push({ func: b[j], ..._loc(b[j + 1]) });
       }
       const own = levels.pop() ?? { func: "??", file: "??", line: 0 };
+      const unknown = `${module.split("/").pop()}+0x${a.toString(16)}`;
+      // The unwinder's name is the nearest symbol at or before the address,
+      // even past its end: a static function missing from .dynsym (libc's
+      // __libc_start_call_main) takes the exported one before it
+      // (__libc_init_first). Past the named symbol's extent, the name
+      // addr2line finds (.symtab locals, DWARF, separate debug files) is
+      // the function's; without one, the module and address.
+      const covers = (name: string) =>
+        sizes.get(name)?.some(([at, size]) =>
+          size === 0 || (a - 1 >= at && a - 1 < at + size)
+        );
+      const outside = sizes.has(f.name) && !covers(f.name);
+      // (addr2line also guesses from the nearest symbol when it has neither
+      // DWARF nor a symbol table: its name counts with a line or an extent.)
+      const found = own.func !== "??" && own.func !== f.name &&
+        (own.file !== "??" || covers(own.func) === true);
       out.set(`${module}@${a}`, {
-        func: f.name ||
-          (own.func !== "??"
-            ? own.func
-            : `${module.split("/").pop()}+0x${a.toString(16)}`),
+        func: outside
+          ? (found ? own.func : unknown)
+          : f.name || (own.func !== "??" ? own.func : unknown),
         file: own.file !== "??" ? own.file : module,
         line: own.line,
         inlined: levels.map((l) => ({
