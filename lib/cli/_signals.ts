@@ -34,14 +34,46 @@ export class SignalExit extends Error {
 // include in `deno compile`, no read permission needed).
 const _WORKER = `
 self.onmessage = (e) => {
-  const flag = new Int32Array(e.data);
-  for (const [name, n] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]]) {
+  const flag = new Int32Array(e.data.flag);
+  for (const [name, n, ignored] of e.data.signals) {
     try {
-      Deno.addSignalListener(name, () => Atomics.store(flag, 0, n));
+      Deno.addSignalListener(name, ignored ? () => {} : () => Atomics.store(flag, 0, n));
     } catch { /* not on this platform */ }
   }
   self.postMessage("ready");
 };`;
+
+/** The signals watched, by name and number. */
+const _WATCHED: [string, number][] = [["SIGINT", 2], ["SIGTERM", 15], [
+  "SIGHUP",
+  1,
+]];
+
+/**
+ * The signals this process started with ignored (Linux's
+ * /proc/self/status `SigIgn` mask: a script's background job ignores
+ * SIGINT, `nohup` SIGHUP), which the watch then swallows. (Deno cannot
+ * leave one ignored: a listener for any signal makes it catch SIGHUP,
+ * SIGINT and SIGTERM alike, and one it catches without a listener ends the
+ * process.) Empty where the mask cannot be read.
+ */
+function _ignoredAtStart(): Set<number> {
+  const out = new Set<number>();
+  try {
+    const m = /^SigIgn:\s*([0-9a-f]+)$/m.exec(
+      Deno.readTextFileSync("/proc/self/status"),
+    );
+    if (m !== null) {
+      const mask = BigInt("0x" + m[1]);
+      for (const [, n] of _WATCHED) {
+        if ((mask >> BigInt(n - 1)) & 1n) out.add(n);
+      }
+    }
+  } catch {
+    // Not Linux, or no read permission: watch them all.
+  }
+  return out;
+}
 
 /** The signals noticed while a {@link watchSignals} watch is on. */
 export interface SignalWatch {
@@ -54,12 +86,14 @@ export interface SignalWatch {
 }
 
 /**
- * Starts listening for SIGINT, SIGTERM and SIGHUP on a worker thread.
- * Where no worker can be made, the watch sees nothing and the signals keep
- * their default action.
+ * Starts listening for SIGINT, SIGTERM and SIGHUP on a worker thread; one
+ * the process started with ignored stays without effect. Where no worker
+ * can be made, the watch sees nothing and the signals keep their default
+ * action.
  */
 export async function watchSignals(): Promise<SignalWatch> {
   const flag = new Int32Array(new SharedArrayBuffer(4));
+  const ignored = _ignoredAtStart();
   let worker: Worker | null = null;
   try {
     worker = new Worker(
@@ -73,7 +107,10 @@ export async function watchSignals(): Promise<SignalWatch> {
         e.preventDefault();
         reject(new Error(e.message));
       };
-      w.postMessage(flag.buffer);
+      w.postMessage({
+        flag: flag.buffer,
+        signals: _WATCHED.map(([name, n]) => [name, n, ignored.has(n)]),
+      });
     });
   } catch {
     worker?.terminate();
