@@ -24,16 +24,25 @@ function buildCache(rt: Runtime) {
   return rt.newobject(t);
 }
 
-Deno.test("--stacks js: the trace shows the TypeScript caller instead of simulated Go frames", () => {
-  const rt = new Runtime();
+/** A --stacks js trace printer of `rt`; the function flushes and returns the text. */
+function jsTrace(rt: Runtime): () => string {
   let out = "";
   const dec = new TextDecoder();
   const p = new TracePrinter(rt, (b) => (out += dec.decode(b)), {
     stacks: "js",
   });
   p.attach();
+  return () => {
+    p.flush();
+    return out;
+  };
+}
+
+Deno.test("--stacks js: the trace shows the TypeScript caller instead of simulated Go frames", () => {
+  const rt = new Runtime();
+  const trace = jsTrace(rt);
   buildCache(rt);
-  p.flush();
+  const out = trace();
   const lines = out.split("\n");
   assertEquals(lines[0], "tracealloc(0xc000000000, 0x20, main.Entry)");
   const i = lines.indexOf("buildCache()");
@@ -75,12 +84,7 @@ Deno.test("attachEvents with stacks js: an allocation's stack is the JS caller's
 Deno.test("run --stacks js --trace-out: the printer and the event forwarder share one JS stack capture per allocation", async () => {
   const { attachEvents, StackTable } = await import("../../mod.ts");
   const rt = new Runtime();
-  let out = "";
-  const dec = new TextDecoder();
-  const p = new TracePrinter(rt, (b) => (out += dec.decode(b)), {
-    stacks: "js",
-  });
-  p.attach();
+  const trace = jsTrace(rt);
   const table = new StackTable();
   const stacks: number[] = [];
   attachEvents(rt, table, (e) => {
@@ -98,7 +102,7 @@ Deno.test("run --stacks js --trace-out: the printer and the event forwarder shar
   } finally {
     E.captureStackTrace = capture;
   }
-  p.flush();
+  const out = trace();
   assertEquals(stacks.length, 5);
   assertEquals(captures, 5);
   // Both consumers name the same caller (under the counting wrapper).
