@@ -8,8 +8,32 @@ import { HEAP_SAMPLE_TYPES, type HeapSampleType } from "../profile/proto.ts";
 import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
 import { parseGOGC } from "../runtime/gc.ts";
 
-export { errorLine, EXIT_FAILURE, EXIT_USAGE, UsageError } from "./_errors.ts";
-import { UsageError } from "./_errors.ts";
+/** A mistake in the command line: reported with exit code 2. */
+export class UsageError extends Error {
+  /** Makes a usage error; the message says what was wrong and what to do. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Exit code for a usage error. */
+export const EXIT_USAGE = 2;
+/** Exit code for any other failure. */
+export const EXIT_FAILURE = 1;
+
+/** One line for stderr describing `err`, without a stack trace. */
+export function errorLine(err: unknown): string {
+  if (err instanceof Error) {
+    const msg = err.message.split("\n")[0];
+    if (err instanceof UsageError) return `alloctrace: ${msg}`;
+    if (err.name === "NotCapable" || err.name === "PermissionDenied") {
+      return `alloctrace: permission denied: ${msg}`;
+    }
+    return `alloctrace: ${msg}`;
+  }
+  return `alloctrace: ${String(err)}`;
+}
 
 /** Parses a whole number option, or throws a UsageError naming the option. */
 export function intOption(
