@@ -5,7 +5,7 @@
  * @module
  */
 
-import { GO119 } from "../tests/_testdata.ts";
+import { GO119 } from "../scripts/_traces.ts";
 
 /** The Go programs shipped beside the repository in shared/testdata. */
 export const GO_PROGRAMS = new URL("programs/", GO119);

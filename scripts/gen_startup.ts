@@ -1,19 +1,33 @@
 /**
  * Regenerates the start-up data of the go1.19 and go1.22 presets
  * (`lib/runtime/startup_go119.ts`, `lib/runtime/startup_go122.ts`) from
- * real traces: the committed real traces of the shared programs (`leak`,
- * `binarytrees`, `temporaries`: tests/testdata/shared/go1.19 and
- * tests/testdata/go1.22) and an empty `func main() {}` built with the real
- * Go of each version (-trimpath) and run with `GODEBUG=allocfreetrace=1`.
- * It keeps every allocation record before the program's first own allocation (the
- * first record whose innermost non-runtime frame is a `main.` function:
- * what the workloads model): the runtime's start-up (schedinit, the main
- * goroutine, sysmon, gcenable), the packages' init functions and main's
- * `flag` calls. For each record: the goroutine and its status, requested
- * and printed size, type, the whole stack (function, file, line, PC offset,
- * frame size, arguments as printed), `created by`, and whether the real run
- * freed it (garbage at the first GC). Also the sizes of the objects freed
- * without a tracealloc (allocated before GODEBUG was read).
+ * fresh real runs: the shared programs (`leak`, `binarytrees`,
+ * `temporaries`) and an empty `func main() {}`, built with the real Go of
+ * each version (-trimpath, as `scripts/fidelity_compare.ts` builds them) and
+ * run with `GODEBUG=allocfreetrace=1`. It keeps every allocation record
+ * before the program's first own allocation (the first record whose
+ * innermost non-runtime frame is a `main.` function: what the workloads
+ * model): the runtime's start-up (schedinit, the main goroutine, sysmon,
+ * gcenable), the packages' init functions and main's `flag` calls. For each
+ * record: the goroutine and its status, requested and printed size, type,
+ * the whole stack (function, file, line, PC offset, frame size, arguments
+ * as printed), `created by`, and whether the real run freed it (garbage at
+ * the first GC). Also the sizes of the objects freed without a tracealloc
+ * (allocated before GODEBUG was read).
+ *
+ * The start-up differs a little from run to run (a preemption, a handoff,
+ * a sudog, a map overflow bucket, a tiny block, which arguments print with
+ * `?`). Each program runs several times. A record is rare when one of its
+ * lines, as a shape (hex numbers → 0xX, decimal runs → N), is printed by
+ * fewer than half of the runs; the data comes from a run with the fewest
+ * rare records (the median record count among those) and leaves them out,
+ * so that the model prints as few start-up lines as it can that a fresh
+ * real run may not (records that every run makes
+ * on a path that varies, like the M started for sysmon's handoff, stay on
+ * the chosen run's path). It also writes every line shape of those runs
+ * with the number of runs that print it (`tests/testdata/fidelity/
+ * shapes-go1.19.txt`, `shapes-go1.22.txt`), which the fidelity test holds
+ * the model's shapes to.
  *
  * Usage:
  *
@@ -23,7 +37,6 @@
  */
 
 import { GO_PROGRAMS } from "../bench/_go.ts";
-import { GO119, GO122 } from "../tests/_testdata.ts";
 import { slotAddr } from "../lib/trace/events.ts";
 
 const VERSIONS = [
@@ -31,39 +44,25 @@ const VERSIONS = [
     preset: "go1.19",
     go: "/usr/lib/go-1.19/bin/go",
     out: "startup_go119.ts",
-    traces: GO119,
   },
   {
     preset: "go1.22",
     go: "/usr/lib/go-1.22/bin/go",
     out: "startup_go122.ts",
-    traces: GO122,
   },
 ];
 
-/**
- * Programs and their committed real trace in each version's test data (the
- * shared programs' own runs, which the fidelity tests compare with), or
- * null: built and run here, the most typical of several runs.
- */
-const PROGRAMS: [string, string | null][] = [
-  ["leak", "leak-n300.trace"],
-  ["binarytrees", "binarytrees-d6.trace.gz"],
-  ["temporaries", "temporaries-n40.trace"],
-  ["minimal", null],
+/** Programs and the arguments they run with (the shared traces' sizes). */
+const PROGRAMS: [string, string[]][] = [
+  ["leak", ["-n", "300"]],
+  ["binarytrees", ["-depth", "6"]],
+  ["temporaries", ["-n", "40"]],
+  ["minimal", []],
 ];
 
-async function readTrace(url: URL): Promise<string> {
-  const file = (await Deno.open(url)).readable;
-  const stream = url.pathname.endsWith(".gz")
-    ? file.pipeThrough(
-      new DecompressionStream("gzip") as unknown as TransformStream<
-        Uint8Array,
-        Uint8Array
-      >,
-    )
-    : file;
-  return await new Response(stream).text();
+/** Normalizes a line to its shape: hex numbers → 0xX, decimal runs → N. */
+function shapeOf(line: string): string {
+  return line.replace(/0x[0-9a-f]+|\d+/g, (m) => m[1] === "x" ? "0xX" : "N");
 }
 
 type Frame = [string, string, number, number, number, string, boolean];
@@ -78,6 +77,8 @@ interface Rec {
   createdBy: [string, string, number, number] | null;
   addr: number;
   dead: boolean;
+  /** The shapes of the lines it prints. */
+  shapes: string[];
 }
 
 async function build(go: string, program: string, dir: string) {
@@ -149,6 +150,7 @@ function parse(text: string): { recs: Rec[]; orphanFrees: number[] } {
     }
     const h = HEADER.exec(lines[i + 1]);
     if (h === null) throw new Error(`no goroutine header after ${l}`);
+    const first = i;
     i += 2;
     const frames: Frame[] = [];
     let createdBy: Rec["createdBy"] = null;
@@ -194,6 +196,7 @@ function parse(text: string): { recs: Rec[]; orphanFrees: number[] } {
       createdBy,
       addr,
       dead: false,
+      shapes: lines.slice(first, i).map(shapeOf),
     };
     recs.push(rec);
     // Go 1.22's allocation header: tracealloc prints the object 8 bytes
@@ -226,39 +229,37 @@ async function run(bin: string, args: string[]): Promise<string> {
 
 const q = (s: string) => JSON.stringify(s);
 
-/** Runs per program: the start-up differs a little from run to run (scheduling). */
+/** Runs per program. */
 const RUNS = 7;
 
 /**
- * The most typical of several runs: the one whose prologue has the fewest
- * frames (function, line, offset) that half of the runs do not print, so
- * that rare scheduling paths (a preemption, a wakep) stay out of the data;
- * among those, the one with the median record count.
+ * Several runs of a program, and the run the records come from. A line
+ * shape's frequency is the share of the runs whose trace prints it
+ * anywhere; a record's, its rarest line's. The chosen run is one with the
+ * fewest start-up records that fewer than half of the runs print (a sudog,
+ * a map overflow bucket, a preemption); among those, the one with the
+ * median record count. Those rare records are left out; records every run
+ * makes on a path that varies (an M started by a handoff, a preemption or
+ * a wakeup) stay, on the chosen run's path.
  */
-async function typicalRun(bin: string, args: string[]) {
-  const runs: {
-    parsed: ReturnType<typeof parse>;
-    count: number;
-    keys: Set<string>;
-  }[] = [];
+async function runs(bin: string, args: string[]) {
+  const full: ReturnType<typeof parse>[] = [];
+  const count = new Map<string, number>();
   for (let i = 0; i < RUNS; i++) {
-    const parsed = parse(await run(bin, args));
-    const pro = prologue(parsed.recs);
-    const keys = new Set(
-      pro.flatMap((r) => r.frames.map((f) => `${f[0]} ${f[2]} ${f[3]}`)),
-    );
-    runs.push({ parsed, count: pro.length, keys });
+    const text = await run(bin, args);
+    full.push(parse(text));
+    for (const sh of new Set(text.split("\n").map(shapeOf))) {
+      count.set(sh, (count.get(sh) ?? 0) + 1);
+    }
   }
-  const seen = new Map<string, number>();
-  for (const r of runs) {
-    for (const k of r.keys) seen.set(k, (seen.get(k) ?? 0) + 1);
-  }
-  const rare = (r: typeof runs[number]) =>
-    [...r.keys].filter((k) => seen.get(k)! * 2 < RUNS).length;
-  const best = Math.min(...runs.map(rare));
-  const cands = runs.filter((r) => rare(r) === best)
-    .sort((a, b) => a.count - b.count);
-  return cands[cands.length >> 1].parsed;
+  const kept = (r: Rec) =>
+    r.shapes.every((sh) => (count.get(sh) ?? 0) * 2 >= RUNS);
+  const rare = (p: ReturnType<typeof parse>) =>
+    prologue(p.recs).filter((r) => !kept(r)).length;
+  const best = Math.min(...full.map(rare));
+  const cands = full.filter((p) => rare(p) === best)
+    .sort((a, b) => prologue(a.recs).length - prologue(b.recs).length);
+  return { chosen: cands[cands.length >> 1], kept, count };
 }
 
 async function generate(v: typeof VERSIONS[number], dir: string) {
@@ -289,16 +290,25 @@ async function generate(v: typeof VERSIONS[number], dir: string) {
     return id;
   };
   const summary: string[] = [];
-  for (const [program, trace] of PROGRAMS) {
-    const { recs, orphanFrees } = trace !== null
-      ? parse(await readTrace(new URL(trace, v.traces)))
-      : await typicalRun(await build(v.go, program, dir), []);
-    const pro = prologue(recs);
+  let shapes = "";
+  for (const [program, args] of PROGRAMS) {
+    const { chosen, kept, count } = await runs(
+      await build(v.go, program, dir),
+      args,
+    );
+    shapes += `# ${program} ${args.join(" ")}: ${RUNS} runs\n` +
+      [...count].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+        .map(([sh, n]) => `${n} ${sh}\n`).join("");
+    const { recs, orphanFrees } = chosen;
+    const all = prologue(recs);
+    const pro = all.filter(kept);
     const bytes = pro.reduce((a, r) => a + r.size, 0);
     summary.push(
-      `${program}: ${pro.length} records (${bytes} B), ${
+      `${program} ${args.join(" ")}: ${pro.length} records (${bytes} B), ${
         pro.filter((r) => r.dead).length
-      } freed, untraced frees ${orphanFrees.join("/")}`,
+      } freed, untraced frees ${orphanFrees.join("/")}; left out ${
+        all.length - pro.length
+      } printed by fewer than half of ${RUNS} runs`,
     );
     const ids = pro.map((r) =>
       recordId(
@@ -329,7 +339,7 @@ async function generate(v: typeof VERSIONS[number], dir: string) {
     }, ${q(f[5])}${f[6] ? ", true" : ""}],`
   );
   const text = `// deno-fmt-ignore-file
-// Generated by scripts/gen_startup.ts from real ${v.preset} traces: do not edit.
+// Generated by scripts/gen_startup.ts from fresh real ${v.preset} runs: do not edit.
 // ${summary.join("\n// ")}
 
 import type { StartupData } from "./startup_data.ts";
@@ -355,6 +365,15 @@ ${programs.join("\n")}
 `;
   const path = new URL(`../lib/runtime/${v.out}`, import.meta.url);
   await Deno.writeTextFile(path, text);
+  // The line shapes of the runs, with how many runs print each (the
+  // fidelity test holds the model's to those most runs print).
+  await Deno.writeTextFile(
+    new URL(
+      `../tests/testdata/fidelity/shapes-${v.preset}.txt`,
+      import.meta.url,
+    ),
+    shapes,
+  );
   console.log(`${v.out}:\n  ${summary.join("\n  ")}`);
 }
 

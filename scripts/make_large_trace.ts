@@ -8,7 +8,7 @@
  * @module
  */
 
-import { GO119 } from "../tests/_testdata.ts";
+import { GO119 } from "./_traces.ts";
 
 const out = Deno.args[0] ?? "/tmp/alloctrace-large.trace";
 const targetMB = Number(Deno.args[1] ?? 512);

@@ -9,25 +9,8 @@ import type { TraceEvent } from "../lib/trace/events.ts";
 import { getPreset } from "../lib/runtime/presets.ts";
 import { Runtime } from "../lib/runtime/runtime.ts";
 
-/**
- * The shared testdata folder of Go 1.19 traces: `../shared/testdata/go1.19/`
- * beside the checkout when it is there (the source of truth), else the copy
- * in `tests/testdata/shared/` (so a checkout placed anywhere still tests).
- */
-export const GO119: URL = sharedTestdata();
-
-function sharedTestdata(): URL {
-  const beside = new URL("../../shared/testdata/go1.19/", import.meta.url);
-  try {
-    Deno.statSync(beside);
-    return beside;
-  } catch {
-    return new URL("./testdata/shared/go1.19/", import.meta.url);
-  }
-}
-
-/** Real Go 1.22.12 traces (`scripts/gen_go122_testdata.sh`). */
-export const GO122: URL = new URL("./testdata/go1.22/", import.meta.url);
+export { GO119, GO122, traceText } from "../scripts/_traces.ts";
+import { GO119, traceStream } from "../scripts/_traces.ts";
 
 /** Reads a shared trace (gunzipping `.gz`) through the parser; `dir` defaults to {@link GO119}. */
 export async function parseShared(
@@ -36,15 +19,7 @@ export async function parseShared(
 ): Promise<{ events: TraceEvent[]; parser: TraceParser }> {
   const events: TraceEvent[] = [];
   const parser = new TraceParser((e) => events.push(e));
-  const file = (await Deno.open(new URL(name, dir))).readable;
-  const stream: ReadableStream<Uint8Array> = name.endsWith(".gz")
-    ? file.pipeThrough(
-      new DecompressionStream("gzip") as unknown as TransformStream<
-        Uint8Array,
-        Uint8Array
-      >,
-    )
-    : file;
+  const stream = await traceStream(new URL(name, dir));
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     parser.feed(chunk);
   }
@@ -70,20 +45,6 @@ export async function truth(
   dir: URL = GO119,
 ): Promise<{ sites: TruthSite[]; args: string[] }> {
   return JSON.parse(await Deno.readTextFile(new URL(name, dir)));
-}
-
-/** The text of a trace file, gunzipped when it ends in `.gz`. */
-export async function traceText(name: string, dir: URL): Promise<string> {
-  const raw = await Deno.readFile(new URL(name, dir));
-  let bytes: Uint8Array = raw;
-  if (name.endsWith(".gz")) {
-    bytes = new Uint8Array(
-      await new Response(
-        new Blob([raw]).stream().pipeThrough(new DecompressionStream("gzip")),
-      ).arrayBuffer(),
-    );
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 /**

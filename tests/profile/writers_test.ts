@@ -233,3 +233,33 @@ Deno.test("pprof: the bytes label is the record's block size, not the un-sampled
   assertEquals(Number(label.num), 4_005_888);
   assertTrue(Number(big.value[1]) !== 4_005_888, "alloc_space is un-sampled");
 });
+
+Deno.test("text profile: each stack lists as many PCs as Go 1.19's for the same site, with no extra leading runtime PC (heap/rate-1.txt)", async () => {
+  // Per leaf function of the program (main.*): the PC counts of its records' `@` lines.
+  const pcs = (text: string) => {
+    const m = new Map<string, Set<number>>();
+    for (const rec of text.split("\n\n")) {
+      const at =
+        /^\d+: \d+ \[\d+: \d+\] @((?: 0x[0-9a-f]+)+)\n#\t0x[0-9a-f]+\t(main\.[^+]+)\+/m
+          .exec(rec);
+      if (at === null) continue;
+      const set = m.get(at[2]) ?? new Set<number>();
+      set.add(at[1].trim().split(" ").length);
+      m.set(at[2], set);
+    }
+    return m;
+  };
+  const real = pcs(
+    await Deno.readTextFile(new URL("heap/rate-1.txt", GO119)),
+  );
+  const rt = new Runtime({ memProfileRate: 1 });
+  heapprofile(rt, { small: 2000, large: 20 });
+  const sim = pcs(writeHeapProfileText(rt));
+  // Go prints 4 PCs for these (leaf, main.main, runtime.main, goexit).
+  for (
+    const leaf of ["main.allocLarge", "main.allocSmall", "main.keepSlices"]
+  ) {
+    assertEquals([...real.get(leaf)!], [4], leaf);
+    assertEquals([...(sim.get(leaf) ?? [])], [...real.get(leaf)!], leaf);
+  }
+});
