@@ -12,9 +12,12 @@
  * - GC cycles within ±1 of the real runs' median;
  * - the live heap (bytes marked) and the heap at each tracegc within the
  *   real runs' spread, widened by 10%;
- * - each sweeper kind's share of the frees within the real runs' spread,
- *   widened by 10 points (real runs differ by up to 20 points from run to
- *   run: who sweeps depends on which thread gets the trace lock).
+ * - each sweeper kind's share of the frees within 5 points of the real
+ *   runs' mean, and within 10 points of at least two thirds of the runs
+ *   (issue 16's target is 10 points of a real run, but real runs differ by
+ *   up to 20 points: on leak the page reclaimer frees 0–21%, as the
+ *   background sweeper starts before or after the mutator first needs a
+ *   fresh span; on temporaries 6–18%).
  */
 import { assertTrue } from "../_assert.ts";
 import {
@@ -189,11 +192,15 @@ for (const [name, file, run] of CASES) {
     for (const k of [...Object.keys(KINDS), "other"]) {
       const shares = real.map((r) => (r.sweepers.get(k) ?? 0) / r.frees * 100);
       const s = (sim.sweepers.get(k) ?? 0) / sim.frees * 100;
+      const mean = shares.reduce((a, x) => a + x, 0) / shares.length;
+      const near = shares.filter((x) => Math.abs(s - x) <= 10).length;
       assertTrue(
-        s >= Math.min(...shares) - 10 && s <= Math.max(...shares) + 10,
+        Math.abs(s - mean) <= 5 && near * 3 >= shares.length * 2,
         `${k}: ${s.toFixed(1)}% of frees, real ${
           shares.map((x) => x.toFixed(1)).join("/")
-        }%`,
+        }% (mean ${
+          mean.toFixed(1)
+        }; ${near} of ${shares.length} within 10 points)`,
       );
     }
   });
