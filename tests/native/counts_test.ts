@@ -26,10 +26,13 @@ const SRC = `#include <pthread.h>
 #define BETWEEN
 #endif
 void *volatile keep;
+// Each thread its own slot: with one shared variable a thread could free
+// the block another had just stored there, and that one freed it again.
+void *volatile slot[${THREADS}];
 int n;
 void *work(void *arg) {
   long t = (long)arg;
-  for (int i = 0; i < n; i++) { keep = malloc(16 + t); BETWEEN; free(keep); }
+  for (int i = 0; i < n; i++) { slot[t] = malloc(16 + t); BETWEEN; free(slot[t]); }
   return 0;
 }
 int main(int argc, char **argv) {
