@@ -137,6 +137,12 @@ const POSIX_MEMALIGN = NATIVE_KINDS.indexOf("posix_memalign");
 const REALLOCARRAY = NATIVE_KINDS.indexOf("reallocarray");
 
 const CONTROL = 0x30; // head … drawIndex
+// Countdowns kept written ahead of the stubs' index when sampling. A stub
+// takes one only with a slot holding a stack copy, which the tracer frees
+// in drain() after refilling: between two refills the stubs take at most
+// the slots free at the first plus those freed after it, 2 * SLOTS. Not all
+// DRAWS up front: drawing 65,536 at the start cost ~35 ms of a sampled run.
+const DRAWS_AHEAD = 4 * SLOTS;
 const CHUNK = 1024; // records read at once
 const BIG = 2 ** 62;
 
@@ -195,7 +201,8 @@ export class HookRing {
       return false;
     }
     if (!this.#writeRanges()) return false;
-    return (o.sampler === null && !o.wantStacks) || this.#fillDraws(DRAWS);
+    if (o.sampler === null) return !o.wantStacks || this.#fillDraws(DRAWS);
+    return this.#fillDraws(DRAWS_AHEAD);
   }
 
   /**
@@ -348,7 +355,7 @@ export class HookRing {
       for (let i = 0; i < done; i++) this.#record(i);
       this.#tail += done;
       if (o.sampler !== null) {
-        this.#fillDraws(this.#u64(LAYOUT.drawIndex) + DRAWS);
+        this.#fillDraws(this.#u64(LAYOUT.drawIndex) + DRAWS_AHEAD);
       }
       if (done < count || this.#tail >= head) break;
     }

@@ -1,6 +1,6 @@
 /**
  * File and line of native frames after a run, by one batched `addr2line`
- * per module (its `-C` also demangles C++; `-i` gives the functions inlined
+ * per module (all modules' at once) (its `-C` also demangles C++; `-i` gives the functions inlined
  * at an address, from DWARF's DW_TAG_inlined_subroutine), and C++ names
  * from libunwind demangled by one batched `c++filt`. Missing tools leave
  * frames as they are.
@@ -70,13 +70,13 @@ async function _symbolExtents(
   module: string,
 ): Promise<Map<string, [number, number][]>> {
   const out = new Map<string, [number, number][]>();
-  for (const dyn of [false, true]) {
-    const text = await runTool("nm", [
-      ...(dyn ? ["-D"] : []),
-      "-S",
-      "--defined-only",
-      module,
-    ]);
+  // Both tables at once (each nm is a process start and a read of the file).
+  const texts = await Promise.all(
+    [false, true].map((dyn) =>
+      runTool("nm", [...(dyn ? ["-D"] : []), "-S", "--defined-only", module])
+    ),
+  );
+  for (const text of texts) {
     for (const line of text?.split("\n") ?? []) {
       const m = /^([0-9a-f]+) ([0-9a-f]+) [TtWwi] (\S+)$/.exec(line);
       if (m === null) continue;
@@ -106,17 +106,28 @@ export async function symbolize(
     m.set(f.rel, f);
   }
   const out = new Map<string, Resolved>();
-  for (const [module, fs] of byModule) {
+  // Every module's addr2line and nm run at once, not one after another:
+  // the sampled mode's stacks touch the program and libc, and these five
+  // process starts, in series, were most of its cost after the run.
+  const tools = [...byModule].map(([module, fs]) =>
+    Promise.all([
+      runTool("addr2line", [
+        "-a",
+        "-f",
+        "-i",
+        "-C",
+        "-e",
+        module,
+        ...[...fs.keys()].map((a) => "0x" + Math.max(0, a - 1).toString(16)),
+      ]),
+      [...fs.values()].some((f) => f.name !== "")
+        ? _symbolExtents(module)
+        : new Map<string, [number, number][]>(),
+    ])
+  );
+  for (const [i, [module, fs]] of [...byModule].entries()) {
     const addrs = [...fs.keys()];
-    const text = await runTool("addr2line", [
-      "-a",
-      "-f",
-      "-i",
-      "-C",
-      "-e",
-      module,
-      ...addrs.map((a) => "0x" + Math.max(0, a - 1).toString(16)),
-    ]);
+    const [text, sizes] = await tools[i];
     // Per address: its line (-a), then a function and file:line for each
     // function inlined there, innermost first, and last for the function
     // that holds the address.
@@ -125,9 +136,6 @@ export async function symbolize(
       if (/^0x[0-9a-f]+$/.test(line)) blocks.push([]);
       else if (blocks.length > 0 && line !== "") blocks.at(-1)!.push(line);
     }
-    const sizes = [...fs.values()].some((f) => f.name !== "")
-      ? await _symbolExtents(module)
-      : new Map<string, [number, number][]>();
     addrs.forEach((a, i) => {
       const f = fs.get(a)!;
       const b = blocks[i] ?? [];
