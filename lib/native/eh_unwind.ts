@@ -118,7 +118,8 @@ export class ElfUnwindInfo {
   readonly #table: { enc: number; at: number; count: number } | null;
   readonly #cies = new Map<number, Cie>();
   readonly #rows = new Map<number, Row | null>();
-  readonly #syms: { addr: number; size: number; name: string }[] = [];
+  /** Function symbols by address; `name`: where the name starts in the file. */
+  readonly #syms: { addr: number; name: number }[] = [];
 
   private constructor(bytes: Uint8Array) {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -182,17 +183,12 @@ export class ElfUnwindInfo {
       for (let o = st.off; o + 24 <= st.off + st.size; o += 24) {
         const info = bytes[o + 4];
         if ((info & 0xf) !== 2) continue; // STT_FUNC
-        const addr = Number(dv.getBigUint64(o + 8, true));
+        // (No BigInt, and names read only when asked for: libc's thousands
+        // of them were most of the garbage of loading it in a sampled run.)
+        const addr = dv.getUint32(o + 8, true) +
+          dv.getUint32(o + 12, true) * 4294967296;
         if (addr === 0) continue;
-        let name = "";
-        for (let i = strs.off + dv.getUint32(o, true); bytes[i] !== 0; i++) {
-          name += String.fromCharCode(bytes[i]);
-        }
-        this.#syms.push({
-          addr,
-          size: Number(dv.getBigUint64(o + 16, true)),
-          name,
-        });
+        this.#syms.push({ addr, name: strs.off + dv.getUint32(o, true) });
       }
       this.#syms.sort((a, b) => a.addr - b.addr);
     }
@@ -256,7 +252,12 @@ export class ElfUnwindInfo {
     // Of aliases (malloc, __libc_malloc), the first in the table, as libunwind.
     while (best > 0 && s[best - 1].addr === s[best].addr) best--;
     const f = s[best];
-    return { name: f.name, off: addr - f.addr };
+    const bytes = this.#dv;
+    let name = "";
+    for (let i = f.name; bytes.getUint8(i) !== 0; i++) {
+      name += String.fromCharCode(bytes.getUint8(i));
+    }
+    return { name, off: addr - f.addr };
   }
 
   /** The CFI row at `addr` (cached), or null. */
