@@ -195,20 +195,7 @@ Deno.test("AddrMap behaves like Map<number, number> under random puts, gets and 
   });
   fc.assert(
     fc.property(ops, (ops) => {
-      const m = new AddrMap(16);
-      const ref = new Map<number, number>();
-      for (const { op, a, v } of ops) {
-        if (op === "set") {
-          assertEquals(m.put(a, v), ref.get(a) ?? -1);
-          ref.set(a, v);
-        } else if (op === "del") {
-          assertEquals(m.take(a), ref.get(a) ?? -1);
-          ref.delete(a);
-        } else assertEquals(m.get(a), ref.get(a) ?? -1);
-        assertEquals(m.size, ref.size);
-      }
-      for (const [a, v] of ref) assertEquals(m.get(a), v);
-      assertEquals([...m.values()].sort(), [...ref.values()].sort());
+      sameAsMap(new AddrMap(16), ops);
     }),
     { numRuns: 3000 },
   );
@@ -236,24 +223,32 @@ Deno.test("PagedAddrMap behaves like Map<number, number> for any integer address
         { maxLength: 200 },
       ),
       (ops) => {
-        const m = new PagedAddrMap();
-        const ref = new Map<number, number>();
-        for (const { op, a, v } of ops) {
-          if (op === "set") {
-            assertEquals(m.put(a, v), ref.get(a) ?? -1);
-            ref.set(a, v);
-          } else if (op === "del") {
-            assertEquals(m.take(a), ref.get(a) ?? -1);
-            ref.delete(a);
-          } else assertEquals(m.get(a), ref.get(a) ?? -1);
-          assertEquals(m.size, ref.size);
-        }
-        assertEquals([...m.values()].sort(), [...ref.values()].sort());
+        sameAsMap(new PagedAddrMap(), ops);
       },
     ),
     { numRuns: 3000 },
   );
 });
+
+/** Applies `ops` to `m` and to a `Map`, checking every answer, the size and the values agree. */
+function sameAsMap(
+  m: AddrMap | PagedAddrMap,
+  ops: { op: string; a: number; v: number }[],
+): void {
+  const ref = new Map<number, number>();
+  for (const { op, a, v } of ops) {
+    if (op === "set") {
+      assertEquals(m.put(a, v), ref.get(a) ?? -1);
+      ref.set(a, v);
+    } else if (op === "del") {
+      assertEquals(m.take(a), ref.get(a) ?? -1);
+      ref.delete(a);
+    } else assertEquals(m.get(a), ref.get(a) ?? -1);
+    assertEquals(m.size, ref.size);
+  }
+  for (const [a, v] of ref) assertEquals(m.get(a), v);
+  assertEquals([...m.values()].sort(), [...ref.values()].sort());
+}
 
 /** Parses `bytes` with both parsers (the byte one in `chunk`-byte pieces), checks they agree, returns the byte parser. */
 function bothParsers(bytes: Uint8Array, chunk: number): ByteTraceParser {
