@@ -12,16 +12,27 @@ const leakObjects = (n: number) => 2 * n + 2 + startupOf("leak").liveObjects;
 
 const ENV_FLAG = "--allow-env=GODEBUG,GOGC,ALLOCTRACE_DEBUG,NO_COLOR,TERM";
 
-/** Serves the repository on loopback while `fn` runs; `fn` gets the base URL. */
+/**
+ * Serves the repository on loopback while `fn` runs; `fn` gets the base URL.
+ * The URL holds a random path segment as well as the port: the module cache
+ * (DENO_DIR) is shared with every other checkout's test runs, and a port is
+ * reused once freed, so a URL seen before could hold another checkout's code
+ * (runs under load saw HeapObjects 292 where this checkout makes 298).
+ */
 async function serveRepo(fn: (base: string) => Promise<void>): Promise<void> {
   const ac = new AbortController();
+  const token = `/${crypto.randomUUID()}/`;
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
     async (req) => {
       const path = decodeURIComponent(new URL(req.url).pathname);
-      if (path.includes("..")) return new Response("no", { status: 403 });
+      if (!path.startsWith(token) || path.includes("..")) {
+        return new Response("no", { status: 403 });
+      }
       try {
-        const body = await Deno.readFile(`${ROOT}${path.slice(1)}`);
+        const body = await Deno.readFile(
+          `${ROOT}${path.slice(token.length)}`,
+        );
         return new Response(body, {
           headers: { "content-type": "application/typescript" },
         });
@@ -31,7 +42,7 @@ async function serveRepo(fn: (base: string) => Promise<void>): Promise<void> {
     },
   );
   try {
-    await fn(`http://127.0.0.1:${server.addr.port}/`);
+    await fn(`http://127.0.0.1:${server.addr.port}${token}`);
   } finally {
     ac.abort();
     await server.finished;
