@@ -1,6 +1,6 @@
 /**
  * File and line of native frames after a run, by one batched `addr2line`
- * per module (all modules' at once) (its `-C` also demangles C++; `-i` gives the functions inlined
+ * per module, all modules' at once (its `-C` also demangles C++; `-i` gives the functions inlined
  * at an address, from DWARF's DW_TAG_inlined_subroutine), and C++ names
  * from libunwind demangled by one batched `c++filt`. Missing tools leave
  * frames as they are.

@@ -12,7 +12,7 @@
 import { AllocKind } from "../stack/allockind.ts";
 import { type Clock, COSTS } from "./clock.ts";
 import type { EventHub } from "./events.ts";
-import { findObject, heapBitsSetType, type PointerWords } from "./mbitmap.ts";
+import { findObject, heapBitsSetType } from "./mbitmap.ts";
 import type { MCache } from "./mcache.ts";
 import type { MCentral, SpanSweeper } from "./mcentral.ts";
 import type { Specials } from "./mfinal.ts";
@@ -104,8 +104,6 @@ export interface MallocParts {
   callers: AllocCallers;
   /** Special records (profile buckets). */
   specials: Specials;
-  /** Checked pointer stores and loads. */
-  words: PointerWords;
   /** The consumers. */
   events: EventHub;
 }
@@ -125,7 +123,6 @@ export class Malloc {
   readonly #heap: MHeap;
   readonly #central: readonly MCentral[];
   readonly #mcaches: readonly MCache[];
-  readonly #types: TypeRegistry;
   readonly #stats: HeapStats;
   readonly #clock: Clock;
   readonly #gc: MallocGC;
@@ -136,7 +133,6 @@ export class Malloc {
   readonly #memprofile: HeapProfile;
   readonly #callers: AllocCallers;
   readonly #specials: Specials;
-  readonly #words: PointerWords;
   readonly #events: EventHub;
   readonly #sizeclasses: SizeClassTable;
   readonly #gomaxprocs: number;
@@ -161,7 +157,6 @@ export class Malloc {
     this.#heap = parts.heap;
     this.#central = parts.central;
     this.#mcaches = parts.mcaches;
-    this.#types = parts.types;
     this.#stats = parts.stats;
     this.#clock = parts.clock;
     this.#gc = parts.gc;
@@ -172,7 +167,6 @@ export class Malloc {
     this.#memprofile = parts.memprofile;
     this.#callers = parts.callers;
     this.#specials = parts.specials;
-    this.#words = parts.words;
     this.#events = parts.events;
     this.#sizeclasses = sc;
     this.#gomaxprocs = parts.sched.gomaxprocs;

@@ -244,7 +244,6 @@ export class Runtime {
       memprofile: this.memprofile,
       callers: this.#callers,
       specials: this.specials,
-      words: this.words,
       events: this.events,
     });
   }

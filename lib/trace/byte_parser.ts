@@ -187,7 +187,6 @@ export class ByteTraceParser {
   #funcHash2 = 0;
   #funcStart = 0;
   #funcEnd = 0;
-  #funcArgs0 = -1;
   #funcInlined = false;
   #funcBuf: Uint8Array | null = null;
   #frameIds: number[] = [];
@@ -837,7 +836,6 @@ export class ByteTraceParser {
     this.#funcEnd = open;
     this.#funcHash = hashRange(buf, s, open, 0x811c9dc5, 0x27d4eb2f);
     this.#funcHash2 = lastHash2;
-    this.#funcArgs0 = open + 1;
     this.#funcInlined = e - open === 5 && buf[open + 1] === 46 &&
       buf[open + 2] === 46 && buf[open + 3] === 46;
     this.#funcBuf = buf;
