@@ -488,7 +488,7 @@ export class Collector {
     for (const s of rt.specials.spans) {
       if (s.specials === null) continue;
       for (const [i, sp] of s.specials) {
-        if (sp.finalizer !== undefined && s.words !== null) {
+        if (sp.finalizer !== undefined && s.types !== null) {
           this.#scanobject(s, i);
         }
       }
@@ -523,7 +523,7 @@ export class Collector {
     span.nmarked++;
     this.markedObjects++;
     this.pacer.heapMarked += span.elemsize;
-    if (span.words === null) return;
+    if (span.types === null) return;
     // The work list holds (span, slot): draining needs no second lookup.
     if (this.#nwork === this.#workIdx.length) {
       const bigger = new Int32Array(this.#workIdx.length * 2);
@@ -551,11 +551,11 @@ export class Collector {
     const typ = this.#rt.types.byId(tid);
     const ptrWords = typ.ptrWords;
     const npw = ptrWords.length;
-    const words = span.words!;
+    const words = this.#rt.heap.mem;
     const elemsize = span.elemsize;
     const size = typ.size;
     const a = this.#rt.heap.arenaStart;
-    let off = i * (elemsize >>> 3);
+    let off = (span.base >>> 3) + i * (elemsize >>> 3);
     if (size === elemsize) {
       // One element filling the slot (binary-trees' nodes): no header.
       for (let k = 0; k < npw; k++) {

@@ -12,7 +12,7 @@
 import { AllocKind } from "../stack/allockind.ts";
 import { type Clock, COSTS } from "./clock.ts";
 import type { EventHub } from "./events.ts";
-import { findObject, heapBitsSetType } from "./mbitmap.ts";
+import { findObject, heapBitsClear, heapBitsSetType } from "./mbitmap.ts";
 import type { MCache } from "./mcache.ts";
 import type { MCentral, SpanSweeper } from "./mcentral.ts";
 import type { Specials } from "./mfinal.ts";
@@ -301,7 +301,7 @@ export class Malloc {
     if (span.types !== null) {
       // scanAlloc: scannable bytes the next cycle may have to scan.
       if (!this.#gc.marking) this.#pacer.heapScan += size;
-      heapBitsSetType(span, idx, typ as GoType, size, header);
+      heapBitsSetType(this.#heap, span, idx, typ as GoType, size, header);
     }
     this.#stats.nMalloc++;
     this.#stats.totalAlloc += size;
@@ -413,7 +413,7 @@ export class Malloc {
     const marking = gc.marking;
     if ((spc & 1) === 0) {
       if (!marking) this.#pacer.heapScan += size;
-      heapBitsSetType(span, idx, typ, size, 0);
+      heapBitsSetType(this.#heap, span, idx, typ, size, 0);
     }
     this.#stats.countMalloc(spc >>> 1, size);
     this.#clock.now += COSTS.allocSmall + size * COSTS.allocByte;
@@ -483,7 +483,10 @@ export class Malloc {
     }
     span.allocCount--;
     span.needzero = true;
-    if (span.types !== null) span.types[i] = 0;
+    if (span.types !== null) {
+      span.types[i] = 0;
+      heapBitsClear(this.#heap, span, i);
+    }
     this.#stats.nFree++;
     this.#stats.heapAlloc -= size;
     this.#stats.freesByClass[span.sizeclass]++;
@@ -532,7 +535,7 @@ export class Malloc {
     const npages = Math.ceil(size / this.#pageSize);
     this.#sweeper.deductSweepCredit(npages * this.#pageSize, npages);
     this.#sweeper.reclaim(npages);
-    const span = this.#heap.allocSpan(npages, size);
+    const span = this.#heap.allocSpan(npages, size, !noscan);
     this.#pacer.heapLive += npages * this.#pageSize;
     this.#clock.now += COSTS.allocLarge + npages * COSTS.perPage;
     const spc = makeSpanClass(0, noscan);

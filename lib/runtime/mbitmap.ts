@@ -3,7 +3,10 @@
  * the heap bitmap (Go's `mbitmap.go`: which words of a live object hold
  * pointers). A store or load must hit a pointer word of a live object; a
  * stored pointer must not point at freed heap memory. The words themselves
- * live in each span's `words`, the bitmap in its `ptrBits`.
+ * live in the heap's `mem`, the bitmap in its `bits`, both indexed by the
+ * word's heap offset: the bitmap keeps only the pointer words of live
+ * objects, so a correct access reads one byte and one word, and the span
+ * is looked up only to say what is wrong with a bad one.
  *
  * @module
  */
@@ -12,6 +15,7 @@ import type { MHeap } from "./mheap.ts";
 import type { MSpan } from "./mspan.ts";
 import type { GoType } from "./types.ts";
 import { hex } from "./print.ts";
+import { ctz32 } from "./sys.ts";
 
 /**
  * The pointer words of one heap: `store`/`load` by object and word,
@@ -86,22 +90,47 @@ export class PointerWords {
    * @throws {RangeError} as {@link storeAt}.
    */
   storeOff(off: number, v: number): void {
+    const heap = this.#heap;
+    const w = off >>> 3;
+    // `w * 8 === off`: a multiple of 8 in [0, 2^32), within the bitmap below.
+    if (w * 8 === off && heap.bits[w] === 1) {
+      const a = this.arenaStart;
+      if (this.#check && v !== -a) {
+        const vw = v >>> 3;
+        // A live object's pointer word is no freed memory.
+        if (
+          !(vw * 8 === v && heap.bits[vw] === 1) && this.#pointsAtFreedOff(v)
+        ) this.#storedFreed(off, v);
+      }
+      heap.mem[w] = v + a;
+      return;
+    }
+    this.#storeSlow(off, v);
+  }
+
+  /** {@link storeOff} of a word the heap bitmap does not hold. */
+  #storeSlow(off: number, v: number): void {
     const span = this.#heap.spanOfOff(off);
     if (
       span === undefined ||
-      (this.#check ? !this.#isPointerWord(span, off) : span.words === null)
+      (this.#check ? !this.#isPointerWord(span, off) : span.types === null)
     ) {
       this.#badPointerWord(off + this.arenaStart, "store to");
     }
     const a = this.arenaStart;
     if (this.#check && v !== -a && this.#pointsAtFreedOff(v)) {
-      throw new RangeError(
-        `store to ${hex(off + a)}: value ${
-          hex(v + a)
-        } points at freed heap memory`,
-      );
+      this.#storedFreed(off, v);
     }
-    span.words![(off - span.base) >>> 3] = v + a;
+    this.#heap.mem[(span.base + ((off - span.base) >>> 3) * 8) / 8] = v + a;
+  }
+
+  #storedFreed(off: number, v: number): never {
+    const a = this.arenaStart;
+    throw new RangeError(
+      `store to ${hex(off + a)}: value ${
+        hex(v + a)
+      } points at freed heap memory`,
+    );
   }
 
   /**
@@ -121,14 +150,22 @@ export class PointerWords {
    * @throws {RangeError} as {@link loadAt}.
    */
   loadOff(off: number): number {
+    const heap = this.#heap;
+    const w = off >>> 3;
+    if (w * 8 === off && heap.bits[w] === 1) return heap.mem[w];
+    return this.#loadSlow(off);
+  }
+
+  /** {@link loadOff} of a word the heap bitmap does not hold. */
+  #loadSlow(off: number): number {
     const span = this.#heap.spanOfOff(off);
     if (
       span === undefined ||
-      (this.#check ? !this.#isPointerWord(span, off) : span.words === null)
+      (this.#check ? !this.#isPointerWord(span, off) : span.types === null)
     ) {
       this.#badPointerWord(off + this.arenaStart, "load from");
     }
-    return span.words![(off - span.base) >>> 3];
+    return this.#heap.mem[(span.base + ((off - span.base) >>> 3) * 8) / 8];
   }
 
   /**
@@ -151,24 +188,12 @@ export class PointerWords {
 
   /**
    * True when the word `off` bytes into the arena, in `span`, is a pointer
-   * word of a live object: its heap bit is set, its slot allocated, and
-   * not condemned by the last mark (unmarked in a span not swept since).
+   * word of a live object: the heap bitmap holds exactly those.
    */
   #isPointerWord(span: MSpan, arenaOff: number): boolean {
-    const bits = span.ptrBits;
-    const off = arenaOff - span.base;
-    // Offsets of a pointerful span stay far below 2^31: int32 arithmetic.
-    if (
-      bits === null || off >= 0x80000000 || (off & 7) !== 0 ||
-      bits[off >>> 3] !== 1
-    ) {
-      return false;
-    }
-    const i = span.slotOf(off);
-    const bit = 1 << (i & 31);
-    return (span.allocBits[i >>> 5] & bit) !== 0 &&
-      (span.sweepgen !== this.#heap.sweepgen - 2 ||
-        (span.gcmarkBits[i >>> 5] & bit) !== 0);
+    const w = arenaOff >>> 3;
+    return span.types !== null && w * 8 === arenaOff &&
+      this.#heap.bits[w] === 1;
   }
 
   /** Throws the RangeError that says why `addr` is not a pointer word of a live object. */
@@ -271,6 +296,7 @@ export function findObject(heap: MHeap, addr: number): MSpan {
  * GC follows); zeroes its words when the slot may hold old data.
  */
 export function heapBitsSetType(
+  heap: MHeap,
   span: MSpan,
   idx: number,
   t: GoType,
@@ -280,8 +306,28 @@ export function heapBitsSetType(
   span.types![idx] = t.id + 1;
   const hw = header >>> 3;
   const n = size / 8 - hw;
-  const w0 = idx * (n + hw) + hw;
-  const bits = span.ptrBits!;
+  const w0 = (span.base >>> 3) + idx * (n + hw) + hw;
+  _setBits(heap.bits, w0, n, hw, t);
+  if (span.needzero) {
+    const words = heap.mem;
+    // A loop beats TypedArray#fill's call overhead for small objects.
+    if (n <= 64) { for (let w = w0; w < w0 + n; w++) words[w] = 0; }
+    else words.fill(0, w0, w0 + n);
+    if (hw > 0) words[w0 - 1] = 0;
+  }
+}
+
+/**
+ * Writes the heap bits of the `n` words at `w0` (after `hw` header words)
+ * of an object of type `t`.
+ */
+function _setBits(
+  bits: Uint8Array,
+  w0: number,
+  n: number,
+  hw: number,
+  t: GoType,
+): void {
   if (hw > 0) bits[w0 - 1] = 0;
   const mask = t.ptrMask;
   const ew = mask.length;
@@ -296,11 +342,61 @@ export function heapBitsSetType(
     }
   }
   if (whole < n) bits.fill(0, w0 + whole, w0 + n);
-  if (span.needzero) {
-    const words = span.words!;
-    // A loop beats TypedArray#fill's call overhead for small objects.
-    if (n <= 64) { for (let w = w0; w < w0 + n; w++) words[w] = 0; }
-    else words.fill(0, w0, w0 + n);
-    if (hw > 0) words[w0 - 1] = 0;
+}
+
+/**
+ * Gives the object in slot `idx` of a pointerful span its heap bits back
+ * (a finalizer resurrects it after a mark condemned it), from its type;
+ * `header` is its allocation header's size.
+ */
+export function heapBitsResurrect(
+  heap: MHeap,
+  types: readonly GoType[],
+  span: MSpan,
+  idx: number,
+  header: number,
+): void {
+  const tid = span.types![idx] - 1;
+  if (tid < 0) return;
+  const hw = header >>> 3;
+  const n = span.elemsize / 8 - hw;
+  _setBits(
+    heap.bits,
+    (span.base >>> 3) + idx * (n + hw) + hw,
+    n,
+    hw,
+    types[tid],
+  );
+}
+
+/**
+ * Clears the heap bits of the object in slot `idx` of `span` (freed, or
+ * condemned by a mark): its words are no pointer words of a live object.
+ */
+export function heapBitsClear(heap: MHeap, span: MSpan, idx: number): void {
+  const ew = span.elemsize >>> 3;
+  const w0 = (span.base >>> 3) + idx * ew;
+  const bits = heap.bits;
+  if (ew <= 16) { for (let w = w0; w < w0 + ew; w++) bits[w] = 0; }
+  else bits.fill(0, w0, w0 + ew);
+}
+
+/**
+ * Clears the heap bits of every object of `span` that is allocated but
+ * unmarked (`alloc & ~mark`): freed by its sweep, or condemned until then.
+ */
+export function heapBitsClearDead(
+  heap: MHeap,
+  span: MSpan,
+  alloc: Uint32Array,
+  mark: Uint32Array,
+): void {
+  for (let w = 0; w < mark.length; w++) {
+    let dead = alloc[w] & ~mark[w];
+    while (dead !== 0) {
+      const bit = ctz32(dead);
+      dead &= dead - 1;
+      heapBitsClear(heap, span, (w << 5) + bit);
+    }
   }
 }

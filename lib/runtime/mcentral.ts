@@ -207,7 +207,11 @@ export class MCentral {
     }
     if (s === undefined) {
       sweeper.reclaim(this.npages);
-      s = heap.allocSpan(this.npages, this.elemsize);
+      s = heap.allocSpan(
+        this.npages,
+        this.elemsize,
+        (this.spanclass & 1) === 0,
+      );
       s.init(this.spanclass, this.elemsize, this.nelems, heap.arrayPool);
     }
     s.freeindex = 0;

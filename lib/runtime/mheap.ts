@@ -88,6 +88,27 @@ export class MHeap {
   #mappedBytes = 0;
   /** The arrays of freed small spans, for the next span of their class. */
   readonly arrayPool: SpanArrayPool = new SpanArrayPool();
+  /**
+   * The heap's memory, one float per 8-byte word, indexed by heap offset / 8
+   * (pointer words hold addresses): a store or load finds its word from its
+   * offset alone, with no span in between. It covers the heap up to the end
+   * of the highest pointerful span ({@link allocSpan}'s `scan`); only
+   * pointerful spans' words are ever read or written.
+   */
+  mem: Float64Array = new Float64Array(0);
+  /**
+   * The heap bitmap, one byte per word of {@link mem}: 1 for each pointer
+   * word of a live object (Go's heap bits, set at allocation by
+   * `heapBitsSetType`), and 0 elsewhere — cleared again when the object is
+   * freed, or when a mark condemns it (unmarked in a span not yet swept),
+   * so that a word's liveness too is found from its offset alone.
+   */
+  bits: Uint8Array = new Uint8Array(0);
+  /**
+   * The first byte never used by a span (Go's `heapArena.zeroedBase`):
+   * memory above it is still zero, so a span there needs no zeroing.
+   */
+  #zeroedBase = 0;
 
   /** Makes an empty page heap; nothing is mapped until the first span. */
   constructor(opts: MHeapOptions) {
@@ -125,12 +146,15 @@ export class MHeap {
 
   /**
    * Takes a run of `npages` pages for a new in-use span (the caller `init`s
-   * its objects). `requested` names the user's request in errors.
+   * its objects). `requested` names the user's request in errors; `scan`
+   * says the span will hold pointerful objects, whose words {@link mem} and
+   * {@link bits} must cover. The span's `needzero` says whether its pages
+   * were used before (`allocNeedsZero`).
    *
    * @throws {OutOfMemoryError} when the hard limit or the address space
    *   would be exceeded; nothing is changed then.
    */
-  allocSpan(npages: number, requested: number): MSpan {
+  allocSpan(npages: number, requested: number, scan = false): MSpan {
     if (this.hardLimit > 0) {
       const after = (this.pagesInUse + npages) * this.pageSize;
       if (after > this.hardLimit) {
@@ -165,7 +189,29 @@ export class MHeap {
     span.state = SpanState.InUse;
     for (let p = start; p < start + npages; p++) this.#spans[p] = span;
     this.pagesInUse += npages;
+    const end = (start + npages) * this.pageSize;
+    span.needzero = span.base < this.#zeroedBase;
+    if (end > this.#zeroedBase) this.#zeroedBase = end;
+    if (scan && end > this.bits.length * 8) this.#cover(end);
     return span;
+  }
+
+  /**
+   * Grows {@link mem} and {@link bits} to cover the first `end` bytes of the
+   * arena, at least doubling them (at most to the mapped heap): a growth
+   * copies them.
+   */
+  #cover(end: number): void {
+    const n = Math.min(
+      Math.max(end / 8, this.bits.length * 2, 4096),
+      this.#mappedBytes / 8,
+    );
+    const mem = new Float64Array(n);
+    mem.set(this.mem);
+    this.mem = mem;
+    const bits = new Uint8Array(n);
+    bits.set(this.bits);
+    this.bits = bits;
   }
 
   /** Returns a span's pages to the heap, coalescing with free neighbours. */

@@ -108,7 +108,10 @@ export class MSpan {
   sweepgen = 0;
   /** Span state. */
   state: SpanState = SpanState.Dead;
-  /** True when free slots may hold old data. */
+  /**
+   * True when free slots may hold old data: the span's pages were used
+   * before (set by the page heap), or it has freed objects since.
+   */
   needzero = false;
   /** For a large object: the size that was requested. */
   largeRequested = 0;
@@ -120,14 +123,6 @@ export class MSpan {
   setIndex: number = -1;
   /** The P whose mcache holds the span, or -1. */
   cachedBy: number = -1;
-  /** Memory of a pointerful span, one float per 8-byte word (pointer words hold addresses); null for noscan spans. */
-  words: Float64Array | null = null;
-  /**
-   * The heap bitmap of a pointerful span: 1 for each word that is a pointer
-   * word of the object allocated over it (set at allocation, like Go's
-   * `heapBitsSetType`); null for noscan spans.
-   */
-  ptrBits: Uint8Array | null = null;
   /** Objects marked by the current mark phase. */
   nmarked = 0;
   /** Special records by slot index (finalizers, profile buckets), or null. */
@@ -151,8 +146,10 @@ export class MSpan {
 
   /**
    * Sets the span up for `nelems` objects of `elemsize` bytes of span class
-   * `spanclass`. Its bitmaps and memory come zeroed from `pool` when it
-   * holds a set of this shape (a freed span's), else they are new.
+   * `spanclass`. Its bitmaps come from `pool` when it holds a set of this
+   * shape (a freed span's), zeroed, else they are new. Its memory and heap
+   * bits are the page heap's (`MHeap.mem`, `MHeap.bits`), left as they are:
+   * `needzero` (set by the page heap) has each allocation clear its own.
    */
   init(
     spanclass: number,
@@ -172,7 +169,6 @@ export class MSpan {
     this.allocCount = 0;
     this.allocCountBeforeCache = 0;
     this.state = SpanState.InUse;
-    this.needzero = false;
     this.largeRequested = 0;
     this.nmarked = 0;
     this.specials = null;
@@ -183,10 +179,7 @@ export class MSpan {
     const words = (nelems + 31) >>> 5;
     this.allocBits = new Uint32Array(words);
     this.gcmarkBits = new Uint32Array(words);
-    const scan = (spanclass & 1) === 0;
-    this.types = scan ? new Int32Array(nelems) : null;
-    this.words = scan ? new Float64Array((nelems * elemsize) / 8) : null;
-    this.ptrBits = scan ? new Uint8Array((nelems * elemsize) / 8) : null;
+    this.types = (spanclass & 1) === 0 ? new Int32Array(nelems) : null;
   }
 
   /** Size class (0 for a large object). */
@@ -255,12 +248,11 @@ export class MSpan {
 const POOL_MAX_PAGES = 256;
 
 /**
- * The bitmaps and memory of freed small spans, by span class, handed to the
- * next span of the same class instead of new typed arrays: making five
- * typed arrays per span was a tenth of binary-trees' time. A span given a
- * kept set has its bitmaps zeroed and `needzero` set: its memory, heap
- * bitmap and slot types are cleared object by object as it allocates
- * (`heapBitsSetType`), as Go does for a reused span, so nothing observable
+ * The bitmaps and slot types of freed small spans, by span class, handed
+ * to the next span of the same class instead of new typed arrays: making
+ * five typed arrays per span was a tenth of binary-trees' time. A span
+ * given a kept set has its bitmaps zeroed; its slot types are set object
+ * by object as it allocates (`heapBitsSetType`), so nothing observable
  * changes.
  *
  * @example
@@ -304,14 +296,12 @@ export class SpanArrayPool {
       allocBits: s.allocBits,
       gcmarkBits: s.gcmarkBits,
       types: s.types,
-      words: s.words,
-      ptrBits: s.ptrBits,
     });
   }
 
   /**
    * Gives `s` (being `init`ed with its span class and size) a kept set of
-   * its class, its bitmaps zeroed and `s.needzero` set; false when there
+   * its class, its bitmaps zeroed; false when there
    * is none.
    */
   take(s: MSpan): boolean {
@@ -324,9 +314,6 @@ export class SpanArrayPool {
     s.allocBits = a.allocBits;
     s.gcmarkBits = a.gcmarkBits;
     s.types = a.types;
-    s.words = a.words;
-    s.ptrBits = a.ptrBits;
-    s.needzero = true;
     return true;
   }
 }
@@ -337,6 +324,4 @@ interface MSpanArrays {
   allocBits: Uint32Array;
   gcmarkBits: Uint32Array;
   types: Int32Array | null;
-  words: Float64Array | null;
-  ptrBits: Uint8Array | null;
 }

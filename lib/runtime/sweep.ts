@@ -12,6 +12,9 @@
  */
 
 import type { MSpan } from "./mspan.ts";
+import { heapBitsClearDead, heapBitsResurrect } from "./mbitmap.ts";
+import { MALLOC_HEADER_SIZE } from "./malloc.ts";
+import type { GoType } from "./types.ts";
 import { ctz32, popcount32 } from "./sys.ts";
 import { COSTS } from "./clock.ts";
 import type { AllocKind } from "../stack/allockind.ts";
@@ -56,6 +59,10 @@ export interface SweepRuntime {
   readonly gomaxprocs: number;
   /** The page heap. */
   readonly heap: MHeap;
+  /** The preset (Go 1.22's allocation headers). */
+  readonly preset: { readonly allocHeaders: boolean };
+  /** Types by id (a resurrected object's heap bits). */
+  readonly types: { readonly list: readonly GoType[] };
   /** One mcentral per span class. */
   readonly central: readonly MCentral[];
   /** The pacer's heapLive (proportional sweep). */
@@ -128,7 +135,16 @@ export class Sweeper {
 
   /** Starts a sweep phase (`gcSweep`): `sweepgen += 2`, every in-use span now needs sweeping. */
   start(): void {
-    this.#rt.heap.sweepgen += 2;
+    const heap = this.#rt.heap;
+    const sg = heap.sweepgen += 2;
+    // The mark condemned every unmarked object of a span not cached: its
+    // words leave the heap bitmap now, and a store or load of them fails
+    // from here on, as it would after the span's sweep freed them.
+    heap.forEachSpan((s) => {
+      if (s.types !== null && s.sweepgen === sg - 2) {
+        heapBitsClearDead(heap, s, s.allocBits, s.gcmarkBits);
+      }
+    });
     this.#cursor = 0;
     this.#reclaimIndex = 0;
     this.#reclaimCredit = 0;
@@ -153,12 +169,22 @@ export class Sweeper {
     const alloc = s.allocBits;
     const elemsize = s.elemsize;
     const base = s.startAddr;
+    // `start` took the heap bits of this span's unmarked objects (a span
+    // cached then keeps them until now).
+    const condemned = s.sweepgen === sg - 2;
     // Specials of unmarked objects: finalizers resurrect, profile records free.
     if (s.specials !== null) {
       for (const [i, sp] of s.specials) {
         if ((mark[i >>> 5] & (1 << (i & 31))) !== 0) continue;
         if (sp.finalizer !== undefined) {
           mark[i >>> 5] |= 1 << (i & 31);
+          if (condemned && s.types !== null) {
+            const header = rt.preset.allocHeaders && s.sizeclass !== 0 &&
+                elemsize > 512
+              ? MALLOC_HEADER_SIZE
+              : 0;
+            heapBitsResurrect(heap, rt.types.list, s, i, header);
+          }
           rt.specials.queue(sp.finalizer, base + i * elemsize);
           sp.finalizer = undefined;
           if (sp.profile === undefined) s.specials.delete(i);
@@ -173,6 +199,9 @@ export class Sweeper {
         s.specials = null;
         rt.specials.spans.delete(s);
       }
+    }
+    if (!condemned && s.types !== null) {
+      heapBitsClearDead(heap, s, alloc, mark);
     }
     let nalloc = 0;
     const onFree = rt.events.free;

@@ -8,7 +8,7 @@
  * The trusted mode (`checkPointers: false`) must give the same runs.
  */
 import { assertEquals, assertThrows } from "../_assert.ts";
-import { PRESET_NAMES, Runtime, WORKLOADS } from "../../mod.ts";
+import { type MSpan, PRESET_NAMES, Runtime, WORKLOADS } from "../../mod.ts";
 import { startupOf } from "../_testdata.ts";
 
 const SMALL: Record<string, Record<string, number>> = {
@@ -37,6 +37,8 @@ function runOnce(
   for (const p of w.params) args[p.name] = SMALL[name][p.name] ?? p.default;
   w.run(rt, args);
   const spans: unknown[] = [];
+  const spanWords = <T extends Float64Array | Uint8Array>(a: T, s: MSpan) =>
+    a.subarray(s.base / 8, (s.base + s.npages * s.pageSize) / 8);
   rt.heap.forEachSpan((s) =>
     spans.push([
       s.startAddr,
@@ -48,8 +50,8 @@ function runOnce(
       [...s.allocBits],
       [...s.gcmarkBits],
       s.types && [...s.types],
-      s.words && [...s.words],
-      s.ptrBits && [...s.ptrBits],
+      s.types && [...spanWords(rt.heap.mem, s)],
+      s.types && [...spanWords(rt.heap.bits, s)],
     ])
   );
   return {

@@ -84,7 +84,7 @@ Deno.test("large objects get whole pages and give them back when freed", () => {
   }
 });
 
-Deno.test("a freed small span's arrays go to the next span of its class, bitmaps zeroed, memory cleared object by object; a large span's are not kept", () => {
+Deno.test("a freed small span's bitmaps go to the next span of its class, zeroed; its memory stays the heap's and is cleared object by object; a large span's bitmaps are not kept", () => {
   const rt = new Runtime({ gogc: "off" });
   const node = rt.types.define("main.Node", { size: 16, pointers: [0, 1] });
   const keep = rt.global("main.keep");
@@ -93,30 +93,43 @@ Deno.test("a freed small span's arrays go to the next span of its class, bitmaps
   for (let i = 1; i < 512; i++) rt.store(nodes[i], 0, nodes[i - 1]);
   rt.setGlobal(keep, nodes[511]);
   const old = rt.heap.spanOf(nodes[0])!;
-  const words = old.words;
+  const types = old.types;
   rt.setGlobal(keep, 0);
   rt.GC(); // every node is garbage: the span goes back to the heap
   assertEquals(old.state, 0);
+  // Freed objects leave the heap bitmap: no pointer word of the span is left.
+  const w0 = old.base / 8;
+  assertEquals(
+    rt.heap.bits.subarray(w0, w0 + 1024).some((b) => b !== 0),
+    false,
+  );
   const fresh = rt.newobject(node);
   const span = rt.heap.spanOf(fresh)!;
-  assertTrue(span !== old && span.words === words);
+  assertTrue(span !== old && span.types === types);
   assertEquals([rt.load(fresh, 0), rt.load(fresh, 1)], [0, 0]);
   assertEquals(span.allocCount, 1);
   assertEquals(span.allocBits.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0), 1);
   assertEquals(span.gcmarkBits.some((w) => w !== 0), false);
-  // The span's memory comes as the old span left it (no work per object at
-  // init); needzero has each allocation clear its own words and bitmap.
+  // The span's pages were used before: their memory comes as the old span
+  // left it (no work per object at init); needzero has each allocation
+  // clear its own words and set its heap bits.
+  assertEquals(span.base, old.base);
   assertEquals(span.needzero, true);
-  assertTrue(span.words!.some((w) => w !== 0));
+  assertTrue(rt.heap.mem.subarray(w0, w0 + 1024).some((w) => w !== 0));
   const i = span.slotOf(fresh - span.startAddr);
   assertEquals(span.types![i], node.id + 1);
-  assertEquals([...span.ptrBits!.subarray(2 * i, 2 * i + 2)], [1, 1]);
+  assertEquals([...rt.heap.bits.subarray(w0 + 2 * i, w0 + 2 * i + 4)], [
+    1,
+    1,
+    0,
+    0,
+  ]);
   const big = rt.makeslice(node, 4096);
   const bigSpan = rt.heap.spanOf(big)!;
-  const bigWords = bigSpan.words;
+  const bigTypes = bigSpan.types;
   rt.free(big);
   const big2 = rt.makeslice(node, 4096);
-  assertTrue(rt.heap.spanOf(big2)!.words !== bigWords);
+  assertTrue(rt.heap.spanOf(big2)!.types !== bigTypes);
 });
 
 Deno.test("slotOf (Go's divMul) gives the slot of every byte of every size class's span, and nelems or more in its tail", () => {
