@@ -25,6 +25,12 @@
  *
  *     deno run -A scripts/fidelity_compare.ts [--runs 3] [--trace-big] [--only leak] [--shapes 40]
  *     deno run -A scripts/fidelity_compare.ts --save tests/testdata/fidelity [--runs 3] [--append]
+ *     deno run -A scripts/fidelity_compare.ts --real-traces /tmp/real [--only leak]
+ *
+ * `--real-traces DIR` reads a traced case's real runs from
+ * `DIR/PROGRAM-VALUE-*.gz` (gzipped stderr of
+ * `GODEBUG=allocfreetrace=1,gctrace=1`, as many as there are) instead of
+ * running them: the model can then be compared again against the same runs.
  *
  * `--save DIR` only records the traced target cases' real figures (`--runs`
  * traced runs each) in DIR for the fidelity test.
@@ -36,6 +42,7 @@
  */
 
 import { buildGoProgram } from "../bench/_go.ts";
+import { traceStream } from "./_traces.ts";
 
 const GO = "/usr/lib/go-1.19/bin/go";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -405,11 +412,152 @@ function rangeVerdict(
   };
 }
 
+/** Share (%) of a trace's frees that sweeper `k` made. */
+const share = (f: TraceFigures, k: Sweeper) =>
+  f.freeCount === 0 ? 0 : (f.sweepers.get(k) ?? 0) / f.freeCount * 100;
+
+/**
+ * Frees by sweeper kind: each real run's share beside the model's. Who
+ * sweeps is a race in real Go (leak's page reclaimer frees 0–21% per run,
+ * binarytrees' final runtime.GC against bgsweep), so the target is the
+ * model within 10 points of the real runs' mean share, and the line says
+ * of how many single runs it is within 10 points too.
+ */
+function sweeperShares(reals: TraceFigures[], sim: TraceFigures): Verdict {
+  console.log(
+    `  frees by sweeper, share % (real runs [mean] | sim, frees real run 1 / sim):`,
+  );
+  let worst = 0;
+  let worstKind = "";
+  let within = 0;
+  for (const k of SWEEPERS) {
+    const rs = reals.map((r) => share(r, k));
+    const mean = rs.reduce((a, b) => a + b, 0) / rs.length;
+    const ss = share(sim, k);
+    if (Math.abs(mean - ss) > worst) {
+      worst = Math.abs(mean - ss);
+      worstKind = k;
+    }
+    console.log(
+      `    ${k.padEnd(15)} ${rs.map((x) => pad(x.toFixed(1), 5)).join(" ")} [${
+        pad(mean.toFixed(1), 5)
+      }] | ${pad(ss.toFixed(1), 5)}   ${
+        pad(reals[0].sweepers.get(k) ?? 0, 7)
+      } / ${sim.sweepers.get(k) ?? 0}`,
+    );
+  }
+  for (const r of reals) {
+    if (SWEEPERS.every((k) => Math.abs(share(r, k) - share(sim, k)) <= 10)) {
+      within++;
+    }
+  }
+  return {
+    target: "each sweeper kind's share within 10 points",
+    met: worst <= 10,
+    detail: `worst ${worstKind} ${
+      worst.toFixed(1)
+    } points from the mean of ${reals.length} runs; all kinds within 10 of ${within}/${reals.length} single runs`,
+  };
+}
+
+/**
+ * The committed shapes of real Go 1.19 (scripts/gen_startup.ts: seven
+ * fresh runs of each shared program at the shared traces' sizes): shape →
+ * "program k/7" for each program whose runs print it.
+ */
+async function committedShapes(): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const text = await Deno.readTextFile(
+    new URL("../tests/testdata/fidelity/shapes-go1.19.txt", import.meta.url),
+  );
+  let program = "";
+  let runs = "";
+  for (const l of text.split("\n")) {
+    const h = /^# (\S+).*: (\d+) runs$/.exec(l);
+    if (h !== null) {
+      [program, runs] = [h[1], h[2]];
+      continue;
+    }
+    const m = /^(\d+) (.*)$/.exec(l);
+    if (m === null) continue;
+    const seen = out.get(m[2]) ?? [];
+    seen.push(`${program} ${m[1]}/${runs}`);
+    out.set(m[2], seen);
+  }
+  return out;
+}
+
+/**
+ * Line shapes against every real run: real Go prints a different set from
+ * run to run (a tiny block, a map overflow bucket from the hash seed, which
+ * path started an M or flushed an mcache, whether the reclaimer ran), so a
+ * shape is sim-only when none of the `--runs` real runs here and none of
+ * the committed real runs (tests/testdata/fidelity/shapes-go1.19.txt)
+ * prints it. Each model shape some but not all real runs print is listed
+ * with how many do; real-only shapes are those every real run here prints.
+ */
+async function shapeReport(
+  c: Case,
+  reals: TraceFigures[],
+  sim: TraceFigures,
+  shown: number,
+): Promise<Verdict> {
+  const committed = await committedShapes();
+  const runsOf = (s: string) => reals.filter((r) => r.shapes.has(s)).length;
+  const simShapes = [...sim.shapes.keys()];
+  const simOnly = simShapes.filter((s) => runsOf(s) === 0 && !committed.has(s));
+  const elsewhere = simShapes.filter((s) =>
+    runsOf(s) === 0 && committed.has(s)
+  );
+  const some = simShapes.filter((s) => {
+    const n = runsOf(s);
+    return n > 0 && n < reals.length;
+  });
+  const union = new Set(reals.flatMap((r) => [...r.shapes.keys()]));
+  const realAll = [...union].filter((s) => runsOf(s) === reals.length);
+  const realOnly = realAll.filter((s) => !sim.shapes.has(s));
+  console.log(
+    `  line shapes: real ${
+      reals.map((r) => r.shapes.size).join("/")
+    } (union ${union.size}, in all ${realAll.length}), sim ${sim.shapes.size}; sim only ${simOnly.length} (in no real run of ${reals.length} nor the committed data; ${elsewhere.length} more only in the committed data), printed by some real runs ${some.length}, real only (in all ${reals.length} runs) ${realOnly.length}`,
+  );
+  const byCount = (m: Map<string, number>) => (a: string, b: string) =>
+    m.get(b)! - m.get(a)!;
+  for (const s of simOnly.sort(byCount(sim.shapes)).slice(0, shown)) {
+    console.log(`    sim only ×${sim.shapes.get(s)}: ${s}`);
+  }
+  for (const s of elsewhere.sort(byCount(sim.shapes)).slice(0, shown)) {
+    console.log(
+      `    committed only ×${sim.shapes.get(s)} (${
+        committed.get(s)!.join(", ")
+      }): ${s}`,
+    );
+  }
+  for (const s of some.sort(byCount(sim.shapes)).slice(0, shown)) {
+    console.log(
+      `    in ${runsOf(s)}/${reals.length} real runs ×${
+        sim.shapes.get(s)
+      }: ${s}`,
+    );
+  }
+  const real = reals[0];
+  for (const s of realOnly.sort(byCount(real.shapes)).slice(0, shown)) {
+    console.log(`    real only ×${real.shapes.get(s)}: ${s}`);
+  }
+  return {
+    target: "no line shape only in the simulated trace",
+    met: simOnly.length === 0,
+    detail:
+      `${simOnly.length} shapes no real run prints (${reals.length} runs of ${c.program} -${c.flag} ${c.value} and the committed data)`,
+  };
+}
+
 async function compareCase(
   c: Case,
   bin: string,
   runs: number,
   shapesShown: number,
+  realTraces: string,
 ): Promise<Verdict[]> {
   const name = `${c.program} -${c.flag} ${c.value}`;
   console.log(`\n=== ${name} ===`);
@@ -460,7 +608,22 @@ async function compareCase(
   }
   const godebug = "allocfreetrace=1,gctrace=1";
   const reals: TraceFigures[] = [];
-  for (let i = 0; i < runs; i++) reals.push(await runReal(bin, c, godebug));
+  if (realTraces !== "") {
+    // Stored real traces of this case (gzipped stderr of traced runs).
+    for await (const e of Deno.readDir(realTraces)) {
+      if (!e.name.startsWith(`${c.program}-${c.value}-`)) continue;
+      if (!e.name.endsWith(".gz")) continue;
+      reals.push(
+        await analyze(
+          await traceStream(new URL(`file://${realTraces}/${e.name}`)),
+        ),
+      );
+    }
+    console.log(`  ${reals.length} stored real traced runs from ${realTraces}`);
+  }
+  if (reals.length === 0) {
+    for (let i = 0; i < runs; i++) reals.push(await runReal(bin, c, godebug));
+  }
   const real = reals[0];
   const sim = await runSim(c, godebug);
   console.log(
@@ -503,39 +666,8 @@ async function compareCase(
       pct(sim.peakLive, real.peakLive)
     })`,
   );
-  console.log("  frees by sweeper (real / sim, share):");
-  const share = (f: TraceFigures, k: Sweeper) =>
-    f.freeCount === 0 ? 0 : (f.sweepers.get(k) ?? 0) / f.freeCount * 100;
-  let worstShare = 0;
-  let worstKind = "";
-  for (const k of SWEEPERS) {
-    const rs = share(real, k);
-    const ss = share(sim, k);
-    if (Math.abs(rs - ss) > worstShare) {
-      worstShare = Math.abs(rs - ss);
-      worstKind = k;
-    }
-    console.log(
-      `    ${k.padEnd(15)} ${pad(real.sweepers.get(k) ?? 0, 8)} ${
-        pad(rs.toFixed(1), 5)
-      }%  ${pad(sim.sweepers.get(k) ?? 0, 8)} ${pad(ss.toFixed(1), 5)}%`,
-    );
-  }
-  const simOnly = [...sim.shapes.keys()].filter((s) => !real.shapes.has(s));
-  const realOnly = [...real.shapes.keys()].filter((s) => !sim.shapes.has(s));
-  console.log(
-    `  line shapes: real ${real.shapes.size}, sim ${sim.shapes.size}, shared ${
-      sim.shapes.size - simOnly.length
-    }; sim only ${simOnly.length}, real only ${realOnly.length}`,
-  );
-  const byCount = (m: Map<string, number>) => (a: string, b: string) =>
-    m.get(b)! - m.get(a)!;
-  for (const s of simOnly.sort(byCount(sim.shapes)).slice(0, shapesShown)) {
-    console.log(`    sim only ×${sim.shapes.get(s)}: ${s}`);
-  }
-  for (const s of realOnly.sort(byCount(real.shapes)).slice(0, shapesShown)) {
-    console.log(`    real only ×${real.shapes.get(s)}: ${s}`);
-  }
+  const sweep = sweeperShares(reals, sim);
+  const shapes = await shapeReport(c, reals, sim, shapesShown);
   if (c.target) {
     console.log(
       `  traced GC cycles: real ${
@@ -556,16 +688,7 @@ async function compareCase(
       0,
       mb3,
     ));
-    verdicts.push({
-      target: "each sweeper kind's share within 10 points",
-      met: worstShare <= 10,
-      detail: `worst ${worstKind} ${worstShare.toFixed(1)} points`,
-    });
-    verdicts.push({
-      target: "no line shape only in the simulated trace",
-      met: simOnly.length === 0,
-      detail: `${simOnly.length} sim-only shapes`,
-    });
+    verdicts.push(sweep, shapes);
   } else {
     verdicts.push({
       target: "allocations within 1%",
@@ -575,7 +698,7 @@ async function compareCase(
       detail: `records ${pct(sim.allocCount, real.allocCount)}, bytes ${
         pct(sim.allocBytes, real.allocBytes)
       }`,
-    });
+    }, shapes);
   }
   return verdicts;
 }
@@ -634,6 +757,7 @@ async function main() {
   const only = opt("--only", "");
   const shapesShown = +opt("--shapes", "40");
   const traceBig = args.includes("--trace-big");
+  const realTraces = opt("--real-traces", "");
   const cases: Case[] = [
     { program: "leak", flag: "n", value: 20000, target: true, traced: true },
     {
@@ -697,7 +821,13 @@ async function main() {
     const all: [string, Verdict][] = [];
     for (const c of cases) {
       for (
-        const v of await compareCase(c, bins.get(c.program)!, runs, shapesShown)
+        const v of await compareCase(
+          c,
+          bins.get(c.program)!,
+          runs,
+          shapesShown,
+          realTraces,
+        )
       ) {
         all.push([`${c.program} -${c.flag} ${c.value}`, v]);
       }
