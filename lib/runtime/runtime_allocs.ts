@@ -136,9 +136,24 @@ const _SCALARS = new Set([
   "float64",
 ]);
 
-/** Layouts of the runtime's types the simulator also allocates. */
+/**
+ * Layouts of the runtime's types the simulator also allocates, where the
+ * default (a pointer in the first word) is wrong. The noscan ones matter
+ * beyond the mark: a noscan object goes to another span class, so it does
+ * not take a slot in (and re-cache) the span of a pointerful one.
+ */
 const _LAYOUTS: Record<string, { size: number; pointers: number[] }> = {
   "runtime.hmap": { size: 48, pointers: [2, 3, 5] },
+  // lfnode{next uint64; pushcnt uintptr}, gp guintptr, m muintptr: all
+  // integers (mgc.go 1188, runtime2.go 919), so noscan. Pointerful, the
+  // first GC's nodes re-cached the span of the dead start-up `allgs`
+  // array, and the mark termination's mcache flush freed it where real Go
+  // frees it in runtime.GC's sweepone.
+  "runtime.gcBgMarkWorkerNode": { size: 32, pointers: [] },
+  // encode [64]byte, decodeMap [256]byte, padChar rune, strict bool.
+  "base64.Encoding": { size: 328, pointers: [] },
+  // A closure over an int (json.floatEncoder is `type floatEncoder int`).
+  "struct { F uintptr; R json.floatEncoder }": { size: 16, pointers: [] },
 };
 
 /**
