@@ -523,7 +523,11 @@ export class NativeSink {
       }
     }
     if (fresh.length > 0) {
-      for (const [k, v] of await symbolize(fresh)) this.#resolved.set(k, v);
+      // The allocator's libraries are shown by module: names only.
+      const names = (m: string) => ALLOCATOR_LIBS.test(m);
+      for (const [k, v] of await symbolize(fresh, names)) {
+        this.#resolved.set(k, v);
+      }
     }
     for (const [id, frames] of stacks) {
       this.#stackOf.set(

@@ -1,6 +1,7 @@
 /**
  * File and line of native frames after a run, by one batched `addr2line`
- * per module, all modules' at once (its `-C` also demangles C++; `-i` gives the functions inlined
+ * per module (the allocator's libraries: names only, from their symbol
+ * tables), all modules' at once (its `-C` also demangles C++; `-i` gives the functions inlined
  * at an address, from DWARF's DW_TAG_inlined_subroutine), and C++ names
  * from libunwind demangled by one batched `c++filt`. Missing tools leave
  * frames as they are.
@@ -9,6 +10,12 @@
  */
 
 import type { NativeFrame } from "./event.ts";
+import {
+  debugFileOf,
+  type ElfSymbols,
+  readElfSymbols,
+  symbolAt,
+} from "./elf_symbols.ts";
 
 /** File, line and (demangled) function of a frame. */
 export interface Resolved {
@@ -61,38 +68,38 @@ async function runTool(
   }
 }
 
-/**
- * Where each function symbol of `module` starts and how long it is, by
- * name (the static table's and the dynamic one's, versions cut off), from
- * `nm -S`; empty when nm is missing.
- */
-async function _symbolExtents(
-  module: string,
-): Promise<Map<string, [number, number][]>> {
-  const out = new Map<string, [number, number][]>();
-  // Both tables at once (each nm is a process start and a read of the file).
-  const texts = await Promise.all(
-    [false, true].map((dyn) =>
-      runTool("nm", [...(dyn ? ["-D"] : []), "-S", "--defined-only", module])
-    ),
-  );
-  for (const text of texts) {
-    for (const line of text?.split("\n") ?? []) {
-      const m = /^([0-9a-f]+) ([0-9a-f]+) [TtWwi] (\S+)$/.exec(line);
-      if (m === null) continue;
-      const name = m[3].replace(/@.*$/, "");
-      const e: [number, number] = [parseInt(m[1], 16), parseInt(m[2], 16)];
-      const list = out.get(name);
-      if (list === undefined) out.set(name, [e]);
-      else list.push(e);
-    }
+/** Each module's symbols, read once per run (by path, size and mtime). */
+const _symbolCache = new Map<string, ElfSymbols | null>();
+
+function _symbolsOf(path: string): ElfSymbols | null {
+  let key = path;
+  try {
+    const st = Deno.statSync(path);
+    key = `${path}\u0000${st.size}\u0000${st.mtime?.getTime()}`;
+  } catch {
+    return null;
   }
-  return out;
+  let s = _symbolCache.get(key);
+  if (s === undefined) {
+    s = readElfSymbols(path);
+    _symbolCache.set(key, s);
+  }
+  return s;
 }
 
-/** Resolves every distinct frame of `frames` (keyed by module and address). */
+const _noExtents = new Map<string, [number, number][]>();
+
+/**
+ * Resolves every distinct frame of `frames` (keyed by module and address).
+ * Frames of the modules `namesOnly` picks (the allocator's libraries, whose
+ * frames are shown by module, not by source line) get only their function's
+ * name, from the symbol tables (the module's, and its separate debug
+ * file's): no addr2line, which for a libc with its debug file installed
+ * inflates all its DWARF (~40 ms).
+ */
 export async function symbolize(
   frames: Iterable<NativeFrame>,
+  namesOnly: (module: string) => boolean = () => false,
 ): Promise<Map<string, Resolved>> {
   const byModule = new Map<string, Map<number, NativeFrame>>();
   for (const f of frames) {
@@ -102,32 +109,44 @@ export async function symbolize(
       m = new Map();
       byModule.set(f.module, m);
     }
-    // Return addresses point after the call: look up the call itself.
     m.set(f.rel, f);
   }
+  // Return addresses point after the call: look up the call itself. The
+  // innermost frame is the hooked function's entry (named, offset 0: a
+  // return address is never a symbol's first byte plus one), looked up
+  // where it is: its byte before is another function's.
+  const lookup = (f: NativeFrame) =>
+    f.off === 0 && f.name !== "" ? f.rel : Math.max(0, f.rel - 1);
   const out = new Map<string, Resolved>();
-  // Every module's addr2line and nm run at once, not one after another:
-  // the sampled mode's stacks touch the program and libc, and these five
-  // process starts, in series, were most of its cost after the run.
+  // Every module's addr2line runs at once, not one after another.
   const tools = [...byModule].map(([module, fs]) =>
-    Promise.all([
-      runTool("addr2line", [
-        "-a",
-        "-f",
-        "-i",
-        "-C",
-        "-e",
-        module,
-        ...[...fs.keys()].map((a) => "0x" + Math.max(0, a - 1).toString(16)),
-      ]),
-      [...fs.values()].some((f) => f.name !== "")
-        ? _symbolExtents(module)
-        : new Map<string, [number, number][]>(),
+    namesOnly(module) ? Promise.resolve(null) : runTool("addr2line", [
+      "-a",
+      "-f",
+      "-i",
+      "-C",
+      "-e",
+      module,
+      ...[...fs.values()].map((f) => "0x" + lookup(f).toString(16)),
     ])
   );
   for (const [i, [module, fs]] of [...byModule].entries()) {
     const addrs = [...fs.keys()];
-    const [text, sizes] = await tools[i];
+    const syms = _symbolsOf(module);
+    const sizes = syms?.byName ?? _noExtents;
+    const names = namesOnly(module);
+    // The symbol holding an address, by the tables (the debug file's
+    // first: it lists the static functions a stripped library lacks).
+    let debug: ElfSymbols | null | undefined;
+    const tableName = (addr: number): string | null => {
+      if (debug === undefined) {
+        const path = syms === null ? null : debugFileOf(module, syms);
+        debug = path === null ? null : _symbolsOf(path);
+      }
+      return (debug === null ? null : symbolAt(debug, addr)) ??
+        (syms === null ? null : symbolAt(syms, addr));
+    };
+    const text = await tools[i];
     // Per address: its line (-a), then a function and file:line for each
     // function inlined there, innermost first, and last for the function
     // that holds the address.
@@ -138,12 +157,12 @@ export async function symbolize(
     }
     addrs.forEach((a, i) => {
       const f = fs.get(a)!;
+      const at = lookup(f);
       const b = blocks[i] ?? [];
       const levels: { func: string; file: string; line: number }[] = [];
       for (let j = 0; j + 1 < b.length; j += 2) {
         levels.push({ func: b[j], ..._loc(b[j + 1]) });
       }
-      const own = levels.pop() ?? { func: "??", file: "??", line: 0 };
       const unknown = `${module.split("/").pop()}+0x${a.toString(16)}`;
       // The unwinder's name is the nearest symbol at or before the address,
       // even past its end: a static function missing from .dynsym (libc's
@@ -152,14 +171,23 @@ export async function symbolize(
       // addr2line finds (.symtab locals, DWARF, separate debug files) is
       // the function's; without one, the module and address.
       const covers = (name: string) =>
-        sizes.get(name)?.some(([at, size]) =>
-          size === 0 || (a - 1 >= at && a - 1 < at + size)
+        sizes.get(name)?.some(([start, size]) =>
+          size === 0 || (at >= start && at < start + size)
         );
       const outside = sizes.has(f.name) && !covers(f.name);
+      let own = levels.pop() ?? { func: "??", file: "??", line: 0 };
+      // Names only: the symbol whose extent holds the address, when the
+      // unwinder's name does not do.
+      let ownCovers = false;
+      if (names && (outside || f.name === "")) {
+        const name = tableName(at);
+        own = { func: name ?? "??", file: "??", line: 0 };
+        ownCovers = name !== null;
+      }
       // (addr2line also guesses from the nearest symbol when it has neither
       // DWARF nor a symbol table: its name counts with a line or an extent.)
       const found = own.func !== "??" && own.func !== f.name &&
-        (own.file !== "??" || covers(own.func) === true);
+        (own.file !== "??" || ownCovers || covers(own.func) === true);
       out.set(`${module}@${a}`, {
         func: outside
           ? (found ? own.func : unknown)

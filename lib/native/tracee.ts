@@ -12,6 +12,14 @@ import { type Libc, PT, ptrOf, REG } from "./ffi.ts";
 export const WALL = 0x40000000;
 /** waitpid: return 0 when nothing changed. */
 export const WNOHANG = 1;
+/**
+ * waitpid: only the children and tracees of the calling thread. The
+ * tracer's worker thread started or seized every thread it traces; the
+ * tools the main thread runs meanwhile (addr2line, c++filt) are its own,
+ * and waitpid(-1) here used to reap them first (their output lost:
+ * ECHILD), whenever a new stack was symbolized while the program ran.
+ */
+const WNOTHREAD = 0x20000000;
 
 /** The first 8 bytes of `b` as a little-endian word (for PTRACE_POKEDATA). */
 export const wordOf = (b: Uint8Array): bigint =>
@@ -108,9 +116,9 @@ export class Tracee {
     this.#c.ptrace(PT.POKEUSER, BigInt(tid), 128n, BigInt(rip));
   }
 
-  /** waitpid(who, flags). */
+  /** waitpid(who, flags), among this thread's children and tracees only. */
   wait(who: number, flags: number): WaitResult {
-    const r = this.#c.waitpid(who, this.#st8, flags);
+    const r = this.#c.waitpid(who, this.#st8, flags | WNOTHREAD);
     return { tid: r, s: this.#status[0] };
   }
 

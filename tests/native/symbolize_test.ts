@@ -9,6 +9,9 @@
 import { assertEquals } from "../_assert.ts";
 import { run, withTempDir } from "../_run.ts";
 import { symbolize } from "../../lib/native/symbolize.ts";
+import { readElfSymbols } from "../../lib/native/elf_symbols.ts";
+import { traceInWorker } from "../../lib/native/in_worker.ts";
+import { skip } from "./_support.ts";
 
 const SRC = `#include <stdlib.h>
 __attribute__((noinline)) void exported_before(void) { __asm__ volatile(""); }
@@ -31,12 +34,14 @@ async function symbols(bin: string): Promise<Map<string, number>> {
 }
 
 const missing = (await Promise.all(
-  ["cc", "nm", "addr2line", "strip"].map((t) =>
+  ["cc", "nm", "addr2line", "strip", "objcopy"].map((t) =>
     run("sh", ["-c", `command -v ${t}`]).then((r) => r.code !== 0, () => true)
   ),
 )).some((m) => m);
 if (missing) {
-  console.log("symbolize_test: skipped: needs cc, nm, addr2line and strip");
+  console.log(
+    "symbolize_test: skipped: needs cc, nm, addr2line, strip and objcopy",
+  );
 }
 
 Deno.test({
@@ -91,6 +96,174 @@ Deno.test({
         `s+0x${(helper + 5).toString(16)}`,
       );
       assertEquals(bare.get(`${dir}/s@${after + 5}`)?.func, "exported_after");
+    }, "alloctrace-symbolize-");
+  },
+});
+
+/** Builds SRC into `dir/p` (symbol table and DWARF). */
+async function build(dir: string): Promise<string> {
+  await Deno.writeTextFile(`${dir}/p.c`, SRC);
+  const cc = await run("cc", [
+    "-g",
+    "-O1",
+    "-rdynamic",
+    "-o",
+    `${dir}/p`,
+    `${dir}/p.c`,
+  ]);
+  assertEquals(cc.code, 0, cc.stderr);
+  return `${dir}/p`;
+}
+
+/** nm -S --defined-only's function symbols (both tables) as `name@addr+size` lines, sorted. */
+async function nmFunctions(bin: string): Promise<string[]> {
+  const out = new Set<string>();
+  for (const dyn of [[], ["-D"]]) {
+    const r = await run("nm", [...dyn, "-S", "--defined-only", bin]);
+    for (const line of r.stdout.split("\n")) {
+      const m = /^([0-9a-f]+) ([0-9a-f]+) [TtWwi] (\S+)$/.exec(line);
+      if (m === null) continue;
+      out.add(
+        `${m[3].replace(/@.*$/, "")}@${parseInt(m[1], 16)}+${
+          parseInt(m[2], 16)
+        }`,
+      );
+    }
+  }
+  return [...out].sort();
+}
+
+Deno.test({
+  name:
+    "elf symbols: the function symbols read from the ELF file are nm's (with a size, types T t W w i), for a program and for libc",
+  ignore: missing,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const bins = [await build(dir), "/usr/lib/x86_64-linux-gnu/libc.so.6"];
+      for (const bin of bins) {
+        const s = readElfSymbols(bin);
+        if (s === null) continue; // (libc elsewhere)
+        const ours = new Set<string>();
+        s.name.forEach((n, i) => ours.add(`${n}@${s.addr[i]}+${s.size[i]}`));
+        const want = await nmFunctions(bin);
+        assertEquals([...ours].sort(), want, bin);
+        assertEquals(want.length > 0, true);
+      }
+    }, "alloctrace-symbolize-");
+  },
+});
+
+Deno.test({
+  name:
+    "symbolize: the innermost frame (the hooked function's entry, offset 0) is named after its own function, not the one that ends before it",
+  ignore: missing,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const p = await build(dir);
+      const after = (await symbols(p)).get("exported_after")!;
+      const entry = {
+        pc: after,
+        name: "exported_after",
+        off: 0,
+        module: p,
+        rel: after,
+      };
+      for (const names of [false, true]) {
+        const r = await symbolize([entry], () => names);
+        assertEquals(r.get(`${p}@${after}`)?.func, "exported_after");
+      }
+    }, "alloctrace-symbolize-");
+  },
+});
+
+Deno.test({
+  name:
+    "symbolize: names only (the allocator's libraries): a static function's name from the symbol table, or from the separate debug file a stripped module links to; else module+address",
+  ignore: missing,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const p = await build(dir);
+      const syms = await symbols(p);
+      const helper = syms.get("helper")!;
+      const before = syms.get("exported_before")!;
+      const frame = (module: string) => ({
+        pc: helper + 5,
+        name: "exported_before",
+        off: helper + 4 - before,
+        module,
+        rel: helper + 5,
+      });
+      const only = () => true;
+      const withTable = await symbolize([frame(p)], only);
+      assertEquals(withTable.get(`${p}@${helper + 5}`)?.func, "helper");
+      // Stripped, its debug file beside it (named by .gnu_debuglink).
+      for (
+        const args of [
+          ["--only-keep-debug", p, `${dir}/s.debug`],
+          ["--strip-all", `--add-gnu-debuglink=${dir}/s.debug`, p, `${dir}/s`],
+        ]
+      ) {
+        const r = await run("objcopy", args);
+        assertEquals(r.code, 0, r.stderr);
+      }
+      const linked = await symbolize([frame(`${dir}/s`)], only);
+      assertEquals(linked.get(`${dir}/s@${helper + 5}`)?.func, "helper");
+      // Without it: nothing to name the function by.
+      await Deno.remove(`${dir}/s.debug`);
+      await Deno.copyFile(`${dir}/s`, `${dir}/t`);
+      const bare = await symbolize([frame(`${dir}/t`)], only);
+      assertEquals(
+        bare.get(`${dir}/t@${helper + 5}`)?.func,
+        `t+0x${(helper + 5).toString(16)}`,
+      );
+    }, "alloctrace-symbolize-");
+  },
+});
+
+Deno.test({
+  name:
+    "tracer: the tools run while a program is traced keep their exit status (the tracer waits for its own threads' children only, not with waitpid(-1) for all)",
+  ignore: skip !== "" || missing,
+  async fn() {
+    await withTempDir(async (dir) => {
+      await Deno.writeTextFile(
+        `${dir}/slow.c`,
+        `#include <stdlib.h>
+#include <time.h>
+void *volatile sink;
+int main(void) {
+  struct timespec t = { 0, 3000000 };
+  for (int i = 0; i < 60; i++) {
+    for (int j = 0; j < 4096; j++) { sink = malloc(32); free(sink); }
+    nanosleep(&t, 0);
+  }
+  return 0;
+}
+`,
+      );
+      const cc = await run("cc", ["-o", `${dir}/slow`, `${dir}/slow.c`]);
+      assertEquals(cc.code, 0, cc.stderr);
+      const failures: string[] = [];
+      let runs = 0;
+      const r = await traceInWorker(
+        [`${dir}/slow`],
+        { stacks: false },
+        async () => {
+          // (Batches come 8,192 events at a time: one or two per sleep.)
+          for (let i = 0; i < 2; i++) {
+            runs++;
+            try {
+              const out = await new Deno.Command("true").output();
+              if (!out.success) failures.push(`exit ${out.code}`);
+            } catch (e) {
+              failures.push((e as Error).message);
+            }
+          }
+        },
+      );
+      assertEquals(r.code, 0);
+      assertEquals(runs > 0, true);
+      assertEquals(failures, []);
     }, "alloctrace-symbolize-");
   },
 });
