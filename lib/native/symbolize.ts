@@ -13,6 +13,8 @@ import type { NativeFrame } from "./event.ts";
 import {
   debugFileOf,
   type ElfSymbols,
+  extentAt,
+  nameCovers,
   readElfSymbols,
   symbolAt,
 } from "./elf_symbols.ts";
@@ -87,8 +89,6 @@ function _symbolsOf(path: string): ElfSymbols | null {
   return s;
 }
 
-const _noExtents = new Map<string, [number, number][]>();
-
 /**
  * Resolves every distinct frame of `frames` (keyed by module and address).
  * Frames of the modules `namesOnly` picks (the allocator's libraries, whose
@@ -133,7 +133,6 @@ export async function symbolize(
   for (const [i, [module, fs]] of [...byModule].entries()) {
     const addrs = [...fs.keys()];
     const syms = _symbolsOf(module);
-    const sizes = syms?.byName ?? _noExtents;
     const names = namesOnly(module);
     // The symbol holding an address, by the tables (the debug file's
     // first: it lists the static functions a stripped library lacks).
@@ -171,10 +170,13 @@ export async function symbolize(
       // addr2line finds (.symtab locals, DWARF, separate debug files) is
       // the function's; without one, the module and address.
       const covers = (name: string) =>
-        sizes.get(name)?.some(([start, size]) =>
-          size === 0 || (at >= start && at < start + size)
-        );
-      const outside = sizes.has(f.name) && !covers(f.name);
+        syms !== null && nameCovers(syms, at, name);
+      // (The named symbol starts `off` before the address looked up; one
+      // byte later for libunwind's offsets, taken from the return address.)
+      const named = (start: number) =>
+        syms !== null && extentAt(syms, start, f.name) !== null;
+      const outside = f.name !== "" && !covers(f.name) &&
+        (named(at - f.off) || named(at + 1 - f.off));
       let own = levels.pop() ?? { func: "??", file: "??", line: 0 };
       // Names only: the symbol whose extent holds the address, when the
       // unwinder's name does not do.
@@ -187,7 +189,7 @@ export async function symbolize(
       // (addr2line also guesses from the nearest symbol when it has neither
       // DWARF nor a symbol table: its name counts with a line or an extent.)
       const found = own.func !== "??" && own.func !== f.name &&
-        (own.file !== "??" || ownCovers || covers(own.func) === true);
+        (own.file !== "??" || ownCovers || covers(own.func));
       out.set(`${module}@${a}`, {
         func: outside
           ? (found ? own.func : unknown)
