@@ -4,7 +4,10 @@
  * @module
  */
 
-import { HEAP_SAMPLE_TYPES, type HeapSampleType } from "../profile/proto.ts";
+import {
+  HEAP_SAMPLE_TYPES,
+  type HeapSampleType,
+} from "../profile/sample_types.ts";
 import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
 import { parseGOGC } from "../runtime/gc.ts";
 

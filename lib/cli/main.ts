@@ -5,13 +5,7 @@
  * @module
  */
 
-import { RUN_HELP, runCommand } from "./run.ts";
 import { SignalExit } from "./_signals.ts";
-import { WORKLOADS_HELP, workloadsCommand } from "./workloads.ts";
-import { ANALYZE_HELP, analyzeCommand } from "./analyze.ts";
-import { REPLAY_HELP, replayCommand } from "./replay.ts";
-import { DIFF_HELP, diffCommand } from "./diff.ts";
-import { NATIVE_HELP, nativeCommand } from "./native.ts";
 import { errorLine, EXIT_FAILURE, EXIT_USAGE, UsageError } from "./_usage.ts";
 import { formatHelp } from "./_help.ts";
 
@@ -45,16 +39,43 @@ Run 'alloctrace <command> --help' for a command's options.
 `,
 );
 
-const COMMANDS: Record<
-  string,
-  { help: string; run: (a: string[]) => number | Promise<number> }
-> = {
-  run: { help: RUN_HELP, run: runCommand },
-  workloads: { help: WORKLOADS_HELP, run: workloadsCommand },
-  analyze: { help: ANALYZE_HELP, run: analyzeCommand },
-  replay: { help: REPLAY_HELP, run: replayCommand },
-  diff: { help: DIFF_HELP, run: diffCommand },
-  native: { help: NATIVE_HELP, run: nativeCommand },
+/** A subcommand: its help and what runs it. */
+interface Command {
+  help: string;
+  run: (a: string[]) => number | Promise<number>;
+}
+
+// Each command's module is loaded only when it runs (or its help is
+// asked for): loading all of them took ~40 ms of CPU at every start, a
+// tenth of `native`'s whole run at a million calls. (`deno install
+// --reload` from a URL refreshes them too: the module graph follows an
+// import() of a literal. Checked with Deno 2.9.6; ship_test's stale-URL
+// failures that once had them reverted came from the shared DENO_DIR.)
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => {
+    const m = await import("./run.ts");
+    return { help: m.RUN_HELP, run: m.runCommand };
+  },
+  workloads: async () => {
+    const m = await import("./workloads.ts");
+    return { help: m.WORKLOADS_HELP, run: m.workloadsCommand };
+  },
+  analyze: async () => {
+    const m = await import("./analyze.ts");
+    return { help: m.ANALYZE_HELP, run: m.analyzeCommand };
+  },
+  replay: async () => {
+    const m = await import("./replay.ts");
+    return { help: m.REPLAY_HELP, run: m.replayCommand };
+  },
+  diff: async () => {
+    const m = await import("./diff.ts");
+    return { help: m.DIFF_HELP, run: m.diffCommand };
+  },
+  native: async () => {
+    const m = await import("./native.ts");
+    return { help: m.NATIVE_HELP, run: m.nativeCommand };
+  },
 };
 
 /** What `alloctrace` alone prints on stderr (exit 2): one line. */
@@ -91,7 +112,7 @@ export async function main(args: string[], debug = false): Promise<number> {
           }`,
         );
       }
-      console.log(topic ? COMMANDS[topic].help : HELP);
+      console.log(topic ? (await COMMANDS[topic]()).help : HELP);
       return 0;
     }
     const found = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
@@ -103,7 +124,7 @@ export async function main(args: string[], debug = false): Promise<number> {
       );
     }
     command = cmd;
-    return await found.run(rest);
+    return await (await found()).run(rest);
   } catch (err) {
     // The reader closed the pipe (`| head`): it has what it wanted.
     if (err instanceof Deno.errors.BrokenPipe) return 0;

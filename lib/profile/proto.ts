@@ -24,6 +24,7 @@ import {
 import type { MemProfileRecord } from "../runtime/mprof.ts";
 import type { SymbolTable } from "../stack/symtab.ts";
 import { gunzip } from "./gzip.ts";
+import { HEAP_SAMPLE_TYPES, type HeapSampleType } from "./sample_types.ts";
 
 /**
  * Go's `scaleHeapSample`: the expected true (count, bytes) behind a sampled
@@ -72,16 +73,8 @@ export interface HeapSample {
   blockSize?: number;
 }
 
-/** The four sample types of a heap profile, in Go's order. */
-export const HEAP_SAMPLE_TYPES = [
-  "alloc_objects",
-  "alloc_space",
-  "inuse_objects",
-  "inuse_space",
-] as const;
-
-/** A sample type name. */
-export type HeapSampleType = typeof HEAP_SAMPLE_TYPES[number];
+// (Their own module: the command line names them without loading the encoder.)
+export { HEAP_SAMPLE_TYPES, type HeapSampleType };
 
 /**
  * Turns MemProfile records into samples: leading runtime frames dropped
