@@ -1,6 +1,6 @@
 /**
  * Regenerates the golden files in tests/testdata/golden from the cases in
- * tests/_golden.ts. Tests never write them; run this by hand after a
+ * scripts/_golden.ts. Tests never write them; run this by hand after a
  * deliberate change of output and review the diff:
  *
  *   deno run --allow-write scripts/gen_golden.ts
@@ -8,7 +8,7 @@
  * @module
  */
 
-import { GOLDEN_CASES } from "../tests/_golden.ts";
+import { GOLDEN_CASES } from "./_golden.ts";
 
 for (const c of GOLDEN_CASES) {
   const url = new URL(`../tests/testdata/golden/${c.file}`, import.meta.url);

@@ -4,7 +4,7 @@
  * them; `scripts/gen_golden.ts` writes them.
  */
 import { assertEquals } from "./_assert.ts";
-import { GOLDEN_CASES } from "./_golden.ts";
+import { GOLDEN_CASES } from "../scripts/_golden.ts";
 
 for (const c of GOLDEN_CASES) {
   Deno.test(`golden: ${c.file} is reproduced byte for byte`, async () => {

@@ -151,6 +151,18 @@ Deno.test("mod.ts has no FFI (lib/native) in its import graph", () => {
   assertEquals([...seen].filter((f) => f.startsWith("lib/native/")), []);
 });
 
+Deno.test("no script, bench or library file imports from tests/", () => {
+  const into: string[] = [];
+  for (const dir of ["lib", "scripts", "bench"]) {
+    for (const [f, edges] of _graph(dir)) {
+      for (const e of edges) {
+        if (e.to.startsWith("tests/")) into.push(`${f} -> ${e.to}`);
+      }
+    }
+  }
+  assertEquals(into, []);
+});
+
 Deno.test("the checks catch what they look for", () => {
   const g = new Map<string, Edge[]>([
     ["lib/runtime/a.ts", [{ to: "lib/runtime/b.ts", typeOnly: false }]],

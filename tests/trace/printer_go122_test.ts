@@ -6,7 +6,7 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { GO122, traceText } from "../_testdata.ts";
-import { traceOf } from "../_golden.ts";
+import { traceOf } from "../../scripts/_golden.ts";
 import { binarytrees, getPreset, leak, temporaries } from "../../mod.ts";
 
 /** `func file:line +off` of every runtime frame, and the header shapes. */

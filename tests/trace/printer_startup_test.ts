@@ -5,7 +5,7 @@
  * symbol table lays functions out differently still prints its own PCs.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { traceOf } from "../_golden.ts";
+import { traceOf } from "../../scripts/_golden.ts";
 import { goStartup, leak, type Runtime } from "../../mod.ts";
 
 /** Every `func(args)\n\tfile:line +off fp= sp= pc=` frame: its function and pc. */

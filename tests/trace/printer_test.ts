@@ -1,7 +1,7 @@
 import fc from "npm:fast-check@4.11.0";
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { GO119, parseShared, truth } from "../_testdata.ts";
-import { traceOf } from "../_golden.ts";
+import { traceOf } from "../../scripts/_golden.ts";
 import { siteFrame, type TraceEvent } from "../../lib/trace/events.ts";
 import { TraceParser } from "../../lib/trace/parser.ts";
 import { TracePrinter, writeHex } from "../../lib/trace/printer.ts";

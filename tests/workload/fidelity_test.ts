@@ -23,7 +23,7 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { GO119, GO122, parseShared, traceText, truth } from "../_testdata.ts";
-import { traceOf } from "../_golden.ts";
+import { traceOf } from "../../scripts/_golden.ts";
 import { siteFrame, slotAddr } from "../../lib/trace/events.ts";
 import {
   binarytrees,
