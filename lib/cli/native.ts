@@ -10,6 +10,7 @@
 
 import { parseArgs } from "node:util";
 import { traceInWorker } from "../native/in_worker.ts";
+import { linkageOf } from "../native/elf_linkage.ts";
 import { NativeSink } from "./_native_sink.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
 import { fmtBytes } from "../report/units.ts";
@@ -75,6 +76,24 @@ Example:
   alloctrace native --pprof heap.pb.gz -- ./myprog input.txt
 `,
 );
+
+/**
+ * What is known of the images of a run that made no traced call: each
+ * one's linkage, read from its ELF.
+ */
+function _whyNoCall(images: string[]): string {
+  if (images.length === 0) return "no program image was traced";
+  return [...new Set(images)].map((path) => {
+    switch (linkageOf(path)) {
+      case "dynamic":
+        return `${path} is dynamically linked (libc's allocator hooked) and made none`;
+      case "static":
+        return `${path} is statically linked: its allocator, if any, is its own copy (as a pure Go binary's is), not libc's, and cannot be hooked`;
+      default:
+        return `${path} could not be read as an ELF executable`;
+    }
+  }).join("; ");
+}
 
 /** Samples of sampled allocations, un-sampled the way Go's `scaleHeapSample` does. */
 async function scaled(
@@ -229,6 +248,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const t0 = performance.now();
   // With --pid: every pid seen, to say so when PID is not among them.
   const seenPids = new Set<number>();
+  // The program images run (image 0 of a started run is the start-up shell).
+  const images: string[] = [];
   let code: number;
   try {
     const r = await traceInWorker(argv, {
@@ -239,6 +260,9 @@ export async function nativeCommand(args: string[]): Promise<number> {
       followForks: !values["no-follow-forks"],
       attach: attachPid,
     }, async (batch) => {
+      for (const [id, path] of batch.images) {
+        if (id > 0 || attachPid !== undefined) images.push(path);
+      }
       if (onlyPid !== 0) {
         for (let i = 0, last = -1; i < batch.n; i++) {
           if (batch.pid[i] !== last) seenPids.add(last = batch.pid[i]);
@@ -323,9 +347,9 @@ export async function nativeCommand(args: string[]): Promise<number> {
   }
   if (result.allocs === 0 && result.frees === 0 && !quiet) {
     console.error(
-      `alloctrace: warning: ${
-        name[0]
-      } made no malloc call that could be traced (a static or pure Go binary never calls libc's malloc)`,
+      `alloctrace: warning: no malloc, calloc, realloc or free call was seen: ${
+        _whyNoCall(images)
+      }`,
     );
   }
   const report = {

@@ -93,7 +93,10 @@ export function traceInWorker(
       }
       chain = chain.then(async () => {
         if (failed) return;
-        if (d.batch.n > 0 || d.batch.stacks.length > 0) await consume(d.batch);
+        if (
+          d.batch.n > 0 || d.batch.stacks.length > 0 ||
+          d.batch.images.length > 0
+        ) await consume(d.batch);
         Atomics.add(consumed, 0, 1);
         Atomics.notify(consumed, 0);
         if (d.error !== undefined) {
