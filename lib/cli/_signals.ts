@@ -9,7 +9,8 @@
  * each GC, and stops with a {@link SignalExit}: the temporary is removed,
  * the old file stays, and the exit code is 128 + the signal's number, as
  * if the signal had killed the process. Once the worker is stopped the
- * signals' default action is back.
+ * signals' default action is back, except for one the process started with
+ * ignored, which {@link keepIgnoredSignals} keeps without effect.
  *
  * @module
  */
@@ -53,13 +54,20 @@ const _WATCHED: [string, number][] = [["SIGINT", 2], ["SIGTERM", 15], [
  * The signals this process started with ignored (Linux's
  * /proc/self/status `SigIgn` mask: a script's background job ignores
  * SIGINT, `nohup` SIGHUP), which the watch then swallows. (Deno cannot
- * leave one ignored: a listener for any signal makes it catch SIGHUP,
- * SIGINT and SIGTERM alike, and one it catches without a listener ends the
- * process.) Empty where the mask cannot be read.
+ * leave one ignored: it catches SIGHUP, SIGINT and SIGTERM alike about
+ * half a second into a run, or at its first listener for any signal, and
+ * one it catches without a listener ends the process.) Empty where the
+ * mask cannot be read.
  */
 function _ignoredAtStart(): Set<number> {
   const out = new Set<number>();
   try {
+    // Never a permission prompt for it: without read access, watch them all.
+    const read = Deno.permissions.querySync({
+      name: "read",
+      path: "/proc/self/status",
+    });
+    if (read.state !== "granted") return out;
     const m = /^SigIgn:\s*([0-9a-f]+)$/m.exec(
       Deno.readTextFileSync("/proc/self/status"),
     );
@@ -73,6 +81,31 @@ function _ignoredAtStart(): Set<number> {
     // Not Linux, or no read permission: watch them all.
   }
   return out;
+}
+
+/** The signals the process started with ignored, read once. */
+let _atStart: Set<number> | null = null;
+
+/**
+ * Keeps the signals this process started with ignored (SIGINT in a
+ * script's background job or after `trap '' INT`, SIGHUP under `nohup`)
+ * without effect for the rest of its life. Deno, whatever the signal's
+ * start, catches SIGHUP, SIGINT and SIGTERM about half a second into a run
+ * and then ends the process with 128 + signal (exit 130 after an ignored
+ * SIGINT, once `analyze -` had read its stdin): a listener that does nothing
+ * stops that. Call it first thing: once Deno catches them, the start's
+ * mask is gone.
+ */
+export function keepIgnoredSignals(): void {
+  _atStart ??= _ignoredAtStart();
+  for (const [name, n] of _WATCHED) {
+    if (!_atStart.has(n)) continue;
+    try {
+      Deno.addSignalListener(name as Deno.Signal, () => {});
+    } catch {
+      // not on this platform
+    }
+  }
 }
 
 /** The signals noticed while a {@link watchSignals} watch is on. */
@@ -93,7 +126,7 @@ export interface SignalWatch {
  */
 export async function watchSignals(): Promise<SignalWatch> {
   const flag = new Int32Array(new SharedArrayBuffer(4));
-  const ignored = _ignoredAtStart();
+  const ignored = _atStart ??= _ignoredAtStart();
   let worker: Worker | null = null;
   try {
     worker = new Worker(

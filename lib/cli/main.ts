@@ -5,7 +5,7 @@
  * @module
  */
 
-import { SignalExit } from "./_signals.ts";
+import { keepIgnoredSignals, SignalExit } from "./_signals.ts";
 import { errorLine, EXIT_FAILURE, EXIT_USAGE, UsageError } from "./_usage.ts";
 import { formatHelp } from "./_help.ts";
 
@@ -88,6 +88,7 @@ export const SHORT_USAGE = `usage: alloctrace <command> [options] (commands: ${
  * code. Errors become one line on stderr; `ALLOCTRACE_DEBUG=1` rethrows.
  */
 export async function main(args: string[], debug = false): Promise<number> {
+  keepIgnoredSignals();
   let command = "";
   try {
     const [cmd, ...rest] = negativeValues(args);

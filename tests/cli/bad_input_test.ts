@@ -766,9 +766,20 @@ const ROWS: Row[] = [
       "SIGINT while analyze waits on stdin: no output file, the old one stays",
     setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/p.pb.gz`, "old\n"),
     shell:
-      `sleep 4 2>/dev/null | $AT analyze - --pprof p.pb.gz & pid=$!; sleep 2; kill -INT $pid; wait $pid`,
+      // env gives the background job SIGINT's default action back (a
+      // non-interactive shell starts it ignored), as Ctrl-C finds it.
+      `sleep 4 2>/dev/null | env --default-signal=INT $AT analyze - --pprof p.pb.gz & pid=$!; sleep 2; kill -INT $pid; wait $pid`,
     code: 130,
     stderr: "",
+  },
+  {
+    name:
+      "SIGINT started ignored (trap '' INT, a background job) stays ignored: analyze - reads stdin to its end",
+    shell:
+      `{ sleep 3; cat ${LEAK}; } | (trap '' INT; exec $AT analyze - --json) & pid=$!; sleep 1.5; kill -INT $pid; wait $pid`,
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
   },
   {
     name: "run with the trace on stderr into a closed pipe exits quietly",
