@@ -132,6 +132,10 @@ export interface ProcessStats {
   frees: number;
   /** Bytes live at the end (blocks it allocated, never freed). */
   liveBytes: number;
+  /** Blocks live when it exec'd, dropped with their image (not leaks). */
+  droppedAtExec: number;
+  /** Frees, as a fork child, of blocks it inherited from its parent. */
+  inheritedFrees: number;
 }
 
 /** Consumes batches; the analyses are read when the run is over. */
@@ -146,6 +150,10 @@ export class NativeSink {
   events = 0;
   /** Bytes live now. */
   liveBytes = 0;
+  /** Blocks live at an exec, dropped with the image that made them (not leaks). */
+  readonly droppedAtExec = { blocks: 0, bytes: 0 };
+  /** Frees by fork children of blocks they inherited (their parent's). */
+  inheritedFrees = 0;
   readonly #o: SinkOptions;
   readonly #resolved = new Map<string, Resolved>();
   /** Tracer stack id → interned stack. */
@@ -169,6 +177,10 @@ export class NativeSink {
   readonly #spaces = new Map<number, number>();
   /** Whether a block ever had to be keyed outside its image's space. */
   #displaced = false;
+  /** The image space each pid runs now (a new one: it exec'd). */
+  readonly #spaceOfPid = new Map<number, number>();
+  /** The (pid, image) ids of fork children's inherited images. */
+  readonly #inherited = new Set<number>();
   #lastSize: SizeBucket | null = null;
   #lastLifetime: [number, { wall: number[]; between: number[] } | null] = [
     -1,
@@ -249,6 +261,9 @@ export class NativeSink {
   async add(b: EventBatch): Promise<void> {
     if (b.stacks.length > 0) await this.#internStacks(b.stacks);
     for (const [id, path] of b.images) this.#images.set(id, path);
+    for (const [, child, img] of b.forks) {
+      this.#inherited.add(child * 2 ** 30 + img);
+    }
     const only = this.#o.pid;
     const printer = this.#printer;
     const analyzer = this.analyzer;
@@ -284,6 +299,15 @@ export class NativeSink {
         space = this.#imageSpace(pid, image[i]);
         base = (space % SPACES) * 2 ** 47;
         crowded = this.#spaces.size > SPACES;
+        const was = this.#spaceOfPid.get(pid);
+        if (was !== space) {
+          // A pid runs a new image by exec, which took the old heap; or it
+          // is a new fork child that got a finished process's pid.
+          this.#spaceOfPid.set(pid, space);
+          if (
+            was !== undefined && !this.#inherited.has(pid * 2 ** 30 + image[i])
+          ) live -= this.#dropSpace(was);
+        }
       }
       // Addresses are per process image: a fork child's blocks are its own.
       let key = addr + base;
@@ -295,7 +319,15 @@ export class NativeSink {
         free.lineNo = line;
         // The analyzer's slot of the block is also ours (one live map).
         const slot = analyzer.add(free);
-        if (slot < 0) continue; // allocated before libc was hooked
+        if (slot < 0) {
+          // A fork child's free of its parent's block, or of one
+          // allocated before libc was hooked.
+          if (this.#inherited.has(pid * 2 ** 30 + image[i])) {
+            proc.inheritedFrees++;
+            this.inheritedFrees++;
+          }
+          continue;
+        }
         const size = lSize[slot];
         const stack = lStack[slot];
         live -= size;
@@ -404,6 +436,29 @@ export class NativeSink {
     return n;
   }
 
+  // Drops the blocks image `space` left live when its process exec'd
+  // (the exec discarded its heap): no longer live, not leaks, not frees.
+  // The bytes dropped.
+  #dropSpace(space: number): number {
+    const keys: number[] = [];
+    for (const [key, slot] of this.analyzer.liveEntries()) {
+      if (this.#lImage[slot] === space) keys.push(key);
+    }
+    let bytes = 0;
+    for (const key of keys) {
+      const slot = this.analyzer.drop(key);
+      if (this.#lSampled[slot] === 1) this.sampledAnalyzer?.drop(key);
+      const size = this.#lSize[slot];
+      const p = this.#procList[this.#lProc[slot]];
+      p.liveBytes -= size;
+      p.droppedAtExec++;
+      bytes += size;
+    }
+    this.droppedAtExec.blocks += keys.length;
+    this.droppedAtExec.bytes += bytes;
+    return bytes;
+  }
+
   // The first key of another space than image `space`'s own for its
   // block at `addr`: one that is free or holds the image's own block (the
   // analyzer then replaces it); when every space holds another image's
@@ -486,7 +541,16 @@ export class NativeSink {
   #procOf(pid: number, image: number): ProcessStats {
     let p = this.#procs.get(pid);
     if (p === undefined) {
-      p = { pid, images: [], allocs: 0, allocBytes: 0, frees: 0, liveBytes: 0 };
+      p = {
+        pid,
+        images: [],
+        allocs: 0,
+        allocBytes: 0,
+        frees: 0,
+        liveBytes: 0,
+        droppedAtExec: 0,
+        inheritedFrees: 0,
+      };
       this.#procs.set(pid, p);
       this.#procList.push(p);
     }

@@ -41,6 +41,10 @@ export interface NativeReport {
   processes: ProcessStats[];
   /** A process attached to (`-p`): it was detached from, not ended. */
   attached?: boolean;
+  /** Blocks live at an exec, dropped with their image (not leaks). */
+  droppedAtExec: { blocks: number; bytes: number };
+  /** Frees by fork children of blocks inherited from their parent. */
+  inheritedFrees: number;
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
@@ -88,6 +92,8 @@ export function nativeJson(r: NativeReport, top: number): unknown {
     peakLiveBytes: a.peakLiveBytes,
     liveBytes: a.liveBytes,
     liveObjects: a.liveObjects,
+    droppedAtExec: r.droppedAtExec,
+    inheritedFrees: r.inheritedFrees,
     sites: a.sites.map(nativeSite),
     lifetimes: {
       wallMsBuckets: WALL_BUCKETS,
@@ -124,6 +130,20 @@ export function nativeText(
       `              ${
         n(a.unmatchedFrees)
       } frees of blocks allocated before tracing started`,
+    );
+  }
+  if (r.inheritedFrees > 0) {
+    out.push(
+      `              ${
+        n(r.inheritedFrees)
+      } frees by fork children of blocks inherited from their parent`,
+    );
+  }
+  if (r.droppedAtExec.blocks > 0) {
+    out.push(
+      `              ${n(r.droppedAtExec.blocks)} blocks (${
+        n(r.droppedAtExec.bytes)
+      } bytes) live at an exec, dropped with their image (not leaks)`,
     );
   }
   out.push(

@@ -360,6 +360,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
     lifetimes: sink.lifetimes(),
     sizes: sink.sizeHistogram(),
     processes: sink.processes(),
+    droppedAtExec: sink.droppedAtExec,
+    inheritedFrees: sink.inheritedFrees,
     attached: attachPid !== undefined,
   };
   const text = jsonPath !== undefined || !quiet

@@ -95,6 +95,11 @@ export interface EventBatch {
   stacks: [number, NativeFrame[]][];
   /** Images first seen in this batch: [id, path]. */
   images: [number, string][];
+  /**
+   * Fork children that began in this batch: [parent pid, child pid, the
+   * image they share] (the child's heap is a copy of its parent's).
+   */
+  forks: [number, number, number][];
 }
 
 /** Events per batch. */
@@ -121,6 +126,7 @@ function batchOver(buf: ArrayBufferLike): EventBatch {
     sampled: new Uint8Array(buf, 49 * n, n),
     stacks: [],
     images: [],
+    forks: [],
   };
 }
 
@@ -137,6 +143,12 @@ export interface EventOut {
    * before (an exec begins a new image, whose blocks are not the old one's).
    */
   imageId(path: string, exec?: boolean): number;
+  /**
+   * Process `child` was forked from `parent`, running image `image` (an
+   * {@link EventOut.imageId}) until it execs: the blocks it frees without
+   * having allocated them are its parent's, inherited.
+   */
+  forked?(parent: number, child: number, image: number): void;
   /**
    * One event (`kind`: index in {@link NATIVE_KINDS}; `stack`: a
    * {@link EventOut.stackId}, -1 for none; `image`: an {@link EventOut.imageId}).
@@ -260,6 +272,10 @@ export class BatchEncoder implements EventOut {
       this.#b.images.push([img, path]);
     }
     return img;
+  }
+
+  forked(parent: number, child: number, image: number): void {
+    this.#b.forks.push([parent, child, image]);
   }
 
   /** The batch so far (its arrays are handed over; a new batch starts). */

@@ -296,7 +296,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       maps: new ProcMaps(p),
       libcStart: from?.libcStart ?? 0,
       image,
-      imageId: out.imageId(image),
+      // A fork child runs its parent's image (not a later one of that path).
+      imageId: from?.imageId ?? out.imageId(image),
       mode: null,
       rbrk: from?.rbrk ?? 0,
       rbrkOrig: from?.rbrkOrig ?? 0,
@@ -401,6 +402,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       release(proc, child);
     } else {
       const kid = newProc(child, proc);
+      out.forked?.(pidOfTid.get(tid) ?? proc.pid, child, kid.imageId);
       kid.maps.refresh();
       procOf.set(child, kid);
       setPidOf(child, child);

@@ -112,6 +112,14 @@ export class AddrMap {
     }
   }
 
+  /** The entries as [address, value], in no particular order. */
+  *entries(): IterableIterator<[number, number]> {
+    const keys = this.#keys;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] !== EMPTY) yield [keys[i], this.#vals[i]];
+    }
+  }
+
   #grow(): void {
     const keys = this.#keys;
     const vals = this.#vals;

@@ -479,6 +479,23 @@ export class TraceAnalyzer {
     return this.#live.values();
   }
 
+  /** The objects live now as [address, slot] (see {@link TraceAnalyzer.add}). */
+  liveEntries(): IterableIterator<[number, number]> {
+    return this.#live.entries();
+  }
+
+  /**
+   * Ends the life of the object live at `addr` without a traced free (its
+   * memory went another way: native tracing's exec, which discards the
+   * image's heap), so it is no longer live and its site counts no free;
+   * its slot, or -1 when none is live there.
+   */
+  drop(addr: number): number {
+    const slot = this.#live.take(addr);
+    if (slot >= 0) this.#release(slot, false);
+    return slot;
+  }
+
   /** Ends the life of the object in `slot` (already out of the live map). */
   #release(slot: number, traced: boolean): void {
     const r = this.#r;

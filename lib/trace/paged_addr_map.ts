@@ -111,4 +111,14 @@ export class PagedAddrMap
     }
     if (this.#odd !== null) yield* this.#odd.values();
   }
+
+  /** The entries as [address, value], in no particular order. */
+  *entries(): IterableIterator<[number, number]> {
+    for (const [p, page] of this.#pages) {
+      for (let i = 0; i < WORDS; i++) {
+        if (page[i] >= 0) yield [p * PAGE + i * 8, page[i]];
+      }
+    }
+    if (this.#odd !== null) yield* this.#odd.entries();
+  }
 }

@@ -19,7 +19,9 @@ const HEAD = `#include <stdio.h>
 #include <pthread.h>
 #include <sys/wait.h>
 void *volatile keep;
-static void mark(int n) { for (int i = 0; i < n; i++) keep = malloc(${MARK}); }
+void *marks[64]; /* the first 64 marker blocks */
+static int nmarks;
+static void mark(int n) { for (int i = 0; i < n; i++) { keep = malloc(${MARK}); if (nmarks < 64) marks[nmarks++] = keep; } }
 `;
 
 interface Row {
@@ -29,6 +31,12 @@ interface Row {
   code: number;
   /** Marker allocations the trace must hold. */
   marks: number;
+  /** Marker blocks live at exit (default: all of them, mark() frees nothing). */
+  live?: number;
+  /** Blocks an exec dropped with the image that made them (default 0). */
+  dropped?: number;
+  /** Frees of blocks a fork child inherited from its parent (default 0). */
+  inherited?: number;
   needsBreakpoints?: boolean;
   /** More compiler flags. */
   cflags?: string[];
@@ -53,12 +61,25 @@ int main() { pthread_t t[6]; for (int i = 0; i < 6; i++) pthread_create(&t[i], 0
     marks: 12,
   },
   {
-    name: "exec of itself: calls before and after",
+    name:
+      "exec of itself: calls before and after; the blocks of the image before are dropped at the exec, not leaks",
     body: `int main(int argc, char **argv) { mark(4);
   if (argc == 1) { execl(argv[0], argv[0], "again", (char *)0); return 9; }
   fprintf(stderr, "ok\\n"); return 0; }`,
     code: 0,
     marks: 8,
+    live: 4,
+    dropped: 4,
+  },
+  {
+    name:
+      "a fork child frees blocks its parent allocated: frees of inherited blocks, the parent's own stay live",
+    body: `int main() { mark(3);
+  pid_t p = fork(); if (p == 0) { free(marks[0]); free(marks[1]); _exit(0); }
+  int st; waitpid(p, &st, 0); fprintf(stderr, "ok\\n"); return 0; }`,
+    code: 0,
+    marks: 3,
+    inherited: 2,
   },
   {
     name:
@@ -71,7 +92,7 @@ int main() { pthread_t t[6]; for (int i = 0; i < 6; i++) pthread_create(&t[i], 0
   },
   {
     name:
-      "exec with ASLR off: the blocks the image before left stay live, though the new image's land at their addresses",
+      "exec with ASLR off: the blocks the image before left are dropped at the exec, the new image's at their addresses stay live",
     body: `#include <sys/personality.h>
 int main(int argc, char **argv) {
   if (argc == 1) { personality(ADDR_NO_RANDOMIZE); execl(argv[0], argv[0], "a", (char *)0); return 9; }
@@ -80,6 +101,8 @@ int main(int argc, char **argv) {
   fprintf(stderr, "ok\\n"); return 0; }`,
     code: 0,
     marks: 8,
+    live: 4,
+    dropped: 4,
   },
   {
     name: "killed by its own SIGTERM: 128+15, calls before kept",
@@ -176,8 +199,14 @@ for (const row of ROWS) {
         const live = doc.sites
           .filter((s: { func: string }) => s.func === "mark")
           .reduce((a: number, s: { live: number }) => a + s.live, 0);
-        assertEquals(live, row.marks, "marker blocks live at exit");
+        assertEquals(live, row.live ?? row.marks, "marker blocks live at exit");
       }
+      assertEquals(
+        doc.droppedAtExec,
+        { blocks: row.dropped ?? 0, bytes: (row.dropped ?? 0) * MARK },
+        "blocks dropped at an exec",
+      );
+      assertEquals(doc.inheritedFrees, row.inherited ?? 0, "inherited frees");
       assertEquals(await Deno.readTextFile(before), "keep me\n");
       assertEquals(
         [...Deno.readDirSync(work)].map((e) => e.name).sort(),

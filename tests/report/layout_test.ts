@@ -72,6 +72,8 @@ Deno.test("native's size table: figures right-aligned, labels as fmtBytes prints
       { limit: 4096, count: 3, bytes: 12000 },
     ],
     processes: [],
+    droppedAtExec: { blocks: 0, bytes: 0 },
+    inheritedFrees: 0,
   };
   const text = nativeText(report, 10);
   const at = text.split("\n").findIndex((l) =>

@@ -1,9 +1,11 @@
 /**
- * When a traced run saw no malloc, calloc, realloc or free call, the
- * warning says what is known: each program image's linkage, read from its
- * ELF (a dynamic one's libc calls would have been seen: it made none; a
- * static one's allocator is its own copy, which cannot be hooked), never a
- * guess about why.
+ * What `alloctrace native`'s report says of program images: when a run saw
+ * no malloc, calloc, realloc or free call, the warning says what is known
+ * (each image's linkage, read from its ELF: a dynamic one's libc calls
+ * would have been seen, it made none; a static one's allocator is its own
+ * copy, which cannot be hooked), never a guess; blocks an image left when
+ * it exec'd are dropped with it, not leaks; a fork child's frees of its
+ * parent's blocks are frees of inherited blocks.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { alloctrace } from "../_run.ts";
@@ -29,7 +31,7 @@ const hasStaticLibc = (() => {
   }
 })();
 if (skip === "" && !hasStaticLibc) {
-  console.log("nothing_seen_test: static row skipped: no libc.a (libc6-dev)");
+  console.log("images_test: static row skipped: no libc.a (libc6-dev)");
 }
 
 interface Row {
@@ -90,5 +92,48 @@ Deno.test({
     );
     assertEquals(linkageOf("/etc/passwd"), "not ELF");
     assertEquals(linkageOf("/nonexistent/x"), "unreadable");
+  },
+});
+
+const EXEC_AND_FORK = `#include <stdlib.h>
+#include <unistd.h>
+#include <sys/wait.h>
+void *volatile b[4];
+int main(int argc, char **argv) {
+  for (int i = 0; i < 4; i++) b[i] = malloc(3000 + argc);
+  if (argc == 1) { execl(argv[0], argv[0], "again", (char *)0); return 9; }
+  pid_t p = fork();
+  if (p == 0) { free(b[0]); _exit(0); }
+  int st; waitpid(p, &st, 0);
+  return 0;
+}
+`;
+
+Deno.test({
+  name:
+    "native's report: blocks left at an exec are dropped with their image (not leaks), a fork child's frees of its parent's blocks are inherited frees",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("exec_and_fork", EXEC_AND_FORK);
+    const r = await alloctrace(["native", "--", bin], ["-A"]);
+    assertEquals(r.code, 0, r.stderr);
+    assertTrue(
+      r.stderr.includes(
+        "\n              1 frees by fork children of blocks inherited from their parent\n",
+      ),
+      r.stderr,
+    );
+    assertTrue(
+      r.stderr.includes(
+        "\n              4 blocks (12,004 bytes) live at an exec, dropped with their image (not leaks)\n",
+      ),
+      r.stderr,
+    );
+    // The leaks are the second image's 4 blocks only (its fork child's
+    // free took the child's copy, not the parent's).
+    assertTrue(
+      r.stderr.includes("live at exit  12,008 bytes in 4 blocks"),
+      r.stderr,
+    );
   },
 });
