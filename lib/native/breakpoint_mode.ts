@@ -47,13 +47,18 @@ export function subFlags8(flags: bigint, a: number, b: number): bigint {
   return f;
 }
 
-/** An instruction executed by writing a stopped thread's registers. */
-export type Emulator = (r: BigUint64Array, tid: number) => void;
+/**
+ * An instruction executed by writing a stopped thread's registers; false
+ * when it cannot be (a `push` whose stack write fails, where the CPU's
+ * would fault), the registers untouched: the real instruction runs then.
+ */
+export type Emulator = (r: BigUint64Array, tid: number) => boolean | void;
 
 const PUSH_REG = [10, 11, 12, 5, 19, 4, 13, 14]; // rax rcx rdx rbx rsp rbp rsi rdi
 const PUSH_REX = [9, 8, 7, 6, 3, 2, 1, 0]; // r8 … r15
 const GPR = [...PUSH_REG, ...PUSH_REX]; // by the instruction's register number
 const EFLAGS = 18;
+const SIGTRAP = 5;
 
 /**
  * The emulation of the instruction whose first bytes are `w` at `entry`,
@@ -69,8 +74,9 @@ export function emulatorFor(
   const b1 = Number((w >> 8n) & 0xffn);
   const b2 = Number((w >> 16n) & 0xffn);
   const push = (reg: number, len: number): Emulator => (r, tid) => {
-    r[REG.rsp] -= 8n;
-    t.poke(tid, Number(r[REG.rsp]), r[reg]);
+    const rsp = r[REG.rsp] - 8n;
+    if (!t.poke(tid, Number(rsp), r[reg])) return false;
+    r[REG.rsp] = rsp;
     r[REG.rip] = BigInt(entry + len);
   };
   if (b0 >= 0x50 && b0 <= 0x57) return push(PUSH_REG[b0 - 0x50], 1);
@@ -129,7 +135,9 @@ export function emulatorFor(
 /**
  * Executes the instruction under the breakpoint at `addr` for `tid` and
  * leaves it at the next one: emulated, or single-stepped with the original
- * byte `orig` back for that one step (registers must be loaded).
+ * byte `orig` back for that one step (registers must be loaded). Returns
+ * the signal the thread must be resumed with: 0, or the fault the real
+ * instruction met (a push past the stack's end: SIGSEGV, as untraced).
  */
 export function stepPast(
   t: Tracee,
@@ -137,17 +145,17 @@ export function stepPast(
   addr: number,
   orig: number,
   emulate: Emulator | null,
-): void {
-  if (emulate !== null) {
-    emulate(t.regs, tid);
+): number {
+  if (emulate !== null && emulate(t.regs, tid) !== false) {
     t.setRegs(tid);
-    return;
+    return 0;
   }
   t.setByte(tid, addr, orig);
   t.regs[REG.rip] = BigInt(addr);
   t.setRegs(tid);
-  t.step(tid);
+  const sig = t.step(tid);
   t.setByte(tid, addr, 0xcc);
+  return sig === SIGTRAP ? 0 : sig;
 }
 
 interface Hook {
@@ -265,8 +273,7 @@ export class BreakpointMode implements HookMode {
         });
       }
     }
-    stepPast(t, tid, bp, hook.orig, hook.emulate);
-    t.cont(tid);
+    t.cont(tid, stepPast(t, tid, bp, hook.orig, hook.emulate));
     return true;
   }
 

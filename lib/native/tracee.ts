@@ -67,9 +67,9 @@ export class Tracee {
     );
   }
 
-  /** Writes the word at `addr` (even in read-only code). */
-  poke(tid: number, addr: number, word: bigint): void {
-    this.#c.ptrace(PT.POKEDATA, BigInt(tid), BigInt(addr), word);
+  /** Writes the word at `addr` (even in read-only code); false when it cannot (unmapped). */
+  poke(tid: number, addr: number, word: bigint): boolean {
+    return this.#c.ptrace(PT.POKEDATA, BigInt(tid), BigInt(addr), word) >= 0n;
   }
 
   /** Sets the byte at `addr`; returns the one it replaced. */
@@ -99,10 +99,13 @@ export class Tracee {
     this.#c.ptrace(PT.DETACH, BigInt(tid), 0n, BigInt(sig));
   }
 
-  /** Executes one instruction of `tid` and waits for it. */
-  step(tid: number): void {
+  /**
+   * Executes one instruction of `tid` and waits for it; the signal it
+   * stopped with (SIGTRAP, or a fault of the instruction's: SIGSEGV).
+   */
+  step(tid: number): number {
     this.#c.ptrace(PT.SINGLESTEP, BigInt(tid), 0n, 0n);
-    this.wait(tid, WALL);
+    return (this.wait(tid, WALL).s >> 8) & 0xff;
   }
 
   /** The ptrace event message (a new child's pid). */

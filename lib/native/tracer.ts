@@ -63,7 +63,7 @@ import type {
   ModeSettings,
 } from "./hook_mode.ts";
 import type { StackStats } from "./hook_ring.ts";
-import { BreakpointMode, emulatorFor } from "./breakpoint_mode.ts";
+import { BreakpointMode, emulatorFor, stepPast } from "./breakpoint_mode.ts";
 import { InjectedMode } from "./injected_mode.ts";
 
 export type { NativeEvent, NativeFrame } from "./event.ts";
@@ -688,11 +688,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         em = emulatorFor(t, (w & ~0xffn) | BigInt(proc.execOrig), bp);
         execEmulation.set(bp, em);
       }
-      if (em !== null) {
-        em(t.regs, tid);
-        t.setRegs(tid);
-      }
-      t.cont(tid);
+      // (Single-stepped when it cannot be emulated.)
+      t.cont(tid, stepPast(t, tid, bp, proc.execOrig, em));
       continue;
     }
     if (bp === proc.rbrk && proc.rbrk !== 0) {

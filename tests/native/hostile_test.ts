@@ -37,6 +37,8 @@ interface Row {
   dropped?: number;
   /** Frees of blocks a fork child inherited from its parent (default 0). */
   inherited?: number;
+  /** The program's one line on stderr, when the row pins it. */
+  line?: string;
   needsBreakpoints?: boolean;
   /** More compiler flags. */
   cflags?: string[];
@@ -156,6 +158,33 @@ int main(int argc, char **argv) {
     marks: 6,
   },
   {
+    name:
+      "--breakpoints: malloc called with the stack at the edge of its mapping faults at its first push, as untraced (the emulated push's write fails: the real instruction runs)",
+    flags: ["--breakpoints", "--no-stacks"],
+    needsBreakpoints: true,
+    cflags: ["-O0"],
+    body: `#include <sys/mman.h>
+static char *base;
+static void on_segv(int s, siginfo_t *si, void *u) {
+  char m[64];
+  int n = snprintf(m, sizeof m, "fault %ld below the stack\\n", (long)(base - (char *)si->si_addr));
+  write(2, m, n); _exit(7); }
+int main() {
+  char *two = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  munmap(two, 4096); base = two + 4096;
+  stack_t ss = { .ss_sp = malloc(65536), .ss_size = 65536 }; sigaltstack(&ss, 0);
+  struct sigaction sa = { 0 }; sa.sa_sigaction = on_segv; sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigaction(SIGSEGV, &sa, 0);
+  /* The call's return address is the mapping's lowest word: malloc's
+     first instruction, push %r12, writes below it. */
+  __asm__ volatile("mov %%rsp, %%rbx\\n mov %0, %%rsp\\n mov $16, %%edi\\n call malloc@PLT\\n mov %%rbx, %%rsp"
+    :: "r"(base + 8) : "rbx", "rdi", "rax", "memory");
+  return 0; }`,
+    code: 7,
+    marks: 0,
+    line: "fault 8 below the stack",
+  },
+  {
     name: "a signal handler that allocates",
     body: `static void h(int s) { mark(1); }
 int main() { signal(SIGUSR1, h); for (int i = 0; i < 20; i++) raise(SIGUSR1);
@@ -191,6 +220,7 @@ for (const row of ROWS) {
       ], ["-A"]);
       assertEquals(r.code, row.code, r.stderr);
       assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+      if (row.line !== undefined) assertEquals(r.stderr, `${row.line}\n`);
       const doc = JSON.parse(await Deno.readTextFile(`${work}/out.json`));
       const marks = doc.sizes.find((s: { limit: number }) => s.limit === 8192);
       assertEquals(marks?.count ?? 0, row.marks, JSON.stringify(doc.sizes));
