@@ -244,7 +244,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
     pid: onlyPid,
   });
   // On a terminal: events so far, their rate, the live bytes.
-  const progress = new Progress(quiet);
+  // The program writes to the same terminal: a status line on the last row.
+  const progress = new Progress(quiet, { shared: true });
   const t0 = performance.now();
   // With --pid: every pid seen, to say so when PID is not among them.
   const seenPids = new Set<number>();

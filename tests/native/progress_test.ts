@@ -21,11 +21,12 @@ int main(int argc, char **argv) {
 `;
 
 const hasScript = await tool("script");
-// The line is redrawn after "\r" and ESC [K (erase to the end of line).
-const ERASE = "\r\x1b[K";
+// The line is drawn on the last row (24: see the stty below), cursor saved
+// and restored around it (progress_screen_test checks it never mixes with
+// the program's output).
 const LINE = new RegExp(
   String
-    .raw`\r\x1b\[K\[alloctrace\] [\d,]+ events, [\d,]+/s, [\d.]+[kMG]?B live \([\d.]+ s\)`,
+    .raw`\x1b7\x1b\[24;1H\x1b\[2K\[alloctrace\] [\d,]+ events, [\d,]+/s, [\d.]+[kMG]?B live \([\d.]+ s\)\x1b8`,
 );
 
 Deno.test({
@@ -35,7 +36,7 @@ Deno.test({
   async fn() {
     const bin = await compile("slow", SLOW);
     const traced = (flags: string[]) =>
-      `${Deno.execPath()} run -A main.ts native ${
+      `stty rows 24 cols 120; ${Deno.execPath()} run -A main.ts native ${
         flags.join(" ")
       } -- ${bin} 20`;
     const onTty = (flags: string[]) =>
@@ -51,9 +52,11 @@ Deno.test({
       /events, [\d,]+\/s, [1-9][\d.]*kB live/.test(shown.stdout),
       shown.stdout,
     );
-    // The line is cleared before the report.
+    // The row is cleared and the scrolling region reset before the report.
     assertTrue(
-      shown.stdout.includes(`${ERASE}program       ${bin} 20: exit code 0`),
+      shown.stdout.includes(
+        `\x1b7\x1b[24;1H\x1b[2K\x1b[r\x1b8program       ${bin} 20: exit code 0`,
+      ),
       shown.stdout,
     );
     assertTrue(/calls +400,020 allocations/.test(shown.stdout), shown.stdout);
