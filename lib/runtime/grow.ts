@@ -15,3 +15,77 @@ export function grown<T extends Int32Array | Float64Array | Uint8Array>(
   b.set(a);
   return b;
 }
+
+/** Named typed-array columns, one value per slot in each. */
+export type Columns = Record<string, Int32Array | Float64Array | Uint8Array>;
+
+/**
+ * Per-object figures in typed-array columns indexed by slot (a small
+ * integer, reused once freed) instead of an object or a map entry per
+ * object: the trace analyzers' live objects and the native sink's blocks.
+ * The columns grow together, by doubling; {@link SlotColumns.cols} is then
+ * a new record of new arrays, so read it again after
+ * {@link SlotColumns.take} or {@link SlotColumns.fit}.
+ *
+ * @example
+ * ```ts
+ * import { SlotColumns } from "./grow.ts";
+ * const s = new SlotColumns({ size: new Float64Array(2), site: new Int32Array(2) });
+ * const a = s.take(), b = s.take(), c = s.take(); // the third grows them
+ * s.cols.size[c] = 64;
+ * s.release(b);
+ * if (s.take() !== b || s.cols.size.length !== 4 || s.cols.size[c] !== 64) throw new Error();
+ * ```
+ */
+export class SlotColumns<C extends Columns> {
+  /** The columns (all of one length). */
+  cols: C;
+  #cap: number;
+  #n = 0;
+  readonly #free: number[] = [];
+
+  /** Columns starting as `cols` (of one length, at least 1). */
+  constructor(cols: C) {
+    this.#cap = Math.min(...Object.values(cols).map((c) => c.length));
+    this.cols = _record(cols, (c) => c);
+  }
+
+  /** A slot: the last one released, or a new one (the columns grow when full). */
+  take(): number {
+    const s = this.#free.pop();
+    if (s !== undefined) return s;
+    if (this.#n === this.#cap) this.fit(this.#n);
+    return this.#n++;
+  }
+
+  /** Gives `slot` back for a later {@link SlotColumns.take}. */
+  release(slot: number): void {
+    this.#free.push(slot);
+  }
+
+  /**
+   * Makes room for `slot` (columns indexed by another's slots, as the
+   * native sink's by its analyzer's); true when the columns grew.
+   */
+  fit(slot: number): boolean {
+    if (slot < this.#cap) return false;
+    let n = this.#cap * 2;
+    while (n <= slot) n *= 2;
+    this.cols = _record(this.cols, (c) => grown(c, n));
+    this.#cap = n;
+    return true;
+  }
+}
+
+// A record of `cols`' columns mapped by `f`, its properties added in one
+// order from an empty object: every record of the same names has one
+// hidden class, the first as the grown ones, so reading a column stays a
+// monomorphic property load.
+function _record<C extends Columns>(
+  cols: C,
+  f: (c: Columns[string]) => Columns[string],
+): C {
+  const out: Columns = {};
+  for (const name of Object.keys(cols)) out[name] = f(cols[name]);
+  return out as C;
+}

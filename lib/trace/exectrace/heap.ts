@@ -31,7 +31,7 @@ import type {
   GenerationContext,
   TypeInfo,
 } from "./reader.ts";
-import { grown } from "../../runtime/grow.ts";
+import { SlotColumns } from "../../runtime/grow.ts";
 
 /** Go 1.23's `class_to_size` (runtime/sizeclasses.go; the same since 1.19). */
 export const CLASS_TO_SIZE: readonly number[] = [
@@ -351,14 +351,15 @@ export class ExecHeap implements ExecSink {
   };
   readonly #gstacks = new Map<number, number>();
   readonly #live = new AddrMap(1 << 14);
-  #lType = new Int32Array(1024);
-  #lSite = new Int32Array(1024);
-  #lCycle = new Int32Array(1024);
-  #lSize = new Float64Array(1024);
-  #lTime = new Float64Array(1024);
-  #lExisting = new Uint8Array(1024);
-  readonly #freeSlots: number[] = [];
-  #nslots = 0;
+  /** The live objects' figures, by the slot #live maps their address to. */
+  readonly #objs = new SlotColumns({
+    type: new Int32Array(1024),
+    site: new Int32Array(1024),
+    cycle: new Int32Array(1024),
+    size: new Float64Array(1024),
+    time: new Float64Array(1024),
+    existing: new Uint8Array(1024),
+  });
   #cycle = 0;
   #minAddr = 0;
   #pageSize = 8192;
@@ -663,16 +664,6 @@ export class ExecHeap implements ExecSink {
     return false;
   }
 
-  #grow(): void {
-    const n = this.#lType.length * 2;
-    this.#lType = grown(this.#lType, n);
-    this.#lSite = grown(this.#lSite, n);
-    this.#lCycle = grown(this.#lCycle, n);
-    this.#lSize = grown(this.#lSize, n);
-    this.#lTime = grown(this.#lTime, n);
-    this.#lExisting = grown(this.#lExisting, n);
-  }
-
   #alloc(id: number, localType: number, c: EventCursor, existing: boolean) {
     this.#slot(id);
     const addr = this.#addr;
@@ -681,11 +672,7 @@ export class ExecHeap implements ExecSink {
     const ids = this.#typeIds;
     const type = localType < ids.length ? ids[localType] : 0;
     const site = existing ? NO_SITE : this.#siteOfG(c.g);
-    let slot = this.#freeSlots.pop();
-    if (slot === undefined) {
-      if (this.#nslots === this.#lType.length) this.#grow();
-      slot = this.#nslots++;
-    }
+    const slot = this.#objs.take();
     const prev = this.#live.put(addr, slot);
     if (prev >= 0) {
       // The slot's free is still to come: threads' clocks tick at 64 ns and
@@ -696,12 +683,13 @@ export class ExecHeap implements ExecSink {
       this.#release(prev, c, addr);
       this.#staleFrees.set(addr, this.#cycle);
     }
-    this.#lType[slot] = type;
-    this.#lSite[slot] = site;
-    this.#lCycle[slot] = this.#cycle;
-    this.#lSize[slot] = size;
-    this.#lTime[slot] = c.time;
-    this.#lExisting[slot] = existing ? 1 : 0;
+    const o = this.#objs.cols;
+    o.type[slot] = type;
+    o.site[slot] = site;
+    o.cycle[slot] = this.#cycle;
+    o.size[slot] = size;
+    o.time[slot] = c.time;
+    o.existing[slot] = existing ? 1 : 0;
     const e = this.#allocEv;
     e.addr = addr;
     e.size = size;
@@ -734,17 +722,18 @@ export class ExecHeap implements ExecSink {
   }
 
   #release(slot: number, c: EventCursor, addr: number): void {
-    this.#freeSlots.push(slot);
+    this.#objs.release(slot);
+    const o = this.#objs.cols;
     const e = this.#freeEv;
     e.addr = addr;
-    e.size = this.#lSize[slot];
+    e.size = o.size[slot];
     e.goroutine = c.g;
     e.time = c.time;
-    e.typeIndex = this.#lType[slot];
-    e.site = this.#lSite[slot];
-    e.allocTime = this.#lTime[slot];
-    e.allocCycle = this.#lCycle[slot];
-    e.existing = this.#lExisting[slot] === 1;
+    e.typeIndex = o.type[slot];
+    e.site = o.site[slot];
+    e.allocTime = o.time[slot];
+    e.allocCycle = o.cycle[slot];
+    e.existing = o.existing[slot] === 1;
     this.#emit(e);
   }
 
@@ -759,14 +748,15 @@ export class ExecHeap implements ExecSink {
       existing: boolean,
     ) => void,
   ): void {
+    const o = this.#objs.cols;
     for (const s of this.#live.values()) {
       f(
-        this.#lType[s],
-        this.#lSize[s],
-        this.#lSite[s],
-        this.#lTime[s],
-        this.#lCycle[s],
-        this.#lExisting[s] === 1,
+        o.type[s],
+        o.size[s],
+        o.site[s],
+        o.time[s],
+        o.cycle[s],
+        o.existing[s] === 1,
       );
     }
   }
