@@ -20,7 +20,7 @@ import { seedFrameLines, SeedPrinter } from "../trace/seed_printer.ts";
 import { type Frame, StackTable } from "../trace/events.ts";
 import { siteName, TraceAnalyzer } from "../trace/analyze.ts";
 import type { SiteBy } from "../trace/sites.ts";
-import { grown } from "../runtime/grow.ts";
+import { SlotColumns } from "../runtime/grow.ts";
 
 /** The C and C++ runtime libraries: their frames are shown by module, not source file. */
 const ALLOCATOR_LIBS =
@@ -158,15 +158,17 @@ export class NativeSink {
   readonly #resolved = new Map<string, Resolved>();
   /** Tracer stack id → interned stack. */
   readonly #stackOf = new Map<number, number>();
-  // Live blocks, by the analyzer's slot (its live map is the only one).
-  #lSize = new Float64Array(1024);
-  #lTime = new Float64Array(1024);
-  #lClock = new Float64Array(1024);
-  #lStack = new Int32Array(1024);
-  #lProc = new Int32Array(1024);
-  /** The process image (see #imageSpace) that made the block. */
-  #lImage = new Int32Array(1024);
-  #lSampled = new Uint8Array(1024);
+  // Live blocks, by the analyzer's slot (its live map is the only one);
+  // `image`: the process image (see #imageSpace) that made the block.
+  readonly #blocks = new SlotColumns({
+    size: new Float64Array(1024),
+    time: new Float64Array(1024),
+    clock: new Float64Array(1024),
+    stack: new Int32Array(1024),
+    proc: new Int32Array(1024),
+    image: new Int32Array(1024),
+    sampled: new Uint8Array(1024),
+  });
   readonly #procList: ProcessStats[] = [];
   #lastProc: ProcessStats | null = null;
   #lastImage = -1;
@@ -279,9 +281,15 @@ export class NativeSink {
     let crowded = this.#spaces.size > SPACES;
     // Columns and counters in locals for the loop (written back after it).
     const { kind, pid: pids, image, addr: addrs, time: times, tid } = b;
-    let lSize = this.#lSize, lStack = this.#lStack, lTime = this.#lTime;
-    let lClock = this.#lClock, lProc = this.#lProc, lImage = this.#lImage;
-    let lSampled = this.#lSampled;
+    let {
+      size: lSize,
+      stack: lStack,
+      time: lTime,
+      clock: lClock,
+      proc: lProc,
+      image: lImage,
+      sampled: lSampled,
+    } = this.#blocks.cols;
     let events = this.events;
     let live = this.liveBytes;
     let clock = this.#clock;
@@ -370,14 +378,16 @@ export class NativeSink {
         this.#procList[lProc[prev]].liveBytes -= prevSize;
       }
       if (slot >= lSize.length) {
-        this.#grow(slot);
-        lSize = this.#lSize;
-        lStack = this.#lStack;
-        lTime = this.#lTime;
-        lClock = this.#lClock;
-        lProc = this.#lProc;
-        lImage = this.#lImage;
-        lSampled = this.#lSampled;
+        this.#blocks.fit(slot);
+        ({
+          size: lSize,
+          stack: lStack,
+          time: lTime,
+          clock: lClock,
+          proc: lProc,
+          image: lImage,
+          sampled: lSampled,
+        } = this.#blocks.cols);
       }
       lSize[slot] = size;
       lStack[slot] = stack;
@@ -441,15 +451,16 @@ export class NativeSink {
   // The bytes dropped.
   #dropSpace(space: number): number {
     const keys: number[] = [];
+    const b = this.#blocks.cols;
     for (const [key, slot] of this.analyzer.liveEntries()) {
-      if (this.#lImage[slot] === space) keys.push(key);
+      if (b.image[slot] === space) keys.push(key);
     }
     let bytes = 0;
     for (const key of keys) {
       const slot = this.analyzer.drop(key);
-      if (this.#lSampled[slot] === 1) this.sampledAnalyzer?.drop(key);
-      const size = this.#lSize[slot];
-      const p = this.#procList[this.#lProc[slot]];
+      if (b.sampled[slot] === 1) this.sampledAnalyzer?.drop(key);
+      const size = b.size[slot];
+      const p = this.#procList[b.proc[slot]];
       p.liveBytes -= size;
       p.droppedAtExec++;
       bytes += size;
@@ -468,7 +479,7 @@ export class NativeSink {
     for (let k = 1; k < SPACES; k++) {
       const key = addr + ((space + k) % SPACES) * 2 ** 47;
       const held = this.analyzer.liveSlot(key);
-      if (held < 0 || this.#lImage[held] === space) return key;
+      if (held < 0 || this.#blocks.cols.image[held] === space) return key;
     }
     return addr + (space % SPACES) * 2 ** 47;
   }
@@ -477,27 +488,16 @@ export class NativeSink {
   // where #displace put it), or a key no block has.
   #freeKey(key: number, addr: number, space: number): number {
     const held = this.analyzer.liveSlot(key);
-    if (held >= 0 && this.#lImage[held] === space) return key;
+    const image = this.#blocks.cols.image;
+    if (held >= 0 && image[held] === space) return key;
     if (this.#displaced) {
       for (let k = 1; k < SPACES; k++) {
         const other = addr + ((space + k) % SPACES) * 2 ** 47;
         const slot = this.analyzer.liveSlot(other);
-        if (slot >= 0 && this.#lImage[slot] === space) return other;
+        if (slot >= 0 && image[slot] === space) return other;
       }
     }
     return held < 0 ? key : NOWHERE;
-  }
-
-  #grow(slot: number): void {
-    let n = this.#lSize.length * 2;
-    while (n <= slot) n *= 2;
-    this.#lSize = grown(this.#lSize, n);
-    this.#lTime = grown(this.#lTime, n);
-    this.#lClock = grown(this.#lClock, n);
-    this.#lStack = grown(this.#lStack, n);
-    this.#lProc = grown(this.#lProc, n);
-    this.#lImage = grown(this.#lImage, n);
-    this.#lSampled = grown(this.#lSampled, n);
   }
 
   /** Lifetimes per site (sites named as the analyzer names them), sites by frees. */
@@ -522,11 +522,12 @@ export class NativeSink {
       lt.wall.forEach((v, i) => s.wall[i] += v);
       lt.between.forEach((v, i) => s.between[i] += v);
     }
+    const b = this.#blocks.cols;
     for (const slot of this.analyzer.liveSlots()) {
-      const s = siteOf(this.#lStack[slot]);
+      const s = siteOf(b.stack[slot]);
       s.oldestLiveMs = Math.max(
         s.oldestLiveMs,
-        this.#lastTime - this.#lTime[slot],
+        this.#lastTime - b.time[slot],
       );
     }
     const total = (s: NativeSiteLifetimes) => s.wall.reduce((x, y) => x + y, 0);
