@@ -28,7 +28,7 @@ import {
   siteIndex,
   siteOf,
 } from "./sites.ts";
-import { grown } from "../runtime/grow.ts";
+import { SlotColumns } from "../runtime/grow.ts";
 
 /** Upper bounds of the lifetime histogram buckets in GC cycles (the last is open). */
 export const CYCLE_BUCKETS: readonly number[] = [0, 1, 2, 4, 8, 16, 64];
@@ -246,13 +246,14 @@ export class TraceAnalyzer {
   readonly #stackTotals: (number[] | undefined)[] = [];
   // Live objects: addr → slot in the parallel arrays.
   readonly #live: AddrMap | PagedAddrMap;
-  #lSite = new Int32Array(1024);
-  #lStack = new Int32Array(1024);
-  #lSize = new Float64Array(1024);
-  #lCycle = new Int32Array(1024);
-  #lClock = new Float64Array(1024);
-  readonly #freeSlots: number[] = [];
-  #nslots = 0;
+  /** The live objects' figures, by the slot #live maps their address to. */
+  readonly #objs = new SlotColumns({
+    site: new Int32Array(1024),
+    stack: new Int32Array(1024),
+    size: new Float64Array(1024),
+    cycle: new Int32Array(1024),
+    clock: new Float64Array(1024),
+  });
   readonly #sizes = new Map<
     number,
     { count: number; requested: number; known: number }
@@ -349,15 +350,6 @@ export class TraceAnalyzer {
     return s;
   }
 
-  #grow(): void {
-    const n = this.#lSite.length * 2;
-    this.#lSite = grown(this.#lSite, n);
-    this.#lStack = grown(this.#lStack, n);
-    this.#lCycle = grown(this.#lCycle, n);
-    this.#lSize = grown(this.#lSize, n);
-    this.#lClock = grown(this.#lClock, n);
-  }
-
   /**
    * Adds one event. Returns the slot of the object (an allocation's, or
    * the one a free released; slots are small integers, reused once freed),
@@ -411,11 +403,7 @@ export class TraceAnalyzer {
       tot[1] += e.size;
       tot[2]++;
       tot[3] += e.size;
-      let slot = this.#freeSlots.pop();
-      if (slot === undefined) {
-        if (this.#nslots === this.#lSite.length) this.#grow();
-        slot = this.#nslots++;
-      }
+      const slot = this.#objs.take();
       // Keyed by heap slot, where tracefree points (Go 1.22 headers: 8 before).
       // A second allocation at a live address: the first one's free was not traced.
       const prev = this.#live.put(
@@ -427,11 +415,12 @@ export class TraceAnalyzer {
         r.allocsAtLive++;
         this.#release(prev, false);
       }
-      this.#lSite[slot] = site;
-      this.#lStack[slot] = e.stack;
-      this.#lSize[slot] = e.size;
-      this.#lCycle[slot] = r.gcs;
-      this.#lClock[slot] = r.allocBytes;
+      const o = this.#objs.cols;
+      o.site[slot] = site;
+      o.stack[slot] = e.stack;
+      o.size[slot] = e.size;
+      o.cycle[slot] = r.gcs;
+      o.clock[slot] = r.allocBytes;
       r.liveBytes += e.size;
       r.liveObjects++;
       this.#siteLive[site] = (this.#siteLive[site] ?? 0) + e.size;
@@ -499,23 +488,23 @@ export class TraceAnalyzer {
   /** Ends the life of the object in `slot` (already out of the live map). */
   #release(slot: number, traced: boolean): void {
     const r = this.#r;
-    const size = this.#lSize[slot];
-    const st = this.#sites[this.#lSite[slot]];
+    const o = this.#objs.cols;
+    const size = o.size[slot];
+    const site = o.site[slot];
+    const st = this.#sites[site];
     if (traced) {
       st.frees++;
       st.freeBytes += size;
-      st.lifetimeCycles[bucketOf(CYCLE_BUCKETS, r.gcs - this.#lCycle[slot])]++;
-      st.lifetimeBytes[
-        bucketOf(BYTES_BUCKETS, r.allocBytes - this.#lClock[slot])
-      ]++;
+      st.lifetimeCycles[bucketOf(CYCLE_BUCKETS, r.gcs - o.cycle[slot])]++;
+      st.lifetimeBytes[bucketOf(BYTES_BUCKETS, r.allocBytes - o.clock[slot])]++;
     }
-    this.#siteLive[this.#lSite[slot]] -= size;
-    const tot = this.#stackTotals[this.#lStack[slot]]!;
+    this.#siteLive[site] -= size;
+    const tot = this.#stackTotals[o.stack[slot]]!;
     tot[2]--;
     tot[3] -= size;
     r.liveBytes -= size;
     r.liveObjects--;
-    this.#freeSlots.push(slot);
+    this.#objs.release(slot);
   }
 
   #snapshot(at: Snapshot["at"]): void {
@@ -572,16 +561,17 @@ export class TraceAnalyzer {
   finish(): AnalysisResult {
     const r = this.#r;
     this.#snapshot("end");
+    const o = this.#objs.cols;
     for (const slot of this.#live.values()) {
-      const st = this.#sites[this.#lSite[slot]];
-      const survived = r.gcs - this.#lCycle[slot];
+      const st = this.#sites[o.site[slot]];
+      const survived = r.gcs - o.cycle[slot];
       if (st.live === 0 || survived < st.liveCyclesMin) {
         st.liveCyclesMin = survived;
       }
       if (survived > st.liveCyclesMax) st.liveCyclesMax = survived;
       st.liveCyclesSum += survived;
       st.live++;
-      st.liveBytes += this.#lSize[slot];
+      st.liveBytes += o.size[slot];
     }
     this.#pickStacks();
     r.sites = [...this.#sites].sort((a, b) =>
