@@ -300,7 +300,14 @@ export class Malloc {
     }
     if (span.types !== null) {
       // scanAlloc: scannable bytes the next cycle may have to scan.
-      if (!this.#gc.marking) this.#pacer.heapScan += size;
+      if (!this.#gc.marking) {
+        this.#pacer.heapScan += this.#scanSize(
+          typ as GoType,
+          requested,
+          header !== 0 || !small,
+          size,
+        );
+      }
       heapBitsSetType(this.#heap, span, idx, typ as GoType, size, header);
     }
     this.#stats.nMalloc++;
@@ -337,6 +344,28 @@ export class Malloc {
       }
     }
     return x;
+  }
+
+  /**
+   * The bytes of a new object the next cycle may scan (`scanAlloc`): up to
+   * the last pointer of its last element (malloc.go:1048–1061). Go 1.22
+   * counts the whole slot of an object with an allocation header, large
+   * ones included (`heapSetType`), and only the first word of a small
+   * array of pointers (`writeHeapBitsSmall` never adds to it for them).
+   */
+  #scanSize(
+    typ: GoType,
+    dataSize: number,
+    headerOrLarge: boolean,
+    elemsize: number,
+  ): number {
+    if (this.#allocHeaders) {
+      if (headerOrLarge) return elemsize;
+      if (typ.size === 8) return typ.ptrdata;
+    }
+    return dataSize > typ.size
+      ? dataSize - typ.size + typ.ptrdata
+      : typ.ptrdata;
   }
 
   /**
@@ -412,7 +441,7 @@ export class Malloc {
     const gc = this.#gc;
     const marking = gc.marking;
     if ((spc & 1) === 0) {
-      if (!marking) this.#pacer.heapScan += size;
+      if (!marking) this.#pacer.heapScan += typ.ptrdata;
       heapBitsSetType(this.#heap, span, idx, typ, size, 0);
     }
     this.#stats.countMalloc(spc >>> 1, size);

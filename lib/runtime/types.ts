@@ -58,6 +58,8 @@ export class GoType {
   readonly ptrWords: Int32Array;
   /** True when the type holds no pointers (`noscan` allocation). */
   readonly noscan: boolean;
+  /** Bytes up to the end of the last pointer word (Go's `ptrdata`; 0 for noscan). */
+  readonly ptrdata: number;
   /** One byte per word of the type: 1 where the word holds a pointer. */
   readonly ptrMask: Uint8Array;
   /** Fake address of the descriptor in the read-only segment. */
@@ -78,6 +80,9 @@ export class GoType {
     this.kind = kind;
     this.ptrWords = ptrWords;
     this.noscan = ptrWords.length === 0;
+    this.ptrdata = this.noscan
+      ? 0
+      : (ptrWords[ptrWords.length - 1] + 1) * PTR_SIZE;
     this.ptrMask = new Uint8Array(Math.ceil(size / PTR_SIZE));
     for (const w of ptrWords) this.ptrMask[w] = 1;
     this.addr = addr;
