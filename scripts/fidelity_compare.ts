@@ -144,6 +144,8 @@ interface TraceFigures {
   gc: GCLine[];
   /** Records before the first one whose stack reaches main.main. */
   startup: { count: number; bytes: number };
+  /** The last lines of the stream (a crash's message, when there is one). */
+  tail: string[];
 }
 
 /** Normalizes a line to its shape: hex numbers → 0xX, decimal runs → N. */
@@ -170,6 +172,7 @@ async function analyze(
     shapes: new Map(),
     gc: [],
     startup: { count: 0, bytes: 0 },
+    tail: [],
   };
   const live = new Map<number, number>();
   let liveBytes = 0;
@@ -193,6 +196,7 @@ async function analyze(
   };
   const HEAD = /^trace(alloc|free)\((0x[0-9a-f]+), (0x[0-9a-f]+)/;
   const line = (s: string) => {
+    if (f.tail.push(s) > 4) f.tail.shift();
     const gm = GC_RE.exec(s);
     if (gm !== null) {
       f.gc.push(...gcLines(gm[0]));
@@ -276,20 +280,35 @@ async function analyze(
   return f;
 }
 
+/**
+ * Runs the real program once. A run that fails or prints no gctrace line
+ * (every shared program ends with runtime.GC()) is reported and run again,
+ * up to twice: under load a run was once counted as "0 GCs" because its
+ * exit status and its stderr's end were never looked at.
+ */
 async function runReal(
   bin: string,
   c: Case,
   godebug: string,
 ): Promise<TraceFigures> {
-  const child = new Deno.Command(bin, {
-    args: [`-${c.flag}`, String(c.value)],
-    env: { GODEBUG: godebug },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const f = await analyze(child.stderr);
-  await child.status;
-  return f;
+  for (let attempt = 1;; attempt++) {
+    const child = new Deno.Command(bin, {
+      args: [`-${c.flag}`, String(c.value)],
+      env: { GODEBUG: godebug },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const f = await analyze(child.stderr);
+    const st = await child.status;
+    if (st.success && f.gc.length > 0) return f;
+    const why = `${c.program} -${c.flag} ${c.value} (GODEBUG=${godebug}) ${
+      st.success
+        ? "printed no gctrace line"
+        : `exited with ${st.code}${st.signal ? ` (${st.signal})` : ""}`
+    }; its stderr ended: ${JSON.stringify(f.tail.join("\n").slice(-300))}`;
+    if (attempt === 3) throw new Error(`real run failed 3 times: ${why}`);
+    console.log(`  (real run ${attempt} failed and is run again: ${why})`);
+  }
 }
 
 async function runSim(c: Case, godebug: string): Promise<TraceFigures> {
