@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { traceInWorker } from "../native/in_worker.ts";
 import { linkageOf } from "../native/elf_linkage.ts";
-import { NativeSink } from "./_native_sink.ts";
+import type { NativeSink } from "./_native_sink.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
 import { fmtBytes } from "../report/units.ts";
 import { Progress } from "./_progress.ts";
@@ -237,12 +237,18 @@ export async function nativeCommand(args: string[]): Promise<number> {
       );
     }
   }
-  const sink = new NativeSink({
-    sampled: rate > 0,
-    traceOut,
-    by: site.by,
-    pid: onlyPid,
-  });
+  // The analysis modules load on this thread while the tracer's worker
+  // boots and starts the program (its first events wait for them).
+  const sinkReady = import("./_native_sink.ts").then(({ NativeSink }) =>
+    new NativeSink({
+      sampled: rate > 0,
+      traceOut,
+      by: site.by,
+      pid: onlyPid,
+    })
+  );
+  sinkReady.catch(() => {}); // (thrown where it is awaited)
+  let sink: NativeSink | null = null;
   // On a terminal: events so far, their rate, the live bytes.
   // The program writes to the same terminal: a status line on the last row.
   const progress = new Progress(quiet, { shared: true });
@@ -269,12 +275,14 @@ export async function nativeCommand(args: string[]): Promise<number> {
           if (batch.pid[i] !== last) seenPids.add(last = batch.pid[i]);
         }
       }
+      sink ??= await sinkReady;
       await sink.add(batch);
+      const s = sink;
       progress.update(() =>
-        `${sink.events.toLocaleString("en-US")} events, ${
-          Math.round(sink.events / ((performance.now() - t0) / 1000))
+        `${s.events.toLocaleString("en-US")} events, ${
+          Math.round(s.events / ((performance.now() - t0) / 1000))
             .toLocaleString("en-US")
-        }/s, ${fmtBytes(sink.liveBytes)} live`
+        }/s, ${fmtBytes(s.liveBytes)} live`
       );
     }, duration * 1000);
     progress.done();
@@ -310,6 +318,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     throw err;
   }
   const seconds = (performance.now() - t0) / 1000;
+  sink ??= await sinkReady;
   if (onlyPid !== 0 && !seenPids.has(onlyPid)) {
     await discard(traceOut, traceTmp);
     const pids = [...seenPids].sort((a, b) => a - b);
