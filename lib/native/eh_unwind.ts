@@ -496,6 +496,8 @@ export interface UnwindModule {
  * Walks a copy of the stack: `stack` holds the bytes from `rsp` up, `regs`
  * the DWARF registers known at `pc` (at least rsp; rbp and others when
  * known). Returns the PCs, innermost first: `pc`, then return addresses.
+ * `reach.bytes` is raised to the end of the deepest word it tried to read
+ * (from `rsp`, in the copy or past it).
  */
 export function unwindCopy(
   pc: number,
@@ -504,11 +506,16 @@ export function unwindCopy(
   moduleOf: (pc: number) => UnwindModule | null,
   isCode: (pc: number) => boolean = () => true,
   maxFrames = 64,
+  reach?: { bytes: number },
 ): number[] {
   const rsp0 = regs.get(RSP)!;
   const dv = new DataView(stack.buffer, stack.byteOffset, stack.byteLength);
   const read = (addr: number): number | undefined => {
     const o = addr - rsp0;
+    // How deep the walk looked, whether or not the copy reaches that far.
+    if (reach !== undefined && o >= 0 && o + 8 > reach.bytes) {
+      reach.bytes = o + 8;
+    }
     if (o < 0 || o + 8 > stack.length) return undefined;
     return Number(dv.getBigUint64(o, true));
   };

@@ -143,6 +143,11 @@ const CONTROL = 0x30; // head … drawIndex
 // the slots free at the first plus those freed after it, 2 * SLOTS. Not all
 // DRAWS up front: drawing 65,536 at the start cost ~35 ms of a sampled run.
 const DRAWS_AHEAD = 4 * SLOTS;
+// How much of a copy the stubs hash: all of it until a stack is unwound,
+// then a little past the deepest any unwinding has looked (a shallow
+// stack's hash then costs its depth, not ~2 KB).
+const COPY_ROOM = SNAPSHOT_BYTES - 64;
+const HASH_LIMIT0 = COPY_ROOM;
 const CHUNK = 1024; // records read at once
 const BIG = 2 ** 62;
 
@@ -153,6 +158,12 @@ export class HookRing {
   #tail = 0;
   #tailWritten = 0;
   #drawsFilled = 0;
+  /** How many bytes of a copy the stubs hash (see inject.ts stackHash). */
+  #hashLimit = HASH_LIMIT0;
+  /** Whether it was set from an unwinding (then it only grows). */
+  #limitSet = false;
+  /** The deepest any unwinding has looked, in bytes from the entry's rsp. */
+  #reach = 0;
   /**
    * Per thread pointer (fs base): its tid (an unknown one is the main
    * thread's) and its calls entered and not yet returned.
@@ -201,6 +212,11 @@ export class HookRing {
       return false;
     }
     if (!this.#writeRanges()) return false;
+    if (
+      !o.mem.writeWord(o.region + LAYOUT.hashLimit, BigInt(this.#hashLimit))
+    ) {
+      return false;
+    }
     if (o.sampler === null) return !o.wantStacks || this.#fillDraws(DRAWS);
     return this.#fillDraws(DRAWS_AHEAD);
   }
@@ -264,6 +280,9 @@ export class HookRing {
     const head = o.mem.readWord(o.region + LAYOUT.head);
     r.#tail = r.#tailWritten = head;
     r.#drawsFilled = this.#drawsFilled;
+    r.#hashLimit = this.#hashLimit;
+    r.#limitSet = this.#limitSet;
+    r.#reach = this.#reach;
     // Its memory holds the stack table and ranges as they were at the fork.
     r.#ranges = this.#ranges;
     r.#hashIds = new Map(this.#hashIds);
@@ -500,11 +519,27 @@ export class HookRing {
       o.stats.reused++;
       return seen;
     }
-    const frames = this.#stackOf(i, entry, rsp);
+    const reach = { bytes: 0 };
+    const frames = this.#stackOf(i, entry, rsp, reach);
     const id = frames.length === 0 ? -1 : o.out.stackId(frames);
     o.stats.unwound++;
     // Not read: no hash to trust.
-    if (!this.#preloaded.has(i) || !o.stackCache) return id;
+    const k = this.#preloaded.get(i);
+    if (k === undefined || !o.stackCache) return id;
+    // The hash covers the copy up to the limit the stub used: a stack whose
+    // unwinding looked past it (and whose copy goes on) is not known by it.
+    // The limit follows the deepest look so far, for the next copies.
+    const snap = new DataView(this.#snapBatch.buffer, k * SNAPSHOT_BYTES, 64);
+    const used = Number(snap.getBigUint64(48, true));
+    const copied = Math.max(0, Number(snap.getBigInt64(56, true))) & ~7;
+    this.#reach = Math.max(this.#reach, reach.bytes);
+    const limit = Math.min(COPY_ROOM, Math.ceil(this.#reach / 64) * 64 + 64);
+    if (this.#limitSet ? limit > this.#hashLimit : limit !== this.#hashLimit) {
+      this.#hashLimit = limit;
+      this.#limitSet = true;
+      o.mem.writeWord(o.region + LAYOUT.hashLimit, BigInt(limit));
+    }
+    if (copied > used && reach.bytes > used) return id;
     this.#hashIds.set(hash, id);
     const home = Number(hash & BigInt(STACK_IDS - 1));
     for (let p = home; p < home + STACK_PROBES; p++) {
@@ -551,7 +586,12 @@ export class HookRing {
 
   // A copied stack, unwound: the snapshot holds rbp, rbx, r12–r15, the
   // byte count, then the stack from the entry's rsp up.
-  #stackOf(i: number, entry: number, rsp: number): NativeFrame[] {
+  #stackOf(
+    i: number,
+    entry: number,
+    rsp: number,
+    reach: { bytes: number },
+  ): NativeFrame[] {
     const k = this.#preloaded.get(i);
     if (k === undefined) return [];
     const snap = this.#snapBatch.subarray(
@@ -578,6 +618,8 @@ export class HookRing {
       snap.subarray(64, 64 + n),
       (pc) => this.#ehModuleOf(pc),
       (pc) => this.#isCode(pc),
+      64,
+      reach,
     );
     return pcs.map((pc, j) => this.#frameOf(pc, j > 0));
   }

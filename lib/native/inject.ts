@@ -89,6 +89,7 @@ export const LAYOUT = {
   cursor: 0x18,
   pid: 0x20,
   drawIndex: 0x28,
+  hashLimit: 0x30,
   codeLo: 0x40,
   codeHi: 0x48,
   ranges: 0x100,
@@ -222,7 +223,12 @@ function typeAndThread(a: Asm, loadType: number[]) {
  * Not found: r8 = the hash, the type keeps REC_STACK.
  *
  * The hash is of the entry (`kind`), the bytes copied, and each word of
- * the registers and the copy that could change an unwinding: an address
+ * the registers and the copy that could change an unwinding, up to the
+ * limit the tracer keeps at `hashLimit` (stored in the snapshot's unused
+ * word): the deepest any unwinding has looked so far, so that a shallow
+ * stack costs its depth, not the whole ~2 KB copy. A copy cut at the limit
+ * hashes apart from any whole one, and the tracer keeps its hash only when
+ * its unwinding looked no deeper than the limit. The words hashed: an address
  * in the code ranges (a return address, by value) or in or near the copy
  * (a frame pointer or saved rsp, relative to the entry's rsp), each with
  * its place. Any other word is left out: an unwinder that stops at a
@@ -232,7 +238,8 @@ function typeAndThread(a: Asm, loadType: number[]) {
  */
 function stackHash(a: Asm, region: number, id: string, kind: number) {
   const K = [0x15, 0x7c, 0x4a, 0x7f, 0xb9, 0x79, 0x37, 0x9e]; // 0x9e3779b97f4a7c15
-  a.b(0x48, 0xc7, 0x41, 0x30, 0, 0, 0, 0); // mov qword [rcx+48], 0 (unused word)
+  a.rip([0x4c, 0x8b], 2, region + LAYOUT.hashLimit); // mov r10, [hashLimit]
+  a.b(0x4c, 0x89, 0x51, 0x30); // mov [rcx+48], r10 (the limit this hash used)
   // The copy holds the trampoline's address: put the real return address back.
   a.b(0x4c, 0x8b, 0x5c, 0x24, 0x08); // mov r11, [rsp+8] (the slot)
   a.b(0x4d, 0x8b, 0x5b, 0x08); // mov r11, [r11+8] (its saved return address)
@@ -247,8 +254,15 @@ function stackHash(a: Asm, region: number, id: string, kind: number) {
   a.b(0x45, 0x31, 0xc0); // xor r8d, r8d
   a.label(`${id}.pos`);
   a.b(0x49, 0x83, 0xe0, 0xf8); // and r8, -8
+  a.b(0x45, 0x31, 0xdb); // xor r11d, r11d
+  a.b(0x4d, 0x39, 0xd0); // cmp r8, r10
+  a.jump(0x6, `${id}.lim`); // jbe: the whole copy is within the limit
+  a.b(0x4d, 0x89, 0xd0); // mov r8, r10 (only the limit's bytes are hashed)
+  a.b(0x41, 0xbb, 0x00, 0x80, 0, 0); // mov r11d, 0x8000 (and the hash says so)
+  a.label(`${id}.lim`);
   a.b(0x49, 0xb9, ...K); // movabs r9, K
   a.b(0x4c, 0x89, 0xc0); // mov rax, r8 (h = bytes)
+  a.b(0x4c, 0x09, 0xd8); // or rax, r11
   a.b(0x48, 0x35, ...le32(kind << 16)); // xor rax, kind << 16
   a.b(0x49, 0x0f, 0xaf, 0xc1); // imul rax, r9
   a.b(0x4a, 0x8d, 0x7c, 0x01, 0x40); // lea rdi, [rcx+r8+64] (end)
