@@ -47,7 +47,10 @@ for (const opt of ["-O0", "-O2"]) {
       assertTrue(sa[0].includes("<main"), sa[0]);
       assertTrue(sa[3001].includes("<wide<viaA<main"), sa[3001]);
       assertTrue(sa[3000].includes("<wide<viaB<main"), sa[3000]);
-      assertTrue(cached.reused > 2 * cached.unwound, JSON.stringify(cached));
+      // The shallow stacks are known by their hash once the limit came down
+      // (how many deep calls were made before the limit went up again
+      // depends on how far the tracer lags: not counted).
+      assertTrue(cached.reused >= 2990, JSON.stringify(cached));
     },
   });
 }
