@@ -25,6 +25,7 @@
  *
  *     deno run -A scripts/fidelity_compare.ts [--runs 3] [--trace-big] [--only leak] [--shapes 40]
  *     deno run -A scripts/fidelity_compare.ts --save tests/testdata/fidelity [--runs 3] [--append]
+ *     deno run -A scripts/fidelity_compare.ts --save tests/testdata/fidelity --only leak --size 300 --runs 7
  *     deno run -A scripts/fidelity_compare.ts --real-traces /tmp/real [--only leak]
  *
  * `--real-traces DIR` reads a traced case's real runs from
@@ -33,7 +34,9 @@
  * running them: the model can then be compared again against the same runs.
  *
  * `--save DIR` only records the traced target cases' real figures (`--runs`
- * traced runs each) in DIR for the fidelity test.
+ * traced runs each) in DIR for the fidelity test; with `--size N` (and
+ * `--only`), the traced case of that size, target or not. `--size` also
+ * narrows a comparison to one size.
  *
  * `--trace-big` also traces binarytrees depth 14 (a 3 GB trace, ~10 min);
  * without it that case compares the untraced figures only.
@@ -431,6 +434,27 @@ function rangeVerdict(
   };
 }
 
+/** The stored real traced runs of case `c` in `dir` (`PROGRAM-VALUE-*.gz`), by name. */
+async function storedRuns(
+  c: Case,
+  dir: string,
+): Promise<{ name: string; figures: TraceFigures }[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (
+      e.name.startsWith(`${c.program}-${c.value}-`) && e.name.endsWith(".gz")
+    ) {
+      names.push(e.name);
+    }
+  }
+  const out = [];
+  for (const name of names.sort()) {
+    const url = new URL(`file://${dir}/${name}`);
+    out.push({ name, figures: await analyze(await traceStream(url)) });
+  }
+  return out;
+}
+
 /** Share (%) of a trace's frees that sweeper `k` made. */
 const share = (f: TraceFigures, k: Sweeper) =>
   f.freeCount === 0 ? 0 : (f.sweepers.get(k) ?? 0) / f.freeCount * 100;
@@ -628,16 +652,7 @@ async function compareCase(
   const godebug = "allocfreetrace=1,gctrace=1";
   const reals: TraceFigures[] = [];
   if (realTraces !== "") {
-    // Stored real traces of this case (gzipped stderr of traced runs).
-    for await (const e of Deno.readDir(realTraces)) {
-      if (!e.name.startsWith(`${c.program}-${c.value}-`)) continue;
-      if (!e.name.endsWith(".gz")) continue;
-      reals.push(
-        await analyze(
-          await traceStream(new URL(`file://${realTraces}/${e.name}`)),
-        ),
-      );
-    }
+    for (const r of await storedRuns(c, realTraces)) reals.push(r.figures);
     console.log(`  ${reals.length} stored real traced runs from ${realTraces}`);
   }
   if (reals.length === 0) {
@@ -734,6 +749,7 @@ async function saveTraced(
   runs: number,
   dir: string,
   append: boolean,
+  realTraces: string,
 ) {
   const go = new TextDecoder().decode(
     (await new Deno.Command(GO, { args: ["version"] }).output()).stdout,
@@ -744,10 +760,17 @@ async function saveTraced(
   // test's range keeps runs made under different loads.
   let text = append ? await Deno.readTextFile(file).catch(() => "") : "";
   const first = (text.match(/^# run /gm) ?? []).length + 1;
-  for (let r = first; r < first + runs; r++) {
-    const f = await runReal(bin, c, "allocfreetrace=1,gctrace=1");
-    const load = (await Deno.readTextFile("/proc/loadavg").catch(() => ""))
-      .split(" ")[0];
+  // --real-traces: the stored runs, else `runs` fresh ones.
+  const stored = realTraces === "" ? [] : await storedRuns(c, realTraces);
+  const n = stored.length > 0 ? stored.length : runs;
+  for (let r = first; r < first + n; r++) {
+    const f = stored.length > 0
+      ? stored[r - first].figures
+      : await runReal(bin, c, "allocfreetrace=1,gctrace=1");
+    const load = stored.length > 0
+      ? `of the stored run ${stored[r - first].name}`
+      : (await Deno.readTextFile("/proc/loadavg").catch(() => ""))
+        .split(" ")[0];
     text +=
       `# run ${r}: GODEBUG=allocfreetrace=1,gctrace=1 ${c.program} -${c.flag} ${c.value} (${go}, GOMAXPROCS=2, load ${load})\n`;
     for (let i = 0; i < f.liveAtGC.length; i++) {
@@ -774,6 +797,7 @@ async function main() {
   };
   const runs = +opt("--runs", "3");
   const only = opt("--only", "");
+  const size = opt("--size", "");
   const shapesShown = +opt("--shapes", "40");
   const traceBig = args.includes("--trace-big");
   const realTraces = opt("--real-traces", "");
@@ -815,7 +839,10 @@ async function main() {
       target: false,
       traced: true,
     },
-  ].filter((c) => only === "" || c.program === only);
+  ].filter((c) =>
+    (only === "" || c.program === only) &&
+    (size === "" || c.value === +size)
+  );
   const dir = await Deno.makeTempDir({ prefix: "fidelity-" });
   try {
     const bins = new Map<string, string>();
@@ -825,13 +852,15 @@ async function main() {
     const save = opt("--save", "");
     if (save !== "") {
       for (const c of cases) {
-        if (c.target && c.traced) {
+        // The target cases, or any traced case named with --size.
+        if ((c.target || size !== "") && c.traced) {
           await saveTraced(
             bins.get(c.program)!,
             c,
             runs,
             save,
             args.includes("--append"),
+            realTraces,
           );
         }
       }
