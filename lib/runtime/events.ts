@@ -26,7 +26,9 @@ import type { GoType } from "./types.ts";
 /**
  * Who swept: a mutator allocating on its goroutine (`cacheSpan`,
  * `deductSweepCredit`, `reclaim`, `gcStart`), g0 flushing an mcache
- * (`uncacheSpan`), the background sweeper goroutine (`bgsweep`),
+ * (`uncacheSpan`: in procresize; `acquirep`: an M that parked idle takes
+ * its P back; `gcstopm`: an M stopped for the world's stop after a
+ * preemption takes its P back), the background sweeper goroutine (`bgsweep`),
  * `runtime.GC()` itself (`GC`), or Go 1.2's stop-the-world sweep (`stw`).
  */
 export type SweepWho =
@@ -36,6 +38,7 @@ export type SweepWho =
   | "gcStart"
   | "uncacheSpan"
   | "acquirep"
+  | "gcstopm"
   | "bgsweep"
   | "GC"
   | "stw";

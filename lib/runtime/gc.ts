@@ -201,6 +201,8 @@ export class Collector {
   #markGoal = 0;
   #stats: GCCycleStats | null = null;
   #forced = false;
+  /** The running cycle's mark was ended by the mutator's assists. */
+  #assistEnded = false;
 
   /**
    * Starts a cycle (`gcStart`): finishes the previous sweep, stops the
@@ -289,7 +291,8 @@ export class Collector {
     const forced = this.#forced;
     const stw = rt.preset.stopTheWorldSweep;
     const sweeper = rt.sweeper;
-    if (rt.clock < this.markEndClock) {
+    this.#assistEnded = rt.clock < this.markEndClock;
+    if (this.#assistEnded) {
       // Assists finished the mark early: the allocating goroutine did the
       // work the workers had left beside them (gcAssistAlloc, mgcmark.go
       // 400–), on its own time: the clock runs on while it assists, and
@@ -363,11 +366,32 @@ export class Collector {
         : 0;
       sweeper.sweepHeapLiveBasis = this.pacer.heapLive;
       sweeper.pagesSweptBasis = sweeper.pagesSwept;
-      // The world restarts; every P flushes its mcache (stale spans are swept by g0).
-      // A cycle the heap triggered ended on a mark worker's P; the
-      // mutator's P is flushed when its M takes it back (acquirep). After
-      // runtime.GC() the mutator's M restarts the world itself (procresize).
-      this.#flushMcaches(forced ? "uncacheSpan" : "acquirep");
+      // The world restarts; every P flushes its mcache (stale spans are
+      // swept by g0), the mutator's on the path its M took. Which path is
+      // a race in real Go; this follows what most of 12 real traced runs
+      // of leak -n 20000 and temporaries -n 300 (go1.19.8, 2 Ps) print:
+      // - runtime.GC() parked its goroutine in gcWaitOnMark, so its M
+      //   stopped idle and flushes in acquirep when it gets its P back
+      //   (findRunnable → stopm; temporaries: 5 of 7 runs);
+      // - the first cycle's mark workers get a P only when the mutator's
+      //   is preempted, so a worker ends the mark on the mutator's P and
+      //   that M flushes it in procresize (9 of 12 runs);
+      // - later, a mutator whose assists ran until the mark ended parked
+      //   in one (gcParkAssist) and flushes in acquirep like runtime.GC's
+      //   (temporaries' third cycle: 3 of 7 runs, none in procresize);
+      // - else a worker ends the mark on the other P and the
+      //   stop-the-world preempts the mutator (morestack → gopreempt_m →
+      //   schedule → gcstopm → stopm), which flushes in acquirep from
+      //   there (temporaries: 11 of 14 such cycles).
+      this.#flushMcaches(
+        forced
+          ? "acquirep"
+          : cycle === 1
+          ? "uncacheSpan"
+          : this.#assistEnded
+          ? "acquirep"
+          : "gcstopm",
+      );
       // The flush (procresize, world still stopped) is before the background sweeper starts.
       rt.gcEndClock = rt.clock;
     }
@@ -441,7 +465,7 @@ export class Collector {
     });
   }
 
-  #flushMcaches(who: "uncacheSpan" | "acquirep" | "stw"): void {
+  #flushMcaches(who: "uncacheSpan" | "acquirep" | "gcstopm" | "stw"): void {
     const rt = this.#rt;
     for (const c of rt.mcaches) {
       for (let spc = 0; spc < c.alloc.length; spc++) {

@@ -300,6 +300,73 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
     ),
     fixedArgsFrame("runtime.mcall", "runtime/asm_amd64.s", 448, 0x43, 0x10, ""),
   ],
+  // The mutator's M after a cycle a mark worker ended: the stop-the-world
+  // preempted its goroutine at a stack check, its M stopped in gcstopm,
+  // and it flushes the stale mcache when it takes its P back (go1.19.8's
+  // temporaries -n 300, heap-triggered cycles).
+  gcstopm: [
+    SWEEP,
+    fixedArgsFrame(
+      "runtime.(*mcentral).uncacheSpan",
+      "runtime/mcentral.go",
+      226,
+      0xa5,
+      0x28,
+      "0x0?, 0xc0000affe0?",
+    ),
+    ...RELEASE_ALL,
+    fixedArgsFrame(
+      "runtime.acquirep",
+      "runtime/proc.go",
+      4952,
+      0x2c,
+      0x18,
+      "0xc000028000",
+    ),
+    fixedArgsFrame("runtime.stopm", "runtime/proc.go", 2248, 0xb5, 0x30, ""),
+    fixedArgsFrame("runtime.gcstopm", "runtime/proc.go", 2505, 0xaa, 0x28, ""),
+    fixedArgsFrame(
+      "runtime.findRunnable",
+      "runtime/proc.go",
+      2571,
+      0x4f,
+      0xf0,
+      "",
+    ),
+    fixedArgsFrame("runtime.schedule", "runtime/proc.go", 3214, 0xbe, 0x38, ""),
+    fixedArgsFrame(
+      "runtime.goschedImpl",
+      "runtime/proc.go",
+      3378,
+      0xc5,
+      0x38,
+      "0xc0000081a0",
+    ),
+    fixedArgsFrame(
+      "runtime.gopreempt_m",
+      "runtime/proc.go",
+      3406,
+      0x55,
+      0x40,
+      "0xc0000081d8?",
+    ),
+    fixedArgsFrame(
+      "runtime.newstack",
+      "runtime/stack.go",
+      1070,
+      0x3da,
+      0x1b8,
+      "",
+    ),
+    fixedArgsFrame(
+      "runtime.morestack",
+      "runtime/asm_amd64.s",
+      570,
+      0x8b,
+      0x8,
+      "",
+    ),
+  ],
   uncacheSpan: [
     SWEEP,
     fixedArgsFrame(

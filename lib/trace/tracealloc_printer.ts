@@ -243,8 +243,11 @@ export class TraceallocPrinter {
     kind: AllocKind,
   ): void {
     this.counts.frees++;
-    if (who === "uncacheSpan" || who === "acquirep" || who === "reclaim") {
-      // A preset without the acquirep path prints the procresize one.
+    if (
+      who === "uncacheSpan" || who === "acquirep" || who === "gcstopm" ||
+      who === "reclaim"
+    ) {
+      // A preset without the acquirep paths prints the procresize one.
       const frames = this.#rtFrames.sweepers[who] ??
         this.#rtFrames.sweepers.uncacheSpan;
       this.#freeRecord(

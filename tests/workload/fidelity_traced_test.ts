@@ -31,7 +31,7 @@ import {
 
 /** The kinds the real figures name, and the model's sweepers in each. */
 const KINDS: Record<string, SweepWho[]> = {
-  "mcache flush": ["uncacheSpan", "acquirep"],
+  "mcache flush": ["uncacheSpan", "acquirep", "gcstopm"],
   "reclaimer": ["reclaim"],
   "proportional": ["deductSweepCredit"],
   "lazy/cacheSpan": ["cacheSpan"],

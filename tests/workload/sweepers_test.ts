@@ -4,16 +4,29 @@
  * sweeper kind; issue 16).
  */
 import { assertEquals } from "../_assert.ts";
-import { binarytrees, type FreeWho, Runtime } from "../../mod.ts";
+import {
+  binarytrees,
+  type FreeWho,
+  leak,
+  Runtime,
+  TracePrinter,
+} from "../../mod.ts";
+
+/** Who freed each object of a workload, in order (traced: printed as allocfreetrace). */
+function freeOrder(run: (rt: Runtime) => void, traced = false): FreeWho[] {
+  const rt = new Runtime({ preset: "go1.19" });
+  const order: FreeWho[] = [];
+  rt.events.subscribe({ free: (_addr, _size, w) => order.push(w) });
+  // Printing the records costs the simulated time a traced run spends.
+  if (traced) new TracePrinter(rt, () => {}).attach();
+  run(rt);
+  return order;
+}
 
 /** Frees of a workload, by who freed them. */
 function freesByWho(run: (rt: Runtime) => void): Map<FreeWho, number> {
-  const rt = new Runtime({ preset: "go1.19" });
   const who = new Map<FreeWho, number>();
-  rt.events.subscribe({
-    free: (_addr, _size, w) => who.set(w, (who.get(w) ?? 0) + 1),
-  });
-  run(rt);
+  for (const w of freeOrder(run)) who.set(w, (who.get(w) ?? 0) + 1);
   return who;
 }
 
@@ -25,7 +38,26 @@ Deno.test("sweepers: binarytrees -depth 9's forced GC frees nothing in an mcache
   // they do not re-cache the span of the pointerful `allgs` array, which
   // the mark termination's flush would then sweep.
   const who = freesByWho((rt) => binarytrees(rt, { depth: 9 }));
-  const flushed = (who.get("uncacheSpan") ?? 0) + (who.get("acquirep") ?? 0);
+  const flushed = (who.get("uncacheSpan") ?? 0) + (who.get("acquirep") ?? 0) +
+    (who.get("gcstopm") ?? 0);
   assertEquals(flushed, 0, `frees in an mcache flush: ${[...who]}`);
   assertEquals((who.get("GC") ?? 0) > 0, true, "runtime.GC's sweepone frees");
+});
+
+Deno.test("sweepers: traced leak -n 300's final runtime.GC sweeps alone before bgsweep joins, and bgsweep's share is within 10 points of real runs' mean", () => {
+  // Seven fresh real runs: after the mcache flush runtime.GC frees 16–229
+  // objects (median 67) before bgsweep's first free; fourteen
+  // (tests/testdata/fidelity/leak-300-traced.txt) give bgsweep 15–55% of
+  // all frees, mean 39%. Taking turns from the first span gave bgsweep
+  // the first free.
+  const order = freeOrder((rt) => leak(rt, { n: 300 }), true);
+  const sweeps = order.filter((w) => w === "GC" || w === "bgsweep");
+  const first = sweeps.indexOf("bgsweep");
+  assertEquals(first >= 16 && first <= 229, true, `bgsweep first at ${first}`);
+  const share = sweeps.filter((w) => w === "bgsweep").length / order.length;
+  assertEquals(
+    Math.abs(share * 100 - 39) <= 10,
+    true,
+    `bgsweep ${(share * 100).toFixed(1)}% of frees`,
+  );
 });
