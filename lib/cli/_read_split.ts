@@ -14,7 +14,7 @@
 
 import type { ByteTraceParser } from "../trace/byte_parser.ts";
 import { EventUnpacker } from "../trace/event_batch.ts";
-import type { TraceEvent } from "../trace/events.ts";
+import type { EventSink } from "../trace/events.ts";
 import type { ReadPartMessage, ReadPartRequest } from "./_read_worker.ts";
 
 /** Files smaller than this are read by one thread (a Worker costs its start). */
@@ -66,17 +66,14 @@ export interface LaterPart {
   /** Bytes it read (once applied). */
   readonly bytes: number;
   /**
-   * Hands its events to `onEvent` after `parser`'s, its stacks interned in
+   * Hands its events to `sink` after `parser`'s, its stacks interned in
    * `parser`'s table, and its statistics to `parser` ({@link ByteTraceParser.absorb}).
    * False when the Worker failed before any event was applied (read on
    * instead).
    *
    * @throws {Error} when it failed after some were.
    */
-  apply(
-    parser: ByteTraceParser,
-    onEvent: (e: TraceEvent) => void,
-  ): Promise<boolean>;
+  apply(parser: ByteTraceParser, sink: EventSink): Promise<boolean>;
   /** Stops the Worker (done or not). */
   stop(): void;
 }
@@ -168,17 +165,14 @@ class _LaterPart implements LaterPart {
     return this.#queue.shift()!;
   }
 
-  async apply(
-    parser: ByteTraceParser,
-    onEvent: (e: TraceEvent) => void,
-  ): Promise<boolean> {
+  async apply(parser: ByteTraceParser, sink: EventSink): Promise<boolean> {
     const unpacker = new EventUnpacker(parser.stacks);
     const base = parser.stats.lines;
     let applied = 0;
     for (;;) {
       const m = await this.#next();
       if (m.type === "batch") {
-        unpacker.unpack(m.batch, base, onEvent);
+        unpacker.unpackTo(m.batch, base, sink);
         applied++;
         Atomics.store(this.#consumed, 0, applied);
         Atomics.notify(this.#consumed, 0);

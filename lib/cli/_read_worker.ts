@@ -55,7 +55,9 @@ self.onmessage = (m: MessageEvent<ReadPartRequest>) => {
       const msg: ReadPartMessage = { type: "batch", batch, bytes };
       self.postMessage(msg, [batch.data.buffer as ArrayBuffer]);
     });
-    const parser = new ByteTraceParser((e) => packer.add(e), stacks);
+    const parser = new ByteTraceParser((e) => packer.add(e), stacks, {
+      sink: packer,
+    });
     for (;;) {
       const buf = parser.reserve(4 << 20);
       const n = f.readSync(buf);

@@ -9,7 +9,12 @@
 import { fmtBytes } from "../report/units.ts";
 import { ByteTraceParser } from "../trace/byte_parser.ts";
 import { MAX_LINE } from "../trace/parser.ts";
-import type { StackTable, TraceEvent } from "../trace/events.ts";
+import {
+  type EventSink,
+  sinkOf,
+  type StackTable,
+  type TraceEvent,
+} from "../trace/events.ts";
 import { type Input, looksLikePprof } from "./_input.ts";
 import { Progress } from "./_progress.ts";
 import { type LaterPart, startLaterPart } from "./_read_split.ts";
@@ -44,9 +49,12 @@ export async function readTrace(
      * (0: none); by default a share when the file is large enough.
      */
     split?: number;
+    /** Where most events go instead of `onEvent` (in order with the others), with no object each. */
+    sink?: EventSink;
   },
 ): Promise<ReadResult> {
-  const parser = new ByteTraceParser(onEvent, opts.stacks);
+  const sink = opts.sink ?? sinkOf(onEvent);
+  const parser = new ByteTraceParser(onEvent, opts.stacks, { sink });
   const progress = new Progress(opts.quiet);
   const warnings: string[] = [];
   const t0 = performance.now();
@@ -83,7 +91,7 @@ export async function readTrace(
           const st = parser.stats;
           const records = st.allocs + st.frees + st.gcs + st.rejected;
           if (
-            parser.idle && records > 0 && await later.apply(parser, onEvent)
+            parser.idle && records > 0 && await later.apply(parser, sink)
           ) {
             bytes += later.bytes;
             split = true;

@@ -111,6 +111,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   const read = await readTrace(input, (e) => analyzer.add(e), {
     quiet: values.quiet,
     stacks,
+    sink: analyzer,
   });
   const result = analyzer.finish();
   const atLive = allocsAtLiveWarning(input.name, result.allocsAtLive);

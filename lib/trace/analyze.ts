@@ -13,6 +13,7 @@
 import { AddrMap } from "./addr_map.ts";
 import { PagedAddrMap } from "./paged_addr_map.ts";
 import {
+  type EventSink,
   type Frame,
   slotAddr,
   type StackTable,
@@ -234,7 +235,7 @@ export function siteName(
  * if (r.sites[0].site !== "main.f m.go:3" || r.sites[0].liveCyclesMax !== 1 || r.sizes[0].fragmentation !== 14 / 64) throw new Error();
  * ```
  */
-export class TraceAnalyzer {
+export class TraceAnalyzer implements EventSink {
   readonly #stacks: StackTable;
   readonly #by: SiteBy;
   readonly #skip: (f: Frame) => boolean;
@@ -357,93 +358,125 @@ export class TraceAnalyzer {
    * figures per object in arrays indexed by it, with no map of its own.
    */
   add(e: TraceEvent): number {
+    return e.kind === "alloc"
+      ? this.alloc(e.addr, e.size, e.type, e.requested, 0, e.stack, e.lineNo)
+      : e.kind === "free"
+      ? this.free(e.addr)
+      : this.gc();
+  }
+
+  /** Adds a GC cycle ({@link TraceAnalyzer.add} without an event object); returns -1. */
+  gc(): number {
     const r = this.#r;
     this.#records++;
-    if (e.kind === "gc") {
-      r.gcs++;
-      this.#snapshot("gc");
-      const m: AnalysisResult["gcMarks"][number] = {
-        alloc: r.allocBytes,
-        cycle: r.gcs,
-      };
-      if (this.#now) m.time = this.#now();
-      r.gcMarks.push(m);
-      if (r.gcMarks.length > MAX_TIMELINE) {
-        r.gcMarks = r.gcMarks.filter((_, i) => i % 2 === 0);
-      }
-      return -1;
+    r.gcs++;
+    this.#snapshot("gc");
+    const m: AnalysisResult["gcMarks"][number] = {
+      alloc: r.allocBytes,
+      cycle: r.gcs,
+    };
+    if (this.#now) m.time = this.#now();
+    r.gcMarks.push(m);
+    if (r.gcMarks.length > MAX_TIMELINE) {
+      r.gcMarks = r.gcMarks.filter((_, i) => i % 2 === 0);
     }
-    if (e.kind === "alloc") {
-      r.allocs++;
-      r.allocBytes += e.size;
-      const site = this.#site(e.stack);
-      const st = this.#sites[site];
-      st.allocs++;
-      st.allocBytes += e.size;
-      if (e.requested > 0) {
-        st.requestedBytes += e.requested;
-        st.requestedKnown++;
-      }
-      let sz = this.#sizes.get(e.size);
-      if (sz === undefined) {
-        sz = { count: 0, requested: 0, known: 0 };
-        this.#sizes.set(e.size, sz);
-      }
-      sz.count++;
-      if (e.requested > 0) {
-        sz.requested += e.requested;
-        sz.known++;
-      }
-      let tot = this.#stackTotals[e.stack];
-      if (tot === undefined) {
-        tot = [0, 0, 0, 0];
-        this.#stackTotals[e.stack] = tot;
-      }
-      tot[0]++;
-      tot[1] += e.size;
-      tot[2]++;
-      tot[3] += e.size;
-      const slot = this.#objs.take();
-      // Keyed by heap slot, where tracefree points (Go 1.22 headers: 8 before).
-      // A second allocation at a live address: the first one's free was not traced.
-      const prev = this.#live.put(
-        this.#headers ? slotAddr(e.addr, e.size) : e.addr,
-        slot,
-      );
-      this.#displaced = prev;
-      if (prev >= 0) {
-        r.allocsAtLive++;
-        this.#release(prev, false);
-      }
-      const o = this.#objs.cols;
-      o.site[slot] = site;
-      o.stack[slot] = e.stack;
-      o.size[slot] = e.size;
-      o.cycle[slot] = r.gcs;
-      o.clock[slot] = r.allocBytes;
-      r.liveBytes += e.size;
-      r.liveObjects++;
-      this.#siteLive[site] = (this.#siteLive[site] ?? 0) + e.size;
-      if (r.liveBytes > r.peakLiveBytes) {
-        r.peakLiveBytes = r.liveBytes;
-        // (Kept in place: a growing heap makes a new peak at most allocations.)
-        const at = r.peakAt;
-        at.line = e.lineNo;
-        at.record = this.#records;
-        at.cycle = r.gcs;
-        // A snapshot of a new peak, when it is 1% above the last one taken.
-        if (r.liveBytes > this.#lastPeakSnap * 1.01 + 4096) {
-          this.#lastPeakSnap = r.liveBytes;
-          this.#snapshot("peak");
-        }
-      }
-      if (r.allocBytes >= this.#nextTick) {
-        this.#nextTick = r.allocBytes + this.#tickStep;
-        this.#snapshot("tick");
-      }
-      return slot;
+    return -1;
+  }
+
+  /**
+   * Adds an allocation ({@link TraceAnalyzer.add} without an event object;
+   * an allocation event's fields, type and goroutine unused); returns
+   * its slot.
+   */
+  alloc(
+    addr: number,
+    size: number,
+    _type: string | null,
+    requested: number,
+    _goroutine: number,
+    stack: number,
+    lineNo: number,
+  ): number {
+    const r = this.#r;
+    this.#records++;
+    r.allocs++;
+    r.allocBytes += size;
+    const site = this.#site(stack);
+    const st = this.#sites[site];
+    st.allocs++;
+    st.allocBytes += size;
+    if (requested > 0) {
+      st.requestedBytes += requested;
+      st.requestedKnown++;
     }
-    const slot = this.#live.take(e.addr);
+    let sz = this.#sizes.get(size);
+    if (sz === undefined) {
+      sz = { count: 0, requested: 0, known: 0 };
+      this.#sizes.set(size, sz);
+    }
+    sz.count++;
+    if (requested > 0) {
+      sz.requested += requested;
+      sz.known++;
+    }
+    let tot = this.#stackTotals[stack];
+    if (tot === undefined) {
+      tot = [0, 0, 0, 0];
+      this.#stackTotals[stack] = tot;
+    }
+    tot[0]++;
+    tot[1] += size;
+    tot[2]++;
+    tot[3] += size;
+    const slot = this.#objs.take();
+    // Keyed by heap slot, where tracefree points (Go 1.22 headers: 8 before).
+    // A second allocation at a live address: the first one's free was not traced.
+    const prev = this.#live.put(
+      this.#headers ? slotAddr(addr, size) : addr,
+      slot,
+    );
+    this.#displaced = prev;
+    if (prev >= 0) {
+      r.allocsAtLive++;
+      this.#release(prev, false);
+    }
+    const o = this.#objs.cols;
+    o.site[slot] = site;
+    o.stack[slot] = stack;
+    o.size[slot] = size;
+    o.cycle[slot] = r.gcs;
+    o.clock[slot] = r.allocBytes;
+    r.liveBytes += size;
+    r.liveObjects++;
+    this.#siteLive[site] = (this.#siteLive[site] ?? 0) + size;
+    if (r.liveBytes > r.peakLiveBytes) {
+      r.peakLiveBytes = r.liveBytes;
+      // (Kept in place: a growing heap makes a new peak at most allocations.)
+      const at = r.peakAt;
+      at.line = lineNo;
+      at.record = this.#records;
+      at.cycle = r.gcs;
+      // A snapshot of a new peak, when it is 1% above the last one taken.
+      if (r.liveBytes > this.#lastPeakSnap * 1.01 + 4096) {
+        this.#lastPeakSnap = r.liveBytes;
+        this.#snapshot("peak");
+      }
+    }
+    if (r.allocBytes >= this.#nextTick) {
+      this.#nextTick = r.allocBytes + this.#tickStep;
+      this.#snapshot("tick");
+    }
+    return slot;
+  }
+
+  /**
+   * Adds a free of the object at `addr` ({@link TraceAnalyzer.add} without
+   * an event object); returns the slot it released, or -1.
+   */
+  free(addr: number): number {
+    const r = this.#r;
+    this.#records++;
+    const slot = this.#live.take(addr);
     if (slot < 0) {
       if (this.#skipUnseen) {
         this.#records--; // as if it never came

@@ -9,125 +9,56 @@
  * its lines: in a real trace nearly every record repeats one of a few
  * thousand stacks.
  *
- * The module is assembled here from its instructions (about 1 KB), so
- * there is no build step and no binary in the repository. Bytes are found
+ * Its second function, `run` (`_record_run.ts`), reads on from record to
+ * record while a table the parser filled knows each one's shape and type,
+ * and writes their events itself: then JavaScript sees only the records
+ * that are new.
+ *
+ * The module is assembled here from its instructions (about 2 KB, with
+ * `_wasm.ts`), so there is no build step and no binary in the repository. Bytes are found
  * with the SIMD compare `i8x16.eq` and `i8x16.bitmask`: one bit per byte
  * of 16, the first found with `ctz`, the last with `clz`.
  *
  * @module
  */
 
-// ---- a little WebAssembly encoder ----
-
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-
-const sleb = (n: bigint): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = Number(n & 0x7fn);
-    n >>= 7n;
-    if ((n === 0n && (b & 0x40) === 0) || (n === -1n && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-};
-
-const section = (id: number, body: number[]): number[] => [
-  id,
-  ...uleb(body.length),
-  ...body,
-];
-
-const vec = (items: number[][]): number[] => [
-  ...uleb(items.length),
-  ...items.flat(),
-];
-
-const name = (s: string): number[] => [
-  ...uleb(s.length),
-  ...new TextEncoder().encode(s),
-];
-
-const I32 = 0x7f;
-const I64 = 0x7e;
-
-// Instructions.
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const i32c = (n: number) => [0x41, ...sleb(BigInt(n))];
-const i64c = (n: bigint) => [0x42, ...sleb(BigInt.asIntN(64, n))];
-const load64 = (offset: number) => [0x29, 0x00, ...uleb(offset)]; // i64.load align=1
-const simd = (code: number) => [0xfd, ...uleb(code)];
-const v128load = [...simd(0x00), 0x00, 0x00]; // align=1 offset=0
-const v128const = (
-  byte: number,
-) => [...simd(0x0c), ...new Array(16).fill(byte)];
-const store64 = (offset: number) => [0x37, 0x03, ...uleb(offset)];
-const store32 = (offset: number) => [0x36, 0x02, ...uleb(offset)];
-const BLOCK = [0x02, 0x40];
-const LOOP = [0x03, 0x40];
-const IF = [0x04, 0x40];
-const ELSE = [0x05];
-const END = [0x0b];
-const br = (d: number) => [0x0c, ...uleb(d)];
-const brIf = (d: number) => [0x0d, ...uleb(d)];
-const RETURN = [0x0f];
-const SELECT = 0x1b;
-const op = {
-  i32eqz: 0x45,
-  i32geU: 0x4f,
-  i32add: 0x6a,
-  i32sub: 0x6b,
-  i32mul: 0x6c,
-  i32and: 0x71,
-  i32ctz: 0x68,
-  i32ltU: 0x49,
-  i32eq: 0x46,
-  i32ne: 0x47,
-  i32gtU: 0x4b,
-  i32leU: 0x4d,
-  i32gtS: 0x4a,
-  i32ltS: 0x48,
-  i32leS: 0x4c,
-  i32clz: 0x67,
-  f64FromI64S: 0xb9,
-  i32shl: 0x74,
-  i32or: 0x72,
-  i32shrU: 0x76,
-  i32wrap: 0xa7,
-  i64eqz: 0x50,
-  i64ne: 0x52,
-  i64ctz: 0x7a,
-  i64add: 0x7c,
-  i64sub: 0x7d,
-  i64mul: 0x7e,
-  i64and: 0x83,
-  i64or: 0x84,
-  i64xor: 0x85,
-  i64shl: 0x86,
-  i64shrU: 0x88,
-  i64rotl: 0x89,
-  i64extendU: 0xad,
-};
-
-/** local += n (i32). */
-const addTo = (local: number, n: number) => [
-  ...get(local),
-  ...i32c(n),
-  op.i32add,
-  ...set(local),
-];
+import {
+  addTo,
+  BLOCK,
+  br,
+  brIf,
+  byteAt,
+  byteIs,
+  ELSE,
+  END,
+  F64_FROM_U64,
+  get,
+  I32,
+  i32c,
+  I64,
+  i64c,
+  I64EQ,
+  IF,
+  load16,
+  load32,
+  load64,
+  LOOP,
+  name,
+  op,
+  RETURN,
+  section,
+  SELECT,
+  set,
+  simd,
+  store32,
+  store64,
+  storeF64,
+  uleb,
+  v128const,
+  v128load,
+  vec,
+} from "./_wasm.ts";
+import { OUT, OUT_MAX, rememberRecord, runFunc } from "./_record_run.ts";
 
 // Locals of scan(p, limit): two i32 parameters, then i32 and i64 locals.
 const P = 0;
@@ -317,13 +248,6 @@ const lowBytes = (x: number[], n: number[]) => [
   op.i64and,
 ];
 
-const load8 = [0x2d, 0x00, 0x00]; // i32.load8_u
-const load16 = (offset: number) => [0x2f, 0x00, ...uleb(offset)]; // i32.load16_u
-const load32 = (offset: number) => [0x28, 0x00, ...uleb(offset)]; // i32.load
-const I64EQ = 0x51;
-const F64_FROM_U64 = 0xba; // f64.convert_i64_u
-const storeF64 = (offset: number) => [0x39, 0x03, ...uleb(offset)];
-
 /** Mixes SX into the line's hashes (two different chains over the same words). */
 const smix = [
   ...chain(LH1, SX, K1, 31n),
@@ -367,22 +291,6 @@ const hashRange = (tag: number) => [
   op.i64or,
   ...set(SX),
   ...smix,
-];
-
-/** The byte at local `at` + `delta` (i32). */
-const byteAt = (at: number, delta: number) => [
-  ...get(at),
-  ...(delta === 0
-    ? []
-    : [...i32c(Math.abs(delta)), delta > 0 ? op.i32add : op.i32sub]),
-  ...load8,
-];
-
-/** Is the byte at local `at` + `delta` `c`? (i32 0/1) */
-const byteIs = (at: number, delta: number, c: number) => [
-  ...byteAt(at, delta),
-  ...i32c(c),
-  op.i32eq,
 ];
 
 /** Stores the i64 local `h` at [offset]. */
@@ -575,6 +483,30 @@ const header = [
   ...get(HV),
   F64_FROM_U64,
   ...storeF64(56),
+  // The type name's own hash at [80] (0 when there is none; never 0 else).
+  ...i64c(0n),
+  ...set(LH1),
+  ...get(HT),
+  ...i32c(0),
+  op.i32geS,
+  ...IF,
+  ...i64c(0x243f6a8885a308d3n),
+  ...set(LH1),
+  ...i64c(0x13198a2e03707344n),
+  ...set(LH2),
+  ...get(HT),
+  ...set(SA),
+  ...get(HE),
+  ...i32c(1),
+  op.i32sub,
+  ...set(SB),
+  ...hashRange(5),
+  ...get(LH1),
+  ...i64c(1n),
+  op.i64or,
+  ...set(LH1),
+  ...END,
+  ...storeHash(80, LH1),
   ...END, // $hdr
 ];
 
@@ -823,23 +755,36 @@ const wasm = new Uint8Array([
   0x00,
   0x00,
   0x00,
-  ...section(1, vec([[0x60, ...vec([[I32], [I32]]), ...vec([[I32]])]])),
-  ...section(3, vec([[0]])),
+  ...section(
+    1,
+    vec([
+      [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])],
+      [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])],
+    ]),
+  ),
+  ...section(3, vec([[0], [1]])),
   ...section(5, vec([[0x00, ...uleb(1)]])),
   ...section(
     7,
     vec([
       [...name("scan"), 0x00, 0],
+      [...name("run"), 0x00, 1],
       [...name("memory"), 0x02, 0],
     ]),
   ),
-  ...section(10, vec([[...uleb(func.length), ...func]])),
+  ...section(
+    10,
+    vec([
+      [...uleb(func.length), ...func],
+      [...uleb(runFunc.length), ...runFunc],
+    ]),
+  ),
 ]);
 
 let compiled: WebAssembly.Module | null = null;
 
-/** Where the data starts in the scanner's memory (below: its results and the line table). */
-export const DATA_OFFSET = LINE_TABLE + 16 * MAX_LINES;
+/** Where the data starts in the scanner's memory (below: its results, the line table, the record table and `run`'s events). */
+export const DATA_OFFSET = OUT + 64 * OUT_MAX;
 
 /** One scanner: its own memory, into which the bytes to scan are copied. */
 export class BlockScanner {
@@ -879,11 +824,32 @@ export class BlockScanner {
    */
   lines = 0;
 
+  /** Where the last {@link run} stopped (offset in the data). */
+  stopAt = 0;
+  /** Whether it stopped because it wrote {@link OUT_MAX} events. */
+  full = false;
+  /** The lines it went past. */
+  runLines = 0;
+  /** Entries in the record table. */
+  #entries = 0;
+  readonly #run: (
+    p: number,
+    limit: number,
+    outMax: number,
+    maxLine: number,
+  ) => number;
+
   constructor() {
     compiled ??= new WebAssembly.Module(wasm);
     const inst = new WebAssembly.Instance(compiled);
     this.#memory = inst.exports.memory as WebAssembly.Memory;
     this.#scan = inst.exports.scan as (p: number, limit: number) => number;
+    this.#run = inst.exports.run as (
+      p: number,
+      limit: number,
+      outMax: number,
+      maxLine: number,
+    ) => number;
     this.#u8 = new Uint8Array(this.#memory.buffer);
     this.#i32 = new Int32Array(this.#memory.buffer);
     this.#f64 = new Float64Array(this.#memory.buffer);
@@ -941,6 +907,62 @@ export class BlockScanner {
     this.argsAt = r[16] < 0 ? -1 : r[16] - DATA_OFFSET;
     if (this.argsAt >= 0) this.arg = this.#f64[9];
     return e - DATA_OFFSET;
+  }
+
+  /**
+   * Reads the records from `s` in the loaded data of length `n` while
+   * their header is plain and the record table knows their key (see
+   * {@link remember}), at most {@link OUT_MAX}: their events are in
+   * {@link events}, 8 numbers each (kind: 0 alloc, 1 free; addr, size,
+   * type id (-1: none), requested, goroutine, stack, and the header's line
+   * counted from 1 after `s`). Returns how many; sets {@link stopAt},
+   * {@link full} and {@link runLines}. Records past `maxLine` bytes are
+   * left to the caller.
+   */
+  run(s: number, n: number, maxLine: number): number {
+    const k = this.#entries === 0
+      ? 0
+      : this.#run(DATA_OFFSET + s, DATA_OFFSET + n, OUT_MAX, maxLine);
+    const r = this.#i32;
+    this.stopAt = k === 0 && this.#entries === 0 ? s : r[24] - DATA_OFFSET;
+    this.full = this.#entries !== 0 && r[25] === 1;
+    this.runLines = k === 0 ? 0 : r[26];
+    return k;
+  }
+
+  /** The events of the last {@link run} (valid until the next call). */
+  get events(): Float64Array {
+    return this.#f64;
+  }
+
+  /** Where the events of the last {@link run} start in {@link events}. */
+  static readonly EVENTS = OUT / 8;
+
+  /**
+   * Puts the key of the last record {@link scan} read (with a plain header)
+   * in the record table, with what {@link run} emits for a record of that
+   * key: its stack, its lines (header and blank line included), where
+   * mallocgc's size argument stands after the header's newline (-1: none),
+   * its type's id (-1: none) and goroutine. False when the table is full
+   * or the key is there.
+   */
+  remember(
+    stack: number,
+    lines: number,
+    argsAt: number,
+    typeId: number,
+    goroutine: number,
+  ): boolean {
+    if (
+      !rememberRecord(this.#i32, this.#f64, this.#entries, [
+        stack,
+        lines,
+        argsAt,
+        typeId,
+      ], goroutine)
+    ) return false;
+    this.#entries++;
+    return true;
   }
 
   /** Where traceback line `i` (< {@link MAX_LINES}) of the last hit starts (offset in the data). */

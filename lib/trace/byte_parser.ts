@@ -12,7 +12,13 @@
  */
 
 import { BlockScanner, MAX_LINES } from "./block_scan.ts";
-import { type Frame, StackTable, type TraceEvent } from "./events.ts";
+import {
+  type EventSink,
+  type Frame,
+  sinkOf,
+  StackTable,
+  type TraceEvent,
+} from "./events.ts";
 import {
   emitRecord,
   hexDigit,
@@ -158,6 +164,7 @@ export class ByteTraceParser {
   /** Interned stacks. */
   readonly stacks: StackTable;
   readonly #emit: (e: TraceEvent) => void;
+  readonly #sink: EventSink;
   readonly #slow: TraceParser;
   readonly #maxLine: number;
   #carry: Uint8Array = new Uint8Array(0);
@@ -207,17 +214,22 @@ export class ByteTraceParser {
   #reservedAt = 0;
   #blockTries = 0;
   #blockHits = 0;
+  #tableHits = 0;
   #slowLines = 0;
   #blankEnds = 0;
   #lastStack = -1;
 
-  /** Makes a parser that hands each event to `emit`. */
+  /**
+   * Makes a parser that hands each event to `emit`, or (most of them, in
+   * order with the others) to `opts.sink` when there is one.
+   */
   constructor(
     emit: (e: TraceEvent) => void,
     stacks: StackTable = new StackTable(),
-    opts: ParserOptions = {},
+    opts: ParserOptions & { sink?: EventSink } = {},
   ) {
     this.#emit = emit;
+    this.#sink = opts.sink ?? sinkOf(emit);
     this.stacks = stacks;
     this.#maxLine = opts.maxLine ?? MAX_LINE;
     this.#slow = new TraceParser(emit, stacks, opts);
@@ -235,6 +247,11 @@ export class ByteTraceParser {
   /** Records whose traceback came from the record cache (not parsed again). */
   get cachedRecords(): number {
     return this.#blockHits;
+  }
+
+  /** Of {@link cachedRecords}, those the scanner read on its own (from its record table). */
+  get tableRecords(): number {
+    return this.#tableHits;
   }
 
   /** Counts and warnings (merged from both paths). */
@@ -327,6 +344,9 @@ export class ByteTraceParser {
       if (
         cache && !this.#inRecord && buf[s] === 116 && !this.#slowBusy()
       ) {
+        // The records the scanner's table knows, then the one it stopped at.
+        s = this.#known(buf, s);
+        if (buf[s] !== 116) continue;
         const next = this.#block(buf, s);
         if (next >= 0) {
           s = next;
@@ -356,6 +376,74 @@ export class ByteTraceParser {
       this.#funcEnd -= this.#funcStart;
       this.#funcStart = 0;
     }
+  }
+
+  /**
+   * The records from `s` on that the scanner's record table knows (see
+   * {@link BlockScanner.run}), emitted; returns where it stopped.
+   */
+  #known(buf: Uint8Array, s: number): number {
+    const sc = this.#scanner;
+    for (;;) {
+      const k = sc.run(s, buf.length, this.#maxLine);
+      if (k > 0) this.#emitKnown(k);
+      s = sc.stopAt;
+      if (!sc.full) return s;
+    }
+  }
+
+  /** Emits the `k` events the scanner's last {@link BlockScanner.run} wrote. */
+  #emitKnown(k: number): void {
+    const sc = this.#scanner;
+    const d = sc.events;
+    const st = this.#slow.stats;
+    const base = this.#lines;
+    const types = this.#typeList;
+    const sink = this.#sink;
+    st.format ??= "go1.3+";
+    let allocs = 0;
+    for (let j = 0, i = BlockScanner.EVENTS; j < k; j++, i += 8) {
+      if (d[i] === 0) {
+        const t = d[i + 3];
+        allocs++;
+        sink.alloc(
+          d[i + 1],
+          d[i + 2],
+          t < 0 ? null : types[t],
+          d[i + 4],
+          d[i + 5],
+          d[i + 6],
+          base + d[i + 7],
+        );
+      } else sink.free(d[i + 1], d[i + 2], d[i + 5], d[i + 6], base + d[i + 7]);
+    }
+    st.allocs += allocs;
+    st.frees += k - allocs;
+    this.#lines = base + sc.runLines;
+    this.#blockTries += k;
+    this.#blockHits += k;
+    this.#tableHits += k;
+    this.#funcBuf = null;
+  }
+
+  /** Type names by id, for the scanner's record table. */
+  readonly #typeList: string[] = [];
+  readonly #typeIds = new Map<string, number>();
+
+  /** Puts the record the scanner read last in its table (when its header is plain). */
+  #remember(block: ShapedBlock, type: string | null): void {
+    const sc = this.#scanner;
+    if (sc.kind === 0) return;
+    let t = -1;
+    if (type !== null) {
+      t = this.#typeIds.get(type) ?? -1;
+      if (t < 0) {
+        t = this.#typeList.length;
+        this.#typeList.push(type);
+        this.#typeIds.set(type, t);
+      }
+    }
+    sc.remember(block.stack, block.lines + 2, block.argsAt, t, block.goroutine);
   }
 
   /**
@@ -396,7 +484,10 @@ export class ByteTraceParser {
         ? sc.arg
         : hexAt(buf, at, end);
       const requested = h >= 0 && h <= MAX_EXACT ? h : 0;
-      return this.#fromCache(buf, s, nl1, end, sh, requested);
+      const next = this.#fromCache(buf, s, nl1, end, sh, requested);
+      // (A type not seen with this traceback: the table learns it too.)
+      if (next >= 0) this.#remember(sh, this.#type);
+      return next;
     }
     // Parse it (frames known by their line hashes, the rest line by line);
     // cache it if that made one clean record.
@@ -418,14 +509,16 @@ export class ByteTraceParser {
       this.#warned === warned0 && sh === undefined &&
       this.#shapes.size < BLOCK_CACHE_MAX
     ) {
-      this.#shapes.set(skey, {
+      const block: ShapedBlock = {
         lines: this.#lines - lines0 - 2,
         goroutine: this.#goroutine,
         stack: this.#lastStack,
         check: shapeCheck,
         check2: shapeCheck2,
         argsAt: this.#mallocArgsAt < 0 ? -1 : this.#mallocArgsAt - nl1 - 1,
-      });
+      };
+      this.#shapes.set(skey, block);
+      this.#remember(block, this.#type);
     }
     return p;
   }

@@ -11,7 +11,13 @@
  * @module
  */
 
-import type { Frame, StackTable, TraceEvent } from "./events.ts";
+import {
+  type EventSink,
+  type Frame,
+  sinkOf,
+  type StackTable,
+  type TraceEvent,
+} from "./events.ts";
 
 /** Numbers per event: kind (0 alloc, 1 free, 2 gc), addr, size, type (-1: none), requested, goroutine, stack, line. */
 const FIELDS = 8;
@@ -56,7 +62,7 @@ export interface EventBatch {
  * if (got.join() !== "alloc@101,gc@106" || to.get(1)[0].func !== "main.f") throw new Error();
  * ```
  */
-export class EventPacker {
+export class EventPacker implements EventSink {
   readonly #stacks: StackTable;
   readonly #flush: (b: EventBatch) => void;
   readonly #size: number;
@@ -83,32 +89,78 @@ export class EventPacker {
 
   /** Adds one event. */
   add(e: TraceEvent): void {
+    if (e.kind === "alloc") {
+      this.alloc(
+        e.addr,
+        e.size,
+        e.type,
+        e.requested,
+        e.goroutine,
+        e.stack,
+        e.lineNo,
+      );
+    } else if (e.kind === "free") {
+      this.free(e.addr, e.size, e.goroutine, e.stack, e.lineNo);
+    } else this.gc(e.lineNo);
+  }
+
+  /** Adds an allocation (see {@link EventSink}). */
+  alloc(
+    addr: number,
+    size: number,
+    type: string | null,
+    requested: number,
+    goroutine: number,
+    stack: number,
+    lineNo: number,
+  ): void {
     const d = this.#data;
     const i = this.#n * FIELDS;
-    if (e.kind === "gc") {
-      d[i] = 2;
-      d[i + 7] = e.lineNo;
-    } else {
-      d[i + 1] = e.addr;
-      d[i + 2] = e.size;
-      d[i + 5] = e.goroutine;
-      d[i + 6] = e.stack;
-      d[i + 7] = e.lineNo;
-      if (e.kind === "alloc") {
-        d[i] = 0;
-        let t = -1;
-        if (e.type !== null) {
-          const known = this.#types.get(e.type);
-          if (known === undefined) {
-            t = this.#types.size;
-            this.#types.set(e.type, t);
-            this.#newTypes.push(e.type);
-          } else t = known;
-        }
-        d[i + 3] = t;
-        d[i + 4] = e.requested;
-      } else d[i] = 1;
+    d[i] = 0;
+    d[i + 1] = addr;
+    d[i + 2] = size;
+    let t = -1;
+    if (type !== null) {
+      const known = this.#types.get(type);
+      if (known === undefined) {
+        t = this.#types.size;
+        this.#types.set(type, t);
+        this.#newTypes.push(type);
+      } else t = known;
     }
+    d[i + 3] = t;
+    d[i + 4] = requested;
+    d[i + 5] = goroutine;
+    d[i + 6] = stack;
+    d[i + 7] = lineNo;
+    if (++this.#n === this.#size) this.flush();
+  }
+
+  /** Adds a free (see {@link EventSink}). */
+  free(
+    addr: number,
+    size: number,
+    goroutine: number,
+    stack: number,
+    lineNo: number,
+  ): void {
+    const d = this.#data;
+    const i = this.#n * FIELDS;
+    d[i] = 1;
+    d[i + 1] = addr;
+    d[i + 2] = size;
+    d[i + 5] = goroutine;
+    d[i + 6] = stack;
+    d[i + 7] = lineNo;
+    if (++this.#n === this.#size) this.flush();
+  }
+
+  /** Adds a GC cycle (see {@link EventSink}). */
+  gc(lineNo: number): void {
+    const d = this.#data;
+    const i = this.#n * FIELDS;
+    d[i] = 2;
+    d[i + 7] = lineNo;
     if (++this.#n === this.#size) this.flush();
   }
 
@@ -168,6 +220,11 @@ export class EventUnpacker {
     lineBase: number,
     emit: (e: TraceEvent) => void,
   ): void {
+    this.unpackTo(b, lineBase, sinkOf(emit));
+  }
+
+  /** {@link EventUnpacker.unpack} into `sink`, with no object per event. */
+  unpackTo(b: EventBatch, lineBase: number, sink: EventSink): void {
     const frames = this.#frames;
     for (const f of b.frames) {
       frames.push({
@@ -186,33 +243,24 @@ export class EventUnpacker {
     for (const t of b.types) this.#types.push(t);
     const d = b.data;
     const ids = this.#stackIds;
+    const types = this.#types;
     for (let i = 0; i < b.count * FIELDS; i += FIELDS) {
       const kind = d[i];
       const lineNo = d[i + 7] + lineBase;
-      if (kind === 2) {
-        emit({ kind: "gc", lineNo });
-      } else if (kind === 0) {
+      if (kind === 0) {
         const t = d[i + 3];
-        emit({
-          kind: "alloc",
-          addr: d[i + 1],
-          size: d[i + 2],
-          type: t < 0 ? null : this.#types[t],
-          requested: d[i + 4],
-          goroutine: d[i + 5],
-          stack: ids[d[i + 6]],
+        sink.alloc(
+          d[i + 1],
+          d[i + 2],
+          t < 0 ? null : types[t],
+          d[i + 4],
+          d[i + 5],
+          ids[d[i + 6]],
           lineNo,
-        });
-      } else {
-        emit({
-          kind: "free",
-          addr: d[i + 1],
-          size: d[i + 2],
-          goroutine: d[i + 5],
-          stack: ids[d[i + 6]],
-          lineNo,
-        });
-      }
+        );
+      } else if (kind === 1) {
+        sink.free(d[i + 1], d[i + 2], d[i + 5], ids[d[i + 6]], lineNo);
+      } else sink.gc(lineNo);
     }
   }
 }

@@ -68,6 +68,62 @@ export interface GCEvent {
 export type TraceEvent = AllocEvent | FreeEvent | GCEvent;
 
 /**
+ * A consumer of events as plain numbers, with no object per event: the
+ * fast readers hand most events of a large trace this way (the fields as
+ * in {@link AllocEvent}, {@link FreeEvent} and {@link GCEvent}).
+ *
+ * @example
+ * ```ts
+ * import { sinkOf, type TraceEvent } from "../../mod.ts";
+ * const got: TraceEvent[] = [];
+ * sinkOf((e) => got.push(e)).gc(7);
+ * if (got[0].kind !== "gc" || got[0].lineNo !== 7) throw new Error();
+ * ```
+ */
+export interface EventSink {
+  /** An allocation. */
+  alloc(
+    addr: number,
+    size: number,
+    type: string | null,
+    requested: number,
+    goroutine: number,
+    stack: number,
+    lineNo: number,
+  ): void;
+  /** A free. */
+  free(
+    addr: number,
+    size: number,
+    goroutine: number,
+    stack: number,
+    lineNo: number,
+  ): void;
+  /** A GC cycle. */
+  gc(lineNo: number): void;
+}
+
+/** An {@link EventSink} that hands each event to `emit` as an object. */
+export function sinkOf(emit: (e: TraceEvent) => void): EventSink {
+  return {
+    alloc: (addr, size, type, requested, goroutine, stack, lineNo) =>
+      emit({
+        kind: "alloc",
+        addr,
+        size,
+        type,
+        requested,
+        goroutine,
+        stack,
+        lineNo,
+      }),
+    free: (addr, size, goroutine, stack, lineNo) =>
+      emit({ kind: "free", addr, size, goroutine, stack, lineNo }),
+    gc: (lineNo) => emit({ kind: "gc", lineNo }),
+  };
+}
+
+/**
  * Interns stacks: each distinct sequence of frames gets one id (0 is the
  * empty stack).
  *

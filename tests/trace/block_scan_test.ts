@@ -5,7 +5,7 @@ import { AddrMap } from "../../lib/trace/addr_map.ts";
 import { PagedAddrMap } from "../../lib/trace/paged_addr_map.ts";
 import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
 import { TraceParser } from "../../lib/trace/parser.ts";
-import type { TraceEvent } from "../../lib/trace/events.ts";
+import { sinkOf, type TraceEvent } from "../../lib/trace/events.ts";
 import { GO119 } from "../_testdata.ts";
 
 /** What scan() must find, the slow way: the header's newline and the first blank line after it. */
@@ -264,6 +264,16 @@ function bothParsers(bytes: Uint8Array, chunk: number): ByteTraceParser {
   }
   bp.end();
   assertEquals(got, want);
+  // The same events, in the same order, when most go to a sink as numbers.
+  const viaSink: string[] = [];
+  const push = (e: TraceEvent) => viaSink.push(render(e));
+  const bs = new ByteTraceParser(push, undefined, { sink: sinkOf(push) });
+  for (let i = 0; i < bytes.length; i += chunk) {
+    bs.feed(bytes.subarray(i, i + chunk));
+  }
+  bs.end();
+  assertEquals(viaSink, want);
+  assertEquals(bs.stats, bp.stats);
   return bp;
 }
 
@@ -358,6 +368,11 @@ Deno.test("byte parser: tracebacks that differ only in arguments and frame point
   assertTrue(
     bp.cachedRecords > records * 0.8,
     `${bp.cachedRecords} of ${records} records from the caches`,
+  );
+  // Nearly all of those the scanner reads on its own, from its record table.
+  assertTrue(
+    bp.tableRecords > bp.cachedRecords * 0.9,
+    `${bp.tableRecords} of ${bp.cachedRecords} from the scanner's table`,
   );
 });
 
