@@ -45,7 +45,7 @@ import {
  */
 export const TABLE = 1 << 17;
 /** Entries of the record table (a power of two). */
-export const SLOTS = 1 << 16;
+export const SLOTS = 1 << 15;
 /** Where `run` writes its events: {@link OUT_MAX} of 8 f64 each. */
 export const OUT = TABLE + 64 * SLOTS;
 /** Events `run` writes at most per call. */

@@ -546,6 +546,8 @@ export class ByteTraceParser {
   }
 
   readonly #frameCheck = new Int32Array(4);
+  /** The frame ids {@link #byFrames} found by their lines' hashes, by frame (-1: new). */
+  readonly #knownIds = new Int32Array(MAX_LINES / 2 + 1);
 
   /** The frame id of the key {@link #frameKey} made, or -1. */
   #knownFrame(key: number): number {
@@ -592,6 +594,7 @@ export class ByteTraceParser {
     const g1 = n > 1 ? sc.lineStart(1) - 1 : end;
     if (!startsWith(buf, g0, g1, P_GOROUTINE) || buf[g1 - 1] === CR) return -1;
     // First check that every line is what the line parser would take as it.
+    const known = this.#knownIds;
     for (let i = 1; i < n; i += 2) {
       const fs = sc.lineStart(i);
       const ls = sc.lineStart(i + 1);
@@ -601,9 +604,10 @@ export class ByteTraceParser {
         buf[fs] === TAB || buf[ls] !== TAB || buf[fe - 1] === CR ||
         buf[le - 1] === CR
       ) return -1;
-      const known = i > 1 && this.#knownFrame(this.#frameKey(i)) >= 0;
+      const id = i > 1 ? this.#knownFrame(this.#frameKey(i)) : -1;
+      known[i >> 1] = id;
       // (A known name followed by `()` may end in `tracegc()`: a header.)
-      if (known && buf[fe - 2] !== LPAREN) continue;
+      if (id >= 0 && buf[fe - 2] !== LPAREN) continue;
       if (!this.#plainFuncLine(buf, fs, fe)) return -1;
     }
     this.#lines++;
@@ -615,8 +619,13 @@ export class ByteTraceParser {
     this.#lines++;
     this.#recordLine(buf, g0, g1);
     for (let i = 1; i < n; i += 2) {
-      const key = i > 1 ? this.#frameKey(i) : 0;
-      const id = i > 1 ? this.#knownFrame(key) : -1;
+      // (A frame new in the first loop may be known now: a recursion's.)
+      let id = known[i >> 1];
+      let key = 0;
+      if (id < 0 && i > 1) {
+        key = this.#frameKey(i);
+        id = this.#knownFrame(key);
+      }
       if (id >= 0) {
         // What #fileLine does with a frame it finds.
         this.#lines += 2;
