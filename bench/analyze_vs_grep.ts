@@ -17,7 +17,11 @@
  * each counts. A summary at the end gives every trace's ratios together
  * (the repeated-testdata figure is never quoted alone).
  *
- *   deno run -A bench/analyze_vs_grep.ts [--file /tmp/alloctrace-large.trace] [--mb 512] [--real-depth 10] [--runs 3]
+ * `--against DIR` (another checkout, e.g. a `git worktree` of an older
+ * commit) also runs DIR's `analyze` in the same turns, so both checkouts'
+ * ratios come from the same load.
+ *
+ *   deno run -A bench/analyze_vs_grep.ts [--file /tmp/alloctrace-large.trace] [--mb 512] [--real-depth 10] [--runs 3] [--against DIR]
  *
  * @module
  */
@@ -32,8 +36,13 @@ const { values } = parseArgs({
     mb: { type: "string", default: "512" },
     "real-depth": { type: "string", default: "0" },
     runs: { type: "string", default: "3" },
+    against: { type: "string" },
   },
 });
+const against = values.against === undefined
+  ? null
+  : new URL(`${values.against.replace(/\/$/, "")}/`, `file://${Deno.cwd()}/`)
+    .pathname;
 const file = values.file!;
 const root = new URL("../", import.meta.url).pathname;
 try {
@@ -87,21 +96,24 @@ async function measure(file: string, label: string): Promise<void> {
   // (single runs on this 2-core VM vary by ±15 %).
   const median = <T extends { s: number }>(xs: T[]) =>
     [...xs].sort((a, b) => a.s - b.s)[Math.floor(xs.length / 2)];
-  const greps = [];
-  const analyzes = [];
+  type Run = Awaited<ReturnType<typeof time>>;
+  const greps: Run[] = [];
+  const analyzes: Run[] = [];
+  const others: Run[] = [];
+  const analyzeIn = (dir: string) =>
+    time(Deno.execPath(), [
+      "run",
+      "-A",
+      `${dir}main.ts`,
+      "analyze",
+      file,
+      "--json",
+      "--quiet",
+    ]);
   for (let i = 0; i < runs; i++) {
     greps.push(await time("grep", ["-c", "tracealloc", file], { LC_ALL: "C" }));
-    analyzes.push(
-      await time(Deno.execPath(), [
-        "run",
-        "-A",
-        `${root}main.ts`,
-        "analyze",
-        file,
-        "--json",
-        "--quiet",
-      ]),
-    );
+    analyzes.push(await analyzeIn(root));
+    if (against !== null) others.push(await analyzeIn(against));
   }
   const grep = median(greps);
   const analyze = median(analyzes);
@@ -111,6 +123,13 @@ async function measure(file: string, label: string): Promise<void> {
   const mb = size / 1e6;
   const grepRate = mb / grep.s;
   const anRate = mb / analyze.s;
+  const vsAgainst = () => {
+    if (against === null) return "";
+    const o = median(others);
+    return `; ${against}: wall ${(grep.s / o.s).toFixed(2)}×, CPU ${
+      (cpu(greps) / cpu(others)).toFixed(2)
+    }× (runs: ${others.map((a) => a.s.toFixed(2)).join(", ")} s)`;
+  };
   console.log(`trace: ${file}, ${mb.toFixed(0)} MB`);
   console.log(
     `grep -c tracealloc: ${grep.s.toFixed(2)} s = ${
@@ -139,7 +158,7 @@ async function measure(file: string, label: string): Promise<void> {
       (anRate / grepRate).toFixed(2)
     }×  CPU ${(cpu(greps) / cpu(analyzes)).toFixed(2)}×  RSS ${
       (rssKiB / 1024).toFixed(0)
-    } MiB`,
+    } MiB${vsAgainst()}`,
   );
 }
 

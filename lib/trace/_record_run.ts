@@ -66,6 +66,7 @@ const ROUT = 10; // the event's address
 const RAT = 11; // where the size argument stands
 const RK0 = 12; // the key's first word
 const RREQ = 13; // f64: the requested size
+const RS = 14; // where `scan` read the last record
 
 /** Is i32 [RENT + off] equal to i32 [at]? */
 const entryIs = (off: number, at: number) => [
@@ -89,7 +90,8 @@ const outF64 = (off: number, value: number[]) => [
 // goroutine, stack, its header's line counted from 1 after p), up to
 // outMax events. Stops at the first record it cannot do this with, leaving
 // where it stopped at [96], whether it stopped because outMax events were
-// written at [100], and the lines it went past at [104].
+// written at [100], and the lines it went past at [104]; [112] is 1 when
+// `scan` read the record it stopped at, [108] what that returned.
 const runBody = [
   ...i32c(0),
   ...i32c(0),
@@ -116,6 +118,8 @@ const runBody = [
   ...get(RLIMIT),
   ...CALL(0),
   ...set(RE),
+  ...get(RP),
+  ...set(RS),
   ...get(RE),
   ...i32c(0),
   op.i32ltS,
@@ -259,6 +263,16 @@ const runBody = [
   ...i32c(0),
   ...get(RL),
   ...store32(104),
+  // Whether `scan` read the record where it stopped (its results are
+  // still in place), and what it returned.
+  ...i32c(0),
+  ...get(RS),
+  ...get(RP),
+  op.i32eq,
+  ...store32(112),
+  ...i32c(0),
+  ...get(RE),
+  ...store32(108),
   ...get(RN),
 ];
 
@@ -266,6 +280,7 @@ export const runFunc = [
   ...vec([
     [...uleb(9), I32],
     [...uleb(1), F64],
+    [...uleb(1), I32],
   ]),
   ...runBody,
   ...END,

@@ -832,6 +832,10 @@ export class BlockScanner {
   runLines = 0;
   /** Entries in the record table. */
   #entries = 0;
+  /** Where the last {@link run} stopped after `scan` read the record there (-1: it did not), the data's length then, and what `scan` returned. */
+  #scannedAt = -1;
+  #scannedN = 0;
+  #scannedE = 0;
   readonly #run: (
     p: number,
     limit: number,
@@ -860,6 +864,7 @@ export class BlockScanner {
    * bytes after it, for the caller to fill (valid until the next call).
    */
   reserve(head: Uint8Array, n: number): Uint8Array {
+    this.#scannedAt = -1;
     const need = DATA_OFFSET + head.length + n + 16;
     if (need > this.#memory.buffer.byteLength) {
       this.#memory.grow(
@@ -888,7 +893,11 @@ export class BlockScanner {
    * same stack, whatever their arguments and frame pointers.
    */
   scan(s: number, n: number): number {
-    const e = this.#scan(DATA_OFFSET + s, DATA_OFFSET + n);
+    // (The record `run` stopped at was read there: its results are in place.)
+    const e = s === this.#scannedAt && n === this.#scannedN
+      ? this.#scannedE
+      : this.#scan(DATA_OFFSET + s, DATA_OFFSET + n);
+    this.#scannedAt = -1;
     if (e < 0) return -1;
     const r = this.#i32;
     this.nl1 = r[0] - DATA_OFFSET;
@@ -927,6 +936,9 @@ export class BlockScanner {
     this.stopAt = k === 0 && this.#entries === 0 ? s : r[24] - DATA_OFFSET;
     this.full = this.#entries !== 0 && r[25] === 1;
     this.runLines = k === 0 ? 0 : r[26];
+    this.#scannedAt = this.#entries !== 0 && r[28] === 1 ? this.stopAt : -1;
+    this.#scannedN = n;
+    this.#scannedE = r[27];
     return k;
   }
 
