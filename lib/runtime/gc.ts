@@ -46,6 +46,14 @@ export interface GCRuntime {
    * `workers` (runtime_allocs.ts), `forced` by runtime.GC() or not.
    */
   gcBgMarkStartWorkers(workers: readonly Goroutine[], forced: boolean): void;
+  /**
+   * Whether another of the mark `workers` blocked in `gcMarkDone` as cycle
+   * `cycle`'s mark ended (runtime_allocs.ts): that worker, or null.
+   */
+  gcMarkDoneRace(
+    workers: readonly Goroutine[],
+    cycle: number,
+  ): Goroutine | null;
   /** The preset's collector settings. */
   readonly preset: Pick<
     Preset,
@@ -291,6 +299,11 @@ export class Collector {
     const forced = this.#forced;
     const stw = rt.preset.stopTheWorldSweep;
     const sweeper = rt.sweeper;
+    // Before the mark ends (allocated black): a second worker in gcMarkDone.
+    const raced = stw ? null : rt.gcMarkDoneRace(
+      rt.allgs.filter((g) => g.kind === "markworker"),
+      rt.stats.numGC + 1,
+    );
     this.#assistEnded = rt.clock < this.markEndClock;
     if (this.#assistEnded) {
       // Assists finished the mark early: the allocating goroutine did the
@@ -320,6 +333,12 @@ export class Collector {
     stats.heapMarked = this.pacer.heapMarked;
     stats.objectsAfter = this.markedObjects;
     rt.emitGC("marktermination", cycle, forced, stats);
+    if (raced !== null) {
+      // Woken when the mark ends, it parks as an idle worker again.
+      raced.kind = "markworker";
+      raced.status = "waiting";
+      raced.waitReason = "GC worker (idle)";
+    }
     rt.clock += COSTS.markTermination;
     stats.clockNs[2] = COSTS.markTermination;
     stats.cpuNs[0] = stats.clockNs[0] * rt.gomaxprocs;

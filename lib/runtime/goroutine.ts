@@ -28,7 +28,8 @@ export type GKind =
   | "bgsweep"
   | "bgscavenge"
   | "finalizer"
-  | "markworker";
+  | "markworker"
+  | "markdone";
 
 /**
  * A goroutine and its root slots.

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { gcBgMarkStartWorkers } from "./runtime_allocs.ts";
+import { gcBgMarkStartWorkers, gcMarkDoneRace } from "./runtime_allocs.ts";
 import { Clock } from "./clock.ts";
 import { Collector } from "./gc.ts";
 import { GCController, parseGOGC } from "./pacer.ts";
@@ -582,6 +582,17 @@ export class Runtime {
    */
   gcBgMarkStartWorkers(workers: readonly Goroutine[], forced: boolean): void {
     gcBgMarkStartWorkers(this, workers, forced);
+  }
+
+  /**
+   * Whether another mark worker blocked in `gcMarkDone` at the end of
+   * cycle `cycle`'s mark (see runtime_allocs.ts); the collector calls it.
+   */
+  gcMarkDoneRace(
+    workers: readonly Goroutine[],
+    cycle: number,
+  ): Goroutine | null {
+    return gcMarkDoneRace(this, workers, cycle);
   }
 
   /** Makes a goroutine running on P `p` (its id is the next goid). */

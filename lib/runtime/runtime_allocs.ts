@@ -30,6 +30,10 @@ export interface RuntimeAllocsHost {
   readonly allocInProgress: { requested: number; typ: GoType | null };
   /** The type registry. */
   readonly types: TypeRegistry;
+  /** Seed of the runtime's random draws. */
+  readonly seed: number;
+  /** GOMAXPROCS. */
+  readonly gomaxprocs: number;
   /** The explicit stack of the allocation in progress. */
   explicitStack: ExplicitStack | null;
   /** `mallocgc`. */
@@ -100,6 +104,58 @@ export function gcBgMarkStartWorkers(
       createdBy: [...rt.preset.frames.system.markworker.createdBy],
     });
   }
+}
+
+/**
+ * At the end of cycle `cycle`'s mark, whether another mark worker raced
+ * the one finishing it into `gcMarkDone` and blocked on
+ * `work.markDoneSema`: real go1.19.8 traces (2 Ps) list the second worker
+ * so (`runnable`, in `semacquire1`) at 30 of 64 cycles of leak,
+ * binarytrees and temporaries, at random, and most of those times it
+ * allocated a `sudog` for the wait. The model draws the race from the
+ * seed and the cycle (half the cycles); when it happens the worker
+ * allocates its sudog (kept live in its P's `sudogcache`) and becomes
+ * `markdone` for the cycle's `tracegc` listing. Returns that worker (the
+ * collector turns it back into an idle worker after the listing), or
+ * null. Only when the runtime's own allocations are modelled and the
+ * preset has the frames.
+ */
+export function gcMarkDoneRace(
+  rt: RuntimeAllocsHost,
+  workers: readonly Goroutine[],
+  cycle: number,
+): Goroutine | null {
+  const frames = rt.preset.frames.bgMarkStart?.markDoneSudog;
+  if (
+    frames === undefined || !rt.runtimeAllocations || rt.gomaxprocs < 2 ||
+    workers.length < 2 || rt.preset.frames.system.markdone === undefined ||
+    !_coin(rt.seed, cycle)
+  ) return null;
+  const w = workers[workers.length - 1];
+  const sudog = runtimeType(rt, "runtime.sudog", 0x58);
+  const [mallocgc, ...rest] = frames;
+  _allocRoot(rt, "runtime.sudogcache", sudog, {
+    goid: w.id,
+    status: "running",
+    frames: [
+      { ...mallocgc, args: `0x58, 0x${sudog.addr.toString(16)}, 0x1` },
+      ...rest,
+    ],
+    createdBy: [...rt.preset.frames.system.markworker.createdBy],
+  });
+  w.kind = "markdone";
+  w.status = "runnable";
+  w.waitReason = "";
+  return w;
+}
+
+/** A fair coin from `seed` and `n` (a 32-bit mix of both). */
+function _coin(seed: number, n: number): boolean {
+  let h = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^
+    Math.imul(n, 0xc2b2ae35)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return ((h ^ (h >>> 16)) & 1) === 1;
 }
 
 /** Allocates one `typ` printed with `stack`, kept live in a global root of `name`. */

@@ -521,6 +521,33 @@ const GOPARKUNLOCK: RuntimeFrame = {
   ...fixedArgsFrame("runtime.goparkunlock", "runtime/proc.go", 369, 0, 0),
   inlined: true,
 };
+/**
+ * `semacquire1` on `work.markDoneSema` in `gcMarkDone`, at `line` and
+ * `off` of sema.go, down to the worker's function (without `goexit`).
+ */
+const MARK_DONE_SEMA = (line: number, off: number): RuntimeFrame[] => [
+  fixedArgsFrame(
+    "runtime.semacquire1",
+    "runtime/sema.go",
+    line,
+    off,
+    0x68,
+    "0x543cfc, 0x0?, 0x0, 0x0",
+  ),
+  {
+    ...fixedArgsFrame("runtime.semacquire", "runtime/sema.go", 101, 0, 0),
+    inlined: true,
+  },
+  fixedArgsFrame("runtime.gcMarkDone", "runtime/mgc.go", 787, 0x2a, 0x60, ""),
+  fixedArgsFrame(
+    "runtime.gcBgMarkWorker",
+    "runtime/mgc.go",
+    1367,
+    0x345,
+    0x90,
+    "",
+  ),
+];
 const MARK_WORKERS: SystemGoroutineFrames["createdBy"] = [
   "runtime.gcBgMarkStartWorkers",
   "runtime/mgc.go",
@@ -611,6 +638,22 @@ const system: Record<string, SystemGoroutineFrames> = {
     ],
     createdBy: MARK_WORKERS,
   },
+  // A worker blocked on work.markDoneSema while another ends the mark.
+  markdone: {
+    frames: [
+      fixedArgsFrame(
+        "runtime.gopark",
+        "runtime/proc.go",
+        363,
+        0xd6,
+        0x20,
+        "0xc0000376a0?, 0x417406?, 0x60?, 0x0?, 0xc000037718?",
+      ),
+      GOPARKUNLOCK,
+      ...MARK_DONE_SEMA(150, 0x1fe),
+    ],
+    createdBy: MARK_WORKERS,
+  },
   marking: {
     frames: [
       fixedArgsFrame(
@@ -692,6 +735,28 @@ const bgMarkStart: BgMarkStartFrames = {
       0x90,
       "",
     ),
+    goexit,
+  ],
+  // go1.19.8's temporaries -n 300 and leak -n 20000 traces.
+  markDoneSudog: [
+    mallocgc,
+    fixedArgsFrame(
+      "runtime.newobject",
+      "runtime/malloc.go",
+      1202,
+      0x27,
+      0x28,
+      "0xc00003e400?",
+    ),
+    fixedArgsFrame(
+      "runtime.acquireSudog",
+      "runtime/proc.go",
+      402,
+      0x257,
+      0x70,
+      "",
+    ),
+    ...MARK_DONE_SEMA(121, 0x72),
     goexit,
   ],
 };

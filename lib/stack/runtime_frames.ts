@@ -64,6 +64,13 @@ export interface BgMarkStartFrames {
   readonly triggered: RuntimeFrame;
   /** The worker's node allocation, innermost first, to `runtime.goexit`. */
   readonly node: readonly RuntimeFrame[];
+  /**
+   * A worker that reached `gcMarkDone` while another was finishing the mark
+   * blocks on `work.markDoneSema`: the `sudog` its semacquire allocates,
+   * innermost first from `runtime.mallocgc` to `runtime.goexit` (its
+   * listing in `tracegc` is the preset's `system.markdone`), if modelled.
+   */
+  readonly markDoneSudog?: readonly RuntimeFrame[];
 }
 
 /** A parked runtime goroutine in a `tracegc` listing: its frames and creator. */
