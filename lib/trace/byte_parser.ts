@@ -12,6 +12,7 @@
  */
 
 import { BlockScanner, MAX_LINES } from "./block_scan.ts";
+import { unpackEvents } from "./event_batch.ts";
 import {
   type EventSink,
   type Frame,
@@ -395,28 +396,18 @@ export class ByteTraceParser {
   /** Emits the `k` events the scanner's last {@link BlockScanner.run} wrote. */
   #emitKnown(k: number): void {
     const sc = this.#scanner;
-    const d = sc.events;
     const st = this.#slow.stats;
     const base = this.#lines;
-    const types = this.#typeList;
-    const sink = this.#sink;
     st.format ??= "go1.3+";
-    let allocs = 0;
-    for (let j = 0, i = BlockScanner.EVENTS; j < k; j++, i += 8) {
-      if (d[i] === 0) {
-        const t = d[i + 3];
-        allocs++;
-        sink.alloc(
-          d[i + 1],
-          d[i + 2],
-          t < 0 ? null : types[t],
-          d[i + 4],
-          d[i + 5],
-          d[i + 6],
-          base + d[i + 7],
-        );
-      } else sink.free(d[i + 1], d[i + 2], d[i + 5], d[i + 6], base + d[i + 7]);
-    }
+    const allocs = unpackEvents(
+      sc.events,
+      BlockScanner.EVENTS,
+      k,
+      base,
+      this.#typeList,
+      null,
+      this.#sink,
+    );
     st.allocs += allocs;
     st.frees += k - allocs;
     this.#lines = base + sc.runLines;

@@ -241,26 +241,65 @@ export class EventUnpacker {
       );
     }
     for (const t of b.types) this.#types.push(t);
-    const d = b.data;
-    const ids = this.#stackIds;
-    const types = this.#types;
-    for (let i = 0; i < b.count * FIELDS; i += FIELDS) {
-      const kind = d[i];
-      const lineNo = d[i + 7] + lineBase;
-      if (kind === 0) {
-        const t = d[i + 3];
-        sink.alloc(
-          d[i + 1],
-          d[i + 2],
-          t < 0 ? null : types[t],
-          d[i + 4],
-          d[i + 5],
-          ids[d[i + 6]],
-          lineNo,
-        );
-      } else if (kind === 1) {
-        sink.free(d[i + 1], d[i + 2], d[i + 5], ids[d[i + 6]], lineNo);
-      } else sink.gc(lineNo);
-    }
+    unpackEvents(
+      b.data,
+      0,
+      b.count,
+      lineBase,
+      this.#types,
+      this.#stackIds,
+      sink,
+    );
   }
+}
+
+/**
+ * Hands `count` events packed from `d[from]` on ({@link FIELDS} numbers
+ * each, as in an {@link EventBatch}) to `sink`, in order: a type id is
+ * looked up in `types`, a stack id in `stackIds` when given, and
+ * `lineBase` is added to each line number. Returns how many were
+ * allocations. (The byte parser's scanner writes its events this way too.)
+ *
+ * @example
+ * ```ts
+ * import { unpackEvents } from "./event_batch.ts";
+ * import { sinkOf, type TraceEvent } from "./events.ts";
+ * const got: TraceEvent[] = [];
+ * const d = new Float64Array([0, 16, 16, 0, 12, 1, 1, 3, 1, 16, 16, -1, 0, 1, 1, 9]);
+ * const allocs = unpackEvents(d, 0, 2, 100, ["main.T"], null, sinkOf((e) => got.push(e)));
+ * if (allocs !== 1 || got[0].kind !== "alloc" || got[0].type !== "main.T" || got[1].lineNo !== 109) throw new Error();
+ * ```
+ */
+export function unpackEvents(
+  d: Float64Array,
+  from: number,
+  count: number,
+  lineBase: number,
+  types: readonly string[],
+  stackIds: readonly number[] | null,
+  sink: EventSink,
+): number {
+  let allocs = 0;
+  const end = from + count * FIELDS;
+  for (let i = from; i < end; i += FIELDS) {
+    const kind = d[i];
+    const lineNo = d[i + 7] + lineBase;
+    const stack = stackIds === null ? d[i + 6] : stackIds[d[i + 6]];
+    if (kind === 0) {
+      const t = d[i + 3];
+      allocs++;
+      sink.alloc(
+        d[i + 1],
+        d[i + 2],
+        t < 0 ? null : types[t],
+        d[i + 4],
+        d[i + 5],
+        stack,
+        lineNo,
+      );
+    } else if (kind === 1) {
+      sink.free(d[i + 1], d[i + 2], d[i + 5], stack, lineNo);
+    } else sink.gc(lineNo);
+  }
+  return allocs;
 }
