@@ -53,7 +53,7 @@ Options:
                        from now on instead of CMD (hooks injected into it);
                        Ctrl-C, or --duration, detaches: its code is restored
                        and it runs on
-  --duration SECONDS   with -p: detach after this long
+  --duration SECONDS   with -p: detach this long after the hooks are in
   --breakpoints        stop CMD at every call instead (ptrace breakpoints,
                        stacks by libunwind-ptrace: slower, the reference)
   --top N              rows per table (default 10)

@@ -115,7 +115,10 @@ export interface NativeOptions {
    * {@link NativeOptions.detachWanted}).
    */
   attach?: number;
-  /** Attached: polled while tracing; true detaches (original bytes back, the process runs on). */
+  /**
+   * Attached: polled while tracing, first once the hooks are in; true
+   * detaches (original bytes back, the process runs on).
+   */
   detachWanted?: () => boolean;
 }
 
@@ -233,10 +236,13 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       }
       for (const tid of tids) {
         if (seized.has(tid)) continue;
-        seizeOne(tid);
         seized.set(tid, 0);
-        t.interrupt(tid);
         fresh = true;
+        // A thread cloned by one already seized is ours already (ptrace's
+        // clone option), stopped or about to be: seizing it again fails.
+        if (_tracerOf(pid, tid) === Deno.pid) continue;
+        seizeOne(tid);
+        t.interrupt(tid);
       }
     }
     for (const tid of seized.keys()) {
@@ -244,10 +250,18 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       for (;;) {
         const { s } = t.wait(tid, WALL);
         if ((s & 0xff) !== 0x7f) break; // it ended
-        if (s >>> 16 === EV_STOP) break;
+        const event = s >>> 16;
+        if (event === EV_STOP) break;
         const sig = (s >> 8) & 0xff;
-        if (sig !== SIGTRAP) seized.set(tid, sig);
+        if (event === 0 && sig !== SIGTRAP) seized.set(tid, sig);
+        if (event === EV_FORK || event === EV_VFORK || event === EV_CLONE) {
+          _releaseEarlyChild(t, pid, t.eventMsg(tid));
+        }
         t.cont(tid);
+        // Another ptrace-stop met on its way (the end of a vfork, a fork,
+        // an exec) takes the interrupt's place: ask again, or it would run
+        // on untraced while we wait for a stop that never comes.
+        t.interrupt(tid);
       }
     }
   } else {
@@ -757,4 +771,33 @@ function spawnStopped(c: Libc, argv: string[]): number {
   const status = new Uint8Array(4);
   c.waitpid(pid, status, 2 /* WUNTRACED */);
   return pid;
+}
+
+/**
+ * A child that `parent` forked while we were seizing it, before any hook
+ * was in (a thread of `parent`'s, from clone with CLONE_VM, is left to the
+ * tracing loop, which takes it as a new thread): it was born untraced, so
+ * it is let go once at its first stop.
+ */
+function _releaseEarlyChild(t: Tracee, parent: number, child: number): void {
+  let tgid = child;
+  try {
+    const st = Deno.readTextFileSync(`/proc/${child}/status`);
+    tgid = Number(/^Tgid:\s*(\d+)/m.exec(st)?.[1] ?? child);
+  } catch {
+    // gone already
+  }
+  if (tgid === parent) return;
+  t.wait(child, WALL);
+  t.detach(child);
+}
+
+/** The tracer (its process id) of thread `tid` of `pid`; 0 for none or gone. */
+function _tracerOf(pid: number, tid: number): number {
+  try {
+    const st = Deno.readTextFileSync(`/proc/${pid}/task/${tid}/status`);
+    return Number(/^TracerPid:\s*(\d+)/m.exec(st)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }

@@ -48,9 +48,10 @@ export const MAX_AHEAD = 8;
 self.onmessage = (m: MessageEvent<TraceRequest>) => {
   const { argv, settings } = m.data;
   const consumed = new Int32Array(m.data.consumed);
-  const end = m.data.durationMs > 0
-    ? performance.now() + m.data.durationMs
-    : Infinity;
+  // The duration counts from the tracer's first poll, made once the hooks
+  // are in: seizing the process and writing the hooks can take longer than
+  // a short duration on a loaded machine, which then traced nothing.
+  let end = -1;
   let posted = 0;
   const post = () => {
     for (;;) {
@@ -77,8 +78,14 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
       ...settings,
       onStart: (pid) => self.postMessage({ pid }),
       onExec: () => self.postMessage({ exec: true }),
-      detachWanted: () =>
-        Atomics.load(consumed, 1) === 1 || performance.now() > end,
+      detachWanted: () => {
+        if (end < 0) {
+          end = m.data.durationMs > 0
+            ? performance.now() + m.data.durationMs
+            : Infinity;
+        }
+        return Atomics.load(consumed, 1) === 1 || performance.now() > end;
+      },
       out: enc,
     });
     send({ code });
