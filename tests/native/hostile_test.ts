@@ -151,9 +151,21 @@ int main(int argc, char **argv) {
   },
   {
     name: "stops itself, a child sends SIGCONT",
-    body: `int main() { pid_t me = getpid(); mark(3);
-  if (fork() == 0) { usleep(200000); kill(me, SIGCONT); _exit(0); }
-  raise(SIGSTOP); mark(3); wait(0); fprintf(stderr, "ok\\n"); return 0; }`,
+    // The child sends SIGCONT once the parent is stopped, not after a
+    // sleep: a SIGCONT that comes before the SIGSTOP leaves the program
+    // stopped for good, traced or not (on a loaded machine the parent could
+    // take longer than the sleep to reach raise: the test hung once).
+    body: `#include <string.h>
+#include <sys/mman.h>
+static char state(pid_t p) { char path[64], b[512]; snprintf(path, sizeof path, "/proc/%d/stat", p);
+  FILE *f = fopen(path, "r"); size_t n = f ? fread(b, 1, sizeof b - 1, f) : 0; if (f) fclose(f);
+  b[n] = 0; char *e = strrchr(b, ')'); return e && e[1] ? e[2] : '?'; }
+int main() { pid_t me = getpid(); mark(3);
+  volatile int *stopping = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (fork() == 0) { while (!*stopping) usleep(1000);
+    while (state(me) != 'T' && state(me) != 't') usleep(1000);
+    kill(me, SIGCONT); _exit(0); }
+  *stopping = 1; raise(SIGSTOP); mark(3); wait(0); fprintf(stderr, "ok\\n"); return 0; }`,
     code: 0,
     marks: 6,
   },
