@@ -53,7 +53,7 @@ Options:
                        from now on instead of CMD (hooks injected into it);
                        Ctrl-C, or --duration, detaches: its code is restored
                        and it runs on
-  --duration SECONDS   with -p: detach this long after the hooks are in
+  --duration SECONDS   with -p: detach after this long
   --breakpoints        stop CMD at every call instead (ptrace breakpoints,
                        stacks by libunwind-ptrace: slower, the reference)
   --top N              rows per table (default 10)
@@ -208,21 +208,25 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const outputs = values.pprof !== undefined ||
     values.folded !== undefined || values.html !== undefined;
   const jsonPath = values.json;
+  if (jsonPath === "" || jsonPath === "-") {
+    throw new UsageError(
+      "--json needs a FILE: the program's stdout is its own, the JSON never shares it",
+    );
+  }
   const output = outputs || jsonPath !== undefined ||
       values["trace-out"] !== undefined
     ? await import("./_output.ts")
     : null;
-  for (const o of ["trace-out", "pprof", "folded", "html"] as const) {
-    if (values[o] !== undefined) output!.checkOutputPath(values[o], `--${o}`);
-  }
-  if (jsonPath !== undefined) {
-    if (jsonPath === "" || jsonPath === "-") {
-      throw new UsageError(
-        "--json needs a FILE: the program's stdout is its own, the JSON never shares it",
-      );
-    }
-    output!.checkOutputPath(jsonPath, "--json");
-  }
+  // Every output checked before the program runs, as analyze's are: no two
+  // on one file, none on the program itself (a trace written over the
+  // binary destroyed it).
+  const outs = output?.Outputs.check({
+    "--trace-out": values["trace-out"],
+    "--html": values.html,
+    "--pprof": values.pprof,
+    "--folded": values.folded,
+    "--json": jsonPath,
+  }, attachPid === undefined ? [_programPath(argv[0])] : []) ?? null;
   const quiet = values.quiet;
   // The trace is written as it goes, to a temporary name renamed at the end.
   const traceOutPath = values["trace-out"];
@@ -340,7 +344,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     const samples = sink.sampledAnalyzer === null
       ? sink.analyzer.samples()
       : await scaled(sink.sampledAnalyzer.samples(), rate);
-    await output!.writeAnalysisOutputs(values, samples, {
+    await output!.writeAnalysisOutputs(outs!, samples, {
       rate: rate || 1,
       type,
       report: () => ({
@@ -377,14 +381,31 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const text = jsonPath !== undefined || !quiet
     ? await import("./_native_text.ts")
     : null;
-  if (jsonPath !== undefined) {
-    await output!.writeOutput(
-      jsonPath,
-      JSON.stringify(text!.nativeJson(report, top), null, 2) + "\n",
-    );
-  }
+  await outs?.write(
+    "--json",
+    () => JSON.stringify(text!.nativeJson(report, top), null, 2) + "\n",
+  );
+  outs?.finish();
   if (!quiet) console.error(text!.nativeText(report, top, site.frames));
   return code;
+}
+
+/**
+ * The file `cmd` runs, found as the shell finds it: a name with a slash as
+ * it is, else the first regular file of that name on PATH; `cmd` itself
+ * when there is none (nothing to protect then).
+ */
+function _programPath(cmd: string): string {
+  if (cmd.includes("/")) return cmd;
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    const path = `${dir === "" ? "." : dir}/${cmd}`;
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // not there
+    }
+  }
+  return cmd;
 }
 
 /** A temporary name beside `path` (renamed over it once complete). */

@@ -1366,6 +1366,52 @@ const ROWS: Row[] = [
     stderr:
       /^alloctrace: --pid 1: no call of process 1 in this trace \(.*\); --pid filters the processes traced, -p PID attaches to a running one$/,
   },
+  // --- native's outputs: checked like the other commands', before the run --
+  {
+    name:
+      "native --trace-out naming the program itself is refused: the binary stays",
+    setup: ({ dir }) => {
+      Deno.copyFileSync("/bin/true", `${dir}/prog`);
+      Deno.chmodSync(`${dir}/prog`, 0o755);
+    },
+    args: ["native", "--trace-out", "prog", "--", "./prog"],
+    code: 2,
+    stderr:
+      /^alloctrace: --trace-out prog is the input \.\/prog: writing it would destroy it; choose another file$/,
+  },
+  {
+    name:
+      "native --html naming the program found through PATH is refused: the binary stays",
+    setup: ({ dir }) => {
+      Deno.copyFileSync("/bin/true", `${dir}/prog`);
+      Deno.chmodSync(`${dir}/prog`, 0o755);
+    },
+    shell: `PATH="$PWD:$PATH" $AT native --html prog -- prog`,
+    code: 2,
+    stderr:
+      /^alloctrace: --html prog is the input .*\/prog: writing it would destroy it/,
+  },
+  {
+    name:
+      "native --trace-out and --folded on one path are refused (the trace was lost under the folded stacks)",
+    args: ["native", "--trace-out", "x", "--folded", "x", "--", "/bin/true"],
+    code: 2,
+    stderr: /^alloctrace: --trace-out and --folded name one file \(x\)/,
+  },
+  {
+    name:
+      "native --json and --folded on one path are refused (the JSON replaced the folded stacks)",
+    args: ["native", "--folded", "x", "--json", "./x", "--", "/bin/true"],
+    code: 2,
+    stderr: /^alloctrace: --folded and --json name one file \(\.\/x\)/,
+  },
+  {
+    name:
+      "native --html and --pprof on one path are refused before the program runs, not after",
+    args: ["native", "--html", "x", "--pprof", "x", "--", "touch", "ran"],
+    code: 2,
+    stderr: /^alloctrace: --html and --pprof name one file \(x\)/,
+  },
   {
     name: "native -p with a command: attach takes none",
     args: ["native", "-p", "4242", "--", "/bin/true"],

@@ -297,6 +297,9 @@ Deno.test("the README's example commands run as written on a checkout with nothi
   // (on a terminal, Deno would stop at a prompt for a missing one).
   const read = new Set<string>();
   for (const f of ["main.ts", ...await lsTs(`${ROOT}lib/cli`)]) {
+    // native runs only with --allow-all (checked before anything is read),
+    // so what it reads (PATH, to find the program) needs no --allow-env.
+    if (f.endsWith("/lib/cli/native.ts")) continue;
     const text = await Deno.readTextFile(f.startsWith("/") ? f : `${ROOT}${f}`);
     for (const m of text.matchAll(/(?:Deno\.env\.get|\benv)\("([A-Z_]+)"\)/g)) {
       read.add(m[1]);
