@@ -6,7 +6,7 @@
  * @module
  */
 
-import { UsageError } from "./_usage.ts";
+import { osReason, UsageError } from "./_usage.ts";
 
 /** An opened input: a byte stream (already gunzipped) and what is known of it. */
 export interface Input {
@@ -54,7 +54,7 @@ export async function openInput(path: string): Promise<Input> {
           `${path}: permission to read it is missing (run with --allow-read=${path})`,
         );
       }
-      throw new Error(`${path}: ${(e as Error).message}`);
+      throw new Error(`${path}: ${osReason(e)}`);
     }
     if (info.isDirectory) {
       throw new Error(`${path} is a directory, not a trace file`);

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { UsageError } from "./_usage.ts";
+import { osReason, UsageError } from "./_usage.ts";
 import {
   encodeHeapProfile,
   type HeapSample,
@@ -109,8 +109,7 @@ function writeError(path: string, e: unknown): Error {
       })`,
     );
   }
-  const msg = (e as Error).message.split("\n")[0];
-  return new Error(`cannot write ${path}: ${msg}`);
+  return new Error(`cannot write ${path}: ${osReason(e)}`);
 }
 
 /**
@@ -256,7 +255,11 @@ export function checkOutputPath(path: string, option: string): void {
         } is missing (run with --allow-read=${dirOf(path)})`,
       );
     }
-    throw new UsageError(`${option} ${(e as Error).message}`);
+    throw new UsageError(
+      e instanceof Error && e.message.startsWith(path)
+        ? `${option} ${e.message}`
+        : `${option} ${path}: ${osReason(e)}`,
+    );
   }
   if (r.how !== "replace") return;
   const dir = dirOf(r.target);
@@ -274,9 +277,7 @@ export function checkOutputPath(path: string, option: string): void {
         `${option} ${path}: permission to read ${dir} is missing (run with --allow-read=${dir})`,
       );
     }
-    throw new UsageError(
-      `${option} ${path}: ${(e as Error).message.split("\n")[0]}`,
-    );
+    throw new UsageError(`${option} ${path}: ${osReason(e)}`);
   }
   if (!info.isDirectory) {
     throw new UsageError(`${option} ${path}: ${dir} is not a directory`);
@@ -292,9 +293,7 @@ export function checkOutputPath(path: string, option: string): void {
       );
     }
     throw new UsageError(
-      `${option} ${path}: cannot create a file in ${dir}: ${
-        (e as Error).message.split("\n")[0]
-      }`,
+      `${option} ${path}: cannot create a file in ${dir}: ${osReason(e)}`,
     );
   }
 }

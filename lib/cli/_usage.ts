@@ -38,6 +38,22 @@ export function errorLine(err: unknown): string {
   return `alloctrace: ${String(err)}`;
 }
 
+/**
+ * The reason of an OS error, without the system call and path Deno adds
+ * ("File name too long (os error 36): lstat 'x…'" gives "File name too
+ * long (os error 36)"): the caller names the path once, with its option.
+ *
+ * @example
+ * ```ts
+ * import { osReason } from "./_usage.ts";
+ * osReason(new Error("Not a directory (os error 20): stat 'f/x'")); // "Not a directory (os error 20)"
+ * ```
+ */
+export function osReason(e: unknown): string {
+  const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+  return /^(.*\(os error \d+\)): \w+ '.*'$/.exec(msg)?.[1] ?? msg;
+}
+
 /** Parses a whole number option, or throws a UsageError naming the option. */
 export function intOption(
   name: string,

@@ -419,6 +419,45 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /--pprof sub is a directory/,
   },
+  // OS errors in one line: the option, the path once, the reason (not the
+  // system call and the path again, which a 5,000-byte name made unreadable).
+  {
+    name: "an output name longer than the file system allows: one clear line",
+    args: ["analyze", LEAK, "--html", `${"x".repeat(300)}.html`],
+    code: 2,
+    stderr:
+      /^alloctrace: --html x{300}\.html: File name too long \(os error 36\)$/,
+  },
+  {
+    name: "an output under a regular file (not a directory): one clear line",
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/f`, "a file\n"),
+    args: ["analyze", LEAK, "--pprof", "f/p.pb.gz"],
+    code: 2,
+    stderr:
+      /^alloctrace: --pprof f\/p\.pb\.gz: Not a directory \(os error 20\)$/,
+  },
+  {
+    name: "an output that is a symlink loop: one clear line",
+    setup: ({ dir }) => Deno.symlinkSync("loop", `${dir}/loop`),
+    args: ["analyze", LEAK, "--folded", "loop"],
+    code: 2,
+    stderr:
+      /^alloctrace: --folded loop: Too many levels of symbolic links \(os error 40\)$/,
+  },
+  {
+    name: "an input that is a symlink loop: one clear line",
+    setup: ({ dir }) => Deno.symlinkSync("loop", `${dir}/loop`),
+    args: ["analyze", "loop"],
+    code: 1,
+    stderr:
+      /^alloctrace: loop: Too many levels of symbolic links \(os error 40\)$/,
+  },
+  {
+    name: "an input name longer than the file system allows: one clear line",
+    args: ["analyze", `${"y".repeat(300)}.trace`],
+    code: 1,
+    stderr: /^alloctrace: y{300}\.trace: File name too long \(os error 36\)$/,
+  },
   {
     name: "a symlink to a missing file is not followed",
     setup: ({ dir }) => Deno.symlinkSync(`${dir}/nowhere`, `${dir}/dangling`),
