@@ -159,6 +159,16 @@ export async function readTrace(
     );
   }
   if (st.allocs + st.frees + st.gcs + st.rejected === 0 && st.cut === null) {
+    const packed = head === null ? null : _compression(head);
+    if (packed !== null) {
+      throw new Error(
+        `${input.name}: not an allocfreetrace log: it is ${
+          packed[0]
+        }-compressed${input.gzip ? " inside gzip" : ""} (decompress it first: ${
+          packed[1]
+        } ${input.name})`,
+      );
+    }
     if (head !== null && looksLikePprof(head)) {
       throw new Error(
         `${input.name}: not an allocfreetrace log: it looks like a pprof profile (alloctrace diff compares profiles; go tool pprof reads them)`,
@@ -235,4 +245,21 @@ export function allocsAtLiveWarning(name: string, n: number): string | null {
     : `${name}: ${
       n.toLocaleString("en-US")
     } allocation(s) at an address still live (a free not traced, or two traces concatenated?); the earlier object was counted as gone`;
+}
+
+/** Compressions by their magic bytes: the name and the command that undoes it. */
+const _PACKERS: [number[], string, string][] = [
+  [[0x1f, 0x8b], "gzip", "gzip -dc"],
+  [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz", "xz -dc"],
+  [[0x42, 0x5a, 0x68], "bzip2", "bzip2 -dc"],
+  [[0x28, 0xb5, 0x2f, 0xfd], "zstd", "zstd -dc"],
+  [[0x04, 0x22, 0x4d, 0x18], "lz4", "lz4 -dc"],
+];
+
+/** The compression `head` starts with, as [name, command], or null. */
+function _compression(head: Uint8Array): [string, string] | null {
+  for (const [magic, name, tool] of _PACKERS) {
+    if (magic.every((b, i) => head[i] === b)) return [name, tool];
+  }
+  return null;
 }

@@ -952,6 +952,36 @@ const ROWS: Row[] = [
     stderr: /^alloctrace: warning: cut\.gz: the gzip stream is cut or corrupt/,
     check: (_, { stdout }) => assertTrue(JSON.parse(stdout).allocs > 4000),
   },
+  // --- compressions it does not read: say which, and how to read it --------
+  ...([
+    ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz -dc"],
+    ["bzip2", [0x42, 0x5a, 0x68, 0x39, 0x31, 0x41, 0x59], "bzip2 -dc"],
+    ["zstd", [0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00], "zstd -dc"],
+  ] as const).map(([kind, magic, tool]): Row => ({
+    name: `a ${kind}-compressed trace: one line saying so and how to read it`,
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/t.${kind}`,
+        concat(new Uint8Array(magic), enc.encode("\x01\x02 packed bytes\n")),
+      ),
+    args: ["analyze", `t.${kind}`],
+    code: 1,
+    stderr: new RegExp(
+      `^alloctrace: t\\.${kind}: not an allocfreetrace log: it is ${kind}-compressed \\(decompress it first: ${tool} t\\.${kind}\\)$`,
+    ),
+  })),
+  {
+    name: "a gzipped gzip: one line saying so",
+    setup: async ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/gg.gz`,
+        await gzipBytes(await gzipBytes(Deno.readFileSync(LEAK))),
+      ),
+    args: ["replay", "gg.gz"],
+    code: 1,
+    stderr:
+      /^alloctrace: gg\.gz: not an allocfreetrace log: it is gzip-compressed inside gzip \(decompress it first: gzip -dc gg\.gz\)$/,
+  },
   {
     name: "a truncated trace: one warning, everything before the cut",
     args: ["analyze", `${SHARED}bad-leak-n300-truncated.trace`, "--json"],
