@@ -13,9 +13,12 @@ import type { TraceRequest, TraceSettings } from "./tracer_worker.ts";
 
 /** What a traced run gave. */
 export interface TraceResult {
-  /** The program's exit code (128 + signal when a signal ended it; 130 after Ctrl-C). */
+  /**
+   * The program's exit code (128 + signal when a signal ended it); after
+   * SIGINT, SIGTERM or SIGHUP stopped the run, 128 + that signal.
+   */
   code: number;
-  /** Whether Ctrl-C (SIGINT) or SIGTERM stopped the run. */
+  /** Whether Ctrl-C (SIGINT), SIGTERM or SIGHUP stopped the run. */
   interrupted: boolean;
   /** Whether the program ran at all (false: the shell could not exec it). */
   started: boolean;
@@ -45,6 +48,8 @@ export function traceInWorker(
   const consumed = new Int32Array(consumedBuf);
   let pid = 0;
   let interrupted = false;
+  // The signal that stopped the run: its number makes the exit code.
+  let stoppedBy = 0;
   let started = false;
   const kill = () => {
     if (pid > 0) {
@@ -55,18 +60,27 @@ export function traceInWorker(
       }
     }
   };
-  const signals = ["SIGINT", "SIGTERM"] as const;
+  // SIGHUP too (a closed terminal, an ssh session gone): without a listener
+  // it killed us outright and left --trace-out's temporary behind.
+  const signals = [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const;
+  const listeners = signals.map(([name, n]) =>
+    [name, () => {
+      stoppedBy ||= n;
+      onSignal();
+    }] as const
+  );
   const onSignal = () => {
     interrupted = true;
-    // Attached: detach (the process runs on); started by us: kill it.
-    if (opts.attach !== undefined) {
-      Atomics.store(consumed, 1, 1);
-      Atomics.notify(consumed, 0);
-    } else kill();
+    // Attached: detach (the process runs on); started by us: kill it, and
+    // the tracer kills the processes it made (traced, they would run on
+    // and the trace with them).
+    Atomics.store(consumed, 1, opts.attach !== undefined ? 1 : 2);
+    Atomics.notify(consumed, 0);
+    if (opts.attach === undefined) kill();
   };
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  for (const [s, f] of listeners) Deno.addSignalListener(s, f);
   const done = () => {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    for (const [s, f] of listeners) Deno.removeSignalListener(s, f);
     worker.terminate();
   };
   return new Promise<TraceResult>((resolve, reject) => {
@@ -106,7 +120,9 @@ export function traceInWorker(
         } else if (d.code !== undefined) {
           done();
           resolve({
-            code: interrupted && opts.attach === undefined ? 130 : d.code,
+            code: interrupted && opts.attach === undefined
+              ? 128 + stoppedBy
+              : d.code,
             interrupted,
             started: started || opts.attach !== undefined,
           });

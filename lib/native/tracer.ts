@@ -120,6 +120,12 @@ export interface NativeOptions {
    * detaches (original bytes back, the process runs on).
    */
   detachWanted?: () => boolean;
+  /**
+   * Started by us: polled while tracing; true kills every process traced
+   * (the program and the children it made, which would otherwise run on,
+   * traced, to their end).
+   */
+  killWanted?: () => boolean;
 }
 
 const SIGTRAP = 5;
@@ -570,11 +576,16 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     for (const p of new Set(procOf.values())) n += p.mode?.drain(false) ?? 0;
     return n;
   };
+  let killed = false;
   while (alive.size > 0) {
     if (attached && deadline?.()) {
       detach();
       exitCode = 0; // it runs on
       break;
+    }
+    if (!attached && !killed && opts.killWanted?.()) {
+      killed = true;
+      for (const tid of alive) c.kill(tid, 9);
     }
     const { tid, s } = t.wait(-1, WALL | WNOHANG);
     now = performance.now() - t0;

@@ -26,7 +26,7 @@ import { BATCH_BYTES, BatchEncoder } from "./event.ts";
 /** The options of a trace that can cross to a worker (no callbacks). */
 export type TraceSettings = Omit<
   NativeOptions,
-  "onEvent" | "out" | "onStart" | "onExec" | "detachWanted"
+  "onEvent" | "out" | "onStart" | "onExec" | "detachWanted" | "killWanted"
 >;
 
 /** What the main thread asks the worker to trace. */
@@ -35,7 +35,7 @@ export interface TraceRequest {
   settings: TraceSettings;
   /**
    * Int32Array over it: [0] batches consumed by the main thread, [1] set
-   * to 1 to detach (attached).
+   * to 1 to detach (attached), to 2 to kill every process traced.
    */
   consumed: SharedArrayBuffer;
   /** Attached: detach after this many milliseconds (0: only when asked). */
@@ -78,6 +78,7 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
       ...settings,
       onStart: (pid) => self.postMessage({ pid }),
       onExec: () => self.postMessage({ exec: true }),
+      killWanted: () => Atomics.load(consumed, 1) === 2,
       detachWanted: () => {
         if (end < 0) {
           end = m.data.durationMs > 0

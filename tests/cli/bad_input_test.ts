@@ -811,6 +811,41 @@ const ROWS: Row[] = [
     code: 130,
     stderr: "",
   },
+  // native: the program is killed, what it did is reported and its trace
+  // written, and the exit code is the signal's (the program has started,
+  // and so the tracer's listeners are on, once it has made 'started').
+  ...([["HUP", 129], ["TERM", 143], ["INT", 130]] as const).map((
+    [sig, code],
+  ): Row => ({
+    name:
+      `SIG${sig} during native --trace-out: the program is killed, its trace written, no temporary, exit ${code}`,
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/t.trace`, "old\n"),
+    shell:
+      `${
+        sig === "INT" ? "env --default-signal=INT " : ""
+      }$AT native -q --trace-out t.trace -- sh -c 'touch started; sleep 20' & pid=$!; ` +
+      `for i in $(seq 600); do [ -e started ] && break; sleep 0.1; done; kill -${sig} $pid; wait $pid`,
+    code,
+    stderr: "",
+    changes: ["t.trace", "started"],
+    check: ({ dir }) =>
+      assertTrue(
+        Deno.readTextFileSync(`${dir}/t.trace`).startsWith("MProf_Malloc("),
+        "the trace of what it did",
+      ),
+  })),
+  {
+    name:
+      "SIGTERM during native: the program's children are killed too (a shell's job ran on, traced, and native waited for it)",
+    shell:
+      `$AT native -q -- sh -c 'sleep 1000 & echo $! > child; wait' & pid=$!; ` +
+      `for i in $(seq 600); do [ -s child ] && break; sleep 0.1; done; kill -TERM $pid; c=$(cat child); ` +
+      `for i in $(seq 300); do kill -0 $c 2>/dev/null || break; sleep 0.1; done; ` +
+      `kill -0 $c 2>/dev/null && { kill -9 $c; echo "child $c survived" >&2; }; wait $pid`,
+    code: 143,
+    stderr: "",
+    changes: ["child"],
+  },
   {
     name:
       "SIGINT started ignored (trap '' INT, a background job) stays ignored: analyze - reads stdin to its end",
