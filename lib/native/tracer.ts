@@ -246,7 +246,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         fresh = true;
         // A thread cloned by one already seized is ours already (ptrace's
         // clone option), stopped or about to be: seizing it again fails.
-        if (_tracerOf(pid, tid) === Deno.pid) continue;
+        if (_tracedByUs(pid, tid)) continue;
         seizeOne(tid);
         t.interrupt(tid);
       }
@@ -803,12 +803,19 @@ function _releaseEarlyChild(t: Tracee, parent: number, child: number): void {
   t.detach(child);
 }
 
-/** The tracer (its process id) of thread `tid` of `pid`; 0 for none or gone. */
-function _tracerOf(pid: number, tid: number): number {
-  try {
-    const st = Deno.readTextFileSync(`/proc/${pid}/task/${tid}/status`);
-    return Number(/^TracerPid:\s*(\d+)/m.exec(st)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
+/**
+ * Whether thread `tid` of `pid` is traced by this process: its TracerPid
+ * is a thread id (ours runs in a Worker), so its thread group is compared.
+ */
+function _tracedByUs(pid: number, tid: number): boolean {
+  const field = (path: string, name: string): number => {
+    try {
+      const st = Deno.readTextFileSync(path);
+      return Number(new RegExp(`^${name}:\\s*(\\d+)`, "m").exec(st)?.[1] ?? 0);
+    } catch {
+      return 0; // gone
+    }
+  };
+  const tracer = field(`/proc/${pid}/task/${tid}/status`, "TracerPid");
+  return tracer !== 0 && field(`/proc/${tracer}/status`, "Tgid") === Deno.pid;
 }
