@@ -212,9 +212,11 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   const ptraceOptions = PT.O_TRACEEXEC | PT.O_TRACECLONE | PT.O_TRACEFORK |
     PT.O_TRACEVFORK | PT.O_TRACEVFORKDONE | PT.O_TRACEEXIT |
     (attached ? 0n : PT.O_EXITKILL);
-  const seizeOne = (tid: number) => {
-    if (c.ptrace(PT.SEIZE, BigInt(tid), 0n, ptraceOptions) >= 0n) return;
+  /** Seizes `tid`; false when it is a thread of an attached process that has just ended. */
+  const seizeOne = (tid: number): boolean => {
+    if (c.ptrace(PT.SEIZE, BigInt(tid), 0n, ptraceOptions) >= 0n) return true;
     const e = errno();
+    if (attached && e === 3 && tid !== pid) return false;
     if (!attached) c.kill(pid, 9);
     throw new Error(
       e === 3
@@ -247,15 +249,18 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         // A thread cloned by one already seized is ours already (ptrace's
         // clone option), stopped or about to be: seizing it again fails.
         if (_tracedByUs(pid, tid)) continue;
-        seizeOne(tid);
-        t.interrupt(tid);
+        if (seizeOne(tid)) t.interrupt(tid);
+        else seized.delete(tid); // it ended since the list was read
       }
     }
     for (const tid of seized.keys()) {
       // Wait for its PTRACE_EVENT_STOP; a signal met first is given back later.
       for (;;) {
         const { s } = t.wait(tid, WALL);
-        if ((s & 0xff) !== 0x7f) break; // it ended
+        if ((s & 0xff) !== 0x7f) {
+          seized.delete(tid); // it ended
+          break;
+        }
         const event = s >>> 16;
         if (event === EV_STOP) break;
         const sig = (s >> 8) & 0xff;
@@ -522,7 +527,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   const detach = () => {
     now = performance.now() - t0;
     const stopped = new Map<number, number>();
-    for (const tid of alive) t.interrupt(tid);
+    // (A thread that has ended is not waited for: it would never stop.)
+    for (const tid of alive) if (!t.interrupt(tid)) alive.delete(tid);
     while (stopped.size < alive.size) {
       const { tid, s } = t.wait(-1, WALL);
       if (tid < 0) break;
@@ -650,6 +656,12 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     }
     if (sig === SIGTRAP && event === EV_CLONE) {
       const child = t.eventMsg(tid);
+      if (knownTids.has(child) && !alive.has(child)) {
+        // The thread ran and ended before its creator's event was read:
+        // counted alive again, a detach would wait for it for ever.
+        t.cont(tid);
+        continue;
+      }
       if (!procOf.has(child)) {
         procOf.set(child, proc);
         setPidOf(child, pidOfTid.get(tid) ?? proc.pid);

@@ -270,10 +270,13 @@ static volatile int tstp;
 static void on_tstp(int s) { tstp++; signal(SIGTSTP, SIG_DFL); raise(SIGTSTP); }
 int main(int argc, char **argv) {
   FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
+  char tmp[4096]; snprintf(tmp, sizeof tmp, "%s.tmp", argv[2]);
   for (int i = 1; i <= 150; i++) {
     signal(SIGTSTP, on_tstp);
     void *volatile p = malloc(100); free(p);
-    f = fopen(argv[2], "w"); fprintf(f, "%d %d\\n", i, tstp); fclose(f);
+    /* A new file renamed over the old: a reader never sees it empty. */
+    f = fopen(tmp, "w"); fprintf(f, "%d %d\\n", i, tstp); fclose(f);
+    rename(tmp, argv[2]);
     usleep(10000);
   }
   return 0;
