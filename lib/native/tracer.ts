@@ -529,7 +529,15 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     const stopped = new Map<number, number>();
     // (A thread that has ended is not waited for: it would never stop.)
     for (const tid of alive) if (!t.interrupt(tid)) alive.delete(tid);
-    while (stopped.size < alive.size) {
+    // Until every thread known alive has stopped: a thread cloned meanwhile
+    // stops too (and is let go) but does not count for one of them, or the
+    // hooks stayed in when no stopped thread of the process was left to
+    // take them out (its later calls then exhausted the slots: SIGTRAP).
+    const waiting = () => {
+      for (const tid of alive) if (!stopped.has(tid)) return true;
+      return false;
+    };
+    while (waiting()) {
       const { tid, s } = t.wait(-1, WALL);
       if (tid < 0) break;
       if ((s & 0xff) !== 0x7f) {

@@ -4,7 +4,7 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { ROOT } from "../_run.ts";
-import { compile, dir, skip } from "./_support.ts";
+import { compile, dir, mallocBytes, skip } from "./_support.ts";
 
 const SERVER = `#include <stdio.h>
 #include <stdlib.h>
@@ -39,35 +39,6 @@ async function advances(f: string): Promise<boolean> {
     if (await read(f) > from) return true;
   }
   return false;
-}
-
-/** The first 16 bytes of `malloc` in process `pid` and in ours (same libc). */
-async function mallocBytes(pid: number): Promise<[string, string]> {
-  const { loadLibc, cstr } = await import("../../lib/native/ffi.ts");
-  const c = loadLibc();
-  const self = c.dlopen(cstr("libc.so.6"), 0x4 | 0x1);
-  const p = c.dlsym(self, cstr("malloc"))!;
-  const addr = BigInt(Deno.UnsafePointer.value(p));
-  const mine = new Uint8Array(
-    Deno.UnsafePointerView.getArrayBuffer(p, 16).slice(0),
-  );
-  // Same libc, but mapped elsewhere: find malloc's offset in each map.
-  const base = (text: string) =>
-    BigInt(
-      "0x" +
-        text.split("\n").find((l) =>
-          /libc\.so\.6$/.test(l) && / 00000000 /.test(l)
-        )!.split("-")[0],
-    );
-  const off = addr - base(await Deno.readTextFile("/proc/self/maps"));
-  const theirs = base(await Deno.readTextFile(`/proc/${pid}/maps`)) + off;
-  const f = await Deno.open(`/proc/${pid}/mem`);
-  await f.seek(theirs, Deno.SeekMode.Start);
-  const buf = new Uint8Array(16);
-  await f.read(buf);
-  f.close();
-  const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16)).join(" ");
-  return [hex(buf), hex(mine)];
 }
 
 Deno.test({
