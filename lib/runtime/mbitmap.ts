@@ -391,8 +391,20 @@ export function heapBitsClearDead(
   alloc: Uint32Array,
   mark: Uint32Array,
 ): void {
+  const ew = span.elemsize >>> 3;
+  const base = span.base >>> 3;
+  const bits = heap.bits;
   for (let w = 0; w < mark.length; w++) {
-    let dead = alloc[w] & ~mark[w];
+    const m = mark[w];
+    let dead = alloc[w] & ~m;
+    if (dead === 0) continue;
+    if (m === 0) {
+      // Nothing marked among these 32 slots: free slots' bits are 0
+      // already, so all 32 are cleared at once.
+      const w0 = base + (w << 5) * ew;
+      bits.fill(0, w0, Math.min(w0 + 32 * ew, base + span.nelems * ew));
+      continue;
+    }
     while (dead !== 0) {
       const bit = ctz32(dead);
       dead &= dead - 1;
