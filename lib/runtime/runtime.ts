@@ -293,6 +293,29 @@ export class Runtime {
   }
 
   /**
+   * {@link newobject} on the running goroutine's P, giving the object's
+   * offset from the arena start (`heap.arenaStart`) instead of its address:
+   * a small integer, which crosses calls unboxed and goes straight to
+   * `words.storeOff`/`loadOff`.
+   *
+   * @example
+   * ```ts
+   * import { Runtime } from "../../mod.ts";
+   * const rt = new Runtime();
+   * const t = rt.types.define("main.T", { size: 16, pointers: [0] });
+   * const off = rt.newobjectOff(t);
+   * if (rt.sizeOf(rt.heap.arenaStart + off) !== 16) throw new Error("offset");
+   * ```
+   */
+  newobjectOff(typ: GoType): number {
+    const p = this.sched.curg.p;
+    const x = this.malloc.mallocFast(typ, p);
+    if (x >= 0) return x;
+    return this.malloc.mallocgc(typ.size, typ, true, p, AllocKind.newobject) -
+      this.words.arenaStart;
+  }
+
+  /**
    * Allocates the backing array of `make([]elem, n)` (`runtime.makeslice`).
    *
    * @throws {RangeError} for a negative or non-integer length.

@@ -77,30 +77,37 @@ export function binarytrees(
 
   // Trees cross the recursive calls as offsets from the arena start: small
   // integers, which V8 passes unboxed, where a 40-bit address would be a
-  // heap number allocated at every call and return.
+  // heap number allocated at every call and return; the pointer words are
+  // stored and loaded by offset too (checked all the same).
   const base = rt.heap.arenaStart;
+  const words = rt.words;
   // One call site each of enter, newobject and leave keeps the function
   // within V8's inlining budget: the allocation fast path is then inlined.
+  // The children are rooted (pushed) before the parent is allocated, which
+  // may start a GC.
   const bottomUpTree = (depth: number): number => {
     g.enter(fTree, depth <= 0 ? 37 : 39);
+    let left = 0;
+    let right = 0;
     if (depth > 0) {
-      g.push(base + bottomUpTree(depth - 1));
-      g.push(base + bottomUpTree(depth - 1));
+      left = bottomUpTree(depth - 1);
+      g.push(base + left);
+      right = bottomUpTree(depth - 1);
+      g.push(base + right);
     }
-    const n = rt.newobject(node);
+    const n = rt.newobjectOff(node);
     if (depth > 0) {
-      const sp = g.sp;
-      rt.store(n, 0, g.roots[sp - 2]);
-      rt.store(n, 1, g.roots[sp - 1]);
+      words.storeOff(n, left);
+      words.storeOff(n + 8, right);
     }
     g.leave();
-    return n - base;
+    return n;
   };
   const itemCheck = (off: number): number => {
-    const n = base + off;
-    const left = rt.load(n, 0);
+    const left = words.loadOff(off);
     if (left === 0) return 1;
-    return 1 + itemCheck(left - base) + itemCheck(rt.load(n, 1) - base);
+    return 1 + itemCheck(left - base) +
+      itemCheck(words.loadOff(off + 8) - base);
   };
   const check = (n: number): number => {
     g.enter(fCheck, 46);
