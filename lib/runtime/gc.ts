@@ -590,28 +590,32 @@ export class Collector {
   /** Greys everything the object in slot `i` of `span` points to. */
   #scanobject(span: MSpan, i: number): void {
     const ew = span.elemsize >>> 3;
-    if (ew <= 16) {
-      // A small slot: its heap bits are its pointer words (those of its
-      // type's mask over whole elements), in the same order, and the scan
-      // work ends at the last one.
-      const heap = this.#rt.heap;
-      const bits = heap.bits;
-      const mem = heap.mem;
-      const a = heap.arenaStart;
-      const w0 = (span.base >>> 3) + i * ew;
-      let n = 0;
-      let last = -1;
-      for (let k = 0; k < ew; k++) {
-        if (bits[w0 + k] === 0) continue;
-        n++;
-        last = k;
-        const v = mem[w0 + k];
-        if (v !== 0) this.#greyOff(v - a);
-      }
-      this.scannedWords += n;
-      if (last >= 0) this.#heapScanWork += (last + 1) * 8;
-      return;
+    // Small enough for V8 to inline into the drain loop; larger slots are
+    // out of line.
+    if (ew > 16) return this.#scanTyped(span, i);
+    // A small slot: its heap bits are its pointer words (those of its
+    // type's mask over whole elements), in the same order, and the scan
+    // work ends at the last one.
+    const heap = this.#rt.heap;
+    const bits = heap.bits;
+    const mem = heap.mem;
+    const a = heap.arenaStart;
+    const w0 = (span.base >>> 3) + i * ew;
+    let n = 0;
+    let last = -1;
+    for (let k = 0; k < ew; k++) {
+      if (bits[w0 + k] === 0) continue;
+      n++;
+      last = k;
+      const v = mem[w0 + k];
+      if (v !== 0) this.#greyOff(v - a);
     }
+    this.scannedWords += n;
+    if (last >= 0) this.#heapScanWork += (last + 1) * 8;
+  }
+
+  /** {@link scanobject} of a slot over 128 bytes, by its type's pointer words. */
+  #scanTyped(span: MSpan, i: number): void {
     const tid = span.types![i] - 1;
     if (tid < 0) return;
     const typ = this.#rt.types.byId(tid);
