@@ -22,7 +22,7 @@
  * The entry re-exports whole modules, one concept each (as denoland/std's
  * `mod.ts` files do), floor by floor. Internal helpers live in modules it
  * does not re-export (`lib/runtime/sys.ts`, `print.ts`,
- * `fastlog2table.ts`, `lib/profile/gzip.ts`, `_`-prefixed files). Five
+ * `fastlog2table.ts`, `lib/profile/gzip.ts`, `_`-prefixed files). Seven
  * modules that also export helpers shared inside `lib/` are re-exported by
  * name. The native tracer (FFI) is `./native.ts`.
  *
@@ -52,7 +52,11 @@ export * from "./lib/runtime/slice.ts";
 export * from "./lib/runtime/chan.ts";
 export * from "./lib/runtime/map.ts";
 export * from "./lib/runtime/string.ts";
-export * from "./lib/runtime/mbitmap.ts";
+export {
+  findObject,
+  heapBitsSetType,
+  PointerWords,
+} from "./lib/runtime/mbitmap.ts";
 export * from "./lib/runtime/globals.ts";
 export * from "./lib/runtime/mfinal.ts";
 export * from "./lib/runtime/proc.ts";
