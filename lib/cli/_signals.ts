@@ -108,6 +108,12 @@ export function keepIgnoredSignals(): void {
   }
 }
 
+/** The names of the watched signals this process started with ignored. */
+export function ignoredAtStart(): string[] {
+  _atStart ??= _ignoredAtStart();
+  return _WATCHED.filter(([, n]) => _atStart!.has(n)).map(([name]) => name);
+}
+
 /** The signals noticed while a {@link watchSignals} watch is on. */
 export interface SignalWatch {
   /** The signal that arrived (its number), or 0. */

@@ -10,6 +10,7 @@
 
 import { parseArgs } from "node:util";
 import { traceInWorker } from "../native/in_worker.ts";
+import { ignoredAtStart } from "./_signals.ts";
 import { linkageOf } from "../native/elf_linkage.ts";
 import type { NativeSink } from "./_native_sink.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
@@ -263,32 +264,38 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const images: string[] = [];
   let code: number;
   try {
-    const r = await traceInWorker(argv, {
-      stacks: !values["no-stacks"],
-      memProfileRate: rate,
-      seed,
-      mode: values.breakpoints ? "breakpoints" : "inject",
-      followForks: !values["no-follow-forks"],
-      attach: attachPid,
-    }, async (batch) => {
-      for (const [id, path] of batch.images) {
-        if (id > 0 || attachPid !== undefined) images.push(path);
-      }
-      if (onlyPid !== 0) {
-        for (let i = 0, last = -1; i < batch.n; i++) {
-          if (batch.pid[i] !== last) seenPids.add(last = batch.pid[i]);
+    const r = await traceInWorker(
+      argv,
+      {
+        stacks: !values["no-stacks"],
+        memProfileRate: rate,
+        seed,
+        mode: values.breakpoints ? "breakpoints" : "inject",
+        followForks: !values["no-follow-forks"],
+        attach: attachPid,
+      },
+      async (batch) => {
+        for (const [id, path] of batch.images) {
+          if (id > 0 || attachPid !== undefined) images.push(path);
         }
-      }
-      sink ??= await sinkReady;
-      await sink.add(batch);
-      const s = sink;
-      progress.update(() =>
-        `${s.events.toLocaleString("en-US")} events, ${
-          Math.round(s.events / ((performance.now() - t0) / 1000))
-            .toLocaleString("en-US")
-        }/s, ${fmtBytes(s.liveBytes)} live`
-      );
-    }, duration * 1000);
+        if (onlyPid !== 0) {
+          for (let i = 0, last = -1; i < batch.n; i++) {
+            if (batch.pid[i] !== last) seenPids.add(last = batch.pid[i]);
+          }
+        }
+        sink ??= await sinkReady;
+        await sink.add(batch);
+        const s = sink;
+        progress.update(() =>
+          `${s.events.toLocaleString("en-US")} events, ${
+            Math.round(s.events / ((performance.now() - t0) / 1000))
+              .toLocaleString("en-US")
+          }/s, ${fmtBytes(s.liveBytes)} live`
+        );
+      },
+      duration * 1000,
+      ignoredAtStart(),
+    );
     progress.done();
     code = r.code;
     if (!r.started && !r.interrupted) {

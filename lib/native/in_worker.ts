@@ -29,7 +29,9 @@ export interface TraceResult {
  * in order (the next one waits for its promise), and the promise resolves
  * with the exit code once the last batch is consumed. A batch's arrays are
  * shared with the worker, which writes them again after `consume`'s
- * promise resolved: copy what is kept beyond it.
+ * promise resolved: copy what is kept beyond it. SIGINT, SIGTERM and SIGHUP kill
+ * the program (attached: detach), except those named in `ignored` (the
+ * caller started with them ignored: they stay without effect).
  *
  * @throws {Error} what {@link traceNative} throws (ptrace not permitted,
  *   libunwind missing, the program cannot start), with its name kept, or
@@ -40,6 +42,7 @@ export function traceInWorker(
   opts: TraceSettings,
   consume: (b: EventBatch) => Promise<void> | void,
   durationMs = 0,
+  ignored: readonly string[] = [],
 ): Promise<TraceResult> {
   const worker = new Worker(new URL("./tracer_worker.ts", import.meta.url), {
     type: "module",
@@ -61,8 +64,10 @@ export function traceInWorker(
     }
   };
   // SIGHUP too (a closed terminal, an ssh session gone): without a listener
-  // it killed us outright and left --trace-out's temporary behind.
-  const signals = [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const;
+  // it killed us outright and left --trace-out's temporary behind. A signal
+  // the caller started with ignored stays without effect.
+  const signals = ([["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const)
+    .filter(([name]) => !ignored.includes(name));
   const listeners = signals.map(([name, n]) =>
     [name, () => {
       stoppedBy ||= n;

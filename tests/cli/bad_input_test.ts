@@ -856,6 +856,14 @@ const ROWS: Row[] = [
     counts: LEAK_COUNTS,
   },
   {
+    name:
+      "native with SIGINT started ignored: a SIGINT neither kills the traced program nor ends the trace",
+    shell:
+      `(trap '' INT; exec $AT native -q -- sleep 2) & pid=$!; sleep 1.2; kill -INT $pid; wait $pid`,
+    code: 0,
+    stderr: "",
+  },
+  {
     name: "run with the trace on stderr into a closed pipe exits quietly",
     shell:
       `$AT run leak --n 2000 --godebug allocfreetrace=1 2>&1 >/dev/null | head -1 >/dev/null; exit \${PIPESTATUS[0]}`,
