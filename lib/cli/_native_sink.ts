@@ -312,8 +312,11 @@ export class NativeSink {
           // A pid runs a new image by exec, which took the old heap; or it
           // is a new fork child that got a finished process's pid.
           this.#spaceOfPid.set(pid, space);
+          // (A process that allocated nothing has nothing to drop: the
+          // usual fork-then-exec child costs no walk over the live blocks.)
           if (
-            was !== undefined && !this.#inherited.has(pid * 2 ** 30 + image[i])
+            was !== undefined && proc.allocs > 0 &&
+            !this.#inherited.has(pid * 2 ** 30 + image[i])
           ) live -= this.#dropSpace(was);
         }
       }
