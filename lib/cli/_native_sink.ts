@@ -179,8 +179,6 @@ export class NativeSink {
   readonly #spaces = new Map<number, number>();
   /** Whether a block ever had to be keyed outside its image's space. */
   #displaced = false;
-  /** The image space each pid runs now (a new one: it exec'd). */
-  readonly #spaceOfPid = new Map<number, number>();
   /** The (pid, image) ids of fork children's inherited images. */
   readonly #inherited = new Set<number>();
   #lastSize: SizeBucket | null = null;
@@ -293,7 +291,16 @@ export class NativeSink {
     let events = this.events;
     let live = this.liveBytes;
     let clock = this.#clock;
+    // Execs take their old images' heaps where they happened among the
+    // events (before a later image's blocks can meet theirs).
+    const execs = b.execs;
+    let ex = 0;
+    let nextExec = execs.length > 0 ? execs[0][0] : -1;
     for (let i = 0; i < b.n; i++) {
+      while (i === nextExec) {
+        live -= this.#dropImage(execs[ex][1], execs[ex][2]);
+        nextExec = ++ex < execs.length ? execs[ex][0] : -1;
+      }
       const pid = pids[i];
       if (only !== 0 && pid !== only) continue;
       const line = ++events;
@@ -307,18 +314,6 @@ export class NativeSink {
         space = this.#imageSpace(pid, image[i]);
         base = (space % SPACES) * 2 ** 47;
         crowded = this.#spaces.size > SPACES;
-        const was = this.#spaceOfPid.get(pid);
-        if (was !== space) {
-          // A pid runs a new image by exec, which took the old heap; or it
-          // is a new fork child that got a finished process's pid.
-          this.#spaceOfPid.set(pid, space);
-          // (A process that allocated nothing has nothing to drop: the
-          // usual fork-then-exec child costs no walk over the live blocks.)
-          if (
-            was !== undefined && proc.allocs > 0 &&
-            !this.#inherited.has(pid * 2 ** 30 + image[i])
-          ) live -= this.#dropSpace(was);
-        }
       }
       // Addresses are per process image: a fork child's blocks are its own.
       let key = addr + base;
@@ -427,6 +422,9 @@ export class NativeSink {
       );
     }
     this.events = events;
+    for (; ex < execs.length; ex++) {
+      live -= this.#dropImage(execs[ex][1], execs[ex][2]);
+    }
     this.liveBytes = live;
     this.#clock = clock;
     this.#lastProc = proc;
@@ -449,10 +447,15 @@ export class NativeSink {
     return n;
   }
 
-  // Drops the blocks image `space` left live when its process exec'd
-  // (the exec discarded its heap): no longer live, not leaks, not frees.
-  // The bytes dropped.
-  #dropSpace(space: number): number {
+  // Drops the blocks process `pid` left live in image `image` when it
+  // exec'd (the exec discarded that heap): no longer live, not leaks, not
+  // frees. The bytes dropped. It walks every live block (~50 ns each), so
+  // only when the process holds live bytes: the usual fork-then-exec child
+  // holds none. (Its earlier images' blocks went at their execs: its live
+  // bytes are this image's. A zero-byte block alone is left live.)
+  #dropImage(pid: number, image: number): number {
+    const space = this.#spaces.get(pid * 2 ** 30 + image);
+    if (space === undefined || !(this.#procs.get(pid)?.liveBytes)) return 0;
     const keys: number[] = [];
     const b = this.#blocks.cols;
     for (const [key, slot] of this.analyzer.liveEntries()) {

@@ -100,6 +100,11 @@ export interface EventBatch {
    * image they share] (the child's heap is a copy of its parent's).
    */
   forks: [number, number, number][];
+  /**
+   * Execs in this batch: [index of the first event after it, pid, the
+   * image it left, the image it runs] (the old image's heap went with it).
+   */
+  execs: [number, number, number, number][];
 }
 
 /** Events per batch. */
@@ -127,6 +132,7 @@ function batchOver(buf: ArrayBufferLike): EventBatch {
     stacks: [],
     images: [],
     forks: [],
+    execs: [],
   };
 }
 
@@ -149,6 +155,8 @@ export interface EventOut {
    * having allocated them are its parent's, inherited.
    */
   forked?(parent: number, child: number, image: number): void;
+  /** Process `pid` exec'd: it left image `old` for `image` (ids of {@link EventOut.imageId}). */
+  execd?(pid: number, old: number, image: number): void;
   /**
    * One event (`kind`: index in {@link NATIVE_KINDS}; `stack`: a
    * {@link EventOut.stackId}, -1 for none; `image`: an {@link EventOut.imageId}).
@@ -276,6 +284,10 @@ export class BatchEncoder implements EventOut {
 
   forked(parent: number, child: number, image: number): void {
     this.#b.forks.push([parent, child, image]);
+  }
+
+  execd(pid: number, old: number, image: number): void {
+    this.#b.execs.push([this.#b.n, pid, old, image]);
   }
 
   /** The batch so far (its arrays are handed over; a new batch starts). */

@@ -114,7 +114,8 @@ export function traceInWorker(
         if (failed) return;
         if (
           d.batch.n > 0 || d.batch.stacks.length > 0 ||
-          d.batch.images.length > 0 || d.batch.forks.length > 0
+          d.batch.images.length > 0 || d.batch.forks.length > 0 ||
+          d.batch.execs.length > 0
         ) await consume(d.batch);
         Atomics.add(consumed, 0, 1);
         Atomics.notify(consumed, 0);

@@ -375,8 +375,10 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   const startImage = (proc: Proc) => {
     proc.mode?.close();
     proc.mode = null;
+    const old = proc.imageId;
     proc.image = imageOf(proc.pid);
     proc.imageId = out.imageId(proc.image, true);
+    out.execd?.(proc.pid, old, proc.imageId);
     proc.maps.refresh();
     proc.execBp = 0;
     proc.rbrk = 0;

@@ -75,6 +75,17 @@ int main() { pthread_t t[6]; for (int i = 0; i < 6; i++) pthread_create(&t[i], 0
   },
   {
     name:
+      "a fork child allocates, then execs a program that makes no call: its blocks are dropped at the exec all the same",
+    body: `int main() { pid_t p = fork();
+  if (p == 0) { mark(2); execl("/bin/true", "true", (char *)0); _exit(9); }
+  int st; waitpid(p, &st, 0); fprintf(stderr, "ok\\n"); return 0; }`,
+    code: 0,
+    marks: 2,
+    live: 0,
+    dropped: 2,
+  },
+  {
+    name:
       "a fork child frees blocks its parent allocated: frees of inherited blocks, the parent's own stay live",
     body: `int main() { mark(3);
   pid_t p = fork(); if (p == 0) { free(marks[0]); free(marks[1]); _exit(0); }
