@@ -210,6 +210,7 @@ const _LAYOUTS: Record<string, { size: number; pointers: number[] }> = {
   "base64.Encoding": { size: 328, pointers: [] },
   // A closure over an int (json.floatEncoder is `type floatEncoder int`).
   "struct { F uintptr; R json.floatEncoder }": { size: 16, pointers: [] },
+  "runtime.uint64InterfacePtr": { size: 8, pointers: [] },
 };
 
 /**
@@ -226,6 +227,7 @@ export function runtimeType(
   const size = Math.max(8, requested - requested % 8);
   return rt.types.define(
     name,
-    _LAYOUTS[name] ?? (_SCALARS.has(name) ? { size } : { size, pointers: [0] }),
+    _LAYOUTS[name] ?? rt.preset.startupLayouts[name] ??
+      (_SCALARS.has(name) ? { size } : { size, pointers: [0] }),
   );
 }

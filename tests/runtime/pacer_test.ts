@@ -5,8 +5,8 @@
  */
 
 import fc from "npm:fast-check@4.11.0";
-import { assertEquals } from "../_assert.ts";
-import { Runtime } from "../../mod.ts";
+import { assertEquals, assertTrue } from "../_assert.ts";
+import { leak, Runtime, TracePrinter } from "../../mod.ts";
 
 /** A type of `words` words with pointers in words 0 and `last`. */
 function define(rt: Runtime, words: number, last: number) {
@@ -74,4 +74,35 @@ Deno.test("go1.22: heapScan counts the slot of a header object and one word of a
     }),
     { numRuns: 300 },
   );
+});
+
+// The first cycle's heap scan work (gcpacertrace's "H+S+G B work", H) is
+// what the mark scans of leak's live records plus the runtime's start-up
+// objects, up to each one's last pointer: runtime.p's 8,848 bytes, m's 680,
+// g's 376… With a pointer in their first word only, the model scanned
+// 181,920 B where real Go scans 211,520–213,056 B.
+Deno.test("go1.19: leak's first cycle scans as much heap as real Go's gcpacertrace shows", async () => {
+  const text = await Deno.readTextFile(
+    new URL("../testdata/fidelity/leak-20000-pacertrace.txt", import.meta.url),
+  );
+  const real = text.split("# run ").slice(1).map((run) =>
+    +/for (\d+)\+\d+\+\d+ B work/.exec(run)![1]
+  );
+  assertEquals(real.length, 6);
+  for (const godebug of ["gctrace=1", "allocfreetrace=1,gctrace=1"]) {
+    const rt = new Runtime({ preset: "go1.19", godebug });
+    if (godebug.startsWith("alloc")) new TracePrinter(rt, () => {}).attach();
+    let heapScan = -1;
+    rt.events.subscribe({
+      gc: (ev) => {
+        if (ev.kind === "end" && heapScan < 0) heapScan = rt.pacer.lastHeapScan;
+      },
+    });
+    leak(rt, { n: 5000 });
+    const [lo, hi] = [Math.min(...real), Math.max(...real)];
+    assertTrue(
+      heapScan >= lo * 0.97 && heapScan <= hi * 1.03,
+      `${godebug}: first cycle scanned ${heapScan} B of heap, real ${lo}–${hi}`,
+    );
+  }
 });
