@@ -297,7 +297,11 @@ async function runReal(
   for (let attempt = 1;; attempt++) {
     const child = new Deno.Command(bin, {
       args: [`-${c.flag}`, String(c.value)],
+      // GODEBUG alone: goenvs copies every variable onto the heap before
+      // tracing starts (its spans count in heapLive), and the simulator
+      // models a program run with GODEBUG as its only variable.
       env: { GODEBUG: godebug },
+      clearEnv: true,
       stdout: "null",
       stderr: "piped",
     }).spawn();
