@@ -110,8 +110,8 @@ const NOWHERE = 2 ** 47 - 8;
 export interface SinkOptions {
   /** Also analyse the sampled allocations on their own (a sampling rate is set). */
   sampled: boolean;
-  /** Where to write the trace as it goes (an open file), or null. */
-  traceOut: Deno.FsFile | null;
+  /** Where to write the trace as it goes (an open output), or null. */
+  traceOut: { writeSync(p: Uint8Array): number } | null;
   /** What a site is (as analyze's --by). */
   by: SiteBy;
   /** Only this process's events (0: all). */

@@ -229,25 +229,22 @@ export async function nativeCommand(args: string[]): Promise<number> {
     "--json": jsonPath,
   }, attachPid === undefined ? [_programPath(argv[0])] : []) ?? null;
   const quiet = values.quiet;
-  // The trace is written as it goes, to a temporary name renamed at the end.
+  // The trace is written as it goes, as every output is (an exclusive
+  // temporary under an unpredictable name, renamed over the target, a
+  // symlink's target, at the end; a device or FIFO directly).
   const traceOutPath = values["trace-out"];
-  const traceTmp = traceOutPath ? tmpPathOf(traceOutPath) : null;
-  let traceOut: Deno.FsFile | null = null;
-  if (traceTmp !== null) {
-    try {
-      traceOut = await Deno.open(traceTmp, { write: true, createNew: true });
-    } catch (e) {
-      throw new Error(
-        `cannot write ${traceOutPath}: ${(e as Error).message.split("\n")[0]}`,
-      );
-    }
-  }
+  const traceOut = traceOutPath === undefined
+    ? null
+    : output!.openOutput(traceOutPath);
+  const traceSink = traceOut === null ? null : {
+    writeSync: (b: Uint8Array) => (traceOut.write(b), b.length),
+  };
   // The analysis modules load on this thread while the tracer's worker
   // boots and starts the program (its first events wait for them).
   const sinkReady = import("./_native_sink.ts").then(({ NativeSink }) =>
     new NativeSink({
       sampled: rate > 0,
-      traceOut,
+      traceOut: traceSink,
       by: site.by,
       pid: onlyPid,
     })
@@ -303,7 +300,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       console.error(
         `alloctrace: ${argv[0]} could not be started (exit code ${code})`,
       );
-      await discard(traceOut, traceTmp);
+      traceOut?.abort();
       return code === 0 ? 1 : code;
     }
     if (r.interrupted && !quiet) {
@@ -317,7 +314,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     }
   } catch (e) {
     progress.done();
-    await discard(traceOut, traceTmp);
+    traceOut?.abort();
     const err = e as Error;
     if (err.name === "NotCapable") {
       throw new Error(
@@ -331,7 +328,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   sink ??= await sinkReady;
   if (onlyPid !== 0 && !seenPids.has(onlyPid)) {
-    await discard(traceOut, traceTmp);
+    traceOut?.abort();
     const pids = [...seenPids].sort((a, b) => a - b);
     throw new UsageError(
       `--pid ${onlyPid}: no call of process ${onlyPid} in this trace (${
@@ -343,8 +340,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
   }
   if (traceOut !== null) {
     sink.flush();
-    traceOut.close();
-    await Deno.rename(traceTmp!, traceOutPath!);
+    traceOut.commit();
   }
   const result = sink.analyzer.finish();
   if (outputs) {
@@ -413,17 +409,4 @@ function _programPath(cmd: string): string {
     }
   }
   return cmd;
-}
-
-/** A temporary name beside `path` (renamed over it once complete). */
-function tmpPathOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return `${path.slice(0, i + 1)}.${path.slice(i + 1)}.tmp-${Deno.pid}`;
-}
-
-/** Closes and removes a half-written trace. */
-async function discard(f: Deno.FsFile | null, path: string | null) {
-  if (f === null || path === null) return;
-  f.close();
-  await Deno.remove(path).catch(() => {});
 }

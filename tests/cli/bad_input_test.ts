@@ -1524,6 +1524,53 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /^alloctrace: --html and --pprof name one file \(x\)/,
   },
+  // native --trace-out is an output like the others (README, Output files).
+  {
+    name:
+      "native --trace-out through a symlink: the target is replaced, the link stays",
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/real.trace`, "old\n");
+      Deno.symlinkSync("real.trace", `${dir}/link.trace`);
+    },
+    args: ["native", "-q", "--trace-out", "link.trace", "--", "/bin/true"],
+    code: 0,
+    stderr: "",
+    changes: ["real.trace"],
+    check: ({ dir }) =>
+      assertEquals(Deno.readTextFileSync(`${dir}/real.trace`), ""),
+  },
+  {
+    name: "native --trace-out replacing a file keeps its mode",
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/t.trace`, "old\n");
+      Deno.chmodSync(`${dir}/t.trace`, 0o640);
+    },
+    args: ["native", "-q", "--trace-out", "t.trace", "--", "/bin/true"],
+    code: 0,
+    stderr: "",
+    changes: ["t.trace"],
+    check: ({ dir }) =>
+      assertEquals(Deno.statSync(`${dir}/t.trace`).mode! & 0o777, 0o640),
+  },
+  {
+    name:
+      "native --trace-out with symlinks planted at every .NAME.tmp-PID: traced, nothing planted followed",
+    needs: rootOnly,
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/victim`, "precious\n");
+      Deno.chmodSync(`${dir}/victim`, 0o600);
+      const last = Number(
+        Deno.readTextFileSync("/proc/sys/kernel/ns_last_pid").trim(),
+      );
+      for (let pid = last + 1; pid < last + 4000; pid++) {
+        Deno.symlinkSync(`${dir}/victim`, `${dir}/.t.trace.tmp-${pid}`);
+      }
+    },
+    args: ["native", "-q", "--trace-out", "t.trace", "--", "/bin/true"],
+    code: 0,
+    stderr: "",
+    changes: ["t.trace"],
+  },
   {
     name: "native -p with a command: attach takes none",
     args: ["native", "-p", "4242", "--", "/bin/true"],
