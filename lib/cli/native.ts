@@ -183,6 +183,9 @@ export async function nativeCommand(args: string[]): Promise<number> {
   }
   // Attached, the report names the process.
   const name = attachPid === undefined ? argv : [`pid ${attachPid}`];
+  if (argv.length > 0 && argv[0] === "") {
+    throw new UsageError("native needs a command: the command name is empty");
+  }
   if (argv.length === 0 && attachPid === undefined) {
     throw new UsageError(
       "native needs a command: alloctrace native [options] -- CMD ARGS…" +

@@ -1572,6 +1572,12 @@ const ROWS: Row[] = [
     changes: ["t.trace"],
   },
   {
+    name: "native with an empty command name is a usage error",
+    args: ["native", "--", ""],
+    code: 2,
+    stderr: /^alloctrace: native needs a command: the command name is empty$/,
+  },
+  {
     name: "native -p with a command: attach takes none",
     args: ["native", "-p", "4242", "--", "/bin/true"],
     code: 2,
