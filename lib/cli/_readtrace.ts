@@ -181,9 +181,22 @@ export async function readTrace(
     );
   }
   if (st.cut !== null) {
-    warnings.push(
-      `${input.name}: the last record (line ${st.cut.lineNo}: ${st.cut.header}) is cut off; everything before it was analysed`,
-    );
+    const record =
+      `the last record (line ${st.cut.lineNo}: ${st.cut.header}) is cut off`;
+    // A gzip stream cut inside a record: one damage, one line.
+    const gz = cut
+      ? warnings.findIndex((w) => w.includes("gzip stream is cut"))
+      : -1;
+    if (gz >= 0) {
+      warnings[gz] = warnings[gz].replace(
+        /; everything before the cut was analysed$/,
+        `; its ${record.slice(4)}; everything before it was analysed`,
+      );
+    } else {
+      warnings.push(
+        `${input.name}: ${record}; everything before it was analysed`,
+      );
+    }
   }
   // A cut stream usually ends inside a line: that line is the cut, not
   // program output.
