@@ -6,7 +6,13 @@
  */
 
 import { keepIgnoredSignals, SignalExit } from "./_signals.ts";
-import { errorLine, EXIT_FAILURE, EXIT_USAGE, UsageError } from "./_usage.ts";
+import {
+  errorLine,
+  EXIT_FAILURE,
+  EXIT_USAGE,
+  osReason,
+  UsageError,
+} from "./_usage.ts";
 import { formatHelp } from "./_help.ts";
 
 /** The tool's version. */
@@ -133,6 +139,10 @@ export async function main(args: string[], debug = false): Promise<number> {
     // had killed the process, quietly.
     if (err instanceof SignalExit) return err.code;
     if (debug) throw err;
+    if (_stdoutWriteError(err)) {
+      console.error(`alloctrace: cannot write stdout: ${osReason(err)}`);
+      return EXIT_FAILURE;
+    }
     const unknown = _unknownOption(err);
     if (unknown !== null && command !== "") {
       // Node's own wording is garbled (unbalanced quotes) and its advice
@@ -159,6 +169,17 @@ export async function main(args: string[], debug = false): Promise<number> {
         (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"));
     return usage ? EXIT_USAGE : EXIT_FAILURE;
   }
+}
+
+/**
+ * Whether `err` is the OS error of a report's `console.log` (stdout on a
+ * full disk, a device that refuses writes): Deno's message names no file,
+ * so the line must say it was stdout. (Outputs named by an option fail
+ * with their path already, through openOutput.)
+ */
+function _stdoutWriteError(err: unknown): boolean {
+  return err instanceof Error && /\(os error \d+\)$/.test(err.message) &&
+    /\n\s+at console\.(log|info) /.test(err.stack ?? "");
 }
 
 /** The option a parseArgs "unknown option" error names, or null. */

@@ -1021,6 +1021,19 @@ const ROWS: Row[] = [
       assertEquals(JSON.parse(stdout).allocs, whole);
     },
   },
+  ...([
+    ["analyze", `$AT analyze ${LEAK} > /dev/full`],
+    ["run", `$AT run leak --n 20 > /dev/full`],
+    ["analyze --json", `$AT analyze ${LEAK} --json > /dev/full`],
+  ] as const).map(([what, shell]): Row => ({
+    // Found trying it as a new user: the line said only "No space left on
+    // device (os error 28)", naming no file.
+    name: `${what} with stdout on /dev/full: the line says it is stdout`,
+    shell,
+    code: 1,
+    stderr:
+      /^alloctrace: cannot write stdout: No space left on device \(os error 28\)$/,
+  })),
   // --- compressions it does not read: say which, and how to read it --------
   ...([
     ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz -dc"],
