@@ -112,6 +112,9 @@ export function readElfSymbols(path: string): ElfSymbols | null {
     const shnames = strs === undefined
       ? new Uint8Array()
       : readAt(f, strs.off, strs.size);
+    const fileSize = f.statSync().size;
+    const inFile = (x: { off: number; size: number }) =>
+      x.off + x.size <= fileSize;
     let buildId = "";
     let debugLink = "";
     // Kept symbols: address, size, name (offset in `strings`).
@@ -128,7 +131,9 @@ export function readElfSymbols(path: string): ElfSymbols | null {
       }
       if (s.type !== SHT_SYMTAB && s.type !== SHT_DYNSYM) continue;
       const str = secs[s.link];
-      if (str === undefined) continue;
+      // A table (or its strings) said to run past the file's end is damaged:
+      // read on, it would turn the next sections' bytes into symbols.
+      if (str === undefined || !inFile(s) || !inFile(str)) continue;
       const tab = readAt(f, s.off, s.size);
       const dv = new DataView(tab.buffer);
       let any = false;
