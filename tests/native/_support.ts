@@ -121,6 +121,23 @@ export function checkPairs(
   }
 }
 
+/**
+ * The pid a program writes to `pidFile` once it runs, read every `everyMs`
+ * until it is there (0 when it is not after `tries` reads).
+ */
+export async function pidFrom(
+  pidFile: string,
+  tries: number,
+  everyMs = 20,
+): Promise<number> {
+  let pid = 0;
+  for (let i = 0; i < tries && pid === 0; i++) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
+  }
+  return pid;
+}
+
 /** The first 16 bytes of `malloc` in process `pid` and in ours (same libc). */
 export async function mallocBytes(pid: number): Promise<[string, string]> {
   const { loadLibc, cstr } = await import("../../lib/native/ffi.ts");

@@ -15,7 +15,7 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { alloctrace, ROOT } from "../_run.ts";
-import { compile, dir, mallocBytes, skip } from "./_support.ts";
+import { compile, dir, mallocBytes, pidFrom, skip } from "./_support.ts";
 
 // The attach is held up on purpose: the program is in vfork() until its
 // child exits, and a thread there does not stop for the tracer (the wait is
@@ -75,11 +75,7 @@ Deno.test({
       stderr: "null",
     }).spawn();
     try {
-      let pid = 0;
-      for (let i = 0; i < 500 && pid === 0; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
-      }
+      const pid = await pidFrom(pidFile, 500);
       assertTrue(pid > 0, "the program wrote its pid");
       const json = `${dir}/held.json`;
       const r = await alloctrace(
@@ -146,11 +142,7 @@ Deno.test({
       stderr: "null",
     }).spawn();
     try {
-      let pid = 0;
-      for (let i = 0; i < 500 && pid === 0; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
-      }
+      const pid = await pidFrom(pidFile, 500);
       assertTrue(pid > 0, "the program wrote its pid");
       const json = `${dir}/churn.json`;
       for (let i = 0; i < 3; i++) {

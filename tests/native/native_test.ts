@@ -11,6 +11,7 @@ import {
   checkPairs,
   compile,
   dir,
+  pidFrom,
   skip,
   skipBreakpoints,
   tool,
@@ -370,11 +371,7 @@ int main(int argc, char **argv) {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    let pid = 0;
-    for (let i = 0; i < 200 && pid === 0; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
-    }
+    const pid = await pidFrom(pidFile, 200, 50);
     assertTrue(pid > 0, "the program started");
     const t0 = performance.now();
     child.kill("SIGINT");

@@ -6,7 +6,14 @@
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { alloctrace, ROOT } from "../_run.ts";
 import type { NativeEvent } from "../../lib/native/tracer.ts";
-import { compile, dir, skip, skipBreakpoints, trace } from "./_support.ts";
+import {
+  compile,
+  dir,
+  pidFrom,
+  skip,
+  skipBreakpoints,
+  trace,
+} from "./_support.ts";
 
 // Makes n mallocs of `size` bytes (kept), then execs argv[3…] if given.
 const MAKER = `#include <stdlib.h>
@@ -211,11 +218,7 @@ int main(int argc, char **argv) {
       stderr: "null",
     }).spawn();
     try {
-      let pid = 0;
-      for (let i = 0; i < 200 && pid === 0; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
-      }
+      const pid = await pidFrom(pidFile, 200);
       const one = await alloctrace(
         [
           "native",

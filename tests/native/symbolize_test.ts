@@ -50,17 +50,7 @@ Deno.test({
   ignore: missing,
   async fn() {
     await withTempDir(async (dir) => {
-      await Deno.writeTextFile(`${dir}/p.c`, SRC);
-      const cc = await run("cc", [
-        "-g",
-        "-O1",
-        "-rdynamic",
-        "-o",
-        `${dir}/p`,
-        `${dir}/p.c`,
-      ]);
-      assertEquals(cc.code, 0, cc.stderr);
-      const syms = await symbols(`${dir}/p`);
+      const syms = await symbols(await build(dir));
       const helper = syms.get("helper")!;
       const before = syms.get("exported_before")!;
       const after = syms.get("exported_after")!;
