@@ -59,7 +59,8 @@ export async function readTrace(
   const warnings: string[] = [];
   const t0 = performance.now();
   let bytes = 0;
-  let cut = false;
+  // Where a gzip stream broke off, said once its last record is known.
+  let gzipCut: string | null = null;
   let split = false;
   let head: Uint8Array | null = null; // the first bytes, for the error
   const keepHead = (b: Uint8Array) => {
@@ -119,14 +120,9 @@ export async function readTrace(
         } catch (e) {
           // The stream's own error (not one of the consumer's events).
           if (!input.gzip) throw e;
-          cut = true;
-          warnings.push(
-            `${input.name}: the gzip stream is cut or corrupt after ${
-              bytes.toLocaleString("en-US")
-            } bytes of trace (${
-              (e as Error).message.split("\n")[0]
-            }); everything before the cut was analysed`,
-          );
+          gzipCut = `the gzip stream is cut or corrupt after ${
+            bytes.toLocaleString("en-US")
+          } bytes of trace (${(e as Error).message.split("\n")[0]})`;
           break;
         }
         if (next.done) break;
@@ -147,8 +143,21 @@ export async function readTrace(
   }
   const stopped = parser.notATrace;
   parser.end();
-  warnings.push(...(input.warnings ?? []));
   const st = parser.stats;
+  const lastCut = st.cut === null
+    ? null
+    : `last record (line ${st.cut.lineNo}: ${st.cut.header}) is cut off`;
+  // A gzip stream cut inside a record is one damage: one line names both.
+  if (gzipCut !== null) {
+    warnings.push(
+      `${input.name}: ${gzipCut}; ${
+        lastCut === null
+          ? "everything before the cut was analysed"
+          : `its ${lastCut}; everything before it was analysed`
+      }`,
+    );
+  }
+  warnings.push(...(input.warnings ?? []));
   if (stopped) {
     throw new Error(
       `${input.name}: not an allocfreetrace log: no record in the first ${
@@ -180,27 +189,15 @@ export async function readTrace(
       } line(s)`,
     );
   }
-  if (st.cut !== null) {
-    const record =
-      `the last record (line ${st.cut.lineNo}: ${st.cut.header}) is cut off`;
-    // A gzip stream cut inside a record: one damage, one line.
-    const gz = cut
-      ? warnings.findIndex((w) => w.includes("gzip stream is cut"))
-      : -1;
-    if (gz >= 0) {
-      warnings[gz] = warnings[gz].replace(
-        /; everything before the cut was analysed$/,
-        `; its ${record.slice(4)}; everything before it was analysed`,
-      );
-    } else {
-      warnings.push(
-        `${input.name}: ${record}; everything before it was analysed`,
-      );
-    }
+  if (lastCut !== null && gzipCut === null) {
+    warnings.push(
+      `${input.name}: the ${lastCut}; everything before it was analysed`,
+    );
   }
   // A cut stream usually ends inside a line: that line is the cut, not
   // program output.
-  const cutLine = cut && st.unparsed === 1 && st.unparsedLines[0] === st.lines;
+  const cutLine = gzipCut !== null && st.unparsed === 1 &&
+    st.unparsedLines[0] === st.lines;
   // Each kind of damage the reader counted: how many, the first lines, what.
   const counted: [number, number[], string][] = [
     [
