@@ -929,15 +929,22 @@ export class BlockScanner {
    * left to the caller.
    */
   run(s: number, n: number, maxLine: number): number {
-    const k = this.#entries === 0
-      ? 0
-      : this.#run(DATA_OFFSET + s, DATA_OFFSET + n, OUT_MAX, maxLine);
-    const r = this.#i32;
-    this.stopAt = k === 0 && this.#entries === 0 ? s : r[24] - DATA_OFFSET;
-    this.full = this.#entries !== 0 && r[25] === 1;
-    this.runLines = k === 0 ? 0 : r[26];
-    this.#scannedAt = this.#entries !== 0 && r[28] === 1 ? this.stopAt : -1;
     this.#scannedN = n;
+    if (this.#entries === 0) {
+      // An empty table knows no record: none read, nothing scanned.
+      this.stopAt = s;
+      this.full = false;
+      this.runLines = 0;
+      this.#scannedAt = -1;
+      this.#scannedE = this.#i32[27];
+      return 0;
+    }
+    const k = this.#run(DATA_OFFSET + s, DATA_OFFSET + n, OUT_MAX, maxLine);
+    const r = this.#i32;
+    this.stopAt = r[24] - DATA_OFFSET;
+    this.full = r[25] === 1;
+    this.runLines = k === 0 ? 0 : r[26];
+    this.#scannedAt = r[28] === 1 ? this.stopAt : -1;
     this.#scannedE = r[27];
     return k;
   }

@@ -12,6 +12,7 @@
  */
 
 import { BlockScanner, MAX_LINES } from "./block_scan.ts";
+import { grown } from "../runtime/grow.ts";
 import { unpackEvents } from "./event_batch.ts";
 import {
   type EventSink,
@@ -556,9 +557,10 @@ export class ByteTraceParser {
     if (this.#frameByLines.has(key)) return;
     const at = this.#frameCount * 5;
     if (at + 5 > this.#frameChecks.length) {
-      const g = new Int32Array(this.#frameChecks.length * 2);
-      g.set(this.#frameChecks);
-      this.#frameChecks = g;
+      this.#frameChecks = grown(
+        this.#frameChecks,
+        this.#frameChecks.length * 2,
+      );
     }
     this.#frameChecks.set(this.#frameCheck, at);
     this.#frameChecks[at + 4] = id;
