@@ -462,14 +462,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       : CLONE_VM;
     return (flags & CLONE_VM) !== 0n;
   };
-  const tgidOf = (tid: number): number => {
-    try {
-      const st = Deno.readTextFileSync(`/proc/${tid}/status`);
-      return Number(/^Tgid:\s*(\d+)/m.exec(st)?.[1] ?? tid);
-    } catch {
-      return tid;
-    }
-  };
+  const tgidOf = (tid: number): number =>
+    _statusField(`/proc/${tid}/status`, "Tgid") || tid;
   // A new thread, before it runs: its thread pointer names its records.
   const newThread = (proc: Proc, tid: number) => {
     knownTids.add(tid);
@@ -813,13 +807,7 @@ function spawnStopped(c: Libc, argv: string[]): number {
  * it is let go once at its first stop.
  */
 function _releaseEarlyChild(t: Tracee, parent: number, child: number): void {
-  let tgid = child;
-  try {
-    const st = Deno.readTextFileSync(`/proc/${child}/status`);
-    tgid = Number(/^Tgid:\s*(\d+)/m.exec(st)?.[1] ?? child);
-  } catch {
-    // gone already
-  }
+  const tgid = _statusField(`/proc/${child}/status`, "Tgid") || child;
   if (tgid === parent) return;
   t.wait(child, WALL);
   t.detach(child);
@@ -830,14 +818,17 @@ function _releaseEarlyChild(t: Tracee, parent: number, child: number): void {
  * is a thread id (ours runs in a Worker), so its thread group is compared.
  */
 function _tracedByUs(pid: number, tid: number): boolean {
-  const field = (path: string, name: string): number => {
-    try {
-      const st = Deno.readTextFileSync(path);
-      return Number(new RegExp(`^${name}:\\s*(\\d+)`, "m").exec(st)?.[1] ?? 0);
-    } catch {
-      return 0; // gone
-    }
-  };
-  const tracer = field(`/proc/${pid}/task/${tid}/status`, "TracerPid");
-  return tracer !== 0 && field(`/proc/${tracer}/status`, "Tgid") === Deno.pid;
+  const tracer = _statusField(`/proc/${pid}/task/${tid}/status`, "TracerPid");
+  return tracer !== 0 &&
+    _statusField(`/proc/${tracer}/status`, "Tgid") === Deno.pid;
+}
+
+/** A number field of a `/proc/…/status` file; 0 when the process is gone. */
+function _statusField(path: string, name: string): number {
+  try {
+    const st = Deno.readTextFileSync(path);
+    return Number(new RegExp(`^${name}:\\s*(\\d+)`, "m").exec(st)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
