@@ -209,8 +209,6 @@ export class Collector {
   #markGoal = 0;
   #stats: GCCycleStats | null = null;
   #forced = false;
-  /** The running cycle's mark was ended by the mutator's assists. */
-  #assistEnded = false;
 
   /**
    * Starts a cycle (`gcStart`): finishes the previous sweep, stops the
@@ -304,8 +302,9 @@ export class Collector {
       rt.allgs.filter((g) => g.kind === "markworker"),
       rt.stats.numGC + 1,
     );
-    this.#assistEnded = rt.clock < this.markEndClock;
-    if (this.#assistEnded) {
+    // The mark was ended by the mutator's assists.
+    const assistEnded = rt.clock < this.markEndClock;
+    if (assistEnded) {
       // Assists finished the mark early: the allocating goroutine did the
       // work the workers had left beside them (gcAssistAlloc, mgcmark.go
       // 400–), on its own time: the clock runs on while it assists, and
@@ -407,7 +406,7 @@ export class Collector {
           ? "acquirep"
           : cycle === 1
           ? "uncacheSpan"
-          : this.#assistEnded
+          : assistEnded
           ? "acquirep"
           : "gcstopm",
       );

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { grown } from "./grow.ts";
 import { MSpan, SpanArrayPool, SpanState } from "./mspan.ts";
 import type { PagePolicy } from "./presets.ts";
 
@@ -206,12 +207,8 @@ export class MHeap {
       Math.max(end / 8, this.bits.length * 2, 4096),
       this.#mappedBytes / 8,
     );
-    const mem = new Float64Array(n);
-    mem.set(this.mem);
-    this.mem = mem;
-    const bits = new Uint8Array(n);
-    bits.set(this.bits);
-    this.bits = bits;
+    this.mem = grown(this.mem, n);
+    this.bits = grown(this.bits, n);
   }
 
   /** Returns a span's pages to the heap, coalescing with free neighbours. */
