@@ -49,3 +49,9 @@ export async function traceStream(
 export async function traceText(name: string, dir: URL): Promise<string> {
   return await new Response(await traceStream(new URL(name, dir))).text();
 }
+
+/** Normalizes a line to its shape: hex numbers → 0xX, decimal runs → N (the
+ * shapes fidelity_compare compares and gen_startup records). */
+export function shapeOf(line: string): string {
+  return line.replace(/0x[0-9a-f]+|\d+/g, (m) => m[1] === "x" ? "0xX" : "N");
+}

@@ -45,7 +45,7 @@
  */
 
 import { buildGoProgram } from "../bench/_go.ts";
-import { traceStream } from "./_traces.ts";
+import { shapeOf, traceStream } from "./_traces.ts";
 
 const GO = "/usr/lib/go-1.19/bin/go";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -151,11 +151,6 @@ interface TraceFigures {
   startup: { count: number; bytes: number };
   /** The last lines of the stream (a crash's message, when there is one). */
   tail: string[];
-}
-
-/** Normalizes a line to its shape: hex numbers → 0xX, decimal runs → N. */
-export function shapeOf(line: string): string {
-  return line.replace(/0x[0-9a-f]+|\d+/g, (m) => m[1] === "x" ? "0xX" : "N");
 }
 
 /** Streams a trace (stderr with gctrace lines mixed in) into its figures. */

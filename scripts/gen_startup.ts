@@ -38,6 +38,7 @@
 
 import { GO_PROGRAMS } from "../bench/_go.ts";
 import { slotAddr } from "../lib/trace/events.ts";
+import { shapeOf } from "./_traces.ts";
 
 const VERSIONS = [
   {
@@ -59,11 +60,6 @@ const PROGRAMS: [string, string[]][] = [
   ["temporaries", ["-n", "40"]],
   ["minimal", []],
 ];
-
-/** Normalizes a line to its shape: hex numbers → 0xX, decimal runs → N. */
-function shapeOf(line: string): string {
-  return line.replace(/0x[0-9a-f]+|\d+/g, (m) => m[1] === "x" ? "0xX" : "N");
-}
 
 type Frame = [string, string, number, number, number, string, boolean];
 

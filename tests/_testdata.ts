@@ -9,7 +9,7 @@ import type { TraceEvent } from "../lib/trace/events.ts";
 import { getPreset } from "../lib/runtime/presets.ts";
 import { Runtime } from "../lib/runtime/runtime.ts";
 
-export { GO119, GO122, traceText } from "../scripts/_traces.ts";
+export { GO119, GO122, shapeOf, traceText } from "../scripts/_traces.ts";
 import { GO119, traceStream } from "../scripts/_traces.ts";
 
 /** Reads a shared trace (gunzipping `.gz`) through the parser; `dir` defaults to {@link GO119}. */

@@ -22,7 +22,14 @@
  * logs (tests/testdata/fidelity/, six untraced runs each).
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { GO119, GO122, parseShared, traceText, truth } from "../_testdata.ts";
+import {
+  GO119,
+  GO122,
+  parseShared,
+  shapeOf,
+  traceText,
+  truth,
+} from "../_testdata.ts";
 import { traceOf } from "../../scripts/_golden.ts";
 import { siteFrame, slotAddr } from "../../lib/trace/events.ts";
 import {
@@ -193,10 +200,6 @@ for (
 }
 
 // ---- issue 16: traceback shapes, sweeper shares, pacing ----
-
-/** A line's shape: hex numbers → 0xX, decimal runs → N (scripts/fidelity_compare.ts). */
-const shapeOf = (line: string) =>
-  line.replace(/0x[0-9a-f]+|\d+/g, (m) => m[1] === "x" ? "0xX" : "N");
 
 /** Who swept a free, from the functions on its stack. */
 function sweeperOf(record: string): string {
