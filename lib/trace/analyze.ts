@@ -276,9 +276,12 @@ export class TraceAnalyzer implements EventSink {
     sizes: [],
   };
   readonly #now: (() => number) | undefined;
-  // The next allocated-bytes mark of a "tick" point, and the step between them.
-  #nextTick = 4096;
-  #tickStep = 4096;
+  // The next allocated-bytes mark of a "tick" point, and the step between
+  // them (#thin doubles it). Elements, not fields: V8 takes a field never
+  // stored to since construction for a constant, and the first #thin's
+  // store then threw away alloc's optimized code mid-run (a lazy deopt and
+  // a recompile, in every native run past 2,000 points).
+  readonly #tick = new Float64Array([4096, 4096]);
   #records = 0;
   #siteLive: number[] = [];
   #lastPeakSnap = 0;
@@ -462,8 +465,9 @@ export class TraceAnalyzer implements EventSink {
         this.#snapshot("peak");
       }
     }
-    if (r.allocBytes >= this.#nextTick) {
-      this.#nextTick = r.allocBytes + this.#tickStep;
+    const tick = this.#tick;
+    if (r.allocBytes >= tick[0]) {
+      tick[0] = r.allocBytes + tick[1];
       this.#snapshot("tick");
     }
     return slot;
@@ -577,17 +581,24 @@ export class TraceAnalyzer implements EventSink {
       ? "gc"
       : "peak";
     if (kind === "tick") {
-      this.#tickStep *= 2;
-      this.#nextTick = r.allocBytes + this.#tickStep;
+      const tick = this.#tick;
+      tick[1] *= 2;
+      tick[0] = r.allocBytes + tick[1];
     }
+    const t = r.timeline;
     let top = 0;
-    for (let i = 1; i < r.timeline.length; i++) {
-      if (r.timeline[i].live > r.timeline[top].live) top = i;
+    for (let i = 1; i < t.length; i++) {
+      if (t[i].live > t[top].live) top = i;
     }
+    // In place: a new array in r.timeline, a field V8 had taken for a
+    // constant, threw away alloc's optimized code as the tick step did.
     let k = 0;
-    r.timeline = r.timeline.filter((p, i) =>
-      p.at !== kind || i === top || k++ % 2 === 0
-    );
+    let kept = 0;
+    for (let i = 0; i < t.length; i++) {
+      const p = t[i];
+      if (p.at !== kind || i === top || k++ % 2 === 0) t[kept++] = p;
+    }
+    t.length = kept;
   }
 
   /** The result: sites sorted by bytes allocated, sizes by size. */
