@@ -224,8 +224,12 @@ export class PointerWords {
         }: not a pointer word of ${obj}, which holds no pointers`,
       );
     }
-    const bit = 1 << (i & 31);
-    if ((span.gcmarkBits[i >>> 5] & bit) === 0) {
+    // Condemned: unmarked in a span the last mark left for the sweep. A
+    // swept span's mark bits start empty, live objects and all.
+    if (
+      span.sweepgen === this.#heap.sweepgen - 2 &&
+      (span.gcmarkBits[i >>> 5] & (1 << (i & 31))) === 0
+    ) {
       throw new RangeError(
         `${what} ${
           hex(addr)

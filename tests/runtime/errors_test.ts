@@ -118,3 +118,86 @@ Deno.test("freeing what is not a live object names the address and the object", 
   rt.free(a);
   assertThrows(() => rt.free(a), RangeError, /falls in free slot 0xc000000000/);
 });
+
+Deno.test("a bad pointer load or store says what is wrong with the word", () => {
+  const rt = new Runtime({ gogc: "off" });
+  const u = rt.types.define("main.U", { size: 48, pointers: [0] });
+  const x = rt.newobject(u);
+  const y = rt.newobject(u);
+  const raw = rt.mallocgc(64, null);
+  const obj = "object 0xc000000000 \\(size 0x30\\)"; // a RegExp
+  const ops: [string, (a: number) => unknown][] = [
+    ["load from", (a) => rt.loadAt(a)],
+    ["store to", (a) => rt.storeAt(a, 0)],
+  ];
+  for (const [what, op] of ops) {
+    const at = (a: number) => () => op(a);
+    assertThrows(
+      at(0x1000),
+      RangeError,
+      new RegExp(`^${what} 0x1000: not a heap object$`),
+    );
+    assertThrows(
+      at(x + 8),
+      RangeError,
+      new RegExp(
+        `^${what} 0xc000000008: word 1 of ${obj}, a main.U, is not a pointer word$`,
+      ),
+    );
+    assertThrows(
+      at(x + 4),
+      RangeError,
+      new RegExp(
+        `^${what} 0xc000000004: not a pointer word of ${obj} \\(unaligned\\)$`,
+      ),
+    );
+    assertThrows(
+      at(raw + 8),
+      RangeError,
+      new RegExp(
+        `^${what} 0xc000002008: not a pointer word of object 0xc000002000 \\(size 0x40\\), which holds no pointers$`,
+      ),
+    );
+    // 170 objects of 48 bytes fill 8,160 bytes of the 8 KiB span.
+    assertThrows(
+      at(x + 170 * 48),
+      RangeError,
+      new RegExp(
+        `^${what} 0xc000001fe0: past the last object of span 0xc000000000$`,
+      ),
+    );
+  }
+  rt.free(y);
+  assertThrows(
+    () => rt.load(y, 0),
+    RangeError,
+    /^load from 0xc000000030: object 0xc000000030 \(size 0x30\) is freed \(use after free\)$/,
+  );
+  // Objects nothing roots, in spans the last GC left unswept.
+  const gc = new Runtime();
+  const t = gc.types.define("main.T", { size: 32, pointers: [1] });
+  const objs: number[] = [];
+  while (gc.numGC === 0) objs.push(gc.newobject(t));
+  assertThrows(
+    () => gc.load(objs[0], 1),
+    RangeError,
+    /^load from 0xc000000008: object 0xc000000000 \(size 0x20\) was unreachable at the last GC and is being freed \(use after free: keep pointers in roots\)$/,
+  );
+});
+
+Deno.test("the trusted mode stores and loads any word of a pointerful span", () => {
+  const rt = new Runtime({ gogc: "off", checkPointers: false });
+  const u = rt.types.define("main.U", { size: 48, pointers: [0] });
+  const x = rt.newobject(u);
+  const y = rt.newobject(u);
+  // Unaligned: the word that holds the address.
+  rt.storeAt(x + 4, y);
+  assertEquals(rt.load(x, 0), y);
+  assertEquals(rt.loadAt(x + 7), y);
+  // A word the bitmap does not hold.
+  rt.storeAt(x + 16, y);
+  assertEquals(rt.loadAt(x + 16), y);
+  assertEquals(rt.load(x, 0), y);
+  const raw = rt.mallocgc(64, null);
+  assertThrows(() => rt.loadAt(raw), RangeError, /which holds no pointers$/);
+});
