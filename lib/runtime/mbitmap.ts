@@ -108,20 +108,17 @@ export class PointerWords {
     this.#storeSlow(off, v);
   }
 
-  /** {@link storeOff} of a word the heap bitmap does not hold. */
+  /**
+   * {@link storeOff} of a word the heap bitmap does not hold: an error in
+   * the checked mode (the bitmap holds every pointer word of a live
+   * object); in the trusted mode, a store into the word holding `off` of
+   * any pointerful span.
+   */
   #storeSlow(off: number, v: number): void {
-    const span = this.#heap.spanOfOff(off);
-    if (
-      span === undefined ||
-      (this.#check ? !this.#isPointerWord(span, off) : span.types === null)
-    ) {
+    if (this.#check || !this.#inPointerfulSpan(off)) {
       this.#badPointerWord(off + this.arenaStart, "store to");
     }
-    const a = this.arenaStart;
-    if (this.#check && v !== -a && this.#pointsAtFreedOff(v)) {
-      this.#storedFreed(off, v);
-    }
-    this.#heap.mem[(span.base + ((off - span.base) >>> 3) * 8) / 8] = v + a;
+    this.#heap.mem[off >>> 3] = v + this.arenaStart;
   }
 
   #storedFreed(off: number, v: number): never {
@@ -156,16 +153,12 @@ export class PointerWords {
     return this.#loadSlow(off);
   }
 
-  /** {@link loadOff} of a word the heap bitmap does not hold. */
+  /** {@link loadOff} of a word the heap bitmap does not hold: as {@link #storeSlow}. */
   #loadSlow(off: number): number {
-    const span = this.#heap.spanOfOff(off);
-    if (
-      span === undefined ||
-      (this.#check ? !this.#isPointerWord(span, off) : span.types === null)
-    ) {
+    if (this.#check || !this.#inPointerfulSpan(off)) {
       this.#badPointerWord(off + this.arenaStart, "load from");
     }
-    return this.#heap.mem[(span.base + ((off - span.base) >>> 3) * 8) / 8];
+    return this.#heap.mem[off >>> 3];
   }
 
   /**
@@ -186,14 +179,10 @@ export class PointerWords {
       (span.allocBits[i >>> 5] & (1 << (i & 31))) === 0;
   }
 
-  /**
-   * True when the word `off` bytes into the arena, in `span`, is a pointer
-   * word of a live object: the heap bitmap holds exactly those.
-   */
-  #isPointerWord(span: MSpan, arenaOff: number): boolean {
-    const w = arenaOff >>> 3;
-    return span.types !== null && w * 8 === arenaOff &&
-      this.#heap.bits[w] === 1;
+  /** True when the word `off` bytes into the arena is in a pointerful span. */
+  #inPointerfulSpan(off: number): boolean {
+    const span = this.#heap.spanOfOff(off);
+    return span !== undefined && span.types !== null;
   }
 
   /** Throws the RangeError that says why `addr` is not a pointer word of a live object. */
