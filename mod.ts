@@ -55,6 +55,7 @@ export * from "./lib/runtime/string.ts";
 export {
   findObject,
   heapBitsSetType,
+  MIN_SIZE_FOR_MALLOC_HEADER,
   PointerWords,
 } from "./lib/runtime/mbitmap.ts";
 export * from "./lib/runtime/globals.ts";
@@ -77,7 +78,7 @@ export * from "./lib/runtime/startup_data.ts";
 // Two modules name a GC event and an allocation-header size: the runtime's
 // are the runtime's; the trace's GC record is TraceGCEvent.
 export type { GCEvent } from "./lib/runtime/events.ts";
-export { MALLOC_HEADER_SIZE } from "./lib/runtime/malloc.ts";
+export { MALLOC_HEADER_SIZE } from "./lib/runtime/mbitmap.ts";
 
 // ---- profile and workload ----
 export * from "./lib/profile/proto.ts";

@@ -12,7 +12,13 @@
 import { AllocKind } from "../stack/allockind.ts";
 import { type Clock, COSTS } from "./clock.ts";
 import type { EventHub } from "./events.ts";
-import { findObject, heapBitsClear, heapBitsSetType } from "./mbitmap.ts";
+import {
+  findObject,
+  heapBitsClear,
+  heapBitsSetType,
+  MALLOC_HEADER_SIZE,
+  MIN_SIZE_FOR_MALLOC_HEADER,
+} from "./mbitmap.ts";
 import type { MCache } from "./mcache.ts";
 import type { MCentral, SpanSweeper } from "./mcentral.ts";
 import type { Specials } from "./mfinal.ts";
@@ -34,10 +40,6 @@ export const MAX_ALLOC = 2 ** 48;
 export const TINY_SIZE = 16;
 /** `tinySpanClass`: size class 2, noscan. */
 export const TINY_SPAN_CLASS: number = makeSpanClass(2, true);
-/** Go 1.22's `mallocHeaderSize` (mbitmap_allocheaders.go), on 64-bit. */
-export const MALLOC_HEADER_SIZE = 8;
-/** Go 1.22's `minSizeForMallocHeader`: larger pointerful objects get a header. */
-export const MIN_SIZE_FOR_MALLOC_HEADER = 512;
 
 /**
  * What mallocgc needs of the sweeper (sweep.ts's `Sweeper` has it): the

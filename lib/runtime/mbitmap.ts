@@ -17,6 +17,26 @@ import type { GoType } from "./types.ts";
 import { hex } from "./print.ts";
 import { ctz32 } from "./sys.ts";
 
+/** Go 1.22's `mallocHeaderSize` (mbitmap_allocheaders.go), on 64-bit. */
+export const MALLOC_HEADER_SIZE = 8;
+/** Go 1.22's `minSizeForMallocHeader`: larger pointerful objects get a header. */
+export const MIN_SIZE_FOR_MALLOC_HEADER = 512;
+
+/**
+ * The bytes of allocation header that start each slot of `span`, a
+ * pointerful span: Go 1.22 (`allocHeaders`) gives a small object over
+ * {@link MIN_SIZE_FOR_MALLOC_HEADER} bytes a header holding its type
+ * (`!heapBitsInSpan(span.elemsize)`, mbitmap_allocheaders.go 113); a large
+ * object keeps its type in its span (`largeType`), and smaller ones have
+ * their bits in the span. 0 before Go 1.22.
+ */
+export function headerBytes(allocHeaders: boolean, span: MSpan): number {
+  return allocHeaders && span.sizeclass !== 0 &&
+      span.elemsize > MIN_SIZE_FOR_MALLOC_HEADER
+    ? MALLOC_HEADER_SIZE
+    : 0;
+}
+
 /**
  * The pointer words of one heap: `store`/`load` by object and word,
  * `storeAt`/`loadAt` by address.
@@ -340,18 +360,18 @@ function _setBits(
 /**
  * Gives the object in slot `idx` of a pointerful span its heap bits back
  * (a finalizer resurrects it after a mark condemned it), from its type;
- * `header` is its allocation header's size.
+ * `allocHeaders` is the preset's (see {@link headerBytes}).
  */
 export function heapBitsResurrect(
   heap: MHeap,
   types: readonly GoType[],
   span: MSpan,
   idx: number,
-  header: number,
+  allocHeaders: boolean,
 ): void {
   const tid = span.types![idx] - 1;
   if (tid < 0) return;
-  const hw = header >>> 3;
+  const hw = headerBytes(allocHeaders, span) >>> 3;
   const n = span.elemsize / 8 - hw;
   _setBits(
     heap.bits,

@@ -13,7 +13,6 @@
 
 import type { MSpan } from "./mspan.ts";
 import { heapBitsClearDead, heapBitsResurrect } from "./mbitmap.ts";
-import { MALLOC_HEADER_SIZE } from "./malloc.ts";
 import type { GoType } from "./types.ts";
 import { ctz32, popcount32 } from "./sys.ts";
 import { COSTS } from "./clock.ts";
@@ -192,11 +191,13 @@ export class Sweeper {
         if (sp.finalizer !== undefined) {
           mark[i >>> 5] |= 1 << (i & 31);
           if (condemned && s.types !== null) {
-            const header = rt.preset.allocHeaders && s.sizeclass !== 0 &&
-                elemsize > 512
-              ? MALLOC_HEADER_SIZE
-              : 0;
-            heapBitsResurrect(heap, rt.types.list, s, i, header);
+            heapBitsResurrect(
+              heap,
+              rt.types.list,
+              s,
+              i,
+              rt.preset.allocHeaders,
+            );
           }
           rt.specials.queue(sp.finalizer, base + i * elemsize);
           sp.finalizer = undefined;
