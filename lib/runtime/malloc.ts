@@ -233,6 +233,7 @@ export class Malloc {
     let x: number;
     let span: MSpan;
     let idx: number;
+    let sizeclass = 0;
     // Go 1.22's allocation header (malloc.go): a small pointerful object
     // over 512 B is 8 bytes into a slot chosen for size + 8; sizes in the
     // last 8 bytes below 32 KiB go to large spans.
@@ -260,8 +261,9 @@ export class Malloc {
           return c.tiny + off;
         }
         spc = TINY_SPAN_CLASS;
+        sizeclass = spc >>> 1;
       } else {
-        const sizeclass = size <= 1016
+        sizeclass = size <= 1016
           ? this.#sizeToClass8[(size + 7) >>> 3]
           : this.#sizeToClass128[(size - 1024 + 127) >>> 7];
         spc = (sizeclass << 1) | (noscan ? 1 : 0);
@@ -289,7 +291,6 @@ export class Malloc {
           c.tinyoffset = requested;
         }
       }
-      this.#stats.allocsByClass[spc >>> 1]++;
     } else {
       this.#kindInProgress = kind;
       span = this.#largeAlloc(size, noscan);
@@ -297,7 +298,6 @@ export class Malloc {
       idx = 0;
       size = span.elemsize;
       x = span.startAddr;
-      this.#stats.allocsByClass[0]++;
       shouldhelpgc = true;
     }
     if (span.types !== null) {
@@ -312,9 +312,7 @@ export class Malloc {
       }
       heapBitsSetType(this.#heap, span, idx, typ as GoType, size, header);
     }
-    this.#stats.nMalloc++;
-    this.#stats.totalAlloc += size;
-    this.#stats.heapAlloc += size;
+    this.#stats.countMalloc(sizeclass, size);
     this.#clock.now += COSTS.allocSmall + size * COSTS.allocByte;
     const gc = this.#gc;
     if (gc.marking) gc.markNew(span, idx);
