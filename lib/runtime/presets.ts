@@ -10,7 +10,8 @@ import type { PresetFrames } from "../stack/runtime_frames.ts";
 import { GO119_FRAMES } from "../stack/frames_go119.ts";
 import { GO12_FRAMES } from "../stack/frames_go12.ts";
 import { GO122_FRAMES } from "../stack/frames_go122.ts";
-import type { StartupData, TypeLayout } from "./startup_data.ts";
+import type { StartupData } from "./startup_data.ts";
+import type { TypeSpec } from "./types.ts";
 import { STARTUP as GO119_STARTUP } from "./startup_go119.ts";
 import { STARTUP as GO122_STARTUP } from "./startup_go122.ts";
 
@@ -92,7 +93,7 @@ export interface Preset {
    * Layouts of the start-up records' pointerful types where the default
    * (a pointer in the first word) is wrong, by type name.
    */
-  readonly startupLayouts: Readonly<Record<string, TypeLayout>>;
+  readonly startupLayouts: Readonly<Record<string, TypeSpec>>;
   /**
    * Heap-profile sampling: Go 1.2's uniform `fastrand1() % (2*rate)` (objects
    * of at least `rate` bytes always sampled), or Go 1.3+'s exponential
@@ -178,7 +179,7 @@ const MiB = 1 << 20;
  * leak's first GC scanned ~29 KB less heap than real Go's gcpacertrace
  * shows (181,920 against 210,592 B).
  */
-const GO119_STARTUP_LAYOUTS: Readonly<Record<string, TypeLayout>> = {
+const GO119_STARTUP_LAYOUTS: Readonly<Record<string, TypeSpec>> = {
   "runtime.p": { size: 8912, pointers: [0, 8848 / 8 - 1] },
   "runtime.m": { size: 1008, pointers: [0, 680 / 8 - 1] },
   "runtime.g": { size: 392, pointers: [0, 376 / 8 - 1] },

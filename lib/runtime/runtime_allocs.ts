@@ -8,7 +8,7 @@
  */
 
 import type { Goroutine } from "./goroutine.ts";
-import type { GoType, TypeRegistry } from "./types.ts";
+import type { GoType, TypeRegistry, TypeSpec } from "./types.ts";
 import { AllocKind } from "../stack/allockind.ts";
 import type { ExplicitStack } from "../stack/runtime_frames.ts";
 import type { Preset } from "./presets.ts";
@@ -198,7 +198,7 @@ const _SCALARS = new Set([
  * beyond the mark: a noscan object goes to another span class, so it does
  * not take a slot in (and re-cache) the span of a pointerful one.
  */
-const _LAYOUTS: Record<string, { size: number; pointers: number[] }> = {
+const _LAYOUTS: Readonly<Record<string, TypeSpec>> = {
   "runtime.hmap": { size: 48, pointers: [2, 3, 5] },
   // lfnode{next uint64; pushcnt uintptr}, gp guintptr, m muintptr: all
   // integers (mgc.go 1188, runtime2.go 919), so noscan. Pointerful, the

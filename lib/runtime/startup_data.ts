@@ -50,11 +50,3 @@ export interface StartupData {
   /** By program (`minimal` is `func main() {}`). */
   readonly programs: Readonly<Record<string, StartupProgram>>;
 }
-
-/** A type's layout: its size and the words that hold pointers. */
-export interface TypeLayout {
-  /** Bytes. */
-  readonly size: number;
-  /** Indices of the words that hold pointers. */
-  readonly pointers: readonly number[];
-}
