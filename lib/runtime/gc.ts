@@ -14,6 +14,7 @@
  */
 
 import { COSTS } from "./clock.ts";
+import { grown } from "./grow.ts";
 import type { MSpan } from "./mspan.ts";
 import { headerBytes } from "./mbitmap.ts";
 import type { Goroutine } from "./goroutine.ts";
@@ -120,9 +121,15 @@ export interface GCRuntime {
  */
 export class Collector {
   readonly #rt: GCRuntime;
-  /** The grey objects: span and slot index of each. */
-  #workSpan: (MSpan | undefined)[] = [];
-  #workIdx: Int32Array = new Int32Array(1024);
+  /** The page heap (its `mem`, `bits` and spans are what the mark reads). */
+  readonly #heap: MHeap;
+  /**
+   * The grey objects: the heap word offset of each one's first word, and
+   * its size in words. Integers only: a list of spans would pay V8's write
+   * barrier at every push, and draining a small slot needs no span.
+   */
+  #workW: Int32Array = new Int32Array(1024);
+  #workN: Int32Array = new Int32Array(1024);
   #nwork = 0;
   /** Heap scan work of the running cycle, bytes (`heapScanWork`). */
   #heapScanWork = 0;
@@ -148,6 +155,7 @@ export class Collector {
   /** Makes the collector of `rt`, paced by `pacer`. */
   constructor(rt: GCRuntime, pacer: GCController) {
     this.#rt = rt;
+    this.#heap = rt.heap;
     this.pacer = pacer;
   }
 
@@ -549,12 +557,12 @@ export class Collector {
   }
 
   #grey(p: number): void {
-    this.#greyOff(p - this.#rt.heap.arenaStart);
+    this.#greyOff(p - this.#heap.arenaStart);
   }
 
   /** Greys the object at `off` bytes into the arena (a small integer). */
   #greyOff(off: number): void {
-    const span = this.#rt.heap.spanOfOff(off);
+    const span = this.#heap.spanOfOff(off);
     if (span === undefined) return;
     const i = span.slotOf(off - span.base);
     if (i >= span.nelems) return;
@@ -567,50 +575,79 @@ export class Collector {
     this.markedObjects++;
     this.pacer.heapMarked += span.elemsize;
     if (span.types === null) return;
-    // The work list holds (span, slot): draining needs no second lookup.
-    if (this.#nwork === this.#workIdx.length) {
-      const bigger = new Int32Array(this.#workIdx.length * 2);
-      bigger.set(this.#workIdx);
-      this.#workIdx = bigger;
-    }
-    this.#workSpan[this.#nwork] = span;
-    this.#workIdx[this.#nwork++] = i;
+    const n = this.#nwork;
+    if (n === this.#workW.length) this.#growWork();
+    const ew = span.elemsize >>> 3;
+    this.#workW[n] = (span.base >>> 3) + i * ew;
+    this.#workN[n] = ew;
+    this.#nwork = n + 1;
   }
 
+  #growWork(): void {
+    this.#workW = grown(this.#workW, this.#workW.length * 2);
+    this.#workN = grown(this.#workN, this.#workN.length * 2);
+  }
+
+  /**
+   * Scans grey objects until none is left. A small slot is scanned here by
+   * its heap bits: they are its pointer words (those of its type's mask
+   * over whole elements), in order, and the scan work ends at the last
+   * one. The mark's figures are sums, so the order objects are scanned in
+   * changes none of them.
+   */
   #drain(): void {
-    const spans = this.#workSpan;
+    // Nothing allocates while the mark drains: mem and bits stay put.
+    const heap = this.#heap;
+    const bits = heap.bits;
+    const mem = heap.mem;
+    const a = heap.arenaStart;
+    let scanned = 0;
+    let scanWork = 0;
     while (this.#nwork > 0) {
       const n = --this.#nwork;
-      const span = spans[n];
-      spans[n] = undefined; // no dead span kept alive
-      this.#scanobject(span!, this.#workIdx[n]);
+      const ew = this.#workN[n];
+      const w0 = this.#workW[n];
+      if (ew > 16) {
+        this.#scanLarge(w0 * 8);
+        continue;
+      }
+      let last = -1;
+      for (let k = 0; k < ew; k++) {
+        if (bits[w0 + k] === 0) continue;
+        scanned++;
+        last = k;
+        const v = mem[w0 + k];
+        if (v !== 0) this.#greyOff(v - a);
+      }
+      if (last >= 0) scanWork += (last + 1) * 8;
     }
+    this.scannedWords += scanned;
+    this.#heapScanWork += scanWork;
+  }
+
+  /** Scans the object over 128 bytes that starts `off` bytes into the arena. */
+  #scanLarge(off: number): void {
+    const span = this.#heap.spanOfOff(off)!;
+    this.#scanTyped(span, span.slotOf(off - span.base));
   }
 
   /** Greys everything the object in slot `i` of `span` points to. */
   #scanobject(span: MSpan, i: number): void {
     const ew = span.elemsize >>> 3;
-    // Small enough for V8 to inline into the drain loop; larger slots are
-    // out of line.
     if (ew > 16) return this.#scanTyped(span, i);
-    // A small slot: its heap bits are its pointer words (those of its
-    // type's mask over whole elements), in the same order, and the scan
-    // work ends at the last one.
-    const heap = this.#rt.heap;
+    const heap = this.#heap;
     const bits = heap.bits;
     const mem = heap.mem;
     const a = heap.arenaStart;
     const w0 = (span.base >>> 3) + i * ew;
-    let n = 0;
     let last = -1;
     for (let k = 0; k < ew; k++) {
       if (bits[w0 + k] === 0) continue;
-      n++;
+      this.scannedWords++;
       last = k;
       const v = mem[w0 + k];
       if (v !== 0) this.#greyOff(v - a);
     }
-    this.scannedWords += n;
     if (last >= 0) this.#heapScanWork += (last + 1) * 8;
   }
 
