@@ -111,8 +111,24 @@ export class PointerWords {
    */
   storeOff(off: number, v: number): void {
     const heap = this.#heap;
+    const bits = heap.bits;
     const w = off >>> 3;
-    // `w * 8 === off`: a multiple of 8 in [0, 2^32), within the bitmap below.
+    const vw = v >>> 3;
+    // A pointer word of a live object gets a pointer to another one (the
+    // start of its pointer word, so no freed memory): the common case,
+    // kept small enough for V8 to inline it twice beside the allocation
+    // fast path. `w * 8 === off`: a multiple of 8 in [0, 2^32).
+    if (w * 8 === off && bits[w] === 1 && vw * 8 === v && bits[vw] === 1) {
+      heap.mem[w] = v + this.arenaStart;
+      return;
+    }
+    this.#storeChecked(off, v);
+  }
+
+  /** {@link storeOff} of any other word or value. */
+  #storeChecked(off: number, v: number): void {
+    const heap = this.#heap;
+    const w = off >>> 3;
     if (w * 8 === off && heap.bits[w] === 1) {
       const a = this.arenaStart;
       if (this.#check && v !== -a) {
