@@ -7,8 +7,8 @@
  * what the terminal received through a small VT100 screen.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { run } from "../_run.ts";
-import { compile, skip, tool } from "./_support.ts";
+import { ROOT } from "../_run.ts";
+import { compile, dir, skip, tool } from "./_support.ts";
 
 /** A screen of `rows` × `cols` cells with the VT100 controls the tool and the tests use. */
 class Screen {
@@ -99,18 +99,24 @@ Deno.test("the test's screen scrolls, saves the cursor and keeps a region as a t
   assertEquals(s.regionSet, false);
 });
 
+// Prints a line (and every fourth time one on stderr) after 20,000 calls,
+// every 40 ms, until argv[1] exists and it has printed 40 lines (more than
+// the screen's rows: lines scroll), then writes how many to argv[2]. The
+// test makes argv[1] once it has seen two progress draws: the run lasts as
+// long as the draws take to come, however loaded the machine.
 const CHATTY = `#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 int main(int argc, char **argv) {
-  int n = atoi(argv[1]);
   setvbuf(stdout, 0, _IOLBF, 0);
-  for (int i = 0; i < n; i++) {
+  int i = 0;
+  for (; i < 40 || (access(argv[1], F_OK) != 0 && i < 400); i++) {
     for (int j = 0; j < 20000; j++) { void *volatile p = malloc(100 + (j & 1)); free(p); }
-    printf("program line %d of %d, all of it\\n", i, n);
+    printf("program line %d, all of it\\n", i);
     if (i % 4 == 0) fprintf(stderr, "program error line %d\\n", i);
     usleep(40000);
   }
+  FILE *f = fopen(argv[2], "w"); fprintf(f, "%d\\n", i); fclose(f);
   return 0;
 }
 `;
@@ -123,35 +129,58 @@ Deno.test({
   ignore: skip !== "" || !hasScript,
   async fn() {
     const bin = await compile("chatty", CHATTY);
+    const stop = `${dir}/chatty.stop`;
+    const count = `${dir}/chatty.count`;
     const rows = 24;
     const cols = 200;
-    const n = 40;
     const cmd =
-      `stty rows ${rows} cols ${cols}; ${Deno.execPath()} run -A main.ts native --top 1 -- ${bin} ${n}`;
-    const out = await run("script", ["-qec", cmd, "/dev/null"], {
+      `stty rows ${rows} cols ${cols}; ${Deno.execPath()} run -A main.ts native --top 1 -- ${bin} ${stop} ${count}`;
+    const child = new Deno.Command("script", {
+      args: ["-qec", cmd, "/dev/null"],
+      cwd: ROOT,
       env: { TERM: "xterm" },
-    });
-    assertEquals(out.code, 0, out.stdout);
-    // Progress was drawn, more than once, on the last row.
-    const draws = out.stdout.split(`\x1b7\x1b[${rows};1H\x1b[2K[alloctrace] `)
-      .length - 1;
-    assertTrue(draws >= 2, `progress draws: ${draws}\n${out.stdout}`);
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    // The terminal's bytes as they come: two draws seen, the program may end.
+    const draw = `\x1b7\x1b[${rows};1H\x1b[2K[alloctrace] `;
+    const dec = new TextDecoder();
+    let stdout = "";
+    let stopped = false;
+    for await (const chunk of child.stdout) {
+      stdout += dec.decode(chunk, { stream: true });
+      if (!stopped && stdout.split(draw).length - 1 >= 2) {
+        await Deno.writeTextFile(stop, "");
+        stopped = true;
+      }
+    }
+    stdout += dec.decode();
+    assertEquals((await child.status).code, 0, stdout);
+    // Progress was drawn, more than once, on the last row, while the
+    // program printed (it printed until the second draw was seen).
+    const draws = stdout.split(draw).length - 1;
+    assertTrue(draws >= 2, `progress draws: ${draws}\n${stdout}`);
+    const n = Number((await Deno.readTextFile(count)).trim());
     const screen = new Screen(rows, cols);
-    screen.write(out.stdout);
+    screen.write(stdout);
     const lines = screen.all();
     // Every line of the program's, whole, on a line of its own, in order.
     const mine = lines.filter((l) => /program (error )?line/.test(l));
     const want: string[] = [];
     for (let i = 0; i < n; i++) {
-      want.push(`program line ${i} of ${n}, all of it`);
+      want.push(`program line ${i}, all of it`);
       if (i % 4 === 0) want.push(`program error line ${i}`);
     }
+    assertTrue(n >= 40, `${n} lines`);
     assertEquals(mine, want);
     // No progress left anywhere, the region given back, the report there.
     assertEquals(lines.filter((l) => l.includes("[alloctrace]")), []);
     assertEquals(screen.regionSet, false);
     assertTrue(
-      lines.some((l) => l.startsWith(`program       ${bin} ${n}: exit code 0`)),
+      lines.some((l) =>
+        l.startsWith(`program       ${bin} ${stop} ${count}: exit code 0`)
+      ),
       lines.join("\n"),
     );
   },
