@@ -301,11 +301,37 @@ async function started(pidFile: string, tickFile: string): Promise<number> {
   while (!((await readNums(tickFile))[0] >= 5)) await sleep(10);
   return pid;
 }
-/** Whether the ticker's ticks stall for 400 ms (after 200 ms to settle), and it is in a stopped state. */
-async function stalls(pid: number, tickFile: string): Promise<boolean> {
-  await sleep(200);
+/** Whether signal `sig` is pending for process `pid` (sent to it, not yet taken). */
+async function pending(pid: number, sig: number): Promise<boolean> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const masks = [...status.matchAll(/^(?:ShdPnd|SigPnd):\s*([0-9a-f]+)$/gm)];
+  return masks.some((m) =>
+    (BigInt(`0x${m[1]}`) >> BigInt(sig - 1) & 1n) === 1n
+  );
+}
+/**
+ * Sends `sig` to the ticker and says whether it stopped: no tick for a
+ * second after it took the signal, and in a stopped state. Counted from
+ * the signal's taking, not its sending: on a loaded machine the program
+ * (or its tracer, which hands the signal on) may take a while to get to
+ * it, and it ticks on meanwhile. Once taken, a stop signal stops it before
+ * its next tick (a handler first, if it has one: it ticks no more either);
+ * a SIGTSTP the kernel discards lets it tick on.
+ */
+async function stopsOn(
+  pid: number,
+  tickFile: string,
+  sig: "SIGSTOP" | "SIGTSTP",
+): Promise<boolean> {
+  const num = sig === "SIGSTOP" ? 19 : 20;
+  Deno.kill(pid, sig);
+  for (let i = 0; i < 1000 && await pending(pid, num); i++) await sleep(10);
+  assertEquals(await pending(pid, num), false, `${sig} taken`);
   const [at] = await readNums(tickFile);
-  await sleep(400);
+  for (let i = 0; i < 40; i++) {
+    await sleep(25);
+    if ((await readNums(tickFile))[0] !== at) return false;
+  }
   const state =
     (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1][0];
   return (await readNums(tickFile))[0] === at &&
@@ -340,8 +366,7 @@ for (const mode of ["inject", "breakpoints"] as const) {
         stderr: "null",
       }).spawn();
       const b = await started(bpid, btick);
-      Deno.kill(b, "SIGTSTP");
-      const tstpStops = await stalls(b, btick);
+      const tstpStops = await stopsOn(b, btick, "SIGTSTP");
       Deno.kill(b, "SIGCONT");
       assertEquals((await bare.status).code, 0);
       assertEquals(await readNums(btick), [150, 1], "untraced");
@@ -365,13 +390,14 @@ for (const mode of ["inject", "breakpoints"] as const) {
         stderr: "piped",
       }).spawn();
       const pid = await started(pidFile, tickFile);
-      Deno.kill(pid, "SIGSTOP");
-      assertTrue(await stalls(pid, tickFile), "SIGSTOP: it stays stopped");
+      assertTrue(
+        await stopsOn(pid, tickFile, "SIGSTOP"),
+        "SIGSTOP: it stays stopped",
+      );
       Deno.kill(pid, "SIGCONT");
       await ticksOn(tickFile);
-      Deno.kill(pid, "SIGTSTP");
       assertEquals(
-        await stalls(pid, tickFile),
+        await stopsOn(pid, tickFile, "SIGTSTP"),
         tstpStops,
         `SIGTSTP: stopped as without the tracer (${tstpStops})`,
       );
