@@ -44,7 +44,7 @@ const LD = /ld-linux[^/]*\.so/;
 
 /** The maps of one process. */
 export class ProcMaps {
-  readonly #pid: number;
+  #pid: number;
   #maps: Mapping[] = [];
   /** moduleOf's answers by address (every stack asks for the same few). */
   readonly #cache = new Map<number, { path: string; rel: number }>();
@@ -52,6 +52,11 @@ export class ProcMaps {
   /** The maps of `pid` (read on first use). */
   constructor(pid: number) {
     this.#pid = pid;
+  }
+
+  /** Reads them through thread `tid` from now on (see RemoteMemory.through). */
+  through(tid: number): void {
+    this.#pid = tid;
   }
 
   /** Reads the maps again (after an exec, a dlopen, ld.so's mapping of libc). */

@@ -14,7 +14,7 @@ const MAX_PARTS = 1024;
 /** One program's memory. */
 export class RemoteMemory {
   readonly #c: Libc;
-  readonly #pid: number;
+  #pid: number;
   readonly #iovL = new BigUint64Array(2 * MAX_PARTS);
   readonly #iovR = new BigUint64Array(2 * MAX_PARTS);
   readonly #word = new Uint8Array(8);
@@ -24,6 +24,21 @@ export class RemoteMemory {
   constructor(c: Libc, pid: number) {
     this.#c = c;
     this.#pid = pid;
+  }
+
+  /** The thread the memory is reached through. */
+  get pid(): number {
+    return this.#pid;
+  }
+
+  /**
+   * Reaches the memory through thread `tid` of the process from now on:
+   * once the thread a process was reached through has ended (a main
+   * thread that called pthread_exit while others run on), its id has no
+   * memory any more (the calls fail with ESRCH).
+   */
+  through(tid: number): void {
+    this.#pid = tid;
   }
 
   /**

@@ -633,6 +633,18 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     // Whatever the stop, that process's ring first: records are older than it.
     proc.mode?.drain(false);
     if (event === EV_EXIT) {
+      if (tid === proc.mem.pid) {
+        // The thread its memory and maps are reached through is ending
+        // (a main thread's pthread_exit): through another one from now on,
+        // or the rest of the process's calls would be read from nowhere.
+        const other = [...alive].find((x) =>
+          x !== tid && procOf.get(x) === proc && !vforkKids.has(x)
+        );
+        if (other !== undefined) {
+          proc.mem.through(other);
+          proc.maps.through(other);
+        }
+      }
       t.cont(tid);
       continue;
     }

@@ -208,6 +208,20 @@ int main() {
     line: "fault 8 below the stack",
   },
   {
+    name:
+      "the main thread ends (pthread_exit) while another thread allocates: that thread's calls are all kept, with their stacks",
+    body: `#include <string.h>
+static pid_t leader;
+/* Waits until the main thread has ended (a zombie), then allocates. */
+void *w(void *a) { char path[64], st[256]; snprintf(path, sizeof path, "/proc/self/task/%d/stat", leader);
+  for (;;) { FILE *f = fopen(path, "r"); if (!f) break; size_t n = fread(st, 1, sizeof st - 1, f); fclose(f);
+    st[n] = 0; char *e = strrchr(st, ')'); if (!e || e[2] == 'Z' || e[2] == 'X') break; usleep(1000); }
+  mark(30); fprintf(stderr, "ok\\n"); return 0; }
+int main() { leader = getpid(); pthread_t t; pthread_create(&t, 0, w, 0); pthread_exit(0); }`,
+    code: 0,
+    marks: 30,
+  },
+  {
     name: "a signal handler that allocates",
     body: `static void h(int s) { mark(1); }
 int main() { signal(SIGUSR1, h); for (int i = 0; i < 20; i++) raise(SIGUSR1);
