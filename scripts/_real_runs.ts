@@ -1,0 +1,145 @@
+/**
+ * Real Go 1.19's traced runs as committed for issue 16
+ * (`tests/testdata/fidelity/PROGRAM-VALUE-traced.txt`, written by
+ * `scripts/fidelity_compare.ts --save DIR [--append]`), and the rule a
+ * simulated cycle is held to against them. scripts/fidelity_compare.ts and
+ * tests/workload/fidelity_traced_test.ts both use it, so the script's
+ * verdict and the test's assertion are one rule.
+ *
+ * Why a spread and not one run: a traced real run's cycles depend on
+ * scheduling. How far the mutator gets while a mark waits for the trace
+ * lock decides what is allocated black (temporaries' marked bytes swing
+ * from 3 to 12 live 40 KB temporaries, 0.12–0.49 MB, over 20 runs) and the
+ * cons/mark ratio the pacer measures, whose sign puts leak's third trigger
+ * early or late (two modes). Three fresh runs often all fall in one mode or
+ * one end, so the yardstick is the pooled distribution of every committed
+ * run (made under different loads) and the fresh ones.
+ *
+ * @module
+ */
+
+/** What one real traced run shows, per cycle and in its frees. */
+export interface RunFigures {
+  /** Heap at each `tracegc` (the trace replayed by address). */
+  live: number[];
+  /**
+   * Bytes each cycle marked: its heap at `tracegc` minus what its sweep
+   * freed (every free before the next `tracegc`).
+   */
+  marked: number[];
+  /** Bytes allocated before each `tracegc`. */
+  allocated: number[];
+  /** Frees in the whole run. */
+  frees: number;
+  /** Frees by sweeper kind (scripts/_trace_figures.ts `SWEEPERS`). */
+  sweepers: Map<string, number>;
+}
+
+/**
+ * Parses a committed `*-traced.txt`: `# run` headers, one `tracegc` line
+ * per cycle, one `frees` line per run.
+ */
+export function parseTracedRuns(text: string): RunFigures[] {
+  const runs: RunFigures[] = [];
+  for (const line of text.split("\n")) {
+    if (line.startsWith("# run")) {
+      runs.push({
+        live: [],
+        marked: [],
+        allocated: [],
+        frees: 0,
+        sweepers: new Map(),
+      });
+    }
+    const run = runs.at(-1);
+    if (run === undefined) continue;
+    const t = /^tracegc \d+ live=(\d+)(?: marked=(\d+))? allocated=(\d+)/
+      .exec(line);
+    if (t !== null) {
+      const n = run.live.length;
+      // Runs saved before `marked=` was written: a cycle's marked bytes are
+      // the next tracegc's heap less what was allocated in between (what
+      // the cycle's sweep freed is its heap less the marked bytes). The
+      // last cycle of such a run has none.
+      if (n > 0 && run.marked.length < n) {
+        run.marked.push(+t[1] - (+t[3] - run.allocated[n - 1]));
+      }
+      run.live.push(+t[1]);
+      run.allocated.push(+t[3]);
+      if (t[2] !== undefined) run.marked.push(+t[2]);
+    }
+    const f = /^frees (\d+): (.*)$/.exec(line);
+    if (f !== null) {
+      run.frees = +f[1];
+      for (const kv of f[2].split(", ")) {
+        const [k, v] = kv.split("=");
+        run.sweepers.set(k, +v);
+      }
+    }
+  }
+  return runs;
+}
+
+/** The committed real runs of `program` at `value` (none: an empty list). */
+export async function committedRuns(
+  program: string,
+  value: number,
+): Promise<RunFigures[]> {
+  const url = new URL(
+    `../tests/testdata/fidelity/${program}-${value}-traced.txt`,
+    import.meta.url,
+  );
+  const text = await Deno.readTextFile(url).catch(() => "");
+  return parseTracedRuns(text);
+}
+
+/** Nearest-rank percentile `p` (0–100) of `xs` (not empty). */
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.max(0, Math.ceil(p / 100 * s.length) - 1)];
+}
+
+/** Where a simulated figure lies against real runs' figures for one cycle. */
+export interface Spread {
+  /** Real runs with this cycle. */
+  n: number;
+  p10: number;
+  median: number;
+  p90: number;
+  min: number;
+  max: number;
+  /** The bounds the simulated figure is held to. */
+  lo: number;
+  hi: number;
+  /** Share (%) of real runs at or below the simulated figure. */
+  rank: number;
+  ok: boolean;
+}
+
+/**
+ * The rule: a simulated cycle's figure is met when it lies within
+ * [0.9 × P10, 1.1 × P90] of the real runs' figures for that cycle, widened
+ * by `grain` (gctrace's whole MB when only that is known). P10–P90 and not
+ * min–max, so that one outlying run (a mark stretched 100 ms by load: 0.98
+ * MB marked where the rest mark 0.12–0.49) does not widen the yardstick;
+ * with fewer than 10 runs it is min–max. A bimodal figure keeps both modes
+ * when each holds over a tenth of the runs.
+ */
+export function spread(real: number[], sim: number, grain = 0): Spread {
+  const p10 = percentile(real, 10);
+  const p90 = percentile(real, 90);
+  const lo = p10 * 0.9 - grain;
+  const hi = p90 * 1.1 + grain;
+  return {
+    n: real.length,
+    p10,
+    median: percentile(real, 50),
+    p90,
+    min: Math.min(...real),
+    max: Math.max(...real),
+    lo,
+    hi,
+    rank: real.filter((x) => x <= sim).length / real.length * 100,
+    ok: sim >= lo && sim <= hi,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The committed real runs and the rule a simulated cycle is held to
+ * against them (scripts/_real_runs.ts), which scripts/fidelity_compare.ts
+ * and fidelity_traced_test share.
+ */
+import { assertEquals, assertTrue } from "../_assert.ts";
+import {
+  committedRuns,
+  parseTracedRuns,
+  spread,
+} from "../../scripts/_real_runs.ts";
+
+Deno.test("fidelity runs: a run saved without marked= gets each cycle's marked bytes from the next tracegc", () => {
+  // Cycle 1: heap 10 at its tracegc; 8 bytes allocated until tracegc 2,
+  // whose heap is 12: the sweep freed 6, so cycle 1 marked 4.
+  const runs = parseTracedRuns(
+    "# run 1\ntracegc 1 live=10 allocated=10\n" +
+      "tracegc 2 live=12 allocated=18\nfrees 6: bgsweep=6\n" +
+      "# run 2\ntracegc 1 live=9 marked=3 allocated=9\n",
+  );
+  assertEquals(runs.length, 2);
+  assertEquals(runs[0].marked, [4]);
+  assertEquals(runs[0].live, [10, 12]);
+  assertEquals(runs[0].frees, 6);
+  assertEquals(runs[0].sweepers.get("bgsweep"), 6);
+  assertEquals(runs[1].marked, [3]);
+});
+
+Deno.test("fidelity runs: a cycle is held to [0.9 × P10, 1.1 × P90] of the real runs, min–max below ten runs", () => {
+  const ten = [1, 2, 3, 4, 5, 6, 7, 8, 9, 100];
+  // One outlying run does not widen the yardstick.
+  assertEquals(spread(ten, 9.9).ok, true);
+  assertEquals(spread(ten, 10).ok, false);
+  assertEquals(spread(ten, 0.9).ok, true);
+  assertEquals(spread(ten, 0.89).ok, false);
+  assertEquals(spread(ten, 5).median, 5);
+  assertEquals(spread(ten, 5).rank, 50);
+  // Three runs: min–max, widened by 10%.
+  assertEquals(spread([10, 20, 30], 33).ok, true);
+  assertEquals(spread([10, 20, 30], 33.1).ok, false);
+  // gctrace's whole MB: the grain widens both ends.
+  assertEquals(spread([3, 3, 3], 4.3, 1).ok, true);
+});
+
+Deno.test("fidelity runs: every committed run of the target cases has its cycles, marks and frees", async () => {
+  for (const [program, value] of [["leak", 20000], ["temporaries", 300]]) {
+    const runs = await committedRuns(String(program), +value);
+    assertTrue(runs.length >= 20, `${program}: ${runs.length} runs`);
+    for (const r of runs) {
+      assertTrue(r.live.length >= 3 && r.frees > 0, `${program}: a run`);
+      // Only runs saved before marked= lack their last cycle's.
+      assertTrue(r.marked.length >= r.live.length - 1);
+      assertTrue(r.marked.every((m, i) => m > 0 && m <= r.live[i]));
+    }
+  }
+});
