@@ -18,6 +18,8 @@ import { grown } from "./grow.ts";
 import type { MSpan } from "./mspan.ts";
 import { headerBytes } from "./mbitmap.ts";
 import type { Goroutine } from "./goroutine.ts";
+import type { SymbolTable } from "../stack/symtab.ts";
+import { stackAllocated, stackInUse } from "./stackscan.ts";
 import type { Globals } from "./globals.ts";
 import type { MCache } from "./mcache.ts";
 import type { MHeap } from "./mheap.ts";
@@ -62,6 +64,7 @@ export interface GCRuntime {
     | "allocHeaders"
     | "bgMarkWorkers"
     | "runtimeGlobalsScan"
+    | "stackScan"
     | "stopTheWorldSweep"
   >;
   /** The simulated clock, ns. */
@@ -86,6 +89,10 @@ export interface GCRuntime {
   readonly globals: Globals;
   /** Goroutines (their root slots). */
   readonly allgs: readonly Goroutine[];
+  /** The running goroutine (stopped where it started the cycle). */
+  readonly sched: { readonly curg: Goroutine };
+  /** The functions of goroutines' frames (their frame sizes). */
+  readonly symtab: SymbolTable;
   /** Specials (what finalizer-bearing objects point to is a root). */
   readonly specials: Specials;
   /** The heap profile (its cycles advance with the GC). */
@@ -133,6 +140,8 @@ export class Collector {
   #nwork = 0;
   /** Heap scan work of the running cycle, bytes (`heapScanWork`). */
   #heapScanWork = 0;
+  /** Stack scan work of the running cycle, bytes (`stackScanWork`). */
+  #stackScanWork = 0;
   /** The pacer: heapLive, the marked and scannable bytes, goal and trigger. */
   readonly pacer: GCController;
   /** Objects marked by the last cycle. */
@@ -282,7 +291,7 @@ export class Collector {
     stats.cpuNs[2] = markCpu;
     this.markEndClock = markStart + stats.clockNs[1];
     this.#markGoal = this.pacer.markGoal(
-      this.#heapScanWork + this.pacer.lastStackScan + this.pacer.globalsScan,
+      this.#heapScanWork + this.#stackScanWork + this.pacer.globalsScan,
     );
     this.#markStartClock = markStart;
     this.#tracelockAtStart = rt.tracelockNs;
@@ -356,6 +365,7 @@ export class Collector {
     // resetLive: the next cycle is paced from what this one marked and scanned.
     this.pacer.heapLive = this.pacer.heapMarked;
     this.pacer.lastHeapScan = this.#heapScanWork;
+    this.pacer.lastStackScan = this.#stackScanWork;
     this.pacer.heapScan = this.#heapScanWork;
     this.pacer.commit(stw);
     sweeper.start();
@@ -485,7 +495,7 @@ export class Collector {
       if (idle > 0) idleUtilization = idle / (duration * procs);
     }
     this.pacer.endCycle({
-      scanWork: this.#heapScanWork + this.pacer.lastStackScan +
+      scanWork: this.#heapScanWork + this.#stackScanWork +
         this.pacer.globalsScan,
       utilization: Math.min(utilization, 0.95),
       idleUtilization,
@@ -523,15 +533,28 @@ export class Collector {
     }
     // The runtime's and the standard library's globals are scanned too.
     rootWords += nglobals + rt.preset.runtimeGlobalsScan / 8;
-    let stackWords = 0;
+    // Each live goroutine's stack in use is scan work (scanstack), the
+    // running one stopped in runtime.GC() or in an assist; what is
+    // allocated to them bounds a growing mark's work (maxStackScan).
+    const model = rt.preset.stackScan;
+    const stopped = this.#forced ? "gc" : "assist";
+    let stackBytes = 0;
+    let stackAlloc = 0;
     for (const g of rt.allgs) {
       if (g.status === "dead") continue;
       for (let i = 0; i < g.sp; i++) {
         if (g.roots[i] !== 0) this.#grey(g.roots[i]);
       }
-      stackWords += g.sp;
+      const used = stackInUse(
+        g,
+        rt.symtab,
+        model,
+        g === rt.sched.curg ? stopped : "parked",
+      );
+      stackBytes += used;
+      stackAlloc += model === null ? used : stackAllocated(used, model);
     }
-    rootWords += stackWords;
+    rootWords += Math.ceil(stackBytes / 8);
     if (extraRoot !== 0) this.#grey(extraRoot);
     // gcMarkTinyAllocs: each P's current tiny block is kept.
     for (const c of rt.mcaches) if (c.tiny !== 0) this.#grey(c.tiny);
@@ -545,14 +568,16 @@ export class Collector {
       }
     }
     this.#drain();
-    this.pacer.lastStackScan = stackWords * 8;
+    this.#stackScanWork = stackBytes;
+    this.pacer.maxStackScan = stackAlloc;
     this.pacer.globalsScan = nglobals * 8 + rt.preset.runtimeGlobalsScan;
     rt.clock += rootWords * COSTS.scanRoot +
       this.markedObjects * COSTS.markObject +
       this.scannedWords * COSTS.scanWord;
     stats.heapMarked = this.pacer.heapMarked;
     stats.objectsAfter = this.markedObjects;
-    stats.stacks = this.pacer.lastStackScan;
+    // gctrace's "MB stacks" is maxStackScan (mgc.go 1124).
+    stats.stacks = this.pacer.maxStackScan;
     stats.globals = this.pacer.globalsScan;
   }
 

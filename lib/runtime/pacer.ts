@@ -116,6 +116,11 @@ export class GCController {
   heapScan = 0;
   /** Stack bytes scanned by the last cycle. */
   lastStackScan = 0;
+  /**
+   * Stack bytes allocated to goroutines (`maxStackScan`): all of it could
+   * need scanning, so it bounds a growing mark's work in `revise`.
+   */
+  maxStackScan = 0;
   /** Global bytes scanned (the program's and the runtime's). */
   globalsScan = 0;
   /** Estimated ratio of allocation to scan rate (`consMark`), smoothed over cycles. */
@@ -184,7 +189,7 @@ export class GCController {
     const expected = this.lastHeapScan + this.lastStackScan + this.globalsScan;
     const maxScanWork = Math.max(
       scanWork,
-      this.heapScan + this.lastStackScan + this.globalsScan,
+      this.heapScan + this.maxStackScan + this.globalsScan,
     );
     const gcpercent = this.gcpercent < 0 ? 100000 : this.gcpercent;
     const hard = Math.floor((1 + gcpercent / 100) * goal);

@@ -8,6 +8,7 @@
 import { type SizeClassParams, SizeClassTable } from "./sizeclasses.ts";
 import type { PresetFrames } from "../stack/runtime_frames.ts";
 import { GO119_FRAMES } from "../stack/frames_go119.ts";
+import { GO119_STACKS, type StackScanModel } from "./stackscan.ts";
 import { GO12_FRAMES } from "../stack/frames_go12.ts";
 import { GO122_FRAMES } from "../stack/frames_go122.ts";
 import type { StartupData } from "./startup_data.ts";
@@ -64,6 +65,11 @@ export interface Preset {
    * 223,600–224,208 B for the shared programs built with go1.19.8).
    */
   readonly runtimeGlobalsScan: number;
+  /**
+   * Goroutine stacks as the GC scans them (stackscan.ts); null: not
+   * measured for this version, 8 B per root slot.
+   */
+  readonly stackScan: StackScanModel | null;
   /**
    * The pacer's cons/mark estimate: Go 1.19's PI controller over the
    * measurements, or Go 1.21+'s largest of the last four.
@@ -219,6 +225,7 @@ const GO119: Preset = {
   makechanChanType: false,
   heapMinimum: 4 * MiB,
   runtimeGlobalsScan: 223_600,
+  stackScan: GO119_STACKS,
   consMarkEstimate: "pi-controller",
   defaultGomaxprocs: 2,
   zerobase: 0x54f400,
@@ -287,6 +294,8 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     goVersion: "go1.22.12",
     // gcpacertrace of the shared leak built with Go 1.22.
     runtimeGlobalsScan: 409_472,
+    // Not measured for Go 1.22 (its frames and park points differ).
+    stackScan: null,
     // mgcpacer.go of Go 1.22.12: endCycle keeps lastConsMark[4].
     consMarkEstimate: "max-of-last-4",
     zerobase: 0x5a85e0,
@@ -350,6 +359,7 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     makechanChanType: true,
     heapMinimum: 0,
     runtimeGlobalsScan: 0,
+    stackScan: null,
     consMarkEstimate: "pi-controller",
     defaultGomaxprocs: 1,
     zerobase: 0x5c4ae8,
