@@ -7,6 +7,7 @@
  */
 
 import { osReason, UsageError } from "./_usage.ts";
+import { isGzip } from "../profile/gzip.ts";
 
 /** An opened input: a byte stream (already gunzipped) and what is known of it. */
 export interface Input {
@@ -106,7 +107,7 @@ export async function openInput(path: string): Promise<Input> {
       // Pulled only when read: readInto may be the one used.
     }, { highWaterMark: 0 });
     if (head.length === 0) throw new Error(`${path} is empty`);
-    const gzip = head[0] === 0x1f && head[1] === 0x8b;
+    const gzip = isGzip(head);
     const warnings: string[] = [];
     return {
       name: path,
@@ -124,11 +125,21 @@ export async function openInput(path: string): Promise<Input> {
   if (head.length === 0) {
     throw new Error(`${path === "-" ? "stdin" : path} is empty`);
   }
-  const gzip = head[0] === 0x1f && head[1] === 0x8b;
+  const gzip = isGzip(head);
   const name = path === "-" ? "stdin" : path;
   const warnings: string[] = [];
   const stream = gzip ? gunzip(rest, name, warnings) : rest;
   return { name, stream, gzip, warnings, size, head };
+}
+
+/**
+ * What a gzip stream's error `e` after `bytes` bytes of trace says (the
+ * start of the warning: the readers add what was analysed).
+ */
+export function gzipCutAt(bytes: number, e: unknown): string {
+  return `the gzip stream is cut or corrupt after ${
+    bytes.toLocaleString("en-US")
+  } bytes of trace (${(e as Error).message.split("\n")[0]})`;
 }
 
 /**
@@ -191,7 +202,7 @@ async function* gunzipMembers(
   try {
     for (;;) {
       if (!(await need(1))) return;
-      if (!(await need(3)) || pending[0] !== 0x1f || pending[1] !== 0x8b) {
+      if (!(await need(3)) || !isGzip(pending)) {
         let rest = pending.length;
         let zeros = pending.every((b) => b === 0);
         while (!eof) {

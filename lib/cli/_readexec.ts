@@ -8,7 +8,7 @@
  */
 
 import { fmtBytes } from "../report/units.ts";
-import { type Input, peekStream } from "./_input.ts";
+import { gzipCutAt, type Input, peekStream } from "./_input.ts";
 import { Progress } from "./_progress.ts";
 import type { StackTable, TraceEvent } from "../trace/events.ts";
 import {
@@ -99,11 +99,9 @@ export async function readExecTrace(
       throw fail((e as Error).message.split("\n")[0]);
     }
     warnings.push(
-      `the gzip stream is cut or corrupt after ${
-        reader.stats.bytes.toLocaleString("en-US")
-      } bytes of trace (${
-        (e as Error).message.split("\n")[0]
-      }); everything before the cut was analysed`,
+      `${
+        gzipCutAt(reader.stats.bytes, e)
+      }; everything before the cut was analysed`,
     );
   } finally {
     progress.done();

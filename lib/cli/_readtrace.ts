@@ -7,6 +7,7 @@
  */
 
 import { fmtBytes } from "../report/units.ts";
+import { compressionOf } from "../profile/gzip.ts";
 import { ByteTraceParser } from "../trace/byte_parser.ts";
 import { MAX_LINE } from "../trace/parser.ts";
 import {
@@ -15,7 +16,7 @@ import {
   type StackTable,
   type TraceEvent,
 } from "../trace/events.ts";
-import { type Input, looksLikePprof } from "./_input.ts";
+import { gzipCutAt, type Input, looksLikePprof } from "./_input.ts";
 import { Progress } from "./_progress.ts";
 import { type LaterPart, startLaterPart } from "./_read_split.ts";
 
@@ -120,9 +121,7 @@ export async function readTrace(
         } catch (e) {
           // The stream's own error (not one of the consumer's events).
           if (!input.gzip) throw e;
-          gzipCut = `the gzip stream is cut or corrupt after ${
-            bytes.toLocaleString("en-US")
-          } bytes of trace (${(e as Error).message.split("\n")[0]})`;
+          gzipCut = gzipCutAt(bytes, e);
           break;
         }
         if (next.done) break;
@@ -168,14 +167,12 @@ export async function readTrace(
     );
   }
   if (st.allocs + st.frees + st.gcs + st.rejected === 0 && st.cut === null) {
-    const packed = head === null ? null : _compression(head);
+    const packed = head === null ? null : compressionOf(head);
     if (packed !== null) {
       throw new Error(
-        `${input.name}: not an allocfreetrace log: it is ${
-          packed[0]
-        }-compressed${input.gzip ? " inside gzip" : ""} (decompress it first: ${
-          packed[1]
-        } ${input.name})`,
+        `${input.name}: not an allocfreetrace log: it is ${packed.name}-compressed${
+          input.gzip ? " inside gzip" : ""
+        } (decompress it first: ${packed.undo} ${input.name})`,
       );
     }
     if (head !== null && looksLikePprof(head)) {
@@ -255,21 +252,4 @@ export function allocsAtLiveWarning(name: string, n: number): string | null {
     : `${name}: ${
       n.toLocaleString("en-US")
     } allocation(s) at an address still live (a free not traced, or two traces concatenated?); the earlier object was counted as gone`;
-}
-
-/** Compressions by their magic bytes: the name and the command that undoes it. */
-const _PACKERS: [number[], string, string][] = [
-  [[0x1f, 0x8b], "gzip", "gzip -dc"],
-  [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz", "xz -dc"],
-  [[0x42, 0x5a, 0x68], "bzip2", "bzip2 -dc"],
-  [[0x28, 0xb5, 0x2f, 0xfd], "zstd", "zstd -dc"],
-  [[0x04, 0x22, 0x4d, 0x18], "lz4", "lz4 -dc"],
-];
-
-/** The compression `head` starts with, as [name, command], or null. */
-function _compression(head: Uint8Array): [string, string] | null {
-  for (const [magic, name, tool] of _PACKERS) {
-    if (magic.every((b, i) => head[i] === b)) return [name, tool];
-  }
-  return null;
 }

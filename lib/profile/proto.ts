@@ -23,7 +23,7 @@ import {
 } from "npm:pprof-format@2.3.2";
 import type { MemProfileRecord } from "../runtime/mprof.ts";
 import type { SymbolTable } from "../stack/symtab.ts";
-import { gunzip } from "./gzip.ts";
+import { gunzip, isGzip } from "./gzip.ts";
 import { HEAP_SAMPLE_TYPES, type HeapSampleType } from "./sample_types.ts";
 
 /**
@@ -246,7 +246,7 @@ export async function readPprof(
   name = "profile",
 ): Promise<ReadProfile> {
   let raw = bytes;
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  if (isGzip(bytes)) {
     try {
       raw = await gunzip(bytes);
     } catch (e) {
