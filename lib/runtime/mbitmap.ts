@@ -322,7 +322,26 @@ export function findObject(heap: MHeap, addr: number): MSpan {
  * Records the type of the object in slot `idx` of a pointerful span and
  * its heap bitmap (`heapBitsSetType`): the type's pointer mask repeated
  * over whole elements after the header word (which holds no pointer the
- * GC follows); zeroes its words when the slot may hold old data.
+ * GC follows); zeroes its words when the slot may hold old data. `size` is
+ * the slot's bytes and `header` its allocation header's (0 or
+ * {@link MALLOC_HEADER_SIZE}); mallocgc calls it for each pointerful
+ * object.
+ *
+ * @example
+ * ```ts
+ * import { heapBitsSetType, Runtime } from "../../mod.ts";
+ * const rt = new Runtime();
+ * const pair = rt.types.define("main.Pair", { size: 16, pointers: [1] });
+ * const x = rt.newobject(pair);
+ * const span = rt.heap.spanOf(x)!;
+ * const w = (x - rt.heap.arenaStart) / 8; // x's first word in the bitmap
+ * const bits = () => rt.heap.bits.subarray(w, w + 2).join("");
+ * if (bits() !== "01") throw new Error(bits());
+ * // The slot retyped: now its first word holds the pointer.
+ * const node = rt.types.define("main.Node", { size: 16, pointers: [0] });
+ * heapBitsSetType(rt.heap, span, span.objIndex(x), node, 16, 0);
+ * if (bits() !== "10") throw new Error(bits());
+ * ```
  */
 export function heapBitsSetType(
   heap: MHeap,
