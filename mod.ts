@@ -40,6 +40,7 @@ export * from "./lib/stack/frames_go122.ts";
 
 // ---- runtime: the simulated Go runtime ----
 export * from "./lib/runtime/runtime.ts";
+export * from "./lib/runtime/runtime_parts.ts";
 export * from "./lib/runtime/presets.ts";
 export * from "./lib/runtime/sizeclasses.ts";
 export * from "./lib/runtime/types.ts";
