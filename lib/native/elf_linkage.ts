@@ -8,6 +8,8 @@
  * @module
  */
 
+import { isElf64, readAt } from "./_elf.ts";
+
 /** What an executable file is, as far as the tracer cares. */
 export type Linkage = "dynamic" | "static" | "not ELF" | "unreadable";
 
@@ -27,10 +29,7 @@ const PT_INTERP = 3;
  * ```
  */
 export function linkageOfBytes(head: Uint8Array): Linkage {
-  if (
-    head.length < 64 || head[0] !== 0x7f || head[1] !== 0x45 ||
-    head[2] !== 0x4c || head[3] !== 0x46 || head[4] !== 2 || head[5] !== 1
-  ) return "not ELF";
+  if (!isElf64(head)) return "not ELF";
   const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const phoff = Number(dv.getBigUint64(0x20, true));
   const phentsize = dv.getUint16(0x36, true);
@@ -52,15 +51,7 @@ export function linkageOf(path: string): Linkage {
     return "unreadable";
   }
   try {
-    const buf = new Uint8Array(65536);
-    let n = 0;
-    for (;;) {
-      const got = f.readSync(buf.subarray(n));
-      if (got === null || got === 0) break;
-      n += got;
-      if (n === buf.length) break;
-    }
-    return linkageOfBytes(buf.subarray(0, n));
+    return linkageOfBytes(readAt(f, 0, 65536));
   } catch {
     return "unreadable";
   } finally {

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { isElf64, readAt } from "./_elf.ts";
+
 /** Function symbols of one file, by address. */
 export interface ElfSymbols {
   /** Start addresses, ascending. */
@@ -45,19 +47,6 @@ const STB_WEAK = 2;
 const NT_GNU_BUILD_ID = 3;
 const AT = 0x40; // "@": a version follows
 
-/** Reads `n` bytes at `off` of an open file (fewer at its end). */
-function readAt(f: Deno.FsFile, off: number, n: number): Uint8Array {
-  const buf = new Uint8Array(n);
-  f.seekSync(off, Deno.SeekMode.Start);
-  let got = 0;
-  while (got < n) {
-    const r = f.readSync(buf.subarray(got));
-    if (r === null || r === 0) break;
-    got += r;
-  }
-  return got === n ? buf : buf.subarray(0, got);
-}
-
 const u64 = (dv: DataView, o: number) =>
   dv.getUint32(o, true) + dv.getUint32(o + 4, true) * 4294967296;
 
@@ -84,10 +73,7 @@ export function readElfSymbols(path: string): ElfSymbols | null {
   }
   try {
     const eh = readAt(f, 0, 64);
-    if (
-      eh.length < 64 || eh[0] !== 0x7f || eh[1] !== 0x45 || eh[2] !== 0x4c ||
-      eh[3] !== 0x46 || eh[4] !== 2 /* ELFCLASS64 */
-    ) return null;
+    if (!isElf64(eh)) return null;
     const hv = new DataView(eh.buffer);
     const shoff = u64(hv, 0x28);
     const shentsize = hv.getUint16(0x3a, true);
