@@ -262,6 +262,9 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const seenPids = new Set<number>();
   // The program images run (image 0 of a started run is the start-up shell).
   const images: string[] = [];
+  // A sink that fails to load fails the run where it is awaited, inside
+  // the try below or after it: either way the --trace-out temporary goes.
+  sinkReady.catch(() => traceOut?.abort());
   let code: number;
   try {
     const r = await traceInWorker(
