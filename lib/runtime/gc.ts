@@ -16,7 +16,7 @@
 import { COSTS } from "./clock.ts";
 import { grown } from "./grow.ts";
 import type { MSpan } from "./mspan.ts";
-import { headerBytes } from "./mbitmap.ts";
+import { slotHeaderBytes } from "./mbitmap.ts";
 import type { Goroutine } from "./goroutine.ts";
 import type { SymbolTable } from "../stack/symtab.ts";
 import { stackAllocated, stackInUse } from "./stackscan.ts";
@@ -701,7 +701,7 @@ export class Collector {
     const elemWords = size >>> 3;
     // Go 1.22: a small pointerful slot over 512 B starts with an 8-byte
     // allocation header; the object follows it.
-    const hw = headerBytes(this.#rt.preset.allocHeaders, span) >>> 3;
+    const hw = slotHeaderBytes(this.#rt.preset.allocHeaders, span) >>> 3;
     const nelem = Math.floor((elemsize - hw * 8) / size);
     // Scan work: the bytes up to the last pointer word (the heap bitmap's
     // "no more pointers" stops scanobject there).

@@ -30,7 +30,7 @@ export const MIN_SIZE_FOR_MALLOC_HEADER = 512;
  * object keeps its type in its span (`largeType`), and smaller ones have
  * their bits in the span. 0 before Go 1.22.
  */
-export function headerBytes(allocHeaders: boolean, span: MSpan): number {
+export function slotHeaderBytes(allocHeaders: boolean, span: MSpan): number {
   return allocHeaders && span.sizeclass !== 0 &&
       span.elemsize > MIN_SIZE_FOR_MALLOC_HEADER
     ? MALLOC_HEADER_SIZE
@@ -395,7 +395,7 @@ function _setBits(
 /**
  * Gives the object in slot `idx` of a pointerful span its heap bits back
  * (a finalizer resurrects it after a mark condemned it), from its type;
- * `allocHeaders` is the preset's (see {@link headerBytes}).
+ * `allocHeaders` is the preset's (see {@link slotHeaderBytes}).
  */
 export function heapBitsResurrect(
   heap: MHeap,
@@ -406,7 +406,7 @@ export function heapBitsResurrect(
 ): void {
   const tid = span.types![idx] - 1;
   if (tid < 0) return;
-  const hw = headerBytes(allocHeaders, span) >>> 3;
+  const hw = slotHeaderBytes(allocHeaders, span) >>> 3;
   const n = span.elemsize / 8 - hw;
   _setBits(
     heap.bits,
