@@ -11,6 +11,7 @@ import { GO119_FRAMES } from "../stack/frames_go119.ts";
 import { GO119_STACKS, type StackScanModel } from "./stackscan.ts";
 import { GO12_FRAMES } from "../stack/frames_go12.ts";
 import { GO122_FRAMES } from "../stack/frames_go122.ts";
+import { GO119_STD, GO122_STD } from "../stack/frames_std.ts";
 import type { StartupData } from "./startup_data.ts";
 import type { TypeSpec } from "./types.ts";
 import { STARTUP as GO119_STARTUP } from "./startup_go119.ts";
@@ -232,7 +233,7 @@ const GO119: Preset = {
   typeSegmentStart: 0x464000,
   textStart: 0x401000,
   traceFormat: "tracealloc",
-  frames: GO119_FRAMES,
+  frames: { ...GO119_FRAMES, std: GO119_STD },
   startup: GO119_STARTUP,
   startupLayouts: GO119_STARTUP_LAYOUTS,
   sampling: "exponential",
@@ -300,7 +301,7 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     consMarkEstimate: "max-of-last-4",
     zerobase: 0x5a85e0,
     typeSegmentStart: 0x48f000,
-    frames: GO122_FRAMES,
+    frames: { ...GO122_FRAMES, std: GO122_STD },
     startup: GO122_STARTUP,
     startupLayouts: {},
     godebugVars: [

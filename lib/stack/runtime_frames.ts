@@ -116,6 +116,33 @@ export interface PresetFrames {
   readonly waitGC: readonly RuntimeFrame[];
   /** What the first GC's `gcBgMarkStartWorkers` allocations print, if modelled. */
   readonly bgMarkStart?: BgMarkStartFrames;
+  /** The standard-library allocation paths the shared programs take, if modelled. */
+  readonly std?: StdFrames;
+}
+
+/**
+ * Allocation paths of standard-library calls (`frames_std.ts`), each
+ * innermost first from `runtime.mallocgc` (whose arguments the caller
+ * fills in) to the frame under the caller's; `%v` in a frame's arguments
+ * stands for the call's value (convT64's integer, rawstring's length).
+ */
+export interface StdFrames {
+  /** `fmt.Printf`'s `sync.Pool.Get` on a pool without locals: `pinSlow` appends the pool to `allPools`. */
+  readonly printfAllPools: readonly RuntimeFrame[];
+  /** …and makes the per-P `poolLocal` array. */
+  readonly printfPoolLocal: readonly RuntimeFrame[];
+  /** The pool's `New`: a fresh `fmt.pp`. */
+  readonly printfNew: readonly RuntimeFrame[];
+  /** The printer's buffer grown by a literal part of the format (`writeString`). */
+  readonly printfWriteString: readonly RuntimeFrame[];
+  /** …by a formatted integer (`fmtInteger` → `pad` → `write`). */
+  readonly printfWriteInteger: readonly RuntimeFrame[];
+  /** An integer boxed into an interface (`runtime.convT64`, 256 and over). */
+  readonly convT64: readonly RuntimeFrame[];
+  /** `a + b + c` of strings (`runtime.concatstring3`). */
+  readonly concatstring3: readonly RuntimeFrame[];
+  /** `fmt.pp`'s size and pointer words (it changed between versions). */
+  readonly pp: { readonly size: number; readonly pointers: readonly number[] };
 }
 
 /** A runtime frame. */

@@ -13,6 +13,7 @@
 
 import type { Runtime } from "../runtime/runtime.ts";
 import { goStartup } from "../runtime/startup.ts";
+import { Printf } from "./_std.ts";
 
 /** Parameters of {@link binarytrees}. */
 export interface BinaryTreesOptions {
@@ -20,6 +21,11 @@ export interface BinaryTreesOptions {
   depth?: number;
   /** Replay the real program's start-up first (`goStartup`; default true). */
   startup?: boolean;
+  /**
+   * No per-depth lines (the Go program's `-quiet`): no `fmt.Printf`, so
+   * none of its allocations (default false).
+   */
+  quiet?: boolean;
 }
 
 /** What a binary-trees run did. */
@@ -116,6 +122,8 @@ export function binarytrees(
     return c;
   };
 
+  // Its fmt.Printf lines (allocations of the runtime's own, as the start-up's).
+  const fmt = opts.quiet ? null : new Printf(rt);
   const checks: number[] = [];
   let nodes = 0;
   g.enter(fMain, 99);
@@ -123,11 +131,16 @@ export function binarytrees(
   const stretchDepth = maxDepth + 1;
   checks.push(check(base + bottomUpTree(stretchDepth)));
   nodes += treeNodes(stretchDepth);
+  g.setLine(60);
+  fmt?.printf("stretch tree of depth %d\t check: %d\n", [
+    stretchDepth,
+    checks[0],
+  ]);
   g.setLine(62);
   rt.setGlobal(longLived, base + bottomUpTree(maxDepth));
   nodes += treeNodes(maxDepth);
-  g.setLine(68);
   for (let d = MIN_DEPTH; d <= maxDepth; d += 2) {
+    g.setLine(68);
     const iterations = 2 ** (maxDepth - d + MIN_DEPTH);
     let sum = 0;
     for (let i = 0; i < iterations; i++) {
@@ -136,9 +149,15 @@ export function binarytrees(
     }
     nodes += iterations * treeNodes(d);
     checks.push(sum);
+    g.setLine(72);
+    fmt?.printf("%d\t trees of depth %d\t check: %d\n", [iterations, d, sum]);
   }
   g.setLine(76);
   checks.push(check(rt.getGlobal(longLived)));
+  fmt?.printf("long lived tree of depth %d\t check: %d\n", [
+    maxDepth,
+    checks[checks.length - 1],
+  ]);
   g.leave();
   g.setLine(103);
   rt.ReadMemStats(); // runtime.ReadMemStats(&after): flushes the mcaches
