@@ -15,6 +15,23 @@
  * the first GC). Also the sizes of the objects freed without a tracealloc
  * (allocated before GODEBUG was read).
  *
+ * Which P made each record decides which mcache caches its span, and so
+ * which M's flush frees it after the first cycle (real Go flushes the P of
+ * the M that ends the mark in procresize, every other P when its M takes
+ * it back in acquirep). A trace does not say, so the programs are built
+ * with a runtime whose `tracealloc` also prints its P
+ * (`tracealloc-p N`, N -1 without a P: schedinit's allocations, which use
+ * mcache0, P 0's), through `go build -overlay` on a copy of `mprof.go`; the
+ * line is dropped from everything else. The data lists, per program, the
+ * records made on another P than the one the program's own first
+ * allocation is made on (the main goroutine's P after `gcenable`, usually
+ * not P 0): the model replays those on its second P.
+ *
+ * Real runs get `GODEBUG` as their only environment variable, as
+ * `scripts/fidelity_compare.ts` runs them: `goenvs` copies every variable
+ * onto the heap, which moves the tiny blocks and size classes of what
+ * follows.
+ *
  * The start-up differs a little from run to run (a preemption, a handoff,
  * a sudog, a map overflow bucket, a tiny block, which arguments print with
  * `?`). Each program runs several times. A record is rare when one of its
@@ -31,7 +48,7 @@
  *
  * Usage:
  *
- *     deno run -A scripts/gen_startup.ts
+ *     deno run -A scripts/gen_startup.ts [--preset go1.19]
  *
  * @module
  */
@@ -75,10 +92,44 @@ interface Rec {
   dead: boolean;
   /** The shapes of the lines it prints. */
   shapes: string[];
+  /** The P that made it (-1: none, schedinit's mcache0, P 0's). */
+  p: number;
+}
+
+/** The line the instrumented `tracealloc` prints before each record. */
+const P_LINE = /^tracealloc-p (-?\d+)$/;
+
+/**
+ * A copy of `GOROOT/src/runtime/mprof.go` whose `tracealloc` first prints
+ * the allocating P (`tracealloc-p N`), and the `-overlay` file that builds
+ * it in: only mprof.go changes, so no frame, line or offset a trace prints
+ * moves (tracealloc's own frame is never printed).
+ */
+async function overlay(go: string, dir: string): Promise<string> {
+  const src = new URL("../src/runtime/mprof.go", `file://${go}/../`).pathname
+    .replace("/bin/../", "/");
+  const text = await Deno.readTextFile(src);
+  const at = "\tgp.m.traceback = 2\n\tif typ == nil {";
+  const i = text.indexOf("func tracealloc(");
+  const j = text.indexOf(at, i);
+  if (i < 0 || j < 0) throw new Error(`${src}: no tracealloc to instrument`);
+  const patched = text.slice(0, j) +
+    "\tgp.m.traceback = 2\n" +
+    "\tif pp := gp.m.p.ptr(); pp != nil {\n" +
+    '\t\tprint("tracealloc-p ", pp.id, "\\n")\n' +
+    "\t} else {\n" +
+    '\t\tprint("tracealloc-p -1\\n")\n' +
+    "\t}\n" +
+    text.slice(j + "\tgp.m.traceback = 2\n".length);
+  const copy = `${dir}/mprof-${go.replaceAll("/", "_")}.go`;
+  await Deno.writeTextFile(copy, patched);
+  const json = `${copy}.json`;
+  await Deno.writeTextFile(json, JSON.stringify({ Replace: { [src]: copy } }));
+  return json;
 }
 
 async function build(go: string, program: string, dir: string) {
-  const bin = `${dir}/${program}`;
+  const bin = `${dir}/${program}-${go.replaceAll("/", "_")}`;
   let cwd = GO_PROGRAMS.pathname;
   if (program === "minimal") {
     cwd = `${dir}/minimal-src`;
@@ -93,6 +144,8 @@ async function build(go: string, program: string, dir: string) {
     args: [
       "build",
       "-trimpath",
+      "-overlay",
+      await overlay(go, dir),
       "-o",
       bin,
       program === "minimal" ? "." : `./${program}`,
@@ -119,8 +172,15 @@ function parse(text: string): { recs: Rec[]; orphanFrees: number[] } {
   const byAddr = new Map<number, Rec>();
   const orphanFrees: number[] = [];
   let i = 0;
+  let p = -1;
   while (i < lines.length) {
     const l = lines[i];
+    const pm = P_LINE.exec(l);
+    if (pm !== null) {
+      p = +pm[1];
+      i++;
+      continue;
+    }
     if (l === "tracegc()") {
       while (i < lines.length && lines[i] !== "end tracegc") i++;
       i++;
@@ -193,6 +253,7 @@ function parse(text: string): { recs: Rec[]; orphanFrees: number[] } {
       addr,
       dead: false,
       shapes: lines.slice(first, i).map(shapeOf),
+      p,
     };
     recs.push(rec);
     // Go 1.22's allocation header: tracealloc prints the object 8 bytes
@@ -216,6 +277,7 @@ function prologue(recs: Rec[]): Rec[] {
 async function run(bin: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(bin, {
     args,
+    clearEnv: true,
     env: { GODEBUG: "allocfreetrace=1" },
     stdout: "null",
     stderr: "piped",
@@ -244,7 +306,9 @@ async function runs(bin: string, args: string[]) {
   for (let i = 0; i < RUNS; i++) {
     const text = await run(bin, args);
     full.push(parse(text));
-    for (const sh of new Set(text.split("\n").map(shapeOf))) {
+    // The instrumented runtime's P lines are no line of a real trace.
+    const real = text.split("\n").filter((l) => !P_LINE.test(l));
+    for (const sh of new Set(real.map(shapeOf))) {
       count.set(sh, (count.get(sh) ?? 0) + 1);
     }
   }
@@ -299,10 +363,17 @@ async function generate(v: typeof VERSIONS[number], dir: string) {
     const all = prologue(recs);
     const pro = all.filter(kept);
     const bytes = pro.reduce((a, r) => a + r.size, 0);
+    // The main goroutine's P when the program's own work starts (the
+    // record after the prologue; a program with none: its last record).
+    const pOf = (r: Rec) => Math.max(r.p, 0);
+    const mainP = pOf(recs[all.length] ?? all[all.length - 1]);
+    const other = pro.flatMap((r, i) => pOf(r) === mainP ? [] : [i]);
     summary.push(
       `${program} ${args.join(" ")}: ${pro.length} records (${bytes} B), ${
         pro.filter((r) => r.dead).length
-      } freed, untraced frees ${orphanFrees.join("/")}; left out ${
+      } freed, ${other.length} on the other P, untraced frees ${
+        orphanFrees.join("/")
+      }; left out ${
         all.length - pro.length
       } printed by fewer than half of ${RUNS} runs`,
     );
@@ -326,7 +397,9 @@ async function generate(v: typeof VERSIONS[number], dir: string) {
     programs.push(
       `  ${program}: {\n    untraced: [${
         orphanFrees.join(", ")
-      }],\n    records: [\n${rows.join("\n")}\n    ],\n  },`,
+      }],\n    records: [\n${rows.join("\n")}\n    ],\n    otherP: [${
+        other.join(", ")
+      }],\n  },`,
     );
   }
   const frames = frameList.map((f) =>
@@ -374,9 +447,13 @@ ${programs.join("\n")}
 }
 
 if (import.meta.main) {
+  const i = Deno.args.indexOf("--preset");
+  const only = i >= 0 ? Deno.args[i + 1] : "";
   const dir = await Deno.makeTempDir({ prefix: "startup-" });
   try {
-    for (const v of VERSIONS) await generate(v, dir);
+    for (const v of VERSIONS) {
+      if (only === "" || v.preset === only) await generate(v, dir);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

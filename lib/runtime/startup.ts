@@ -64,6 +64,10 @@ export function goStartup(rt: Runtime, program = "minimal"): void {
   for (const f of prep.longFuncs) {
     rt.symtab.func(f.func, f.file, "", f.off + 1);
   }
+  // Records another P made go to the next P's mcache, so that its flush
+  // after the first cycle frees them on that P's path.
+  const mine = rt.curg.p;
+  const other = (mine + 1) % rt.gomaxprocs;
   for (const r of prep.records) {
     const typ = r.typeName === null
       ? null
@@ -79,7 +83,7 @@ export function goStartup(rt: Runtime, program = "minimal"): void {
         tiny ? TINY_SIZE : r.requested,
         typ,
         true,
-        rt.curg.p,
+        r.otherP ? other : mine,
         AllocKind.startup,
       );
     } finally {
@@ -102,6 +106,8 @@ interface _Record {
   readonly requested: number;
   /** The global root that keeps it live, or null (the real run freed it). */
   readonly global: string | null;
+  /** Made on another P than the program's own work (see StartupProgram.otherP). */
+  readonly otherP: boolean;
 }
 
 /** One program's start-up, built from the data once. */
@@ -136,6 +142,7 @@ function _prepared(data: StartupData, program: string): _Prepared {
   for (const f of frames) {
     if (f.off > (longest.get(f.func)?.off ?? 0)) longest.set(f.func, f);
   }
+  const otherP = new Set(prog.otherP ?? []);
   const records = prog.records.map((id, i): _Record => {
     const [goid, status, requested, , typeName, dead, ids, createdBy] =
       data.records[id];
@@ -149,6 +156,7 @@ function _prepared(data: StartupData, program: string): _Prepared {
       typeName,
       requested,
       global: dead ? null : `runtime.startup.${i}`,
+      otherP: otherP.has(i),
     };
   });
   const prep: _Prepared = {

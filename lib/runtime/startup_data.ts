@@ -39,6 +39,12 @@ export interface StartupProgram {
   readonly untraced: readonly number[];
   /** Its records (indexes into {@link StartupData.records}), in the real trace's order. */
   readonly records: readonly number[];
+  /**
+   * Positions in `records` of those made on another P than the one the
+   * program's own work starts on (real Go's main goroutine changes P at
+   * `gcenable`); absent: all on that P.
+   */
+  readonly otherP?: readonly number[];
 }
 
 /** A preset's start-up data. */
