@@ -18,6 +18,8 @@
  * @module
  */
 
+import { type GCLine, gcLines } from "./_trace_figures.ts";
+
 /** What one real traced run shows, per cycle and in its frees. */
 export interface RunFigures {
   /** Heap at each `tracegc` (the trace replayed by address). */
@@ -91,6 +93,41 @@ export async function committedRuns(
   );
   const text = await Deno.readTextFile(url).catch(() => "");
   return parseTracedRuns(text);
+}
+
+/**
+ * The committed untraced real runs of `program` at `value`
+ * (`PROGRAM-VALUE-gctrace.txt`: `# run` headers, then gctrace lines), each
+ * run's cycles (none: an empty list).
+ */
+export async function committedGCTraces(
+  program: string,
+  value: number,
+): Promise<GCLine[][]> {
+  const url = new URL(
+    `../tests/testdata/fidelity/${program}-${value}-gctrace.txt`,
+    import.meta.url,
+  );
+  const text = await Deno.readTextFile(url).catch(() => "");
+  return text.split(/^# run .*$/m).slice(1).map((run) => {
+    const lines = gcLines(run);
+    // A line cut off at exit (runtime.GC() returned while mark termination
+    // still printed it) is a cycle still, with no figures.
+    for (const m of run.matchAll(/^gc (\d+) @[\d.]+s [^\n]*$/gm)) {
+      if (+m[1] > lines.length && m[0].length < 200) {
+        lines.push({
+          n: +m[1],
+          before: NaN,
+          atTerm: NaN,
+          marked: NaN,
+          goal: NaN,
+          forced: false,
+          cut: true,
+        });
+      }
+    }
+    return lines;
+  });
 }
 
 /** Nearest-rank percentile `p` (0–100) of `xs` (not empty). */

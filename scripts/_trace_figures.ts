@@ -48,7 +48,8 @@ export interface GCLine {
 const GC_RE =
   /gc (\d+) @[\d.]+s \d+%: .*? (\d+)->(\d+)->(\d+) MB, (\d+) MB goal.*? \d+ P( \(forced\))?/;
 
-function gcLines(text: string): GCLine[] {
+/** The gctrace lines of `text`. */
+export function gcLines(text: string): GCLine[] {
   const out: GCLine[] = [];
   for (const line of text.split("\n")) {
     const m = GC_RE.exec(line);

@@ -5,6 +5,7 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import {
+  committedGCTraces,
   committedRuns,
   parseTracedRuns,
   spread,
@@ -53,4 +54,22 @@ Deno.test("fidelity runs: every committed run of the target cases has its cycles
       assertTrue(r.marked.every((m, i) => m > 0 && m <= r.live[i]));
     }
   }
+});
+
+Deno.test("fidelity runs: the committed untraced gctrace runs parse into their cycles", async () => {
+  const leak = await committedGCTraces("leak", 20000);
+  assertEquals(leak.map((r) => r.length), [5, 5, 5, 5, 5, 5]);
+  // Run 2's last line was cut off at exit: a cycle without figures.
+  assertEquals(leak.map((r) => r.at(-1)!.cut === true), [
+    false,
+    true,
+    false,
+    false,
+    false,
+    false,
+  ]);
+  assertTrue(Number.isNaN(leak[1][4].marked) && leak[1][3].marked === 5);
+  const trees = await committedGCTraces("binarytrees", 14);
+  assertEquals(trees.map((r) => r.length), [18, 17, 15, 17, 17, 17]);
+  assertEquals(await committedGCTraces("leak", 1), []);
 });
