@@ -33,6 +33,12 @@ import type { TypeRegistry } from "./types.ts";
 export type { GCCycleStats, GCEvent } from "./events.ts";
 import type { GCCycleStats, GCEvent } from "./events.ts";
 
+/**
+ * `forcegcperiod` (proc.go 5120–5125): the longest time between cycles
+ * sysmon allows, 2 minutes.
+ */
+export const FORCEGC_PERIOD_NS = 2 * 60 * 1e9;
+
 /** Called for each GC event, when listening. */
 export type GCListener = (ev: GCEvent) => void;
 
@@ -162,6 +168,21 @@ export class Collector {
   numForcedGC = 0;
   /** End of the last cycle, simulated ns (`LastGC`). */
   lastGC = 0;
+
+  /**
+   * Whether a cycle is due by time (`gcTrigger{kind: gcTriggerTime}.test`,
+   * mgc.go 560–565): one ended more than `forcegcperiod` ago, GOGC on, on
+   * a runtime whose sysmon forces them (Go 1.19). Real sysmon wakes
+   * `forcegchelper` within 10 ms of that; the model's clock advances only
+   * as the program allocates and prints, so the next allocation that may
+   * start a cycle (a span refill, a large object) starts it, not forced by
+   * the user (gctrace prints no "(forced)").
+   */
+  timeTriggered(): boolean {
+    const rt = this.#rt;
+    return rt.preset.bgMarkWorkers && this.pacer.gcpercent >= 0 &&
+      rt.stats.numGC > 0 && rt.clock - this.lastGC > FORCEGC_PERIOD_NS;
+  }
 
   /** Makes the collector of `rt`, paced by `pacer`. */
   constructor(rt: GCRuntime, pacer: GCController) {

@@ -66,6 +66,8 @@ export interface MallocGC {
   markNew(span: MSpan, i: number): void;
   /** True when the running mark phase is over. */
   markDone(): boolean;
+  /** True when a cycle is due by time (sysmon's `forcegcperiod`). */
+  timeTriggered(): boolean;
   /** `gcStart` from an allocation (`extraRoot`: the object being allocated). */
   startCycle(forced: boolean, extraRoot: number): void;
   /** `gcMarkDone`: finishes the running mark phase. */
@@ -335,7 +337,9 @@ export class Malloc {
     if ((shouldhelpgc || this.#checkEveryMalloc) && !this.#gc.inGC) {
       if (gc.marking) {
         if (gc.markDone()) this.#gc.finishMark();
-      } else if (this.#pacer.heapLive >= this.#pacer.trigger) {
+      } else if (
+        this.#pacer.heapLive >= this.#pacer.trigger || gc.timeTriggered()
+      ) {
         this.#kindInProgress = kind;
         this.#requestedInProgress = requested;
         this.#typInProgress = typ;
