@@ -13,6 +13,7 @@
  */
 
 import type { ByteTraceParser } from "../trace/byte_parser.ts";
+import { scannerModule } from "../trace/block_scan.ts";
 import { EventUnpacker } from "../trace/event_batch.ts";
 import type { EventSink } from "../trace/events.ts";
 import type { ReadPartMessage, ReadPartRequest } from "./_read_worker.ts";
@@ -153,6 +154,7 @@ class _LaterPart implements LaterPart {
       start,
       consumed: this.#consumed,
       ahead: AHEAD,
+      scanner: scannerModule(),
     };
     this.#worker.postMessage(req);
   }

@@ -13,6 +13,7 @@
 import { ByteTraceParser } from "../trace/byte_parser.ts";
 import { type EventBatch, EventPacker } from "../trace/event_batch.ts";
 import { StackTable } from "../trace/events.ts";
+import { useScannerModule } from "../trace/block_scan.ts";
 
 /** What the main thread asks. */
 export interface ReadPartRequest {
@@ -24,6 +25,8 @@ export interface ReadPartRequest {
   consumed: Int32Array;
   /** Batches sent and not yet applied, at most. */
   ahead: number;
+  /** The scanner's module, compiled by the main thread (assembled and compiled once). */
+  scanner: WebAssembly.Module;
 }
 
 /** What the Worker sends: batches, then the end (or an error). */
@@ -37,7 +40,8 @@ export type ReadPartMessage =
   | { type: "error"; message: string };
 
 self.onmessage = (m: MessageEvent<ReadPartRequest>) => {
-  const { path, start, consumed, ahead } = m.data;
+  const { path, start, consumed, ahead, scanner } = m.data;
+  useScannerModule(scanner);
   try {
     const f = Deno.openSync(path);
     f.seekSync(start, Deno.SeekMode.Start);

@@ -92,7 +92,7 @@ const outF64 = (off: number, value: number[]) => [
 // where it stopped at [96], whether it stopped because outMax events were
 // written at [100], and the lines it went past at [104]; [112] is 1 when
 // `scan` read the record it stopped at, [108] what that returned.
-const runBody = [
+const runBody = (): number[] => [
   ...i32c(0),
   ...i32c(0),
   ...store32(100),
@@ -276,13 +276,14 @@ const runBody = [
   ...get(RN),
 ];
 
-export const runFunc = [
+/** The code of `run`: its locals and body (assembled when called, as `_scan_func.ts`'s `scanFunc`). */
+export const runFunc = (): number[] => [
   ...vec([
     [...uleb(9), I32],
     [...uleb(1), F64],
     [...uleb(1), I32],
   ]),
-  ...runBody,
+  ...runBody(),
   ...END,
 ];
 

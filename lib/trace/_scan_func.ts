@@ -355,7 +355,7 @@ const le = (text: string): bigint =>
 // `tracefree(0xADDR, 0xSIZE)` as the byte parser reads it: kind at [40]
 // (0: not this simple form, left to the parser), where the type starts at
 // [44] (-1: none), address and size at [48] and [56] (f64).
-const header = [
+const header = (): number[] => [
   ...i32c(0),
   ...i32c(0),
   ...store32(40),
@@ -497,7 +497,7 @@ const header = [
 // In the first function line (the traceback's second line): where its
 // arguments start at [64] (-1: not such a line) and the hex number there at
 // [72] (f64; -1: none, -2: too long for a double), for mallocgc's size.
-const firstArg = [
+const firstArg = (): number[] => [
   ...get(LN),
   ...i32c(1),
   op.i32eq,
@@ -544,7 +544,7 @@ const firstArg = [
 // arguments (all after its last '('), a file line's `+0x…`, `fp=`, `sp=`
 // (all after its first space, except the `pc=` value). Writes the header
 // line's newline at [0] (i32), the shape hashes at [24] and [32] (i64).
-const body = [
+const body = (): number[] => [
   ...BLOCK, // $fail
   ...ffind(NL1, get(P), LIMIT, 10),
   ...get(NL1),
@@ -654,7 +654,7 @@ const body = [
   ...set(SX),
   ...smix,
   ...END,
-  ...firstArg,
+  ...firstArg(),
   ...br(3), // → $kind end (if, if, if, then the block)
   ...END,
   ...END,
@@ -700,7 +700,7 @@ const body = [
   ...br(0), // → $lines
   ...END,
   ...END, // $done
-  ...header,
+  ...header(),
   ...i32c(0),
   ...get(NL1),
   ...store32(0),
@@ -717,8 +717,12 @@ const body = [
   ...i32c(-1),
 ];
 
-/** The code of `scan`: its locals and body (the code section's entry, less its size). */
-export const scanFunc: number[] = [
+/**
+ * The code of `scan`: its locals and body (the code section's entry, less
+ * its size). Assembled when called (once per thread, see `block_scan.ts`):
+ * a Worker handed the compiled module never assembles it.
+ */
+export const scanFunc = (): number[] => [
   ...vec([
     [...uleb(9), I32],
     [...uleb(3), I64],
@@ -727,6 +731,6 @@ export const scanFunc: number[] = [
     [...uleb(2), I64],
     [...uleb(1), I32],
   ]),
-  ...body,
+  ...body(),
   ...END,
 ];

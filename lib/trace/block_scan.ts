@@ -29,42 +29,78 @@ import { LINE_TABLE, MAX_LINES, scanFunc } from "./_scan_func.ts";
 
 export { MAX_LINES };
 
-const wasm = new Uint8Array([
-  0x00,
-  0x61,
-  0x73,
-  0x6d,
-  0x01,
-  0x00,
-  0x00,
-  0x00,
-  ...section(
-    1,
-    vec([
-      [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])],
-      [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])],
-    ]),
-  ),
-  ...section(3, vec([[0], [1]])),
-  ...section(5, vec([[0x00, ...uleb(1)]])),
-  ...section(
-    7,
-    vec([
-      [...name("scan"), 0x00, 0],
-      [...name("run"), 0x00, 1],
-      [...name("memory"), 0x02, 0],
-    ]),
-  ),
-  ...section(
-    10,
-    vec([
-      [...uleb(scanFunc.length), ...scanFunc],
-      [...uleb(runFunc.length), ...runFunc],
-    ]),
-  ),
-]);
+/** The module's bytes (assembled in cold code: a few ms, so only when no compiled module was handed over). */
+const _assemble = (
+  scan = scanFunc(),
+  run = runFunc(),
+): Uint8Array<ArrayBuffer> =>
+  new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(
+      1,
+      vec([
+        [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])],
+        [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])],
+      ]),
+    ),
+    ...section(3, vec([[0], [1]])),
+    ...section(5, vec([[0x00, ...uleb(1)]])),
+    ...section(
+      7,
+      vec([
+        [...name("scan"), 0x00, 0],
+        [...name("run"), 0x00, 1],
+        [...name("memory"), 0x02, 0],
+      ]),
+    ),
+    ...section(
+      10,
+      vec([
+        [...uleb(scan.length), ...scan],
+        [...uleb(run.length), ...run],
+      ]),
+    ),
+  ]);
 
 let compiled: WebAssembly.Module | null = null;
+
+/**
+ * The scanner's compiled module, assembled and compiled on first use in
+ * this thread. A Worker that scans too can be handed it (a
+ * `WebAssembly.Module` crosses `postMessage`) and {@link useScannerModule}
+ * it: then it neither assembles nor compiles the module again.
+ *
+ * @example
+ * ```ts
+ * import { scannerModule } from "./block_scan.ts";
+ * const m = scannerModule();
+ * if (m !== scannerModule() || !WebAssembly.Module.exports(m).some((e) => e.name === "run")) throw new Error();
+ * ```
+ */
+export function scannerModule(): WebAssembly.Module {
+  return compiled ??= new WebAssembly.Module(_assemble());
+}
+
+/**
+ * Makes this thread's scanners use `m`, a module {@link scannerModule}
+ * gave in another thread (before the first scanner here is made).
+ *
+ * @example
+ * ```ts
+ * import { scannerModule, useScannerModule } from "./block_scan.ts";
+ * useScannerModule(scannerModule());
+ * ```
+ */
+export function useScannerModule(m: WebAssembly.Module): void {
+  compiled = m;
+}
 
 /** Where the data starts in the scanner's memory (below: its results, the line table, the record table and `run`'s events). */
 export const DATA_OFFSET = OUT + 64 * OUT_MAX;
@@ -127,8 +163,7 @@ export class BlockScanner {
   ) => number;
 
   constructor() {
-    compiled ??= new WebAssembly.Module(wasm);
-    const inst = new WebAssembly.Instance(compiled);
+    const inst = new WebAssembly.Instance(scannerModule());
     this.#memory = inst.exports.memory as WebAssembly.Memory;
     this.#scan = inst.exports.scan as (p: number, limit: number) => number;
     this.#run = inst.exports.run as (
