@@ -1,6 +1,6 @@
 /**
  * Hostile programs under `alloctrace native`, table-driven with the
- * bad-input suite's assertions (tests/cli/bad_input_test.ts): the exit
+ * bad-input suite's assertions (tests/cli/_bad_input.ts): the exit
  * code, stderr holding exactly one line (the program's own; -q keeps ours
  * out), no event lost (the marker allocations counted exactly), and no
  * pre-existing file changed (outputs land only where asked).

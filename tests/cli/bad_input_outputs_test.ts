@@ -1,0 +1,578 @@
+/**
+ * The bad-input suite's outputs: never destroy a file (the input, symlinks,
+ * planted temporaries, modes, devices, FIFOs, full disks), closed pipes and
+ * signals. The assertions each row gets are in `_bad_input.ts`.
+ */
+import { assertEquals, assertTrue } from "../_assert.ts";
+import {
+  badInputSuite,
+  BT,
+  copy,
+  dec,
+  hasTool,
+  LEAK,
+  LEAK_COUNTS,
+  leakLines,
+  mountFull,
+  NOBODY,
+  nobodyOk,
+  rootOnly,
+  type Row,
+  tmpfsOk,
+} from "./_bad_input.ts";
+
+const ROWS: Row[] = [
+  // --- outputs: never destroy a file ---------------------------------------
+  {
+    name: "an output path equal to the input is refused before reading",
+    setup: ({ dir }) => copy(LEAK, `${dir}/t.trace`),
+    args: ["analyze", "t.trace", "--pprof", "t.trace"],
+    code: 2,
+    stderr: /--pprof t\.trace is the input t\.trace/,
+  },
+  {
+    name: "an output that is a symlink to the input is refused",
+    setup: ({ dir }) => {
+      copy(LEAK, `${dir}/t.trace`);
+      Deno.symlinkSync("t.trace", `${dir}/link`);
+    },
+    args: ["analyze", "t.trace", "--folded", "link"],
+    code: 2,
+    stderr: /--folded link is the input t\.trace/,
+  },
+  {
+    name: "an output equal to the file on stdin is refused",
+    setup: ({ dir }) => copy(LEAK, `${dir}/t.trace`),
+    shell: `$AT analyze - --html t.trace < t.trace`,
+    code: 2,
+    stderr: /--html t\.trace is the input \(stdin\)/,
+  },
+  {
+    name: "diff: an output equal to B is refused",
+    setup: ({ dir }) => copy(LEAK, `${dir}/t.trace`),
+    args: ["diff", LEAK, "t.trace", "--html", "./t.trace"],
+    code: 2,
+    stderr: /--html \.\/t\.trace is the input t\.trace/,
+  },
+  {
+    name: "two outputs on one path are refused",
+    setup: ({ dir }) => copy(LEAK, `${dir}/t.trace`),
+    args: ["analyze", "t.trace", "--pprof", "o", "--folded", "./o"],
+    code: 2,
+    stderr: /--pprof and --folded name one file/,
+  },
+  {
+    name: "run: two outputs on one path are refused",
+    args: ["run", "leak", "--memprofile", "o", "--html", "o"],
+    code: 2,
+    stderr: /--memprofile and --html name one file/,
+  },
+  {
+    name: "an empty output path is a usage error",
+    args: ["analyze", LEAK, "--html", ""],
+    code: 2,
+    stderr: /--html needs a file name/,
+  },
+  {
+    name: "run: an empty output path is a usage error",
+    args: ["run", "leak", "--folded", ""],
+    code: 2,
+    stderr: /--folded needs a file name/,
+  },
+  {
+    name: "an output in a missing directory fails before reading",
+    args: ["analyze", LEAK, "--pprof", "nodir/p.pb.gz"],
+    code: 2,
+    stderr: /--pprof nodir\/p\.pb\.gz: directory nodir does not exist/,
+  },
+  {
+    name: "an output without read permission on its directory names the flag",
+    args: ["analyze", LEAK, "--pprof", "p.pb.gz"],
+    perms: ["--no-prompt", `--allow-read=${LEAK}`, "--allow-write=."],
+    code: 2,
+    stderr:
+      /--pprof p\.pb\.gz: permission to read \. is missing \(run with --allow-read=\.\)/,
+  },
+  {
+    name: "an output without write permission on its directory names the flag",
+    args: ["analyze", LEAK, "--pprof", "p.pb.gz"],
+    perms: ["--no-prompt", `--allow-read=${LEAK},.`],
+    code: 2,
+    stderr:
+      /--pprof p\.pb\.gz: permission to write in \. is missing \(run with --allow-write=\.\)/,
+  },
+  {
+    name: "an output that is a directory fails before reading",
+    setup: ({ dir }) => Deno.mkdirSync(`${dir}/sub`),
+    args: ["analyze", LEAK, "--pprof", "sub"],
+    code: 2,
+    stderr: /--pprof sub is a directory/,
+  },
+  // OS errors in one line: the option, the path once, the reason (not the
+  // system call and the path again, which a 5,000-byte name made unreadable).
+  {
+    name: "an output name longer than the file system allows: one clear line",
+    args: ["analyze", LEAK, "--html", `${"x".repeat(300)}.html`],
+    code: 2,
+    stderr:
+      /^alloctrace: --html x{300}\.html: File name too long \(os error 36\)$/,
+  },
+  {
+    name: "an output under a regular file (not a directory): one clear line",
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/f`, "a file\n"),
+    args: ["analyze", LEAK, "--pprof", "f/p.pb.gz"],
+    code: 2,
+    stderr:
+      /^alloctrace: --pprof f\/p\.pb\.gz: Not a directory \(os error 20\)$/,
+  },
+  {
+    name: "an output that is a symlink loop: one clear line",
+    setup: ({ dir }) => Deno.symlinkSync("loop", `${dir}/loop`),
+    args: ["analyze", LEAK, "--folded", "loop"],
+    code: 2,
+    stderr:
+      /^alloctrace: --folded loop: Too many levels of symbolic links \(os error 40\)$/,
+  },
+  {
+    name: "an input that is a symlink loop: one clear line",
+    setup: ({ dir }) => Deno.symlinkSync("loop", `${dir}/loop`),
+    args: ["analyze", "loop"],
+    code: 1,
+    stderr:
+      /^alloctrace: loop: Too many levels of symbolic links \(os error 40\)$/,
+  },
+  {
+    name: "an input name longer than the file system allows: one clear line",
+    args: ["analyze", `${"y".repeat(300)}.trace`],
+    code: 1,
+    stderr: /^alloctrace: y{300}\.trace: File name too long \(os error 36\)$/,
+  },
+  {
+    name: "a symlink to a missing file is not followed",
+    setup: ({ dir }) => Deno.symlinkSync(`${dir}/nowhere`, `${dir}/dangling`),
+    args: ["analyze", LEAK, "--folded", "dangling"],
+    code: 2,
+    stderr: /dangling is a symbolic link to a missing file/,
+  },
+  {
+    name: "a symlink to a regular file: the file is replaced, the link stays",
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/real.txt`, "old\n");
+      Deno.symlinkSync("real.txt", `${dir}/out.txt`);
+    },
+    args: ["analyze", LEAK, "--folded", "out.txt", "--json"],
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    changes: ["real.txt"],
+    check: ({ dir }) => {
+      assertEquals(Deno.readLinkSync(`${dir}/out.txt`), "real.txt");
+      assertTrue(
+        Deno.readTextFileSync(`${dir}/real.txt`).includes("main.makePayload"),
+      );
+    },
+  },
+  {
+    name: "replacing a file keeps its mode",
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/p.txt`, "old\n");
+      Deno.chmodSync(`${dir}/p.txt`, 0o640);
+    },
+    args: ["analyze", LEAK, "--folded", "p.txt", "--json"],
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    changes: ["p.txt"],
+    check: ({ dir }) =>
+      assertEquals(Deno.statSync(`${dir}/p.txt`).mode! & 0o777, 0o640),
+  },
+  {
+    name:
+      "planted temporary names (symlinks to a root-only file at every .NAME.tmp-PID) change nothing",
+    needs: rootOnly,
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/victim`, "precious\n");
+      Deno.chmodSync(`${dir}/victim`, 0o600);
+      Deno.chmodSync(dir, 0o1777);
+      const last = Number(
+        Deno.readTextFileSync("/proc/sys/kernel/ns_last_pid").trim(),
+      );
+      // The next few thousand process ids: the command's is among them.
+      for (let pid = last + 1; pid < last + 4000; pid++) {
+        Deno.symlinkSync(`${dir}/victim`, `${dir}/.out.html.tmp-${pid}`);
+      }
+    },
+    args: ["analyze", LEAK, "--html", "out.html", "--json"],
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    changes: ["out.html"],
+  },
+  {
+    name:
+      "as nobody: planted temporary names (symlinks to the user's own file at every .NAME.tmp-PID) change nothing",
+    needs: nobodyOk,
+    nobody: true,
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/victim`, "precious\n");
+      Deno.chmodSync(`${dir}/victim`, 0o600);
+      Deno.chownSync(`${dir}/victim`, NOBODY, NOBODY);
+      Deno.mkdirSync(`${dir}/shared`, { mode: 0o1777 });
+      Deno.chmodSync(`${dir}/shared`, 0o1777);
+      const last = Number(
+        Deno.readTextFileSync("/proc/sys/kernel/ns_last_pid").trim(),
+      );
+      for (let pid = last + 1; pid < last + 4000; pid++) {
+        Deno.symlinkSync(
+          `${dir}/victim`,
+          `${dir}/shared/.out.html.tmp-${pid}`,
+        );
+      }
+    },
+    args: ["analyze", LEAK, "--html", "shared/out.html", "--json"],
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    changes: ["shared/out.html"],
+  },
+  {
+    name: "as nobody: --folded /dev/stdout goes into the pipe",
+    needs: nobodyOk,
+    nobody: true,
+    shell: `$AT analyze ${LEAK} --folded /dev/stdout | cat`,
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) =>
+      assertTrue(stdout.includes("main.makePayload"), stdout),
+  },
+  {
+    name: "as nobody: /dev/null and /dev/full as outputs",
+    needs: nobodyOk,
+    nobody: true,
+    args: [
+      "analyze",
+      LEAK,
+      "--html",
+      "/dev/null",
+      "--pprof",
+      "/dev/full",
+      "--json",
+    ],
+    code: 1,
+    stderr: /^alloctrace: cannot write \/dev\/full: No space left on device/,
+    counts: LEAK_COUNTS,
+    check: () => assertTrue(Deno.statSync("/dev/null").isCharDevice),
+  },
+  {
+    name:
+      "as nobody: an output in a directory it cannot write fails before reading",
+    needs: nobodyOk,
+    nobody: true,
+    setup: ({ dir }) => Deno.mkdirSync(`${dir}/ro`, { mode: 0o755 }),
+    args: ["analyze", LEAK, "--pprof", "ro/p.pb.gz"],
+    code: 2,
+    stderr:
+      /--pprof ro\/p\.pb\.gz: cannot create a file in ro: Permission denied/,
+  },
+  {
+    name: "/dev/null as an output stays a device",
+    args: ["analyze", LEAK, "--pprof", "/dev/null", "--json"],
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    check: () => assertTrue(Deno.statSync("/dev/null").isCharDevice),
+  },
+  {
+    name: "a device made with mknod is written, not replaced",
+    needs: rootOnly,
+    setup: ({ dir }) => {
+      const r = new Deno.Command("mknod", {
+        args: [`${dir}/null`, "c", "1", "3"],
+      }).outputSync();
+      assertTrue(r.success, dec.decode(r.stderr));
+    },
+    args: ["analyze", LEAK, "--html", "null", "--json"],
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+  },
+  {
+    name:
+      "/dev/full: ENOSPC names the file, exits 1; the other outputs and stdout still get theirs",
+    args: [
+      "analyze",
+      LEAK,
+      "--pprof",
+      "/dev/full",
+      "--folded",
+      "f.txt",
+      "--json",
+    ],
+    code: 1,
+    stderr: /^alloctrace: cannot write \/dev\/full: No space left on device/,
+    counts: LEAK_COUNTS,
+    changes: ["f.txt"],
+  },
+  {
+    name:
+      "run: one output on /dev/full fails at the end; the others and the JSON summary are written",
+    args: [
+      "run",
+      "leak",
+      "--n",
+      "100",
+      "--memprofile",
+      "/dev/full",
+      "--folded",
+      "f.txt",
+      "--json",
+    ],
+    code: 1,
+    stderr: /^alloctrace: cannot write \/dev\/full: No space left on device/,
+    changes: ["f.txt"],
+    check: (_, { stdout }) =>
+      assertEquals(JSON.parse(stdout).written, { folded: "f.txt" }),
+  },
+  {
+    name:
+      "replay: one output on /dev/full fails at the end; the others and the JSON are written",
+    args: [
+      "replay",
+      LEAK,
+      "--memprofile-text",
+      "/dev/full",
+      "--folded",
+      "f.txt",
+      "--json",
+    ],
+    code: 1,
+    stderr: /^alloctrace: cannot write \/dev\/full: No space left on device/,
+    changes: ["f.txt"],
+    check: (_, { stdout }) =>
+      assertEquals(JSON.parse(stdout).replayed.allocs, LEAK_COUNTS.allocs),
+  },
+  {
+    name: "$&, $', $` and $$ in function and file names: one HTML page",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/dollar.trace`,
+        leakLines((ls) =>
+          ls.map((l) =>
+            // (Function replacers: a string one reads the $ patterns.)
+            l.replaceAll("main.makePayload", () => "main.make$&Pay$'lo$`ad$$")
+              .replaceAll("leak/main.go", () => "leak/$&ma$'in$`.go")
+          )
+        ),
+      ),
+    args: ["analyze", "dollar.trace", "--html", "r.html", "--json"],
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    changes: ["r.html"],
+    check: ({ dir }) => {
+      const html = Deno.readTextFileSync(`${dir}/r.html`);
+      assertEquals(html.split("<!DOCTYPE html>").length, 2);
+      const data = /<script type="application\/json" id="data">(.*?)<\/script>/s
+        .exec(html)![1];
+      assertTrue(
+        JSON.stringify(JSON.parse(data)).includes("main.make$&Pay$'lo$`ad$$"),
+      );
+    },
+  },
+  {
+    name: "a FIFO output is written through, and stays a FIFO",
+    needs: () => hasTool("mkfifo"),
+    setup: ({ dir }) => {
+      const r = new Deno.Command("mkfifo", { args: [`${dir}/fifo`] })
+        .outputSync();
+      assertTrue(r.success);
+    },
+    shell: `(cat fifo > got.txt &) ; $AT analyze ${LEAK} --folded fifo --json`,
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    changes: ["got.txt"],
+    check: ({ dir }) => {
+      // The reader may still be copying: wait for its file to fill.
+      for (let i = 0; i < 100; i++) {
+        if (Deno.readTextFileSync(`${dir}/got.txt`).endsWith("\n")) break;
+        new Deno.Command("sleep", { args: ["0.05"] }).outputSync();
+      }
+      assertTrue(
+        Deno.readTextFileSync(`${dir}/got.txt`).includes("main.makePayload"),
+      );
+      assertTrue(Deno.lstatSync(`${dir}/fifo`).isFifo);
+    },
+  },
+  {
+    name: "--folded /dev/stdout goes into the pipe, without the summary",
+    shell: `$AT analyze ${LEAK} --folded /dev/stdout | cat`,
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) => {
+      assertTrue(stdout.includes("main.makePayload"), stdout);
+      assertTrue(!stdout.includes("top sites"), stdout);
+    },
+  },
+  {
+    name: "--folded - goes to stdout",
+    args: ["analyze", LEAK, "--folded", "-"],
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) =>
+      assertTrue(
+        /^[^\n]*main\.makePayload \S+:\d+ [0-9]+$/m.test(stdout),
+        stdout,
+      ),
+  },
+  {
+    name:
+      "run --trace-out on a full disk: the old trace stays, the error names the file, no temporary is left",
+    needs: tmpfsOk,
+    setup: ({ dir }) => {
+      mountFull(`${dir}/full`);
+      Deno.writeTextFileSync(`${dir}/full/t.trace`, "old trace\n");
+    },
+    args: [
+      "run",
+      "leak",
+      "--n",
+      "1000",
+      "--godebug",
+      "allocfreetrace=1",
+      "--trace-out",
+      "full/t.trace",
+    ],
+    code: 1,
+    stderr: /^alloctrace: cannot write full\/t\.trace: No space left on device/,
+  },
+  {
+    name:
+      "analyze with one output on a full disk: that one fails, the others and the JSON are written",
+    needs: tmpfsOk,
+    setup: ({ dir }) => {
+      mountFull(`${dir}/full`);
+      // Leave a few KiB free: the check passes, the write fails.
+      Deno.writeFileSync(`${dir}/full/filler`, new Uint8Array(60 << 10));
+    },
+    args: [
+      "analyze",
+      LEAK,
+      "--html",
+      "full/r.html",
+      "--folded",
+      "f.txt",
+      "--json",
+    ],
+    code: 1,
+    stderr: /^alloctrace: cannot write full\/r\.html: No space left on device/,
+    counts: LEAK_COUNTS,
+    changes: ["f.txt"],
+  },
+  {
+    name:
+      "SIGTERM during run --trace-out leaves the old trace whole and no temporary",
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/t.trace`, "old\n"),
+    shell:
+      `$AT run binarytrees --depth 16 --godebug allocfreetrace=1 --trace-out t.trace -q & pid=$!; sleep 3; kill -TERM $pid; wait $pid`,
+    code: 143,
+    stderr: "",
+  },
+  {
+    name:
+      "SIGINT (Ctrl-C) during run --trace-out: the old trace stays, no temporary, exit 130",
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/t.trace`, "old\n"),
+    shell:
+      // env gives the background job SIGINT's default action back (a
+      // non-interactive shell starts it ignored), as Ctrl-C finds it.
+      `env --default-signal=INT $AT run binarytrees --depth 16 --godebug allocfreetrace=1 --trace-out t.trace -q & pid=$!; sleep 3; kill -INT $pid; wait $pid`,
+    code: 130,
+    stderr: "",
+  },
+  {
+    name:
+      "SIGINT while analyze waits on stdin: no output file, the old one stays",
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/p.pb.gz`, "old\n"),
+    shell:
+      // env gives the background job SIGINT's default action back (a
+      // non-interactive shell starts it ignored), as Ctrl-C finds it.
+      `sleep 4 2>/dev/null | env --default-signal=INT $AT analyze - --pprof p.pb.gz & pid=$!; sleep 2; kill -INT $pid; wait $pid`,
+    code: 130,
+    stderr: "",
+  },
+  // native: the program is killed, what it did is reported and its trace
+  // written, and the exit code is the signal's (the program has started,
+  // and so the tracer's listeners are on, once it has made 'started').
+  ...([["HUP", 129], ["TERM", 143], ["INT", 130]] as const).map((
+    [sig, code],
+  ): Row => ({
+    name:
+      `SIG${sig} during native --trace-out: the program is killed, its trace written, no temporary, exit ${code}`,
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/t.trace`, "old\n"),
+    shell:
+      `${
+        sig === "INT" ? "env --default-signal=INT " : ""
+      }$AT native -q --trace-out t.trace -- sh -c 'touch started; sleep 20' & pid=$!; ` +
+      `for i in $(seq 600); do [ -e started ] && break; sleep 0.1; done; kill -${sig} $pid; wait $pid`,
+    code,
+    stderr: "",
+    changes: ["t.trace", "started"],
+    check: ({ dir }) =>
+      assertTrue(
+        Deno.readTextFileSync(`${dir}/t.trace`).startsWith("MProf_Malloc("),
+        "the trace of what it did",
+      ),
+  })),
+  {
+    name:
+      "SIGTERM during native: the program's children are killed too (a shell's job ran on, traced, and native waited for it)",
+    shell:
+      `$AT native -q -- sh -c 'sleep 1000 & echo $! > child; wait' & pid=$!; ` +
+      `for i in $(seq 600); do [ -s child ] && break; sleep 0.1; done; kill -TERM $pid; c=$(cat child); ` +
+      `for i in $(seq 300); do kill -0 $c 2>/dev/null || break; sleep 0.1; done; ` +
+      `kill -0 $c 2>/dev/null && { kill -9 $c; echo "child $c survived" >&2; }; wait $pid`,
+    code: 143,
+    stderr: "",
+    changes: ["child"],
+  },
+  {
+    name:
+      "SIGINT started ignored (trap '' INT, a background job) stays ignored: analyze - reads stdin to its end",
+    shell:
+      `{ sleep 3; cat ${LEAK}; } | (trap '' INT; exec $AT analyze - --json) & pid=$!; sleep 1.5; kill -INT $pid; wait $pid`,
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+  },
+  {
+    name:
+      "native with SIGINT started ignored: a SIGINT neither kills the traced program nor ends the trace",
+    shell:
+      `(trap '' INT; exec $AT native -q -- sleep 2) & pid=$!; sleep 1.2; kill -INT $pid; wait $pid`,
+    code: 0,
+    stderr: "",
+  },
+  {
+    name: "run with the trace on stderr into a closed pipe exits quietly",
+    shell:
+      `$AT run leak --n 2000 --godebug allocfreetrace=1 2>&1 >/dev/null | head -1 >/dev/null; exit \${PIPESTATUS[0]}`,
+    code: 0,
+    stderr: "",
+  },
+  {
+    name: "run --trace-out /dev/stdout into a closed pipe exits quietly",
+    shell:
+      `$AT run leak --n 2000 --godebug allocfreetrace=1 --trace-out /dev/stdout | head -1 >/dev/null; exit \${PIPESTATUS[0]}`,
+    code: 0,
+    stderr: "",
+  },
+  {
+    name: "analyze into a closed pipe exits quietly",
+    shell:
+      `$AT analyze ${BT} --stacks --top 1000 | head -1 >/dev/null; exit \${PIPESTATUS[0]}`,
+    code: 0,
+    stderr: "",
+  },
+];
+
+badInputSuite(ROWS);

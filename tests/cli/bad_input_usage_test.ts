@@ -1,0 +1,262 @@
+/**
+ * The bad-input suite's command line: usage errors, option ranges, native's
+ * -p and --pid, native's outputs checked before the run, unknown options.
+ * The assertions each row gets are in `_bad_input.ts`.
+ */
+import { assertEquals } from "../_assert.ts";
+import { ROOT } from "../_run.ts";
+import {
+  badInputSuite,
+  LEAK,
+  LEAK_COUNTS,
+  rootOnly,
+  type Row,
+} from "./_bad_input.ts";
+
+const ROWS: Row[] = [
+  // --- the command line ----------------------------------------------------
+  {
+    name: "run --gogc off",
+    args: ["run", "leak", "--n", "100", "--gogc", "off", "--json"],
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) => assertEquals(JSON.parse(stdout).gogc, -1),
+  },
+  {
+    name: "run with GOGC=off",
+    args: ["run", "leak", "--n", "100", "--json"],
+    env: { GOGC: "off" },
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) => assertEquals(JSON.parse(stdout).gogc, -1),
+  },
+  {
+    name: "replay --gogc off: every record replayed",
+    args: ["replay", LEAK, "--gogc", "off", "--json"],
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) =>
+      assertEquals(JSON.parse(stdout).replayed.allocs, LEAK_COUNTS.allocs),
+  },
+  {
+    name: "a negative --gogc gets the allowed range",
+    args: ["run", "--gogc", "-5"],
+    code: 2,
+    stderr: /GOGC must be a non-negative integer percentage or "off", got "-5"/,
+  },
+  {
+    name: "a negative --memprofilerate gets the allowed range",
+    args: ["run", "--memprofilerate", "-1"],
+    code: 2,
+    stderr: /--memprofilerate must be from 0 to/,
+  },
+  {
+    name: "a negative --top gets the allowed range",
+    args: ["analyze", LEAK, "--top", "-1"],
+    code: 2,
+    stderr: /--top must be from 1 to 1000000, got -1/,
+  },
+  {
+    name: "no command: one line of usage, exit 2 (not the demo)",
+    args: [],
+    code: 2,
+    stderr:
+      /^usage: alloctrace <command> \[options\] \(commands: run, workloads, analyze, replay, diff, native, help; see alloctrace --help\)$/,
+    check: (_c, out) => assertEquals(out.stdout, ""),
+  },
+  {
+    name: "help for an unknown command exits 2",
+    args: ["help", "nosuch"],
+    code: 2,
+    stderr: /no help for "nosuch"/,
+  },
+  {
+    name: "native: an empty output path is a usage error",
+    args: ["native", "--html", "", "--", "true"],
+    code: 2,
+    stderr: /--html needs a file name/,
+  },
+  {
+    name: "native takes -q",
+    args: ["native", "-q"],
+    code: 2,
+    stderr: /native needs a command/,
+  },
+  // --- native: -p (attach) and --pid (a filter) are told apart ------------
+  {
+    name: "native --pid without a command: --pid only filters, -p attaches",
+    args: ["native", "--pid", "4242"],
+    code: 2,
+    stderr:
+      /native needs a command: .*--pid only filters the processes of a trace: to trace running process 4242, use -p 4242$/,
+  },
+  {
+    name:
+      "native --pid of a process not in the trace says so (not an empty report and a warning), writes nothing",
+    args: ["native", "--pid", "1", "--json", "out.json", "--", "/bin/true"],
+    code: 2,
+    stderr:
+      /^alloctrace: --pid 1: no call of process 1 in this trace \(.*\); --pid filters the processes traced, -p PID attaches to a running one$/,
+  },
+  // --- native's outputs: checked like the other commands', before the run --
+  {
+    name:
+      "native --trace-out naming the program itself is refused: the binary stays",
+    setup: ({ dir }) => {
+      Deno.copyFileSync("/bin/true", `${dir}/prog`);
+      Deno.chmodSync(`${dir}/prog`, 0o755);
+    },
+    args: ["native", "--trace-out", "prog", "--", "./prog"],
+    code: 2,
+    stderr:
+      /^alloctrace: --trace-out prog is the input \.\/prog: writing it would destroy it; choose another file$/,
+  },
+  {
+    name:
+      "native --html naming the program found through PATH is refused: the binary stays",
+    setup: ({ dir }) => {
+      Deno.copyFileSync("/bin/true", `${dir}/prog`);
+      Deno.chmodSync(`${dir}/prog`, 0o755);
+    },
+    shell: `PATH="$PWD:$PATH" $AT native --html prog -- prog`,
+    code: 2,
+    stderr:
+      /^alloctrace: --html prog is the input .*\/prog: writing it would destroy it/,
+  },
+  {
+    name:
+      "native --trace-out and --folded on one path are refused (the trace was lost under the folded stacks)",
+    args: ["native", "--trace-out", "x", "--folded", "x", "--", "/bin/true"],
+    code: 2,
+    stderr: /^alloctrace: --trace-out and --folded name one file \(x\)/,
+  },
+  {
+    name:
+      "native --json and --folded on one path are refused (the JSON replaced the folded stacks)",
+    args: ["native", "--folded", "x", "--json", "./x", "--", "/bin/true"],
+    code: 2,
+    stderr: /^alloctrace: --folded and --json name one file \(\.\/x\)/,
+  },
+  {
+    name:
+      "native --html and --pprof on one path are refused before the program runs, not after",
+    args: ["native", "--html", "x", "--pprof", "x", "--", "touch", "ran"],
+    code: 2,
+    stderr: /^alloctrace: --html and --pprof name one file \(x\)/,
+  },
+  // native --trace-out is an output like the others (README, Output files).
+  {
+    name:
+      "native --trace-out through a symlink: the target is replaced, the link stays",
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/real.trace`, "old\n");
+      Deno.symlinkSync("real.trace", `${dir}/link.trace`);
+    },
+    args: ["native", "-q", "--trace-out", "link.trace", "--", "/bin/true"],
+    code: 0,
+    stderr: "",
+    changes: ["real.trace"],
+    check: ({ dir }) =>
+      assertEquals(Deno.readTextFileSync(`${dir}/real.trace`), ""),
+  },
+  {
+    name: "native --trace-out replacing a file keeps its mode",
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/t.trace`, "old\n");
+      Deno.chmodSync(`${dir}/t.trace`, 0o640);
+    },
+    args: ["native", "-q", "--trace-out", "t.trace", "--", "/bin/true"],
+    code: 0,
+    stderr: "",
+    changes: ["t.trace"],
+    check: ({ dir }) =>
+      assertEquals(Deno.statSync(`${dir}/t.trace`).mode! & 0o777, 0o640),
+  },
+  {
+    name:
+      "native --trace-out with symlinks planted at every .NAME.tmp-PID: traced, nothing planted followed",
+    needs: rootOnly,
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/victim`, "precious\n");
+      Deno.chmodSync(`${dir}/victim`, 0o600);
+      const last = Number(
+        Deno.readTextFileSync("/proc/sys/kernel/ns_last_pid").trim(),
+      );
+      for (let pid = last + 1; pid < last + 4000; pid++) {
+        Deno.symlinkSync(`${dir}/victim`, `${dir}/.t.trace.tmp-${pid}`);
+      }
+    },
+    args: ["native", "-q", "--trace-out", "t.trace", "--", "/bin/true"],
+    code: 0,
+    stderr: "",
+    changes: ["t.trace"],
+  },
+  {
+    name: "native with an empty command name is a usage error",
+    args: ["native", "--", ""],
+    code: 2,
+    stderr: /^alloctrace: native needs a command: the command name is empty$/,
+  },
+  {
+    name: "native -p with a command: attach takes none",
+    args: ["native", "-p", "4242", "--", "/bin/true"],
+    code: 2,
+    stderr: /native -p PID attaches to a running process: give no command$/,
+  },
+  {
+    name: "native --duration without -p",
+    args: ["native", "--duration", "1", "--", "/bin/true"],
+    code: 2,
+    stderr: /--duration goes with -p PID$/,
+  },
+  {
+    name: "native -p of a process that does not exist",
+    args: ["native", "-p", "4194303"],
+    code: 1,
+    stderr: /^alloctrace: no process 4194303$/,
+  },
+  {
+    name: "native without --allow-all says so, before starting the tracer",
+    args: ["native", "--", "/bin/true"],
+    perms: ["--no-prompt", `--allow-read=${ROOT}`],
+    code: 1,
+    stderr: /^alloctrace: native needs --allow-all \(.*\): run deno with -A$/,
+  },
+  {
+    name: "native with only some permissions says it needs --allow-all",
+    args: ["native", "--", "/bin/true"],
+    perms: ["--no-prompt", "--allow-read", "--allow-run", "--allow-ffi"],
+    code: 1,
+    stderr: /^alloctrace: native needs --allow-all/,
+  },
+  {
+    name: "workloads takes no argument: the house style, exit 2",
+    args: ["workloads", "extra"],
+    code: 2,
+    stderr:
+      /^alloctrace workloads: unexpected argument 'extra' \(see alloctrace workloads --help\)$/,
+  },
+  // --- unknown options: one clear line naming the command ------------------
+  ...([
+    ["run", "--bogus"],
+    ["run", "-z"],
+    ["replay", LEAK, "--bogus"],
+    ["analyze", LEAK, "--bogus"],
+    ["diff", LEAK, LEAK, "--bogus"],
+    ["workloads", "--bogus"],
+    ["native", "--bogus", "--", "/bin/true"],
+  ].map((args): Row => {
+    const opt = args.find((a) => a.startsWith("-"))!;
+    return {
+      name: `${args[0]} ${opt}: unknown option`,
+      args,
+      code: 2,
+      stderr: new RegExp(
+        `^alloctrace ${args[0]}: unknown option ${opt} ` +
+          `\\(see alloctrace ${args[0]} --help\\)$`,
+      ),
+    };
+  })),
+];
+
+badInputSuite(ROWS);
