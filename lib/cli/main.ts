@@ -111,7 +111,10 @@ export async function main(args: string[], debug = false): Promise<number> {
       return 0;
     }
     if (cmd === "help") {
-      const topic = rest[0];
+      // `help help` (or -h, --help): help's own help is the tool's.
+      const topic = ["help", "-h", "--help"].includes(rest[0])
+        ? undefined
+        : rest[0];
       if (topic !== undefined && !Object.hasOwn(COMMANDS, topic)) {
         throw new UsageError(
           `no help for "${topic}": commands are ${

@@ -3,7 +3,7 @@
  * -p and --pid, native's outputs checked before the run, unknown options.
  * The assertions each row gets are in `_bad_input.ts`.
  */
-import { assertEquals } from "../_assert.ts";
+import { assertEquals, assertTrue } from "../_assert.ts";
 import { ROOT } from "../_run.ts";
 import {
   badInputSuite,
@@ -64,6 +64,18 @@ const ROWS: Row[] = [
       /^usage: alloctrace <command> \[options\] \(commands: run, workloads, analyze, replay, diff, native, help; see alloctrace --help\)$/,
     check: (_c, out) => assertEquals(out.stdout, ""),
   },
+  // Found trying it as a new user: the help lists `help [COMMAND]`, and
+  // `help help` said there was no help for "help".
+  ...[["help", "help"], ["help", "--help"], ["help", "-h"]].map((
+    args,
+  ): Row => ({
+    name: `${args.join(" ")} shows the help, as --help does`,
+    args,
+    code: 0,
+    stderr: "",
+    check: (_c, out) =>
+      assertTrue(out.stdout.includes("\nCommands:\n"), out.stdout),
+  })),
   {
     name: "help for an unknown command exits 2",
     args: ["help", "nosuch"],
