@@ -6,7 +6,7 @@
  * @module
  */
 
-import { osReason, UsageError } from "./_usage.ts";
+import { osReason, shown, UsageError } from "./_usage.ts";
 import { isGzip } from "../profile/gzip.ts";
 
 /** An opened input: a byte stream (already gunzipped) and what is known of it. */
@@ -48,21 +48,25 @@ export async function openInput(path: string): Promise<Input> {
       info = await Deno.stat(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
-        throw new Error(`${path}: no such file`);
+        throw new Error(`${shown(path)}: no such file`);
       }
       if (e instanceof Deno.errors.NotCapable) {
         throw new UsageError(
-          `${path}: permission to read it is missing (run with --allow-read=${path})`,
+          `${
+            shown(path)
+          }: permission to read it is missing (run with --allow-read=${
+            shown(path)
+          })`,
         );
       }
-      throw new Error(`${path}: ${osReason(e)}`);
+      throw new Error(`${shown(path)}: ${osReason(e)}`);
     }
     if (info.isDirectory) {
-      throw new Error(`${path} is a directory, not a trace file`);
+      throw new Error(`${shown(path)} is a directory, not a trace file`);
     }
     size = info.size;
     // (A pipe or FIFO, e.g. <(zcat …), has no size: read it to know.)
-    if (info.isFile && size === 0) throw new Error(`${path} is empty`);
+    if (info.isFile && size === 0) throw new Error(`${shown(path)} is empty`);
     // Large reads: a trace is read at page-cache speed, not in 64 KiB steps.
     const f = await Deno.open(path);
     const first = new Uint8Array(1 << 20);
@@ -88,7 +92,9 @@ export async function openInput(path: string): Promise<Input> {
     // Both ways read the one file: using both would lose bytes.
     const readInto = (buf: Uint8Array): Promise<number | null> => {
       if (streamed) {
-        throw new Error(`${path}: read through both stream and readInto`);
+        throw new Error(
+          `${shown(path)}: read through both stream and readInto`,
+        );
       }
       return Promise.resolve(readFile(buf));
     };
@@ -106,12 +112,12 @@ export async function openInput(path: string): Promise<Input> {
       },
       // Pulled only when read: readInto may be the one used.
     }, { highWaterMark: 0 });
-    if (head.length === 0) throw new Error(`${path} is empty`);
+    if (head.length === 0) throw new Error(`${shown(path)} is empty`);
     const gzip = isGzip(head);
     const warnings: string[] = [];
     return {
-      name: path,
-      stream: gzip ? gunzip(file, path, warnings) : file,
+      name: shown(path),
+      stream: gzip ? gunzip(file, shown(path), warnings) : file,
       gzip,
       warnings,
       size,
@@ -123,10 +129,10 @@ export async function openInput(path: string): Promise<Input> {
   // Peek at the first chunk to sniff gzip.
   const { head, stream: rest } = await peekStream(file);
   if (head.length === 0) {
-    throw new Error(`${path === "-" ? "stdin" : path} is empty`);
+    throw new Error(`${path === "-" ? "stdin" : shown(path)} is empty`);
   }
   const gzip = isGzip(head);
-  const name = path === "-" ? "stdin" : path;
+  const name = path === "-" ? "stdin" : shown(path);
   const warnings: string[] = [];
   const stream = gzip ? gunzip(rest, name, warnings) : rest;
   return { name, stream, gzip, warnings, size, head };

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { osReason, UsageError } from "./_usage.ts";
+import { osReason, shown, UsageError } from "./_usage.ts";
 import {
   encodeHeapProfile,
   type HeapSample,
@@ -78,14 +78,16 @@ function resolveOutput(
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
         throw new Error(
-          `${path} is a symbolic link to a missing file: refusing to follow it`,
+          `${
+            shown(path)
+          } is a symbolic link to a missing file: refusing to follow it`,
         );
       }
       throw e;
     }
     info = Deno.statSync(target);
   }
-  if (info?.isDirectory) throw new Error(`${path} is a directory`);
+  if (info?.isDirectory) throw new Error(`${shown(path)} is a directory`);
   if (info !== null && !info.isFile) return { how: "direct", target: path };
   return {
     how: "replace",
@@ -104,12 +106,12 @@ function writeError(path: string, e: unknown): Error {
   if (e instanceof Deno.errors.BrokenPipe) return e;
   if (e instanceof Deno.errors.NotCapable) {
     return new Error(
-      `cannot write ${path}: permission missing (run with --allow-write=${
-        dirOf(path)
-      })`,
+      `cannot write ${
+        shown(path)
+      }: permission missing (run with --allow-write=${shown(dirOf(path))})`,
     );
   }
-  return new Error(`cannot write ${path}: ${osReason(e)}`);
+  return new Error(`cannot write ${shown(path)}: ${osReason(e)}`);
 }
 
 /**
@@ -136,7 +138,7 @@ export function openOutput(path: string): OutputStream {
   try {
     r = resolveOutput(path);
   } catch (e) {
-    throw e instanceof Error && e.message.startsWith(path)
+    throw e instanceof Error && e.message.startsWith(shown(path))
       ? e
       : writeError(path, e);
   }
@@ -250,15 +252,15 @@ export function checkOutputPath(path: string, option: string): void {
   } catch (e) {
     if (e instanceof Deno.errors.NotCapable) {
       throw new UsageError(
-        `${option} ${path}: permission to read ${
-          dirOf(path)
-        } is missing (run with --allow-read=${dirOf(path)})`,
+        `${option} ${shown(path)}: permission to read ${
+          shown(dirOf(path))
+        } is missing (run with --allow-read=${shown(dirOf(path))})`,
       );
     }
     throw new UsageError(
-      e instanceof Error && e.message.startsWith(path)
+      e instanceof Error && e.message.startsWith(shown(path))
         ? `${option} ${e.message}`
-        : `${option} ${path}: ${osReason(e)}`,
+        : `${option} ${shown(path)}: ${osReason(e)}`,
     );
   }
   if (r.how !== "replace") return;
@@ -269,18 +271,22 @@ export function checkOutputPath(path: string, option: string): void {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new UsageError(
-        `${option} ${path}: directory ${dir} does not exist`,
+        `${option} ${shown(path)}: directory ${shown(dir)} does not exist`,
       );
     }
     if (e instanceof Deno.errors.NotCapable) {
       throw new UsageError(
-        `${option} ${path}: permission to read ${dir} is missing (run with --allow-read=${dir})`,
+        `${option} ${shown(path)}: permission to read ${
+          shown(dir)
+        } is missing (run with --allow-read=${shown(dir)})`,
       );
     }
-    throw new UsageError(`${option} ${path}: ${osReason(e)}`);
+    throw new UsageError(`${option} ${shown(path)}: ${osReason(e)}`);
   }
   if (!info.isDirectory) {
-    throw new UsageError(`${option} ${path}: ${dir} is not a directory`);
+    throw new UsageError(
+      `${option} ${shown(path)}: ${shown(dir)} is not a directory`,
+    );
   }
   const probe = tempName(r.target);
   try {
@@ -289,11 +295,15 @@ export function checkOutputPath(path: string, option: string): void {
   } catch (e) {
     if (e instanceof Deno.errors.NotCapable) {
       throw new UsageError(
-        `${option} ${path}: permission to write in ${dir} is missing (run with --allow-write=${dir})`,
+        `${option} ${shown(path)}: permission to write in ${
+          shown(dir)
+        } is missing (run with --allow-write=${shown(dir)})`,
       );
     }
     throw new UsageError(
-      `${option} ${path}: cannot create a file in ${dir}: ${osReason(e)}`,
+      `${option} ${shown(path)}: cannot create a file in ${shown(dir)}: ${
+        osReason(e)
+      }`,
     );
   }
 }
@@ -352,8 +362,8 @@ export class Outputs {
       const id = fileId(isStdout(path) ? "/dev/stdout" : path);
       if (id !== null && inputIds.has(id)) {
         throw new UsageError(
-          `${option} ${path} is the input ${
-            inputIds.get(id) === "-" ? "(stdin)" : inputIds.get(id)
+          `${option} ${shown(path)} is the input ${
+            inputIds.get(id) === "-" ? "(stdin)" : shown(inputIds.get(id)!)
           }: writing it would destroy it; choose another file`,
         );
       }
@@ -363,7 +373,9 @@ export class Outputs {
         const other = seen.get(key);
         if (other !== undefined) {
           throw new UsageError(
-            `${other} and ${option} name one file (${path}): give each output its own`,
+            `${other} and ${option} name one file (${
+              shown(path)
+            }): give each output its own`,
           );
         }
         seen.set(key, option);

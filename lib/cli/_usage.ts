@@ -25,10 +25,33 @@ export const EXIT_USAGE = 2;
 /** Exit code for any other failure. */
 export const EXIT_FAILURE = 1;
 
+/**
+ * `name` (a path, a command) as a message shows it: quoted as a JSON
+ * string when it holds a control character, which printed raw would end
+ * the message's one line (a newline) or act on the terminal (an escape
+ * sequence).
+ *
+ * @example
+ * ```ts
+ * import { shown } from "./_usage.ts";
+ * shown("a.trace"); // "a.trace"
+ * shown("a\nb"); // "\"a\\nb\"" (printed: "a\nb", quotes and all)
+ * ```
+ */
+export function shown(name: string): string {
+  // deno-lint-ignore no-control-regex
+  return /[\x00-\x1f\x7f-\x9f]/.test(name) ? JSON.stringify(name) : name;
+}
+
 /** One line for stderr describing `err`, without a stack trace. */
 export function errorLine(err: unknown): string {
   if (err instanceof Error) {
-    const msg = err.message.split("\n")[0];
+    // (A control character that came in some other way is shown escaped.)
+    const msg = err.message.split("\n")[0].replace(
+      // deno-lint-ignore no-control-regex
+      /[\x00-\x1f\x7f-\x9f]/g,
+      (c) => JSON.stringify(c).slice(1, -1),
+    );
     if (err instanceof UsageError) return `alloctrace: ${msg}`;
     if (err.name === "NotCapable" || err.name === "PermissionDenied") {
       return `alloctrace: permission denied: ${msg}`;

@@ -178,6 +178,42 @@ const ROWS: Row[] = [
     stderr:
       /^alloctrace: cannot write stdout: No space left on device \(os error 28\)$/,
   })),
+  // --- names with control characters: one line, shown escaped -----------
+  // Found trying it as a new user: a newline in a name cut the error line
+  // there ("alloctrace: no", the reason lost) and made a warning two
+  // lines; an escape sequence in a name acted on the terminal.
+  {
+    name:
+      "a missing input whose name holds a newline: one line, the name escaped",
+    args: ["analyze", "no\nsuch.trace"],
+    code: 1,
+    stderr: /^alloctrace: "no\\nsuch\.trace": no such file$/,
+  },
+  {
+    name:
+      "a cut trace whose name holds a newline: one warning line, the name escaped, nothing lost",
+    setup: ({ dir }) => {
+      const b = Deno.readFileSync(LEAK);
+      Deno.writeFileSync(
+        `${dir}/cut\nname.trace`,
+        b.subarray(0, b.length - 40),
+      );
+    },
+    args: ["analyze", "cut\nname.trace", "--json"],
+    code: 0,
+    stderr:
+      /^alloctrace: warning: "cut\\nname\.trace": the last record \(line \d+: .*\) is cut off; everything before it was analysed$/,
+    // Every record but the cut one (the last, an allocation).
+    counts: { ...LEAK_COUNTS, allocs: LEAK_COUNTS.allocs - 1 },
+  },
+  {
+    name:
+      "an output in a missing directory whose name holds an escape sequence: one line, the escape shown, not sent",
+    args: ["analyze", LEAK, "--html", "x\x1b[2Jy/out.html"],
+    code: 2,
+    stderr:
+      /^alloctrace: --html "x\\u001b\[2Jy\/out\.html": directory "x\\u001b\[2Jy" does not exist/,
+  },
   // --- compressions it does not read: say which, and how to read it --------
   ...([
     ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz -dc"],
