@@ -20,6 +20,12 @@ import { gzipCutAt, type Input, looksLikePprof } from "./_input.ts";
 import { Progress } from "./_progress.ts";
 import { type LaterPart, startLaterPart } from "./_read_split.ts";
 
+/**
+ * Binary data read with no record yet, after which the input is not a
+ * trace (as the parser's 64 MiB with a line past the cap).
+ */
+const BINARY_STOP = 64 << 20;
+
 /** What reading a trace found besides the events. */
 export interface ReadResult {
   /** The parser (stacks and statistics). */
@@ -64,9 +70,26 @@ export async function readTrace(
   let gzipCut: string | null = null;
   let split = false;
   let head: Uint8Array | null = null; // the first bytes, for the error
+  // Where the first NUL byte was, while no record has come: binary data
+  // (/dev/urandom, an executable), which a text log never holds. Endless
+  // binary data whose newlines keep every line short would be read for
+  // ever: it stops as a line past the cap does (see binaryStop).
+  // (Looked for only until a record comes: a real trace's read pays for
+  // its first chunk's scan alone.)
+  let nulAt = -1;
+  const noRecord = () => {
+    const st = parser.stats;
+    return st.allocs + st.frees + st.gcs + st.rejected === 0;
+  };
   const keepHead = (b: Uint8Array) => {
     head ??= b.slice(0, 64);
+    if (nulAt < 0 && bytes < BINARY_STOP && noRecord()) {
+      const i = b.indexOf(0);
+      if (i >= 0) nulAt = bytes + i;
+    }
   };
+  const binaryStop = () =>
+    nulAt >= 0 && bytes >= BINARY_STOP && parser.idle && noRecord();
   const report = () =>
     progress.update(() => {
       const s = (performance.now() - t0) / 1000;
@@ -110,7 +133,7 @@ export async function readTrace(
         bytes += n;
         parser.commit(n);
         report();
-        if (parser.notATrace) break;
+        if (parser.notATrace || binaryStop()) break;
       }
     } else {
       const reader = input.stream.getReader();
@@ -130,7 +153,7 @@ export async function readTrace(
         parser.feed(next.value);
         report();
         // (/dev/zero, a binary file: stop, whatever its length.)
-        if (parser.notATrace) {
+        if (parser.notATrace || binaryStop()) {
           reader.cancel().catch(() => {});
           break;
         }
@@ -141,6 +164,7 @@ export async function readTrace(
     later?.stop();
   }
   const stopped = parser.notATrace;
+  const binary = !stopped && binaryStop();
   parser.end();
   const st = parser.stats;
   const lastCut = st.cut === null
@@ -164,6 +188,13 @@ export async function readTrace(
       } MiB, and line ${
         st.longLines[0].toLocaleString("en-US")
       } is longer than ${MAX_LINE / (1 << 20)} MiB`,
+    );
+  }
+  if (binary) {
+    throw new Error(
+      `${input.name}: not an allocfreetrace log: no record in the first ${
+        (bytes / (1 << 20)).toFixed(0)
+      } MiB, and byte ${nulAt.toLocaleString("en-US")} is a NUL (binary data)`,
     );
   }
   if (st.allocs + st.frees + st.gcs + st.rejected === 0 && st.cut === null) {
