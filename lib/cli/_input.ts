@@ -65,8 +65,8 @@ export async function openInput(path: string): Promise<Input> {
       throw new Error(`${shown(path)} is a directory, not a trace file`);
     }
     size = info.size;
-    // (A pipe or FIFO, e.g. <(zcat …), has no size: read it to know.)
-    if (info.isFile && size === 0) throw new Error(`${shown(path)} is empty`);
+    // (A pipe or FIFO, e.g. <(zcat …), has no size, nor has a /proc file:
+    // read it to know.)
     // Large reads: a trace is read at page-cache speed, not in 64 KiB steps.
     const f = await Deno.open(path);
     const first = new Uint8Array(1 << 20);

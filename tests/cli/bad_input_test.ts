@@ -375,6 +375,14 @@ const ROWS: Row[] = [
     stderr:
       /^alloctrace: \/dev\/urandom: not an allocfreetrace log: no record in the first \d+ MiB, and byte [\d,]+ is a NUL \(binary data\)$/,
   })),
+  // Found trying it as a new user: /proc files say their size is 0.
+  {
+    name: "a /proc file (its size says 0): read, not called empty",
+    args: ["analyze", "/proc/self/status"],
+    code: 1,
+    stderr:
+      /^alloctrace: \/proc\/self\/status: not an allocfreetrace log: no tracealloc, tracefree, tracegc, MProf_Malloc or MProf_Free record in \d+ line\(s\)$/,
+  },
   {
     name: "analyze - < /dev/zero: endless stdin without a newline stops",
     needs: () => hasTool("/usr/bin/time"),
