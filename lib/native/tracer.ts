@@ -218,6 +218,12 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     const e = errno();
     if (attached && e === 3 && tid !== pid) return false;
     if (!attached) c.kill(pid, 9);
+    if (attached && e === 1 && tid === pid && _ended(pid)) {
+      // ptrace refuses an ended thread: it was not a permission problem.
+      throw new Error(
+        `process ${pid}'s main thread has ended (pthread_exit) while its other threads run on: ptrace cannot attach to such a process`,
+      );
+    }
     throw new Error(
       e === 3
         ? `no process ${tid}`
@@ -833,6 +839,16 @@ function _tracedByUs(pid: number, tid: number): boolean {
   const tracer = _statusField(`/proc/${pid}/task/${tid}/status`, "TracerPid");
   return tracer !== 0 &&
     _statusField(`/proc/${tracer}/status`, "Tgid") === Deno.pid;
+}
+
+/** Whether thread `tid` has ended (a zombie: a main thread whose process runs on). */
+function _ended(tid: number): boolean {
+  try {
+    const st = Deno.readTextFileSync(`/proc/${tid}/stat`);
+    return /^[ZX]/.test(st.slice(st.lastIndexOf(")") + 2));
+  } catch {
+    return false;
+  }
 }
 
 /** A number field of a `/proc/…/status` file; 0 when the process is gone. */

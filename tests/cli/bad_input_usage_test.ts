@@ -7,6 +7,7 @@ import { assertEquals, assertTrue } from "../_assert.ts";
 import { ROOT } from "../_run.ts";
 import {
   badInputSuite,
+  hasTool,
   LEAK,
   LEAK_COUNTS,
   rootOnly,
@@ -226,6 +227,31 @@ const ROWS: Row[] = [
     args: ["native", "-p", "4194303"],
     code: 1,
     stderr: /^alloctrace: no process 4194303$/,
+  },
+  {
+    // Found trying it as a new user: it said "ptrace is not permitted here
+    // (… Yama ptrace_scope …)", blaming the machine's settings.
+    name:
+      "native -p of a process whose main thread has ended (its threads run on): one line saying so",
+    needs: () => hasTool("cc"),
+    setup: ({ dir }) =>
+      Deno.writeTextFileSync(
+        `${dir}/zl.c`,
+        `#include <pthread.h>
+#include <unistd.h>
+static void *w(void *a) { for (;;) pause(); }
+int main() { pthread_t t; pthread_create(&t, 0, w, 0); pthread_exit(0); }
+`,
+      ),
+    shell: `cc -pthread -o zl zl.c || exit 99
+./zl & p=$!
+while [ "$(cut -d' ' -f3 /proc/$p/stat)" != Z ]; do sleep 0.01; done
+$AT native -p $p --duration 1; c=$?
+kill $p; exit $c`,
+    code: 1,
+    stderr:
+      /^alloctrace: process \d+'s main thread has ended \(pthread_exit\) while its other threads run on: ptrace cannot attach to such a process$/,
+    changes: ["zl"],
   },
   {
     name: "native without --allow-all says so, before starting the tracer",
