@@ -232,10 +232,12 @@ async function* gunzipMembers(
       let ended = false;
       let error: Error | null = null;
       let size = 0;
+      let crc = 0; // CRC-32 of the member's data, checked against its trailer
       const inflate = zlib.createInflateRaw();
       inflate.on("data", (d: Uint8Array) => {
         out.push(d);
         size += d.length;
+        crc = zlib.crc32(d, crc);
       });
       inflate.on("end", () => ended = true);
       inflate.on("error", (e: Error) => error = e);
@@ -269,11 +271,16 @@ async function* gunzipMembers(
       }
       while (out.length > 0) yield out.shift()!;
       if (!(await need(8))) throw corrupt("is cut off in its trailer");
-      const isize = new DataView(
-        pending.buffer,
-        pending.byteOffset + 4,
-        4,
-      ).getUint32(0, true);
+      const trailer = new DataView(pending.buffer, pending.byteOffset, 8);
+      const isize = trailer.getUint32(4, true);
+      const hex = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
+      if (trailer.getUint32(0, true) !== crc >>> 0) {
+        throw corrupt(
+          `is corrupt: its trailer's CRC-32 is ${
+            hex(trailer.getUint32(0, true))
+          }, its data's ${hex(crc)}`,
+        );
+      }
       if (isize !== size % 2 ** 32) {
         throw corrupt(
           `is corrupt: its trailer says ${isize} bytes, it held ${size}`,
