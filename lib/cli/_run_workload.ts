@@ -130,13 +130,14 @@ async function _loadScript(
   try {
     fn = await loadScriptWorkload(url);
   } catch (e) {
-    const err = e as Error;
     // The loader's own "no default export" error already names the script.
-    if (err instanceof TypeError && err.message.includes("default export")) {
-      throw err;
+    if (e instanceof TypeError && e.message.includes("default export")) {
+      throw e;
     }
+    // (A script may throw any value as it loads, not only an Error.)
+    const why = e instanceof Error ? e.message : String(e);
     throw new Error(
-      `cannot load workload script ${name}: ${err.message.split("\n")[0]}`,
+      `cannot load workload script ${name}: ${why.split("\n")[0]}`,
     );
   }
   return async (rt) => {

@@ -95,6 +95,16 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /native needs a command/,
   },
+  {
+    // Found trying it as a new user: it said "Cannot read properties of
+    // undefined (reading 'split')", the tool's own error.
+    name:
+      "run of a script that throws a non-Error as it loads: one line naming the script and the value",
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/top.ts`, "throw 5;\n"),
+    args: ["run", "./top.ts"],
+    code: 1,
+    stderr: /^alloctrace: cannot load workload script \.\/top\.ts: 5$/,
+  },
   // --- native: -p (attach) and --pid (a filter) are told apart ------------
   {
     name: "native --pid without a command: --pid only filters, -p attaches",
