@@ -96,20 +96,27 @@ export async function committedRuns(
 }
 
 /**
- * The committed untraced real runs of `program` at `value`
- * (`PROGRAM-VALUE-gctrace.txt`: `# run` headers, then gctrace lines), each
- * run's cycles (none: an empty list).
+ * The committed untraced real runs of `command` (`PROGRAM -FLAG VALUE` as
+ * fidelity_compare runs it) in `PROGRAM-VALUE-gctrace.txt` (`# run`
+ * headers naming the command, then gctrace lines), each run's cycles. Runs
+ * of another command are left out: binarytrees' committed runs are of
+ * `-depth 14 -quiet`, without the fmt.Printf lines whose allocations move
+ * its cycles (median 17 cycles where the printing program's is 18).
  */
 export async function committedGCTraces(
   program: string,
   value: number,
+  command: string,
 ): Promise<GCLine[][]> {
   const url = new URL(
     `../tests/testdata/fidelity/${program}-${value}-gctrace.txt`,
     import.meta.url,
   );
   const text = await Deno.readTextFile(url).catch(() => "");
-  return text.split(/^# run .*$/m).slice(1).map((run) => {
+  const heads = [...text.matchAll(/^# run .*$/gm)].map((m) => m[0]);
+  return text.split(/^# run .*$/m).slice(1).filter((_, i) =>
+    heads[i].includes(` ${command} (`)
+  ).map((run) => {
     const lines = gcLines(run);
     // A line cut off at exit (runtime.GC() returned while mark termination
     // still printed it) is a cycle still, with no figures.

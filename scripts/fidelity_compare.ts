@@ -440,10 +440,12 @@ async function compareCase(
   }
   const counts = untraced.map((g) => g.length);
   // The GC count's and the untraced marked bytes' yardstick: the committed
-  // untraced runs (tests/testdata/fidelity/PROGRAM-VALUE-gctrace.txt, made
-  // under different loads: binarytrees -depth 14 runs 15-19 cycles) pooled
-  // with the fresh ones.
-  const stored = c.target ? await committedGCTraces(c.program, c.value) : [];
+  // untraced runs of the same command
+  // (tests/testdata/fidelity/PROGRAM-VALUE-gctrace.txt, made under
+  // different loads) pooled with the fresh ones.
+  const stored = c.target
+    ? await committedGCTraces(c.program, c.value, name)
+    : [];
   const pooledUntraced = [...stored, ...untraced];
   const med = median(pooledUntraced.map((g) => g.length));
   const simUntraced = await runSim(c, "gctrace=1");

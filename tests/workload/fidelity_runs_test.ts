@@ -57,7 +57,7 @@ Deno.test("fidelity runs: every committed run of the target cases has its cycles
 });
 
 Deno.test("fidelity runs: the committed untraced gctrace runs parse into their cycles", async () => {
-  const leak = await committedGCTraces("leak", 20000);
+  const leak = await committedGCTraces("leak", 20000, "leak -n 20000");
   assertEquals(leak.map((r) => r.length), [5, 5, 5, 5, 5, 5]);
   // Run 2's last line was cut off at exit: a cycle without figures.
   assertEquals(leak.map((r) => r.at(-1)!.cut === true), [
@@ -69,7 +69,11 @@ Deno.test("fidelity runs: the committed untraced gctrace runs parse into their c
     false,
   ]);
   assertTrue(Number.isNaN(leak[1][4].marked) && leak[1][3].marked === 5);
-  const trees = await committedGCTraces("binarytrees", 14);
+  const quiet = "binarytrees -depth 14 -quiet";
+  const trees = await committedGCTraces("binarytrees", 14, quiet);
   assertEquals(trees.map((r) => r.length), [18, 17, 15, 17, 17, 17]);
-  assertEquals(await committedGCTraces("leak", 1), []);
+  // Only runs of the command asked for: these are of -quiet.
+  const printing = "binarytrees -depth 14";
+  assertEquals(await committedGCTraces("binarytrees", 14, printing), []);
+  assertEquals(await committedGCTraces("leak", 1, "leak -n 1"), []);
 });
