@@ -25,7 +25,8 @@ import type { GoType } from "./types.ts";
 
 /**
  * Who swept: a mutator allocating on its goroutine (`cacheSpan`,
- * `deductSweepCredit`, `reclaim`, `gcStart`), g0 flushing an mcache
+ * `deductSweepCredit` before a span for its mcache, `allocLarge`: the same
+ * before a large object's span, `reclaim`, `gcStart`), g0 flushing an mcache
  * (`uncacheSpan`: in procresize; `acquirep`: an M that parked idle takes
  * its P back; `gcstopm`: an M stopped for the world's stop after a
  * preemption takes its P back), the background sweeper goroutine (`bgsweep`),
@@ -34,6 +35,7 @@ import type { GoType } from "./types.ts";
 export type SweepWho =
   | "cacheSpan"
   | "deductSweepCredit"
+  | "allocLarge"
   | "reclaim"
   | "gcStart"
   | "uncacheSpan"

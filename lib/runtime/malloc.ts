@@ -294,7 +294,10 @@ export class Malloc {
         }
       }
     } else {
+      // Sweeping done for this allocation (proportional, reclaimer) prints it.
       this.#kindInProgress = kind;
+      this.#requestedInProgress = requested;
+      this.#typInProgress = typ;
       span = this.#largeAlloc(size, noscan);
       this.#kindInProgress = AllocKind.mallocgc;
       idx = 0;
@@ -566,7 +569,11 @@ export class Malloc {
 
   #largeAlloc(size: number, noscan: boolean): MSpan {
     const npages = Math.ceil(size / this.#pageSize);
-    this.#sweeper.deductSweepCredit(npages * this.#pageSize, npages);
+    this.#sweeper.deductSweepCredit(
+      npages * this.#pageSize,
+      npages,
+      "allocLarge",
+    );
     this.#sweeper.reclaim(npages);
     const span = this.#heap.allocSpan(npages, size, !noscan);
     this.#pacer.heapLive += npages * this.#pageSize;

@@ -17,8 +17,15 @@ import type { SweepWho } from "./events.ts";
 export interface SpanSweeper {
   /** True once every span of the current cycle is swept. */
   readonly done: boolean;
-  /** Proportional sweep before an allocation of `spanBytes` (`deductSweepCredit`). */
-  deductSweepCredit(spanBytes: number, callerSweepPages: number): void;
+  /**
+   * Proportional sweep before an allocation of `spanBytes`
+   * (`deductSweepCredit`; `allocLarge` when a large object's span).
+   */
+  deductSweepCredit(
+    spanBytes: number,
+    callerSweepPages: number,
+    who?: "deductSweepCredit" | "allocLarge",
+  ): void;
   /** Sweeps one span the caller took out of its set; true when it was freed. */
   sweepSpan(s: MSpan, preserve: boolean, who: SweepWho): boolean;
   /** The page reclaimer: sweeps until `npages` pages are freed. */

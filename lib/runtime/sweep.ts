@@ -130,6 +130,7 @@ export class Sweeper {
   readonly sweptBy: Record<SweepWho, number> = {
     cacheSpan: 0,
     deductSweepCredit: 0,
+    allocLarge: 0,
     reclaim: 0,
     gcStart: 0,
     uncacheSpan: 0,
@@ -326,13 +327,17 @@ export class Sweeper {
    * Proportional sweep (`deductSweepCredit`): before taking `spanBytes` of
    * new span, sweep enough pages to finish by the next trigger.
    */
-  deductSweepCredit(spanBytes: number, callerSweepPages: number): void {
+  deductSweepCredit(
+    spanBytes: number,
+    callerSweepPages: number,
+    who: "deductSweepCredit" | "allocLarge" = "deductSweepCredit",
+  ): void {
     if (this.sweepPagesPerByte === 0 || this.done) return;
     const target = this.sweepPagesPerByte *
         (spanBytes + this.#rt.pacer.heapLive - this.sweepHeapLiveBasis) -
       callerSweepPages;
     while (this.pagesSwept - this.pagesSweptBasis < target) {
-      if (this.sweepone("deductSweepCredit") < 0) break;
+      if (this.sweepone(who) < 0) break;
     }
   }
 

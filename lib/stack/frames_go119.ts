@@ -461,6 +461,13 @@ export const GO119_FRAMES: PresetFrames = {
   mainBottom: [main, goexit],
   goexit,
   profileSkip: 2,
+  mallocgcLarge: frame(
+    "runtime.mallocgc",
+    "runtime/malloc.go",
+    1029,
+    0x57e,
+    0x78,
+  ),
   mallocgcRefill: frame(
     "runtime.mallocgc",
     "runtime/malloc.go",

@@ -108,6 +108,12 @@ export interface PresetFrames {
    * {@link alloc} (the call of the trace hook).
    */
   readonly mallocgcRefill?: RuntimeFrame;
+  /**
+   * `runtime.mallocgc` where it calls `(*mcache).allocLarge` (the frame
+   * under a free swept by a large allocation's proportional sweep), if the
+   * preset's `sweepers` have `allocLarge`.
+   */
+  readonly mallocgcLarge?: RuntimeFrame;
   /** The sweeper's frames on a free, innermost first, by who swept (`SweepWho`). */
   readonly sweepers: Readonly<Record<string, readonly RuntimeFrame[]>>;
   /** The parked runtime goroutines of a `tracegc` listing, by kind. */

@@ -194,7 +194,7 @@ export class TraceallocPrinter {
     const chanNoBuf = kind === AllocKind.makechan && requested === 96;
     const typAddr = typ?.addr ?? 0;
     const makeTop = () =>
-      this.#allocTop(kind, noscan, chanNoBuf, requested, typAddr, false);
+      this.#allocTop(kind, noscan, chanNoBuf, requested, typAddr);
     this.counts.allocs++;
     if (this.#stacks === "js") {
       const header = `tracealloc(${hex(addr)}, ${hex(size)}${
@@ -283,15 +283,29 @@ export class TraceallocPrinter {
       if (who === "GC") return sweepers.GC;
       if (who === "free") return [];
       const { requested, typ } = this.#rt.allocInProgress;
+      // A large object's proportional sweep: its own path where the
+      // preset has it, else the one before an mcache's span.
+      const large = who === "allocLarge" &&
+        sweepers.allocLarge !== undefined;
       const alloc = this.#allocTop(
         kind,
         typ === null || typ.noscan,
         false,
         requested,
         typ?.addr ?? 0,
-        who === "cacheSpan" || who === "deductSweepCredit",
+        large
+          ? this.#rtFrames.mallocgcLarge
+          : who === "cacheSpan" || who === "deductSweepCredit" ||
+              who === "allocLarge"
+          ? this.#rtFrames.mallocgcRefill
+          : undefined,
       );
-      return [...(sweepers[who] ?? sweepers.gcStart), ...alloc];
+      const path = large
+        ? "allocLarge"
+        : who === "allocLarge"
+        ? "deductSweepCredit"
+        : who;
+      return [...(sweepers[path] ?? sweepers.gcStart), ...alloc];
     };
     if (this.#stacks === "js") {
       const gh = this.#header(g.id, "running", true);
@@ -418,14 +432,15 @@ export class TraceallocPrinter {
     chanNoBuf: boolean,
     requested: number,
     typAddr: number,
-    refill: boolean,
+    at?: RuntimeFrame,
   ): RuntimeFrame[] {
     const t = hex(typAddr);
     return this.#rtFrames.alloc(kind, noscan, chanNoBuf).map((f, i) => {
       if (i > 0) {
         return this.#rtFrame(f, f.args?.replaceAll("%t", t) ?? `${t}?`);
       }
-      const g = refill ? this.#rtFrames.mallocgcRefill ?? f : f;
+      // mallocgc where it called into a sweeper, when the free came from one.
+      const g = at ?? f;
       return this.#rtFrame(
         g,
         `${hex(requested)}, ${t}, ${

@@ -39,7 +39,7 @@ import {
 const KINDS: Record<string, SweepWho[]> = {
   "mcache flush": ["uncacheSpan", "acquirep", "gcstopm"],
   "reclaimer": ["reclaim"],
-  "proportional": ["deductSweepCredit"],
+  "proportional": ["deductSweepCredit", "allocLarge"],
   "lazy/cacheSpan": ["cacheSpan"],
   "bgsweep": ["bgsweep"],
   "runtime.GC": ["GC"],

@@ -3,12 +3,14 @@
  * (`scripts/fidelity_compare.ts --runs N` shows each run's frees by
  * sweeper kind; issue 16).
  */
-import { assertEquals } from "../_assert.ts";
+import { assertEquals, assertTrue } from "../_assert.ts";
+import { traceOf } from "../../scripts/_golden.ts";
 import {
   binarytrees,
   type FreeWho,
   leak,
   Runtime,
+  temporaries,
   TracePrinter,
 } from "../../mod.ts";
 
@@ -60,4 +62,30 @@ Deno.test("sweepers: traced leak -n 300's final runtime.GC sweeps alone before b
     true,
     `bgsweep ${(share * 100).toFixed(1)}% of frees`,
   );
+});
+
+Deno.test("sweepers: a large allocation's proportional sweep prints allocLarge's path, as real temporaries -n 300 does (4 of 5 runs)", () => {
+  // Real go1.19.8: sweep ← sweepone ← deductSweepCredit(0xa000, 0x5) ←
+  // (*mcache).allocLarge ← mallocgc (malloc.go:1029, the 40,000 bytes
+  // requested) ← makeslice ← main.tmp40000; never mcentral.cacheSpan.
+  const text = traceOf("go1.19", (rt) => temporaries(rt, { n: 300 }));
+  const frees = text.split("\n\n").filter((r) =>
+    r.includes("\ntracefree(") || r.startsWith("tracefree(")
+  ).filter((r) =>
+    r.includes("runtime.deductSweepCredit(") && r.includes("main.tmp40000()")
+  );
+  assertTrue(frees.length > 0, "no proportional sweep under tmp40000");
+  for (const r of frees) {
+    const funcs = r.split("\n").filter((l) => !l.startsWith("\t"))
+      .map((l) => l.slice(0, l.lastIndexOf("(")));
+    const at = funcs.indexOf("runtime.deductSweepCredit");
+    assertEquals(funcs.slice(at, at + 4), [
+      "runtime.deductSweepCredit",
+      "runtime.(*mcache).allocLarge",
+      "runtime.mallocgc",
+      "runtime.makeslice",
+    ]);
+    assertTrue(r.includes("runtime.mallocgc(0x9c40, "), r);
+    assertTrue(r.includes("\truntime/malloc.go:1029 +0x57e "), r);
+  }
 });
