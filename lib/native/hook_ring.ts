@@ -351,33 +351,7 @@ export class HookRing {
   drain(forceTail: boolean): number {
     const o = this.#o;
     const from = this.#tail;
-    for (;;) {
-      const at = this.#tail % RING_RECORDS;
-      const count = Math.min(CHUNK, RING_RECORDS - at);
-      const recs = this.#recBuf.subarray(
-        CONTROL,
-        CONTROL + count * RECORD_BYTES,
-      );
-      if (
-        !o.mem.transfer(false, [
-          [this.#recBuf.subarray(0, CONTROL), o.region + LAYOUT.head],
-          [recs, o.region + LAYOUT.ring + at * RECORD_BYTES],
-        ])
-      ) return this.#tail - from;
-      const head = this.#u64(0);
-      let done = 0;
-      while (
-        done < count && this.#tail + done < head &&
-        this.#u64(CONTROL + done * RECORD_BYTES) === this.#tail + done + 1 // written
-      ) done++;
-      this.#preloadStacks(done);
-      for (let i = 0; i < done; i++) this.#record(i);
-      this.#tail += done;
-      if (o.sampler !== null) {
-        this.#fillDraws(this.#u64(LAYOUT.drawIndex) + DRAWS_AHEAD);
-      }
-      if (done < count || this.#tail >= head) break;
-    }
+    if (!this.#readRecords()) return this.#tail - from;
     this.#releaseSlots();
     if (this.#inserts.length > 0) {
       o.mem.transfer(true, this.#inserts);
@@ -389,6 +363,52 @@ export class HookRing {
       }
     }
     return this.#tail - from;
+  }
+
+  // Reads the records from the tail to the head; false when the memory is
+  // not there. Apart from drain(), with nothing after its loop, and each
+  // chunk in #readChunk, whose loops are outermost: the first drain keeps
+  // up with a program that keeps writing, so V8 compiles these loops while
+  // they run (OSR) before they ever end. Code after a loop then had no type
+  // feedback (in drain(), it deoptimized at every call's end, ~10 times a
+  // run, until a full compile replaced it), and code compiled from an inner
+  // loop deoptimizes each time that loop exits.
+  #readRecords(): boolean {
+    for (;;) {
+      const more = this.#readChunk();
+      if (more !== 1) return more === 0;
+    }
+  }
+
+  // Reads one chunk of records at the tail: -1 when the memory is not
+  // there, 0 when the head is reached, 1 when more records are there.
+  #readChunk(): number {
+    const o = this.#o;
+    const at = this.#tail % RING_RECORDS;
+    const count = Math.min(CHUNK, RING_RECORDS - at);
+    const recs = this.#recBuf.subarray(
+      CONTROL,
+      CONTROL + count * RECORD_BYTES,
+    );
+    if (
+      !o.mem.transfer(false, [
+        [this.#recBuf.subarray(0, CONTROL), o.region + LAYOUT.head],
+        [recs, o.region + LAYOUT.ring + at * RECORD_BYTES],
+      ])
+    ) return -1;
+    const head = this.#u64(0);
+    let done = 0;
+    while (
+      done < count && this.#tail + done < head &&
+      this.#u64(CONTROL + done * RECORD_BYTES) === this.#tail + done + 1 // written
+    ) done++;
+    this.#preloadStacks(done);
+    for (let i = 0; i < done; i++) this.#record(i);
+    this.#tail += done;
+    if (o.sampler !== null) {
+      this.#fillDraws(this.#u64(LAYOUT.drawIndex) + DRAWS_AHEAD);
+    }
+    return done < count || this.#tail >= head ? 0 : 1;
   }
 
   // (Words are 8-byte aligned: two 32-bit loads, no DataView.)
