@@ -243,15 +243,25 @@ export async function nativeCommand(args: string[]): Promise<number> {
     writeSync: (b: Uint8Array) => (traceOut.write(b), b.length),
   };
   // The analysis modules load on this thread while the tracer's worker
-  // boots and starts the program (its first events wait for them).
-  const sinkReady = import("./_native_sink.ts").then(({ NativeSink }) =>
-    new NativeSink({
+  // boots and starts the program (its first events wait for them), and
+  // with stacks, what symbolizing the first one needs gets ready.
+  const stacks = !values["no-stacks"];
+  const sinkReady = Promise.all([
+    import("./_native_sink.ts"),
+    stacks ? import("../native/symbolize.ts") : null,
+  ]).then(([{ NativeSink }, symbolize]) => {
+    symbolize?.prepareSymbolize(
+      attachPid === undefined
+        ? _programPath(argv[0])
+        : `/proc/${attachPid}/exe`,
+    );
+    return new NativeSink({
       sampled: rate > 0,
       traceOut: traceSink,
       by: site.by,
       pid: onlyPid,
-    })
-  );
+    });
+  });
   sinkReady.catch(() => {}); // (thrown where it is awaited)
   let sink: NativeSink | null = null;
   // On a terminal: events so far, their rate, the live bytes.
@@ -270,7 +280,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     const r = await traceInWorker(
       argv,
       {
-        stacks: !values["no-stacks"],
+        stacks,
         memProfileRate: rate,
         seed,
         mode: values.breakpoints ? "breakpoints" : "inject",
@@ -333,6 +343,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
   }
   const seconds = (performance.now() - t0) / 1000;
   sink ??= await sinkReady;
+  // (Not awaited: they exit as their input ends.)
+  if (stacks) import("../native/symbolize.ts").then((s) => s.endSymbolize());
   if (onlyPid !== 0 && !seenPids.has(onlyPid)) {
     traceOut?.abort();
     const pids = [...seenPids].sort((a, b) => a - b);

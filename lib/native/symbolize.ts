@@ -52,12 +52,26 @@ async function runTool(
   input?: string,
 ): Promise<string | null> {
   try {
-    const p = new Deno.Command(cmd, {
-      args,
-      stdin: input === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
+    return await _output(
+      new Deno.Command(cmd, {
+        args,
+        stdin: input === undefined ? "null" : "piped",
+        stdout: "piped",
+        stderr: "null",
+      }).spawn(),
+      input,
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** What `p` writes once given `input` on its stdin (null when it fails). */
+async function _output(
+  p: Deno.ChildProcess,
+  input?: string,
+): Promise<string | null> {
+  try {
     if (input !== undefined) {
       const w = p.stdin.getWriter();
       await w.write(new TextEncoder().encode(input));
@@ -70,14 +84,85 @@ async function runTool(
   }
 }
 
-/** Each module's symbols, read once per run (by path, size and mtime). */
+/** The addr2line arguments for a module; addresses follow, or come on stdin. */
+const _addr2line = (module: string) => ["-a", "-f", "-i", "-C", "-e", module];
+
+/**
+ * addr2line processes started ahead (see {@link prepareSymbolize}), by the
+ * module's path as the kernel maps it, each waiting for the addresses of
+ * its first {@link symbolize} on stdin.
+ */
+const _ready = new Map<string, Deno.ChildProcess>();
+
+/**
+ * Gets ready, before the first stack comes, what symbolizing its frames
+ * will need and takes longest: `program`'s addr2line started (it waits
+ * for its addresses on stdin), and the symbol tables of this process's C
+ * library and of its debug file read (the program's C library as a rule;
+ * they are kept by file, not by path). Called while the tracer starts the
+ * program, when this thread has nothing else to do: when the first stack
+ * came, these were ~50–150 ms of a sampled run's critical path (a process
+ * start, and ~13,000 symbols). Quiet when anything is missing.
+ */
+export function prepareSymbolize(program: string): void {
+  try {
+    const maps = Deno.readTextFileSync("/proc/self/maps");
+    const libc = /\s(\/\S*\/libc(?:\.so\.\d+|-[\d.]+\.so))$/m.exec(maps)?.[1];
+    const syms = libc === undefined ? null : _symbolsOf(libc);
+    const debug = syms === null ? null : debugFileOf(libc!, syms);
+    if (debug !== null) _symbolsOf(debug);
+  } catch {
+    // no /proc: read when the first stack comes
+  }
+  let path: string;
+  try {
+    path = Deno.realPathSync(program);
+  } catch {
+    return;
+  }
+  if (_ready.has(path)) return;
+  try {
+    const p = new Deno.Command("addr2line", {
+      args: _addr2line(path),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    // It does not keep this process alive (endSymbolize ends it; at this
+    // process's exit, it reads the end of its input and exits too).
+    p.unref();
+    _ready.set(path, p);
+  } catch {
+    // no addr2line: symbolize does without it
+  }
+}
+
+/** Ends the addr2line processes {@link prepareSymbolize} started and no stack used. */
+export async function endSymbolize(): Promise<void> {
+  const left = [..._ready.values()];
+  _ready.clear();
+  await Promise.all(left.map(async (p) => {
+    p.ref();
+    try {
+      p.kill();
+    } catch {
+      // already gone
+    }
+    await Promise.allSettled([p.stdin.close(), p.stdout.cancel(), p.status]);
+  }));
+}
+
+/**
+ * Each module's symbols, read once per run (by file, size and mtime: one
+ * file under two paths is read once).
+ */
 const _symbolCache = new Map<string, ElfSymbols | null>();
 
 function _symbolsOf(path: string): ElfSymbols | null {
   let key = path;
   try {
     const st = Deno.statSync(path);
-    key = `${path}\u0000${st.size}\u0000${st.mtime?.getTime()}`;
+    key = `${st.dev}:${st.ino}:${st.size}:${st.mtime?.getTime()}`;
   } catch {
     return null;
   }
@@ -119,17 +204,18 @@ export async function symbolize(
     f.off === 0 && f.name !== "" ? f.rel : Math.max(0, f.rel - 1);
   const out = new Map<string, Resolved>();
   // Every module's addr2line runs at once, not one after another.
-  const tools = [...byModule].map(([module, fs]) =>
-    namesOnly(module) ? Promise.resolve(null) : runTool("addr2line", [
-      "-a",
-      "-f",
-      "-i",
-      "-C",
-      "-e",
-      module,
-      ...[...fs.values()].map((f) => "0x" + lookup(f).toString(16)),
-    ])
-  );
+  const tools = [...byModule].map(([module, fs]) => {
+    if (namesOnly(module)) return Promise.resolve(null);
+    const addrs = [...fs.values()].map((f) => "0x" + lookup(f).toString(16));
+    // One started ahead reads them on stdin, as one per line.
+    const ready = _ready.get(module);
+    if (ready === undefined) {
+      return runTool("addr2line", [..._addr2line(module), ...addrs]);
+    }
+    _ready.delete(module);
+    ready.ref();
+    return _output(ready, addrs.join("\n") + "\n");
+  });
   for (const [i, [module, fs]] of [...byModule].entries()) {
     const addrs = [...fs.keys()];
     const syms = _symbolsOf(module);

@@ -8,7 +8,11 @@
  */
 import { assertEquals } from "../_assert.ts";
 import { run, withTempDir } from "../_run.ts";
-import { symbolize } from "../../lib/native/symbolize.ts";
+import {
+  endSymbolize,
+  prepareSymbolize,
+  symbolize,
+} from "../../lib/native/symbolize.ts";
 import { readElfSymbols, symbolName } from "../../lib/native/elf_symbols.ts";
 import { traceInWorker } from "../../lib/native/in_worker.ts";
 import { skip } from "./_support.ts";
@@ -86,6 +90,61 @@ Deno.test({
         `s+0x${(helper + 5).toString(16)}`,
       );
       assertEquals(bare.get(`${dir}/s@${after + 5}`)?.func, "exported_after");
+    }, "alloctrace-symbolize-");
+  },
+});
+
+/** This process's addr2line children: their arguments. */
+function addr2lineChildren(): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid !== Deno.pid || !stat.includes(" (addr2line) ")) continue;
+      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+      out.push(argv.split("\0").slice(1).join(" ").trim());
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** This process's addr2line children once `n` of them run it (a fork execs a moment later). */
+async function execed(n: number): Promise<string[]> {
+  for (let i = 0; i < 1000 && addr2lineChildren().length < n; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return addr2lineChildren();
+}
+
+Deno.test({
+  name:
+    "symbolize: the program's addr2line started ahead (prepareSymbolize, its addresses then on stdin) is the one its first stack uses, with the same functions, files, lines and inlined frames as one started with the addresses",
+  ignore: missing,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const syms = await symbols(await build(dir));
+      const p = await Deno.realPath(`${dir}/p`);
+      const frames = ["helper", "exported_after", "main"].map((name) => {
+        const at = syms.get(name)! + 5;
+        return { pc: at, name, off: 4, module: p, rel: at };
+      });
+      const started = await symbolize(frames);
+      assertEquals(addr2lineChildren(), []);
+      prepareSymbolize(`${dir}/p`);
+      assertEquals(await execed(1), [`-a -f -i -C -e ${p}`]);
+      const ahead = await symbolize(frames);
+      assertEquals(addr2lineChildren(), []);
+      assertEquals([...ahead], [...started]);
+      assertEquals(started.get(`${p}@${frames[0].rel}`)?.file, `${dir}/p.c`);
+      // One no stack used ends with the run.
+      prepareSymbolize(`${dir}/p`);
+      assertEquals((await execed(1)).length, 1);
+      await endSymbolize();
+      assertEquals(addr2lineChildren(), []);
     }, "alloctrace-symbolize-");
   },
 });
