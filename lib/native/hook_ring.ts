@@ -143,6 +143,13 @@ const CONTROL = 0x30; // head … drawIndex
 // the slots free at the first plus those freed after it, 2 * SLOTS. Not all
 // DRAWS up front: drawing 65,536 at the start cost ~35 ms of a sampled run.
 const DRAWS_AHEAD = 4 * SLOTS;
+// Countdowns written before the program runs, while it waits: before the
+// first refill the stubs take at most SLOTS (every slot free, none freed
+// until a drain has refilled), and this keeps DRAWS_AHEAD's twofold margin
+// over that (the other half was drawn there too, on the critical path: a
+// draw costs ~0.5 µs on a quiet machine, several times that before V8 has
+// compiled it).
+const DRAWS_FIRST = 2 * SLOTS;
 // How much of a copy the stubs hash: all of it until a stack is unwound,
 // then a little past the deepest any unwinding has looked (a shallow
 // stack's hash then costs its depth, not ~2 KB).
@@ -218,7 +225,7 @@ export class HookRing {
       return false;
     }
     if (o.sampler === null) return !o.wantStacks || this.#fillDraws(DRAWS);
-    return this.#fillDraws(DRAWS_AHEAD);
+    return this.#fillDraws(DRAWS_FIRST);
   }
 
   /**
