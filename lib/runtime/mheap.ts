@@ -199,13 +199,16 @@ export class MHeap {
 
   /**
    * Grows {@link mem} and {@link bits} to cover the first `end` bytes of the
-   * arena, at least doubling them (at most to the mapped heap): a growth
-   * copies them.
+   * arena, at least doubling them (at most to the arena's end): a growth
+   * copies them, so they grow ahead of the mapped heap instead of with
+   * each of its 4 MiB steps (a copy of the whole heap each time was 2.6%
+   * of binary-trees at depth 18). Words past the mapped heap stay zero,
+   * untouched.
    */
   #cover(end: number): void {
     const n = Math.min(
       Math.max(end / 8, this.bits.length * 2, 4096),
-      this.#mappedBytes / 8,
+      this.#maxPages * this.pageSize / 8,
     );
     this.mem = grown(this.mem, n);
     this.bits = grown(this.bits, n);
