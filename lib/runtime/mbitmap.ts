@@ -447,10 +447,17 @@ export function heapBitsClearDead(
     let dead = alloc[w] & ~m;
     if (dead === 0) continue;
     if (m === 0) {
-      // Nothing marked among these 32 slots: free slots' bits are 0
-      // already, so all 32 are cleared at once.
-      const w0 = base + (w << 5) * ew;
-      bits.fill(0, w0, Math.min(w0 + 32 * ew, base + span.nelems * ew));
+      // Nothing marked among these 32 slots, nor maybe the next ones (a
+      // dead span: all of them): free slots' bits are 0 already, so the
+      // whole run is cleared at once.
+      let end = w + 1;
+      while (end < mark.length && mark[end] === 0) end++;
+      bits.fill(
+        0,
+        base + (w << 5) * ew,
+        base + Math.min(end << 5, span.nelems) * ew,
+      );
+      w = end - 1;
       continue;
     }
     while (dead !== 0) {
