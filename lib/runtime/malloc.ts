@@ -416,10 +416,12 @@ export class Malloc {
    * (a small integer, returned unboxed), or -1 when the
    * allocation needs the full path (no free slot in the cached span, a
    * heap-profile sample due, an allocation consumer, a type or P that
-   * mallocgc must check or treat apart). Its bytecode stays under V8's
-   * inlining limit (460 bytes; 421 now, the counters being in
-   * `HeapStats.countMalloc`), so that a workload with one `newobject` call
-   * site gets it inlined: adding to it can silently undo that.
+   * mallocgc must check or treat apart). Its bytecode (429 bytes) stays
+   * under V8's per-function inlining limit (460), but with what it inlines
+   * itself (the slot search, the heap bits, the counters) it no longer fits
+   * a caller's cumulative budget (920) beside a workload's own inlined calls:
+   * binary-trees' `bottomUpTree` calls it (`--trace-turbo-inlining`). The
+   * call costs little; what it does costs the rest.
    */
   mallocFast(typ: GoType, p: number): number {
     const id = typ.id;
