@@ -72,8 +72,11 @@ Deno.test("fidelity runs: the committed untraced gctrace runs parse into their c
   const quiet = "binarytrees -depth 14 -quiet";
   const trees = await committedGCTraces("binarytrees", 14, quiet);
   assertEquals(trees.map((r) => r.length), [18, 17, 15, 17, 17, 17]);
-  // Only runs of the command asked for: these are of -quiet.
+  // Only runs of the command asked for: the file also holds 20 runs of the
+  // printing program (a machine at load ~3.6), which runs a cycle more.
   const printing = "binarytrees -depth 14";
-  assertEquals(await committedGCTraces("binarytrees", 14, printing), []);
+  const loud = await committedGCTraces("binarytrees", 14, printing);
+  assertEquals(loud.length, 20);
+  assertEquals(loud.filter((r) => r.length === 18).length, 17);
   assertEquals(await committedGCTraces("leak", 1, "leak -n 1"), []);
 });
