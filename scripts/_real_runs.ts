@@ -18,7 +18,7 @@
  * @module
  */
 
-import { type GCLine, gcLines } from "./_trace_figures.ts";
+import { cutGCLine, type GCLine, gcLines } from "./_trace_figures.ts";
 
 /** What one real traced run shows, per cycle and in its frees. */
 export interface RunFigures {
@@ -118,20 +118,10 @@ export async function committedGCTraces(
     heads[i].includes(` ${command} (`)
   ).map((run) => {
     const lines = gcLines(run);
-    // A line cut off at exit (runtime.GC() returned while mark termination
-    // still printed it) is a cycle still, with no figures.
-    for (const m of run.matchAll(/^gc (\d+) @[\d.]+s [^\n]*$/gm)) {
-      if (+m[1] > lines.length && m[0].length < 200) {
-        lines.push({
-          n: +m[1],
-          before: NaN,
-          atTerm: NaN,
-          marked: NaN,
-          goal: NaN,
-          forced: false,
-          cut: true,
-        });
-      }
+    // A line cut off at exit is a cycle still, with no figures.
+    for (const m of run.matchAll(/^gc \d+ @[^\n]*$/gm)) {
+      const cut = cutGCLine(m[0]);
+      if (cut !== null && cut.n > lines.length) lines.push(cut);
     }
     return lines;
   });

@@ -66,6 +66,25 @@ export function gcLines(text: string): GCLine[] {
   return out;
 }
 
+/**
+ * A gctrace line cut off when the program exited (runtime.GC() returned and
+ * the program ended while mark termination's M still printed it piece by
+ * piece): still a cycle, its number the only figure. Null for any other line.
+ */
+export function cutGCLine(line: string): GCLine | null {
+  const m = /^gc (\d+) @[\d.]+s /.exec(line);
+  if (m === null || line.length >= 200) return null;
+  return {
+    n: +m[1],
+    before: NaN,
+    atTerm: NaN,
+    marked: NaN,
+    goal: NaN,
+    forced: false,
+    cut: true,
+  };
+}
+
 /** What one trace says. */
 export interface TraceFigures {
   allocs: Map<number, number>;
@@ -152,20 +171,10 @@ export async function analyze(
       s = s.slice(0, gm.index) + s.slice(gm.index + gm[0].length);
       if (s === "") return;
     } else {
-      // The last cycle's line, cut off: runtime.GC() returns and the
-      // program exits while mark termination's M still prints it piece by
-      // piece (seen on leak -n 300 under load). It still counts as a cycle.
-      const cut = /^gc (\d+) @[\d.]+s /.exec(s);
-      if (cut !== null && s.length < 200) {
-        f.gc.push({
-          n: +cut[1],
-          before: NaN,
-          atTerm: NaN,
-          marked: NaN,
-          goal: NaN,
-          forced: false,
-          cut: true,
-        });
+      // The last cycle's line, cut off (seen on leak -n 300 under load).
+      const cut = cutGCLine(s);
+      if (cut !== null) {
+        f.gc.push(cut);
         return;
       }
     }
