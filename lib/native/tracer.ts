@@ -602,6 +602,10 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     if (!attached && !killed && opts.killWanted?.()) {
       killed = true;
       for (const tid of alive) c.kill(tid, 9);
+      // A stopped child waiting for a fork event its killed parent never
+      // sends: let it run into the kill (it stayed stopped for ever).
+      for (const tid of earlyStops) t.cont(tid);
+      earlyStops.clear();
     }
     const { tid, s } = t.wait(-1, WALL | WNOHANG);
     now = performance.now() - t0;
@@ -623,6 +627,15 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       continue;
     }
     alive.add(tid);
+    if (killed) {
+      // Whatever stops after the kill (a fork child whose parent was
+      // killed before its fork event was read; a thread or child born
+      // since) is killed too and let run into it: left stopped, it and
+      // this loop waited for ever.
+      c.kill(tid, 9);
+      t.cont(tid);
+      continue;
+    }
     if (proc === undefined) {
       // A new thread or child whose clone/fork event has not come yet.
       const tgid = tgidOf(tid);
