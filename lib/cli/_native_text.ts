@@ -49,6 +49,10 @@ export interface NativeReport {
 
 const n = (x: number) => x.toLocaleString("en-US");
 
+/** `k` and its noun, singular for exactly one ("1 block", "2 blocks"). */
+const count = (k: number, one: string, many = `${one}s`) =>
+  `${n(k)} ${k === 1 ? one : many}`;
+
 /** A duration in ms as a short label (1ms, 10s). */
 function msLabel(ms: number): string {
   return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`;
@@ -121,36 +125,48 @@ export function nativeText(
       : `program       ${r.command.join(" ")}: exit code ${r.exitCode}, ${
         r.seconds.toFixed(2)
       } s`,
-    `calls         ${n(a.allocs)} allocations (${n(a.allocBytes)} bytes), ${
-      n(a.frees)
-    } frees`,
+    `calls         ${count(a.allocs, "allocation")} (${
+      count(a.allocBytes, "byte")
+    }), ${count(a.frees, "free")}`,
   );
   if (a.unmatchedFrees > 0) {
     out.push(
       `              ${
-        n(a.unmatchedFrees)
-      } frees of blocks allocated before tracing started`,
+        a.unmatchedFrees === 1
+          ? "1 free of a block"
+          : `${n(a.unmatchedFrees)} frees of blocks`
+      } allocated before tracing started`,
     );
   }
   if (r.inheritedFrees > 0) {
     out.push(
       `              ${
-        n(r.inheritedFrees)
-      } frees by fork children of blocks inherited from their parent`,
+        r.inheritedFrees === 1
+          ? "1 free by a fork child of a block inherited from its parent"
+          : `${
+            n(r.inheritedFrees)
+          } frees by fork children of blocks inherited from their parent`
+      }`,
     );
   }
   if (r.droppedAtExec.blocks > 0) {
     out.push(
-      `              ${n(r.droppedAtExec.blocks)} blocks (${
-        n(r.droppedAtExec.bytes)
-      } bytes) live at an exec, dropped with their image (not leaks)`,
+      `              ${count(r.droppedAtExec.blocks, "block")} (${
+        count(r.droppedAtExec.bytes, "byte")
+      }) live at an exec, ${
+        r.droppedAtExec.blocks === 1
+          ? "dropped with its image (not a leak)"
+          : "dropped with their image (not leaks)"
+      }`,
     );
   }
   out.push(
-    `peak live     ${n(a.peakLiveBytes)} bytes (call ${n(a.peakAt.record)})`,
-    `live at ${r.attached ? "end " : "exit"}  ${n(a.liveBytes)} bytes in ${
-      n(a.liveObjects)
-    } blocks`,
+    `peak live     ${count(a.peakLiveBytes, "byte")} (call ${
+      n(a.peakAt.record)
+    })`,
+    `live at ${r.attached ? "end " : "exit"}  ${
+      count(a.liveBytes, "byte")
+    } in ${count(a.liveObjects, "block")}`,
   );
   const table = (
     title: string,

@@ -144,7 +144,7 @@ Deno.test({
     assertEquals(r.code, 0, r.stderr);
     assertTrue(
       r.stderr.includes(
-        "\n              1 frees by fork children of blocks inherited from their parent\n",
+        "\n              1 free by a fork child of a block inherited from its parent\n",
       ),
       r.stderr,
     );
