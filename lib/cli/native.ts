@@ -262,7 +262,6 @@ export async function nativeCommand(args: string[]): Promise<number> {
       pid: onlyPid,
     });
   });
-  sinkReady.catch(() => {}); // (thrown where it is awaited)
   let sink: NativeSink | null = null;
   // On a terminal: events so far, their rate, the live bytes.
   // The program writes to the same terminal: a status line on the last row.
