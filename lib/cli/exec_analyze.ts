@@ -237,6 +237,8 @@ export interface ExecAnalyzeOptions {
   html?: string;
   /** Value of the folded stacks. */
   type: HeapSampleType;
+  /** `--go`, which only an allocfreetrace trace's size classes follow. */
+  go?: string;
 }
 
 /** Analyses an execution trace input; returns the exit code. */
@@ -264,7 +266,14 @@ export async function analyzeExecTrace(
     }
   }, { quiet: o.quiet, ready: (r) => exec = new ExecAnalyzer(r.types) });
   const result = exec!.finish(read.heap, read.reader.stats.duration);
-  for (const w of o.quiet && !o.strict ? [] : read.warnings) {
+  // --go picks the rules an allocfreetrace trace's printed sizes are read
+  // under; an execution trace has each object's class as its Go ran it.
+  // Not a problem of the input: --strict does not fail on it.
+  const warnings = o.go === undefined ? read.warnings : [
+    ...read.warnings,
+    `--go ${o.go} is ignored: an execution trace records each object's size class as its Go ran it`,
+  ];
+  for (const w of o.quiet && !o.strict ? [] : warnings) {
     console.error(`alloctrace: warning: ${w}`);
   }
   if (o.strict && read.warnings.length > 0) {
@@ -312,7 +321,7 @@ export async function analyzeExecTrace(
         generations: read.reader.stats.generations,
         events: eventCounts(read.reader),
         anomalies: read.heap.anomalies,
-        warnings: read.warnings,
+        warnings,
         ...result,
       },
       null,

@@ -10,7 +10,11 @@ import { Runtime } from "../runtime/runtime.ts";
 import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
 import { StackTable } from "../trace/events.ts";
 import { Replayer } from "../trace/replay.ts";
-import { detectGoVersion, rulesWarning } from "../trace/goversion.ts";
+import {
+  detectGoVersion,
+  execRulesWarning,
+  rulesWarning,
+} from "../trace/goversion.ts";
 import { heapSamples } from "../profile/heap.ts";
 import { HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { openInput } from "./_input.ts";
@@ -117,21 +121,25 @@ export async function replayCommand(args: string[]): Promise<number> {
   replayer.finish();
   const atLive = allocsAtLiveWarning(input.name, replayer.allocsAtLive);
   if (atLive !== null) read.warnings.push(atLive);
-  const guess = "parser" in read
-    ? detectGoVersion(read.parser.stats, stacks)
-    : null;
-  const mismatch = guess === null ? null : rulesWarning(
-    guess,
-    rt.preset.name,
-    "the replay's size classes, fragmentation and GC pacing",
-  );
-  if (guess !== null && mismatch !== null) {
-    const v = guess.version as PresetName;
-    read.warnings.push(
-      `${mismatch}; ${
-        PRESET_NAMES.includes(v) ? `use --go ${v}` : "no preset models it yet"
-      }`,
+  const figures = "the replay's size classes, fragmentation and GC pacing";
+  if ("parser" in read) {
+    const guess = detectGoVersion(read.parser.stats, stacks);
+    const mismatch = rulesWarning(guess, rt.preset.name, figures);
+    if (mismatch !== null) {
+      const v = guess.version as PresetName;
+      read.warnings.push(
+        `${mismatch}; ${
+          PRESET_NAMES.includes(v) ? `use --go ${v}` : "no preset models it yet"
+        }`,
+      );
+    }
+  } else {
+    const mismatch = execRulesWarning(
+      read.reader.stats.version,
+      rt.preset.name,
+      figures,
     );
+    if (mismatch !== null) read.warnings.push(mismatch);
   }
   for (const w of values.quiet ? [] : read.warnings) {
     console.error(`alloctrace: warning: ${w}`);

@@ -190,6 +190,40 @@ export function rulesWarning(
   })`;
 }
 
+/**
+ * The warning for `figures` computed under preset `rules` from a Go
+ * 1.`minor` execution trace, or null when `rules` is the newest release
+ * preset at or before that Go: no preset may be that release, and the
+ * newest one before it has its size classes and allocation headers
+ * (go1.23's sizeclasses.go only adds minHeapAlign to go1.22's).
+ *
+ * @example
+ * ```ts
+ * import { execRulesWarning } from "../../mod.ts";
+ * if (execRulesWarning(23, "go1.22", "sizes") !== null) throw new Error();
+ * const w = execRulesWarning(23, "go1.19", "sizes")!;
+ * if (!w.endsWith("use --go go1.22 (the nearest preset)")) throw new Error(w);
+ * ```
+ */
+export function execRulesWarning(
+  minor: number,
+  rules: string,
+  figures: string,
+): string | null {
+  let nearest: string | null = null;
+  for (const p of PRESET_NAMES) {
+    const m = /^go1\.(\d+)$/.exec(p);
+    if (m === null || Number(m[1]) > minor) continue;
+    if (nearest === null || Number(m[1]) > Number(nearest.slice(4))) {
+      nearest = p;
+    }
+  }
+  if (nearest === null || rules === nearest) return null;
+  return `${figures} follow ${rules}'s rules, but the trace comes from go1.${minor} (its execution trace's header); use --go ${nearest}${
+    nearest === `go1.${minor}` ? "" : " (the nearest preset)"
+  }`;
+}
+
 /** One row of a size table: a printed size, its count and requested bytes. */
 export interface SizeRow {
   /** Rounded size as printed. */

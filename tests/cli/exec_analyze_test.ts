@@ -145,6 +145,43 @@ Deno.test("replay exec trace: the same allocations at the same slot sizes in the
   assertEquals(bytes("main.Small"), [4000, 4000 * 32]);
 });
 
+Deno.test("analyze exec trace --go: one warning line that --go is ignored, the same report; -q silences it", async () => {
+  const plain = await alloctrace(["analyze", `${DIR}leak.trace.gz`], READ);
+  const r = await alloctrace(
+    ["analyze", `${DIR}leak.trace.gz`, "--go", "go1.19"],
+    READ,
+  );
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(
+    r.stderr,
+    "alloctrace: warning: --go go1.19 is ignored: an execution trace records each object's size class as its Go ran it\n",
+  );
+  assertEquals(r.stdout, plain.stdout);
+  const j = await alloctrace(
+    ["analyze", `${DIR}leak.trace.gz`, "--go", "go1.19", "--json", "-q"],
+    READ,
+  );
+  assertEquals(j.stderr, "");
+  assertEquals(JSON.parse(j.stdout).warnings, [
+    "--go go1.19 is ignored: an execution trace records each object's size class as its Go ran it",
+  ]);
+});
+
+Deno.test("replay exec trace: a Go 1.23 trace on go1.19's rules warns once, as an allocfreetrace trace does; go1.22 (the nearest preset) does not", async () => {
+  const r = await alloctrace(["replay", `${DIR}churn.trace.gz`], READ);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(
+    r.stderr,
+    "alloctrace: warning: the replay's size classes, fragmentation and GC pacing follow go1.19's rules, but the trace comes from go1.23 (its execution trace's header); use --go go1.22 (the nearest preset)\n",
+  );
+  const near = await alloctrace(
+    ["replay", `${DIR}churn.trace.gz`, "--go", "go1.22"],
+    READ,
+  );
+  assertEquals(near.code, 0, near.stderr);
+  assertEquals(near.stderr, "");
+});
+
 Deno.test("diff of two exec traces: by type", async () => {
   const r = await alloctrace(
     ["diff", `${DIR}leak.trace.gz`, `${DIR}lru.trace.gz`],
