@@ -138,17 +138,36 @@ Deno.test("no import circle among files, of values or of types", () => {
   assertEquals(_cycles(LIB, () => true), []);
 });
 
-Deno.test("mod.ts has no FFI (lib/native) in its import graph", () => {
+/** The files `file` loads before it runs: its static value imports, transitively. */
+function _reach(file: string): Set<string> {
   const seen = new Set<string>();
-  const todo = ["mod.ts"];
+  const todo = [file];
   while (todo.length > 0) {
     const f = todo.pop()!;
     if (seen.has(f)) continue;
     seen.add(f);
     for (const e of _imports(f)) if (!e.typeOnly) todo.push(e.to);
   }
+  return seen;
+}
+
+Deno.test("mod.ts has no FFI (lib/native) in its import graph", () => {
+  const seen = _reach("mod.ts");
   assertTrue(seen.size > 30, `mod.ts reaches only ${seen.size} files`);
   assertEquals([...seen].filter((f) => f.startsWith("lib/native/")), []);
+});
+
+Deno.test("analyze loads no output writer up front: the HTML report, pprof (npm:pprof-format), the heap profile and folded stacks load only when asked for", () => {
+  const seen = _reach("lib/cli/analyze.ts");
+  assertTrue(seen.has("lib/cli/_output.ts"), [...seen].join(" "));
+  const writers = [
+    "lib/report/html.ts",
+    "lib/profile/proto.ts",
+    "lib/profile/heap.ts",
+    "lib/profile/folded.ts",
+    "lib/profile/text.ts",
+  ];
+  assertEquals(writers.filter((f) => seen.has(f)), []);
 });
 
 Deno.test("no script, bench or library file imports from tests/", () => {

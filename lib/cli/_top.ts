@@ -4,11 +4,11 @@
  * @module
  */
 
+import type { HeapSample } from "../profile/proto.ts";
 import {
   HEAP_SAMPLE_TYPES,
-  type HeapSample,
   type HeapSampleType,
-} from "../profile/proto.ts";
+} from "../profile/sample_types.ts";
 import { fmtBytes } from "../report/units.ts";
 
 // Callers (native) take the formatter from here too.

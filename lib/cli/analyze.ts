@@ -20,7 +20,7 @@ import {
   rulesWarning,
   sizesUnderRules,
 } from "../trace/goversion.ts";
-import { HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
+import { HEAP_SAMPLE_TYPES } from "../profile/sample_types.ts";
 import { openInput } from "./_input.ts";
 import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
 import { Outputs, stdoutColor, writeAnalysisOutputs } from "./_output.ts";

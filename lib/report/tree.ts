@@ -7,11 +7,11 @@
  * @module
  */
 
+import type { HeapSample } from "../profile/proto.ts";
 import {
   HEAP_SAMPLE_TYPES,
-  type HeapSample,
   type HeapSampleType,
-} from "../profile/proto.ts";
+} from "../profile/sample_types.ts";
 import { fmtBytes } from "./units.ts";
 
 interface TNode {
