@@ -251,7 +251,9 @@ function table(el, cols, rows, expand) {
 const siteCell = { key: "site", label: "site", left: true };
 if (D.sites.length) {
   table($("sites"), [{ key: "allocs", label: "allocs", fmt }, { key: "allocBytes", label: "bytes", fmt: bytes }, { key: "frees", label: "frees", fmt }, { key: "live", label: "live", fmt }, { key: "liveBytes", label: "live bytes", fmt: bytes }, siteCell], D.sites, (r) => r.stack);
-  table($("leaks"), [{ key: "live", label: "objects", fmt }, { key: "liveBytes", label: "bytes", fmt: bytes }, ...(D.gc ? [{ key: "cycles", label: "GC cycles survived (min/mean/max)" }] : []), siteCell], D.leaks, (r) => r.liveStack);
+  // None: one line, not a table of headers only.
+  if (D.leaks.length) table($("leaks"), [{ key: "live", label: "objects", fmt }, { key: "liveBytes", label: "bytes", fmt: bytes }, ...(D.gc ? [{ key: "cycles", label: "GC cycles survived (min/mean/max)" }] : []), siteCell], D.leaks, (r) => r.liveStack);
+  else { const p = document.createElement("p"); p.textContent = "No leak candidates."; $("leaks").replaceChildren(p); }
   // No GC (native): lifetimes in bytes allocated in between, sizes by power of two.
   if (!D.gc) { $("lifetitle").textContent = "Lifetimes of freed objects (bytes allocated between allocation and free)"; $("sizetitle").textContent = "Sizes (requests rounded up to a power of two)"; for (const s of D.sites) s.lifetime = s.lifetimeBytes; }
   const maxL = Math.max(1, ...D.sites.flatMap((s) => s.lifetime));

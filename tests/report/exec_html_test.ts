@@ -259,3 +259,56 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "an execution trace with no leak candidates: the report says so in one line, not an empty table with headers",
+  ignore: chromium === null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const trace =
+        new URL("../testdata/go1.23/churn.trace.gz", import.meta.url)
+          .pathname;
+      const perms = ["--allow-env", "--allow-read", `--allow-write=${dir}`];
+      const j = await alloctrace(["analyze", trace, "--json"], perms);
+      assertEquals(j.code, 0, j.stderr);
+      const types = JSON.parse(j.stdout).types as TypeRow[];
+      assertEquals(types.filter((t) => t.leakCandidate), []);
+      assertTrue(types.some((t) => t.live > 0), "objects live at the end");
+      const h = await alloctrace(
+        ["analyze", trace, "--html", `${dir}/c.html`],
+        perms,
+      );
+      assertEquals(h.code, 0, h.stderr);
+      const { page, errors, requests } = await watchedPage(chromium!);
+      try {
+        await open(page, `${dir}/c.html`);
+        assertEquals(
+          await page.eval<string>(
+            "document.getElementById('leaks').innerText.trim()",
+          ),
+          "No leak candidates.",
+        );
+        assertEquals(
+          await page.eval<number>(
+            "document.querySelectorAll('#leaks table').length",
+          ),
+          0,
+        );
+        // The other tables still render.
+        assertTrue(
+          await page.eval<number>(
+            "document.querySelectorAll('#sites tr.row').length",
+          ) > 0,
+        );
+        await screenshot(page, "report-exectrace-no-leaks");
+        assertEquals(errors, []);
+        assertEquals(requests, []);
+      } finally {
+        await page.close();
+      }
+    });
+  },
+});
