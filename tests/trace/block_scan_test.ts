@@ -532,7 +532,13 @@ Deno.test("byte parser: records whose frames are known by their lines' hashes gi
       if (f.damage === "cr") fn += "\r";
       if (f.damage === "space") fn = `main.a b(${f.args})`;
       if (f.damage === "tab") fn = `\t${fn}`;
-      if (f.damage === "createdby") fn = `created by ${f.func}`;
+      // One creator for every goroutine: Go never reuses a goroutine id, so
+      // a goroutine's `created by` line is the same in all its records. (A
+      // record the byte parser takes from its cache does not note its
+      // creator again, so a goroutine given two creators, which no real
+      // trace has, would keep its first where the string parser keeps its
+      // last: fast-check seed 2089002602 found that.)
+      if (f.damage === "createdby") fn = "created by main.(*T).m";
       if (f.damage === "elided") fn = "...additional frames elided...";
       lines.push(fn);
       if (f.damage === "foreign") lines.push("hello from the program");
