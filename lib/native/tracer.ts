@@ -593,6 +593,10 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     return n;
   };
   let killed = false;
+  // Threads past their exit stop: alive until reaped (a main thread that
+  // ended first is reaped only with its whole process), never reached
+  // through again.
+  const exiting = new Set<number>();
   while (alive.size > 0) {
     if (attached && deadline?.()) {
       detach();
@@ -622,6 +626,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     if ((s & 0x7f) === 0 || (s & 0xff) !== 0x7f) {
       // Exited, or killed by a signal.
       alive.delete(tid);
+      exiting.delete(tid);
       procOf.delete(tid);
       if (tid === pid) exitCode = (s & 0x7f) === 0 ? sig : 128 + (s & 0x7f);
       continue;
@@ -652,12 +657,13 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     // Whatever the stop, that process's ring first: records are older than it.
     proc.mode?.drain(false);
     if (event === EV_EXIT) {
+      exiting.add(tid);
       if (tid === proc.mem.pid) {
         // The thread its memory and maps are reached through is ending
         // (a main thread's pthread_exit): through another one from now on,
         // or the rest of the process's calls would be read from nowhere.
         const other = [...alive].find((x) =>
-          x !== tid && procOf.get(x) === proc && !vforkKids.has(x)
+          !exiting.has(x) && procOf.get(x) === proc && !vforkKids.has(x)
         );
         if (other !== undefined) {
           proc.mem.through(other);

@@ -222,6 +222,23 @@ int main() { leader = getpid(); pthread_t t; pthread_create(&t, 0, w, 0); pthrea
     marks: 30,
   },
   {
+    name:
+      "the main thread ends, then the thread memory was read through ends too: a third thread's calls are all kept (the ended main thread is not picked again)",
+    body: `#include <string.h>
+#include <sys/syscall.h>
+static pid_t leader; static volatile pid_t atid;
+/* Whether thread t has ended (a zombie or gone). */
+static int gone(pid_t t) { char path[64], st[256]; snprintf(path, sizeof path, "/proc/self/task/%d/stat", t);
+  FILE *f = fopen(path, "r"); if (!f) return 1; size_t n = fread(st, 1, sizeof st - 1, f); fclose(f);
+  st[n] = 0; char *e = strrchr(st, ')'); return !e || e[2] == 'Z' || e[2] == 'X'; }
+void *b(void *x) { while (!gone(atid)) usleep(1000); mark(30); fprintf(stderr, "ok\\n"); return 0; }
+void *a(void *x) { atid = syscall(SYS_gettid); while (!gone(leader)) usleep(1000);
+  pthread_t t; pthread_create(&t, 0, b, 0); pthread_detach(t); usleep(20000); pthread_exit(0); }
+int main() { leader = getpid(); pthread_t t; pthread_create(&t, 0, a, 0); pthread_exit(0); }`,
+    code: 0,
+    marks: 30,
+  },
+  {
     name: "a signal handler that allocates",
     body: `static void h(int s) { mark(1); }
 int main() { signal(SIGUSR1, h); for (int i = 0; i < 20; i++) raise(SIGUSR1);
