@@ -468,8 +468,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       : CLONE_VM;
     return (flags & CLONE_VM) !== 0n;
   };
-  const tgidOf = (tid: number): number =>
-    _statusField(`/proc/${tid}/status`, "Tgid") || tid;
   // A new thread, before it runs: its thread pointer names its records.
   const newThread = (proc: Proc, tid: number) => {
     knownTids.add(tid);
@@ -643,7 +641,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     }
     if (proc === undefined) {
       // A new thread or child whose clone/fork event has not come yet.
-      const tgid = tgidOf(tid);
+      const tgid = _tgidOf(tid);
       const owner = tgid === tid ? undefined : procOf.get(tgid);
       if (owner === undefined) {
         earlyStops.add(tid); // stays stopped until its event comes
@@ -844,8 +842,7 @@ function spawnStopped(c: Libc, argv: string[]): number {
  * it is let go once at its first stop.
  */
 function _releaseEarlyChild(t: Tracee, parent: number, child: number): void {
-  const tgid = _statusField(`/proc/${child}/status`, "Tgid") || child;
-  if (tgid === parent) return;
+  if (_tgidOf(child) === parent) return;
   t.wait(child, WALL);
   t.detach(child);
 }
@@ -868,6 +865,11 @@ function _ended(tid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The process thread `tid` belongs to (itself when it is gone). */
+function _tgidOf(tid: number): number {
+  return _statusField(`/proc/${tid}/status`, "Tgid") || tid;
 }
 
 /** A number field of a `/proc/…/status` file; 0 when the process is gone. */
