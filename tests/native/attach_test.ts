@@ -4,7 +4,7 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { ROOT } from "../_run.ts";
-import { compile, dir, mallocBytes, skip } from "./_support.ts";
+import { compile, dir, mallocBytes, pidFrom, skip } from "./_support.ts";
 
 const SERVER = `#include <stdio.h>
 #include <stdlib.h>
@@ -56,11 +56,7 @@ Deno.test({
       stderr: "null",
     }).spawn();
     try {
-      let pid = 0;
-      for (let i = 0; i < 200 && pid === 0; i++) {
-        await sleep(20);
-        pid = await read(pidFile);
-      }
+      const pid = await pidFrom(pidFile, 200);
       assertTrue(pid > 0, "the program started");
       const attach = (extra: string[]) =>
         new Deno.Command(Deno.execPath(), {

@@ -292,11 +292,7 @@ const readNums = async (f: string) =>
   (await Deno.readTextFile(f).catch(() => "")).trim().split(" ").map(Number);
 /** Waits for the ticker's pid and its 5th tick. */
 async function started(pidFile: string, tickFile: string): Promise<number> {
-  let pid = 0;
-  for (let i = 0; i < 400 && !(pid > 0); i++) {
-    await sleep(50);
-    [pid] = await readNums(pidFile);
-  }
+  const pid = await pidFrom(pidFile, 400, 50);
   assertTrue(pid > 0, "the program started");
   while (!((await readNums(tickFile))[0] >= 5)) await sleep(10);
   return pid;
