@@ -106,7 +106,7 @@ export interface SinkOptions {
   /** Also analyse the sampled allocations on their own (a sampling rate is set). */
   sampled: boolean;
   /** Where to write the trace as it goes (an open output), or null. */
-  traceOut: { writeSync(p: Uint8Array): number } | null;
+  traceOut: { write(p: Uint8Array): void } | null;
   /** What a site is (as analyze's --by). */
   by: SiteBy;
   /** Only this process's events (0: all). */
@@ -237,11 +237,9 @@ export class NativeSink {
       : null;
     // The trace goes through the seed's own printer, as `run --go go1.2-seed` writes it.
     const file = o.traceOut;
-    this.#writer = file === null ? null : new ByteWriter((chunk) => {
-      for (let off = 0; off < chunk.length;) {
-        off += file.writeSync(chunk.subarray(off));
-      }
-    });
+    this.#writer = file === null
+      ? null
+      : new ByteWriter((chunk) => file.write(chunk));
     this.#printer = this.#writer === null
       ? null
       : new SeedPrinter(this.#writer);

@@ -224,13 +224,14 @@ export async function nativeCommand(args: string[]): Promise<number> {
   // Every output checked before the program runs, as analyze's are: no two
   // on one file, none on the program itself (a trace written over the
   // binary destroyed it).
+  const program = attachPid === undefined ? _programPath(argv[0]) : null;
   const outs = output?.Outputs.check({
     "--trace-out": values["trace-out"],
     "--html": values.html,
     "--pprof": values.pprof,
     "--folded": values.folded,
     "--json": jsonPath,
-  }, attachPid === undefined ? [_programPath(argv[0])] : []) ?? null;
+  }, program === null ? [] : [program]) ?? null;
   const quiet = values.quiet;
   // The trace is written as it goes, as every output is (an exclusive
   // temporary under an unpredictable name, renamed over the target, a
@@ -239,9 +240,6 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const traceOut = traceOutPath === undefined
     ? null
     : output!.openOutput(traceOutPath);
-  const traceSink = traceOut === null ? null : {
-    writeSync: (b: Uint8Array) => (traceOut.write(b), b.length),
-  };
   // The analysis modules load on this thread while the tracer's worker
   // boots and starts the program (its first events wait for them), and
   // with stacks, what symbolizing the first one needs gets ready.
@@ -250,14 +248,10 @@ export async function nativeCommand(args: string[]): Promise<number> {
     import("./_native_sink.ts"),
     stacks ? import("../native/symbolize.ts") : null,
   ]).then(([{ NativeSink }, symbolize]) => {
-    symbolize?.prepareSymbolize(
-      attachPid === undefined
-        ? _programPath(argv[0])
-        : `/proc/${attachPid}/exe`,
-    );
+    symbolize?.prepareSymbolize(program ?? `/proc/${attachPid}/exe`);
     return new NativeSink({
       sampled: rate > 0,
-      traceOut: traceSink,
+      traceOut,
       by: site.by,
       pid: onlyPid,
     });
