@@ -8,7 +8,7 @@
  */
 
 import type { AnalysisResult, SiteStats } from "../trace/analyze.ts";
-import { fmtBytes } from "../report/units.ts";
+import { countOf, fmtBytes } from "../report/units.ts";
 import {
   leakSites,
   siteTable,
@@ -48,10 +48,6 @@ export interface NativeReport {
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
-
-/** `k` and its noun, singular for exactly one ("1 block", "2 blocks"). */
-const count = (k: number, one: string, many = `${one}s`) =>
-  `${n(k)} ${k === 1 ? one : many}`;
 
 /** A duration in ms as a short label (1ms, 10s). */
 function msLabel(ms: number): string {
@@ -125,9 +121,9 @@ export function nativeText(
       : `program       ${r.command.join(" ")}: exit code ${r.exitCode}, ${
         r.seconds.toFixed(2)
       } s`,
-    `calls         ${count(a.allocs, "allocation")} (${
-      count(a.allocBytes, "byte")
-    }), ${count(a.frees, "free")}`,
+    `calls         ${countOf(a.allocs, "allocation")} (${
+      countOf(a.allocBytes, "byte")
+    }), ${countOf(a.frees, "free")}`,
   );
   if (a.unmatchedFrees > 0) {
     out.push(
@@ -151,8 +147,8 @@ export function nativeText(
   }
   if (r.droppedAtExec.blocks > 0) {
     out.push(
-      `              ${count(r.droppedAtExec.blocks, "block")} (${
-        count(r.droppedAtExec.bytes, "byte")
+      `              ${countOf(r.droppedAtExec.blocks, "block")} (${
+        countOf(r.droppedAtExec.bytes, "byte")
       }) live at an exec, ${
         r.droppedAtExec.blocks === 1
           ? "dropped with its image (not a leak)"
@@ -161,12 +157,12 @@ export function nativeText(
     );
   }
   out.push(
-    `peak live     ${count(a.peakLiveBytes, "byte")} (call ${
+    `peak live     ${countOf(a.peakLiveBytes, "byte")} (call ${
       n(a.peakAt.record)
     })`,
     `live at ${r.attached ? "end " : "exit"}  ${
-      count(a.liveBytes, "byte")
-    } in ${count(a.liveObjects, "block")}`,
+      countOf(a.liveBytes, "byte")
+    } in ${countOf(a.liveObjects, "block")}`,
   );
   const table = (
     title: string,

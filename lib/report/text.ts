@@ -24,7 +24,7 @@ import {
   type SiteStats,
 } from "../trace/analyze.ts";
 import { frameText, type SiteFrame } from "../trace/sites.ts";
-import { fmtBytes } from "./units.ts";
+import { countOf, fmtBytes } from "./units.ts";
 
 /** Options of the text tables. */
 export interface TextOptions {
@@ -42,9 +42,6 @@ export interface TextOptions {
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
-/** A count and its noun, singular for exactly one (`1 GC cycle`, `2 frees`). */
-const _count = (x: number, one: string, many = one + "s") =>
-  `${n(x)} ${x === 1 ? one : many}`;
 
 /**
  * Lines of a table: every column right-aligned except the last (the site),
@@ -91,10 +88,10 @@ export function summaryLines(
   gc = true,
 ): string[] {
   const out = [
-    `trace         ${name}: ${_count(r.allocs, "allocation")} (${
+    `trace         ${name}: ${countOf(r.allocs, "allocation")} (${
       n(r.allocBytes)
-    } bytes), ${_count(r.frees, "free")}${
-      gc ? `, ${_count(r.gcs, "GC cycle")}` : ""
+    } bytes), ${countOf(r.frees, "free")}${
+      gc ? `, ${countOf(r.gcs, "GC cycle")}` : ""
     }`,
   ];
   if (r.unmatchedFrees > 0) {
@@ -115,10 +112,10 @@ export function summaryLines(
     `peak live     ${n(r.peakLiveBytes)} bytes${
       r.peakAt.line > 0 ? ` at line ${n(r.peakAt.line)}` : ""
     } (record ${n(r.peakAt.record)}${
-      gc ? `, after ${_count(r.peakAt.cycle, "GC cycle")}` : ""
+      gc ? `, after ${countOf(r.peakAt.cycle, "GC cycle")}` : ""
     })`,
     `live at end   ${n(r.liveBytes)} bytes in ${
-      _count(r.liveObjects, "object")
+      countOf(r.liveObjects, "object")
     }`,
   );
   return out;

@@ -45,3 +45,19 @@ export function fmtBytes(bytes: number): string {
     frac === 0 ? "" : `.${String(frac).padStart(2, "0")}`
   }${units[u]}`;
 }
+
+/**
+ * A count, with thousands separators, and its noun: singular for exactly
+ * one. The text reports' one way to say how many.
+ *
+ * @example
+ * ```ts
+ * import { countOf } from "./units.ts";
+ * if (countOf(1, "block") !== "1 block") throw new Error();
+ * if (countOf(2000, "free") !== "2,000 frees") throw new Error();
+ * if (countOf(0, "GC cycle") !== "0 GC cycles") throw new Error();
+ * ```
+ */
+export function countOf(x: number, one: string, many = `${one}s`): string {
+  return `${x.toLocaleString("en-US")} ${x === 1 ? one : many}`;
+}
