@@ -113,10 +113,8 @@ export async function readTrace(
         if (later !== null && want === 0) {
           // Where the Worker started: when this part ended between records
           // (and had one), its part is read as this parser would read it.
-          const st = parser.stats;
-          const records = st.allocs + st.frees + st.gcs + st.rejected;
           if (
-            parser.idle && records > 0 && await later.apply(parser, sink)
+            parser.idle && !noRecord() && await later.apply(parser, sink)
           ) {
             bytes += later.bytes;
             split = true;
@@ -197,7 +195,7 @@ export async function readTrace(
       } MiB, and byte ${nulAt.toLocaleString("en-US")} is a NUL (binary data)`,
     );
   }
-  if (st.allocs + st.frees + st.gcs + st.rejected === 0 && st.cut === null) {
+  if (noRecord() && st.cut === null) {
     const packed = head === null ? null : compressionOf(head);
     if (packed !== null) {
       throw new Error(
