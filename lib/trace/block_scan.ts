@@ -247,14 +247,12 @@ export class BlockScanner {
    * left to the caller.
    */
   run(s: number, n: number, maxLine: number): number {
-    this.#scannedN = n;
     if (this.#entries === 0) {
       // An empty table knows no record: none read, nothing scanned.
       this.stopAt = s;
       this.full = false;
       this.runLines = 0;
       this.#scannedAt = -1;
-      this.#scannedE = this.#i32[27];
       return 0;
     }
     const k = this.#run(DATA_OFFSET + s, DATA_OFFSET + n, OUT_MAX, maxLine);
@@ -263,6 +261,7 @@ export class BlockScanner {
     this.full = r[25] === 1;
     this.runLines = k === 0 ? 0 : r[26];
     this.#scannedAt = r[28] === 1 ? this.stopAt : -1;
+    this.#scannedN = n;
     this.#scannedE = r[27];
     return k;
   }
