@@ -285,26 +285,21 @@ export class TraceallocPrinter {
       const { requested, typ } = this.#rt.allocInProgress;
       // A large object's proportional sweep: its own path where the
       // preset has it, else the one before an mcache's span.
-      const large = who === "allocLarge" &&
-        sweepers.allocLarge !== undefined;
+      const path = who === "allocLarge" && sweepers.allocLarge === undefined
+        ? "deductSweepCredit"
+        : who;
       const alloc = this.#allocTop(
         kind,
         typ === null || typ.noscan,
         false,
         requested,
         typ?.addr ?? 0,
-        large
+        path === "allocLarge"
           ? this.#rtFrames.mallocgcLarge
-          : who === "cacheSpan" || who === "deductSweepCredit" ||
-              who === "allocLarge"
+          : path === "cacheSpan" || path === "deductSweepCredit"
           ? this.#rtFrames.mallocgcRefill
           : undefined,
       );
-      const path = large
-        ? "allocLarge"
-        : who === "allocLarge"
-        ? "deductSweepCredit"
-        : who;
       return [...(sweepers[path] ?? sweepers.gcStart), ...alloc];
     };
     if (this.#stacks === "js") {
