@@ -97,8 +97,6 @@ export interface GCRuntime {
   readonly globals: Globals;
   /** Goroutines (their root slots). */
   readonly allgs: readonly Goroutine[];
-  /** The running goroutine (stopped where it started the cycle). */
-  readonly sched: { readonly curg: Goroutine };
   /** The functions of goroutines' frames (their frame sizes). */
   readonly symtab: SymbolTable;
   /** Specials (what finalizer-bearing objects point to is a root). */
@@ -596,7 +594,7 @@ export class Collector {
         g,
         rt.symtab,
         model,
-        g === rt.sched.curg ? stopped : "parked",
+        g === rt.curg ? stopped : "parked",
       );
       stackBytes += used;
       stackAlloc += model === null ? used : stackAllocated(used, model);
@@ -610,7 +608,7 @@ export class Collector {
       if (s.specials === null) continue;
       for (const [i, sp] of s.specials) {
         if (sp.finalizer !== undefined && s.types !== null) {
-          this.#scanobject(s, i);
+          this.#push(s, i);
         }
       }
     }
@@ -647,6 +645,11 @@ export class Collector {
     this.markedObjects++;
     this.pacer.heapMarked += span.elemsize;
     if (span.types === null) return;
+    this.#push(span, i);
+  }
+
+  /** Puts slot `i` of pointerful `span` on the work list (scanned by #drain). */
+  #push(span: MSpan, i: number): void {
     const n = this.#nwork;
     if (n === this.#workW.length) this.#growWork();
     const ew = span.elemsize >>> 3;
@@ -701,26 +704,6 @@ export class Collector {
   #scanLarge(off: number): void {
     const span = this.#heap.spanOfOff(off)!;
     this.#scanTyped(span, span.slotOf(off - span.base));
-  }
-
-  /** Greys everything the object in slot `i` of `span` points to. */
-  #scanobject(span: MSpan, i: number): void {
-    const ew = span.elemsize >>> 3;
-    if (ew > 16) return this.#scanTyped(span, i);
-    const heap = this.#heap;
-    const bits = heap.bits;
-    const mem = heap.mem;
-    const a = heap.arenaStart;
-    const w0 = (span.base >>> 3) + i * ew;
-    let last = -1;
-    for (let k = 0; k < ew; k++) {
-      if (bits[w0 + k] === 0) continue;
-      this.scannedWords++;
-      last = k;
-      const v = mem[w0 + k];
-      if (v !== 0) this.#greyOff(v - a);
-    }
-    if (last >= 0) this.#heapScanWork += (last + 1) * 8;
   }
 
   /** {@link scanobject} of a slot over 128 bytes, by its type's pointer words. */
