@@ -196,8 +196,6 @@ const GO119_STARTUP_LAYOUTS: Readonly<Record<string, TypeSpec>> = {
   "os.file": { size: 88, pointers: [0, 80 / 8 - 1] },
   "flag.Flag": { size: 64, pointers: [0, 56 / 8 - 1] },
   "flag.FlagSet": { size: 96, pointers: [0, 96 / 8 - 1] },
-  "fmt.pp": { size: 200, pointers: [0, 200 / 8 - 1] },
-  "sync.poolLocal": { size: 128, pointers: [0, 32 / 8 - 1] },
   "struct { F uintptr; R *flag.FlagSet }": { size: 16, pointers: [1] },
   "struct { F uintptr; .autotmp_1 chan int }": { size: 16, pointers: [1] },
   "struct { F uintptr; .autotmp_2 chan int }": { size: 16, pointers: [1] },

@@ -210,7 +210,6 @@ const _LAYOUTS: Readonly<Record<string, TypeSpec>> = {
   "base64.Encoding": { size: 328, pointers: [] },
   // A closure over an int (json.floatEncoder is `type floatEncoder int`).
   "struct { F uintptr; R json.floatEncoder }": { size: 16, pointers: [] },
-  "runtime.uint64InterfacePtr": { size: 8, pointers: [] },
 };
 
 /**
