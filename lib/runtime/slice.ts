@@ -67,16 +67,7 @@ export function growslice(
   newLen: number,
   p: number,
 ): { addr: number; cap: number } {
-  let newcap = oldCap;
-  const doublecap = newcap + newcap;
-  if (newLen > doublecap) newcap = newLen;
-  else if (oldCap < 256) newcap = doublecap;
-  else {
-    while (newcap > 0 && newcap < newLen) {
-      newcap += Math.floor((newcap + 768) / 4);
-    }
-    if (newcap <= 0) newcap = newLen;
-  }
+  const newcap = nextslicecap(newLen, oldCap);
   const capmem = elem.size === 0
     ? 0
     : malloc.roundupsize(newcap * elem.size, elem.noscan);
@@ -98,4 +89,26 @@ export function growslice(
     }
   }
   return { addr, cap };
+}
+
+/**
+ * growslice's new capacity for `newLen` elements past `oldCap` (Go's
+ * `nextslicecap`): double below 256, then grow by a quarter plus 192.
+ *
+ * @example
+ * ```ts
+ * import { nextslicecap } from "./slice.ts";
+ * if (nextslicecap(5, 4) !== 8 || nextslicecap(20, 4) !== 20) throw new Error();
+ * if (nextslicecap(257, 256) !== 512) throw new Error();
+ * ```
+ */
+export function nextslicecap(newLen: number, oldCap: number): number {
+  let newcap = oldCap;
+  const doublecap = newcap + newcap;
+  if (newLen > doublecap) return newLen;
+  if (oldCap < 256) return doublecap;
+  while (newcap > 0 && newcap < newLen) {
+    newcap += Math.floor((newcap + 768) / 4);
+  }
+  return newcap <= 0 ? newLen : newcap;
 }

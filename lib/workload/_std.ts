@@ -15,6 +15,7 @@
 import type { Runtime } from "../runtime/runtime.ts";
 import type { GoType } from "../runtime/types.ts";
 import { AllocKind } from "../stack/allockind.ts";
+import { nextslicecap } from "../runtime/slice.ts";
 import type { RuntimeFrame, StdFrames } from "../stack/runtime_frames.ts";
 
 const hex = (n: number) => "0x" + n.toString(16);
@@ -220,10 +221,7 @@ export class Printf {
     const need = len + n;
     if (need > this.#cap) {
       // growslice of []byte (the same rule in Go 1.19 and 1.22).
-      let newcap = this.#cap;
-      if (need > 2 * newcap) newcap = need;
-      else if (newcap < 256) newcap *= 2;
-      else while (newcap < need) newcap += Math.floor((newcap + 768) / 4);
+      const newcap = nextslicecap(need, this.#cap);
       const rt = this.#rt;
       const size = rt.roundupsize(newcap);
       rt.store(pp, 0, _alloc(rt, path, size, null, false));
