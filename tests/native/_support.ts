@@ -138,8 +138,15 @@ export async function pidFrom(
   return pid;
 }
 
-/** The first 16 bytes of `malloc` in process `pid` and in ours (same libc). */
-export async function mallocBytes(pid: number): Promise<[string, string]> {
+/**
+ * The first 16 bytes of `malloc` in process `pid` and in ours (same libc),
+ * read through thread `via` of it (a main thread that has ended has no
+ * maps or memory any more).
+ */
+export async function mallocBytes(
+  pid: number,
+  via = pid,
+): Promise<[string, string]> {
   const { loadLibc, cstr } = await import("../../lib/native/ffi.ts");
   const c = loadLibc();
   const self = c.dlopen(cstr("libc.so.6"), 0x4 | 0x1);
@@ -157,8 +164,8 @@ export async function mallocBytes(pid: number): Promise<[string, string]> {
         )!.split("-")[0],
     );
   const off = addr - base(await Deno.readTextFile("/proc/self/maps"));
-  const theirs = base(await Deno.readTextFile(`/proc/${pid}/maps`)) + off;
-  const f = await Deno.open(`/proc/${pid}/mem`);
+  const theirs = base(await Deno.readTextFile(`/proc/${via}/maps`)) + off;
+  const f = await Deno.open(`/proc/${via}/mem`);
   await f.seek(theirs, Deno.SeekMode.Start);
   const buf = new Uint8Array(16);
   await f.read(buf);

@@ -130,3 +130,119 @@ Deno.test({
     }
   },
 });
+
+// Its main thread ends (pthread_exit) once `go` exists; a worker thread
+// runs on, allocating, until `stop` exists.
+const HEADLESS = `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <pthread.h>
+void *volatile keep;
+static char **args;
+void *worker(void *arg) {
+  for (long i = 1;; i++) {
+    void *p = malloc(48); keep = p; free(p);
+    FILE *f = fopen(args[2], "w"); fprintf(f, "%ld\\n", i); fclose(f);
+    if (access(args[4], F_OK) == 0) exit(5);
+    usleep(5000);
+  }
+  return 0;
+}
+int main(int argc, char **argv) {
+  args = argv;
+  pthread_t th; pthread_create(&th, 0, worker, 0);
+  FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
+  while (access(argv[3], F_OK) != 0) usleep(1000);
+  pthread_exit(0);
+}
+`;
+
+Deno.test({
+  name:
+    "native -p PID: the main thread ends (pthread_exit) while attached; Ctrl-C still detaches (the ended main thread is not waited for: it never stops), the program runs on",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("headless", HEADLESS, ["-pthread"]);
+    const [pidFile, tickFile, goFile, stopFile] = ["pid", "tick", "go", "stop"]
+      .map((x) => `${dir}/headless.${x}`);
+    const prog = new Deno.Command(bin, {
+      args: [pidFile, tickFile, goFile, stopFile],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      const pid = await pidFrom(pidFile, 200);
+      assertTrue(pid > 0, "the program started");
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "main.ts",
+          "native",
+          "-p",
+          String(pid),
+          "--json",
+          `${dir}/headless.json`,
+        ],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const status = () =>
+        Deno.readTextFile(`/proc/${pid}/status`).catch(() => "");
+      const tracer = async () =>
+        /^TracerPid:\s*(\d+)/m.exec(await status())?.[1];
+      for (let i = 0; i < 400 && (await tracer()) === "0"; i++) await sleep(50);
+      // The hooks in: malloc's entry patched.
+      const patched = async () => {
+        const [theirs, ours] = await mallocBytes(pid);
+        return theirs !== ours;
+      };
+      for (let i = 0; i < 400 && !(await patched()); i++) await sleep(50);
+      assertTrue(await patched(), "the hooks went in");
+      await Deno.writeTextFile(goFile, "");
+      // The main thread a zombie: ended, the process runs on.
+      const mainEnded = async () => {
+        const st = await Deno.readTextFile(`/proc/${pid}/task/${pid}/stat`)
+          .catch(() => "");
+        return /^[ZX]/.test(st.slice(st.lastIndexOf(")") + 2));
+      };
+      for (let i = 0; i < 400 && !(await mainEnded()); i++) await sleep(50);
+      assertTrue(await mainEnded(), "the main thread ended");
+      await sleep(300);
+      child.kill("SIGINT");
+      // A detach that waits for the ended main thread never returns.
+      const output = child.output();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const ended = await Promise.race([
+        output,
+        new Promise<null>((r) => timer = setTimeout(() => r(null), 60_000)),
+      ]);
+      clearTimeout(timer);
+      if (ended === null) {
+        child.kill("SIGKILL");
+        await output;
+        throw new Error("the detach hung (60 s after Ctrl-C)");
+      }
+      const err = new TextDecoder().decode(ended.stderr);
+      assertEquals(ended.code, 0, err);
+      const doc = JSON.parse(await Deno.readTextFile(`${dir}/headless.json`));
+      assertTrue(doc.allocs > 0, `${doc.allocs} allocations traced`);
+      const worker = [...Deno.readDirSync(`/proc/${pid}/task`)]
+        .map((d) => Number(d.name)).find((t) => t !== pid)!;
+      const workerStatus = await Deno.readTextFile(
+        `/proc/${pid}/task/${worker}/status`,
+      );
+      assertEquals(/^TracerPid:\s*(\d+)/m.exec(workerStatus)?.[1], "0");
+      const [theirs, ours] = await mallocBytes(pid, worker);
+      assertEquals(theirs, ours, "malloc's entry is as libc has it");
+      assertTrue(await advances(tickFile), "it runs on after the detach");
+      await Deno.writeTextFile(stopFile, "");
+      assertEquals((await prog.status).code, 5, "it ended on its own");
+    } finally {
+      try {
+        prog.kill("SIGKILL");
+      } catch { /* ended */ }
+    }
+  },
+});
