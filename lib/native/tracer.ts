@@ -478,6 +478,22 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     t.cont(tid);
   };
   const execEmulation = new Map<number, ReturnType<typeof emulatorFor>>();
+  // Threads past their exit stop: alive until reaped (a main thread that
+  // ended first is reaped only with its whole process), never reached
+  // through, nor waited for, again.
+  const exiting = new Set<number>();
+  // Thread `tid` of `proc` stopped at its exit.
+  const threadExits = (proc: Proc, tid: number) => {
+    exiting.add(tid);
+    if (tid !== proc.mem.pid) return;
+    // The thread its memory and maps are reached through is ending (a
+    // main thread's pthread_exit): through another one from now on, or
+    // the rest of the process's calls would be read from nowhere.
+    const other = [...alive].find((x) =>
+      !exiting.has(x) && procOf.get(x) === proc && !vforkKids.has(x)
+    );
+    if (other !== undefined) _reachThrough(proc, other);
+  };
 
   let exitCode = -1;
   if (attached) {
@@ -527,8 +543,12 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   const detach = () => {
     now = performance.now() - t0;
     const stopped = new Map<number, number>();
-    // (A thread that has ended is not waited for: it would never stop.)
-    for (const tid of alive) if (!t.interrupt(tid)) alive.delete(tid);
+    // (A thread that has ended, or is past its exit stop, is not waited
+    // for: it would never stop. An interrupt of an ended main thread
+    // succeeds all the same.)
+    for (const tid of alive) {
+      if (exiting.has(tid) || !t.interrupt(tid)) alive.delete(tid);
+    }
     // Until every thread known alive has stopped: a thread cloned meanwhile
     // stops too (and is let go) but does not count for one of them, or the
     // hooks stayed in when no stopped thread of the process was left to
@@ -550,8 +570,16 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         stopped.set(tid, stopped.get(tid) ?? 0);
         continue;
       }
+      if (event === EV_EXIT) {
+        // Ending: it will not stop again (its memory through another).
+        const p = procOf.get(tid);
+        if (p !== undefined) threadExits(p, tid);
+        alive.delete(tid);
+        t.cont(tid);
+        continue;
+      }
       if (event !== 0) {
-        t.cont(tid); // an exec, clone or exit on its way: it stops next
+        t.cont(tid); // an exec or clone on its way: it stops next
         continue;
       }
       if (sig === SIGTRAP && t.getRegs(tid)) {
@@ -591,10 +619,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     return n;
   };
   let killed = false;
-  // Threads past their exit stop: alive until reaped (a main thread that
-  // ended first is reaped only with its whole process), never reached
-  // through again.
-  const exiting = new Set<number>();
   while (alive.size > 0) {
     if (attached && deadline?.()) {
       detach();
@@ -655,24 +679,21 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     // Whatever the stop, that process's ring first: records are older than it.
     proc.mode?.drain(false);
     if (event === EV_EXIT) {
-      exiting.add(tid);
-      if (tid === proc.mem.pid) {
-        // The thread its memory and maps are reached through is ending
-        // (a main thread's pthread_exit): through another one from now on,
-        // or the rest of the process's calls would be read from nowhere.
-        const other = [...alive].find((x) =>
-          !exiting.has(x) && procOf.get(x) === proc && !vforkKids.has(x)
-        );
-        if (other !== undefined) {
-          proc.mem.through(other);
-          proc.maps.through(other);
-        }
-      }
+      threadExits(proc, tid);
       t.cont(tid);
       continue;
     }
     if (sig === SIGTRAP && event === EV_EXEC) {
-      // The thread that exec'd is now the process's only one, with its pid.
+      // The thread that exec'd is now the process's only one, with its
+      // pid; its old id (another thread's) is gone without an exit report.
+      const former = t.eventMsg(tid);
+      if (former !== tid) {
+        alive.delete(former);
+        exiting.delete(former);
+        procOf.delete(former);
+      }
+      // A main thread that had ended lives again as this one.
+      exiting.delete(tid);
       let p = proc;
       if (p.pid !== tid || pidOfTid.get(tid) !== p.pid) {
         // A vfork child's exec: its own process from now on.
@@ -680,6 +701,9 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         procOf.set(tid, p);
         setPidOf(tid, tid);
       }
+      // Its memory and maps are the exec'd thread's (the thread they were
+      // reached through may have been another, now gone).
+      _reachThrough(p, tid);
       startImage(p);
       if (tid === pid && !rootExecd) {
         rootExecd = true;
@@ -865,6 +889,16 @@ function _ended(tid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Reaches `proc`'s memory and maps through its thread `tid` from now on:
+ * both at once, since a thread id that has ended (a main thread's
+ * pthread_exit; a thread's old id after its exec) has neither any more.
+ */
+function _reachThrough(proc: Proc, tid: number): void {
+  proc.mem.through(tid);
+  proc.maps.through(tid);
 }
 
 /** The process thread `tid` belongs to (itself when it is gone). */
