@@ -177,3 +177,48 @@ export function spread(real: number[], sim: number, grain = 0): Spread {
     ok: sim >= lo && sim <= hi,
   };
 }
+
+/** A simulated figure against the real runs' median, for one cycle. */
+export interface MedianReading {
+  /** Real runs with this cycle. */
+  n: number;
+  median: number;
+  /** (sim − median) / median. */
+  off: number;
+  /** Within 10% of the median, widened by `grain`. */
+  ok: boolean;
+  /**
+   * Real runs themselves within 10% (and `grain`) of their median: how
+   * reachable the reading is for real Go, run to run.
+   */
+  near: number;
+}
+
+/**
+ * Issue 16's "live at each GC within 10%" read against the real runs'
+ * median instead of their spread: met when |sim − median| ≤ 10% of the
+ * median (+ `grain`, gctrace's whole MB where only that is known). `near`
+ * says how many real runs would meet it themselves.
+ *
+ * @example
+ * ```ts
+ * import { medianReading } from "./_real_runs.ts";
+ * const r = medianReading([90, 100, 100, 130, 200], 108);
+ * if (r.median !== 100 || !r.ok || r.near !== 3) throw new Error("median");
+ * ```
+ */
+export function medianReading(
+  real: number[],
+  sim: number,
+  grain = 0,
+): MedianReading {
+  const median = percentile(real, 50);
+  const within = (x: number) => Math.abs(x - median) <= median * 0.1 + grain;
+  return {
+    n: real.length,
+    median,
+    off: median === 0 ? (sim === 0 ? 0 : Infinity) : (sim - median) / median,
+    ok: within(sim),
+    near: real.filter(within).length,
+  };
+}

@@ -24,7 +24,10 @@
  * - frees by sweeper kind (who is on the stack of each `tracefree`), the
  *   model within 10 points of the pooled runs' mean share;
  * - the set difference of normalized line shapes (hex → 0xX, decimal → N);
- * - a verdict on each target of issue 16.
+ * - a verdict on each target of issue 16;
+ * - apart from the targets, each per-cycle figure read against the real
+ *   runs' median (±10%, the other reading of the issue's "live at each GC
+ *   within 10%"), with how many real runs are themselves within 10% of it.
  *
  * Usage:
  *
@@ -61,6 +64,7 @@ import {
 import {
   committedGCTraces,
   committedRuns,
+  medianReading,
   percentile,
   type RunFigures,
   spread,
@@ -176,6 +180,11 @@ interface Verdict {
   target: string;
   met: boolean;
   detail: string;
+  /**
+   * A per-cycle figure read against the real median (printed apart, not
+   * among the targets: the targets read "within 10%" against the spread).
+   */
+  median?: true;
 }
 
 /**
@@ -193,13 +202,16 @@ function rangeVerdict(
   sim: number[],
   grain: number,
   fmt: (x: number) => string,
-): Verdict {
+): [Verdict, Verdict] {
   console.log(
-    `  ${title} (real runs: P10–P90, median, min–max | sim, rank among the real runs):`,
+    `  ${title} (real runs: P10–P90, median, min–max | sim, rank among the real runs | sim against the median, real runs within 10% of it):`,
   );
   const n = Math.max(sim.length, ...real.map((r) => r.length));
   let out = 0;
   let worst = 0;
+  /** Cycles more than 10% from the real median, as "gc N ±x%". */
+  const medianOut: string[] = [];
+  let compared = 0;
   for (let i = 0; i < n; i++) {
     // A cut-off gctrace line (NaN) has no figure to compare.
     const r = real.filter((x) => i < x.length).map((x) => x[i])
@@ -224,6 +236,14 @@ function rangeVerdict(
           worst = Math.max(worst, off);
           mark += `  OUT (${(off * 100).toFixed(1)}% beyond P10–P90)`;
         }
+        // The other reading of "within 10%": of the real median.
+        const md = medianReading(r, s, grain);
+        const off = `${md.off >= 0 ? "+" : ""}${(md.off * 100).toFixed(1)}%`;
+        compared++;
+        if (!md.ok) medianOut.push(`gc ${i + 1} ${off}`);
+        mark += ` | median ${off} ${
+          md.ok ? "ok" : "OUT"
+        } (real ${md.near}/${md.n} within)`;
       }
     } else mark = "  (no counterpart)";
     console.log(
@@ -238,13 +258,21 @@ function rangeVerdict(
   const cycles = [...new Set(counts)].sort((a, b) => a - b).map((k) =>
     `${counts.filter((x) => x === k).length}×${k}`
   );
-  return {
+  return [{
     target: `${title} within [0.9 P10, 1.1 P90] of ${real.length} real runs`,
     met: out === 0,
     detail: `${out} of ${sim.length} cycles outside${
       out > 0 ? `, worst ${(worst * 100).toFixed(1)}% beyond` : ""
     } (cycles: real ${cycles.join(" ")}, sim ${sim.length})`,
-  };
+  }, {
+    target: `${title} within 10% of the median of ${real.length} real runs${
+      grain > 0 ? ` (± ${grain} of grain)` : ""
+    }`,
+    met: medianOut.length === 0,
+    detail: `${medianOut.length} of ${compared} cycles outside${
+      medianOut.length > 0 ? `: ${medianOut.join(", ")}` : ""
+    }`,
+  }];
 }
 
 /** The stored real traced runs of case `c` in `dir` (`PROGRAM-VALUE-*.gz`), by name. */
@@ -481,14 +509,14 @@ async function compareCase(
     if (c.target) {
       // Untraced, gctrace's "live heap" (Z, whole MB) is all there is:
       // each cycle against the range of the real runs, 1 MB of grain.
-      const v = rangeVerdict(
+      const [v, m] = rangeVerdict(
         "live (marked) at each GC, gctrace Z MB, untraced",
         pooledUntraced.map((run) => run.map((g) => g.marked)),
         simUntraced.gc.map((g) => g.marked),
         1,
         (x) => String(x),
       );
-      verdicts.push(v);
+      verdicts.push(v, { ...m, median: true });
     }
     return verdicts;
   }
@@ -557,21 +585,28 @@ async function compareCase(
         reals.map((r) => r.liveAtGC.length).join(", ")
       }, sim ${sim.liveAtGC.length}`,
     );
-    verdicts.push(rangeVerdict(
+    const [marked, markedMedian] = rangeVerdict(
       "live (marked) at each GC, traced, MB",
       pooled.map((r) => r.marked),
       sim.markedAtGC,
       0,
       mb3,
-    ));
-    verdicts.push(rangeVerdict(
+    );
+    const [heap, heapMedian] = rangeVerdict(
       "heap at each tracegc, traced, MB",
       pooled.map((r) => r.live),
       sim.liveAtGC,
       0,
       mb3,
-    ));
-    verdicts.push(sweep, shapes);
+    );
+    verdicts.push(
+      marked,
+      heap,
+      sweep,
+      shapes,
+      { ...markedMedian, median: true },
+      { ...heapMedian, median: true },
+    );
   } else {
     verdicts.push({
       target: "allocations within 1%",
@@ -729,14 +764,20 @@ async function main() {
         all.push([`${c.program} -${c.flag} ${c.value}`, v]);
       }
     }
-    console.log("\n=== targets ===");
-    for (const [name, v] of all) {
+    const line = ([name, v]: [string, Verdict]) =>
       console.log(
         `${v.met ? "MET    " : "NOT MET"}  ${
           name.padEnd(22)
         } ${v.target}: ${v.detail}`,
       );
-    }
+    console.log("\n=== targets ===");
+    all.filter(([, v]) => !v.median).forEach(line);
+    // Issue 16's "live at each GC within 10%" does not say of what: the
+    // targets read it against real Go's spread, this against its median.
+    console.log(
+      "\n=== the per-cycle figures against the real median (±10%) ===",
+    );
+    all.filter(([, v]) => v.median).forEach(line);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
