@@ -163,12 +163,26 @@ export async function analyze(
     funcs = [];
   };
   const HEAD = /^trace(alloc|free)\((0x[0-9a-f]+), (0x[0-9a-f]+)/;
+  // A gctrace line printed inside a record's line (Go: between two print
+  // calls of the record, each taking printlock; the simulator's CLI:
+  // between two buffered chunks of the trace) ends with its own newline:
+  // the record's line goes on in the next one.
+  let carry = "";
   const line = (s: string) => {
+    if (carry !== "") {
+      s = carry + s;
+      carry = "";
+    }
     if (f.tail.push(s) > 4) f.tail.shift();
     const gm = GC_RE.exec(s);
     if (gm !== null) {
       f.gc.push(...gcLines(gm[0]));
-      s = s.slice(0, gm.index) + s.slice(gm.index + gm[0].length);
+      const after = s.slice(gm.index + gm[0].length);
+      if (gm.index > 0 && after === "") {
+        carry = s.slice(0, gm.index);
+        return;
+      }
+      s = s.slice(0, gm.index) + after;
       if (s === "") return;
     } else {
       // The last cycle's line, cut off (seen on leak -n 300 under load).
@@ -247,7 +261,7 @@ export async function analyze(
     }
     rest = text.slice(from);
   }
-  if (rest !== "") line(rest);
+  if (rest !== "" || carry !== "") line(rest);
   endRecord();
   if (f.liveAtGC.length > 0) {
     f.markedAtGC.push(f.liveAtGC.at(-1)! - freedSinceGC);

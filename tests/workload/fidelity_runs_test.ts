@@ -7,9 +7,11 @@ import { assertEquals, assertTrue } from "../_assert.ts";
 import {
   committedGCTraces,
   committedRuns,
+  medianReading,
   parseTracedRuns,
   spread,
 } from "../../scripts/_real_runs.ts";
+import { analyze } from "../../scripts/_trace_figures.ts";
 
 Deno.test("fidelity runs: a run saved without marked= gets each cycle's marked bytes from the next tracegc", () => {
   // Cycle 1: heap 10 at its tracegc; 8 bytes allocated until tracegc 2,
@@ -79,4 +81,40 @@ Deno.test("fidelity runs: the committed untraced gctrace runs parse into their c
   assertEquals(loud.length, 20);
   assertEquals(loud.filter((r) => r.length === 18).length, 17);
   assertEquals(await committedGCTraces("leak", 1, "leak -n 1"), []);
+});
+
+Deno.test("fidelity runs: a gctrace line printed inside a trace record does not lose the record", async () => {
+  // Go prints a gctrace line under printlock between two print calls of a
+  // record (each print statement takes printlock on its own); the
+  // simulator's CLI writes it between two buffered chunks of the trace.
+  // Either way the record's line goes on after the gctrace line's newline.
+  const gc =
+    "gc 1 @0.168s 0%: 0.025+10+0.040 ms clock, 0.050+0/0.060/0+0.080 ms cpu, 3->4->0 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P\n";
+  const text = "tracealloc(0xc000010000, 0x10)\ngoroutine 1 [running]:\n" +
+    "main.f()\n\tmain.go:1 +0x1\n\n" +
+    `tracealloc(0xc0004${gc}08000, 0xa000, uint8)\n` +
+    "goroutine 1 [running]:\nmain.g()\n\tmain.go:2 +0x1\n\n" +
+    "tracegc()\nend tracegc\n\n" +
+    "tracefree(0xc000408000, 0xa000)\ngoroutine 0 [idle]:\n" +
+    "runtime.bgsweep()\n\truntime/mgcsweep.go:1 +0x1\n\n";
+  const f = await analyze(
+    ReadableStream.from([new TextEncoder().encode(text)]),
+  );
+  assertEquals(f.allocCount, 2);
+  assertEquals(f.liveAtGC, [0x10 + 0xa000]);
+  assertEquals(f.markedAtGC, [0x10]);
+  assertEquals(f.orphanFrees, 0);
+  assertEquals(f.gc.map((g) => [g.n, g.atTerm, g.goal]), [[1, 4, 4]]);
+});
+
+Deno.test("fidelity runs: the median reading holds a cycle to 10% of the real median and counts the real runs that meet it", () => {
+  const real = [90, 100, 100, 130, 200];
+  const r = medianReading(real, 108);
+  assertEquals([r.n, r.median, r.ok, r.near], [5, 100, true, 3]);
+  assertEquals(medianReading(real, 111).ok, false);
+  assertEquals(medianReading(real, 89).ok, false);
+  assertTrue(Math.abs(medianReading(real, 111).off - 0.11) < 1e-12);
+  // gctrace's whole MB: the grain widens the window and who meets it.
+  assertEquals(medianReading([3, 3, 4, 5], 4, 1).ok, true);
+  assertEquals(medianReading([3, 3, 4, 5], 4, 1).near, 3);
 });
