@@ -222,3 +222,27 @@ export function medianReading(
     near: real.filter(within).length,
   };
 }
+
+/**
+ * How many real runs meet the median reading themselves on every cycle
+ * they have, each against the median of the other runs (leave one out):
+ * what "within 10% of the median" asks of real Go, run to run.
+ *
+ * @example
+ * ```ts
+ * import { runsWithinMedian } from "./_real_runs.ts";
+ * // The third run's second cycle is 50% above the others' median.
+ * const runs = [[10, 20], [10, 21], [11, 30], [10, 20]];
+ * if (runsWithinMedian(runs) !== 3) throw new Error("leave one out");
+ * ```
+ */
+export function runsWithinMedian(real: number[][], grain = 0): number {
+  return real.filter((run, j) =>
+    run.every((x, i) => {
+      const others = real.filter((r, k) => k !== j && i < r.length)
+        .map((r) => r[i]).filter((v) => !Number.isNaN(v));
+      return Number.isNaN(x) || others.length === 0 ||
+        medianReading(others, x, grain).ok;
+    })
+  ).length;
+}

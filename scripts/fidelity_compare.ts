@@ -67,6 +67,7 @@ import {
   medianReading,
   percentile,
   type RunFigures,
+  runsWithinMedian,
   spread,
 } from "./_real_runs.ts";
 
@@ -240,7 +241,9 @@ function rangeVerdict(
         const md = medianReading(r, s, grain);
         const off = `${md.off >= 0 ? "+" : ""}${(md.off * 100).toFixed(1)}%`;
         compared++;
-        if (!md.ok) medianOut.push(`gc ${i + 1} ${off}`);
+        if (!md.ok) {
+          medianOut.push(`gc ${i + 1} ${off} (real ${md.near}/${md.n} within)`);
+        }
         mark += ` | median ${off} ${
           md.ok ? "ok" : "OUT"
         } (real ${md.near}/${md.n} within)`;
@@ -271,7 +274,9 @@ function rangeVerdict(
     met: medianOut.length === 0,
     detail: `${medianOut.length} of ${compared} cycles outside${
       medianOut.length > 0 ? `: ${medianOut.join(", ")}` : ""
-    }`,
+    }; real runs meeting it on every cycle (each against the others' median): ${
+      runsWithinMedian(real, grain)
+    }/${real.length}`,
   }];
 }
 

@@ -9,6 +9,7 @@ import {
   committedRuns,
   medianReading,
   parseTracedRuns,
+  runsWithinMedian,
   spread,
 } from "../../scripts/_real_runs.ts";
 import { analyze } from "../../scripts/_trace_figures.ts";
@@ -117,4 +118,9 @@ Deno.test("fidelity runs: the median reading holds a cycle to 10% of the real me
   // gctrace's whole MB: the grain widens the window and who meets it.
   assertEquals(medianReading([3, 3, 4, 5], 4, 1).ok, true);
   assertEquals(medianReading([3, 3, 4, 5], 4, 1).near, 3);
+  // Each run against the others' median: the third run's second cycle is
+  // 50% above it; a cycle only one run has is not held to anything.
+  assertEquals(runsWithinMedian([[10, 20], [10, 21], [11, 30], [10, 20]]), 3);
+  assertEquals(runsWithinMedian([[10, 20], [10, 21, 5], [11, 21]]), 3);
+  assertEquals(runsWithinMedian([[10], [10], [12]]), 2);
 });

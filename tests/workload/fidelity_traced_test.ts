@@ -15,7 +15,8 @@
  *   [0.9 × P10, 1.1 × P90] of the real runs (scripts/_real_runs.ts; the
  *   rule scripts/fidelity_compare.ts applies): temporaries marks 3 to 12 of
  *   its 40 KB temporaries per cycle from run to run, and leak's third cycle
- *   starts early in 12 of 20 runs and late in 8 (the model: late);
+ *   starts early in 12 of 20 runs and late in 8 (the model: late); and
+ *   within 10% of the real median where nine in ten real runs are;
  * - each sweeper kind's share of the frees within 5 points of the real
  *   runs' mean, and within 10 points of at least two thirds of the runs
  *   (issue 16's target is 10 points of a real run, but real runs differ by
@@ -25,7 +26,11 @@
  *   why) within 10.
  */
 import { assertTrue } from "../_assert.ts";
-import { parseTracedRuns, spread } from "../../scripts/_real_runs.ts";
+import {
+  medianReading,
+  parseTracedRuns,
+  spread,
+} from "../../scripts/_real_runs.ts";
 import {
   binarytrees,
   leak,
@@ -158,6 +163,23 @@ function inRealRange(
         MiB(s.p10)
       }–${MiB(s.p90)} (median ${MiB(s.median)}; sim ${sim.map(MiB).join(" ")})`,
     );
+    // Where real Go is consistent (nine in ten of its runs within 10% of
+    // their median), the model is held to that median too. Elsewhere real
+    // runs themselves miss it: temporaries marks a whole number of 40 KB
+    // temporaries (4–6 of 26 runs within 10% of the median, which is less
+    // than one of them), leak's cycles 3–6 follow one of four paths as the
+    // cons/mark ratio's sign flips (14–17 of 26 within).
+    const m = medianReading(r, sim[i]);
+    if (m.near >= 0.9 * m.n) {
+      assertTrue(
+        m.ok,
+        `GC ${i + 1}: ${MiB(sim[i])} MiB ${what}, ${
+          (m.off * 100).toFixed(1)
+        }% from the median ${
+          MiB(m.median)
+        } of ${m.n} real runs, ${m.near} of which are within 10% of it`,
+      );
+    }
   }
 }
 
