@@ -218,8 +218,9 @@ function _runtime(values: Values, s: Settings): Runtime {
 }
 
 /**
- * Listens to GC cycles: the progress line, `gctrace=1`'s lines on stderr,
- * and the peak live heap at each GC start, which it returns.
+ * Listens to GC cycles: the progress line, `gctrace=1`'s lines on stderr
+ * (after `flushTrace`, which hands over a trace buffered for stderr), and
+ * the peak live heap at each GC start, which it returns.
  */
 function _watchGC(
   rt: Runtime,
@@ -227,6 +228,7 @@ function _watchGC(
   progress: Progress,
   gctrace: boolean,
   signals: SignalWatch | null,
+  flushTrace: () => void,
 ): () => number {
   let peak = 0;
   rt.events.subscribe({
@@ -241,6 +243,7 @@ function _watchGC(
         );
       }
       if (ev.kind === "end" && gctrace) {
+        flushTrace();
         console.error(
           formatGCTrace(rt.preset.name, ev.cycle, ev.stats, ev.forced),
         );
@@ -383,8 +386,20 @@ export async function runCommand(args: string[]): Promise<number> {
   const signals = s.godebug.vars.allocfreetrace > 0 && s.traceOut !== undefined
     ? await watchSignals()
     : null;
-  const peakAtGC = _watchGC(rt, chosen.name, progress, gctrace, signals);
-  let trace: Trace | null;
+  let trace: Trace | null = null;
+  // A trace on stderr is buffered: it is handed over before each gctrace
+  // line, which Go prints after the cycle's tracegc block.
+  const flushTrace = () => {
+    if (trace !== null && trace.file === null) trace.printer.flush();
+  };
+  const peakAtGC = _watchGC(
+    rt,
+    chosen.name,
+    progress,
+    gctrace,
+    signals,
+    flushTrace,
+  );
   try {
     trace = _openTrace(rt, s, signals);
   } catch (e) {

@@ -119,6 +119,33 @@ Deno.test("GODEBUG=gctrace=1 prints one go1.19 gctrace line per cycle on stderr;
   assertTrue(gc.at(-1)!.endsWith(" (forced)"));
 });
 
+Deno.test("GODEBUG=allocfreetrace=1,gctrace=1 on stderr: each gctrace line follows its cycle's tracegc block, as Go prints it", async () => {
+  // Go 1.19 prints the gctrace line at the end of mark termination, after
+  // tracegc(); the trace printer buffers records, so the line must not
+  // overtake the records before it.
+  const r = await alloctrace([
+    "run",
+    "temporaries",
+    "--n",
+    "300",
+    "--godebug",
+    "allocfreetrace=1,gctrace=1",
+    "--quiet",
+  ]);
+  assertEquals(r.code, 0, r.stderr.slice(-500));
+  const lines = r.stderr.split("\n");
+  const tracegc = lines.flatMap((l, i) => l === "end tracegc" ? [i] : []);
+  const gc = lines.flatMap((l, i) => /^gc \d+ @/.test(l) ? [i] : []);
+  assertEquals(gc.length, 4);
+  assertEquals(tracegc.length, gc.length);
+  for (let i = 0; i < gc.length; i++) {
+    assertTrue(
+      gc[i] > tracegc[i] && (i + 1 === gc.length || gc[i] < tracegc[i + 1]),
+      `gc ${i + 1} on line ${gc[i]}, tracegc blocks end on ${tracegc}`,
+    );
+  }
+});
+
 Deno.test("the go1.2-seed preset prints Go 1.2's gctrace line", async () => {
   const r = await alloctrace([
     "run",
