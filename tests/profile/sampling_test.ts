@@ -132,3 +132,87 @@ Deno.test("stack hash: the two-halves uint64 arithmetic equals BigInt's", () => 
     { numRuns: 500 },
   );
 });
+
+// Go's wyrand (runtime/stubs.go, 64-bit fastrand) and fastrandn, in BigInt
+// arithmetic as written there: the reference WyRand's halves must equal.
+class BigWyRand {
+  #s: bigint;
+  constructor(seed: bigint) {
+    this.#s = BigInt.asUintN(64, seed);
+  }
+  next(): number {
+    this.#s = BigInt.asUintN(64, this.#s + 0xa0761d6478bd642fn);
+    const p = this.#s * (this.#s ^ 0xe7037ed1a0b428dbn);
+    return Number(((p >> 64n) ^ p) & 0xffffffffn);
+  }
+  fastrandn(n: number): number {
+    return Number((BigInt(this.next()) * BigInt(n)) >> 32n);
+  }
+}
+
+Deno.test("WyRand without BigInt gives Go's wyrand values (BigInt reference), next and fastrandn", () => {
+  fc.assert(
+    fc.property(
+      fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      fc.array(
+        fc.oneof(
+          fc.constant(-1), // next()
+          fc.constant(1 << 26), // fastexprand's n
+          fc.constant(0xffffffff),
+          fc.integer({ min: 1, max: 0xffffffff }),
+        ),
+        { minLength: 1, maxLength: 200 },
+      ),
+      (seed, ops) => {
+        const a = new WyRand(seed);
+        const b = new BigWyRand(seed);
+        for (const n of ops) {
+          if (n < 0) assertEquals(a.next(), b.next());
+          else assertEquals(a.fastrandn(n), b.fastrandn(n));
+        }
+      },
+    ),
+    { numRuns: 2000 },
+  );
+  // States where the 64-bit add carries, and extreme limbs.
+  for (
+    const seed of [
+      0n,
+      (1n << 64n) - 1n,
+      (1n << 64n) - 0xa0761d6478bd642fn,
+      0x87898e9b21f4219bn,
+      0xffffffffn,
+      0xffffffff00000000n,
+    ]
+  ) {
+    const a = new WyRand(seed);
+    const b = new BigWyRand(seed);
+    for (let i = 0; i < 10000; i++) assertEquals(a.next(), b.next());
+  }
+});
+
+Deno.test("Sampler's draws equal those made with the BigInt wyrand", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 2 ** 31 }),
+      fc.integer({ min: 0, max: 7 }),
+      fc.constantFrom(1, 2, 4096, 524288, 0x7000000, 1e9),
+      (seed, p, rate) => {
+        const s = new Sampler("exponential", seed, p, rate);
+        const ref = new BigWyRand(
+          BigInt(seed) * 0x9e3779b97f4a7c15n + BigInt(p + 1),
+        );
+        const refDraw = () => {
+          if (rate === 1) return 0;
+          const mean = Math.min(rate, 0x7000000);
+          const q = ref.fastrandn(1 << 26) + 1;
+          const qlog = Math.min(0, fastlog2(q) - 26);
+          return Math.trunc(qlog * (-0.6931471805599453 * mean)) + 1;
+        };
+        assertEquals(s.nextSample, refDraw());
+        for (let i = 0; i < 50; i++) assertEquals(s.draw(rate), refDraw());
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
