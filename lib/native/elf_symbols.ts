@@ -162,7 +162,7 @@ export function readElfSymbols(path: string): ElfSymbols | null {
       }
     }
     // By address; of one address, in table order (.symtab's first).
-    const order = _byAddress(addr, n);
+    const order = byAddress(addr, n);
     const strings = new Uint8Array(base);
     let at = 0;
     for (const t of tables) {
@@ -193,8 +193,9 @@ export function readElfSymbols(path: string): ElfSymbols | null {
  * native sort of 64-bit keys (address · 2^20 + index), where a comparator
  * ran ~10^5 times before V8 compiled it (libc's debug file: ~20 ms of a
  * sampled run's first stack); a comparator when a key would not fit.
+ * (Also the unwinder's symbol order, eh_unwind.ts.)
  */
-function _byAddress(addr: Float64Array, n: number): Uint32Array {
+export function byAddress(addr: Float64Array, n: number): Uint32Array {
   const order = new Uint32Array(n);
   let max = 0;
   for (let i = 0; i < n; i++) if (addr[i] > max) max = addr[i];
