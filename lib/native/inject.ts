@@ -21,10 +21,14 @@
  * happened.
  *
  * Nothing here is C: the bytes are assembled below, instruction by
- * instruction, and only ever run inside the traced program.
+ * instruction (_asm.ts), and only ever run inside the traced program; the
+ * functions' displaced first instructions are moved by relocate.ts.
  *
  * @module
  */
+
+import { Asm, CC, le32 } from "./_asm.ts";
+import { relocate } from "./relocate.ts";
 
 /**
  * Record kinds (low 6 bits of a record's type word). An allocation's record
@@ -108,69 +112,6 @@ export const LAYOUT = {
 /** Bytes to map. */
 export const REGION_BYTES = LAYOUT.threads +
   (THREAD_SLOTS + STACK_PROBES) * 32;
-
-// ---- a small assembler with labels and RIP-relative operands ----
-
-class Asm {
-  readonly out: number[] = [];
-  readonly #labels = new Map<string, number>();
-  readonly #fixups: { at: number; label: string; end: number }[] = [];
-  constructor(readonly base: number) {}
-  get pc(): number {
-    return this.base + this.out.length;
-  }
-  b(...bytes: number[]): this {
-    this.out.push(...bytes);
-    return this;
-  }
-  label(name: string): this {
-    this.#labels.set(name, this.pc);
-    return this;
-  }
-  /** An instruction with a RIP-relative disp32 to an absolute address, then `imm`. */
-  rip(opcode: number[], modrmReg: number, target: number, imm: number[] = []) {
-    const end = this.pc + opcode.length + 1 + 4 + imm.length;
-    const disp = target - end;
-    if (disp < -0x80000000 || disp > 0x7fffffff) {
-      throw new Error("RIP-relative target out of range");
-    }
-    return this.b(...opcode, ((modrmReg & 7) << 3) | 5, ...le32(disp), ...imm);
-  }
-  /** jmp/jcc rel32 to a label (cc < 0: jmp). */
-  jump(cc: number, label: string): this {
-    if (cc < 0) this.b(0xe9);
-    else this.b(0x0f, 0x80 + cc);
-    this.#fixups.push({ at: this.out.length, label, end: this.pc + 4 });
-    return this.b(0, 0, 0, 0);
-  }
-  /** jmp rel32 to an absolute address. */
-  jmpTo(target: number): this {
-    return this.b(0xe9, ...le32(target - (this.pc + 5)));
-  }
-  /** jmp *0(%rip) with the absolute address after it (any distance). */
-  jmpAbs(target: number): this {
-    return this.b(0xff, 0x25, 0, 0, 0, 0, ...le64(target));
-  }
-  finish(): Uint8Array {
-    for (const f of this.#fixups) {
-      const t = this.#labels.get(f.label);
-      if (t === undefined) throw new Error(`no label ${f.label}`);
-      this.out.splice(f.at, 4, ...le32(t - f.end));
-    }
-    return new Uint8Array(this.out);
-  }
-}
-
-const le32 = (
-  v: number,
-) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];
-const le64 = (v: number) => {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, BigInt(v), true);
-  return [...b];
-};
-
-const CC = { b: 0x2, e: 0x4, ne: 0x5, ae: 0x3, g: 0xf } as const;
 
 /**
  * Appends a ring record: on exit rax = the record's address and r11 = its
@@ -653,129 +594,5 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
     code: a.finish(),
     patches,
     fullTraps: new Set(fullTraps),
-  };
-}
-
-// ---- moving a function's first instructions ----
-
-/** Registers' ModRM encodings are not needed: only lengths and RIP-relative fields. */
-interface Decoded {
-  len: number;
-  /** Offset of a rel32 / disp32 to re-aim, with the instruction's original end. */
-  rel?: { at: number; size: 1 | 4; kind: "disp" | "branch" };
-  /** A short conditional jump (7x rel8), rewritten as 0f 8x rel32. */
-  jcc8?: number;
-}
-
-/** The length of the ModRM (+SIB, disp) at b[i]; RIP-relative noted. */
-function modrm(b: Uint8Array, i: number): { len: number; ripAt?: number } {
-  const m = b[i];
-  const mod = m >> 6;
-  const rm = m & 7;
-  if (mod === 3) return { len: 1 };
-  let len = 1;
-  if (rm === 4) len++; // SIB
-  if (mod === 0 && rm === 5) return { len: 5, ripAt: i + 1 };
-  if (mod === 0 && rm === 4 && (b[i + 1] & 7) === 5) return { len: len + 4 };
-  if (mod === 1) len += 1;
-  if (mod === 2) len += 4;
-  return { len };
-}
-
-/** Decodes one instruction of the kinds function prologues use; null for others. */
-export function decode(b: Uint8Array, i: number): Decoded | null {
-  const s = i;
-  let rex = 0;
-  if (
-    b[i] === 0xf3 && b[i + 1] === 0x0f && b[i + 2] === 0x1e && b[i + 3] === 0xfa
-  ) {
-    return { len: 4 }; // endbr64
-  }
-  if (b[i] >= 0x40 && b[i] <= 0x4f) rex = b[i++];
-  const op = b[i++];
-  if (op >= 0x50 && op <= 0x5f) return { len: i - s }; // push/pop reg
-  if (rex === 0 && op >= 0x70 && op <= 0x7f) return { len: 2, jcc8: op - 0x70 };
-  if (op === 0x0f) {
-    const op2 = b[i++];
-    if (rex === 0 && op2 >= 0x80 && op2 <= 0x8f) {
-      return { len: 6, rel: { at: 2, size: 4, kind: "branch" } };
-    }
-    return null;
-  }
-  if (rex === 0 && (op === 0xe8 || op === 0xe9)) {
-    return { len: 5, rel: { at: 1, size: 4, kind: "branch" } };
-  }
-  // ALU/mov/test/lea r, r/m (no immediate).
-  const noImm = [
-    0x01,
-    0x03,
-    0x09,
-    0x0b,
-    0x21,
-    0x23,
-    0x29,
-    0x2b,
-    0x31,
-    0x33,
-    0x39,
-    0x3b,
-    0x85,
-    0x89,
-    0x8b,
-    0x8d,
-  ];
-  let imm = -1;
-  if (noImm.includes(op)) imm = 0;
-  else if (op === 0x83 || op === 0x80 || op === 0xc6 || op === 0xc1) imm = 1;
-  else if (op === 0x81 || op === 0xc7) imm = 4;
-  else if (op === 0xf7) imm = ((b[i] >> 3) & 7) <= 1 ? 4 : 0;
-  if (imm < 0) return null;
-  const m = modrm(b, i);
-  const len = i - s + m.len + imm;
-  if (m.ripAt !== undefined) {
-    return { len, rel: { at: m.ripAt - s, size: 4, kind: "disp" } };
-  }
-  return { len };
-}
-
-/**
- * Decodes at least 5 bytes of whole instructions at a function's entry and
- * returns an emitter that writes them (re-aimed where they are relative)
- * and a jump back; null when an instruction is not understood.
- */
-function relocate(
-  head: Uint8Array,
-  entry: number,
-  _a: Asm,
-): ((a: Asm) => void) | null {
-  const insns: Decoded[] = [];
-  let n = 0;
-  while (n < 5) {
-    const d = decode(head, n);
-    if (d === null || n + d.len > head.length) return null;
-    insns.push(d);
-    n += d.len;
-  }
-  return (a: Asm) => {
-    let off = 0;
-    for (const d of insns) {
-      const src = entry + off;
-      const bytes = head.slice(off, off + d.len);
-      if (d.jcc8 !== undefined) {
-        const target = src + 2 + ((bytes[1] << 24) >> 24);
-        a.b(0x0f, 0x80 + d.jcc8, ...le32(target - (a.pc + 6)));
-      } else if (d.rel !== undefined) {
-        const dv = new DataView(bytes.buffer);
-        const target = src + d.len + dv.getInt32(d.rel.at, true);
-        const nd = target - (a.pc + d.len);
-        if (nd < -0x80000000 || nd > 0x7fffffff) {
-          throw new Error("displaced instruction out of range");
-        }
-        dv.setInt32(d.rel.at, nd, true);
-        a.b(...bytes);
-      } else a.b(...bytes);
-      off += d.len;
-    }
-    a.jmpAbs(entry + off);
   };
 }

@@ -3,7 +3,8 @@
  * prologue decoder and the assembled stubs' entry patches.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { assemble, decode, LAYOUT, REC_FREE } from "../../lib/native/inject.ts";
+import { assemble, LAYOUT, REC_FREE } from "../../lib/native/inject.ts";
+import { decode } from "../../lib/native/relocate.ts";
 
 const bytes = (hex: string) =>
   new Uint8Array(hex.trim().split(/\s+/).map((h) => parseInt(h, 16)));
