@@ -8,6 +8,24 @@
 
 import { type Libc, PT, ptrOf, REG } from "./ffi.ts";
 
+/** The signal of a breakpoint or a ptrace event stop. */
+export const SIGTRAP = 5;
+// ptrace events (a stop's status >> 16).
+/** PTRACE_EVENT_FORK. */
+export const EV_FORK = 1;
+/** PTRACE_EVENT_VFORK. */
+export const EV_VFORK = 2;
+/** PTRACE_EVENT_CLONE. */
+export const EV_CLONE = 3;
+/** PTRACE_EVENT_EXEC (its message: the exec'd thread's former id). */
+export const EV_EXEC = 4;
+/** PTRACE_EVENT_VFORK_DONE. */
+export const EV_VFORK_DONE = 5;
+/** PTRACE_EVENT_EXIT. */
+export const EV_EXIT = 6;
+/** PTRACE_EVENT_STOP (an interrupt, a group stop, a new thread's first stop). */
+export const EV_STOP = 128;
+
 /** waitpid: any child, clone or not. */
 export const WALL = 0x40000000;
 /** waitpid: return 0 when nothing changed. */

@@ -33,19 +33,14 @@
  * Job control passes through: a stop signal is delivered and the group
  * stop is kept (PTRACE_LISTEN) until SIGCONT.
  *
+ * Starting the program stopped and seizing threads are in seize.ts; the
+ * hooks planted into a running process (`-p`) and the detach, attach.ts;
+ * what is kept of each process, traced_proc.ts.
+ *
  * @module
  */
 
-import {
-  cstr,
-  errno,
-  type Libc,
-  loadLibc,
-  loadUnwind,
-  PT,
-  ptrOf,
-  REG,
-} from "./ffi.ts";
+import { cstr, type Libc, loadLibc, loadUnwind, PT, REG } from "./ffi.ts";
 import { Sampler } from "../runtime/sampling.ts";
 import {
   EventObjects,
@@ -55,16 +50,26 @@ import {
 } from "./event.ts";
 import { RemoteMemory } from "./remote.ts";
 import { ProcMaps } from "./proc_maps.ts";
-import { Tracee, WALL, WNOHANG } from "./tracee.ts";
-import type {
-  HookedProcess,
-  HookMode,
-  ModeEvent,
-  ModeSettings,
-} from "./hook_mode.ts";
+import {
+  EV_CLONE,
+  EV_EXEC,
+  EV_EXIT,
+  EV_FORK,
+  EV_STOP,
+  EV_VFORK,
+  EV_VFORK_DONE,
+  SIGTRAP,
+  Tracee,
+  WALL,
+  WNOHANG,
+} from "./tracee.ts";
+import type { ModeEvent, ModeSettings } from "./hook_mode.ts";
 import type { StackStats } from "./hook_ring.ts";
 import { BreakpointMode, emulatorFor, stepPast } from "./breakpoint_mode.ts";
 import { InjectedMode } from "./injected_mode.ts";
+import { detachAll, plantRunning } from "./attach.ts";
+import { seizeRunning, seizeThread, spawnStopped, tgidOf } from "./seize.ts";
+import { type Proc, reachThrough } from "./traced_proc.ts";
 
 export type { NativeEvent, NativeFrame } from "./event.ts";
 export { subFlags8 } from "./breakpoint_mode.ts";
@@ -128,38 +133,12 @@ export interface NativeOptions {
   killWanted?: () => boolean;
 }
 
-const SIGTRAP = 5;
-const SIGPIPE = 13;
-const POSIX_SPAWN_SETSIGDEF = 0x04;
 const SIGCONT = 18;
 /** SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the signals of a group stop. */
 const STOP_SIGNALS = new Set([19, 20, 21, 22]);
 const SYS_CLONE = 56n;
 const SYS_CLONE3 = 435n;
 const CLONE_VM = 0x100n;
-const EV_FORK = 1;
-const EV_VFORK = 2;
-const EV_CLONE = 3;
-const EV_EXEC = 4;
-const EV_VFORK_DONE = 5;
-const EV_EXIT = 6;
-const EV_STOP = 128;
-
-/** A traced process (one image of it: an exec makes a new one). */
-interface Proc extends HookedProcess {
-  /** The executable's path. */
-  image: string;
-  /** Its id in the output. */
-  imageId: number;
-  /** Its hooks, once libc is mapped and they are planted. */
-  mode: HookMode | null;
-  /** ld.so's `_dl_debug_state` breakpoint (0: none) and its byte. */
-  rbrk: number;
-  rbrkOrig: number;
-  /** libc's `execve` breakpoint (0: none) and its byte. */
-  execBp: number;
-  execOrig: number;
-}
 
 /**
  * Traces `argv` to its end and returns its exit code (128 + signal when a
@@ -212,77 +191,12 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   const ptraceOptions = PT.O_TRACEEXEC | PT.O_TRACECLONE | PT.O_TRACEFORK |
     PT.O_TRACEVFORK | PT.O_TRACEVFORKDONE | PT.O_TRACEEXIT |
     (attached ? 0n : PT.O_EXITKILL);
-  /** Seizes `tid`; false when it is a thread of an attached process that has just ended. */
-  const seizeOne = (tid: number): boolean => {
-    if (c.ptrace(PT.SEIZE, BigInt(tid), 0n, ptraceOptions) >= 0n) return true;
-    const e = errno();
-    if (attached && e === 3 && tid !== pid) return false;
-    if (!attached) c.kill(pid, 9);
-    if (attached && e === 1 && tid === pid && _ended(pid)) {
-      // ptrace refuses an ended thread: it was not a permission problem.
-      throw new Error(
-        `process ${pid}'s main thread has ended (pthread_exit) while its other threads run on: ptrace cannot attach to such a process`,
-      );
-    }
-    throw new Error(
-      e === 3
-        ? `no process ${tid}`
-        : `ptrace is not permitted here (errno ${e}${
-          e === 1
-            ? ", EPERM: Yama ptrace_scope (attaching needs ptrace_scope 0, or CAP_SYS_PTRACE), a seccomp filter, another tracer, or another user's process"
-            : ""
-        })`,
-    );
-  };
   /** Attached: the threads seized, all stopped, with the signals they were about to take. */
-  const seized = new Map<number, number>();
-  if (attached) {
-    // Threads can start while we seize: read the list until it holds no new one.
-    for (let fresh = true; fresh;) {
-      fresh = false;
-      let tids: number[];
-      try {
-        tids = [...Deno.readDirSync(`/proc/${pid}/task`)].map((d) =>
-          Number(d.name)
-        );
-      } catch {
-        throw new Error(`no process ${pid}`);
-      }
-      for (const tid of tids) {
-        if (seized.has(tid)) continue;
-        seized.set(tid, 0);
-        fresh = true;
-        // A thread cloned by one already seized is ours already (ptrace's
-        // clone option), stopped or about to be: seizing it again fails.
-        if (_tracedByUs(pid, tid)) continue;
-        if (seizeOne(tid)) t.interrupt(tid);
-        else seized.delete(tid); // it ended since the list was read
-      }
-    }
-    for (const tid of seized.keys()) {
-      // Wait for its PTRACE_EVENT_STOP; a signal met first is given back later.
-      for (;;) {
-        const { s } = t.wait(tid, WALL);
-        if ((s & 0xff) !== 0x7f) {
-          seized.delete(tid); // it ended
-          break;
-        }
-        const event = s >>> 16;
-        if (event === EV_STOP) break;
-        const sig = (s >> 8) & 0xff;
-        if (event === 0 && sig !== SIGTRAP) seized.set(tid, sig);
-        if (event === EV_FORK || event === EV_VFORK || event === EV_CLONE) {
-          _releaseEarlyChild(t, pid, t.eventMsg(tid));
-        }
-        t.cont(tid);
-        // Another ptrace-stop met on its way (the end of a vfork, a fork,
-        // an exec) takes the interrupt's place: ask again, or it would run
-        // on untraced while we wait for a stop that never comes.
-        t.interrupt(tid);
-      }
-    }
-  } else {
-    seizeOne(pid);
+  const seized = attached
+    ? seizeRunning(c, t, pid, ptraceOptions)
+    : new Map<number, number>();
+  if (!attached) {
+    seizeThread(c, pid, pid, false, ptraceOptions);
     c.kill(pid, SIGCONT);
   }
   opts.onStart?.(pid);
@@ -492,41 +406,19 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     const other = [...alive].find((x) =>
       !exiting.has(x) && procOf.get(x) === proc && !vforkKids.has(x)
     );
-    if (other !== undefined) _reachThrough(proc, other);
+    if (other !== undefined) reachThrough(proc, other);
   };
 
   let exitCode = -1;
   if (attached) {
-    // Hooks into the running image: mmap run at ld.so's _dl_debug_state
-    // (any code address does; that one is a bare `ret`).
-    root.maps.refresh();
-    const libc = root.maps.libcStart();
-    const ld = root.maps.ldStart();
-    const first = [...seized.keys()].find((tid) => t.getRegs(tid));
-    const mode = libc === undefined || ld === undefined || first === undefined
-      ? null
-      : InjectedMode.plant(
-        { ...root, libcStart: libc },
-        settings,
-        first,
-        ld + rbrkOffset,
-      );
-    if (mode === null) {
-      for (const [tid, sig] of seized) t.detach(tid, sig);
-      throw new Error(
-        `cannot attach to ${pid}: ${
-          libc === undefined
-            ? "it does not use glibc's malloc (static or not a C program)"
-            : "the hooks cannot be written into it"
-        }`,
-      );
-    }
-    root.libcStart = libc!;
-    root.mode = mode;
-    root.execBp = libc! + execveOffset;
-    root.execOrig = t.setByte(first!, root.execBp, 0xcc);
-    root.rbrk = ld! + rbrkOffset;
-    root.rbrkOrig = t.setByte(first!, root.rbrk, 0xcc);
+    const mode = plantRunning(
+      t,
+      root,
+      seized,
+      settings,
+      rbrkOffset,
+      execveOffset,
+    );
     for (const [tid, sig] of seized) {
       knownTids.add(tid);
       alive.add(tid);
@@ -538,76 +430,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       t.cont(tid, sig);
     }
   }
-  // Attached: every thread stopped, the ring read, the hooks and
-  // breakpoints taken out, every thread let go.
-  const detach = () => {
-    now = performance.now() - t0;
-    const stopped = new Map<number, number>();
-    // (A thread that has ended, or is past its exit stop, is not waited
-    // for: it would never stop. An interrupt of an ended main thread
-    // succeeds all the same.)
-    for (const tid of alive) {
-      if (exiting.has(tid) || !t.interrupt(tid)) alive.delete(tid);
-    }
-    // Until every thread known alive has stopped: a thread cloned meanwhile
-    // stops too (and is let go) but does not count for one of them, or the
-    // hooks stayed in when no stopped thread of the process was left to
-    // take them out (its later calls then exhausted the slots: SIGTRAP).
-    const waiting = () => {
-      for (const tid of alive) if (!stopped.has(tid)) return true;
-      return false;
-    };
-    while (waiting()) {
-      const { tid, s } = t.wait(-1, WALL);
-      if (tid < 0) break;
-      if ((s & 0xff) !== 0x7f) {
-        alive.delete(tid);
-        continue;
-      }
-      const sig = (s >> 8) & 0xff;
-      const event = s >>> 16;
-      if (event === EV_STOP) {
-        stopped.set(tid, stopped.get(tid) ?? 0);
-        continue;
-      }
-      if (event === EV_EXIT) {
-        // Ending: it will not stop again (its memory through another).
-        const p = procOf.get(tid);
-        if (p !== undefined) threadExits(p, tid);
-        alive.delete(tid);
-        t.cont(tid);
-        continue;
-      }
-      if (event !== 0) {
-        t.cont(tid); // an exec or clone on its way: it stops next
-        continue;
-      }
-      if (sig === SIGTRAP && t.getRegs(tid)) {
-        const p = procOf.get(tid);
-        const bp = Number(t.regs[REG.rip]) - 1;
-        if (p !== undefined && (bp === p.execBp || bp === p.rbrk)) {
-          // Stopped on the execve or _dl_debug_state breakpoint: run the
-          // real instruction instead.
-          t.regs[REG.rip] = BigInt(bp);
-          t.setRegs(tid);
-          stopped.set(tid, 0);
-          continue;
-        }
-        if (p?.mode?.trap(tid, bp)) continue; // a full ring: read, and it runs on
-      }
-      stopped.set(tid, sig); // a signal of the program's: given back at the detach
-    }
-    for (const p of new Set(procOf.values())) {
-      const any = [...stopped.keys()].find((tid) => procOf.get(tid) === p);
-      if (any === undefined) continue;
-      p.mode?.drain(true);
-      p.mode?.remove(any);
-      if (p.execBp > 0) t.setByte(any, p.execBp, p.execOrig);
-      if (p.rbrk > 0) t.setByte(any, p.rbrk, p.rbrkOrig);
-    }
-    for (const [tid, sig] of stopped) t.detach(tid, sig);
-    alive.clear();
-  };
   const deadline = opts.detachWanted;
   // While the program runs, the rings are read every few milliseconds (the
   // tracer's own thread): events reach consumers as they happen, and the
@@ -621,7 +443,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   let killed = false;
   while (alive.size > 0) {
     if (attached && deadline?.()) {
-      detach();
+      now = performance.now() - t0;
+      detachAll(t, { alive, exiting, procOf, threadExits });
       exitCode = 0; // it runs on
       break;
     }
@@ -665,7 +488,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     }
     if (proc === undefined) {
       // A new thread or child whose clone/fork event has not come yet.
-      const tgid = _tgidOf(tid);
+      const tgid = tgidOf(tid);
       const owner = tgid === tid ? undefined : procOf.get(tgid);
       if (owner === undefined) {
         earlyStops.add(tid); // stays stopped until its event comes
@@ -703,7 +526,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       }
       // Its memory and maps are the exec'd thread's (the thread they were
       // reached through may have been another, now gone).
-      _reachThrough(p, tid);
+      reachThrough(p, tid);
       startImage(p);
       if (tid === pid && !rootExecd) {
         rootExecd = true;
@@ -811,107 +634,4 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   }
   for (const p of new Set(procOf.values())) p.mode?.close();
   return exitCode;
-}
-
-/**
- * Spawns `sh -c 'kill -STOP $$; exec "$0" "$@"' argv…`, stopped before its
- * exec; its pid.
- */
-function spawnStopped(c: Libc, argv: string[]): number {
-  const keep: Uint8Array[] = [];
-  const strArray = (xs: string[]) => {
-    const arr = new BigUint64Array(xs.length + 1);
-    xs.forEach((x, i) => {
-      const b = cstr(x);
-      keep.push(b);
-      arr[i] = ptrOf(b);
-    });
-    return new Uint8Array(arr.buffer);
-  };
-  const args = ["sh", "-c", 'kill -STOP $$; exec "$0" "$@"', ...argv];
-  const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
-  // Deno ignores SIGPIPE, and an ignored signal stays ignored across exec:
-  // the program gets SIGPIPE's default back, as a shell would start it
-  // (Rust's Command does the same), so `prog | head` ends it as without us.
-  const attr = new Uint8Array(512); // glibc's posix_spawnattr_t is 336 bytes
-  const sigs = new BigUint64Array(16); // sigset_t
-  sigs[0] = 1n << BigInt(SIGPIPE - 1);
-  c.posix_spawnattr_init(attr);
-  c.posix_spawnattr_setsigdefault(attr, new Uint8Array(sigs.buffer));
-  c.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF);
-  const pidBuf = new Int32Array(1);
-  const rc = c.posix_spawn(
-    new Uint8Array(pidBuf.buffer),
-    cstr("/bin/sh"),
-    null,
-    attr,
-    strArray(args),
-    strArray(env),
-  );
-  if (rc !== 0) {
-    throw new Error(
-      `cannot start ${argv[0]}: posix_spawn failed (errno ${rc})`,
-    );
-  }
-  const pid = pidBuf[0];
-  const status = new Uint8Array(4);
-  c.waitpid(pid, status, 2 /* WUNTRACED */);
-  return pid;
-}
-
-/**
- * A child that `parent` forked while we were seizing it, before any hook
- * was in (a thread of `parent`'s, from clone with CLONE_VM, is left to the
- * tracing loop, which takes it as a new thread): it was born untraced, so
- * it is let go once at its first stop.
- */
-function _releaseEarlyChild(t: Tracee, parent: number, child: number): void {
-  if (_tgidOf(child) === parent) return;
-  t.wait(child, WALL);
-  t.detach(child);
-}
-
-/**
- * Whether thread `tid` of `pid` is traced by this process: its TracerPid
- * is a thread id (ours runs in a Worker), so its thread group is compared.
- */
-function _tracedByUs(pid: number, tid: number): boolean {
-  const tracer = _statusField(`/proc/${pid}/task/${tid}/status`, "TracerPid");
-  return tracer !== 0 &&
-    _statusField(`/proc/${tracer}/status`, "Tgid") === Deno.pid;
-}
-
-/** Whether thread `tid` has ended (a zombie: a main thread whose process runs on). */
-function _ended(tid: number): boolean {
-  try {
-    const st = Deno.readTextFileSync(`/proc/${tid}/stat`);
-    return /^[ZX]/.test(st.slice(st.lastIndexOf(")") + 2));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Reaches `proc`'s memory and maps through its thread `tid` from now on:
- * both at once, since a thread id that has ended (a main thread's
- * pthread_exit; a thread's old id after its exec) has neither any more.
- */
-function _reachThrough(proc: Proc, tid: number): void {
-  proc.mem.through(tid);
-  proc.maps.through(tid);
-}
-
-/** The process thread `tid` belongs to (itself when it is gone). */
-function _tgidOf(tid: number): number {
-  return _statusField(`/proc/${tid}/status`, "Tgid") || tid;
-}
-
-/** A number field of a `/proc/…/status` file; 0 when the process is gone. */
-function _statusField(path: string, name: string): number {
-  try {
-    const st = Deno.readTextFileSync(path);
-    return Number(new RegExp(`^${name}:\\s*(\\d+)`, "m").exec(st)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
 }

@@ -1,0 +1,148 @@
+/**
+ * `native -p`: hooks planted into a process that is already running, and
+ * the clean detach that ends such a trace (every thread stopped, the ring
+ * read, the original bytes back, every thread let go, running on).
+ *
+ * @module
+ */
+
+import { REG } from "./ffi.ts";
+import type { ModeSettings } from "./hook_mode.ts";
+import { InjectedMode } from "./injected_mode.ts";
+import { EV_EXIT, EV_STOP, SIGTRAP, type Tracee, WALL } from "./tracee.ts";
+import type { Proc } from "./traced_proc.ts";
+
+/**
+ * Plants the injected hooks into `root`, a running image whose threads
+ * `seized` (with their pending signals) are all stopped, and breakpoints
+ * at libc's `execve` and ld.so's `_dl_debug_state` (at `rbrkOffset` and
+ * `execveOffset` from ld.so and libc). The mmap is run at
+ * `_dl_debug_state` (any code address does; that one is a bare `ret`).
+ *
+ * @throws {Error} when it cannot (not glibc's malloc, or the hooks cannot
+ *   be written): every thread is let go first.
+ */
+export function plantRunning(
+  t: Tracee,
+  root: Proc,
+  seized: Map<number, number>,
+  settings: ModeSettings,
+  rbrkOffset: number,
+  execveOffset: number,
+): InjectedMode {
+  root.maps.refresh();
+  const libc = root.maps.libcStart();
+  const ld = root.maps.ldStart();
+  const first = [...seized.keys()].find((tid) => t.getRegs(tid));
+  const mode = libc === undefined || ld === undefined || first === undefined
+    ? null
+    : InjectedMode.plant(
+      { ...root, libcStart: libc },
+      settings,
+      first,
+      ld + rbrkOffset,
+    );
+  if (mode === null) {
+    for (const [tid, sig] of seized) t.detach(tid, sig);
+    throw new Error(
+      `cannot attach to ${root.pid}: ${
+        libc === undefined
+          ? "it does not use glibc's malloc (static or not a C program)"
+          : "the hooks cannot be written into it"
+      }`,
+    );
+  }
+  root.libcStart = libc!;
+  root.mode = mode;
+  root.execBp = libc! + execveOffset;
+  root.execOrig = t.setByte(first!, root.execBp, 0xcc);
+  root.rbrk = ld! + rbrkOffset;
+  root.rbrkOrig = t.setByte(first!, root.rbrk, 0xcc);
+  return mode;
+}
+
+/** The tracer's threads, as the detach needs them. */
+export interface TracedThreads {
+  /** Threads alive (emptied by the detach). */
+  alive: Set<number>;
+  /** Threads past their exit stop: never waited for (they never stop). */
+  exiting: Set<number>;
+  /** The process of each thread. */
+  procOf: Map<number, Proc>;
+  /** Thread `tid` of `proc` stopped at its exit (before it is continued). */
+  threadExits(proc: Proc, tid: number): void;
+}
+
+/**
+ * Detaches from every traced thread: each stopped, the rings read, the
+ * hooks and breakpoints taken out, each let go with the signal it was
+ * about to take.
+ */
+export function detachAll(t: Tracee, th: TracedThreads): void {
+  const { alive, exiting, procOf } = th;
+  const stopped = new Map<number, number>();
+  // (A thread that has ended, or is past its exit stop, is not waited
+  // for: it would never stop. An interrupt of an ended main thread
+  // succeeds all the same.)
+  for (const tid of alive) {
+    if (exiting.has(tid) || !t.interrupt(tid)) alive.delete(tid);
+  }
+  // Until every thread known alive has stopped: a thread cloned meanwhile
+  // stops too (and is let go) but does not count for one of them, or the
+  // hooks stayed in when no stopped thread of the process was left to
+  // take them out (its later calls then exhausted the slots: SIGTRAP).
+  const waiting = () => {
+    for (const tid of alive) if (!stopped.has(tid)) return true;
+    return false;
+  };
+  while (waiting()) {
+    const { tid, s } = t.wait(-1, WALL);
+    if (tid < 0) break;
+    if ((s & 0xff) !== 0x7f) {
+      alive.delete(tid);
+      continue;
+    }
+    const sig = (s >> 8) & 0xff;
+    const event = s >>> 16;
+    if (event === EV_STOP) {
+      stopped.set(tid, stopped.get(tid) ?? 0);
+      continue;
+    }
+    if (event === EV_EXIT) {
+      // Ending: it will not stop again (its memory through another).
+      const p = procOf.get(tid);
+      if (p !== undefined) th.threadExits(p, tid);
+      alive.delete(tid);
+      t.cont(tid);
+      continue;
+    }
+    if (event !== 0) {
+      t.cont(tid); // an exec or clone on its way: it stops next
+      continue;
+    }
+    if (sig === SIGTRAP && t.getRegs(tid)) {
+      const p = procOf.get(tid);
+      const bp = Number(t.regs[REG.rip]) - 1;
+      if (p !== undefined && (bp === p.execBp || bp === p.rbrk)) {
+        // Stopped on the execve or _dl_debug_state breakpoint: run the
+        // real instruction instead.
+        t.regs[REG.rip] = BigInt(bp);
+        t.setRegs(tid);
+        stopped.set(tid, 0);
+        continue;
+      }
+      if (p?.mode?.trap(tid, bp)) continue; // a full ring: read, and it runs on
+    }
+    stopped.set(tid, sig); // a signal of the program's: given back at the detach
+  }
+  for (const p of new Set(procOf.values())) {
+    const any = [...stopped.keys()].find((tid) => procOf.get(tid) === p);
+    if (any === undefined) continue;
+    p.mode?.drain(true);
+    p.mode?.remove(any);
+    if (p.execBp > 0) t.setByte(any, p.execBp, p.execOrig);
+    if (p.rbrk > 0) t.setByte(any, p.rbrk, p.rbrkOrig);
+  }
+  for (const [tid, sig] of stopped) t.detach(tid, sig);
+  alive.clear();
+}
