@@ -14,9 +14,8 @@
  */
 
 import { COSTS } from "./clock.ts";
-import { grown } from "./grow.ts";
 import type { MSpan } from "./mspan.ts";
-import { slotHeaderBytes } from "./mbitmap.ts";
+import { MarkWork } from "./mgcmark.ts";
 import type { Goroutine } from "./goroutine.ts";
 import type { SymbolTable } from "../stack/symtab.ts";
 import { stackAllocated, stackInUse } from "./stackscan.ts";
@@ -134,26 +133,20 @@ export interface GCRuntime {
  */
 export class Collector {
   readonly #rt: GCRuntime;
-  /** The page heap (its `mem`, `bits` and spans are what the mark reads). */
-  readonly #heap: MHeap;
-  /**
-   * The grey objects: the heap word offset of each one's first word, and
-   * its size in words. Integers only: a list of spans would pay V8's write
-   * barrier at every push, and draining a small slot needs no span.
-   */
-  #workW: Int32Array = new Int32Array(1024);
-  #workN: Int32Array = new Int32Array(1024);
-  #nwork = 0;
-  /** Heap scan work of the running cycle, bytes (`heapScanWork`). */
-  #heapScanWork = 0;
+  /** The mark's grey objects and counters (mgcmark.ts). */
+  readonly #work: MarkWork;
   /** Stack scan work of the running cycle, bytes (`stackScanWork`). */
   #stackScanWork = 0;
   /** The pacer: heapLive, the marked and scannable bytes, goal and trigger. */
   readonly pacer: GCController;
   /** Objects marked by the last cycle. */
-  markedObjects = 0;
+  get markedObjects(): number {
+    return this.#work.markedObjects;
+  }
   /** Words scanned by the last cycle. */
-  scannedWords = 0;
+  get scannedWords(): number {
+    return this.#work.scannedWords;
+  }
   /** Total simulated GC CPU time, ns. */
   gcCpuNs = 0;
   /** Statistics of the last completed cycle. */
@@ -185,8 +178,13 @@ export class Collector {
   /** Makes the collector of `rt`, paced by `pacer`. */
   constructor(rt: GCRuntime, pacer: GCController) {
     this.#rt = rt;
-    this.#heap = rt.heap;
     this.pacer = pacer;
+    this.#work = new MarkWork(
+      rt.heap,
+      rt.types,
+      rt.preset.allocHeaders,
+      pacer,
+    );
   }
 
   /** GOGC (-1 = off). */
@@ -312,7 +310,7 @@ export class Collector {
     stats.cpuNs[2] = markCpu;
     this.markEndClock = markStart + stats.clockNs[1];
     this.#markGoal = this.pacer.markGoal(
-      this.#heapScanWork + this.#stackScanWork + this.pacer.globalsScan,
+      this.#work.heapScanWork + this.#stackScanWork + this.pacer.globalsScan,
     );
     this.#markStartClock = markStart;
     this.#tracelockAtStart = rt.tracelockNs;
@@ -361,8 +359,8 @@ export class Collector {
     }
     this.#endCycle(stats);
     // gcMarkTinyAllocs: each P's current tiny block is kept.
-    for (const c of rt.mcaches) if (c.tiny !== 0) this.#grey(c.tiny);
-    this.#drain();
+    for (const c of rt.mcaches) if (c.tiny !== 0) this.#work.grey(c.tiny);
+    this.#work.drain();
     this.marking = false;
     const cycle = rt.stats.numGC + 1;
     rt.stats.numGC = cycle;
@@ -385,9 +383,9 @@ export class Collector {
       stats.cpuNs[4];
     // resetLive: the next cycle is paced from what this one marked and scanned.
     this.pacer.heapLive = this.pacer.heapMarked;
-    this.pacer.lastHeapScan = this.#heapScanWork;
+    this.pacer.lastHeapScan = this.#work.heapScanWork;
     this.pacer.lastStackScan = this.#stackScanWork;
-    this.pacer.heapScan = this.#heapScanWork;
+    this.pacer.heapScan = this.#work.heapScanWork;
     this.pacer.commit(stw);
     sweeper.start();
     if (stw) {
@@ -492,10 +490,7 @@ export class Collector {
    * scanned, so it adds no scan work.
    */
   markNew(span: MSpan, i: number): void {
-    span.gcmarkBits[i >>> 5] |= 1 << (i & 31);
-    span.nmarked++;
-    this.markedObjects++;
-    this.pacer.heapMarked += span.elemsize;
+    this.#work.markNew(span, i);
   }
 
   /**
@@ -516,7 +511,7 @@ export class Collector {
       if (idle > 0) idleUtilization = idle / (duration * procs);
     }
     this.pacer.endCycle({
-      scanWork: this.#heapScanWork + this.#stackScanWork +
+      scanWork: this.#work.heapScanWork + this.#stackScanWork +
         this.pacer.globalsScan,
       utilization: Math.min(utilization, 0.95),
       idleUtilization,
@@ -564,17 +559,14 @@ export class Collector {
 
   #mark(extraRoot: number, stats: GCCycleStats): void {
     const rt = this.#rt;
-    this.#nwork = 0;
-    this.pacer.heapMarked = 0;
-    this.#heapScanWork = 0;
-    this.markedObjects = 0;
-    this.scannedWords = 0;
+    const work = this.#work;
+    work.reset();
     // Roots: globals, goroutine root slots, the allocation in progress.
     let rootWords = 0;
     const globals = rt.globals.values;
     const nglobals = rt.globals.count;
     for (let i = 0; i < nglobals; i++) {
-      if (globals[i] !== 0) this.#grey(globals[i]);
+      if (globals[i] !== 0) this.#work.grey(globals[i]);
     }
     // The runtime's and the standard library's globals are scanned too.
     rootWords += nglobals + rt.preset.runtimeGlobalsScan / 8;
@@ -588,7 +580,7 @@ export class Collector {
     for (const g of rt.allgs) {
       if (g.status === "dead") continue;
       for (let i = 0; i < g.sp; i++) {
-        if (g.roots[i] !== 0) this.#grey(g.roots[i]);
+        if (g.roots[i] !== 0) this.#work.grey(g.roots[i]);
       }
       const used = stackInUse(
         g,
@@ -600,19 +592,19 @@ export class Collector {
       stackAlloc += model === null ? used : stackAllocated(used, model);
     }
     rootWords += Math.ceil(stackBytes / 8);
-    if (extraRoot !== 0) this.#grey(extraRoot);
+    if (extraRoot !== 0) this.#work.grey(extraRoot);
     // gcMarkTinyAllocs: each P's current tiny block is kept.
-    for (const c of rt.mcaches) if (c.tiny !== 0) this.#grey(c.tiny);
+    for (const c of rt.mcaches) if (c.tiny !== 0) this.#work.grey(c.tiny);
     // markrootSpans: what finalizer-bearing objects point to (not the objects).
     for (const s of rt.specials.spans) {
       if (s.specials === null) continue;
       for (const [i, sp] of s.specials) {
         if (sp.finalizer !== undefined && s.types !== null) {
-          this.#push(s, i);
+          work.push(s, i);
         }
       }
     }
-    this.#drain();
+    this.#work.drain();
     this.#stackScanWork = stackBytes;
     this.pacer.maxStackScan = stackAlloc;
     this.pacer.globalsScan = nglobals * 8 + rt.preset.runtimeGlobalsScan;
@@ -624,128 +616,5 @@ export class Collector {
     // gctrace's "MB stacks" is maxStackScan (mgc.go 1124).
     stats.stacks = this.pacer.maxStackScan;
     stats.globals = this.pacer.globalsScan;
-  }
-
-  #grey(p: number): void {
-    this.#greyOff(p - this.#heap.arenaStart);
-  }
-
-  /** Greys the object at `off` bytes into the arena (a small integer). */
-  #greyOff(off: number): void {
-    const span = this.#heap.spanOfOff(off);
-    if (span === undefined) return;
-    const i = span.slotOf(off - span.base);
-    if (i >= span.nelems) return;
-    const w = i >>> 5;
-    const bit = 1 << (i & 31);
-    if ((span.allocBits[w] & bit) === 0) return;
-    if ((span.gcmarkBits[w] & bit) !== 0) return;
-    span.gcmarkBits[w] |= bit;
-    span.nmarked++;
-    this.markedObjects++;
-    this.pacer.heapMarked += span.elemsize;
-    if (span.types === null) return;
-    this.#push(span, i);
-  }
-
-  /** Puts slot `i` of pointerful `span` on the work list (scanned by #drain). */
-  #push(span: MSpan, i: number): void {
-    const n = this.#nwork;
-    if (n === this.#workW.length) this.#growWork();
-    const ew = span.elemsize >>> 3;
-    this.#workW[n] = (span.base >>> 3) + i * ew;
-    this.#workN[n] = ew;
-    this.#nwork = n + 1;
-  }
-
-  #growWork(): void {
-    this.#workW = grown(this.#workW, this.#workW.length * 2);
-    this.#workN = grown(this.#workN, this.#workN.length * 2);
-  }
-
-  /**
-   * Scans grey objects until none is left. A small slot is scanned here by
-   * its heap bits: they are its pointer words (those of its type's mask
-   * over whole elements), in order, and the scan work ends at the last
-   * one. The mark's figures are sums, so the order objects are scanned in
-   * changes none of them.
-   */
-  #drain(): void {
-    // Nothing allocates while the mark drains: mem and bits stay put.
-    const heap = this.#heap;
-    const bits = heap.bits;
-    const mem = heap.mem;
-    const a = heap.arenaStart;
-    let scanned = 0;
-    let scanWork = 0;
-    while (this.#nwork > 0) {
-      const n = --this.#nwork;
-      const ew = this.#workN[n];
-      const w0 = this.#workW[n];
-      if (ew > 16) {
-        this.#scanLarge(w0 * 8);
-        continue;
-      }
-      let last = -1;
-      for (let k = 0; k < ew; k++) {
-        if (bits[w0 + k] === 0) continue;
-        scanned++;
-        last = k;
-        const v = mem[w0 + k];
-        if (v !== 0) this.#greyOff(v - a);
-      }
-      if (last >= 0) scanWork += (last + 1) * 8;
-    }
-    this.scannedWords += scanned;
-    this.#heapScanWork += scanWork;
-  }
-
-  /** Scans the object over 128 bytes that starts `off` bytes into the arena. */
-  #scanLarge(off: number): void {
-    const span = this.#heap.spanOfOff(off)!;
-    this.#scanTyped(span, span.slotOf(off - span.base));
-  }
-
-  /** {@link scanobject} of a slot over 128 bytes, by its type's pointer words. */
-  #scanTyped(span: MSpan, i: number): void {
-    const tid = span.types![i] - 1;
-    if (tid < 0) return;
-    const typ = this.#rt.types.byId(tid);
-    const ptrWords = typ.ptrWords;
-    const npw = ptrWords.length;
-    const words = this.#rt.heap.mem;
-    const elemsize = span.elemsize;
-    const size = typ.size;
-    const a = this.#rt.heap.arenaStart;
-    let off = (span.base >>> 3) + i * (elemsize >>> 3);
-    if (size === elemsize) {
-      // One element filling the slot (binary-trees' nodes): no header.
-      for (let k = 0; k < npw; k++) {
-        const v = words[off + ptrWords[k]];
-        if (v !== 0) this.#greyOff(v - a);
-      }
-      this.scannedWords += npw;
-      if (npw > 0) this.#heapScanWork += (ptrWords[npw - 1] + 1) * 8;
-      return;
-    }
-    const elemWords = size >>> 3;
-    // Go 1.22: a small pointerful slot over 512 B starts with an 8-byte
-    // allocation header; the object follows it.
-    const hw = slotHeaderBytes(this.#rt.preset.allocHeaders, span) >>> 3;
-    const nelem = Math.floor((elemsize - hw * 8) / size);
-    // Scan work: the bytes up to the last pointer word (the heap bitmap's
-    // "no more pointers" stops scanobject there).
-    if (nelem > 0 && npw > 0) {
-      this.#heapScanWork +=
-        ((nelem - 1) * elemWords + ptrWords[npw - 1] + 1 + hw) * 8;
-    }
-    off += hw;
-    for (let e = 0; e < nelem; e++, off += elemWords) {
-      for (let k = 0; k < npw; k++) {
-        const v = words[off + ptrWords[k]];
-        this.scannedWords++;
-        if (v !== 0) this.#greyOff(v - a);
-      }
-    }
   }
 }
