@@ -247,6 +247,26 @@ export class MHeap {
     return this.#spans[(off * this.#invPageSize) | 0];
   }
 
+  /**
+   * The page table behind {@link spanOfOff}, for a loop that looks up many
+   * spans while the heap does not grow (the mark's drain): page index →
+   * span, one entry per mapped page. The array is the heap's own; read it,
+   * never change it.
+   */
+  get pageSpans(): readonly (MSpan | undefined)[] {
+    return this.#spans;
+  }
+
+  /** Mapped bytes: {@link pageSpans} covers offsets below this. */
+  get mappedBytes(): number {
+    return this.#mappedBytes;
+  }
+
+  /** `1 / pageSize`: a page index is `(off * invPageSize) | 0`. */
+  get invPageSize(): number {
+    return this.#invPageSize;
+  }
+
   /** Visits every in-use span once, in address order. */
   forEachSpan(fn: (s: MSpan) => void): void {
     const spans = this.#spans;
