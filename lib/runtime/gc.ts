@@ -549,6 +549,7 @@ export class Collector {
         const s = c.alloc[spc];
         if (s.nelems === 0) continue;
         c.alloc[spc] = rt.emptySpan;
+        rt.stats.uncached(s);
         s.cachedBy = -1;
         rt.sweeper.sweepSpan(s, false, path);
       }

@@ -235,7 +235,6 @@ export class Malloc {
     let x: number;
     let span: MSpan;
     let idx: number;
-    let sizeclass = 0;
     // Go 1.22's allocation header (malloc.go): a small pointerful object
     // over 512 B is 8 bytes into a slot chosen for size + 8; sizes in the
     // last 8 bytes below 32 KiB go to large spans.
@@ -263,9 +262,8 @@ export class Malloc {
           return c.tiny + off;
         }
         spc = TINY_SPAN_CLASS;
-        sizeclass = spc >>> 1;
       } else {
-        sizeclass = size <= 1016
+        const sizeclass = size <= 1016
           ? this.#sizeToClass8[(size + 7) >>> 3]
           : this.#sizeToClass128[(size - 1024 + 127) >>> 7];
         spc = (sizeclass << 1) | (noscan ? 1 : 0);
@@ -317,7 +315,9 @@ export class Malloc {
       }
       heapBitsSetType(this.#heap, span, idx, typ as GoType, size, header);
     }
-    this.#stats.countMalloc(sizeclass, size);
+    // A small object is counted with its span's others when the span
+    // leaves the mcache (or a counter is read): HeapStats.uncached.
+    if (!small) this.#stats.countMalloc(0, size);
     this.#clock.now += COSTS.allocSmall + size * COSTS.allocByte;
     const gc = this.#gc;
     if (gc.marking) gc.markNew(span, idx);
@@ -453,7 +453,6 @@ export class Malloc {
       if (!marking) this.#pacer.heapScan += typ.ptrdata;
       heapBitsSetType(this.#heap, span, idx, typ, size, 0);
     }
-    this.#stats.countMalloc(spc >>> 1, size);
     this.#clock.now += COSTS.allocSmall + size * COSTS.allocByte;
     if (marking) gc.markNew(span, idx);
     return span.base + idx * size;
@@ -520,14 +519,14 @@ export class Malloc {
       span.nmarked--;
     }
     span.allocCount--;
+    // Counted as allocated all the same (see HeapStats.cached).
+    if (span.cachedBy >= 0) span.allocCountBeforeCache--;
     span.needzero = true;
     if (span.types !== null) {
       span.types[i] = 0;
       heapBitsClear(this.#heap, span, i);
     }
-    this.#stats.nFree++;
-    this.#stats.heapAlloc -= size;
-    this.#stats.freesByClass[span.sizeclass]++;
+    this.#stats.countFree(span.sizeclass, 1, size);
     if (span.spanclass === TINY_SPAN_CLASS) {
       for (const c of this.#mcaches) {
         if (c.tiny === addr) {

@@ -33,6 +33,19 @@ export interface SpanSweeper {
 }
 
 /**
+ * What counts the allocations made from cached spans (mstats.ts's
+ * `HeapStats`): told when a span is cached and when it leaves its mcache,
+ * it counts the slots allocated in between, so the allocation path counts
+ * nothing itself.
+ */
+export interface SpanAllocCounts {
+  /** `s` is being cached by an mcache. */
+  cached(s: MSpan): void;
+  /** `s` leaves its mcache (before it is swept or put back). */
+  uncached(s: MSpan): void;
+}
+
+/**
  * A set of spans with O(1) push, pop and removal (each span knows its set
  * and index). Like Go's `spanSet`, a queue: `pop` takes the span pushed
  * longest ago, so sweepers and `cacheSpan` meet spans oldest first (the
@@ -148,13 +161,21 @@ export class MCentral {
   /** Spans without free slots, indexed by `sweepgen/2 % 2`. */
   readonly full: readonly [SpanSet, SpanSet] = [new SpanSet(), new SpanSet()];
 
-  /** Makes the central list of a span class. */
+  /** Counts the allocations of the spans it caches (the runtime's `HeapStats`). */
+  readonly #counts: SpanAllocCounts | null;
+
+  /**
+   * Makes the central list of a span class; `counts` counts the
+   * allocations made from the spans it hands to mcaches.
+   */
   constructor(
     spanclass: number,
     elemsize: number,
     npages: number,
     nelems: number,
+    counts: SpanAllocCounts | null = null,
   ) {
+    this.#counts = counts;
     this.spanclass = spanclass;
     this.elemsize = elemsize;
     this.npages = npages;
@@ -224,7 +245,7 @@ export class MCentral {
     s.freeindex = 0;
     s.sweepgen = sg + 3;
     s.cachedBy = p;
-    s.allocCountBeforeCache = s.allocCount;
+    this.#counts?.cached(s);
     return s;
   }
 
@@ -235,6 +256,7 @@ export class MCentral {
    */
   uncacheSpan(heap: MHeap, s: MSpan, sweeper: SpanSweeper): void {
     const sg = heap.sweepgen;
+    this.#counts?.uncached(s);
     s.cachedBy = -1;
     if (s.sweepgen === sg + 1) {
       sweeper.sweepSpan(s, false, "uncacheSpan");

@@ -11,6 +11,7 @@ import type { GCCycleStats } from "./events.ts";
 import type { Goroutine } from "./goroutine.ts";
 import type { MCache } from "./mcache.ts";
 import type { MHeap } from "./mheap.ts";
+import type { MSpan } from "./mspan.ts";
 import type { HeapProfile } from "./mprof.ts";
 
 /**
@@ -26,37 +27,103 @@ import type { HeapProfile } from "./mprof.ts";
  * ```
  */
 export class HeapStats {
-  /** Slot allocations (`nMalloc` without tiny allocations). */
-  nMalloc = 0;
   /** Slot frees. */
   nFree = 0;
-  /** Cumulative bytes allocated. */
-  totalAlloc = 0;
-  /** Bytes of live objects. */
-  heapAlloc = 0;
   /** Completed GC cycles. */
   numGC = 0;
-  /** Slot allocations per size class (class 0 = large objects). */
-  readonly allocsByClass: Float64Array;
   /** Slot frees per size class. */
   readonly freesByClass: Float64Array;
-
+  #nMalloc = 0;
+  #totalAlloc = 0;
+  #heapAlloc = 0;
+  readonly #allocsByClass: Float64Array;
   /**
-   * Counts one slot allocation of `size` bytes from size class `sizeclass`
-   * (its own function, so that mallocgc's fast path stays small enough for
-   * V8 to inline).
+   * Spans cached by an mcache since the counters were last brought up to
+   * date (an uncached span may linger until then, counted already).
+   * Allocations from a cached span are counted in whole when it leaves
+   * its mcache or a counter is read, as Go's `mcache.refill` counts its
+   * `smallAllocCount`: the allocation fast path then touches no counter.
    */
-  countMalloc(sizeclass: number, size: number): void {
-    this.allocsByClass[sizeclass]++;
-    this.nMalloc++;
-    this.totalAlloc += size;
-    this.heapAlloc += size;
-  }
+  #cached: MSpan[] = [];
 
   /** Zeroed counters for `numClasses` size classes. */
   constructor(numClasses: number) {
-    this.allocsByClass = new Float64Array(numClasses);
+    this.#allocsByClass = new Float64Array(numClasses);
     this.freesByClass = new Float64Array(numClasses);
+  }
+
+  /** Slot allocations (`nMalloc` without tiny allocations). */
+  get nMalloc(): number {
+    this.#settle();
+    return this.#nMalloc;
+  }
+
+  /** Cumulative bytes allocated. */
+  get totalAlloc(): number {
+    this.#settle();
+    return this.#totalAlloc;
+  }
+
+  /** Bytes of live objects. */
+  get heapAlloc(): number {
+    this.#settle();
+    return this.#heapAlloc;
+  }
+
+  /** Slot allocations per size class (class 0 = large objects). */
+  get allocsByClass(): Float64Array {
+    this.#settle();
+    return this.#allocsByClass;
+  }
+
+  /** Counts one allocation of `size` bytes from size class `sizeclass` not made from a cached span (a large object). */
+  countMalloc(sizeclass: number, size: number): void {
+    this.#allocsByClass[sizeclass]++;
+    this.#nMalloc++;
+    this.#totalAlloc += size;
+    this.#heapAlloc += size;
+  }
+
+  /** Counts `n` objects of `size` bytes each of size class `sizeclass` freed. */
+  countFree(sizeclass: number, n: number, size: number): void {
+    this.nFree += n;
+    this.#heapAlloc -= n * size;
+    this.freesByClass[sizeclass] += n;
+  }
+
+  /**
+   * `s` is being cached by an mcache: each slot it allocates from now on
+   * is counted from its `allocCount` (an explicit free of one of its
+   * objects meanwhile lowers `allocCountBeforeCache` with it).
+   */
+  cached(s: MSpan): void {
+    s.allocCountBeforeCache = s.allocCount;
+    this.#cached.push(s);
+  }
+
+  /** `s` leaves its mcache: its allocations since it was cached are counted. */
+  uncached(s: MSpan): void {
+    const n = s.allocCount - s.allocCountBeforeCache;
+    if (n === 0) return;
+    s.allocCountBeforeCache = s.allocCount;
+    this.#allocsByClass[s.spanclass >>> 1] += n;
+    this.#nMalloc += n;
+    this.#totalAlloc += n * s.elemsize;
+    this.#heapAlloc += n * s.elemsize;
+  }
+
+  /** Counts every cached span's allocations so far; forgets the uncached ones. */
+  #settle(): void {
+    const list = this.#cached;
+    let kept = 0;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      if (s.cachedBy < 0) continue;
+      this.uncached(s);
+      // A span cached again since it was listed is listed twice: keep one.
+      if (kept === 0 || list[kept - 1] !== s) list[kept++] = s;
+    }
+    list.length = kept;
   }
 }
 

@@ -179,6 +179,7 @@ export class RuntimeParts {
       hardLimit: limit,
     });
     const nspc = numSpanClasses(sc.numClasses);
+    this.stats = new HeapStats(sc.numClasses);
     this.central = [];
     for (let spc = 0; spc < nspc; spc++) {
       const c = spc >>> 1;
@@ -188,6 +189,7 @@ export class RuntimeParts {
           sc.classToSize[c],
           sc.classToAllocNPages[c],
           sc.classToNElems[c],
+          this.stats,
         ),
       );
     }
@@ -222,7 +224,6 @@ export class RuntimeParts {
     this.gc = new Collector(this, this.pacer);
     this.#callers = new AllocCallers(this.preset.frames, this.symtab);
     this.sched = new Sched(procs, this.symtab, this.preset.systemGoroutines);
-    this.stats = new HeapStats(sc.numClasses);
     this.malloc = new Malloc({
       preset: this.preset,
       sizeclasses: sc,

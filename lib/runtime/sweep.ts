@@ -255,10 +255,7 @@ export class Sweeper {
     rt.clock += COSTS.sweepSpan + nfreed * COSTS.sweepObject;
     if (nfreed > 0) {
       s.needzero = true;
-      const stats = rt.stats;
-      stats.nFree += nfreed;
-      stats.heapAlloc -= nfreed * elemsize;
-      stats.freesByClass[s.sizeclass] += nfreed;
+      rt.stats.countFree(s.sizeclass, nfreed, elemsize);
     }
     if (preserve) return false;
     const central = rt.central[s.spanclass];

@@ -1,0 +1,123 @@
+/**
+ * The allocation counters (HeapStats: nMalloc, totalAlloc, heapAlloc,
+ * nFree) against a count kept by the test, on the allocation fast path:
+ * small objects are counted with their span when it leaves its mcache or
+ * a counter is read, so random allocations (fast and full path, small and
+ * large, on several Ps), explicit frees, collections and reads must give
+ * exactly the counts made one by one. No allocation listener: it would
+ * send every allocation down the full path.
+ */
+import fc from "npm:fast-check@4.11.0";
+import { assertEquals } from "../_assert.ts";
+import { PRESET_NAMES, Runtime } from "../../mod.ts";
+
+type Cmd =
+  | { op: "new"; type: number; p: number; keep: boolean }
+  | { op: "raw"; size: number; p: number }
+  | { op: "free"; pick: number }
+  | { op: "gc" }
+  | { op: "readMemStats" }
+  | { op: "check" };
+
+const PROCS = 2;
+
+const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      op: fc.constant("new" as const),
+      type: fc.integer({ min: 0, max: 3 }),
+      p: fc.integer({ min: 0, max: PROCS - 1 }),
+      keep: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("raw" as const),
+      // 16 bytes up: no tiny block (tiny allocations are counted apart).
+      size: fc.oneof(
+        fc.integer({ min: 16, max: 4096 }),
+        fc.integer({ min: 32769, max: 100_000 }),
+      ),
+      p: fc.integer({ min: 0, max: PROCS - 1 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant("free" as const), pick: fc.nat() }),
+  },
+  { weight: 1, arbitrary: fc.constant({ op: "gc" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "readMemStats" as const }) },
+  { weight: 2, arbitrary: fc.constant({ op: "check" as const }) },
+);
+
+for (const preset of PRESET_NAMES) {
+  Deno.test(`${preset}: the allocation counters count every allocation and free, fast path included`, () => {
+    fc.assert(
+      fc.property(fc.array(cmdArb, { maxLength: 600, size: "max" }), (cmds) => {
+        const rt = new Runtime({ preset, gomaxprocs: PROCS, gogc: 5 });
+        const types = [
+          rt.types.define("main.Node", { size: 16, pointers: [0, 1] }),
+          rt.types.define("main.Rec", { size: 48, pointers: [0, 2] }),
+          rt.types.define("main.Big", { size: 1000, pointers: [0] }),
+          rt.types.define("main.Flat", { size: 24 }),
+        ];
+        const start = {
+          n: rt.stats.nMalloc,
+          total: rt.stats.totalAlloc,
+          heap: rt.stats.heapAlloc,
+          frees: rt.stats.nFree,
+        };
+        let n = 0;
+        let total = 0;
+        let freed = 0;
+        let frees = 0;
+        // Slot address (what a free names) → the object's address (after
+        // Go 1.22's allocation header).
+        const live = new Map<number, number>();
+        rt.events.subscribe({
+          free: (addr, size) => {
+            live.delete(addr);
+            frees++;
+            freed += size;
+          },
+        });
+        const keep = rt.global("main.keep");
+        const check = () => {
+          assertEquals(rt.stats.nMalloc - start.n, n, "nMalloc");
+          assertEquals(rt.stats.totalAlloc - start.total, total, "totalAlloc");
+          assertEquals(rt.stats.nFree - start.frees, frees, "nFree");
+          assertEquals(
+            rt.stats.heapAlloc - start.heap,
+            total - freed,
+            "heapAlloc",
+          );
+        };
+        for (const c of cmds) {
+          if (c.op === "new" || c.op === "raw") {
+            const x = c.op === "new"
+              ? rt.newobject(types[c.type], c.p)
+              : rt.mallocgc(c.size, null, true, c.p);
+            const span = rt.heap.spanOf(x)!;
+            const slot = span.startAddr + span.objIndex(x) * span.elemsize;
+            n++;
+            total += span.elemsize;
+            live.set(slot, x);
+            // Rooted until the next rooted one: some survive a cycle.
+            if (c.op === "new" && c.keep) rt.setGlobal(keep, x);
+          } else if (c.op === "free") {
+            if (live.size === 0) continue;
+            const slot = [...live.keys()][c.pick % live.size];
+            if (rt.getGlobal(keep) === live.get(slot)) rt.setGlobal(keep, 0);
+            rt.free(slot); // a block is freed by its slot's address
+          } else if (c.op === "gc") rt.GC();
+          else if (c.op === "readMemStats") rt.ReadMemStats();
+          else check();
+        }
+        check();
+      }),
+      { numRuns: 40 },
+    );
+  });
+}
