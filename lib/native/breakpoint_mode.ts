@@ -285,6 +285,10 @@ export class BreakpointMode implements HookMode {
 
   runAs(): void {}
 
+  readsClock(): boolean {
+    return false;
+  }
+
   codeChanged(): void {}
 
   forked(child: HookedProcess, tid: number): HookMode {

@@ -66,6 +66,11 @@ const LIBC_SYMBOLS = {
   dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
   dladdr: { parameters: ["pointer", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  mmap: {
+    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
+    result: "pointer",
+  },
+  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   process_vm_readv: {
     parameters: ["i32", "buffer", "u64", "buffer", "u64", "u64"],
     result: "i64",

@@ -74,6 +74,8 @@ export interface HookMode {
   forked(child: HookedProcess, tid: number): HookMode;
   /** Takes the hooks out (thread `tid` stopped): the original bytes are back. */
   remove(tid: number): void;
+  /** Whether `rip` is one of this mode's reads of the time-stamp counter (see inject.ts). */
+  readsClock(rip: number): boolean;
   /** The maps were read again at a dlopen or dlclose (the program's code may have changed). */
   codeChanged(): void;
   /** Frees what it holds. */

@@ -117,7 +117,10 @@ export interface StackStats {
 
 /** What the ring reader hands its events to (see {@link HookedProcess}). */
 export interface RingOut {
-  /** An event (`kind`: index in NATIVE_KINDS; `stack`: a stack id or -1). */
+  /**
+   * An event (`kind`: index in NATIVE_KINDS; `stack`: a stack id or -1;
+   * `stamp`: when the stub saw the call, see inject.ts's STAMP_SHIFT).
+   */
   put(
     kind: number,
     tid: number,
@@ -126,6 +129,7 @@ export interface RingOut {
     old: number,
     stack: number,
     sampled: boolean,
+    stamp: number,
   ): void;
   /** The id of a stack (the same PCs, the same id). */
   stackId(frames: NativeFrame[]): number;
@@ -469,6 +473,7 @@ export class HookRing {
     const slot = type >>> 8;
     const fs = this.#u64(at + 16);
     const a = this.#u64(at + 24);
+    const stamp = this.#recU32[(at + 12) >>> 2];
     let th = this.#last;
     if (fs !== this.#lastFs) {
       const t = this.#threads.get(fs);
@@ -486,7 +491,7 @@ export class HookRing {
     const depth = th.depth;
     if (kind === REC_FREE) {
       // free inside realloc is part of the realloc.
-      if (depth === 0) o.out.put(FREE_KIND, tid, a, 0, 0, -1, false);
+      if (depth === 0) o.out.put(FREE_KIND, tid, a, 0, 0, -1, false, stamp);
       return;
     }
     if (kind === REC_ENTER) {
@@ -527,10 +532,12 @@ export class HookRing {
       // realloc frees the old block when it moves it, and realloc(p, 0) frees p.
       old = this.#u64(at + 40);
       if (old !== 0 && (result !== 0 || size === 0)) {
-        out.put(FREE_KIND, tid, old, 0, 0, -1, false);
+        out.put(FREE_KIND, tid, old, 0, 0, -1, false, stamp);
       }
     }
-    if (result !== 0) out.put(k, tid, result, size, old, stack, sampled);
+    if (result !== 0) {
+      out.put(k, tid, result, size, old, stack, sampled, stamp);
+    }
   }
 
   // The stack id of record `i`'s copied stack (-1 when it gave no frame):

@@ -40,6 +40,13 @@ export const REC_ENTER = 0x10;
 /** A free's record kind. */
 export const REC_FREE = 0x20;
 
+/**
+ * A record's stamp (the high half of its type word) is the time-stamp
+ * counter's bits STAMP_SHIFT … STAMP_SHIFT + 31 when the stub saw the call
+ * (an allocation's return, a free's entry; stub_clock.ts reads it).
+ */
+export const STAMP_SHIFT = 10;
+
 /** Ring records: 64 bytes each. */
 export const RECORD_BYTES = 64;
 /** Records in the ring (a power of two). */
@@ -78,7 +85,8 @@ const CODE = COMMON + 0x1000;
  * copy is made hold the call's record type, byte count, rdi and rsp at
  * entry; the stack's hash or id + 1; where posix_memalign stores its
  * result. A record (64 bytes): its index + 1 (written last), the type
- * (kind | REC_STACK or REC_KNOWN, slot << 8), the thread pointer; then for
+ * (kind | REC_STACK or REC_KNOWN, slot << 8; in its high 32 bits the
+ * stamp, {@link STAMP_SHIFT}), the thread pointer; then for
  * free its argument, and for an allocation its result, its byte count, rdi
  * (realloc's old block) or what posix_memalign stored, rsp at entry, and
  * the stack's hash (REC_STACK) or id + 1 (REC_KNOWN); REC_ENTER records
@@ -141,6 +149,17 @@ function reserve(a: Asm, region: number, id: string, fullTraps: number[]) {
   a.b(0xcc); // int3: the tracer drains the ring
   a.jump(-1, `${id}.r`);
   a.label(`${id}.ok`);
+}
+
+/**
+ * eax = the stamp: the time-stamp counter's bits from {@link STAMP_SHIFT}
+ * (rax's high half zero). Uses rax, rdx. The rdtsc's address goes to
+ * `reads` (it faults in a program that turned the counter off for itself).
+ */
+function stamp(a: Asm, reads: number[]) {
+  reads.push(a.pc);
+  a.b(0x0f, 0x31); // rdtsc
+  a.b(0x0f, 0xac, 0xd0, STAMP_SHIFT); // shrd eax, edx, STAMP_SHIFT
 }
 
 /**
@@ -385,6 +404,8 @@ export interface Injection {
   patches: { entry: number; word: Uint8Array; orig: Uint8Array }[];
   /** Addresses of the int3s taken when the ring is full or every slot is in use. */
   fullTraps: Set<number>;
+  /** Addresses of the stubs' rdtsc instructions. */
+  tscReads: Set<number>;
 }
 
 /**
@@ -395,6 +416,7 @@ export interface Injection {
 export function assemble(region: number, hooks: HookSpec[]): Injection | null {
   const a = new Asm(region + LAYOUT.tramps);
   const fullTraps: number[] = [];
+  const tscReads: number[] = [];
   // Trampolines: mov r10d, slot; jmp common (16 bytes each).
   const common = region + LAYOUT.common;
   for (let i = 0; i < SLOTS; i++) {
@@ -406,7 +428,10 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
   // result (for posix_memalign, what it stored: the caller's variable may
   // be gone when the tracer reads the ring); free the slot, go back. rcx,
   // rdx, rsi, rdi, r8–r11 are free after a return.
-  a.b(0x48, 0x89, 0xc2); // mov rdx, rax (the result)
+  a.b(0x49, 0x89, 0xc3); // mov r11, rax (the result, for now)
+  stamp(a, tscReads); // eax = the stamp
+  a.b(0x4c, 0x89, 0xda); // mov rdx, r11 (the result)
+  a.b(0x41, 0x89, 0xc3); // mov r11d, eax (the stamp)
   a.b(0x4c, 0x89, 0xd1); // mov rcx, r10
   a.b(0x48, 0xc1, 0xe1, 0x06); // shl rcx, 6
   a.rip([0x4c, 0x8d], 1, region + LAYOUT.slots); // lea r9, [slots]
@@ -420,6 +445,8 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
   a.b(0x4c, 0x8b, 0x49, 0x20); // mov r9, [rcx+32] (rdi)
   a.label("ret.have");
   a.b(0x4c, 0x8b, 0x51, 0x10); // mov r10, [rcx+16] (the type, slot << 8 in it)
+  a.b(0x49, 0xc1, 0xe3, 0x20); // shl r11, 32
+  a.b(0x4d, 0x09, 0xda); // or r10, r11 (the stamp in the type's high half)
   a.b(0x48, 0x8b, 0x71, 0x18); // mov rsi, [rcx+24] (bytes)
   a.b(0x48, 0x8b, 0x79, 0x28); // mov rdi, [rcx+40] (rsp at entry)
   a.b(0x4c, 0x8b, 0x41, 0x30); // mov r8, [rcx+48] (hash or stack id + 1)
@@ -431,7 +458,7 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
   a.b(0x48, 0x89, 0x78, 0x30); // mov [rax+48], rdi
   a.b(0x4c, 0x89, 0x40, 0x38); // mov [rax+56], r8
   a.b(0x4c, 0x89, 0x18); // mov [rax], r11 (committed)
-  a.b(0x4d, 0x89, 0xd3); // mov r11, r10
+  a.b(0x45, 0x89, 0xd3); // mov r11d, r10d (the type without the stamp)
   a.b(0x49, 0xc1, 0xeb, 0x08); // shr r11, 8 (the slot)
   a.b(0x49, 0xc1, 0xe3, 0x06); // shl r11, 6
   a.rip([0x48, 0x8d], 1, region + LAYOUT.slots); // lea rcx, [slots]
@@ -456,8 +483,14 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
       a.b(0x48, 0x85, 0xff); // test rdi, rdi
       a.jump(CC.e, `${id}.skip`);
       a.b(0x51, 0x52); // push rcx; push rdx
+      stamp(a, tscReads); // eax = the stamp
+      a.b(0x89, 0xc2); // mov edx, eax
       reserve(a, region, id, fullTraps);
-      typeAndThread(a, [0xb9, ...le32(REC_FREE)]); // mov ecx, REC_FREE
+      typeAndThread(a, [
+        ...[0x48, 0x89, 0xd1], // mov rcx, rdx
+        ...[0x48, 0xc1, 0xe1, 0x20], // shl rcx, 32
+        ...[0x48, 0x83, 0xc9, REC_FREE], // or rcx, REC_FREE
+      ]);
     } else {
       a.b(0x51, 0x52); // push rcx; push rdx
       // The sampling budget: subtract the size; a stack is wanted at ≤ 0.
@@ -594,5 +627,6 @@ export function assemble(region: number, hooks: HookSpec[]): Injection | null {
     code: a.finish(),
     patches,
     fullTraps: new Set(fullTraps),
+    tscReads: new Set(tscReads),
   };
 }

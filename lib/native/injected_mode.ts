@@ -211,6 +211,10 @@ export class InjectedMode implements HookMode {
     }
   }
 
+  readsClock(rip: number): boolean {
+    return this.#ring.code.tscReads.has(rip);
+  }
+
   codeChanged(): void {
     this.#ring.codeChanged();
   }

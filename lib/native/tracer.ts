@@ -70,6 +70,7 @@ import { InjectedMode } from "./injected_mode.ts";
 import { detachAll, plantRunning } from "./attach.ts";
 import { seizeRunning, seizeThread, spawnStopped, tgidOf } from "./seize.ts";
 import { type Proc, reachThrough } from "./traced_proc.ts";
+import { StubClock } from "./stub_clock.ts";
 
 export type { NativeEvent, NativeFrame } from "./event.ts";
 export { subFlags8 } from "./breakpoint_mode.ts";
@@ -134,6 +135,7 @@ export interface NativeOptions {
 }
 
 const SIGCONT = 18;
+const SIGSEGV = 11;
 /** SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the signals of a group stop. */
 const STOP_SIGNALS = new Set([19, 20, 21, 22]);
 const SYS_CLONE = 56n;
@@ -202,11 +204,11 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   opts.onStart?.(pid);
 
   const t0 = performance.now();
+  // The hooks' events carry the time their stub saw them (stub_clock.ts);
+  // the clock is read at each stop and before each reading of the rings.
+  const clock = new StubClock(c, t0);
   const out: EventOut = opts.out ??
     new EventObjects(opts.onEvent ?? (() => {}));
-  // The clock of the hooks' events: read at each stop and each reading of
-  // the rings (their records are read every few milliseconds).
-  let now = 0;
   /** Process of each thread (a vfork child: its parent's, whose memory it runs on). */
   const procOf = new Map<number, Proc>();
   /** The pid each thread's events are charged to. */
@@ -262,7 +264,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
           performance.now() - t0,
         ),
       out: {
-        put: (kind, tid, addr, size, old, stack, sampled) => {
+        put: (kind, tid, addr, size, old, stack, sampled, stamp) => {
           // The last thread's pid again, without a lookup (the usual case).
           if (tid !== lastTid || pidEpoch !== lastEpoch) {
             lastTid = tid;
@@ -279,7 +281,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
             old,
             stack,
             sampled,
-            now,
+            clock.at(stamp),
           );
         },
         stackId: (frames) => out.stackId(frames),
@@ -443,7 +445,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   let killed = false;
   while (alive.size > 0) {
     if (attached && deadline?.()) {
-      now = performance.now() - t0;
+      clock.sync();
       detachAll(t, { alive, exiting, procOf, threadExits });
       exitCode = 0; // it runs on
       break;
@@ -457,7 +459,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       earlyStops.clear();
     }
     const { tid, s } = t.wait(-1, WALL | WNOHANG);
-    now = performance.now() - t0;
+    clock.sync();
     if (tid === 0) {
       if (drainAll() > 0) idle = 0;
       else c.usleep(250 << Math.min(idle++, 4)); // up to 4 ms
@@ -592,6 +594,20 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
         // A group stop (job control): it stays stopped until SIGCONT.
         if (!t.listen(tid)) t.cont(tid);
       } else t.cont(tid);
+      continue;
+    }
+    if (
+      sig === SIGSEGV && event === 0 && t.getRegs(tid) &&
+      proc.mode?.readsClock(Number(t.regs[REG.rip]))
+    ) {
+      // A stub's rdtsc in a program that turned the counter off for itself
+      // (prctl PR_SET_TSC): read here, the same counter, and run past it.
+      const tsc = clock.tsc();
+      t.regs[REG.rax] = BigInt.asUintN(32, tsc);
+      t.regs[REG.rdx] = tsc >> 32n;
+      t.regs[REG.rip] += 2n;
+      t.setRegs(tid);
+      t.cont(tid);
       continue;
     }
     if (sig !== SIGTRAP || event !== 0) {

@@ -263,6 +263,15 @@ int main(int argc, char **argv) { if (argc > 1) { mark(4); fprintf(stderr, "ok\\
     droppedOthers: true, // the thread's own (pthread_create's)
   },
   {
+    name:
+      "a program that turns rdtsc off for itself (prctl PR_SET_TSC, PR_TSC_SIGSEGV): the stubs' reads of the counter are done by the tracer, no SIGSEGV",
+    body: `#include <sys/prctl.h>
+int main() { if (prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) != 0) return 9;
+  mark(20); void *p = malloc(40); free(p); fprintf(stderr, "ok\\n"); return 0; }`,
+    code: 0,
+    marks: 20,
+  },
+  {
     name: "a signal handler that allocates",
     body: `static void h(int s) { mark(1); }
 int main() { signal(SIGUSR1, h); for (int i = 0; i < 20; i++) raise(SIGUSR1);
