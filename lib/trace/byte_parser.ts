@@ -12,18 +12,15 @@
  */
 
 import { BlockScanner, MAX_LINES } from "./block_scan.ts";
-import { grown } from "../runtime/grow.ts";
 import { unpackEvents } from "./event_batch.ts";
 import {
   type EventSink,
-  type Frame,
   sinkOf,
   StackTable,
   type TraceEvent,
 } from "./events.ts";
 import {
   emitRecord,
-  hexDigit,
   MAX_EXACT,
   MAX_LINE,
   noteAnomaly,
@@ -32,119 +29,32 @@ import {
   type ParseStats,
   TraceParser,
 } from "./parser.ts";
-
-const NL = 10;
-const CR = 13;
-const TAB = 9;
-const SP = 32;
-const LPAREN = 40;
+import {
+  CR,
+  goroutineIdAt,
+  hasHeader,
+  headerAddr,
+  headerAt,
+  headerSize,
+  headerTypeAt,
+  hexAt,
+  LPAREN,
+  NL,
+  P_CREATED,
+  P_ELIDED,
+  P_GOROUTINE,
+  P_MALLOCGC,
+  SP,
+  startsWith,
+  TAB,
+} from "./_bytes.ts";
+import { FrameLines } from "./_frame_lines.ts";
+import { FrameStacks } from "./_frame_stacks.ts";
+import { TypeNames } from "./_type_names.ts";
+import { absorbStats } from "./_part_stats.ts";
+import { RecordShapes, type ShapedBlock } from "./_record_shapes.ts";
 
 const dec = new TextDecoder();
-
-/** Bytes of the record headers the fast path recognises. */
-const P_ALLOC = new TextEncoder().encode("tracealloc(");
-const P_FREE = new TextEncoder().encode("tracefree(");
-const P_GOROUTINE = new TextEncoder().encode("goroutine ");
-const P_GC = new TextEncoder().encode("tracegc()");
-const P_MALLOC = new TextEncoder().encode("MProf_Malloc(");
-const P_MFREE = new TextEncoder().encode("MProf_Free(");
-const P_CREATED = new TextEncoder().encode("created by ");
-const P_ELIDED = new TextEncoder().encode("...additional frames elided...");
-const P_MALLOCGC = new TextEncoder().encode("runtime.mallocgc");
-
-function startsWith(
-  buf: Uint8Array,
-  s: number,
-  e: number,
-  p: Uint8Array,
-): boolean {
-  if (e - s < p.length) return false;
-  for (let i = 0; i < p.length; i++) if (buf[s + i] !== p[i]) return false;
-  return true;
-}
-
-/**
- * True when a record header starts somewhere in `buf[s, e)` (program output
- * may run into one): it ends a record, as in {@link TraceParser}.
- */
-function hasHeader(buf: Uint8Array, s: number, e: number): boolean {
-  for (let i = s; i < e; i++) {
-    const c = buf[i];
-    if (c === 116 /* t */) {
-      if (
-        startsWith(buf, i, e, P_ALLOC) || startsWith(buf, i, e, P_FREE) ||
-        startsWith(buf, i, e, P_GC)
-      ) return true;
-    } else if (c === 77 /* M */) {
-      if (startsWith(buf, i, e, P_MALLOC) || startsWith(buf, i, e, P_MFREE)) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
-/** The second hash of the last {@link hashRange} (no object per call). */
-let lastHash2 = 0;
-
-/** Two independent 32-bit hashes of a byte range (FNV-1a, returned, and a multiply-rotate one, left in `lastHash2`). */
-function hashRange(
-  buf: Uint8Array,
-  s: number,
-  e: number,
-  h: number,
-  h2: number,
-): number {
-  for (let i = s; i < e; i++) {
-    const c = buf[i];
-    h = Math.imul(h ^ c, 0x01000193);
-    h2 = Math.imul((h2 << 5) | (h2 >>> 27), 0x9e3779b1) ^ c;
-  }
-  lastHash2 = h2;
-  return h;
-}
-
-/** The value of each byte as a hex digit, -1 for the others. */
-const HEX_VALUE = Int8Array.from({ length: 256 }, (_, c) => hexDigit(c));
-
-/** Where the digits read by the last {@link hexAt} ended. */
-let lastHexEnd = 0;
-
-/**
- * Parses `0x…` hex digits at `s` (up to a non-hex byte); -1 when there are
- * none. The end of the digits is left in `lastHexEnd` (no object per call).
- */
-function hexAt(buf: Uint8Array, s: number, e: number): number {
-  lastHexEnd = s;
-  if (buf[s] !== 48 || buf[s + 1] !== 120) return -1;
-  let v = 0;
-  let i = s + 2;
-  const start = i;
-  for (; i < e; i++) {
-    const d = HEX_VALUE[buf[i]];
-    if (d < 0) break;
-    v = v * 16 + d;
-  }
-  lastHexEnd = i;
-  return i === start ? -1 : v;
-}
-
-/** Tracebacks the record cache keeps, at most (it stops growing then). */
-const BLOCK_CACHE_MAX = 200_000;
-
-/** What parsing a traceback gave: its lines, goroutine and stack. */
-interface ParsedBlock {
-  lines: number;
-  goroutine: number;
-  stack: number;
-}
-
-/** A traceback seen before by shape: where mallocgc's size argument stands (-1: none). */
-interface ShapedBlock extends ParsedBlock {
-  check: number;
-  check2: number;
-  argsAt: number;
-}
 
 /**
  * The byte-level trace parser. Records of the Go 1.3+ format take the fast
@@ -189,29 +99,15 @@ export class ByteTraceParser {
   #header = "";
   #sawGoroutine = false;
   #expectFile = false;
-  #funcHash = 0;
   #pendingRequested = -1;
   /** Where the first frame's mallocgc arguments start, or -1. */
   #mallocArgsAt = -1;
-  #funcHash2 = 0;
-  #funcStart = 0;
-  #funcEnd = 0;
-  #funcInlined = false;
-  #funcBuf: Uint8Array | null = null;
-  #frameIds: number[] = [];
-  #rh1 = 0;
-  #rh2 = 0;
   #afterCreatedBy = false;
   // Frame and stack caches.
-  readonly #frames: Frame[] = [];
-  readonly #frameByHash = new Map<number, number>();
-  readonly #stackByHash = new Map<
-    number,
-    { ids: Int32Array; stack: number }[]
-  >();
+  readonly #ids: FrameStacks;
   #lines = 0;
   /** Record cache (see #block): tracebacks by shape (arguments and frame pointers left out). */
-  readonly #shapes = new Map<number, ShapedBlock>();
+  readonly #shapes = new RecordShapes();
   readonly #scanner = new BlockScanner();
   #reservedAt = 0;
   #blockTries = 0;
@@ -233,6 +129,7 @@ export class ByteTraceParser {
     this.#emit = emit;
     this.#sink = opts.sink ?? sinkOf(emit);
     this.stacks = stacks;
+    this.#ids = new FrameStacks(stacks);
     this.#maxLine = opts.maxLine ?? MAX_LINE;
     this.#slow = new TraceParser(emit, stacks, opts);
   }
@@ -279,29 +176,7 @@ export class ByteTraceParser {
    */
   absorb(later: ParseStats): void {
     const st = this.#slow.stats;
-    const base = this.#lines;
-    st.allocs += later.allocs;
-    st.frees += later.frees;
-    st.gcs += later.gcs;
-    for (
-      const kind of [
-        "unparsed",
-        "foreign",
-        "long",
-        "rejected",
-        "unendedGc",
-      ] as const
-    ) {
-      const lines = later[`${kind}Lines`];
-      for (const n of lines) noteAnomaly(st, kind, base + n);
-      st[kind] += later[kind] - lines.length;
-    }
-    if (later.cut !== null) {
-      st.cut = { lineNo: base + later.cut.lineNo, header: later.cut.header };
-    }
-    st.format ??= later.format;
-    // A creator printed again later replaces the earlier one, in place.
-    for (const [id, g] of later.goroutines) st.goroutines.set(id, g);
+    absorbStats(st, later, this.#lines);
     this.#lines += later.lines;
     st.lines = this.#lines;
   }
@@ -373,11 +248,7 @@ export class ByteTraceParser {
     this.#carry = buf.slice(s);
     // A function line waiting for its file line points into the scanner's
     // memory, which the next chunk overwrites.
-    if (this.#funcBuf === buf) {
-      this.#funcBuf = buf.slice(this.#funcStart, this.#funcEnd);
-      this.#funcEnd -= this.#funcStart;
-      this.#funcStart = 0;
-    }
+    this.#ids.keep(buf);
   }
 
   /**
@@ -405,7 +276,7 @@ export class ByteTraceParser {
       BlockScanner.EVENTS,
       k,
       base,
-      this.#typeList,
+      this.#types.list,
       null,
       this.#sink,
     );
@@ -415,26 +286,17 @@ export class ByteTraceParser {
     this.#blockTries += k;
     this.#blockHits += k;
     this.#tableHits += k;
-    this.#funcBuf = null;
+    this.#ids.release();
   }
 
-  /** Type names by id, for the scanner's record table. */
-  readonly #typeList: string[] = [];
-  readonly #typeIds = new Map<string, number>();
+  /** Type names, numbered for the scanner's record table. */
+  readonly #types = new TypeNames();
 
   /** Puts the record the scanner read last in its table (when its header is plain). */
   #remember(block: ShapedBlock, type: string | null): void {
     const sc = this.#scanner;
     if (sc.kind === 0) return;
-    let t = -1;
-    if (type !== null) {
-      t = this.#typeIds.get(type) ?? -1;
-      if (t < 0) {
-        t = this.#typeList.length;
-        this.#typeList.push(type);
-        this.#typeIds.set(type, t);
-      }
-    }
+    const t = this.#types.idOf(type);
     sc.remember(block.stack, block.lines + 2, block.argsAt, t, block.goroutine);
   }
 
@@ -457,16 +319,9 @@ export class ByteTraceParser {
     const nl1 = sc.nl1;
     // (A record this long may hold a line past the cap: line by line.)
     if (end <= nl1 || end - s > this.#maxLine) return -1;
-    // A small-integer key (no boxed number per lookup); the rest of the
-    // 96 bits is checked.
-    const skey = sc.s1lo & 0x3fffffff;
-    const shapeCheck = sc.s2lo;
-    const shapeCheck2 = sc.s1hi;
     this.#blockTries++;
-    const sh = this.#shapes.get(skey);
-    if (
-      sh !== undefined && sh.check === shapeCheck && sh.check2 === shapeCheck2
-    ) {
+    const sh = this.#shapes.find(sc);
+    if (sh !== undefined) {
       // mallocgc's first argument, read where the line parser reads it
       // (the scanner read the first function line's).
       const at = nl1 + 1 + sh.argsAt;
@@ -498,75 +353,21 @@ export class ByteTraceParser {
     }
     if (
       this.#slowLines === slow0 && this.#blankEnds === blank0 + 1 &&
-      this.#warned === warned0 && sh === undefined &&
-      this.#shapes.size < BLOCK_CACHE_MAX
+      this.#warned === warned0
     ) {
-      const block: ShapedBlock = {
-        lines: this.#lines - lines0 - 2,
-        goroutine: this.#goroutine,
-        stack: this.#lastStack,
-        check: shapeCheck,
-        check2: shapeCheck2,
-        argsAt: this.#mallocArgsAt < 0 ? -1 : this.#mallocArgsAt - nl1 - 1,
-      };
-      this.#shapes.set(skey, block);
-      this.#remember(block, this.#type);
+      const block = this.#shapes.add(
+        this.#lines - lines0 - 2,
+        this.#goroutine,
+        this.#lastStack,
+        this.#mallocArgsAt < 0 ? -1 : this.#mallocArgsAt - nl1 - 1,
+      );
+      if (block !== null) this.#remember(block, this.#type);
     }
     return p;
   }
 
-  /** Frames by the scanner's hashes of their two lines: the key's other words, then the frame id (5 numbers each). */
-  readonly #frameByLines = new Map<number, number>();
-  #frameChecks = new Int32Array(5 * 256);
-  #frameCount = 0;
-
-  /**
-   * The scanner's key of the frame whose function line is traceback line
-   * `i` (its file line next): a small integer, its other words left in
-   * {@link #frameCheck}.
-   */
-  #frameKey(i: number): number {
-    const sc = this.#scanner;
-    const a = sc.lineHash(i, 0);
-    const b = sc.lineHash(i + 1, 0);
-    const c = this.#frameCheck;
-    c[0] = sc.lineHash(i, 1);
-    c[1] = sc.lineHash(i, 2);
-    c[2] = sc.lineHash(i + 1, 1);
-    c[3] = sc.lineHash(i + 1, 2);
-    return (a ^ Math.imul(b, 0x9e3779b1)) & 0x3fffffff;
-  }
-
-  readonly #frameCheck = new Int32Array(4);
-  /** The frame ids {@link #byFrames} found by their lines' hashes, by frame (-1: new). */
-  readonly #knownIds = new Int32Array(MAX_LINES / 2 + 1);
-
-  /** The frame id of the key {@link #frameKey} made, or -1. */
-  #knownFrame(key: number): number {
-    const at = this.#frameByLines.get(key);
-    if (at === undefined) return -1;
-    const fc = this.#frameChecks;
-    const c = this.#frameCheck;
-    return fc[at] === c[0] && fc[at + 1] === c[1] && fc[at + 2] === c[2] &&
-        fc[at + 3] === c[3]
-      ? fc[at + 4]
-      : -1;
-  }
-
-  #rememberFrame(key: number, id: number): void {
-    if (this.#frameByLines.has(key)) return;
-    const at = this.#frameCount * 5;
-    if (at + 5 > this.#frameChecks.length) {
-      this.#frameChecks = grown(
-        this.#frameChecks,
-        this.#frameChecks.length * 2,
-      );
-    }
-    this.#frameChecks.set(this.#frameCheck, at);
-    this.#frameChecks[at + 4] = id;
-    this.#frameCount++;
-    this.#frameByLines.set(key, at);
-  }
+  /** Frames known by their lines' hashes (the scanner's line table). */
+  readonly #frameLines = new FrameLines(this.#scanner);
 
   /**
    * The record at `s` (header newline `nl1`, last traceback line ending at
@@ -587,22 +388,8 @@ export class ByteTraceParser {
     const g1 = n > 1 ? sc.lineStart(1) - 1 : end;
     if (!startsWith(buf, g0, g1, P_GOROUTINE) || buf[g1 - 1] === CR) return -1;
     // First check that every line is what the line parser would take as it.
-    const known = this.#knownIds;
-    for (let i = 1; i < n; i += 2) {
-      const fs = sc.lineStart(i);
-      const ls = sc.lineStart(i + 1);
-      const fe = ls - 1;
-      const le = i + 2 < n ? sc.lineStart(i + 2) - 1 : end;
-      if (
-        buf[fs] === TAB || buf[ls] !== TAB || buf[fe - 1] === CR ||
-        buf[le - 1] === CR
-      ) return -1;
-      const id = i > 1 ? this.#knownFrame(this.#frameKey(i)) : -1;
-      known[i >> 1] = id;
-      // (A known name followed by `()` may end in `tracegc()`: a header.)
-      if (id >= 0 && buf[fe - 2] !== LPAREN) continue;
-      if (!this.#plainFuncLine(buf, fs, fe)) return -1;
-    }
+    if (!this.#frameLines.plain(buf, n, end)) return -1;
+    const known = this.#frameLines.ids;
     this.#lines++;
     if (!this.#fastHeader(buf, s, nl1)) {
       this.#lines--;
@@ -616,16 +403,13 @@ export class ByteTraceParser {
       let id = known[i >> 1];
       let key = 0;
       if (id < 0 && i > 1) {
-        key = this.#frameKey(i);
-        id = this.#knownFrame(key);
+        key = this.#frameLines.key(i);
+        id = this.#frameLines.known(key);
       }
       if (id >= 0) {
         // What #fileLine does with a frame it finds.
         this.#lines += 2;
-        this.#frameIds.push(id);
-        this.#rh1 = Math.imul(this.#rh1 ^ id, 0x01000193);
-        this.#rh2 = Math.imul(this.#rh2 + id + 1, 0x5bd1e995) ^
-          (this.#rh2 >>> 15);
+        this.#ids.push(id);
         continue;
       }
       const fs = sc.lineStart(i);
@@ -636,7 +420,7 @@ export class ByteTraceParser {
       this.#fileLine(buf, ls, i + 2 < n ? sc.lineStart(i + 2) - 1 : end);
       this.#expectFile = false;
       if (i > 1) {
-        this.#rememberFrame(key, this.#frameIds[this.#frameIds.length - 1]);
+        this.#frameLines.remember(key, this.#ids.last);
       }
     }
     // The blank line.
@@ -644,20 +428,6 @@ export class ByteTraceParser {
     this.#finish();
     this.#blankEnds++;
     return end + 2;
-  }
-
-  /** True when the line parser takes `buf[s, e)` as a plain function line `name(args)` (not `created by`, elision or a header). */
-  #plainFuncLine(buf: Uint8Array, s: number, e: number): boolean {
-    if (e <= s || buf[e - 1] !== 41 /* ) */ || hasHeader(buf, s, e)) {
-      return false;
-    }
-    if (startsWith(buf, s, e, P_CREATED) || startsWith(buf, s, e, P_ELIDED)) {
-      return false;
-    }
-    const open = buf.lastIndexOf(LPAREN, e - 1);
-    if (open <= s) return false;
-    for (let i = s; i < open; i++) if (buf[i] === SP) return false;
-    return true;
   }
 
   /**
@@ -670,7 +440,7 @@ export class ByteTraceParser {
     s: number,
     nl1: number,
     end: number,
-    hit: ParsedBlock,
+    hit: ShapedBlock,
     requested: number,
   ): number {
     this.#lines++;
@@ -684,7 +454,9 @@ export class ByteTraceParser {
       this.#reject = false;
       this.#addr = sc.addr;
       this.#size = sc.size;
-      this.#type = sc.typeAt < 0 ? null : this.#typeName(buf, sc.typeAt, e - 1);
+      this.#type = sc.typeAt < 0
+        ? null
+        : this.#types.name(buf, sc.typeAt, e - 1);
       this.#headerLine = this.#lines;
       this.#inRecord = true;
     } else if (!this.#fastHeader(buf, s, e)) {
@@ -773,55 +545,20 @@ export class ByteTraceParser {
     return this.#slow.busy;
   }
 
-  readonly #typeNames = new Map<number, { bytes: Uint8Array; name: string }>();
-
-  /** The type name in `buf[s, e)`, decoded once per distinct name. */
-  #typeName(buf: Uint8Array, s: number, e: number): string {
-    const h = hashRange(buf, s, e, 0x811c9dc5, 0x27d4eb2f);
-    const hit = this.#typeNames.get(h);
-    if (hit !== undefined && hit.bytes.length === e - s) {
-      let same = true;
-      for (let i = 0; i < hit.bytes.length; i++) {
-        if (hit.bytes[i] !== buf[s + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return hit.name;
-    }
-    const name = dec.decode(buf.subarray(s, e));
-    if (this.#typeNames.size < 100_000) {
-      this.#typeNames.set(h, { bytes: buf.slice(s, e), name });
-    }
-    return name;
-  }
-
   /** Reads a plain `tracealloc(`/`tracefree(` header line on the fast path; false hands it to the string parser. */
   #fastHeader(buf: Uint8Array, s: number, e: number): boolean {
-    const isAlloc = startsWith(buf, s, e, P_ALLOC);
-    if (!isAlloc && !startsWith(buf, s, e, P_FREE)) return false;
-    if (buf[e - 1] !== 41 /* ) */) return false;
-    let i = s + (isAlloc ? P_ALLOC.length : P_FREE.length);
-    const addr = hexAt(buf, i, e);
-    if (addr < 0 || buf[lastHexEnd] !== 44 || buf[lastHexEnd + 1] !== SP) {
-      return false;
-    }
-    i = lastHexEnd + 2;
-    const size = hexAt(buf, i, e);
-    if (size < 0) return false;
-    const zEnd = lastHexEnd;
-    let type: string | null = null;
-    if (zEnd === e - 1) {
-      type = null;
-    } else if (isAlloc && buf[zEnd] === 44 && buf[zEnd + 1] === SP) {
-      type = this.#typeName(buf, zEnd + 2, e - 1);
-    } else return false;
-    if (!isAlloc && type !== null) return false;
+    const kind = headerAt(buf, s, e);
+    if (kind === 0) return false;
+    const addr = headerAddr;
+    const size = headerSize;
+    const type = headerTypeAt < 0
+      ? null
+      : this.#types.name(buf, headerTypeAt, e - 1);
     const st = this.#slow.stats;
     st.lines = this.#lines;
     st.format ??= "go1.3+";
     this.#inRecord = true;
-    this.#kind = isAlloc ? "alloc" : "free";
+    this.#kind = kind === 1 ? "alloc" : "free";
     this.#reject = addr > MAX_EXACT || size > MAX_EXACT;
     this.#addr = addr;
     this.#size = size;
@@ -832,9 +569,7 @@ export class ByteTraceParser {
     this.#headerLine = this.#lines;
     this.#sawGoroutine = false;
     this.#expectFile = false;
-    this.#frameIds = [];
-    this.#rh1 = 0x811c9dc5;
-    this.#rh2 = 0x1234567;
+    this.#ids.begin();
     this.#afterCreatedBy = false;
     return true;
   }
@@ -847,20 +582,7 @@ export class ByteTraceParser {
   #recordLine(buf: Uint8Array, s: number, e: number): boolean {
     if (!this.#sawGoroutine) {
       if (startsWith(buf, s, e, P_GOROUTINE)) {
-        // The id runs to the next space; anything but digits there makes it 0.
-        let id = 0;
-        let i = s + P_GOROUTINE.length;
-        for (; i < e; i++) {
-          const c = buf[i];
-          if (c === SP) break;
-          if (c < 48 || c > 57) {
-            id = 0;
-            while (i < e && buf[i] !== SP) i++;
-            break;
-          }
-          id = id * 10 + (c - 48);
-        }
-        this.#goroutine = id <= MAX_EXACT ? id : 0;
+        this.#goroutine = goroutineIdAt(buf, s, e);
         this.#sawGoroutine = true;
         return true;
       }
@@ -927,18 +649,12 @@ export class ByteTraceParser {
     if (open <= s) return false;
     const sp = buf.indexOf(SP, s);
     if (sp >= 0 && sp < open) return false;
-    this.#funcStart = s;
-    this.#funcEnd = open;
-    this.#funcHash = hashRange(buf, s, open, 0x811c9dc5, 0x27d4eb2f);
-    this.#funcHash2 = lastHash2;
-    this.#funcInlined = e - open === 5 && buf[open + 1] === 46 &&
-      buf[open + 2] === 46 && buf[open + 3] === 46;
-    this.#funcBuf = buf;
+    this.#ids.funcLine(buf, s, open, e);
     // The first frame's first argument is mallocgc's requested size (taken
     // when its file line arrives, as the string parser does).
     this.#pendingRequested = -1;
     if (
-      this.#frameIds.length === 0 && open - s === P_MALLOCGC.length &&
+      this.#ids.depth === 0 && open - s === P_MALLOCGC.length &&
       startsWith(buf, s, open, P_MALLOCGC)
     ) {
       this.#mallocArgsAt = open + 1;
@@ -954,89 +670,20 @@ export class ByteTraceParser {
       this.#requested = this.#pendingRequested;
       this.#pendingRequested = -1;
     }
-    let sp = buf.indexOf(SP, s + 1);
-    if (sp < 0 || sp > e) sp = e;
-    let h = hashRange(
-      buf,
-      s + 1,
-      sp,
-      this.#funcHash ^ (this.#funcInlined ? 0x5bd1e995 : 0),
-      this.#funcHash2,
-    );
-    let h2 = lastHash2;
-    // The pc= value (the last field) is part of a frame, as the string parser keeps it.
-    let pc = 0;
-    if (sp < e) {
-      const eq = buf.lastIndexOf(61, /* = */ e - 1);
-      if (
-        eq > sp && buf[eq - 1] === 99 && buf[eq - 2] === 112 &&
-        buf[eq - 3] === SP
-      ) {
-        const x = hexAt(buf, eq + 1, e);
-        if (x >= 0) pc = x;
-        h = Math.imul(h ^ (pc >>> 0), 0x01000193);
-        h2 = Math.imul(h2 ^ Math.floor(pc / 4294967296), 0x9e3779b1);
-      }
-    }
-    const key = (h >>> 0) * 2097152 + (h2 & 0x1fffff);
-    let id = this.#frameByHash.get(key);
-    if (id === undefined) {
-      const fb = this.#funcBuf!;
-      const loc = dec.decode(buf.subarray(s + 1, sp));
-      const colon = loc.lastIndexOf(":");
-      const f: Frame = {
-        func: dec.decode(fb.subarray(this.#funcStart, this.#funcEnd)),
-        file: colon < 0 ? loc : loc.slice(0, colon),
-        line: colon < 0 ? 0 : Number(loc.slice(colon + 1)) || 0,
-        pc,
-        inlined: this.#funcInlined,
-      };
-      id = this.#frames.length;
-      this.#frames.push(f);
-      this.#frameByHash.set(key, id);
-    }
-    this.#frameIds.push(id);
-    this.#rh1 = Math.imul(this.#rh1 ^ id, 0x01000193);
-    this.#rh2 = Math.imul(this.#rh2 + id + 1, 0x5bd1e995) ^ (this.#rh2 >>> 15);
+    this.#ids.fileLine(buf, s, e);
   }
 
   #finish(): void {
     if (this.#reject) return this.#emitRecord(-1);
-    const ids = this.#frameIds;
-    const key = (this.#rh1 ^ Math.imul(this.#rh2, 31) ^ ids.length) | 0;
-    let list = this.#stackByHash.get(key);
-    let stack = -1;
-    if (list !== undefined) {
-      for (const cand of list) {
-        if (cand.ids.length !== ids.length) continue;
-        let same = true;
-        for (let i = 0; i < ids.length; i++) {
-          if (cand.ids[i] !== ids[i]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) {
-          stack = cand.stack;
-          break;
-        }
-      }
-    } else {
-      list = [];
-      this.#stackByHash.set(key, list);
-    }
-    if (stack < 0) {
-      stack = this.stacks.intern(ids.map((i) => this.#frames[i]));
-      list.push({ ids: Int32Array.from(ids), stack });
-    }
+    const stack = this.#ids.stack();
     this.#lastStack = stack;
     this.#emitRecord(stack);
-    this.#funcBuf = null;
+    this.#ids.release();
   }
 
   /** Emits the record whose header and goroutine were read, with `stack`. */
   #emitRecord(stack: number): void {
-    this.#funcBuf = null;
+    this.#ids.release();
     if (this.#reject) {
       // A size or address past 2^53: a warning, not a figure.
       this.#inRecord = false;

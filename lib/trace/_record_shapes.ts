@@ -1,0 +1,71 @@
+/**
+ * The fast trace reader's record cache: tracebacks by shape (the block
+ * scanner's 96-bit hash of their names, file:line and pc=, arguments and
+ * frame pointers left out), each with what parsing it gave, so a record
+ * whose traceback was seen before costs its header line
+ * (`byte_parser.ts`'s `#block`).
+ *
+ * @module
+ */
+
+import type { BlockScanner } from "./block_scan.ts";
+
+/** Tracebacks the record cache keeps, at most (it stops growing then). */
+const BLOCK_CACHE_MAX = 200_000;
+
+/** What parsing a traceback gave: its lines, goroutine and stack, and where mallocgc's size argument stands (-1: none). */
+export interface ShapedBlock {
+  lines: number;
+  goroutine: number;
+  stack: number;
+  argsAt: number;
+  check: number;
+  check2: number;
+}
+
+/** Parsed tracebacks by shape. */
+export class RecordShapes {
+  readonly #byKey = new Map<number, ShapedBlock>();
+  #key = 0;
+  #check = 0;
+  #check2 = 0;
+  #taken = false;
+
+  /** The block of the scanner's last traceback's shape, if one was kept. */
+  find(sc: BlockScanner): ShapedBlock | undefined {
+    // A small-integer key (no boxed number per lookup); the rest of the 96
+    // bits is checked.
+    this.#key = sc.s1lo & 0x3fffffff;
+    this.#check = sc.s2lo;
+    this.#check2 = sc.s1hi;
+    const sh = this.#byKey.get(this.#key);
+    this.#taken = sh !== undefined;
+    return sh !== undefined && sh.check === this.#check &&
+        sh.check2 === this.#check2
+      ? sh
+      : undefined;
+  }
+
+  /**
+   * Keeps what parsing the traceback {@link find} looked up last gave;
+   * null when its key is taken (by another shape) or the cache is full.
+   */
+  add(
+    lines: number,
+    goroutine: number,
+    stack: number,
+    argsAt: number,
+  ): ShapedBlock | null {
+    if (this.#taken || this.#byKey.size >= BLOCK_CACHE_MAX) return null;
+    const block: ShapedBlock = {
+      lines,
+      goroutine,
+      stack,
+      check: this.#check,
+      check2: this.#check2,
+      argsAt,
+    };
+    this.#byKey.set(this.#key, block);
+    return block;
+  }
+}
