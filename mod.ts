@@ -108,11 +108,8 @@ export * from "./lib/trace/seed_printer.ts";
 export * from "./lib/trace/tracealloc_printer.ts";
 // By name: these modules also export helpers the other readers and
 // printers share (record fields, hex writing, site labelling).
-export {
-  type GoroutineInfo,
-  type ParseStats,
-  TraceParser,
-} from "./lib/trace/parser.ts";
+export { TraceParser } from "./lib/trace/parser.ts";
+export type { GoroutineInfo, ParseStats } from "./lib/trace/parse_stats.ts";
 export {
   frameText,
   isAllocatorFrame,

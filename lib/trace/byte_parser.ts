@@ -23,12 +23,15 @@ import {
   emitRecord,
   MAX_EXACT,
   MAX_LINE,
-  noteAnomaly,
-  noteCreatedBy,
   type ParserOptions,
-  type ParseStats,
   TraceParser,
 } from "./parser.ts";
+import {
+  absorbStats,
+  noteAnomaly,
+  noteCreatedBy,
+  type ParseStats,
+} from "./parse_stats.ts";
 import {
   CR,
   goroutineIdAt,
@@ -51,7 +54,6 @@ import {
 import { FrameLines } from "./_frame_lines.ts";
 import { FrameStacks } from "./_frame_stacks.ts";
 import { TypeNames } from "./_type_names.ts";
-import { absorbStats } from "./_part_stats.ts";
 import { RecordShapes, type ShapedBlock } from "./_record_shapes.ts";
 
 const dec = new TextDecoder();

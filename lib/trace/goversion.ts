@@ -12,7 +12,7 @@
  */
 
 import { type Frame, headerBytes, type StackTable } from "./events.ts";
-import type { ParseStats } from "./parser.ts";
+import type { ParseStats } from "./parse_stats.ts";
 import {
   getPreset,
   PRESET_NAMES,

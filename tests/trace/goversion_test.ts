@@ -8,7 +8,7 @@ import { GO119, GO122, parseShared } from "../_testdata.ts";
 import { alloctrace } from "../_run.ts";
 import { detectGoVersion, rulesWarning } from "../../lib/trace/goversion.ts";
 import { StackTable } from "../../lib/trace/events.ts";
-import { newStats } from "../../lib/trace/parser.ts";
+import { newStats } from "../../lib/trace/parse_stats.ts";
 import { getPreset, sizeClassesOf } from "../../lib/runtime/presets.ts";
 
 const GOLDEN = new URL("../testdata/golden/", import.meta.url);

@@ -4,7 +4,8 @@
 // sizes) and must give both the same events.
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { GO119 } from "../_testdata.ts";
-import { type ParseStats, TraceParser } from "../../lib/trace/parser.ts";
+import { TraceParser } from "../../lib/trace/parser.ts";
+import type { ParseStats } from "../../lib/trace/parse_stats.ts";
 import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
 import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
 import type { StackTable, TraceEvent } from "../../lib/trace/events.ts";
