@@ -13,12 +13,17 @@ import type { BlockScanner } from "./block_scan.ts";
 /** Tracebacks the record cache keeps, at most (it stops growing then). */
 const BLOCK_CACHE_MAX = 200_000;
 
-/** What parsing a traceback gave: its lines, goroutine and stack, and where mallocgc's size argument stands (-1: none). */
+/**
+ * What parsing a traceback gave: its lines, goroutine and stack, where
+ * mallocgc's size argument stands (-1: none), and its `created by` lines
+ * (null: none).
+ */
 export interface ShapedBlock {
   lines: number;
   goroutine: number;
   stack: number;
   argsAt: number;
+  creators: string[] | null;
   check: number;
   check2: number;
 }
@@ -55,6 +60,7 @@ export class RecordShapes {
     goroutine: number,
     stack: number,
     argsAt: number,
+    creators: string[] | null,
   ): ShapedBlock | null {
     if (this.#taken || this.#byKey.size >= BLOCK_CACHE_MAX) return null;
     const block: ShapedBlock = {
@@ -64,6 +70,7 @@ export class RecordShapes {
       check: this.#check,
       check2: this.#check2,
       argsAt,
+      creators,
     };
     this.#byKey.set(this.#key, block);
     return block;

@@ -26,12 +26,8 @@ import {
   type ParserOptions,
   TraceParser,
 } from "./parser.ts";
-import {
-  absorbStats,
-  noteAnomaly,
-  noteCreatedBy,
-  type ParseStats,
-} from "./parse_stats.ts";
+import { absorbStats, noteAnomaly, type ParseStats } from "./parse_stats.ts";
+import { CreatorNotes } from "./_creators.ts";
 import {
   CR,
   goroutineIdAt,
@@ -105,6 +101,7 @@ export class ByteTraceParser {
   /** Where the first frame's mallocgc arguments start, or -1. */
   #mallocArgsAt = -1;
   #afterCreatedBy = false;
+  readonly #creators: CreatorNotes;
   // Frame and stack caches.
   readonly #ids: FrameStacks;
   #lines = 0;
@@ -134,6 +131,7 @@ export class ByteTraceParser {
     this.#ids = new FrameStacks(stacks);
     this.#maxLine = opts.maxLine ?? MAX_LINE;
     this.#slow = new TraceParser(emit, stacks, opts);
+    this.#creators = new CreatorNotes(this.#slow.stats.goroutines, this.#slow);
   }
 
   /**
@@ -224,8 +222,10 @@ export class ByteTraceParser {
         cache && !this.#inRecord && buf[s] === 116 && !this.#slowBusy()
       ) {
         // The records the scanner's table knows, then the one it stopped at.
-        s = this.#known(buf, s);
-        if (buf[s] !== 116) continue;
+        if (!this.#creators.moved) {
+          s = this.#known(buf, s);
+          if (buf[s] !== 116) continue;
+        }
         const next = this.#block(buf, s);
         if (next >= 0) {
           s = next;
@@ -362,6 +362,7 @@ export class ByteTraceParser {
         this.#goroutine,
         this.#lastStack,
         this.#mallocArgsAt < 0 ? -1 : this.#mallocArgsAt - nl1 - 1,
+        this.#creators.record,
       );
       if (block !== null) this.#remember(block, this.#type);
     }
@@ -466,6 +467,7 @@ export class ByteTraceParser {
       return -1;
     }
     this.#goroutine = hit.goroutine;
+    this.#creators.again(hit.goroutine, hit.creators);
     this.#requested = requested;
     this.#lines += hit.lines + 1;
     this.#blockHits++;
@@ -573,6 +575,7 @@ export class ByteTraceParser {
     this.#expectFile = false;
     this.#ids.begin();
     this.#afterCreatedBy = false;
+    this.#creators.begin();
     return true;
   }
 
@@ -637,11 +640,7 @@ export class ByteTraceParser {
     const c = buf[s];
     if (c === TAB) return false;
     if (c === 99 /* c */ && startsWith(buf, s, e, P_CREATED)) {
-      noteCreatedBy(
-        this.#slow.stats.goroutines,
-        this.#goroutine,
-        dec.decode(buf.subarray(s, e)),
-      );
+      this.#creators.note(this.#goroutine, dec.decode(buf.subarray(s, e)));
       this.#afterCreatedBy = true;
       return true;
     }

@@ -61,13 +61,16 @@ export interface GoroutineInfo {
 /**
  * Reads a `created by F` / `created by F in goroutine N` line into `into`
  * under goroutine `goid` (shared by both parsers). Go 1.21 added the
- * parent goroutine (runtime/traceback.go, printCreatedBy1).
+ * parent goroutine (runtime/traceback.go, printCreatedBy1). A creator
+ * printed again later replaces the earlier one (Go never reuses a
+ * goroutine id, so only a damaged or made-up trace has two); true when
+ * this one differs from the one it replaced.
  */
 export function noteCreatedBy(
   into: Map<number, GoroutineInfo>,
   goid: number,
   line: string,
-): void {
+): boolean {
   let createdBy = line.slice(11);
   let parent = -1;
   const at = createdBy.lastIndexOf(" in goroutine ");
@@ -78,7 +81,10 @@ export function noteCreatedBy(
       createdBy = createdBy.slice(0, at);
     }
   }
+  const was = into.get(goid);
   into.set(goid, { createdBy, parent });
+  return was !== undefined &&
+    (was.createdBy !== createdBy || was.parent !== parent);
 }
 
 /**

@@ -186,6 +186,7 @@ export class TraceParser {
   readonly #emit: (e: TraceEvent) => void;
   readonly #maxLine: number;
   #rest = "";
+  #creatorsReplaced = 0;
   /** Inside a line past the cap (already counted): skip to its newline. */
   #skipping = false;
   #reject = false;
@@ -217,6 +218,11 @@ export class TraceParser {
     this.#emit = emit;
     this.stacks = stacks;
     this.#maxLine = opts.maxLine ?? MAX_LINE;
+  }
+
+  /** Creators noted that replaced a different one for their goroutine (see {@link noteCreatedBy}). */
+  get creatorsReplaced(): number {
+    return this.#creatorsReplaced;
   }
 
   /** True while a record or a tracegc block is open. */
@@ -364,7 +370,7 @@ export class TraceParser {
           return;
         }
         if (line.startsWith("created by ")) {
-          noteCreatedBy(this.stats.goroutines, this.#gcGoroutine, line);
+          this.#noteCreator(this.#gcGoroutine, line);
           return;
         }
         // A record header ends a block that lost its `end tracegc`. (Only at
@@ -397,6 +403,12 @@ export class TraceParser {
     return this.#line2(line, n);
   }
 
+  #noteCreator(goid: number, line: string): void {
+    if (noteCreatedBy(this.stats.goroutines, goid, line)) {
+      this.#creatorsReplaced++;
+    }
+  }
+
   #endGc(): void {
     this.stats.gcs++;
     this.#emit({ kind: "gc", lineNo: this.#headerLine });
@@ -412,7 +424,7 @@ export class TraceParser {
   #funcLine(line: string): boolean {
     if (line.charCodeAt(0) === 9) return false;
     if (line.startsWith("created by ")) {
-      noteCreatedBy(this.stats.goroutines, this.#goroutine, line);
+      this.#noteCreator(this.#goroutine, line);
       this.#st = St.CreatedBy;
       return true;
     }

@@ -1,0 +1,67 @@
+/**
+ * The goroutines' creators as the byte parser notes them (`created by`
+ * lines): a record taken from its cache notes its creators again once a
+ * goroutine's creator was replaced by a different one, as the string
+ * parser, which reads every record, would note them (`byte_parser.ts`).
+ *
+ * @module
+ */
+
+import { type GoroutineInfo, noteCreatedBy } from "./parse_stats.ts";
+
+/** `created by` lines noted into a parse's goroutines, and the record's own. */
+export class CreatorNotes {
+  readonly #into: Map<number, GoroutineInfo>;
+  readonly #other: { readonly creatorsReplaced: number };
+  #replaced = 0;
+  #record: string[] | null = null;
+
+  /**
+   * Notes into `into`, which `other` (the string parser beside) notes
+   * into too.
+   */
+  constructor(
+    into: Map<number, GoroutineInfo>,
+    other: { readonly creatorsReplaced: number },
+  ) {
+    this.#into = into;
+    this.#other = other;
+  }
+
+  /** Starts a record: no creator yet. */
+  begin(): void {
+    this.#record = null;
+  }
+
+  /** The `created by` lines of the record (null: none), to cache with it. */
+  get record(): string[] | null {
+    return this.#record;
+  }
+
+  /** Notes `line`, a `created by` line of goroutine `goid`'s record. */
+  note(goid: number, line: string): void {
+    this.#noteOne(goid, line);
+    (this.#record ??= []).push(line);
+  }
+
+  /**
+   * True once a goroutine's creator was replaced by a different one (never
+   * in a real trace: Go does not reuse goroutine ids). Until then noting a
+   * cached record's creators again would change nothing, so the record
+   * cache does not, and the scanner's record table (which emits records
+   * without JavaScript seeing them) may be used; from then on neither.
+   */
+  get moved(): boolean {
+    return this.#replaced > 0 || this.#other.creatorsReplaced > 0;
+  }
+
+  /** A cached record of goroutine `goid` with creators `lines`: noted again when they may have moved. */
+  again(goid: number, lines: string[] | null): void {
+    if (lines === null || !this.moved) return;
+    for (const line of lines) this.#noteOne(goid, line);
+  }
+
+  #noteOne(goid: number, line: string): void {
+    if (noteCreatedBy(this.#into, goid, line)) this.#replaced++;
+  }
+}
