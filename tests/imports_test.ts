@@ -170,6 +170,29 @@ Deno.test("analyze loads no output writer up front: the HTML report, pprof (npm:
   assertEquals(writers.filter((f) => seen.has(f)), []);
 });
 
+Deno.test("every command's dispatch (main.ts) loads none of the runtime: _usage.ts checks --go and --gogc in _runtime_options.ts, for the commands that take them", () => {
+  const seen = _reach("main.ts");
+  assertTrue(seen.has("lib/cli/_usage.ts"), [...seen].join(" "));
+  assertEquals([...seen].filter((f) => f.startsWith("lib/runtime/")), []);
+});
+
+Deno.test("analyze of an allocfreetrace log loads no simulator GC, no execution-trace reader and, for --json, no text report up front", () => {
+  const seen = new Set([..._reach("main.ts"), ..._reach("lib/cli/analyze.ts")]);
+  assertTrue(seen.has("lib/trace/byte_parser.ts"), [...seen].join(" "));
+  const later = [
+    "lib/runtime/gc.ts",
+    "lib/runtime/mbitmap.ts",
+    "lib/cli/exec_analyze.ts",
+    "lib/cli/_readexec.ts",
+    "lib/trace/exectrace/mod.ts",
+    "lib/trace/exectrace/reader.ts",
+    "lib/trace/exectrace/heap.ts",
+    "lib/report/text.ts",
+    "lib/report/tree.ts",
+  ];
+  assertEquals(later.filter((f) => seen.has(f)), []);
+});
+
 Deno.test("no script, bench or library file imports from tests/", () => {
   const into: string[] = [];
   for (const dir of ["lib", "scripts", "bench"]) {

@@ -8,7 +8,7 @@
  */
 
 import { fmtBytes } from "../report/units.ts";
-import { gzipCutAt, type Input, peekStream } from "./_input.ts";
+import { gzipCutAt, type Input } from "./_input.ts";
 import { Progress } from "./_progress.ts";
 import type { StackTable, TraceEvent } from "../trace/events.ts";
 import {
@@ -17,20 +17,8 @@ import {
   type ExecEvent,
   ExecHeap,
   ExecTraceReader,
-  readHeader,
   type TypeInfo,
 } from "../trace/exectrace/mod.ts";
-
-/** Whether `input` is an execution trace; for gzip, peeks at the decompressed start. */
-export async function sniffExecTrace(input: Input): Promise<Input | null> {
-  if (!input.gzip) {
-    return readHeader(input.head).kind === "exec" ? input : null;
-  }
-  // The text path reads the same stream afterwards: hand the peeked chunk back.
-  const { head, stream } = await peekStream(input.stream);
-  input.stream = stream;
-  return readHeader(head).kind === "exec" ? input : null;
-}
 
 /** What reading an execution trace gave. */
 export interface ExecRead {

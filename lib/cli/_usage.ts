@@ -8,8 +8,6 @@ import {
   HEAP_SAMPLE_TYPES,
   type HeapSampleType,
 } from "../profile/sample_types.ts";
-import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
-import { parseGOGC } from "../runtime/gc.ts";
 
 /** A mistake in the command line: reported with exit code 2. */
 export class UsageError extends Error {
@@ -127,29 +125,3 @@ export const ANALYSIS_OPTIONS = {
   quiet: { type: "boolean", short: "q", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
-
-/** Checks a `--go` preset name, or throws a UsageError naming the presets. */
-export function presetOption(value: string): PresetName {
-  if (!PRESET_NAMES.includes(value as PresetName)) {
-    throw new UsageError(
-      `unknown preset "${value}" for --go: use one of ${
-        PRESET_NAMES.join(", ")
-      }`,
-    );
-  }
-  return value as PresetName;
-}
-
-/**
- * Checks a GOGC value (`off` or a percentage), or throws a UsageError.
- * Returns it in the form the runtime takes: `"off"` stays a word (the
- * runtime's -1 is its inner form, not an accepted setting).
- */
-export function gogcOption(value: string): number | "off" {
-  try {
-    const n = parseGOGC(value);
-    return n < 0 ? "off" : n;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}

@@ -8,7 +8,6 @@
 
 import { parseArgs } from "node:util";
 import { TraceAnalyzer } from "../trace/analyze.ts";
-import { analysisText } from "../report/text.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
 import { formatHelp } from "./_help.ts";
 import { labelSites } from "../trace/sites.ts";
@@ -27,13 +26,11 @@ import { Outputs, stdoutColor, writeAnalysisOutputs } from "./_output.ts";
 import {
   ANALYSIS_OPTIONS,
   intOption,
-  presetOption,
   sampleTypeOption,
   UsageError,
 } from "./_usage.ts";
-import { callTree } from "../report/tree.ts";
-import { sniffExecTrace } from "./_readexec.ts";
-import { analyzeExecTrace } from "./exec_analyze.ts";
+import { presetOption } from "./_runtime_options.ts";
+import { sniffExecTrace } from "./_exec_sniff.ts";
 
 /** Help text of `alloctrace analyze`. */
 export const ANALYZE_HELP = formatHelp(
@@ -104,6 +101,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   const input = await openInput(positionals[0]);
   // A Go 1.23+ execution trace (GODEBUG=traceallocfree=1): its own reader.
   if (await sniffExecTrace(input) !== null) {
+    // (Its reader loads only now: an allocfreetrace log's read does not.)
+    const { analyzeExecTrace } = await import("./exec_analyze.ts");
     return await analyzeExecTrace(input, { ...values, top, type });
   }
   const stacks = new StackTable();
@@ -187,6 +186,11 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     // A trace in the seed's MProf_* format without any tracegc is what
     // `native --trace-out` writes: a C program has no GC cycles to count.
     const seedFormat = read.parser.stats.format === "seed";
+    // (Loaded only here: `--json` needs neither.)
+    const [{ analysisText }, { callTree }] = await Promise.all([
+      import("../report/text.ts"),
+      import("../report/tree.ts"),
+    ]);
     const gc = !(seedFormat && result.gcs === 0);
     const text = analysisText(input.name, result, { top, frames, gc }).split(
       "\n",

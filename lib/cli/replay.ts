@@ -19,15 +19,11 @@ import { heapSamples } from "../profile/heap.ts";
 import { HEAP_SAMPLE_TYPES } from "../profile/proto.ts";
 import { openInput } from "./_input.ts";
 import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
-import { sniffExecTrace, streamExecAllocs } from "./_readexec.ts";
+import { streamExecAllocs } from "./_readexec.ts";
+import { sniffExecTrace } from "./_exec_sniff.ts";
 import { Outputs, writeProfileOutputs } from "./_output.ts";
-import {
-  gogcOption,
-  intOption,
-  presetOption,
-  sampleTypeOption,
-  UsageError,
-} from "./_usage.ts";
+import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
+import { gogcOption, presetOption } from "./_runtime_options.ts";
 import { topTable } from "./_top.ts";
 import { renderReport } from "../report/html.ts";
 import { formatHelp } from "./_help.ts";

@@ -21,13 +21,8 @@ import {
   type HeapSample,
   type HeapSampleType,
 } from "../profile/proto.ts";
-import {
-  gogcOption,
-  intOption,
-  presetOption,
-  sampleTypeOption,
-  UsageError,
-} from "./_usage.ts";
+import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
+import { gogcOption, presetOption } from "./_runtime_options.ts";
 import {
   openOutput,
   Outputs,
