@@ -176,7 +176,7 @@ Deno.test("every command's dispatch (main.ts) loads none of the runtime: _usage.
   assertEquals([...seen].filter((f) => f.startsWith("lib/runtime/")), []);
 });
 
-Deno.test("analyze of an allocfreetrace log loads no simulator GC, no execution-trace reader and, for --json, no text report up front", () => {
+Deno.test("analyze of an allocfreetrace log loads no simulator GC, no execution-trace reader, no node: module and, for --json, no text report up front", () => {
   const seen = new Set([..._reach("main.ts"), ..._reach("lib/cli/analyze.ts")]);
   assertTrue(seen.has("lib/trace/byte_parser.ts"), [...seen].join(" "));
   const later = [
@@ -191,6 +191,14 @@ Deno.test("analyze of an allocfreetrace log loads no simulator GC, no execution-
     "lib/report/tree.ts",
   ];
   assertEquals(later.filter((f) => seen.has(f)), []);
+  // Nor Deno's Node layer (its first `node:` import costs ~17 ms or more):
+  // node:zlib loads for gzip alone.
+  const node = [...seen].filter((f) =>
+    /^\s*import\s[^;]*?from\s+"node:/m.test(
+      Deno.readTextFileSync(`${ROOT}${f}`).replace(/\/\*[\s\S]*?\*\//g, ""),
+    )
+  );
+  assertEquals(node, []);
 });
 
 Deno.test("no script, bench or library file imports from tests/", () => {

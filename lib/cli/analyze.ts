@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseArgs } from "./_parse_args.ts";
 import { TraceAnalyzer } from "../trace/analyze.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
 import { formatHelp } from "./_help.ts";

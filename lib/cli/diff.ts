@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseArgs } from "./_parse_args.ts";
 import { TraceAnalyzer } from "../trace/analyze.ts";
 import { type Frame, StackTable } from "../trace/events.ts";
 import { type SiteBy, siteOf } from "../trace/sites.ts";

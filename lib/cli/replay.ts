@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseArgs } from "./_parse_args.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
 import { StackTable } from "../trace/events.ts";

@@ -9,7 +9,7 @@
  */
 
 import { fmtBytes } from "../report/units.ts";
-import { parseArgs } from "node:util";
+import { parseArgs } from "./_parse_args.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
 import { type GoDebug, parseGodebug } from "../runtime/godebug.ts";

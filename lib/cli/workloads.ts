@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseArgs } from "./_parse_args.ts";
 import { WORKLOADS } from "../workload/registry.ts";
 import { formatHelp, HELP_WIDTH, wrapWords } from "./_help.ts";
 
