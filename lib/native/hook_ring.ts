@@ -150,9 +150,8 @@ const DRAWS_AHEAD = 4 * SLOTS;
 // Countdowns written before the program runs, while it waits: before the
 // first refill the stubs take at most SLOTS (every slot free, none freed
 // until a drain has refilled), and this keeps DRAWS_AHEAD's twofold margin
-// over that (the other half was drawn there too, on the critical path: a
-// draw costs ~0.5 µs on a quiet machine, several times that before V8 has
-// compiled it).
+// over that (the other half is drawn at the first refills; each draw is on
+// the tracer's path: ~0.5 µs each in BigInt arithmetic, now ~40 ns).
 const DRAWS_FIRST = 2 * SLOTS;
 // How much of a copy the stubs hash: all of it until a stack is unwound,
 // then a little past the deepest any unwinding has looked (a shallow
@@ -201,6 +200,8 @@ export class HookRing {
   #threadUsed = new Uint8Array(THREAD_SLOTS + STACK_PROBES);
   /** Record index in the chunk → its stack copy's index in the batch. */
   readonly #preloaded = new Map<number, number>();
+  /** Indices in the chunk of the records that hold a stack copy. */
+  readonly #copies = new Int32Array(CHUNK);
   readonly #toRelease: number[] = [];
   readonly #zero8 = new Uint8Array(8);
   readonly #frameCache = new Map<number, NativeFrame>();
@@ -408,12 +409,24 @@ export class HookRing {
       ])
     ) return -1;
     const head = this.#u64(0);
+    // The records written, and which of them hold a stack copy (noted
+    // for every record, without a branch: the rare copy is no path of its
+    // own that V8 compiles this loop without and deoptimizes at).
+    const w = this.#recU32;
+    const copies = this.#copies;
     let done = 0;
+    let n = 0;
     while (
       done < count && this.#tail + done < head &&
       this.#u64(CONTROL + done * RECORD_BYTES) === this.#tail + done + 1 // written
-    ) done++;
-    this.#preloadStacks(done);
+    ) {
+      copies[n] = done;
+      n += (w[(CONTROL + done * RECORD_BYTES + 8) >>> 2] & REC_STACK) === 0
+        ? 0
+        : 1;
+      done++;
+    }
+    this.#preloadStacks(n);
     for (let i = 0; i < done; i++) this.#record(i);
     this.#tail += done;
     if (o.sampler !== null) {
@@ -445,15 +458,7 @@ export class HookRing {
     while (this.#drawsFilled < upTo) {
       const at = this.#drawsFilled % DRAWS;
       const n = Math.min(upTo - this.#drawsFilled, DRAWS - at, 4096);
-      // Two 32-bit halves, two's complement (no BigInt: 65,536 of them at
-      // the start made ~0.1 s of garbage collection).
-      const w = this.#drawU32;
-      for (let i = 0; i < n; i++) {
-        const v = this.#nextBudget();
-        const hi = Math.floor(v / 4294967296);
-        w[2 * i] = v - hi * 4294967296;
-        w[2 * i + 1] = hi >>> 0;
-      }
+      this.#drawInto(n);
       if (
         !o.mem.transfer(true, [[
           this.#drawBuf.subarray(0, n * 8),
@@ -463,6 +468,21 @@ export class HookRing {
       this.#drawsFilled += n;
     }
     return true;
+  }
+
+  // The next `n` countdowns into #drawBuf, each as two 32-bit halves, two's
+  // complement (no BigInt: 65,536 of them at the start made ~0.1 s of
+  // garbage collection). A loop with nothing after it: V8 compiles it
+  // while it runs (OSR), and in #fillDraws the transfer after it had no
+  // type feedback then (a deopt, once a run).
+  #drawInto(n: number): void {
+    const w = this.#drawU32;
+    for (let i = 0; i < n; i++) {
+      const v = this.#nextBudget();
+      const hi = Math.floor(v / 4294967296);
+      w[2 * i] = v - hi * 4294967296;
+      w[2 * i + 1] = hi >>> 0;
+    }
   }
 
   #record(i: number): void {
@@ -588,17 +608,21 @@ export class HookRing {
     return id;
   }
 
-  // The stack copies of a chunk's calls, read in one system call.
+  // The stack copies of a chunk's calls (the records at the first `n` of
+  // #copies), read in one system call. Not a pass over every record: in a
+  // sampled run that pass was hot, compiled three times (two deopts at its
+  // first copies) for ~130 copies in 2 M records.
   #preloadStacks(n: number): void {
     const o = this.#o;
     this.#preloaded.clear();
     if (!o.wantStacks) return; // no record has a copy
     const parts: [Uint8Array, number][] = [];
-    for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const i = this.#copies[j];
       const at = CONTROL + i * RECORD_BYTES;
       const type = this.#recU32[(at + 8) >>> 2];
       const kind = type & 0x3f;
-      if ((type & REC_STACK) === 0 || kind === 0 || kind > 9) continue;
+      if (kind === 0 || kind > 9) continue;
       if (
         o.stackCache &&
         this.#hashIds.has(this.#recView.getBigUint64(at + 56, true))
