@@ -133,29 +133,8 @@ export function readElfSymbols(path: string): ElfSymbols | null {
     let n = 0;
     let base = 0;
     for (const [t, tab] of symtabs.entries()) {
-      // An entry is six 32-bit words (the file's byte order is the
-      // machine's, x86-64): name, info | other << 8 | shndx << 16, value,
-      // size. Read as words, not by DataView calls: run before any of
-      // this is compiled, this loop over libc's debug file's 10,000
-      // entries was ~20 ms of a sampled run's first stack.
-      const w = new Uint32Array(tab.buffer, 0, Math.floor(tab.length / 24) * 6);
       const first = n;
-      for (let k = 0; k < w.length; k += 6) {
-        const x = w[k + 1];
-        const shndx = x >>> 16;
-        const sz = w[k + 4] + w[k + 5] * 4294967296;
-        if (shndx === 0 || shndx >= 0xff00 || sz === 0) continue;
-        const type = x & 0xf;
-        if (type === STT_SECTION || type === STT_FILE) continue;
-        if (
-          code[shndx] !== 1 && type !== STT_GNU_IFUNC &&
-          !(((x >>> 4) & 0xf) === STB_WEAK && type !== STT_OBJECT)
-        ) continue;
-        addr[n] = w[k + 2] + w[k + 3] * 4294967296;
-        size[n] = sz;
-        nameAt[n] = base + w[k];
-        n++;
-      }
+      n = _keptSymbols(tab, code, base, n, addr, size, nameAt);
       if (n > first) {
         tables.push(strtabs[t]);
         base += strtabs[t].length;
@@ -186,6 +165,47 @@ export function readElfSymbols(path: string): ElfSymbols | null {
   } finally {
     f.close();
   }
+}
+
+/**
+ * Appends the symbols of table `tab` that name code (see readElfSymbols) to
+ * `addr`, `size` and `nameAt` from index `n` (names offset by `base`);
+ * returns the new count. An entry is six 32-bit words (the file's byte
+ * order is the machine's, x86-64): name, info | other << 8 | shndx << 16,
+ * value, size. Read as words, not by DataView calls: run before any of
+ * this is compiled, this loop over libc's debug file's 10,000 entries was
+ * ~20 ms of a sampled run's first stack. A function of its own: V8
+ * compiles the loop while it runs (OSR), and in readElfSymbols that
+ * compiled all of it, twice a run (it left the loop with no type feedback
+ * for what follows).
+ */
+function _keptSymbols(
+  tab: Uint8Array,
+  code: Uint8Array,
+  base: number,
+  n: number,
+  addr: Float64Array,
+  size: Float64Array,
+  nameAt: Uint32Array,
+): number {
+  const w = new Uint32Array(tab.buffer, 0, Math.floor(tab.length / 24) * 6);
+  for (let k = 0; k < w.length; k += 6) {
+    const x = w[k + 1];
+    const shndx = x >>> 16;
+    const sz = w[k + 4] + w[k + 5] * 4294967296;
+    if (shndx === 0 || shndx >= 0xff00 || sz === 0) continue;
+    const type = x & 0xf;
+    if (type === STT_SECTION || type === STT_FILE) continue;
+    if (
+      code[shndx] !== 1 && type !== STT_GNU_IFUNC &&
+      !(((x >>> 4) & 0xf) === STB_WEAK && type !== STT_OBJECT)
+    ) continue;
+    addr[n] = w[k + 2] + w[k + 3] * 4294967296;
+    size[n] = sz;
+    nameAt[n] = base + w[k];
+    n++;
+  }
+  return n;
 }
 
 /**
