@@ -107,8 +107,10 @@ export interface EventBatch {
   execs: [number, number, number, number][];
 }
 
-/** Events per batch. */
+/** Events per batch (the first ones hold fewer, see {@link BatchEncoder}). */
 export const BATCH_EVENTS = 8192;
+/** Events of the first batch; each next one holds four times as many, up to BATCH_EVENTS. */
+const FIRST_BATCH = 256;
 
 /** Bytes of one batch's columns, all in one buffer (see {@link BatchEncoder}). */
 export const BATCH_BYTES = BATCH_EVENTS * (4 * 8 + 4 * 4 + 2);
@@ -204,6 +206,11 @@ export class BatchEncoder implements EventOut {
   readonly #slots: readonly SharedArrayBuffer[];
   #slot = 0;
   #b: EventBatch;
+  // The first batches are short: the consumer starts sooner (after 256
+  // events, not 8,192, interpreted at ~2-3 µs each), and the full-batch
+  // call below runs before V8 optimizes this method (met only at the
+  // first full batch, it threw the optimized code away, once a run).
+  #limit = FIRST_BATCH;
 
   /**
    * An encoder; `onFull` is called when a batch is full (it should
@@ -242,7 +249,7 @@ export class BatchEncoder implements EventOut {
       e.sampled,
       e.time,
     );
-    return this.#b.n === BATCH_EVENTS;
+    return this.#b.n >= this.#limit;
   }
 
   event(
@@ -269,7 +276,7 @@ export class BatchEncoder implements EventOut {
     b.stack[i] = stack;
     b.sampled[i] = sampled ? 1 : 0;
     b.time[i] = time;
-    if (b.n === BATCH_EVENTS) this.#onFull?.();
+    if (b.n >= this.#limit) this.#onFull?.();
   }
 
   imageId(path: string, exec = false): number {
@@ -294,6 +301,7 @@ export class BatchEncoder implements EventOut {
   take(): EventBatch {
     const b = this.#b;
     this.#b = this.#empty();
+    this.#limit = Math.min(BATCH_EVENTS, this.#limit * 4);
     return b;
   }
 
