@@ -202,6 +202,8 @@ export class HookRing {
   readonly #preloaded = new Map<number, number>();
   /** Indices in the chunk of the records that hold a stack copy. */
   readonly #copies = new Int32Array(CHUNK);
+  /** Records of this chunk whose stack the program's table knew (see #record). */
+  #reused = 0;
   readonly #toRelease: number[] = [];
   readonly #zero8 = new Uint8Array(8);
   readonly #frameCache = new Map<number, NativeFrame>();
@@ -428,6 +430,8 @@ export class HookRing {
     }
     this.#preloadStacks(n);
     for (let i = 0; i < done; i++) this.#record(i);
+    o.stats.reused += this.#reused;
+    this.#reused = 0;
     this.#tail += done;
     if (o.sampler !== null) {
       this.#fillDraws(this.#u64(LAYOUT.drawIndex) + DRAWS_AHEAD);
@@ -531,10 +535,14 @@ export class HookRing {
       if (depth > 0) th.depth = depth - 1;
       nested = depth > 1;
     }
+    // Counted for every record, without a branch, and added to the stats
+    // once a chunk: `o.stats.reused++` where the first known stack came
+    // (after V8 had compiled this method) threw its optimized code away.
+    this.#reused += known ? 1 : 0;
     const stack = !o.wantStacks
       ? -1
       : known
-      ? (o.stats.reused++, this.#u64(at + 56) - 1)
+      ? this.#u64(at + 56) - 1
       : copied
       ? this.#stackIdOf(i, o.entryOf.get(kind) ?? 0, this.#u64(at + 48))
       : -1;
