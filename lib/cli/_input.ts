@@ -11,8 +11,10 @@ import { isGzip } from "../profile/gzip.ts";
 
 /** An opened input: a byte stream (already gunzipped) and what is known of it. */
 export interface Input {
-  /** Name for messages. */
+  /** Name for messages (quoted when it holds a control character). */
   name: string;
+  /** The name as given (`stdin` for `-`), for JSON, which escapes it itself. */
+  file: string;
   /** Decompressed bytes. */
   stream: ReadableStream<Uint8Array>;
   /** Whether it was gzip-compressed. */
@@ -117,6 +119,7 @@ export async function openInput(path: string): Promise<Input> {
     const warnings: string[] = [];
     return {
       name: shown(path),
+      file: path,
       stream: gzip ? gunzip(file, shown(path), warnings) : file,
       gzip,
       warnings,
@@ -135,7 +138,15 @@ export async function openInput(path: string): Promise<Input> {
   const name = path === "-" ? "stdin" : shown(path);
   const warnings: string[] = [];
   const stream = gzip ? gunzip(rest, name, warnings) : rest;
-  return { name, stream, gzip, warnings, size, head };
+  return {
+    name,
+    file: path === "-" ? "stdin" : path,
+    stream,
+    gzip,
+    warnings,
+    size,
+    head,
+  };
 }
 
 /**

@@ -165,7 +165,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   } else if (values.json) {
     console.log(JSON.stringify(
       {
-        file: input.name,
+        file: input.file,
         format: read.parser.stats.format,
         bytes: read.bytes,
         seconds: read.seconds,

@@ -314,7 +314,7 @@ export async function analyzeExecTrace(
   if (o.json) {
     console.log(JSON.stringify(
       {
-        file: input.name,
+        file: input.file,
         format: `go 1.${read.reader.stats.version} execution trace`,
         bytes: read.reader.stats.bytes,
         seconds: read.seconds,

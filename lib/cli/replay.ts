@@ -164,7 +164,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   if (values.json) {
     console.log(JSON.stringify(
       {
-        file: input.name,
+        file: input.file,
         preset: rt.preset.name,
         memProfileRate: rt.memProfileRate,
         replayed: {

@@ -5,12 +5,14 @@
  * resynchronisation. The assertions each row gets are in `_bad_input.ts`.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
+import { ROOT } from "../_run.ts";
 import {
   badInputSuite,
   bgzf,
   BT,
   BT_COUNTS,
   concat,
+  copy,
   dec,
   enc,
   gunzipFile,
@@ -222,6 +224,23 @@ const ROWS: Row[] = [
     // Every record but the cut one (the last, an allocation).
     counts: { ...LEAK_COUNTS, allocs: LEAK_COUNTS.allocs - 1 },
   },
+  // Found trying it as a new user: `--json`'s `file` held the name quoted
+  // for messages ("\"a\\nb\""), not the name: JSON escapes it already.
+  ...([
+    ["analyze", LEAK],
+    ["replay", LEAK],
+    ["analyze", `${ROOT}tests/testdata/go1.23/leak.trace.gz`],
+  ] as const).map(([cmd, from]): Row => ({
+    name: `${cmd} --json of ${
+      from.endsWith(".gz") ? "an execution trace" : "a trace"
+    } whose name holds a newline: "file" is the name itself`,
+    setup: ({ dir }) => copy(from, `${dir}/a\nb.trace`),
+    args: [cmd, "a\nb.trace", "--json", "-q"],
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) =>
+      assertEquals(JSON.parse(stdout).file, "a\nb.trace"),
+  })),
   {
     name:
       "an output in a missing directory whose name holds an escape sequence: one line, the escape shown, not sent",
