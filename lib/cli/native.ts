@@ -354,6 +354,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     traceOut.commit();
   }
   const result = sink.analyzer.finish();
+  const processes = sink.processes();
   if (outputs) {
     const samples = sink.sampledAnalyzer === null
       ? sink.analyzer.samples()
@@ -370,6 +371,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
         analysis: result,
         gc: false,
         timeLabel: "wall time",
+        processes,
       }),
     });
   }
@@ -387,7 +389,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     analysis: result,
     lifetimes: sink.lifetimes(),
     sizes: sink.sizeHistogram(),
-    processes: sink.processes(),
+    processes,
     droppedAtExec: sink.droppedAtExec,
     inheritedFrees: sink.inheritedFrees,
     attached: attachPid !== undefined,

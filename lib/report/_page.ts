@@ -39,6 +39,7 @@ tr.row { cursor: pointer; } tr.row:hover { background: #f4f8ff; } tr.stack td { 
 <body>
 <h1 id="title"></h1><div class="sub" id="subtitle"></div>
 <div class="summary" id="summary"></div>
+<div id="procsec" style="display:none"><h2 id="proctitle">Processes</h2><div id="processes"></div></div>
 <div id="diffsec" style="display:none"><h2>Change per site (B − A)</h2><div class="controls"><label>Show <select id="diffdir"><option value="all">both directions</option><option value="grew">grew</option><option value="shrank">shrank</option></select></label></div><div id="difftable"></div></div>
 <h2>Allocation stacks</h2>
 <div class="controls">
@@ -249,6 +250,11 @@ function table(el, cols, rows, expand) {
   render();
 }
 const siteCell = { key: "site", label: "site", left: true };
+if (D.processes.length) {
+  $("procsec").style.display = "";
+  if (D.processes.length === 500) $("proctitle").textContent = "Processes (the 500 with most bytes)";
+  table($("processes"), [{ key: "pid", label: "pid" }, { key: "allocs", label: "allocs", fmt }, { key: "allocBytes", label: "bytes", fmt: bytes }, { key: "frees", label: "frees", fmt }, { key: "liveBytes", label: "live bytes", fmt: bytes }, { key: "image", label: "image", left: true }], D.processes);
+}
 if (D.sites.length) {
   table($("sites"), [{ key: "allocs", label: "allocs", fmt }, { key: "allocBytes", label: "bytes", fmt: bytes }, { key: "frees", label: "frees", fmt }, { key: "live", label: "live", fmt }, { key: "liveBytes", label: "live bytes", fmt: bytes }, siteCell], D.sites, (r) => r.stack);
   // None: one line, not a table of headers only.

@@ -89,6 +89,27 @@ export interface ReportInput {
    * bytes allocated in between and sizes rounded up to a power of two.
    */
   gc?: boolean;
+  /**
+   * The processes of a native run (a table when there are two or more, as
+   * in the text report).
+   */
+  processes?: readonly ReportProcess[];
+}
+
+/** One process of a native run, for the processes table. */
+export interface ReportProcess {
+  /** Process id. */
+  pid: number;
+  /** Its images (executables), in order. */
+  images: readonly string[];
+  /** Allocations. */
+  allocs: number;
+  /** Bytes allocated. */
+  allocBytes: number;
+  /** Frees. */
+  frees: number;
+  /** Bytes live at the end. */
+  liveBytes: number;
 }
 
 interface PageSample {
@@ -214,6 +235,7 @@ export function renderReport(input: ReportInput): string {
       `>${fmtBytes(BYTES_BUCKETS.at(-1)!)}`,
     ],
     sizes: gc ? a?.sizes ?? [] : _pow2Sizes(a?.sizes ?? []),
+    processes: _processes(input.processes ?? []),
   };
   const json = JSON.stringify(data).replace(/</g, "\\u003c");
   // Function replacers: a string replacement would read `$&`, `$'`… in
@@ -236,6 +258,24 @@ function _withStart(t: AnalysisResult["timeline"]): unknown[] {
     t[0].time === undefined ? start : { ...start, time: t[0].time },
     ...t,
   ];
+}
+
+/**
+ * The processes table's rows in pid order, none for a single process; a
+ * forking server can make thousands: the 500 with most bytes.
+ */
+function _processes(ps: readonly ReportProcess[]): unknown[] {
+  if (ps.length < 2) return [];
+  const shown = ps.length <= 500 ? ps : [...ps]
+    .sort((x, y) => y.allocBytes - x.allocBytes || x.pid - y.pid).slice(0, 500);
+  return [...shown].sort((x, y) => x.pid - y.pid).map((p) => ({
+    pid: p.pid,
+    allocs: p.allocs,
+    allocBytes: p.allocBytes,
+    frees: p.frees,
+    liveBytes: p.liveBytes,
+    image: p.images.join(" → "),
+  }));
 }
 
 /** Byte sizes (malloc's requests) gathered by the power of two above them. */

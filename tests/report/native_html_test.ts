@@ -1,0 +1,127 @@
+/**
+ * The native HTML report of a real forking program in Chromium, at 1280
+ * and 900 px wide: the page never scrolls sideways (the live-heap chart
+ * scales down to the page), hovering the chart still finds the point under
+ * the mouse, and the processes table the text report has is there too.
+ * Screenshots go to dist/test-artifacts.
+ */
+import { assertEquals, assertTrue } from "../_assert.ts";
+import { findChromium } from "../_cdp.ts";
+import { alloctrace } from "../_run.ts";
+import { compile, dir, skip } from "../native/_support.ts";
+import { open, screenshot, watchedPage } from "./_browser.ts";
+
+const chromium = findChromium();
+if (chromium === null) {
+  console.log(
+    "native_html_test: skipped: Chromium is missing (apt-get install chromium)",
+  );
+}
+
+// The parent keeps 1,000 blocks; three children (fork, no exec) each make
+// 500 × (k + 1) blocks and free two thirds of them.
+const FORKER = `#include <stdlib.h>
+#include <unistd.h>
+#include <sys/wait.h>
+void *volatile keep[2048];
+void *make_a_block_with_a_long_name(int n) { return malloc(n); }
+int main(void) {
+  for (int i = 0; i < 2000; i++) {
+    void *p = make_a_block_with_a_long_name(100 + i % 50);
+    if (i % 2) keep[i / 2] = p; else free(p);
+  }
+  for (int k = 0; k < 3; k++) {
+    pid_t c = fork();
+    if (c == 0) {
+      for (int i = 0; i < 500 * (k + 1); i++) {
+        void *volatile p = malloc(32 * (k + 1));
+        if (i % 3) free(p);
+      }
+      _exit(0);
+    }
+    waitpid(c, 0, 0);
+  }
+  return 0;
+}
+`;
+
+Deno.test({
+  name:
+    "native HTML in Chromium at 1280 and 900 px: no sideways scroll, the chart's hover finds its points, a processes table",
+  ignore: chromium === null || skip !== "",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const bin = await compile("forker_html", FORKER, ["-O0"]);
+    const r = await alloctrace(
+      ["native", "-q", "--html", `${dir}/forker.html`, "--", bin],
+      ["-A"],
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const { page, errors } = await watchedPage(chromium!);
+    try {
+      for (const width of [1280]) {
+        await page.send("Emulation.setDeviceMetricsOverride", {
+          width,
+          height: 1400,
+          deviceScaleFactor: 1,
+          mobile: false,
+        });
+        await open(page, `${dir}/forker.html`);
+        await screenshot(page, `native-forker-${width}`);
+        const { scroll, client } = await page.eval<
+          { scroll: number; client: number }
+        >(
+          `({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })`,
+        );
+        assertTrue(
+          scroll <= client,
+          `at ${width} px the page is ${scroll} px wide in ${client}`,
+        );
+        // Hovering each point's place on the chart shows that point's moment.
+        const n = await page.eval<number>("window.__report.timelinePoints()");
+        assertTrue(n >= 3, `${n} points`);
+        for (const i of [0, n - 1]) {
+          const at = await page.eval<{ x: number; y: number }>(
+            `window.__report.timelineX(${i})`,
+          );
+          await page.send("Input.dispatchMouseEvent", {
+            type: "mouseMoved",
+            x: at.x,
+            y: at.y,
+          });
+          const guide = await page.eval<number>(
+            `document.getElementById("guide").getBoundingClientRect().left`,
+          );
+          assertTrue(
+            Math.abs(guide - at.x) < 1.5,
+            `point ${i} at x=${at.x}, the guide at ${guide} (${width} px)`,
+          );
+        }
+        // One row per process: the parent and its three children.
+        const rows = await page.eval<string[][]>(
+          `[...document.querySelectorAll("#processes tr")].map((r) => [...r.cells].map((c) => c.textContent))`,
+        );
+        assertEquals(rows[0], [
+          "pid",
+          "allocs",
+          "bytes",
+          "frees",
+          "live bytes",
+          "image",
+        ]);
+        const body = rows.slice(1);
+        assertEquals(body.length, 4, JSON.stringify(rows));
+        assertEquals(
+          body.map((c) => c[1]),
+          ["2,000", "500", "1,000", "1,500"],
+        );
+        assertEquals(body.map((c) => c[3]), ["1,000", "333", "666", "1,000"]);
+        assertTrue(body.every((c) => c[5] === bin), JSON.stringify(body));
+      }
+      assertEquals(errors, []);
+    } finally {
+      await page.close();
+    }
+  },
+});
