@@ -28,10 +28,12 @@ h1 { font-size: 18px; margin: 0 0 4px; } h2 { font-size: 15px; margin: 24px 0 8p
 #flame { width: 100%; display: block; border: 1px solid #ddd; cursor: pointer; }
 .tip { position: fixed; pointer-events: none; background: #fffbe6; border: 1px solid #cc9; padding: 4px 6px; display: none; font-size: 12px; max-width: 640px; z-index: 10; white-space: pre-wrap; }
 table { border-collapse: collapse; margin-top: 4px; } th, td { padding: 2px 8px; text-align: right; border-bottom: 1px solid #eee; vertical-align: top; }
-th { cursor: pointer; background: #f6f6f6; } td.l, th.l { text-align: left; } .loc { color: #666; }
+th { cursor: pointer; background: #f6f6f6; } td.l, th.l { text-align: left; }
+/* Long C++ names and paths break anywhere rather than widen the page. */
+td.l, h1, .sub, #crumbs { overflow-wrap: anywhere; } .loc { color: #666; }
 tr.row { cursor: pointer; } tr.row:hover { background: #f4f8ff; } tr.stack td { background: #fafafa; color: #333; font-family: ui-monospace, monospace; font-size: 12px; }
-.bar { display: inline-block; height: 10px; background: #e07a38; vertical-align: middle; }
-#timeline { border: 1px solid #ddd; } .summary span { margin-right: 16px; }
+.barcell { white-space: nowrap; } .bar { display: inline-block; height: 10px; background: #e07a38; vertical-align: middle; }
+#timeline { border: 1px solid #ddd; max-width: 100%; height: auto; box-sizing: border-box; } .summary span { margin-right: 16px; }
 .pos { color: #b22; } .neg { color: #225fb2; }
 #related { display: flex; gap: 32px; flex-wrap: wrap; } #related table { min-width: 320px; }
 </style>
@@ -58,7 +60,7 @@ tr.row { cursor: pointer; } tr.row:hover { background: #f4f8ff; } tr.stack td { 
 <div id="heapsec"><h2>Live heap over time</h2>
 <div class="controls"><label>x axis <select id="xaxis"></select></label>
 <span>Hover for the sites live at that moment; click to keep them below.</span></div>
-<svg id="timeline" width="960" height="260"></svg>
+<svg id="timeline" width="960" height="260" viewBox="0 0 960 260"></svg>
 <div id="ttip" class="tip"></div>
 <div id="snapshot"></div></div>
 <div id="sitesec"><h2>Top sites (click a row for its stack)</h2><div id="sites"></div>
@@ -240,7 +242,7 @@ function table(el, cols, rows, expand) {
           const sr = document.createElement("tr"); sr.className = "stack";
           const td = sr.insertCell(); td.colSpan = cols.length; td.className = "l";
           td.textContent = expand(r).map((f, i) => { const fi = Array.isArray(f) ? f[0] : f; return (i ? "← " : "   ") + ftext(fi) + (Array.isArray(f) ? " (inlined)" : ""); }).join("\n");
-          td.style.whiteSpace = "pre";
+          td.style.whiteSpace = "pre-wrap";
           tr.after(sr);
         });
       }
@@ -263,10 +265,10 @@ if (D.sites.length) {
   // No GC (native): lifetimes in bytes allocated in between, sizes by power of two.
   if (!D.gc) { $("lifetitle").textContent = "Lifetimes of freed objects (bytes allocated between allocation and free)"; $("sizetitle").textContent = "Sizes (requests rounded up to a power of two)"; for (const s of D.sites) s.lifetime = s.lifetimeBytes; }
   const maxL = Math.max(1, ...D.sites.flatMap((s) => s.lifetime));
-  table($("lifetimes"), [...(D.gc ? D.cycleBuckets : D.bytesBuckets).map((b, i) => ({ key: "l" + i, label: b, html: (r) => '<span class="bar" style="width:' + Math.round(40 * r["l" + i] / maxL) + 'px"></span> ' + fmt(r["l" + i]) })), siteCell],
+  table($("lifetimes"), [...(D.gc ? D.cycleBuckets : D.bytesBuckets).map((b, i) => ({ key: "l" + i, label: b, html: (r) => '<span class="barcell"><span class="bar" style="width:' + Math.round(40 * r["l" + i] / maxL) + 'px"></span> ' + fmt(r["l" + i]) + '</span>' })), siteCell],
     D.sites.filter((s) => s.frees > 0).map((s) => Object.assign({ site: s.site }, ...s.lifetime.map((v, i) => ({ ["l" + i]: v })))));
   const maxS = Math.max(1, ...D.sizes.map((s) => D.gc ? s.size * s.count : s.requested));
-  table($("sizes"), [{ key: "size", label: "size", fmt: D.gc ? fmt : (v) => v === 0 ? "0" : "≤" + bytes(v) }, { key: "count", label: "objects", fmt }, { key: "bytes", label: "bytes", html: (r) => '<span class="bar" style="width:' + Math.round(200 * r.bytes / maxS) + 'px"></span> ' + bytes(r.bytes) }, ...(D.gc ? [{ key: "frag", label: "fragmentation", fmt: (v) => v < 0 ? "-" : (100 * v).toFixed(1) + "%" }] : [])],
+  table($("sizes"), [{ key: "size", label: "size", fmt: D.gc ? fmt : (v) => v === 0 ? "0" : "≤" + bytes(v) }, { key: "count", label: "objects", fmt }, { key: "bytes", label: "bytes", html: (r) => '<span class="barcell"><span class="bar" style="width:' + Math.round(200 * r.bytes / maxS) + 'px"></span> ' + bytes(r.bytes) + '</span>' }, ...(D.gc ? [{ key: "frag", label: "fragmentation", fmt: (v) => v < 0 ? "-" : (100 * v).toFixed(1) + "%" }] : [])],
     D.sizes.map((s) => ({ size: s.size, count: s.count, bytes: D.gc ? s.size * s.count : s.requested, frag: s.known ? s.fragmentation : -1 })));
 } else { $("sitesec").style.display = "none"; }
 // ---- diff table ----
@@ -332,7 +334,8 @@ function timeline() {
   svg.querySelector(".peakpt").addEventListener("click", (ev) => { ev.stopPropagation(); showSnap(P[pk]); });
 }
 function nearest(clientX) {
-  const r = $("timeline").getBoundingClientRect(); const x = clientX - r.left;
+  // The chart scales down to a narrow page: from CSS pixels to its own.
+  const r = $("timeline").getBoundingClientRect(); const x = (clientX - r.left) * tl.Wt / r.width;
   let best = 0, bd = Infinity;
   for (let i = 0; i < P.length; i++) { const d = Math.abs(tl.X(tl.xs[i]) - x); if (d < bd) { bd = d; best = i; } }
   return best;
@@ -370,7 +373,7 @@ window.__report = {
   related: (name) => related(name),
   timelinePoints: () => P.length,
   point: (i) => ({ live: P[i].live, time: P[i].time }),
-  timelineX: (i) => { const b = $("timeline").getBoundingClientRect(); return { x: b.left + tl.X(tl.xs[i]), y: b.top + 100 }; },
+  timelineX: (i) => { const b = $("timeline").getBoundingClientRect(); return { x: b.left + tl.X(tl.xs[i]) * b.width / tl.Wt, y: b.top + 100 * b.height / 260 }; },
 };
 </script>
 </body>

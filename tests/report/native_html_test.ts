@@ -10,6 +10,9 @@ import { findChromium } from "../_cdp.ts";
 import { alloctrace } from "../_run.ts";
 import { compile, dir, skip } from "../native/_support.ts";
 import { open, screenshot, watchedPage } from "./_browser.ts";
+import { renderReport } from "../../lib/report/html.ts";
+import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
+import { StackTable } from "../../lib/trace/events.ts";
 
 const chromium = findChromium();
 if (chromium === null) {
@@ -60,7 +63,7 @@ Deno.test({
     assertEquals(r.code, 0, r.stderr);
     const { page, errors } = await watchedPage(chromium!);
     try {
-      for (const width of [1280]) {
+      for (const width of [1280, 900]) {
         await page.send("Emulation.setDeviceMetricsOverride", {
           width,
           height: 1400,
@@ -122,6 +125,87 @@ Deno.test({
       assertEquals(errors, []);
     } finally {
       await page.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "HTML at 900 px: a long C++ name, path and title break rather than widen the page, an opened stack too",
+  ignore: chromium === null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const st = new StackTable();
+    const long =
+      "std::vector<std::map<std::basic_string<char>,int>>,".repeat(6) +
+      "::_M_realloc_insert";
+    const s = st.intern([
+      {
+        func: long,
+        file: `/src/${"x".repeat(150)}.cc`,
+        line: 1,
+        pc: 0,
+        inlined: false,
+      },
+      { func: long + "2", file: "m.cc", line: 2, pc: 0, inlined: false },
+    ]);
+    const a = new TraceAnalyzer(st);
+    for (let i = 0; i < 4; i++) {
+      a.add({
+        kind: "alloc",
+        addr: 16 + 64 * i,
+        size: 40,
+        type: null,
+        requested: 0,
+        goroutine: 1,
+        stack: s,
+        lineNo: 1,
+      });
+    }
+    const d = await Deno.makeTempDir();
+    await Deno.writeTextFile(
+      `${d}/long.html`,
+      renderReport({
+        title: `alloctrace native ${"y".repeat(200)}`,
+        subtitle: "exit code 0",
+        samples: a.samples(),
+        analysis: a.finish(),
+        gc: false,
+        timeLabel: "wall time",
+      }),
+    );
+    const { page, errors } = await watchedPage(chromium!);
+    try {
+      await page.send("Emulation.setDeviceMetricsOverride", {
+        width: 900,
+        height: 1400,
+        deviceScaleFactor: 1,
+        mobile: false,
+      });
+      await open(page, `${d}/long.html`);
+      // Open the top site's stack.
+      await page.eval(`document.querySelector("#sites tr.row").click()`);
+      assertEquals(
+        await page.eval<number>(
+          `document.querySelectorAll("#sites tr.stack").length`,
+        ),
+        1,
+      );
+      await screenshot(page, "long-names-900");
+      const { scroll, client } = await page.eval<
+        { scroll: number; client: number }
+      >(
+        `({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })`,
+      );
+      assertTrue(
+        scroll <= client,
+        `the page is ${scroll} px wide in ${client}`,
+      );
+      assertEquals(errors, []);
+    } finally {
+      await page.close();
+      await Deno.remove(d, { recursive: true });
     }
   },
 });
