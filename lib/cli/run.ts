@@ -10,6 +10,8 @@
 
 import { fmtBytes } from "../report/units.ts";
 import { parseArgs } from "./_parse_args.ts";
+import { OutOfMemoryError } from "../runtime/mheap.ts";
+import { type DefaultHeapLimit, defaultHeapLimit } from "./_heap_limit.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
 import { type GoDebug, parseGodebug } from "../runtime/godebug.ts";
@@ -61,7 +63,7 @@ Options:
   --gogc N|off         GOGC (default: $GOGC, else 100)
   --godebug LIST       GODEBUG settings, after those of $GODEBUG (e.g. gctrace=1)
   --gomaxprocs N       number of Ps (default: the preset's)
-  --heap-limit BYTES   fatal heap limit (default: none)
+  --heap-limit BYTES   fatal heap limit (default: half the memory this process may use; 0 = none)
   --memprofilerate N   runtime.MemProfileRate: bytes per sample (default 524288; 1 = all, 0 = off)
   --memprofile FILE    write the heap profile (gzipped profile.proto, for go tool pprof)
   --memprofile-text FILE  write the legacy text heap profile (debug=1)
@@ -189,9 +191,17 @@ function _settings(values: Values, preset: PresetName): Settings {
   };
 }
 
-/** The simulated runtime the options describe. */
-function _runtime(values: Values, s: Settings): Runtime {
-  return new Runtime({
+/**
+ * The simulated runtime the options describe; the heap limit `run` chose
+ * when `--heap-limit` is not given (null when it is).
+ */
+function _runtime(
+  values: Values,
+  s: Settings,
+): { rt: Runtime; chosen: DefaultHeapLimit | null } {
+  const given = values["heap-limit"] as string | undefined;
+  const chosen = given === undefined ? defaultHeapLimit() : null;
+  const rt = new Runtime({
     preset: s.preset,
     gogc: s.gogc,
     godebug: s.godebugText,
@@ -204,12 +214,9 @@ function _runtime(values: Values, s: Settings): Runtime {
     gomaxprocs: values.gomaxprocs === undefined
       ? undefined
       : intOption("gomaxprocs", values.gomaxprocs as string, 1, 1, 256),
-    heapLimit: intOption(
-      "heap-limit",
-      values["heap-limit"] as string | undefined,
-      0,
-    ),
+    heapLimit: chosen?.bytes ?? intOption("heap-limit", given, 0),
   });
+  return { rt, chosen };
 }
 
 /**
@@ -369,7 +376,7 @@ export async function runCommand(args: string[]): Promise<number> {
     ),
     chosen.script ? [chosen.name] : [],
   );
-  const rt = _runtime(values, s);
+  const { rt, chosen: limit } = _runtime(values, s);
   const gctrace = s.godebug.vars.gctrace > 0;
   const progress = new Progress(
     values.quiet === true ||
@@ -417,7 +424,17 @@ export async function runCommand(args: string[]): Promise<number> {
   // With --stacks js, the JS stacks the trace carries (one capture per
   // allocation, shared with the trace printer: captureJsFramesOnce).
   attachEvents(rt, siteStacks, (e) => analyzer.add(e), { stacks: s.stacks });
-  const seconds = await _execute(runWorkload, rt, trace, progress, signals);
+  const seconds = await _execute(runWorkload, rt, trace, progress, signals)
+    .catch((e) => {
+      // Past the limit run chose: say which it is and how to set another.
+      if (
+        e instanceof OutOfMemoryError && limit !== null &&
+        e.message.includes("hard limit")
+      ) {
+        e.message += ` (${limit.why})`;
+      }
+      throw e;
+    });
   const stats = rt.readMemStats();
   const profile = heapSamples(rt);
   const analysis = analyzer.finish();

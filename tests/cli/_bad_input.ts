@@ -471,3 +471,50 @@ async function runRow(
     stderr: dec.decode(out.stderr),
   };
 }
+
+/**
+ * A new memory cgroup directory (v1's memory controller or v2's) under this
+ * process's own, where root may make one; null when there is none to make.
+ */
+export function cgroupDir(): string | null {
+  if (Deno.uid() !== 0) return null;
+  for (const line of Deno.readTextFileSync("/proc/self/cgroup").split("\n")) {
+    const [, ctl, path] = line.split(":");
+    const base = ctl === "memory"
+      ? "/sys/fs/cgroup/memory"
+      : ctl === "" && path !== undefined
+      ? "/sys/fs/cgroup"
+      : null;
+    if (base === null) continue;
+    const dir = `${base}${path === "/" ? "" : path}/alloctrace-${Deno.pid}-${
+      Math.random().toString(36).slice(2)
+    }`;
+    try {
+      Deno.mkdirSync(dir);
+      Deno.removeSync(dir);
+      return dir;
+    } catch {
+      // not writable here
+    }
+  }
+  return null;
+}
+
+export function cgroupOk(): string | null {
+  if (Deno.uid() !== 0) return "needs root to make a memory cgroup";
+  return cgroupDir() === null ? "no writable memory cgroup here" : null;
+}
+
+/**
+ * A shell line running `cmd` in a new memory cgroup limited to `bytes`,
+ * removing the cgroup after; its exit code is `cmd`'s.
+ */
+export function inCgroup(bytes: number, cmd: string): string {
+  const cg = cgroupDir()!;
+  const limit = cg.startsWith("/sys/fs/cgroup/memory/")
+    ? "memory.limit_in_bytes"
+    : "memory.max";
+  return `mkdir '${cg}' && echo ${bytes} > '${cg}/${limit}' && ` +
+    `( echo $BASHPID > '${cg}/cgroup.procs' && exec ${cmd} ); rc=$?; ` +
+    `rmdir '${cg}'; exit $rc`;
+}

@@ -7,7 +7,9 @@ import { assertEquals, assertTrue } from "../_assert.ts";
 import { ROOT } from "../_run.ts";
 import {
   badInputSuite,
+  cgroupOk,
   hasTool,
+  inCgroup,
   LEAK,
   LEAK_COUNTS,
   rootOnly,
@@ -56,6 +58,37 @@ const ROWS: Row[] = [
     args: ["analyze", LEAK, "--top", "-1"],
     code: 2,
     stderr: /--top must be from 1 to 1000000, got -1/,
+  },
+  // Found trying it as a new user: heapprofile --small 100000000 --large
+  // 10000000 is within the options' ranges and had no heap limit (2.6 GB
+  // of RSS in 40 s, heading for ~45 GB). The simulated heap lives in the
+  // process: by default it may take half of the memory the process may
+  // use (here a 600 MiB cgroup: the 400 MB keptSmall slice is refused).
+  {
+    name:
+      "run heapprofile too large for the machine: one line naming the default heap limit and how to set another",
+    shell: inCgroup(
+      600 << 20,
+      "$AT run heapprofile --small 100000000 --large 10000000",
+    ),
+    needs: cgroupOk,
+    code: 1,
+    stderr:
+      /^alloctrace: out of memory: allocating 400000000 bytes .* the hard limit is 314572800 \(the default --heap-limit: half of the 600MB this process may use \(its cgroup's limit\), as the simulated heap lives in this process's memory; --heap-limit BYTES sets another, 0 none\)$/,
+  },
+  {
+    name: "run past an explicit --heap-limit: one line, no word of the default",
+    args: [
+      "run",
+      "heapprofile",
+      "--small",
+      "100000000",
+      "--heap-limit",
+      "1000000",
+    ],
+    code: 1,
+    stderr:
+      /^alloctrace: out of memory: allocating 400000000 bytes .* the hard limit is 1000000$/,
   },
   {
     name: "no command: one line of usage, exit 2 (not the demo)",
