@@ -16,6 +16,17 @@ import { OutOfMemoryError } from "../runtime/mheap.ts";
 import { intOption, UsageError } from "./_usage.ts";
 import { SignalExit } from "./_signals.ts";
 
+/**
+ * The `--trace-out` file would pass `--trace-max`: the run stops and the
+ * file is not written (thrown from the trace's sink, through the workload).
+ */
+export class TraceMaxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TraceMaxError";
+  }
+}
+
 /** Every built-in workload's parameter names, once each (`--n` is shared). */
 export const PARAM_NAMES: readonly string[] = [
   ...new Set(WORKLOADS.flatMap((w) => w.params.map((p) => p.name))),
@@ -144,7 +155,10 @@ async function _loadScript(
     try {
       await fn(rt, sargs);
     } catch (e) {
-      if (e instanceof OutOfMemoryError || e instanceof SignalExit) throw e;
+      if (
+        e instanceof OutOfMemoryError || e instanceof SignalExit ||
+        e instanceof TraceMaxError
+      ) throw e;
       throw new Error(
         `workload script ${name} failed: ${(e as Error)?.message ?? String(e)}`,
       );

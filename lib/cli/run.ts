@@ -23,7 +23,7 @@ import {
   type HeapSample,
   type HeapSampleType,
 } from "../profile/proto.ts";
-import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
+import { intOption, sampleTypeOption, shown, UsageError } from "./_usage.ts";
 import { gogcOption, presetOption } from "./_runtime_options.ts";
 import {
   openOutput,
@@ -40,7 +40,12 @@ import { StackTable } from "../trace/events.ts";
 import { type AnalysisResult, TraceAnalyzer } from "../trace/analyze.ts";
 import type { SiteBy } from "../trace/sites.ts";
 import { siteOptions } from "./_site_options.ts";
-import { chooseWorkload, PARAM_NAMES, paramHelp } from "./_run_workload.ts";
+import {
+  chooseWorkload,
+  PARAM_NAMES,
+  paramHelp,
+  TraceMaxError,
+} from "./_run_workload.ts";
 import { gogcText, runJson, type RunResult, runText } from "./_run_summary.ts";
 import { formatHelp } from "./_help.ts";
 
@@ -75,6 +80,8 @@ Options:
   --seed N             seed of the random draws (default 1)
   --trace-out FILE     write the allocfreetrace trace into FILE, not stderr
                        (turns GODEBUG allocfreetrace=1 on)
+  --trace-max BYTES    stop, writing nothing, if the --trace-out file would pass
+                       BYTES (default 2 GB, ~1.2 kB a record; 0 = no limit)
   --stacks go|js       trace frames: the simulated Go frames (default) or the JS stack
   --by func|line|stack  what a site of the summary and report is (default line: function and file:line)
   --frames N           frames of each top site's stack in the summary (default 3)
@@ -121,6 +128,7 @@ function _parse(args: string[]): { values: Values; positionals: string[] } {
       html: { type: "string" },
       seed: { type: "string" },
       "trace-out": { type: "string" },
+      "trace-max": { type: "string" },
       stacks: { type: "string", default: "go" },
       by: { type: "string" },
       frames: { type: "string" },
@@ -145,6 +153,8 @@ interface Settings {
   type: HeapSampleType;
   stacks: "go" | "js";
   traceOut: string | undefined;
+  /** `--trace-max` (0: none); null when not given. */
+  traceMax: number | null;
 }
 
 /**
@@ -180,6 +190,7 @@ function _settings(values: Values, preset: PresetName): Settings {
   if (stacks !== "go" && stacks !== "js") {
     throw new UsageError(`--stacks must be go or js, got "${stacks}"`);
   }
+  const max = values["trace-max"] as string | undefined;
   return {
     preset,
     gogc,
@@ -188,6 +199,7 @@ function _settings(values: Values, preset: PresetName): Settings {
     type,
     stacks,
     traceOut,
+    traceMax: max === undefined ? null : intOption("trace-max", max, 0),
   };
 }
 
@@ -231,6 +243,7 @@ function _watchGC(
   gctrace: boolean,
   signals: SignalWatch | null,
   flushTrace: () => void,
+  traced: () => number | null,
 ): () => number {
   let peak = 0;
   rt.events.subscribe({
@@ -241,7 +254,9 @@ function _watchGC(
         progress.update(() =>
           `${name}: ${
             ev.mallocs.toLocaleString("en-US")
-          } allocations, ${ev.cycle} GCs, heap ${fmtBytes(ev.heapAlloc)}`
+          } allocations, ${ev.cycle} GCs, heap ${fmtBytes(ev.heapAlloc)}${
+            traced() === null ? "" : `, trace ${fmtBytes(traced()!)}`
+          }`
         );
       }
       if (ev.kind === "end" && gctrace) {
@@ -255,11 +270,25 @@ function _watchGC(
   return () => peak;
 }
 
+/** `--trace-max`'s default: 2 GB. */
+const TRACE_MAX = 2 * 2 ** 30;
+
+/** Whether `path` is a regular file, or nothing yet (a file to be made). */
+function _regular(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return true;
+  }
+}
+
 /** The allocfreetrace printer and the file it writes into, if any. */
 interface Trace {
   printer: TracePrinter;
   /** `--trace-out`'s file; null when the trace goes to stderr. */
   file: OutputStream | null;
+  /** Bytes written into the file so far. */
+  written: () => number;
 }
 
 /**
@@ -275,6 +304,12 @@ function _openTrace(
 ): Trace | null {
   if (s.godebug.vars.allocfreetrace <= 0) return null;
   let file: OutputStream | null = null;
+  // binarytrees --depth 16 writes 41 GB (~1.2 kB a record): unasked, a
+  // file that size is a mistake. (A pipe or device fills no disk.)
+  const max = s.traceOut !== undefined && _regular(s.traceOut)
+    ? s.traceMax ?? TRACE_MAX
+    : 0;
+  let written = 0;
   const sink = s.traceOut === undefined
     ? (b: Uint8Array) => {
       let bytes = b;
@@ -284,11 +319,24 @@ function _openTrace(
     }
     : (file = openOutput(s.traceOut), (b: Uint8Array) => {
       signals?.check();
+      written += b.length;
+      if (max > 0 && written > max) {
+        throw new TraceMaxError(
+          `--trace-out ${shown(s.traceOut!)}: the trace would pass ${
+            s.traceMax === null
+              ? `--trace-max's default, ${fmtBytes(max)}`
+              : `--trace-max, ${max} bytes`
+          }, after ${
+            (printer.counts.allocs + printer.counts.frees)
+              .toLocaleString("en-US")
+          } records: stopped, nothing written (--trace-max BYTES sets another, 0 none)`,
+        );
+      }
       file!.write(b);
     });
   const printer = new TracePrinter(rt, sink, { stacks: s.stacks });
   printer.attach();
-  return { printer, file };
+  return { printer, file, written: () => written };
 }
 
 /**
@@ -312,7 +360,8 @@ async function _execute(
     trace?.file?.commit();
   } catch (e) {
     try {
-      if (e instanceof SignalExit) throw e;
+      // (Past --trace-max, nothing is written.)
+      if (e instanceof SignalExit || e instanceof TraceMaxError) throw e;
       trace?.printer.flush();
       trace?.file?.commit();
     } catch {
@@ -401,6 +450,8 @@ export async function runCommand(args: string[]): Promise<number> {
     gctrace,
     signals,
     flushTrace,
+    // The progress line says how large the trace file has grown.
+    () => trace?.file ? trace.written() : null,
   );
   try {
     trace = _openTrace(rt, s, signals);

@@ -469,12 +469,69 @@ const ROWS: Row[] = [
     counts: LEAK_COUNTS,
     changes: ["f.txt"],
   },
+  // Found trying it as a new user: run binarytrees --depth 16 --trace-out
+  // wrote 41 GB (~1.2 kB a record) without a word. Past --trace-max
+  // (default 2 GB) the run stops: the temporary goes, the old file stays.
+  {
+    name:
+      "run --trace-out past --trace-max: one line, the old trace whole, no temporary",
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/t.trace`, "old\n"),
+    args: [
+      "run",
+      "binarytrees",
+      "--depth",
+      "16",
+      "--trace-out",
+      "t.trace",
+      "--trace-max",
+      "1000000",
+    ],
+    code: 1,
+    stderr:
+      /^alloctrace: --trace-out t\.trace: the trace would pass --trace-max, 1000000 bytes, after [\d,]+ records: stopped, nothing written \(--trace-max BYTES sets another, 0 none\)$/,
+  },
+  {
+    name:
+      "a script workload past --trace-max: the same one line (not wrapped as the script's failure), nothing written",
+    setup: ({ dir }) =>
+      Deno.writeTextFileSync(
+        `${dir}/w.ts`,
+        `export default function (rt) {
+  const t = rt.types.define("main.T", { size: 64, pointers: [0] });
+  rt.call("main.main", "main.go", 10, () => { for (let i = 0; i < 100000; i++) rt.newobject(t); });
+}
+`,
+      ),
+    args: ["run", "./w.ts", "--trace-out", "t.trace", "--trace-max", "100000"],
+    code: 1,
+    stderr:
+      /^alloctrace: --trace-out t\.trace: the trace would pass --trace-max, 100000 bytes, after [\d,]+ records: stopped, nothing written \(--trace-max BYTES sets another, 0 none\)$/,
+  },
+  {
+    name: "run --trace-out within --trace-max: written whole",
+    args: [
+      "run",
+      "leak",
+      "--n",
+      "100",
+      "--trace-out",
+      "t.trace",
+      "--trace-max",
+      "10000000",
+      "-q",
+    ],
+    code: 0,
+    stderr: "",
+    changes: ["t.trace"],
+    check: ({ dir }) =>
+      assertTrue(Deno.statSync(`${dir}/t.trace`).size > 100_000),
+  },
   {
     name:
       "SIGTERM during run --trace-out leaves the old trace whole and no temporary",
     setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/t.trace`, "old\n"),
     shell:
-      `$AT run binarytrees --depth 16 --godebug allocfreetrace=1 --trace-out t.trace -q & pid=$!; sleep 3; kill -TERM $pid; wait $pid`,
+      `$AT run binarytrees --depth 16 --godebug allocfreetrace=1 --trace-out t.trace --trace-max 0 -q & pid=$!; sleep 3; kill -TERM $pid; wait $pid`,
     code: 143,
     stderr: "",
   },
@@ -485,7 +542,7 @@ const ROWS: Row[] = [
     shell:
       // env gives the background job SIGINT's default action back (a
       // non-interactive shell starts it ignored), as Ctrl-C finds it.
-      `env --default-signal=INT $AT run binarytrees --depth 16 --godebug allocfreetrace=1 --trace-out t.trace -q & pid=$!; sleep 3; kill -INT $pid; wait $pid`,
+      `env --default-signal=INT $AT run binarytrees --depth 16 --godebug allocfreetrace=1 --trace-out t.trace --trace-max 0 -q & pid=$!; sleep 3; kill -INT $pid; wait $pid`,
     code: 130,
     stderr: "",
   },
