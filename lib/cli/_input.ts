@@ -129,8 +129,11 @@ export async function openInput(path: string): Promise<Input> {
       readInto: gzip ? undefined : readInto,
     };
   }
-  // Peek at the first chunk to sniff gzip.
-  const { head, stream: rest } = await peekStream(file);
+  // Peek at the first chunk to sniff gzip. (Stdin may be a directory: the
+  // line names it.)
+  const { head, stream: rest } = await peekStream(file).catch((e) => {
+    throw new Error(`${path === "-" ? "stdin" : shown(path)}: ${osReason(e)}`);
+  });
   if (head.length === 0) {
     throw new Error(`${path === "-" ? "stdin" : shown(path)} is empty`);
   }

@@ -434,6 +434,14 @@ const ROWS: Row[] = [
     stderr:
       /^alloctrace: \/proc\/self\/status: not an allocfreetrace log: no tracealloc, tracefree, tracegc, MProf_Malloc or MProf_Free record in \d+ line\(s\)$/,
   },
+  // Found trying it as a new user: "alloctrace: Is a directory (os error
+  // 21)", naming nothing.
+  ...["analyze", "replay", "diff"].map((cmd): Row => ({
+    name: `${cmd} - with a directory on stdin: the line names stdin`,
+    shell: `$AT ${cmd} -${cmd === "diff" ? ` '${LEAK}'` : ""} < .`,
+    code: 1,
+    stderr: /^alloctrace: stdin: Is a directory \(os error 21\)$/,
+  })),
   {
     name: "analyze - < /dev/zero: endless stdin without a newline stops",
     needs: () => hasTool("/usr/bin/time"),
