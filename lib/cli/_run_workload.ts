@@ -13,7 +13,7 @@ import {
   type ScriptWorkload,
 } from "../workload/loader.ts";
 import { OutOfMemoryError } from "../runtime/mheap.ts";
-import { intOption, UsageError } from "./_usage.ts";
+import { intOption, shown, UsageError } from "./_usage.ts";
 import { SignalExit } from "./_signals.ts";
 
 /**
@@ -141,8 +141,10 @@ async function _loadScript(
   try {
     fn = await loadScriptWorkload(url);
   } catch (e) {
-    // The loader's own "no default export" error already names the script.
+    // The loader's own "no default export" error names the script by its
+    // URL: named as given instead, as every other line names it.
     if (e instanceof TypeError && e.message.includes("default export")) {
+      e.message = e.message.replace(url, shown(name));
       throw e;
     }
     // (A script may throw any value as it loads, not only an Error.)

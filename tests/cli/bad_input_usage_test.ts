@@ -138,6 +138,19 @@ const ROWS: Row[] = [
     code: 1,
     stderr: /^alloctrace: cannot load workload script \.\/top\.ts: 5$/,
   },
+  // Found trying it as a new user: these two named the script by its
+  // file:// URL where every other line names it as given.
+  ...[["export const x = 1;\n", "no default export"], [
+    "export default 5;\n",
+    "a default export that is no function",
+  ]].map(([src, what]): Row => ({
+    name: `run of a script with ${what}: the line names the script as given`,
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/w.ts`, src),
+    args: ["run", "./w.ts"],
+    code: 1,
+    stderr:
+      /^alloctrace: workload script \.\/w\.ts has no default export function \(export default function \(rt, args\) \{ … \}\)$/,
+  })),
   // --- native: -p (attach) and --pid (a filter) are told apart ------------
   {
     name: "native --pid without a command: --pid only filters, -p attaches",
