@@ -6,6 +6,8 @@
  * @module
  */
 
+import { imageCopy, isUnreadableImage } from "./image_copy.ts";
+
 /** One mapping. */
 export interface Mapping {
   /** First address. */
@@ -93,7 +95,12 @@ export class ProcMaps {
     const rel = first !== undefined && first.start >= 0x1000000
       ? pc - first.start
       : pc;
-    return { path, rel };
+    // An image run from memory (fexecve of a memfd) or from a deleted file:
+    // a copy made while the process lives stands in for its path.
+    const copy = isUnreadableImage(path)
+      ? imageCopy(this.#pid, m.start, m.end, path)
+      : null;
+    return { path: copy ?? path, rel };
   }
 
   /**

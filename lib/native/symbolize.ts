@@ -10,6 +10,7 @@
  */
 
 import type { NativeFrame } from "./event.ts";
+import { removeImageCopies } from "./image_copy.ts";
 import {
   debugFileOf,
   type ElfSymbols,
@@ -139,6 +140,8 @@ export function prepareSymbolize(program: string): void {
 
 /** Ends the addr2line processes {@link prepareSymbolize} started and no stack used. */
 export async function endSymbolize(): Promise<void> {
+  // The stacks are symbolized: the copies of images run from memory go.
+  removeImageCopies();
   const left = [..._ready.values()];
   _ready.clear();
   await Promise.all(left.map(async (p) => {

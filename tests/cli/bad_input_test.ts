@@ -442,6 +442,71 @@ const ROWS: Row[] = [
     code: 1,
     stderr: /^alloctrace: stdin: Is a directory \(os error 21\)$/,
   })),
+  // Found trying it as a new user: a program run from memory (fexecve of a
+  // memfd, as some packers and sandboxes do) maps "/memfd:img (deleted)",
+  // which nobody can open: its frames were "memfd:img (deleted)+0x1151",
+  // one deep. A copy read while it runs stands in, then goes.
+  {
+    name:
+      "native of a program run from a memfd (fexecve): symbolized and unwound, the image's copy removed",
+    needs: () => hasTool("cc"),
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(
+        `${dir}/leak.c`,
+        `#include <stdlib.h>
+void *volatile keep[1000];
+void *mk(int n) { return malloc(n); }
+int main(void) { for (int i = 0; i < 1000; i++) keep[i] = mk(100 + i % 7); return 0; }
+`,
+      );
+      Deno.writeTextFileSync(
+        `${dir}/memfd.c`,
+        `#define _GNU_SOURCE
+#include <sys/mman.h>
+#include <fcntl.h>
+#include <unistd.h>
+int main(int argc, char **argv, char **envp) {
+  int in = open(argv[1], O_RDONLY), fd = memfd_create("img", MFD_CLOEXEC);
+  char buf[65536]; ssize_t n;
+  while ((n = read(in, buf, sizeof buf)) > 0) write(fd, buf, n);
+  char *args[] = { "img", 0 };
+  fexecve(fd, args, envp);
+  return 1;
+}
+`,
+      );
+    },
+    shell:
+      `cc -g -O0 -fno-omit-frame-pointer -o leak leak.c && cc -o memfd memfd.c || exit 99
+$AT native -q --json j.json -- ./memfd ./leak`,
+    code: 0,
+    stderr: "",
+    changes: ["leak", "memfd", "j.json"],
+    check: ({ dir }) => {
+      const d = JSON.parse(Deno.readTextFileSync(`${dir}/j.json`));
+      assertEquals(d.allocs, 1000);
+      const stack = d.sites[0].stack as {
+        func: string;
+        file: string;
+        line: number;
+      }[];
+      assertEquals(
+        stack.slice(0, 2).map((f) => `${f.func}:${f.line}`),
+        ["mk:3", "main:4"],
+      );
+      // The copy that stood in for the image is gone.
+      for (const f of stack) {
+        if (!f.file.includes("alloctrace-images-")) continue;
+        let there = true;
+        try {
+          Deno.statSync(f.file);
+        } catch {
+          there = false;
+        }
+        assertEquals(there, false, f.file);
+      }
+    },
+  },
   {
     name: "analyze - < /dev/zero: endless stdin without a newline stops",
     needs: () => hasTool("/usr/bin/time"),
