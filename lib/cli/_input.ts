@@ -70,9 +70,20 @@ export async function openInput(path: string): Promise<Input> {
     // (A pipe or FIFO, e.g. <(zcat …), has no size, nor has a /proc file:
     // read it to know.)
     // Large reads: a trace is read at page-cache speed, not in 64 KiB steps.
-    const f = await Deno.open(path);
+    // (What stats may still not open, a socket, or not read, /proc/self/mem:
+    // the line names it.)
+    const named = (e: unknown) => new Error(`${shown(path)}: ${osReason(e)}`);
+    const f = await Deno.open(path).catch((e) => {
+      throw named(e);
+    });
     const first = new Uint8Array(1 << 20);
-    const head = first.subarray(0, (await f.read(first)) ?? 0);
+    const head = first.subarray(
+      0,
+      (await f.read(first).catch((e) => {
+        f.close();
+        throw named(e);
+      })) ?? 0,
+    );
     let headDone = head.length === 0;
     let closed = false;
     let streamed = false;

@@ -22,6 +22,7 @@ import {
   LEAK,
   LEAK_COUNTS,
   leakLines,
+  nobodyOk,
   record,
   type Row,
   rssBelow,
@@ -433,6 +434,48 @@ const ROWS: Row[] = [
     code: 1,
     stderr:
       /^alloctrace: \/proc\/self\/status: not an allocfreetrace log: no tracealloc, tracefree, tracegc, MProf_Malloc or MProf_Free record in \d+ line\(s\)$/,
+  },
+  // Found trying it as a new user: a file that stats but does not open or
+  // read gave the OS's reason alone ("alloctrace: Input/output error (os
+  // error 5)"), naming nothing.
+  {
+    name:
+      "analyze /proc/self/mem (it opens, its first read fails): the line names it",
+    args: ["analyze", "/proc/self/mem"],
+    code: 1,
+    stderr:
+      /^alloctrace: \/proc\/self\/mem: Input\/output error \(os error 5\)$/,
+  },
+  {
+    name: "as nobody: an input it may not read: the line names it",
+    needs: nobodyOk,
+    nobody: true,
+    setup: ({ dir }) => {
+      copy(LEAK, `${dir}/t.trace`);
+      Deno.chmodSync(`${dir}/t.trace`, 0o600);
+    },
+    shell: "$AT analyze t.trace",
+    code: 1,
+    stderr: /^alloctrace: t\.trace: Permission denied \(os error 13\)$/,
+  },
+  {
+    name:
+      "analyze of a unix socket (it stats, does not open): the line names it",
+    needs: () => hasTool("python3"),
+    setup: ({ dir }) => {
+      // (Deno's listener removes its socket file when closed.)
+      const r = new Deno.Command("python3", {
+        args: [
+          "-c",
+          "import socket; socket.socket(socket.AF_UNIX).bind('sock')",
+        ],
+        cwd: dir,
+      }).outputSync();
+      assertTrue(r.success, dec.decode(r.stderr));
+    },
+    args: ["analyze", "sock"],
+    code: 1,
+    stderr: /^alloctrace: sock: No such device or address \(os error 6\)$/,
   },
   // Found trying it as a new user: "alloctrace: Is a directory (os error
   // 21)", naming nothing.
