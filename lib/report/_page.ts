@@ -265,8 +265,10 @@ if (D.sites.length) {
   // No GC (native): lifetimes in bytes allocated in between, sizes by power of two.
   if (!D.gc) { $("lifetitle").textContent = "Lifetimes of freed objects (bytes allocated between allocation and free)"; $("sizetitle").textContent = "Sizes (requests rounded up to a power of two)"; for (const s of D.sites) s.lifetime = s.lifetimeBytes; }
   const maxL = Math.max(1, ...D.sites.flatMap((s) => s.lifetime));
-  table($("lifetimes"), [...(D.gc ? D.cycleBuckets : D.bytesBuckets).map((b, i) => ({ key: "l" + i, label: b, html: (r) => '<span class="barcell"><span class="bar" style="width:' + Math.round(40 * r["l" + i] / maxL) + 'px"></span> ' + fmt(r["l" + i]) + '</span>' })), siteCell],
-    D.sites.filter((s) => s.frees > 0).map((s) => Object.assign({ site: s.site }, ...s.lifetime.map((v, i) => ({ ["l" + i]: v })))));
+  const freed = D.sites.filter((s) => s.frees > 0);
+  if (freed.length) table($("lifetimes"), [...(D.gc ? D.cycleBuckets : D.bytesBuckets).map((b, i) => ({ key: "l" + i, label: b, html: (r) => '<span class="barcell"><span class="bar" style="width:' + Math.round(40 * r["l" + i] / maxL) + 'px"></span> ' + fmt(r["l" + i]) + '</span>' })), siteCell],
+    freed.map((s) => Object.assign({ site: s.site }, ...s.lifetime.map((v, i) => ({ ["l" + i]: v })))));
+  else { const p = document.createElement("p"); p.textContent = "No object was freed."; $("lifetimes").replaceChildren(p); }
   const maxS = Math.max(1, ...D.sizes.map((s) => D.gc ? s.size * s.count : s.requested));
   table($("sizes"), [{ key: "size", label: "size", fmt: D.gc ? fmt : (v) => v === 0 ? "0" : "≤" + bytes(v) }, { key: "count", label: "objects", fmt }, { key: "bytes", label: "bytes", html: (r) => '<span class="barcell"><span class="bar" style="width:' + Math.round(200 * r.bytes / maxS) + 'px"></span> ' + bytes(r.bytes) + '</span>' }, ...(D.gc ? [{ key: "frag", label: "fragmentation", fmt: (v) => v < 0 ? "-" : (100 * v).toFixed(1) + "%" }] : [])],
     D.sizes.map((s) => ({ size: s.size, count: s.count, bytes: D.gc ? s.size * s.count : s.requested, frag: s.known ? s.fragmentation : -1 })));

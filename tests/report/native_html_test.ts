@@ -131,7 +131,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "HTML at 900 px: a long C++ name, path and title break rather than widen the page, an opened stack too",
+    "HTML at 900 px: a long C++ name, path and title break rather than widen the page, an opened stack too; no frees reads as one line",
   ignore: chromium === null,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -193,6 +193,13 @@ Deno.test({
         1,
       );
       await screenshot(page, "long-names-900");
+      // Nothing was freed: one line, not a table of headers only.
+      assertEquals(
+        await page.eval<string>(
+          `document.getElementById("lifetimes").innerText`,
+        ),
+        "No object was freed.",
+      );
       const { scroll, client } = await page.eval<
         { scroll: number; client: number }
       >(
