@@ -9,7 +9,7 @@ import {
   HEAP_SAMPLE_TYPES,
   type HeapSampleType,
 } from "../profile/sample_types.ts";
-import { fmtBytes } from "../report/units.ts";
+import { fmtBytes, printable } from "../report/units.ts";
 
 // Callers (native) take the formatter from here too.
 export { fmtBytes };
@@ -55,7 +55,7 @@ export function topTable(
     lines.push(
       `${fmt(fl).padStart(10)} ${pct(fl).padStart(7)} ${pct(sum).padStart(7)} ${
         fmt(cum.get(f)!).padStart(10)
-      } ${pct(cum.get(f)!).padStart(7)}  ${f}`,
+      } ${pct(cum.get(f)!).padStart(7)}  ${printable(f)}`,
     );
   }
   return lines;
@@ -71,6 +71,8 @@ export function alignColumns(
   rows: string[][],
   textColumns = 1,
 ): string[] {
+  // (Names come from traces and programs: none acts on the terminal.)
+  rows = rows.map((r) => r.map(printable));
   const w = head.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => r[i].length))
   );

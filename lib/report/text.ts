@@ -24,7 +24,7 @@ import {
   type SiteStats,
 } from "../trace/analyze.ts";
 import { frameText, type SiteFrame } from "../trace/sites.ts";
-import { countOf, fmtBytes } from "./units.ts";
+import { countOf, fmtBytes, printable } from "./units.ts";
 
 /** Options of the text tables. */
 export interface TextOptions {
@@ -56,6 +56,8 @@ export function siteTable(
   frames = 0,
   numbers = false,
 ): string[] {
+  // (Names come from traces and programs: none acts on the terminal.)
+  rows = rows.map((r) => r.map(printable));
   const w = head.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => r[i].length))
   );
@@ -72,7 +74,9 @@ export function siteTable(
     const st = stacks[i];
     if (st === undefined || frames <= 1) return;
     for (const f of st.slice(1, frames)) {
-      out.push(`${indent}← ${frameText(f)}${f.inlined ? " (inlined)" : ""}`);
+      out.push(
+        `${indent}← ${printable(frameText(f))}${f.inlined ? " (inlined)" : ""}`,
+      );
     }
     if (st.length > frames) {
       out.push(`${indent}  … ${st.length - frames} more`);

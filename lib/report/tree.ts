@@ -12,7 +12,7 @@ import {
   HEAP_SAMPLE_TYPES,
   type HeapSampleType,
 } from "../profile/sample_types.ts";
-import { fmtBytes } from "./units.ts";
+import { fmtBytes, printable } from "./units.ts";
 
 interface TNode {
   name: string;
@@ -80,7 +80,7 @@ export function callTree(
     ) => b.value - a.value);
     for (const c of kids) {
       const share = total === 0 ? 0 : c.value / total;
-      rows.push({ share, size: fmt(c.value), depth, name: c.name });
+      rows.push({ share, size: fmt(c.value), depth, name: printable(c.name) });
       if (depth + 1 < maxDepth) walk(c, depth + 1);
     }
   };

@@ -61,3 +61,22 @@ export function fmtBytes(bytes: number): string {
 export function countOf(x: number, one: string, many = `${one}s`): string {
   return `${x.toLocaleString("en-US")} ${x === 1 ? one : many}`;
 }
+
+/**
+ * `s` with its control characters shown escaped (`\u001b`): a name read
+ * from a trace or a program goes to a terminal, which would act on an
+ * escape sequence in it.
+ *
+ * @example
+ * ```ts
+ * import { printable } from "./units.ts";
+ * if (printable("a\x1b[2Jb") !== "a\\u001b[2Jb" || printable("main.f") !== "main.f") throw new Error();
+ * ```
+ */
+export function printable(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (c) => JSON.stringify(c).slice(1, -1),
+  );
+}

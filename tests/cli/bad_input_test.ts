@@ -225,6 +225,64 @@ const ROWS: Row[] = [
     // Every record but the cut one (the last, an allocation).
     counts: { ...LEAK_COUNTS, allocs: LEAK_COUNTS.allocs - 1 },
   },
+  // Found trying it as a new user: a function name read from a trace went
+  // to the terminal as it was, so an escape sequence in it (a hostile or
+  // corrupt trace) acted on the terminal: it is shown escaped, as names of
+  // files are; --json keeps the name itself.
+  ...([
+    ["analyze", ["analyze", "esc.trace"]],
+    ["analyze --by stack", ["analyze", "esc.trace", "--by", "stack"]],
+    ["replay", ["replay", "esc.trace", "--memprofilerate", "1"]],
+    ["diff", ["diff", LEAK, "esc.trace"]],
+  ] as const).map(([what, args]): Row => ({
+    name:
+      `${what} of a trace with an escape sequence in a function name: the text shows it escaped`,
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/esc.trace`,
+        leakLines((lines) =>
+          lines.map((l) =>
+            l.replaceAll(
+              "main.makePayload",
+              "main.make\x1b]0;owned\x07\x1b[2JPayload",
+            )
+          )
+        ),
+      ),
+    args: [...args],
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) => {
+      // deno-lint-ignore no-control-regex
+      assertEquals(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/.exec(stdout), null);
+      assertTrue(
+        stdout.includes("main.make\\u001b]0;owned\\u0007\\u001b[2JPayload"),
+        stdout,
+      );
+    },
+  })),
+  {
+    name: "analyze --json of that trace keeps the name itself",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/esc.trace`,
+        leakLines((lines) =>
+          lines.map((l) =>
+            l.replaceAll("main.makePayload", "main.make\x1b[2JPayload")
+          )
+        ),
+      ),
+    args: ["analyze", "esc.trace", "--json"],
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    check: (_, { stdout }) =>
+      assertTrue(
+        JSON.parse(stdout).sites.some((s: { func: string }) =>
+          s.func === "main.make\x1b[2JPayload"
+        ),
+      ),
+  },
   // Found trying it as a new user: `--json`'s `file` held the name quoted
   // for messages ("\"a\\nb\""), not the name: JSON escapes it already.
   ...([
