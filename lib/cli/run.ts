@@ -191,6 +191,9 @@ function _settings(values: Values, preset: PresetName): Settings {
     throw new UsageError(`--stacks must be go or js, got "${stacks}"`);
   }
   const max = values["trace-max"] as string | undefined;
+  if (max !== undefined && traceOut === undefined) {
+    throw new UsageError("--trace-max goes with --trace-out FILE");
+  }
   return {
     preset,
     gogc,

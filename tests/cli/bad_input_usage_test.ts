@@ -91,6 +91,13 @@ const ROWS: Row[] = [
       /^alloctrace: out of memory: allocating 400000000 bytes .* the hard limit is 1000000$/,
   },
   {
+    name:
+      "run --trace-max without --trace-out: a usage error, as it limits nothing",
+    args: ["run", "leak", "--trace-max", "1000"],
+    code: 2,
+    stderr: /^alloctrace: --trace-max goes with --trace-out FILE$/,
+  },
+  {
     name: "no command: one line of usage, exit 2 (not the demo)",
     args: [],
     code: 2,
