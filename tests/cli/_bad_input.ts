@@ -2,8 +2,9 @@
  * The bad-input suite's machinery: the row type, the snapshots that show no
  * pre-existing file changed, the input makers, and the runner that turns
  * each row into a test (`badInputSuite`). The rows are in
- * `bad_input_test.ts` (inputs), `bad_input_outputs_test.ts` (outputs,
- * devices, pipes, signals) and `bad_input_usage_test.ts` (the command line).
+ * `bad_input_test.ts` (inputs), `bad_input_files_test.ts` (special files and
+ * names), `bad_input_outputs_test.ts` (outputs, devices, pipes, signals) and
+ * `bad_input_usage_test.ts` (the command line).
  * Every row runs the real command in a fresh directory and asserts
  *
  * - the exit code;

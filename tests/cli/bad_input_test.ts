@@ -5,14 +5,12 @@
  * resynchronisation. The assertions each row gets are in `_bad_input.ts`.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { ROOT } from "../_run.ts";
 import {
   badInputSuite,
   bgzf,
   BT,
   BT_COUNTS,
   concat,
-  copy,
   dec,
   enc,
   gunzipFile,
@@ -22,7 +20,6 @@ import {
   LEAK,
   LEAK_COUNTS,
   leakLines,
-  nobodyOk,
   record,
   type Row,
   rssBelow,
@@ -197,117 +194,6 @@ const ROWS: Row[] = [
     stderr:
       /^alloctrace: cannot write stdout: No space left on device \(os error 28\)$/,
   })),
-  // --- names with control characters: one line, shown escaped -----------
-  // Found trying it as a new user: a newline in a name cut the error line
-  // there ("alloctrace: no", the reason lost) and made a warning two
-  // lines; an escape sequence in a name acted on the terminal.
-  {
-    name:
-      "a missing input whose name holds a newline: one line, the name escaped",
-    args: ["analyze", "no\nsuch.trace"],
-    code: 1,
-    stderr: /^alloctrace: "no\\nsuch\.trace": no such file$/,
-  },
-  {
-    name:
-      "a cut trace whose name holds a newline: one warning line, the name escaped, nothing lost",
-    setup: ({ dir }) => {
-      const b = Deno.readFileSync(LEAK);
-      Deno.writeFileSync(
-        `${dir}/cut\nname.trace`,
-        b.subarray(0, b.length - 40),
-      );
-    },
-    args: ["analyze", "cut\nname.trace", "--json"],
-    code: 0,
-    stderr:
-      /^alloctrace: warning: "cut\\nname\.trace": the last record \(line \d+: .*\) is cut off; everything before it was analysed$/,
-    // Every record but the cut one (the last, an allocation).
-    counts: { ...LEAK_COUNTS, allocs: LEAK_COUNTS.allocs - 1 },
-  },
-  // Found trying it as a new user: a function name read from a trace went
-  // to the terminal as it was, so an escape sequence in it (a hostile or
-  // corrupt trace) acted on the terminal: it is shown escaped, as names of
-  // files are; --json keeps the name itself.
-  ...([
-    ["analyze", ["analyze", "esc.trace"]],
-    ["analyze --by stack", ["analyze", "esc.trace", "--by", "stack"]],
-    ["replay", ["replay", "esc.trace", "--memprofilerate", "1"]],
-    ["diff", ["diff", LEAK, "esc.trace"]],
-  ] as const).map(([what, args]): Row => ({
-    name:
-      `${what} of a trace with an escape sequence in a function name: the text shows it escaped`,
-    setup: ({ dir }) =>
-      Deno.writeFileSync(
-        `${dir}/esc.trace`,
-        leakLines((lines) =>
-          lines.map((l) =>
-            l.replaceAll(
-              "main.makePayload",
-              "main.make\x1b]0;owned\x07\x1b[2JPayload",
-            )
-          )
-        ),
-      ),
-    args: [...args],
-    code: 0,
-    stderr: "",
-    check: (_, { stdout }) => {
-      // deno-lint-ignore no-control-regex
-      assertEquals(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/.exec(stdout), null);
-      assertTrue(
-        stdout.includes("main.make\\u001b]0;owned\\u0007\\u001b[2JPayload"),
-        stdout,
-      );
-    },
-  })),
-  {
-    name: "analyze --json of that trace keeps the name itself",
-    setup: ({ dir }) =>
-      Deno.writeFileSync(
-        `${dir}/esc.trace`,
-        leakLines((lines) =>
-          lines.map((l) =>
-            l.replaceAll("main.makePayload", "main.make\x1b[2JPayload")
-          )
-        ),
-      ),
-    args: ["analyze", "esc.trace", "--json"],
-    code: 0,
-    stderr: "",
-    counts: LEAK_COUNTS,
-    check: (_, { stdout }) =>
-      assertTrue(
-        JSON.parse(stdout).sites.some((s: { func: string }) =>
-          s.func === "main.make\x1b[2JPayload"
-        ),
-      ),
-  },
-  // Found trying it as a new user: `--json`'s `file` held the name quoted
-  // for messages ("\"a\\nb\""), not the name: JSON escapes it already.
-  ...([
-    ["analyze", LEAK],
-    ["replay", LEAK],
-    ["analyze", `${ROOT}tests/testdata/go1.23/leak.trace.gz`],
-  ] as const).map(([cmd, from]): Row => ({
-    name: `${cmd} --json of ${
-      from.endsWith(".gz") ? "an execution trace" : "a trace"
-    } whose name holds a newline: "file" is the name itself`,
-    setup: ({ dir }) => copy(from, `${dir}/a\nb.trace`),
-    args: [cmd, "a\nb.trace", "--json", "-q"],
-    code: 0,
-    stderr: "",
-    check: (_, { stdout }) =>
-      assertEquals(JSON.parse(stdout).file, "a\nb.trace"),
-  })),
-  {
-    name:
-      "an output in a missing directory whose name holds an escape sequence: one line, the escape shown, not sent",
-    args: ["analyze", LEAK, "--html", "x\x1b[2Jy/out.html"],
-    code: 2,
-    stderr:
-      /^alloctrace: --html "x\\u001b\[2Jy\/out\.html": directory "x\\u001b\[2Jy" does not exist/,
-  },
   // --- compressions it does not read: say which, and how to read it --------
   ...([
     ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz -dc"],
@@ -449,173 +335,6 @@ const ROWS: Row[] = [
       assertTrue(doc.sites.length > 10);
       for (const site of doc.sites) assertEquals(site.a, site.b, site.site);
     },
-  },
-  {
-    name: "analyze /dev/zero: stops at once, bounded memory",
-    needs: () => hasTool("/usr/bin/time"),
-    shell: "/usr/bin/time -o rss -f %M $AT analyze /dev/zero",
-    code: 1,
-    stderr:
-      /^alloctrace: \/dev\/zero: not an allocfreetrace log: no record in the first \d+ MiB, and line 1 is longer than 1 MiB$/,
-    changes: ["rss"],
-    check: ({ dir }) => rssBelow(dir, 256),
-  },
-  // Found trying it as a new user: random bytes hold newlines often enough
-  // that no line is past the cap, so the read never stopped.
-  ...["analyze", "replay"].map((cmd): Row => ({
-    name: `${cmd} /dev/urandom: endless binary data with short lines stops`,
-    args: [cmd, "/dev/urandom"],
-    code: 1,
-    stderr:
-      /^alloctrace: \/dev\/urandom: not an allocfreetrace log: no record in the first \d+ MiB, and byte [\d,]+ is a NUL \(binary data\)$/,
-  })),
-  // /dev/urandom stopped only once a read ended at a newline (1 chance in
-  // 256 a read): some runs read gigabytes. Here no read ends at one.
-  {
-    name:
-      "binary data whose reads never end at a newline stops after 64 MiB, not at its end",
-    setup: ({ dir }) => {
-      const bin = new Uint8Array(72 << 20);
-      for (let i = 0; i < bin.length; i += 4) bin.set([10, 97, 98, 0], i);
-      Deno.writeFileSync(`${dir}/bin`, bin);
-    },
-    // (A pipe: the reader stops before cat is done.)
-    shell: "cat bin | $AT analyze -",
-    code: 1,
-    stderr:
-      /^alloctrace: stdin: not an allocfreetrace log: no record in the first 64 MiB, and byte 3 is a NUL \(binary data\)$/,
-  },
-  // Found trying it as a new user: /proc files say their size is 0.
-  {
-    name: "a /proc file (its size says 0): read, not called empty",
-    args: ["analyze", "/proc/self/status"],
-    code: 1,
-    stderr:
-      /^alloctrace: \/proc\/self\/status: not an allocfreetrace log: no tracealloc, tracefree, tracegc, MProf_Malloc or MProf_Free record in \d+ line\(s\)$/,
-  },
-  // Found trying it as a new user: a file that stats but does not open or
-  // read gave the OS's reason alone ("alloctrace: Input/output error (os
-  // error 5)"), naming nothing.
-  {
-    name:
-      "analyze /proc/self/mem (it opens, its first read fails): the line names it",
-    args: ["analyze", "/proc/self/mem"],
-    code: 1,
-    stderr:
-      /^alloctrace: \/proc\/self\/mem: Input\/output error \(os error 5\)$/,
-  },
-  {
-    name: "as nobody: an input it may not read: the line names it",
-    needs: nobodyOk,
-    nobody: true,
-    setup: ({ dir }) => {
-      copy(LEAK, `${dir}/t.trace`);
-      Deno.chmodSync(`${dir}/t.trace`, 0o600);
-    },
-    shell: "$AT analyze t.trace",
-    code: 1,
-    stderr: /^alloctrace: t\.trace: Permission denied \(os error 13\)$/,
-  },
-  {
-    name:
-      "analyze of a unix socket (it stats, does not open): the line names it",
-    needs: () => hasTool("python3"),
-    setup: ({ dir }) => {
-      // (Deno's listener removes its socket file when closed.)
-      const r = new Deno.Command("python3", {
-        args: [
-          "-c",
-          "import socket; socket.socket(socket.AF_UNIX).bind('sock')",
-        ],
-        cwd: dir,
-      }).outputSync();
-      assertTrue(r.success, dec.decode(r.stderr));
-    },
-    args: ["analyze", "sock"],
-    code: 1,
-    stderr: /^alloctrace: sock: No such device or address \(os error 6\)$/,
-  },
-  // Found trying it as a new user: "alloctrace: Is a directory (os error
-  // 21)", naming nothing.
-  ...["analyze", "replay", "diff"].map((cmd): Row => ({
-    name: `${cmd} - with a directory on stdin: the line names stdin`,
-    shell: `$AT ${cmd} -${cmd === "diff" ? ` '${LEAK}'` : ""} < .`,
-    code: 1,
-    stderr: /^alloctrace: stdin: Is a directory \(os error 21\)$/,
-  })),
-  // Found trying it as a new user: a program run from memory (fexecve of a
-  // memfd, as some packers and sandboxes do) maps "/memfd:img (deleted)",
-  // which nobody can open: its frames were "memfd:img (deleted)+0x1151",
-  // one deep. A copy read while it runs stands in, then goes.
-  {
-    name:
-      "native of a program run from a memfd (fexecve): symbolized and unwound, the image's copy removed",
-    needs: () => hasTool("cc"),
-    setup: ({ dir }) => {
-      Deno.writeTextFileSync(
-        `${dir}/leak.c`,
-        `#include <stdlib.h>
-void *volatile keep[1000];
-void *mk(int n) { return malloc(n); }
-int main(void) { for (int i = 0; i < 1000; i++) keep[i] = mk(100 + i % 7); return 0; }
-`,
-      );
-      Deno.writeTextFileSync(
-        `${dir}/memfd.c`,
-        `#define _GNU_SOURCE
-#include <sys/mman.h>
-#include <fcntl.h>
-#include <unistd.h>
-int main(int argc, char **argv, char **envp) {
-  int in = open(argv[1], O_RDONLY), fd = memfd_create("img", MFD_CLOEXEC);
-  char buf[65536]; ssize_t n;
-  while ((n = read(in, buf, sizeof buf)) > 0) write(fd, buf, n);
-  char *args[] = { "img", 0 };
-  fexecve(fd, args, envp);
-  return 1;
-}
-`,
-      );
-    },
-    shell:
-      `cc -g -O0 -fno-omit-frame-pointer -o leak leak.c && cc -o memfd memfd.c || exit 99
-$AT native -q --json j.json -- ./memfd ./leak`,
-    code: 0,
-    stderr: "",
-    changes: ["leak", "memfd", "j.json"],
-    check: ({ dir }) => {
-      const d = JSON.parse(Deno.readTextFileSync(`${dir}/j.json`));
-      assertEquals(d.allocs, 1000);
-      const stack = d.sites[0].stack as {
-        func: string;
-        file: string;
-        line: number;
-      }[];
-      assertEquals(
-        stack.slice(0, 2).map((f) => `${f.func}:${f.line}`),
-        ["mk:3", "main:4"],
-      );
-      // The copy that stood in for the image is gone.
-      for (const f of stack) {
-        if (!f.file.includes("alloctrace-images-")) continue;
-        let there = true;
-        try {
-          Deno.statSync(f.file);
-        } catch {
-          there = false;
-        }
-        assertEquals(there, false, f.file);
-      }
-    },
-  },
-  {
-    name: "analyze - < /dev/zero: endless stdin without a newline stops",
-    needs: () => hasTool("/usr/bin/time"),
-    shell: "/usr/bin/time -o rss -f %M $AT analyze - < /dev/zero",
-    code: 1,
-    stderr: /^alloctrace: stdin: not an allocfreetrace log: no record in the/,
-    changes: ["rss"],
-    check: ({ dir }) => rssBelow(dir, 256),
   },
   {
     name:
