@@ -74,9 +74,8 @@ export function countOf(x: number, one: string, many = `${one}s`): string {
  * ```
  */
 export function printable(s: string): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(
-    /[\x00-\x1f\x7f-\x9f]/g,
-    (c) => JSON.stringify(c).slice(1, -1),
-  );
+  return s.replace(_CONTROL, (c) => JSON.stringify(c).slice(1, -1));
 }
+
+// deno-lint-ignore no-control-regex
+const _CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
