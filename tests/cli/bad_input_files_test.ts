@@ -20,6 +20,18 @@ import {
   rssBelow,
 } from "./_bad_input.ts";
 
+/** A function name with an escape sequence (a title, a bell, a clear screen). */
+const ESC_NAME = "main.make\x1b]0;owned\x07\x1b[2JPayload";
+
+/** The leak trace with main.makePayload named ESC_NAME, as esc.trace. */
+const escTrace = ({ dir }: { dir: string }) =>
+  Deno.writeFileSync(
+    `${dir}/esc.trace`,
+    leakLines((lines) =>
+      lines.map((l) => l.replaceAll("main.makePayload", ESC_NAME))
+    ),
+  );
+
 const ROWS: Row[] = [
   // --- names with control characters: one line, shown escaped -----------
   // Found trying it as a new user: a newline in a name cut the error line
@@ -61,18 +73,7 @@ const ROWS: Row[] = [
   ] as const).map(([what, args]): Row => ({
     name:
       `${what} of a trace with an escape sequence in a function name: the text shows it escaped`,
-    setup: ({ dir }) =>
-      Deno.writeFileSync(
-        `${dir}/esc.trace`,
-        leakLines((lines) =>
-          lines.map((l) =>
-            l.replaceAll(
-              "main.makePayload",
-              "main.make\x1b]0;owned\x07\x1b[2JPayload",
-            )
-          )
-        ),
-      ),
+    setup: escTrace,
     args: [...args],
     code: 0,
     stderr: "",
@@ -87,15 +88,7 @@ const ROWS: Row[] = [
   })),
   {
     name: "analyze --json of that trace keeps the name itself",
-    setup: ({ dir }) =>
-      Deno.writeFileSync(
-        `${dir}/esc.trace`,
-        leakLines((lines) =>
-          lines.map((l) =>
-            l.replaceAll("main.makePayload", "main.make\x1b[2JPayload")
-          )
-        ),
-      ),
+    setup: escTrace,
     args: ["analyze", "esc.trace", "--json"],
     code: 0,
     stderr: "",
@@ -103,7 +96,7 @@ const ROWS: Row[] = [
     check: (_, { stdout }) =>
       assertTrue(
         JSON.parse(stdout).sites.some((s: { func: string }) =>
-          s.func === "main.make\x1b[2JPayload"
+          s.func === ESC_NAME
         ),
       ),
   },
