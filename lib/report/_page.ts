@@ -337,7 +337,8 @@ function timeline() {
 }
 function nearest(clientX) {
   // The chart scales down to a narrow page: from CSS pixels to its own.
-  const r = $("timeline").getBoundingClientRect(); const x = (clientX - r.left) * tl.Wt / r.width;
+  // (Inside its border: the chart's own pixels are its content box.)
+  const svg = $("timeline"), r = svg.getBoundingClientRect(); const x = (clientX - r.left - svg.clientLeft) * tl.Wt / svg.clientWidth;
   let best = 0, bd = Infinity;
   for (let i = 0; i < P.length; i++) { const d = Math.abs(tl.X(tl.xs[i]) - x); if (d < bd) { bd = d; best = i; } }
   return best;
@@ -375,7 +376,7 @@ window.__report = {
   related: (name) => related(name),
   timelinePoints: () => P.length,
   point: (i) => ({ live: P[i].live, time: P[i].time }),
-  timelineX: (i) => { const b = $("timeline").getBoundingClientRect(); return { x: b.left + tl.X(tl.xs[i]) * b.width / tl.Wt, y: b.top + 100 * b.height / 260 }; },
+  timelineX: (i) => { const svg = $("timeline"), b = svg.getBoundingClientRect(); return { x: b.left + svg.clientLeft + tl.X(tl.xs[i]) * svg.clientWidth / tl.Wt, y: b.top + 100 * b.height / 260 }; },
 };
 </script>
 </body>
