@@ -18,6 +18,7 @@ import { topSitesTable } from "../report/text.ts";
 import { callTree } from "../report/tree.ts";
 import { fmtBytes } from "./_top.ts";
 import { stdoutColor } from "./_output.ts";
+import { shown } from "./_usage.ts";
 
 /** What a finished run hands to its summary. */
 export interface RunResult {
@@ -189,10 +190,12 @@ export function runText(r: RunResult): string {
     "",
     _profileLine(r),
     ...Object.entries(r.written).map(([opt, path]) =>
-      `wrote ${path} (--${opt})`
+      `wrote ${shown(path)} (--${opt})`
     ),
     ...(r.trace === undefined ? [] : [
-      `wrote ${r.trace.path} (allocfreetrace: ${r.trace.counts.allocs} allocations, ${r.trace.counts.frees} frees, ${r.trace.counts.gcs} GCs)`,
+      `wrote ${
+        shown(r.trace.path)
+      } (allocfreetrace: ${r.trace.counts.allocs} allocations, ${r.trace.counts.frees} frees, ${r.trace.counts.gcs} GCs)`,
     ]),
   ].join("\n");
 }

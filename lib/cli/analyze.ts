@@ -27,6 +27,7 @@ import {
   ANALYSIS_OPTIONS,
   intOption,
   sampleTypeOption,
+  shown,
   UsageError,
 } from "./_usage.ts";
 import { presetOption } from "./_runtime_options.ts";
@@ -213,7 +214,9 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     if (outs.written.length > 0) console.log("");
     for (const [option, path] of outs.written) {
       console.log(
-        `wrote ${path} (${option}${note[option] ? `, ${note[option]}` : ""})`,
+        `wrote ${shown(path)} (${option}${
+          note[option] ? `, ${note[option]}` : ""
+        })`,
       );
     }
   }

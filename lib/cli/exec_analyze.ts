@@ -21,6 +21,7 @@ import {
 import type { Input } from "./_input.ts";
 import { alignColumns } from "./_top.ts";
 import { writeAnalysisOutputs } from "./_output.ts";
+import { shown } from "./_usage.ts";
 import { eventCounts, type ExecRead, readExecTrace } from "./_readexec.ts";
 
 const n = (x: number) => x.toLocaleString("en-US");
@@ -329,13 +330,15 @@ export async function analyzeExecTrace(
     ));
   } else {
     console.log(execAnalysisText(input.name, result, read, o.top));
-    if (o.html) console.log(`\nwrote ${o.html} (--html)`);
+    if (o.html) console.log(`\nwrote ${shown(o.html)} (--html)`);
     if (o.pprof) {
       console.log(
-        `\nwrote ${o.pprof} (--pprof, exact; frames: type, goroutine start, creation stack)`,
+        `\nwrote ${
+          shown(o.pprof)
+        } (--pprof, exact; frames: type, goroutine start, creation stack)`,
       );
     }
-    if (o.folded) console.log(`wrote ${o.folded} (--folded, ${o.type})`);
+    if (o.folded) console.log(`wrote ${shown(o.folded)} (--folded, ${o.type})`);
   }
   return 0;
 }

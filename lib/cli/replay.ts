@@ -22,7 +22,7 @@ import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
 import { streamExecAllocs } from "./_readexec.ts";
 import { sniffExecTrace } from "./_exec_sniff.ts";
 import { Outputs, writeProfileOutputs } from "./_output.ts";
-import { intOption, sampleTypeOption, UsageError } from "./_usage.ts";
+import { intOption, sampleTypeOption, shown, UsageError } from "./_usage.ts";
 import { gogcOption, presetOption } from "./_runtime_options.ts";
 import { topTable } from "./_top.ts";
 import { renderReport } from "../report/html.ts";
@@ -202,7 +202,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     ...(rt.memProfileRate === 0
       ? ["  (profiling off)"]
       : topTable(samples, type, 10)),
-    ...outs.written.map(([o, path]) => `wrote ${path} (${o})`),
+    ...outs.written.map(([o, path]) => `wrote ${shown(path)} (${o})`),
   ].join("\n"));
   outs.finish();
   return 0;

@@ -100,6 +100,43 @@ const ROWS: Row[] = [
         ),
       ),
   },
+  // Found trying it as a new user: the "wrote FILE" lines printed an
+  // output's name as it was: a newline split the line, an escape sequence
+  // acted on the terminal.
+  ...([
+    ["analyze", ["analyze", LEAK, "--html", "h\x1b[2J.html"], "--html"],
+    ["run", ["run", "leak", "--n", "10", "--html", "h\x1b[2J.html"], "--html"],
+    [
+      "run --trace-out",
+      ["run", "leak", "--n", "10", "--trace-out", "h\x1b[2J.html"],
+      "allocfreetrace",
+    ],
+    ["replay", ["replay", LEAK, "--html", "h\x1b[2J.html"], "--html"],
+    [
+      "analyze of an execution trace",
+      [
+        "analyze",
+        `${ROOT}tests/testdata/go1.23/leak.trace.gz`,
+        "--html",
+        "h\x1b[2J.html",
+      ],
+      "--html",
+    ],
+  ] as const).map(([what, args, note]): Row => ({
+    name:
+      `${what}: an output whose name holds an escape sequence is shown escaped in its "wrote" line`,
+    args: [...args, "-q"],
+    code: 0,
+    stderr: "",
+    changes: ["h\x1b[2J.html"],
+    check: (_, { stdout }) =>
+      assertTrue(
+        stdout.split("\n").some((l) =>
+          l.startsWith(`wrote "h\\u001b[2J.html" (${note}`)
+        ) && !stdout.includes("\x1b"),
+        stdout.slice(-600),
+      ),
+  })),
   // Found trying it as a new user: `--json`'s `file` held the name quoted
   // for messages ("\"a\\nb\""), not the name: JSON escapes it already.
   ...([
