@@ -9,6 +9,7 @@
 
 import type { AnalysisResult, SiteStats } from "../trace/analyze.ts";
 import { countOf, fmtBytes } from "../report/units.ts";
+import { shown } from "./_usage.ts";
 import {
   leakSites,
   siteTable,
@@ -115,12 +116,12 @@ export function nativeText(
   const out: string[] = [];
   out.push(
     r.attached
-      ? `program       ${r.command.join(" ")}: detached after ${
+      ? `program       ${r.command.map(shown).join(" ")}: detached after ${
         r.seconds.toFixed(2)
       } s, runs on`
-      : `program       ${r.command.join(" ")}: exit code ${r.exitCode}, ${
-        r.seconds.toFixed(2)
-      } s`,
+      : `program       ${
+        r.command.map(shown).join(" ")
+      }: exit code ${r.exitCode}, ${r.seconds.toFixed(2)} s`,
     `calls         ${countOf(a.allocs, "allocation")} (${
       countOf(a.allocBytes, "byte")
     }), ${countOf(a.frees, "free")}`,

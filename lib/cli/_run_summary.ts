@@ -216,7 +216,7 @@ function _figureLines(r: RunResult): string[] {
         .join(" ")
     }`;
   return [
-    `workload      ${r.name}${
+    `workload      ${shown(r.name)}${
       argText === "" ? "" : ` (${argText})`
     } on ${rt.preset.name} (${rt.preset.goVersion} model), GOMAXPROCS=${rt.gomaxprocs}, GOGC=${
       gogcText(rt)

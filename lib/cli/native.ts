@@ -22,6 +22,7 @@ import {
   ANALYSIS_OPTIONS,
   intOption,
   sampleTypeOption,
+  shown,
   UsageError,
 } from "./_usage.ts";
 import { formatHelp } from "./_help.ts";
@@ -84,8 +85,9 @@ Example:
  */
 function _whyNoCall(images: string[]): string {
   if (images.length === 0) return "no program image was traced";
-  return [...new Set(images)].map((path) => {
-    switch (linkageOf(path)) {
+  return [...new Set(images)].map((image) => {
+    const path = shown(image);
+    switch (linkageOf(image)) {
       case "dynamic":
         return `${path} is dynamically linked (libc's allocator hooked) and made none`;
       case "static":

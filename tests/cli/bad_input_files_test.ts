@@ -137,6 +137,48 @@ const ROWS: Row[] = [
         stdout.slice(-600),
       ),
   })),
+  // Found trying it as a new user: a script's or a program's name went to
+  // the terminal as it was, in run's summary and native's report.
+  {
+    name:
+      "run of a script whose name holds an escape sequence: the summary shows it escaped",
+    setup: ({ dir }) =>
+      Deno.writeTextFileSync(
+        `${dir}/s\x1b[2J.ts`,
+        `export default function (rt) {
+  const t = rt.types.define("main.T", { size: 64, pointers: [0] });
+  rt.call("main.main", "main.go", 10, () => { for (let i = 0; i < 10; i++) rt.newobject(t); });
+}
+`,
+      ),
+    args: ["run", "./s\x1b[2J.ts"],
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) => {
+      assertTrue(!stdout.includes("\x1b[2J"), stdout);
+      assertTrue(stdout.startsWith('workload      "./s\\u001b[2J.ts"'), stdout);
+    },
+  },
+  {
+    name:
+      "native of a program whose name holds an escape sequence: the report and the warning show it escaped",
+    setup: ({ dir }) => Deno.copyFileSync("/bin/true", `${dir}/t\x1b[2J`),
+    // (The report goes to stderr; /bin/true makes no malloc call: a
+    // warning, which names it, comes first.)
+    shell: "$AT native -- $'./t\\x1b[2J' 2> err.txt",
+    code: 0,
+    stderr: "",
+    changes: ["err.txt"],
+    check: ({ dir }) => {
+      const err = Deno.readTextFileSync(`${dir}/err.txt`);
+      assertTrue(!err.includes("\x1b[2J"), err);
+      assertTrue(
+        err.includes('program       "./t\\u001b[2J": exit code 0'),
+        err,
+      );
+      assertTrue(err.includes('t\\u001b[2J" is dynamically linked'), err);
+    },
+  },
   // Found trying it as a new user: `--json`'s `file` held the name quoted
   // for messages ("\"a\\nb\""), not the name: JSON escapes it already.
   ...([
