@@ -272,9 +272,7 @@ export class Malloc {
       idx = span.nextFreeIndex();
       if (idx === span.nelems) {
         // Sweeping done by this allocation reports its kind.
-        this.#kindInProgress = kind;
-        this.#requestedInProgress = requested;
-        this.#typInProgress = typ;
+        this.#begin(kind, requested, typ);
         span = this.#refill(c, spc);
         this.#kindInProgress = AllocKind.mallocgc;
         idx = span.nextFreeIndex();
@@ -293,9 +291,7 @@ export class Malloc {
       }
     } else {
       // Sweeping done for this allocation (proportional, reclaimer) prints it.
-      this.#kindInProgress = kind;
-      this.#requestedInProgress = requested;
-      this.#typInProgress = typ;
+      this.#begin(kind, requested, typ);
       span = this.#largeAlloc(size, noscan);
       this.#kindInProgress = AllocKind.mallocgc;
       idx = 0;
@@ -343,14 +339,27 @@ export class Malloc {
       } else if (
         this.#pacer.heapLive >= this.#pacer.trigger || gc.timeTriggered()
       ) {
-        this.#kindInProgress = kind;
-        this.#requestedInProgress = requested;
-        this.#typInProgress = typ;
+        this.#begin(kind, requested, typ);
         this.#gc.startCycle(false, x);
         this.#kindInProgress = AllocKind.mallocgc;
       }
     }
     return x;
+  }
+
+  /**
+   * Notes the allocation whose refill, large span or GC start runs next, so
+   * the sweeping or tracing done there reports it (see
+   * {@link allocKindInProgress}); the caller sets the kind back to
+   * `mallocgc` after the call. Only around those calls, never once at the
+   * top of mallocgc: `startCycle` allocates through mallocgc itself, and
+   * that nested allocation would overwrite the outer one's facts before
+   * they are read.
+   */
+  #begin(kind: AllocKind, requested: number, typ: GoType | null): void {
+    this.#kindInProgress = kind;
+    this.#requestedInProgress = requested;
+    this.#typInProgress = typ;
   }
 
   /**
