@@ -26,6 +26,7 @@ import { GO119 } from "../_testdata.ts";
 import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
 import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
 import { StackTable } from "../../lib/trace/events.ts";
+import { concat, deflateRaw } from "../_bytes.ts";
 
 export const SHARED = GO119.pathname;
 export const LEAK = `${SHARED}leak-n300.trace`;
@@ -138,27 +139,6 @@ export function copy(from: string, to: string) {
   Deno.copyFileSync(from, to);
 }
 
-/** `b` (or the file at `b`) through a CompressionStream or DecompressionStream. */
-export async function through(
-  b: Uint8Array | string,
-  t: CompressionStream | DecompressionStream,
-): Promise<Uint8Array> {
-  const src = typeof b === "string"
-    ? (await Deno.open(b)).readable
-    : new Blob([b as BlobPart]).stream();
-  const s = src.pipeThrough(
-    t as unknown as TransformStream<Uint8Array, Uint8Array>,
-  );
-  return new Uint8Array(await new Response(s).arrayBuffer());
-}
-
-export const gunzipFile = (path: string) =>
-  through(path, new DecompressionStream("gzip"));
-export const gzipBytes = (b: Uint8Array) =>
-  through(b, new CompressionStream("gzip"));
-export const deflateRaw = (b: Uint8Array) =>
-  through(b, new CompressionStream("deflate-raw"));
-
 export const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
@@ -194,16 +174,6 @@ export async function bgzf(data: Uint8Array): Promise<Uint8Array> {
   }
   await block(new Uint8Array(0));
   return concat(...parts);
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** The leak trace with `f` applied to its lines. */

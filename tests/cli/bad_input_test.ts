@@ -5,16 +5,14 @@
  * resynchronisation. The assertions each row gets are in `_bad_input.ts`.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
+import { concat, gunzipFile, gzipBytes } from "../_bytes.ts";
 import {
   badInputSuite,
   bgzf,
   BT,
   BT_COUNTS,
-  concat,
   dec,
   enc,
-  gunzipFile,
-  gzipBytes,
   hasTool,
   insideRecords,
   LEAK,

@@ -8,6 +8,7 @@
  */
 
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
+import { concat, gzipBytes } from "../_bytes.ts";
 import { alloctrace, run, withTempDir } from "../_run.ts";
 import { corpusTrace } from "../_exectrace.ts";
 
@@ -209,21 +210,6 @@ interface Row {
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const header = (v: string) => enc(`go 1.${v} trace\0\0\0`);
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
-async function gzipBytes(b: Uint8Array): Promise<Uint8Array> {
-  const s = new Blob([b as BlobPart]).stream().pipeThrough(
-    new CompressionStream("gzip"),
-  );
-  return new Uint8Array(await new Response(s).arrayBuffer());
-}
 function random(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   let x = seed;
@@ -249,7 +235,7 @@ const ROWS: Row[] = [
   },
   {
     name: "random bytes after a go 1.23 header",
-    bytes: () => Promise.resolve(cat(header("23"), random(100_000, 11))),
+    bytes: () => Promise.resolve(concat(header("23"), random(100_000, 11))),
     code: 1,
     stderr: /nothing complete to analyse/,
   },
@@ -276,13 +262,13 @@ const ROWS: Row[] = [
   {
     name: "a go 1.25 trace",
     bytes: async () =>
-      cat(header("25"), (await corpusTrace("churn")).subarray(16)),
+      concat(header("25"), (await corpusTrace("churn")).subarray(16)),
     code: 1,
     stderr: /a Go 1\.25 execution trace: version not supported/,
   },
   {
     name: "a go 1.19 trace",
-    bytes: () => Promise.resolve(cat(header("19"), random(1000, 3))),
+    bytes: () => Promise.resolve(concat(header("19"), random(1000, 3))),
     code: 1,
     stderr: /a Go 1\.19 execution trace: the pre-1\.22 format/,
   },
