@@ -6,10 +6,9 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { callTree } from "../../lib/report/tree.ts";
-import { type NativeReport, nativeText } from "../../lib/cli/_native_text.ts";
-import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
-import { StackTable } from "../../lib/trace/events.ts";
+import { nativeText } from "../../lib/cli/_native_text.ts";
 import { fmtBytes } from "../../lib/report/units.ts";
+import { nativeReport, oneFrameAnalysis } from "./_native_report.ts";
 
 const fr = (func: string) => ({ func, file: "m.go", line: 1 });
 
@@ -41,40 +40,13 @@ Deno.test("call tree: names indent by exactly two per level, whatever the size's
 });
 
 Deno.test("native's size table: figures right-aligned, labels as fmtBytes prints them", () => {
-  const st = new StackTable();
-  const s = st.intern([{
-    func: "f",
-    file: "f.c",
-    line: 1,
-    pc: 0,
-    inlined: false,
-  }]);
-  const a = new TraceAnalyzer(st);
-  a.add({
-    kind: "alloc",
-    addr: 16,
-    size: 64,
-    type: null,
-    requested: 0,
-    goroutine: 1,
-    stack: s,
-    lineNo: 1,
-  });
-  const report: NativeReport = {
-    command: ["prog"],
-    exitCode: 0,
-    seconds: 0,
-    analysis: a.finish(),
-    lifetimes: [],
+  const report = nativeReport(oneFrameAnalysis([64]), {
     sizes: [
       { limit: 64, count: 1, bytes: 64 },
       { limit: 128, count: 59, bytes: 5291 },
       { limit: 4096, count: 3, bytes: 12000 },
     ],
-    processes: [],
-    droppedAtExec: { blocks: 0, bytes: 0 },
-    inheritedFrees: 0,
-  };
+  });
   const text = nativeText(report, 10);
   const at = text.split("\n").findIndex((l) =>
     l.startsWith("sizes by power of two")

@@ -7,8 +7,7 @@ import { assertEquals } from "../_assert.ts";
 import { findChromium } from "../_cdp.ts";
 import { open, watchedPage } from "./_browser.ts";
 import { renderReport } from "../../lib/report/html.ts";
-import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
-import { StackTable } from "../../lib/trace/events.ts";
+import { oneFrameAnalysis } from "./_native_report.ts";
 
 const chromium = findChromium();
 if (chromium === null) {
@@ -23,29 +22,6 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const st = new StackTable();
-    const s = st.intern([{
-      func: "f",
-      file: "f.c",
-      line: 1,
-      pc: 0,
-      inlined: false,
-    }]);
-    const a = new TraceAnalyzer(st);
-    let addr = 16;
-    for (const size of [40, 64, 3000, 4096]) {
-      a.add({
-        kind: "alloc",
-        addr,
-        size,
-        type: null,
-        requested: 0,
-        goroutine: 1,
-        stack: s,
-        lineNo: 1,
-      });
-      addr += 8192;
-    }
     const dir = await Deno.makeTempDir();
     await Deno.writeTextFile(
       `${dir}/n.html`,
@@ -53,7 +29,7 @@ Deno.test({
         title: "native",
         subtitle: "",
         samples: [],
-        analysis: a.finish(),
+        analysis: oneFrameAnalysis([40, 64, 3000, 4096]),
         gc: false,
         timeLabel: "wall time",
       }),

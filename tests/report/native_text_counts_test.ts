@@ -6,31 +6,11 @@
 
 import { assertEquals } from "../_assert.ts";
 import { type NativeReport, nativeText } from "../../lib/cli/_native_text.ts";
-import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
-import { StackTable } from "../../lib/trace/events.ts";
+import { nativeReport, oneFrameAnalysis } from "./_native_report.ts";
 
 /** A report whose every count in the header is `k`. */
 function report(k: number): NativeReport {
-  const st = new StackTable();
-  const s = st.intern([{
-    func: "f",
-    file: "f.c",
-    line: 1,
-    pc: 0,
-    inlined: false,
-  }]);
-  const a = new TraceAnalyzer(st);
-  a.add({
-    kind: "alloc",
-    addr: 16,
-    size: k,
-    type: null,
-    requested: 0,
-    goroutine: 1,
-    stack: s,
-    lineNo: 1,
-  });
-  const analysis = a.finish();
+  const analysis = oneFrameAnalysis([k]);
   // The header only prints these figures: set them all to `k`.
   Object.assign(analysis, {
     allocs: k,
@@ -41,17 +21,10 @@ function report(k: number): NativeReport {
     liveBytes: k,
     liveObjects: k,
   });
-  return {
-    command: ["prog"],
-    exitCode: 0,
-    seconds: 0,
-    analysis,
-    lifetimes: [],
-    sizes: [],
-    processes: [],
+  return nativeReport(analysis, {
     droppedAtExec: { blocks: k, bytes: k },
     inheritedFrees: k,
-  };
+  });
 }
 
 /** The header: the lines before the first blank one. */
