@@ -9,7 +9,7 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { alloctrace } from "../_run.ts";
-import { compile, skip } from "./_support.ts";
+import { compile, dir, skip } from "./_support.ts";
 import { linkageOf } from "../../lib/native/elf_linkage.ts";
 import { readElfSymbols } from "../../lib/native/elf_symbols.ts";
 
@@ -99,24 +99,19 @@ Deno.test({
 Deno.test("the ELF readers take only 64-bit little-endian files: a big-endian or 32-bit header is not ELF to either", () => {
   const bin = Deno.readFileSync("/bin/true");
   assertTrue(readElfSymbols("/bin/true") !== null);
-  const dir = Deno.makeTempDirSync({ prefix: "alloctrace-elf-" });
-  try {
-    // e_ident[EI_CLASS] (4) and e_ident[EI_DATA] (5): 2 is ELFCLASS64,
-    // 1 ELFDATA2LSB.
-    const headers: [number, number, string][] = [
-      [5, 2, "big-endian"],
-      [4, 1, "32-bit"],
-    ];
-    for (const [at, v, what] of headers) {
-      const path = `${dir}/${what}`;
-      const b = bin.slice();
-      b[at] = v;
-      Deno.writeFileSync(path, b);
-      assertEquals(readElfSymbols(path), null, what);
-      assertEquals(linkageOf(path), "not ELF", what);
-    }
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
+  // e_ident[EI_CLASS] (4) and e_ident[EI_DATA] (5): 2 is ELFCLASS64,
+  // 1 ELFDATA2LSB.
+  const headers: [number, number, string][] = [
+    [5, 2, "big-endian"],
+    [4, 1, "32-bit"],
+  ];
+  for (const [at, v, what] of headers) {
+    const path = `${dir}/${what}`;
+    const b = bin.slice();
+    b[at] = v;
+    Deno.writeFileSync(path, b);
+    assertEquals(readElfSymbols(path), null, what);
+    assertEquals(linkageOf(path), "not ELF", what);
   }
 });
 

@@ -5,7 +5,7 @@
  * trace with it: `native` never exited).
  */
 import { assertEquals } from "../_assert.ts";
-import { skip } from "./_support.ts";
+import { dir, skip } from "./_support.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -19,56 +19,51 @@ Deno.test({
     "native: SIGTERM while the program forks ends the trace (a fork child whose parent was killed before its fork event was read is killed too), exit 143, three times",
   ignore: skip !== "",
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "alloctrace-kill-race-" });
-    try {
-      for (let round = 0; round < 3; round++) {
-        await Deno.remove(`${dir}/started`).catch(() => {});
-        const p = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            main,
-            "native",
-            "-q",
-            "--no-stacks",
-            "--",
-            "sh",
-            "-c",
-            FORKS,
-          ],
-          cwd: dir,
-          stdout: "null",
-          stderr: "null",
-        }).spawn();
-        // Once the forks run (the first one made the file).
-        for (let i = 0; i < 6000; i++) {
-          if (await Deno.stat(`${dir}/started`).then(() => true, () => false)) {
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 10));
+    for (let round = 0; round < 3; round++) {
+      await Deno.remove(`${dir}/started`).catch(() => {});
+      const p = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          main,
+          "native",
+          "-q",
+          "--no-stacks",
+          "--",
+          "sh",
+          "-c",
+          FORKS,
+        ],
+        cwd: dir,
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      // Once the forks run (the first one made the file).
+      for (let i = 0; i < 6000; i++) {
+        if (await Deno.stat(`${dir}/started`).then(() => true, () => false)) {
+          break;
         }
-        await new Promise((r) => setTimeout(r, 500));
-        p.kill("SIGTERM");
-        // A hang is told by a bound far above the ~1 s an end takes: it fails
-        // the test (the tracer killed) instead of hanging the suite.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const hung = new Promise<"hung">((r) => {
-          timer = setTimeout(() => r("hung"), 30_000);
-        });
-        const end = await Promise.race([p.status, hung]);
-        clearTimeout(timer);
-        if (end === "hung") {
-          p.kill("SIGKILL");
-          await p.status;
-        }
-        assertEquals(
-          end === "hung" ? "hung" : end.code,
-          143,
-          `round ${round + 1}`,
-        );
+        await new Promise((r) => setTimeout(r, 10));
       }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+      await new Promise((r) => setTimeout(r, 500));
+      p.kill("SIGTERM");
+      // A hang is told by a bound far above the ~1 s an end takes: it fails
+      // the test (the tracer killed) instead of hanging the suite.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const hung = new Promise<"hung">((r) => {
+        timer = setTimeout(() => r("hung"), 30_000);
+      });
+      const end = await Promise.race([p.status, hung]);
+      clearTimeout(timer);
+      if (end === "hung") {
+        p.kill("SIGKILL");
+        await p.status;
+      }
+      assertEquals(
+        end === "hung" ? "hung" : end.code,
+        143,
+        `round ${round + 1}`,
+      );
     }
   },
 });
