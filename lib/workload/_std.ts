@@ -98,6 +98,15 @@ export function concatstring3(rt: Runtime, len: number): void {
 }
 
 /**
+ * The word of P `p`'s pooled printer in a `[]poolLocal`: each poolLocal is
+ * 128 bytes (16 words, padded), and its first field, `private any`, has
+ * the pointer in its second word.
+ */
+function _privateWord(p: number): number {
+  return 16 * p + 1;
+}
+
+/**
  * `fmt.Printf` on one goroutine: the printer pool (`fmt.ppFree`, a
  * `sync.Pool`) and the pooled printer's buffer. The pool's locals are
  * dropped at each cycle's start (`poolCleanup`: locals become the victim,
@@ -172,12 +181,12 @@ export class Printf {
       local = _alloc(rt, f.printfPoolLocal, 128 * procs, poolLocal, true);
       rt.setGlobal(this.#local, local);
     }
-    let pp = rt.load(local, 16 * rt.curg.p + 1);
-    if (pp !== 0) rt.store(local, 16 * rt.curg.p + 1, 0);
+    const slot = _privateWord(rt.curg.p);
+    let pp = rt.load(local, slot);
+    if (pp !== 0) rt.store(local, slot, 0);
     else {
       // getSlow: the victim's printer, else New.
       const victim = rt.getGlobal(this.#victim);
-      const slot = 16 * rt.curg.p + 1;
       pp = victim === 0 ? 0 : rt.load(victim, slot);
       if (pp !== 0) {
         rt.store(victim, slot, 0);
@@ -208,7 +217,7 @@ export class Printf {
     // pp.free → ppFree.Put: back into this P's private slot (a cycle in
     // the middle of the line left the pool without locals: dropped).
     local = rt.getGlobal(this.#local);
-    if (local !== 0) rt.store(local, 16 * rt.curg.p + 1, pp);
+    if (local !== 0) rt.store(local, _privateWord(rt.curg.p), pp);
   }
 
   /** Appends `n` bytes to the printer's buffer of `len`: growslice past its capacity. */
