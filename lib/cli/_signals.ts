@@ -86,6 +86,11 @@ function _ignoredAtStart(): Set<number> {
 /** The signals the process started with ignored, read once. */
 let _atStart: Set<number> | null = null;
 
+/** {@link _ignoredAtStart}, read at the first call. */
+function _ignored(): Set<number> {
+  return _atStart ??= _ignoredAtStart();
+}
+
 /**
  * Keeps the signals this process started with ignored (SIGINT in a
  * script's background job or after `trap '' INT`, SIGHUP under `nohup`)
@@ -97,9 +102,7 @@ let _atStart: Set<number> | null = null;
  * mask is gone.
  */
 export function keepIgnoredSignals(): void {
-  _atStart ??= _ignoredAtStart();
-  for (const [name, n] of _WATCHED) {
-    if (!_atStart.has(n)) continue;
+  for (const name of ignoredAtStart()) {
     try {
       Deno.addSignalListener(name as Deno.Signal, () => {});
     } catch {
@@ -110,8 +113,8 @@ export function keepIgnoredSignals(): void {
 
 /** The names of the watched signals this process started with ignored. */
 export function ignoredAtStart(): string[] {
-  _atStart ??= _ignoredAtStart();
-  return _WATCHED.filter(([, n]) => _atStart!.has(n)).map(([name]) => name);
+  const ignored = _ignored();
+  return _WATCHED.filter(([, n]) => ignored.has(n)).map(([name]) => name);
 }
 
 /** The signals noticed while a {@link watchSignals} watch is on. */
@@ -132,7 +135,7 @@ export interface SignalWatch {
  */
 export async function watchSignals(): Promise<SignalWatch> {
   const flag = new Int32Array(new SharedArrayBuffer(4));
-  const ignored = _atStart ??= _ignoredAtStart();
+  const ignored = _ignored();
   let worker: Worker | null = null;
   try {
     worker = new Worker(
