@@ -40,6 +40,9 @@ export interface Input {
 
 /** Opens `path` (or stdin for `-`). */
 export async function openInput(path: string): Promise<Input> {
+  // The input as every message names it, and the line for an OS error.
+  const name = path === "-" ? "stdin" : shown(path);
+  const named = (e: unknown) => new Error(`${name}: ${osReason(e)}`);
   let file: ReadableStream<Uint8Array>;
   let size = 0;
   if (path === "-") {
@@ -50,21 +53,17 @@ export async function openInput(path: string): Promise<Input> {
       info = await Deno.stat(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
-        throw new Error(`${shown(path)}: no such file`);
+        throw new Error(`${name}: no such file`);
       }
       if (e instanceof Deno.errors.NotCapable) {
         throw new UsageError(
-          `${
-            shown(path)
-          }: permission to read it is missing (run with --allow-read=${
-            shown(path)
-          })`,
+          `${name}: permission to read it is missing (run with --allow-read=${name})`,
         );
       }
-      throw new Error(`${shown(path)}: ${osReason(e)}`);
+      throw named(e);
     }
     if (info.isDirectory) {
-      throw new Error(`${shown(path)} is a directory, not a trace file`);
+      throw new Error(`${name} is a directory, not a trace file`);
     }
     size = info.size;
     // (A pipe or FIFO, e.g. <(zcat …), has no size, nor has a /proc file:
@@ -72,7 +71,6 @@ export async function openInput(path: string): Promise<Input> {
     // Large reads: a trace is read at page-cache speed, not in 64 KiB steps.
     // (What stats may still not open, a socket, or not read, /proc/self/mem:
     // the line names it.)
-    const named = (e: unknown) => new Error(`${shown(path)}: ${osReason(e)}`);
     const f = await Deno.open(path).catch((e) => {
       throw named(e);
     });
@@ -106,7 +104,7 @@ export async function openInput(path: string): Promise<Input> {
     const readInto = (buf: Uint8Array): Promise<number | null> => {
       if (streamed) {
         throw new Error(
-          `${shown(path)}: read through both stream and readInto`,
+          `${name}: read through both stream and readInto`,
         );
       }
       return Promise.resolve(readFile(buf));
@@ -125,13 +123,13 @@ export async function openInput(path: string): Promise<Input> {
       },
       // Pulled only when read: readInto may be the one used.
     }, { highWaterMark: 0 });
-    if (head.length === 0) throw new Error(`${shown(path)} is empty`);
+    if (head.length === 0) throw new Error(`${name} is empty`);
     const gzip = isGzip(head);
     const warnings: string[] = [];
     return {
-      name: shown(path),
+      name,
       file: path,
-      stream: gzip ? gunzip(file, shown(path), warnings) : file,
+      stream: gzip ? gunzip(file, name, warnings) : file,
       gzip,
       warnings,
       size,
@@ -143,13 +141,10 @@ export async function openInput(path: string): Promise<Input> {
   // Peek at the first chunk to sniff gzip. (Stdin may be a directory: the
   // line names it.)
   const { head, stream: rest } = await peekStream(file).catch((e) => {
-    throw new Error(`${path === "-" ? "stdin" : shown(path)}: ${osReason(e)}`);
+    throw named(e);
   });
-  if (head.length === 0) {
-    throw new Error(`${path === "-" ? "stdin" : shown(path)} is empty`);
-  }
+  if (head.length === 0) throw new Error(`${name} is empty`);
   const gzip = isGzip(head);
-  const name = path === "-" ? "stdin" : shown(path);
   const warnings: string[] = [];
   const stream = gzip ? gunzip(rest, name, warnings) : rest;
   return {
