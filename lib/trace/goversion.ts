@@ -210,13 +210,16 @@ export function execRulesWarning(
   rules: string,
   figures: string,
 ): string | null {
+  // The newest release preset not newer than the trace (the first of equals).
   let nearest: string | null = null;
+  let nearestMinor = -1;
   for (const p of PRESET_NAMES) {
     const m = /^go1\.(\d+)$/.exec(p);
-    if (m === null || Number(m[1]) > minor) continue;
-    if (nearest === null || Number(m[1]) > Number(nearest.slice(4))) {
-      nearest = p;
-    }
+    if (m === null) continue;
+    const v = Number(m[1]);
+    if (v > minor || v <= nearestMinor) continue;
+    nearest = p;
+    nearestMinor = v;
   }
   if (nearest === null || rules === nearest) return null;
   return `${figures} follow ${rules}'s rules, but the trace comes from go1.${minor} (its execution trace's header); use --go ${nearest}${
