@@ -106,8 +106,7 @@ const P_LINE = /^tracealloc-p (-?\d+)$/;
  * moves (tracealloc's own frame is never printed).
  */
 async function overlay(go: string, dir: string): Promise<string> {
-  const src = new URL("../src/runtime/mprof.go", `file://${go}/../`).pathname
-    .replace("/bin/../", "/");
+  const src = new URL("../src/runtime/mprof.go", `file://${go}/../`).pathname;
   const text = await Deno.readTextFile(src);
   const at = "\tgp.m.traceback = 2\n\tif typ == nil {";
   const i = text.indexOf("func tracealloc(");
