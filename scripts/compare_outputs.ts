@@ -14,7 +14,8 @@
  * and every output file: the trace, gctrace (stderr), the text and proto
  * heap profiles, folded stacks, the HTML report and the JSON summary (its
  * wall-clock fields removed); then `replay` of the shared testdata under both
- * presets and `analyze --json` of the seed-format trace it produced. Profiles
+ * presets (from a copy in OUTDIR, so that its printed path is the same in
+ * every checkout) and `analyze --json` of the seed-format trace it produced. Profiles
  * are kept decoded (`.pb`) with `time_nanos` zeroed. Sizes are
  * small: the whole set runs in well under a minute.
  *
@@ -125,6 +126,11 @@ for (const preset of PRESETS) {
     files: ["pb.gz", "heap.txt"].map(f),
   });
 }
+// The shared trace is replayed from a copy in OUTDIR, by a relative name:
+// `replay` prints the path it read, which must not name this checkout. (The
+// copy is removed once every run is done.)
+const REPLAYED = "leak-n300.trace";
+await Deno.copyFile(`${testdata}${REPLAYED}`, `${out}/${REPLAYED}`);
 for (const preset of PRESETS) {
   const name = `replay-leak-${preset}`;
   const f = (ext: string) => `${name}.${ext}`;
@@ -132,7 +138,7 @@ for (const preset of PRESETS) {
     name,
     args: [
       "replay",
-      `${testdata}leak-n300.trace`,
+      REPLAYED,
       "--go",
       preset,
       "--memprofilerate",
@@ -206,6 +212,7 @@ const analyses = PRESETS.map((preset) => ({
   files: [],
 }));
 for (const job of analyses) await runJob(job);
+await Deno.remove(`${out}/${REPLAYED}`);
 console.log(
   `${jobs.length + analyses.length} runs into ${out} in ${
     ((performance.now() - t0) / 1000).toFixed(1)
