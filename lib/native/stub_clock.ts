@@ -14,7 +14,8 @@
  *
  * The counter must tick at a constant rate, the same on every core
  * (`constant_tsc`, `nonstop_tsc`: every x86-64 CPU of the last fifteen
- * years). A 32-bit stamp of 1,024 ticks wraps in about 24 minutes at
+ * years); where `/proc/cpuinfo` does not say so, an event's time is the
+ * reading's, as before the stubs had a clock. A 32-bit stamp of 1,024 ticks wraps in about 24 minutes at
  * 3 GHz; a record is read within milliseconds of its stamp, and is taken
  * as at most 2^31 stamps (~12 minutes) older than the reading that read
  * it.
@@ -58,13 +59,19 @@ export class StubClock {
   // The last time handed out: events stay in order (two threads' stamps
   // can be a few ticks apart from their order in the ring).
   #last = 0;
+  // Whether the counter can be trusted (see the module's doc).
+  readonly #steady: boolean;
   // The pair #read found: the counter and the tracer's time.
   #pairTsc = 0;
   #pairMs = 0;
 
-  /** The stubs' clock for a trace that began at `t0` (performance.now()). */
-  constructor(c: Libc, t0: number) {
+  /**
+   * The stubs' clock for a trace that began at `t0` (performance.now());
+   * `steady`: whether the counter ticks at one rate on every core.
+   */
+  constructor(c: Libc, t0: number, steady = steadyCounter()) {
     this.#t0 = t0;
+    this.#steady = steady;
     this.#tsc = _tscReader(c);
     this.#read();
     this.#tsc0 = this.#pairTsc;
@@ -94,7 +101,7 @@ export class StubClock {
   at(stamp: number): number {
     // Stamps since the record, signed: a record made after the reading
     // (the ring is read after it) is taken as at the reading.
-    const back = (this.#stamp - stamp) | 0;
+    const back = this.#steady ? (this.#stamp - stamp) | 0 : 0;
     let t = back > 0 ? this.now - back * this.#msPerStamp : this.now;
     if (t < this.#last) t = this.#last;
     this.#last = t;
@@ -116,6 +123,22 @@ export class StubClock {
         this.#pairMs = ms;
       }
     }
+  }
+}
+
+/**
+ * Whether this machine's time-stamp counter ticks at one rate on every
+ * core, whatever the frequency and sleep states (`constant_tsc` and
+ * `nonstop_tsc` in `/proc/cpuinfo`).
+ */
+export function steadyCounter(): boolean {
+  try {
+    const flags = /^flags\s*:(.*)$/m.exec(
+      Deno.readTextFileSync("/proc/cpuinfo"),
+    )?.[1] ?? "";
+    return /\bconstant_tsc\b/.test(flags) && /\bnonstop_tsc\b/.test(flags);
+  } catch {
+    return false;
   }
 }
 

@@ -9,6 +9,9 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { compile, dir, skip, trace } from "./_support.ts";
+import { loadLibc } from "../../lib/native/ffi.ts";
+import { STAMP_SHIFT } from "../../lib/native/inject.ts";
+import { StubClock } from "../../lib/native/stub_clock.ts";
 
 const N = 40;
 const MARK = 4321; // marker call i asks for MARK + i bytes
@@ -66,6 +69,35 @@ Deno.test({
       const gap = marks[N / 2].time - marks[N / 2 - 1].time;
       const slept = ms[N / 2][0] - ms[N / 2 - 1][1];
       assertTrue(gap >= slept - SLACK, `gap ${gap} ms, slept ${slept} ms`);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "stub clock: a record's time is the reading's less the stamps since it, never later than the reading nor before the last time given; without a steady counter (no constant_tsc, nonstop_tsc), the reading's",
+  ignore: skip !== "",
+  fn() {
+    const c = loadLibc();
+    const stampOf = (tsc: bigint) =>
+      Number(BigInt.asUintN(32, tsc >> BigInt(STAMP_SHIFT)));
+    for (const steady of [true, false]) {
+      const clock = new StubClock(c, performance.now(), steady);
+      const early = stampOf(clock.tsc());
+      // Until the tracer's clock has moved on by 1 ms.
+      for (const from = performance.now(); performance.now() - from < 1;);
+      const late = stampOf(clock.tsc());
+      const now = clock.sync();
+      const tEarly = clock.at(early);
+      if (steady) {
+        assertTrue(tEarly < now, `${tEarly} < ${now}`);
+        // A record made after the reading is taken as at the reading.
+        assertEquals(clock.at(stampOf(clock.tsc() + (1n << 20n))), now);
+        // Times never go back: a record stamped before the last one given.
+        assertEquals(clock.at(early), now);
+      } else {
+        assertEquals([tEarly, clock.at(late)], [now, now]);
+      }
     }
   },
 });
