@@ -45,19 +45,20 @@ export class CreatorNotes {
   }
 
   /**
-   * True once a goroutine's creator was replaced by a different one (never
-   * in a real trace: Go does not reuse goroutine ids). Until then noting a
-   * cached record's creators again would change nothing, so the record
-   * cache does not, and the scanner's record table (which emits records
-   * without JavaScript seeing them) may be used; from then on neither.
+   * How many times a goroutine's creator was replaced by a different one
+   * (never in a real trace: Go does not reuse goroutine ids). While it
+   * stays the same, noting a cached record's creators again would change
+   * nothing: the record cache does not until it is above 0, and the
+   * scanner's record table (which emits records without JavaScript seeing
+   * them) is emptied each time it grows.
    */
-  get moved(): boolean {
-    return this.#replaced > 0 || this.#other.creatorsReplaced > 0;
+  get changes(): number {
+    return this.#replaced + this.#other.creatorsReplaced;
   }
 
   /** A cached record of goroutine `goid` with creators `lines`: noted again when they may have moved. */
   again(goid: number, lines: string[] | null): void {
-    if (lines === null || !this.moved) return;
+    if (lines === null || this.changes === 0) return;
     for (const line of lines) this.#noteOne(goid, line);
   }
 

@@ -24,7 +24,14 @@
  */
 
 import { I32, name, section, uleb, vec } from "./_wasm.ts";
-import { OUT, OUT_MAX, rememberRecord, runFunc } from "./_record_run.ts";
+import {
+  OUT,
+  OUT_MAX,
+  rememberRecord,
+  runFunc,
+  SLOTS,
+  TABLE,
+} from "./_record_run.ts";
 import { LINE_TABLE, MAX_LINES, scanFunc } from "./_scan_func.ts";
 
 export { MAX_LINES };
@@ -299,6 +306,13 @@ export class BlockScanner {
     ) return false;
     this.#entries++;
     return true;
+  }
+
+  /** Empties the record table (see {@link remember}). */
+  forget(): void {
+    if (this.#entries === 0) return;
+    this.#i32.fill(0, TABLE >> 2, (TABLE >> 2) + 16 * SLOTS);
+    this.#entries = 0;
   }
 
   /** Where traceback line `i` (< {@link MAX_LINES}) of the last hit starts (offset in the data). */

@@ -102,6 +102,8 @@ export class ByteTraceParser {
   #mallocArgsAt = -1;
   #afterCreatedBy = false;
   readonly #creators: CreatorNotes;
+  /** {@link CreatorNotes.changes} when the record table was last emptied. */
+  #tableChanges = 0;
   // Frame and stack caches.
   readonly #ids: FrameStacks;
   #lines = 0;
@@ -222,10 +224,14 @@ export class ByteTraceParser {
         cache && !this.#inRecord && buf[s] === 116 && !this.#slowBusy()
       ) {
         // The records the scanner's table knows, then the one it stopped at.
-        if (!this.#creators.moved) {
-          s = this.#known(buf, s);
-          if (buf[s] !== 116) continue;
+        // (Its records would not note their creators: it is emptied when
+        // one changed since.)
+        if (this.#creators.changes !== this.#tableChanges) {
+          this.#tableChanges = this.#creators.changes;
+          this.#scanner.forget();
         }
+        s = this.#known(buf, s);
+        if (buf[s] !== 116) continue;
         const next = this.#block(buf, s);
         if (next >= 0) {
           s = next;

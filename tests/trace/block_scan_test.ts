@@ -618,4 +618,12 @@ Deno.test("byte parser: a record from the record cache or the scanner's record t
       }
     }
   }
+  // The table serves records again after a change (it is emptied, not
+  // left): a's second and third, and of its four after b the last two (the
+  // first two come from the record cache, the first noting X again).
+  const bp = new ByteTraceParser(() => {});
+  bp.feed(new TextEncoder().encode(a + a + a + b + a + a + a + a));
+  bp.end();
+  assertEquals(bp.stats.goroutines.get(7)?.createdBy, "main.X");
+  assertEquals(bp.tableRecords, 4);
 });
