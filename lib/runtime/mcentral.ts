@@ -162,18 +162,19 @@ export class MCentral {
   readonly full: readonly [SpanSet, SpanSet] = [new SpanSet(), new SpanSet()];
 
   /** Counts the allocations of the spans it caches (the runtime's `HeapStats`). */
-  readonly #counts: SpanAllocCounts | null;
+  readonly #counts: SpanAllocCounts;
 
   /**
    * Makes the central list of a span class; `counts` counts the
-   * allocations made from the spans it hands to mcaches.
+   * allocations made from the spans it hands to mcaches (required: a span
+   * it does not hear of would go uncounted).
    */
   constructor(
     spanclass: number,
     elemsize: number,
     npages: number,
     nelems: number,
-    counts: SpanAllocCounts | null = null,
+    counts: SpanAllocCounts,
   ) {
     this.#counts = counts;
     this.spanclass = spanclass;
@@ -245,7 +246,7 @@ export class MCentral {
     s.freeindex = 0;
     s.sweepgen = sg + 3;
     s.cachedBy = p;
-    this.#counts?.cached(s);
+    this.#counts.cached(s);
     return s;
   }
 
@@ -256,7 +257,7 @@ export class MCentral {
    */
   uncacheSpan(heap: MHeap, s: MSpan, sweeper: SpanSweeper): void {
     const sg = heap.sweepgen;
-    this.#counts?.uncached(s);
+    this.#counts.uncached(s);
     s.cachedBy = -1;
     if (s.sweepgen === sg + 1) {
       sweeper.sweepSpan(s, false, "uncacheSpan");

@@ -123,6 +123,11 @@ export class MSpan {
   setIndex: number = -1;
   /** The P whose mcache holds the span, or -1. */
   cachedBy: number = -1;
+  /**
+   * Index of the span in the counters' list of cached spans (mstats.ts's
+   * `HeapStats`), or -1: kept by `HeapStats` alone, across `init`.
+   */
+  statsIndex: number = -1;
   /** Objects marked by the current mark phase. */
   nmarked = 0;
   /** Special records by slot index (finalizers, profile buckets), or null. */

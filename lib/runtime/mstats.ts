@@ -38,11 +38,12 @@ export class HeapStats {
   #heapAlloc = 0;
   readonly #allocsByClass: Float64Array;
   /**
-   * Spans cached by an mcache since the counters were last brought up to
-   * date (an uncached span may linger until then, counted already).
-   * Allocations from a cached span are counted in whole when it leaves
-   * its mcache or a counter is read, as Go's `mcache.refill` counts its
-   * `smallAllocCount`: the allocation fast path then touches no counter.
+   * The spans mcaches hold now, each at its `statsIndex`. Allocations from
+   * a cached span are counted in whole when it leaves its mcache or a
+   * counter is read, as Go's `mcache.refill` counts its `smallAllocCount`:
+   * the allocation fast path then touches no counter. A span leaves the
+   * list when it leaves its mcache, so the list never outgrows the
+   * mcaches, however long no counter is read (GOGC=off, no gctrace).
    */
   #cached: MSpan[] = [];
 
@@ -70,10 +71,22 @@ export class HeapStats {
     return this.#heapAlloc;
   }
 
-  /** Slot allocations per size class (class 0 = large objects). */
+  /**
+   * Spans the counters watch: those the mcaches hold now (tests hold it to
+   * their count); reading it counts nothing.
+   */
+  get listedSpans(): number {
+    return this.#cached.length;
+  }
+
+  /**
+   * Slot allocations per size class (class 0 = large objects): a copy,
+   * since the counts of cached spans are added to the kept array only when
+   * they leave their mcache or a counter is read.
+   */
   get allocsByClass(): Float64Array {
     this.#settle();
-    return this.#allocsByClass;
+    return this.#allocsByClass.slice();
   }
 
   /** Counts one allocation of `size` bytes from size class `sizeclass` not made from a cached span (a large object). */
@@ -98,11 +111,26 @@ export class HeapStats {
    */
   cached(s: MSpan): void {
     s.allocCountBeforeCache = s.allocCount;
+    if (s.statsIndex >= 0) return; // still listed (never left its mcache)
+    s.statsIndex = this.#cached.length;
     this.#cached.push(s);
   }
 
   /** `s` leaves its mcache: its allocations since it was cached are counted. */
   uncached(s: MSpan): void {
+    this.#count(s);
+    const i = s.statsIndex;
+    if (i < 0) return;
+    s.statsIndex = -1;
+    const list = this.#cached;
+    const last = list.pop()!;
+    if (last === s) return;
+    list[i] = last;
+    last.statsIndex = i;
+  }
+
+  /** Counts the allocations of cached span `s` since it was cached or last counted. */
+  #count(s: MSpan): void {
     const n = s.allocCount - s.allocCountBeforeCache;
     if (n === 0) return;
     s.allocCountBeforeCache = s.allocCount;
@@ -112,18 +140,10 @@ export class HeapStats {
     this.#heapAlloc += n * s.elemsize;
   }
 
-  /** Counts every cached span's allocations so far; forgets the uncached ones. */
+  /** Counts every cached span's allocations so far. */
   #settle(): void {
     const list = this.#cached;
-    let kept = 0;
-    for (let i = 0; i < list.length; i++) {
-      const s = list[i];
-      if (s.cachedBy < 0) continue;
-      this.uncached(s);
-      // A span cached again since it was listed is listed twice: keep one.
-      if (kept === 0 || list[kept - 1] !== s) list[kept++] = s;
-    }
-    list.length = kept;
+    for (let i = 0; i < list.length; i++) this.#count(list[i]);
   }
 }
 
