@@ -11,7 +11,8 @@
  */
 
 import { CYCLE_BUCKETS } from "../analyze.ts";
-import type { ExecEvent, ExecHeap } from "./heap.ts";
+import type { ExecHeap } from "./heap.ts";
+import type { ExecEvent } from "./heap_events.ts";
 import type { TypeInfo } from "./reader.ts";
 
 /** Upper bounds (ns) of the wall-time lifetime buckets (the last is open). */

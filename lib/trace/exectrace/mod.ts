@@ -40,18 +40,17 @@ export {
   type ReaderStats,
   type TypeInfo,
 } from "./reader.ts";
-export {
-  CLASS_TO_SIZE,
-  type ExecAllocEvent,
-  type ExecEvent,
-  type ExecFreeEvent,
-  type ExecGCEvent,
-  type ExecGCStartEvent,
-  ExecHeap,
-  type ExecStackEvent,
-  type GoroutineSite,
-  type HeapAnomalies,
-} from "./heap.ts";
+export { CLASS_TO_SIZE, ExecHeap } from "./heap.ts";
+export type {
+  ExecAllocEvent,
+  ExecEvent,
+  ExecFreeEvent,
+  ExecGCEvent,
+  ExecGCStartEvent,
+  ExecStackEvent,
+  GoroutineSite,
+  HeapAnomalies,
+} from "./heap_events.ts";
 export {
   type ExecAnalysis,
   ExecAnalyzer,
