@@ -16,7 +16,7 @@
 
 import { loadLibc, REG } from "./ffi.ts";
 import type { Tracee } from "./tracee.ts";
-import { type Call, requestedSize } from "./hook_ring.ts";
+import { type Call, requestedSize } from "./alloc_call.ts";
 import {
   emitFree,
   finishCall,

@@ -11,7 +11,8 @@ import type { NativeEvent, NativeKind } from "./event.ts";
 import type { ProcMaps } from "./proc_maps.ts";
 import type { RemoteMemory } from "./remote.ts";
 import type { Tracee } from "./tracee.ts";
-import type { Call, RingOut, StackStats } from "./hook_ring.ts";
+import type { Call } from "./alloc_call.ts";
+import type { RingOut, StackStats } from "./hook_ring.ts";
 import type { Sampler } from "../runtime/sampling.ts";
 
 /** An event as a mode reports it (the tracer adds pid, image and time). */

@@ -12,7 +12,6 @@ import type { Sampler } from "../runtime/sampling.ts";
 import { ElfUnwindInfo, unwindCopy, type UnwindModule } from "./eh_unwind.ts";
 import {
   DRAWS,
-  type HookSpec,
   type Injection,
   LAYOUT,
   MAX_CODE_RANGES,
@@ -29,57 +28,11 @@ import {
   THREAD_SLOTS,
 } from "./inject.ts";
 import type { RemoteMemory } from "./remote.ts";
-import {
-  FREE_KIND,
-  NATIVE_KINDS,
-  type NativeEvent,
-  type NativeFrame,
-} from "./event.ts";
+import { FREE_KIND, NATIVE_KINDS, type NativeFrame } from "./event.ts";
 
-/** How each allocation function's byte count is computed (default `rdi`). */
-export const SIZE_EXPR: Partial<
-  Record<NativeEvent["kind"], HookSpec["size"]>
-> = {
-  calloc: "rdi*rsi",
-  realloc: "rsi",
-  posix_memalign: "rdx",
-  aligned_alloc: "rsi",
-  memalign: "rsi",
-  reallocarray: "rsi*rdx",
-};
-
-/**
- * The bytes an allocation call asks for, from its arguments: what
- * {@link SIZE_EXPR} says, the same rule the stubs' sampling budget uses.
- */
-export function requestedSize(
-  kind: NativeEvent["kind"],
-  rdi: number,
-  rsi: number,
-  rdx: number,
-): number {
-  switch (SIZE_EXPR[kind] ?? "rdi") {
-    case "rsi":
-      return rsi;
-    case "rdx":
-      return rdx;
-    case "rdi*rsi":
-      return rdi * rsi;
-    case "rsi*rdx":
-      return rsi * rdx;
-    default:
-      return rdi;
-  }
-}
-
-/** An allocation call whose result is awaited. */
-export interface Call {
-  kind: NativeEvent["kind"];
-  size: number;
-  old: number;
-  frames: NativeEvent["frames"];
-  sampled: boolean;
-}
+// Re-exported for injected_mode.ts, which imports it from here; it lives
+// with the rest of an allocation call's size rule in alloc_call.ts.
+export { SIZE_EXPR } from "./alloc_call.ts";
 
 /** What the ring reader needs from the tracer. */
 export interface RingOptions {
