@@ -77,6 +77,18 @@ export function plainFuncLine(buf: Uint8Array, s: number, e: number): boolean {
 }
 
 /**
+ * Where the `(` of the function line `name(args)` in `buf[s, e)` stands
+ * (the line ends with `)`, the name is not empty and has no space), or -1.
+ */
+export function funcOpenAt(buf: Uint8Array, s: number, e: number): number {
+  if (buf[e - 1] !== 41 /* ) */) return -1;
+  const open = buf.lastIndexOf(LPAREN, e - 1);
+  if (open <= s) return -1;
+  const sp = buf.indexOf(SP, s);
+  return sp >= 0 && sp < open ? -1 : open;
+}
+
+/**
  * The goroutine id of the line `buf[s, e)` (`goroutine 17 [running]:`):
  * the digits up to the next space, 0 when they are not all digits or the
  * number is past 2^53 (as the string parser's `goroutineId`).

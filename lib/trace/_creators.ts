@@ -15,6 +15,7 @@ export class CreatorNotes {
   readonly #other: { readonly creatorsReplaced: number };
   #replaced = 0;
   #record: string[] | null = null;
+  #asked = 0;
 
   /**
    * Notes into `into`, which `other` (the string parser beside) notes
@@ -54,6 +55,18 @@ export class CreatorNotes {
    */
   get changes(): number {
     return this.#replaced + this.#other.creatorsReplaced;
+  }
+
+  /**
+   * True when {@link changes} grew since the last call: the byte parser
+   * empties the scanner's record table then (its records would not note
+   * their creators).
+   */
+  changedSinceAsked(): boolean {
+    const c = this.changes;
+    if (c === this.#asked) return false;
+    this.#asked = c;
+    return true;
   }
 
   /** A cached record of goroutine `goid` with creators `lines`: noted again when they may have moved. */

@@ -35,6 +35,21 @@ export class RecordShapes {
   #check = 0;
   #check2 = 0;
   #taken = false;
+  /** Records tried against the cache (the scanner's record table's included). */
+  tries = 0;
+  /** Of {@link tries}, those whose traceback came from the cache. */
+  hits = 0;
+  /** Of {@link hits}, those the scanner's record table served on its own. */
+  tableHits = 0;
+
+  /**
+   * Whether the cache is still worth trying: it is given up when fewer
+   * than 1 in 4 of the first 10,000 records hit (every traceback
+   * different: nothing to gain).
+   */
+  get worthTrying(): boolean {
+    return this.tries < 10_000 || this.hits * 4 > this.tries;
+  }
 
   /** The block of the scanner's last traceback's shape, if one was kept. */
   find(sc: BlockScanner): ShapedBlock | undefined {

@@ -30,6 +30,7 @@ import { absorbStats, noteAnomaly, type ParseStats } from "./parse_stats.ts";
 import { CreatorNotes } from "./_creators.ts";
 import {
   CR,
+  funcOpenAt,
   goroutineIdAt,
   hasHeader,
   headerAddr,
@@ -37,13 +38,11 @@ import {
   headerSize,
   headerTypeAt,
   hexAt,
-  LPAREN,
   NL,
   P_CREATED,
   P_ELIDED,
   P_GOROUTINE,
   P_MALLOCGC,
-  SP,
   startsWith,
   TAB,
 } from "./_bytes.ts";
@@ -102,8 +101,6 @@ export class ByteTraceParser {
   #mallocArgsAt = -1;
   #afterCreatedBy = false;
   readonly #creators: CreatorNotes;
-  /** {@link CreatorNotes.changes} when the record table was last emptied. */
-  #tableChanges = 0;
   // Frame and stack caches.
   readonly #ids: FrameStacks;
   #lines = 0;
@@ -111,9 +108,6 @@ export class ByteTraceParser {
   readonly #shapes = new RecordShapes();
   readonly #scanner = new BlockScanner();
   #reservedAt = 0;
-  #blockTries = 0;
-  #blockHits = 0;
-  #tableHits = 0;
   #slowLines = 0;
   #blankEnds = 0;
   #lastStack = -1;
@@ -147,12 +141,12 @@ export class ByteTraceParser {
 
   /** Records whose traceback came from the record cache (not parsed again). */
   get cachedRecords(): number {
-    return this.#blockHits;
+    return this.#shapes.hits;
   }
 
   /** Of {@link cachedRecords}, those the scanner read on its own (from its record table). */
   get tableRecords(): number {
-    return this.#tableHits;
+    return this.#shapes.tableHits;
   }
 
   /** Counts and warnings (merged from both paths). */
@@ -203,10 +197,7 @@ export class ByteTraceParser {
   commit(n: number): void {
     this.#fed += n;
     const buf = this.#scanner.data(this.#reservedAt + n);
-    // The record cache is given up when fewer than 1 in 4 of the first
-    // 10,000 records hit (every traceback different: nothing to gain).
-    let cache = this.#blockTries < 10_000 ||
-      this.#blockHits * 4 > this.#blockTries;
+    let cache = this.#shapes.worthTrying;
     let s = 0;
     if (this.#skipping) {
       // The rest of a line past the cap (counted when it passed it).
@@ -226,10 +217,7 @@ export class ByteTraceParser {
         // The records the scanner's table knows, then the one it stopped at.
         // (Its records would not note their creators: it is emptied when
         // one changed since.)
-        if (this.#creators.changes !== this.#tableChanges) {
-          this.#tableChanges = this.#creators.changes;
-          this.#scanner.forget();
-        }
+        if (this.#creators.changedSinceAsked()) this.#scanner.forget();
         s = this.#known(buf, s);
         if (buf[s] !== 116) continue;
         const next = this.#block(buf, s);
@@ -291,9 +279,9 @@ export class ByteTraceParser {
     st.allocs += allocs;
     st.frees += k - allocs;
     this.#lines = base + sc.runLines;
-    this.#blockTries += k;
-    this.#blockHits += k;
-    this.#tableHits += k;
+    this.#shapes.tries += k;
+    this.#shapes.hits += k;
+    this.#shapes.tableHits += k;
     this.#ids.release();
   }
 
@@ -327,7 +315,7 @@ export class ByteTraceParser {
     const nl1 = sc.nl1;
     // (A record this long may hold a line past the cap: line by line.)
     if (end <= nl1 || end - s > this.#maxLine) return -1;
-    this.#blockTries++;
+    this.#shapes.tries++;
     const sh = this.#shapes.find(sc);
     if (sh !== undefined) {
       // mallocgc's first argument, read where the line parser reads it
@@ -476,7 +464,7 @@ export class ByteTraceParser {
     this.#creators.again(hit.goroutine, hit.creators);
     this.#requested = requested;
     this.#lines += hit.lines + 1;
-    this.#blockHits++;
+    this.#shapes.hits++;
     this.#emitRecord(hit.stack);
     return end + 2;
   }
@@ -651,11 +639,8 @@ export class ByteTraceParser {
       return true;
     }
     if (c === 46 /* . */ && startsWith(buf, s, e, P_ELIDED)) return true;
-    if (buf[e - 1] !== 41 /* ) */) return false;
-    const open = buf.lastIndexOf(LPAREN, e - 1);
-    if (open <= s) return false;
-    const sp = buf.indexOf(SP, s);
-    if (sp >= 0 && sp < open) return false;
+    const open = funcOpenAt(buf, s, e);
+    if (open < 0) return false;
     this.#ids.funcLine(buf, s, open, e);
     // The first frame's first argument is mallocgc's requested size (taken
     // when its file line arrives, as the string parser does).
