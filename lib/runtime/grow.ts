@@ -41,26 +41,31 @@ export class SlotColumns<C extends Columns> {
   /** The columns (all of one length). */
   cols: C;
   #cap: number;
-  #n = 0;
-  readonly #free: number[] = [];
+  // The slots to take, a stack: the released ones (last released on top)
+  // over the never-taken ones (lowest on top), so take() is one pop with
+  // no second path (a slot never taken, reached first at a random point
+  // of a sampled run by a second analyzer, threw away take's optimized
+  // code).
+  #free: Int32Array;
+  #nfree: number;
 
   /** Columns starting as `cols` (of one length, at least 1). */
   constructor(cols: C) {
     this.#cap = Math.min(...Object.values(cols).map((c) => c.length));
     this.cols = _record(cols, (c) => c);
+    this.#free = _fresh(this.#cap, 0);
+    this.#nfree = this.#cap;
   }
 
   /** A slot: the last one released, or a new one (the columns grow when full). */
   take(): number {
-    const s = this.#free.pop();
-    if (s !== undefined) return s;
-    if (this.#n === this.#cap) this.fit(this.#n);
-    return this.#n++;
+    if (this.#nfree === 0) this.fit(this.#cap);
+    return this.#free[--this.#nfree];
   }
 
   /** Gives `slot` back for a later {@link SlotColumns.take}. */
   release(slot: number): void {
-    this.#free.push(slot);
+    this.#free[this.#nfree++] = slot;
   }
 
   /**
@@ -72,9 +77,22 @@ export class SlotColumns<C extends Columns> {
     let n = this.#cap * 2;
     while (n <= slot) n *= 2;
     this.cols = _record(this.cols, (c) => grown(c, n));
+    // The new slots go under the ones to take now.
+    const free = _fresh(n, this.#cap);
+    free.set(this.#free.subarray(0, this.#nfree), n - this.#cap);
+    this.#free = free;
+    this.#nfree += n - this.#cap;
     this.#cap = n;
     return true;
   }
+}
+
+// A slot stack for n slots holding from..n-1 at its bottom, n-1 first, so
+// they pop in increasing order.
+function _fresh(n: number, from: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n - from; i++) a[i] = n - 1 - i;
+  return a;
 }
 
 // A record of `cols`' columns mapped by `f`, its properties added in one

@@ -29,7 +29,7 @@ import {
   siteIndex,
   siteOf,
 } from "./sites.ts";
-import { SlotColumns } from "../runtime/grow.ts";
+import { grown, SlotColumns } from "../runtime/grow.ts";
 
 /** Upper bounds of the lifetime histogram buckets in GC cycles (the last is open). */
 export const CYCLE_BUCKETS: readonly number[] = [0, 1, 2, 4, 8, 16, 64];
@@ -189,6 +189,9 @@ export interface AnalyzeOptions {
 /** Most points of {@link AnalysisResult.timeline} (and of its GC marks). */
 export const MAX_TIMELINE = 2000;
 
+// Stack ids the per-stack arrays hold at first (they double past it).
+const _STACKS = 1024;
+
 function bucketOf(bounds: readonly number[], v: number): number {
   let i = 0;
   while (i < bounds.length && v > bounds[i]) i++;
@@ -239,12 +242,16 @@ export class TraceAnalyzer implements EventSink {
   readonly #stacks: StackTable;
   readonly #by: SiteBy;
   readonly #skip: (f: Frame) => boolean;
-  readonly #siteOfStack: number[] = [];
+  // Per stack id: its site, -1 for a stack not seen yet. A typed array
+  // sized ahead of the ids (no out-of-bounds or holey read at a new stack,
+  // which threw away alloc's optimized code at a sampled run's new stacks).
+  #siteOfStack = new Int32Array(_STACKS).fill(-1);
   readonly #sites: SiteStats[] = [];
   readonly #siteIndex = new Map<string, number>();
-  // Per stack: [allocObjects, allocBytes, inuseObjects, inuseBytes] for exact profiles.
-  // (An array by stack id: one lookup per event, no hashing.)
-  readonly #stackTotals: (number[] | undefined)[] = [];
+  // Per stack id, 4 apart: allocObjects, allocBytes, inuseObjects,
+  // inuseBytes for exact profiles (one lookup per event, no hashing; grown
+  // with #siteOfStack, so a seen stack's are in bounds).
+  #stackTotals = new Float64Array(4 * _STACKS);
   // Live objects: addr → slot in the parallel arrays.
   readonly #live: AddrMap | PagedAddrMap;
   /** The live objects' figures, by the slot #live maps their address to. */
@@ -255,10 +262,12 @@ export class TraceAnalyzer implements EventSink {
     cycle: new Int32Array(1024),
     clock: new Float64Array(1024),
   });
-  readonly #sizes = new Map<
-    number,
-    { count: number; requested: number; known: number }
-  >();
+  // Per size seen: its index in #sizeStats, 3 apart: count, requested
+  // bytes, allocations with a requested size (numbers in a typed array, not
+  // an object per size: a field holding such an object changed the
+  // analyzer's hidden class when a second analyzer stored one).
+  readonly #sizes = new Map<number, number>();
+  #sizeStats = new Float64Array(3 * 64);
   #r: AnalysisResult = {
     allocs: 0,
     frees: 0,
@@ -283,11 +292,18 @@ export class TraceAnalyzer implements EventSink {
   // a recompile, in every native run past 2,000 points).
   readonly #tick = new Float64Array([4096, 4096]);
   #records = 0;
-  #siteLive: number[] = [];
+  // Per site: its live bytes. A typed array grown ahead of the sites, not
+  // an array whose elements kind depended on the first value stored (a
+  // double from the native sink's columns made one analyzer's array double
+  // and another's small-integer, and its reads lost their optimized code).
+  #siteLive = new Float64Array(64);
   #lastPeakSnap = 0;
   readonly #headers: boolean;
   readonly #skipUnseen: boolean;
   #displaced = -1;
+  // The last size and its index (a run of one size skips the map lookup).
+  #lastSize = -1;
+  #lastSizeAt = 0;
 
   /** Makes an analyzer over the stacks of `stacks`. */
   constructor(stacks: StackTable, opts: AnalyzeOptions = {}) {
@@ -311,47 +327,76 @@ export class TraceAnalyzer implements EventSink {
   }
 
   #site(stack: number): number {
-    let s: number | undefined = this.#siteOfStack[stack];
-    if (s === undefined) {
-      const frames = this.#stacks.get(stack);
-      // The key alone first (a new stack of a known site, the common case,
-      // needs no site frames built); the whole site for a new one.
-      const name = this.#by === "line"
-        ? _lineKey(frames, this.#skip)
-        : siteOf(frames, this.#by, this.#skip).key;
-      s = this.#siteIndex.get(name);
-      if (s === undefined) {
-        const site = siteOf(frames, this.#by, this.#skip);
-        s = this.#sites.length;
-        const f = site.frames[0] ?? { func: "?", file: "", line: 0 };
-        this.#sites.push({
-          site: name,
-          func: f.func,
-          file: f.file,
-          line: f.line,
-          frames: site.frames.slice(0, site.keyFrames),
-          stack: site.frames,
-          liveStack: [],
-          stacks: 0,
-          allocs: 0,
-          allocBytes: 0,
-          requestedBytes: 0,
-          requestedKnown: 0,
-          frees: 0,
-          freeBytes: 0,
-          live: 0,
-          liveBytes: 0,
-          liveCyclesMin: 0,
-          liveCyclesMax: 0,
-          liveCyclesSum: 0,
-          lifetimeCycles: new Array(CYCLE_BUCKETS.length + 1).fill(0),
-          lifetimeBytes: new Array(BYTES_BUCKETS.length + 1).fill(0),
-        });
-        this.#siteIndex.set(name, s);
-      }
-      this.#siteOfStack[stack] = s;
+    const ids = this.#siteOfStack;
+    const s = stack < ids.length ? ids[stack] : -1;
+    return s >= 0 ? s : this.#newSite(stack);
+  }
+
+  // The site of a stack not seen before (its ids' arrays grown to hold it).
+  #newSite(stack: number): number {
+    if (stack >= this.#siteOfStack.length) {
+      let n = this.#siteOfStack.length * 2;
+      while (n <= stack) n *= 2;
+      const ids = new Int32Array(n).fill(-1);
+      ids.set(this.#siteOfStack);
+      this.#siteOfStack = ids;
+      this.#stackTotals = grown(this.#stackTotals, 4 * n);
     }
+    const frames = this.#stacks.get(stack);
+    // The key alone first (a new stack of a known site, the common case,
+    // needs no site frames built); the whole site for a new one.
+    const name = this.#by === "line"
+      ? _lineKey(frames, this.#skip)
+      : siteOf(frames, this.#by, this.#skip).key;
+    let s = this.#siteIndex.get(name);
+    if (s === undefined) {
+      const site = siteOf(frames, this.#by, this.#skip);
+      s = this.#sites.length;
+      const f = site.frames[0] ?? { func: "?", file: "", line: 0 };
+      this.#sites.push({
+        site: name,
+        func: f.func,
+        file: f.file,
+        line: f.line,
+        frames: site.frames.slice(0, site.keyFrames),
+        stack: site.frames,
+        liveStack: [],
+        stacks: 0,
+        allocs: 0,
+        allocBytes: 0,
+        requestedBytes: 0,
+        requestedKnown: 0,
+        frees: 0,
+        freeBytes: 0,
+        live: 0,
+        liveBytes: 0,
+        liveCyclesMin: 0,
+        liveCyclesMax: 0,
+        liveCyclesSum: 0,
+        lifetimeCycles: new Array(CYCLE_BUCKETS.length + 1).fill(0),
+        lifetimeBytes: new Array(BYTES_BUCKETS.length + 1).fill(0),
+      });
+      this.#siteIndex.set(name, s);
+      if (s >= this.#siteLive.length) {
+        this.#siteLive = grown(this.#siteLive, 2 * this.#siteLive.length);
+      }
+    }
+    this.#siteOfStack[stack] = s;
     return s;
+  }
+
+  // Points #lastSizeAt at size's figures (made for a new size).
+  #sizeAt(size: number): void {
+    let at = this.#sizes.get(size);
+    if (at === undefined) {
+      at = 3 * this.#sizes.size;
+      if (at + 3 > this.#sizeStats.length) {
+        this.#sizeStats = grown(this.#sizeStats, 2 * this.#sizeStats.length);
+      }
+      this.#sizes.set(size, at);
+    }
+    this.#lastSize = size;
+    this.#lastSizeAt = at;
   }
 
   /**
@@ -412,25 +457,20 @@ export class TraceAnalyzer implements EventSink {
       st.requestedBytes += requested;
       st.requestedKnown++;
     }
-    let sz = this.#sizes.get(size);
-    if (sz === undefined) {
-      sz = { count: 0, requested: 0, known: 0 };
-      this.#sizes.set(size, sz);
-    }
-    sz.count++;
+    if (size !== this.#lastSize) this.#sizeAt(size);
+    const sz = this.#sizeStats;
+    const z = this.#lastSizeAt;
+    sz[z]++;
     if (requested > 0) {
-      sz.requested += requested;
-      sz.known++;
+      sz[z + 1] += requested;
+      sz[z + 2]++;
     }
-    let tot = this.#stackTotals[stack];
-    if (tot === undefined) {
-      tot = [0, 0, 0, 0];
-      this.#stackTotals[stack] = tot;
-    }
-    tot[0]++;
-    tot[1] += size;
-    tot[2]++;
-    tot[3] += size;
+    const tot = this.#stackTotals;
+    const t = 4 * stack;
+    tot[t]++;
+    tot[t + 1] += size;
+    tot[t + 2]++;
+    tot[t + 3] += size;
     const slot = this.#objs.take();
     // Keyed by heap slot, where tracefree points (Go 1.22 headers: 8 before).
     // A second allocation at a live address: the first one's free was not traced.
@@ -451,7 +491,7 @@ export class TraceAnalyzer implements EventSink {
     o.clock[slot] = r.allocBytes;
     r.liveBytes += size;
     r.liveObjects++;
-    this.#siteLive[site] = (this.#siteLive[site] ?? 0) + size;
+    this.#siteLive[site] += size;
     if (r.liveBytes > r.peakLiveBytes) {
       r.peakLiveBytes = r.liveBytes;
       // (Kept in place: a growing heap makes a new peak at most allocations.)
@@ -536,9 +576,10 @@ export class TraceAnalyzer implements EventSink {
       st.lifetimeBytes[bucketOf(BYTES_BUCKETS, r.allocBytes - o.clock[slot])]++;
     }
     this.#siteLive[site] -= size;
-    const tot = this.#stackTotals[o.stack[slot]]!;
-    tot[2]--;
-    tot[3] -= size;
+    const tot = this.#stackTotals;
+    const t = 4 * o.stack[slot];
+    tot[t + 2]--;
+    tot[t + 3] -= size;
     r.liveBytes -= size;
     r.liveObjects--;
     this.#objs.release(slot);
@@ -621,24 +662,28 @@ export class TraceAnalyzer implements EventSink {
     r.sites = [...this.#sites].sort((a, b) =>
       b.allocBytes - a.allocBytes || b.allocs - a.allocs
     );
-    r.sizes = [...this.#sizes].sort((a, b) => a[0] - b[0]).map(([size, s]) => ({
-      size,
-      count: s.count,
-      requested: s.requested,
-      known: s.known,
-      fragmentation: s.known === 0
-        ? 0
-        : (size * s.known - s.requested) / (size * s.known),
-    }));
+    const sz = this.#sizeStats;
+    r.sizes = [...this.#sizes].sort((a, b) => a[0] - b[0]).map(([size, z]) => {
+      const [count, requested, known] = sz.subarray(z, z + 3);
+      return {
+        size,
+        count,
+        requested,
+        known,
+        fragmentation: known === 0
+          ? 0
+          : (size * known - requested) / (size * known),
+      };
+    });
     return r;
   }
 
   /** [stack id, totals] of every stack seen, in first-seen order of ids. */
   *#totals(): IterableIterator<[number, number[]]> {
     const all = this.#stackTotals;
-    for (let i = 0; i < all.length; i++) {
-      const t = all[i];
-      if (t !== undefined) yield [i, t];
+    const ids = this.#siteOfStack;
+    for (let i = 0; i < ids.length; i++) {
+      if (ids[i] >= 0) yield [i, [...all.subarray(4 * i, 4 * i + 4)]];
     }
   }
 
