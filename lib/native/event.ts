@@ -65,6 +65,13 @@ export interface NativeFrame {
   module: string;
   /** Address to look up in the module's ELF file (for addr2line). */
   rel: number;
+  /**
+   * The file to read for `module` when its path cannot be opened (a program
+   * run from a memfd or a deleted file): a temporary copy, read by the
+   * unwinder and addr2line but never shown (it differs each run and goes
+   * at the end). Absent when `module` is the file.
+   */
+  file?: string;
 }
 
 /** Events in columns; stack ids refer to {@link EventBatch.stacks} of this or an earlier batch. */

@@ -28,6 +28,7 @@ import {
   THREAD_SLOTS,
 } from "./inject.ts";
 import type { RemoteMemory } from "./remote.ts";
+import type { ModuleAt } from "./proc_maps.ts";
 import { FREE_KIND, NATIVE_KINDS, type NativeFrame } from "./event.ts";
 
 // Re-exported for injected_mode.ts, which imports it from here; it lives
@@ -47,7 +48,7 @@ export interface RingOptions {
   rate: number;
   wantStacks: boolean;
   /** The mapped file holding `pc` and the address to look up in it. */
-  moduleOf: (pc: number) => { path: string; rel: number };
+  moduleOf: (pc: number) => ModuleAt;
   /** Where events go. */
   out: RingOut;
   /** The code of the mapped files now (see ProcMaps.codeRanges). */
@@ -648,7 +649,7 @@ export class HookRing {
     if (mod.path === "?" || mod.path.startsWith("[")) return null;
     let info = this.#ehInfos.get(mod.path);
     if (info === undefined) {
-      info = ElfUnwindInfo.load(mod.path);
+      info = ElfUnwindInfo.load(mod.file ?? mod.path);
       this.#ehInfos.set(mod.path, info);
     }
     return info === null ? null : { info, bias: pc - mod.rel };
@@ -670,6 +671,7 @@ export class HookRing {
         module: mod.path,
         rel: mod.rel,
       };
+      if (mod.file !== undefined) f.file = mod.file;
       this.#frameCache.set(key, f);
     }
     return f;

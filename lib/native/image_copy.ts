@@ -18,11 +18,28 @@ export function isUnreadableImage(path: string): boolean {
   return path.startsWith("/memfd:") || path.endsWith(" (deleted)");
 }
 
-/** Copies by the image's identity (`dev:ino`): one per image, not per process. */
+/**
+ * Copies by the image's identity (`dev:ino:size:mtime`): one per image, not
+ * per process; the size and time keep a reused inode from hitting an older
+ * image's copy.
+ */
 const _copies = new Map<string, string | null>();
 let _dir: string | null = null;
 
 const _prefix = () => `alloctrace-images-${Deno.pid}-`;
+
+/**
+ * The directory the copies' directories are made in, and scanned for
+ * removal: chosen here for both, so they agree (`makeTempDirSync` alone
+ * follows TMPDIR even without env permission, where the scan could not).
+ */
+function _tmpRoot(): string {
+  try {
+    return Deno.env.get("TMPDIR") || "/tmp";
+  } catch {
+    return "/tmp";
+  }
+}
 
 /**
  * The path of a readable copy of the image `path` mapped at [start, end)
@@ -56,7 +73,7 @@ export function imageCopy(
     let bytes: Uint8Array;
     try {
       const st = Deno.statSync(src);
-      key = `${st.dev}:${st.ino}`;
+      key = `${st.dev}:${st.ino}:${st.size}:${st.mtime?.getTime()}`;
       if (_copies.has(key)) return _copies.get(key)!;
       bytes = Deno.readFileSync(src);
     } catch {
@@ -64,7 +81,7 @@ export function imageCopy(
     }
     let copy: string | null = null;
     try {
-      _dir ??= Deno.makeTempDirSync({ prefix: _prefix() });
+      _dir ??= Deno.makeTempDirSync({ dir: _tmpRoot(), prefix: _prefix() });
       // (The name as the map shows it, less " (deleted)" and the slash.)
       copy = `${_dir}/${_copies.size}-${
         path.replace(/ \(deleted\)$/, "").split("/").pop()
@@ -85,13 +102,17 @@ export function imageCopy(
  */
 export function removeImageCopies(): void {
   _copies.clear();
-  _dir = null;
-  let tmp: string;
-  try {
-    tmp = Deno.env.get("TMPDIR") || "/tmp";
-  } catch {
-    tmp = "/tmp";
+  // This thread's own directory by its path (whatever the scan below sees).
+  if (_dir !== null) {
+    try {
+      Deno.removeSync(_dir, { recursive: true });
+    } catch {
+      // gone
+    }
+    _dir = null;
   }
+  // Other threads' (the tracer's worker), in the same root.
+  const tmp = _tmpRoot();
   try {
     for (const e of Deno.readDirSync(tmp)) {
       if (!e.isDirectory || !e.name.startsWith(_prefix())) continue;

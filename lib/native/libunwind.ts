@@ -7,6 +7,7 @@
 
 import { type Libc, loadUnwind, PT, type Unwind } from "./ffi.ts";
 import type { NativeFrame } from "./event.ts";
+import type { ModuleAt } from "./proc_maps.ts";
 
 /** libunwind-ptrace over one process's threads. */
 export class RemoteUnwinder {
@@ -19,7 +20,7 @@ export class RemoteUnwinder {
   readonly #wordU8 = new Uint8Array(this.#word.buffer);
   readonly #nameBuf = new Uint8Array(512);
   readonly #names = new Map<number, { name: string; off: number }>();
-  readonly #moduleOf: (pc: number) => { path: string; rel: number };
+  readonly #moduleOf: (pc: number) => ModuleAt;
 
   /**
    * An unwinder (one address space, so one process: its cache holds that
@@ -29,7 +30,7 @@ export class RemoteUnwinder {
    */
   constructor(
     c: Libc,
-    moduleOf: (pc: number) => { path: string; rel: number },
+    moduleOf: (pc: number) => ModuleAt,
   ) {
     this.#c = c;
     this.#u = loadUnwind();
@@ -86,6 +87,7 @@ export class RemoteUnwinder {
         off: n.off,
         module: mod.path,
         rel: mod.rel,
+        ...(mod.file === undefined ? {} : { file: mod.file }),
       });
       if (u._Ux86_64_step(cursor) <= 0) break;
     }

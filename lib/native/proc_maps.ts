@@ -45,6 +45,16 @@ const LIBC = /\/libc\.so\.6$|\/libc-[\d.]+\.so$/;
 const LD = /ld-linux[^/]*\.so/;
 
 /** The maps of one process. */
+/** Where a PC is: the mapped file as the maps name it and the address in it. */
+export interface ModuleAt {
+  /** The mapping's path, as shown ("?" when unmapped). */
+  path: string;
+  /** The address to look up in the file. */
+  rel: number;
+  /** A readable copy to read instead of `path` (a memfd, a deleted file). */
+  file?: string;
+}
+
 export class ProcMaps {
   #pid: number;
   #maps: Mapping[] = [];
@@ -72,7 +82,7 @@ export class ProcMaps {
   }
 
   /** The mapped file holding `pc` and the address to look up in it. */
-  moduleOf(pc: number): { path: string; rel: number } {
+  moduleOf(pc: number): ModuleAt {
     let hit = this.#cache.get(pc);
     if (hit === undefined) {
       hit = this.#lookup(pc);
@@ -81,7 +91,7 @@ export class ProcMaps {
     return hit;
   }
 
-  #lookup(pc: number): { path: string; rel: number } {
+  #lookup(pc: number): ModuleAt {
     let m = this.#find(pc);
     if (m === undefined) {
       this.refresh();
@@ -96,11 +106,12 @@ export class ProcMaps {
       ? pc - first.start
       : pc;
     // An image run from memory (fexecve of a memfd) or from a deleted file:
-    // a copy made while the process lives stands in for its path.
+    // a copy made while the process lives is read in its place; the path
+    // shown stays the map's (the copy's differs each run, and goes).
     const copy = isUnreadableImage(path)
       ? imageCopy(this.#pid, m.start, m.end, path)
       : null;
-    return { path: copy ?? path, rel };
+    return copy === null ? { path, rel } : { path, rel, file: copy };
   }
 
   /**

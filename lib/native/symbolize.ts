@@ -190,6 +190,8 @@ export async function symbolize(
   namesOnly: (module: string) => boolean = () => false,
 ): Promise<Map<string, Resolved>> {
   const byModule = new Map<string, Map<number, NativeFrame>>();
+  // The file read for a module shown by its path (a memfd's copy).
+  const fileOf = new Map<string, string>();
   for (const f of frames) {
     if (f.module === "?" || f.module.startsWith("[")) continue;
     let m = byModule.get(f.module);
@@ -197,6 +199,7 @@ export async function symbolize(
       m = new Map();
       byModule.set(f.module, m);
     }
+    if (f.file !== undefined) fileOf.set(f.module, f.file);
     m.set(f.rel, f);
   }
   // Return addresses point after the call: look up the call itself. The
@@ -213,7 +216,8 @@ export async function symbolize(
     // One started ahead reads them on stdin, as one per line.
     const ready = _ready.get(module);
     if (ready === undefined) {
-      return runTool("addr2line", [..._addr2line(module), ...addrs]);
+      const file = fileOf.get(module) ?? module;
+      return runTool("addr2line", [..._addr2line(file), ...addrs]);
     }
     _ready.delete(module);
     ready.ref();
@@ -221,14 +225,15 @@ export async function symbolize(
   });
   for (const [i, [module, fs]] of [...byModule].entries()) {
     const addrs = [...fs.keys()];
-    const syms = _symbolsOf(module);
+    const file = fileOf.get(module) ?? module;
+    const syms = _symbolsOf(file);
     const names = namesOnly(module);
     // The symbol holding an address, by the tables (the debug file's
     // first: it lists the static functions a stripped library lacks).
     let debug: ElfSymbols | null | undefined;
     const tableName = (addr: number): string | null => {
       if (debug === undefined) {
-        const path = syms === null ? null : debugFileOf(module, syms);
+        const path = syms === null ? null : debugFileOf(file, syms);
         debug = path === null ? null : _symbolsOf(path);
       }
       return (debug === null ? null : symbolAt(debug, addr)) ??
