@@ -8,6 +8,7 @@ import {
   HEAP_SAMPLE_TYPES,
   type HeapSampleType,
 } from "../profile/sample_types.ts";
+import { printable } from "../report/units.ts";
 
 /** A mistake in the command line: reported with exit code 2. */
 export class UsageError extends Error {
@@ -37,19 +38,15 @@ export const EXIT_FAILURE = 1;
  * ```
  */
 export function shown(name: string): string {
-  // deno-lint-ignore no-control-regex
-  return /[\x00-\x1f\x7f-\x9f]/.test(name) ? JSON.stringify(name) : name;
+  // JSON.stringify escapes C0 only: printable escapes DEL and C1 after it.
+  return printable(name) === name ? name : printable(JSON.stringify(name));
 }
 
 /** One line for stderr describing `err`, without a stack trace. */
 export function errorLine(err: unknown): string {
   if (err instanceof Error) {
     // (A control character that came in some other way is shown escaped.)
-    const msg = err.message.split("\n")[0].replace(
-      // deno-lint-ignore no-control-regex
-      /[\x00-\x1f\x7f-\x9f]/g,
-      (c) => JSON.stringify(c).slice(1, -1),
-    );
+    const msg = printable(err.message.split("\n")[0]);
     if (err instanceof UsageError) return `alloctrace: ${msg}`;
     if (err.name === "NotCapable" || err.name === "PermissionDenied") {
       return `alloctrace: permission denied: ${msg}`;

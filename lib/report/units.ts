@@ -63,18 +63,28 @@ export function countOf(x: number, one: string, many = `${one}s`): string {
 }
 
 /**
- * `s` with its control characters shown escaped (`\u001b`): a name read
- * from a trace or a program goes to a terminal, which would act on an
- * escape sequence in it.
+ * `s` with its control characters (C0, DEL and C1: U+0000–U+001F,
+ * U+007F–U+009F) shown escaped (`\u001b`): a name read from a trace or a
+ * program goes to a terminal, which would act on an escape sequence in it
+ * (U+009B alone is one: the one-character CSI).
  *
  * @example
  * ```ts
  * import { printable } from "./units.ts";
  * if (printable("a\x1b[2Jb") !== "a\\u001b[2Jb" || printable("main.f") !== "main.f") throw new Error();
+ * if (printable("f\x9b2J\x7fg") !== "f\\u009b2J\\u007fg") throw new Error();
  * ```
  */
 export function printable(s: string): string {
-  return s.replace(_CONTROL, (c) => JSON.stringify(c).slice(1, -1));
+  // JSON.stringify escapes C0 only (as `\n`, `\u001b`): DEL and C1 it
+  // leaves raw, so those are escaped by hand.
+  return s.replace(
+    _CONTROL,
+    (c) =>
+      c < "\x7f"
+        ? JSON.stringify(c).slice(1, -1)
+        : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 // deno-lint-ignore no-control-regex

@@ -20,8 +20,11 @@ import {
   rssBelow,
 } from "./_bad_input.ts";
 
-/** A function name with an escape sequence (a title, a bell, a clear screen). */
-const ESC_NAME = "main.make\x1b]0;owned\x07\x1b[2JPayload";
+/**
+ * A function name with escape sequences (a title, a bell, a clear screen,
+ * and a clear screen again through U+009B, the one-character CSI).
+ */
+const ESC_NAME = "main.make\x1b]0;owned\x07\x1b[2J\u009b2JPayload";
 
 /** The leak trace with main.makePayload named ESC_NAME, as esc.trace. */
 const escTrace = ({ dir }: { dir: string }) =>
@@ -109,7 +112,9 @@ const ROWS: Row[] = [
       // deno-lint-ignore no-control-regex
       assertEquals(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/.exec(stdout), null);
       assertTrue(
-        stdout.includes("main.make\\u001b]0;owned\\u0007\\u001b[2JPayload"),
+        stdout.includes(
+          "main.make\\u001b]0;owned\\u0007\\u001b[2J\\u009b2JPayload",
+        ),
         stdout,
       );
     },
@@ -231,6 +236,14 @@ const ROWS: Row[] = [
     code: 2,
     stderr:
       /^alloctrace: --html "x\\u001b\[2Jy\/out\.html": directory "x\\u001b\[2Jy" does not exist/,
+  },
+  {
+    name:
+      "an output in a missing directory whose name holds U+009B (a one-character CSI): one line, shown escaped",
+    args: ["analyze", LEAK, "--html", "x\u009b2Jy/out.html"],
+    code: 2,
+    stderr:
+      /^alloctrace: --html "x\\u009b2Jy\/out\.html": directory "x\\u009b2Jy" does not exist/,
   },
   // --- devices, /proc, sockets, stdin, programs run from memory ---------
   {
