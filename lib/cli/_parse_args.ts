@@ -165,7 +165,9 @@ export function parseArgs<const O extends Record<string, OptionSpec>>(
         rest.unshift(...expanded);
       } else option(longOf(arg[1]), `-${arg[1]}`, arg.slice(2), true);
     } else if (arg.length > 2 && arg.startsWith("--")) {
-      const eq = arg.indexOf("=", 3);
+      // As node:util: a value when a '=' comes from index 3 on, split at
+      // the first '=' (so "--=x=y" names the option '--', as Node does).
+      const eq = arg.includes("=", 3) ? arg.indexOf("=") : -1;
       if (eq < 0) {
         const name = arg.slice(2);
         const value = typeOf(name) === "string" && rest.length > 0

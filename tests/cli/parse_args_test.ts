@@ -62,6 +62,8 @@ const WORDS = [
   "--nope=1",
   "-5",
   "--=x",
+  "--=x=y",
+  "--top=5=6",
   "--by",
   "x=y",
   "--__proto__",
@@ -92,6 +94,19 @@ Deno.test("parseArgs reads any command line as node:util's parseArgs does (value
     ),
     { numRuns: 3000 },
   );
+});
+
+Deno.test("parseArgs splits --NAME=VALUE at the first '=' as node:util does (--=x=y names '--')", () => {
+  // node:util takes an argument for --NAME=VALUE when it holds a '=' from
+  // index 3 on, but splits it at its first '=' (index 2 in "--=x=y").
+  for (const args of [["--=x=y"], ["--=5="], ["--top=5=6"], ["--=x"]]) {
+    const config = { args, options: OPTIONS, strict: true as const };
+    assertEquals(
+      outcome(() => parseArgs(config)),
+      outcome(() => nodeParseArgs(config)),
+      JSON.stringify(args),
+    );
+  }
 });
 
 Deno.test("parseArgs: the cases main.ts words in the house style", () => {
