@@ -8,7 +8,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseArgs } from "./_parse_args.ts";
 import { traceInWorker } from "../native/in_worker.ts";
 import { ignoredAtStart } from "./_signals.ts";
 import { linkageOf } from "../native/elf_linkage.ts";
