@@ -81,7 +81,8 @@ Options:
   --trace-out FILE     write the allocfreetrace trace into FILE, not stderr
                        (turns GODEBUG allocfreetrace=1 on)
   --trace-max BYTES    stop, writing nothing, if the --trace-out file would pass
-                       BYTES (default 2 GB, ~1.2 kB a record; 0 = no limit)
+                       BYTES (default 2 GB, ~1.2 kB a record; 0 = no limit;
+                       a regular file only, not a pipe or device)
   --stacks go|js       trace frames: the simulated Go frames (default) or the JS stack
   --by func|line|stack  what a site of the summary and report is (default line: function and file:line)
   --frames N           frames of each top site's stack in the summary (default 3)

@@ -69,6 +69,15 @@ Deno.test("run --help: every workload parameter names its workload", async () =>
   }
 });
 
+Deno.test("run --help: --trace-max says a pipe or device has no limit", async () => {
+  // _openTrace limits a regular file only (a pipe or device fills no
+  // disk): a user passing --trace-max with /dev/stdout would be surprised.
+  const r = await alloctrace(["run", "--help"], ["-A"]);
+  const line = r.stdout.replace(/\n {10,}/g, " ").split("\n")
+    .find((l) => l.startsWith("  --trace-max BYTES"));
+  assertTrue(/not a pipe or device/.test(line ?? ""), `${line}`);
+});
+
 Deno.test("the workloads listing wraps at 80 columns", async () => {
   const r = await alloctrace(["workloads"], ["-A"]);
   assertEquals(r.code, 0, r.stderr);
