@@ -11,7 +11,11 @@
 import { fmtBytes } from "../report/units.ts";
 import { parseArgs } from "./_parse_args.ts";
 import { OutOfMemoryError } from "../runtime/mheap.ts";
-import { type DefaultHeapLimit, defaultHeapLimit } from "./_heap_limit.ts";
+import {
+  type DefaultHeapLimit,
+  defaultHeapLimit,
+  watchMemory,
+} from "./_heap_limit.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { PRESET_NAMES, type PresetName } from "../runtime/presets.ts";
 import { type GoDebug, parseGodebug } from "../runtime/godebug.ts";
@@ -68,7 +72,7 @@ Options:
   --gogc N|off         GOGC (default: $GOGC, else 100)
   --godebug LIST       GODEBUG settings, after those of $GODEBUG (e.g. gctrace=1)
   --gomaxprocs N       number of Ps (default: the preset's)
-  --heap-limit BYTES   fatal heap limit (default: half the memory this process may use; 0 = none)
+  --heap-limit BYTES   fatal heap limit (default: half the memory this process may use, and a stop when its RSS passes 80% of it; 0 = none)
   --memprofilerate N   runtime.MemProfileRate: bytes per sample (default 524288; 1 = all, 0 = off)
   --memprofile FILE    write the heap profile (gzipped profile.proto, for go tool pprof)
   --memprofile-text FILE  write the legacy text heap profile (debug=1)
@@ -430,6 +434,7 @@ export async function runCommand(args: string[]): Promise<number> {
     chosen.script ? [chosen.name] : [],
   );
   const { rt, chosen: limit } = _runtime(values, s);
+  if (limit !== null) watchMemory(rt, limit);
   const gctrace = s.godebug.vars.gctrace > 0;
   const progress = new Progress(
     values.quiet === true ||

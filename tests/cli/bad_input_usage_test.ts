@@ -76,6 +76,23 @@ const ROWS: Row[] = [
     stderr:
       /^alloctrace: out of memory: allocating 400000000 bytes .* the hard limit is 314572800 \(the default --heap-limit: half of the 600MB this process may use \(its cgroup's limit\), as the simulated heap lives in this process's memory; --heap-limit BYTES sets another, 0 none\)$/,
   },
+  // review2: the simulated heap costs this process 2.4-5.3 bytes of RSS a
+  // heap byte (binarytrees' nodes are JS objects too), so a heap growing
+  // gradually under half of the cgroup's limit got the run killed
+  // ("Killed", 137) before the heap limit spoke: the default limit also
+  // watches the process's real memory.
+  {
+    name:
+      "run binarytrees growing past the memory it may use: one line before the OS kills it",
+    shell: inCgroup(
+      600 << 20,
+      "$AT run binarytrees --depth 16 --gogc off -q",
+    ),
+    needs: cgroupOk,
+    code: 1,
+    stderr:
+      /^alloctrace: out of memory: this process holds \S+ of memory, past 80% of the 600MB this process may use \(its cgroup's limit\), with a heap of \S+, as the simulated heap lives in this process's memory; --heap-limit BYTES sets a heap limit instead, 0 none$/,
+  },
   {
     name: "run past an explicit --heap-limit: one line, no word of the default",
     args: [
