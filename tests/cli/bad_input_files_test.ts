@@ -229,22 +229,25 @@ const ROWS: Row[] = [
     check: (_, { stdout }) =>
       assertEquals(JSON.parse(stdout).file, "a\nb.trace"),
   })),
-  {
-    name:
-      "an output in a missing directory whose name holds an escape sequence: one line, the escape shown, not sent",
-    args: ["analyze", LEAK, "--html", "x\x1b[2Jy/out.html"],
-    code: 2,
-    stderr:
+  // (U+009B alone is a CSI: C1 is escaped as C0 is.)
+  ...([
+    [
+      "an escape sequence",
+      "x\x1b[2Jy",
       /^alloctrace: --html "x\\u001b\[2Jy\/out\.html": directory "x\\u001b\[2Jy" does not exist/,
-  },
-  {
-    name:
-      "an output in a missing directory whose name holds U+009B (a one-character CSI): one line, shown escaped",
-    args: ["analyze", LEAK, "--html", "x\u009b2Jy/out.html"],
-    code: 2,
-    stderr:
+    ],
+    [
+      "U+009B (a one-character CSI)",
+      "x\u009b2Jy",
       /^alloctrace: --html "x\\u009b2Jy\/out\.html": directory "x\\u009b2Jy" does not exist/,
-  },
+    ],
+  ] as const).map(([what, dir, stderr]): Row => ({
+    name:
+      `an output in a missing directory whose name holds ${what}: one line, the escape shown, not sent`,
+    args: ["analyze", LEAK, "--html", `${dir}/out.html`],
+    code: 2,
+    stderr,
+  })),
   // --- devices, /proc, sockets, stdin, programs run from memory ---------
   {
     name: "analyze /dev/zero: stops at once, bounded memory",
