@@ -74,6 +74,13 @@ export interface MallocGC {
   finishMark(): void;
 }
 
+/** What an allocation in progress notes for the sweeping and tracing it runs. */
+interface _InProgress {
+  kind: AllocKind;
+  requested: number;
+  typ: GoType | null;
+}
+
 /** The parts of a runtime the allocation path works on. */
 export interface MallocParts {
   /** The preset (tiny allocator, allocation headers, zerobase, …). */
@@ -272,9 +279,9 @@ export class Malloc {
       idx = span.nextFreeIndex();
       if (idx === span.nelems) {
         // Sweeping done by this allocation reports its kind.
-        this.#begin(kind, requested, typ);
+        const was = this.#begin(kind, requested, typ);
         span = this.#refill(c, spc);
-        this.#kindInProgress = AllocKind.mallocgc;
+        this.#end(was);
         idx = span.nextFreeIndex();
         shouldhelpgc = true;
       }
@@ -291,9 +298,9 @@ export class Malloc {
       }
     } else {
       // Sweeping done for this allocation (proportional, reclaimer) prints it.
-      this.#begin(kind, requested, typ);
+      const was = this.#begin(kind, requested, typ);
       span = this.#largeAlloc(size, noscan);
-      this.#kindInProgress = AllocKind.mallocgc;
+      this.#end(was);
       idx = 0;
       size = span.elemsize;
       x = span.startAddr;
@@ -339,9 +346,9 @@ export class Malloc {
       } else if (
         this.#pacer.heapLive >= this.#pacer.trigger || gc.timeTriggered()
       ) {
-        this.#begin(kind, requested, typ);
+        const was = this.#begin(kind, requested, typ);
         this.#gc.startCycle(false, x);
-        this.#kindInProgress = AllocKind.mallocgc;
+        this.#end(was);
       }
     }
     return x;
@@ -350,16 +357,31 @@ export class Malloc {
   /**
    * Notes the allocation whose refill, large span or GC start runs next, so
    * the sweeping or tracing done there reports it (see
-   * {@link allocKindInProgress}); the caller sets the kind back to
-   * `mallocgc` after the call. Only around those calls, never once at the
-   * top of mallocgc: `startCycle` allocates through mallocgc itself, and
-   * that nested allocation would overwrite the outer one's facts before
-   * they are read.
+   * {@link allocKindInProgress}), and returns the facts it replaces, which
+   * the caller puts back with `#end` after the call (`mallocgc`
+   * outside any allocation). Only around those calls, never once at the top
+   * of mallocgc; and restored, not reset: `startCycle` allocates through
+   * mallocgc itself (gcBgMarkStartWorkers), and that nested allocation's
+   * facts must not stay in place of the outer one's for the rest of the
+   * cycle's start, whatever reads them there and in whatever order.
    */
-  #begin(kind: AllocKind, requested: number, typ: GoType | null): void {
+  #begin(kind: AllocKind, requested: number, typ: GoType | null): _InProgress {
+    const was: _InProgress = {
+      kind: this.#kindInProgress,
+      requested: this.#requestedInProgress,
+      typ: this.#typInProgress,
+    };
     this.#kindInProgress = kind;
     this.#requestedInProgress = requested;
     this.#typInProgress = typ;
+    return was;
+  }
+
+  /** Puts back the facts `#begin` replaced. */
+  #end(was: _InProgress): void {
+    this.#kindInProgress = was.kind;
+    this.#requestedInProgress = was.requested;
+    this.#typInProgress = was.typ;
   }
 
   /**
