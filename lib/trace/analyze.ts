@@ -30,6 +30,9 @@ import {
   siteOf,
 } from "./sites.ts";
 import { grown, SlotColumns } from "../runtime/grow.ts";
+import { type AllocSizeRow, SizeStats } from "./_size_stats.ts";
+
+export type { AllocSizeRow };
 
 /** Upper bounds of the lifetime histogram buckets in GC cycles (the last is open). */
 export const CYCLE_BUCKETS: readonly number[] = [0, 1, 2, 4, 8, 16, 64];
@@ -144,13 +147,7 @@ export interface AnalysisResult {
   /** Where the GC cycles happened (bytes allocated, and time when known); thinned past {@link MAX_TIMELINE}. */
   gcMarks: { alloc: number; time?: number; cycle: number }[];
   /** Per rounded size: count, bytes, requested bytes where known, internal fragmentation. */
-  sizes: {
-    size: number;
-    count: number;
-    requested: number;
-    known: number;
-    fragmentation: number;
-  }[];
+  sizes: AllocSizeRow[];
 }
 
 /** Options of an analysis. */
@@ -262,12 +259,7 @@ export class TraceAnalyzer implements EventSink {
     cycle: new Int32Array(1024),
     clock: new Float64Array(1024),
   });
-  // Per size seen: its index in #sizeStats, 3 apart: count, requested
-  // bytes, allocations with a requested size (numbers in a typed array, not
-  // an object per size: a field holding such an object changed the
-  // analyzer's hidden class when a second analyzer stored one).
-  readonly #sizes = new Map<number, number>();
-  #sizeStats = new Float64Array(3 * 64);
+  readonly #sizes = new SizeStats();
   #r: AnalysisResult = {
     allocs: 0,
     frees: 0,
@@ -301,9 +293,6 @@ export class TraceAnalyzer implements EventSink {
   readonly #headers: boolean;
   readonly #skipUnseen: boolean;
   #displaced = -1;
-  // The last size and its index (a run of one size skips the map lookup).
-  #lastSize = -1;
-  #lastSizeAt = 0;
 
   /** Makes an analyzer over the stacks of `stacks`. */
   constructor(stacks: StackTable, opts: AnalyzeOptions = {}) {
@@ -385,20 +374,6 @@ export class TraceAnalyzer implements EventSink {
     return s;
   }
 
-  // Points #lastSizeAt at size's figures (made for a new size).
-  #sizeAt(size: number): void {
-    let at = this.#sizes.get(size);
-    if (at === undefined) {
-      at = 3 * this.#sizes.size;
-      if (at + 3 > this.#sizeStats.length) {
-        this.#sizeStats = grown(this.#sizeStats, 2 * this.#sizeStats.length);
-      }
-      this.#sizes.set(size, at);
-    }
-    this.#lastSize = size;
-    this.#lastSizeAt = at;
-  }
-
   /**
    * Adds one event. Returns the slot of the object (an allocation's, or
    * the one a free released; slots are small integers, reused once freed),
@@ -457,14 +432,7 @@ export class TraceAnalyzer implements EventSink {
       st.requestedBytes += requested;
       st.requestedKnown++;
     }
-    if (size !== this.#lastSize) this.#sizeAt(size);
-    const sz = this.#sizeStats;
-    const z = this.#lastSizeAt;
-    sz[z]++;
-    if (requested > 0) {
-      sz[z + 1] += requested;
-      sz[z + 2]++;
-    }
+    this.#sizes.add(size, requested);
     const tot = this.#stackTotals;
     const t = 4 * stack;
     tot[t]++;
@@ -662,19 +630,7 @@ export class TraceAnalyzer implements EventSink {
     r.sites = [...this.#sites].sort((a, b) =>
       b.allocBytes - a.allocBytes || b.allocs - a.allocs
     );
-    const sz = this.#sizeStats;
-    r.sizes = [...this.#sizes].sort((a, b) => a[0] - b[0]).map(([size, z]) => {
-      const [count, requested, known] = sz.subarray(z, z + 3);
-      return {
-        size,
-        count,
-        requested,
-        known,
-        fragmentation: known === 0
-          ? 0
-          : (size * known - requested) / (size * known),
-      };
-    });
+    r.sizes = this.#sizes.rows();
     return r;
   }
 
