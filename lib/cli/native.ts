@@ -71,8 +71,8 @@ ${SITE_HELP}
 
 Needs: ptrace permitted (CAP_SYS_PTRACE, or Yama ptrace_scope 0 or 1 for a
 child; -p needs the same user and ptrace_scope 0, or CAP_SYS_PTRACE);
---allow-all for Deno (FFI, and reading /proc/PID/maps, which Deno grants only
-with --allow-all); and, for --breakpoints' stacks, libunwind8 (Debian).
+--allow-all for Deno with no --deny-* flag (FFI, and reading /proc/PID/maps,
+which Deno grants only then); and, for --breakpoints' stacks, libunwind8.
 
 Example:
   alloctrace native --pprof heap.pb.gz -- ./myprog input.txt
@@ -136,6 +136,18 @@ function _needAllowAll(): void {
     throw new Error(
       `native needs --allow-all (FFI, running the program, /proc/PID/maps; ` +
         `missing: ${missing.join(", ")}): run deno with -A`,
+    );
+  }
+  // Every query says "granted" under -A with a --deny-* flag too, but Deno
+  // then refuses /proc/PID/maps (it wants all access), and the tracer would
+  // see no image: "0 allocations", exit 0. Asked of the maps themselves.
+  try {
+    Deno.readTextFileSync("/proc/self/maps");
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotCapable)) return;
+    throw new Error(
+      "native needs --allow-all with no --deny-* flag (Deno reads " +
+        "/proc/PID/maps only then): run deno with -A",
     );
   }
 }

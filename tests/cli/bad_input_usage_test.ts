@@ -348,6 +348,17 @@ kill $p; exit $c`,
     stderr: /^alloctrace: native needs --allow-all/,
   },
   {
+    // Deno reads /proc/PID/maps only under --allow-all with no --deny-*;
+    // every query said "granted", so the run went on: "0 allocations", exit 0.
+    name:
+      "native under -A with a --deny-* flag says it needs --allow-all, not 0 allocations",
+    args: ["native", "--", "/bin/true"],
+    perms: ["--no-prompt", "-A", "--deny-env=TMPDIR"],
+    code: 1,
+    stderr:
+      /^alloctrace: native needs --allow-all with no --deny-\* flag \(.*\): run deno with -A$/,
+  },
+  {
     name: "workloads takes no argument: the house style, exit 2",
     args: ["workloads", "extra"],
     code: 2,
