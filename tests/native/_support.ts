@@ -6,7 +6,7 @@
  * @module
  */
 import { assertEquals } from "../_assert.ts";
-import { run } from "../_run.ts";
+import { ROOT, run } from "../_run.ts";
 import { type NativeEvent, traceNative } from "../../lib/native/tracer.ts";
 
 /** Whether `cmd --version` runs. */
@@ -119,6 +119,24 @@ export function checkPairs(
     }
     assertEquals(n, pairs, `${what}: malloc/free pairs of thread ${t}`);
   }
+}
+
+/**
+ * `deno run -A main.ts native <args>` with the current Deno, from the
+ * project's root, not yet spawned: for the tests that signal the tracer,
+ * attach to a running program or watch it while it runs.
+ */
+export function nativeCommand(
+  args: string[],
+  stdout: "piped" | "null" = "piped",
+  stderr: "piped" | "null" = "piped",
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "native", ...args],
+    cwd: ROOT,
+    stdout,
+    stderr,
+  });
 }
 
 /**

@@ -14,8 +14,15 @@
  *   hooks stayed in and the program later died of SIGTRAP.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { alloctrace, ROOT } from "../_run.ts";
-import { compile, dir, mallocBytes, pidFrom, skip } from "./_support.ts";
+import { alloctrace } from "../_run.ts";
+import {
+  compile,
+  dir,
+  mallocBytes,
+  nativeCommand,
+  pidFrom,
+  skip,
+} from "./_support.ts";
 
 // The attach is held up on purpose: the program is in vfork() until its
 // child exits, and a thread there does not stop for the tracer (the wait is
@@ -165,24 +172,10 @@ Deno.test({
       const json = `${dir}/churn.json`;
       for (let i = 0; i < 3; i++) {
         // A hang is a failure, not a stuck suite: killed after 2 minutes.
-        const child = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "main.ts",
-            "native",
-            "-q",
-            "-p",
-            String(pid),
-            "--duration",
-            "1",
-            "--json",
-            json,
-          ],
-          cwd: ROOT,
-          stdout: "null",
-          stderr: "piped",
-        }).spawn();
+        const child = nativeCommand(
+          ["-q", "-p", String(pid), "--duration", "1", "--json", json],
+          "null",
+        ).spawn();
         const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
         const out = await child.output();
         clearTimeout(timer);

@@ -3,8 +3,14 @@
  * a clean detach (by --duration, or Ctrl-C): the program runs on, untraced.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { ROOT } from "../_run.ts";
-import { compile, dir, mallocBytes, pidFrom, skip } from "./_support.ts";
+import {
+  compile,
+  dir,
+  mallocBytes,
+  nativeCommand,
+  pidFrom,
+  skip,
+} from "./_support.ts";
 
 const SERVER = `#include <stdio.h>
 #include <stdlib.h>
@@ -59,22 +65,13 @@ Deno.test({
       const pid = await pidFrom(pidFile, 200);
       assertTrue(pid > 0, "the program started");
       const attach = (extra: string[]) =>
-        new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "main.ts",
-            "native",
-            "-p",
-            String(pid),
-            "--json",
-            `${dir}/attach.json`,
-            ...extra,
-          ],
-          cwd: ROOT,
-          stdout: "piped",
-          stderr: "piped",
-        });
+        nativeCommand([
+          "-p",
+          String(pid),
+          "--json",
+          `${dir}/attach.json`,
+          ...extra,
+        ]);
       const byDuration = await attach(["--duration", "1"]).output();
       const err = new TextDecoder().decode(byDuration.stderr);
       if (byDuration.code !== 0 && /not permitted/.test(err)) {
@@ -173,21 +170,12 @@ Deno.test({
     try {
       const pid = await pidFrom(pidFile, 200);
       assertTrue(pid > 0, "the program started");
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "main.ts",
-          "native",
-          "-p",
-          String(pid),
-          "--json",
-          `${dir}/headless.json`,
-        ],
-        cwd: ROOT,
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const child = nativeCommand([
+        "-p",
+        String(pid),
+        "--json",
+        `${dir}/headless.json`,
+      ]).spawn();
       const status = () =>
         Deno.readTextFile(`/proc/${pid}/status`).catch(() => "");
       const tracer = async () =>

@@ -11,6 +11,7 @@ import {
   checkPairs,
   compile,
   dir,
+  nativeCommand,
   pidFrom,
   skip,
   skipBreakpoints,
@@ -356,21 +357,13 @@ int main(int argc, char **argv) {
 `,
     );
     const pidFile = `${dir}/sleeper.pid`;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "main.ts",
-        "native",
-        "--json",
-        `${dir}/sleeper.json`,
-        "--",
-        bin,
-        pidFile,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = nativeCommand([
+      "--json",
+      `${dir}/sleeper.json`,
+      "--",
+      bin,
+      pidFile,
+    ]).spawn();
     const pid = await pidFrom(pidFile, 200, 50);
     assertTrue(pid > 0, "the program started");
     const t0 = performance.now();

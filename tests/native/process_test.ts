@@ -4,11 +4,12 @@
  * vfork child's calls charged to it, and job control passing through.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { alloctrace, ROOT } from "../_run.ts";
+import { alloctrace } from "../_run.ts";
 import type { NativeEvent } from "../../lib/native/tracer.ts";
 import {
   compile,
   dir,
+  nativeCommand,
   pidFrom,
   skip,
   skipBreakpoints,
@@ -370,12 +371,8 @@ for (const mode of ["inject", "breakpoints"] as const) {
       assertEquals(await readNums(btick), [150, 1], "untraced");
 
       const [pidFile, tickFile] = files(mode);
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "main.ts",
-          "native",
+      const child = nativeCommand(
+        [
           "-q",
           ...(mode === "inject" ? [] : ["--breakpoints"]),
           "--",
@@ -383,10 +380,8 @@ for (const mode of ["inject", "breakpoints"] as const) {
           pidFile,
           tickFile,
         ],
-        cwd: ROOT,
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
+        "null",
+      ).spawn();
       const pid = await started(pidFile, tickFile);
       assertTrue(
         await stopsOn(pid, tickFile, "SIGSTOP"),
