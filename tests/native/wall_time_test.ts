@@ -57,10 +57,15 @@ Deno.test({
       // <= offset <= time − before.
       const lo = Math.max(...marks.map((e, i) => e.time - ms[i][1]));
       const hi = Math.min(...marks.map((e, i) => e.time - ms[i][0]));
-      // (Slack for the two clocks' agreement, whatever the load: the stub
-      // and the tracer read one counter, paired with the tracer's clock
-      // within a microsecond or so; not a measure of how fast anything ran.)
-      const SLACK = 0.05;
+      // (Slack for the two clocks' agreement: the stub and the tracer read
+      // one counter, paired with the tracer's clock at each ring read. The
+      // pairing is usually within microseconds, but a tracer preempted
+      // around it has put events 0.09 ms (on a quiet CI machine) to 2.5 ms
+      // (at load 20) off, not yet explained (see StubClock.at). The ring-read
+      // times this test was written against were 13.7–20.1 ms off, so 5 ms
+      // still tells the two apart; it is not a measure of how fast anything
+      // ran.)
+      const SLACK = 5;
       assertTrue(
         lo <= hi + SLACK,
         `stacks ${stacks}: no one offset fits every call (${lo} > ${hi} ms)`,
