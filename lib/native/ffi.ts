@@ -71,6 +71,9 @@ const LIBC_SYMBOLS = {
     result: "pointer",
   },
   mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
   process_vm_readv: {
     parameters: ["i32", "buffer", "u64", "buffer", "u64", "u64"],
     result: "i64",

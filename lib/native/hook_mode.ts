@@ -52,6 +52,12 @@ export interface ModeSettings {
    * stack copied by process_vm_readv and unwound (the reference path).
    */
   stackCache: boolean;
+  /**
+   * The injected hooks' ring in memory the tracer maps too (default true;
+   * see ring_map.ts); false reads it by system call, as when the mapping
+   * cannot be made (for tests of that path).
+   */
+  sharedRing: boolean;
   /** Counts of stacks unwound and of stacks found by their hash. */
   stats: StackStats;
 }

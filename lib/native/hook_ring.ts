@@ -38,6 +38,11 @@ export { SIZE_EXPR } from "./alloc_call.ts";
 /** What the ring reader needs from the tracer. */
 export interface RingOptions {
   mem: RemoteMemory;
+  /**
+   * The region's first SHARED_BYTES as the tracer maps them (ring_map.ts):
+   * records read where the stubs wrote them. Null: by system call.
+   */
+  view: Uint8Array | null;
   pid: number;
   /** Where the region is mapped in the program. */
   region: number;
@@ -135,9 +140,12 @@ export class HookRing {
   readonly #threads = new Map<number, { tid: number; depth: number }>();
   #lastFs = -1;
   #last = { tid: 0, depth: 0 };
-  readonly #recBuf = new Uint8Array(CONTROL + CHUNK * RECORD_BYTES);
-  readonly #recView = new DataView(this.#recBuf.buffer);
-  readonly #recU32 = new Uint32Array(this.#recBuf.buffer);
+  // The records of a chunk: a copy (the control words, then the chunk), or
+  // the shared view itself; #base is where the chunk's first record is.
+  readonly #recBuf: Uint8Array;
+  readonly #recView: DataView;
+  readonly #recU32: Uint32Array;
+  #base = CONTROL;
   readonly #drawBuf = new Uint8Array(8 * 4096);
   readonly #drawU32 = new Uint32Array(this.#drawBuf.buffer);
   readonly #snapBatch = new Uint8Array(CHUNK * SNAPSHOT_BYTES);
@@ -167,6 +175,10 @@ export class HookRing {
   constructor(o: RingOptions) {
     this.#o = o;
     this.code = o.code;
+    this.#recBuf = o.view ?? new Uint8Array(CONTROL + CHUNK * RECORD_BYTES);
+    const b = this.#recBuf;
+    this.#recView = new DataView(b.buffer, b.byteOffset, b.length);
+    this.#recU32 = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
   }
 
   /** Writes the control words the stubs read; false when the memory is not there. */
@@ -354,17 +366,14 @@ export class HookRing {
     const o = this.#o;
     const at = this.#tail % RING_RECORDS;
     const count = Math.min(CHUNK, RING_RECORDS - at);
-    const recs = this.#recBuf.subarray(
-      CONTROL,
-      CONTROL + count * RECORD_BYTES,
-    );
-    if (
-      !o.mem.transfer(false, [
-        [this.#recBuf.subarray(0, CONTROL), o.region + LAYOUT.head],
-        [recs, o.region + LAYOUT.ring + at * RECORD_BYTES],
-      ])
-    ) return -1;
-    const head = this.#u64(0);
+    if (o.view !== null) this.#base = LAYOUT.ring + at * RECORD_BYTES;
+    else if (!this.#copyChunk(at, count)) return -1;
+    const base = this.#base;
+    // (The control words are where they are in the region: head at 0.)
+    const head = o.view !== null
+      ? Atomics.load(this.#recU32, 0) +
+        Atomics.load(this.#recU32, 1) * 4294967296
+      : this.#u64(0);
     // The records written, and which of them hold a stack copy (noted
     // for every record, without a branch: the rare copy is no path of its
     // own that V8 compiles this loop without and deoptimizes at).
@@ -374,10 +383,10 @@ export class HookRing {
     let n = 0;
     while (
       done < count && this.#tail + done < head &&
-      this.#u64(CONTROL + done * RECORD_BYTES) === this.#tail + done + 1 // written
+      this.#u64(base + done * RECORD_BYTES) === this.#tail + done + 1 // written
     ) {
       copies[n] = done;
-      n += (w[(CONTROL + done * RECORD_BYTES + 8) >>> 2] & REC_STACK) === 0
+      n += (w[(base + done * RECORD_BYTES + 8) >>> 2] & REC_STACK) === 0
         ? 0
         : 1;
       done++;
@@ -391,6 +400,19 @@ export class HookRing {
       this.#fillDraws(this.#u64(LAYOUT.drawIndex) + DRAWS_AHEAD);
     }
     return done < count || this.#tail >= head ? 0 : 1;
+  }
+
+  // Copies the control words and `count` records from index `at` into
+  // #recBuf; false when the memory is not there.
+  #copyChunk(at: number, count: number): boolean {
+    const o = this.#o;
+    return o.mem.transfer(false, [
+      [this.#recBuf.subarray(0, CONTROL), o.region + LAYOUT.head],
+      [
+        this.#recBuf.subarray(CONTROL, CONTROL + count * RECORD_BYTES),
+        o.region + LAYOUT.ring + at * RECORD_BYTES,
+      ],
+    ]);
   }
 
   // (Words are 8-byte aligned: two 32-bit loads, no DataView.)
@@ -445,7 +467,7 @@ export class HookRing {
 
   #record(i: number): void {
     const o = this.#o;
-    const at = CONTROL + i * RECORD_BYTES;
+    const at = this.#base + i * RECORD_BYTES;
     const type = this.#recU32[(at + 8) >>> 2];
     const kind = type & 0x3f;
     const slot = type >>> 8;
@@ -526,7 +548,7 @@ export class HookRing {
   // its hash's, or unwound, and then the hash goes into the program's table.
   #stackIdOf(i: number, entry: number, rsp: number): number {
     const hash = this.#recView.getBigUint64(
-      CONTROL + i * RECORD_BYTES + 56,
+      this.#base + i * RECORD_BYTES + 56,
       true,
     );
     const o = this.#o;
@@ -581,7 +603,7 @@ export class HookRing {
     const parts: [Uint8Array, number][] = [];
     for (let j = 0; j < n; j++) {
       const i = this.#copies[j];
-      const at = CONTROL + i * RECORD_BYTES;
+      const at = this.#base + i * RECORD_BYTES;
       const type = this.#recU32[(at + 8) >>> 2];
       const kind = type & 0x3f;
       if (kind === 0 || kind > 9) continue;

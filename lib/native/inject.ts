@@ -117,6 +117,13 @@ export const LAYOUT = {
     (STACK_IDS + STACK_PROBES) * 16,
 } as const;
 
+/**
+ * The region's first part, which the tracer may map too (ring_map.ts): the
+ * control words, the slots and the ring, everything the stubs write on
+ * every call and the tracer reads on every drain; none of it is code.
+ */
+export const SHARED_BYTES = LAYOUT.tramps;
+
 /** Bytes to map. */
 export const REGION_BYTES = LAYOUT.threads +
   (THREAD_SLOTS + STACK_PROBES) * 32;

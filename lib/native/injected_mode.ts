@@ -8,7 +8,6 @@
  * @module
  */
 
-import { REG } from "./ffi.ts";
 import {
   assemble,
   type HookSpec,
@@ -21,53 +20,40 @@ import { HookRing, type RingOptions, SIZE_EXPR } from "./hook_ring.ts";
 import type { HookedProcess, HookMode, ModeSettings } from "./hook_mode.ts";
 import { NATIVE_KINDS } from "./event.ts";
 import { wordOf } from "./tracee.ts";
+import {
+  RemoteSyscalls,
+  type RingView,
+  shareRing,
+  unshareRing,
+} from "./ring_map.ts";
 
 /**
- * Maps the region in `p` within ±2 GiB of `near` (one mmap syscall run by
- * `tid`, stopped on the int3 at `at`); its address, or -1.
+ * Maps the region within ±2 GiB of `near` (an mmap system call run by
+ * `sys`); its address, or -1.
  */
-function injectMmap(
-  p: HookedProcess,
-  tid: number,
-  at: number,
-  near: number,
-): number {
-  const t = p.tracee;
-  const regs = t.regs;
-  t.getRegs(tid);
-  const saved = regs.slice();
-  const w = t.peek(tid, at);
-  t.poke(tid, at, (w & ~0xffffn) | 0x050fn); // syscall
-  try {
-    for (let k = 1; k <= 32; k++) {
-      for (const hint of [near - k * 0x4000000, near + k * 0x4000000]) {
-        if (hint <= 0x10000) continue;
-        regs.set(saved);
-        regs[REG.rip] = BigInt(at);
-        regs[REG.rax] = 9n; // mmap
-        regs[REG.rdi] = BigInt(hint);
-        regs[REG.rsi] = BigInt(REGION_BYTES);
-        regs[REG.rdx] = 7n; // PROT_READ | PROT_WRITE | PROT_EXEC
-        regs[REG.r10] = 0x100022n; // MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE
-        regs[REG.r8] = 0xffffffffffffffffn;
-        regs[REG.r9] = 0n;
-        // Not a syscall to restart (a thread stopped inside one, attached).
-        regs[REG.orig_rax] = 0xffffffffffffffffn;
-        t.setRegs(tid);
-        t.step(tid);
-        t.getRegs(tid);
-        const r = BigInt.asIntN(64, regs[REG.rax]);
-        if (r === BigInt(hint)) return hint;
-        if (r === -1n || r === -12n || r === -13n) return -1; // EPERM, ENOMEM, EACCES
-      }
+function injectMmap(sys: RemoteSyscalls, near: number): number {
+  for (let k = 1; k <= 32; k++) {
+    for (const hint of [near - k * 0x4000000, near + k * 0x4000000]) {
+      if (hint <= 0x10000) continue;
+      const r = sys.call(
+        9, // mmap
+        hint,
+        REGION_BYTES,
+        7, // PROT_READ | PROT_WRITE | PROT_EXEC
+        0x100022, // MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE
+        -1,
+        0,
+      );
+      if (r === BigInt(hint)) return hint;
+      if (r === -1n || r === -12n || r === -13n) return -1; // EPERM, ENOMEM, EACCES
     }
-    return -1;
-  } finally {
-    t.poke(tid, at, w);
-    regs.set(saved);
-    t.setRegs(tid);
   }
+  return -1;
 }
+
+// An address in the region's int3 padding after the trampolines' common
+// return path (inject.ts), where a stopped thread can run a system call.
+const PAD = LAYOUT.code - 8;
 
 /** The injected hooks of one process. */
 export class InjectedMode implements HookMode {
@@ -76,17 +62,22 @@ export class InjectedMode implements HookMode {
   readonly #s: ModeSettings;
   readonly #ring: HookRing;
   readonly #opts: RingOptions;
+  /** The tracer's mapping of the ring (ring_map.ts), or null: read by system call. */
+  readonly #view: RingView | null;
+  #closed = false;
 
   private constructor(
     p: HookedProcess,
     s: ModeSettings,
     ring: HookRing,
     opts: RingOptions,
+    view: RingView | null,
   ) {
     this.#p = p;
     this.#s = s;
     this.#ring = ring;
     this.#opts = opts;
+    this.#view = view;
   }
 
   /**
@@ -124,8 +115,33 @@ export class InjectedMode implements HookMode {
         enter: kind === "realloc" || kind === "reallocarray",
       });
     }
-    const region = injectMmap(p, tid, at, p.libcStart);
+    let region = -1;
+    let view: RingView | null = null;
+    const sys = new RemoteSyscalls(t, tid, at);
+    try {
+      region = injectMmap(sys, p.libcStart);
+      if (region >= 0 && s.sharedRing) view = shareRing(p, sys, region);
+    } catch {
+      region = -1; // the region's ring could not be mapped again
+    } finally {
+      sys.end();
+    }
     if (region < 0) return null;
+    const mode = InjectedMode.#write(p, s, tid, region, specs, view);
+    if (mode === null) view?.close();
+    return mode;
+  }
+
+  // The stubs written into the region, the ring's control words, and the
+  // entries patched; null when something could not be.
+  static #write(
+    p: HookedProcess,
+    s: ModeSettings,
+    tid: number,
+    region: number,
+    specs: HookSpec[],
+    view: RingView | null,
+  ): InjectedMode | null {
     let code: Injection | null;
     try {
       code = assemble(region, specs);
@@ -136,13 +152,13 @@ export class InjectedMode implements HookMode {
     if (!p.mem.transfer(true, [[code.code, region + LAYOUT.tramps]])) {
       return null;
     }
-    const opts = InjectedMode.#ringOptions(p, s, region, code, specs);
+    const opts = InjectedMode.#ringOptions(p, s, region, code, specs, view);
     const ring = new HookRing(opts);
     if (!ring.init()) return null;
     for (const patch of code.patches) {
-      t.poke(tid, patch.entry, wordOf(patch.word));
+      p.tracee.poke(tid, patch.entry, wordOf(patch.word));
     }
-    return new InjectedMode(p, s, ring, opts);
+    return new InjectedMode(p, s, ring, opts, view);
   }
 
   static #ringOptions(
@@ -151,9 +167,11 @@ export class InjectedMode implements HookMode {
     region: number,
     code: Injection,
     specs: HookSpec[],
+    view: RingView | null,
   ): RingOptions {
     return {
       mem: p.mem,
+      view: view?.bytes ?? null,
       pid: p.pid,
       region,
       code,
@@ -178,7 +196,8 @@ export class InjectedMode implements HookMode {
   }
 
   drain(force: boolean): number {
-    return this.#ring.drain(force);
+    // (Closed: the view is unmapped.)
+    return this.#closed ? 0 : this.#ring.drain(force);
   }
 
   thread(tid: number, fs: number, rsp?: number): void {
@@ -189,10 +208,23 @@ export class InjectedMode implements HookMode {
     this.#ring.thread(fs, tid);
   }
 
-  forked(child: HookedProcess): HookMode {
+  forked(child: HookedProcess, tid: number): HookMode {
     const o = this.#opts;
+    if (this.#view !== null) {
+      // Its ring is still its parent's: its own before it runs. The
+      // syscalls run on the stubs' padding (int3s no code reaches).
+      const sys = new RemoteSyscalls(child.tracee, tid, o.region + PAD);
+      let own: boolean;
+      try {
+        own = unshareRing(child, sys, o.region, this.#view);
+      } finally {
+        sys.end();
+      }
+      if (!own) throw new Error("cannot give the fork child its own ring");
+    }
     const opts: RingOptions = {
       ...o,
+      view: null,
       mem: child.mem,
       pid: child.pid,
       moduleOf: (pc) => child.maps.moduleOf(pc),
@@ -202,7 +234,7 @@ export class InjectedMode implements HookMode {
     };
     const ring = this.#ring.forked(opts);
     if (ring === null) throw new Error("cannot read the fork child's ring");
-    return new InjectedMode(child, this.#s, ring, opts);
+    return new InjectedMode(child, this.#s, ring, opts, null);
   }
 
   remove(tid: number): void {
@@ -219,5 +251,8 @@ export class InjectedMode implements HookMode {
     this.#ring.codeChanged();
   }
 
-  close(): void {}
+  close(): void {
+    this.#closed = true;
+    this.#view?.close();
+  }
 }

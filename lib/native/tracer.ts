@@ -111,6 +111,11 @@ export interface NativeOptions {
    * {@link ModeSettings.stackCache}); false is the reference path for tests.
    */
   stackCache?: boolean;
+  /**
+   * The injected hooks' ring shared with the tracer (default true; see
+   * {@link ModeSettings.sharedRing}); false reads it by system call.
+   */
+  sharedRing?: boolean;
   /** Filled with how stacks were had (the injected hooks). */
   stats?: StackStats;
   /** Trace fork children too (default true); false lets them run untraced. */
@@ -175,6 +180,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       : null,
     rate,
     stackCache: opts.stackCache ?? true,
+    sharedRing: opts.sharedRing ?? true,
     stats: opts.stats ?? { unwound: 0, reused: 0 },
   };
   for (const k of NATIVE_KINDS) {
@@ -475,6 +481,8 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       alive.delete(tid);
       exiting.delete(tid);
       procOf.delete(tid);
+      // Its last thread gone: what its hooks hold (the ring's mapping) too.
+      if (proc?.mode && ![...procOf.values()].includes(proc)) proc.mode.close();
       if (tid === pid) exitCode = (s & 0x7f) === 0 ? sig : 128 + (s & 0x7f);
       continue;
     }
