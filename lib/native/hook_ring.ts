@@ -9,7 +9,7 @@
  */
 
 import type { Sampler } from "../runtime/sampling.ts";
-import { ElfUnwindInfo, unwindCopy, type UnwindModule } from "./eh_unwind.ts";
+import { CopyUnwinder } from "./copy_unwind.ts";
 import {
   DRAWS,
   type Injection,
@@ -30,10 +30,6 @@ import {
 import type { RemoteMemory } from "./remote.ts";
 import type { ModuleAt } from "./proc_maps.ts";
 import { FREE_KIND, NATIVE_KINDS, type NativeFrame } from "./event.ts";
-
-// Re-exported for injected_mode.ts, which imports it from here; it lives
-// with the rest of an allocation call's size rule in alloc_call.ts.
-export { SIZE_EXPR } from "./alloc_call.ts";
 
 /** What the ring reader needs from the tracer. */
 export interface RingOptions {
@@ -168,13 +164,13 @@ export class HookRing {
   #reused = 0;
   readonly #toRelease: number[] = [];
   readonly #zero8 = new Uint8Array(8);
-  readonly #frameCache = new Map<number, NativeFrame>();
-  readonly #ehInfos = new Map<string, ElfUnwindInfo | null>();
+  readonly #unwinder: CopyUnwinder;
 
   /** A reader for the region `o.region`, whose code `o.code` is written. */
   constructor(o: RingOptions) {
     this.#o = o;
     this.code = o.code;
+    this.#unwinder = new CopyUnwinder(o.moduleOf, (pc) => this.#isCode(pc));
     this.#recBuf = o.view ?? new Uint8Array(CONTROL + CHUNK * RECORD_BYTES);
     const b = this.#recBuf;
     this.#recView = new DataView(b.buffer, b.byteOffset, b.length);
@@ -626,8 +622,7 @@ export class HookRing {
     }
   }
 
-  // A copied stack, unwound: the snapshot holds rbp, rbx, r12–r15, the
-  // byte count, then the stack from the entry's rsp up.
+  // A copied stack, unwound (see CopyUnwinder.frames).
   #stackOf(
     i: number,
     entry: number,
@@ -640,63 +635,7 @@ export class HookRing {
       k * SNAPSHOT_BYTES,
       (k + 1) * SNAPSHOT_BYTES,
     );
-    const view = new DataView(snap.buffer, snap.byteOffset, snap.length);
-    const word = (o: number) => Number(view.getBigUint64(o, true));
-    const n = Number(view.getBigInt64(56, true));
-    if (n <= 0) return [];
-    const regs = new Map<number, number>([
-      [7, rsp],
-      [6, word(0)],
-      [3, word(8)],
-      [12, word(16)],
-      [13, word(24)],
-      [14, word(32)],
-      [15, word(40)],
-    ]);
-    // (The stub put the real return address back over the trampoline's.)
-    const pcs = unwindCopy(
-      entry,
-      regs,
-      snap.subarray(64, 64 + n),
-      (pc) => this.#ehModuleOf(pc),
-      (pc) => this.#isCode(pc),
-      64,
-      reach,
-    );
-    return pcs.map((pc, j) => this.#frameOf(pc, j > 0));
-  }
-
-  #ehModuleOf(pc: number): UnwindModule | null {
-    const mod = this.#o.moduleOf(pc);
-    if (mod.path === "?" || mod.path.startsWith("[")) return null;
-    let info = this.#ehInfos.get(mod.path);
-    if (info === undefined) {
-      info = ElfUnwindInfo.load(mod.file ?? mod.path);
-      this.#ehInfos.set(mod.path, info);
-    }
-    return info === null ? null : { info, bias: pc - mod.rel };
-  }
-
-  #frameOf(pc: number, isReturn: boolean): NativeFrame {
-    const key = isReturn ? pc : -pc;
-    let f = this.#frameCache.get(key);
-    if (f === undefined) {
-      const mod = this.#o.moduleOf(pc);
-      const m = this.#ehModuleOf(pc);
-      // Names like libunwind's: the symbol at or before the address (the
-      // call's, for a return address).
-      const sym = m?.info.symbol(pc - m.bias - (isReturn ? 1 : 0));
-      f = {
-        pc,
-        name: sym?.name ?? "",
-        off: sym?.off ?? 0,
-        module: mod.path,
-        rel: mod.rel,
-      };
-      if (mod.file !== undefined) f.file = mod.file;
-      this.#frameCache.set(key, f);
-    }
-    return f;
+    return this.#unwinder.frames(snap, entry, rsp, reach);
   }
 
   #releaseSlots(): void {

@@ -16,7 +16,8 @@ import {
   REC_FREE,
   REGION_BYTES,
 } from "./inject.ts";
-import { HookRing, type RingOptions, SIZE_EXPR } from "./hook_ring.ts";
+import { HookRing, type RingOptions } from "./hook_ring.ts";
+import { SIZE_EXPR } from "./alloc_call.ts";
 import type { HookedProcess, HookMode, ModeSettings } from "./hook_mode.ts";
 import { NATIVE_KINDS } from "./event.ts";
 import { wordOf } from "./tracee.ts";
