@@ -12,7 +12,13 @@
  * shared: read the ratios, not the times; on a loaded machine the CPU
  * ratio is the steadier one).
  *
+ * `--against DIR` runs another checkout's `native` (DIR/main.ts) right
+ * after each of ours, for before/after figures side by side, and prints
+ * the median of ours over its; `--only sampled,stacks,no-stacks` keeps
+ * those of the three native rows.
+ *
  *   deno run -A bench/native_vs_tools.ts [--pairs 100000,1000000] [--repeat 2] [--no-ltrace]
+ *     [--against ../baseline] [--only sampled]
  *
  * @module
  */
@@ -25,8 +31,12 @@ const { values } = parseArgs({
     pairs: { type: "string", default: "100000,1000000" },
     repeat: { type: "string", default: "2" },
     "no-ltrace": { type: "boolean", default: false },
+    against: { type: "string" },
+    only: { type: "string", default: "no-stacks,stacks,sampled" },
   },
 });
+/** The label's mark of the `--against` checkout's rows. */
+const AGAINST = "(against)";
 const dir = await Deno.makeTempDir({ prefix: "alloctrace-native-bench-" });
 const root = new URL("../", import.meta.url).pathname;
 
@@ -64,11 +74,11 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
     }).output();
     if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
   }
-  const native = (opts: string[]) => (prog: string, n: string) =>
+  const native = (opts: string[], from = root) => (prog: string, n: string) =>
     measure(Deno.execPath(), [
       "run",
       "-A",
-      `${root}main.ts`,
+      `${from}main.ts`,
       "native",
       "-q",
       ...opts,
@@ -82,10 +92,28 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
       "heaptrack",
       (prog, n) => measure("heaptrack", ["-o", `${dir}/ht`, prog, n]),
     ],
-    ["native --no-stacks", native(["--no-stacks"])],
-    ["native (stacks)", native([])],
-    ["native --memprofilerate 524288", native(["--memprofilerate", "524288"])],
   ];
+  const only = values.only!.split(",");
+  const against = values.against === undefined
+    ? undefined
+    : new URL(values.against.replace(/\/?$/, "/"), `file://${Deno.cwd()}/`)
+      .pathname;
+  for (
+    const [key, label, opts] of [
+      ["no-stacks", "native --no-stacks", ["--no-stacks"]],
+      ["stacks", "native (stacks)", []],
+      ["sampled", "native --memprofilerate 524288", [
+        "--memprofilerate",
+        "524288",
+      ]],
+    ] as const
+  ) {
+    if (!only.includes(key)) continue;
+    tools.push([label, native([...opts])]);
+    if (against !== undefined) {
+      tools.push([`${label} ${AGAINST}`, native([...opts], against)]);
+    }
+  }
   const repeat = Number(values.repeat);
   const median = (xs: number[]) => {
     const v = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
@@ -137,7 +165,7 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
             }×)`;
           }
           console.log(
-            `  run ${r + 1}  ${label.padEnd(32)} ${run.s.toFixed(2)} s  CPU ${
+            `  run ${r + 1}  ${label.padEnd(42)} ${run.s.toFixed(2)} s  CPU ${
               run.cpu.toFixed(2)
             } s  ${
               (run.s * 1e6 / (2 * Number(n))).toFixed(2)
@@ -146,8 +174,19 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
         }
       }
       for (const [label, rt] of ratios) {
+        const base = ratios.get(`${label} ${AGAINST}`);
+        if (base !== undefined) {
+          // Ours over the other checkout's, run by run, then the median.
+          const mine = (k: "wall" | "cpu") =>
+            median(rt[k].map((x, i) => x / base[k][i])).toFixed(2);
+          summary.push(
+            `${title.padEnd(24)} ${label.padEnd(42)} ${
+              mine("wall")
+            }× the other checkout's wall, ${mine("cpu")}× CPU`,
+          );
+        }
         summary.push(
-          `${title.padEnd(24)} ${label.padEnd(32)} ${
+          `${title.padEnd(24)} ${label.padEnd(42)} ${
             median(rt.wall).toFixed(2)
           }× heaptrack wall, ${median(rt.cpu).toFixed(2)}× CPU`,
         );
