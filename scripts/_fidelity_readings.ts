@@ -19,6 +19,7 @@ import {
   percentile,
   type RunFigures,
   runsWithinMedian,
+  runsWithinSpread,
   spread,
 } from "./_real_runs.ts";
 
@@ -146,7 +147,11 @@ export function rangeVerdict(
     met: out === 0,
     detail: `${out} of ${sim.length} cycles outside${
       out > 0 ? `, worst ${(worst * 100).toFixed(1)}% beyond` : ""
-    } (cycles: real ${cycles.join(" ")}, sim ${sim.length})`,
+    } (cycles: real ${
+      cycles.join(" ")
+    }, sim ${sim.length}); real runs meeting it on every cycle (each against the others' spread): ${
+      runsWithinSpread(real, grain)
+    }/${real.length}`,
   }, {
     target: `${title} within 10% of the median of ${real.length} real runs${
       grain > 0 ? ` (± ${grain} of grain)` : ""
@@ -257,16 +262,18 @@ async function committedShapes(): Promise<Map<string, string[]>> {
  * path started an M or flushed an mcache, whether the reclaimer ran), so a
  * shape is sim-only when none of the `--runs` real runs here and none of
  * the committed real runs (tests/testdata/fidelity/shapes-go1.19.txt)
- * prints it. Each model shape some but not all real runs print is listed
- * with how many do; real-only shapes are those every real run here prints.
+ * prints it (`withCommitted` false: none of the real runs here). Each
+ * model shape some but not all real runs print is listed with how many do;
+ * real-only shapes are those every real run here prints.
  */
 export async function shapeReport(
   name: string,
   reals: TraceFigures[],
   sim: TraceFigures,
   shown: number,
+  withCommitted = true,
 ): Promise<Verdict> {
-  const committed = await committedShapes();
+  const committed = withCommitted ? await committedShapes() : new Map();
   const runsOf = (s: string) => reals.filter((r) => r.shapes.has(s)).length;
   const simShapes = [...sim.shapes.keys()];
   const simOnly = simShapes.filter((s) => runsOf(s) === 0 && !committed.has(s));
@@ -312,6 +319,8 @@ export async function shapeReport(
     target: "no line shape only in the simulated trace",
     met: simOnly.length === 0,
     detail:
-      `${simOnly.length} shapes no real run prints (${reals.length} runs of ${name} and the committed data)`,
+      `${simOnly.length} shapes no real run prints (${reals.length} runs of ${name}${
+        withCommitted ? " and the committed data" : ", fresh only"
+      })`,
   };
 }

@@ -99,7 +99,8 @@ export async function committedRuns(
  * The committed untraced real runs of `command` (`PROGRAM -FLAG VALUE` as
  * fidelity_compare runs it) in `PROGRAM-VALUE-gctrace.txt` (`# run`
  * headers naming the command, then gctrace lines), each run's cycles. Runs
- * of another command are left out: binarytrees' committed runs are of
+ * of another command are left out (`dir`: the same file in another
+ * folder, e.g. fresh runs of fidelity_compare's `--real-traces DIR`): binarytrees' committed runs are of
  * `-depth 14 -quiet`, without the fmt.Printf lines whose allocations move
  * its cycles (median 17 cycles where the printing program's is 18).
  */
@@ -107,11 +108,12 @@ export async function committedGCTraces(
   program: string,
   value: number,
   command: string,
+  dir?: string,
 ): Promise<GCLine[][]> {
-  const url = new URL(
-    `../tests/testdata/fidelity/${program}-${value}-gctrace.txt`,
-    import.meta.url,
-  );
+  const name = `${program}-${value}-gctrace.txt`;
+  const url = dir === undefined
+    ? new URL(`../tests/testdata/fidelity/${name}`, import.meta.url)
+    : new URL(`file://${Deno.realPathSync(dir)}/${name}`);
   const text = await Deno.readTextFile(url).catch(() => "");
   const heads = [...text.matchAll(/^# run .*$/gm)].map((m) => m[0]);
   return text.split(/^# run .*$/m).slice(1).filter((_, i) =>
@@ -237,12 +239,42 @@ export function medianReading(
  * ```
  */
 export function runsWithinMedian(real: number[][], grain = 0): number {
+  return _leaveOneOut(real, (others, x) => medianReading(others, x, grain).ok);
+}
+
+/**
+ * Runs of `real` whose every cycle `within` accepts against that cycle's
+ * figures in the other runs (a cut-off gctrace line, NaN, is no figure; a
+ * cycle no other run has holds a run to nothing).
+ */
+function _leaveOneOut(
+  real: number[][],
+  within: (others: number[], x: number) => boolean,
+): number {
   return real.filter((run, j) =>
     run.every((x, i) => {
       const others = real.filter((r, k) => k !== j && i < r.length)
         .map((r) => r[i]).filter((v) => !Number.isNaN(v));
-      return Number.isNaN(x) || others.length === 0 ||
-        medianReading(others, x, grain).ok;
+      return Number.isNaN(x) || others.length === 0 || within(others, x);
     })
   ).length;
+}
+
+/**
+ * How many real runs meet the spread reading themselves on every cycle
+ * they have, each against [0.9 × P10, 1.1 × P90] of the other runs (leave
+ * one out; `spread`'s rule, min–max below ten runs): what holding the
+ * model to the real spread asks of real Go, run to run. A cycle no other
+ * run has, or a cut-off gctrace line (NaN), holds a run to nothing.
+ *
+ * @example
+ * ```ts
+ * import { runsWithinSpread } from "./_real_runs.ts";
+ * // The third run's second cycle is beyond 1.1 × the others' maximum.
+ * const runs = [[10, 20], [10, 21], [11, 30], [10, 20]];
+ * if (runsWithinSpread(runs) !== 3) throw new Error("leave one out");
+ * ```
+ */
+export function runsWithinSpread(real: number[][], grain = 0): number {
+  return _leaveOneOut(real, (others, x) => spread(others, x, grain).ok);
 }

@@ -10,6 +10,7 @@ import {
   medianReading,
   parseTracedRuns,
   runsWithinMedian,
+  runsWithinSpread,
   spread,
 } from "../../scripts/_real_runs.ts";
 import { analyze } from "../../scripts/_trace_figures.ts";
@@ -123,4 +124,18 @@ Deno.test("fidelity runs: the median reading holds a cycle to 10% of the real me
   assertEquals(runsWithinMedian([[10, 20], [10, 21], [11, 30], [10, 20]]), 3);
   assertEquals(runsWithinMedian([[10, 20], [10, 21, 5], [11, 21]]), 3);
   assertEquals(runsWithinMedian([[10], [10], [12]]), 2);
+});
+
+Deno.test("fidelity runs: the spread reading counts the real runs within [0.9 P10, 1.1 P90] of the others", () => {
+  // Below ten runs the others' min–max: the third run's second cycle (30)
+  // is beyond 1.1 × 21 = 23.1; its first (11) is within 0.9 × 10 – 1.1 × 10.
+  assertEquals(runsWithinSpread([[10, 20], [10, 21], [11, 30], [10, 20]]), 3);
+  // 7.9 < 0.9 × 9 = 8.1: the low run is out too.
+  assertEquals(runsWithinSpread([[9], [10], [10], [7.9]]), 3);
+  // gctrace's whole MB widens the window by the grain.
+  assertEquals(runsWithinSpread([[3], [3], [4]], 1), 3);
+  assertEquals(runsWithinSpread([[3], [3], [4]]), 2);
+  // A cycle no other run has holds the run to nothing; a cut line (NaN)
+  // neither.
+  assertEquals(runsWithinSpread([[10, 20], [10, 21, 5], [11, NaN]]), 3);
 });
