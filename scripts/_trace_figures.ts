@@ -114,6 +114,12 @@ export interface TraceFigures {
   allocAtGC: number[];
   peakLive: number;
   shapes: Map<string, number>;
+  /**
+   * Runtime frames as printed, arguments and addresses left out:
+   * `runtime.refill runtime/mcache.go:181 +0x152` (issue 16 item 3: a
+   * shape hides a wrong line or offset, `mheap.go:858` where Go has 855).
+   */
+  runtimeFrames: Map<string, number>;
   gc: GCLine[];
   /** Records before the first one whose stack reaches main.main. */
   startup: { count: number; bytes: number };
@@ -138,6 +144,7 @@ export async function analyze(
     allocAtGC: [],
     peakLive: 0,
     shapes: new Map(),
+    runtimeFrames: new Map(),
     gc: [],
     startup: { count: 0, bytes: 0 },
     tail: [],
@@ -168,6 +175,8 @@ export async function analyze(
   // between two buffered chunks of the trace) ends with its own newline:
   // the record's line goes on in the next one.
   let carry = "";
+  /** The function line before a file line (a runtime frame's). */
+  let frameFunc = "";
   const line = (s: string) => {
     if (carry !== "") {
       s = carry + s;
@@ -193,6 +202,13 @@ export async function analyze(
       }
     }
     bump(f.shapes, shapeOf(s));
+    if (s[0] === "\t" && frameFunc !== "") {
+      bump(
+        f.runtimeFrames,
+        `${frameFunc} ${s.slice(1).replace(/ fp=.*$/, "")}`,
+      );
+    }
+    frameFunc = s.startsWith("runtime.") ? s.slice(0, s.lastIndexOf("(")) : "";
     if (s === "") {
       if (kind !== "gc") endRecord();
       return;

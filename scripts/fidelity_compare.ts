@@ -119,6 +119,9 @@ interface Setup {
 interface Shapes {
   real: Set<string>;
   sim: Map<string, number>;
+  /** Runtime frames with their lines and offsets (TraceFigures.runtimeFrames). */
+  realFrames: Set<string>;
+  simFrames: Map<string, number>;
 }
 
 /**
@@ -366,9 +369,15 @@ async function compareCase(
     shapesShown,
     !freshOnly,
   );
-  for (const r of reals) for (const k of r.shapes.keys()) shapes.real.add(k);
+  for (const r of reals) {
+    for (const k of r.shapes.keys()) shapes.real.add(k);
+    for (const k of r.runtimeFrames.keys()) shapes.realFrames.add(k);
+  }
   for (const [k, n] of sim.shapes) {
     shapes.sim.set(k, (shapes.sim.get(k) ?? 0) + n);
+  }
+  for (const [k, n] of sim.runtimeFrames) {
+    shapes.simFrames.set(k, (shapes.simFrames.get(k) ?? 0) + n);
   }
   if (c.target) {
     console.log(
@@ -569,7 +578,12 @@ async function main() {
       return;
     }
     const all: [string, Verdict][] = [];
-    const shapes: Shapes = { real: new Set(), sim: new Map() };
+    const shapes: Shapes = {
+      real: new Set(),
+      sim: new Map(),
+      realFrames: new Set(),
+      simFrames: new Map(),
+    };
     for (const c of cases) {
       for (
         const v of await compareCase(c, bins.get(c.program)!, setup, shapes)
@@ -587,6 +601,17 @@ async function main() {
       );
       for (const k of never.slice(0, shapesShown)) {
         console.log(`    sim only ×${shapes.sim.get(k)}: ${k}`);
+      }
+      // Issue 16 item 3: a shape hides lines and offsets ("mheap.go:858
+      // where Go has 855"): the runtime frames as printed.
+      const frames = [...shapes.simFrames.keys()].filter((k) =>
+        !shapes.realFrames.has(k)
+      );
+      console.log(
+        `runtime frames (function, file:line +0xoff) of every simulated trace here (${shapes.simFrames.size}) against every real trace here (${shapes.realFrames.size}): ${frames.length} never printed by real Go`,
+      );
+      for (const k of frames.slice(0, shapesShown)) {
+        console.log(`    sim only ×${shapes.simFrames.get(k)}: ${k}`);
       }
     }
     const line = ([name, v]: [string, Verdict]) =>

@@ -139,3 +139,19 @@ Deno.test("fidelity runs: the spread reading counts the real runs within [0.9 P1
   // neither.
   assertEquals(runsWithinSpread([[10, 20], [10, 21, 5], [11, NaN]]), 3);
 });
+
+Deno.test("fidelity runs: a trace's runtime frames keep their file:line and offset, without arguments or addresses", async () => {
+  // Issue 16 item 3: shapes (decimal → N) hide a wrong line or offset.
+  const text = "tracefree(0xc000408000, 0xa000)\ngoroutine 0 [idle]:\n" +
+    "runtime.(*mheap).reclaimChunk(0xc00001c000?, 0x1, 0x8)\n" +
+    "\truntime/mheap.go:855 +0x2a5 fp=0xc0000 sp=0xc0000 pc=0x4255e5\n" +
+    "main.f(0x1)\n\tmain.go:1 +0x1\n" +
+    "created by runtime.gcenable\n\truntime/mgc.go:178 +0x6b\n\n";
+  const f = await analyze(
+    ReadableStream.from([new TextEncoder().encode(text)]),
+  );
+  assertEquals([...f.runtimeFrames], [[
+    "runtime.(*mheap).reclaimChunk runtime/mheap.go:855 +0x2a5",
+    1,
+  ]]);
+});
