@@ -71,6 +71,8 @@ export interface TracedThreads {
   procOf: Map<number, Proc>;
   /** Thread `tid` of `proc` stopped at its exit (before it is continued). */
   threadExits(proc: Proc, tid: number): void;
+  /** The stubs' clock: paired again before the last rings are read. */
+  clock?: { sync(): number };
 }
 
 /**
@@ -135,6 +137,9 @@ export function detachAll(t: Tracee, th: TracedThreads): void {
     }
     stopped.set(tid, sig); // a signal of the program's: given back at the detach
   }
+  // (The wait above can be long: records made meanwhile would be
+  // extrapolated far past the last pairing.)
+  th.clock?.sync();
   for (const p of new Set(procOf.values())) {
     const any = [...stopped.keys()].find((tid) => procOf.get(tid) === p);
     if (any === undefined) continue;

@@ -70,7 +70,7 @@ import { InjectedMode } from "./injected_mode.ts";
 import { detachAll, plantRunning } from "./attach.ts";
 import { seizeRunning, seizeThread, spawnStopped, tgidOf } from "./seize.ts";
 import { type Proc, reachThrough } from "./traced_proc.ts";
-import { StubClock } from "./stub_clock.ts";
+import { stubClock } from "./stub_clock.ts";
 
 export type { NativeEvent, NativeFrame } from "./event.ts";
 export { subFlags8 } from "./breakpoint_mode.ts";
@@ -118,6 +118,11 @@ export interface NativeOptions {
   sharedRing?: boolean;
   /** Filled with how stacks were had (the injected hooks). */
   stats?: StackStats;
+  /**
+   * Filled at the end with the most (ms) an injected hook's event time can
+   * be off (StubClock.error, stub_clock.ts; NaN without a steady counter).
+   */
+  clock?: { error: number };
   /** Trace fork children too (default true); false lets them run untraced. */
   followForks?: boolean;
   /**
@@ -212,7 +217,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   const t0 = performance.now();
   // The hooks' events carry the time their stub saw them (stub_clock.ts);
   // the clock is read at each stop and before each reading of the rings.
-  const clock = new StubClock(c, t0);
+  const clock = stubClock(c, t0);
   const out: EventOut = opts.out ??
     new EventObjects(opts.onEvent ?? (() => {}));
   /** Process of each thread (a vfork child: its parent's, whose memory it runs on). */
@@ -452,7 +457,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   while (alive.size > 0) {
     if (attached && deadline?.()) {
       clock.sync();
-      detachAll(t, { alive, exiting, procOf, threadExits });
+      detachAll(t, { alive, exiting, procOf, threadExits, clock });
       exitCode = 0; // it runs on
       break;
     }
@@ -657,5 +662,6 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     t.cont(tid, SIGTRAP);
   }
   for (const p of new Set(procOf.values())) p.mode?.close();
+  if (opts.clock) opts.clock.error = clock.error;
   return exitCode;
 }
