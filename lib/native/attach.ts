@@ -11,6 +11,9 @@ import type { ModeSettings } from "./hook_mode.ts";
 import { InjectedMode } from "./injected_mode.ts";
 import { EV_EXIT, EV_STOP, SIGTRAP, type Tracee, WALL } from "./tracee.ts";
 import type { Proc } from "./traced_proc.ts";
+import { readCounterFor, type StubClock } from "./stub_clock.ts";
+
+const SIGSEGV = 11;
 
 /**
  * Plants the injected hooks into `root`, a running image whose threads
@@ -71,8 +74,11 @@ export interface TracedThreads {
   procOf: Map<number, Proc>;
   /** Thread `tid` of `proc` stopped at its exit (before it is continued). */
   threadExits(proc: Proc, tid: number): void;
-  /** The stubs' clock: paired again before the last rings are read. */
-  clock?: { sync(): number };
+  /**
+   * The stubs' clock: paired again before the last rings are read, and
+   * the counter read for a stub of a program that turned rdtsc off.
+   */
+  clock?: StubClock;
 }
 
 /**
@@ -107,6 +113,19 @@ export function detachAll(t: Tracee, th: TracedThreads): void {
     const sig = (s >> 8) & 0xff;
     const event = s >>> 16;
     if (event === EV_STOP) {
+      if (
+        th.clock !== undefined && !stopped.has(tid) && t.getRegs(tid) &&
+        procOf.get(tid)?.mode?.readsClock(Number(t.regs[REG.rip]))
+      ) {
+        // At a stub's rdtsc, perhaps with its SIGSEGV pending (the
+        // interrupt's stop is taken first), which would kill the program
+        // once let go, if it turned the counter off: one step, and the
+        // read is done here if it faults.
+        const sig = t.step(tid);
+        if (sig === SIGSEGV && t.getRegs(tid)) readCounterFor(t, tid, th.clock);
+        stopped.set(tid, sig === SIGSEGV || sig === SIGTRAP ? 0 : sig);
+        continue;
+      }
       stopped.set(tid, stopped.get(tid) ?? 0);
       continue;
     }
@@ -120,6 +139,17 @@ export function detachAll(t: Tracee, th: TracedThreads): void {
     }
     if (event !== 0) {
       t.cont(tid); // an exec or clone on its way: it stops next
+      continue;
+    }
+    if (
+      sig === SIGSEGV && th.clock !== undefined && t.getRegs(tid) &&
+      procOf.get(tid)?.mode?.readsClock(Number(t.regs[REG.rip]))
+    ) {
+      // A stub's rdtsc in a program that turned the counter off for itself
+      // (as in the tracer's loop): read here, past it, and let go with no
+      // signal (given back, the SIGSEGV killed the program).
+      readCounterFor(t, tid, th.clock);
+      stopped.set(tid, 0);
       continue;
     }
     if (sig === SIGTRAP && t.getRegs(tid)) {

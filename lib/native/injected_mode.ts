@@ -239,8 +239,18 @@ export class InjectedMode implements HookMode {
   }
 
   remove(tid: number): void {
+    const t = this.#p.tracee;
     for (const patch of this.#ring.code.patches) {
-      this.#p.tracee.poke(tid, patch.entry, wordOf(patch.orig));
+      t.poke(tid, patch.entry, wordOf(patch.orig));
+    }
+    // The stubs stay mapped: a thread inside the real malloc returns
+    // through its stub. In a program that turned rdtsc off for itself
+    // (PR_TSC_SIGSEGV), the stub's rdtsc would then kill it, with no
+    // tracer to read the counter: each read becomes xor eax, eax (a stamp
+    // no one reads).
+    for (const at of this.#ring.code.tscReads) {
+      t.setByte(tid, at, 0x31);
+      t.setByte(tid, at + 1, 0xc0);
     }
   }
 

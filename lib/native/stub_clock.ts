@@ -35,7 +35,8 @@
  * @module
  */
 
-import type { Libc } from "./ffi.ts";
+import { type Libc, REG } from "./ffi.ts";
+import type { Tracee } from "./tracee.ts";
 import { STAMP_SHIFT } from "./inject.ts";
 
 const PROT_RW = 3;
@@ -307,4 +308,22 @@ function _tscReader(c: Libc): () => number {
     def,
   );
   return () => fn.call();
+}
+
+/**
+ * Runs a stub's `rdtsc` for thread `tid` of a program that turned the
+ * counter off for itself (prctl PR_SET_TSC, PR_TSC_SIGSEGV: the read
+ * faulted, the thread is stopped at it with its registers in `t.regs`):
+ * the same counter read here, and the thread set past the instruction.
+ */
+export function readCounterFor(
+  t: Tracee,
+  tid: number,
+  clock: StubClock,
+): void {
+  const tsc = clock.tsc();
+  t.regs[REG.rax] = BigInt.asUintN(32, tsc);
+  t.regs[REG.rdx] = tsc >> 32n;
+  t.regs[REG.rip] += 2n;
+  t.setRegs(tid);
 }

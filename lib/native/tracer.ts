@@ -70,7 +70,7 @@ import { InjectedMode } from "./injected_mode.ts";
 import { detachAll, plantRunning } from "./attach.ts";
 import { seizeRunning, seizeThread, spawnStopped, tgidOf } from "./seize.ts";
 import { type Proc, reachThrough } from "./traced_proc.ts";
-import { stubClock } from "./stub_clock.ts";
+import { readCounterFor, stubClock } from "./stub_clock.ts";
 
 export type { NativeEvent, NativeFrame } from "./event.ts";
 export { subFlags8 } from "./breakpoint_mode.ts";
@@ -615,11 +615,7 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     ) {
       // A stub's rdtsc in a program that turned the counter off for itself
       // (prctl PR_SET_TSC): read here, the same counter, and run past it.
-      const tsc = clock.tsc();
-      t.regs[REG.rax] = BigInt.asUintN(32, tsc);
-      t.regs[REG.rdx] = tsc >> 32n;
-      t.regs[REG.rip] += 2n;
-      t.setRegs(tid);
+      readCounterFor(t, tid, clock);
       t.cont(tid);
       continue;
     }

@@ -157,6 +157,22 @@ export async function pidFrom(
 }
 
 /**
+ * `p`'s value, or null when it has not come after `ms` (a watchdog: what
+ * cannot end fails the test instead of hanging it).
+ */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<null>((r) => timer = setTimeout(() => r(null), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * The first 16 bytes of `malloc` in process `pid` and in ours (same libc),
  * read through thread `via` of it (a main thread that has ended has no
  * maps or memory any more).
