@@ -15,6 +15,7 @@ import type { EventHub } from "./events.ts";
 import {
   findObject,
   heapBitsClear,
+  heapBitsSetSmall,
   heapBitsSetType,
   MALLOC_HEADER_SIZE,
   MIN_SIZE_FOR_MALLOC_HEADER,
@@ -413,6 +414,8 @@ export class Malloc {
    * every allocation).
    */
   #fastSpc: Int16Array = new Int16Array(64);
+  /** What mallocgc charges the clock for one object of each span class. */
+  #allocCost: Float64Array = new Float64Array(0);
 
   /** Fills {@link #fastSpc} for `typ`; returns its entry. */
   #fastSpcOf(typ: GoType): number {
@@ -435,6 +438,14 @@ export class Malloc {
         ? this.#sizeToClass8[(size + 7) >>> 3]
         : this.#sizeToClass128[(size - 1024 + 127) >>> 7];
       spc = (sizeclass << 1) | (typ.noscan ? 1 : 0);
+      if (this.#allocCost.length === 0) {
+        const sizes = this.#classToSize;
+        this.#allocCost = new Float64Array(sizes.length * 2);
+        for (let i = 0; i < sizes.length * 2; i++) {
+          this.#allocCost[i] = COSTS.allocSmall +
+            sizes[i >>> 1] * COSTS.allocByte;
+        }
+      }
     }
     this.#fastSpc[typ.id] = spc;
     return spc;
@@ -447,7 +458,7 @@ export class Malloc {
    * (a small integer, returned unboxed), or -1 when the
    * allocation needs the full path (no free slot in the cached span, a
    * heap-profile sample due, an allocation consumer, a type or P that
-   * mallocgc must check or treat apart). Its bytecode (429 bytes) stays
+   * mallocgc must check or treat apart). Its bytecode (403 bytes) stays
    * under V8's per-function inlining limit (460), but with what it inlines
    * itself (the slot search, the heap bits, the counters) it no longer fits
    * a caller's cumulative budget (920) beside a workload's own inlined calls:
@@ -478,15 +489,17 @@ export class Malloc {
     span.allocBits[idx >>> 5] |= 1 << (idx & 31);
     span.freeindex = idx + 1;
     span.allocCount++;
+    const off = span.base + idx * size;
     const gc = this.#gc;
     const marking = gc.marking;
     if ((spc & 1) === 0) {
       if (!marking) this.#pacer.heapScan += typ.ptrdata;
-      heapBitsSetType(this.#heap, span, idx, typ, size, 0);
+      heapBitsSetSmall(this.#heap, span, idx, off >>> 3, typ, size >>> 3);
     }
-    this.#clock.now += COSTS.allocSmall + size * COSTS.allocByte;
+    // COSTS.allocSmall + size * COSTS.allocByte, the same double each time.
+    this.#clock.now += this.#allocCost[spc];
     if (marking) gc.markNew(span, idx);
-    return span.base + idx * size;
+    return off;
   }
 
   /**

@@ -353,7 +353,7 @@ export function heapBitsSetType(
 ): void {
   span.types![idx] = t.id + 1;
   const hw = header >>> 3;
-  const n = size / 8 - hw;
+  const n = (size >>> 3) - hw;
   const w0 = (span.base >>> 3) + idx * (n + hw) + hw;
   _setBits(heap.bits, w0, n, hw, t);
   if (span.needzero) {
@@ -362,6 +362,32 @@ export function heapBitsSetType(
     if (n <= 64) { for (let w = w0; w < w0 + n; w++) words[w] = 0; }
     else words.fill(0, w0, w0 + n);
     if (hw > 0) words[w0 - 1] = 0;
+  }
+}
+
+/**
+ * {@link heapBitsSetType} of a small object without an allocation header,
+ * whose `n` words start at heap word `w0` (the allocation fast path's:
+ * it has the slot's offset at hand). A type that fills the slot, the
+ * common case, is one copy of its mask.
+ */
+export function heapBitsSetSmall(
+  heap: MHeap,
+  span: MSpan,
+  idx: number,
+  w0: number,
+  t: GoType,
+  n: number,
+): void {
+  span.types![idx] = t.id + 1;
+  const bits = heap.bits;
+  const mask = t.ptrMask;
+  if (mask.length === n) { for (let j = 0; j < n; j++) bits[w0 + j] = mask[j]; }
+  else _setBits(bits, w0, n, 0, t);
+  if (span.needzero) {
+    const words = heap.mem;
+    if (n <= 64) { for (let w = w0; w < w0 + n; w++) words[w] = 0; }
+    else words.fill(0, w0, w0 + n);
   }
 }
 

@@ -144,7 +144,12 @@ export class MSpan {
     base: number = 0,
   ) {
     this.startAddr = startAddr;
-    this.base = base;
+    // Stored as an int32 while it is one: a single double stored here (the
+    // page heap's free list holds page numbers made by a division) makes V8
+    // keep the field as a heap number, and every `base + idx * size` of the
+    // allocation path then adds doubles and checks the sum back into a
+    // small integer.
+    this.base = base <= 0x7fffffff ? base | 0 : base;
     this.npages = npages;
     this.pageSize = pageSize;
   }
