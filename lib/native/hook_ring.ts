@@ -134,7 +134,10 @@ export class HookRing {
    * thread's) and its calls entered and not yet returned.
    */
   readonly #threads = new Map<number, { tid: number; depth: number }>();
-  #lastFs = -1;
+  // NaN, no thread pointer (not -1: V8 would keep it as a small integer
+  // until the first pointer, then change the object's shape, and the
+  // optimized code that relied on it was thrown away, once a run).
+  #lastFs = NaN;
   #last = { tid: 0, depth: 0 };
   // The records of a chunk: a copy (the control words, then the chunk), or
   // the shared view itself; #base is where the chunk's first record is.
@@ -160,6 +163,8 @@ export class HookRing {
   readonly #preloaded = new Map<number, number>();
   /** Indices in the chunk of the records that hold a stack copy. */
   readonly #copies = new Int32Array(CHUNK);
+  /** Record index in the chunk → the stack id of its copy (see #preloadStacks). */
+  readonly #copyIds = new Int32Array(CHUNK);
   /** Records of this chunk whose stack the program's table knew (see #record). */
   #reused = 0;
   readonly #toRelease: number[] = [];
@@ -463,13 +468,24 @@ export class HookRing {
 
   #record(i: number): void {
     const o = this.#o;
-    const at = this.#base + i * RECORD_BYTES;
-    const type = this.#recU32[(at + 8) >>> 2];
+    // Every word, whatever the record's kind, read here (not by #u64,
+    // whose one feedback serves every caller): a word read only on a rare
+    // path (the first stack copy, known stack, realloc or new thread met
+    // after V8 compiled this method) had no type feedback, and its read
+    // threw the optimized code away, ~3 times a sampled run.
+    const w = this.#recU32;
+    const q = (this.#base + i * RECORD_BYTES) >>> 2;
+    const type = w[q + 2];
+    const stamp = w[q + 3];
+    const fs = w[q + 4] + w[q + 5] * 4294967296;
+    const a = w[q + 6] + w[q + 7] * 4294967296;
+    const size = w[q + 8] + w[q + 9] * 4294967296;
+    const w40 = w[q + 10] + w[q + 11] * 4294967296;
+    const w48 = w[q + 12] + w[q + 13] * 4294967296;
+    const w56 = w[q + 14] + w[q + 15] * 4294967296;
     const kind = type & 0x3f;
     const slot = type >>> 8;
-    const fs = this.#u64(at + 16);
-    const a = this.#u64(at + 24);
-    const stamp = this.#recU32[(at + 12) >>> 2];
+    const copyId = this.#copyIds[i];
     let th = this.#last;
     if (fs !== this.#lastFs) {
       const t = this.#threads.get(fs);
@@ -478,7 +494,7 @@ export class HookRing {
         this.#threads.set(fs, th);
       } else th = t;
       if (!this.#threadEntry.has(fs) && kind !== REC_ENTER) {
-        this.#setStack(fs, this.#u64(at + 48)); // a thread not met at its start
+        this.#setStack(fs, w48); // a thread not met at its start
       }
       this.#lastFs = fs;
       this.#last = th;
@@ -499,8 +515,6 @@ export class HookRing {
     if (k < 0 || k >= NATIVE_KINDS.length || slot >= SLOTS) return;
     const copied = (type & REC_STACK) !== 0;
     const known = (type & REC_KNOWN) !== 0;
-    // A slot holding a stack copy is freed by us, once the call is over.
-    if (copied) this.#toRelease.push(slot);
     let nested = depth > 0;
     if (k === REALLOC || k === REALLOCARRAY) {
       // Its own REC_ENTER counted it (unless it began before we read).
@@ -511,26 +525,22 @@ export class HookRing {
     // once a chunk: `o.stats.reused++` where the first known stack came
     // (after V8 had compiled this method) threw its optimized code away.
     this.#reused += known ? 1 : 0;
-    const stack = !o.wantStacks
-      ? -1
-      : known
-      ? this.#u64(at + 56) - 1
-      : copied
-      ? this.#stackIdOf(i, o.entryOf.get(kind) ?? 0, this.#u64(at + 48))
-      : -1;
+    const knownId = w56 - 1;
+    const stack = !o.wantStacks ? -1 : known ? knownId : copied ? copyId : -1;
+    // A slot holding a stack copy is freed by us, once the call is over.
+    if (copied && !o.wantStacks) this.#toRelease.push(slot);
     if (nested) return;
-    const size = this.#u64(at + 32);
     const sampled = o.sampler === null || copied || known;
     const out = o.out;
     let result = a;
     let old = 0;
     if (k === POSIX_MEMALIGN) {
       // It returns an error number; the block goes to *memptr.
-      if (result === 0) result = this.#u64(at + 40);
+      if (result === 0) result = w40;
       else result = 0;
     } else if (k === REALLOC || k === REALLOCARRAY) {
       // realloc frees the old block when it moves it, and realloc(p, 0) frees p.
-      old = this.#u64(at + 40);
+      old = w40;
       if (old !== 0 && (result !== 0 || size === 0)) {
         out.put(FREE_KIND, tid, old, 0, 0, -1, false, stamp);
       }
@@ -542,7 +552,11 @@ export class HookRing {
 
   // The stack id of record `i`'s copied stack (-1 when it gave no frame):
   // its hash's, or unwound, and then the hash goes into the program's table.
-  #stackIdOf(i: number, entry: number, rsp: number): number {
+  // The call's slot is freed once the drain is over.
+  #stackIdOf(i: number, kind: number, rsp: number): number {
+    const type = this.#recU32[(this.#base + i * RECORD_BYTES + 8) >>> 2];
+    this.#toRelease.push(type >>> 8);
+    const entry = this.#o.entryOf.get(kind) ?? 0;
     const hash = this.#recView.getBigUint64(
       this.#base + i * RECORD_BYTES + 56,
       true,
@@ -589,7 +603,7 @@ export class HookRing {
   }
 
   // The stack copies of a chunk's calls (the records at the first `n` of
-  // #copies), read in one system call. Not a pass over every record: in a
+  // #copies), read in one system call, and their stack ids. Not a pass over every record: in a
   // sampled run that pass was hot, compiled three times (two deopts at its
   // first copies) for ~130 copies in 2 M records.
   #preloadStacks(n: number): void {
@@ -619,6 +633,17 @@ export class HookRing {
     }
     if (parts.length > 0 && !o.mem.transfer(false, parts)) {
       this.#preloaded.clear();
+    }
+    // Their stack ids, in the records' order, before #record reads them:
+    // the call from there, met first after V8 compiled #record, threw its
+    // optimized code away.
+    for (let j = 0; j < n; j++) {
+      const i = this.#copies[j];
+      const at = this.#base + i * RECORD_BYTES;
+      const type = this.#recU32[(at + 8) >>> 2];
+      const kind = type & 0x3f;
+      if (kind === 0 || kind > 9 || type >>> 8 >= SLOTS) continue;
+      this.#copyIds[i] = this.#stackIdOf(i, kind, this.#u64(at + 48));
     }
   }
 
