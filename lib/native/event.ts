@@ -122,8 +122,21 @@ const FIRST_BATCH = 256;
 /** Bytes of one batch's columns, all in one buffer (see {@link BatchEncoder}). */
 export const BATCH_BYTES = BATCH_EVENTS * (4 * 8 + 4 * 4 + 2);
 
-/** An empty batch whose columns are views of `buf` ({@link BATCH_BYTES} long). */
-function batchOver(buf: ArrayBufferLike): EventBatch {
+/**
+ * An empty batch whose columns are views of `buf` ({@link BATCH_BYTES}
+ * long): a {@link BatchEncoder}'s slot, as its writer or a reader sees it.
+ *
+ * @example
+ * ```ts
+ * import { BATCH_BYTES, batchOver, BatchEncoder } from "./event.ts";
+ * const slot = new SharedArrayBuffer(BATCH_BYTES);
+ * const enc = new BatchEncoder(undefined, [slot]);
+ * enc.event(0, 7, 7, 0, 4096, 64, 0, -1, true, 1.5);
+ * const seen = batchOver(slot);
+ * if (seen.addr[0] !== 4096 || seen.tid[0] !== 7) throw new Error();
+ * ```
+ */
+export function batchOver(buf: ArrayBufferLike): EventBatch {
   const n = BATCH_EVENTS;
   // The 8-byte columns first: every view stays aligned.
   return {

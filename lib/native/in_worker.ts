@@ -8,8 +8,12 @@
  * @module
  */
 
-import type { EventBatch } from "./event.ts";
-import type { TraceRequest, TraceSettings } from "./tracer_worker.ts";
+import { batchOver, type EventBatch } from "./event.ts";
+import type {
+  TraceRequest,
+  TraceSettings,
+  WireBatch,
+} from "./tracer_worker.ts";
 
 /** What a traced run gave. */
 export interface TraceResult {
@@ -99,8 +103,14 @@ export function traceInWorker(
       done();
       reject(e);
     };
+    // The columns of each of the worker's shared buffers, made once.
+    let views: EventBatch[] = [];
     worker.onmessage = (m) => {
       const d = m.data;
+      if (d.slots !== undefined) {
+        views = (d.slots as SharedArrayBuffer[]).map(batchOver);
+        return;
+      }
       if (d.exec !== undefined) {
         started = true;
         return;
@@ -110,13 +120,22 @@ export function traceInWorker(
         if (interrupted) onSignal();
         return;
       }
+      const w: WireBatch = d.batch;
       chain = chain.then(async () => {
         if (failed) return;
         if (
-          d.batch.n > 0 || d.batch.stacks.length > 0 ||
-          d.batch.images.length > 0 || d.batch.forks.length > 0 ||
-          d.batch.execs.length > 0
-        ) await consume(d.batch);
+          w.n > 0 || w.stacks.length > 0 || w.images.length > 0 ||
+          w.forks.length > 0 || w.execs.length > 0
+        ) {
+          await consume({
+            ...views[w.slot],
+            n: w.n,
+            stacks: w.stacks,
+            images: w.images,
+            forks: w.forks,
+            execs: w.execs,
+          });
+        }
         Atomics.add(consumed, 0, 1);
         Atomics.notify(consumed, 0);
         if (d.error !== undefined) {
