@@ -12,7 +12,7 @@
  */
 
 import { BlockScanner, MAX_LINES } from "./block_scan.ts";
-import { unpackEvents } from "./event_batch.ts";
+import { passEvents } from "./event_batch.ts";
 import {
   type EventSink,
   sinkOf,
@@ -267,13 +267,13 @@ export class ByteTraceParser {
     const st = this.#slow.stats;
     const base = this.#lines;
     st.format ??= "go1.3+";
-    const allocs = unpackEvents(
+    // (Into a Worker's packer: copied in bulk, no call per event.)
+    const allocs = passEvents(
       sc.events,
       BlockScanner.EVENTS,
       k,
       base,
       this.#types.list,
-      null,
       this.#sink,
     );
     st.allocs += allocs;
