@@ -634,26 +634,24 @@ export class TraceAnalyzer implements EventSink {
     return r;
   }
 
-  /** [stack id, totals] of every stack seen, in first-seen order of ids. */
-  *#totals(): IterableIterator<[number, number[]]> {
-    const all = this.#stackTotals;
-    const ids = this.#siteOfStack;
-    for (let i = 0; i < ids.length; i++) {
-      if (ids[i] >= 0) yield [i, [...all.subarray(4 * i, 4 * i + 4)]];
-    }
-  }
-
   /** Each site's stacks: how many, the one with most bytes allocated, the one with most live. */
   #pickStacks(): void {
+    // (Indexed, no generator nor array per stack: this runs once, before
+    // any of it is compiled, over thousands of stacks.)
+    const all = this.#stackTotals;
+    const ids = this.#siteOfStack;
     const best = new Map<number, [number, number, number, number]>();
-    for (const [stack, t] of this.#totals()) {
-      const s = this.#siteOfStack[stack];
+    for (let stack = 0; stack < ids.length; stack++) {
+      const s = ids[stack];
+      if (s < 0) continue;
+      const bytes = all[4 * stack + 1];
+      const live = all[4 * stack + 3];
       const b = best.get(s);
       if (b === undefined) {
-        best.set(s, [stack, t[1], t[3] > 0 ? stack : -1, t[3]]);
+        best.set(s, [stack, bytes, live > 0 ? stack : -1, live]);
       } else {
-        if (t[1] > b[1]) [b[0], b[1]] = [stack, t[1]];
-        if (t[3] > b[3]) [b[2], b[3]] = [stack, t[3]];
+        if (bytes > b[1]) [b[0], b[1]] = [stack, bytes];
+        if (live > b[3]) [b[2], b[3]] = [stack, live];
       }
       this.#sites[s].stacks++;
     }
@@ -682,9 +680,14 @@ export class TraceAnalyzer implements EventSink {
    */
   samples(): HeapSample[] {
     const out: HeapSample[] = [];
-    for (const [stack, t] of this.#totals()) {
+    const all = this.#stackTotals;
+    const ids = this.#siteOfStack;
+    // Every stack seen, by id (the totals 4 apart).
+    for (let stack = 0; stack < ids.length; stack++) {
+      if (ids[stack] < 0) continue;
+      const t = 4 * stack;
       out.push({
-        values: [t[0], t[1], t[2], t[3]],
+        values: [all[t], all[t + 1], all[t + 2], all[t + 3]],
         frames: this.#siteFrames(stack).map((f) => ({
           func: f.func,
           file: f.file,
