@@ -5,8 +5,8 @@ import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
 import { Replayer } from "../../lib/trace/replay.ts";
 import { TraceParser } from "../../lib/trace/parser.ts";
 import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
-import { StackTable, type TraceEvent } from "../../lib/trace/events.ts";
-import { EventPacker, EventUnpacker } from "../../lib/trace/event_batch.ts";
+import type { StackTable, TraceEvent } from "../../lib/trace/events.ts";
+import { readLaterPart } from "./_later_part.ts";
 import { Runtime } from "../../mod.ts";
 
 for (
@@ -438,23 +438,14 @@ Deno.test("fuzz: a trace read in two parts (a fresh parser from a line where the
         feed(first, bytes.subarray(0, nl + 1));
         if (!first.idle) return;
         split++;
-        const base = first.stats.lines;
-        const unpacker = new EventUnpacker(first.stacks);
-        const stacks = new StackTable();
-        const packer = new EventPacker(
-          stacks,
-          (b) => unpacker.unpack(b, base, (e) => got.push(render(first, e))),
+        readLaterPart(
+          first,
+          bytes.subarray(nl + 1),
           batch,
+          feed,
+          (e) => got.push(render(first, e)),
+          opts,
         );
-        // (As the Worker: most events reach the packer as numbers.)
-        const second = new ByteTraceParser((e) => packer.add(e), stacks, {
-          ...opts,
-          sink: packer,
-        });
-        feed(second, bytes.subarray(nl + 1));
-        second.end();
-        packer.flush();
-        first.absorb(second.stats);
         first.end();
         assertEquals(got, want);
         assertEquals(first.stats, one.stats);

@@ -2,8 +2,8 @@ import fc from "npm:fast-check@4.11.0";
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { GO119, traceText } from "../_testdata.ts";
 import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
-import { EventPacker, EventUnpacker } from "../../lib/trace/event_batch.ts";
-import { StackTable, type TraceEvent } from "../../lib/trace/events.ts";
+import type { StackTable, TraceEvent } from "../../lib/trace/events.ts";
+import { readLaterPart } from "./_later_part.ts";
 
 // The Worker's records that the scanner's record table knows reach its
 // packer in bulk (EventPacker.packed), not one call each: read in two parts
@@ -46,22 +46,14 @@ Deno.test("a real trace's later part packed in bulk from the scanner's record ta
         const first = new ByteTraceParser((e) => got.push(render(first, e)));
         feed(first, real.subarray(0, nl + 1));
         assertTrue(first.idle, `not idle at ${nl + 1}`);
-        const base = first.stats.lines;
-        const unpacker = new EventUnpacker(first.stacks);
-        const stacks = new StackTable();
-        const packer = new EventPacker(
-          stacks,
-          (b) => unpacker.unpack(b, base, (e) => got.push(render(first, e))),
+        const second = readLaterPart(
+          first,
+          real.subarray(nl + 1),
           batch,
+          feed,
+          (e) => got.push(render(first, e)),
         );
-        const second = new ByteTraceParser((e) => packer.add(e), stacks, {
-          sink: packer,
-        });
-        feed(second, real.subarray(nl + 1));
-        second.end();
-        packer.flush();
         tabled += second.tableRecords;
-        first.absorb(second.stats);
         first.end();
         assertEquals(got, want);
         assertEquals(first.stats, one.stats);
