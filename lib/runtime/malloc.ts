@@ -9,6 +9,7 @@
  * @module
  */
 
+import { noType } from "./argcheck.ts";
 import { AllocKind } from "../stack/allockind.ts";
 import { type Clock, COSTS } from "./clock.ts";
 import type { EventHub } from "./events.ts";
@@ -517,7 +518,7 @@ export class Malloc {
    * ```
    */
   newobject(typ: GoType, p: number = this.#sched.curg.p): number {
-    const x = this.mallocFast(typ, p);
+    const x = this.mallocFast(typ ?? noType("newobject", typ), p);
     if (x >= 0) return this.#arenaStart + x;
     return this.mallocgc(typ.size, typ, true, p, AllocKind.newobject);
   }

@@ -21,6 +21,7 @@ import { makechan } from "./chan.ts";
 import { makemapSmall, mapassignBucket } from "./map.ts";
 import { concatstring } from "./string.ts";
 import { RuntimeParts } from "./runtime_parts.ts";
+import { noType } from "./argcheck.ts";
 
 export { AllocKind };
 export { MAX_ALLOC, TINY_SIZE, TINY_SPAN_CLASS } from "./malloc.ts";
@@ -61,7 +62,7 @@ export class Runtime extends RuntimeParts {
    * ```
    */
   newobject(typ: GoType, p: number = this.sched.curg.p): number {
-    const x = this.malloc.mallocFast(typ, p);
+    const x = this.malloc.mallocFast(typ ?? noType("newobject", typ), p);
     if (x >= 0) return this.words.arenaStart + x;
     return this.malloc.mallocgc(typ.size, typ, true, p, AllocKind.newobject);
   }
@@ -83,7 +84,7 @@ export class Runtime extends RuntimeParts {
    */
   newobjectOff(typ: GoType): number {
     const p = this.sched.curg.p;
-    const x = this.malloc.mallocFast(typ, p);
+    const x = this.malloc.mallocFast(typ ?? noType("newobjectOff", typ), p);
     if (x >= 0) return x;
     return this.malloc.mallocgc(typ.size, typ, true, p, AllocKind.newobject) -
       this.words.arenaStart;

@@ -201,3 +201,27 @@ Deno.test("the trusted mode stores and loads any word of a pointerful span", () 
   const raw = rt.mallocgc(64, null);
   assertThrows(() => rt.loadAt(raw), RangeError, /which holds no pointers$/);
 });
+
+Deno.test("newobject with no type is a TypeError naming the argument, not a read of undefined's id", () => {
+  const rt = new Runtime();
+  for (const bad of [undefined, null]) {
+    for (
+      const [name, f] of [
+        ["newobject", () => rt.newobject(bad as never)],
+        ["newobjectOff", () => rt.newobjectOff(bad as never)],
+        ["malloc.newobject", () => rt.malloc.newobject(bad as never)],
+      ] as const
+    ) {
+      assertThrows(
+        f,
+        TypeError,
+        new RegExp(
+          `^${
+            name.replace("malloc.", "")
+          }: no type \\(typ is ${bad}\\): give one from rt\\.types\\.define or rt\\.types\\.get$`,
+        ),
+      );
+    }
+  }
+  assertEquals(rt.readMemStats().Mallocs, 0);
+});
