@@ -193,9 +193,11 @@ export function runText(r: RunResult): string {
       `wrote ${shown(path)} (--${opt})`
     ),
     ...(r.trace === undefined ? [] : [
-      `wrote ${
-        shown(r.trace.path)
-      } (allocfreetrace: ${r.trace.counts.allocs} allocations, ${r.trace.counts.frees} frees, ${r.trace.counts.gcs} GCs)`,
+      `wrote ${shown(r.trace.path)} (allocfreetrace: ${
+        _n(r.trace.counts.allocs)
+      } allocations, ${_n(r.trace.counts.frees)} frees, ${
+        _n(r.trace.counts.gcs)
+      } GCs)`,
     ]),
   ].join("\n");
 }

@@ -508,3 +508,20 @@ Deno.test("run: the objects allocated before GODEBUG was read are named on their
     assertEquals(allocs + sizes.length - frees, final, go);
   }
 });
+
+Deno.test("run --trace-out: the 'wrote' line's counts have thousands separators, as every figure of the summary", async () => {
+  await withTempDir(async (dir) => {
+    const r = await alloctrace(
+      ["run", "leak", "--n", "300", "--trace-out", `${dir}/t.trace`],
+      ["--allow-env", `--allow-read=${dir}`, `--allow-write=${dir}`],
+    );
+    assertEquals(r.code, 0, r.stderr);
+    // (Every allocation of the run is traced: the two counts are one.)
+    const allocs = /^allocations +([\d,]+) \(/m.exec(r.stdout)![1];
+    assertTrue(allocs.includes(","), allocs);
+    assertIncludes(
+      r.stdout,
+      `wrote ${dir}/t.trace (allocfreetrace: ${allocs} allocations, `,
+    );
+  });
+});
