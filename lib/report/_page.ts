@@ -307,6 +307,15 @@ function ticksBytes(max, n) {
   const out = []; for (let v = 0; v <= max; v += step) out.push(v); return out;
 }
 const secs = secsOf;
+// A time axis' ticks in one unit, its largest tick's, with the step's
+// decimals ("0 ms", "0.5 ms" … "2.5 ms"): secsOf gave each its own unit
+// ("0 µs", "500 µs", "1.0 ms").
+function secsTicks(vals) {
+  const top = vals[vals.length - 1], step = vals.length > 1 ? vals[1] - vals[0] : top;
+  const [k, u] = top >= 1 ? [1, " s"] : top >= 1e-3 ? [1e3, " ms"] : [1e6, " µs"];
+  const d = step > 0 ? Math.max(0, Math.ceil(-Math.log10(step * k) - 1e-9)) : 0;
+  return (v) => v === 0 ? "0" + u : (v * k).toFixed(d) + u;
+}
 let tl = null;
 function timeline() {
   const svg = $("timeline");
@@ -317,7 +326,8 @@ function timeline() {
   const xt = by === "alloc" ? ticksBytes(maxX, 6) : ticks(maxX, 6), yt = ticksBytes(maxY, 4);
   const mx = Math.max(maxX, xt[xt.length - 1]), my = Math.max(maxY, yt[yt.length - 1]);
   const X = (v) => L + (Wt - L - R) * v / mx, Y = (v) => H - B - (H - B - T) * v / my;
-  const xl = (v) => by === "time" ? secs(v) : by === "alloc" ? bytes(v) : String(Math.round(v));
+  const tsec = secsTicks(xt);
+  const xl = (v) => by === "time" ? tsec(v) : by === "alloc" ? bytes(v) : String(Math.round(v));
   let s = "";
   for (const v of yt) s += '<line x1="' + L + '" x2="' + (Wt - R) + '" y1="' + Y(v) + '" y2="' + Y(v) + '" stroke="#eee"/><text class="ytick" x="' + (L - 6) + '" y="' + (Y(v) + 4) + '" font-size="11" text-anchor="end">' + bytes(v) + '</text>';
   for (const v of xt) s += '<line x1="' + X(v) + '" x2="' + X(v) + '" y1="' + (H - B) + '" y2="' + (H - B + 5) + '" stroke="#999"/><text class="xtick" x="' + X(v) + '" y="' + (H - B + 17) + '" font-size="11" text-anchor="middle">' + xl(v) + '</text>';

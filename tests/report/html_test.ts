@@ -145,6 +145,17 @@ Deno.test({
         ),
         "simulated time",
       );
+      // The time axis' ticks share one unit, the zero's too (it read "0 µs"
+      // beside "2.0 ms").
+      const xt = await page.eval<string[]>(
+        "[...document.querySelectorAll('#timeline .xtick')].map((e) => e.textContent)",
+      );
+      assertEquals(
+        new Set(xt.map((t) => t.split(" ")[1])).size,
+        1,
+        xt.join("|"),
+      );
+      assertEquals(xt[0].split(" ")[0], "0", xt.join("|"));
       const mid = await page.eval<{ x: number; y: number }>(
         `window.__report.timelineX(${Math.floor(points / 2)})`,
       );
