@@ -152,6 +152,39 @@ function _needAllowAll(): void {
   }
 }
 
+/**
+ * Fails with one line when `pid` is this process or one of its ancestors.
+ * An ancestor (the shell that started alloctrace) waits for alloctrace to
+ * end, and an attached alloctrace traces until the process ends: neither
+ * would, and only a signal from elsewhere ended it.
+ */
+function _notOwnLine(pid: number): void {
+  if (pid === Deno.pid) {
+    throw new Error(
+      `process ${pid} is alloctrace itself: it cannot trace itself`,
+    );
+  }
+  const kin = ["its parent", "its parent's parent"];
+  for (let p = Deno.ppid, up = 0; p > 1; up++) {
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${p}/stat`);
+    } catch {
+      return; // gone meanwhile
+    }
+    if (p === pid) {
+      // (comm is inside the first "(" and the last ")".)
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      throw new Error(
+        `process ${pid} (${shown(comm)}) is an ancestor of alloctrace (${
+          kin[up] ?? `${up + 1} generations up`
+        }), which waits for alloctrace to end: traced until it ends, neither would; attach from another shell`,
+      );
+    }
+    p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  }
+}
+
 /** Runs `alloctrace native`; returns the exit code (the child's). */
 export async function nativeCommand(args: string[]): Promise<number> {
   const dash = args.indexOf("--");
@@ -209,6 +242,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     );
   }
   _needAllowAll();
+  if (attachPid !== undefined) _notOwnLine(attachPid);
   const type = sampleTypeOption("folded-type", values["folded-type"]);
   const top = intOption("top", values.top, 10, 1, 1_000_000);
   const rate = intOption(

@@ -309,6 +309,24 @@ const ROWS: Row[] = [
     stderr: /^alloctrace: no process 4194303$/,
   },
   {
+    // Found as a new user: the shell waits for alloctrace, which traces
+    // the shell until it ends: neither ever did. (The timeout's SIGINT
+    // would end it: a run that gets that far fails the row, exit 130.)
+    name:
+      "native -p of its own parent shell (an ancestor): one line, not a wait without end",
+    shell: `timeout -s INT 20 $AT native -p $$; exit $?`,
+    code: 1,
+    stderr:
+      /^alloctrace: process \d+ \(bash\) is an ancestor of alloctrace \(its parent's parent\), which waits for alloctrace to end: traced until it ends, neither would; attach from another shell$/,
+  },
+  {
+    name: "native -p of itself: one line",
+    shell: `exec $AT native -p $$`,
+    code: 1,
+    stderr:
+      /^alloctrace: process \d+ is alloctrace itself: it cannot trace itself$/,
+  },
+  {
     // Found trying it as a new user: it said "ptrace is not permitted here
     // (… Yama ptrace_scope …)", blaming the machine's settings.
     name:
