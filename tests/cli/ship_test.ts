@@ -312,8 +312,7 @@ Deno.test("the README's example commands run as written on a checkout with nothi
     }
   }
   const lines = readme.split("\n");
-  const files = (await run("git", ["-C", ROOT, "ls-files", "-z"])).stdout
-    .split("\0").filter((f) => f !== "");
+  const files = await checkoutFiles();
   await withTempDir(async (dir) => {
     // The tracked files as they are in the work tree, and nothing else.
     const checkout = `${dir}/alloctrace`;
@@ -386,6 +385,31 @@ function assertShownOutput(
     );
     at = found + 1;
   }
+}
+
+/**
+ * The repository's files, relative to ROOT: git's tracked files in a git
+ * checkout; in a copy without git (`git archive`, a release tarball), every
+ * file there is but `dist/`, what `deno task compile` writes.
+ */
+async function checkoutFiles(): Promise<string[]> {
+  const top = await run("git", ["-C", ROOT, "rev-parse", "--show-toplevel"])
+    .catch(() => null); // (no git at all)
+  if (top?.code === 0 && `${top.stdout.trim()}/` === ROOT) {
+    return (await run("git", ["-C", ROOT, "ls-files", "-z"])).stdout
+      .split("\0").filter((f) => f !== "");
+  }
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(`${ROOT}${rel}`)) {
+      const name = `${rel}${e.name}`;
+      if (name === "dist" || name === ".git") continue;
+      if (e.isDirectory) await walk(`${name}/`);
+      else if (e.isFile) out.push(name);
+    }
+  };
+  await walk("");
+  return out;
 }
 
 async function lsTs(dir: string): Promise<string[]> {
