@@ -6,7 +6,9 @@
  * within the options' ranges (heapprofile --small 100000000 --large
  * 10000000: ~45 GB live) used to grow until the machine killed it. By
  * default two limits hold, against the memory the process may use (the
- * machine's, /proc/meminfo's MemTotal, or its cgroup's limit, the lower):
+ * machine's, /proc/meminfo's MemTotal, or its cgroup's limit, the lower;
+ * Deno 2.9 reads /proc and /sys only under --allow-all, so without it the
+ * machine's from `Deno.systemMemoryInfo()` and no cgroup's):
  * the heap may take half of it (a single huge allocation is refused at
  * once), and {@link watchMemory} stops the run when the process's RSS
  * passes 80% of it, before the OS kills it. Past either the run stops with
@@ -27,12 +29,13 @@ export interface DefaultHeapLimit {
   why: string;
   /**
    * The memory the process may use, and whose it is; null when it cannot
-   * be read (no --allow-read).
+   * be read (Deno 2.9 reads /proc only under --allow-all; without it and
+   * without --allow-sys=systemMemoryInfo).
    */
   memory: { bytes: number; whose: string } | null;
 }
 
-/** When the memory cannot be read (no --allow-read): a fixed limit. */
+/** When the memory cannot be read (see {@link DefaultHeapLimit.memory}): a fixed limit. */
 const _FALLBACK = 4 * 2 ** 30;
 
 /**
@@ -42,13 +45,13 @@ const _FALLBACK = 4 * 2 ** 30;
 export function defaultHeapLimit(): DefaultHeapLimit {
   const lives = "as the simulated heap lives in this process's memory";
   const how = "--heap-limit BYTES sets another, 0 none";
-  const machine = _readable("/proc/meminfo") ? _memTotal() : null;
+  const machine = _memTotal();
   if (machine === null) {
     return {
       bytes: _FALLBACK,
       why: `the default --heap-limit, ${
         fmtBytes(_FALLBACK)
-      }, ${lives} (how much there is is unknown without --allow-read); ${how}`,
+      }, ${lives} (how much there is is unknown without --allow-sys=systemMemoryInfo, or -A for a cgroup's limit); ${how}`,
       memory: null,
     };
   }
@@ -108,6 +111,29 @@ export function watchMemory(rt: Runtime, limit: DefaultHeapLimit): void {
   });
 }
 
+/**
+ * The heap limit as `run --json` gives it: its bytes (0: none), whether run
+ * chose it, the memory it was chosen from (null when unknown or given) and
+ * the RSS past which the run stops (null when not watched).
+ */
+export function heapLimitJson(
+  bytes: number,
+  chosen: DefaultHeapLimit | null,
+): {
+  bytes: number;
+  chosen: boolean;
+  memory: number | null;
+  rssStop: number | null;
+} {
+  const memory = chosen?.memory?.bytes ?? null;
+  return {
+    bytes,
+    chosen: chosen !== null,
+    memory,
+    rssStop: memory === null ? null : Math.floor(memory * _RSS_SHARE),
+  };
+}
+
 function _readable(path: string): boolean {
   try {
     return Deno.permissions.querySync({ name: "read", path }).state ===
@@ -126,10 +152,25 @@ function _read(path: string): string | null {
   }
 }
 
-/** MemTotal of /proc/meminfo in bytes. */
+/**
+ * The machine's memory in bytes: /proc/meminfo's MemTotal, which Deno 2.9
+ * reads only under --allow-all (--allow-read is not enough for /proc or
+ * /sys), else `Deno.systemMemoryInfo()`'s total (the same figure), which
+ * needs --allow-sys=systemMemoryInfo; null without either. Permissions are
+ * queried first: on a terminal a read without them would prompt.
+ */
 function _memTotal(): number | null {
   const m = /^MemTotal:\s+(\d+) kB$/m.exec(_read("/proc/meminfo") ?? "");
-  return m === null ? null : Number(m[1]) * 1024;
+  if (m !== null) return Number(m[1]) * 1024;
+  try {
+    const q = Deno.permissions.querySync({
+      name: "sys",
+      kind: "systemMemoryInfo",
+    });
+    return q.state === "granted" ? Deno.systemMemoryInfo().total : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

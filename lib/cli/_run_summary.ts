@@ -19,6 +19,7 @@ import { callTree } from "../report/tree.ts";
 import { fmtBytes } from "./_top.ts";
 import { stdoutColor } from "./_output.ts";
 import { shown } from "./_usage.ts";
+import type { heapLimitJson } from "./_heap_limit.ts";
 
 /** What a finished run hands to its summary. */
 export interface RunResult {
@@ -50,6 +51,8 @@ export interface RunResult {
   frames: number;
   /** Outputs written, option (without `--`) → path. */
   written: Record<string, string>;
+  /** The heap limit, as `--json` gives it. */
+  heapLimit: ReturnType<typeof heapLimitJson>;
   /** `--trace-out`'s path and what went into it, when tracing to a file. */
   trace?: {
     path: string;
@@ -126,6 +129,7 @@ export function runJson(r: RunResult): Record<string, unknown> {
     peakHeapAlloc: r.peak,
     memstats: r.stats,
     memProfileRate: rt.memProfileRate,
+    heapLimit: r.heapLimit,
     written: r.written,
     // Exact, from every allocation: the same figures as the summary's table.
     exact: {

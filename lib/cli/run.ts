@@ -14,6 +14,7 @@ import { OutOfMemoryError } from "../runtime/mheap.ts";
 import {
   type DefaultHeapLimit,
   defaultHeapLimit,
+  heapLimitJson,
   watchMemory,
 } from "./_heap_limit.ts";
 import { Runtime } from "../runtime/runtime.ts";
@@ -218,9 +219,10 @@ function _settings(values: Values, preset: PresetName): Settings {
 function _runtime(
   values: Values,
   s: Settings,
-): { rt: Runtime; chosen: DefaultHeapLimit | null } {
+): { rt: Runtime; chosen: DefaultHeapLimit | null; limit: number } {
   const given = values["heap-limit"] as string | undefined;
   const chosen = given === undefined ? defaultHeapLimit() : null;
+  const limit = chosen?.bytes ?? intOption("heap-limit", given, 0);
   const rt = new Runtime({
     preset: s.preset,
     gogc: s.gogc,
@@ -234,9 +236,9 @@ function _runtime(
     gomaxprocs: values.gomaxprocs === undefined
       ? undefined
       : intOption("gomaxprocs", values.gomaxprocs as string, 1, 1, 256),
-    heapLimit: chosen?.bytes ?? intOption("heap-limit", given, 0),
+    heapLimit: limit,
   });
-  return { rt, chosen };
+  return { rt, chosen, limit };
 }
 
 /**
@@ -433,7 +435,7 @@ export async function runCommand(args: string[]): Promise<number> {
     ),
     chosen.script ? [chosen.name] : [],
   );
-  const { rt, chosen: limit } = _runtime(values, s);
+  const { rt, chosen: limit, limit: limitBytes } = _runtime(values, s);
   if (limit !== null) watchMemory(rt, limit);
   const gctrace = s.godebug.vars.gctrace > 0;
   const progress = new Progress(
@@ -509,6 +511,7 @@ export async function runCommand(args: string[]): Promise<number> {
   );
   const result: RunResult = {
     name: chosen.name,
+    heapLimit: heapLimitJson(limitBytes, limit),
     args: wargs,
     scriptArgs: chosen.script ? positionals.slice(1) : undefined,
     rt,

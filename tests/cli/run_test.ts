@@ -1,5 +1,5 @@
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
-import { alloctrace, ROOT, withTempDir } from "../_run.ts";
+import { alloctrace, ROOT, run, withTempDir } from "../_run.ts";
 import { startupOf } from "../_testdata.ts";
 import { getPreset } from "../../lib/runtime/presets.ts";
 
@@ -523,5 +523,42 @@ Deno.test("run --trace-out: the 'wrote' line's counts have thousands separators,
       r.stdout,
       `wrote ${dir}/t.trace (allocfreetrace: ${allocs} allocations, `,
     );
+  });
+});
+
+Deno.test("deno task demo's default heap limit knows the machine's memory (Deno reads /proc/meminfo only under -A: the task asks for systemMemoryInfo instead), and --json says which limit holds", async () => {
+  const r = await run(
+    Deno.execPath(),
+    ["task", "-q", "demo", "leak", "--n", "3", "--json"],
+  );
+  assertEquals(r.code, 0, r.stderr);
+  const kib = /^MemTotal:\s+(\d+) kB$/m.exec(
+    await Deno.readTextFile("/proc/meminfo"),
+  )![1];
+  const mem = Number(kib) * 1024;
+  assertEquals(JSON.parse(r.stdout).heapLimit, {
+    bytes: Math.floor(mem / 2),
+    chosen: true,
+    memory: mem,
+    rssStop: Math.floor(mem * 0.8),
+  });
+  // Without the permission: the fixed 4 GiB, and no RSS stop.
+  const bare = await alloctrace(["run", "leak", "--n", "3", "--json"]);
+  assertEquals(bare.code, 0, bare.stderr);
+  assertEquals(JSON.parse(bare.stdout).heapLimit, {
+    bytes: 4 * 2 ** 30,
+    chosen: true,
+    memory: null,
+    rssStop: null,
+  });
+  // An explicit --heap-limit replaces both.
+  const given = await alloctrace(
+    ["run", "leak", "--n", "3", "--json", "--heap-limit", "1000000"],
+  );
+  assertEquals(JSON.parse(given.stdout).heapLimit, {
+    bytes: 1000000,
+    chosen: false,
+    memory: null,
+    rssStop: null,
   });
 });

@@ -92,6 +92,7 @@ async function installAndRun(
     "--name",
     "alloctrace",
     ENV_FLAG,
+    "--allow-sys=systemMemoryInfo",
     "--allow-read",
     "--allow-write",
     ...extra,
@@ -111,7 +112,10 @@ async function installAndRun(
     env: { PATH: `${deno.slice(0, deno.lastIndexOf("/"))}:/usr/bin:/bin` },
   });
   assertEquals(r.code, 0, r.stderr);
-  assertEquals(JSON.parse(r.stdout).memstats.HeapObjects, leakObjects(100));
+  const doc = JSON.parse(r.stdout);
+  assertEquals(doc.memstats.HeapObjects, leakObjects(100));
+  // (The default heap limit knows the machine's memory, as the README says.)
+  assertTrue(doc.heapLimit.memory > 0, JSON.stringify(doc.heapLimit));
   // As the README warns: without `deno` on PATH (a machine with only Node,
   // where `npx deno install` made the shim) the command cannot run.
   if (await onPath("deno", NO_DENO_PATH) === null) {
@@ -166,7 +170,10 @@ Deno.test("the README's npx alias works on a machine with only Node: no deno on 
       "--json",
     ], { cwd: dir, env: { PATH: path } });
     assertEquals(r.code, 0, r.stderr);
-    assertEquals(JSON.parse(r.stdout).memstats.HeapObjects, leakObjects(100));
+    const doc = JSON.parse(r.stdout);
+  assertEquals(doc.memstats.HeapObjects, leakObjects(100));
+  // (The default heap limit knows the machine's memory, as the README says.)
+  assertTrue(doc.heapLimit.memory > 0, JSON.stringify(doc.heapLimit));
   }, "alloctrace-alias-");
 });
 
