@@ -171,9 +171,9 @@ Deno.test("the README's npx alias works on a machine with only Node: no deno on 
     ], { cwd: dir, env: { PATH: path } });
     assertEquals(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
-  assertEquals(doc.memstats.HeapObjects, leakObjects(100));
-  // (The default heap limit knows the machine's memory, as the README says.)
-  assertTrue(doc.heapLimit.memory > 0, JSON.stringify(doc.heapLimit));
+    assertEquals(doc.memstats.HeapObjects, leakObjects(100));
+    // (The default heap limit knows the machine's memory, as the README says.)
+    assertTrue(doc.heapLimit.memory > 0, JSON.stringify(doc.heapLimit));
   }, "alloctrace-alias-");
 });
 
