@@ -283,6 +283,8 @@ function diffTable() {
 if (D.diffSites) { $("diffsec").style.display = ""; $("diffdir").addEventListener("change", diffTable); diffTable(); }
 // ---- timeline ----
 const P = D.timeline;
+// (Each point's top sites come as indices into D.topNames: see _namedOnce.)
+for (const p of P) p.top = p.top.map(([i, b]) => [D.topNames[i], b]);
 // The producer's exact peak (the summary's), as a point of its own where the
 // timeline's sparse points missed that moment (no site breakdown there).
 if (D.peak && D.summary && P.length) {

@@ -209,7 +209,7 @@ export function renderReport(input: ReportInput): string {
       }))
       : null,
     gc,
-    timeline: _withStart(a?.timeline ?? []),
+    ..._namedOnce(_withStart(a?.timeline ?? [])),
     peak: input.peak ?? null,
     gcMarks: a?.gcMarks ?? [],
     summary: a
@@ -258,6 +258,26 @@ function _withStart(t: AnalysisResult["timeline"]): unknown[] {
     t[0].time === undefined ? start : { ...start, time: t[0].time },
     ...t,
   ];
+}
+
+/**
+ * The timeline with each point's top sites as indices into `topNames`, each
+ * name written once: a long name (a C++ template's) at up to 2,000 points
+ * made the page tens of megabytes. The page puts the names back.
+ */
+function _namedOnce(
+  t: unknown[],
+): { timeline: unknown[]; topNames: string[] } {
+  const index = new Map<string, number>();
+  const timeline = (t as { top: [string, number][] }[]).map((p) => ({
+    ...p,
+    top: p.top.map(([site, bytes]) => {
+      let i = index.get(site);
+      if (i === undefined) index.set(site, i = index.size);
+      return [i, bytes];
+    }),
+  }));
+  return { timeline, topNames: [...index.keys()] };
 }
 
 /**
