@@ -18,6 +18,7 @@ import {
   nobodyOk,
   rootOnly,
   type Row,
+  SHARED,
   tmpfsOk,
 } from "./_bad_input.ts";
 
@@ -630,6 +631,26 @@ const ROWS: Row[] = [
     code: 0,
     stderr: "",
   },
+  // Every other command's stdout into a pipe closed before it writes
+  // (`| true`: the reader is gone long before Deno has started).
+  ...[
+    "workloads",
+    "workloads --json",
+    "run leak --n 300 --json",
+    "run --help",
+    `analyze ${LEAK} --json`,
+    `analyze ${LEAK} --folded -`,
+    `analyze ${SHARED}../../go1.23/leak.trace.gz`,
+    `replay ${LEAK}`,
+    `replay ${LEAK} --folded -`,
+    `diff ${LEAK} ${BT}`,
+    `diff ${LEAK} ${BT} --json`,
+  ].map((cmd): Row => ({
+    name: `${cmd.replaceAll(SHARED, "")} into a closed pipe exits quietly`,
+    shell: `$AT ${cmd} | true; exit \${PIPESTATUS[0]}`,
+    code: 0,
+    stderr: "",
+  })),
 ];
 
 badInputSuite(ROWS);
