@@ -233,7 +233,7 @@ function table(el, cols, rows, expand) {
     for (const c of cols) { const th = document.createElement("th"); th.textContent = c.label; if (c.left) th.className = "l"; th.addEventListener("click", () => { dir = key === c.key ? -dir : -1; key = c.key; render(); }); hr.appendChild(th); }
     for (const r of sorted) {
       const tr = t.insertRow();
-      for (const c of cols) { const td = tr.insertCell(); if (c.left) td.className = "l"; if (c.cls) td.className += " " + c.cls(r); if (c.html) td.innerHTML = c.html(r); else td.textContent = c.fmt ? c.fmt(r[c.key]) : r[c.key]; if (c.click) { td.style.cursor = "pointer"; td.addEventListener("click", () => c.click(r)); } }
+      for (const c of cols) { const td = tr.insertCell(); if (c.left) td.className = "l"; if (c.cls) td.className += " " + c.cls(r); if (c.html) td.innerHTML = c.html(r); else td.textContent = c.fmt ? c.fmt(r[c.key]) : r[c.key]; if (c.title) td.title = r[c.key]; if (c.click) { td.style.cursor = "pointer"; td.addEventListener("click", () => c.click(r)); } }
       if (expand) {
         tr.className = "row";
         tr.addEventListener("click", () => {
@@ -251,7 +251,11 @@ function table(el, cols, rows, expand) {
   }
   render();
 }
-const siteCell = { key: "site", label: "site", left: true };
+// A site's name in a table cell: a C++ name can run to kilobytes, which
+// wrapped into hundreds of lines of the table; its head and its tail (the
+// file:line) are shown, the whole name in the cell's tooltip and its stack.
+const shortSite = (s) => s.length <= 500 ? s : s.slice(0, 300) + " … " + s.slice(-150);
+const siteCell = { key: "site", label: "site", left: true, fmt: shortSite, title: true };
 if (D.processes.length) {
   $("procsec").style.display = "";
   if (D.processes.length === 500) $("proctitle").textContent = "Processes (the 500 with most bytes)";
