@@ -5,7 +5,7 @@
  * @module
  */
 
-import { main } from "./lib/cli/main.ts";
+import { main, stalledText } from "./lib/cli/main.ts";
 
 if (import.meta.main) {
   let debug = false;
@@ -14,5 +14,17 @@ if (import.meta.main) {
   } catch {
     // No --allow-env: not debugging.
   }
-  Deno.exit(await main(Deno.args, debug));
+  // Not a top-level await: with one, a command still waiting when the
+  // event loop runs dry (a script's promise that never settles) ends in
+  // Deno's own four lines; without, "beforeunload" comes first, once.
+  let ended = false;
+  globalThis.addEventListener("beforeunload", () => {
+    if (ended) return;
+    console.error(`alloctrace: ${stalledText()}`);
+    Deno.exit(1);
+  });
+  main(Deno.args, debug).then((code) => {
+    ended = true;
+    Deno.exit(code);
+  });
 }

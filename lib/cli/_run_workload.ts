@@ -5,6 +5,7 @@
  * @module
  */
 
+import { waitingOn } from "./_stall.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { findWorkload, WORKLOADS } from "../workload/registry.ts";
 import {
@@ -154,6 +155,11 @@ async function _loadScript(
     );
   }
   return async (rt) => {
+    const done = waitingOn(
+      `workload script ${
+        shown(name)
+      } returned a promise that never settles: nothing is left for it to wait on`,
+    );
     try {
       await fn(rt, sargs);
     } catch (e) {
@@ -164,6 +170,8 @@ async function _loadScript(
       throw new Error(
         `workload script ${name} failed: ${(e as Error)?.message ?? String(e)}`,
       );
+    } finally {
+      done();
     }
   };
 }

@@ -15,6 +15,8 @@ import {
 } from "./_usage.ts";
 import { formatHelp } from "./_help.ts";
 
+export { stalledText } from "./_stall.ts";
+
 /** The tool's version. */
 export const VERSION = "0.1.0";
 

@@ -175,6 +175,23 @@ const ROWS: Row[] = [
     stderr:
       /^alloctrace: workload script \.\/w\.ts has no default export function \(export default function \(rt, args\) \{ … \}\)$/,
   })),
+  // Found as a new user: Deno's own "error: Top-level await promise never
+  // resolved", the tool's main.ts line under it and a caret: four lines.
+  ...[
+    ["export default function () { return new Promise(() => {}); }\n", ""],
+    [
+      "export default async function (rt) { await new Promise(() => {}); }\n",
+      " (an async function)",
+    ],
+  ].map(([src, what]): Row => ({
+    name:
+      `run of a script whose promise never settles${what}: one line naming the script`,
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/w.ts`, src),
+    args: ["run", "./w.ts", "-q"],
+    code: 1,
+    stderr:
+      /^alloctrace: workload script \.\/w\.ts returned a promise that never settles: nothing is left for it to wait on$/,
+  })),
   // --- native: -p (attach) and --pid (a filter) are told apart ------------
   {
     name: "native --pid without a command: --pid only filters, -p attaches",
