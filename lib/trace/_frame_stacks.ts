@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Frame, StackTable } from "./events.ts";
+import { type Frame, lineNumber, type StackTable } from "./events.ts";
 import { hashRange, hexAt, lastHash2, SP } from "./_bytes.ts";
 
 const dec = new TextDecoder();
@@ -119,7 +119,7 @@ export class FrameStacks {
       const f: Frame = {
         func: dec.decode(fb.subarray(this.#funcStart, this.#funcEnd)),
         file: colon < 0 ? loc : loc.slice(0, colon),
-        line: colon < 0 ? 0 : Number(loc.slice(colon + 1)) || 0,
+        line: colon < 0 ? 0 : lineNumber(loc.slice(colon + 1)),
         pc,
         inlined: this.#funcInlined,
       };

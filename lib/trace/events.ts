@@ -12,12 +12,30 @@ export interface Frame {
   readonly func: string;
   /** Source file (as printed: relative with -trimpath, absolute without). */
   readonly file: string;
-  /** Line number. */
+  /** Line number (0 when unknown). */
   readonly line: number;
   /** Program counter when known (0 otherwise). */
   readonly pc: number;
   /** True for an inlined frame (Go prints `func(...)` with no offset). */
   readonly inlined: boolean;
+}
+
+/**
+ * The line number a trace's `file:LINE` gives, or 0 (unknown) for text
+ * that is not one: a line is a whole number from 1 to 2^31 - 1 (Go's are
+ * int32), so a damaged `main.go:99999999999999999999999` or `main.go:-41`
+ * gets no line rather than `1e+23` in the report and a wrapped 64-bit
+ * number in the pprof.
+ *
+ * @example
+ * ```ts
+ * import { lineNumber } from "../../mod.ts";
+ * if (lineNumber("41") !== 41 || lineNumber("-41") !== 0) throw new Error();
+ * ```
+ */
+export function lineNumber(text: string): number {
+  const n = Number(text);
+  return Number.isInteger(n) && n > 0 && n < 2 ** 31 ? n : 0;
 }
 
 /** An allocation. */

@@ -22,6 +22,7 @@ import {
   type AllocEvent,
   type Frame,
   type FreeEvent,
+  lineNumber,
   StackTable,
   type TraceEvent,
 } from "./events.ts";
@@ -556,7 +557,7 @@ export class TraceParser {
     const loc = sp < 0 ? line.slice(1) : line.slice(1, sp);
     const colon = loc.lastIndexOf(":");
     const file = colon < 0 ? loc : loc.slice(0, colon);
-    const lineNo = colon < 0 ? 0 : Number(loc.slice(colon + 1)) || 0;
+    const lineNo = colon < 0 ? 0 : lineNumber(loc.slice(colon + 1));
     // pc is the last field: the line's last '=' preceded by " pc" and followed by "0x".
     let pc = 0;
     const eq = line.lastIndexOf("=");
@@ -594,7 +595,7 @@ export class TraceParser {
     this.#push({
       func,
       file: colon < 0 ? loc : loc.slice(0, colon),
-      line: colon < 0 ? 0 : Number(loc.slice(colon + 1)) || 0,
+      line: colon < 0 ? 0 : lineNumber(loc.slice(colon + 1)),
       pc: pc < 0 ? 0 : pc,
       inlined: false,
     });

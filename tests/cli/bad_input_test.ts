@@ -432,6 +432,40 @@ const ROWS: Row[] = [
     counts: LEAK_COUNTS,
     check: (_, { stdout }) => sameSites(stdout),
   },
+  // Found as a new user: a frame's line past 2^53 showed as
+  // "main.go:1e+23" (and went into the pprof as a wrapped 64-bit number),
+  // a negative one went into the pprof as such: not a line, the frame has
+  // none (0), and every record stays.
+  ...["99999999999999999999999", "2147483648", "-41", "4.5"].map((
+    bad,
+  ): Row => ({
+    name: `a frame's line ${bad}: the frame has no line, nothing is lost`,
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/l.trace`,
+        leakLines((ls) =>
+          ls.map((l) =>
+            l.replace(
+              "acceptance/programs/leak/main.go:41 ",
+              `acceptance/programs/leak/main.go:${bad} `,
+            )
+          )
+        ),
+      ),
+    args: ["analyze", "l.trace", "--json"],
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    check: (_, { stdout }) => {
+      const site = JSON.parse(stdout).sites.find((
+        s: { func: string },
+      ) => s.func === "main.makePayload");
+      assertEquals(
+        [site.site, site.line, site.allocs],
+        ["main.makePayload acceptance/programs/leak/main.go", 0, 300],
+      );
+    },
+  })),
   {
     name: "an address past 2^64: the record is rejected",
     setup: ({ dir }) =>
