@@ -6,7 +6,7 @@
  * @module
  */
 
-import { osReason, shown, UsageError } from "./_usage.ts";
+import { notUtf8, osReason, shown, UsageError } from "./_usage.ts";
 import { isGzip } from "../profile/gzip.ts";
 
 /** An opened input: a byte stream (already gunzipped) and what is known of it. */
@@ -38,6 +38,10 @@ export interface Input {
   readInto?: (buf: Uint8Array) => Promise<number | null>;
 }
 
+/** What "no such file" adds for such a name. */
+const NOT_UTF8 =
+  " (a name that is not UTF-8 reaches Deno with U+FFFD in place of its bytes: rename the file, or give it on stdin as -)";
+
 /** Opens `path` (or stdin for `-`). */
 export async function openInput(path: string): Promise<Input> {
   // The input as every message names it, and the line for an OS error.
@@ -53,7 +57,9 @@ export async function openInput(path: string): Promise<Input> {
       info = await Deno.stat(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
-        throw new Error(`${name}: no such file`);
+        throw new Error(
+          `${name}: no such file${notUtf8(path) ? NOT_UTF8 : ""}`,
+        );
       }
       if (e instanceof Deno.errors.NotCapable) {
         throw new UsageError(

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { osReason, shown, UsageError } from "./_usage.ts";
+import { notUtf8, osReason, shown, UsageError } from "./_usage.ts";
 // The writers load only when their output is asked for (below): together
 // they took ~17 ms of every start, `analyze --json`'s included.
 import type { HeapSample } from "../profile/proto.ts";
@@ -242,6 +242,14 @@ export function checkOutputPath(path: string, option: string): void {
     throw new UsageError(`${option} needs a file name, got an empty one`);
   }
   if (isStdout(path)) return;
+  // (One whose name holds U+FFFD itself is there: it is written.)
+  if (notUtf8(path) && statOrNull(path) === null) {
+    throw new UsageError(
+      `${option} ${
+        shown(path)
+      }: the name holds U+FFFD, which a name that is not UTF-8 becomes on its way to Deno: another file would be written; give a UTF-8 name`,
+    );
+  }
   let r: ReturnType<typeof resolveOutput>;
   try {
     r = resolveOutput(path);

@@ -42,6 +42,20 @@ export function shown(name: string): string {
   return printable(name) === name ? name : printable(JSON.stringify(name));
 }
 
+/**
+ * Whether `path` holds U+FFFD: what a name that is not valid UTF-8 becomes
+ * on its way into `Deno.args`, so that Deno cannot open the file by it.
+ *
+ * @example
+ * ```ts
+ * import { notUtf8 } from "./_usage.ts";
+ * notUtf8("a\uFFFD.trace"); // true
+ * ```
+ */
+export function notUtf8(path: string): boolean {
+  return path.includes("\uFFFD");
+}
+
 /** One line for stderr describing `err`, without a stack trace. */
 export function errorLine(err: unknown): string {
   if (err instanceof Error) {

@@ -334,6 +334,27 @@ const ROWS: Row[] = [
     code: 1,
     stderr: /^alloctrace: sock: No such device or address \(os error 6\)$/,
   },
+  // Found as a new user: a file name that is not UTF-8 reaches Deno with
+  // U+FFFD in place of its bytes. As an input it was "no such file", of a
+  // file that is there; as an output another file was written (out\uFFFD).
+  // (The file is made outside the case's directory: Deno cannot list it.)
+  {
+    name:
+      "an input whose name is not UTF-8: the line says why it cannot be opened",
+    shell: `d=$(mktemp -d) && cp '${LEAK}' "$d"/bad$'\\xff'.trace && ` +
+      `$AT analyze "$d"/bad$'\\xff'.trace; c=$?; rm -r "$d"; exit $c`,
+    code: 1,
+    stderr:
+      /^alloctrace: \S+\/bad\uFFFD\.trace: no such file \(a name that is not UTF-8 reaches Deno with U\+FFFD in place of its bytes: rename the file, or give it on stdin as -\)$/,
+  },
+  {
+    name:
+      "an output whose name is not UTF-8: refused, no other file written in its place",
+    shell: `$AT analyze '${LEAK}' --html out$'\\xff'.html`,
+    code: 2,
+    stderr:
+      /^alloctrace: --html out\uFFFD\.html: the name holds U\+FFFD, which a name that is not UTF-8 becomes on its way to Deno: another file would be written; give a UTF-8 name$/,
+  },
   // Found trying it as a new user: "alloctrace: Is a directory (os error
   // 21)", naming nothing.
   ...["analyze", "replay", "diff"].map((cmd): Row => ({
