@@ -349,6 +349,16 @@ async function headerLength(
 }
 
 /**
+ * Whether `head` (the first decompressed bytes) begins as Go's legacy text
+ * heap profile (`debug=1`): `heap profile: 1: 2 [3: 4] @ heap/RATE`.
+ */
+export function looksLikeLegacyHeap(head: Uint8Array): boolean {
+  return /^heap profile: \d+: \d+ \[\d+: \d+\] @ heap/.test(
+    new TextDecoder().decode(head.subarray(0, 100)),
+  );
+}
+
+/**
  * Whether `head` (the first decompressed bytes) looks like a pprof
  * profile.proto: control bytes no text trace has, and fields of Profile
  * (numbers 1 to 14) with the wire type each has, as far as the head goes.

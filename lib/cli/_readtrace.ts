@@ -16,7 +16,12 @@ import {
   type StackTable,
   type TraceEvent,
 } from "../trace/events.ts";
-import { gzipCutAt, type Input, looksLikePprof } from "./_input.ts";
+import {
+  gzipCutAt,
+  type Input,
+  looksLikeLegacyHeap,
+  looksLikePprof,
+} from "./_input.ts";
 import { Progress } from "./_progress.ts";
 import { type LaterPart, startLaterPart } from "./_read_split.ts";
 
@@ -204,6 +209,11 @@ export async function readTrace(
         `${input.name}: not an allocfreetrace log: it is ${packed.name}-compressed${
           input.gzip ? " inside gzip" : ""
         } (decompress it first: ${packed.undo} ${input.name})`,
+      );
+    }
+    if (head !== null && looksLikeLegacyHeap(head)) {
+      throw new Error(
+        `${input.name}: not an allocfreetrace log: it is a legacy text heap profile (debug=1): \`go tool pprof -proto ${input.name} > heap.pb.gz\` writes it as a pprof profile, which alloctrace diff compares`,
       );
     }
     if (head !== null && looksLikePprof(head)) {

@@ -549,6 +549,20 @@ const ROWS: Row[] = [
     stderr: /2\^53|too large|out of range/,
     counts: { ...LEAK_COUNTS, allocs: LEAK_COUNTS.allocs - 1 },
   },
+  // note8: diff of a legacy text heap profile said only "not an
+  // allocfreetrace log". (Real Go's, as the shared data has it.)
+  ...["analyze", "replay", "diff"].map((cmd): Row => ({
+    name:
+      `${cmd} of a legacy text heap profile (debug=1) says it is one and how to convert it`,
+    args: [
+      cmd,
+      `${SHARED}heap/rate-1.txt`,
+      ...(cmd === "diff" ? [`${SHARED}heap/rate-1.pb.gz`] : []),
+    ],
+    code: 1,
+    stderr:
+      /^alloctrace: \S+rate-1\.txt: not an allocfreetrace log: it is a legacy text heap profile \(debug=1\): `go tool pprof -proto \S+rate-1\.txt > heap\.pb\.gz` writes it as a pprof profile, which alloctrace diff compares$/,
+  })),
   {
     name: "a bit-flipped pprof file says it is a damaged profile",
     setup: async ({ dir }) => {
