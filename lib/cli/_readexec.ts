@@ -114,6 +114,13 @@ export async function readExecTrace(
       );
     }
   }
+  if (st.secondTraceAt !== null) {
+    warnings.push(
+      `a second execution trace begins at byte ${
+        st.secondTraceAt.toLocaleString("en-US")
+      } (traces concatenated?): only the first was analysed`,
+    );
+  }
   if (objectEvents === 0) {
     throw fail(
       `a go 1.${st.version} execution trace without allocation events: take it with GODEBUG=traceallocfree=1 (Go 1.23+)`,

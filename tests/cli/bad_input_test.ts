@@ -563,6 +563,31 @@ const ROWS: Row[] = [
     stderr:
       /^alloctrace: \S+rate-1\.txt: not an allocfreetrace log: it is a legacy text heap profile \(debug=1\): `go tool pprof -proto \S+rate-1\.txt > heap\.pb\.gz` writes it as a pprof profile, which alloctrace diff compares$/,
   })),
+  // note8: an execution trace concatenated with itself left its own last
+  // generation out ("expected a batch … found byte 103": the second
+  // header's "g"), as if cut.
+  {
+    name:
+      "an execution trace concatenated with itself: the first read whole, one warning names the second",
+    setup: async ({ dir }) => {
+      const one = await gunzipFile(`${SHARED}../../go1.23/leak.trace.gz`);
+      Deno.writeFileSync(`${dir}/ee.trace`, concat(one, one));
+    },
+    args: ["analyze", "ee.trace", "--json"],
+    code: 0,
+    stderr:
+      /^alloctrace: warning: ee\.trace: a second execution trace begins at byte 1,427,924 \(traces concatenated\?\): only the first was analysed$/,
+    check: (_, { stdout }) => {
+      const d = JSON.parse(stdout);
+      // (tests/testdata/go1.23/leak.trace.gz alone: 2 generations.)
+      assertEquals([d.generations, d.allocs, d.frees, d.gcs], [
+        2,
+        9102,
+        6078,
+        7,
+      ]);
+    },
+  },
   {
     name: "a bit-flipped pprof file says it is a damaged profile",
     setup: async ({ dir }) => {

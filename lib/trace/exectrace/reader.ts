@@ -89,6 +89,11 @@ export interface ReaderStats {
   counts: Float64Array;
   /** Why reading stopped early (a cut or corrupt batch), or null. */
   problem: string | null;
+  /**
+   * Where a second trace's header begins (two traces concatenated), where
+   * reading stopped with the first one whole; null when none did.
+   */
+  secondTraceAt: number | null;
   /** Nanoseconds from the first to the last event. */
   duration: number;
 }
@@ -249,6 +254,7 @@ export class ExecTraceReader {
     bytes: 0,
     counts: new Float64Array(256),
     problem: null,
+    secondTraceAt: null,
     duration: 0,
   };
   #rest = new Uint8Array(0);
@@ -294,6 +300,13 @@ export class ExecTraceReader {
     try {
       p = this.#batches(buf, p);
     } catch (e) {
+      if (e instanceof _SecondTrace) {
+        // The input ends here, as if at the first trace's end.
+        this.stats.secondTraceAt = e.at;
+        this.#stopped = true;
+        this.#rest = new Uint8Array(0);
+        return;
+      }
       this.#stop((e as Error).message);
       return;
     }
@@ -315,16 +328,18 @@ export class ExecTraceReader {
       );
     }
     const g = this.#gen;
+    // (Stopped at a second trace's header, the first ended there whole.)
+    const second = this.stats.secondTraceAt !== null;
     if (!this.#stopped && this.#rest.length > 0) {
       this.stats.problem = `the trace is cut off in generation ${
         g?.gen ?? "?"
       } (its last ${
         this.#rest.length.toLocaleString("en-US")
       } bytes are an incomplete batch), which is left out`;
-    } else if (!this.#stopped && g !== null && g.freq === 0) {
+    } else if ((!this.#stopped || second) && g !== null && g.freq === 0) {
       this.stats.problem =
         `generation ${g.gen} has no frequency batch (the trace is cut off at its end?), so it is left out`;
-    } else if (this.#stopped && g !== null) {
+    } else if (this.#stopped && !second && g !== null) {
       this.stats.problem += `; generation ${g.gen} is left out`;
     }
     if (this.stats.problem === null) this.#finishGeneration();
@@ -350,6 +365,14 @@ export class ExecTraceReader {
         if (p >= end) return start;
         exp = buf[p++];
       } else if (kind !== Ev.EventBatch) {
+        // "go 1.": another trace's header (`cat a.trace b.trace`).
+        if (kind === 0x67) {
+          if (end - start < 5) return start;
+          if (
+            buf[start + 1] === 0x6f && buf[start + 2] === 0x20 &&
+            buf[start + 3] === 0x31 && buf[start + 4] === 0x2e
+          ) throw new _SecondTrace(this.stats.bytes - end + start);
+        }
         throw new Error(
           `expected a batch at byte ${
             this.stats.bytes - end + start
@@ -642,5 +665,12 @@ export class ExecTraceReader {
       });
     }
     return out;
+  }
+}
+
+/** Thrown where a second trace's header begins, at byte `at`. */
+class _SecondTrace extends Error {
+  constructor(readonly at: number) {
+    super(`a second execution trace begins at byte ${at}`);
   }
 }
