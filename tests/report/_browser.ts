@@ -44,13 +44,22 @@ export async function watchedPage(chromium: string): Promise<
   await page.send("Log.enable");
   await page.send("Page.enable");
   await page.send("Fetch.enable", { patterns: [{ urlPattern: "*" }] });
+  await setViewport(page, 1200, 2400);
+  return { page, errors, requests };
+}
+
+/** Sets the page's viewport to `width` × `height` CSS pixels, at scale 1. */
+export async function setViewport(
+  page: CdpPage,
+  width: number,
+  height: number,
+): Promise<void> {
   await page.send("Emulation.setDeviceMetricsOverride", {
-    width: 1200,
-    height: 2400,
+    width,
+    height,
     deviceScaleFactor: 1,
     mobile: false,
   });
-  return { page, errors, requests };
 }
 
 export async function open(page: CdpPage, path: string): Promise<void> {

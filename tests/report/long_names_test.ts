@@ -6,7 +6,7 @@
  */
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { findChromium } from "../_cdp.ts";
-import { open, screenshot, watchedPage } from "./_browser.ts";
+import { open, screenshot, setViewport, watchedPage } from "./_browser.ts";
 import { alloctrace, withTempDir } from "../_run.ts";
 import { GO119 } from "../_testdata.ts";
 
@@ -61,12 +61,7 @@ Deno.test({
       assertEquals(r.code, 0, r.stderr);
       const { page, errors } = await watchedPage(chromium!);
       try {
-        await page.send("Emulation.setDeviceMetricsOverride", {
-          width: 900,
-          height: 1400,
-          deviceScaleFactor: 1,
-          mobile: false,
-        });
+        await setViewport(page, 900, 1400);
         await open(page, `${dir}/r.html`);
         const cell = await page.eval<
           { height: number; text: string; title: string }

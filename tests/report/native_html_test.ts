@@ -9,7 +9,7 @@ import { assertEquals, assertTrue } from "../_assert.ts";
 import { findChromium } from "../_cdp.ts";
 import { alloctrace } from "../_run.ts";
 import { compile, dir, skip } from "../native/_support.ts";
-import { open, screenshot, watchedPage } from "./_browser.ts";
+import { open, screenshot, setViewport, watchedPage } from "./_browser.ts";
 import { renderReport } from "../../lib/report/html.ts";
 import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
 import { StackTable } from "../../lib/trace/events.ts";
@@ -64,12 +64,7 @@ Deno.test({
     const { page, errors } = await watchedPage(chromium!);
     try {
       for (const width of [1280, 900]) {
-        await page.send("Emulation.setDeviceMetricsOverride", {
-          width,
-          height: 1400,
-          deviceScaleFactor: 1,
-          mobile: false,
-        });
+        await setViewport(page, width, 1400);
         await open(page, `${dir}/forker.html`);
         await screenshot(page, `native-forker-${width}`);
         const { scroll, client } = await page.eval<
@@ -177,12 +172,7 @@ Deno.test({
     );
     const { page, errors } = await watchedPage(chromium!);
     try {
-      await page.send("Emulation.setDeviceMetricsOverride", {
-        width: 900,
-        height: 1400,
-        deviceScaleFactor: 1,
-        mobile: false,
-      });
+      await setViewport(page, 900, 1400);
       await open(page, `${d}/long.html`);
       // Open the top site's stack.
       await page.eval(`document.querySelector("#sites tr.row").click()`);
