@@ -38,6 +38,20 @@ function isStdout(path: string): boolean {
     path === "/proc/self/fd/1";
 }
 
+/**
+ * Whether writing `path` writes this process's stdout: `-`, its device
+ * names, or the file (or pipe) stdout is. (A character device is not
+ * counted by identity: /dev/null as an output while stdout is /dev/null
+ * mixes nothing.)
+ */
+export function onStdout(path: string): boolean {
+  if (isStdout(path)) return true;
+  const out = statOrNull("/dev/stdout");
+  if (out === null || out.isCharDevice || out.ino === null) return false;
+  const info = statOrNull(path);
+  return info !== null && info.dev === out.dev && info.ino === out.ino;
+}
+
 function lstatOrNull(path: string): Deno.FileInfo | null {
   try {
     return Deno.lstatSync(path);

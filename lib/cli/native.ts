@@ -37,7 +37,8 @@ malloc, calloc, realloc and free (and the aligned and array variants) with
 its native stack. The hooks are x86-64 stubs written into CMD, so no call
 stops it: a stub copies the top of the stack, which is unwound afterwards
 with the modules' .eh_frame. CMD's stdin, stdout and stderr pass through;
-its exit code (or 128+signal) becomes alloctrace's.
+its exit code (or 128+signal) becomes alloctrace's. No output goes to
+stdout, which stays the program's own.
 
 Options:
   --trace-out FILE     write the trace (seed MProf_Malloc format; alloctrace analyze reads it)
@@ -280,6 +281,24 @@ export async function nativeCommand(args: string[]): Promise<number> {
     "--folded": values.folded,
     "--json": jsonPath,
   }, program === null ? [] : [program]) ?? null;
+  // Nothing of ours goes to stdout: it is the program's (see --json).
+  for (
+    const [option, path] of [
+      ["--trace-out", values["trace-out"]],
+      ["--html", values.html],
+      ["--pprof", values.pprof],
+      ["--folded", values.folded],
+      ["--json", jsonPath],
+    ]
+  ) {
+    if (path !== undefined && output!.onStdout(path)) {
+      throw new UsageError(
+        `${option} ${
+          shown(path)
+        } is stdout, which is the program's own: write it to a file`,
+      );
+    }
+  }
   const quiet = values.quiet;
   // The trace is written as it goes, as every output is (an exclusive
   // temporary under an unpredictable name, renamed over the target, a

@@ -301,6 +301,34 @@ const ROWS: Row[] = [
     stderr: "",
     changes: ["t.trace"],
   },
+  // Found as a new user: --json - is refused (the program's stdout is its
+  // own), but any other output on stdout went into it, mixed with the
+  // program's output.
+  ...[
+    ["--trace-out", "-"],
+    ["--html", "/dev/stdout"],
+    ["--folded", "/proc/self/fd/1"],
+    ["--pprof", "/dev/fd/1"],
+    ["--json", "/dev/stdout"],
+  ].map(([opt, path]): Row => ({
+    name: `native ${opt} ${path}: refused, stdout is the program's own`,
+    args: ["native", "-q", opt, path, "--", "/bin/echo", "hi"],
+    code: 2,
+    stderr: new RegExp(
+      `^alloctrace: ${opt} ${
+        path.replaceAll("/", "\\/")
+      } is stdout, which is the program's own: write it to a file$`,
+    ),
+  })),
+  {
+    name:
+      "native with stdout redirected to a file: an output naming that file is refused too",
+    shell: `$AT native -q --folded out.txt -- /bin/echo hi > out.txt`,
+    code: 2,
+    stderr:
+      /^alloctrace: --folded out\.txt is stdout, which is the program's own: write it to a file$/,
+    changes: ["out.txt"],
+  },
   {
     name: "native with an empty command name is a usage error",
     args: ["native", "--", ""],
