@@ -356,13 +356,15 @@ export class Outputs {
 
   /**
    * Checks the requested outputs (`option → path`, undefined when not
-   * asked for) against each other and the `inputs`.
+   * asked for) against each other and the `inputs`; with `json`, the
+   * command's `--json` goes to stdout, which no output may then take.
    *
    * @throws {UsageError} for the first problem found.
    */
   static check(
     requested: Record<string, string | undefined>,
     inputs: string[],
+    json = false,
   ): Outputs {
     const paths = new Map<string, string>();
     const seen = new Map<string, string>();
@@ -374,6 +376,13 @@ export class Outputs {
     for (const [option, path] of Object.entries(requested)) {
       if (path === undefined) continue;
       checkOutputPath(path, option);
+      if (json && onStdout(path)) {
+        throw new UsageError(
+          `--json and ${option} ${
+            shown(path)
+          } both write stdout: give ${option} a file`,
+        );
+      }
       const info = isStdout(path)
         ? statOrNull("/dev/stdout")
         : statOrNull(path);

@@ -92,11 +92,15 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   }
   const type = sampleTypeOption("folded-type", values["folded-type"]);
   const top = intOption("top", values.top, 10, 1, 1_000_000);
-  const outs = Outputs.check({
-    "--html": values.html,
-    "--pprof": values.pprof,
-    "--folded": values.folded,
-  }, positionals);
+  const outs = Outputs.check(
+    {
+      "--html": values.html,
+      "--pprof": values.pprof,
+      "--folded": values.folded,
+    },
+    positionals,
+    values.json,
+  );
   const { by, frames } = siteOptions(values);
   const goRules = values.go === undefined ? undefined : presetOption(values.go);
   const input = await openInput(positionals[0]);

@@ -166,7 +166,11 @@ export async function diffCommand(args: string[]): Promise<number> {
   if (positionals[0] === "-" && positionals[1] === "-") {
     throw new UsageError("diff can read only one of A and B from stdin (-)");
   }
-  const outs = Outputs.check({ "--html": values.html }, positionals);
+  const outs = Outputs.check(
+    { "--html": values.html },
+    positionals,
+    values.json,
+  );
   const { by } = siteOptions(values);
   const la = await load(positionals[0], values.quiet, by);
   const lb = await load(positionals[1], values.quiet, by);

@@ -88,12 +88,16 @@ export async function replayCommand(args: string[]): Promise<number> {
   const preset = presetOption(values.go);
   const type = sampleTypeOption("folded-type", values["folded-type"]);
   const gogc = gogcOption(values.gogc);
-  const outs = Outputs.check({
-    "--memprofile": values.memprofile,
-    "--memprofile-text": values["memprofile-text"],
-    "--folded": values.folded,
-    "--html": values.html,
-  }, positionals);
+  const outs = Outputs.check(
+    {
+      "--memprofile": values.memprofile,
+      "--memprofile-text": values["memprofile-text"],
+      "--folded": values.folded,
+      "--html": values.html,
+    },
+    positionals,
+    values.json,
+  );
   const rt = new Runtime({
     preset,
     gogc,

@@ -434,6 +434,7 @@ export async function runCommand(args: string[]): Promise<number> {
       ) => [`--${o}`, values[o] as string | undefined]),
     ),
     chosen.script ? [chosen.name] : [],
+    values.json === true,
   );
   const { rt, chosen: limit, limit: limitBytes } = _runtime(values, s);
   if (limit !== null) watchMemory(rt, limit);

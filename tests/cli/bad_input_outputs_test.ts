@@ -415,6 +415,26 @@ const ROWS: Row[] = [
       assertTrue(!stdout.includes("top sites"), stdout);
     },
   },
+  // Found as a new user: --json with an output on stdout printed the output
+  // and left the JSON out without a word.
+  ...[
+    ["analyze", LEAK, "--folded", "-"],
+    ["analyze", LEAK, "--pprof", "/dev/stdout"],
+    ["run", "leak", "--memprofile-text", "-"],
+    ["replay", LEAK, "--folded", "/dev/stdout"],
+    ["diff", LEAK, BT, "--html", "-"],
+  ].map((args): Row => ({
+    name: `${args[0]} --json ${args.at(-2)} ${
+      args.at(-1)
+    }: a usage error, both would write stdout`,
+    args: [...args, "--json"],
+    code: 2,
+    stderr: new RegExp(
+      `^alloctrace: --json and ${args.at(-2)} ${
+        args.at(-1)!.replaceAll("/", "\\/")
+      } both write stdout: give ${args.at(-2)} a file$`,
+    ),
+  })),
   {
     name: "--folded - goes to stdout",
     args: ["analyze", LEAK, "--folded", "-"],
