@@ -6,14 +6,11 @@
  */
 
 import { main, stalledText } from "./lib/cli/main.ts";
+import { envVar } from "./lib/cli/_usage.ts";
 
 if (import.meta.main) {
-  let debug = false;
-  try {
-    debug = Deno.env.get("ALLOCTRACE_DEBUG") === "1";
-  } catch {
-    // No --allow-env: not debugging.
-  }
+  // (No --allow-env for it: not debugging.)
+  const debug = envVar("ALLOCTRACE_DEBUG") === "1";
   // Not a top-level await: with one, a command still waiting when the
   // event loop runs dry (a script's promise that never settles) ends in
   // Deno's own four lines; without, "beforeunload" comes first, once.

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { notUtf8, osReason, shown, UsageError } from "./_usage.ts";
+import { envVar, notUtf8, osReason, shown, UsageError } from "./_usage.ts";
 // The writers load only when their output is asked for (below): together
 // they took ~17 ms of every start, `analyze --json`'s included.
 import type { HeapSample } from "../profile/proto.ts";
@@ -40,12 +40,17 @@ function isStdout(path: string): boolean {
 
 /**
  * Whether writing `path` writes this process's stdout: `-`, its device
- * names, or the file (or pipe) stdout is. (A character device is not
- * counted by identity: /dev/null as an output while stdout is /dev/null
- * mixes nothing.)
+ * names, or the file (or pipe) stdout is, when it may be read. (A
+ * character device is not counted by identity: /dev/null as an output
+ * while stdout is /dev/null mixes nothing.)
  */
 export function onStdout(path: string): boolean {
   if (isStdout(path)) return true;
+  // (Asked first: without the permission, on a terminal, Deno would prompt.)
+  if (
+    Deno.permissions.querySync({ name: "read", path: "/dev/stdout" }).state !==
+      "granted"
+  ) return false;
   const out = statOrNull("/dev/stdout");
   if (out === null || out.isCharDevice || out.ino === null) return false;
   const info = statOrNull(path);
@@ -464,11 +469,8 @@ function realDir(path: string): string {
 
 /** ANSI colours on stdout: only on a terminal, and not with NO_COLOR. */
 export function stdoutColor(): boolean {
-  try {
-    return Deno.stdout.isTerminal() && Deno.env.get("NO_COLOR") === undefined;
-  } catch {
-    return false; // no --allow-env for NO_COLOR: plain
-  }
+  // (No --allow-env for NO_COLOR: as if unset.)
+  return Deno.stdout.isTerminal() && envVar("NO_COLOR") === undefined;
 }
 
 /**

@@ -18,6 +18,8 @@
  * @module
  */
 
+import { envVar } from "./_usage.ts";
+
 /** Options of a {@link Progress}. */
 export interface ProgressOptions {
   /**
@@ -42,13 +44,9 @@ export class Progress {
   /** Makes the display; `off` forces it off. */
   constructor(off: boolean, opts: ProgressOptions = {}) {
     let on = !off;
-    try {
-      on &&= Deno.stderr.isTerminal();
-      on &&= Deno.env.get("NO_COLOR") === undefined &&
-        Deno.env.get("TERM") !== "dumb";
-    } catch {
-      // no --allow-env for NO_COLOR/TERM: stay plain only if not a terminal
-    }
+    // (No --allow-env for NO_COLOR/TERM: as if unset.)
+    on &&= Deno.stderr.isTerminal() && envVar("NO_COLOR") === undefined &&
+      envVar("TERM") !== "dumb";
     this.#on = on;
     this.#shared = opts.shared ?? false;
   }

@@ -43,6 +43,28 @@ export function shown(name: string): string {
 }
 
 /**
+ * An environment variable's value, or undefined when it is unset or may
+ * not be read: the permission is asked first, since without `--allow-env`
+ * for it, on a terminal, Deno stops at a prompt instead of failing.
+ *
+ * @example
+ * ```ts
+ * import { envVar } from "./_usage.ts";
+ * envVar("NO_COLOR"); // undefined unless set (and allowed)
+ * ```
+ */
+export function envVar(name: string): string | undefined {
+  try {
+    return Deno.permissions.querySync({ name: "env", variable: name })
+        .state === "granted"
+      ? Deno.env.get(name)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Whether `path` holds U+FFFD: what a name that is not valid UTF-8 becomes
  * on its way into `Deno.args`, so that Deno cannot open the file by it.
  *

@@ -28,7 +28,13 @@ import {
   type HeapSample,
   type HeapSampleType,
 } from "../profile/proto.ts";
-import { intOption, sampleTypeOption, shown, UsageError } from "./_usage.ts";
+import {
+  envVar,
+  intOption,
+  sampleTypeOption,
+  shown,
+  UsageError,
+} from "./_usage.ts";
 import { gogcOption, presetOption } from "./_runtime_options.ts";
 import {
   openOutput,
@@ -103,13 +109,8 @@ Examples:
   GODEBUG=gctrace=1 alloctrace run leak --n 100000
 `);
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env for it: as if unset
-  }
-}
+// (No --allow-env for a variable: as if unset.)
+const env = envVar;
 
 /** `run`'s command-line options, as parseArgs gives them. */
 type Values = Record<string, string | boolean | undefined>;

@@ -114,6 +114,33 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /^alloctrace: --trace-max goes with --trace-out FILE$/,
   },
+  // Found as a new user: on a terminal, with the permissions the README
+  // lists as minimal (analyze: --allow-read=TRACE), Deno stopped at a
+  // prompt for ALLOCTRACE_DEBUG, then NO_COLOR and TERM: reading a variable
+  // without --allow-env prompts there rather than failing. (script(1) gives
+  // the command a terminal; a prompt waits until the timeout, exit 124.)
+  ...[
+    ["analyze", LEAK, "--top", "1"],
+    ["run", "leak", "--n", "10"],
+    ["workloads"],
+  ].map((args): Row => ({
+    name: `on a terminal, ${
+      args[0]
+    } with the README's minimal permissions asks for nothing`,
+    needs: () => hasTool("script"),
+    shell: `timeout 30 script -qec '"${Deno.execPath()}" run ${
+      args[0] === "analyze" ? `--allow-read=${LEAK}` : ""
+    } "${ROOT}main.ts" ${args.join(" ")}' /dev/null`,
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) => {
+      assertTrue(!stdout.includes("Deno requests"), stdout);
+      assertTrue(
+        stdout.includes(args[0] === "workloads" ? "binarytrees" : "top sites"),
+        stdout,
+      );
+    },
+  })),
   {
     name: "no command: one line of usage, exit 2 (not the demo)",
     args: [],
