@@ -308,7 +308,11 @@ Deno.test("the README's example commands run as written on a checkout with nothi
     // so what it reads (PATH, to find the program) needs no --allow-env.
     if (f.endsWith("/lib/cli/native.ts")) continue;
     const text = await Deno.readTextFile(f.startsWith("/") ? f : `${ROOT}${f}`);
-    for (const m of text.matchAll(/(?:Deno\.env\.get|\benv|\benvVar)\("([A-Z_]+)"\)/g)) {
+    for (
+      const m of text.matchAll(
+        /(?:Deno\.env\.get|\benv|\benvVar)\("([A-Z_]+)"\)/g,
+      )
+    ) {
       read.add(m[1]);
     }
   }
