@@ -60,6 +60,11 @@
  * `--only`), the traced case of that size, target or not. `--size` also
  * narrows a comparison to one size.
  *
+ * `--save-frames FILE` (with `--real-traces DIR`) only writes the runtime
+ * frames, with lines and offsets, that the gzipped real traces in DIR print
+ * (scripts/_runtime_frames.ts; the fidelity test's
+ * tests/testdata/fidelity/frames-go1.19.txt).
+ *
  * `--trace-big` also traces binarytrees depth 14 (a 3 GB trace, ~10 min);
  * without it that case compares the untraced figures only.
  *
@@ -75,6 +80,7 @@ import {
   type TraceFigures,
 } from "./_trace_figures.ts";
 import { committedGCTraces, committedRuns } from "./_real_runs.ts";
+import { saveRuntimeFrames } from "./_runtime_frames.ts";
 import {
   fmtGC,
   mb,
@@ -101,6 +107,13 @@ interface Case {
   target: boolean;
   /** Trace it (the big binarytrees only with --trace-big). */
   traced: boolean;
+}
+
+/** `go version`'s answer, `go1.19.8 linux/amd64`. */
+async function goVersion(): Promise<string> {
+  return new TextDecoder().decode(
+    (await new Deno.Command(GO, { args: ["version"] }).output()).stdout,
+  ).trim().replace(/^go version /, "");
 }
 
 /** How the real runs are made and read (the command line's options). */
@@ -437,9 +450,7 @@ async function saveTraced(
   append: boolean,
   realTraces: string,
 ) {
-  const go = new TextDecoder().decode(
-    (await new Deno.Command(GO, { args: ["version"] }).output()).stdout,
-  ).trim().replace(/^go version /, "");
+  const go = await goVersion();
   const file = `${dir}/${c.program}-${c.value}-traced.txt`;
   // --append adds runs to what is there: real Go's spread depends on the
   // machine's load (how far the mutator gets while a mark waits), so the
@@ -559,6 +570,15 @@ async function main() {
     const bins = new Map<string, string>();
     for (const p of new Set(cases.map((c) => c.program))) {
       bins.set(p, await buildGoProgram(GO, p, dir));
+    }
+    const frames = opt("--save-frames", "");
+    if (frames !== "") {
+      if (realTraces === "") {
+        throw new Error("--save-frames needs --real-traces DIR");
+      }
+      const n = await saveRuntimeFrames(realTraces, frames, await goVersion());
+      console.log(`wrote ${frames}: ${n} runtime frames`);
+      return;
     }
     const save = opt("--save", "");
     if (save !== "") {
