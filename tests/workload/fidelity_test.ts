@@ -384,7 +384,13 @@ function simMarked(run: (rt: Runtime) => void): number[] {
 // over the last cycle's scan work and the runtime's ~224 KB of globals, the
 // mark ended where revise's assists have done its work), so binarytrees'
 // marks take in about as much black allocation as real Go's (1 MB).
-const PACING_CASES: [string, string, (rt: Runtime) => void, number][] = [
+const PACING_CASES: [
+  string,
+  string,
+  (rt: Runtime) => void,
+  number,
+  string?,
+][] = [
   [
     "leak -n 20000",
     "leak-20000-gctrace.txt",
@@ -405,10 +411,38 @@ const PACING_CASES: [string, string, (rt: Runtime) => void, number][] = [
     (rt) => binarytrees(rt, { depth: 14 }),
     1,
   ],
+  // One size up (fidcheck: 24 fresh runs, 9 under nice -n 19 at load ~12).
+  [
+    "leak -n 40000",
+    "leak-40000-gctrace.txt",
+    (rt) => leak(rt, { n: 40000 }),
+    1,
+  ],
+  // One size up, 20 fresh runs: FAILS (FIDELITY_KNOWN_FAILING=1 runs it).
+  // Real Go runs 35–41 cycles (median 38), the model 43: every model cycle
+  // marks ~1 MB against a 4 MB goal, where a real run has ~11 cycles that
+  // mark 2 MB or more and ~4 with a goal over 4 MB (its marks take longer
+  // and take in more black allocation: note8's "untraced marks are shorter
+  // and mark less"), so real Go's heap goals grow and it runs fewer cycles.
+  [
+    "binarytrees -depth 15",
+    "binarytrees-15-gctrace.txt",
+    (rt) => binarytrees(rt, { depth: 15 }),
+    1,
+    "43 cycles where real Go runs 35-41",
+  ],
 ];
 
-for (const [name, file, run, slack] of PACING_CASES) {
-  Deno.test(`fidelity: ${name} paces its GCs like untraced real Go 1.19`, async () => {
+for (const [name, file, run, slack, knownFailing] of PACING_CASES) {
+  Deno.test({
+    name: `fidelity: ${name} paces its GCs like untraced real Go 1.19${
+      knownFailing === undefined ? "" : ` (known failing: ${knownFailing})`
+    }`,
+    // A divergence measured and left to the model's owner: run it with
+    // FIDELITY_KNOWN_FAILING=1 to see it fail.
+    ignore: knownFailing !== undefined &&
+      Deno.env.get("FIDELITY_KNOWN_FAILING") === undefined,
+  }, async () => {
     const runs = await realGCTrace(file, name);
     const counts = runs.map((r) => r.length).sort((a, b) => a - b);
     const median = counts[counts.length >> 1];

@@ -109,11 +109,30 @@ function simulated(run: (rt: Runtime) => void): Figures {
 // third and fifth triggers and temporaries' third between two places. The
 // model, deterministic, sits in one of them; every cycle is held to the
 // runs' P10–P90, which keeps a mode that over a tenth of the runs show.
-const CASES: [string, string, (rt: Runtime) => void][] = [
+const CASES: [string, string, (rt: Runtime) => void, string?][] = [
   [
     "leak -n 20000",
     "leak-20000-traced.txt",
     (rt) => leak(rt, { n: 20000 }),
+  ],
+  // One size up (fidcheck: eight fresh runs under nice -n 19 at loads
+  // 10–26; the runs' trace names are in each header).
+  [
+    "leak -n 40000",
+    "leak-40000-traced.txt",
+    (rt) => leak(rt, { n: 40000 }),
+  ],
+  // One size up, ten fresh runs: FAILS (run with FIDELITY_KNOWN_FAILING=1).
+  // The model's page reclaimer frees only in cycle 1 (296 frees); real Go
+  // reclaims in 3–4 of the 6 cycles before the final one (1,605 frees in
+  // run 1): reclaimer 3.9% of frees against 10.2–19.1% (mean 16.3),
+  // bgsweep 38.4% against 19.5–30.6% (mean 25.6). The marks of cycles 1
+  // and 6 (9 temporaries, 0.365 MB) are also above 1.1 × P90 (0.286, 0.284).
+  [
+    "temporaries -n 600",
+    "temporaries-600-traced.txt",
+    (rt) => temporaries(rt, { n: 600 }),
+    "the model's reclaimer runs in cycle 1 only",
   ],
   [
     "temporaries -n 300",
@@ -183,8 +202,16 @@ function inRealRange(
   }
 }
 
-for (const [name, file, run] of CASES) {
-  Deno.test(`fidelity: traced ${name} paces and sweeps like traced real Go 1.19`, async () => {
+for (const [name, file, run, knownFailing] of CASES) {
+  Deno.test({
+    name: `fidelity: traced ${name} paces and sweeps like traced real Go 1.19${
+      knownFailing === undefined ? "" : ` (known failing: ${knownFailing})`
+    }`,
+    // A divergence measured and left to the model's owner: run it with
+    // FIDELITY_KNOWN_FAILING=1 to see it fail.
+    ignore: knownFailing !== undefined &&
+      Deno.env.get("FIDELITY_KNOWN_FAILING") === undefined,
+  }, async () => {
     const real = parseTracedRuns(
       await Deno.readTextFile(
         new URL(`../testdata/fidelity/${file}`, import.meta.url),
