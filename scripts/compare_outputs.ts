@@ -58,6 +58,12 @@ const CONFIGS: [string, string[]][] = [
   ["gogc5-rate1", ["--gogc", "5", "--memprofilerate", "1"]],
 ];
 
+/**
+ * `run`'s default heap limit is half this machine's memory, and `run --json`
+ * reports it: a fixed limit keeps the outputs the same on every machine.
+ */
+const HEAP_LIMIT = ["--heap-limit", String(2 ** 32)];
+
 interface Job {
   name: string;
   args: string[];
@@ -81,6 +87,7 @@ for (const [w, wargs] of WORKLOADS) {
           ...cargs,
           "--godebug",
           "allocfreetrace=1,gctrace=1",
+          ...HEAP_LIMIT,
           "--trace-out",
           f("trace"),
           "--memprofile",
@@ -115,6 +122,7 @@ for (const preset of PRESETS) {
       "50",
       "--godebug",
       "gctrace=1",
+      ...HEAP_LIMIT,
       "--memprofilerate",
       "4096",
       "--memprofile",
