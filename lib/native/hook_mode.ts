@@ -53,9 +53,9 @@ export interface ModeSettings {
    */
   stackCache: boolean;
   /**
-   * The injected hooks' ring in memory the tracer maps too (default true;
-   * see ring_map.ts); false reads it by system call, as when the mapping
-   * cannot be made (for tests of that path).
+   * The injected hooks' ring in memory the tracer maps too (see
+   * ring_map.ts; the tracer asks it for the program's own process only);
+   * false reads it by system call, as when the mapping cannot be made.
    */
   sharedRing: boolean;
   /** Counts of stacks unwound and of stacks found by their hash. */

@@ -11,7 +11,10 @@
  * A fork child inherits the mapping, shared with its parent: before it
  * runs, its copy is made private again (with the control words and the
  * busy slots its parent's had), and its ring is read by system call, as
- * every ring is when the memfd or the mapping cannot be made.
+ * every ring is when the memfd or the mapping cannot be made, and as the
+ * rings of the images fork children exec are (the tracer shares the ring
+ * of the program's own process only: a shell's short-lived children paid
+ * for the memfd and the mapping and gained nothing).
  *
  * The system calls run in a stopped thread of the program, one
  * single-stepped `syscall` at a time ({@link RemoteSyscalls}).

@@ -1,9 +1,11 @@
 /**
  * The injected hooks' ring in shared memory (lib/native/ring_map.ts): the
  * program sees it as a `MAP_SHARED` memfd mapping and no fd of it; a fork
- * child gets a private ring of its own before it runs; and every call is
- * counted, from threads, parent and child, exactly as when the ring is read
- * by system call (`sharedRing: false`, the path every ring falls back to).
+ * child gets a private ring of its own before it runs, and the image it
+ * execs one read by system call (only the program's own process shares
+ * its ring); and every call is counted, from threads, parent and child,
+ * exactly as when the ring is read by system call (`sharedRing: false`, the
+ * path every ring falls back to).
  */
 import { assertEquals } from "../_assert.ts";
 import { compile, dir, skip, trace } from "./_support.ts";
@@ -11,9 +13,10 @@ import { compile, dir, skip, trace } from "./_support.ts";
 const THREADS = 3;
 const N = 2000;
 
-// Writes "shared memfds" of the parent, then of the fork child, to argv[2];
-// the parent's threads make N malloc(4242)/free pairs each, the child N
-// malloc(4343)/free pairs.
+// Writes "shared memfds" of the parent, of the fork child, then of the
+// image the child execs (this program again, with a fourth argument) to
+// argv[2]; the parent's threads make N malloc(4242)/free pairs each, the
+// exec'd child N malloc(4343)/free pairs.
 const SRC = `#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -52,6 +55,13 @@ static void *work(void *a) {
 }
 int main(int argc, char **argv) {
   n = atoi(argv[1]);
+  if (argc > 3) {
+    FILE *out = fopen(argv[2], "a");
+    fprintf(out, "%d %d\\n", shared_ring(), memfds());
+    fclose(out);
+    for (int i = 0; i < n; i++) { keep[${THREADS}] = malloc(4343); free(keep[${THREADS}]); }
+    return 0;
+  }
   FILE *out = fopen(argv[2], "w");
   fprintf(out, "%d %d\\n", shared_ring(), memfds());
   fflush(out);
@@ -61,8 +71,8 @@ int main(int argc, char **argv) {
   if (c == 0) {
     fprintf(out, "%d %d\\n", shared_ring(), memfds());
     fclose(out);
-    for (int i = 0; i < n; i++) { keep[${THREADS}] = malloc(4343); free(keep[${THREADS}]); }
-    _exit(0);
+    execl(argv[0], argv[0], argv[1], argv[2], "exec", (char *)0);
+    _exit(98);
   }
   int st;
   waitpid(c, &st, 0);
@@ -83,12 +93,13 @@ Deno.test({
       const seen = `${dir}/ringmap-${sharedRing}.txt`;
       const { code, events } = trace([bin, String(N), seen], { sharedRing });
       assertEquals(code, 0, what);
-      const [parent, child] = (await Deno.readTextFile(seen)).trim().split(
-        "\n",
-      );
-      // One shared ring in the parent, none in the child (its own, private).
+      const [parent, child, execd] = (await Deno.readTextFile(seen)).trim()
+        .split("\n");
+      // One shared ring in the parent, none in the child (its own, private)
+      // nor in the image it execs.
       assertEquals(parent, sharedRing ? "1 0" : "0 0", `${what}: the parent`);
       assertEquals(child, "0 0", `${what}: the fork child`);
+      assertEquals(execd, "0 0", `${what}: the image the child execs`);
       const pids = new Set(events.map((e) => e.pid));
       assertEquals(pids.size, 2, `${what}: parent and child`);
       // Blocks freed, by the size they were allocated with (in each
