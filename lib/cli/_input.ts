@@ -229,7 +229,11 @@ async function* gunzipMembers(
     offset += n;
   };
   const corrupt = (what: string) =>
-    new Error(`${name}: gzip member ${member} ${what} (at byte ${offset})`);
+    new Error(
+      `${name}: gzip member ${member} ${what} (at byte ${
+        offset.toLocaleString("en-US")
+      })`,
+    );
   let member = 0;
   try {
     for (;;) {
@@ -247,7 +251,9 @@ async function* gunzipMembers(
           warnings.push(
             `${name}: ${
               rest.toLocaleString("en-US")
-            } byte(s) after gzip member ${member} (at byte ${offset}) are not gzip data; ignored, as zcat does`,
+            } byte(s) after gzip member ${member} (at byte ${
+              offset.toLocaleString("en-US")
+            }) are not gzip data; ignored, as zcat does`,
           );
         }
         return;

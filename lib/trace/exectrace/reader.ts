@@ -375,7 +375,7 @@ export class ExecTraceReader {
         }
         throw new Error(
           `expected a batch at byte ${
-            this.stats.bytes - end + start
+            (this.stats.bytes - end + start).toLocaleString("en-US")
           }, found byte ${kind} (corrupt or not an execution trace)`,
         );
       }
