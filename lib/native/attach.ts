@@ -9,7 +9,14 @@
 import { REG } from "./ffi.ts";
 import type { ModeSettings } from "./hook_mode.ts";
 import { InjectedMode } from "./injected_mode.ts";
-import { EV_EXIT, EV_STOP, SIGTRAP, type Tracee, WALL } from "./tracee.ts";
+import {
+  EV_EXEC,
+  EV_EXIT,
+  EV_STOP,
+  SIGTRAP,
+  type Tracee,
+  WALL,
+} from "./tracee.ts";
 import type { Proc } from "./traced_proc.ts";
 import { readCounterFor, type StubClock } from "./stub_clock.ts";
 
@@ -137,8 +144,32 @@ export function detachAll(t: Tracee, th: TracedThreads): void {
       t.cont(tid);
       continue;
     }
+    if (event === EV_EXEC) {
+      // An exec in the window: the thread that exec'd is the process's
+      // only one now, with its pid; its old id (another thread's) never
+      // stops again (waited for, the detach hung). The new image holds
+      // none of our code: nothing to take out of it (the old image's
+      // bytes written into it would corrupt it).
+      const former = t.eventMsg(tid);
+      if (former !== tid) {
+        alive.delete(former);
+        stopped.delete(former);
+      }
+      const p = procOf.get(tid);
+      if (p !== undefined && p.pid === tid) {
+        // What the old image's threads recorded is read first, as the
+        // tracing loop reads it at every stop.
+        p.mode?.drain(true);
+        p.mode?.close();
+        p.mode = null;
+        p.execBp = 0;
+        p.rbrk = 0;
+      } else procOf.delete(tid); // a vfork child: its parent's image is not its own now
+      stopped.set(tid, 0);
+      continue;
+    }
     if (event !== 0) {
-      t.cont(tid); // an exec or clone on its way: it stops next
+      t.cont(tid); // a clone on its way: it stops next
       continue;
     }
     if (
