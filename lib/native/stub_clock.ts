@@ -26,8 +26,9 @@
  *
  * The counter must tick at a constant rate, the same on every core
  * (`constant_tsc`, `nonstop_tsc`: every x86-64 CPU of the last fifteen
- * years); where `/proc/cpuinfo` does not say so, an event's time is the
- * latest pairing's, as before the stubs had a clock. A 32-bit stamp of
+ * years; {@link steadyCounter} asks the kernel first); where the machine
+ * does not say so, an event's time is the latest pairing's, as before the
+ * stubs had a clock. A 32-bit stamp of
  * 1,024 ticks wraps in about 24 minutes at 3 GHz; a record is read within
  * milliseconds of its stamp, and is taken as at most 2^31 stamps (~12
  * minutes) from the anchor.
@@ -62,6 +63,8 @@ const READ_TSC = [
 const TRIES = 8;
 const GOOD = 2;
 const STAMP_UNIT = 2 ** STAMP_SHIFT;
+const CLOCKSOURCE =
+  "/sys/devices/system/clocksource/clocksource0/current_clocksource";
 
 /** The two clocks a {@link StubClock} pairs. */
 export interface ClockReaders {
@@ -278,14 +281,35 @@ export function stubClock(
 
 /**
  * Whether this machine's time-stamp counter ticks at one rate on every
- * core, whatever the frequency and sleep states (`constant_tsc` and
- * `nonstop_tsc` in `/proc/cpuinfo`).
+ * core, whatever the frequency and sleep states. The kernel's word first:
+ * its clock counts with the counter (`current_clocksource` is `tsc`) only
+ * after checking it, and drops it when its watchdog finds it drifting; a
+ * VM's CPU flags often lack `nonstop_tsc` where the host's counter is
+ * steady (kvm: `tsc_known_freq`), or claim it where the kernel found
+ * otherwise. Where sysfs does not say: `constant_tsc` and `nonstop_tsc` in
+ * `/proc/cpuinfo`. `read` reads a file (tests give their own).
+ *
+ * @example
+ * ```ts
+ * import { steadyCounter } from "./stub_clock.ts";
+ * const files: Record<string, string> = {
+ *   "/sys/devices/system/clocksource/clocksource0/current_clocksource":
+ *     "kvm-clock\n",
+ *   "/proc/cpuinfo": "flags\t\t: fpu tsc constant_tsc nonstop_tsc\n",
+ * };
+ * console.log(steadyCounter((path) => files[path])); // false: not the kernel's clock
+ * ```
  */
-export function steadyCounter(): boolean {
+export function steadyCounter(
+  read: (path: string) => string = Deno.readTextFileSync,
+): boolean {
   try {
-    const flags = /^flags\s*:(.*)$/m.exec(
-      Deno.readTextFileSync("/proc/cpuinfo"),
-    )?.[1] ?? "";
+    return read(CLOCKSOURCE).trim() === "tsc";
+  } catch {
+    // no sysfs here: the CPU's flags
+  }
+  try {
+    const flags = /^flags\s*:(.*)$/m.exec(read("/proc/cpuinfo"))?.[1] ?? "";
     return /\bconstant_tsc\b/.test(flags) && /\bnonstop_tsc\b/.test(flags);
   } catch {
     return false;

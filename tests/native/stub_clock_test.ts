@@ -9,7 +9,11 @@ import { assertEquals, assertTrue } from "../_assert.ts";
 import { skip } from "./_support.ts";
 import { loadLibc } from "../../lib/native/ffi.ts";
 import { STAMP_SHIFT } from "../../lib/native/inject.ts";
-import { StubClock, stubClock } from "../../lib/native/stub_clock.ts";
+import {
+  steadyCounter,
+  StubClock,
+  stubClock,
+} from "../../lib/native/stub_clock.ts";
 
 const stampOf = (tsc: number) =>
   Number(BigInt.asUintN(32, BigInt(Math.floor(tsc)) >> BigInt(STAMP_SHIFT)));
@@ -187,4 +191,32 @@ Deno.test({
       `record at ${t} ms, made between ${before} and ${after} (paired at ${paired})`,
     );
   },
+});
+
+Deno.test("steadyCounter: the kernel's clocksource decides where sysfs says (a VM's flags lack nonstop_tsc, or claim it for a counter the kernel dropped); the CPU's flags where it does not", () => {
+  const SOURCE =
+    "/sys/devices/system/clocksource/clocksource0/current_clocksource";
+  const both = "flags\t\t: fpu tsc msr constant_tsc rep_good nonstop_tsc\n";
+  const constantOnly = "flags\t\t: fpu tsc constant_tsc tsc_known_freq\n";
+  const rows: [string | undefined, string | undefined, boolean][] = [
+    ["tsc\n", both, true],
+    ["tsc\n", constantOnly, true],
+    ["kvm-clock\n", both, false],
+    ["hpet\n", both, false],
+    [undefined, both, true],
+    [undefined, constantOnly, false],
+    [undefined, undefined, false],
+  ];
+  for (const [source, cpuinfo, steady] of rows) {
+    const files: Record<string, string | undefined> = {
+      [SOURCE]: source,
+      "/proc/cpuinfo": cpuinfo,
+    };
+    const read = (path: string) => {
+      const text = files[path];
+      if (text === undefined) throw new Deno.errors.NotFound(path);
+      return text;
+    };
+    assertEquals(steadyCounter(read), steady, `${source} / ${cpuinfo}`);
+  }
 });

@@ -18,7 +18,7 @@ import { steadyCounter } from "../../lib/native/stub_clock.ts";
 const steady = steadyCounter();
 if (skip === "" && !steady) {
   console.log(
-    "wall_time_test: skipped: no constant_tsc/nonstop_tsc in /proc/cpuinfo",
+    "wall_time_test: skipped: the time-stamp counter is not steady here (clocksource not tsc)",
   );
 }
 
