@@ -22,6 +22,7 @@ import type { HookedProcess, HookMode, ModeSettings } from "./hook_mode.ts";
 import { NATIVE_KINDS } from "./event.ts";
 import { wordOf } from "./tracee.ts";
 import {
+  ENDED,
   RemoteSyscalls,
   type RingView,
   shareRing,
@@ -84,6 +85,9 @@ export class InjectedMode implements HookMode {
   /**
    * Writes the stubs into `p` and patches the entries (`tid` is stopped
    * on the int3 at `at`); null leaves the program's code as it was.
+   *
+   * @throws {Error} with cause {@link ENDED} when the program ended (or
+   *   `tid` stopped for good) during it.
    */
   static plant(
     p: HookedProcess,
@@ -122,7 +126,9 @@ export class InjectedMode implements HookMode {
     try {
       region = injectMmap(sys, p.libcStart);
       if (region >= 0 && s.sharedRing) view = shareRing(p, sys, region);
-    } catch {
+    } catch (e) {
+      // The program ended meanwhile: the tracer's loop reads how.
+      if ((e as Error).cause === ENDED) throw e;
       region = -1; // the region's ring could not be mapped again
     } finally {
       sys.end();

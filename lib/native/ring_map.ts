@@ -43,6 +43,13 @@ const O_CLOEXEC = 0o2000000;
 const NAME = "alloctrace-ring";
 
 /**
+ * The message and cause of the error {@link RemoteSyscalls.call} throws
+ * when the thread ended (or stopped for good) instead: its status is left
+ * for the tracer's next wait.
+ */
+export const ENDED = "the program ended during a system call of the tracer's";
+
+/**
  * System calls run by a stopped thread of a traced program: `syscall` is
  * written over the word at `at` (any mapped code address), the registers
  * set, one instruction stepped. {@link RemoteSyscalls.end} puts the word
@@ -66,11 +73,6 @@ export class RemoteSyscalls {
     t.poke(tid, at, (this.#word & ~0xffffn) | 0x050fn); // syscall
   }
 
-  /** The stack pointer when the thread stopped. */
-  get rsp(): number {
-    return Number(this.#saved[REG.rsp]);
-  }
-
   /** System call `nr` with `args`; its result (-errno on failure). */
   call(nr: number, ...args: (number | bigint)[]): bigint {
     const t = this.#t;
@@ -83,8 +85,13 @@ export class RemoteSyscalls {
     // Not a syscall to restart (a thread stopped inside one, attached).
     regs[REG.orig_rax] = 0xffffffffffffffffn;
     t.setRegs(this.#tid);
-    t.step(this.#tid);
-    t.getRegs(this.#tid);
+    // A signal that comes first (a timer's) stops the step before the
+    // syscall: rax then still held its number, taken for its result
+    // (memfd_create "returned" 319, and the program's own fd 319 was
+    // resized and closed). It is held for the thread's next continue.
+    if (!t.stepAside(this.#tid, this.#at)) {
+      throw new Error(ENDED, { cause: ENDED });
+    }
     return BigInt.asIntN(64, regs[REG.rax]);
   }
 
@@ -117,8 +124,13 @@ export function shareRing(
   sys: RemoteSyscalls,
   region: number,
 ): RingView | null {
-  // The name goes below the red zone of the stopped thread's stack.
-  const nameAt = Math.floor((sys.rsp - 1024) / 16) * 16;
+  // A seccomp filter may kill the program at a memfd_create (where an
+  // mmap passes): with one, no sharing.
+  if (_filtered(p.pid)) return null;
+  // The name goes where the trampolines will (mapped, private, ours), not
+  // on the stopped thread's stack: below its rsp may be another's memory
+  // (a coroutine's or goroutine's small stack, a sigaltstack).
+  const nameAt = region + SHARED_BYTES;
   if (!p.mem.transfer(true, [[cstr(NAME), nameAt]])) return null;
   const fd = sys.call(SYS_MEMFD_CREATE, nameAt, MFD_CLOEXEC);
   if (fd < 0n) return null;
@@ -179,6 +191,17 @@ export function unshareRing(
     parts.push([parent.bytes.slice(at, at + 64), region + at]);
   }
   return p.mem.transfer(true, parts);
+}
+
+// Whether process `pid` runs under a seccomp filter (/proc/PID/status
+// `Seccomp: 2`; a status that cannot be read counts as one).
+function _filtered(pid: number): boolean {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return (/^Seccomp:\s*(\d+)/m.exec(status)?.[1] ?? "0") !== "0";
+  } catch {
+    return true;
+  }
 }
 
 // Maps [region, region + SHARED_BYTES) private and anonymous again (zeros).

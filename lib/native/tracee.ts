@@ -60,6 +60,14 @@ export class Tracee {
   readonly #status = new Int32Array(1);
   readonly #st8 = new Uint8Array(this.#status.buffer);
   readonly #word = new BigUint64Array(1);
+  /**
+   * Signals that arrived while a thread ran the tracer's own instructions
+   * (a {@link Tracee.stepAside}), with their siginfo: given at its next
+   * continue or detach, not swallowed.
+   */
+  readonly #held = new Map<number, Uint8Array[]>();
+  /** Ends and stops reaped out of turn, for the next wait(-1). */
+  readonly #deferred: WaitResult[] = [];
 
   /** ptrace through libc `c`. */
   constructor(c: Libc) {
@@ -97,9 +105,62 @@ export class Tracee {
     return Number(w & 0xffn);
   }
 
-  /** Resumes `tid`, delivering `sig` (0: none). */
+  /** Resumes `tid`, delivering `sig` (0: none; or a signal held for it). */
   cont(tid: number, sig = 0): void {
-    this.#c.ptrace(PT.CONT, BigInt(tid), 0n, BigInt(sig));
+    this.#c.ptrace(PT.CONT, BigInt(tid), 0n, BigInt(this.#give(tid, sig)));
+  }
+
+  // The signal to resume `tid` with: `sig`, or the first held for it (its
+  // siginfo put back, so that a handler sees the timer's or sender's).
+  // The others are sent again (pending, they come at its next stops).
+  #give(tid: number, sig: number): number {
+    const infos = this.#held.get(tid);
+    if (infos === undefined) return sig;
+    this.#held.delete(tid);
+    const signo = (i: Uint8Array) => new Int32Array(i.buffer, 0, 1)[0];
+    if (sig === 0) {
+      const first = infos.shift()!;
+      this.#c.ptrace(PT.SETSIGINFO, BigInt(tid), 0n, ptrOf(first));
+      sig = signo(first);
+    }
+    for (const i of infos) if (signo(i) !== sig) this.#c.kill(tid, signo(i));
+    return sig;
+  }
+
+  /**
+   * Runs the instruction at `tid`'s rip (registers set) to its end: a
+   * signal that stops it first is held for its next continue and the step
+   * tried again. True when it ran (a SIGTRAP stop past `from`); false
+   * when the thread ended or stopped for good (exit, kill, an exit or
+   * group stop): that status is kept for the next wait(-1), as if not
+   * reaped here.
+   */
+  stepAside(tid: number, from: number): boolean {
+    for (let tries = 0; tries < 1000; tries++) {
+      this.#c.ptrace(PT.SINGLESTEP, BigInt(tid), 0n, 0n);
+      const r = this.wait(tid, WALL);
+      const s = r.s;
+      if (r.tid !== tid || (s & 0xff) !== 0x7f) {
+        if (r.tid === tid) this.#deferred.push(r);
+        return false;
+      }
+      const sig = (s >> 8) & 0xff;
+      if (s >>> 16 !== 0) {
+        this.#deferred.push(r); // an exit stop (killed), a group stop
+        return false;
+      }
+      if (sig === SIGTRAP && this.getRegs(tid) && this.reg(REG.rip) !== from) {
+        return true;
+      }
+      // A signal delivered before the instruction ran (its rip unmoved).
+      const info = new Uint8Array(128);
+      this.#c.ptrace(PT.GETSIGINFO, BigInt(tid), 0n, ptrOf(info));
+      const held = this.#held.get(tid) ?? [];
+      // (The same standard signal twice is one, as pending it would be.)
+      if (sig >= 32 || !held.some((i) => i[0] === sig)) held.push(info);
+      this.#held.set(tid, held);
+    }
+    return false;
   }
 
   /** Leaves a group-stopped `tid` stopped, still reporting (PTRACE_LISTEN). */
@@ -112,9 +173,9 @@ export class Tracee {
     return this.#c.ptrace(PT.INTERRUPT, BigInt(tid), 0n, 0n) >= 0n;
   }
 
-  /** Lets `tid` go, delivering `sig`. */
+  /** Lets `tid` go, delivering `sig` (or a signal held for it). */
   detach(tid: number, sig = 0): void {
-    this.#c.ptrace(PT.DETACH, BigInt(tid), 0n, BigInt(sig));
+    this.#c.ptrace(PT.DETACH, BigInt(tid), 0n, BigInt(this.#give(tid, sig)));
   }
 
   /**
@@ -139,6 +200,7 @@ export class Tracee {
 
   /** waitpid(who, flags), among this thread's children and tracees only. */
   wait(who: number, flags: number): WaitResult {
+    if (who === -1 && this.#deferred.length > 0) return this.#deferred.shift()!;
     const r = this.#c.waitpid(who, this.#st8, flags | WNOTHREAD);
     return { tid: r, s: this.#status[0] };
   }

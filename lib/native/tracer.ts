@@ -67,6 +67,7 @@ import type { ModeEvent, ModeSettings } from "./hook_mode.ts";
 import type { StackStats } from "./hook_ring.ts";
 import { BreakpointMode, emulatorFor, stepPast } from "./breakpoint_mode.ts";
 import { InjectedMode } from "./injected_mode.ts";
+import { ENDED } from "./ring_map.ts";
 import { detachAll, plantRunning } from "./attach.ts";
 import { seizeRunning, seizeThread, spawnStopped, tgidOf } from "./seize.ts";
 import { type Proc, reachThrough } from "./traced_proc.ts";
@@ -332,12 +333,18 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
       // execs too): making and mapping one for each image of a shell's
       // children cost ~14% more CPU on a loop of 300 fork+execs.
       const sharedRing = settings.sharedRing && proc.pid === pid;
-      proc.mode = InjectedMode.plant(
-        proc,
-        { ...settings, sharedRing },
-        tid,
-        at,
-      );
+      try {
+        proc.mode = InjectedMode.plant(
+          proc,
+          { ...settings, sharedRing },
+          tid,
+          at,
+        );
+      } catch (e) {
+        // It ended there: the loop's next wait says how (its exit code).
+        if ((e as Error).cause === ENDED) return;
+        throw e;
+      }
     }
     if (proc.mode === null) {
       try {
