@@ -128,15 +128,22 @@ export class Tracee {
   }
 
   /**
-   * Runs the instruction at `tid`'s rip (registers set) to its end: a
-   * signal that stops it first is held for its next continue and the step
-   * tried again. True when it ran (a SIGTRAP stop past `from`); false
-   * when the thread ended or stopped for good (exit, kill, an exit or
-   * group stop): that status is kept for the next wait(-1), as if not
-   * reaped here.
+   * Runs the instruction at `tid`'s rip ({@link Tracee.regs}, set) to its
+   * end. A signal that stops it first is held for its next continue; an
+   * event stop met first (an interrupt's left pending, the end of a vfork
+   * it was in) is let pass; the registers are set again and the step
+   * tried again. True when it ran (a SIGTRAP stop past `from`; its
+   * registers then in {@link Tracee.regs}); false when the thread ended or
+   * stopped at its exit (killed): that status is kept for the next
+   * wait(-1), as if not reaped here.
    */
   stepAside(tid: number, from: number): boolean {
+    const want = this.regs.slice();
     for (let tries = 0; tries < 1000; tries++) {
+      if (tries > 0) {
+        this.regs.set(want);
+        this.setRegs(tid);
+      }
       this.#c.ptrace(PT.SINGLESTEP, BigInt(tid), 0n, 0n);
       const r = this.wait(tid, WALL);
       const s = r.s;
@@ -145,10 +152,12 @@ export class Tracee {
         return false;
       }
       const sig = (s >> 8) & 0xff;
-      if (s >>> 16 !== 0) {
-        this.#deferred.push(r); // an exit stop (killed), a group stop
+      const event = s >>> 16;
+      if (event === EV_EXIT) {
+        this.#deferred.push(r); // killed: its exit next
         return false;
       }
+      if (event !== 0) continue;
       if (sig === SIGTRAP && this.getRegs(tid) && this.reg(REG.rip) !== from) {
         return true;
       }
