@@ -154,19 +154,26 @@ function _needAllowAll(): void {
 }
 
 /**
- * Fails with one line when `pid` is this process or one of its ancestors.
- * An ancestor (the shell that started alloctrace) waits for alloctrace to
- * end, and an attached alloctrace traces until the process ends: neither
- * would, and only a signal from elsewhere ended it.
+ * Fails with one line when `id` is this process or one of its ancestors, or
+ * a thread of one. An ancestor (the shell that started alloctrace) waits for
+ * alloctrace to end, and an attached alloctrace traces until the process
+ * ends: neither would, and only a signal from elsewhere ended it. `-p` takes
+ * a thread's id too (the attach seizes the thread's whole process), so the
+ * id is first mapped to its process (its thread group).
  */
-function _notOwnLine(pid: number): void {
+function _notOwnLine(id: number): void {
+  const pid = _tgidOf(id);
   if (pid === Deno.pid) {
     throw new Error(
-      `process ${pid} is alloctrace itself: it cannot trace itself`,
+      `${
+        id === pid ? "process" : `thread ${id} of process`
+      } ${pid} is alloctrace itself: it cannot trace itself`,
     );
   }
   const kin = ["its parent", "its parent's parent"];
-  for (let p = Deno.ppid, up = 0; p > 1; up++) {
+  // Pid 1 is walked too: in a container it may be the shell that started
+  // alloctrace. Its parent is 0, which ends the walk.
+  for (let p = Deno.ppid, up = 0; p >= 1; up++) {
     let stat: string;
     try {
       stat = Deno.readTextFileSync(`/proc/${p}/stat`);
@@ -177,12 +184,26 @@ function _notOwnLine(pid: number): void {
       // (comm is inside the first "(" and the last ")".)
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       throw new Error(
-        `process ${pid} (${shown(comm)}) is an ancestor of alloctrace (${
+        `${id === pid ? "process" : `thread ${id} of process`} ${pid} (${
+          shown(comm)
+        }) is an ancestor of alloctrace (${
           kin[up] ?? `${up + 1} generations up`
         }), which waits for alloctrace to end: traced until it ends, neither would; attach from another shell`,
       );
     }
     p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  }
+}
+
+/** The process (thread group) of thread `id`; `id` itself when unknown. */
+function _tgidOf(id: number): number {
+  try {
+    const m = /^Tgid:\s*(\d+)$/m.exec(
+      Deno.readTextFileSync(`/proc/${id}/status`),
+    );
+    return m ? Number(m[1]) : id;
+  } catch {
+    return id; // no such id: the attach says so
   }
 }
 

@@ -392,6 +392,38 @@ const ROWS: Row[] = [
       /^alloctrace: process \d+ \(bash\) is an ancestor of alloctrace \(its parent's parent\), which waits for alloctrace to end: traced until it ends, neither would; attach from another shell$/,
   },
   {
+    // review2: -p takes a thread's id too (the attach seizes its whole
+    // process), and a thread of the parent escaped the ancestor check, which
+    // compared process ids only: the parent waited, traced, for ever.
+    name:
+      "native -p of a thread (not the main one) of its parent: one line, not a wait without end",
+    needs: () => hasTool("python3"),
+    setup: ({ dir }) =>
+      Deno.writeTextFileSync(
+        `${dir}/par.py`,
+        `import subprocess, sys, threading
+ev = threading.Event(); tid = []; up = threading.Event()
+def t():
+    tid.append(threading.get_native_id()); up.set(); ev.wait()
+threading.Thread(target=t, daemon=True).start(); up.wait()
+sys.exit(subprocess.call(sys.argv[1:] + [str(tid[0])]))
+`,
+      ),
+    shell: `timeout -s INT 20 python3 par.py $AT native -p; exit $?`,
+    code: 1,
+    stderr:
+      /^alloctrace: thread \d+ of process \d+ \(python3\) is an ancestor of alloctrace \(its parent\), which waits for alloctrace to end: traced until it ends, neither would; attach from another shell$/,
+  },
+  {
+    // review2: the walk up stopped before pid 1, which in a container may
+    // be the shell that started alloctrace (and is always an ancestor).
+    name: "native -p 1 (pid 1 is an ancestor of every process): one line",
+    args: ["native", "-p", "1"],
+    code: 1,
+    stderr:
+      /^alloctrace: process 1 \(.+\) is an ancestor of alloctrace \(.+\), which waits for alloctrace to end: traced until it ends, neither would; attach from another shell$/,
+  },
+  {
     name: "native -p of itself: one line",
     shell: `exec $AT native -p $$`,
     code: 1,
