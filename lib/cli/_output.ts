@@ -57,7 +57,19 @@ export function onStdout(path: string): boolean {
   return info !== null && info.dev === out.dev && info.ino === out.ino;
 }
 
+/**
+ * Throws Deno's NotCapable when reading `path` is not granted: asked first,
+ * since on a terminal Deno would prompt instead (checkOutputPath turns it
+ * into one line).
+ */
+function _mayRead(path: string): void {
+  if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
+    throw new Deno.errors.NotCapable(`read access to ${path} is not granted`);
+  }
+}
+
 function lstatOrNull(path: string): Deno.FileInfo | null {
+  _mayRead(path);
   try {
     return Deno.lstatSync(path);
   } catch (e) {
@@ -100,6 +112,7 @@ function resolveOutput(
       }
       throw e;
     }
+    _mayRead(target);
     info = Deno.statSync(target);
   }
   if (info?.isDirectory) throw new Error(`${shown(path)} is a directory`);
@@ -242,6 +255,10 @@ export function writeOutput(
 }
 
 function statOrNull(path: string): Deno.FileInfo | null {
+  // (Not granted: as if there were nothing to see, and no prompt.)
+  if (
+    Deno.permissions.querySync({ name: "read", path }).state !== "granted"
+  ) return null;
   try {
     return Deno.statSync(path);
   } catch {
@@ -290,6 +307,7 @@ export function checkOutputPath(path: string, option: string): void {
   const dir = dirOf(r.target);
   let info: Deno.FileInfo;
   try {
+    _mayRead(dir);
     info = Deno.statSync(dir);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {

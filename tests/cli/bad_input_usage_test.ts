@@ -179,6 +179,24 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /native needs a command/,
   },
+  // review2: with --allow-write but no --allow-read, the output's lstat
+  // made Deno prompt on a terminal (multi-line, waiting for an answer).
+  {
+    name:
+      "on a terminal, run --html with --allow-write but no --allow-read: one line, no prompt",
+    needs: () => hasTool("script"),
+    shell:
+      `timeout 30 script -qec '"${Deno.execPath()}" run --allow-write=. "${ROOT}main.ts" run leak --n 10 -q --html x.html' /dev/null < /dev/null`,
+    code: 2,
+    stderr: "",
+    check: (_, { stdout }) => {
+      assertTrue(!stdout.includes("Deno requests"), stdout);
+      assertEquals(
+        stdout.trim(),
+        "alloctrace: --html x.html: permission to read . is missing (run with --allow-read=.)",
+      );
+    },
+  },
   {
     // Found trying it as a new user: it said "Cannot read properties of
     // undefined (reading 'split')", the tool's own error.
