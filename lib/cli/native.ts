@@ -210,7 +210,16 @@ function _tgidOf(id: number): number {
 /** Runs `alloctrace native`; returns the exit code (the child's). */
 export async function nativeCommand(args: string[]): Promise<number> {
   const dash = args.indexOf("--");
-  const own = dash < 0 ? args : args.slice(0, dash);
+  // `-p -1` becomes `-p-1`, as main does for `--attach -1`: parseArgs takes
+  // a value that starts with a dash for an option ("ambiguous"), and -p's
+  // own check then says the range.
+  const own = (dash < 0 ? args : args.slice(0, dash)).flatMap((a, i, all) =>
+    a === "-p" && /^-\d/.test(all[i + 1] ?? "")
+      ? []
+      : all[i - 1] === "-p" && /^-\d/.test(a)
+      ? [`-p${a}`]
+      : [a]
+  );
   const cmd = dash < 0 ? [] : args.slice(dash + 1);
   const { values, positionals } = parseArgs({
     args: own,

@@ -392,6 +392,16 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /--duration goes with -p PID$/,
   },
+  // review2: -p -1 said "option '-p' argument is ambiguous" (parseArgs took
+  // the value for an option), where 0 and 4194305 say the range.
+  ...["0", "-1", "4194305"].map((v): Row => ({
+    name: `native -p ${v}: the range of -p`,
+    args: ["native", "-p", v],
+    code: 2,
+    stderr: new RegExp(
+      `^alloctrace: --attach must be from 1 to 4194304, got ${v}$`,
+    ),
+  })),
   {
     name: "native -p of a process that does not exist",
     args: ["native", "-p", "4194303"],
