@@ -9,8 +9,8 @@
  * machine's, /proc/meminfo's MemTotal, or its cgroup's limit, the lower;
  * Deno 2.9 reads /proc and /sys only under --allow-all, so without it the
  * machine's from `Deno.systemMemoryInfo()` and no cgroup's):
- * the heap may take half of it (a single huge allocation is refused at
- * once), and {@link watchMemory} stops the run when the process's RSS
+ * the heap may take half of it, at most 4 GiB, the most the simulator
+ * holds (a single huge allocation is refused at once), and {@link watchMemory} stops the run when the process's RSS
  * passes 80% of it, before the OS kills it. Past either the run stops with
  * one line saying so. An explicit `--heap-limit` replaces both.
  *
@@ -19,7 +19,7 @@
 
 import { fmtBytes } from "../report/units.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import { OutOfMemoryError } from "../runtime/mheap.ts";
+import { OutOfMemoryError, SIM_ARENA_MAX_BYTES } from "../runtime/mheap.ts";
 
 /** A heap limit `run` chose by itself, and why, for the error past it. */
 export interface DefaultHeapLimit {
@@ -39,8 +39,9 @@ export interface DefaultHeapLimit {
 const _FALLBACK = 4 * 2 ** 30;
 
 /**
- * Half of the memory this process may use, or 4 GiB when that cannot be
- * read without asking for a permission.
+ * Half of the memory this process may use, at most 4 GiB (the most the
+ * simulator holds), or 4 GiB when that cannot be read without asking for a
+ * permission.
  */
 export function defaultHeapLimit(): DefaultHeapLimit {
   const lives = "as the simulated heap lives in this process's memory";
@@ -59,6 +60,16 @@ export function defaultHeapLimit(): DefaultHeapLimit {
   const [mem, whose] = cg !== null && cg < machine
     ? [cg, `the ${fmtBytes(cg)} this process may use (its cgroup's limit)`]
     : [machine, `this machine's ${fmtBytes(machine)}`];
+  // The simulator holds at most 4 GiB of heap (SIM_ARENA_MAX_BYTES).
+  if (mem / 2 > SIM_ARENA_MAX_BYTES) {
+    return {
+      bytes: SIM_ARENA_MAX_BYTES,
+      why: `the default --heap-limit, ${
+        fmtBytes(SIM_ARENA_MAX_BYTES)
+      }, the most the simulator holds, as half of ${whose} is more; ${how}`,
+      memory: { bytes: mem, whose },
+    };
+  }
   return {
     bytes: Math.floor(mem / 2),
     why: `the default --heap-limit: half of ${whose}, ${lives}; ${how}`,

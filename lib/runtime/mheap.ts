@@ -31,13 +31,28 @@ export class OutOfMemoryError extends RangeError {
   }
 }
 
+/**
+ * The most bytes of arena the simulator maps, whatever the preset's
+ * `arenaMaxBytes` (Go's 256 GiB): a heap word is found at `offset >>> 3`,
+ * a 32-bit shift, which wraps past 4 GiB (words and heap bits of other
+ * objects would be overwritten). Past it, allocation fails as past the
+ * address space.
+ *
+ * @example
+ * ```ts
+ * import { SIM_ARENA_MAX_BYTES } from "../../mod.ts";
+ * if (SIM_ARENA_MAX_BYTES !== 2 ** 32) throw new Error("4 GiB");
+ * ```
+ */
+export const SIM_ARENA_MAX_BYTES = 2 ** 32;
+
 /** Options of the page heap. */
 export interface MHeapOptions {
   /** Page size in bytes. */
   pageSize: number;
   /** Address of the first page. */
   arenaStart: number;
-  /** Most bytes of address space the heap may map. */
+  /** Most bytes of address space the heap may map (at most {@link SIM_ARENA_MAX_BYTES} are). */
   arenaMaxBytes: number;
   /** Growth granularity in bytes. */
   growBytes: number;
@@ -74,6 +89,8 @@ export class MHeap {
   /** Fatal limit on bytes in use (0 = none). */
   hardLimit: number;
   readonly #maxPages: number;
+  /** Whether #maxPages is the simulator's cap, not the preset's arena. */
+  readonly #capped: boolean;
   readonly #growPages: number;
   readonly #bestFit: boolean;
   readonly #invPageSize: number;
@@ -115,7 +132,10 @@ export class MHeap {
   constructor(opts: MHeapOptions) {
     this.pageSize = opts.pageSize;
     this.arenaStart = opts.arenaStart;
-    this.#maxPages = Math.floor(opts.arenaMaxBytes / opts.pageSize);
+    this.#maxPages = Math.floor(
+      Math.min(opts.arenaMaxBytes, SIM_ARENA_MAX_BYTES) / opts.pageSize,
+    );
+    this.#capped = opts.arenaMaxBytes > SIM_ARENA_MAX_BYTES;
     this.#growPages = Math.max(1, Math.floor(opts.growBytes / opts.pageSize));
     this.#bestFit = opts.policy === "best-fit";
     this.#invPageSize = 1 / opts.pageSize;
@@ -300,7 +320,9 @@ export class MHeap {
       throw new OutOfMemoryError(
         `out of memory: allocating ${requested} bytes needs ${ask} more page(s), past the ${
           this.#maxPages * this.pageSize
-        }-byte address space of the heap; ${this.heapInuse} bytes are in use`,
+        }-byte address space of the heap${
+          this.#capped ? " (the simulator holds at most 4 GiB)" : ""
+        }; ${this.heapInuse} bytes are in use`,
         requested,
         this.heapInuse,
       );

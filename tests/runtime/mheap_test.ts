@@ -155,3 +155,23 @@ Deno.test("slotOf (Go's divMul) gives the slot of every byte of every size class
   large.init(0, 5 * 8192, 1);
   assertEquals([large.slotOf(0), large.slotOf(5 * 8192 - 1)], [0, 0]);
 });
+
+Deno.test("the arena stops at 4 GiB, where heap word indices (offset >>> 3) would wrap: one out-of-memory error past it, Go's 256 GiB arena notwithstanding", () => {
+  const h = new MHeap({
+    pageSize: 8192,
+    arenaStart: 0xc000000000,
+    arenaMaxBytes: 256 * 2 ** 30,
+    growBytes: 4 << 20,
+    policy: "first-fit",
+  });
+  // Not scanned: mem and bits stay unallocated, so this takes no 4 GiB.
+  const all = h.allocSpan(2 ** 32 / 8192, 2 ** 32);
+  assertEquals(all.startAddr, 0xc000000000);
+  assertEquals(h.heapSys, 2 ** 32);
+  assertThrows(
+    () => h.allocSpan(1, 8192),
+    OutOfMemoryError,
+    /^out of memory: allocating 8192 bytes needs 512 more page\(s\), past the 4294967296-byte address space of the heap \(the simulator holds at most 4 GiB\); 4294967296 bytes are in use$/,
+  );
+  assertEquals(h.heapSys, 2 ** 32);
+});
