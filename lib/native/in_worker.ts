@@ -39,7 +39,9 @@ export interface TraceResult {
  *
  * @throws {Error} what {@link traceNative} throws (ptrace not permitted,
  *   libunwind missing, the program cannot start), with its name kept, or
- *   what `consume` throws (the program is killed then).
+ *   what `consume` throws (a program started is killed then; one attached
+ *   to is detached first, and runs on). A program attached to is never
+ *   killed.
  */
 export function traceInWorker(
   argv: string[],
@@ -99,10 +101,17 @@ export function traceInWorker(
     const fail = (e: unknown) => {
       if (failed) return;
       failed = true;
-      kill();
+      // A program attached to is the user's: whatever failed, it is never
+      // killed (review1: a static program, or a full disk mid-trace, killed
+      // it). Only one we started goes with us.
+      if (opts.attach === undefined) kill();
       done();
       reject(e);
     };
+    // Attached, what `consume` threw: the worker is asked to detach (hooks
+    // out, every thread let go), the batches it sends meanwhile are let
+    // through unread, and this is what the run fails with once it has.
+    let consumeError: { e: unknown } | undefined;
     // The columns of each of the worker's shared buffers, made once.
     let views: EventBatch[] = [];
     worker.onmessage = (m) => {
@@ -124,21 +133,34 @@ export function traceInWorker(
       chain = chain.then(async () => {
         if (failed) return;
         if (
-          w.n > 0 || w.stacks.length > 0 || w.images.length > 0 ||
-          w.forks.length > 0 || w.execs.length > 0
+          consumeError === undefined &&
+          (w.n > 0 || w.stacks.length > 0 || w.images.length > 0 ||
+            w.forks.length > 0 || w.execs.length > 0)
         ) {
-          await consume({
-            ...views[w.slot],
-            n: w.n,
-            stacks: w.stacks,
-            images: w.images,
-            forks: w.forks,
-            execs: w.execs,
-          });
+          try {
+            await consume({
+              ...views[w.slot],
+              n: w.n,
+              stacks: w.stacks,
+              images: w.images,
+              forks: w.forks,
+              execs: w.execs,
+            });
+          } catch (e) {
+            if (opts.attach === undefined) throw e;
+            consumeError = { e };
+            Atomics.store(consumed, 1, 1);
+            Atomics.notify(consumed, 0);
+          }
         }
         Atomics.add(consumed, 0, 1);
         Atomics.notify(consumed, 0);
-        if (d.error !== undefined) {
+        if (
+          consumeError !== undefined &&
+          (d.error !== undefined || d.code !== undefined)
+        ) {
+          fail(consumeError.e);
+        } else if (d.error !== undefined) {
           const err = new Error(d.error.message);
           err.name = d.error.name;
           fail(err);
