@@ -139,6 +139,32 @@ export function nativeCommand(
   });
 }
 
+/** A promise that resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((r) => setTimeout(r, ms));
+
+/** The number a program wrote to file `f` (0 while there is none). */
+export const readNumber = async (f: string): Promise<number> =>
+  Number((await Deno.readTextFile(f).catch(() => "")).trim());
+
+/**
+ * Whether the counter a program writes to `f` moves on within 10 s (a loaded
+ * machine can be slow).
+ */
+export async function advances(f: string): Promise<boolean> {
+  const from = await readNumber(f);
+  for (let i = 0; i < 200; i++) {
+    await sleep(50);
+    if (await readNumber(f) > from) return true;
+  }
+  return false;
+}
+
+/** The TracerPid line of process `pid`'s status ("0": nobody traces it). */
+export const tracerOf = async (pid: number): Promise<string | undefined> =>
+  /^TracerPid:\s*(\d+)/m.exec(await Deno.readTextFile(`/proc/${pid}/status`))
+    ?.[1];
+
 /**
  * The pid a program writes to `pidFile` once it runs, read every `everyMs`
  * until it is there (0 when it is not after `tries` reads).
@@ -150,8 +176,8 @@ export async function pidFrom(
 ): Promise<number> {
   let pid = 0;
   for (let i = 0; i < tries && pid === 0; i++) {
-    await new Promise((r) => setTimeout(r, everyMs));
-    pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
+    await sleep(everyMs);
+    pid = await readNumber(pidFile);
   }
   return pid;
 }

@@ -7,12 +7,14 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import {
+  advances,
   compile,
   dir,
   mallocBytes,
   nativeCommand,
   pidFrom,
   skip,
+  tracerOf,
 } from "./_support.ts";
 
 // Writes its pid to argv[1], then a counter to argv[2] every ~5 ms, with a
@@ -30,22 +32,6 @@ int main(int argc, char **argv) {
   }
 }
 `;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const read = async (f: string) =>
-  Number((await Deno.readTextFile(f).catch(() => "")).trim());
-/** Whether the counter in `f` moves on within 10 s (a loaded machine can be slow). */
-async function advances(f: string): Promise<boolean> {
-  const from = await read(f);
-  for (let i = 0; i < 200; i++) {
-    await sleep(50);
-    if (await read(f) > from) return true;
-  }
-  return false;
-}
-const tracerOf = async (pid: number) =>
-  /^TracerPid:\s*(\d+)/m.exec(await Deno.readTextFile(`/proc/${pid}/status`))
-    ?.[1];
 
 /**
  * Runs the ticker (`extra`: cc flags), attaches with `args`, and checks

@@ -13,7 +13,7 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { ROOT } from "../_run.ts";
-import { compile, dir, pidFrom, skip, within } from "./_support.ts";
+import { compile, dir, pidFrom, readNumber, skip, within } from "./_support.ts";
 
 const MARK = 7777;
 const SRC = `#include <stdio.h>
@@ -50,9 +50,6 @@ int main(int argc, char **argv) {
 }
 `;
 
-const read = async (f: string) =>
-  Number((await Deno.readTextFile(f).catch(() => "")).trim());
-
 Deno.test({
   name:
     "native -p PID detached while a non-main thread execs the program again (the detach begun at the exec's breakpoint): each detach ends (no wait for the exec'd thread's old id), and the program runs on and exits with its own code",
@@ -70,7 +67,7 @@ Deno.test({
       const pid = await pidFrom(pidFile, 200);
       assertTrue(pid > 0, "the program started");
       for (let i = 0; i < 5; i++) {
-        const gen = await read(genFile);
+        const gen = await readNumber(genFile);
         const tracer = new Deno.Command(Deno.execPath(), {
           args: [
             "run",
@@ -99,7 +96,7 @@ Deno.test({
         let moved = false;
         for (let j = 0; j < 200 && !moved; j++) {
           await new Promise((r) => setTimeout(r, 50));
-          moved = await read(genFile) > gen;
+          moved = await readNumber(genFile) > gen;
         }
         assertTrue(moved, `round ${i}: it runs on (${err})`);
       }

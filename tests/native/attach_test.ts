@@ -4,12 +4,14 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import {
+  advances,
   compile,
   dir,
   mallocBytes,
   nativeCommand,
   pidFrom,
   skip,
+  sleep,
 } from "./_support.ts";
 
 const SERVER = `#include <stdio.h>
@@ -33,19 +35,6 @@ int main(int argc, char **argv) {
   }
 }
 `;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const read = async (f: string) =>
-  Number((await Deno.readTextFile(f).catch(() => "")).trim());
-/** Whether the counter in `f` moves on within 10 s (a loaded machine can be slow). */
-async function advances(f: string): Promise<boolean> {
-  const from = await read(f);
-  for (let i = 0; i < 200; i++) {
-    await sleep(50);
-    if (await read(f) > from) return true;
-  }
-  return false;
-}
 
 Deno.test({
   name:
