@@ -123,7 +123,7 @@ export interface ProcessStats {
   allocs: number;
   /** Bytes allocated. */
   allocBytes: number;
-  /** Frees. */
+  /** Frees of blocks it was seen to allocate (as the analysis counts them). */
   frees: number;
   /** Bytes live at the end (blocks it allocated, never freed). */
   liveBytes: number;
@@ -320,7 +320,6 @@ export class NativeSink {
       // Addresses are per process image: a fork child's blocks are its own.
       let key = addr + base;
       if (kind[i] === FREE_KIND) {
-        proc.frees++;
         if (crowded) key = this.#freeKey(key, addr, space);
         free.addr = key;
         free.goroutine = tid[i];
@@ -336,6 +335,9 @@ export class NativeSink {
           }
           continue;
         }
+        // Counted once the block is known, as the analysis counts it (a free
+        // of a block libc made inside itself is left out of both).
+        proc.frees++;
         const size = lSize[slot];
         const stack = lStack[slot];
         live -= size;
