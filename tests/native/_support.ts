@@ -82,6 +82,28 @@ export async function compile(
   return `${dir}/${name}`;
 }
 
+/**
+ * A test program that runs until it is told to stop: `src` compiled as
+ * `name` (with `extra` flags) and started with one path per entry of
+ * `files`, `dir/name.FILE`, as its arguments (the first is where it writes
+ * its pid, for {@link pidFrom}), its output discarded.
+ */
+export async function startProgram(
+  name: string,
+  src: string,
+  files: string[],
+  extra: string[] = [],
+): Promise<{ prog: Deno.ChildProcess; paths: string[] }> {
+  const bin = await compile(name, src, extra);
+  const paths = files.map((x) => `${dir}/${name}.${x}`);
+  const prog = new Deno.Command(bin, {
+    args: paths,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return { prog, paths };
+}
+
 /** Traces `argv` in this thread; its exit code and every event. */
 export function trace(
   argv: string[],

@@ -8,12 +8,12 @@
 import { assertEquals, assertTrue } from "../_assert.ts";
 import {
   advances,
-  compile,
   dir,
   mallocBytes,
   nativeCommand,
   pidFrom,
   skip,
+  startProgram,
   tracerOf,
 } from "./_support.ts";
 
@@ -45,15 +45,12 @@ async function attachFails(
   code: number,
   line: RegExp,
 ): Promise<number> {
-  const bin = await compile(name, TICKER, extra);
-  const [pidFile, tickFile, stopFile] = ["pid", "tick", "stop"].map((x) =>
-    `${dir}/${name}.${x}`
+  const { prog, paths: [pidFile, tickFile, stopFile] } = await startProgram(
+    name,
+    TICKER,
+    ["pid", "tick", "stop"],
+    extra,
   );
-  const prog = new Deno.Command(bin, {
-    args: [pidFile, tickFile, stopFile],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
   try {
     const pid = await pidFrom(pidFile, 200);
     assertTrue(pid > 0, "the program started");

@@ -13,7 +13,7 @@
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { ROOT } from "../_run.ts";
-import { compile, dir, pidFrom, readNumber, skip, within } from "./_support.ts";
+import { pidFrom, readNumber, skip, startProgram, within } from "./_support.ts";
 
 const MARK = 7777;
 const SRC = `#include <stdio.h>
@@ -55,14 +55,13 @@ Deno.test({
     "native -p PID detached while a non-main thread execs the program again (the detach begun at the exec's breakpoint): each detach ends (no wait for the exec'd thread's old id), and the program runs on and exits with its own code",
   ignore: skip !== "",
   async fn() {
-    const bin = await compile("reexec", SRC, ["-pthread"]);
-    const [pidFile, genFile, goFile, stopFile] = ["pid", "gen", "go", "stop"]
-      .map((x) => `${dir}/reexec.${x}`);
-    const prog = new Deno.Command(bin, {
-      args: [pidFile, genFile, goFile, stopFile],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const { prog, paths: [pidFile, genFile, goFile, stopFile] } =
+      await startProgram(
+        "reexec",
+        SRC,
+        ["pid", "gen", "go", "stop"],
+        ["-pthread"],
+      );
     try {
       const pid = await pidFrom(pidFile, 200);
       assertTrue(pid > 0, "the program started");

@@ -16,12 +16,12 @@
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { alloctrace } from "../_run.ts";
 import {
-  compile,
   dir,
   mallocBytes,
   nativeCommand,
   pidFrom,
   skip,
+  startProgram,
 } from "./_support.ts";
 
 // The attach is held up on purpose: the program is in vfork() until its
@@ -89,14 +89,11 @@ Deno.test({
     "native -p PID --duration 1: the second counts from the hooks being in, not from the request (an attach held up 2 s still traces calls)",
   ignore: skip !== "",
   async fn() {
-    const bin = await compile("held", HELD);
-    const pidFile = `${dir}/held.pid`;
-    const hookedFile = `${dir}/held.ms`;
-    const prog = new Deno.Command(bin, {
-      args: [pidFile, hookedFile],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const { prog, paths: [pidFile, hookedFile] } = await startProgram(
+      "held",
+      HELD,
+      ["pid", "ms"],
+    );
     try {
       const pid = await pidFrom(pidFile, 500);
       assertTrue(pid > 0, "the program wrote its pid");
@@ -159,13 +156,12 @@ Deno.test({
     "native -p PID of a process whose threads come and go: attaches, traces, detaches (no 'no process TID', no endless wait for an ended thread)",
   ignore: skip !== "",
   async fn() {
-    const bin = await compile("churn", CHURN, ["-pthread"]);
-    const pidFile = `${dir}/churn.pid`;
-    const prog = new Deno.Command(bin, {
-      args: [pidFile],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const { prog, paths: [pidFile] } = await startProgram(
+      "churn",
+      CHURN,
+      ["pid"],
+      ["-pthread"],
+    );
     try {
       const pid = await pidFrom(pidFile, 500);
       assertTrue(pid > 0, "the program wrote its pid");

@@ -5,13 +5,13 @@
 import { assertEquals, assertTrue } from "../_assert.ts";
 import {
   advances,
-  compile,
   dir,
   mallocBytes,
   nativeCommand,
   pidFrom,
   skip,
   sleep,
+  startProgram,
 } from "./_support.ts";
 
 const SERVER = `#include <stdio.h>
@@ -41,15 +41,12 @@ Deno.test({
     "native -p PID: attaches to a running program, traces its calls, detaches cleanly (--duration, then Ctrl-C): original bytes back, no tracer, the program runs on",
   ignore: skip !== "",
   async fn() {
-    const bin = await compile("server", SERVER, ["-pthread"]);
-    const [pidFile, tickFile, stopFile] = ["pid", "tick", "stop"].map((x) =>
-      `${dir}/server.${x}`
+    const { prog, paths: [pidFile, tickFile, stopFile] } = await startProgram(
+      "server",
+      SERVER,
+      ["pid", "tick", "stop"],
+      ["-pthread"],
     );
-    const prog = new Deno.Command(bin, {
-      args: [pidFile, tickFile, stopFile],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
     try {
       const pid = await pidFrom(pidFile, 200);
       assertTrue(pid > 0, "the program started");
@@ -148,14 +145,13 @@ Deno.test({
     "native -p PID: the main thread ends (pthread_exit) while attached; Ctrl-C still detaches (the ended main thread is not waited for: it never stops), the program runs on",
   ignore: skip !== "",
   async fn() {
-    const bin = await compile("headless", HEADLESS, ["-pthread"]);
-    const [pidFile, tickFile, goFile, stopFile] = ["pid", "tick", "go", "stop"]
-      .map((x) => `${dir}/headless.${x}`);
-    const prog = new Deno.Command(bin, {
-      args: [pidFile, tickFile, goFile, stopFile],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const { prog, paths: [pidFile, tickFile, goFile, stopFile] } =
+      await startProgram(
+        "headless",
+        HEADLESS,
+        ["pid", "tick", "go", "stop"],
+        ["-pthread"],
+      );
     try {
       const pid = await pidFrom(pidFile, 200);
       assertTrue(pid > 0, "the program started");

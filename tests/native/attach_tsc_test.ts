@@ -6,7 +6,7 @@
  * stub), nor let go a thread stopped at a stub's read with the SIGSEGV.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { compile, dir, pidFrom, skip, within } from "./_support.ts";
+import { pidFrom, skip, startProgram, within } from "./_support.ts";
 import { traceNative } from "../../lib/native/tracer.ts";
 
 const SRC = `#include <stdio.h>
@@ -43,13 +43,12 @@ Deno.test({
     "native -p PID on a program with rdtsc turned off (PR_TSC_SIGSEGV), malloc in a loop: attached and detached again and again, it runs on and exits with its own code",
   ignore: skip !== "",
   async fn() {
-    const bin = await compile("notsc", SRC, ["-pthread"]);
-    const [pidFile, stopFile] = ["pid", "stop"].map((x) => `${dir}/notsc.${x}`);
-    const prog = new Deno.Command(bin, {
-      args: [pidFile, stopFile],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const { prog, paths: [pidFile, stopFile] } = await startProgram(
+      "notsc",
+      SRC,
+      ["pid", "stop"],
+      ["-pthread"],
+    );
     try {
       const pid = await pidFrom(pidFile, 200);
       assertTrue(pid > 0, "the program started");
