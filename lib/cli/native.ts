@@ -12,6 +12,7 @@ import { parseArgs } from "./_parse_args.ts";
 import { traceInWorker } from "../native/in_worker.ts";
 import { ignoredAtStart } from "./_signals.ts";
 import { linkageOf } from "../native/elf_linkage.ts";
+import { tgidOf } from "../native/proc_status.ts";
 import type { NativeSink } from "./_native_sink.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
 import { fmtBytes } from "../report/units.ts";
@@ -162,7 +163,7 @@ function _needAllowAll(): void {
  * id is first mapped to its process (its thread group).
  */
 function _notOwnLine(id: number): void {
-  const pid = _tgidOf(id);
+  const pid = tgidOf(id); // the id itself when there is none: the attach says so
   if (pid === Deno.pid) {
     throw new Error(
       `${
@@ -192,18 +193,6 @@ function _notOwnLine(id: number): void {
       );
     }
     p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  }
-}
-
-/** The process (thread group) of thread `id`; `id` itself when unknown. */
-function _tgidOf(id: number): number {
-  try {
-    const m = /^Tgid:\s*(\d+)$/m.exec(
-      Deno.readTextFileSync(`/proc/${id}/status`),
-    );
-    return m ? Number(m[1]) : id;
-  } catch {
-    return id; // no such id: the attach says so
   }
 }
 

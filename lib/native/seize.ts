@@ -8,6 +8,7 @@
  */
 
 import { cstr, errno, type Libc, PT, ptrOf } from "./ffi.ts";
+import { statusField, tgidOf } from "./proc_status.ts";
 import {
   EV_CLONE,
   EV_FORK,
@@ -165,11 +166,6 @@ export function seizeRunning(
   return seized;
 }
 
-/** The process thread `tid` belongs to (itself when it is gone). */
-export function tgidOf(tid: number): number {
-  return _statusField(`/proc/${tid}/status`, "Tgid") || tid;
-}
-
 /**
  * A child that `parent` forked while we were seizing it, before any hook
  * was in (a thread of `parent`'s, from clone with CLONE_VM, is left to the
@@ -187,9 +183,9 @@ function _releaseEarlyChild(t: Tracee, parent: number, child: number): void {
  * is a thread id (ours runs in a Worker), so its thread group is compared.
  */
 function _tracedByUs(pid: number, tid: number): boolean {
-  const tracer = _statusField(`/proc/${pid}/task/${tid}/status`, "TracerPid");
+  const tracer = statusField(`/proc/${pid}/task/${tid}/status`, "TracerPid");
   return tracer !== 0 &&
-    _statusField(`/proc/${tracer}/status`, "Tgid") === Deno.pid;
+    statusField(`/proc/${tracer}/status`, "Tgid") === Deno.pid;
 }
 
 /** Whether thread `tid` has ended (a zombie: a main thread whose process runs on). */
@@ -199,15 +195,5 @@ function _ended(tid: number): boolean {
     return /^[ZX]/.test(st.slice(st.lastIndexOf(")") + 2));
   } catch {
     return false;
-  }
-}
-
-/** A number field of a `/proc/…/status` file; 0 when the process is gone. */
-function _statusField(path: string, name: string): number {
-  try {
-    const st = Deno.readTextFileSync(path);
-    return Number(new RegExp(`^${name}:\\s*(\\d+)`, "m").exec(st)?.[1] ?? 0);
-  } catch {
-    return 0;
   }
 }

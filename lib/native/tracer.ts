@@ -69,7 +69,8 @@ import { BreakpointMode, emulatorFor, stepPast } from "./breakpoint_mode.ts";
 import { InjectedMode } from "./injected_mode.ts";
 import { ENDED } from "./ring_map.ts";
 import { detachAll, plantRunning } from "./attach.ts";
-import { seizeRunning, seizeThread, spawnStopped, tgidOf } from "./seize.ts";
+import { seizeRunning, seizeThread, spawnStopped } from "./seize.ts";
+import { tgidOf } from "./proc_status.ts";
 import { type Proc, reachThrough } from "./traced_proc.ts";
 import { readCounterFor, stubClock } from "./stub_clock.ts";
 

@@ -1,0 +1,21 @@
+/**
+ * Fields of `/proc/…/status`: the process a thread belongs to, and who
+ * traces it. Read once per question, never on a hot path.
+ *
+ * @module
+ */
+
+/** A number field of a `/proc/…/status` file; 0 when the process is gone. */
+export function statusField(path: string, name: string): number {
+  try {
+    const st = Deno.readTextFileSync(path);
+    return Number(new RegExp(`^${name}:\\s*(\\d+)`, "m").exec(st)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** The process thread `tid` belongs to (itself when it is gone). */
+export function tgidOf(tid: number): number {
+  return statusField(`/proc/${tid}/status`, "Tgid") || tid;
+}
