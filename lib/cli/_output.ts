@@ -46,11 +46,8 @@ function isStdout(path: string): boolean {
  */
 export function onStdout(path: string): boolean {
   if (isStdout(path)) return true;
-  // (Asked first: without the permission, on a terminal, Deno would prompt.)
-  if (
-    Deno.permissions.querySync({ name: "read", path: "/dev/stdout" }).state !==
-      "granted"
-  ) return false;
+  // (statOrNull asks for the permission first: on a terminal Deno would
+  // prompt; not granted, it is null.)
   const out = statOrNull("/dev/stdout");
   if (out === null || out.isCharDevice || out.ino === null) return false;
   const info = statOrNull(path);
@@ -63,7 +60,7 @@ export function onStdout(path: string): boolean {
  * into one line).
  */
 function _mayRead(path: string): void {
-  if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
+  if (!_readGranted(path)) {
     throw new Deno.errors.NotCapable(`read access to ${path} is not granted`);
   }
 }
@@ -256,9 +253,7 @@ export function writeOutput(
 
 function statOrNull(path: string): Deno.FileInfo | null {
   // (Not granted: as if there were nothing to see, and no prompt.)
-  if (
-    Deno.permissions.querySync({ name: "read", path }).state !== "granted"
-  ) return null;
+  if (!_readGranted(path)) return null;
   try {
     return Deno.statSync(path);
   } catch {
@@ -558,4 +553,10 @@ export async function writeProfileOutputs(
     const { folded } = await import("../profile/folded.ts");
     return folded(profile.samples, opts.type);
   });
+}
+
+// Whether reading `path` is granted, asked without a prompt.
+function _readGranted(path: string): boolean {
+  return Deno.permissions.querySync({ name: "read", path }).state ===
+    "granted";
 }
