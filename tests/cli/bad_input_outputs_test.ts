@@ -4,6 +4,7 @@
  * signals. The assertions each row gets are in `_bad_input.ts`.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
+import { ROOT } from "../_run.ts";
 import {
   badInputSuite,
   BT,
@@ -660,7 +661,7 @@ const ROWS: Row[] = [
     "run --help",
     `analyze ${LEAK} --json`,
     `analyze ${LEAK} --folded -`,
-    `analyze ${SHARED}../../go1.23/leak.trace.gz`,
+    `analyze ${ROOT}tests/testdata/go1.23/leak.trace.gz`,
     `replay ${LEAK}`,
     `replay ${LEAK} --folded -`,
     `diff ${LEAK} ${BT}`,

@@ -5,6 +5,7 @@
  * resynchronisation. The assertions each row gets are in `_bad_input.ts`.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
+import { ROOT } from "../_run.ts";
 import { concat, gunzipFile, gzipBytes } from "../_bytes.ts";
 import {
   badInputSuite,
@@ -570,7 +571,9 @@ const ROWS: Row[] = [
     name:
       "an execution trace concatenated with itself: the first read whole, one warning names the second",
     setup: async ({ dir }) => {
-      const one = await gunzipFile(`${SHARED}../../go1.23/leak.trace.gz`);
+      const one = await gunzipFile(
+        `${ROOT}tests/testdata/go1.23/leak.trace.gz`,
+      );
       Deno.writeFileSync(`${dir}/ee.trace`, concat(one, one));
     },
     args: ["analyze", "ee.trace", "--json"],
