@@ -18,6 +18,7 @@ import {
   WALL,
 } from "./tracee.ts";
 import type { Proc } from "./traced_proc.ts";
+import { statusField, tgidOf } from "./proc_status.ts";
 import { readCounterFor, type StubClock } from "./stub_clock.ts";
 
 const SIGSEGV = 11;
@@ -91,16 +92,24 @@ export interface TracedThreads {
 /**
  * Detaches from every traced thread: each stopped, the rings read, the
  * hooks and breakpoints taken out, each let go with the signal it was
- * about to take.
+ * about to take. `held`: threads stopped already (their stop reaped, not
+ * let run since), with the signal each was about to take.
  */
-export function detachAll(t: Tracee, th: TracedThreads): void {
+export function detachAll(
+  t: Tracee,
+  th: TracedThreads,
+  held?: Map<number, number>,
+): void {
   const { alive, exiting, procOf } = th;
   const stopped = new Map<number, number>();
   // (A thread that has ended, or is past its exit stop, is not waited
   // for: it would never stop. An interrupt of an ended main thread
-  // succeeds all the same.)
+  // succeeds all the same. One `held` stopped already: interrupted, it
+  // would stop again only once let run.)
   for (const tid of alive) {
-    if (exiting.has(tid) || !t.interrupt(tid)) alive.delete(tid);
+    const sig = held?.get(tid);
+    if (sig !== undefined) stopped.set(tid, sig);
+    else if (exiting.has(tid) || !t.interrupt(tid)) alive.delete(tid);
   }
   // Until every thread known alive has stopped: a thread cloned meanwhile
   // stops too (and is let go) but does not count for one of them, or the
@@ -211,4 +220,34 @@ export function detachAll(t: Tracee, th: TracedThreads): void {
   }
   for (const [tid, sig] of stopped) t.detach(tid, sig);
   alive.clear();
+}
+
+/**
+ * An attached trace failed partway (the tracer threw): the program is let
+ * go as a detach would, or it ran into a hook's int3 (a full ring) or an
+ * exec's breakpoint once we were gone. Threads stopped when it threw are
+ * let go from where they are; one not yet announced (a new thread, a fork
+ * child whose event had not come) is taken as its process's, and a fork
+ * child gets its copy of the hooks taken out by `release`.
+ */
+export function letGoAfterThrow(
+  t: Tracee,
+  th: TracedThreads,
+  release: (parent: Proc, child: number) => void,
+): void {
+  const held = t.stopped();
+  for (const tid of held.keys()) {
+    if (th.alive.has(tid)) continue;
+    const tgid = tgidOf(tid);
+    const owner = th.procOf.get(tgid);
+    if (owner !== undefined && tgid !== tid) {
+      th.alive.add(tid);
+      th.procOf.set(tid, owner);
+      continue;
+    }
+    const parent = th.procOf.get(statusField(`/proc/${tid}/status`, "PPid"));
+    if (parent !== undefined) release(parent, tid);
+    else t.detach(tid, held.get(tid));
+  }
+  detachAll(t, th, held);
 }

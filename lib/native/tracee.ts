@@ -68,6 +68,12 @@ export class Tracee {
   readonly #held = new Map<number, Uint8Array[]>();
   /** Ends and stops reaped out of turn, for the next wait(-1). */
   readonly #deferred: WaitResult[] = [];
+  /**
+   * Threads whose stop was reaped and that were not let run since, with
+   * the signal each was about to take (0: none): what a trace that fails
+   * partway must let go itself (an interrupt would never stop them again).
+   */
+  readonly #stopped = new Map<number, number>();
 
   /** ptrace through libc `c`. */
   constructor(c: Libc) {
@@ -107,6 +113,7 @@ export class Tracee {
 
   /** Resumes `tid`, delivering `sig` (0: none; or a signal held for it). */
   cont(tid: number, sig = 0): void {
+    this.#stopped.delete(tid);
     this.#c.ptrace(PT.CONT, BigInt(tid), 0n, BigInt(this.#give(tid, sig)));
   }
 
@@ -174,6 +181,7 @@ export class Tracee {
 
   /** Leaves a group-stopped `tid` stopped, still reporting (PTRACE_LISTEN). */
   listen(tid: number): boolean {
+    this.#stopped.delete(tid);
     return this.#c.ptrace(PT.LISTEN, BigInt(tid), 0n, 0n) >= 0n;
   }
 
@@ -184,6 +192,7 @@ export class Tracee {
 
   /** Lets `tid` go, delivering `sig` (or a signal held for it). */
   detach(tid: number, sig = 0): void {
+    this.#stopped.delete(tid);
     this.#c.ptrace(PT.DETACH, BigInt(tid), 0n, BigInt(this.#give(tid, sig)));
   }
 
@@ -211,7 +220,25 @@ export class Tracee {
   wait(who: number, flags: number): WaitResult {
     if (who === -1 && this.#deferred.length > 0) return this.#deferred.shift()!;
     const r = this.#c.waitpid(who, this.#st8, flags | WNOTHREAD);
-    return { tid: r, s: this.#status[0] };
+    const s = this.#status[0];
+    if (r > 0) {
+      if ((s & 0xff) !== 0x7f) this.#stopped.delete(r);
+      else {
+        // A signal-delivery stop's signal is the program's (a SIGTRAP may
+        // be one of our breakpoints: not given back).
+        const sig = (s >> 8) & 0xff;
+        this.#stopped.set(r, s >>> 16 === 0 && sig !== SIGTRAP ? sig : 0);
+      }
+    }
+    return { tid: r, s };
+  }
+
+  /**
+   * The threads stopped and not let run since their stop was reaped, each
+   * with the signal it was about to take (0: none).
+   */
+  stopped(): Map<number, number> {
+    return new Map(this.#stopped);
   }
 
   /** rip, rsp and a register by index, from {@link Tracee.regs}. */

@@ -68,7 +68,7 @@ import type { StackStats } from "./hook_ring.ts";
 import { BreakpointMode, emulatorFor, stepPast } from "./breakpoint_mode.ts";
 import { InjectedMode } from "./injected_mode.ts";
 import { ENDED } from "./ring_map.ts";
-import { detachAll, plantRunning } from "./attach.ts";
+import { detachAll, letGoAfterThrow, plantRunning } from "./attach.ts";
 import { seizeRunning, seizeThread, spawnStopped } from "./seize.ts";
 import { tgidOf } from "./proc_status.ts";
 import { type Proc, reachThrough } from "./traced_proc.ts";
@@ -164,6 +164,24 @@ const CLONE_VM = 0x100n;
  *   started, or libunwind is missing (with stacks on, for breakpoints).
  */
 export function traceNative(argv: string[], opts: NativeOptions): number {
+  const undo: { fail?: () => void } = {};
+  try {
+    return _trace(argv, opts, undo);
+  } catch (e) {
+    // Whatever threw (not a program's fault): an attached program is let
+    // go clean, one we started is killed; nothing is left stopped.
+    undo.fail?.();
+    throw e;
+  }
+}
+
+// traceNative's body; `undo.fail` is set, once there are threads to let
+// go, to what leaves them as they should be if this throws.
+function _trace(
+  argv: string[],
+  opts: NativeOptions,
+  undo: { fail?: () => void },
+): number {
   const c: Libc = loadLibc();
   const t = new Tracee(c);
   const wantStacks = opts.stacks ?? true;
@@ -216,6 +234,10 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     seizeThread(c, pid, pid, false, ptraceOptions);
     c.kill(pid, SIGCONT);
   }
+  undo.fail = () => {
+    if (!attached) c.kill(pid, 9);
+    else for (const [tid, sig] of t.stopped()) t.detach(tid, sig);
+  };
   opts.onStart?.(pid);
 
   const t0 = performance.now();
@@ -441,6 +463,11 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
     if (other !== undefined) reachThrough(proc, other);
   };
 
+  undo.fail = () => {
+    if (attached) {
+      letGoAfterThrow(t, { alive, exiting, procOf, threadExits }, release);
+    } else for (const tid of alive) c.kill(tid, 9);
+  };
   let exitCode = -1;
   if (attached) {
     const mode = plantRunning(

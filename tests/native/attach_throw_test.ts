@@ -1,0 +1,117 @@
+/**
+ * An attached trace (`native -p`) that throws partway (here the event
+ * callback of traceNative, as any error of the tracer's own would): the
+ * program is let go clean before the error goes up, hooks and the
+ * `execve`/`_dl_debug_state` breakpoints out, every thread let go with the
+ * signal it was about to take, none left stopped. Before, they stayed in:
+ * the program ran into the full ring's int3 (SIGTRAP) or its next exec's
+ * breakpoint once the tracer was gone.
+ */
+import { assertEquals, assertTrue } from "../_assert.ts";
+import { ROOT } from "../_run.ts";
+import {
+  advances,
+  mallocBytes,
+  pidFrom,
+  skip,
+  startProgram,
+  tracerOf,
+  within,
+} from "./_support.ts";
+
+// Writes its pid to argv[1], then a counter to argv[2] after each of its
+// malloc/free pairs; a SIGUSR1 it sends itself right after each pair (a
+// stop of the tracer's, where the ring is read: the throw comes with that
+// thread stopped about half the time), counted by a handler; a second
+// thread allocates too.
+// Ends with 5 once argv[3] exists, with 6 when a SIGUSR1 was lost.
+const TICKER = `#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+static volatile long got;
+static void on(int s) { (void)s; got++; }
+static void *th(void *a) {
+  for (;;) { void *volatile p = malloc(3000); free(p); usleep(3000); }
+  return a;
+}
+int main(int argc, char **argv) {
+  signal(SIGUSR1, on);
+  FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
+  pthread_t t; pthread_create(&t, 0, th, 0);
+  long sent = 0;
+  for (long i = 1;; i++) {
+    void *volatile p = malloc(4000); free(p);
+    raise(SIGUSR1); sent++;
+    f = fopen(argv[2], "w"); fprintf(f, "%ld\\n", i); fclose(f);
+    if (access(argv[3], F_OK) == 0) return got == sent ? 5 : 6;
+    usleep(1000);
+  }
+}
+`;
+
+for (const nth of [40, 41, 401]) {
+  Deno.test({
+    name:
+      `native -p: traceNative throwing partway (at event ${nth}) lets the program go clean first (no hook, no breakpoint left, no thread stopped): it runs on, its malloc untrapped, and ends with its own code`,
+    ignore: skip !== "",
+    async fn() {
+      const { prog, paths: [pidFile, tickFile, stopFile] } = await startProgram(
+        `throw${nth}`,
+        TICKER,
+        ["pid", "tick", "stop"],
+        [
+          "-pthread",
+        ],
+      );
+      try {
+        const pid = await pidFrom(pidFile, 200);
+        assertTrue(pid > 0, "the program started");
+        const tracer = new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "tests/native/_attach_throw.ts",
+            String(pid),
+            String(nth),
+          ],
+          cwd: ROOT,
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const out = await within(tracer.output(), 60_000);
+        if (out === null) {
+          tracer.kill("SIGKILL");
+          throw new Error("the tracer hung after the throw");
+        }
+        const said = new TextDecoder().decode(out.stdout);
+        const err = new TextDecoder().decode(out.stderr);
+        if (/not permitted/.test(said)) {
+          console.log(`attach_throw_test: skipped: ${said.trim()}`);
+          return;
+        }
+        assertEquals(out.code, 0, err);
+        assertEquals(
+          JSON.parse(said),
+          { threw: `thrown at event ${nth}` },
+          err,
+        );
+        assertEquals(await tracerOf(pid), "0", "no tracer left");
+        const [theirs, ours] = await mallocBytes(pid);
+        assertEquals(theirs, ours, "malloc's entry is as libc has it");
+        // More calls than the ring holds: a hook left in would trap.
+        for (let i = 0; i < 3; i++) {
+          assertTrue(await advances(tickFile), "it runs on");
+        }
+        await Deno.writeTextFile(stopFile, "");
+        const end = await within(prog.status, 20_000);
+        assertEquals(end?.code, 5, "it ended on its own, no signal lost");
+      } finally {
+        try {
+          prog.kill("SIGKILL");
+        } catch { /* ended */ }
+      }
+    },
+  });
+}
