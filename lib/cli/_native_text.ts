@@ -10,6 +10,7 @@
 import type { AnalysisResult, SiteStats } from "../trace/analyze.ts";
 import { countOf, fmtBytes } from "../report/units.ts";
 import { shown } from "./_usage.ts";
+import { endOf, signalName } from "./_signals.ts";
 import {
   leakSites,
   siteTable,
@@ -30,6 +31,8 @@ export interface NativeReport {
   command: string[];
   /** Its exit code. */
   exitCode: number;
+  /** The signal that killed it (0 or absent: it exited). */
+  signal?: number;
   /** Wall time of the run, in seconds. */
   seconds: number;
   /** The analysis of every call. */
@@ -85,6 +88,7 @@ export function nativeJson(r: NativeReport, top: number): unknown {
   return {
     command: r.command,
     exitCode: r.exitCode,
+    signal: r.signal ? signalName(r.signal) : null,
     seconds: r.seconds,
     allocs: a.allocs,
     allocBytes: a.allocBytes,
@@ -119,9 +123,9 @@ export function nativeText(
       ? `program       ${r.command.map(shown).join(" ")}: detached after ${
         r.seconds.toFixed(2)
       } s, runs on`
-      : `program       ${
-        r.command.map(shown).join(" ")
-      }: exit code ${r.exitCode}, ${r.seconds.toFixed(2)} s`,
+      : `program       ${r.command.map(shown).join(" ")}: ${
+        endOf(r.exitCode, r.signal)
+      }, ${r.seconds.toFixed(2)} s`,
     `calls         ${countOf(a.allocs, "allocation")} (${
       countOf(a.allocBytes, "byte")
     }), ${countOf(a.frees, "free")}`,

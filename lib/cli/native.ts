@@ -10,7 +10,7 @@
 
 import { parseArgs } from "./_parse_args.ts";
 import { traceInWorker } from "../native/in_worker.ts";
-import { ignoredAtStart } from "./_signals.ts";
+import { endOf, ignoredAtStart } from "./_signals.ts";
 import { linkageOf } from "../native/elf_linkage.ts";
 import { tgidOf } from "../native/proc_status.ts";
 import type { NativeSink } from "./_native_sink.ts";
@@ -355,6 +355,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
   // the try below or after it: either way the --trace-out temporary goes.
   sinkReady.catch(() => traceOut?.abort());
   let code: number;
+  let signal = 0;
   try {
     const r = await traceInWorker(
       argv,
@@ -390,6 +391,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     );
     progress.done();
     code = r.code;
+    signal = r.signal;
     if (!r.started && !r.interrupted) {
       // The shell said why (not found, permission denied) on stderr.
       console.error(
@@ -450,7 +452,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       type,
       report: () => ({
         title: `alloctrace native ${name.join(" ")}`,
-        subtitle: `exit code ${code}`,
+        subtitle: endOf(code, signal),
         note: rate > 0
           ? `every call traced; stacks sampled, one per ${rate} bytes on average, and scaled`
           : "every call traced",
@@ -471,6 +473,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const report = {
     command: name,
     exitCode: code,
+    signal,
     seconds,
     analysis: result,
     lifetimes: sink.lifetimes(),

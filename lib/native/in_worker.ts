@@ -22,6 +22,11 @@ export interface TraceResult {
    * SIGINT, SIGTERM or SIGHUP stopped the run, 128 + that signal.
    */
   code: number;
+  /**
+   * The signal that killed the program (0: it exited; attached, it runs
+   * on; or Ctrl-C, SIGTERM or SIGHUP stopped the run).
+   */
+  signal: number;
   /** Whether Ctrl-C (SIGINT), SIGTERM or SIGHUP stopped the run. */
   interrupted: boolean;
   /** Whether the program ran at all (false: the shell could not exec it). */
@@ -170,6 +175,7 @@ export function traceInWorker(
             code: interrupted && opts.attach === undefined
               ? 128 + stoppedBy
               : d.code,
+            signal: interrupted ? 0 : d.signal ?? 0,
             interrupted,
             started: started || opts.attach !== undefined,
           });

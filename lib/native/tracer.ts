@@ -127,6 +127,12 @@ export interface NativeOptions {
    * be off (StubClock.error, stub_clock.ts; NaN without a steady counter).
    */
   clock?: { error: number };
+  /**
+   * Filled at the end with the signal that killed the program (0: it
+   * exited, or runs on, attached): its exit code alone cannot say (128 +
+   * 31 is also a code of its own).
+   */
+  ended?: { signal: number };
   /** Trace fork children too (default true); false lets them run untraced. */
   followForks?: boolean;
   /**
@@ -534,7 +540,10 @@ function _trace(
       procOf.delete(tid);
       // Its last thread gone: what its hooks hold (the ring's mapping) too.
       if (proc?.mode && ![...procOf.values()].includes(proc)) proc.mode.close();
-      if (tid === pid) exitCode = (s & 0x7f) === 0 ? sig : 128 + (s & 0x7f);
+      if (tid === pid) {
+        exitCode = (s & 0x7f) === 0 ? sig : 128 + (s & 0x7f);
+        if (opts.ended) opts.ended.signal = s & 0x7f;
+      }
       continue;
     }
     alive.add(tid);

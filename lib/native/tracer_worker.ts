@@ -14,7 +14,7 @@
  * Messages in: one {@link TraceRequest}. Messages out: `{ slots }` (the
  * shared buffers, once), `{ pid }` once the start-up shell runs, `{ exec }`
  * once it runs the program, `{ batch }` (a {@link WireBatch}), then
- * `{ batch, code }` or `{ batch, error }`.
+ * `{ batch, code, signal }` or `{ batch, error }`.
  *
  * @module
  */
@@ -27,7 +27,13 @@ import { BATCH_BYTES, BatchEncoder, type EventBatch } from "./event.ts";
 /** The options of a trace that can cross to a worker (no callbacks). */
 export type TraceSettings = Omit<
   NativeOptions,
-  "onEvent" | "out" | "onStart" | "onExec" | "detachWanted" | "killWanted"
+  | "onEvent"
+  | "out"
+  | "onStart"
+  | "onExec"
+  | "detachWanted"
+  | "killWanted"
+  | "ended"
 >;
 
 /** What the main thread asks the worker to trace. */
@@ -96,6 +102,7 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
     };
     self.postMessage({ batch, ...extra });
   };
+  const ended = { signal: 0 };
   try {
     const code = traceNative(argv, {
       ...settings,
@@ -111,8 +118,9 @@ self.onmessage = (m: MessageEvent<TraceRequest>) => {
         return Atomics.load(consumed, 1) === 1 || performance.now() > end;
       },
       out: enc,
+      ended,
     });
-    send({ code });
+    send({ code, signal: ended.signal });
   } catch (e) {
     const err = e as Error;
     send({ error: { name: err.name, message: err.message } });

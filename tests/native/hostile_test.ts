@@ -42,6 +42,8 @@ interface Row {
   droppedOthers?: boolean;
   /** Frees of blocks a fork child inherited from its parent (default 0). */
   inherited?: number;
+  /** The signal that killed it, as the JSON names it (default: none, null). */
+  signal?: string;
   /** The program's one line on stderr, when the row pins it. */
   line?: string;
   needsBreakpoints?: boolean;
@@ -127,6 +129,7 @@ int main(int argc, char **argv) {
     body:
       `int main() { mark(9); fprintf(stderr, "dying\\n"); raise(SIGTERM); return 0; }`,
     code: 143,
+    signal: "SIGTERM",
     marks: 9,
   },
   {
@@ -135,6 +138,7 @@ int main(int argc, char **argv) {
     body: `int main() { int fd[2]; pipe(fd); close(fd[0]); mark(2);
   fprintf(stderr, "writing\\n"); write(fd[1], "x", 1); mark(5); return 0; }`,
     code: 141,
+    signal: "SIGPIPE",
     marks: 2,
   },
   {
@@ -144,10 +148,18 @@ int main(int argc, char **argv) {
     marks: 3,
   },
   {
+    name:
+      "exits 159 itself: its code is ours, no signal named (as a SIGSYS kill's 128+31 would be)",
+    body: `int main() { mark(3); fprintf(stderr, "159\\n"); exit(159); }`,
+    code: 159,
+    marks: 3,
+  },
+  {
     name: "SIGKILL: 128+9, calls before kept",
     body:
       `int main() { mark(4); fprintf(stderr, "dying\\n"); raise(SIGKILL); return 0; }`,
     code: 137,
+    signal: "SIGKILL",
     marks: 4,
   },
   {
@@ -163,6 +175,7 @@ int main(int argc, char **argv) {
     body:
       `int main() { mark(2); fprintf(stderr, "crash\\n"); *(volatile int *)0 = 1; return 0; }`,
     code: 139,
+    signal: "SIGSEGV",
     marks: 2,
   },
   {
@@ -309,6 +322,7 @@ for (const row of ROWS) {
       assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
       if (row.line !== undefined) assertEquals(r.stderr, `${row.line}\n`);
       const doc = JSON.parse(await Deno.readTextFile(`${work}/out.json`));
+      assertEquals(doc.signal, row.signal ?? null, "the signal that killed it");
       const marks = doc.sizes.find((s: { limit: number }) => s.limit === 8192);
       assertEquals(marks?.count ?? 0, row.marks, JSON.stringify(doc.sizes));
       if (!row.flags?.includes("--no-stacks")) {

@@ -7,6 +7,7 @@
  * nothing is written on the stopped thread's stack.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
+import { alloctrace } from "../_run.ts";
 import {
   compile,
   dir,
@@ -99,6 +100,31 @@ Deno.test({
         `killed by SIGSYS (sharedRing ${sharedRing})`,
       );
     }
+  },
+});
+
+Deno.test({
+  name:
+    "native: a program killed by SIGSYS during the tracer's own system call: the report's line says 'killed by SIGSYS (exit code 159)', the JSON's signal SIGSYS, alloctrace's exit code 159",
+  ignore: skip !== "",
+  async fn() {
+    const filter = await compile("filter", FILTER);
+    const loop = await compile("loop", LOOP);
+    const json = `${dir}/sigsys.json`;
+    const r = await alloctrace(
+      ["native", "--json", json, "--", filter, "mmap", loop],
+      ["-A"],
+    );
+    assertEquals(r.code, 159, r.stderr);
+    assertTrue(
+      new RegExp(
+        `^program       ${filter} mmap ${loop}: killed by SIGSYS \\(exit code 159\\), [\\d.]+ s$`,
+        "m",
+      ).test(r.stderr),
+      r.stderr,
+    );
+    const doc = JSON.parse(await Deno.readTextFile(json));
+    assertEquals([doc.exitCode, doc.signal], [159, "SIGSYS"]);
   },
 });
 
