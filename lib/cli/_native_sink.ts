@@ -280,7 +280,7 @@ export class NativeSink {
     // Past SPACES images a key may hold another image's block.
     let crowded = this.#spaces.size > SPACES;
     // Columns and counters in locals for the loop (written back after it).
-    const { kind, pid: pids, image, addr: addrs, time: times, tid } = b;
+    const { n, kind, pid: pids, image, addr: addrs, time: times, tid } = b;
     let {
       size: lSize,
       stack: lStack,
@@ -298,7 +298,7 @@ export class NativeSink {
     const execs = b.execs;
     let ex = 0;
     let nextExec = execs.length > 0 ? execs[0][0] : -1;
-    for (let i = 0; i < b.n; i++) {
+    for (let i = 0; i < n; i++) {
       while (i === nextExec) {
         live -= this.#dropImage(execs[ex][1], execs[ex][2]);
         nextExec = ++ex < execs.length ? execs[ex][0] : -1;
@@ -358,6 +358,41 @@ export class NativeSink {
         : sampled
         ? (this.#noStack ??= this.stacks.intern([]))
         : (this.#unsampled ??= this.stacks.intern(UNSAMPLED));
+      // A temporary (its free is the next event, of the same process
+      // image, no exec between): both at once, with no live block to keep
+      // (no slot, no map entry), when the analyzer can (see allocFreed).
+      const j = i + 1;
+      if (
+        j < n && kind[j] === FREE_KIND && addrs[j] === addr &&
+        pids[j] === pid && image[j] === image[i] && j !== nextExec &&
+        !crowded && !(sampled && sampledAnalyzer !== null) &&
+        analyzer.liveSlot(key) < 0 && analyzer.allocFreed(size, size, stack)
+      ) {
+        const freedAt = times[j];
+        this.#lastTime = freedAt;
+        events++;
+        proc.allocs++;
+        proc.allocBytes += size;
+        proc.frees++;
+        const limit = _pow2Ceil(size);
+        let sb = this.#lastSize;
+        if (sb === null || sb.limit !== limit) sb = this.#sizeOf(limit);
+        sb.count++;
+        sb.bytes += size;
+        // Its lifetime: the two times apart, and its own bytes allocated
+        // in between (a block's count from before its allocation).
+        const lt = this.#lifetimeOf(stack);
+        lt.wall[_bucket5(freedAt - time, W0, W1, W2, W3, W4)]++;
+        lt.between[_bucket5(size, B0, B1, B2, B3, B4)]++;
+        clock += size;
+        if (printer !== null) {
+          const tb = this.#traceback(stack);
+          printer.malloc(addr, size, 0, null, "single object", tb);
+          printer.free(addr, size, tb);
+        }
+        i = j;
+        continue;
+      }
       if (crowded) {
         const held = analyzer.liveSlot(key);
         if (held >= 0 && lImage[held] !== space) {
@@ -405,14 +440,7 @@ export class NativeSink {
       live += size;
       const limit = _pow2Ceil(size);
       let sb = this.#lastSize;
-      if (sb === null || sb.limit !== limit) {
-        sb = this.#sizes.get(limit) ?? null;
-        if (sb === null) {
-          sb = { limit, count: 0, bytes: 0 };
-          this.#sizes.set(limit, sb);
-        }
-        this.#lastSize = sb;
-      }
+      if (sb === null || sb.limit !== limit) sb = this.#sizeOf(limit);
       sb.count++;
       sb.bytes += size;
       if (sampled) sampledAnalyzer?.add(alloc);
@@ -568,6 +596,17 @@ export class NativeSink {
     const path = this.#images.get(image) ?? "?";
     if (p.images.at(-1) !== path) p.images.push(path);
     return p;
+  }
+
+  // The histogram's row of sizes up to `limit` (made when new), now the last one.
+  #sizeOf(limit: number): SizeBucket {
+    let sb = this.#sizes.get(limit);
+    if (sb === undefined) {
+      sb = { limit, count: 0, bytes: 0 };
+      this.#sizes.set(limit, sb);
+    }
+    this.#lastSize = sb;
+    return sb;
   }
 
   /** The power-of-two size histogram, by size. */

@@ -503,6 +503,46 @@ export class TraceAnalyzer implements EventSink {
     return slot;
   }
 
+  /**
+   * Adds an allocation (at an address where nothing is live: see
+   * {@link TraceAnalyzer.liveSlot}) and its free right after, nothing in
+   * between: a temporary, most of a malloc/free loop's events. The result
+   * is that of {@link TraceAnalyzer.alloc} and {@link TraceAnalyzer.free},
+   * without the live map and the object's slot. False, with nothing added,
+   * when the allocation would make a new peak or a timeline point, which
+   * see it live: the caller adds the two events then.
+   */
+  allocFreed(size: number, requested: number, stack: number): boolean {
+    const r = this.#r;
+    const allocBytes = r.allocBytes + size;
+    if (
+      r.liveBytes + size > r.peakLiveBytes || allocBytes >= this.#tick[0]
+    ) return false;
+    this.#records += 2;
+    r.allocs++;
+    r.frees++;
+    r.allocBytes = allocBytes;
+    const st = this.#sites[this.#site(stack)];
+    st.allocs++;
+    st.allocBytes += size;
+    if (requested > 0) {
+      st.requestedBytes += requested;
+      st.requestedKnown++;
+    }
+    this.#sizes.add(size, requested);
+    // Its live bytes come and go: in use, nothing changes.
+    const tot = this.#stackTotals;
+    tot[4 * stack]++;
+    tot[4 * stack + 1] += size;
+    st.frees++;
+    st.freeBytes += size;
+    // No GC cycle and no byte allocated in between: the first buckets.
+    st.lifetimeCycles[0]++;
+    st.lifetimeBytes[0]++;
+    this.#displaced = -1;
+    return true;
+  }
+
   /** The slot of the object live at `addr`, or -1 (see {@link TraceAnalyzer.add}). */
   liveSlot(addr: number): number {
     return this.#live.get(addr);

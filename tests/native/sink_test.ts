@@ -2,6 +2,7 @@
  * `alloctrace native`'s consumer of event batches (lib/cli/_native_sink.ts)
  * on batches made by hand: no program is traced, so these run everywhere.
  */
+import fc from "npm:fast-check@4.11.0";
 import { assertEquals } from "../_assert.ts";
 import { BatchEncoder, type EventBatch } from "../../lib/native/event.ts";
 import { NativeSink } from "../../lib/cli/_native_sink.ts";
@@ -122,4 +123,90 @@ Deno.test("native sink: past 64 process images, a block at an address another im
   assertEquals(live.map((p) => p.pid).includes(100), false);
   assertEquals(live.map((p) => p.pid).includes(164), false);
   assertEquals(live.length, 63);
+});
+
+/** One event of a generated run: [kind, pid, address index, size, stack, sampled, ms later]. */
+type GenEvent = [number, number, number, number, number, boolean, number];
+
+/**
+ * What a sink makes of `events` given in batches of `per` events (1: no
+ * malloc meets its free in one batch): every figure it reports, and the
+ * trace it writes.
+ */
+async function sinkOf(events: GenEvent[], sampled: boolean, per: number) {
+  const chunks: Uint8Array[] = [];
+  const sink = new NativeSink({
+    sampled,
+    traceOut: { write: (p) => chunks.push(p.slice()) },
+    by: "line",
+    pid: 0,
+  });
+  const enc = new BatchEncoder();
+  const img = enc.imageId("/bin/prog");
+  // Module "?": nothing to symbolize.
+  const stacks = [0, 1, 2].map((s) =>
+    enc.stackId([
+      { pc: 0x401000, name: "malloc", off: 0, module: "?", rel: 0x1000 },
+      { pc: 0x402000 + 16 * s, name: `f${s}`, off: 4, module: "?", rel: 0 },
+    ])
+  );
+  let t = 0;
+  for (let i = 0; i < events.length; i++) {
+    const [kind, pid, a, size, s, smp, dt] = events[i];
+    t += dt;
+    const stack = kind === FREE || (sampled && !smp) ? -1 : stacks[s];
+    enc.event(kind, pid, pid, img, 0x5000 + 16 * a, size, 0, stack, smp, t);
+    if ((i + 1) % per === 0) await sink.add(enc.take());
+  }
+  await sink.add(enc.take());
+  sink.flush();
+  return {
+    analysis: sink.analyzer.finish(),
+    samples: sink.analyzer.samples(),
+    sampled: sink.sampledAnalyzer?.finish(),
+    lifetimes: sink.lifetimes(),
+    sizes: sink.sizeHistogram(),
+    processes: sink.processes(),
+    live: sink.liveBytes,
+    events: sink.events,
+    trace: chunks.flatMap((c) => [...c]),
+  };
+}
+
+Deno.test("native sink: a malloc freed by the next event (a temporary, taken as a pair) gives every figure and the trace as when the two come one by one", async () => {
+  // Few addresses (frees of live blocks, of unseen ones, allocations at a
+  // live address), two processes, sizes that make new peaks and timeline
+  // points, lifetimes in several buckets.
+  const ev = fc.tuple(
+    fc.constantFrom(MALLOC, MALLOC, FREE),
+    fc.constantFrom(7, 7, 7, 8),
+    fc.integer({ min: 0, max: 5 }),
+    fc.constantFrom(0, 24, 64, 1000, 2000, 5000, 70000),
+    fc.integer({ min: 0, max: 2 }),
+    fc.boolean(),
+    fc.constantFrom(0, 0.25, 3, 40),
+  );
+  // A temporary: a malloc and, next, its free (or a free at its address
+  // by another process, which is not its free).
+  const pair = fc.tuple(ev, fc.integer({ min: 0, max: 2 }), fc.boolean()).map(
+    ([e, n, other]): GenEvent[] => {
+      const m: GenEvent = [MALLOC, ...e.slice(1)] as GenEvent;
+      const pid = other && n === 0 ? 15 - e[1] : e[1];
+      const f: GenEvent = [FREE, pid, e[2], 0, 0, false, e[6] * n];
+      return [m, f];
+    },
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.oneof(ev.map((e) => [e]), pair), { maxLength: 200 }),
+      fc.boolean(),
+      async (runs, sampled) => {
+        const events = runs.flat();
+        const whole = await sinkOf(events, sampled, 1 << 20);
+        const one = await sinkOf(events, sampled, 1);
+        assertEquals(whole, one);
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
