@@ -181,14 +181,20 @@ export class StubClock {
    * {@link StubClock.error}, and never before the last time given.
    */
   at(stamp: number): number {
+    // Every field loaded and stored whatever the branches (this is inlined
+    // in the ring's hot loop): a load or store made only on a rare path
+    // (a record out of order) had no type feedback there, and meeting it
+    // threw the loop's optimized code away, once a run.
     let t = this.#msA;
+    const last = this.#last;
     if (this.#steady) {
       // Ticks from the anchor to the record (signed: it may be made after).
       const d = ((stamp - this.#stamp) | 0) * STAMP_UNIT + this.#mid;
-      if (d > this.#ahead) this.#ahead = d;
+      const ahead = this.#ahead;
+      this.#ahead = d > ahead ? d : ahead;
       t += d * this.#msPerTick;
     }
-    if (t < this.#last) t = this.#last;
+    if (t < last) t = last;
     this.#last = t;
     return t;
   }
