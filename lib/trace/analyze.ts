@@ -290,6 +290,8 @@ export class TraceAnalyzer implements EventSink {
   // and another's small-integer, and its reads lost their optimized code).
   #siteLive = new Float64Array(64);
   #lastPeakSnap = 0;
+  // The sites of a timeline point's top ten (see #snapshot).
+  readonly #best = new Int32Array(10);
   readonly #headers: boolean;
   readonly #skipUnseen: boolean;
   #displaced = -1;
@@ -595,21 +597,35 @@ export class TraceAnalyzer implements EventSink {
 
   #snapshot(at: Snapshot["at"]): void {
     const r = this.#r;
-    const order: number[] = [];
-    for (let i = 0; i < this.#siteLive.length; i++) {
-      if (this.#siteLive[i] > 0) order.push(i);
+    const live = this.#siteLive;
+    const sites = this.#sites;
+    // The ten sites with the most live bytes, most first, ties in site
+    // order (as a stable sort gives them): kept by insertion, no sort nor
+    // callback, whose type feedback came only once two sites were live
+    // (threw this method's optimized code away, once a run).
+    const best = this.#best;
+    let n = 0;
+    for (let i = 0; i < sites.length; i++) {
+      const v = live[i];
+      if (v <= 0 || (n === 10 && v <= live[best[9]])) continue;
+      let j = n < 10 ? n++ : 9;
+      for (; j > 0 && live[best[j - 1]] < v; j--) best[j] = best[j - 1];
+      best[j] = i;
     }
-    order.sort((a, b) => this.#siteLive[b] - this.#siteLive[a]);
-    const p: Snapshot = {
-      alloc: r.allocBytes,
-      cycle: r.gcs,
-      live: r.liveBytes,
-      at,
-      top: order.slice(0, 10).map((
-        i,
-      ) => [this.#sites[i].site, this.#siteLive[i]]),
-    };
-    if (this.#now) p.time = this.#now();
+    const top: [string, number][] = [];
+    for (let k = 0; k < n; k++) top.push([sites[best[k]].site, live[best[k]]]);
+    const now = this.#now;
+    // (Made whole, time last as before: one shape per analyzer.)
+    const p: Snapshot = now === undefined
+      ? { alloc: r.allocBytes, cycle: r.gcs, live: r.liveBytes, at, top }
+      : {
+        alloc: r.allocBytes,
+        cycle: r.gcs,
+        live: r.liveBytes,
+        at,
+        top,
+        time: now(),
+      };
     r.timeline.push(p);
     if (r.timeline.length > MAX_TIMELINE) this.#thin();
   }

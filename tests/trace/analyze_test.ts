@@ -457,3 +457,59 @@ Deno.test("fuzz: a trace read in two parts (a fresh parser from a line where the
   // Many cuts fall between records (the rest prove nothing here).
   assertTrue(split > 50, `${split} of 150 runs were split`);
 });
+
+Deno.test("a timeline point's top ten are the sites with the most live bytes, most first, ties in the order the sites came (as a stable sort gives them)", async () => {
+  const { StackTable } = await import("../../lib/trace/events.ts");
+  await fc.assert(
+    fc.property(
+      // [site (of 14), size (few values: ties), free the site's oldest live block]
+      fc.array(
+        fc.tuple(
+          fc.integer({ min: 0, max: 13 }),
+          fc.constantFrom(8, 16, 16, 32),
+          fc.boolean(),
+        ),
+        { maxLength: 120 },
+      ),
+      (ops) => {
+        const st = new StackTable();
+        const stacks = Array.from({ length: 14 }, (_, s) =>
+          st.intern([{
+            func: `main.f${s}`,
+            file: "m.go",
+            line: s + 1,
+            pc: 0,
+            inlined: false,
+          }]));
+        const a = new TraceAnalyzer(st);
+        const live = new Map<number, number>(); // site → bytes
+        const blocks: [number, number, number][] = []; // addr, site, size
+        const order: number[] = []; // sites in the order they came
+        let addr = 0x1000;
+        let line = 0;
+        for (const [s, size, free] of ops) {
+          const i = blocks.findIndex((b) => b[1] === s);
+          if (free && i >= 0) {
+            const [at, , sz] = blocks.splice(i, 1)[0];
+            a.free(at);
+            live.set(s, live.get(s)! - sz);
+            continue;
+          }
+          if (!order.includes(s)) order.push(s);
+          a.alloc(addr, size, null, size, 0, stacks[s], ++line);
+          blocks.push([addr, s, size]);
+          live.set(s, (live.get(s) ?? 0) + size);
+          addr += 64;
+        }
+        a.gc();
+        const want = order.filter((s) => live.get(s)! > 0)
+          .sort((x, y) => live.get(y)! - live.get(x)!)
+          .slice(0, 10)
+          .map((s) => [`main.f${s} m.go:${s + 1}`, live.get(s)!]);
+        const points = a.finish().timeline;
+        assertEquals(points.at(-2)!.top, want);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
