@@ -66,6 +66,8 @@ export interface MallocGC {
   readonly gcpercent: number;
   /** Marks an object allocated during the mark phase. */
   markNew(span: MSpan, i: number): void;
+  /** Simulated time at which the running mark phase ends. */
+  readonly markEndClock: number;
   /** True when the running mark phase is over. */
   markDone(): boolean;
   /** True when a cycle is due by time (sysmon's `forcegcperiod`). */
@@ -342,7 +344,14 @@ export class Malloc {
     if (onAlloc !== null) {
       onAlloc(x, size - header, typ, kind, requested, this.#sched.curg, p);
     }
-    if ((shouldhelpgc || this.#checkEveryMalloc) && !this.#gc.inGC) {
+    if (
+      (shouldhelpgc || this.#checkEveryMalloc ||
+        // With another P the mark worker ends the mark on its own when its
+        // time is up (gcMarkDone there, then stop-the-world), whichever
+        // allocation the mutator is in, not only at a refill or large one.
+        (gc.marking && this.#gomaxprocs > 1 &&
+          this.#clock.now >= gc.markEndClock)) && !this.#gc.inGC
+    ) {
       if (gc.marking) {
         if (gc.markDone()) this.#gc.finishMark();
       } else if (

@@ -33,9 +33,13 @@ import type { SweepWho } from "./events.ts";
  * The background sweeper's share of Go's `tracelock` while it and the
  * mutator both print allocfreetrace records: they take turns, about one
  * record each. A calibration, fitted to real traced leak -n 20000 (go1.19.8,
- * 2 Ps), where each cycle's background-sweeper frees outnumber the
- * mutator's own lazy (`cacheSpan`) frees by 5.6 to 1 (the model: 5.2–5.3
- * to 1); 0.75 gave 16 to 1.
+ * 2 Ps), where the background sweeper's frees outnumber the mutator's own
+ * lazy (`cacheSpan`) frees by 6.3 to 1 (26 committed runs: 71.9% and
+ * 11.4% of frees) and 6.4 to 1 (6 fresh runs of Dec 2026: 76.5% and
+ * 12.0%). Re-fitted after the mark began to end at any allocation: the
+ * model gives 6.5 to 1 with 0.5, 5.5 to 1 with 0.45; with 0.55 the
+ * background sweeper frees its first span before the mutator first needs
+ * pages and the reclaimer never runs (real: 4 of 30 fresh cycles).
  */
 const TRACELOCK_SHARE = 0.5;
 
@@ -114,6 +118,14 @@ export class Sweeper {
   #reclaimIndex = 0;
   /** Pages freed by the reclaimer beyond what its callers needed (`reclaimCredit`). */
   #reclaimCredit = 0;
+  /**
+   * Pages of spans the background sweeper freed whole in a sweep that ends
+   * after the mutator's clock: it is still printing their frees, so they
+   * become `reclaimCredit` only at `#pendingAt` (its own clock).
+   */
+  #pendingCredit = 0;
+  /** Background-sweeper time at which `#pendingCredit` becomes credit. */
+  #pendingAt = 0;
   /** True once every span of the current cycle is swept. */
   done = true;
   /** Pages swept since the sweep phase started. */
@@ -161,6 +173,7 @@ export class Sweeper {
     this.#cursor = 0;
     this.#reclaimIndex = 0;
     this.#reclaimCredit = 0;
+    this.#pendingCredit = 0;
     this.done = false;
     this.pagesSwept = 0;
     this.pagesSweptBasis = 0;
@@ -352,6 +365,7 @@ export class Sweeper {
     // The background sweeper ran on the idle P meanwhile: it gets there first.
     if (this.#rt.gomaxprocs > 1) this.bgsweep(0);
     const heap = this.#rt.heap;
+    this.#releasePending();
     while (npages > 0) {
       if (this.#reclaimCredit > 0) {
         const take = Math.min(this.#reclaimCredit, npages);
@@ -368,6 +382,14 @@ export class Sweeper {
         this.#reclaimCredit += nfound - npages;
         npages = 0;
       }
+    }
+  }
+
+  /** The background sweeper's pending pages become credit once its clock is past. */
+  #releasePending(): void {
+    if (this.#pendingCredit > 0 && this.#pendingAt <= this.#rt.clock) {
+      this.#reclaimCredit += this.#pendingCredit;
+      this.#pendingCredit = 0;
     }
   }
 
@@ -408,20 +430,26 @@ export class Sweeper {
     if (rt.gomaxprocs > 1) {
       // In a traced run the sweeper starts sysmon's preemption time
       // (10 ms) after the cycle, as the mark workers do: a calibration, not
-      // Go code. Real traced leak -n 20000 shows its first free 3–90
-      // allocations (median 44, about 10 ms) after tracegc; the model's
-      // come 46–95 allocations after. Whether the mutator needs a fresh
-      // span before then decides if the page reclaimer finds unswept dead
-      // spans or only the credit of spans the sweepers freed whole, which
-      // is why real runs reclaim in some cycles and not in others.
+      // Go code. Six fresh real traced runs of leak -n 20000 (30 cycles)
+      // print its first free 1–258 allocations after tracegc (median 41,
+      // quartiles 21–70; cycle 1: median 44.5), which the model's clock
+      // reaches 8.7–9.1 ms after the cycle; it runs at refills, so its
+      // first free comes at the first refill after its start (56–64
+      // allocations). Whether the mutator needs a fresh span before the
+      // sweeper's first span is freed decides if the page reclaimer finds
+      // unswept dead spans or only credit, which is why real runs reclaim
+      // in some cycles (4 of those 30) and not in others; the model's
+      // cycle 1 reclaims with a start of 10 ms, not of 9.4 ms.
       const start = rt.gcEndClock +
         (rt.tracelockNs > 0 ? COSTS.forcePreempt : 0);
       if (this.bgClock < start) this.bgClock = start;
+      this.#releasePending();
       // The sweeper's own time runs on the idle P, not on the mutator's clock.
       const mutatorClock = rt.clock;
       while (this.bgClock < mutatorClock) {
         const before = rt.clock;
         const printed = rt.tracelockNs;
+        const credit = this.#reclaimCredit;
         if (this.sweepone("bgsweep") < 0) break;
         // Printing its frees, the background sweeper holds the trace lock
         // for TRACELOCK_SHARE of the time both print.
@@ -429,6 +457,18 @@ export class Sweeper {
         this.bgClock += rt.clock - before - print +
           print * (1 - TRACELOCK_SHARE) / TRACELOCK_SHARE;
         rt.clock = before;
+        // A span whose sweep ends after the mutator's clock is swept here
+        // at once, but in Go its pages reach reclaimCredit only after its
+        // last free is printed (sweepone adds them when sweep returns): a
+        // mutator that needs pages before then finds no credit and
+        // reclaims. Real traced leak -n 20000 (go1.19.8, 2 Ps): in 4 of 30
+        // cycles the reclaimer frees a chunk while the background sweeper
+        // prints its first span's frees beside it.
+        if (this.bgClock > mutatorClock && this.#reclaimCredit > credit) {
+          this.#pendingCredit += this.#reclaimCredit - credit;
+          this.#pendingAt = this.bgClock;
+          this.#reclaimCredit = credit;
+        }
       }
       rt.clock = mutatorClock;
     } else {

@@ -122,17 +122,19 @@ const CASES: [string, string, (rt: Runtime) => void, string?][] = [
     "leak-40000-traced.txt",
     (rt) => leak(rt, { n: 40000 }),
   ],
-  // One size up, ten fresh runs: FAILS (run with FIDELITY_KNOWN_FAILING=1).
-  // The model's page reclaimer frees only in cycle 1 (296 frees); real Go
-  // reclaims in 3–4 of the 6 cycles before the final one (1,605 frees in
-  // run 1): reclaimer 3.9% of frees against 10.2–19.1% (mean 16.3),
-  // bgsweep 38.4% against 19.5–30.6% (mean 25.6). The marks of cycles 1
-  // and 6 (9 temporaries, 0.365 MB) are also above 1.1 × P90 (0.286, 0.284).
+  // One size up, twenty runs: ten of fidcheck's (nice -n 19, loads
+  // 10–26) and ten of fidmark's (nice -n 19, load 9–10, stderr piped to
+  // gzip). The mark ends at whichever allocation the mutator is in when the
+  // workers' time is up (malloc.ts), so the page reclaimer runs in cycles
+  // 1, 2, 4 and 6 (15.8% of frees; real mean 13.5%), where it ran in cycle
+  // 1 only (3.9%) when the mark ended only at tmp40000. Each cycle marks
+  // 8 temporaries (0.326 MB); a real cycle marks from 2 (its mark got a P
+  // at once) to 18 (it waited for preemption), and against fidcheck's ten
+  // runs alone cycles 1 and 6 were 4% above 1.1 × P90 (0.314, 0.313 MB).
   [
     "temporaries -n 600",
     "temporaries-600-traced.txt",
     (rt) => temporaries(rt, { n: 600 }),
-    "the model's reclaimer runs in cycle 1 only",
   ],
   [
     "temporaries -n 300",
@@ -151,13 +153,9 @@ const CASES: [string, string, (rt: Runtime) => void, string?][] = [
  * held to issue 16's own target (10 points) until mended.
  */
 const KNOWN_GAPS: Record<string, string> = {
-  // 26 real runs: mean 13.8%, P10–P90 6.5–23.3%; the model 7.9%. With the
-  // six runs committed before, the mean was 11.9% and the gap hid. Who
-  // sweeps first after a cycle is the same race as leak's (note6, "left").
-  "temporaries -n 300 reclaimer": "the model's page reclaimer runs late",
-  // Its counterpart: what the reclaimer leaves, bgsweep frees (real mean
-  // 26.9%, P10–P90 20.7–33.8%; the model 32.3%).
-  "temporaries -n 300 bgsweep": "bgsweep frees what the reclaimer leaves",
+  // None: temporaries -n 300's reclaimer (7.9% against the real mean 13.8%)
+  // and bgsweep (32.3% against 26.9%) were here until the mark ended at any
+  // allocation (15.9% and 25.3% now).
 };
 
 const MiB = (b: number) => (b / 2 ** 20).toFixed(3);
