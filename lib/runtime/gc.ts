@@ -68,6 +68,7 @@ export interface GCRuntime {
     Preset,
     | "allocHeaders"
     | "bgMarkWorkers"
+    | "markEndLateKB"
     | "runtimeGlobalsScan"
     | "stackScan"
     | "stopTheWorldSweep"
@@ -217,8 +218,10 @@ export class Collector {
   #markWorkers = 0;
 
   /**
-   * True when the running mark phase is over: the background workers
-   * finished, or the heap reached the goal. Go 1.19's assists
+   * True when the running mark phase is over: its work is done (the
+   * background workers finished, or the heap reached the goal) and the
+   * mutator has allocated what it runs on before the world stops
+   * ({@link Preset.markEndLateKB}). Go 1.19's assists
    * (`gcController.revise`) pace the mutator so that the mark work is done
    * by the time heapLive reaches the heap goal, so a mutator that allocates
    * faster than the workers mark does not run past the goal; it finishes the
@@ -237,9 +240,51 @@ export class Collector {
         }
       }
     }
-    return rt.clock >= this.markEndClock ||
-      this.pacer.heapLive >= this.#markGoal;
+    if (this.#endAt < 0) {
+      if (
+        rt.clock < this.markEndClock && this.pacer.heapLive < this.#markGoal
+      ) {
+        return false;
+      }
+      this.#workDone();
+    }
+    return this.pacer.heapLive >= this.#endAt;
   }
+
+  /**
+   * At a step boundary (`Gosched`): true when the background workers'
+   * time is up and the mutator ran on as far as {@link markDone} lets it.
+   */
+  stepMarkDone(): boolean {
+    if (this.#endAt < 0) {
+      if (this.#rt.clock < this.markEndClock) return false;
+      this.#workDone();
+    }
+    return this.pacer.heapLive >= this.#endAt;
+  }
+
+  /**
+   * The running mark's work is done: the world stops once the mutator has
+   * allocated this cycle's draw from {@link Preset.markEndLateKB} more. A
+   * traced mutator takes no credit to run on: it prints, and the worker
+   * that ended the mark stops the world at its next preemption point.
+   */
+  #workDone(): void {
+    const rt = this.#rt;
+    this.#doneClock = rt.clock;
+    const late = rt.preset.markEndLateKB;
+    this.#ranOn = late !== null && !this.#forced &&
+        rt.tracelockNs === this.#tracelockAtStart
+      ? late[_draw(rt.stats.numGC + 1, late.length)] * 1024
+      : 0;
+    this.#endAt = this.pacer.heapLive + this.#ranOn;
+  }
+  /** Bytes the mutator runs on past the running mark's end of work. */
+  #ranOn = 0;
+  /** heapLive at which the running mark ends once its work is done (-1: not done). */
+  #endAt = -1;
+  /** The clock when the running mark's work was done. */
+  #doneClock = 0;
   /** `tracelockNs` when the running mark began. */
   #tracelockAtStart = 0;
   /** heapLive by which the running mark ends ({@link GCController.markGoal}). */
@@ -315,6 +360,8 @@ export class Collector {
     this.#markStartClock = markStart;
     this.#tracelockAtStart = rt.tracelockNs;
     this.#markWorkers = workers;
+    this.#endAt = -1;
+    this.#ranOn = 0;
     this.marking = true;
     if (stw || forced) {
       rt.clock = this.markEndClock;
@@ -339,8 +386,10 @@ export class Collector {
       rt.allgs.filter((g) => g.kind === "markworker"),
       rt.stats.numGC + 1,
     );
-    // The mark was ended by the mutator's assists.
-    const assistEnded = rt.clock < this.markEndClock;
+    // The mark's work was done by the mutator's assists (before the
+    // workers' time was up), and its end came where the mutator stopped.
+    const done = this.#endAt < 0 ? rt.clock : this.#doneClock;
+    const assistEnded = done < this.markEndClock;
     if (assistEnded) {
       // Assists finished the mark early: the allocating goroutine did the
       // work the workers had left beside them (gcAssistAlloc, mgcmark.go
@@ -348,7 +397,7 @@ export class Collector {
       // the assist CPU (gctrace's) is that time. Not charging it would let
       // assists take more CPU than the mark lasted, and endCycle's
       // utilization and cons/mark (mgcpacer.go 672–723) swing wildly.
-      const left = this.markEndClock - rt.clock;
+      const left = this.markEndClock - done;
       const w = this.#markWorkers;
       const assist = Math.ceil(left * w / (1 + w));
       rt.clock += assist;
@@ -356,6 +405,9 @@ export class Collector {
       stats.cpuNs[1] = assist;
       stats.cpuNs[2] -= stats.cpuNs[1];
       if (stats.cpuNs[2] < 0) stats.cpuNs[2] = 0;
+    } else if (this.#ranOn > 0) {
+      // The workers' time was up, and the mutator ran on until now.
+      stats.clockNs[1] = rt.clock - this.#markStartClock;
     }
     this.#endCycle(stats);
     // gcMarkTinyAllocs: each P's current tiny block is kept.
@@ -618,4 +670,16 @@ export class Collector {
     stats.stacks = this.pacer.maxStackScan;
     stats.globals = this.pacer.globalsScan;
   }
+}
+
+/**
+ * Which of `n` quantiles cycle `cycle` draws: the golden-ratio sequence
+ * (frac(cycle × 0.618…)), which visits the quantiles evenly, so that every
+ * run of a few dozen cycles sees the measured distribution in proportion
+ * rather than a random sample's clumps, and a run is a pure function of
+ * its workload, as the simulated clock is.
+ */
+function _draw(cycle: number, n: number): number {
+  const u = (cycle * 0.6180339887498949) % 1;
+  return Math.floor(u * n);
 }

@@ -76,6 +76,30 @@ export interface Preset {
    * measurements, or Go 1.21+'s largest of the last four.
    */
   readonly consMarkEstimate: "pi-controller" | "max-of-last-4";
+  /**
+   * Calibration, not Go code: how far past the point its work is done an
+   * untraced concurrent mark runs on, as 20 quantiles (the 2.5th, 7.5th …
+   * 97.5th percentiles) of the KiB the mutator allocated meanwhile; null:
+   * the mark ends where its work is done. When a background worker does a
+   * mark's last work (not the mutator's own assist), it flushes that work as
+   * credit that the mutator takes at `revise`'s ratio of the moment, heap
+   * left over scan work left (at least 1000 B: mgcpacer.go 618–657), which
+   * near the end is hundreds of bytes of allocation per byte scanned
+   * (gcFlushBgCredit and gcAssistAlloc's steal, mgcmark.go 436–462 and
+   * 665–714). The mutator allocates on that credit, black, until the worker
+   * has stopped the world (gcMarkDone's forEachP and stopTheWorldWithSema,
+   * mgc.go 784–855), so how far it gets is the OS's scheduling of
+   * the worker's thread. Measured: gcpacertrace's ∆goal (heapLive at
+   * endCycle past the goal; 0 when below) of every cycle after the second
+   * but the forced ones of 48 untraced go1.19.8 runs of binarytrees
+   * -depth 14/15/16 (1,674 cycles, 2 Ps, load 7–16;
+   * tests/testdata/fidelity/binarytrees-1{4,5,6}-pacertrace.txt.gz, which
+   * presets_test derives these from). The first two are left out: the
+   * model's pacer already ends them where Go's does (the first, with no
+   * cons/mark yet, runs ~1 MB past a 4 MB goal; after a 4 MB stretch
+   * tree, the second ends short of a 14 MB one).
+   */
+  readonly markEndLateKB: readonly number[] | null;
   /** Default GOMAXPROCS (Go 1.2 defaulted to 1; Go 1.19 to the CPU count, 2 here). */
   readonly defaultGomaxprocs: number;
   /** Synthetic address of `runtime.zerobase`, returned for zero-size allocations. */
@@ -226,6 +250,10 @@ const GO119: Preset = {
   runtimeGlobalsScan: 223_600,
   stackScan: GO119_STACKS,
   consMarkEstimate: "pi-controller",
+  // deno-fmt-ignore
+  markEndLateKB: [
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 15, 35, 69, 113, 162, 231, 363, 601, 1125, 1788,
+  ],
   defaultGomaxprocs: 2,
   zerobase: 0x54f400,
   typeSegmentStart: 0x464000,
@@ -297,6 +325,8 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     stackScan: null,
     // mgcpacer.go of Go 1.22.12: endCycle keeps lastConsMark[4].
     consMarkEstimate: "max-of-last-4",
+    // Not measured for Go 1.22.
+    markEndLateKB: null,
     zerobase: 0x5a85e0,
     typeSegmentStart: 0x48f000,
     frames: { ...GO122_FRAMES, std: GO122_STD },
@@ -360,6 +390,8 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     runtimeGlobalsScan: 0,
     stackScan: null,
     consMarkEstimate: "pi-controller",
+    // Go 1.2 stops the world for the whole collection.
+    markEndLateKB: null,
     defaultGomaxprocs: 1,
     zerobase: 0x5c4ae8,
     typeSegmentStart: 0x4d2000,

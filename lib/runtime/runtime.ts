@@ -351,8 +351,7 @@ export class Runtime extends RuntimeParts {
   /** `runtime.Gosched()`: a step boundary; the background sweeper and finalizers run. */
   gosched(): void {
     if (
-      this.gc.marking && this.simClock.now >= this.gc.markEndClock &&
-      !this.gc.inGC
+      this.gc.marking && !this.gc.inGC && this.gc.stepMarkDone()
     ) {
       this.gc.finishMark();
     }

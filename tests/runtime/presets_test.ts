@@ -4,7 +4,13 @@
  * on a preset's name.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { getPreset, PRESET_NAMES, Runtime, TracePrinter } from "../../mod.ts";
+import {
+  binarytrees,
+  getPreset,
+  PRESET_NAMES,
+  Runtime,
+  TracePrinter,
+} from "../../mod.ts";
 
 const LIB = new URL("../../lib/", import.meta.url);
 
@@ -113,4 +119,84 @@ Deno.test("go1.2-seed: make(chan *T, 4) is one block too, hchan and buffer, type
   assertTrue(heads[0].endsWith(" <channel of chan *main.T>)"), heads[0]);
   // One block of hchan + 4 pointers, at its size class.
   assertEquals(rt.sizeOf(c), rt.roundupsize(96 + 4 * 8));
+});
+
+/**
+ * Each untraced cycle's gcpacertrace ∆goal (heapLive at endCycle past the
+ * goal, bytes), by run, in the committed real runs of binarytrees -depth D:
+ * `[cycle, ∆goal]` of every cycle but the forced ones.
+ */
+async function _realDeltaGoal(depth: number): Promise<[number, number][][]> {
+  const url = new URL(
+    `../testdata/fidelity/binarytrees-${depth}-pacertrace.txt.gz`,
+    import.meta.url,
+  );
+  const text = await new Response(
+    (await Deno.open(url)).readable.pipeThrough(
+      new DecompressionStream("gzip"),
+    ),
+  ).text();
+  const runs: [number, number][][] = [];
+  let delta: number | null = null;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("# run ")) runs.push([]);
+    const d = /\(∆goal (-?\d+), cons\/mark/.exec(line);
+    if (d !== null) delta = +d[1];
+    const gc = /^gc (\d+) @/.exec(line);
+    if (gc === null) continue;
+    if (delta !== null && !line.endsWith("(forced)")) {
+      runs.at(-1)!.push([+gc[1], delta]);
+    }
+    delta = null;
+  }
+  return runs;
+}
+
+// presets.ts's markEndLateKB is derived, not fitted: the 20 quantiles of
+// how far past its goal each real mark after the second ran (0 when it
+// ended short), pooled over 48 real runs at depths 14, 15 and 16.
+Deno.test("go1.19: markEndLateKB is the quantiles of the committed real marks' ∆goal", async () => {
+  const late: number[] = [];
+  let runs = 0;
+  for (const depth of [14, 15, 16]) {
+    for (const run of await _realDeltaGoal(depth)) {
+      runs++;
+      for (const [cycle, d] of run) if (cycle > 2) late.push(Math.max(0, d));
+    }
+  }
+  late.sort((a, b) => a - b);
+  assertEquals([runs, late.length], [48, 1674]);
+  const q = Array.from(
+    { length: 20 },
+    (_, k) => Math.round(late[Math.floor(late.length * (k + 0.5) / 20)] / 1024),
+  );
+  assertEquals(getPreset("go1.19").markEndLateKB, q);
+  // Presets with no measurement end a mark where its work is done.
+  assertEquals(getPreset("go1.22").markEndLateKB, null);
+  assertEquals(getPreset("go1.2-seed").markEndLateKB, null);
+});
+
+// What the calibration does: an untraced go1.19 binarytrees -depth 15 has
+// about as many marks running 256 KiB or more past their goal as real Go.
+Deno.test("go1.19: untraced marks run past their goal about as often as real Go's", async () => {
+  const real = (await _realDeltaGoal(15)).flat().filter(([c]) => c > 2);
+  const realShare = real.filter(([, d]) => d >= 256 << 10).length /
+    real.length;
+  const rt = new Runtime({ preset: "go1.19" });
+  const past: number[] = [];
+  rt.events.subscribe({
+    gc: (ev) => {
+      if (ev.kind === "end" && !ev.forced && ev.cycle > 2) {
+        past.push(ev.stats.heapAtMarkTermination - ev.stats.goal);
+      }
+    },
+  });
+  binarytrees(rt, { depth: 15, quiet: true });
+  const share = past.filter((d) => d >= 256 << 10).length / past.length;
+  assertTrue(
+    Math.abs(share - realShare) <= 0.1,
+    `model ${share.toFixed(3)} of ${past.length} cycles, real ${
+      realShare.toFixed(3)
+    } of ${real.length}`,
+  );
 });
