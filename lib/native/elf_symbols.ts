@@ -53,8 +53,14 @@ const u64 = (dv: DataView, o: number) =>
 /** The string at `o` of `b` (up to a NUL, or an `@` with `cutAt`). */
 function cstrAt(b: Uint8Array, o: number, cutAt = false): string {
   let s = "";
-  for (let i = o; i < b.length && b[i] !== 0 && !(cutAt && b[i] === AT); i++) {
-    s += String.fromCharCode(b[i]);
+  // Each byte loaded and compared to '@' whatever `cutAt`: a load or a
+  // compare made only with it (symbol names, read after the section
+  // names) had no type feedback, and the first name threw the optimized
+  // loop away.
+  for (let i = o; i < b.length; i++) {
+    const c = b[i];
+    if (c === 0 || (c === AT && cutAt)) break;
+    s += String.fromCharCode(c);
   }
   return s;
 }
@@ -217,14 +223,29 @@ function _keptSymbols(
  */
 export function byAddress(addr: Float64Array, n: number): Uint32Array {
   const order = new Uint32Array(n);
-  let max = 0;
-  for (let i = 0; i < n; i++) if (addr[i] > max) max = addr[i];
-  if (n > 1 << 20 || max >= 2 ** 44) {
+  if (n > 1 << 20 || _maxOf(addr, n) >= 2 ** 44) {
     for (let i = 0; i < n; i++) order[i] = i;
     return order.sort((a, b) => addr[a] - addr[b] || a - b);
   }
-  // Each key as two 32-bit words, low first (x86-64): the address's low
-  // 12 bits and the index, then the address's high 32.
+  const keys = _keysOf(addr, n);
+  keys.sort();
+  _indicesOf(keys, order);
+  return order;
+}
+
+// byAddress's loops, each a function of its own with nothing after it:
+// V8 compiles a long loop while it runs (OSR), and the code after it then
+// had no type feedback (the sort, a compare: two deopts, libc's symbols).
+
+function _maxOf(addr: Float64Array, n: number): number {
+  let max = 0;
+  for (let i = 0; i < n; i++) if (addr[i] > max) max = addr[i];
+  return max;
+}
+
+// Each key as two 32-bit words, low first (x86-64): the address's low 12
+// bits and the index, then the address's high 32.
+function _keysOf(addr: Float64Array, n: number): BigUint64Array {
   const keys = new BigUint64Array(n);
   const w = new Uint32Array(keys.buffer);
   for (let i = 0; i < n; i++) {
@@ -232,9 +253,12 @@ export function byAddress(addr: Float64Array, n: number): Uint32Array {
     w[2 * i] = (addr[i] - hi * 4096) * 1048576 + i;
     w[2 * i + 1] = hi;
   }
-  keys.sort();
-  for (let i = 0; i < n; i++) order[i] = w[2 * i] & 0xfffff;
-  return order;
+  return keys;
+}
+
+function _indicesOf(keys: BigUint64Array, order: Uint32Array): void {
+  const w = new Uint32Array(keys.buffer);
+  for (let i = 0; i < order.length; i++) order[i] = w[2 * i] & 0xfffff;
 }
 
 /** The build id (hex) in a note section's bytes, or "". */
