@@ -8,7 +8,8 @@
  * heaptrack's interpreter) and peak RSS of each whole run (start-up and
  * report included) come from `/usr/bin/time`; the ratios to heaptrack are
  * of runs made one right after the other, repeated `--repeat` times, and
- * the last lines give each ratio's median over the repeats (the machine is
+ * the last lines give each ratio's median over the repeats, with the
+ * single runs' range and how many were over 1× (the machine is
  * shared: read the ratios, not the times; on a loaded machine the CPU
  * ratio is the steadier one).
  *
@@ -120,6 +121,16 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
     const h = v.length >> 1;
     return v.length === 0 ? NaN : v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
   };
+  // The single runs' range and how many passed 1× (a target holds for
+  // every run, not only the median).
+  const spread = (xs: number[]) => {
+    const v = xs.filter((x) => !Number.isNaN(x));
+    return v.length === 0
+      ? "no run"
+      : `runs ${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)}×, ${
+        v.filter((x) => x > 1).length
+      } of ${v.length} over 1×`;
+  };
   const summary: string[] = [];
   for (const n of values.pairs!.split(",")) {
     const withLtrace = !values["no-ltrace"] && Number(n) <= 100_000;
@@ -188,7 +199,9 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
         summary.push(
           `${title.padEnd(24)} ${label.padEnd(42)} ${
             median(rt.wall).toFixed(2)
-          }× heaptrack wall, ${median(rt.cpu).toFixed(2)}× CPU`,
+          }× heaptrack wall, ${median(rt.cpu).toFixed(2)}× CPU; ${
+            spread(rt.wall)
+          } wall, ${spread(rt.cpu)} CPU`,
         );
       }
     }
