@@ -20,7 +20,7 @@ import { seedFrameLines, SeedPrinter } from "../trace/seed_printer.ts";
 import { type Frame, StackTable } from "../trace/events.ts";
 import { siteName, TraceAnalyzer } from "../trace/analyze.ts";
 import type { SiteBy } from "../trace/sites.ts";
-import { SlotColumns } from "../runtime/grow.ts";
+import { grown, SlotColumns } from "../runtime/grow.ts";
 
 /** The C and C++ runtime libraries: their frames are shown by module, not source file. */
 const ALLOCATOR_LIBS =
@@ -151,8 +151,11 @@ export class NativeSink {
   inheritedFrees = 0;
   readonly #o: SinkOptions;
   readonly #resolved = new Map<string, Resolved>();
-  /** Tracer stack id → interned stack. */
-  readonly #stackOf = new Map<number, number>();
+  /**
+   * Tracer stack id (dense, from 0) → interned stack: an array, not a map
+   * (with stacks, one lookup per allocation).
+   */
+  #stackOf = new Int32Array(1024);
   // Live blocks, by the analyzer's slot (its live map is the only one);
   // `image`: the process image (see #imageSpace) that made the block.
   readonly #blocks = new SlotColumns({
@@ -270,6 +273,7 @@ export class NativeSink {
     const printer = this.#printer;
     const analyzer = this.analyzer;
     const sampledAnalyzer = this.sampledAnalyzer;
+    const stackOf = this.#stackOf;
     // One event object of each kind, refilled (the analyzer keeps none).
     const free = this.#freeEvent;
     const alloc = this.#allocEvent;
@@ -353,8 +357,9 @@ export class NativeSink {
       }
       const size = b.size[i];
       const sampled = b.sampled[i] === 1;
-      const stack = sampled && b.stack[i] >= 0
-        ? this.#stackOf.get(b.stack[i])!
+      const tracerStack = b.stack[i];
+      const stack = sampled && tracerStack >= 0
+        ? stackOf[tracerStack]
         : sampled
         ? (this.#noStack ??= this.stacks.intern([]))
         : (this.#unsampled ??= this.stacks.intern(UNSAMPLED));
@@ -644,31 +649,31 @@ export class NativeSink {
       }
     }
     for (const [id, frames] of stacks) {
-      this.#stackOf.set(
-        id,
-        this.stacks.intern(frames.flatMap((f) => {
-          const r = this.#resolved.get(`${f.module}@${f.rel}`);
-          const lib = ALLOCATOR_LIBS.test(f.module);
-          // The functions inlined at the PC come first, innermost first
-          // (as addr2line -i and heaptrack show them).
-          const inlined = lib ? [] : (r?.inlined ?? []).map((i) => ({
-            func: i.func,
-            file: i.file,
-            line: i.line,
-            pc: f.pc,
-            inlined: true,
-          }));
-          return [...inlined, {
-            func: r?.func ?? f.name,
-            file: lib ? f.module : r?.file ?? f.module,
-            // Shown by the library's path, not the source file: the
-            // source's line number would point nowhere in it.
-            line: lib ? 0 : r?.line ?? 0,
-            pc: f.pc,
-            inlined: false,
-          }];
-        })),
-      );
+      if (id >= this.#stackOf.length) {
+        this.#stackOf = grown(this.#stackOf, Math.max(2 * id, 1024));
+      }
+      this.#stackOf[id] = this.stacks.intern(frames.flatMap((f) => {
+        const r = this.#resolved.get(`${f.module}@${f.rel}`);
+        const lib = ALLOCATOR_LIBS.test(f.module);
+        // The functions inlined at the PC come first, innermost first
+        // (as addr2line -i and heaptrack show them).
+        const inlined = lib ? [] : (r?.inlined ?? []).map((i) => ({
+          func: i.func,
+          file: i.file,
+          line: i.line,
+          pc: f.pc,
+          inlined: true,
+        }));
+        return [...inlined, {
+          func: r?.func ?? f.name,
+          file: lib ? f.module : r?.file ?? f.module,
+          // Shown by the library's path, not the source file: the
+          // source's line number would point nowhere in it.
+          line: lib ? 0 : r?.line ?? 0,
+          pc: f.pc,
+          inlined: false,
+        }];
+      }));
     }
   }
 

@@ -210,3 +210,35 @@ Deno.test("native sink: a malloc freed by the next event (a temporary, taken as 
     { numRuns: 300 },
   );
 });
+
+Deno.test("native sink: past 1,024 stacks (its stack table grows), each allocation keeps its own stack", async () => {
+  const sink = new NativeSink({
+    sampled: false,
+    traceOut: null,
+    by: "line",
+    pid: 0,
+  });
+  const enc = new BatchEncoder();
+  const img = enc.imageId("/bin/prog");
+  for (let s = 0; s < 3000; s++) {
+    const stack = enc.stackId([
+      { pc: 0x401000, name: "malloc", off: 0, module: "?", rel: 0x1000 },
+      { pc: 0x500000 + 16 * s, name: `f${s}`, off: 4, module: "?", rel: 0 },
+    ]);
+    enc.event(MALLOC, 7, 7, img, 0x5000 + 16 * s, s + 1, 0, stack, true, 0);
+    // Stacks come in several batches, as they are first met.
+    if (s % 700 === 699) await sink.add(enc.take());
+  }
+  await sink.add(enc.take());
+  const sites = sink.analyzer.finish().sites;
+  assertEquals(sites.length, 3000);
+  // Sites by bytes: f2999 has the most (3000 bytes), f0 the least.
+  assertEquals(
+    [sites[0].func, sites[0].allocBytes, sites[2999].func],
+    ["f2999", 3000, "f0"],
+  );
+  assertEquals(
+    sites.every((s) => s.allocBytes === Number(s.func.slice(1)) + 1),
+    true,
+  );
+});
