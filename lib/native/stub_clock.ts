@@ -134,6 +134,21 @@ export class StubClock {
   constructor(clocks: ClockReaders, steady: boolean) {
     this.#read = clocks;
     this.#steady = steady;
+    // Each number field holds a fraction once, first: it is a double from
+    // the start. One first given a small integer (an even pairing gap's
+    // half, an anchor's middle) and a fraction later changed this object's
+    // hidden class mid-run, which threw away the code at() is inlined in
+    // (the ring's hot loop): a deopt at a random moment of a run.
+    this.#tsc0 = this.#ms0 = this.#err0 = 0.5;
+    this.#tscA =
+      this.#msA =
+      this.#errA =
+      this.#stamp =
+      this.#mid =
+        0.5;
+    this.#msPerTick = this.#worst = this.#last = 0.5;
+    this.#pairTsc = this.#pairMs = this.#pairGap = 0.5;
+    this.#msPerTick = this.#worst = this.#last = 0;
     this.#pair(TRIES);
     this.#tsc0 = this.#tscA = this.#pairTsc;
     this.#ms0 = this.#msA = this.#pairMs;
