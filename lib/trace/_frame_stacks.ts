@@ -21,6 +21,8 @@ const dec = new TextDecoder();
 export class FrameStacks {
   readonly #stacks: StackTable;
   readonly #frames: Frame[] = [];
+  /** Each frame's id in the stack table ({@link StackTable.frameId}). */
+  readonly #tableIds: number[] = [];
   readonly #frameByKey = new Map<number, number>();
   readonly #stackByHash = new Map<
     number,
@@ -126,6 +128,7 @@ export class FrameStacks {
       id = this.#frames.length;
       this.#frames.push(f);
       this.#frameByKey.set(key, id);
+      this.#tableIds.push(this.#stacks.frameId(f));
     }
     this.push(id);
   }
@@ -167,8 +170,13 @@ export class FrameStacks {
       list = [];
       this.#stackByHash.set(key, list);
     }
-    const stack = this.#stacks.intern(ids.map((i) => this.#frames[i]));
-    list.push({ ids: Int32Array.from(ids), stack });
+    // (The table's frame ids, kept per frame: no lookup per frame.)
+    const tableIds = this.#tableIds;
+    const stack = this.#stacks.internKnown(
+      ids.map((i) => this.#frames[i]),
+      (i) => tableIds[ids[i]],
+    );
+    list.push({ ids: new Int32Array(ids), stack });
     return stack;
   }
 }

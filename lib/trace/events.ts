@@ -156,8 +156,18 @@ export function sinkOf(emit: (e: TraceEvent) => void): EventSink {
  */
 export class StackTable {
   readonly #stacks: Frame[][] = [[]];
-  /** Stacks by the ids of their frames (`3,17,4,`): short keys, however long the names. */
-  readonly #ids = new Map<string, number>([["", 0]]);
+  /**
+   * Stacks by a hash of their frames' ids: the first stack of each hash,
+   * the next of the same hash in `#next` (-1: none), each stack's
+   * frame ids in `#idsOf` to tell them apart. A number key, not a
+   * string of the ids: a stack costs no string built, flattened and hashed
+   * (a real binary-trees trace interns thousands).
+   */
+  readonly #byHash = new Map<number, number>([[_stackHash(_NO_IDS, 0), 0]]);
+  #next = new Int32Array(1024).fill(-1);
+  readonly #idsOf: Int32Array[] = [_NO_IDS];
+  /** The frame ids of the stack being interned. */
+  #scratch = new Int32Array(64);
   /** Distinct frames by their fields. */
   readonly #frameIds = new Map<string, number>();
   /** The id of each frame object seen (parsers hand the same objects again). */
@@ -165,18 +175,75 @@ export class StackTable {
 
   /** The id of this stack, adding it when new. */
   intern(frames: readonly Frame[]): number {
-    let key = "";
-    for (const f of frames) key += `${this.#frameId(f)},`;
-    let id = this.#ids.get(key);
-    if (id === undefined) {
-      id = this.#stacks.length;
-      this.#stacks.push([...frames]);
-      this.#ids.set(key, id);
+    const n = frames.length;
+    const ids = this.#scratchOf(n);
+    for (let i = 0; i < n; i++) ids[i] = this.frameId(frames[i]);
+    return this.#internIds(frames, ids, n);
+  }
+
+  /**
+   * {@link StackTable.intern} of `frames` whose ids ({@link StackTable.frameId})
+   * the caller kept: `ids(i)` is the id of `frames[i]`. A reader that meets
+   * the same frame objects again keeps their ids, and interns a stack with
+   * no lookup per frame.
+   *
+   * @example
+   * ```ts
+   * import { StackTable } from "../../mod.ts";
+   * const t = new StackTable();
+   * const f = { func: "main.f", file: "main.go", line: 3, pc: 0, inlined: false };
+   * const id = t.frameId(f);
+   * if (t.internKnown([f, f], () => id) !== t.intern([f, f])) throw new Error();
+   * ```
+   */
+  internKnown(frames: readonly Frame[], ids: (i: number) => number): number {
+    const n = frames.length;
+    const own = this.#scratchOf(n);
+    for (let i = 0; i < n; i++) own[i] = ids(i);
+    return this.#internIds(frames, own, n);
+  }
+
+  #scratchOf(n: number): Int32Array {
+    if (n > this.#scratch.length) {
+      this.#scratch = new Int32Array(Math.max(n, 2 * this.#scratch.length));
     }
+    return this.#scratch;
+  }
+
+  #internIds(frames: readonly Frame[], ids: Int32Array, n: number): number {
+    const h = _stackHash(ids, n);
+    const first = this.#byHash.get(h);
+    let last = -1;
+    for (let s = first ?? -1; s >= 0; s = this.#next[s]) {
+      if (_sameIds(this.#idsOf[s], ids, n)) return s;
+      last = s;
+    }
+    const id = this.#stacks.length;
+    this.#stacks.push([...frames]);
+    this.#idsOf.push(ids.slice(0, n));
+    if (id >= this.#next.length) {
+      const next = new Int32Array(2 * this.#next.length).fill(-1);
+      next.set(this.#next);
+      this.#next = next;
+    }
+    if (last < 0) this.#byHash.set(h, id);
+    else this.#next[last] = id;
     return id;
   }
 
-  #frameId(f: Frame): number {
+  /**
+   * The id of frame `f` among the table's frames: equal for two frames
+   * whose fields are equal.
+   *
+   * @example
+   * ```ts
+   * import { StackTable } from "../../mod.ts";
+   * const t = new StackTable();
+   * const f = { func: "main.f", file: "main.go", line: 3, pc: 0, inlined: false };
+   * if (t.frameId(f) !== t.frameId({ ...f }) || t.frameId(f) === t.frameId({ ...f, line: 4 })) throw new Error();
+   * ```
+   */
+  frameId(f: Frame): number {
     let id = this.#idOfFrame.get(f);
     if (id === undefined) {
       const k = `${f.func}\u0000${f.file}\u0000${f.line}\u0000${f.pc}\u0000${
@@ -201,6 +268,22 @@ export class StackTable {
   get size(): number {
     return this.#stacks.length;
   }
+}
+
+const _NO_IDS = new Int32Array(0);
+
+/** A small-integer hash of the first `n` frame ids in `ids` (a Map key with no boxed number). */
+function _stackHash(ids: Int32Array, n: number): number {
+  let h = 0x811c9dc5 ^ n;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ ids[i], 0x01000193);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
+}
+
+/** Whether `a` is the first `n` ids of `b`. */
+function _sameIds(a: Int32Array, b: Int32Array, n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Whether a frame is the Go runtime's (`runtime.*`): not an allocation site. */
