@@ -25,7 +25,7 @@ export interface ReadPartRequest {
   consumed: Int32Array;
   /** Batches sent and not yet applied, at most. */
   ahead: number;
-  /** The scanner's module, compiled by the main thread (assembled and compiled once). */
+  /** The scanner's module, compiled by the main thread (compiled once). */
   scanner: WebAssembly.Module;
 }
 
