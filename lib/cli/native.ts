@@ -444,6 +444,12 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const result = sink.analyzer.finish();
   const processes = sink.processes();
   if (outputs) {
+    // The page's lifetimes are the sink's, as the text's and JSON's.
+    const { BETWEEN_BUCKETS } = await import("./_native_sink.ts");
+    const lifetimeBytes = {
+      buckets: BETWEEN_BUCKETS,
+      sites: new Map(sink.lifetimes().map((l) => [l.site, l.between])),
+    };
     const samples = sink.sampledAnalyzer === null
       ? sink.analyzer.samples()
       : await scaled(sink.sampledAnalyzer.samples(), rate);
@@ -460,6 +466,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
         gc: false,
         timeLabel: "wall time",
         processes,
+        lifetimeBytes,
       }),
     });
   }

@@ -94,6 +94,16 @@ export interface ReportInput {
    * in the text report).
    */
   processes?: readonly ReportProcess[];
+  /**
+   * Lifetimes in bytes allocated in between as the producer counts them,
+   * when it counts otherwise than the analysis (native: a block's own bytes
+   * count, in buckets up to 64 MB, as its text and JSON show): the buckets'
+   * upper bounds (the last bucket is open) and each site's counts by name.
+   */
+  lifetimeBytes?: {
+    buckets: readonly number[];
+    sites: ReadonlyMap<string, readonly number[]>;
+  };
 }
 
 /** One process of a native run, for the processes table. */
@@ -176,6 +186,8 @@ export function renderReport(input: ReportInput): string {
   const keep = input.leaks?.keep ?? ((s: SiteStats) => s.live > 0);
   const leaks = (a?.sites ?? []).filter(keep)
     .sort((x, y) => y.liveBytes - x.liveBytes).slice(0, 500);
+  const lb = input.lifetimeBytes;
+  const bytesBuckets = lb?.buckets ?? BYTES_BUCKETS;
   const siteRow = (s: SiteStats) => ({
     site: s.site,
     loc: s.file ? (s.line > 0 ? `${s.file}:${s.line}` : s.file) : "",
@@ -186,7 +198,9 @@ export function renderReport(input: ReportInput): string {
     liveBytes: s.liveBytes,
     cycles: _cycles(s),
     lifetime: s.lifetimeCycles,
-    lifetimeBytes: s.lifetimeBytes,
+    lifetimeBytes: lb === undefined
+      ? s.lifetimeBytes
+      : lb.sites.get(s.site) ?? new Array(lb.buckets.length + 1).fill(0),
     stack: fr.stack(s.stack),
     liveStack: fr.stack(s.liveStack),
   });
@@ -231,8 +245,8 @@ export function renderReport(input: ReportInput): string {
       `>${CYCLE_BUCKETS.at(-1)}`,
     ],
     bytesBuckets: [
-      ...BYTES_BUCKETS.map((b) => `≤${fmtBytes(b)}`),
-      `>${fmtBytes(BYTES_BUCKETS.at(-1)!)}`,
+      ...bytesBuckets.map((b) => `≤${fmtBytes(b)}`),
+      `>${fmtBytes(bytesBuckets.at(-1)!)}`,
     ],
     sizes: gc ? a?.sizes ?? [] : _pow2Sizes(a?.sizes ?? []),
     processes: _processes(input.processes ?? []),
