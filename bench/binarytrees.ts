@@ -14,7 +14,8 @@
  * `--against DIR` (another checkout, e.g. a `git worktree` of an older
  * commit) instead times this checkout's simulation against DIR's, in turns
  * in one process, and prints the speedup per round in CPU time (user +
- * sys, which a loaded machine distorts less than wall time) and wall time.
+ * sys, which a loaded machine distorts less than wall time) and wall time;
+ * with `--trusted` it then does the same in the trusted mode.
  *
  * @module
  */
@@ -54,8 +55,9 @@ function simulateWith(
   R: typeof Runtime,
   run: typeof binarytrees,
   d: number,
+  checkPointers: boolean,
 ): { mallocs: number; cpu: number; wall: number } {
-  const rt = new R({ preset: values.go });
+  const rt = new R({ preset: values.go, checkPointers });
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   run(rt, { depth: d });
@@ -89,42 +91,48 @@ if (values.against !== undefined) {
     run: (await import(new URL("lib/workload/binarytrees.ts", dir).href))
       .binarytrees,
   };
-  simulateWith(Runtime, binarytrees, 12); // warm-up
-  simulateWith(other.R, other.run, 12);
-  for (const depth of depths) {
-    const cpu: number[] = [];
-    const wall: number[] = [];
-    for (let run = 1; run <= runs; run++) {
-      // Alternate which goes first: the machine's load changes over time.
-      const mine = run % 2 === 1
-        ? simulateWith(Runtime, binarytrees, depth)
-        : null;
-      const theirs = simulateWith(other.R, other.run, depth);
-      const ours = mine ?? simulateWith(Runtime, binarytrees, depth);
-      if (ours.mallocs !== theirs.mallocs) {
+  const modes = values.trusted ? [true, false] : [true];
+  for (const checked of modes) {
+    simulateWith(Runtime, binarytrees, 12, checked); // warm-up
+    simulateWith(other.R, other.run, 12, checked);
+  }
+  for (const checked of modes) {
+    const mode = checked ? "checked" : "trusted";
+    for (const depth of depths) {
+      const cpu: number[] = [];
+      const wall: number[] = [];
+      for (let run = 1; run <= runs; run++) {
+        // Alternate which goes first: the machine's load changes over time.
+        const mine = run % 2 === 1
+          ? simulateWith(Runtime, binarytrees, depth, checked)
+          : null;
+        const theirs = simulateWith(other.R, other.run, depth, checked);
+        const ours = mine ?? simulateWith(Runtime, binarytrees, depth, checked);
+        if (ours.mallocs !== theirs.mallocs) {
+          console.log(
+            `depth ${depth}: allocation counts differ (${ours.mallocs} vs ${theirs.mallocs})`,
+          );
+        }
+        cpu.push(theirs.cpu / ours.cpu);
+        wall.push(theirs.wall / ours.wall);
         console.log(
-          `depth ${depth}: allocation counts differ (${ours.mallocs} vs ${theirs.mallocs})`,
+          `depth ${depth} ${mode} run ${run}: this checkout ${
+            M(ours.mallocs / ours.wall)
+          } M/s (${ours.cpu.toFixed(2)} s CPU), ${values.against} ${
+            M(theirs.mallocs / theirs.wall)
+          } M/s (${theirs.cpu.toFixed(2)} s CPU); speedup CPU ${
+            cpu.at(-1)!.toFixed(2)
+          }×, wall ${wall.at(-1)!.toFixed(2)}×`,
         );
       }
-      cpu.push(theirs.cpu / ours.cpu);
-      wall.push(theirs.wall / ours.wall);
       console.log(
-        `depth ${depth} run ${run}: this checkout ${
-          M(ours.mallocs / ours.wall)
-        } M/s (${ours.cpu.toFixed(2)} s CPU), ${values.against} ${
-          M(theirs.mallocs / theirs.wall)
-        } M/s (${theirs.cpu.toFixed(2)} s CPU); speedup CPU ${
-          cpu.at(-1)!.toFixed(2)
-        }×, wall ${wall.at(-1)!.toFixed(2)}×`,
+        `depth ${depth} ${mode}: speedup over ${values.against}, CPU ${
+          cpu.map((r) => r.toFixed(2)).join(", ")
+        } (median ${median(cpu).toFixed(2)}), wall median ${
+          median(wall).toFixed(2)
+        }`,
       );
     }
-    console.log(
-      `depth ${depth}: speedup over ${values.against}, CPU ${
-        cpu.map((r) => r.toFixed(2)).join(", ")
-      } (median ${median(cpu).toFixed(2)}), wall median ${
-        median(wall).toFixed(2)
-      }`,
-    );
   }
   Deno.exit(0);
 }
