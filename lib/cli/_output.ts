@@ -501,6 +501,11 @@ export async function writeAnalysisOutputs(
     report: () => Omit<ReportInput, "samples">;
     /** Samples for `--folded` when they differ (frames labelled by site key); default `samples`. */
     folded?: HeapSample[];
+    /**
+     * What the profile was made from (the trace, the program), as its
+     * mapping's file: `go tool pprof` shows it on its `File:` line.
+     */
+    mappingFile: string;
   },
 ): Promise<void> {
   const outs = paths instanceof Outputs ? paths : Outputs.check({
@@ -517,7 +522,12 @@ export async function writeAnalysisOutputs(
       import("../profile/gzip.ts"),
       import("../profile/proto.ts"),
     ]);
-    return gzip(encodeHeapProfile(samples, null, { rate: opts.rate }));
+    return gzip(
+      encodeHeapProfile(samples, null, {
+        rate: opts.rate,
+        mappingFile: opts.mappingFile,
+      }),
+    );
   });
   await outs.write("--folded", async () => {
     const { folded } = await import("../profile/folded.ts");

@@ -153,6 +153,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   const samples = needSamples ? analyzer.samples() : [];
   await writeAnalysisOutputs(outs, samples, {
     rate: 1,
+    mappingFile: input.name,
     type,
     folded: outs.has("--folded") ? labelSites(samples, by) : undefined,
     report: () => ({

@@ -291,6 +291,7 @@ export async function analyzeExecTrace(
     );
     await writeAnalysisOutputs(o, shared.samples(), {
       rate: 1,
+      mappingFile: input.name,
       type: o.type,
       report: () => ({
         title: `alloctrace analyze ${input.name}`,

@@ -455,6 +455,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
       : await scaled(sink.sampledAnalyzer.samples(), rate);
     await output!.writeAnalysisOutputs(outs!, samples, {
       rate: rate || 1,
+      mappingFile: name[0],
       type,
       report: () => ({
         title: `alloctrace native ${name.join(" ")}`,

@@ -261,6 +261,9 @@ Deno.test({
       ]);
       assertEquals(r.code, 0, r.stderr);
       assertTrue(/76800B .* main\.makePayload/.test(r.stdout), r.stdout);
+      // The profile names what it was made from (pprof's "File:" line, its
+      // mapping's base name), not a simulation: nothing was simulated.
+      assertIncludes(r.stdout, "File: leak-n300.trace\n");
     });
   },
 });
