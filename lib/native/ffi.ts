@@ -19,6 +19,7 @@ export const PT = {
   GETREGS: 12n,
   SETREGS: 13n,
   DETACH: 17n,
+  SETOPTIONS: 0x4200n,
   SEIZE: 0x4206n,
   INTERRUPT: 0x4207n,
   LISTEN: 0x4208n,
