@@ -25,12 +25,16 @@
 import { cstr, loadLibc, REG } from "./ffi.ts";
 import { LAYOUT, SHARED_BYTES, SLOTS } from "./inject.ts";
 import type { HookedProcess } from "./hook_mode.ts";
-import type { Tracee } from "./tracee.ts";
+import { EV_STOP, type Tracee, WALL } from "./tracee.ts";
 
 const SYS_MMAP = 9;
 const SYS_CLOSE = 3;
 const SYS_FTRUNCATE = 77;
 const SYS_MEMFD_CREATE = 319;
+const SYS_CLONE = 56;
+const SYS_WAIT4 = 61;
+const CLONE_PTRACE = 0x2000;
+const WAIT_ALL_NOHANG = 0x40000001; // __WALL | WNOHANG
 const MFD_CLOEXEC = 1;
 const PROT_RW = 3;
 const MAP_SHARED = 0x01;
@@ -71,6 +75,11 @@ export class RemoteSyscalls {
     this.#saved = t.regs.slice();
     this.#word = t.peek(tid, at);
     t.poke(tid, at, (this.#word & ~0xffffn) | 0x050fn); // syscall
+  }
+
+  /** The code address the calls run at. */
+  get at(): number {
+    return this.#at;
   }
 
   /** System call `nr` with `args`; its result (-errno on failure). */
@@ -124,14 +133,18 @@ export function shareRing(
   sys: RemoteSyscalls,
   region: number,
 ): RingView | null {
-  // A seccomp filter may kill the program at a memfd_create (where an
-  // mmap passes): with one, no sharing.
-  if (_filtered(p.pid)) return null;
   // The name goes where the trampolines will (mapped, private, ours), not
   // on the stopped thread's stack: below its rsp may be another's memory
   // (a coroutine's or goroutine's small stack, a sigaltstack).
   const nameAt = region + SHARED_BYTES;
   if (!p.mem.transfer(true, [[cstr(NAME), nameAt]])) return null;
+  // A seccomp filter may kill the program at a memfd_create (where an
+  // mmap passes), or refuse it: under one, the calls are tried first in
+  // a throwaway child (every Docker container, most systemd services).
+  const seccomp = _seccompMode(p.pid);
+  if (seccomp !== 0 && (seccomp !== 2 || !_passes(p, sys, region, nameAt))) {
+    return null;
+  }
   const fd = sys.call(SYS_MEMFD_CREATE, nameAt, MFD_CLOEXEC);
   if (fd < 0n) return null;
   let view: RingView | null = null;
@@ -193,14 +206,84 @@ export function unshareRing(
   return p.mem.transfer(true, parts);
 }
 
-// Whether process `pid` runs under a seccomp filter (/proc/PID/status
-// `Seccomp: 2`; a status that cannot be read counts as one).
-function _filtered(pid: number): boolean {
+// Process `pid`'s seccomp mode (/proc/PID/status `Seccomp:`: 0 none, 1
+// strict, 2 filter; -1 when the status cannot be read).
+function _seccompMode(pid: number): number {
   try {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return (/^Seccomp:\s*(\d+)/m.exec(status)?.[1] ?? "0") !== "0";
+    return Number(/^Seccomp:\s*(\d+)/m.exec(status)?.[1] ?? "0");
   } catch {
-    return true;
+    return -1;
+  }
+}
+
+/**
+ * Whether the calls that share the ring pass the program's seccomp filter
+ * (which cannot be read without CAP_SYS_ADMIN): tried first, with the same
+ * arguments, in a throwaway child of the stopped thread (`sys`), which has
+ * its filter. A filter that kills (SIGSYS) kills only the child; one that
+ * refuses (EPERM, ENOSYS) says so. The child is cloned without an exit
+ * signal, so the program is told nothing of it; it is killed, reaped by
+ * us (its tracer) and then by the program, with a wait4 of its own.
+ */
+function _passes(
+  p: HookedProcess,
+  sys: RemoteSyscalls,
+  region: number,
+  nameAt: number,
+): boolean {
+  const t = p.tracee;
+  t.child = 0;
+  const child = sys.call(SYS_CLONE, CLONE_PTRACE, 0, 0, 0, 0);
+  const kid = t.child;
+  if (child <= 0n || kid <= 0) return false;
+  let ok = false;
+  try {
+    if (_firstStop(t, kid)) {
+      const own = new RemoteSyscalls(t, kid, sys.at);
+      const fd = own.call(SYS_MEMFD_CREATE, nameAt, MFD_CLOEXEC);
+      ok = fd >= 0n && own.call(SYS_FTRUNCATE, fd, SHARED_BYTES) === 0n &&
+        own.call(
+            SYS_MMAP,
+            region,
+            SHARED_BYTES,
+            PROT_RW,
+            MAP_SHARED | MAP_FIXED,
+            fd,
+            0,
+          ) === BigInt(region);
+    }
+  } catch (e) {
+    // The child ended in a call (a filter that kills): no sharing.
+    if ((e as Error).cause !== ENDED) throw e;
+  } finally {
+    _reap(t, kid);
+    sys.call(SYS_WAIT4, child, 0, WAIT_ALL_NOHANG, 0);
+  }
+  return ok;
+}
+
+// Waits for the first stop of a traced child (false: it ended first).
+function _firstStop(t: Tracee, kid: number): boolean {
+  for (let i = 0; i < 100; i++) {
+    const { tid, s } = t.wait(kid, WALL);
+    if (tid !== kid || (s & 0xff) !== 0x7f) return false;
+    if (s >>> 16 === EV_STOP) return true;
+    t.cont(kid);
+  }
+  return false;
+}
+
+// Kills a traced child and waits until it has ended (through its exit
+// stop), whatever a step in it kept for later.
+function _reap(t: Tracee, kid: number): void {
+  let r = t.takeDeferred(kid);
+  loadLibc().kill(kid, 9);
+  for (let i = 0; i < 100; i++) {
+    r ??= t.wait(kid, WALL);
+    if (r.tid !== kid || (r.s & 0xff) !== 0x7f) return;
+    t.cont(kid);
+    r = undefined;
   }
 }
 

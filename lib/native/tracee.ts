@@ -146,8 +146,11 @@ export class Tracee {
    */
   stepAside(tid: number, from: number): boolean {
     const want = this.regs.slice();
+    // After a clone's event stop the call has run: it is stepped on from
+    // there (set again, the registers would run it twice).
+    let ran = false;
     for (let tries = 0; tries < 1000; tries++) {
-      if (tries > 0) {
+      if (tries > 0 && !ran) {
         this.regs.set(want);
         this.setRegs(tid);
       }
@@ -164,6 +167,10 @@ export class Tracee {
         this.#deferred.push(r); // killed: its exit next
         return false;
       }
+      if (event === EV_CLONE || event === EV_FORK || event === EV_VFORK) {
+        this.child = this.eventMsg(tid);
+        ran = true;
+      }
       if (event !== 0) continue;
       if (sig === SIGTRAP && this.getRegs(tid) && this.reg(REG.rip) !== from) {
         return true;
@@ -177,6 +184,21 @@ export class Tracee {
       this.#held.set(tid, held);
     }
     return false;
+  }
+
+  /**
+   * The child of the last clone, fork or vfork a {@link Tracee.stepAside}
+   * ran (its event's message).
+   */
+  child = 0;
+
+  /**
+   * Takes back the status of `tid` a {@link Tracee.stepAside} kept for the
+   * next wait(-1) (its end, or its exit stop): the caller deals with it.
+   */
+  takeDeferred(tid: number): WaitResult | undefined {
+    const i = this.#deferred.findIndex((r) => r.tid === tid);
+    return i < 0 ? undefined : this.#deferred.splice(i, 1)[0];
   }
 
   /** Leaves a group-stopped `tid` stopped, still reporting (PTRACE_LISTEN). */
