@@ -382,9 +382,15 @@ export class HookRing {
     const copies = this.#copies;
     let done = 0;
     let n = 0;
+    // The "written" marker, a stub's last store to its record: its low
+    // word read with Atomics.load, so that no read of the record's other
+    // words (the stub's earlier stores) can be moved before it (in a
+    // shared ring, read while the stubs write).
     while (
       done < count && this.#tail + done < head &&
-      this.#u64(base + done * RECORD_BYTES) === this.#tail + done + 1 // written
+      Atomics.load(w, (base + done * RECORD_BYTES) >>> 2) +
+            w[((base + done * RECORD_BYTES) >>> 2) + 1] * 4294967296 ===
+        this.#tail + done + 1
     ) {
       copies[n] = done;
       n += (w[(base + done * RECORD_BYTES + 8) >>> 2] & REC_STACK) === 0
