@@ -184,6 +184,10 @@ function _trace(
     pidEpoch++;
   };
   const knownTids = new Set<number>([pid]);
+  // Threads that stopped before their creator's clone event was read: known
+  // past their end, until that event comes (a long run's ended threads are
+  // otherwise forgotten: thread ids are reused).
+  const unannounced = new Set<number>();
   const alive = new Set<number>([pid]);
   /** vfork parent thread → [its thread pointer, the child]. */
   const vforks = new Map<number, [number, number]>();
@@ -336,8 +340,12 @@ function _trace(
       alive.add(child);
       try {
         kid.mode = proc.mode?.forked(kid, child) ?? null;
-      } catch {
+      } catch (e) {
         kid.mode = null;
+        // Killed while its ring was made its own: what the step kept of
+        // its end is dropped (the release lets it end): read later, it
+        // was taken for a new process's stop, alive for ever.
+        if ((e as Error).cause === ENDED) t.takeDeferred(child);
       }
       if (proc.mode !== null && kid.mode === null) {
         // Its hooks cannot be read: let it go untraced, unharmed.
@@ -455,6 +463,12 @@ function _trace(
     const proc = procOf.get(tid);
     if ((s & 0x7f) === 0 || (s & 0xff) !== 0x7f) {
       // Exited, or killed by a signal.
+      if (!unannounced.has(tid)) knownTids.delete(tid);
+      // (A vfork child's calls may still be read under its parent's
+      // thread: its pid stays known.)
+      if (!vforkKids.delete(tid) && tid !== pid && pidOfTid.delete(tid)) {
+        pidEpoch++;
+      }
       alive.delete(tid);
       exiting.delete(tid);
       procOf.delete(tid);
@@ -480,12 +494,17 @@ function _trace(
       // A new thread or child whose clone/fork event has not come yet.
       const tgid = tgidOf(tid);
       const owner = tgid === tid ? undefined : procOf.get(tgid);
+      if (owner === undefined && event === EV_EXIT) {
+        t.cont(tid); // ending: its end comes next
+        continue;
+      }
       if (owner === undefined) {
         earlyStops.add(tid); // stays stopped until its event comes
         continue;
       }
       procOf.set(tid, owner);
       setPidOf(tid, tgid);
+      unannounced.add(tid);
       newThread(owner, tid);
       continue;
     }
@@ -504,6 +523,7 @@ function _trace(
         alive.delete(former);
         exiting.delete(former);
         procOf.delete(former);
+        knownTids.delete(former);
       }
       // A main thread that had ended lives again as this one.
       exiting.delete(tid);
@@ -535,9 +555,12 @@ function _trace(
       if (knownTids.has(child) && !alive.has(child)) {
         // The thread ran and ended before its creator's event was read:
         // counted alive again, a detach would wait for it for ever.
+        knownTids.delete(child);
+        unannounced.delete(child);
         t.cont(tid);
         continue;
       }
+      unannounced.delete(child);
       if (!procOf.has(child)) {
         procOf.set(child, proc);
         setPidOf(child, pidOfTid.get(tid) ?? proc.pid);

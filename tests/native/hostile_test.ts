@@ -8,6 +8,7 @@
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { alloctrace } from "../_run.ts";
 import { compile, dir, skip, skipBreakpoints } from "./_support.ts";
+import { SHARED_BYTES } from "../../lib/native/inject.ts";
 
 // Each program makes MARK-byte allocations (a size nothing else asks for),
 // writes one line to stderr, and ends as its row says.
@@ -52,6 +53,32 @@ interface Row {
 }
 
 const ROWS: Row[] = [
+  {
+    name:
+      "a fork child its seccomp filter kills during the tracer's unsharing of its ring (an mmap of that size): the trace goes on, the parent's wait for it ends (its exit was left stopped, stale), the parent's calls counted",
+    body: `#include <stddef.h>
+#include <sys/prctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/syscall.h>
+int main() { mark(3);
+  struct sock_filter f[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 3),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ${SHARED_BYTES}, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+  struct sock_fprog p = { 6, f };
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p)) return 2;
+  pid_t c = fork(); if (c == 0) { mark(5); _exit(0); }
+  int st; waitpid(c, &st, 0);
+  fprintf(stderr, "child %s\\n", WIFSIGNALED(st) ? "killed" : "exited");
+  return 0; }`,
+    code: 0,
+    marks: 3,
+  },
   {
     name: "threads racing, --breakpoints",
     flags: ["--breakpoints", "--no-stacks"],
