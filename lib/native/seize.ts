@@ -149,6 +149,28 @@ export function seizeRunning(
   pid: number,
   options: bigint,
 ): Map<number, number> {
+  // Threads an exec killed are reaped meanwhile by another thread of ours
+  // (_reap_worker.ts: the deadlock no order of seizes avoids).
+  const stop = new SharedArrayBuffer(4);
+  const reaper = new Worker(new URL("./_reap_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  reaper.postMessage({ pid, stop });
+  try {
+    return _seizeAll(c, t, pid, options);
+  } finally {
+    Atomics.store(new Int32Array(stop), 0, 1);
+    reaper.terminate();
+  }
+}
+
+/** {@link seizeRunning}'s tries. */
+function _seizeAll(
+  c: Libc,
+  t: Tracee,
+  pid: number,
+  options: bigint,
+): Map<number, number> {
   for (let tries = 0;; tries++) {
     const seized = _seizeOnce(c, t, pid, options & ~PT.O_TRACEEXIT);
     // Seized in the middle of an execve, its new image's loader has not
@@ -205,7 +227,7 @@ function _seizeOnce(
       if (seizeThread(c, pid, tid, true, options)) t.interrupt(tid);
       else seized.delete(tid); // it ended since the list was read
     }
-    if (!_waitStops(c, t, pid, seized, stopped)) return null;
+    if (!_waitStops(c, t, pid, image, seized, stopped)) return null;
   }
   return _imageOf(pid) === image ? seized : null;
 }
@@ -222,6 +244,7 @@ function _waitStops(
   c: Libc,
   t: Tracee,
   pid: number,
+  image: string,
   seized: Map<number, number>,
   stopped: Set<number>,
 ): boolean {
@@ -234,10 +257,13 @@ function _waitStops(
     if (!waiting) return true;
     const { tid, s } = t.wait(-1, WALL | WNOHANG);
     if (tid <= 0) {
-      // Nothing yet. A thread whose id is gone without a report (an
-      // exec's thread takes its leader's id) never stops: an exec.
+      // Nothing yet. A thread whose id is gone without a report never
+      // stops: an exec (its thread takes its leader's id), or the reaper
+      // took its end.
       for (const x of seized.keys()) {
-        if (!stopped.has(x) && !_exists(pid, x)) return false;
+        if (stopped.has(x) || _exists(pid, x)) continue;
+        if (_imageOf(pid) !== image) return false;
+        seized.delete(x);
       }
       if (tid < 0 || performance.now() > end) return false;
       c.usleep(200);
