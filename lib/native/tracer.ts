@@ -472,8 +472,12 @@ function _trace(
       alive.delete(tid);
       exiting.delete(tid);
       procOf.delete(tid);
-      // Its last thread gone: what its hooks hold (the ring's mapping) too.
-      if (proc?.mode && ![...procOf.values()].includes(proc)) proc.mode.close();
+      // Its last thread gone: what its hooks hold (the ring's mapping) too,
+      // once what is left in it is read (a shared ring outlives it).
+      if (proc?.mode && ![...procOf.values()].includes(proc)) {
+        proc.mode.drain(false);
+        proc.mode.close();
+      }
       if (tid === pid) {
         exitCode = (s & 0x7f) === 0 ? sig : 128 + (s & 0x7f);
         if (opts.ended) opts.ended.signal = s & 0x7f;
@@ -485,7 +489,10 @@ function _trace(
       // Whatever stops after the kill (a fork child whose parent was
       // killed before its fork event was read; a thread or child born
       // since) is killed too and let run into it: left stopped, it and
-      // this loop waited for ever.
+      // this loop waited for ever. Its ring is read first: the calls made
+      // before Ctrl-C are reported (the main thread's kill can come
+      // before the tracer has read them).
+      proc?.mode?.drain(false);
       c.kill(tid, 9);
       t.cont(tid);
       continue;

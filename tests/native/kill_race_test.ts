@@ -5,7 +5,7 @@
  * trace with it: `native` never exited).
  */
 import { assertEquals } from "../_assert.ts";
-import { dir, skip } from "./_support.ts";
+import { compile, dir, skip, trace } from "./_support.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -63,6 +63,57 @@ Deno.test({
         end === "hung" ? "hung" : end.code,
         143,
         `round ${round + 1}`,
+      );
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "native: a program killed on request (Ctrl-C) has its calls until then reported: its ring is read before the kill is let through (the malloc(100) before Ctrl-C was lost when the tracer had not read the ring since)",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile(
+      "killdrain",
+      `#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+  void *volatile p = malloc(100);
+  FILE *f = fopen(argv[1], "w"); fprintf(f, "x\\n"); fclose(f);
+  for (;;) p = p;
+}
+`,
+    );
+    for (let round = 0; round < 5; round++) {
+      const flag = `${dir}/killdrain.${round}`;
+      const seen = (): boolean => {
+        try {
+          Deno.statSync(flag);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      // As when Ctrl-C comes: the main thread kills the program first, and
+      // the tracer, busy or descheduled meanwhile, sees it killed at its
+      // exit stop before it sees the request.
+      let pid = 0;
+      const { code, events } = trace([bin, flag], {
+        stacks: false,
+        onStart: (p) => pid = p,
+        killWanted: () => {
+          if (!seen()) return false;
+          Deno.kill(pid, "SIGKILL");
+          const until = performance.now() + 50;
+          while (performance.now() < until) { /* the kill lands */ }
+          return true;
+        },
+      });
+      assertEquals(code, 137, "killed");
+      assertEquals(
+        events.filter((e) => e.kind === "malloc" && e.size === 100).length,
+        1,
+        `round ${round}: the malloc(100) made before the kill`,
       );
     }
   },
