@@ -22,6 +22,8 @@ import { statusField, tgidOf } from "./proc_status.ts";
 import { readCounterFor, type StubClock } from "./stub_clock.ts";
 
 const SIGSEGV = 11;
+/** Bytes a hooked entry's patch covers at most (one word is written). */
+const PATCH_BYTES = 8;
 
 /**
  * Plants the injected hooks into `root`, a running image whose threads
@@ -44,6 +46,10 @@ export function plantRunning(
   root.maps.refresh();
   const libc = root.maps.libcStart();
   const ld = root.maps.ldStart();
+  if (libc !== undefined) {
+    const entries = settings.hookOffsets.map(([, off]) => libc + off);
+    for (const tid of seized.keys()) _stepOutOf(t, tid, entries, seized);
+  }
   const first = [...seized.keys()].find((tid) => t.getRegs(tid));
   const mode = libc === undefined || ld === undefined || first === undefined
     ? null
@@ -70,6 +76,26 @@ export function plantRunning(
   root.rbrk = ld! + rbrkOffset;
   root.rbrkOrig = t.setByte(first!, root.rbrk, 0xcc);
   return mode;
+}
+
+/**
+ * Steps thread `tid` (stopped) on while it is inside the first bytes of a
+ * hooked entry in `entries`: the jump written there would cut the
+ * instruction it stopped in (seized mid-prologue, it ran into the jump's
+ * displacement: SIGSEGV). A signal met on the way is kept in `seized`.
+ */
+function _stepOutOf(
+  t: Tracee,
+  tid: number,
+  entries: number[],
+  seized: Map<number, number>,
+): void {
+  for (let steps = 0; steps < 64 && t.getRegs(tid); steps++) {
+    const rip = Number(t.regs[REG.rip]);
+    if (!entries.some((e) => rip > e && rip < e + PATCH_BYTES)) return;
+    const sig = t.step(tid);
+    if (sig !== SIGTRAP && sig !== 0 && !seized.get(tid)) seized.set(tid, sig);
+  }
 }
 
 /** The tracer's threads, as the detach needs them. */
