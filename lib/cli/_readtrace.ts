@@ -221,6 +221,18 @@ export async function readTrace(
         `${input.name}: not an allocfreetrace log: it looks like a pprof profile (alloctrace diff compares profiles; go tool pprof reads them)`,
       );
     }
+    if (head !== null && _isElf(head)) {
+      // `analyze ./prog`, as one runs heaptrack or valgrind on a program.
+      // (Read from stdin or gunzipped, it is no program to run as named.)
+      const run = input.path === undefined
+        ? "PROGRAM"
+        : input.name.includes("/")
+        ? input.name
+        : `./${input.name}`;
+      throw new Error(
+        `${input.name}: not an allocfreetrace log: it is an ELF binary (to trace a program's malloc and free: alloctrace native -- ${run})`,
+      );
+    }
     throw new Error(
       `${input.name}: not an allocfreetrace log: no tracealloc, tracefree, tracegc, MProf_Malloc or MProf_Free record in ${
         st.lines.toLocaleString("en-US")
@@ -293,4 +305,10 @@ export function allocsAtLiveWarning(name: string, n: number): string | null {
     : `${name}: ${
       n.toLocaleString("en-US")
     } allocation(s) at an address still live (a free not traced, or two traces concatenated?); the earlier object was counted as gone`;
+}
+
+/** Whether `head` starts with ELF's magic (an executable, a library). */
+function _isElf(head: Uint8Array): boolean {
+  return head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 &&
+    head[2] === 0x4c && head[3] === 0x46;
 }

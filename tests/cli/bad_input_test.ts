@@ -564,6 +564,17 @@ const ROWS: Row[] = [
     stderr:
       /^alloctrace: \S+rate-1\.txt: not an allocfreetrace log: it is a legacy text heap profile \(debug=1\): `go tool pprof -proto \S+rate-1\.txt > heap\.pb\.gz` writes it as a pprof profile, which alloctrace diff compares$/,
   })),
+  // newuser: `analyze ./prog` (as one runs heaptrack or valgrind on a
+  // program) said only "no record in 10 line(s)": it names the executable
+  // and the command that traces it.
+  ...["analyze", "replay", "diff"].map((cmd): Row => ({
+    name: `${cmd} of an ELF binary says it is one and how to trace a program`,
+    setup: ({ dir }) => Deno.copyFileSync("/usr/bin/true", `${dir}/prog`),
+    args: [cmd, "prog", ...(cmd === "diff" ? [LEAK] : [])],
+    code: 1,
+    stderr:
+      /^alloctrace: prog: not an allocfreetrace log: it is an ELF binary \(to trace a program's malloc and free: alloctrace native -- \.\/prog\)$/,
+  })),
   // note8: an execution trace concatenated with itself left its own last
   // generation out ("expected a batch … found byte 103": the second
   // header's "g"), as if cut.
