@@ -10,9 +10,12 @@ import { REG } from "./ffi.ts";
 import type { ModeSettings } from "./hook_mode.ts";
 import { InjectedMode } from "./injected_mode.ts";
 import {
+  EV_CLONE,
   EV_EXEC,
   EV_EXIT,
+  EV_FORK,
   EV_STOP,
+  EV_VFORK,
   SIGTRAP,
   type Tracee,
   WALL,
@@ -113,13 +116,26 @@ export interface TracedThreads {
    * the counter read for a stub of a program that turned rdtsc off.
    */
   clock?: StubClock;
+  /**
+   * Takes the hooks and breakpoints out of fork child `child` of `parent`
+   * (its copy of them) and lets it go: a child born in the detach's
+   * window, or not yet announced, is let go so (left in, its copy of the
+   * ring filled up and its int3 killed it).
+   */
+  release?: (parent: Proc, child: number) => void;
+  /** vfork children whose parent still waits for their exec or exit. */
+  vforking?: Iterable<number>;
 }
 
 /**
  * Detaches from every traced thread: each stopped, the rings read, the
  * hooks and breakpoints taken out, each let go with the signal it was
  * about to take. `held`: threads stopped already (their stop reaped, not
- * let run since), with the signal each was about to take.
+ * let run since), with the wait status of that stop: each is handled as
+ * if reaped here (a breakpoint's pc put back, an exec's image dropped, a
+ * stub's fault read). The rings' last records go to their consumer; if
+ * it throws, the detach is done all the same and then its first error
+ * thrown.
  */
 export function detachAll(
   t: Tracee,
@@ -128,29 +144,54 @@ export function detachAll(
 ): void {
   const { alive, exiting, procOf } = th;
   const stopped = new Map<number, number>();
+  // vfork children let run: their parent, in the kernel's vfork wait, can
+  // stop only once its child has exec'd or exited (the child held, the
+  // detach waited for ever). Their stops are continued, not held, until
+  // their exec's stop.
+  const vforking = new Set(th.vforking ?? []);
+  // Exec'd in the window: a new image, none of our code in it.
+  const execd = new Set<number>();
+  let failed: { e: unknown } | undefined;
+  const drain = (p: Proc) => {
+    try {
+      p.mode?.drain(true);
+    } catch (e) {
+      failed ??= { e };
+    }
+  };
   // (A thread that has ended, or is past its exit stop, is not waited
   // for: it would never stop. An interrupt of an ended main thread
-  // succeeds all the same. One `held` stopped already: interrupted, it
-  // would stop again only once let run.)
+  // succeeds all the same. One `held` is interrupted too: if its stop is
+  // continued below, it stops again at once.)
   for (const tid of alive) {
-    const sig = held?.get(tid);
-    if (sig !== undefined) stopped.set(tid, sig);
-    else if (exiting.has(tid) || !t.interrupt(tid)) alive.delete(tid);
+    if (exiting.has(tid)) alive.delete(tid);
+    else if (!t.interrupt(tid) && !held?.has(tid)) alive.delete(tid);
   }
-  // Until every thread known alive has stopped: a thread cloned meanwhile
-  // stops too (and is let go) but does not count for one of them, or the
-  // hooks stayed in when no stopped thread of the process was left to
-  // take them out (its later calls then exhausted the slots: SIGTRAP).
-  const waiting = () => {
-    for (const tid of alive) if (!stopped.has(tid)) return true;
-    return false;
+  // Continues a thread that must still stop: any ptrace stop (an event's)
+  // clears an interrupt not yet taken, so it is interrupted again (once
+  // continued alone, it ran on and the detach waited for ever).
+  const again = (tid: number) => {
+    t.cont(tid);
+    if (alive.has(tid) && !vforking.has(tid)) t.interrupt(tid);
   };
-  while (waiting()) {
-    const { tid, s } = t.wait(-1, WALL);
-    if (tid < 0) break;
+  const hold = (tid: number, sig: number) => {
+    if (vforking.has(tid)) t.cont(tid, sig);
+    else stopped.set(tid, sig);
+  };
+  // One stop of `tid`, reaped (`s`: its wait status).
+  const handle = (tid: number, s: number) => {
     if ((s & 0xff) !== 0x7f) {
       alive.delete(tid);
-      continue;
+      vforking.delete(tid);
+      return;
+    }
+    if (!procOf.has(tid) && !execd.has(tid)) {
+      // Not announced yet: a new thread joins its process; a new process
+      // is a vfork child (let run) or a fork child (held, released last).
+      const tgid = tgidOf(tid);
+      const owner = tgid === tid ? undefined : procOf.get(tgid);
+      if (owner !== undefined) procOf.set(tid, owner);
+      alive.add(tid);
     }
     const sig = (s >> 8) & 0xff;
     const event = s >>> 16;
@@ -165,19 +206,20 @@ export function detachAll(
         // read is done here if it faults.
         const sig = t.step(tid);
         if (sig === SIGSEGV && t.getRegs(tid)) readCounterFor(t, tid, th.clock);
-        stopped.set(tid, sig === SIGSEGV || sig === SIGTRAP ? 0 : sig);
-        continue;
+        hold(tid, sig === SIGSEGV || sig === SIGTRAP ? 0 : sig);
+        return;
       }
-      stopped.set(tid, stopped.get(tid) ?? 0);
-      continue;
+      hold(tid, stopped.get(tid) ?? 0);
+      return;
     }
     if (event === EV_EXIT) {
       // Ending: it will not stop again (its memory through another).
       const p = procOf.get(tid);
       if (p !== undefined) th.threadExits(p, tid);
       alive.delete(tid);
+      vforking.delete(tid);
       t.cont(tid);
-      continue;
+      return;
     }
     if (event === EV_EXEC) {
       // An exec in the window: the thread that exec'd is the process's
@@ -194,18 +236,35 @@ export function detachAll(
       if (p !== undefined && p.pid === tid) {
         // What the old image's threads recorded is read first, as the
         // tracing loop reads it at every stop.
-        p.mode?.drain(true);
+        drain(p);
         p.mode?.close();
         p.mode = null;
         p.execBp = 0;
         p.rbrk = 0;
       } else procOf.delete(tid); // a vfork child: its parent's image is not its own now
+      execd.add(tid);
+      vforking.delete(tid);
       stopped.set(tid, 0);
-      continue;
+      return;
+    }
+    if (event === EV_VFORK) {
+      // Its child runs on its memory until it execs: let run (see above).
+      const child = t.eventMsg(tid);
+      const p = procOf.get(tid);
+      if (p !== undefined) procOf.set(child, p);
+      vforking.add(child);
+      alive.add(child);
+      if (stopped.delete(child)) t.cont(child);
+      again(tid);
+      return;
     }
     if (event !== 0) {
-      t.cont(tid); // a clone on its way: it stops next
-      continue;
+      // A clone or fork on its way (it stops next), or the end of a vfork.
+      // The new thread or child is waited for too: its first stop, come
+      // after we were gone, left it stopped (a fork child: with our hooks).
+      if (event === EV_FORK || event === EV_CLONE) alive.add(t.eventMsg(tid));
+      again(tid);
+      return;
     }
     if (
       sig === SIGSEGV && th.clock !== undefined && t.getRegs(tid) &&
@@ -215,8 +274,8 @@ export function detachAll(
       // (as in the tracer's loop): read here, past it, and let go with no
       // signal (given back, the SIGSEGV killed the program).
       readCounterFor(t, tid, th.clock);
-      stopped.set(tid, 0);
-      continue;
+      hold(tid, 0);
+      return;
     }
     if (sig === SIGTRAP && t.getRegs(tid)) {
       const p = procOf.get(tid);
@@ -226,54 +285,77 @@ export function detachAll(
         // real instruction instead.
         t.regs[REG.rip] = BigInt(bp);
         t.setRegs(tid);
-        stopped.set(tid, 0);
-        continue;
+        if (vforking.has(tid)) {
+          // A vfork child on its way to its exec: its breakpoint (its
+          // parent's memory) goes now, as it must run on.
+          if (bp === p.execBp) {
+            t.setByte(tid, bp, p.execOrig);
+            p.execBp = 0;
+          } else {
+            t.setByte(tid, bp, p.rbrkOrig);
+            p.rbrk = 0;
+          }
+        }
+        hold(tid, 0);
+        return;
       }
-      if (p?.mode?.trap(tid, bp)) continue; // a full ring: read, and it runs on
+      if (p?.mode?.trap(tid, bp)) {
+        // A full ring: read, and it runs on (to stop again).
+        if (alive.has(tid) && !vforking.has(tid)) t.interrupt(tid);
+        return;
+      }
     }
-    stopped.set(tid, sig); // a signal of the program's: given back at the detach
+    hold(tid, sig); // a signal of the program's: given back at the detach
+  };
+  for (const [tid, s] of held ?? []) handle(tid, s);
+  // Until every thread known alive has stopped.
+  const waiting = () => {
+    for (const tid of alive) if (!stopped.has(tid)) return true;
+    return false;
+  };
+  while (waiting()) {
+    const { tid, s } = t.wait(-1, WALL);
+    if (tid < 0) break;
+    handle(tid, s);
   }
   // (The wait above can be long: records made meanwhile would be
   // extrapolated far past the last pairing.)
   th.clock?.sync();
+  // A fork child stopped (born in the window, or not yet announced): its
+  // copy of the hooks out (its process's, by its parent's).
+  for (const tid of [...stopped.keys()]) {
+    if (procOf.has(tid) || execd.has(tid)) continue;
+    const parent = procOf.get(statusField(`/proc/${tid}/status`, "PPid"));
+    if (parent === undefined || th.release === undefined) continue;
+    stopped.delete(tid);
+    th.release(parent, tid);
+  }
   for (const p of new Set(procOf.values())) {
     const any = [...stopped.keys()].find((tid) => procOf.get(tid) === p);
     if (any === undefined) continue;
-    p.mode?.drain(true);
+    drain(p);
     p.mode?.remove(any);
     if (p.execBp > 0) t.setByte(any, p.execBp, p.execOrig);
     if (p.rbrk > 0) t.setByte(any, p.rbrk, p.rbrkOrig);
   }
   for (const [tid, sig] of stopped) t.detach(tid, sig);
   alive.clear();
+  if (failed !== undefined) throw failed.e;
 }
 
 /**
  * An attached trace failed partway (the tracer threw): the program is let
  * go as a detach would, or it ran into a hook's int3 (a full ring) or an
  * exec's breakpoint once we were gone. Threads stopped when it threw are
- * let go from where they are; one not yet announced (a new thread, a fork
- * child whose event had not come) is taken as its process's, and a fork
- * child gets its copy of the hooks taken out by `release`.
+ * handled from the stop they are at (detachAll's `held`); one not yet
+ * announced (a new thread, a fork child whose event had not come) is
+ * taken as its process's, and a fork child gets its copy of the hooks
+ * taken out by `release`.
  */
 export function letGoAfterThrow(
   t: Tracee,
   th: TracedThreads,
   release: (parent: Proc, child: number) => void,
 ): void {
-  const held = t.stopped();
-  for (const tid of held.keys()) {
-    if (th.alive.has(tid)) continue;
-    const tgid = tgidOf(tid);
-    const owner = th.procOf.get(tgid);
-    if (owner !== undefined && tgid !== tid) {
-      th.alive.add(tid);
-      th.procOf.set(tid, owner);
-      continue;
-    }
-    const parent = th.procOf.get(statusField(`/proc/${tid}/status`, "PPid"));
-    if (parent !== undefined) release(parent, tid);
-    else t.detach(tid, held.get(tid));
-  }
-  detachAll(t, th, held);
+  detachAll(t, { ...th, release }, t.stops());
 }

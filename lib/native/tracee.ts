@@ -70,7 +70,7 @@ export class Tracee {
   readonly #deferred: WaitResult[] = [];
   /**
    * Threads whose stop was reaped and that were not let run since, with
-   * the signal each was about to take (0: none): what a trace that fails
+   * that stop's wait status: what a trace that fails
    * partway must let go itself (an interrupt would never stop them again).
    */
   readonly #stopped = new Map<number, number>();
@@ -246,10 +246,7 @@ export class Tracee {
     if (r > 0) {
       if ((s & 0xff) !== 0x7f) this.#stopped.delete(r);
       else {
-        // A signal-delivery stop's signal is the program's (a SIGTRAP may
-        // be one of our breakpoints: not given back).
-        const sig = (s >> 8) & 0xff;
-        this.#stopped.set(r, s >>> 16 === 0 && sig !== SIGTRAP ? sig : 0);
+        this.#stopped.set(r, s);
       }
     }
     return { tid: r, s };
@@ -260,6 +257,22 @@ export class Tracee {
    * with the signal it was about to take (0: none).
    */
   stopped(): Map<number, number> {
+    const m = new Map<number, number>();
+    for (const [tid, s] of this.#stopped) {
+      // A signal-delivery stop's signal is the program's (a SIGTRAP may
+      // be one of our breakpoints: not given back).
+      const sig = (s >> 8) & 0xff;
+      m.set(tid, s >>> 16 === 0 && sig !== SIGTRAP ? sig : 0);
+    }
+    return m;
+  }
+
+  /**
+   * The threads stopped and not let run since their stop was reaped, each
+   * with that stop's wait status (what a detach needs to undo the stop:
+   * a breakpoint's, an exec's, a fault's).
+   */
+  stops(): Map<number, number> {
     return new Map(this.#stopped);
   }
 

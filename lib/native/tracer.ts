@@ -96,7 +96,12 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   } catch (e) {
     // Whatever threw (not a program's fault): an attached program is let
     // go clean, one we started is killed; nothing is left stopped.
-    undo.fail?.();
+    // A clean-up that throws too (the consumer failing again on the
+    // rings' last records) has let the program go all the same: the
+    // first error is the one reported.
+    try {
+      undo.fail?.();
+    } catch { /* the first error is reported */ }
     throw e;
   }
 }
@@ -399,7 +404,13 @@ function _trace(
 
   undo.fail = () => {
     if (attached) {
-      letGoAfterThrow(t, { alive, exiting, procOf, threadExits }, release);
+      letGoAfterThrow(t, {
+        alive,
+        exiting,
+        procOf,
+        threadExits,
+        vforking: [...vforks.values()].map((v) => v[1]),
+      }, release);
     } else for (const tid of alive) c.kill(tid, 9);
   };
   let exitCode = -1;
@@ -437,7 +448,15 @@ function _trace(
   while (alive.size > 0) {
     if (attached && deadline?.()) {
       clock.sync();
-      detachAll(t, { alive, exiting, procOf, threadExits, clock });
+      detachAll(t, {
+        alive,
+        exiting,
+        procOf,
+        threadExits,
+        clock,
+        release,
+        vforking: [...vforks.values()].map((v) => v[1]),
+      });
       exitCode = 0; // it runs on
       break;
     }

@@ -5,19 +5,31 @@
  * through the trace. Prints `{"threw":…}` (the error's message) once
  * traceNative has given the error back.
  *
- * Usage: deno run -A tests/native/_attach_throw.ts PID NTH
+ * Usage: deno run -A tests/native/_attach_throw.ts PID NTH [at|from|size [GO]]
  */
 import { traceNative } from "../../lib/native/tracer.ts";
 
 const [pid, nth] = [Number(Deno.args[0]), Number(Deno.args[1])];
+// "at" (default): once, at event `nth`; "from": at every event from the
+// `nth` on (a consumer that stays broken: it throws again on the rings'
+// last records); "size": at the event of that size (a go file, argv[3],
+// made at the first event).
+const how = Deno.args[2] ?? "at";
+const go = Deno.args[3];
 let n = 0;
 let threw = "";
 try {
   traceNative([], {
     attach: pid,
     stacks: false,
-    onEvent: () => {
-      if (++n === nth) throw new Error(`thrown at event ${nth}`);
+    onEvent: (e) => {
+      n++;
+      if (go !== undefined && n === 1) Deno.writeTextFileSync(go, "");
+      if (how === "at" && n === nth) throw new Error(`thrown at event ${nth}`);
+      if (how === "from" && n >= nth) throw new Error(`thrown at event ${n}`);
+      if (how === "size" && e.size === nth) {
+        throw new Error(`thrown at size ${nth}`);
+      }
     },
     detachWanted: () => false,
   });

@@ -115,3 +115,130 @@ for (const nth of [40, 41, 401]) {
     },
   });
 }
+
+// Loops on malloc/free until argv[2] exists, then a malloc of 7,777 bytes
+// (the tracer throws at it: it is read at the execve breakpoint's stop,
+// so the throw comes with the thread held there) and execs a shell that
+// writes argv[3]. Ends with the shell's 0; 9 when the exec failed.
+const EXECER = `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
+  for (;;) {
+    void *volatile p = malloc(100); free(p);
+    if (access(argv[2], F_OK) == 0) break;
+    usleep(1000);
+  }
+  void *volatile q = malloc(7777); free(q);
+  execl("/bin/sh", "sh", "-c", "echo execd > \\"$0\\"", argv[3], (char *)0);
+  return 9;
+}
+`;
+
+// malloc/free in a loop; a counter to argv[2] after each 100 pairs. Ends
+// with 5 once argv[3] exists.
+const LOOPER = `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
+  for (long i = 1;; i++) {
+    for (int j = 0; j < 100; j++) { void *volatile p = malloc(64); free(p); }
+    f = fopen(argv[2], "w"); fprintf(f, "%ld\\n", i); fclose(f);
+    if (access(argv[3], F_OK) == 0) return 5;
+    usleep(200);
+  }
+}
+`;
+
+// Runs _attach_throw.ts on `pid` with `args`: its output, or a failure
+// when it hangs.
+async function throwing(pid: number, args: string[]) {
+  const tracer = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tests/native/_attach_throw.ts", String(pid), ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = await within(tracer.output(), 60_000);
+  if (out === null) {
+    tracer.kill("SIGKILL");
+    throw new Error("the tracer hung after the throw");
+  }
+  return {
+    code: out.code,
+    said: new TextDecoder().decode(out.stdout),
+    err: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test({
+  name:
+    "native -p: a throw with a thread held on the execve breakpoint lets it go at the call, not one byte into it: the exec runs",
+  ignore: skip !== "",
+  async fn() {
+    const { prog, paths: [pidFile, goFile, marker] } = await startProgram(
+      "throw_exec",
+      EXECER,
+      ["pid", "go", "marker"],
+    );
+    try {
+      const pid = await pidFrom(pidFile, 200);
+      assertTrue(pid > 0, "the program started");
+      const { code, said, err } = await throwing(pid, [
+        "7777",
+        "size",
+        goFile,
+      ]);
+      if (/not permitted/.test(said)) return;
+      assertEquals(code, 0, err);
+      assertEquals(JSON.parse(said), { threw: "thrown at size 7777" }, err);
+      const end = await within(prog.status, 20_000);
+      assertEquals(end?.code, 0, "the exec'd shell's own end");
+      assertEquals(
+        (await Deno.readTextFile(marker)).trim(),
+        "execd",
+        "the shell ran",
+      );
+    } finally {
+      try {
+        prog.kill("SIGKILL");
+      } catch { /* ended */ }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "native -p: a consumer that throws again on the clean-up's last records still lets the program go (and its first error is the one given back)",
+  ignore: skip !== "",
+  async fn() {
+    const { prog, paths: [pidFile, tickFile, stopFile] } = await startProgram(
+      "throw_again",
+      LOOPER,
+      ["pid", "tick", "stop"],
+    );
+    try {
+      const pid = await pidFrom(pidFile, 200);
+      assertTrue(pid > 0, "the program started");
+      const { code, said, err } = await throwing(pid, ["1000", "from"]);
+      if (/not permitted/.test(said)) return;
+      assertEquals(code, 0, err);
+      assertEquals(JSON.parse(said), { threw: "thrown at event 1000" }, err);
+      assertEquals(await tracerOf(pid), "0", "no tracer left");
+      const [theirs, ours] = await mallocBytes(pid);
+      assertEquals(theirs, ours, "malloc's entry is as libc has it");
+      for (let i = 0; i < 3; i++) {
+        assertTrue(await advances(tickFile), "it runs on");
+      }
+      await Deno.writeTextFile(stopFile, "");
+      const end = await within(prog.status, 20_000);
+      assertEquals(end?.code, 5, "it ended on its own");
+    } finally {
+      try {
+        prog.kill("SIGKILL");
+      } catch { /* ended */ }
+    }
+  },
+});
