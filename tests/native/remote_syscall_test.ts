@@ -105,14 +105,15 @@ Deno.test({
 
 Deno.test({
   name:
-    "native: a program killed by SIGSYS during the tracer's own system call: the report's line says 'killed by SIGSYS (exit code 159)', the JSON's signal SIGSYS, alloctrace's exit code 159",
+    "native: a program killed by SIGSYS during the tracer's own system call: the report's line and the HTML's subtitle say 'killed by SIGSYS (exit code 159)', the JSON's signal SIGSYS, alloctrace's exit code 159",
   ignore: skip !== "",
   async fn() {
     const filter = await compile("filter", FILTER);
     const loop = await compile("loop", LOOP);
     const json = `${dir}/sigsys.json`;
+    const html = `${dir}/sigsys.html`;
     const r = await alloctrace(
-      ["native", "--json", json, "--", filter, "mmap", loop],
+      ["native", "--json", json, "--html", html, "--", filter, "mmap", loop],
       ["-A"],
     );
     assertEquals(r.code, 159, r.stderr);
@@ -125,6 +126,12 @@ Deno.test({
     );
     const doc = JSON.parse(await Deno.readTextFile(json));
     assertEquals([doc.exitCode, doc.signal], [159, "SIGSYS"]);
+    assertTrue(
+      (await Deno.readTextFile(html)).includes(
+        "killed by SIGSYS (exit code 159)",
+      ),
+      "the HTML report's subtitle says how it ended",
+    );
   },
 });
 
