@@ -10,7 +10,7 @@
 import type { AnalysisResult, SiteStats } from "../trace/analyze.ts";
 import { countOf, fmtBytes } from "../report/units.ts";
 import { shown } from "./_usage.ts";
-import { endOf, signalName } from "./_signals.ts";
+import { endOf, signalName } from "./_program_end.ts";
 import {
   leakSites,
   siteTable,

@@ -10,7 +10,8 @@
 
 import { parseArgs } from "./_parse_args.ts";
 import { traceInWorker } from "../native/in_worker.ts";
-import { endOf, ignoredAtStart } from "./_signals.ts";
+import { ignoredAtStart } from "./_signals.ts";
+import { endOf } from "./_program_end.ts";
 import { linkageOf } from "../native/elf_linkage.ts";
 import { tgidOf } from "../native/proc_status.ts";
 import type { NativeSink } from "./_native_sink.ts";
