@@ -456,7 +456,7 @@ function _trace(
         clock,
         release,
         vforking: [...vforks.values()].map((v) => v[1]),
-      });
+      }, t.stops()); // (threads stopped before their event: earlyStops)
       exitCode = 0; // it runs on
       break;
     }
