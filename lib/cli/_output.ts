@@ -299,6 +299,16 @@ export function checkOutputPath(path: string, option: string): void {
     );
   }
   if (r.how !== "replace") return;
+  // A file no one may write (chmod a-w) is one its owner means to keep:
+  // renaming over it would bypass that, as the shell's `>` never does.
+  const mode = statOrNull(r.target)?.mode ?? null;
+  if (mode !== null && (mode & 0o222) === 0) {
+    throw new UsageError(
+      `${option} ${shown(path)} is read-only (mode 0${
+        (mode & 0o777).toString(8).padStart(3, "0")
+      }): make it writable or choose another file`,
+    );
+  }
   const dir = dirOf(r.target);
   let info: Deno.FileInfo;
   try {

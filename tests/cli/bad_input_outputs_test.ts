@@ -110,6 +110,22 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /--pprof sub is a directory/,
   },
+  // newuser: a read-only output (chmod a-w, a file one means to keep) was
+  // replaced all the same, by rename, as its owner or as root, with its mode.
+  // The shell's `>` and go tool pprof -output refuse it.
+  ...["analyze", "run"].map((cmd): Row => ({
+    name: `${cmd}: a read-only output file is left alone, before any work`,
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/keep.html`, "mine\n");
+      Deno.chmodSync(`${dir}/keep.html`, 0o444);
+    },
+    args: cmd === "run"
+      ? ["run", "leak", "--n", "10", "--html", "keep.html"]
+      : ["analyze", LEAK, "--html", "keep.html"],
+    code: 2,
+    stderr:
+      /^alloctrace: --html keep\.html is read-only \(mode 0444\): make it writable or choose another file$/,
+  })),
   // OS errors in one line: the option, the path once, the reason (not the
   // system call and the path again, which a 5,000-byte name made unreadable).
   {
