@@ -18,6 +18,23 @@ const how = Deno.args[2] ?? "at";
 const go = Deno.args[3];
 let n = 0;
 let threw = "";
+// Threads of the program in a ptrace stop when the callback throws (the
+// stops the clean-up must undo): a row with none proves less.
+let held = -1;
+const heldNow = () => {
+  let k = 0;
+  for (const e of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/task/${e.name}/stat`);
+      if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "t") k++;
+    } catch { /* ended */ }
+  }
+  return k;
+};
+const fail = (message: string) => {
+  if (held < 0) held = heldNow();
+  return new Error(message);
+};
 try {
   traceNative([], {
     attach: pid,
@@ -25,10 +42,10 @@ try {
     onEvent: (e) => {
       n++;
       if (go !== undefined && n === 1) Deno.writeTextFileSync(go, "");
-      if (how === "at" && n === nth) throw new Error(`thrown at event ${nth}`);
-      if (how === "from" && n >= nth) throw new Error(`thrown at event ${n}`);
+      if (how === "at" && n === nth) throw fail(`thrown at event ${nth}`);
+      if (how === "from" && n >= nth) throw fail(`thrown at event ${n}`);
       if (how === "size" && e.size === nth) {
-        throw new Error(`thrown at size ${nth}`);
+        throw fail(`thrown at size ${nth}`);
       }
     },
     detachWanted: () => false,
@@ -36,5 +53,5 @@ try {
 } catch (e) {
   threw = (e as Error).message;
 }
-console.log(JSON.stringify({ threw }));
+console.log(JSON.stringify({ threw, held }));
 // The attached program must run on after we are gone, too.
