@@ -200,3 +200,25 @@ Deno.test("go1.19: untraced marks run past their goal about as often as real Go'
     } of ${real.length}`,
   );
 });
+
+// The run-on needs a mutator on another P while the worker that ended the
+// mark stops the world (gcMarkDone's forEachP and stopTheWorldWithSema,
+// mgc.go 784–855). With one P the worker holds the only P: real
+// GOMAXPROCS=1 binarytrees -depth 15 runs 43 cycles with no mark after the
+// second 256 KiB past its goal (the first two: markEndLateKB's doc).
+Deno.test("go1.19 with one P: no untraced mark runs on past its goal", () => {
+  const rt = new Runtime({ preset: "go1.19", gomaxprocs: 1 });
+  const past: string[] = [];
+  let marks = 0;
+  rt.events.subscribe({
+    gc: (ev) => {
+      if (ev.kind !== "end" || ev.forced || ev.cycle <= 2) return;
+      marks++;
+      const d = ev.stats.heapAtMarkTermination - ev.stats.goal;
+      if (d >= 256 << 10) past.push(`gc ${ev.cycle}: ${d} B`);
+    },
+  });
+  binarytrees(rt, { depth: 15, quiet: true });
+  assertTrue(marks > 30, `${marks} marks`);
+  assertEquals(past, []);
+});
