@@ -277,9 +277,12 @@ export class Collector {
     // the only P until the world stops, so nothing allocates meanwhile
     // (real GOMAXPROCS=1 binarytrees -depth 15: no mark past its goal).
     // The table was measured with 2 Ps.
+    // Nor in the first two cycles, which the table leaves out: the pacer
+    // already ends them where Go's does.
+    const cycle = rt.stats.numGC + 1;
     this.#ranOn = late !== null && !this.#forced && rt.gomaxprocs > 1 &&
-        rt.tracelockNs === this.#tracelockAtStart
-      ? late[_draw(rt.stats.numGC + 1, late.length)] * 1024
+        cycle > 2 && rt.tracelockNs === this.#tracelockAtStart
+      ? late[_draw(cycle, late.length)] * 1024
       : 0;
     this.#endAt = this.pacer.heapLive + this.#ranOn;
   }
