@@ -89,7 +89,13 @@ export interface Preset {
    * 665–714). The mutator allocates on that credit, black, until the worker
    * has stopped the world (gcMarkDone's forEachP and stopTheWorldWithSema,
    * mgc.go 784–855), so how far it gets is the OS's scheduling of
-   * the worker's thread. Measured: gcpacertrace's ∆goal (heapLive at
+   * the worker's thread. A statistical stand-in, not that mechanism: the
+   * model's marks at these sizes all end by assists (none by a background
+   * worker, which would hand out the credit), so the draw stands in for the
+   * distribution of real run-ons over the cycles, not for which marks run
+   * on, and it is drawn only with more than one P (with one, the worker
+   * holds the only P until the world stops: real GOMAXPROCS=1 runs never
+   * run on). Measured: gcpacertrace's ∆goal (heapLive at
    * endCycle past the goal; 0 when below) of every cycle after the second
    * but the forced ones of 48 untraced go1.19.8 runs of binarytrees
    * -depth 14/15/16 (1,674 cycles, 2 Ps, load 7–16;
