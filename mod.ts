@@ -65,6 +65,7 @@ export * from "./lib/runtime/proc.ts";
 export * from "./lib/runtime/goroutine.ts";
 export * from "./lib/runtime/gc.ts";
 export * from "./lib/runtime/pacer.ts";
+export * from "./lib/runtime/markrunon.ts";
 export * from "./lib/runtime/stackscan.ts";
 export * from "./lib/runtime/sweep.ts";
 export * from "./lib/runtime/events.ts";

@@ -6,9 +6,10 @@
  * 1.19's heap goal with its 4 MiB minimum and trigger bounds, or Go 1.2's
  * `next_gc`). Reference sections 9 and 10.
  *
- * Mark is modelled as atomic at the cycle's start (the concurrent mark phase
- * takes no mutator steps), so allocate-black never arises; its cost is
- * charged to the simulated clock and shows in gctrace.
+ * The mark is a snapshot at the cycle's start (marked atomically). The mark
+ * phase then lasts in simulated time while the mutator allocates black
+ * (`markNew`) until mark termination; its cost is charged to the simulated
+ * clock and shows in gctrace.
  *
  * @module
  */
@@ -16,6 +17,7 @@
 import { COSTS } from "./clock.ts";
 import type { MSpan } from "./mspan.ts";
 import { MarkWork } from "./mgcmark.ts";
+import { markRunOn } from "./markrunon.ts";
 import type { Goroutine } from "./goroutine.ts";
 import type { SymbolTable } from "../stack/symtab.ts";
 import { stackAllocated, stackInUse } from "./stackscan.ts";
@@ -240,24 +242,28 @@ export class Collector {
         }
       }
     }
-    if (this.#endAt < 0) {
-      if (
-        rt.clock < this.markEndClock && this.pacer.heapLive < this.#markGoal
-      ) {
-        return false;
-      }
-      this.#workDone();
-    }
-    return this.pacer.heapLive >= this.#endAt;
+    return this.#ranOnDone(
+      rt.clock >= this.markEndClock || this.pacer.heapLive >= this.#markGoal,
+    );
   }
 
   /**
    * At a step boundary (`Gosched`): true when the background workers'
    * time is up and the mutator ran on as far as {@link markDone} lets it.
+   * Unlike {@link markDone}, it does not hold a traced mark to sysmon's
+   * preemption (nor did it before the run-on).
    */
   stepMarkDone(): boolean {
+    return this.#ranOnDone(this.#rt.clock >= this.markEndClock);
+  }
+
+  /**
+   * True once the running mark's work is done (`workDone` says it is now,
+   * when it was not yet) and the mutator has run on past it by its draw.
+   */
+  #ranOnDone(workDone: boolean): boolean {
     if (this.#endAt < 0) {
-      if (this.#rt.clock < this.markEndClock) return false;
+      if (!workDone) return false;
       this.#workDone();
     }
     return this.pacer.heapLive >= this.#endAt;
@@ -265,25 +271,19 @@ export class Collector {
 
   /**
    * The running mark's work is done: the world stops once the mutator has
-   * allocated this cycle's draw from {@link Preset.markEndLateKB} more. A
-   * traced mutator takes no credit to run on: it prints, and the worker
-   * that ended the mark stops the world at its next preemption point.
+   * run on by {@link markRunOn}'s bytes (a draw from
+   * {@link Preset.markEndLateKB}; a statistical stand-in: the model's
+   * marks end by assists, real run-ons follow a background worker's end).
    */
   #workDone(): void {
     const rt = this.#rt;
     this.#doneClock = rt.clock;
-    const late = rt.preset.markEndLateKB;
-    // Only with another P: with one, the worker that ended the mark holds
-    // the only P until the world stops, so nothing allocates meanwhile
-    // (real GOMAXPROCS=1 binarytrees -depth 15: no mark past its goal).
-    // The table was measured with 2 Ps.
-    // Nor in the first two cycles, which the table leaves out: the pacer
-    // already ends them where Go's does.
-    const cycle = rt.stats.numGC + 1;
-    this.#ranOn = late !== null && !this.#forced && rt.gomaxprocs > 1 &&
-        cycle > 2 && rt.tracelockNs === this.#tracelockAtStart
-      ? late[_draw(cycle, late.length)] * 1024
-      : 0;
+    this.#ranOn = markRunOn(rt.preset, {
+      cycle: rt.stats.numGC + 1,
+      gomaxprocs: rt.gomaxprocs,
+      forced: this.#forced,
+      traced: rt.tracelockNs !== this.#tracelockAtStart,
+    });
     this.#endAt = this.pacer.heapLive + this.#ranOn;
   }
   /** Bytes the mutator runs on past the running mark's end of work. */
@@ -677,16 +677,4 @@ export class Collector {
     stats.stacks = this.pacer.maxStackScan;
     stats.globals = this.pacer.globalsScan;
   }
-}
-
-/**
- * Which of `n` quantiles cycle `cycle` draws: the golden-ratio sequence
- * (frac(cycle × 0.618…)), which visits the quantiles evenly, so that every
- * run of a few dozen cycles sees the measured distribution in proportion
- * rather than a random sample's clumps, and a run is a pure function of
- * its workload, as the simulated clock is.
- */
-function _draw(cycle: number, n: number): number {
-  const u = (cycle * 0.6180339887498949) % 1;
-  return Math.floor(u * n);
 }
