@@ -13,9 +13,9 @@
  * allocation in the profiles), with `GODEBUG=allocfreetrace=1,gctrace=1`
  * and every output file: the trace, gctrace (stderr), the text and proto
  * heap profiles, folded stacks, the HTML report and the JSON summary (its
- * wall-clock fields removed); then `replay` of the shared testdata under both
- * presets (from a copy in OUTDIR, so that its printed path is the same in
- * every checkout) and `analyze --json` of the seed-format trace it produced. Profiles
+ * wall-clock fields removed); then `replay` of the shared testdata under every
+ * preset (from a copy in OUTDIR, so that its printed path is the same in
+ * every checkout) and `analyze --json` of the leak traces it produced. Profiles
  * are kept decoded (`.pb`) with `time_nanos` zeroed. Sizes are
  * small: the whole set runs in well under a minute.
  *
@@ -52,7 +52,9 @@ const WORKLOADS: [string, string[]][] = [
   ["multigo", ["--workers", "3", "--jobs", "300"]],
   ["cache", ["--requests", "1500", "--capacity", "100"]],
 ];
-const PRESETS = ["go1.19", "go1.2-seed"];
+// Every preset: go1.22 shares go1.19's collector calibrations (the 2-P mark
+// end, the sweeper's), so a change to them moves go1.22's outputs too.
+const PRESETS = ["go1.19", "go1.22", "go1.2-seed"];
 const CONFIGS: [string, string[]][] = [
   ["default", []],
   ["gogc5-rate1", ["--gogc", "5", "--memprofilerate", "1"]],
