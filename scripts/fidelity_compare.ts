@@ -71,6 +71,7 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { buildGoProgram } from "../bench/_go.ts";
 import { traceStream } from "./_traces.ts";
 import {
@@ -486,25 +487,66 @@ async function saveTraced(
   console.log(`wrote ${file}`);
 }
 
+/** `--help`: the module doc's usage lines. */
+const USAGE = `usage:
+  deno run -A scripts/fidelity_compare.ts [--runs 3] [--trace-big] [--only leak] [--shapes 40]
+  deno run -A scripts/fidelity_compare.ts --save tests/testdata/fidelity [--runs 3] [--append]
+  deno run -A scripts/fidelity_compare.ts --save tests/testdata/fidelity --only leak --size 300 --runs 7
+  deno run -A scripts/fidelity_compare.ts --real-traces /tmp/real [--only leak]
+  deno run -A scripts/fidelity_compare.ts --fresh-only --nice --runs 5 --only leak --size 20000,40000
+  deno run -A scripts/fidelity_compare.ts --real-traces DIR --save-frames FILE
+Builds the shared programs with Go 1.19, runs them and the simulator, and
+prints issue 16's figures side by side (the script's module doc has more).`;
+
+/** Options, or null after `--help`; an unknown option or argument throws. */
+function _options() {
+  const { values } = parseArgs({
+    args: Deno.args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: "boolean" },
+      runs: { type: "string", default: "3" },
+      only: { type: "string", default: "" },
+      size: { type: "string", default: "" },
+      shapes: { type: "string", default: "40" },
+      "trace-big": { type: "boolean", default: false },
+      "real-traces": { type: "string", default: "" },
+      "fresh-only": { type: "boolean", default: false },
+      nice: { type: "boolean", default: false },
+      save: { type: "string", default: "" },
+      "save-frames": { type: "string", default: "" },
+      append: { type: "boolean", default: false },
+    },
+  });
+  return values.help ? null : values;
+}
+
 async function main() {
-  const args = Deno.args;
-  const opt = (name: string, def: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : def;
-  };
-  const runs = +opt("--runs", "3");
-  const only = opt("--only", "");
-  const size = opt("--size", "");
+  let values;
+  try {
+    values = _options();
+  } catch (e) {
+    console.error(`fidelity_compare.ts: ${(e as Error).message} (--help)`);
+    Deno.exit(2);
+  }
+  if (values === null) {
+    console.log(USAGE);
+    return;
+  }
+  const runs = +values.runs;
+  const only = values.only;
+  const size = values.size;
   const sizes = size === "" ? [] : size.split(",").map(Number);
-  const shapesShown = +opt("--shapes", "40");
-  const traceBig = args.includes("--trace-big");
-  const realTraces = opt("--real-traces", "");
+  const shapesShown = +values.shapes;
+  const traceBig = values["trace-big"];
+  const realTraces = values["real-traces"];
   const setup: Setup = {
     runs,
     shapesShown,
     realTraces,
-    freshOnly: args.includes("--fresh-only"),
-    nice: args.includes("--nice"),
+    freshOnly: values["fresh-only"],
+    nice: values.nice,
   };
   const listed: Case[] = [
     { program: "leak", flag: "n", value: 20000, target: true, traced: true },
@@ -571,7 +613,7 @@ async function main() {
     for (const p of new Set(cases.map((c) => c.program))) {
       bins.set(p, await buildGoProgram(GO, p, dir));
     }
-    const frames = opt("--save-frames", "");
+    const frames = values["save-frames"];
     if (frames !== "") {
       if (realTraces === "") {
         throw new Error("--save-frames needs --real-traces DIR");
@@ -580,7 +622,7 @@ async function main() {
       console.log(`wrote ${frames}: ${n} runtime frames`);
       return;
     }
-    const save = opt("--save", "");
+    const save = values.save;
     if (save !== "") {
       for (const c of cases) {
         // The target cases, or any traced case named with --size.
@@ -590,7 +632,7 @@ async function main() {
             c,
             runs,
             save,
-            args.includes("--append"),
+            values.append,
             realTraces,
           );
         }

@@ -173,3 +173,33 @@ Deno.test("fidelity runs: a trace's runtime frames keep their file:line and offs
     1,
   ]]);
 });
+
+// Before, --help and unknown flags were ignored: the script built the
+// programs and ran real Go for minutes, then printed a comparison.
+Deno.test("fidelity_compare.ts: --help prints its usage and exits 0 without running Go; an unknown flag is one line and exit 2", async () => {
+  const script = new URL("../../scripts/fidelity_compare.ts", import.meta.url)
+    .pathname;
+  const run = async (...args: string[]) => {
+    const o = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-lock", script, ...args],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return {
+      code: o.code,
+      out: dec.decode(o.stdout),
+      err: dec.decode(o.stderr),
+    };
+  };
+  const help = await run("--help");
+  assertEquals([help.code, help.err], [0, ""]);
+  assertTrue(help.out.startsWith("usage:\n"), help.out);
+  assertTrue(help.out.includes("--real-traces"), help.out);
+  for (const bad of [["--bogus"], ["stray"], ["--runs"]]) {
+    const r = await run(...bad);
+    assertEquals([r.code, r.out], [2, ""], bad.join(" "));
+    assertEquals(r.err.trimEnd().split("\n").length, 1, r.err);
+  }
+});
