@@ -262,7 +262,13 @@ export function detachAll(
       // A clone or fork on its way (it stops next), or the end of a vfork.
       // The new thread or child is waited for too: its first stop, come
       // after we were gone, left it stopped (a fork child: with our hooks).
-      if (event === EV_FORK || event === EV_CLONE) alive.add(t.eventMsg(tid));
+      // Not one gone already: a thread whose first stop came before this
+      // event was let run by the tracing loop, and may have ended and
+      // been reaped since (waited for, it hung the detach).
+      if (event === EV_FORK || event === EV_CLONE) {
+        const child = t.eventMsg(tid);
+        if (statusField(`/proc/${child}/status`, "Tgid") > 0) alive.add(child);
+      }
       again(tid);
       return;
     }
