@@ -255,3 +255,33 @@ export async function mallocBytes(
   const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16)).join(" ");
   return [hex(buf), hex(mine)];
 }
+
+/**
+ * Runs tracer script `script` (under tests/native) with `args` in a
+ * process of its own (a trace that hangs or leaves threads stopped ends
+ * with it): its exit code, stdout and stderr; throws `hung` when it has
+ * not ended after 60 s (killed), so a hang fails the test.
+ */
+export async function runTracer(
+  script: string,
+  args: string[],
+  hung: string,
+): Promise<{ code: number; said: string; err: string }> {
+  const tracer = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-lock", `tests/native/${script}`, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = await within(tracer.output(), 60_000);
+  if (out === null) {
+    tracer.kill("SIGKILL");
+    throw new Error(hung);
+  }
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    said: dec.decode(out.stdout),
+    err: dec.decode(out.stderr),
+  };
+}

@@ -7,8 +7,14 @@
  * and died of SIGTRAP once its copy of the ring was full.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { ROOT } from "../_run.ts";
-import { pidFrom, skip, startProgram, tracerOf, within } from "./_support.ts";
+import {
+  pidFrom,
+  runTracer,
+  skip,
+  startProgram,
+  tracerOf,
+  within,
+} from "./_support.ts";
 
 // Each round: 1,000 malloc/free pairs, then posix_spawn("/bin/true") and
 // its wait. Ends with 0 once argv[2] exists, 7 when a spawn failed.
@@ -87,30 +93,16 @@ for (
       try {
         const pid = await pidFrom(pidFile, 200);
         assertTrue(pid > 0, "the program started");
-        const tracer = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "tests/native/_attach_detach.ts",
-            String(pid),
-            String(nth),
-          ],
-          cwd: ROOT,
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const out = await within(tracer.output(), 60_000);
-        if (out === null) {
-          tracer.kill("SIGKILL");
-          throw new Error(`the detach hung (a ${name} in its window)`);
-        }
-        const said = new TextDecoder().decode(out.stdout);
-        const err = new TextDecoder().decode(out.stderr);
+        const { code, said, err } = await runTracer(
+          "_attach_detach.ts",
+          [String(pid), String(nth)],
+          `the detach hung (a ${name} in its window)`,
+        );
         if (/not permitted/.test(said + err)) {
           console.log(`attach_forks_test: skipped: ${(said + err).trim()}`);
           return;
         }
-        assertEquals(out.code, 0, err);
+        assertEquals(code, 0, err);
         assertEquals(JSON.parse(said).code, 0, said);
         assertEquals(await tracerOf(pid), "0", "no tracer left");
         // The children forked in the window run their 200,000 calls.

@@ -8,11 +8,11 @@
  * breakpoint once the tracer was gone.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { ROOT } from "../_run.ts";
 import {
   advances,
   mallocBytes,
   pidFrom,
+  runTracer,
   skip,
   startProgram,
   tracerOf,
@@ -68,30 +68,16 @@ for (const nth of [40, 41, 401]) {
       try {
         const pid = await pidFrom(pidFile, 200);
         assertTrue(pid > 0, "the program started");
-        const tracer = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "tests/native/_attach_throw.ts",
-            String(pid),
-            String(nth),
-          ],
-          cwd: ROOT,
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const out = await within(tracer.output(), 60_000);
-        if (out === null) {
-          tracer.kill("SIGKILL");
-          throw new Error("the tracer hung after the throw");
-        }
-        const said = new TextDecoder().decode(out.stdout);
-        const err = new TextDecoder().decode(out.stderr);
+        const { code, said, err } = await runTracer(
+          "_attach_throw.ts",
+          [String(pid), String(nth)],
+          "the tracer hung after the throw",
+        );
         if (/not permitted/.test(said)) {
           console.log(`attach_throw_test: skipped: ${said.trim()}`);
           return;
         }
-        assertEquals(out.code, 0, err);
+        assertEquals(code, 0, err);
         const doc = JSON.parse(said);
         assertEquals(doc.threw, `thrown at event ${nth}`, err);
         // (How many threads were held at the throw: about half the runs.)
@@ -153,24 +139,12 @@ int main(int argc, char **argv) {
 
 // Runs _attach_throw.ts on `pid` with `args`: its output, or a failure
 // when it hangs.
-async function throwing(pid: number, args: string[]) {
-  const tracer = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tests/native/_attach_throw.ts", String(pid), ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const out = await within(tracer.output(), 60_000);
-  if (out === null) {
-    tracer.kill("SIGKILL");
-    throw new Error("the tracer hung after the throw");
-  }
-  return {
-    code: out.code,
-    said: new TextDecoder().decode(out.stdout),
-    err: new TextDecoder().decode(out.stderr),
-  };
-}
+const throwing = (pid: number, args: string[]) =>
+  runTracer(
+    "_attach_throw.ts",
+    [String(pid), ...args],
+    "the tracer hung after the throw",
+  );
 
 Deno.test({
   name:
