@@ -288,14 +288,7 @@ export class TraceAnalyzer implements EventSink {
     r.allocs++;
     r.allocBytes += size;
     const site = this.#site(stack);
-    const st = this.#sites[site];
-    st.allocs++;
-    st.allocBytes += size;
-    if (requested > 0) {
-      st.requestedBytes += requested;
-      st.requestedKnown++;
-    }
-    this.#sizes.add(size, requested);
+    this.#countAlloc(site, size, requested);
     const tot = this.#stackTotals;
     const t = 4 * stack;
     tot[t]++;
@@ -385,14 +378,7 @@ export class TraceAnalyzer implements EventSink {
     r.allocs++;
     r.frees++;
     r.allocBytes = allocBytes;
-    const st = this.#sites[this.#site(stack)];
-    st.allocs++;
-    st.allocBytes += size;
-    if (requested > 0) {
-      st.requestedBytes += requested;
-      st.requestedKnown++;
-    }
-    this.#sizes.add(size, requested);
+    const st = this.#countAlloc(this.#site(stack), size, requested);
     // Its live bytes come and go: in use, nothing changes.
     const tot = this.#stackTotals;
     tot[4 * stack]++;
@@ -404,6 +390,19 @@ export class TraceAnalyzer implements EventSink {
     st.lifetimeBytes[0]++;
     this.#displaced = -1;
     return true;
+  }
+
+  /** An allocation's per-site and per-size counts, the same for alloc and allocFreed; returns the site's figures. */
+  #countAlloc(site: number, size: number, requested: number): SiteStats {
+    const st = this.#sites[site];
+    st.allocs++;
+    st.allocBytes += size;
+    if (requested > 0) {
+      st.requestedBytes += requested;
+      st.requestedKnown++;
+    }
+    this.#sizes.add(size, requested);
+    return st;
   }
 
   /** The slot of the object live at `addr`, or -1 (see {@link TraceAnalyzer.add}). */

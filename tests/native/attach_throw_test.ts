@@ -51,6 +51,29 @@ int main(int argc, char **argv) {
 }
 `;
 
+/**
+ * The program is let go clean: no tracer, malloc's entry as libc has it,
+ * more calls than the ring holds made untrapped (a hook left in would
+ * trap), and it ends with its own code 5 once `stopFile` exists (6 would
+ * say a SIGUSR1 was lost).
+ */
+async function assertLetGo(
+  pid: number,
+  tickFile: string,
+  stopFile: string,
+  status: Promise<Deno.CommandStatus>,
+): Promise<void> {
+  assertEquals(await tracerOf(pid), "0", "no tracer left");
+  const [theirs, ours] = await mallocBytes(pid);
+  assertEquals(theirs, ours, "malloc's entry is as libc has it");
+  for (let i = 0; i < 3; i++) {
+    assertTrue(await advances(tickFile), "it runs on");
+  }
+  await Deno.writeTextFile(stopFile, "");
+  const end = await within(status, 20_000);
+  assertEquals(end?.code, 5, "it ended on its own, no signal lost");
+}
+
 for (const nth of [40, 41, 401]) {
   Deno.test({
     name:
@@ -82,16 +105,7 @@ for (const nth of [40, 41, 401]) {
         assertEquals(doc.threw, `thrown at event ${nth}`, err);
         // (How many threads were held at the throw: about half the runs.)
         console.log(`attach_throw_test: event ${nth}: ${doc.held} held`);
-        assertEquals(await tracerOf(pid), "0", "no tracer left");
-        const [theirs, ours] = await mallocBytes(pid);
-        assertEquals(theirs, ours, "malloc's entry is as libc has it");
-        // More calls than the ring holds: a hook left in would trap.
-        for (let i = 0; i < 3; i++) {
-          assertTrue(await advances(tickFile), "it runs on");
-        }
-        await Deno.writeTextFile(stopFile, "");
-        const end = await within(prog.status, 20_000);
-        assertEquals(end?.code, 5, "it ended on its own, no signal lost");
+        await assertLetGo(pid, tickFile, stopFile, prog.status);
       } finally {
         try {
           prog.kill("SIGKILL");
@@ -201,15 +215,7 @@ Deno.test({
       if (/not permitted/.test(said)) return;
       assertEquals(code, 0, err);
       assertEquals(JSON.parse(said).threw, "thrown at event 1000", err);
-      assertEquals(await tracerOf(pid), "0", "no tracer left");
-      const [theirs, ours] = await mallocBytes(pid);
-      assertEquals(theirs, ours, "malloc's entry is as libc has it");
-      for (let i = 0; i < 3; i++) {
-        assertTrue(await advances(tickFile), "it runs on");
-      }
-      await Deno.writeTextFile(stopFile, "");
-      const end = await within(prog.status, 20_000);
-      assertEquals(end?.code, 5, "it ended on its own");
+      await assertLetGo(pid, tickFile, stopFile, prog.status);
     } finally {
       try {
         prog.kill("SIGKILL");
