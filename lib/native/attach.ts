@@ -336,6 +336,7 @@ export function detachAll(
     stopped.delete(tid);
     th.release(parent, tid);
   }
+  _stepOutOfStubs(t, th, stopped, drain);
   for (const p of new Set(procOf.values())) {
     const any = [...stopped.keys()].find((tid) => procOf.get(tid) === p);
     if (any === undefined) continue;
@@ -347,6 +348,67 @@ export function detachAll(
   for (const [tid, sig] of stopped) t.detach(tid, sig);
   alive.clear();
   if (failed !== undefined) throw failed.e;
+}
+
+/** Most rounds of single steps the detach takes to bring threads out of the stubs. */
+const STEPS_OUT = 1 << 16;
+
+/**
+ * Steps every thread of `stopped` whose pc is in its process's injected
+ * code out of it, before the original bytes are back and we let go: once
+ * let go, it ran on into a stub's int3 (a full ring, a busy slot) with no
+ * tracer, or had run one just before the detach's interrupt stopped it
+ * (its SIGTRAP pending, taken after the interrupt's stop), and the program
+ * died of SIGTRAP. The threads take one step each in turn: one may wait
+ * for another's (a ring record reserved, not yet committed, holds the
+ * drain back). A trap met there is handled as the tracing loop does (the
+ * ring read: room made, slots freed; the stub retries, a busy slot with
+ * the next one), and a stub's rdtsc fault (a program that turned the
+ * counter off) by reading the counter. A signal of the program's met on
+ * the way is kept for the detach (one per thread: another is lost).
+ * Other threads' calls in flight (in the real malloc) need nothing: they
+ * return through the common path, which the drained ring has room for.
+ */
+function _stepOutOfStubs(
+  t: Tracee,
+  th: TracedThreads,
+  stopped: Map<number, number>,
+  drain: (p: Proc) => void,
+): void {
+  const inside = new Map<number, Proc>();
+  for (const tid of stopped.keys()) {
+    const p = th.procOf.get(tid);
+    if (
+      p?.mode && t.getRegs(tid) && p.mode.inStub(Number(t.regs[REG.rip]))
+    ) inside.set(tid, p);
+  }
+  for (let round = 0; inside.size > 0 && round < STEPS_OUT; round++) {
+    for (const [tid, p] of inside) {
+      const mode = p.mode;
+      if (!mode || !t.getRegs(tid) || !mode.inStub(Number(t.regs[REG.rip]))) {
+        inside.delete(tid);
+        continue;
+      }
+      const at = Number(t.regs[REG.rip]);
+      const sig = t.step(tid);
+      if (!t.getRegs(tid)) {
+        // Ended (killed from outside): nothing to let go.
+        inside.delete(tid);
+        stopped.delete(tid);
+        continue;
+      }
+      const rip = Number(t.regs[REG.rip]);
+      if (sig === SIGTRAP) {
+        // The step's own trap, an interrupt's stop, or a stub's int3 (run
+        // now, or pending since before the interrupt): none the program's.
+        if (mode.fullTrap(at) || mode.fullTrap(rip - 1)) drain(p);
+      } else if (
+        sig === SIGSEGV && th.clock !== undefined && mode.readsClock(at)
+      ) {
+        readCounterFor(t, tid, th.clock);
+      } else if (sig !== 0 && !stopped.get(tid)) stopped.set(tid, sig);
+    }
+  }
 }
 
 /**

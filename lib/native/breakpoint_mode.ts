@@ -289,6 +289,14 @@ export class BreakpointMode implements HookMode {
     return false;
   }
 
+  inStub(): boolean {
+    return false;
+  }
+
+  fullTrap(): boolean {
+    return false;
+  }
+
   codeChanged(): void {}
 
   forked(child: HookedProcess, tid: number): HookMode {

@@ -83,6 +83,14 @@ export interface HookMode {
   remove(tid: number): void;
   /** Whether `rip` is one of this mode's reads of the time-stamp counter (see inject.ts). */
   readsClock(rip: number): boolean;
+  /**
+   * Whether `rip` is in this mode's injected code (its stubs, trampolines
+   * and their common return path): a thread there when the tracer lets go
+   * may run into one of its int3s.
+   */
+  inStub(rip: number): boolean;
+  /** Whether `at` is one of the int3s a full ring or a busy slot takes. */
+  fullTrap(at: number): boolean;
   /** The maps were read again at a dlopen or dlclose (the program's code may have changed). */
   codeChanged(): void;
   /** Frees what it holds. */

@@ -264,6 +264,15 @@ export class InjectedMode implements HookMode {
     return this.#ring.code.tscReads.has(rip);
   }
 
+  inStub(rip: number): boolean {
+    const from = this.#opts.region + LAYOUT.tramps;
+    return rip >= from && rip < from + this.#ring.code.code.length;
+  }
+
+  fullTrap(at: number): boolean {
+    return this.#ring.code.fullTraps.has(at);
+  }
+
   codeChanged(): void {
     this.#ring.codeChanged();
   }
