@@ -5,13 +5,16 @@
  * @module
  */
 
-/** A number field of a `/proc/…/status` file; 0 when the process is gone. */
-export function statusField(path: string, name: string): number {
+/**
+ * A number field of a `/proc/…/status` file: 0 when the file has no such
+ * field, `gone` (0 unless given) when the file cannot be read.
+ */
+export function statusField(path: string, name: string, gone = 0): number {
   try {
     const st = Deno.readTextFileSync(path);
     return Number(new RegExp(`^${name}:\\s*(\\d+)`, "m").exec(st)?.[1] ?? 0);
   } catch {
-    return 0;
+    return gone;
   }
 }
 

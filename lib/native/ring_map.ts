@@ -22,6 +22,7 @@
  * @module
  */
 
+import { statusField } from "./proc_status.ts";
 import { cstr, loadLibc, REG } from "./ffi.ts";
 import { LAYOUT, SHARED_BYTES, SLOTS } from "./inject.ts";
 import type { HookedProcess } from "./hook_mode.ts";
@@ -152,16 +153,7 @@ export function shareRing(
     if (sys.call(SYS_FTRUNCATE, fd, SHARED_BYTES) !== 0n) return null;
     view = _mapView(p.mem.pid, fd);
     if (view === null) return null;
-    const got = sys.call(
-      SYS_MMAP,
-      region,
-      SHARED_BYTES,
-      PROT_RW,
-      MAP_SHARED | MAP_FIXED,
-      fd,
-      0,
-    );
-    if (got === BigInt(region)) return view;
+    if (_mapShared(sys, region, fd)) return view;
     view.close();
     view = null;
     // A failed MAP_FIXED may have unmapped the part: map it again.
@@ -209,12 +201,7 @@ export function unshareRing(
 // Process `pid`'s seccomp mode (/proc/PID/status `Seccomp:`: 0 none, 1
 // strict, 2 filter; -1 when the status cannot be read).
 function _seccompMode(pid: number): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/^Seccomp:\s*(\d+)/m.exec(status)?.[1] ?? "0");
-  } catch {
-    return -1;
-  }
+  return statusField(`/proc/${pid}/status`, "Seccomp", -1);
 }
 
 /**
@@ -243,15 +230,7 @@ function _passes(
       const own = new RemoteSyscalls(t, kid, sys.at);
       const fd = own.call(SYS_MEMFD_CREATE, nameAt, MFD_CLOEXEC);
       ok = fd >= 0n && own.call(SYS_FTRUNCATE, fd, SHARED_BYTES) === 0n &&
-        own.call(
-            SYS_MMAP,
-            region,
-            SHARED_BYTES,
-            PROT_RW,
-            MAP_SHARED | MAP_FIXED,
-            fd,
-            0,
-          ) === BigInt(region);
+        _mapShared(own, region, fd);
     }
   } catch (e) {
     // The child ended in a call (a filter that kills): no sharing.
@@ -285,6 +264,20 @@ function _reap(t: Tracee, kid: number): void {
     t.cont(kid);
     r = undefined;
   }
+}
+
+// Maps [region, region + SHARED_BYTES) onto memfd `fd` in the program
+// whose calls `sys` runs, in place of what was there.
+function _mapShared(sys: RemoteSyscalls, region: number, fd: bigint): boolean {
+  return sys.call(
+    SYS_MMAP,
+    region,
+    SHARED_BYTES,
+    PROT_RW,
+    MAP_SHARED | MAP_FIXED,
+    fd,
+    0,
+  ) === BigInt(region);
 }
 
 // Maps [region, region + SHARED_BYTES) private and anonymous again (zeros).
