@@ -403,6 +403,16 @@ export class Outputs {
     }
     for (const [option, path] of Object.entries(requested)) {
       if (path === undefined) continue;
+      // The input first: a read-only input is still named as the input,
+      // which says more than its mode does.
+      const id = fileId(isStdout(path) ? "/dev/stdout" : path);
+      if (id !== null && inputIds.has(id)) {
+        throw new UsageError(
+          `${option} ${shown(path)} is the input ${
+            inputIds.get(id) === "-" ? "(stdin)" : shown(inputIds.get(id)!)
+          }: writing it would destroy it; choose another file`,
+        );
+      }
       checkOutputPath(path, option);
       if (json && onStdout(path)) {
         throw new UsageError(
@@ -414,14 +424,6 @@ export class Outputs {
       const info = isStdout(path)
         ? statOrNull("/dev/stdout")
         : statOrNull(path);
-      const id = fileId(isStdout(path) ? "/dev/stdout" : path);
-      if (id !== null && inputIds.has(id)) {
-        throw new UsageError(
-          `${option} ${shown(path)} is the input ${
-            inputIds.get(id) === "-" ? "(stdin)" : shown(inputIds.get(id)!)
-          }: writing it would destroy it; choose another file`,
-        );
-      }
       // Two outputs into one terminal or /dev/null harm nothing.
       if (info?.isCharDevice !== true) {
         const key = id ?? realDir(path);

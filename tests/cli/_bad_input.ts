@@ -135,8 +135,10 @@ export function digest(b: Uint8Array): string {
 // ---------------------------------------------------------------------------
 // Input makers.
 
+/** Copies `from` to a new file `to` that its owner may write, whatever the mode of `from` (a checkout may be read-only). */
 export function copy(from: string, to: string) {
   Deno.copyFileSync(from, to);
+  Deno.chmodSync(to, 0o644);
 }
 
 export const CRC_TABLE = (() => {

@@ -57,6 +57,27 @@ const ROWS: Row[] = [
     stderr: /--html \.\/t\.trace is the input t\.trace/,
   },
   {
+    name: "a read-only input named as the output is refused as the input",
+    setup: ({ dir }) => {
+      copy(LEAK, `${dir}/t.trace`);
+      Deno.chmodSync(`${dir}/t.trace`, 0o444);
+    },
+    args: ["analyze", "t.trace", "--pprof", "t.trace"],
+    code: 2,
+    stderr: /--pprof t\.trace is the input t\.trace/,
+  },
+  {
+    name:
+      "a read-only input given on stdin and named as the output is refused as the input",
+    setup: ({ dir }) => {
+      copy(LEAK, `${dir}/t.trace`);
+      Deno.chmodSync(`${dir}/t.trace`, 0o444);
+    },
+    shell: `$AT analyze - --html t.trace < t.trace`,
+    code: 2,
+    stderr: /--html t\.trace is the input \(stdin\)/,
+  },
+  {
     name: "two outputs on one path are refused",
     setup: ({ dir }) => copy(LEAK, `${dir}/t.trace`),
     args: ["analyze", "t.trace", "--pprof", "o", "--folded", "./o"],
