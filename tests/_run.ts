@@ -14,6 +14,29 @@ export interface Ran {
 /** Repository root. */
 export const ROOT: string = new URL("../", import.meta.url).pathname;
 
+/**
+ * The variables alloctrace reads (main.ts's --allow-env list). A command a
+ * test runs gets none of them from the environment the suite runs in (a CI
+ * box or a shell may export NO_COLOR, TERM=dumb, GOGC or ALLOCTRACE_DEBUG=1,
+ * and the outputs would then differ): a test sets those it means.
+ */
+export const TOOL_ENV: readonly string[] = [
+  "GODEBUG",
+  "GOGC",
+  "ALLOCTRACE_DEBUG",
+  "NO_COLOR",
+  "TERM",
+];
+
+/** This process's environment without {@link TOOL_ENV}, then `env` on top. */
+export function childEnv(
+  env: Record<string, string> = {},
+): Record<string, string> {
+  const out = Deno.env.toObject();
+  for (const name of TOOL_ENV) delete out[name];
+  return { ...out, ...env };
+}
+
 /** Runs a command to completion. */
 export async function run(
   cmd: string,
@@ -27,7 +50,8 @@ export async function run(
   const child = new Deno.Command(cmd, {
     args,
     cwd: opts.cwd ?? ROOT,
-    env: opts.env,
+    clearEnv: true,
+    env: childEnv(opts.env),
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

@@ -21,7 +21,7 @@
  * @module
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { ROOT } from "../_run.ts";
+import { childEnv, ROOT } from "../_run.ts";
 import { GO119 } from "../_testdata.ts";
 import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
 import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
@@ -393,7 +393,7 @@ async function runRow(
   row: Row,
   dir: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: Record<string, string> = { NO_COLOR: "1", ...row.env };
+  const env = childEnv({ NO_COLOR: "1", ...row.env });
   if (row.nobody) {
     const n = nobodyCopy();
     // The case's directory belongs to nobody, except what the row made root's.
@@ -409,6 +409,7 @@ async function runRow(
           `${at} ${row.args!.map((a) => `'${a}'`).join(" ")}`,
       ],
       cwd: dir,
+      clearEnv: true,
       env,
       stdin: "null",
       stdout: "piped",
@@ -425,6 +426,7 @@ async function runRow(
     ? new Deno.Command("bash", {
       args: ["-c", row.shell.replaceAll("$AT", AT)],
       cwd: dir,
+      clearEnv: true,
       env,
       stdin: "null",
       stdout: "piped",
@@ -433,6 +435,7 @@ async function runRow(
     : new Deno.Command(Deno.execPath(), {
       args: ["run", ...(row.perms ?? ["-A"]), `${ROOT}main.ts`, ...row.args!],
       cwd: dir,
+      clearEnv: true,
       env,
       stdin: row.stdinFile === undefined ? "null" : "piped",
       stdout: "piped",

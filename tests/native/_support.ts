@@ -6,7 +6,7 @@
  * @module
  */
 import { assertEquals } from "../_assert.ts";
-import { ROOT, run } from "../_run.ts";
+import { childEnv, ROOT, run } from "../_run.ts";
 import { type NativeEvent, traceNative } from "../../lib/native/tracer.ts";
 
 /** Whether `cmd --version` runs. */
@@ -156,6 +156,8 @@ export function nativeCommand(
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts", "native", ...args],
     cwd: ROOT,
+    clearEnv: true,
+    env: childEnv(),
     stdout,
     stderr,
   });

@@ -7,7 +7,7 @@
  * what the terminal received through a small VT100 screen.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { ROOT } from "../_run.ts";
+import { childEnv, ROOT } from "../_run.ts";
 import { compile, dir, skip, tool } from "./_support.ts";
 
 /** A screen of `rows` × `cols` cells with the VT100 controls the tool and the tests use. */
@@ -134,11 +134,12 @@ Deno.test({
     const rows = 24;
     const cols = 200;
     const cmd =
-      `stty rows ${rows} cols ${cols}; ${Deno.execPath()} run -A main.ts native --top 1 -- ${bin} ${stop} ${count}`;
+      `stty rows ${rows} cols ${cols}; "${Deno.execPath()}" run -A main.ts native --top 1 -- ${bin} ${stop} ${count}`;
     const child = new Deno.Command("script", {
       args: ["-qec", cmd, "/dev/null"],
       cwd: ROOT,
-      env: { TERM: "xterm" },
+      clearEnv: true,
+      env: childEnv({ TERM: "xterm" }),
       stdin: "null",
       stdout: "piped",
       stderr: "null",

@@ -36,7 +36,7 @@ Deno.test({
   async fn() {
     const bin = await compile("slow", SLOW);
     const traced = (flags: string[]) =>
-      `stty rows 24 cols 120; ${Deno.execPath()} run -A main.ts native ${
+      `stty rows 24 cols 120; "${Deno.execPath()}" run -A main.ts native ${
         flags.join(" ")
       } -- ${bin} 20`;
     const onTty = (flags: string[]) =>
