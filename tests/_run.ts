@@ -4,6 +4,8 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
+
 /** What a finished command printed and returned. */
 export interface Ran {
   code: number;
@@ -12,7 +14,7 @@ export interface Ran {
 }
 
 /** Repository root. */
-export const ROOT: string = new URL("../", import.meta.url).pathname;
+export const ROOT: string = fileURLToPath(new URL("../", import.meta.url));
 
 /**
  * The variables alloctrace reads (main.ts's --allow-env list). A command a

@@ -6,9 +6,11 @@
  * what they need as narrow interfaces declared beside them, not `Runtime`).
  * mod.ts, the library's entry, has no FFI (lib/native) in its graph.
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertTrue } from "./_assert.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+const ROOT_URL = new URL("../", import.meta.url);
+const ROOT = fileURLToPath(ROOT_URL);
 const FLOOR: Record<string, number> = {
   cli: 4,
   report: 3,
@@ -48,8 +50,8 @@ function _imports(file: string): Edge[] {
       /^\s*(?:import|export)\s+(type\s+)?[^;]*?from\s+"(\.[^"]+)"/gm,
     )
   ) {
-    const to = new URL(m[2], `file://${ROOT}${file}`).pathname.slice(
-      ROOT.length,
+    const to = new URL(m[2], new URL(file, ROOT_URL)).href.slice(
+      ROOT_URL.href.length,
     );
     out.push({ to, typeOnly: m[1] !== undefined });
   }

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { childEnv, ROOT } from "../_run.ts";
 import { GO119 } from "../_testdata.ts";
@@ -28,7 +29,7 @@ import { TraceAnalyzer } from "../../lib/trace/analyze.ts";
 import { StackTable } from "../../lib/trace/events.ts";
 import { concat, deflateRaw } from "../_bytes.ts";
 
-export const SHARED = GO119.pathname;
+export const SHARED = fileURLToPath(GO119);
 export const LEAK = `${SHARED}leak-n300.trace`;
 export const BT = `${SHARED}binarytrees-d6.trace.gz`;
 /** Counts of the clean inputs (tests/cli/analyze_test.ts pins them too). */

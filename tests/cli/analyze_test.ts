@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { alloctrace, run, withTempDir } from "../_run.ts";
 import { readPprof } from "../../mod.ts";
@@ -8,7 +9,7 @@ import { open, watchedPage } from "../report/_browser.ts";
 
 const GO = await findGo();
 
-const SHARED = GO119.pathname;
+const SHARED = fileURLToPath(GO119);
 const READ = ["--allow-env", "--allow-read", "--allow-write"];
 
 Deno.test("analyze: a real trace, text and JSON, with an exact pprof and folded stacks", async () => {

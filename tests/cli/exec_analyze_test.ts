@@ -7,12 +7,13 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { concat, gzipBytes } from "../_bytes.ts";
 import { alloctrace, run, withTempDir } from "../_run.ts";
 import { corpusTrace } from "../_exectrace.ts";
 
-const DIR = new URL("../testdata/go1.23/", import.meta.url).pathname;
+const DIR = fileURLToPath(new URL("../testdata/go1.23/", import.meta.url));
 const READ = ["--allow-env", "--allow-read", "--allow-write"];
 const GO123 = "/usr/lib/go-1.23/bin/go";
 

@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { alloctrace, withTempDir } from "../_run.ts";
 import { GO119, GO122 } from "../_testdata.ts";
@@ -29,9 +30,13 @@ function foldedMap(text: string): Map<string, number> {
 
 for (
   const [name, trace, go] of [
-    ["go1.19 leak", `${GO119.pathname}leak-n300.trace`, "go1.19"],
-    ["go1.22 leak", `${GO122.pathname}leak-n300.trace`, "go1.22"],
-    ["go1.19 temporaries", `${GO119.pathname}temporaries-n40.trace`, "go1.19"],
+    ["go1.19 leak", `${fileURLToPath(GO119)}leak-n300.trace`, "go1.19"],
+    ["go1.22 leak", `${fileURLToPath(GO122)}leak-n300.trace`, "go1.22"],
+    [
+      "go1.19 temporaries",
+      `${fileURLToPath(GO119)}temporaries-n40.trace`,
+      "go1.19",
+    ],
   ]
 ) {
   // Objects always; bytes too where no allocation header makes the traced

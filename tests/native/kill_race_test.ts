@@ -4,10 +4,11 @@
  * fork event (that child waited, stopped and traced, for ever, and the
  * trace with it: `native` never exited).
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals } from "../_assert.ts";
 import { compile, dir, skip, trace } from "./_support.ts";
 
-const main = new URL("../../main.ts", import.meta.url).pathname;
+const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 // Eight shells forking /bin/true (bounded: a child left stopped resumes
 // when its tracer dies, and ends).

@@ -6,6 +6,7 @@
  * timeline on wall time with one mark per GC cycle, the type tables and
  * their stacks; no console error, no request; a screenshot is saved.
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { findChromium } from "../_cdp.ts";
 import { alloctrace, withTempDir } from "../_run.ts";
@@ -40,8 +41,9 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await withTempDir(async (dir) => {
-      const trace = new URL("../testdata/go1.23/leak.trace.gz", import.meta.url)
-        .pathname;
+      const trace = fileURLToPath(
+        new URL("../testdata/go1.23/leak.trace.gz", import.meta.url),
+      );
       const perms = ["--allow-env", "--allow-read", `--allow-write=${dir}`];
       const j = await alloctrace(["analyze", trace, "--json"], perms);
       assertEquals(j.code, 0, j.stderr);
@@ -269,9 +271,9 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await withTempDir(async (dir) => {
-      const trace =
-        new URL("../testdata/go1.23/churn.trace.gz", import.meta.url)
-          .pathname;
+      const trace = fileURLToPath(
+        new URL("../testdata/go1.23/churn.trace.gz", import.meta.url),
+      );
       const perms = ["--allow-env", "--allow-read", `--allow-write=${dir}`];
       const j = await alloctrace(["analyze", trace, "--json"], perms);
       assertEquals(j.code, 0, j.stderr);

@@ -10,6 +10,7 @@
  * in both directions and draws stacks only in A; no console errors, no
  * network requests; screenshots are saved.
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { findChromium } from "../_cdp.ts";
 import { open, screenshot, setSelect, watchedPage } from "./_browser.ts";
@@ -191,7 +192,7 @@ Deno.test({
       await screenshot(page, "report");
 
       // analyze of a real Go trace: sites and stacks with file:line, timeline by bytes allocated.
-      const trace = `${GO119.pathname}leak-n300.trace`;
+      const trace = `${fileURLToPath(GO119)}leak-n300.trace`;
       const a = await alloctrace(
         ["analyze", trace, "--html", `${dir}/analyze.html`],
         perms,
@@ -220,7 +221,7 @@ Deno.test({
       const d = await alloctrace([
         "diff",
         trace,
-        `${GO119.pathname}temporaries-n40.trace`,
+        `${fileURLToPath(GO119)}temporaries-n40.trace`,
         "--html",
         `${dir}/diff.html`,
       ], perms);

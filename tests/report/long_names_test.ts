@@ -4,6 +4,7 @@
  * 200 KB function name (C++ templates run to kilobytes) at a hundred points
  * made a 130 KB page 21 MB. The hover still names the sites (html_test).
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { findChromium } from "../_cdp.ts";
 import { open, screenshot, setViewport, watchedPage } from "./_browser.ts";
@@ -20,8 +21,9 @@ if (chromium === null) {
 Deno.test("HTML report: a long site name is in the page a few times, not once per timeline point", async () => {
   await withTempDir(async (dir) => {
     const name = `main.${"X".repeat(100_000)}`;
-    const trace = (await Deno.readTextFile(`${GO119.pathname}leak-n300.trace`))
-      .replaceAll("main.makePayload(", `${name}(`);
+    const trace =
+      (await Deno.readTextFile(`${fileURLToPath(GO119)}leak-n300.trace`))
+        .replaceAll("main.makePayload(", `${name}(`);
     await Deno.writeTextFile(`${dir}/long.trace`, trace);
     const r = await alloctrace(
       ["analyze", `${dir}/long.trace`, "--html", `${dir}/r.html`, "--json"],
@@ -51,7 +53,7 @@ Deno.test({
     const name = `main.${"Template<Y>::".repeat(1500)}make`;
     await withTempDir(async (dir) => {
       const trace =
-        (await Deno.readTextFile(`${GO119.pathname}leak-n300.trace`))
+        (await Deno.readTextFile(`${fileURLToPath(GO119)}leak-n300.trace`))
           .replaceAll("main.makePayload(", `${name}(`);
       await Deno.writeTextFile(`${dir}/long.trace`, trace);
       const r = await alloctrace(

@@ -4,6 +4,7 @@
  * and the HTML report's totals (its summary and its flame graph's root),
  * all exact; the sampled heap profile is labelled with its rate.
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { alloctrace, withTempDir } from "../_run.ts";
 import { GO119, startupOf } from "../_testdata.ts";
@@ -106,7 +107,7 @@ Deno.test("run: summary, exact site table, JSON and HTML report agree", async ()
 
 Deno.test("analyze: summary, site table, JSON and HTML report agree", async () => {
   await withTempDir(async (dir) => {
-    const trace = `${GO119.pathname}leak-n300.trace`;
+    const trace = `${fileURLToPath(GO119)}leak-n300.trace`;
     const t = await alloctrace(
       ["analyze", trace, "--top", "1000", "--html", `${dir}/a.html`],
       RW(dir),
@@ -205,8 +206,9 @@ Deno.test("run: allocations/frees lines are the exact (traced) figures; tiny all
 
 Deno.test("analyze a Go 1.23 execution trace: the HTML report labels the objects that existed before tracing with the terminal's figures, and lists the same leak candidates", async () => {
   await withTempDir(async (dir) => {
-    const trace = new URL("../testdata/go1.23/leak.trace.gz", import.meta.url)
-      .pathname;
+    const trace = fileURLToPath(
+      new URL("../testdata/go1.23/leak.trace.gz", import.meta.url),
+    );
     const j = await alloctrace(["analyze", trace, "--json"], RW(dir));
     assertEquals(j.code, 0, j.stderr);
     const doc = JSON.parse(j.stdout);

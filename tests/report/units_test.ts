@@ -4,6 +4,7 @@
  * (summary line, call tree), in the HTML report as Chromium shows it, in
  * what the JSON's numbers format to, and as `go tool pprof` prints it.
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { findChromium } from "../_cdp.ts";
 import { alloctrace, run, withTempDir } from "../_run.ts";
@@ -112,7 +113,7 @@ Deno.test({
   ignore: GO === null,
   async fn() {
     await withTempDir(async (dir) => {
-      const trace = `${GO119.pathname}leak-n300.trace`;
+      const trace = `${fileURLToPath(GO119)}leak-n300.trace`;
       const perms = ["--allow-env", "--allow-read", `--allow-write=${dir}`];
       const a = await alloctrace(
         ["analyze", trace, "--json", "--pprof", `${dir}/p.pb.gz`],

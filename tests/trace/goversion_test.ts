@@ -3,6 +3,7 @@
  * and on the simulator's golden traces, and the warning when size classes
  * are computed under another version's rules (through the CLI).
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { GO119, GO122, parseShared } from "../_testdata.ts";
 import { alloctrace } from "../_run.ts";
@@ -25,7 +26,7 @@ for (
     [GOLDEN, "go1.2-seed-leak-n8.trace", "go1.2-seed"],
   ] as const
 ) {
-  Deno.test(`goversion: ${name} of ${dir.pathname.split("/").at(-2)} is ${want}`, async () => {
+  Deno.test(`goversion: ${name} of ${fileURLToPath(dir).split("/").at(-2)} is ${want}`, async () => {
     const { parser } = await parseShared(name, dir);
     const g = detectGoVersion(parser.stats, parser.stacks);
     assertEquals(g.version, want, g.evidence.join("; "));
@@ -74,7 +75,7 @@ for (
 ) {
   Deno.test(`analyze ${name} (Go 1.22): names go1.22, no warning, size classes with the header`, async () => {
     const r = await alloctrace(
-      ["analyze", `${GO122.pathname}${name}`, "--json"],
+      ["analyze", `${fileURLToPath(GO122)}${name}`, "--json"],
       READ,
     );
     assertEquals(r.code, 0, r.stderr);
@@ -99,7 +100,7 @@ for (
 }
 
 Deno.test("analyze: a Go 1.22 trace under go1.19's size-class rules warns once, naming go1.22; the text names the version", async () => {
-  const trace = `${GO122.pathname}allocheaders.trace`;
+  const trace = `${fileURLToPath(GO122)}allocheaders.trace`;
   const r = await alloctrace(["analyze", trace, "--go", "go1.19"], READ);
   assertEquals(r.code, 0, r.stderr);
   assertEquals(
@@ -112,7 +113,7 @@ Deno.test("analyze: a Go 1.22 trace under go1.19's size-class rules warns once, 
   assertIncludes(d.stdout, "\ngo version    go1.22 (");
   assertTrue(/\n\s+576\s+8\s+4,608\s+9\.7%\n/.test(d.stdout), d.stdout);
   const old = await alloctrace(
-    ["analyze", `${GO119.pathname}leak-n300.trace`],
+    ["analyze", `${fileURLToPath(GO119)}leak-n300.trace`],
     READ,
   );
   assertEquals(old.stderr, "");
@@ -121,7 +122,7 @@ Deno.test("analyze: a Go 1.22 trace under go1.19's size-class rules warns once, 
 
 Deno.test("replay: a Go 1.22 trace replayed on go1.19 warns that its figures follow go1.19's rules", async () => {
   const r = await alloctrace(
-    ["replay", `${GO122.pathname}leak-n300.trace`, "--go", "go1.19"],
+    ["replay", `${fileURLToPath(GO122)}leak-n300.trace`, "--go", "go1.19"],
     READ,
   );
   assertEquals(r.code, 0, r.stderr);
@@ -131,7 +132,7 @@ Deno.test("replay: a Go 1.22 trace replayed on go1.19 warns that its figures fol
     "alloctrace: warning: the replay's size classes, fragmentation and GC pacing follow go1.19's rules, but the trace comes from go1.22",
   );
   const same = await alloctrace(
-    ["replay", `${GO119.pathname}leak-n300.trace`],
+    ["replay", `${fileURLToPath(GO119)}leak-n300.trace`],
     READ,
   );
   assertEquals(same.stderr, "");

@@ -3,6 +3,7 @@
  * against them (scripts/_real_runs.ts), which scripts/fidelity_compare.ts
  * and fidelity_traced_test share.
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertTrue } from "../_assert.ts";
 import {
   committedGCTraces,
@@ -177,8 +178,9 @@ Deno.test("fidelity runs: a trace's runtime frames keep their file:line and offs
 // Before, --help and unknown flags were ignored: the script built the
 // programs and ran real Go for minutes, then printed a comparison.
 Deno.test("fidelity_compare.ts: --help prints its usage and exits 0 without running Go; an unknown flag is one line and exit 2", async () => {
-  const script = new URL("../../scripts/fidelity_compare.ts", import.meta.url)
-    .pathname;
+  const script = fileURLToPath(
+    new URL("../../scripts/fidelity_compare.ts", import.meta.url),
+  );
   const run = async (...args: string[]) => {
     const o = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--no-lock", script, ...args],
