@@ -278,7 +278,7 @@ const ROWS: Row[] = [
     name: "as nobody: --folded /dev/stdout goes into the pipe",
     needs: nobodyOk,
     nobody: true,
-    shell: `$AT analyze ${LEAK} --folded /dev/stdout | cat`,
+    shell: `$AT analyze "${LEAK}" --folded /dev/stdout | cat`,
     code: 0,
     stderr: "",
     check: (_, { stdout }) =>
@@ -426,7 +426,8 @@ const ROWS: Row[] = [
         .outputSync();
       assertTrue(r.success);
     },
-    shell: `(cat fifo > got.txt &) ; $AT analyze ${LEAK} --folded fifo --json`,
+    shell:
+      `(cat fifo > got.txt &) ; $AT analyze "${LEAK}" --folded fifo --json`,
     code: 0,
     stderr: "",
     counts: LEAK_COUNTS,
@@ -445,7 +446,7 @@ const ROWS: Row[] = [
   },
   {
     name: "--folded /dev/stdout goes into the pipe, without the summary",
-    shell: `$AT analyze ${LEAK} --folded /dev/stdout | cat`,
+    shell: `$AT analyze "${LEAK}" --folded /dev/stdout | cat`,
     code: 0,
     stderr: "",
     check: (_, { stdout }) => {
@@ -655,7 +656,7 @@ const ROWS: Row[] = [
     name:
       "SIGINT started ignored (trap '' INT, a background job) stays ignored: analyze - reads stdin to its end",
     shell:
-      `{ sleep 3; cat ${LEAK}; } | (trap '' INT; exec $AT analyze - --json) & pid=$!; sleep 1.5; kill -INT $pid; wait $pid`,
+      `{ sleep 3; cat "${LEAK}"; } | (trap '' INT; exec $AT analyze - --json) & pid=$!; sleep 1.5; kill -INT $pid; wait $pid`,
     code: 0,
     stderr: "",
     counts: LEAK_COUNTS,
@@ -685,7 +686,7 @@ const ROWS: Row[] = [
   {
     name: "analyze into a closed pipe exits quietly",
     shell:
-      `$AT analyze ${BT} --stacks --top 1000 | head -1 >/dev/null; exit \${PIPESTATUS[0]}`,
+      `$AT analyze "${BT}" --stacks --top 1000 | head -1 >/dev/null; exit \${PIPESTATUS[0]}`,
     code: 0,
     stderr: "",
   },
@@ -696,15 +697,17 @@ const ROWS: Row[] = [
     "workloads --json",
     "run leak --n 300 --json",
     "run --help",
-    `analyze ${LEAK} --json`,
-    `analyze ${LEAK} --folded -`,
-    `analyze ${ROOT}tests/testdata/go1.23/leak.trace.gz`,
-    `replay ${LEAK}`,
-    `replay ${LEAK} --folded -`,
-    `diff ${LEAK} ${BT}`,
-    `diff ${LEAK} ${BT} --json`,
+    `analyze "${LEAK}" --json`,
+    `analyze "${LEAK}" --folded -`,
+    `analyze "${ROOT}tests/testdata/go1.23/leak.trace.gz"`,
+    `replay "${LEAK}"`,
+    `replay "${LEAK}" --folded -`,
+    `diff "${LEAK}" "${BT}"`,
+    `diff "${LEAK}" "${BT}" --json`,
   ].map((cmd): Row => ({
-    name: `${cmd.replaceAll(SHARED, "")} into a closed pipe exits quietly`,
+    name: `${
+      cmd.replaceAll(SHARED, "").replaceAll('"', "")
+    } into a closed pipe exits quietly`,
     shell: `$AT ${cmd} | true; exit \${PIPESTATUS[0]}`,
     code: 0,
     stderr: "",

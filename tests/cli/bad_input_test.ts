@@ -181,9 +181,9 @@ const ROWS: Row[] = [
     },
   },
   ...([
-    ["analyze", `$AT analyze ${LEAK} > /dev/full`],
+    ["analyze", `$AT analyze "${LEAK}" > /dev/full`],
     ["run", `$AT run leak --n 20 > /dev/full`],
-    ["analyze --json", `$AT analyze ${LEAK} --json > /dev/full`],
+    ["analyze --json", `$AT analyze "${LEAK}" --json > /dev/full`],
   ] as const).map(([what, shell]): Row => ({
     // Found trying it as a new user: the line said only "No space left on
     // device (os error 28)", naming no file.

@@ -149,7 +149,7 @@ const ROWS: Row[] = [
     } with the README's minimal permissions asks for nothing`,
     needs: () => hasTool("script"),
     shell: `timeout 30 script -qec '"${Deno.execPath()}" run ${
-      args[0] === "analyze" ? `--allow-read=${LEAK}` : ""
+      args[0] === "analyze" ? `--allow-read="${LEAK}"` : ""
     } "${ROOT}main.ts" ${args.join(" ")}' /dev/null`,
     code: 0,
     stderr: "",
