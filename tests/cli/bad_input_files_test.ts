@@ -35,6 +35,13 @@ const escTrace = ({ dir }: { dir: string }) =>
     ),
   );
 
+/** A workload script allocating 10 objects of main.T at main.go:10. */
+const SCRIPT10 = `export default function (rt) {
+  const t = rt.types.define("main.T", { size: 64, pointers: [0] });
+  rt.call("main.main", "main.go", 10, () => { for (let i = 0; i < 10; i++) rt.newobject(t); });
+}
+`;
+
 /** A C program leaking 1000 blocks, and one running it from a memfd. */
 function memfdSetup({ dir }: { dir: string }): void {
   Deno.writeTextFileSync(
@@ -191,6 +198,48 @@ const ROWS: Row[] = [
       assertTrue(!stdout.includes("\x1b[2J"), stdout);
       assertTrue(stdout.startsWith('workload      "./s\\u001b[2J.ts"'), stdout);
     },
+  },
+  // Found emulating CI from a checkout under an odd path: the script's path
+  // went into a file:// URL as text, so a '#' or '?' (in its name or in the
+  // working directory's) cut the URL there, and '%41' was read as 'A': it
+  // loaded another file. Each script here allocates 10 objects at main.go:10.
+  ...[
+    ["a script in a directory named 'a #1'", "a #1", "./a #1/w.ts"],
+    ["a script in a directory named 'a?b'", "a?b", "./a?b/w.ts"],
+    [
+      "a script in a directory named 'p%41' (a 'pA' beside it)",
+      "p%41",
+      "./p%41/w.ts",
+    ],
+    [
+      "a script by its absolute path under 'q #%41'",
+      "q #%41",
+      "ABS/q #%41/w.ts",
+    ],
+  ].map(([what, sub, arg]): Row => ({
+    name: `run of ${what}: the script itself runs`,
+    setup: ({ dir }) => {
+      Deno.mkdirSync(`${dir}/${sub}`);
+      Deno.writeTextFileSync(`${dir}/${sub}/w.ts`, SCRIPT10);
+      Deno.mkdirSync(`${dir}/pA`);
+      Deno.writeTextFileSync(`${dir}/pA/w.ts`, 'throw new Error("pA/w.ts");\n');
+    },
+    shell: `$AT run "${arg.replace("ABS", "$PWD")}" --json`,
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) => assertEquals(JSON.parse(stdout).memstats.Mallocs, 10),
+  })),
+  {
+    name:
+      "run of a script from a working directory named 'w #1': the script itself runs",
+    setup: ({ dir }) => {
+      Deno.mkdirSync(`${dir}/w #1`);
+      Deno.writeTextFileSync(`${dir}/w #1/w.ts`, SCRIPT10);
+    },
+    shell: `cd "w #1" && $AT run ./w.ts --json`,
+    code: 0,
+    stderr: "",
+    check: (_, { stdout }) => assertEquals(JSON.parse(stdout).memstats.Mallocs, 10),
   },
   {
     name:
