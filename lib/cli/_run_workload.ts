@@ -5,6 +5,8 @@
  * @module
  */
 
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { waitingOn } from "./_stall.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { findWorkload, WORKLOADS } from "../workload/registry.ts";
@@ -135,9 +137,11 @@ async function _loadScript(
   name: string,
   sargs: string[],
 ): Promise<(rt: Runtime) => Promise<void>> {
+  // A path is escaped into its URL ('#', '?', '%' and spaces are a file
+  // name's characters, not the URL's fragment, query or escapes).
   const url = /^(https?|file):\/\//.test(name)
     ? name
-    : new URL(name, `file://${Deno.cwd()}/`).href;
+    : pathToFileURL(resolve(Deno.cwd(), name)).href;
   let fn: ScriptWorkload;
   try {
     fn = await loadScriptWorkload(url);
