@@ -227,7 +227,8 @@ const ROWS: Row[] = [
     shell: `$AT run "${arg.replace("ABS", "$PWD")}" --json`,
     code: 0,
     stderr: "",
-    check: (_, { stdout }) => assertEquals(JSON.parse(stdout).memstats.Mallocs, 10),
+    check: (_, { stdout }) =>
+      assertEquals(JSON.parse(stdout).memstats.Mallocs, 10),
   })),
   {
     name:
@@ -239,7 +240,8 @@ const ROWS: Row[] = [
     shell: `cd "w #1" && $AT run ./w.ts --json`,
     code: 0,
     stderr: "",
-    check: (_, { stdout }) => assertEquals(JSON.parse(stdout).memstats.Mallocs, 10),
+    check: (_, { stdout }) =>
+      assertEquals(JSON.parse(stdout).memstats.Mallocs, 10),
   },
   {
     name:

@@ -225,6 +225,23 @@ const ROWS: Row[] = [
     check: ({ dir }) =>
       assertEquals(Deno.statSync(`${dir}/p.txt`).mode! & 0o777, 0o640),
   },
+  // Found running the suite under umask 077: the replacement was made with
+  // the old file's mode through open(), which the umask masks (0640 became
+  // 0600).
+  {
+    name: "replacing a file keeps its mode under umask 077",
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/p.txt`, "old\n");
+      Deno.chmodSync(`${dir}/p.txt`, 0o664);
+    },
+    shell: `umask 077; $AT analyze "${LEAK}" --folded p.txt --json`,
+    code: 0,
+    stderr: "",
+    counts: LEAK_COUNTS,
+    changes: ["p.txt"],
+    check: ({ dir }) =>
+      assertEquals(Deno.statSync(`${dir}/p.txt`).mode! & 0o777, 0o664),
+  },
   {
     name:
       "planted temporary names (symlinks to a root-only file at every .NAME.tmp-PID) change nothing",
@@ -307,7 +324,12 @@ const ROWS: Row[] = [
       "as nobody: an output in a directory it cannot write fails before reading",
     needs: nobodyOk,
     nobody: true,
-    setup: ({ dir }) => Deno.mkdirSync(`${dir}/ro`, { mode: 0o755 }),
+    // (chmod: mkdir's mode is masked by the umask, and under 077 the
+    // directory was one nobody could not even enter.)
+    setup: ({ dir }) => {
+      Deno.mkdirSync(`${dir}/ro`);
+      Deno.chmodSync(`${dir}/ro`, 0o755);
+    },
     args: ["analyze", LEAK, "--pprof", "ro/p.pb.gz"],
     code: 2,
     stderr:
