@@ -187,7 +187,7 @@ export function openOutput(path: string): OutputStream {
       ? Deno.openSync(r.target, { write: true })
       // createNew is O_CREAT|O_EXCL: a symlink or file planted at the name
       // makes this fail rather than being followed or truncated.
-      : Deno.openSync(tmp, { write: true, createNew: true, mode: r.mode });
+      : _createTemp(tmp, r.mode);
   } catch (e) {
     throw writeError(path, e);
   }
@@ -233,6 +233,33 @@ export function openOutput(path: string): OutputStream {
       }
     },
   };
+}
+
+/**
+ * Creates the temporary `tmp` (O_CREAT|O_EXCL) with the replaced file's
+ * `mode` whatever the umask: open() masks its mode with it (under umask 077
+ * a 0664 file's replacement was 0600), so bits it took are put back.
+ */
+function _createTemp(tmp: string, mode: number | undefined): Deno.FsFile {
+  const file = Deno.openSync(tmp, { write: true, createNew: true, mode });
+  try {
+    const st = file.statSync();
+    if (mode !== undefined && (st.mode! & 0o7777) !== mode) {
+      // By name (Deno has no fchmod), once lstat shows the name is still the
+      // file just made, not a link put in its place.
+      const at = Deno.lstatSync(tmp);
+      if (at.isFile && at.ino === st.ino && at.dev === st.dev) {
+        Deno.chmodSync(tmp, mode);
+      }
+    }
+  } catch (e) {
+    file.close();
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* gone already */ }
+    throw e;
+  }
+  return file;
 }
 
 /** Writes `data` to `path` whole, or not at all (see {@link openOutput}). */
