@@ -13,7 +13,7 @@ import { traceInWorker } from "../native/in_worker.ts";
 import { ignoredAtStart } from "./_signals.ts";
 import { endOf } from "./_program_end.ts";
 import { linkageOf } from "../native/elf_linkage.ts";
-import { tgidOf } from "../native/proc_status.ts";
+import { commandOf, tgidOf } from "../native/proc_status.ts";
 import type { NativeSink } from "./_native_sink.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
 import { fmtBytes } from "../report/units.ts";
@@ -249,8 +249,11 @@ export async function nativeCommand(args: string[]): Promise<number> {
   if (duration > 0 && attachPid === undefined) {
     throw new UsageError("--duration goes with -p PID");
   }
-  // Attached, the report names the process.
-  const name = attachPid === undefined ? argv : [`pid ${attachPid}`];
+  // Attached, the report names the process by its executable and
+  // arguments, as it names a command it starts (its pid if it has none).
+  const name = attachPid === undefined
+    ? argv
+    : commandOf(attachPid) ?? [`pid ${attachPid}`];
   if (argv.length > 0 && argv[0] === "") {
     throw new UsageError("native needs a command: the command name is empty");
   }
