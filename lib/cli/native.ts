@@ -13,6 +13,7 @@ import { traceInWorker } from "../native/in_worker.ts";
 import { ignoredAtStart } from "./_signals.ts";
 import { endOf } from "./_program_end.ts";
 import { linkageOf } from "../native/elf_linkage.ts";
+import { notRunnable } from "../native/runnable.ts";
 import { commandOf, tgidOf } from "../native/proc_status.ts";
 import type { NativeSink } from "./_native_sink.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
@@ -304,6 +305,20 @@ export async function nativeCommand(args: string[]): Promise<number> {
     "--folded": values.folded,
     "--json": jsonPath,
   }, program === null ? [] : [program]) ?? null;
+  // A command that cannot run: one line of ours and the shell's exit code,
+  // before anything is written (the start-up shell would say it too: two
+  // lines, the second one ours).
+  const cannot = program === null
+    ? null
+    : notRunnable(argv[0], Deno.env.get("PATH"));
+  if (cannot !== null) {
+    console.error(
+      `alloctrace: cannot run ${
+        shown(argv[0])
+      }: ${cannot.reason} (exit code ${cannot.code})`,
+    );
+    return cannot.code;
+  }
   // Nothing of ours goes to stdout: it is the program's (see --json).
   for (
     const [option, path] of [
@@ -397,7 +412,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
     code = r.code;
     signal = r.signal;
     if (!r.started && !r.interrupted) {
-      // The shell said why (not found, permission denied) on stderr.
+      // Checked above, it changed since: the shell said why on stderr.
       console.error(
         `alloctrace: ${argv[0]} could not be started (exit code ${code})`,
       );

@@ -76,6 +76,7 @@ const LIBC_SYMBOLS = {
   mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   open: { parameters: ["buffer", "i32"], result: "i32" },
+  access: { parameters: ["buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   process_vm_readv: {
     parameters: ["i32", "buffer", "u64", "buffer", "u64", "u64"],

@@ -273,6 +273,44 @@ const ROWS: Row[] = [
     stderr:
       /^alloctrace: --pid 1: no call of process 1 in this trace \(.*\); --pid filters the processes traced, -p PID attaches to a running one$/,
   },
+  // --- native of a command that cannot run: one line of ours, the shell's
+  // exit codes (127 not found, 126 found but not runnable), nothing written -
+  {
+    name:
+      "native of a path that does not exist: one line (not the shell's and ours), exit 127, no output",
+    args: ["native", "--trace-out", "t.trace", "--", "./nonexist", "arg"],
+    code: 127,
+    stderr:
+      /^alloctrace: cannot run \.\/nonexist: no such file \(exit code 127\)$/,
+  },
+  {
+    name:
+      "native of a name on no directory of PATH: one line, exit 127, no output",
+    shell: `PATH="$PWD" $AT native --json j.json -- alloctrace-no-such-command`,
+    code: 127,
+    stderr:
+      /^alloctrace: cannot run alloctrace-no-such-command: not found in any directory of PATH \(exit code 127\)$/,
+  },
+  {
+    name: "native of a directory: one line, exit 126, no output",
+    setup: ({ dir }) => Deno.mkdirSync(`${dir}/sub`),
+    args: ["native", "--html", "h.html", "--", "./sub"],
+    code: 126,
+    stderr:
+      /^alloctrace: cannot run \.\/sub: it is a directory \(exit code 126\)$/,
+  },
+  {
+    name:
+      "native of a file with no execute permission (root too needs one x bit): one line, exit 126",
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/data`, "echo ran > ran\n");
+      Deno.chmodSync(`${dir}/data`, 0o644);
+    },
+    args: ["native", "--", "./data"],
+    code: 126,
+    stderr:
+      /^alloctrace: cannot run \.\/data: permission denied \(not executable here\) \(exit code 126\)$/,
+  },
   // --- native's outputs: checked like the other commands', before the run --
   {
     name:
