@@ -106,6 +106,27 @@ export function traceNative(argv: string[], opts: NativeOptions): number {
   }
 }
 
+/**
+ * Kills the threads `tids` and every other one the tracer holds stopped (a
+ * fork child whose first stop was waited for and not yet counted, or one
+ * held until its parent's fork event: not in the tracer's `alive`, and left
+ * in its ptrace stop until the tracer's thread ends, which for a library
+ * caller is never), then reaps what it can of them within ~1 s: each exit
+ * stop let run into the kill, each end taken.
+ */
+function killAll(c: Libc, t: Tracee, tids: number[]): void {
+  const left = new Set([...tids, ...t.stopped().keys()]);
+  for (const tid of left) c.kill(tid, 9);
+  for (let round = 0; round < 200 && left.size > 0; round++) {
+    for (const tid of left) {
+      const { tid: r, s } = t.wait(tid, WALL | WNOHANG);
+      if (r < 0 || (r === tid && (s & 0xff) !== 0x7f)) left.delete(tid);
+      else if (r === tid) t.cont(tid); // a stop on its way out
+    }
+    if (left.size > 0) c.usleep(5000);
+  }
+}
+
 // traceNative's body; `undo.fail` is set, once there are threads to let
 // go, to what leaves them as they should be if this throws.
 function _trace(
@@ -411,7 +432,7 @@ function _trace(
         threadExits,
         vforking: [...vforks.values()].map((v) => v[1]),
       }, release);
-    } else for (const tid of alive) c.kill(tid, 9);
+    } else killAll(c, t, [...alive, ...earlyStops]);
   };
   let exitCode = -1;
   if (attached) {
