@@ -1,30 +1,34 @@
 /**
  * The consumer of `alloctrace native`'s event batches, as they arrive:
- * new stacks symbolized (file:line, C++ names) once each, events fed to the
- * trace analyzer, the trace file written as it goes, and what only malloc
- * has measured (lifetimes in wall time and in bytes allocated between, a
- * power-of-two size histogram). It keeps the live blocks and the distinct
- * stacks, nothing per event.
+ * new stacks symbolized (file:line, C++ names) once each (_native_stacks.ts),
+ * events fed to the trace analyzer, the trace file written as it goes, and
+ * what only malloc has measured (lifetimes in wall time and in bytes
+ * allocated between, a power-of-two size histogram: _native_buckets.ts). It
+ * keeps the live blocks and the distinct stacks, nothing per event.
  *
  * @module
  */
 
-import {
-  type EventBatch,
-  FREE_KIND,
-  type NativeFrame,
-} from "../native/event.ts";
-import { type Resolved, symbolize } from "../native/symbolize.ts";
+import { type EventBatch, FREE_KIND } from "../native/event.ts";
 import { ByteWriter } from "../trace/byte_writer.ts";
 import { seedFrameLines, SeedPrinter } from "../trace/seed_printer.ts";
-import { type Frame, StackTable } from "../trace/events.ts";
+import type { Frame, StackTable } from "../trace/events.ts";
 import { siteName, TraceAnalyzer } from "../trace/analyze.ts";
 import type { SiteBy } from "../trace/sites.ts";
-import { grown, SlotColumns } from "../runtime/grow.ts";
+import { SlotColumns } from "../runtime/grow.ts";
+import {
+  BETWEEN_BUCKETS,
+  bucket5,
+  type NativeSiteLifetimes,
+  pow2Ceil,
+  type SizeBucket,
+  WALL_BUCKETS,
+} from "./_native_buckets.ts";
+import { NativeStacks } from "./_native_stacks.ts";
 
-/** The C and C++ runtime libraries: their frames are shown by module, not source file. */
-const ALLOCATOR_LIBS =
-  /\/(libc\.so|libc-[\d.]+\.so|ld-linux[^/]*\.so|libstdc\+\+\.so|libgcc_s\.so)/;
+// (The buckets' bounds as constants: bucket5 takes them as arguments.)
+const [W0, W1, W2, W3, W4] = WALL_BUCKETS;
+const [B0, B1, B2, B3, B4] = BETWEEN_BUCKETS;
 
 /** The stack given to allocations the sampler skipped. */
 const UNSAMPLED: Frame[] = [{
@@ -34,67 +38,6 @@ const UNSAMPLED: Frame[] = [{
   pc: 0,
   inlined: false,
 }];
-
-/** Upper bounds (ms) of the wall-time lifetime buckets (the last is open). */
-export const WALL_BUCKETS: readonly number[] = [1, 10, 100, 1000, 10000];
-/** Upper bounds (bytes) of the bytes-allocated-between buckets (the last is open). */
-export const BETWEEN_BUCKETS: readonly number[] = [
-  1 << 10,
-  1 << 14,
-  1 << 18,
-  1 << 22,
-  1 << 26,
-];
-
-/** What malloc's lifetimes look like at one site. */
-export interface NativeSiteLifetimes {
-  /** Site name (as the analyzer's). */
-  site: string;
-  /** Freed blocks by wall time between allocation and free ({@link WALL_BUCKETS}). */
-  wall: number[];
-  /** Freed blocks by bytes allocated in between ({@link BETWEEN_BUCKETS}). */
-  between: number[];
-  /** Of the blocks live at the end: the oldest's age in ms. */
-  oldestLiveMs: number;
-}
-
-/** One row of the power-of-two size histogram: sizes in (limit/2, limit]. */
-export interface SizeBucket {
-  /** Upper bound (a power of two; 0 for zero-byte requests). */
-  limit: number;
-  /** Allocations. */
-  count: number;
-  /** Bytes. */
-  bytes: number;
-}
-
-/** The power of two at or above `size` (0 for 0; a shift, not `**`, which V8 calls pow for). */
-function _pow2Ceil(size: number): number {
-  if (size <= 0) return 0;
-  if (size > 0x40000000) return 2 ** Math.ceil(Math.log2(size));
-  return size <= 1 ? 1 : 1 << (32 - Math.clz32(size - 1));
-}
-
-// The bucket of `v` among five bounds (the last bucket open), the bounds as
-// arguments: called per free with WALL_BUCKETS' and BETWEEN_BUCKETS', a
-// loop over one of the two arrays was not inlined (6% of the sink's time).
-// Every comparison is made (the bounds rise): in a chain of ?:, the first
-// block to live over 1 ms reached a comparison never made before, whose
-// missing type feedback threw away the sink loop's optimized code (a
-// deopt and a ~15 ms recompile, at a random point of a run).
-const [W0, W1, W2, W3, W4] = WALL_BUCKETS;
-const [B0, B1, B2, B3, B4] = BETWEEN_BUCKETS;
-function _bucket5(
-  v: number,
-  b0: number,
-  b1: number,
-  b2: number,
-  b3: number,
-  b4: number,
-): number {
-  return (v > b0 ? 1 : 0) + (v > b1 ? 1 : 0) + (v > b2 ? 1 : 0) +
-    (v > b3 ? 1 : 0) + (v > b4 ? 1 : 0);
-}
 
 /** Key spaces of process images (2^53 / 2^47). */
 const SPACES = 64;
@@ -135,8 +78,9 @@ export interface ProcessStats {
 
 /** Consumes batches; the analyses are read when the run is over. */
 export class NativeSink {
+  readonly #native = new NativeStacks();
   /** Interned symbolized stacks. */
-  readonly stacks: StackTable = new StackTable();
+  readonly stacks: StackTable = this.#native.table;
   /** Analysis of every event. */
   readonly analyzer: TraceAnalyzer;
   /** Analysis of the sampled allocations only (with a sampling rate). */
@@ -150,12 +94,6 @@ export class NativeSink {
   /** Frees by fork children of blocks they inherited (their parent's). */
   inheritedFrees = 0;
   readonly #o: SinkOptions;
-  readonly #resolved = new Map<string, Resolved>();
-  /**
-   * Tracer stack id (dense, from 0) → interned stack: an array, not a map
-   * (with stacks, one lookup per allocation).
-   */
-  #stackOf = new Int32Array(1024);
   // Live blocks, by the analyzer's slot (its live map is the only one);
   // `image`: the process image (see #imageSpace) that made the block.
   readonly #blocks = new SlotColumns({
@@ -255,7 +193,7 @@ export class NativeSink {
 
   /** Takes one batch. */
   async add(b: EventBatch): Promise<void> {
-    if (b.stacks.length > 0) await this.#internStacks(b.stacks);
+    if (b.stacks.length > 0) await this.#native.intern(b.stacks);
     this.#addEvents(b);
   }
 
@@ -273,7 +211,7 @@ export class NativeSink {
     const printer = this.#printer;
     const analyzer = this.analyzer;
     const sampledAnalyzer = this.sampledAnalyzer;
-    const stackOf = this.#stackOf;
+    const stackOf = this.#native.stackOf;
     // One event object of each kind, refilled (the analyzer keeps none).
     const free = this.#freeEvent;
     const alloc = this.#allocEvent;
@@ -350,8 +288,8 @@ export class NativeSink {
           sampledAnalyzer.add(free);
         }
         const lt = this.#lifetimeOf(stack);
-        lt.wall[_bucket5(time - lTime[slot], W0, W1, W2, W3, W4)]++;
-        lt.between[_bucket5(clock - lClock[slot], B0, B1, B2, B3, B4)]++;
+        lt.wall[bucket5(time - lTime[slot], W0, W1, W2, W3, W4)]++;
+        lt.between[bucket5(clock - lClock[slot], B0, B1, B2, B3, B4)]++;
         printer?.free(addr, size, this.#traceback(stack));
         continue;
       }
@@ -379,7 +317,7 @@ export class NativeSink {
         proc.allocs++;
         proc.allocBytes += size;
         proc.frees++;
-        const limit = _pow2Ceil(size);
+        const limit = pow2Ceil(size);
         let sb = this.#lastSize;
         if (sb === null || sb.limit !== limit) sb = this.#sizeOf(limit);
         sb.count++;
@@ -387,8 +325,8 @@ export class NativeSink {
         // Its lifetime: the two times apart, and its own bytes allocated
         // in between (a block's count from before its allocation).
         const lt = this.#lifetimeOf(stack);
-        lt.wall[_bucket5(freedAt - time, W0, W1, W2, W3, W4)]++;
-        lt.between[_bucket5(size, B0, B1, B2, B3, B4)]++;
+        lt.wall[bucket5(freedAt - time, W0, W1, W2, W3, W4)]++;
+        lt.between[bucket5(size, B0, B1, B2, B3, B4)]++;
         clock += size;
         if (printer !== null) {
           const tb = this.#traceback(stack);
@@ -443,7 +381,7 @@ export class NativeSink {
       proc.liveBytes += size;
       clock += size;
       live += size;
-      const limit = _pow2Ceil(size);
+      const limit = pow2Ceil(size);
       let sb = this.#lastSize;
       if (sb === null || sb.limit !== limit) sb = this.#sizeOf(limit);
       sb.count++;
@@ -631,50 +569,6 @@ export class NativeSink {
     }
     this.#lastLifetime = [stack, lt];
     return lt;
-  }
-
-  // Symbolizes the frames not seen before (one addr2line per module), then interns each stack.
-  async #internStacks(stacks: [number, NativeFrame[]][]): Promise<void> {
-    const fresh: NativeFrame[] = [];
-    for (const [, frames] of stacks) {
-      for (const f of frames) {
-        if (!this.#resolved.has(`${f.module}@${f.rel}`)) fresh.push(f);
-      }
-    }
-    if (fresh.length > 0) {
-      // The allocator's libraries are shown by module: names only.
-      const names = (m: string) => ALLOCATOR_LIBS.test(m);
-      for (const [k, v] of await symbolize(fresh, names)) {
-        this.#resolved.set(k, v);
-      }
-    }
-    for (const [id, frames] of stacks) {
-      if (id >= this.#stackOf.length) {
-        this.#stackOf = grown(this.#stackOf, Math.max(2 * id, 1024));
-      }
-      this.#stackOf[id] = this.stacks.intern(frames.flatMap((f) => {
-        const r = this.#resolved.get(`${f.module}@${f.rel}`);
-        const lib = ALLOCATOR_LIBS.test(f.module);
-        // The functions inlined at the PC come first, innermost first
-        // (as addr2line -i and heaptrack show them).
-        const inlined = lib ? [] : (r?.inlined ?? []).map((i) => ({
-          func: i.func,
-          file: i.file,
-          line: i.line,
-          pc: f.pc,
-          inlined: true,
-        }));
-        return [...inlined, {
-          func: r?.func ?? f.name,
-          file: lib ? f.module : r?.file ?? f.module,
-          // Shown by the library's path, not the source file: the
-          // source's line number would point nowhere in it.
-          line: lib ? 0 : r?.line ?? 0,
-          pc: f.pc,
-          inlined: false,
-        }];
-      }));
-    }
   }
 
   // The traceback lines of an interned stack, encoded once.

@@ -20,10 +20,10 @@ import {
 import {
   BETWEEN_BUCKETS,
   type NativeSiteLifetimes,
-  type ProcessStats,
   type SizeBucket,
   WALL_BUCKETS,
-} from "./_native_sink.ts";
+} from "./_native_buckets.ts";
+import type { ProcessStats } from "./_native_sink.ts";
 
 /** Everything the native report shows. */
 export interface NativeReport {

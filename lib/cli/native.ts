@@ -464,7 +464,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
   const processes = sink.processes();
   if (outputs) {
     // The page's lifetimes are the sink's, as the text's and JSON's.
-    const { BETWEEN_BUCKETS } = await import("./_native_sink.ts");
+    const { BETWEEN_BUCKETS } = await import("./_native_buckets.ts");
     const lifetimeBytes = {
       buckets: BETWEEN_BUCKETS,
       sites: new Map(sink.lifetimes().map((l) => [l.site, l.between])),
