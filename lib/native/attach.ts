@@ -364,8 +364,9 @@ const STEPS_OUT = 1 << 16;
  * drain back). A trap met there is handled as the tracing loop does (the
  * ring read: room made, slots freed; the stub retries, a busy slot with
  * the next one), and a stub's rdtsc fault (a program that turned the
- * counter off) by reading the counter. A signal of the program's met on
- * the way is kept for the detach (one per thread: another is lost).
+ * counter off) by reading the counter. The signals of the program's met
+ * on the way are kept, each with its siginfo, for the detach (it kept one
+ * per thread: a second one was lost).
  * Other threads' calls in flight (in the real malloc) need nothing: they
  * return through the common path, which the drained ring has room for.
  */
@@ -406,7 +407,7 @@ function _stepOutOfStubs(
         sig === SIGSEGV && th.clock !== undefined && mode.readsClock(at)
       ) {
         readCounterFor(t, tid, th.clock);
-      } else if (sig !== 0 && !stopped.get(tid)) stopped.set(tid, sig);
+      } else if (sig !== 0) t.keepSignal(tid, sig); // given at the detach
     }
   }
 }

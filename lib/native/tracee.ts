@@ -176,14 +176,23 @@ export class Tracee {
         return true;
       }
       // A signal delivered before the instruction ran (its rip unmoved).
-      const info = new Uint8Array(128);
-      this.#c.ptrace(PT.GETSIGINFO, BigInt(tid), 0n, ptrOf(info));
-      const held = this.#held.get(tid) ?? [];
-      // (The same standard signal twice is one, as pending it would be.)
-      if (sig >= 32 || !held.some((i) => i[0] === sig)) held.push(info);
-      this.#held.set(tid, held);
+      this.keepSignal(tid, sig);
     }
     return false;
+  }
+
+  /**
+   * Keeps the signal `sig` that `tid` is stopped to take (a
+   * signal-delivery stop: resumed with no signal, it would be lost), with
+   * its siginfo, for its next continue or detach; as many as come (the
+   * same standard signal twice is one, as pending it would be).
+   */
+  keepSignal(tid: number, sig: number): void {
+    const info = new Uint8Array(128);
+    this.#c.ptrace(PT.GETSIGINFO, BigInt(tid), 0n, ptrOf(info));
+    const held = this.#held.get(tid) ?? [];
+    if (sig >= 32 || !held.some((i) => i[0] === sig)) held.push(info);
+    this.#held.set(tid, held);
   }
 
   /**
