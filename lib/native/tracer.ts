@@ -405,6 +405,15 @@ function _trace(
     }
     t.cont(tid);
   };
+  // A process with no thread left: what its hooks hold (the ring's
+  // mapping) goes too, once what is left in it is read (a shared ring
+  // outlives it).
+  const closeIfLast = (proc: Proc) => {
+    if (proc.mode && ![...procOf.values()].includes(proc)) {
+      proc.mode.drain(false);
+      proc.mode.close();
+    }
+  };
   const execEmulation = new Map<number, ReturnType<typeof emulatorFor>>();
   // Threads past their exit stop: alive until reaped (a main thread that
   // ended first is reaped only with its whole process), never reached
@@ -512,12 +521,7 @@ function _trace(
       alive.delete(tid);
       exiting.delete(tid);
       procOf.delete(tid);
-      // Its last thread gone: what its hooks hold (the ring's mapping) too,
-      // once what is left in it is read (a shared ring outlives it).
-      if (proc?.mode && ![...procOf.values()].includes(proc)) {
-        proc.mode.drain(false);
-        proc.mode.close();
-      }
+      if (proc !== undefined) closeIfLast(proc);
       if (tid === pid) {
         exitCode = (s & 0x7f) === 0 ? sig : 128 + (s & 0x7f);
         if (opts.ended) opts.ended.signal = s & 0x7f;
@@ -580,6 +584,10 @@ function _trace(
         p = newProc(tid);
         procOf.set(tid, p);
         setPidOf(tid, tid);
+        // Its parent's last user, once the parent has died (killed while
+        // it waited for this exec): the parent's hooks go with it, as at a
+        // last thread's end (their view stayed mapped to the trace's end).
+        closeIfLast(proc);
       }
       // Its memory and maps are the exec'd thread's (the thread they were
       // reached through may have been another, now gone).
