@@ -21,10 +21,10 @@ import {
 // A thread re-execs the program after every 100,000 malloc/free pairs,
 // while the main thread allocates too, and argv[2] more threads, started
 // before it (seized before it, they are the threads its exec waits for us
-// to reap), sleep in a loop (they make no call: with four threads inside
-// the stubs, a detach can leave one to trap with no tracer, a limit of
-// its own in the README); writes its pid to argv[1] (the same pid after
-// each exec).
+// to reap), allocate in a loop with a pause (so that the detach meets
+// threads inside the stubs too: it steps them out, attach.ts
+// _stepOutOfStubs); writes its pid to argv[1] (the same pid after each
+// exec).
 const REEXEC = `#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -37,7 +37,7 @@ static void *th(void *a) {
   return a;
 }
 static void *busy(void *a) {
-  for (;;) usleep(500);
+  for (;;) { void *p = malloc(56); sink = p; free(p); usleep(500); }
   return a;
 }
 int main(int argc, char **argv) {
