@@ -338,12 +338,17 @@ export function detachAll(
   }
   _stepOutOfStubs(t, th, stopped, drain);
   for (const p of new Set(procOf.values())) {
-    const any = [...stopped.keys()].find((tid) => procOf.get(tid) === p);
+    const own = [...stopped.keys()].filter((tid) => procOf.get(tid) === p);
+    const any = own[0];
     if (any === undefined) continue;
     drain(p);
     p.mode?.remove(any);
     if (p.execBp > 0) t.setByte(any, p.execBp, p.execOrig);
     if (p.rbrk > 0) t.setByte(any, p.rbrk, p.rbrkOrig);
+    // The region goes too when nothing can run there (re-attached, each
+    // attach left one, 18 MB); never with a vfork child on the move (it
+    // may be inside the stubs of the memory it shares).
+    if (vforking.size === 0) p.mode?.free?.(any, own);
   }
   for (const [tid, sig] of stopped) t.detach(tid, sig);
   alive.clear();

@@ -81,6 +81,14 @@ export interface HookMode {
   forked(child: HookedProcess, tid: number): HookMode;
   /** Takes the hooks out (thread `tid` stopped): the original bytes are back. */
   remove(tid: number): void;
+  /**
+   * Once the hooks are out ({@link HookMode.remove}), unmaps what was
+   * mapped in the program for them, if nothing can run there any more:
+   * `threads` (stopped; `tid` among them) must be every thread of the
+   * process, and none may be inside that memory or have an address of it
+   * on its stack (a call in flight returns through it). Whether it did.
+   */
+  free?(tid: number, threads: readonly number[]): boolean;
   /** Whether `rip` is one of this mode's reads of the time-stamp counter (see inject.ts). */
   readsClock(rip: number): boolean;
   /**

@@ -21,6 +21,8 @@ import { SIZE_EXPR } from "./alloc_call.ts";
 import type { HookedProcess, HookMode, ModeSettings } from "./hook_mode.ts";
 import { NATIVE_KINDS } from "./event.ts";
 import { wordOf } from "./tracee.ts";
+import { REG } from "./ffi.ts";
+import { parseMaps } from "./proc_maps.ts";
 import {
   ENDED,
   RemoteSyscalls,
@@ -53,6 +55,9 @@ function injectMmap(sys: RemoteSyscalls, near: number): number {
   return -1;
 }
 
+/** The most bytes of a thread's stack the detach looks through for the region's addresses. */
+const MAX_STACK_SCAN = 16 << 20;
+
 // An address in the region's int3 padding after the trampolines' common
 // return path (inject.ts), where a stopped thread can run a system call.
 const PAD = LAYOUT.code - 8;
@@ -67,6 +72,8 @@ export class InjectedMode implements HookMode {
   /** The tracer's mapping of the ring (ring_map.ts), or null: read by system call. */
   readonly #view: RingView | null;
   #closed = false;
+  /** The region was unmapped in the program ({@link InjectedMode.free}). */
+  #freed = false;
 
   private constructor(
     p: HookedProcess,
@@ -203,8 +210,8 @@ export class InjectedMode implements HookMode {
   }
 
   drain(force: boolean): number {
-    // (Closed: the view is unmapped.)
-    return this.#closed ? 0 : this.#ring.drain(force);
+    // (Closed: the view is unmapped; freed: the region.)
+    return this.#closed || this.#freed ? 0 : this.#ring.drain(force);
   }
 
   thread(tid: number, fs: number, rsp?: number): void {
@@ -258,6 +265,58 @@ export class InjectedMode implements HookMode {
       t.setByte(tid, at, 0x31);
       t.setByte(tid, at + 1, 0xc0);
     }
+  }
+
+  free(tid: number, threads: readonly number[]): boolean {
+    const lo = this.#opts.region;
+    const hi = lo + REGION_BYTES;
+    const p = this.#p;
+    const t = p.tracee;
+    // Every thread of the process must be among `threads` (stopped): one
+    // that runs could be inside the stubs, or call through them.
+    try {
+      const mine = new Set(threads);
+      for (const e of Deno.readDirSync(`/proc/${p.pid}/task`)) {
+        if (!mine.has(Number(e.name))) return false;
+      }
+    } catch {
+      return false;
+    }
+    let maps;
+    try {
+      maps = parseMaps(Deno.readTextFileSync(`/proc/${p.pid}/maps`));
+    } catch {
+      return false;
+    }
+    // None may have a region address anywhere it can still return or
+    // resume to: its pc, a trampoline's address its malloc returns to, a
+    // signal frame's pc (a stub interrupted by a handler that still runs),
+    // all on its stack above its stack pointer.
+    const [blo, bhi] = [BigInt(lo), BigInt(hi)];
+    for (const tid of threads) {
+      if (!t.getRegs(tid)) return false;
+      const rip = t.reg(REG.rip);
+      const sp = t.reg(REG.rsp);
+      const rsp = sp - (sp % 8); // (a number: no 32-bit &)
+      if (rip >= lo && rip < hi) return false;
+      const m = maps.find((m) => rsp >= m.start && rsp < m.end);
+      if (m === undefined || m.end - rsp > MAX_STACK_SCAN) return false;
+      const stack = new Uint8Array(m.end - rsp);
+      if (!p.mem.transfer(false, [[stack, rsp]])) return false;
+      for (const w of new BigUint64Array(stack.buffer)) {
+        if (w >= blo && w < bhi) return false;
+      }
+    }
+    // munmap run at malloc's entry (its own bytes back, nobody running).
+    const sys = new RemoteSyscalls(t, tid, this.#ring.code.patches[0].entry);
+    try {
+      this.#freed = sys.call(11, /* munmap */ lo, REGION_BYTES) === 0n;
+    } catch {
+      // it ended there: nothing left to free
+    } finally {
+      sys.end();
+    }
+    return this.#freed;
   }
 
   readsClock(rip: number): boolean {
