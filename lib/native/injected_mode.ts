@@ -15,6 +15,7 @@ import {
   LAYOUT,
   REC_FREE,
   REGION_BYTES,
+  SLOTS,
 } from "./inject.ts";
 import { HookRing, type RingOptions } from "./hook_ring.ts";
 import { SIZE_EXPR } from "./alloc_call.ts";
@@ -289,10 +290,16 @@ export class InjectedMode implements HookMode {
       return false;
     }
     // None may have a region address anywhere it can still return or
-    // resume to: its pc, a trampoline's address its malloc returns to, a
-    // signal frame's pc (a stub interrupted by a handler that still runs),
-    // all on its stack above its stack pointer.
+    // resume to: its pc, or on its stack above its stack pointer (a signal
+    // frame's pc: a stub interrupted by a handler that still runs). A call
+    // in flight (inside the real malloc) returns to its slot's trampoline:
+    // that address, once on all the stacks, is the return address the stub
+    // swapped, and the caller's, kept in the slot, is put back in its place
+    // (the call then returns straight to its caller, unrecorded).
     const [blo, bhi] = [BigInt(lo), BigInt(hi)];
+    const tramps = lo + LAYOUT.tramps;
+    /** Slot → where its trampoline's address is on a stack. */
+    const inFlight = new Map<number, number>();
     for (const tid of threads) {
       if (!t.getRegs(tid)) return false;
       const rip = t.reg(REG.rip);
@@ -303,8 +310,31 @@ export class InjectedMode implements HookMode {
       if (m === undefined || m.end - rsp > MAX_STACK_SCAN) return false;
       const stack = new Uint8Array(m.end - rsp);
       if (!p.mem.transfer(false, [[stack, rsp]])) return false;
-      for (const w of new BigUint64Array(stack.buffer)) {
-        if (w >= blo && w < bhi) return false;
+      const words = new BigUint64Array(stack.buffer);
+      for (let i = 0; i < words.length; i++) {
+        const w = words[i];
+        if (w < blo || w >= bhi) continue;
+        const at = Number(w) - tramps;
+        const slot = at / 16;
+        if (
+          at < 0 || at % 16 !== 0 || slot >= SLOTS || inFlight.has(slot)
+        ) return false;
+        inFlight.set(slot, rsp + 8 * i);
+      }
+    }
+    if (inFlight.size > 0) {
+      const slots = new Uint8Array(SLOTS * 64);
+      if (!p.mem.transfer(false, [[slots, lo + LAYOUT.slots]])) return false;
+      const words = new BigUint64Array(slots.buffer);
+      const back: [number, bigint][] = [];
+      for (const [slot, at] of inFlight) {
+        const ret = words[slot * 8 + 1];
+        // Not busy, or going back into the region: not a call of ours.
+        if (words[slot * 8] === 0n || (ret >= blo && ret < bhi)) return false;
+        back.push([at, ret]);
+      }
+      for (const [at, ret] of back) {
+        if (!p.mem.writeWord(at, ret)) return false;
       }
     }
     // munmap run at malloc's entry (its own bytes back, nobody running).
