@@ -104,6 +104,25 @@ export async function startProgram(
   return { prog, paths };
 }
 
+/**
+ * A program for {@link startProgram} that allocates now and then and sleeps
+ * in between: it writes its pid to argv[1], then mallocs and frees 4,000
+ * bytes every 5 ms, and exits 5 once the file argv[2] exists.
+ */
+export const SLEEPER = `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+void *volatile keep;
+int main(int argc, char **argv) {
+  FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
+  for (;;) {
+    void *p = malloc(4000); keep = p; free(p);
+    if (access(argv[2], F_OK) == 0) return 5;
+    usleep(5000);
+  }
+}
+`;
+
 /** Traces `argv` in this thread; its exit code and every event. */
 export function trace(
   argv: string[],

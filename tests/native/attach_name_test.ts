@@ -6,21 +6,14 @@
  * line and the JSON's `command`. It said `pid N` in each.
  */
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
-import { dir, nativeCommand, pidFrom, skip, startProgram } from "./_support.ts";
-
-const LOOP = `#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-void *volatile keep;
-int main(int argc, char **argv) {
-  FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
-  for (;;) {
-    void *volatile p = malloc(4000); free(p);
-    if (access(argv[2], F_OK) == 0) return 5;
-    usleep(2000);
-  }
-}
-`;
+import {
+  dir,
+  nativeCommand,
+  pidFrom,
+  skip,
+  SLEEPER,
+  startProgram,
+} from "./_support.ts";
 
 Deno.test({
   name:
@@ -29,7 +22,7 @@ Deno.test({
   async fn() {
     const { prog, paths: [pidFile, stopFile] } = await startProgram(
       "named",
-      LOOP,
+      SLEEPER,
       ["pid", "stop"],
     );
     try {

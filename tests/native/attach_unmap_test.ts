@@ -7,23 +7,13 @@
  * regions.
  */
 import { assertEquals, assertTrue } from "../_assert.ts";
-import { nativeCommand, pidFrom, skip, startProgram } from "./_support.ts";
-
-// Allocates now and then; sleeps in between (no call is in flight at the
-// detach but by a very rare chance: 2 calls of a few hundred ns in 5 ms).
-const SLEEPER = `#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-void *volatile keep;
-int main(int argc, char **argv) {
-  FILE *f = fopen(argv[1], "w"); fprintf(f, "%d\\n", getpid()); fclose(f);
-  for (;;) {
-    void *p = malloc(4000); keep = p; free(p);
-    if (access(argv[2], F_OK) == 0) return 5;
-    usleep(5000);
-  }
-}
-`;
+import {
+  nativeCommand,
+  pidFrom,
+  skip,
+  SLEEPER,
+  startProgram,
+} from "./_support.ts";
 
 /**
  * The hooks' regions in `pid`'s maps: the ring's shared part (the memfd)
