@@ -13,6 +13,7 @@ import { slotHeaderBytes } from "./mbitmap.ts";
 import type { MHeap } from "./mheap.ts";
 import type { MSpan } from "./mspan.ts";
 import type { TypeRegistry } from "./types.ts";
+import { WasmDrain } from "./mgcmark_wasm.ts";
 
 /** What the mark adds its marked bytes to (the pacer's `heapMarked`). */
 export interface MarkedBytes {
@@ -54,6 +55,8 @@ export class MarkWork {
   scannedWords = 0;
   /** Heap scan work of the running cycle, bytes (`heapScanWork`). */
   heapScanWork = 0;
+  /** The drain in WebAssembly, where the heap has its memory. */
+  readonly #wasm: WasmDrain;
 
   /**
    * The mark of `heap`, whose objects' types are in `types`, adding the
@@ -70,6 +73,7 @@ export class MarkWork {
     this.#types = types;
     this.#allocHeaders = allocHeaders;
     this.#marked = marked;
+    this.#wasm = new WasmDrain(heap);
   }
 
   /** Starts a cycle's mark: no grey object, counters at 0. */
@@ -139,6 +143,20 @@ export class MarkWork {
    * changes none of them.
    */
   drain(): void {
+    const sums = this.#wasm.drain(
+      this.#workW,
+      this.#workN,
+      this.#nwork,
+      this.#scanTyped,
+    );
+    if (sums !== null) {
+      this.#nwork = 0;
+      this.scannedWords += sums.scanned;
+      this.heapScanWork += sums.scanWork;
+      this.markedObjects += sums.marked;
+      this.#marked.heapMarked += sums.markedBytes;
+      return;
+    }
     // Nothing allocates while the mark drains: mem, bits and the page
     // table stay put, so they are read once. The small-slot scan greys
     // inline (#greyOff's steps, with its counters in locals): a call per
@@ -163,7 +181,7 @@ export class MarkWork {
       const w0 = workW[n];
       if (ew > 16) {
         this.#nwork = nwork;
-        this.#scanLarge(w0 * 8);
+        this.#scanTyped(w0 * 8, this.#greyJS);
         nwork = this.#nwork;
         workW = this.#workW;
         workN = this.#workN;
@@ -216,14 +234,16 @@ export class MarkWork {
     this.#marked.heapMarked += markedBytes;
   }
 
-  /** Scans the object over 128 bytes that starts `off` bytes into the arena. */
-  #scanLarge(off: number): void {
-    const span = this.#heap.spanOfOff(off)!;
-    this.#scanTyped(span, span.slotOf(off - span.base));
-  }
+  /** {@link #greyOff}, for {@link #scanTyped} in the JavaScript drain. */
+  readonly #greyJS = (off: number): void => this.#greyOff(off);
 
-  /** `scanobject` of a slot over 128 bytes, by its type's pointer words. */
-  #scanTyped(span: MSpan, i: number): void {
+  /**
+   * `scanobject` of the slot over 128 bytes that starts `off` bytes into
+   * the arena, by its type's pointer words, greying with `grey`.
+   */
+  readonly #scanTyped = (off: number, grey: (off: number) => void): void => {
+    const span = this.#heap.spanOfOff(off)!;
+    const i = span.slotOf(off - span.base);
     const tid = span.types![i] - 1;
     if (tid < 0) return;
     const typ = this.#types.byId(tid);
@@ -233,12 +253,12 @@ export class MarkWork {
     const elemsize = span.elemsize;
     const size = typ.size;
     const a = this.#heap.arenaStart;
-    let off = (span.base >>> 3) + i * (elemsize >>> 3);
+    let w = (span.base >>> 3) + i * (elemsize >>> 3);
     if (size === elemsize) {
       // One element filling the slot (binary-trees' nodes): no header.
       for (let k = 0; k < npw; k++) {
-        const v = words[off + ptrWords[k]];
-        if (v !== 0) this.#greyOff(v - a);
+        const v = words[w + ptrWords[k]];
+        if (v !== 0) grey(v - a);
       }
       this.scannedWords += npw;
       if (npw > 0) this.heapScanWork += (ptrWords[npw - 1] + 1) * 8;
@@ -255,13 +275,13 @@ export class MarkWork {
       this.heapScanWork +=
         ((nelem - 1) * elemWords + ptrWords[npw - 1] + 1 + hw) * 8;
     }
-    off += hw;
-    for (let e = 0; e < nelem; e++, off += elemWords) {
+    w += hw;
+    for (let e = 0; e < nelem; e++, w += elemWords) {
       for (let k = 0; k < npw; k++) {
-        const v = words[off + ptrWords[k]];
+        const v = words[w + ptrWords[k]];
         this.scannedWords++;
-        if (v !== 0) this.#greyOff(v - a);
+        if (v !== 0) grey(v - a);
       }
     }
-  }
+  };
 }

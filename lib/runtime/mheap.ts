@@ -60,7 +60,24 @@ export interface MHeapOptions {
   policy: PagePolicy;
   /** Fatal limit on bytes in use by spans (0 = none). */
   hardLimit?: number;
+  /**
+   * Keep {@link MHeap.mem} and {@link MHeap.bits} in one WebAssembly
+   * memory, where the mark's WebAssembly drain reads them (default true);
+   * false: plain typed arrays, and the mark drains in JavaScript.
+   */
+  linearMemory?: boolean;
 }
+
+/** Bytes of a WebAssembly page. */
+const WASM_PAGE = 65536;
+/** The most bytes a (32-bit) WebAssembly memory holds. */
+const WASM_MAX_BYTES = 65536 * WASM_PAGE;
+/**
+ * Bytes of the mark's work space per heap word in the memory: the work
+ * list's 8 bytes per pointerful slot (each of at least two words) and the
+ * span bitmaps. Untouched, they cost address space, not memory.
+ */
+const SCRATCH_PER_WORD = 5;
 
 /**
  * The page heap.
@@ -123,6 +140,16 @@ export class MHeap {
    */
   bits: Uint8Array = new Uint8Array(0);
   /**
+   * The WebAssembly memory that holds {@link mem} (from byte 0) and
+   * {@link bits} (after it), then the mark's work space
+   * ({@link scratch}); null when the heap keeps plain typed arrays (the
+   * `linearMemory` option, or a heap past what a 32-bit memory holds).
+   * Each growth of the heap makes a new one (see {@link #coverLinear}).
+   */
+  memory: WebAssembly.Memory | null = null;
+  /** False once the heap keeps plain typed arrays. */
+  #linear: boolean;
+  /**
    * The first byte never used by a span (Go's `heapArena.zeroedBase`):
    * memory above it is still zero, so a span there needs no zeroing.
    */
@@ -140,6 +167,7 @@ export class MHeap {
     this.#bestFit = opts.policy === "best-fit";
     this.#invPageSize = 1 / opts.pageSize;
     this.hardLimit = opts.hardLimit ?? 0;
+    this.#linear = opts.linearMemory ?? true;
   }
 
   /** Bytes held by in-use spans (`HeapInuse`). */
@@ -230,8 +258,60 @@ export class MHeap {
       Math.max(end / 8, this.bits.length * 2, 4096),
       this.#maxPages * this.pageSize / 8,
     );
+    if (this.#linear && this.#coverLinear(n)) return;
     this.mem = grown(this.mem, n);
     this.bits = grown(this.bits, n);
+  }
+
+  /**
+   * {@link #cover} in a WebAssembly memory: a new one, sized for `n` words,
+   * their bits and the mark's work space ({@link SCRATCH_PER_WORD} bytes
+   * a word), the words and bits copied into it, as `grown` copies the
+   * plain arrays. A memory is never grown: growing detaches its buffer,
+   * and the first detached buffer in an isolate turns off V8's assumption
+   * that none is, after which every typed-array access of the program
+   * checks for it (+14 % instructions in binary-trees depth 14; a shared
+   * memory, never detached, still cost +3 %). False (the heap now keeps
+   * plain typed arrays, copies of these) when that does not fit a 32-bit
+   * memory or the memory cannot be had.
+   */
+  #coverLinear(n: number): boolean {
+    const bytes = (9 + SCRATCH_PER_WORD) * n;
+    let memory: WebAssembly.Memory | null = null;
+    if (bytes <= WASM_MAX_BYTES) {
+      try {
+        memory = new WebAssembly.Memory({
+          initial: Math.ceil(bytes / WASM_PAGE),
+        });
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+      }
+    }
+    if (memory === null) {
+      this.#linear = false;
+      this.memory = null;
+      return false;
+    }
+    const buf = memory.buffer;
+    const mem = new Float64Array(buf, 0, n);
+    const bits = new Uint8Array(buf, 8 * n, n);
+    mem.set(this.mem);
+    bits.set(this.bits);
+    this.memory = memory;
+    this.mem = mem;
+    this.bits = bits;
+    return true;
+  }
+
+  /**
+   * The byte offset of `bytes` of work space in {@link memory}, past the
+   * heap bits, or -1 without a memory or when it holds less. Its content
+   * is the caller's until the heap next grows.
+   */
+  scratch(bytes: number): number {
+    if (this.memory === null) return -1;
+    const start = 9 * this.bits.length;
+    return start + bytes <= this.memory.buffer.byteLength ? start : -1;
   }
 
   /** Returns a span's pages to the heap, coalescing with free neighbours. */

@@ -66,6 +66,13 @@ export interface RuntimeOptions {
    * never break those rules: a store or load only finds its span.
    */
   checkPointers?: boolean;
+  /**
+   * Keep the heap's words and bits in one WebAssembly memory and mark in
+   * WebAssembly there (default true); false keeps plain typed arrays and
+   * marks in JavaScript, the reference the WebAssembly mark is tested
+   * against. Either way every figure and output is the same.
+   */
+  linearMemory?: boolean;
 }
 
 /**
@@ -177,6 +184,7 @@ export class RuntimeParts {
       growBytes: this.preset.heapGrowBytes,
       policy: this.preset.pagePolicy,
       hardLimit: limit,
+      linearMemory: opts.linearMemory ?? true,
     });
     const nspc = numSpanClasses(sc.numClasses);
     this.stats = new HeapStats(sc.numClasses);
