@@ -15,7 +15,9 @@
  * commit) instead times this checkout's simulation against DIR's, in turns
  * in one process, and prints the speedup per round in CPU time (user +
  * sys, which a loaded machine distorts less than wall time) and wall time;
- * with `--trusted` it then does the same in the trusted mode.
+ * with `--trusted` it then does the same in the trusted mode. `--js-mark`
+ * does the same against this checkout with `linearMemory: false` (plain
+ * typed arrays, the mark in JavaScript) in place of DIR.
  *
  * @module
  */
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     go: { type: "string", default: "go1.19" },
     trusted: { type: "boolean", default: false },
     against: { type: "string" },
+    "js-mark": { type: "boolean", default: false },
   },
 });
 const depths = values.depth.split(",").map(Number);
@@ -81,16 +84,29 @@ function median(xs: number[]): number {
 
 const M = (r: number) => (r / 1e6).toFixed(1);
 
-if (values.against !== undefined) {
-  const dir = new URL(
-    `${values.against.replace(/\/$/, "")}/`,
-    `file://${Deno.cwd()}/`,
-  );
-  const other = {
-    R: (await import(new URL("lib/runtime/runtime.ts", dir).href)).Runtime,
-    run: (await import(new URL("lib/workload/binarytrees.ts", dir).href))
-      .binarytrees,
-  };
+/** This checkout's runtime with the mark in JavaScript over plain arrays. */
+class JsMarkRuntime extends Runtime {
+  constructor(opts: ConstructorParameters<typeof Runtime>[0] = {}) {
+    super({ ...opts, linearMemory: false });
+  }
+}
+
+if (values.against !== undefined || values["js-mark"]) {
+  const against = values.against ?? "--js-mark";
+  const other = values.against === undefined
+    ? { R: JsMarkRuntime, run: binarytrees }
+    : await (async () => {
+      const dir = new URL(
+        `${values.against!.replace(/\/$/, "")}/`,
+        `file://${Deno.cwd()}/`,
+      );
+      return {
+        R: (await import(new URL("lib/runtime/runtime.ts", dir).href))
+          .Runtime,
+        run: (await import(new URL("lib/workload/binarytrees.ts", dir).href))
+          .binarytrees,
+      };
+    })();
   const modes = values.trusted ? [true, false] : [true];
   for (const checked of modes) {
     simulateWith(Runtime, binarytrees, 12, checked); // warm-up
@@ -118,7 +134,7 @@ if (values.against !== undefined) {
         console.log(
           `depth ${depth} ${mode} run ${run}: this checkout ${
             M(ours.mallocs / ours.wall)
-          } M/s (${ours.cpu.toFixed(2)} s CPU), ${values.against} ${
+          } M/s (${ours.cpu.toFixed(2)} s CPU), ${against} ${
             M(theirs.mallocs / theirs.wall)
           } M/s (${theirs.cpu.toFixed(2)} s CPU); speedup CPU ${
             cpu.at(-1)!.toFixed(2)
@@ -126,7 +142,7 @@ if (values.against !== undefined) {
         );
       }
       console.log(
-        `depth ${depth} ${mode}: speedup over ${values.against}, CPU ${
+        `depth ${depth} ${mode}: speedup over ${against}, CPU ${
           cpu.map((r) => r.toFixed(2)).join(", ")
         } (median ${median(cpu).toFixed(2)}), wall median ${
           median(wall).toFixed(2)
