@@ -289,15 +289,21 @@ export class InjectedMode implements HookMode {
     } catch {
       return false;
     }
-    // None may have a region address anywhere it can still return or
-    // resume to: its pc, or on its stack above its stack pointer (a signal
-    // frame's pc: a stub interrupted by a handler that still runs). A call
-    // in flight (inside the real malloc) returns to its slot's trampoline:
-    // that address, once on all the stacks, is the return address the stub
-    // swapped, and the caller's, kept in the slot, is put back in its place
-    // (the call then returns straight to its caller, unrecorded).
-    const [blo, bhi] = [BigInt(lo), BigInt(hi)];
+    // None may have an address of the region's code anywhere it can still
+    // return or resume to: its pc, or on its stack above its stack pointer
+    // (a signal frame's pc: a stub interrupted by a handler that still
+    // runs). A call in flight (inside the real malloc) returns to its
+    // slot's trampoline: that address, once on all the stacks, is the
+    // return address the stub swapped, and the caller's, kept in the slot,
+    // is put back in its place (the call then returns straight to its
+    // caller, unrecorded). The region's data addresses (a slot's, left on
+    // the stack by the stub's pushes) are read by no code but the stubs'.
     const tramps = lo + LAYOUT.tramps;
+    const [blo, bhi] = [
+      BigInt(tramps),
+      BigInt(tramps + this.#ring.code.code.length),
+    ];
+    const [rlo, rhi] = [BigInt(lo), BigInt(hi)];
     /** Slot → where its trampoline's address is on a stack. */
     const inFlight = new Map<number, number>();
     for (const tid of threads) {
@@ -330,7 +336,7 @@ export class InjectedMode implements HookMode {
       for (const [slot, at] of inFlight) {
         const ret = words[slot * 8 + 1];
         // Not busy, or going back into the region: not a call of ours.
-        if (words[slot * 8] === 0n || (ret >= blo && ret < bhi)) return false;
+        if (words[slot * 8] === 0n || (ret >= rlo && ret < rhi)) return false;
         back.push([at, ret]);
       }
       for (const [at, ret] of back) {
