@@ -160,13 +160,20 @@ export function runJson(r: RunResult): Record<string, unknown> {
 }
 
 /**
- * True when no allocation has a frame: a script that pushes no Go frames
- * (no `rt.call`/`rt.enter`), run without `--stacks js`. Its one site would
- * be `?` and its call tree empty.
+ * True when no allocation has a frame of its own: a script that pushes no
+ * Go frames (no `rt.call`/`rt.enter`), run without `--stacks js`. Its one
+ * site would be the main goroutine's bottom frame, `runtime.main` at the
+ * line that calls main.main (or `?` on another goroutine), and its call
+ * tree that frame alone.
  */
 function _sitesUnknown(r: RunResult): boolean {
   const sites = r.analysis.sites;
-  return sites.length > 0 && sites.every((s) => s.frames.length === 0);
+  const bottom = r.rt.preset.frames.mainBottom[0];
+  return sites.length > 0 && sites.every((s) =>
+    s.stack.length === 0 ||
+    (s.stack.length === 1 && s.stack[0].func === bottom.func &&
+      s.stack[0].line === bottom.line)
+  );
 }
 
 /** The summary as the terminal shows it. */

@@ -53,10 +53,27 @@ export function attachEvents(
         inlined: false,
       })),
     );
-  const cache = new Map<number, { frames: FrameSnapshot; stack: number }[]>();
+  // Below the main goroutine's own frames, runtime.main, as Go's traceback
+  // prints it and the trace printer writes it (runtime.goexit, below every
+  // goroutine, is no site's frame: the analysis drops it anyway).
+  const mainBottom: Frame[] = rt.preset.frames.mainBottom
+    .filter((f) => f.func !== "runtime.goexit")
+    .map((f) => ({
+      func: f.func,
+      file: f.file,
+      line: f.line,
+      pc: 0,
+      inlined: f.inlined ?? false,
+    }));
+  // Main's stacks and the other goroutines' apart: the same frames end
+  // otherwise.
+  type Cache = Map<number, { frames: FrameSnapshot; stack: number }[]>;
+  const caches: [Cache, Cache] = [new Map(), new Map()];
   const stackOf = (g: Goroutine): number => {
     const depth = g.depth;
     const h = g.frameHash();
+    const main = g.id === 1;
+    const cache = caches[main ? 1 : 0];
     let list = cache.get(h);
     if (list !== undefined) {
       for (const c of list) if (g.sameFrames(c.frames)) return c.stack;
@@ -75,6 +92,7 @@ export function attachEvents(
         inlined: false,
       });
     }
+    if (main) frames.push(...mainBottom);
     const stack = stacks.intern(frames);
     list.push({ frames: g.snapshotFrames(), stack });
     return stack;

@@ -47,9 +47,11 @@ Deno.test({
       );
       assertEquals(r.code, 0, r.stderr);
       await open(page, `${dir}/run.html`);
-      // Icicle: main.main on top; one level down, the sites, largest first, with file:line.
+      // Icicle: runtime.main on top, as in a real trace's (main.main below
+      // it); one level down from main.main, the sites, largest first, with
+      // file:line.
       const kids = await page.eval<Kid[]>("window.__report.rootChildren()");
-      assertEquals(kids[0].name, "main.main");
+      assertEquals(kids[0].name, "runtime.main");
       const rect = await page.eval<{ x: number; y: number }>(
         "window.__report.nodeRect('main.main')",
       );

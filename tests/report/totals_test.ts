@@ -154,7 +154,7 @@ Deno.test("run --by func keys its summary by function; --frames shows callers; a
   assertTrue(
     top.some((s) =>
       s.site ===
-        "main.makePayload acceptance/programs/leak/main.go:41 ← main.main acceptance/programs/leak/main.go:71"
+        "main.makePayload acceptance/programs/leak/main.go:41 ← main.main acceptance/programs/leak/main.go:71 ← runtime.main runtime/proc.go:250"
     ),
     JSON.stringify(top),
   );
