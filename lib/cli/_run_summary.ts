@@ -33,8 +33,14 @@ export interface RunResult {
   rt: Runtime;
   /** `rt.readMemStats()` after the run. */
   stats: MemStats;
-  /** The peak live heap at a GC start or the end (MemStats.HeapAlloc then). */
-  peak: number;
+  /**
+   * MemStats' peak, gctrace's figure: the largest HeapAlloc at a GC start,
+   * or at the end when larger, and the bytes of it no record shows (the
+   * start-up's objects allocated before GODEBUG was read and live then,
+   * go1.22's 8-byte allocation headers): HeapAlloc less them is a moment of
+   * the exact figures, so never above their peak.
+   */
+  peak: { heapAlloc: number; at: "gc start" | "end"; untraced: number };
   /** Wall seconds of the run. */
   seconds: number;
   /** The exact analysis of every allocation. */
@@ -126,7 +132,12 @@ export function runJson(r: RunResult): Record<string, unknown> {
     seconds: r.seconds,
     simulatedSeconds: rt.clock / 1e9,
     allocsPerSecond: _allocsPerSecond(r),
-    peakHeapAlloc: r.peak,
+    // MemStats' peak (gctrace's): it counts what no record shows, which
+    // peakHeapAllocUntraced names; less those it is never above
+    // exact.peakLiveBytes.
+    peakHeapAlloc: r.peak.heapAlloc,
+    peakHeapAllocAt: r.peak.at,
+    peakHeapAllocUntraced: r.peak.untraced,
     memstats: r.stats,
     memProfileRate: rt.memProfileRate,
     heapLimit: r.heapLimit,
@@ -250,14 +261,7 @@ function _figureLines(r: RunResult): string[] {
         : ` (MemStats.Frees ${_n(stats.Frees)} also counts the tiny ones)`
     }`,
     `GC cycles     ${stats.NumGC}`,
-    // The exact peak (every allocation and free, as the report and --json's
-    // exact.peakLiveBytes show it); the one at GC starts, which gctrace
-    // shows, beside it when lower.
-    `live heap     peak ${_n(analysis.peakLiveBytes)} bytes${
-      r.peak < analysis.peakLiveBytes ? ` (${_n(r.peak)} at a GC start)` : ""
-    }, final ${_n(stats.HeapAlloc)} bytes in ${_n(stats.HeapObjects)} object${
-      stats.HeapObjects === 1 ? "" : "s"
-    }`,
+    _liveHeapLine(r),
     `heap          ${_n(stats.HeapInuse)} bytes in use of ${
       _n(stats.HeapSys)
     } mapped; next GC at ${_n(stats.NextGC)}`,
@@ -265,6 +269,29 @@ function _figureLines(r: RunResult): string[] {
       r.seconds.toFixed(2)
     } s real, ${_rate(_allocsPerSecond(r))} simulated allocations/s`,
   ];
+}
+
+/**
+ * The exact peak (every allocation and free, as the report and --json's
+ * exact.peakLiveBytes show it); MemStats' (gctrace's) beside it when it
+ * differs, with the bytes of it no record shows, so the two never
+ * contradict each other; the final HeapAlloc, with its untraced bytes.
+ */
+function _liveHeapLine(r: RunResult): string {
+  const { stats, analysis, peak } = r;
+  const untraced = (u: number) => u === 0 ? "" : `, of which ${_n(u)} untraced`;
+  const memPeak =
+    peak.heapAlloc === analysis.peakLiveBytes && peak.untraced === 0
+      ? ""
+      : ` (${_n(peak.heapAlloc)} at ${
+        peak.at === "end" ? "the end" : "a GC start"
+      }${untraced(peak.untraced)})`;
+  const finalUntraced = stats.HeapAlloc - analysis.liveBytes;
+  return `live heap     peak ${
+    _n(analysis.peakLiveBytes)
+  } bytes${memPeak}, final ${_n(stats.HeapAlloc)} bytes${
+    finalUntraced === 0 ? "" : ` (of which ${_n(finalUntraced)} untraced)`
+  } in ${_n(stats.HeapObjects)} object${stats.HeapObjects === 1 ? "" : "s"}`;
 }
 
 /**

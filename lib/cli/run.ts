@@ -47,7 +47,7 @@ import { Progress } from "./_progress.ts";
 import { SignalExit, type SignalWatch, watchSignals } from "./_signals.ts";
 import { attachEvents } from "../trace/sim_events.ts";
 import { renderReport } from "../report/html.ts";
-import { StackTable } from "../trace/events.ts";
+import { StackTable, type TraceEvent } from "../trace/events.ts";
 import { type AnalysisResult, TraceAnalyzer } from "../trace/analyze.ts";
 import type { SiteBy } from "../trace/sites.ts";
 import { siteOptions } from "./_site_options.ts";
@@ -245,7 +245,8 @@ function _runtime(
 /**
  * Listens to GC cycles: the progress line, `gctrace=1`'s lines on stderr
  * (after `flushTrace`, which hands over a trace buffered for stderr), and
- * the peak live heap at each GC start, which it returns.
+ * the largest live heap at a GC start (MemStats.HeapAlloc, gctrace's
+ * figure) with the traced bytes live then (`tracedLive`), which it returns.
  */
 function _watchGC(
   rt: Runtime,
@@ -255,12 +256,16 @@ function _watchGC(
   signals: SignalWatch | null,
   flushTrace: () => void,
   traced: () => number | null,
-): () => number {
-  let peak = 0;
+  tracedLive: () => number,
+): () => { heapAlloc: number; traced: number } {
+  const peak = { heapAlloc: 0, traced: 0 };
   rt.events.subscribe({
     gc: (ev) => {
       signals?.check();
-      if (ev.kind === "start") peak = Math.max(peak, ev.heapAlloc);
+      if (ev.kind === "start" && ev.heapAlloc > peak.heapAlloc) {
+        peak.heapAlloc = ev.heapAlloc;
+        peak.traced = tracedLive();
+      }
       if (ev.kind === "end") {
         progress.update(() =>
           `${name}: ${
@@ -390,6 +395,57 @@ async function _execute(
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * MemStats' peak, gctrace's figure: HeapAlloc at the largest GC start or
+ * at the end, and how much of it no record shows (the start-up's untraced
+ * objects live then, go1.22's allocation headers).
+ */
+function _peak(
+  atGC: { heapAlloc: number; traced: number },
+  final: number,
+  finalTraced: number,
+): RunResult["peak"] {
+  return final > atGC.heapAlloc
+    ? { heapAlloc: final, at: "end", untraced: final - finalTraced }
+    : {
+      heapAlloc: atGC.heapAlloc,
+      at: "gc start",
+      untraced: atGC.heapAlloc - atGC.traced,
+    };
+}
+
+/**
+ * Feeds the analyzer and notes when its exact peak happened: the
+ * allocation that made it, on the simulated clock. The timeline's points
+ * are sparse (1% steps, GCs): without it the page put the peak at the next
+ * point, a GC whose mark ran long after the last allocation (leak: a flat
+ * line, then the dot).
+ */
+function _exactPeak(rt: Runtime, analyzer: TraceAnalyzer): {
+  add: (e: TraceEvent) => void;
+  at: { time: number; alloc: number; cycle: number };
+} {
+  let live = 0;
+  let alloc = 0;
+  let cycle = 0;
+  const at = { time: 0, alloc: 0, cycle: 0 };
+  return {
+    add: (e) => {
+      analyzer.add(e);
+      if (e.kind === "alloc") {
+        alloc += e.size;
+        if (analyzer.liveBytes > live) {
+          live = analyzer.liveBytes;
+          at.time = rt.clock / 1e9;
+          at.alloc = alloc;
+          at.cycle = cycle;
+        }
+      } else if (e.kind === "gc") cycle++;
+    },
+    at,
+  };
+}
+
 /** The HTML report: exact figures, the sampled profile offered beside them. */
 function _report(
   name: string,
@@ -398,6 +454,8 @@ function _report(
   analysis: AnalysisResult,
   exact: HeapSample[],
   sampled: HeapSample[],
+  peak: RunResult["peak"],
+  peakAt: { time: number; alloc: number; cycle: number },
 ): string {
   return renderReport({
     title: `alloctrace run ${name}`,
@@ -413,6 +471,8 @@ function _report(
       ? { rate: rt.memProfileRate, samples: sampled }
       : undefined,
     analysis,
+    peak: peakAt,
+    heapAlloc: { peak: peak.heapAlloc, at: peak.at, untraced: peak.untraced },
   });
 }
 
@@ -450,6 +510,19 @@ export async function runCommand(args: string[]): Promise<number> {
   const signals = s.godebug.vars.allocfreetrace > 0 && s.traceOut !== undefined
     ? await watchSignals()
     : null;
+  // Every allocation, free and GC cycle goes to the analyzer: the summary's
+  // tables and the report use these exact figures; the sampled heap profile
+  // is shown as such, beside them.
+  const siteStacks = new StackTable();
+  const sites = siteOptions({
+    by: values.by as string | undefined,
+    frames: (values.frames as string | undefined) ?? "3",
+  });
+  const analyzer = new TraceAnalyzer(siteStacks, {
+    by: sites.by,
+    now: () => rt.clock / 1e9,
+    dense: true,
+  });
   let trace: Trace | null = null;
   // A trace on stderr is buffered: it is handed over before each gctrace
   // line, which Go prints after the cycle's tracegc block.
@@ -465,6 +538,8 @@ export async function runCommand(args: string[]): Promise<number> {
     flushTrace,
     // The progress line says how large the trace file has grown.
     () => trace?.file ? trace.written() : null,
+    // Every event before a GC start has reached the analyzer.
+    () => analyzer.liveBytes,
   );
   try {
     trace = _openTrace(rt, s, signals);
@@ -472,22 +547,10 @@ export async function runCommand(args: string[]): Promise<number> {
     signals?.stop();
     throw e;
   }
-  // Every allocation, free and GC cycle goes to the analyzer: the summary's
-  // tables and the report use these exact figures; the sampled heap profile
-  // is shown as such, beside them.
-  const siteStacks = new StackTable();
-  const sites = siteOptions({
-    by: values.by as string | undefined,
-    frames: (values.frames as string | undefined) ?? "3",
-  });
-  const analyzer = new TraceAnalyzer(siteStacks, {
-    by: sites.by,
-    now: () => rt.clock / 1e9,
-    dense: true,
-  });
   // With --stacks js, the JS stacks the trace carries (one capture per
   // allocation, shared with the trace printer: captureJsFramesOnce).
-  attachEvents(rt, siteStacks, (e) => analyzer.add(e), { stacks: s.stacks });
+  const exactPeak = _exactPeak(rt, analyzer);
+  attachEvents(rt, siteStacks, exactPeak.add, { stacks: s.stacks });
   const seconds = await _execute(runWorkload, rt, trace, progress, signals)
     .catch((e) => {
       // Past the limit run chose: say which it is and how to set another.
@@ -507,9 +570,20 @@ export async function runCommand(args: string[]): Promise<number> {
     mappingFile: `/alloctrace/${chosen.name}`,
     type: s.type,
   });
+  const peak = _peak(peakAtGC(), stats.HeapAlloc, analysis.liveBytes);
   await outs.write(
     "--html",
-    () => _report(chosen.name, rt, sites.by, analysis, exact, profile.samples),
+    () =>
+      _report(
+        chosen.name,
+        rt,
+        sites.by,
+        analysis,
+        exact,
+        profile.samples,
+        peak,
+        exactPeak.at,
+      ),
   );
   const result: RunResult = {
     name: chosen.name,
@@ -518,7 +592,7 @@ export async function runCommand(args: string[]): Promise<number> {
     scriptArgs: chosen.script ? positionals.slice(1) : undefined,
     rt,
     stats,
-    peak: Math.max(peakAtGC(), stats.HeapAlloc),
+    peak,
     seconds,
     analysis,
     exact,

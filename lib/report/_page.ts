@@ -86,6 +86,15 @@ if (D.summary) {
   for (const [k, v] of [["allocations", fmt(s.allocs)], ["allocated", bytes(s.allocBytes) + " (" + fmt(s.allocBytes) + " bytes)"], ["frees", fmt(s.frees)], ...(D.gc ? [["GC cycles", fmt(s.gcs)]] : []), ["peak live", bytes(s.peakLive) + (typeof D.peak?.time === "number" ? " at " + secsOf(D.peak.time) : "")], ["live at end", bytes(s.liveBytes) + " in " + fmt(s.liveObjects) + " objects"]]) {
     const e = document.createElement("span"); e.textContent = k + ": " + v; $("summary").appendChild(e);
   }
+  // MemStats' peak (gctrace's) where it differs from the exact one, with the
+  // bytes of it no record shows: less them, it is never above the exact peak.
+  const h = D.heapAlloc;
+  if (h && (h.peak !== s.peakLive || h.untraced > 0)) {
+    const e = document.createElement("span"); e.id = "heapalloc";
+    e.textContent = "MemStats.HeapAlloc peak: " + bytes(h.peak) + " (" + fmt(h.peak) + " bytes) at " + (h.at === "end" ? "the end" : "a GC start") + (h.untraced > 0 ? ", of which " + fmt(h.untraced) + " bytes untraced" : "");
+    e.title = "gctrace's figure. Untraced: bytes no record shows (objects the start-up allocated before GODEBUG was read, Go 1.22's allocation headers), so not in the exact figures";
+    $("summary").appendChild(e);
+  }
 }
 // ---- flame graph ----
 let type = D.types.indexOf("alloc_space");
@@ -391,6 +400,7 @@ window.__report = {
   nodeRect: (name) => { const r = rects.find((q) => q[4].name === name); if (!r) return null; const b = canvas.getBoundingClientRect(); return { x: b.left + r[0] + Math.min(r[2] / 2, 40), y: b.top + r[1] + r[3] / 2 }; },
   related: (name) => related(name),
   timelinePoints: () => P.length,
+  timeline: () => P.map((p) => ({ time: p.time, alloc: p.alloc, cycle: p.cycle, live: p.live, at: p.at })),
   point: (i) => ({ live: P[i].live, time: P[i].time }),
   timelineX: (i) => { const svg = $("timeline"), b = svg.getBoundingClientRect(); return { x: b.left + svg.clientLeft + tl.X(tl.xs[i]) * svg.clientWidth / tl.Wt, y: b.top + 100 * b.height / 260 }; },
 };

@@ -104,6 +104,13 @@ export interface ReportInput {
     buckets: readonly number[];
     sites: ReadonlyMap<string, readonly number[]>;
   };
+  /**
+   * MemStats' peak beside the exact one (`run`): HeapAlloc at its largest
+   * GC start (gctrace's figure) or at the end, and the bytes of it no
+   * record shows (untraced start-up objects, Go 1.22's allocation headers).
+   * The page names them where the two peaks differ.
+   */
+  heapAlloc?: { peak: number; at: "gc start" | "end"; untraced: number };
 }
 
 /** One process of a native run, for the processes table. */
@@ -225,6 +232,7 @@ export function renderReport(input: ReportInput): string {
     gc,
     ..._namedOnce(_withStart(a?.timeline ?? [])),
     peak: input.peak ?? null,
+    heapAlloc: input.heapAlloc ?? null,
     gcMarks: a?.gcMarks ?? [],
     summary: a
       ? {

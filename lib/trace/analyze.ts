@@ -178,6 +178,15 @@ export class TraceAnalyzer implements EventSink {
     return this.#displaced;
   }
 
+  /**
+   * Bytes of the objects live now (the figure whose maximum is
+   * `peakLiveBytes`): `run` sets it beside MemStats.HeapAlloc at each GC
+   * start, which also counts what no record shows.
+   */
+  get liveBytes(): number {
+    return this.#r.liveBytes;
+  }
+
   #site(stack: number): number {
     const ids = this.#siteOfStack;
     const s = stack < ids.length ? ids[stack] : -1;

@@ -47,6 +47,23 @@ Deno.test({
       );
       assertEquals(r.code, 0, r.stderr);
       await open(page, `${dir}/run.html`);
+      // MemStats' peak is above the exact one by the start-up's untraced
+      // objects, and says so.
+      const heapAlloc = await page.eval<string>(
+        "document.getElementById('heapalloc')?.textContent ?? ''",
+      );
+      const ha =
+        /^MemStats\.HeapAlloc peak: \S+ \(([\d,]+) bytes\) at a GC start, of which ([\d,]+) bytes untraced$/
+          .exec(heapAlloc);
+      assertTrue(ha !== null, heapAlloc);
+      const peakLive = await page.eval<number>(
+        "JSON.parse(document.getElementById('data').textContent).summary.peakLive",
+      );
+      const [hp, hu] = [ha[1], ha[2]].map((x) => Number(x.replaceAll(",", "")));
+      assertTrue(
+        hp > peakLive && hp - hu <= peakLive,
+        `${heapAlloc} ${peakLive}`,
+      );
       // Icicle: runtime.main on top, as in a real trace's (main.main below
       // it); one level down from main.main, the sites, largest first, with
       // file:line.
@@ -277,6 +294,58 @@ Deno.test({
       await screenshot(page, "report-diff");
       assertEquals(errors, []);
       assertEquals(requests, []);
+    } finally {
+      await page.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "run leak's report puts the peak where the allocation made it, not at the GC whose mark ran long after (a flat line, then the dot)",
+  ignore: chromium === null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const { page, errors } = await watchedPage(chromium!);
+    try {
+      const r = await alloctrace(
+        ["run", "leak", "--n", "300", "--html", `${dir}/run.html`],
+        ["--allow-env", "--allow-read", `--allow-write=${dir}`],
+      );
+      assertEquals(r.code, 0, r.stderr);
+      await open(page, `${dir}/run.html`);
+      // The points as the page draws them, and the one its dot marks.
+      const drawn = await page.eval<
+        {
+          dot: { time: number; alloc: number; live: number; at: string };
+          gc: { time: number; alloc: number; live: number } | null;
+          peakLive: number;
+          title: string;
+        }
+      >(`(() => {
+        const c = document.querySelector("#timeline .peakpt");
+        const P = window.__report.timeline();
+        const dot = P[Number(c.dataset.i)];
+        return { dot, gc: P.find((p) => p.at === "gc") ?? null,
+          peakLive: JSON.parse(document.getElementById("data").textContent).summary.peakLive,
+          title: c.textContent };
+      })()`);
+      assertEquals(drawn.dot.live, drawn.peakLive);
+      assertTrue(drawn.gc !== null, "leak's runtime.GC()");
+      // Nothing was allocated between the peak and the GC (leak's forced
+      // runtime.GC), whose mark took simulated time: the dot is at the
+      // allocation, before it.
+      assertEquals(drawn.dot.alloc, drawn.gc!.alloc);
+      assertEquals(drawn.gc!.live, drawn.peakLive);
+      assertTrue(
+        drawn.dot.time < drawn.gc!.time,
+        `peak at ${drawn.dot.time}, GC at ${drawn.gc!.time}`,
+      );
+      assertEquals(errors, []);
+      await screenshot(page, "run-leak-peak");
     } finally {
       await page.close();
       await Deno.remove(dir, { recursive: true });

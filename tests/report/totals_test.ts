@@ -275,5 +275,86 @@ Deno.test("run: the peak live heap is one figure in the summary, --json and the 
         f(doc.peakHeapAlloc)
       } at a GC start), final `,
     );
+    // The start-up's untraced objects were freed by the largest GC start.
+    assertEquals(doc.peakHeapAllocUntraced, 0);
   });
+});
+
+Deno.test("run: MemStats' peak (gctrace's, --json's peakHeapAlloc) never contradicts the exact peak: the bytes in it no record shows are named in the summary, --json and the HTML report", async () => {
+  const f = (x: number) => x.toLocaleString("en-US");
+  for (
+    const args of [
+      // The start-up's untraced objects are live at leak's one GC start,
+      // the largest HeapAlloc: above the exact peak by their bytes.
+      ["run", "leak", "--n", "300"],
+      ["run", "leak", "--n", "300", "--go", "go1.22"],
+      // go1.22's allocation headers: HeapAlloc counts 8 bytes that
+      // tracealloc's size leaves out.
+      ["run", "binarytrees", "--depth", "8", "--go", "go1.22"],
+      // No start-up: nothing untraced.
+      ["run", "binarytrees", "--depth", "8", "--go", "go1.2-seed"],
+    ]
+  ) {
+    await withTempDir(async (dir) => {
+      const t = await alloctrace([...args, "--html", `${dir}/r.html`], RW(dir));
+      assertEquals(t.code, 0, t.stderr);
+      const j = await alloctrace([...args, "--json"], RW(dir));
+      const doc = JSON.parse(j.stdout);
+      const at = doc.peakHeapAllocAt as string;
+      const untraced = doc.peakHeapAllocUntraced as number;
+      const exact = doc.exact.peakLiveBytes as number;
+      assertTrue(at === "gc start" || at === "end", `${args}: ${at}`);
+      assertTrue(untraced >= 0, `${args}: ${untraced}`);
+      // The traced part of MemStats' peak is a moment of the exact figures:
+      // never above their peak.
+      assertTrue(
+        doc.peakHeapAlloc - untraced <= exact,
+        `${args}: ${doc.peakHeapAlloc} - ${untraced} > ${exact}`,
+      );
+      if (args[1] === "leak") {
+        assertTrue(doc.peakHeapAlloc > exact, `${args}: the case at hand`);
+        assertEquals(at, "gc start");
+        // (go1.22: also the headers of the objects live then.)
+        assertTrue(untraced >= doc.untraced.bytes, `${args}`);
+        if (args.length === 4) assertEquals(untraced, doc.untraced.bytes);
+      }
+      if (args.includes("go1.2-seed")) assertEquals(untraced, 0);
+      // The final HeapAlloc: the exact live bytes and the untraced ones.
+      const finalUntraced = doc.memstats.HeapAlloc - doc.exact.liveBytes;
+      assertTrue(finalUntraced >= 0, `${args}: ${finalUntraced}`);
+      if (args.includes("binarytrees") && args.includes("go1.22")) {
+        assertTrue(finalUntraced > 0, "go1.22's headers");
+      }
+      // The text says the same.
+      const line = t.stdout.split("\n").find((l) =>
+        l.startsWith("live heap ")
+      )!;
+      const shown = doc.peakHeapAlloc === exact && untraced === 0
+        ? ""
+        : ` (${f(doc.peakHeapAlloc)} at ${
+          at === "end" ? "the end" : "a GC start"
+        }${untraced === 0 ? "" : `, of which ${f(untraced)} untraced`})`;
+      assertEquals(
+        line,
+        `live heap     peak ${f(exact)} bytes${shown}, final ${
+          f(doc.memstats.HeapAlloc)
+        } bytes${
+          finalUntraced === 0 ? "" : ` (of which ${f(finalUntraced)} untraced)`
+        } in ${f(doc.memstats.HeapObjects)} object${
+          doc.memstats.HeapObjects === 1 ? "" : "s"
+        }`,
+      );
+      // The page gives MemStats' figures beside its exact ones.
+      const page = await reportData(`${dir}/r.html`) as unknown as {
+        summary: { peakLive: number };
+        heapAlloc: { peak: number; at: string; untraced: number } | null;
+      };
+      assertEquals(page.summary.peakLive, exact);
+      assertEquals(page.heapAlloc, {
+        peak: doc.peakHeapAlloc,
+        at,
+        untraced,
+      });
+    });
+  }
 });
