@@ -24,7 +24,7 @@ export interface NativeSiteLifetimes {
   site: string;
   /** Freed blocks by wall time between allocation and free ({@link WALL_BUCKETS}). */
   wall: number[];
-  /** Freed blocks by bytes allocated in between ({@link BETWEEN_BUCKETS}). */
+  /** Freed blocks by bytes of other blocks allocated in between, not their own ({@link BETWEEN_BUCKETS}). */
   between: number[];
   /** Of the blocks live at the end: the oldest's age in ms. */
   oldestLiveMs: number;

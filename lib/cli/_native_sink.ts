@@ -322,11 +322,11 @@ export class NativeSink {
         if (sb === null || sb.limit !== limit) sb = this.#sizeOf(limit);
         sb.count++;
         sb.bytes += size;
-        // Its lifetime: the two times apart, and its own bytes allocated
-        // in between (a block's count from before its allocation).
+        // Its lifetime: the two times apart, and nothing allocated in
+        // between (a block's own bytes never count, as for Go traces).
         const lt = this.#lifetimeOf(stack);
         lt.wall[bucket5(freedAt - time, W0, W1, W2, W3, W4)]++;
-        lt.between[bucket5(size, B0, B1, B2, B3, B4)]++;
+        lt.between[0]++;
         clock += size;
         if (printer !== null) {
           const tb = this.#traceback(stack);
@@ -373,13 +373,15 @@ export class NativeSink {
       lStack[slot] = stack;
       lSampled[slot] = sampled ? 1 : 0;
       lTime[slot] = time;
+      // Counted from after its own bytes: "allocated between" is the
+      // other blocks' (the analysis' rule, heaptrack's temporaries).
+      clock += size;
       lClock[slot] = clock;
       lProc[slot] = procIndex;
       lImage[slot] = space;
       proc.allocs++;
       proc.allocBytes += size;
       proc.liveBytes += size;
-      clock += size;
       live += size;
       const limit = pow2Ceil(size);
       let sb = this.#lastSize;

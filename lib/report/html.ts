@@ -95,10 +95,11 @@ export interface ReportInput {
    */
   processes?: readonly ReportProcess[];
   /**
-   * Lifetimes in bytes allocated in between as the producer counts them,
-   * when it counts otherwise than the analysis (native: a block's own bytes
-   * count, in buckets up to 64 MB, as its text and JSON show): the buckets'
-   * upper bounds (the last bucket is open) and each site's counts by name.
+   * Lifetimes in bytes allocated in between as the producer buckets them,
+   * when otherwise than the analysis (native: buckets up to 64 MB, as its
+   * text and JSON show; the rule is the same, the other objects' bytes, not
+   * the object's own): the buckets' upper bounds (the last bucket is open)
+   * and each site's counts by name.
    */
   lifetimeBytes?: {
     buckets: readonly number[];
