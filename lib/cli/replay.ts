@@ -26,6 +26,7 @@ import { intOption, sampleTypeOption, shown, UsageError } from "./_usage.ts";
 import { gogcOption, presetOption } from "./_runtime_options.ts";
 import { topTable } from "./_top.ts";
 import { renderReport } from "../report/html.ts";
+import { SimAnalysis } from "./_sim_analysis.ts";
 import { formatHelp } from "./_help.ts";
 
 /** Help text of `alloctrace replay`. */
@@ -46,7 +47,8 @@ Options:
   --memprofile-text FILE  write it as legacy text
   --folded FILE        write folded stacks
   --folded-type TYPE   ${HEAP_SAMPLE_TYPES.join(", ")} (default alloc_space)
-  --html FILE          write a self-contained HTML report of the replayed profile
+  --html FILE          write a self-contained HTML report of the replay: its
+                       sampled profile, the live heap, sites, lifetimes, sizes
   --json               print the summary as JSON
   -q, --quiet          no warnings or progress on stderr
   -h, --help           show this help
@@ -105,6 +107,11 @@ export async function replayCommand(args: string[]): Promise<number> {
     seed: intOption("seed", values.seed, 1),
   });
   const input = await openInput(positionals[0]);
+  // The report's views of the replayed heap (sites, lifetimes in the
+  // replay's GC cycles, its size classes, the live heap over simulated
+  // time): the analysis run's report has, of the replay's own events.
+  const sim = values.html === undefined ? null : new SimAnalysis(rt);
+  sim?.attach();
   const stacks = new StackTable();
   const replayer = new Replayer(rt, stacks);
   // A Go 1.23+ execution trace (traceallocfree): its own reader, the same replay.
@@ -150,14 +157,25 @@ export async function replayCommand(args: string[]): Promise<number> {
     mappingFile: "/alloctrace/replay",
     type,
   });
+  // (finish, then samples: as run reads them.)
+  const analysis = sim?.analyzer.finish();
   await outs.write("--html", () =>
     renderReport({
       title: `alloctrace replay ${input.name}`,
       subtitle: `replayed on ${rt.preset.name}, GOGC=${
         rt.gcpercent < 0 ? "off" : rt.gcpercent
       }`,
-      note: `heap profile sampled at MemProfileRate=${rt.memProfileRate}`,
-      samples,
+      note: rt.memProfileRate > 0
+        ? `the heap profile sampled at MemProfileRate=${rt.memProfileRate}; the tables and the exact profile: every replayed allocation`
+        : "every replayed allocation (profiling off)",
+      timeLabel: "simulated time",
+      samples: sim!.analyzer.samples(),
+      sampled: rt.memProfileRate > 0
+        ? { rate: rt.memProfileRate, samples }
+        : undefined,
+      show: "sampled",
+      analysis,
+      peak: sim!.peakAt,
     }));
   const m = rt.readMemStats();
   if (outs.toStdout) {

@@ -45,10 +45,9 @@ import {
 import { TracePrinter } from "../trace/printer.ts";
 import { Progress } from "./_progress.ts";
 import { SignalExit, type SignalWatch, watchSignals } from "./_signals.ts";
-import { attachEvents } from "../trace/sim_events.ts";
 import { renderReport } from "../report/html.ts";
-import { StackTable, type TraceEvent } from "../trace/events.ts";
-import { type AnalysisResult, TraceAnalyzer } from "../trace/analyze.ts";
+import type { AnalysisResult } from "../trace/analyze.ts";
+import { SimAnalysis } from "./_sim_analysis.ts";
 import type { SiteBy } from "../trace/sites.ts";
 import { siteOptions } from "./_site_options.ts";
 import {
@@ -414,38 +413,6 @@ function _peak(
     };
 }
 
-/**
- * Feeds the analyzer and notes when its exact peak happened: the
- * allocation that made it, on the simulated clock. The timeline's points
- * are sparse (1% steps, GCs): without it the page put the peak at the next
- * point, a GC whose mark ran long after the last allocation (leak: a flat
- * line, then the dot).
- */
-function _exactPeak(rt: Runtime, analyzer: TraceAnalyzer): {
-  add: (e: TraceEvent) => void;
-  at: { time: number; alloc: number; cycle: number };
-} {
-  let live = 0;
-  let alloc = 0;
-  let cycle = 0;
-  const at = { time: 0, alloc: 0, cycle: 0 };
-  return {
-    add: (e) => {
-      analyzer.add(e);
-      if (e.kind === "alloc") {
-        alloc += e.size;
-        if (analyzer.liveBytes > live) {
-          live = analyzer.liveBytes;
-          at.time = rt.clock / 1e9;
-          at.alloc = alloc;
-          at.cycle = cycle;
-        }
-      } else if (e.kind === "gc") cycle++;
-    },
-    at,
-  };
-}
-
 /** The HTML report: exact figures, the sampled profile offered beside them. */
 function _report(
   name: string,
@@ -513,16 +480,12 @@ export async function runCommand(args: string[]): Promise<number> {
   // Every allocation, free and GC cycle goes to the analyzer: the summary's
   // tables and the report use these exact figures; the sampled heap profile
   // is shown as such, beside them.
-  const siteStacks = new StackTable();
   const sites = siteOptions({
     by: values.by as string | undefined,
     frames: (values.frames as string | undefined) ?? "3",
   });
-  const analyzer = new TraceAnalyzer(siteStacks, {
-    by: sites.by,
-    now: () => rt.clock / 1e9,
-    dense: true,
-  });
+  const sim = new SimAnalysis(rt, sites.by);
+  const analyzer = sim.analyzer;
   let trace: Trace | null = null;
   // A trace on stderr is buffered: it is handed over before each gctrace
   // line, which Go prints after the cycle's tracegc block.
@@ -549,8 +512,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   // With --stacks js, the JS stacks the trace carries (one capture per
   // allocation, shared with the trace printer: captureJsFramesOnce).
-  const exactPeak = _exactPeak(rt, analyzer);
-  attachEvents(rt, siteStacks, exactPeak.add, { stacks: s.stacks });
+  sim.attach({ stacks: s.stacks });
   const seconds = await _execute(runWorkload, rt, trace, progress, signals)
     .catch((e) => {
       // Past the limit run chose: say which it is and how to set another.
@@ -582,7 +544,7 @@ export async function runCommand(args: string[]): Promise<number> {
         exact,
         profile.samples,
         peak,
-        exactPeak.at,
+        sim.peakAt,
       ),
   );
   const result: RunResult = {

@@ -107,6 +107,7 @@ $("group").value = byLine ? "line" : "func";
 { const o = document.createElement("option"); o.value = "exact"; o.textContent = D.base ? "B (widths: the larger of A and B)" : "exact (every allocation)"; $("prof").appendChild(o); }
 if (D.sampled) { const o = document.createElement("option"); o.value = "sampled"; o.textContent = "sampled at MemProfileRate=" + D.sampled.rate + " (un-sampled estimate)"; $("prof").appendChild(o); }
 else if (!D.base) $("profl").style.display = "none";
+if (D.show === "sampled") { prof = "sampled"; $("prof").value = "sampled"; }
 function node(name, parent, fi) { return { name, parent, fi, v: [0,0,0,0], b: [0,0,0,0], lines: new Map(), kids: new Map() }; }
 const curSamples = () => prof === "sampled" ? D.sampled.samples : D.samples;
 function addAll(samples, key) {

@@ -58,6 +58,11 @@ export interface ReportInput {
   samples: readonly HeapSample[];
   /** A sampled heap profile of the same run, shown beside the exact samples, labelled with its rate. */
   sampled?: { rate: number; samples: readonly HeapSample[] };
+  /**
+   * Which profile the flame graph opens on (default exact): `replay`'s
+   * subject is the profile sampled at its MemProfileRate.
+   */
+  show?: "exact" | "sampled";
   /** Base samples for a differential view (diff A B: these are A's). */
   base?: readonly HeapSample[];
   /** Per-site deltas for the diff page's table. */
@@ -222,6 +227,7 @@ export function renderReport(input: ReportInput): string {
     frames: fr.list,
     samples,
     sampled,
+    show: sampled !== null && input.show === "sampled" ? "sampled" : "exact",
     base,
     diffSites: input.diffSites
       ? input.diffSites.slice(0, 2000).map((d) => ({
