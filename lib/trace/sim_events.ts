@@ -9,7 +9,7 @@
 import type { Runtime } from "../runtime/runtime.ts";
 import type { FrameSnapshot, Goroutine } from "../runtime/goroutine.ts";
 import type { Frame, StackTable, TraceEvent } from "./events.ts";
-import type { ExplicitStack } from "../stack/runtime_frames.ts";
+import type { ExplicitStack, RuntimeFrame } from "../stack/runtime_frames.ts";
 import { AllocKind } from "../stack/allockind.ts";
 import { captureJsFramesOnce } from "../stack/js_stack.ts";
 
@@ -57,14 +57,7 @@ export function attachEvents(
   // prints it and the trace printer writes it (runtime.goexit, below every
   // goroutine, is no site's frame: the analysis drops it anyway).
   const mainBottom: Frame[] = rt.preset.frames.mainBottom
-    .filter((f) => f.func !== "runtime.goexit")
-    .map((f) => ({
-      func: f.func,
-      file: f.file,
-      line: f.line,
-      pc: 0,
-      inlined: f.inlined ?? false,
-    }));
+    .filter((f) => f.func !== "runtime.goexit").map(_frame);
   // Main's stacks and the other goroutines' apart: the same frames end
   // otherwise.
   type Cache = Map<number, { frames: FrameSnapshot; stack: number }[]>;
@@ -104,14 +97,7 @@ export function attachEvents(
   const explicitOf = (e: ExplicitStack, g: Goroutine): number => {
     let stack = explicitCache.get(e);
     if (stack === undefined) {
-      const frames: Frame[] = e.frames
-        .map((f) => ({
-          func: f.func,
-          file: f.file,
-          line: f.line,
-          pc: 0,
-          inlined: f.inlined ?? false,
-        }));
+      const frames: Frame[] = e.frames.map(_frame);
       // …then the goroutine's own frames, when the stack runs on into them.
       if (e.onCurg) frames.push(...stacks.get(stackOf(g)));
       stack = stacks.intern(frames);
@@ -143,4 +129,15 @@ export function attachEvents(
       if (ev.kind === "marktermination") emit({ kind: "gc", lineNo: 0 });
     },
   });
+}
+
+/** A runtime frame as an event's frame (no PC: sites key on file:line). */
+function _frame(f: RuntimeFrame): Frame {
+  return {
+    func: f.func,
+    file: f.file,
+    line: f.line,
+    pc: 0,
+    inlined: f.inlined ?? false,
+  };
 }
