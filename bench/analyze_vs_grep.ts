@@ -5,11 +5,21 @@
  * shared testdata traces repeated, as the issue asks).
  *
  * With `--real-depth N`, also traces that real Go 1.19 prints for one
- * binary-trees run at depth N (10: ~300 MB, minutes to write), where nearly
- * every traceback differs from the others in its arguments and frame
- * pointers: the harder case. Two of them: at the default GOGC, and at
- * GOGC=10 (~600 MB: many `tracegc` blocks listing every goroutine, and free
- * bursts as each cycle sweeps).
+ * binary-trees run (`-quiet`), where nearly every traceback differs from
+ * the others in its arguments and frame pointers: the harder case. Two of
+ * them: at depth N and the default GOGC (10: ~300 MB, minutes to write),
+ * and at GOGC=10 and depth `--gogc-depth` (default N + 1; 11: ~780 MB).
+ * The GOGC=10 run is one depth deeper because depth 10 allocates only
+ * ~2.2 MB in all: at GOGC=10 Go 1.19 runs 2 cycles before the final
+ * `runtime.GC()` (`gctrace`; 0 at the default GOGC), and its trace had 3
+ * `tracegc` blocks and its frees in 4 runs. At depth 11 and GOGC=10 the
+ * untraced run has 4 cycles; traced, it runs for minutes, and sysmon's
+ * forced GC (every 2 minutes) adds more: one such trace had 9 `tracegc`
+ * blocks listing every goroutine and its frees in 12 runs between the
+ * allocations, 8 of them of 1,000 or more (the default-GOGC depth-10 trace
+ * has all its frees in one run after the final GC). So its counts depend
+ * on how long the run took: each trace's allocations, frees and GC cycles
+ * (as `analyze` counts them) are printed, for a reader to check.
  *
  * Each side's CPU time (user + sys, from /usr/bin/time) is printed too: on
  * a shared machine the wall times swing with the load, CPU time much less.
@@ -27,7 +37,7 @@
  * that reads the later part, V8's background compiler threads and the rest.
  * That split says what limits the run (Linux only; not a timed run).
  *
- *   deno run -A bench/analyze_vs_grep.ts [--file /tmp/alloctrace-large.trace] [--mb 512] [--real-depth 10] [--runs 3] [--against DIR]
+ *   deno run -A bench/analyze_vs_grep.ts [--file /tmp/alloctrace-large.trace] [--mb 512] [--real-depth 10] [--gogc-depth 11] [--runs 3] [--against DIR]
  *
  * @module
  */
@@ -41,6 +51,7 @@ const { values } = parseArgs({
     file: { type: "string", default: "/tmp/alloctrace-large.trace" },
     mb: { type: "string", default: "512" },
     "real-depth": { type: "string", default: "0" },
+    "gogc-depth": { type: "string" },
     runs: { type: "string", default: "3" },
     against: { type: "string" },
   },
@@ -211,6 +222,17 @@ async function measure(file: string, label: string): Promise<void> {
   console.log(
     `analyze peak RSS: ${(rssKiB / 1024).toFixed(0)} MiB (target <= 256 MiB)`,
   );
+  const counted = JSON.parse(analyze.stdout) as {
+    allocs: number;
+    frees: number;
+    gcs: number;
+  };
+  const n = (x: number) => x.toLocaleString("en-US");
+  console.log(
+    `analyze counted: ${n(counted.allocs)} allocations, ${
+      n(counted.frees)
+    } frees, ${n(counted.gcs)} GC cycles (tracegc blocks)`,
+  );
   const split = await threadSplit(root, file);
   const splitText = split === null
     ? ""
@@ -241,8 +263,10 @@ if (realDepth > 0) {
       "real trace: skipped (no go on PATH; apt-get install golang-1.19-go)",
     );
   } else {
+    const gogcDepth = Number(values["gogc-depth"] ?? realDepth + 1);
     for (const gogc of ["", "10"]) {
-      const real = `/tmp/alloctrace-real-d${realDepth}${
+      const depth = gogc === "" ? realDepth : gogcDepth;
+      const real = `/tmp/alloctrace-real-d${depth}${
         gogc === "" ? "" : `-gogc${gogc}`
       }.trace`;
       try {
@@ -250,18 +274,20 @@ if (realDepth > 0) {
       } catch {
         const dir = await Deno.makeTempDir();
         const bin = await buildGoProgram(go, "binarytrees", dir);
+        // (Renamed when whole: a run cut short leaves no trace to reuse.)
         await writeRealTrace(
           bin,
-          ["-depth", String(realDepth), "-quiet"],
-          real,
+          ["-depth", String(depth), "-quiet"],
+          `${real}.part`,
           gogc === "" ? {} : { GOGC: gogc },
         );
+        await Deno.rename(`${real}.part`, real);
         await Deno.remove(dir, { recursive: true });
       }
-      console.log(gogc === "" ? "" : `\nGOGC=${gogc}:`);
+      console.log(gogc === "" ? "" : `\nGOGC=${gogc}, depth ${depth}:`);
       await measure(
         real,
-        `real d${realDepth}${gogc === "" ? "" : ` GOGC=${gogc}`}`,
+        `real d${depth}${gogc === "" ? "" : ` GOGC=${gogc}`}`,
       );
     }
   }
