@@ -197,7 +197,7 @@ export class ByteTraceParser {
   commit(n: number): void {
     this.#fed += n;
     const buf = this.#scanner.data(this.#reservedAt + n);
-    let cache = this.#shapes.worthTrying;
+    let cache = this.#shapes.worthTrying();
     let s = 0;
     if (this.#skipping) {
       // The rest of a line past the cap (counted when it passed it).

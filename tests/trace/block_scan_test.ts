@@ -394,6 +394,27 @@ Deno.test("byte parser: tracebacks that differ only in arguments and frame point
   );
 });
 
+Deno.test("byte parser: a trace whose first 10,000 tracebacks all differ still takes its later repeats from the caches (a deep binary-trees run starts with its stretch tree)", () => {
+  const rec = (f: string, a: number) =>
+    `tracealloc(0x${(0xc000010000 + 16 * a).toString(16)}, 0x10, main.Node)\n` +
+    `goroutine 1 [running]:\nruntime.mallocgc(0x10, 0x4b1e20, 0x1)\n` +
+    `\truntime/malloc.go:1131 +0x7b1 fp=0xc00009fe40 sp=0xc00009fdc8 pc=0x40eff1\n` +
+    `main.${f}(0x${
+      a.toString(16)
+    })\n\tmain.go:37 +0x25 fp=0xc00009fe60 sp=0xc00009fe40 pc=0x4573e5\n\n`;
+  let text = "";
+  // 12,000 different tracebacks (then nothing seen before repeats) ...
+  for (let i = 0; i < 12_000; i++) text += rec(`f${i}`, i);
+  // ... then 20,000 records of four.
+  for (let i = 0; i < 20_000; i++) text += rec(`g${i & 3}`, 12_000 + i);
+  const bp = bothParsers(new TextEncoder().encode(text), 64 << 10);
+  // The cache gave up on the first part; it must come back for the second.
+  assertTrue(
+    bp.cachedRecords > 15_000,
+    `${bp.cachedRecords} of the 20,000 repeated records from the caches`,
+  );
+});
+
 Deno.test("block scanner: a header it reads gives the string parser's kind, address, size and type; the byte parser agrees on damaged ones", () => {
   const sc = new BlockScanner();
   const enc = new TextEncoder();
