@@ -24,6 +24,7 @@ import { NATIVE_KINDS } from "./event.ts";
 import { wordOf } from "./tracee.ts";
 import { REG } from "./ffi.ts";
 import { parseMaps } from "./proc_maps.ts";
+import { _regionWords } from "./_stack_scan.ts";
 import {
   ENDED,
   RemoteSyscalls,
@@ -55,9 +56,6 @@ function injectMmap(sys: RemoteSyscalls, near: number): number {
   }
   return -1;
 }
-
-/** The most bytes of a thread's stack the detach looks through for the region's addresses. */
-const MAX_STACK_SCAN = 16 << 20;
 
 // An address in the region's int3 padding after the trampolines' common
 // return path (inject.ts), where a stopped thread can run a system call.
@@ -289,59 +287,53 @@ export class InjectedMode implements HookMode {
     } catch {
       return false;
     }
-    // None may have an address of the region's code anywhere it can still
-    // return or resume to: its pc, or on its stack above its stack pointer
-    // (a signal frame's pc: a stub interrupted by a handler that still
-    // runs). A call in flight (inside the real malloc) returns to its
-    // slot's trampoline: that address, once on all the stacks, is the
-    // return address the stub swapped, and the caller's, kept in the slot,
-    // is put back in its place (the call then returns straight to its
-    // caller, unrecorded). The region's data addresses (a slot's, left on
-    // the stack by the stub's pushes) are read by no code but the stubs'.
+    // A call in flight (a thread inside the real malloc) returns to its
+    // slot's trampoline: the stub put that address where the call's return
+    // address was, at the call's entry rsp, which the slot keeps with the
+    // caller's return address. Each busy slot must have it there, and the
+    // caller's is put back in its place (the call then returns straight to
+    // its caller, unrecorded).
+    const slots = new Uint8Array(SLOTS * 64);
+    if (!p.mem.transfer(false, [[slots, lo + LAYOUT.slots]])) return false;
+    const words = new BigUint64Array(slots.buffer);
     const tramps = lo + LAYOUT.tramps;
-    const [blo, bhi] = [
-      BigInt(tramps),
-      BigInt(tramps + this.#ring.code.code.length),
-    ];
-    const [rlo, rhi] = [BigInt(lo), BigInt(hi)];
-    /** Slot → where its trampoline's address is on a stack. */
-    const inFlight = new Map<number, number>();
+    /** Where a busy slot's trampoline address is → the caller's return address. */
+    const back = new Map<number, bigint>();
+    for (let slot = 0; slot < SLOTS; slot++) {
+      if (words[slot * 8] === 0n) continue;
+      const ret = words[slot * 8 + 1];
+      const at = Number(words[slot * 8 + 5]);
+      // Going back into the region, or not at its place (the call left by
+      // a longjmp, or this thread ended in it): not a call we can end.
+      if (ret >= BigInt(lo) && ret < BigInt(hi)) return false;
+      if (p.mem.readWord(at) !== tramps + slot * 16) return false;
+      back.set(at, ret);
+    }
+    // And no thread may have any other address of the region's code
+    // anywhere it can still return or resume to: its pc, or on its stack
+    // above its stack pointer (a signal frame's pc: a stub interrupted by a
+    // handler that still runs), or on the stack a signal frame there was
+    // taken from. Each busy slot's trampoline address must be among those
+    // seen (a stack looked through), once: a call in flight on a stack that
+    // was not (a handler's after a swapcontext) keeps the region. The
+    // region's data addresses (a slot's, left on a stack or in a signal
+    // frame's registers by the stub) are read by no code but the stubs'.
+    const sps: number[] = [];
     for (const tid of threads) {
       if (!t.getRegs(tid)) return false;
       const rip = t.reg(REG.rip);
-      const sp = t.reg(REG.rsp);
-      const rsp = sp - (sp % 8); // (a number: no 32-bit &)
       if (rip >= lo && rip < hi) return false;
-      const m = maps.find((m) => rsp >= m.start && rsp < m.end);
-      if (m === undefined || m.end - rsp > MAX_STACK_SCAN) return false;
-      const stack = new Uint8Array(m.end - rsp);
-      if (!p.mem.transfer(false, [[stack, rsp]])) return false;
-      const words = new BigUint64Array(stack.buffer);
-      for (let i = 0; i < words.length; i++) {
-        const w = words[i];
-        if (w < blo || w >= bhi) continue;
-        const at = Number(w) - tramps;
-        const slot = at / 16;
-        if (
-          at < 0 || at % 16 !== 0 || slot >= SLOTS || inFlight.has(slot)
-        ) return false;
-        inFlight.set(slot, rsp + 8 * i);
-      }
+      sps.push(t.reg(REG.rsp));
     }
-    if (inFlight.size > 0) {
-      const slots = new Uint8Array(SLOTS * 64);
-      if (!p.mem.transfer(false, [[slots, lo + LAYOUT.slots]])) return false;
-      const words = new BigUint64Array(slots.buffer);
-      const back: [number, bigint][] = [];
-      for (const [slot, at] of inFlight) {
-        const ret = words[slot * 8 + 1];
-        // Not busy, or going back into the region: not a call of ours.
-        if (words[slot * 8] === 0n || (ret >= rlo && ret < rhi)) return false;
-        back.push([at, ret]);
-      }
-      for (const [at, ret] of back) {
-        if (!p.mem.writeWord(at, ret)) return false;
-      }
+    const seen = _regionWords(p.mem, maps, sps, lo, hi);
+    if (seen === null) return false;
+    const [clo, chi] = [tramps, tramps + this.#ring.code.code.length];
+    for (const [at, w] of seen) {
+      if (w >= clo && w < chi && !back.has(at)) return false;
+    }
+    for (const at of back.keys()) if (!seen.has(at)) return false;
+    for (const [at, ret] of back) {
+      if (!p.mem.writeWord(at, ret)) return false;
     }
     // munmap run at malloc's entry (its own bytes back, nobody running).
     const sys = new RemoteSyscalls(t, tid, this.#ring.code.patches[0].entry);
