@@ -50,18 +50,23 @@ int main(int argc, char **argv) {
 `;
 
 for (
-  const [name, src, what] of [
-    ["sleeper", SLEEPER, "mostly sleeping"],
+  const [name, src, what, strict] of [
+    [
+      "sleeper",
+      SLEEPER,
+      "mostly sleeping: each detach frees the hooks' region (3 attaches left 3 regions of 18 MB mapped)",
+      true,
+    ],
     [
       "busy4",
       BUSY,
-      "4 threads only calling malloc and free (calls in flight at the detach: their return goes to the caller, not the trampoline)",
+      "with 4 threads only calling malloc and free: its detaches free the hooks' region (calls in flight at the detach return to their callers, not the trampoline), though one may keep it where it cannot prove it safe",
+      false,
     ],
   ] as const
 ) {
   Deno.test({
-    name:
-      `native -p of a program ${what}: each detach frees the hooks' region (3 attaches left 3 regions of 18 MB mapped), and the program runs on`,
+    name: `native -p of a program ${what}, and the program runs on`,
     ignore: skip !== "",
     async fn() {
       const { prog, paths: [pidFile, stopFile] } = await startProgram(
@@ -74,7 +79,10 @@ for (
         const pid = await pidFrom(pidFile, 200);
         assertTrue(pid > 0, "the program started");
         assertEquals(regions(pid), [], "none before");
-        for (let i = 1; i <= 3; i++) {
+        let freed = 0;
+        const attaches = 3;
+        for (let i = 1; i <= attaches; i++) {
+          const before = regions(pid).length;
           const r = await nativeCommand(["-p", String(pid), "--duration", "1"])
             .output();
           const err = new TextDecoder().decode(r.stderr);
@@ -84,8 +92,21 @@ for (
           }
           assertEquals(r.code, 0, err);
           assertTrue(/\ncalls +[1-9]/.test(err), `attach ${i} traced: ${err}`);
-          assertEquals(regions(pid), [], `after attach ${i}`);
+          const after = regions(pid).length;
+          // A region is two mappings (the memfd, the rwx rest): all of a
+          // kept one stays, none of a freed one.
+          assertTrue(
+            after === before || after === before + 2,
+            `after attach ${i}: ${regions(pid).join("\n")}`,
+          );
+          if (after === before) freed++;
+          // Nothing in flight (a program that sleeps between its calls):
+          // a kept region is a failure. Calls in flight: a deliberate keep
+          // (a region address it cannot account for) is allowed, always
+          // keeping it is not.
+          if (strict) assertEquals(regions(pid), [], `after attach ${i}`);
         }
+        assertTrue(freed > 0, `no detach of ${attaches} freed the region`);
         await Deno.writeTextFile(stopFile, "");
         assertEquals((await prog.status).code, 5, "it ended on its own");
       } finally {
