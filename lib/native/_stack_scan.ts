@@ -50,7 +50,7 @@ export function _regionWords(
 ): Map<number, number> | null {
   const [blo, bhi] = [BigInt(lo), BigInt(hi)];
   const code = maps.filter((m) => m.exec && (m.end <= lo || m.start >= hi));
-  const [clo, chi] = [
+  const [clo, chi] = code.length === 0 ? [0n, 0n] : [
     BigInt(Math.min(...code.map((m) => m.start))),
     BigInt(Math.max(...code.map((m) => m.end))),
   ];
