@@ -15,6 +15,7 @@ import {
   type TraceFigures,
 } from "./_trace_figures.ts";
 import {
+  type GoVersion,
   medianReading,
   percentile,
   type RunFigures,
@@ -230,14 +231,16 @@ export function sweeperShares(
 }
 
 /**
- * The committed shapes of real Go 1.19 (scripts/gen_startup.ts: seven
+ * The committed shapes of real Go `go` (scripts/gen_startup.ts: seven
  * fresh runs of each shared program at the shared traces' sizes): shape →
  * "program k/7" for each program whose runs print it.
  */
-async function committedShapes(): Promise<Map<string, string[]>> {
+async function committedShapes(
+  go: GoVersion,
+): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const text = await Deno.readTextFile(
-    new URL("../tests/testdata/fidelity/shapes-go1.19.txt", import.meta.url),
+    new URL(`../tests/testdata/fidelity/shapes-go${go}.txt`, import.meta.url),
   );
   let program = "";
   let runs = "";
@@ -261,8 +264,8 @@ async function committedShapes(): Promise<Map<string, string[]>> {
  * run to run (a tiny block, a map overflow bucket from the hash seed, which
  * path started an M or flushed an mcache, whether the reclaimer ran), so a
  * shape is sim-only when none of the `--runs` real runs here and none of
- * the committed real runs (tests/testdata/fidelity/shapes-go1.19.txt)
- * prints it (`withCommitted` false: none of the real runs here). Each
+ * the committed real runs (tests/testdata/fidelity/shapes-go1.19.txt, or
+ * the version's `go`) prints it (`withCommitted` false: none of the real runs here). Each
  * model shape some but not all real runs print is listed with how many do;
  * real-only shapes are those every real run here prints.
  */
@@ -272,8 +275,9 @@ export async function shapeReport(
   sim: TraceFigures,
   shown: number,
   withCommitted = true,
+  go: GoVersion = "1.19",
 ): Promise<Verdict> {
-  const committed = withCommitted ? await committedShapes() : new Map();
+  const committed = withCommitted ? await committedShapes(go) : new Map();
   const runsOf = (s: string) => reals.filter((r) => r.shapes.has(s)).length;
   const simShapes = [...sim.shapes.keys()];
   const simOnly = simShapes.filter((s) => runsOf(s) === 0 && !committed.has(s));

@@ -82,15 +82,28 @@ export function parseTracedRuns(text: string): RunFigures[] {
   return runs;
 }
 
+/** The Go versions whose real runs are committed (`--go` of fidelity_compare). */
+export type GoVersion = "1.19" | "1.22";
+
+/**
+ * Where the committed real runs of Go `go` are: Go 1.19's in
+ * tests/testdata/fidelity, another version's in a folder of its own there
+ * (`go1.22/`).
+ */
+export function fidelityDir(go: GoVersion = "1.19"): URL {
+  return new URL(
+    `../tests/testdata/fidelity/${go === "1.19" ? "" : `go${go}/`}`,
+    import.meta.url,
+  );
+}
+
 /** The committed real runs of `program` at `value` (none: an empty list). */
 export async function committedRuns(
   program: string,
   value: number,
+  go: GoVersion = "1.19",
 ): Promise<RunFigures[]> {
-  const url = new URL(
-    `../tests/testdata/fidelity/${program}-${value}-traced.txt`,
-    import.meta.url,
-  );
+  const url = new URL(`${program}-${value}-traced.txt`, fidelityDir(go));
   const text = await Deno.readTextFile(url).catch(() => "");
   return parseTracedRuns(text);
 }
@@ -112,7 +125,7 @@ export async function committedGCTraces(
 ): Promise<GCLine[][]> {
   const name = `${program}-${value}-gctrace.txt`;
   const url = dir === undefined
-    ? new URL(`../tests/testdata/fidelity/${name}`, import.meta.url)
+    ? new URL(name, fidelityDir())
     : new URL(`file://${Deno.realPathSync(dir)}/${name}`);
   const text = await Deno.readTextFile(url).catch(() => "");
   const heads = [...text.matchAll(/^# run .*$/gm)].map((m) => m[0]);

@@ -127,9 +127,16 @@ export interface TraceFigures {
   tail: string[];
 }
 
-/** Streams a trace (stderr with gctrace lines mixed in) into its figures. */
+/**
+ * Streams a trace (stderr with gctrace lines mixed in) into its figures.
+ * `allocHeaders`: a Go 1.22 trace, where a small pointerful object over
+ * 512 B has an 8-byte header in front (mbitmap_allocheaders.go): tracealloc
+ * prints the object 8 bytes into its slot and tracefree the slot, so a free
+ * of no live address is looked for 8 bytes on.
+ */
 export async function analyze(
   stream: ReadableStream<Uint8Array>,
+  { allocHeaders = false }: { allocHeaders?: boolean } = {},
 ): Promise<TraceFigures> {
   const f: TraceFigures = {
     allocs: new Map(),
@@ -231,10 +238,11 @@ export async function analyze(
         kind = "free";
         f.freeCount++;
         bump(f.frees, size);
-        const had = live.get(addr);
+        const at = allocHeaders && !live.has(addr) ? addr + 8 : addr;
+        const had = live.get(at);
         if (had === undefined) f.orphanFrees++;
         else {
-          live.delete(addr);
+          live.delete(at);
           liveBytes -= had;
           freedSinceGC += had;
         }

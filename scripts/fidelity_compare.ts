@@ -1,7 +1,9 @@
 /**
  * Side-by-side fidelity figures of the simulated go1.19 against real Go 1.19
- * (issue 16). Builds the shared programs
- * (`tests/testdata/shared/go1.19/programs`) with Go 1.19, runs each with
+ * (issue 16), or with `--go 1.22` of the go1.22 preset against real Go
+ * 1.22 (/usr/lib/go-1.22; its committed runs in
+ * tests/testdata/fidelity/go1.22/). Builds the shared programs
+ * (`tests/testdata/shared/go1.19/programs`) with that Go, runs each with
  * `GODEBUG=allocfreetrace=1,gctrace=1` (streamed, never stored), untraced
  * with `gctrace=1` several times (the GC count's median), and the simulator
  * (`main.ts run WORKLOAD`) with the same settings, then prints:
@@ -36,6 +38,7 @@
  *     deno run -A scripts/fidelity_compare.ts --save tests/testdata/fidelity --only leak --size 300 --runs 7
  *     deno run -A scripts/fidelity_compare.ts --real-traces /tmp/real [--only leak]
  *     deno run -A scripts/fidelity_compare.ts --fresh-only --nice --runs 5 --only leak --size 20000,40000
+ *     deno run -A scripts/fidelity_compare.ts --go 1.22 [--real-traces DIR] [--save tests/testdata/fidelity/go1.22]
  *
  * `--real-traces DIR` reads a traced case's real runs from
  * `DIR/PROGRAM-VALUE-*.gz` (gzipped stderr of
@@ -80,7 +83,12 @@ import {
   SWEEPERS,
   type TraceFigures,
 } from "./_trace_figures.ts";
-import { committedGCTraces, committedRuns } from "./_real_runs.ts";
+import {
+  committedGCTraces,
+  committedRuns,
+  fidelityDir,
+  type GoVersion,
+} from "./_real_runs.ts";
 import { saveRuntimeFrames } from "./_runtime_frames.ts";
 import {
   fmtGC,
@@ -96,7 +104,8 @@ import {
   type Verdict,
 } from "./_fidelity_readings.ts";
 
-const GO = "/usr/lib/go-1.19/bin/go";
+/** Debian's Go of version `go`. */
+const goBin = (go: GoVersion) => `/usr/lib/go-${go}/bin/go`;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /** One program at one size: the shared program's flag and the workload's. */
@@ -111,9 +120,9 @@ interface Case {
 }
 
 /** `go version`'s answer, `go1.19.8 linux/amd64`. */
-async function goVersion(): Promise<string> {
+async function goVersion(go: GoVersion): Promise<string> {
   return new TextDecoder().decode(
-    (await new Deno.Command(GO, { args: ["version"] }).output()).stdout,
+    (await new Deno.Command(goBin(go), { args: ["version"] }).output()).stdout,
   ).trim().replace(/^go version /, "");
 }
 
@@ -127,6 +136,8 @@ interface Setup {
   freshOnly: boolean;
   /** `--nice`: real Go under `nice -n 19`. */
   nice: boolean;
+  /** `--go`: the Go version run, and the simulator's preset (`go` + it). */
+  go: GoVersion;
 }
 
 /** What a compared case adds to the shapes of the whole invocation. */
@@ -148,7 +159,8 @@ async function runReal(
   bin: string,
   c: Case,
   godebug: string,
-  nice = false,
+  nice: boolean,
+  go: GoVersion,
 ): Promise<TraceFigures> {
   for (let attempt = 1;; attempt++) {
     const args = [`-${c.flag}`, String(c.value)];
@@ -162,7 +174,7 @@ async function runReal(
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const f = await analyze(child.stderr);
+    const f = await analyze(child.stderr, { allocHeaders: go !== "1.19" });
     const st = await child.status;
     if (st.success && f.gc.length > 0) return f;
     const why = `${c.program} -${c.flag} ${c.value} (GODEBUG=${godebug}) ${
@@ -175,7 +187,11 @@ async function runReal(
   }
 }
 
-async function runSim(c: Case, godebug: string): Promise<TraceFigures> {
+async function runSim(
+  c: Case,
+  godebug: string,
+  go: GoVersion,
+): Promise<TraceFigures> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -187,13 +203,15 @@ async function runSim(c: Case, godebug: string): Promise<TraceFigures> {
       String(c.value),
       "--godebug",
       godebug,
+      "--go",
+      `go${go}`,
       "--quiet",
     ],
     env: { GODEBUG: "", NO_COLOR: "1" },
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const f = await analyze(child.stderr);
+  const f = await analyze(child.stderr, { allocHeaders: go !== "1.19" });
   const st = await child.status;
   if (!st.success) throw new Error(`main.ts run ${c.program} failed`);
   return f;
@@ -203,6 +221,7 @@ async function runSim(c: Case, godebug: string): Promise<TraceFigures> {
 async function storedRuns(
   c: Case,
   dir: string,
+  go: GoVersion,
 ): Promise<{ name: string; figures: TraceFigures }[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -215,7 +234,12 @@ async function storedRuns(
   const out = [];
   for (const name of names.sort()) {
     const url = new URL(`file://${dir}/${name}`);
-    out.push({ name, figures: await analyze(await traceStream(url)) });
+    out.push({
+      name,
+      figures: await analyze(await traceStream(url), {
+        allocHeaders: go !== "1.19",
+      }),
+    });
   }
   return out;
 }
@@ -226,7 +250,7 @@ async function compareCase(
   setup: Setup,
   shapes: Shapes,
 ): Promise<Verdict[]> {
-  const { runs, shapesShown, realTraces, freshOnly } = setup;
+  const { runs, shapesShown, realTraces, freshOnly, go } = setup;
   const name = `${c.program} -${c.flag} ${c.value}`;
   console.log(`\n=== ${name} ===`);
   const verdicts: Verdict[] = [];
@@ -239,7 +263,7 @@ async function compareCase(
     console.log(`  ${storedUntraced} stored untraced runs from ${realTraces}`);
   }
   while (untraced.length < runs && storedUntraced === 0) {
-    untraced.push((await runReal(bin, c, "gctrace=1", setup.nice)).gc);
+    untraced.push((await runReal(bin, c, "gctrace=1", setup.nice, go)).gc);
   }
   const counts = untraced.map((g) => g.length);
   // The GC count's and the untraced marked bytes' yardstick: the committed
@@ -247,11 +271,16 @@ async function compareCase(
   // (tests/testdata/fidelity/PROGRAM-VALUE-gctrace.txt, made under
   // different loads) pooled with the fresh ones.
   const stored = c.target && !freshOnly
-    ? await committedGCTraces(c.program, c.value, name)
+    ? await committedGCTraces(
+      c.program,
+      c.value,
+      name,
+      fidelityDir(go).pathname,
+    )
     : [];
   const pooledUntraced = [...stored, ...untraced];
   const med = median(pooledUntraced.map((g) => g.length));
-  const simUntraced = await runSim(c, "gctrace=1");
+  const simUntraced = await runSim(c, "gctrace=1", go);
   const simGCs = simUntraced.gc.length;
   console.log(
     `  GC count: real untraced ${counts.join(", ")}${
@@ -309,12 +338,12 @@ async function compareCase(
   const godebug = "allocfreetrace=1,gctrace=1";
   const reals: TraceFigures[] = [];
   if (realTraces !== "") {
-    for (const r of await storedRuns(c, realTraces)) reals.push(r.figures);
+    for (const r of await storedRuns(c, realTraces, go)) reals.push(r.figures);
     console.log(`  ${reals.length} stored real traced runs from ${realTraces}`);
   }
   if (reals.length === 0) {
     for (let i = 0; i < runs; i++) {
-      reals.push(await runReal(bin, c, godebug, setup.nice));
+      reals.push(await runReal(bin, c, godebug, setup.nice, go));
     }
   }
   // The side-by-side figures are of the fresh run with the median
@@ -326,7 +355,7 @@ async function compareCase(
   );
   const medianAt = byCount[(byCount.length - 1) >> 1][1];
   const real = reals[medianAt];
-  const sim = await runSim(c, godebug);
+  const sim = await runSim(c, godebug, go);
   console.log(
     `  allocations: real ${real.allocCount} (${real.allocBytes} B), sim ${sim.allocCount} (${sim.allocBytes} B): ${
       pct(sim.allocCount, real.allocCount)
@@ -373,7 +402,7 @@ async function compareCase(
   // committed run (made under different loads) and the fresh ones.
   const fresh = reals.map(runFigures);
   const pooled = c.target && !freshOnly
-    ? [...await committedRuns(c.program, c.value), ...fresh]
+    ? [...await committedRuns(c.program, c.value, go), ...fresh]
     : fresh;
   const sweep = sweeperShares(fresh, pooled, runFigures(sim));
   const shapeVerdict = await shapeReport(
@@ -382,6 +411,7 @@ async function compareCase(
     sim,
     shapesShown,
     !freshOnly,
+    go,
   );
   for (const r of reals) {
     for (const k of r.shapes.keys()) shapes.real.add(k);
@@ -450,8 +480,9 @@ async function saveTraced(
   dir: string,
   append: boolean,
   realTraces: string,
+  goV: GoVersion,
 ) {
-  const go = await goVersion();
+  const go = await goVersion(goV);
   const file = `${dir}/${c.program}-${c.value}-traced.txt`;
   // --append adds runs to what is there: real Go's spread depends on the
   // machine's load (how far the mutator gets while a mark waits), so the
@@ -459,12 +490,12 @@ async function saveTraced(
   let text = append ? await Deno.readTextFile(file).catch(() => "") : "";
   const first = (text.match(/^# run /gm) ?? []).length + 1;
   // --real-traces: the stored runs, else `runs` fresh ones.
-  const stored = realTraces === "" ? [] : await storedRuns(c, realTraces);
+  const stored = realTraces === "" ? [] : await storedRuns(c, realTraces, goV);
   const n = stored.length > 0 ? stored.length : runs;
   for (let r = first; r < first + n; r++) {
     const f = stored.length > 0
       ? stored[r - first].figures
-      : await runReal(bin, c, "allocfreetrace=1,gctrace=1");
+      : await runReal(bin, c, "allocfreetrace=1,gctrace=1", false, goV);
     const load = stored.length > 0
       ? `of the stored run ${stored[r - first].name}`
       : (await Deno.readTextFile("/proc/loadavg").catch(() => ""))
@@ -495,8 +526,10 @@ const USAGE = `usage:
   deno run -A scripts/fidelity_compare.ts --real-traces /tmp/real [--only leak]
   deno run -A scripts/fidelity_compare.ts --fresh-only --nice --runs 5 --only leak --size 20000,40000
   deno run -A scripts/fidelity_compare.ts --real-traces DIR --save-frames FILE
-Builds the shared programs with Go 1.19, runs them and the simulator, and
-prints issue 16's figures side by side (the script's module doc has more).`;
+  deno run -A scripts/fidelity_compare.ts --go 1.22 [--real-traces DIR] [--save tests/testdata/fidelity/go1.22]
+Builds the shared programs with Go 1.19 (--go 1.22: Go 1.22, the go1.22
+preset), runs them and the simulator, and prints issue 16's figures side by
+side (the script's module doc has more).`;
 
 /** Options, or null after `--help`; an unknown option or argument throws. */
 function _options() {
@@ -517,9 +550,13 @@ function _options() {
       save: { type: "string", default: "" },
       "save-frames": { type: "string", default: "" },
       append: { type: "boolean", default: false },
+      go: { type: "string", default: "1.19" },
     },
   });
-  return values.help ? null : values;
+  if (values.go !== "1.19" && values.go !== "1.22") {
+    throw new Error(`--go ${values.go}: 1.19 or 1.22`);
+  }
+  return values.help ? null : { ...values, go: values.go as GoVersion };
 }
 
 async function main() {
@@ -547,6 +584,7 @@ async function main() {
     realTraces,
     freshOnly: values["fresh-only"],
     nice: values.nice,
+    go: values.go,
   };
   const listed: Case[] = [
     { program: "leak", flag: "n", value: 20000, target: true, traced: true },
@@ -611,14 +649,18 @@ async function main() {
   try {
     const bins = new Map<string, string>();
     for (const p of new Set(cases.map((c) => c.program))) {
-      bins.set(p, await buildGoProgram(GO, p, dir));
+      bins.set(p, await buildGoProgram(goBin(values.go), p, dir));
     }
     const frames = values["save-frames"];
     if (frames !== "") {
       if (realTraces === "") {
         throw new Error("--save-frames needs --real-traces DIR");
       }
-      const n = await saveRuntimeFrames(realTraces, frames, await goVersion());
+      const n = await saveRuntimeFrames(
+        realTraces,
+        frames,
+        await goVersion(values.go),
+      );
       console.log(`wrote ${frames}: ${n} runtime frames`);
       return;
     }
@@ -634,6 +676,7 @@ async function main() {
             save,
             values.append,
             realTraces,
+            values.go,
           );
         }
       }

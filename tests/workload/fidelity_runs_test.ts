@@ -199,9 +199,34 @@ Deno.test("fidelity_compare.ts: --help prints its usage and exits 0 without runn
   assertEquals([help.code, help.err], [0, ""]);
   assertTrue(help.out.startsWith("usage:\n"), help.out);
   assertTrue(help.out.includes("--real-traces"), help.out);
-  for (const bad of [["--bogus"], ["stray"], ["--runs"]]) {
+  assertTrue(help.out.includes("--go 1.22"), help.out);
+  // --go names a version whose real runs and preset there are.
+  for (const bad of [["--bogus"], ["stray"], ["--runs"], ["--go", "1.23"]]) {
     const r = await run(...bad);
     assertEquals([r.code, r.out], [2, ""], bad.join(" "));
     assertEquals(r.err.trimEnd().split("\n").length, 1, r.err);
   }
+});
+
+Deno.test("fidelity runs: a Go 1.22 trace's free of an object with an allocation header finds the object 8 bytes on", async () => {
+  // mallocgc (go1.22.12 malloc.go 1157, 1288) prints a small pointerful
+  // object over 512 B 8 bytes into its slot, with the slot's size less 8;
+  // the sweeper (mgcsweep.go 608) frees the slot.
+  const text = "tracealloc(0xc000010008, 0x2f8, *main.T)\n" +
+    "goroutine 1 gp=0xc0000081c0 m=0 mp=0x54b800 [running]:\n" +
+    "main.f()\n\tmain.go:1 +0x1\n\n" +
+    "tracegc()\nend tracegc\n\n" +
+    "tracefree(0xc000010000, 0x300)\n" +
+    "goroutine 0 gp=0xc000008a80 m=2 mp=0xc00003a808 [idle]:\n" +
+    "runtime.bgsweep(0xc0000a0000)\n\truntime/mgcsweep.go:1 +0x1\n\n";
+  const read = (allocHeaders: boolean) =>
+    analyze(ReadableStream.from([new TextEncoder().encode(text)]), {
+      allocHeaders,
+    });
+  const go122 = await read(true);
+  assertEquals([go122.orphanFrees, go122.markedAtGC], [0, [0]]);
+  assertEquals(go122.sweepers.get("bgsweep"), 1);
+  // Read as Go 1.19's, the free is of an object never seen.
+  const go119 = await read(false);
+  assertEquals([go119.orphanFrees, go119.markedAtGC], [1, [0x2f8]]);
 });
