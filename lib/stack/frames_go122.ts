@@ -61,6 +61,7 @@ const makeslice = frame(
   107,
   0x49,
   0x28,
+  "%t?, 0x0?, 0x0?",
 );
 const growsliceNoscan = frame(
   "runtime.growslice",
@@ -68,6 +69,7 @@ const growsliceNoscan = frame(
   242,
   0x55b,
   0x70,
+  "0x0, 0x0?, 0x0?, 0x0?, %t?",
 );
 const growslice = frame(
   "runtime.growslice",
@@ -75,6 +77,7 @@ const growslice = frame(
   250,
   0x59c,
   0x70,
+  "0x0, 0x0?, 0x0?, 0x0?, %t",
 );
 const makechanOne = frame(
   "runtime.makechan",
@@ -82,6 +85,7 @@ const makechanOne = frame(
   102,
   0x93,
   0x40,
+  "%t?, 0x0",
 );
 const makechanEmpty = frame(
   "runtime.makechan",
@@ -89,6 +93,7 @@ const makechanEmpty = frame(
   96,
   0x125,
   0x40,
+  "%t?, 0x0",
 );
 const makechanHchan = frame(
   "runtime.makechan",
@@ -96,6 +101,7 @@ const makechanHchan = frame(
   106,
   0xcc,
   0x40,
+  "%t?, 0x0",
 );
 const makechanBuf = frame(
   "runtime.makechan",
@@ -103,6 +109,7 @@ const makechanBuf = frame(
   107,
   0xe5,
   0x40,
+  "%t?, 0x0",
 );
 const rawstringInl = inlinedFrame(
   "runtime.rawstring",
@@ -115,6 +122,7 @@ const rawstringtmp = frame(
   131,
   0x3e,
   0x28,
+  "0x0?, 0x28",
 );
 const concatstrings = frame(
   "runtime.concatstrings",
@@ -122,6 +130,7 @@ const concatstrings = frame(
   51,
   0xe5,
   0x70,
+  "0x0?, {0xc0000990d0?, 0x2, 0xc000099108?}",
 );
 const concatstring2 = frame(
   "runtime.concatstring2",
@@ -129,6 +138,7 @@ const concatstring2 = frame(
   60,
   0x4a,
   0x50,
+  "0xc000060180?, {0xc000092000?, 0x48e5df?}, {0xc000092018?, 0x4?}",
 );
 const makemapSmall = frame(
   "runtime.makemap_small",
@@ -136,6 +146,7 @@ const makemapSmall = frame(
   295,
   0x1a,
   0x28,
+  "",
 );
 const mapassign = frame(
   "runtime.mapassign_faststr",
@@ -143,6 +154,7 @@ const mapassign = frame(
   221,
   0xa5,
   0x70,
+  "%t, 0xc000016090, {0x4ac8c9, 0x1}",
 );
 
 const main = RT("runtime.main", "runtime/proc.go", 271, 0x29d, 0x90, "");
@@ -200,7 +212,7 @@ const REFILL = RT(
   182,
   0x153,
   0x40,
-  "0x0?, 0x0?",
+  "0x0, 0x0?",
 );
 const NEXTFREE = RT(
   "runtime.(*mcache).nextFree",
@@ -208,7 +220,7 @@ const NEXTFREE = RT(
   948,
   0x85,
   0x38,
-  "0x0?, 0x0?",
+  "0x0, 0x0",
 );
 const GCENABLE_GOWRAP1 = RT(
   "runtime.gcenable.gowrap1",
@@ -219,25 +231,84 @@ const GCENABLE_GOWRAP1 = RT(
   "",
 );
 
+// An M's flush of its stale mcache when it takes its P back after a cycle
+// (go1.22.12's temporaries -n 300 and leak -n 20000, fid16's runs): from
+// stopm, parked in findRunnable (runtime.GC's goroutine waits on the mark,
+// park_m) or stopped for the stop-the-world at a stack check (gcstopm).
+const UNCACHE = RT(
+  "runtime.(*mcentral).uncacheSpan",
+  "runtime/mcentral.go",
+  236,
+  0x98,
+  0x28,
+  "0x0?, 0x0?",
+);
+const RELEASE_ALL = [
+  RT(
+    "runtime.(*mcache).releaseAll",
+    "runtime/mcache.go",
+    291,
+    0x13e,
+    0x68,
+    "0x0",
+  ),
+  RT(
+    "runtime.(*mcache).prepareForSweep",
+    "runtime/mcache.go",
+    328,
+    0x35,
+    0x28,
+    "0x0",
+  ),
+];
+const ACQUIREP = [
+  RT("runtime.acquirep", "runtime/proc.go", 5748, 0x2a, 0x28, "0xc000024508"),
+  RT("runtime.stopm", "runtime/proc.go", 2783, 0xb5, 0x30, ""),
+];
+const SCHEDULE = RT(
+  "runtime.schedule",
+  "runtime/proc.go",
+  3868,
+  0xb1,
+  0x38,
+  "",
+);
+
 const sweepers: Record<string, readonly RuntimeFrame[]> = {
+  acquirep: [
+    SWEEP,
+    UNCACHE,
+    ...RELEASE_ALL,
+    ...ACQUIREP,
+    RT("runtime.findRunnable", "runtime/proc.go", 3512, 0xd5f, 0x178, ""),
+    SCHEDULE,
+    RT("runtime.park_m", "runtime/proc.go", 4036, 0x1ec, 0x58, "0xc000009180"),
+    RT("runtime.mcall", "runtime/asm_amd64.s", 458, 0x4e, 0x18, ""),
+  ],
+  gcstopm: [
+    SWEEP,
+    UNCACHE,
+    ...RELEASE_ALL,
+    ...ACQUIREP,
+    RT("runtime.gcstopm", "runtime/proc.go", 3081, 0xaa, 0x28, ""),
+    RT("runtime.findRunnable", "runtime/proc.go", 3149, 0x28c, 0x178, ""),
+    SCHEDULE,
+    RT(
+      "runtime.goschedImpl",
+      "runtime/proc.go",
+      4065,
+      0x178,
+      0x50,
+      "0xc0000081c0, 0x1",
+    ),
+    inlinedFrame("runtime.gopreempt_m", "runtime/proc.go", 4082),
+    RT("runtime.newstack", "runtime/stack.go", 1070, 0x3d1, 0x1b0, ""),
+    RT("runtime.morestack", "runtime/asm_amd64.s", 616, 0x7a, 0x8, ""),
+  ],
   uncacheSpan: [
     SWEEP,
-    RT(
-      "runtime.(*mcentral).uncacheSpan",
-      "runtime/mcentral.go",
-      236,
-      0x98,
-      0x28,
-      "0x0?, 0x0?",
-    ),
-    RT("runtime.(*mcache).releaseAll", "runtime/mcache.go", 291, 0x13e, 0x68),
-    RT(
-      "runtime.(*mcache).prepareForSweep",
-      "runtime/mcache.go",
-      328,
-      0x35,
-      0x28,
-    ),
+    UNCACHE,
+    ...RELEASE_ALL,
     RT("runtime.procresize", "runtime/proc.go", 5659, 0x537, 0xd0, "0x2"),
     RT(
       "runtime.startTheWorldWithSema",
@@ -245,7 +316,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       1570,
       0xa5,
       0x68,
-      "0x0?, {0x0?, 0x0?}",
+      "0x0, {0x0?, 0x0?}",
     ),
     RT(
       "runtime.gcMarkTermination.func3",
@@ -260,7 +331,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
   bgsweep: [
     SWEEP,
     SWEEPONE,
-    RT("runtime.bgsweep", "runtime/mgcsweep.go", 299, 0xff, 0x48),
+    RT("runtime.bgsweep", "runtime/mgcsweep.go", 299, 0xff, 0x48, "0x0"),
     GCENABLE_GOWRAP1,
   ],
   GC: [
@@ -288,6 +359,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       147,
       0x33d,
       0x78,
+      "0x0",
     ),
     REFILL,
     NEXTFREE,
@@ -303,14 +375,35 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       0x40,
       "0x0?, 0x0",
     ),
-    RT("runtime.(*mcentral).cacheSpan", "runtime/mcentral.go", 84, 0x45, 0x78),
+    RT(
+      "runtime.(*mcentral).cacheSpan",
+      "runtime/mcentral.go",
+      84,
+      0x45,
+      0x78,
+      "0x0",
+    ),
     REFILL,
     NEXTFREE,
   ],
   reclaim: [
     SWEEP,
-    RT("runtime.(*mheap).reclaimChunk", "runtime/mheap.go", 899, 0x37e, 0xc8),
-    RT("runtime.(*mheap).reclaim", "runtime/mheap.go", 831, 0x1e5, 0x80),
+    RT(
+      "runtime.(*mheap).reclaimChunk",
+      "runtime/mheap.go",
+      899,
+      0x37e,
+      0xc8,
+      "0x0?, {0x0, 0x1, 0x0?}, 0x0?, 0x200",
+    ),
+    RT(
+      "runtime.(*mheap).reclaim",
+      "runtime/mheap.go",
+      831,
+      0x1e5,
+      0x80,
+      "0x0, 0x5",
+    ),
     RT("runtime.(*mheap).alloc.func1", "runtime/mheap.go", 962, 0x46, 0x48, ""),
   ],
 };
@@ -347,7 +440,7 @@ const system: Record<string, SystemGoroutineFrames> = {
     frames: [
       GOPARK,
       GOPARKUNLOCK,
-      RT("runtime.bgsweep", "runtime/mgcsweep.go", 278, 0x94, 0x48),
+      RT("runtime.bgsweep", "runtime/mgcsweep.go", 278, 0x94, 0x48, "0x0"),
       GCENABLE_GOWRAP1,
     ],
     createdBy: ["runtime.gcenable", "runtime/mgc.go", 203, 0x66],
@@ -362,8 +455,16 @@ const system: Record<string, SystemGoroutineFrames> = {
         425,
         0x49,
         0x30,
+        "0x0",
       ),
-      RT("runtime.bgscavenge", "runtime/mgcscavenge.go", 658, 0x59, 0x20),
+      RT(
+        "runtime.bgscavenge",
+        "runtime/mgcscavenge.go",
+        658,
+        0x59,
+        0x20,
+        "0x0",
+      ),
       RT("runtime.gcenable.gowrap2", "runtime/mgc.go", 204, 0x25, 0x18, ""),
     ],
     createdBy: ["runtime.gcenable", "runtime/mgc.go", 204, 0xa5],

@@ -301,26 +301,46 @@ const SHAPE_CASES: [
   ],
 ];
 
+/**
+ * What real Go `go` prints: the shapes of all three of its traces
+ * (tests/testdata/shared or tests/testdata/go1.22) and of seven fresh runs
+ * of each program (scripts/gen_startup.ts), all programs together (a
+ * goroutine's state in a tracegc listing differs from run to run).
+ */
+async function realShapesOf(go: "1.19" | "1.22"): Promise<Set<string>> {
+  const shapes = new Set(
+    (await Deno.readTextFile(
+      new URL(`../testdata/fidelity/shapes-go${go}.txt`, import.meta.url),
+    )).split("\n").filter((l) => /^\d+ /.test(l)).map((l) =>
+      l.slice(l.indexOf(" ") + 1)
+    ),
+  );
+  for (const [, t] of SHAPE_CASES) {
+    const text = await traceText(t, go === "1.19" ? GO119 : GO122);
+    for (const sh of traceFigures(text).shapes) shapes.add(sh);
+  }
+  return shapes;
+}
+
+// Go 1.22 prints its runtime frames' arguments as Go 1.19 does, each
+// function by its own signature (`runtime.makeslice(0x48e49a?, 0x14?,
+// 0xc0000a01b0?)`, `runtime.bgsweep(0xc000080000)`): the go1.22 preset's
+// frames, against the go1.22.12 traces (the sweepers' and the reclaimer's
+// from fid16's real runs at issue 16's sizes).
+for (const [name, , run] of SHAPE_CASES) {
+  Deno.test(`fidelity: ${name} prints no line shape real Go 1.22 never prints`, async () => {
+    const realShapes = await realShapesOf("1.22");
+    const sim = traceFigures(traceOf("go1.22", run));
+    const simOnly = [...sim.shapes].filter((s) => !realShapes.has(s));
+    assertEquals(simOnly, [], "line shapes only in the simulated trace");
+  });
+}
+
 for (const [name, trace, run, points, runsFile] of SHAPE_CASES) {
   Deno.test(`fidelity: ${name} prints no line shape real Go 1.19 never prints, and frees under the same sweepers`, async () => {
     const real = traceFigures(await traceText(trace, GO119));
     const sim = traceFigures(traceOf("go1.19", run));
-    // What real Go 1.19 prints: the shapes of all three shared traces and
-    // of seven fresh runs of each program (scripts/gen_startup.ts), all
-    // programs together (a goroutine's state in a tracegc listing differs
-    // from run to run).
-    const realShapes = new Set(
-      (await Deno.readTextFile(
-        new URL("../testdata/fidelity/shapes-go1.19.txt", import.meta.url),
-      )).split("\n").filter((l) => /^\d+ /.test(l)).map((l) =>
-        l.slice(l.indexOf(" ") + 1)
-      ),
-    );
-    for (const [, t] of SHAPE_CASES) {
-      for (const sh of traceFigures(await traceText(t, GO119)).shapes) {
-        realShapes.add(sh);
-      }
-    }
+    const realShapes = await realShapesOf("1.19");
     const simOnly = [...sim.shapes].filter((s) => !realShapes.has(s));
     assertEquals(simOnly, [], "line shapes only in the simulated trace");
     // Real runs differ from run to run by several points (the final
