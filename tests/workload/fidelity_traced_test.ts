@@ -155,13 +155,19 @@ const CASES: [string, string, (rt: Runtime) => void, string?][] = [
   ],
 ];
 
-// Go 1.22 (tests/testdata/fidelity/go1.22/, fid16: go1.22.12 under nice -n
-// 19 at loads 14–33, stderr piped to gzip) against the go1.22 preset.
+// Go 1.22 (tests/testdata/fidelity/go1.22/, fid16: 5 runs of leak, 3 of
+// binarytrees, 8 of temporaries, go1.22.12 under nice -n 19 at loads 8–33,
+// stderr piped to gzip) against the go1.22 preset.
 const CASES_GO122: typeof CASES = [
   [
     "leak -n 20000",
     "go1.22/leak-20000-traced.txt",
     (rt) => leak(rt, { n: 20000 }),
+  ],
+  [
+    "binarytrees -depth 9",
+    "go1.22/binarytrees-9-traced.txt",
+    (rt) => binarytrees(rt, { depth: 9 }),
   ],
   // Real go1.22 traced marks take in 3–4 of the 40 KB temporaries (0.11–0.15
   // MB; P90 0.275), the model 8 (0.317, as for go1.19, whose runs mark 2 to
