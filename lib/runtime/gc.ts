@@ -81,6 +81,8 @@ export interface GCRuntime {
   gcEndClock: number;
   /** Simulated time spent printing trace records under `tracelock`. */
   readonly tracelockNs: number;
+  /** When workers waiting since `from` get a traced program's P (RuntimeParts). */
+  nextTracedPreempt(from: number): number;
   /** The counters (cycles, allocations, frees). */
   readonly stats: HeapStats;
   /** GOMAXPROCS. */
@@ -234,7 +236,7 @@ export class Collector {
     if (rt.tracelockNs !== this.#tracelockAtStart) {
       // The mutator prints under the trace lock: the workers run once
       // sysmon preempts it.
-      const preempt = this.#markStartClock + COSTS.forcePreempt;
+      const preempt = rt.nextTracedPreempt(this.#markStartClock);
       if (this.markEndClock < preempt) {
         this.markEndClock = preempt;
         if (this.#stats !== null) {

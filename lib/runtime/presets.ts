@@ -106,6 +106,18 @@ export interface Preset {
    * tree, the second ends short of a 14 MB one).
    */
   readonly markEndLateKB: readonly number[] | null;
+  /**
+   * Calibration of the scheduler, not Go code: whether a traced goroutine
+   * that sysmon preempts between two records (every 10 ms of printing)
+   * resumes on another P. Go 1.22 (true): the mutator's allocations of a
+   * cycle fill both Ps' mcaches, both flush hundreds of frees at the cycle's
+   * end (go1.22.12 temporaries -n 40: 222 and 216 frees, where go1.19.8
+   * flushes 395 and 5), its M changes every 82 allocations (median, 26
+   * segments of a temporaries -n 300 run), and a mark worker gets a P at
+   * the next preemption. Go 1.19 (false): the mutator keeps its P, and the
+   * workers wait 10 ms from the mark's start.
+   */
+  readonly tracedPreemptMigrates: boolean;
   /** Default GOMAXPROCS (Go 1.2 defaulted to 1; Go 1.19 to the CPU count, 2 here). */
   readonly defaultGomaxprocs: number;
   /** Synthetic address of `runtime.zerobase`, returned for zero-size allocations. */
@@ -260,6 +272,7 @@ const GO119: Preset = {
   markEndLateKB: [
     0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 15, 35, 69, 113, 162, 231, 363, 601, 1125, 1788,
   ],
+  tracedPreemptMigrates: false,
   defaultGomaxprocs: 2,
   zerobase: 0x54f400,
   typeSegmentStart: 0x464000,
@@ -333,6 +346,8 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     consMarkEstimate: "max-of-last-4",
     // Not measured for Go 1.22.
     markEndLateKB: null,
+    // fid16's go1.22.12 traced runs (tracedPreemptMigrates' doc).
+    tracedPreemptMigrates: true,
     zerobase: 0x5a85e0,
     typeSegmentStart: 0x48f000,
     frames: { ...GO122_FRAMES, std: GO122_STD },
@@ -398,6 +413,7 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     consMarkEstimate: "pi-controller",
     // Go 1.2 stops the world for the whole collection.
     markEndLateKB: null,
+    tracedPreemptMigrates: false,
     defaultGomaxprocs: 1,
     zerobase: 0x5c4ae8,
     typeSegmentStart: 0x4d2000,

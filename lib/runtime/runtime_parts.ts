@@ -12,7 +12,7 @@
  */
 
 import { gcBgMarkStartWorkers, gcMarkDoneRace } from "./runtime_allocs.ts";
-import { Clock } from "./clock.ts";
+import { Clock, COSTS } from "./clock.ts";
 import { Collector } from "./gc.ts";
 import { GCController, parseGOGC } from "./pacer.ts";
 import { EventHub, type GCCycleStats, type GCEvent } from "./events.ts";
@@ -134,6 +134,12 @@ export class RuntimeParts {
    * the mark workers wait for sysmon ({@link COSTS.forcePreempt}).
    */
   tracelockNs = 0;
+  /**
+   * Simulated time of the last preemption of a traced goroutine by sysmon
+   * ({@link COSTS.forcePreempt} after the one before; see
+   * {@link tracedPreempt}).
+   */
+  lastPreemptClock = 0;
   /** The dummy span of empty mcache slots. */
   readonly emptySpan: MSpan = MCache.emptymspan;
   /** The symbol table of the simulated program. */
@@ -399,6 +405,38 @@ export class RuntimeParts {
   }
 
   /** Stores a pointer (or 0) into global slot `i` (see {@link Globals.set}). */
+  /**
+   * A traced goroutine between two records (the trace lock free): sysmon
+   * preempts it once it has run {@link COSTS.forcePreempt} since the last
+   * preemption. With {@link Preset.tracedPreemptMigrates} (go1.22) the
+   * preempted goroutine resumes on another P, so its allocations of a
+   * cycle fill both Ps' mcaches and a mark worker gets a P at the next
+   * preemption, not 10 ms after the mark began. Without it nothing moves.
+   */
+  tracedPreempt(): void {
+    if (!this.preset.tracedPreemptMigrates || this.gomaxprocs < 2) return;
+    if (this.clock - this.lastPreemptClock < COSTS.forcePreempt) return;
+    this.lastPreemptClock = this.clock;
+    const g = this.sched.curg;
+    g.p = (g.p + 1) % this.gomaxprocs;
+  }
+
+  /**
+   * When a traced program's mark workers, started at `from`, get a P: at
+   * sysmon's first preemption of the mutator from then on. Go 1.19 (the mutator keeps its P): {@link COSTS.forcePreempt}
+   * after `from`. With {@link Preset.tracedPreemptMigrates}, the first of
+   * the preemptions {@link tracedPreempt} keeps every 10 ms, so 0–10 ms.
+   */
+  nextTracedPreempt(from: number): number {
+    const fp = COSTS.forcePreempt;
+    if (!this.preset.tracedPreemptMigrates || this.gomaxprocs < 2) {
+      return from + fp;
+    }
+    const last = this.lastPreemptClock;
+    if (last <= from) return Math.max(from, last + fp);
+    return last - Math.floor((last - from) / fp) * fp;
+  }
+
   setGlobal(i: number, v: number): void {
     this.globals.set(i, v);
   }

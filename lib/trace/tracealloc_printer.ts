@@ -190,6 +190,9 @@ export class TraceallocPrinter {
       this.#charged(() => this.#out.record(head, body, "\n"));
       return;
     }
+    // Between two records the trace lock is free: sysmon's preemption
+    // lands there (go1.22: the goroutine resumes on another P).
+    if (g === this.#rt.curg) this.#rt.tracedPreempt();
     const noscan = typ === null || typ.noscan;
     const chanNoBuf = kind === AllocKind.makechan && requested === 96;
     const typAddr = typ?.addr ?? 0;
