@@ -404,7 +404,6 @@ export class RuntimeParts {
     return this.globals.count;
   }
 
-  /** Stores a pointer (or 0) into global slot `i` (see {@link Globals.set}). */
   /**
    * A traced goroutine between two records (the trace lock free): sysmon
    * preempts it once it has run {@link COSTS.forcePreempt} since the last
@@ -423,8 +422,8 @@ export class RuntimeParts {
 
   /**
    * When a traced program's mark workers, started at `from`, get a P: at
-   * sysmon's first preemption of the mutator from then on. Go 1.19 (the mutator keeps its P): {@link COSTS.forcePreempt}
-   * after `from`. With {@link Preset.tracedPreemptMigrates}, the first of
+   * sysmon's first preemption of the mutator from then on. Go 1.19 (the
+   * mutator keeps its P): {@link COSTS.forcePreempt} after `from`. With {@link Preset.tracedPreemptMigrates}, the first of
    * the preemptions {@link tracedPreempt} keeps every 10 ms, so 0–10 ms.
    */
   nextTracedPreempt(from: number): number {
@@ -437,6 +436,7 @@ export class RuntimeParts {
     return last - Math.floor((last - from) / fp) * fp;
   }
 
+  /** Stores a pointer (or 0) into global slot `i` (see {@link Globals.set}). */
   setGlobal(i: number, v: number): void {
     this.globals.set(i, v);
   }
