@@ -44,7 +44,7 @@ export interface MarkRunOnCycle {
  * const c = { cycle: 3, gomaxprocs: 2, forced: false, traced: false };
  * strictEqual(markRunOn(go119, { ...c, cycle: 1 }), 0);
  * strictEqual(markRunOn(go119, { ...c, gomaxprocs: 1 }), 0);
- * strictEqual(markRunOn(getPreset("go1.22"), c), 0);
+ * strictEqual(markRunOn(getPreset("go1.2-seed"), c), 0);
  * strictEqual(markRunOn(go119, c) % 1024, 0);
  * ```
  */

@@ -344,8 +344,13 @@ const PRESETS: Readonly<Record<PresetName, Preset>> = {
     stackScan: null,
     // mgcpacer.go of Go 1.22.12: endCycle keeps lastConsMark[4].
     consMarkEstimate: "max-of-last-4",
-    // Not measured for Go 1.22.
-    markEndLateKB: null,
+    // The same measurement of 16 untraced go1.22.12 runs of binarytrees
+    // -depth 15 and 16 (696 cycles, 2 Ps, load 14–26;
+    // tests/testdata/fidelity/go1.22/binarytrees-1{5,6}-pacertrace.txt.gz).
+    // deno-fmt-ignore
+    markEndLateKB: [
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 53, 83, 141, 196, 237, 316, 478, 719, 1114, 2268,
+    ],
     // fid16's go1.22.12 traced runs (tracedPreemptMigrates' doc).
     tracedPreemptMigrates: true,
     zerobase: 0x5a85e0,

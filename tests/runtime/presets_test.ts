@@ -128,9 +128,12 @@ Deno.test("go1.2-seed: make(chan *T, 4) is one block too, hchan and buffer, type
  * goal, bytes), by run, in the committed real runs of binarytrees -depth D:
  * `[cycle, ∆goal]` of every cycle but the forced ones.
  */
-async function _realDeltaGoal(depth: number): Promise<[number, number][][]> {
+async function _realDeltaGoal(
+  depth: number,
+  dir = "",
+): Promise<[number, number][][]> {
   const url = new URL(
-    `../testdata/fidelity/binarytrees-${depth}-pacertrace.txt.gz`,
+    `../testdata/fidelity/${dir}binarytrees-${depth}-pacertrace.txt.gz`,
     import.meta.url,
   );
   const text = await new Response(
@@ -173,9 +176,28 @@ Deno.test("go1.19: markEndLateKB is the quantiles of the committed real marks' �
     (_, k) => Math.round(late[Math.floor(late.length * (k + 0.5) / 20)] / 1024),
   );
   assertEquals(getPreset("go1.19").markEndLateKB, q);
-  // Presets with no measurement end a mark where its work is done.
-  assertEquals(getPreset("go1.22").markEndLateKB, null);
+  // The seed stops the world for the whole collection.
   assertEquals(getPreset("go1.2-seed").markEndLateKB, null);
+});
+
+// go1.22's the same way from 16 real go1.22.12 runs at depths 15 and 16
+// (tests/testdata/fidelity/go1.22/): its marks run on further than go1.19's.
+Deno.test("go1.22: markEndLateKB is the quantiles of the committed real go1.22 marks' ∆goal", async () => {
+  const late: number[] = [];
+  let runs = 0;
+  for (const depth of [15, 16]) {
+    for (const run of await _realDeltaGoal(depth, "go1.22/")) {
+      runs++;
+      for (const [cycle, d] of run) if (cycle > 2) late.push(Math.max(0, d));
+    }
+  }
+  late.sort((a, b) => a - b);
+  assertEquals([runs, late.length], [16, 696]);
+  const q = Array.from(
+    { length: 20 },
+    (_, k) => Math.round(late[Math.floor(late.length * (k + 0.5) / 20)] / 1024),
+  );
+  assertEquals(getPreset("go1.22").markEndLateKB, q);
 });
 
 // What the calibration does: an untraced go1.19 binarytrees -depth 15 has
