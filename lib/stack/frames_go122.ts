@@ -373,7 +373,7 @@ const sweepers: Record<string, readonly RuntimeFrame[]> = {
       933,
       0x170,
       0x40,
-      "0x0?, 0x0",
+      "0x2000, 0x0",
     ),
     RT(
       "runtime.(*mcentral).cacheSpan",
