@@ -12,6 +12,7 @@ import {
   bgzf,
   BT,
   BT_COUNTS,
+  copy,
   dec,
   enc,
   hasTool,
@@ -561,9 +562,46 @@ const ROWS: Row[] = [
       ...(cmd === "diff" ? [`${SHARED}heap/rate-1.pb.gz`] : []),
     ],
     code: 1,
+    // (The path is quoted in the command when the checkout's has a space.)
     stderr:
-      /^alloctrace: \S+rate-1\.txt: not an allocfreetrace log: it is a legacy text heap profile \(debug=1\): `go tool pprof -proto \S+rate-1\.txt > heap\.pb\.gz` writes it as a pprof profile, which alloctrace diff compares$/,
+      /^alloctrace: .+rate-1\.txt: not an allocfreetrace log: it is a legacy text heap profile \(debug=1\): `go tool pprof -proto ('[^']+'|\S+)rate-1\.txt'? > heap\.pb\.gz` writes it as a pprof profile, which alloctrace diff compares$/,
   })),
+  // Found running the suite from a path with a space: the commands these
+  // lines suggest pasted the file's name into them as it is, and a shell
+  // split it at the space. It is one word of the command now.
+  {
+    name:
+      "a legacy heap profile named with a space and a quote: the suggested command quotes it",
+    setup: ({ dir }) =>
+      copy(`${SHARED}heap/rate-1.txt`, `${dir}/my heap's.txt`),
+    args: ["analyze", "my heap's.txt"],
+    code: 1,
+    stderr: new RegExp(
+      `^alloctrace: my heap's\\.txt: not an allocfreetrace log: .*: \`go tool pprof -proto 'my heap'\\\\''s\\.txt' > heap\\.pb\\.gz\` writes`,
+    ),
+  },
+  {
+    name:
+      "an xz-compressed trace named with a space: the suggested command quotes it",
+    setup: ({ dir }) =>
+      Deno.writeFileSync(
+        `${dir}/my t.xz`,
+        concat(
+          new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),
+          enc.encode("x\n"),
+        ),
+      ),
+    args: ["analyze", "my t.xz"],
+    code: 1,
+    stderr: /\(decompress it first: xz -dc 'my t\.xz'\)$/,
+  },
+  {
+    name: "an ELF binary named with a space: the suggested command quotes it",
+    setup: ({ dir }) => Deno.copyFileSync("/usr/bin/true", `${dir}/my prog`),
+    args: ["analyze", "my prog"],
+    code: 1,
+    stderr: /alloctrace native -- '\.\/my prog'\)$/,
+  },
   // newuser: `analyze ./prog` (as one runs heaptrack or valgrind on a
   // program) said only "no record in 10 line(s)": it names the executable
   // and the command that traces it.
