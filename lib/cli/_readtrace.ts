@@ -23,6 +23,7 @@ import {
   looksLikePprof,
 } from "./_input.ts";
 import { Progress } from "./_progress.ts";
+import { shellWord } from "./_usage.ts";
 import { type LaterPart, startLaterPart } from "./_read_split.ts";
 
 /**
@@ -208,12 +209,14 @@ export async function readTrace(
       throw new Error(
         `${input.name}: not an allocfreetrace log: it is ${packed.name}-compressed${
           input.gzip ? " inside gzip" : ""
-        } (decompress it first: ${packed.undo} ${input.name})`,
+        } (decompress it first: ${packed.undo} ${shellWord(input.name)})`,
       );
     }
     if (head !== null && looksLikeLegacyHeap(head)) {
       throw new Error(
-        `${input.name}: not an allocfreetrace log: it is a legacy text heap profile (debug=1): \`go tool pprof -proto ${input.name} > heap.pb.gz\` writes it as a pprof profile, which alloctrace diff compares`,
+        `${input.name}: not an allocfreetrace log: it is a legacy text heap profile (debug=1): \`go tool pprof -proto ${
+          shellWord(input.name)
+        } > heap.pb.gz\` writes it as a pprof profile, which alloctrace diff compares`,
       );
     }
     if (head !== null && looksLikePprof(head)) {
@@ -230,7 +233,9 @@ export async function readTrace(
         ? input.name
         : `./${input.name}`;
       throw new Error(
-        `${input.name}: not an allocfreetrace log: it is an ELF binary (to trace a program's malloc and free: alloctrace native -- ${run})`,
+        `${input.name}: not an allocfreetrace log: it is an ELF binary (to trace a program's malloc and free: alloctrace native -- ${
+          shellWord(run)
+        })`,
       );
     }
     throw new Error(

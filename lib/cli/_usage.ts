@@ -43,6 +43,24 @@ export function shown(name: string): string {
 }
 
 /**
+ * `name` as one word of a shell command a message suggests: as it is when
+ * no shell treats any of its characters specially, else in single quotes
+ * (a path with a space, pasted as it was, was split in two).
+ *
+ * @example
+ * ```ts
+ * import { shellWord } from "./_usage.ts";
+ * shellWord("a.trace"); // "a.trace"
+ * shellWord("my a's.trace"); // "'my a'\\''s.trace'"
+ * ```
+ */
+export function shellWord(name: string): string {
+  return /^[\w@%+=:,./-]+$/.test(name)
+    ? name
+    : `'${name.replaceAll("'", "'\\''")}'`;
+}
+
+/**
  * An environment variable's value, or undefined when it is unset or may
  * not be read: the permission is asked first, since without `--allow-env`
  * for it, on a terminal, Deno stops at a prompt instead of failing.
