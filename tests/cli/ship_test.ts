@@ -3,6 +3,7 @@
  * (the repository served over loopback HTTP), and the library imported
  * from a project outside the repository.
  */
+import { pathToFileURL } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { ROOT, run, withTempDir } from "../_run.ts";
 import { startupOf } from "../_testdata.ts";
@@ -266,7 +267,9 @@ Deno.test("the no-permission import check fails for a module that touches Deno a
       `export const _probe = Deno.env.get("HOME");\n` +
         await Deno.readTextFile(clock),
     );
-    const r = await importModWithoutPermissions(`file://${dir}/mod.ts`);
+    const r = await importModWithoutPermissions(
+      pathToFileURL(`${dir}/mod.ts`).href,
+    );
     assertTrue(r.code !== 0, `the probe passed:\n${r.stdout}`);
     assertIncludes(r.stderr, "NotCapable");
   }, "alloctrace-touchy-");
