@@ -150,7 +150,7 @@ const ROWS: Row[] = [
     needs: () => hasTool("script"),
     shell: `timeout 30 script -qec '"${Deno.execPath()}" run ${
       args[0] === "analyze" ? `--allow-read="${LEAK}"` : ""
-    } "${ROOT}main.ts" ${args.join(" ")}' /dev/null`,
+    } "${ROOT}main.ts" ${args.map((a) => `"${a}"`).join(" ")}' /dev/null`,
     code: 0,
     stderr: "",
     check: (_, { stdout }) => {

@@ -128,16 +128,19 @@ Deno.test({
     "native on a terminal: the progress line is drawn on the last row, outside the scrolling region, and never mixes with the program's output; at the end it is gone and the region reset",
   ignore: skip !== "" || !hasScript,
   async fn() {
-    const bin = await compile("chatty", CHATTY);
+    assertEquals(await compile("chatty", CHATTY), `${dir}/chatty`);
     const stop = `${dir}/chatty.stop`;
     const count = `${dir}/chatty.count`;
     const rows = 24;
     const cols = 200;
+    // Run in `dir`, by relative names: the report's "program" line then
+    // fits the 200 columns whatever the temporary directory's path (a
+    // longer TMPDIR wrapped it, and the last check missed it).
     const cmd =
-      `stty rows ${rows} cols ${cols}; "${Deno.execPath()}" run -A main.ts native --top 1 -- ${bin} ${stop} ${count}`;
+      `stty rows ${rows} cols ${cols}; "${Deno.execPath()}" run -A "${ROOT}main.ts" native --top 1 -- ./chatty chatty.stop chatty.count`;
     const child = new Deno.Command("script", {
       args: ["-qec", cmd, "/dev/null"],
-      cwd: ROOT,
+      cwd: dir,
       clearEnv: true,
       env: childEnv({ TERM: "xterm" }),
       stdin: "null",
@@ -180,7 +183,9 @@ Deno.test({
     assertEquals(screen.regionSet, false);
     assertTrue(
       lines.some((l) =>
-        l.startsWith(`program       ${bin} ${stop} ${count}: exit code 0`)
+        l.startsWith(
+          "program       ./chatty chatty.stop chatty.count: exit code 0",
+        )
       ),
       lines.join("\n"),
     );
