@@ -47,7 +47,20 @@ Deno.test({
       await Deno.writeTextFile(`${dir}/main.go`, MAIN_GO);
       // GOTOOLCHAIN=local: this toolchain, no download (the README's
       // GOTOOLCHAIN=go1.22.12 asks a newer go command to fetch this one).
-      const env = { GOTOOLCHAIN: "local", GOFLAGS: "", GOPROXY: "off" };
+      const env: Record<string, string> = {
+        GOTOOLCHAIN: "local",
+        GOFLAGS: "",
+        GOPROXY: "off",
+      };
+      // The go command keeps its build cache under $HOME (or
+      // $XDG_CACHE_HOME) and refuses to build with neither: a CI job may
+      // run with HOME unset.
+      if (
+        !Deno.env.get("GOCACHE") && !Deno.env.get("HOME") &&
+        !Deno.env.get("XDG_CACHE_HOME")
+      ) {
+        env.GOCACHE = `${dir}/gocache`;
+      }
       const b = await run(GO122, ["build", "-o", "prog", "."], {
         cwd: dir,
         env,
