@@ -493,7 +493,10 @@ export function cgroupOk(): string | null {
  * removing the cgroup after; its exit code is `cmd`'s.
  */
 export function inCgroup(bytes: number, cmd: string): string {
-  const cg = cgroupDir()!;
+  // (Called as the table is built, also where the row is then skipped by
+  // cgroupOk: as a user who may make no cgroup, the file failed to load.)
+  const cg = cgroupDir();
+  if (cg === null) return "echo no memory cgroup here >&2; exit 125";
   const limit = cg.startsWith("/sys/fs/cgroup/memory/")
     ? "memory.limit_in_bytes"
     : "memory.max";
