@@ -564,7 +564,7 @@ const ROWS: Row[] = [
     code: 1,
     // (The path is quoted in the command when the checkout's has a space.)
     stderr:
-      /^alloctrace: .+rate-1\.txt: not an allocfreetrace log: it is a legacy text heap profile \(debug=1\): `go tool pprof -proto ('[^']+'|\S+)rate-1\.txt'? > heap\.pb\.gz` writes it as a pprof profile, which alloctrace diff compares$/,
+      /^alloctrace: .+rate-1\.txt: not an allocfreetrace log: it is a legacy text heap profile \(debug=1\): `go tool pprof -proto ('[^']*rate-1\.txt'|\S+rate-1\.txt) > heap\.pb\.gz` writes it as a pprof profile, which alloctrace diff compares$/,
   })),
   // Found running the suite from a path with a space: the commands these
   // lines suggest pasted the file's name into them as it is, and a shell
