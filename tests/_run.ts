@@ -96,6 +96,10 @@ export async function withTempDir<T>(
   try {
     return await fn(dir);
   } finally {
+    // A copy of a read-only checkout keeps its modes (directories 0555):
+    // a user who is not root may then remove nothing in it until it is
+    // made writable again.
+    await run("chmod", ["-R", "u+w", dir]);
     await Deno.remove(dir, { recursive: true });
   }
 }

@@ -261,6 +261,8 @@ Deno.test("the no-permission import check fails for a module that touches Deno a
     }
     await Deno.copyFile(`${ROOT}mod.ts`, `${dir}/mod.ts`);
     await Deno.copyFile(`${ROOT}deno.json`, `${dir}/deno.json`);
+    // (The copy has the checkout's modes, which may be read-only.)
+    await run("chmod", ["-R", "u+w", dir]);
     const clock = `${dir}/lib/runtime/clock.ts`;
     await Deno.writeTextFile(
       clock,
