@@ -7,6 +7,7 @@
  * profile sampled at the replay's MemProfileRate (its subject), the exact
  * one beside it; no console error, no request; a screenshot is saved.
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../_assert.ts";
 import { findChromium } from "../_cdp.ts";
 import { alloctrace, withTempDir } from "../_run.ts";
@@ -30,7 +31,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await withTempDir(async (dir) => {
-      const trace = new URL("leak-n300.trace", GO119).pathname;
+      const trace = fileURLToPath(new URL("leak-n300.trace", GO119));
       const perms = ["--allow-env", "--allow-read", `--allow-write=${dir}`];
       const args = ["replay", trace, "--memprofilerate", "4096", "--gogc", "5"];
       const j = await alloctrace([...args, "--json", "-q"], perms);
