@@ -152,6 +152,11 @@ export class Collector {
   get scannedWords(): number {
     return this.#work.scannedWords;
   }
+  /** Mark drains run, those in WebAssembly and those that fell back (MarkWork's). */
+  get drains(): { all: number; wasm: number; fellBack: number } {
+    const w = this.#work;
+    return { all: w.drains, wasm: w.wasmDrains, fellBack: w.fellBack };
+  }
   /** Total simulated GC CPU time, ns. */
   gcCpuNs = 0;
   /** Statistics of the last completed cycle. */

@@ -49,12 +49,28 @@ export class MarkWork {
   #workW: Int32Array = new Int32Array(1024);
   #workN: Int32Array = new Int32Array(1024);
   #nwork = 0;
+  /**
+   * Slots put on the work list by {@link push} this cycle, unmarked
+   * (markrootSpans' finalizer objects): with each marked pointerful slot,
+   * pushed once per cycle, they bound the work list's length.
+   */
+  #rootPushes = 0;
   /** Objects marked by the running (or last) cycle. */
   markedObjects = 0;
   /** Words scanned by the running (or last) cycle. */
   scannedWords = 0;
   /** Heap scan work of the running cycle, bytes (`heapScanWork`). */
   heapScanWork = 0;
+  /** Drains run, in all cycles (for tests and stats). */
+  drains = 0;
+  /** Of {@link drains}, those that ran in WebAssembly. */
+  wasmDrains = 0;
+  /**
+   * Of {@link drains}, those that ran in JavaScript though the heap had its
+   * WebAssembly memory (its work space was too small): the same results,
+   * slower, so only this count tells.
+   */
+  fellBack = 0;
   /** The drain in WebAssembly, where the heap has its memory. */
   readonly #wasm: WasmDrain;
 
@@ -79,6 +95,7 @@ export class MarkWork {
   /** Starts a cycle's mark: no grey object, counters at 0. */
   reset(): void {
     this.#nwork = 0;
+    this.#rootPushes = 0;
     this.#marked.heapMarked = 0;
     this.heapScanWork = 0;
     this.markedObjects = 0;
@@ -117,11 +134,19 @@ export class MarkWork {
     this.markedObjects++;
     this.#marked.heapMarked += span.elemsize;
     if (span.types === null) return;
-    this.push(span, i);
+    this.#push(span, i);
   }
 
-  /** Puts slot `i` of pointerful `span` on the work list (scanned by {@link drain}). */
+  /**
+   * Puts slot `i` of pointerful `span` on the work list (scanned by
+   * {@link drain}) without marking it: a root's referents.
+   */
   push(span: MSpan, i: number): void {
+    this.#rootPushes++;
+    this.#push(span, i);
+  }
+
+  #push(span: MSpan, i: number): void {
     const n = this.#nwork;
     if (n === this.#workW.length) this.#growWork();
     const ew = span.elemsize >>> 3;
@@ -143,13 +168,16 @@ export class MarkWork {
    * changes none of them.
    */
   drain(): void {
+    this.drains++;
     const sums = this.#wasm.drain(
       this.#workW,
       this.#workN,
       this.#nwork,
+      this.#rootPushes,
       this.#scanTyped,
     );
     if (sums !== null) {
+      this.wasmDrains++;
       this.#nwork = 0;
       this.scannedWords += sums.scanned;
       this.heapScanWork += sums.scanWork;
@@ -157,6 +185,7 @@ export class MarkWork {
       this.#marked.heapMarked += sums.markedBytes;
       return;
     }
+    if (this.#heap.memory !== null) this.fellBack++;
     // Nothing allocates while the mark drains: mem, bits and the page
     // table stay put, so they are read once. The small-slot scan greys
     // inline (#greyOff's steps, with its counters in locals): a call per

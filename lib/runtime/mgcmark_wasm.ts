@@ -88,6 +88,8 @@ export class WasmDrain {
    * Drains the `nwork` grey slots of `workW` (each one's first heap word)
    * and `workN` (its words) and everything they lead to, as mgcmark.ts's
    * `drain`; `scanLarge` scans a slot over {@link SMALL_WORDS} words.
+   * `rootPushes` slots were listed this cycle without being marked; every
+   * other one listed is marked, so listed once a cycle.
    * Marks spans' `gcmarkBits` and `nmarked`, and returns the sums; null
    * when the heap has no WebAssembly memory, or it cannot hold the work
    * space (the caller drains in JavaScript).
@@ -96,10 +98,15 @@ export class WasmDrain {
     workW: Int32Array,
     workN: Int32Array,
     nwork: number,
+    rootPushes: number,
     scanLarge: ScanLarge,
   ): DrainSums | null {
     const heap = this.#heap;
     if (heap.memory === null) return null;
+    // Nothing grey (mark termination's drain, as a rule): nothing to copy.
+    if (nwork === 0) {
+      return { scanned: 0, scanWork: 0, marked: 0, markedBytes: 0 };
+    }
     const pageSpans = heap.pageSpans;
     const npages = pageSpans.length;
     const spans = this.#spans;
@@ -119,12 +126,14 @@ export class WasmDrain {
     }
     spans.length = nspans;
     // Work space: header, page table, span table, bitmaps, then a work
-    // list that holds every pointerful slot (each is pushed at most once).
+    // list that holds every pointerful slot (a marked one is listed once
+    // a cycle) and the slots listed unmarked (MHeap sizes the memory for
+    // one-word slots, the rest only where room is left).
     const pageTab = H.size;
     const spanTab = (pageTab + 4 * npages + 7) & ~7;
     const bitmaps = spanTab + SPAN_BYTES * nspans;
     const work = bitmaps + 8 * words;
-    const cap = nwork + slots + SMALL_WORDS;
+    const cap = slots + rootPushes + SMALL_WORDS;
     const h = heap.scratch(work + 8 * cap);
     if (h < 0) return null;
     const memory = heap.memory;

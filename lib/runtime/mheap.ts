@@ -9,6 +9,7 @@
  */
 
 import { grown } from "./grow.ts";
+import { H, SMALL_WORDS, SPAN_BYTES } from "./_mark_layout.ts";
 import { MSpan, SpanArrayPool, SpanState } from "./mspan.ts";
 import type { PagePolicy } from "./presets.ts";
 
@@ -73,11 +74,19 @@ const WASM_PAGE = 65536;
 /** The most bytes a (32-bit) WebAssembly memory holds. */
 const WASM_MAX_BYTES = 65536 * WASM_PAGE;
 /**
- * Bytes of the mark's work space per heap word in the memory: the work
- * list's 8 bytes per pointerful slot (each of at least two words) and the
- * span bitmaps. Untouched, they cost address space, not memory.
+ * Bytes of the mark's work space (mgcmark_wasm.ts's layout) for a heap of
+ * `n` words in pages of `pageSize` bytes, at the most: the header, the
+ * work list's 8 bytes per pointerful slot (a slot may be a single word:
+ * 8-byte pointer objects), and per span (at least a page) its record, its
+ * page-table entries and its alloc and mark bits (a 4-byte word of each
+ * per 32 slots, rounded up). Untouched, they cost address space, not
+ * memory.
  */
-const SCRATCH_PER_WORD = 5;
+function _markScratchBytes(n: number, pageSize: number): number {
+  const pages = Math.ceil(8 * n / pageSize);
+  return H.size + 8 + 8 * (n + SMALL_WORDS) + n / 4 +
+    (SPAN_BYTES + 4 + 8) * pages;
+}
 
 /**
  * The page heap.
@@ -265,8 +274,7 @@ export class MHeap {
 
   /**
    * {@link #cover} in a WebAssembly memory: a new one, sized for `n` words,
-   * their bits and the mark's work space ({@link SCRATCH_PER_WORD} bytes
-   * a word), the words and bits copied into it, as `grown` copies the
+   * their bits and the mark's work space ({@link _markScratchBytes}), the words and bits copied into it, as `grown` copies the
    * plain arrays. A memory is never grown: growing detaches its buffer,
    * and the first detached buffer in an isolate turns off V8's assumption
    * that none is, after which every typed-array access of the program
@@ -276,7 +284,7 @@ export class MHeap {
    * memory or the memory cannot be had.
    */
   #coverLinear(n: number): boolean {
-    const bytes = (9 + SCRATCH_PER_WORD) * n;
+    const bytes = 9 * n + _markScratchBytes(n, this.pageSize);
     let memory: WebAssembly.Memory | null = null;
     if (bytes <= WASM_MAX_BYTES) {
       try {
