@@ -30,6 +30,9 @@ export const sleb = (n: bigint): number[] => {
   }
 };
 
+/** A module's first bytes: the magic `\0asm` and version 1. */
+export const MODULE_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
 export const section = (id: number, body: number[]): number[] => [
   id,
   ...uleb(body.length),

@@ -26,7 +26,7 @@
  * @module
  */
 
-import { I32, name, section, uleb, vec } from "./_wasm.ts";
+import { I32, MODULE_HEADER, name, section, uleb, vec } from "./_wasm.ts";
 import {
   OUT,
   OUT_MAX,
@@ -55,14 +55,7 @@ export const assembleScanner = (
   run = runFunc(),
 ): Uint8Array<ArrayBuffer> =>
   new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
+    ...MODULE_HEADER,
     ...section(
       1,
       vec([
