@@ -13,7 +13,11 @@ import type { BlockScanner } from "./block_scan.ts";
 /** Tracebacks the record cache keeps, at most (it stops growing then). */
 const BLOCK_CACHE_MAX = 200_000;
 
-/** Once the cache is given up, one chunk in this many tries it again (the others are read without it). */
+/**
+ * Once the cache is given up, this many chunks are read without it (the one
+ * that gave it up among them), and the next tries it again: one chunk in
+ * three at 2.
+ */
 const RETRY_CHUNKS = 2;
 
 /**
@@ -58,7 +62,8 @@ export class RecordShapes {
    * chunk). It is tried on the first 10,000 records, then given up when
    * fewer than 1 in 4 of the last 10,000 or more records hit (every
    * traceback different: nothing to gain). Given up, it is tried again
-   * every {@link RETRY_CHUNKS} chunks, and stays on when 1 in 4 of that
+   * after {@link RETRY_CHUNKS} chunks without it (every third chunk), and
+   * stays on when 1 in 4 of that
    * chunk's records hit: a trace may start with thousands of different
    * tracebacks and repeat them after (a deep binary-trees run builds its
    * stretch tree first). A cache given up for good read the rest line by
