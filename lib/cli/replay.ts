@@ -174,6 +174,7 @@ export async function replayCommand(args: string[]): Promise<number> {
         ? { rate: rt.memProfileRate, samples }
         : undefined,
       show: "sampled",
+      skippedFrees: replayer.unmatched,
       analysis,
       peak: sim!.peakAt,
     }));

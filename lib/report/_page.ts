@@ -83,7 +83,7 @@ if (D.leakTitle) $("leaktitle").textContent = D.leakTitle;
 $("title").textContent = D.title; $("subtitle").textContent = D.subtitle + (D.note ? " — " + D.note : "");
 if (D.summary) {
   const s = D.summary;
-  for (const [k, v] of [["allocations", fmt(s.allocs)], ["allocated", bytes(s.allocBytes) + " (" + fmt(s.allocBytes) + " bytes)"], ["frees", fmt(s.frees)], ...(D.gc ? [["GC cycles", fmt(s.gcs)]] : []), ["peak live", bytes(s.peakLive) + (typeof D.peak?.time === "number" ? " at " + secsOf(D.peak.time) : "")], ["live at end", bytes(s.liveBytes) + " in " + fmt(s.liveObjects) + " objects"]]) {
+  for (const [k, v] of [["allocations", fmt(s.allocs)], ["allocated", bytes(s.allocBytes) + " (" + fmt(s.allocBytes) + " bytes)"], ["frees", fmt(s.frees) + (s.skippedFrees > 0 ? "; " + fmt(s.skippedFrees) + " frees skipped (their objects were allocated before tracing started)" : "")], ...(D.gc ? [["GC cycles", fmt(s.gcs)]] : []), ["peak live", bytes(s.peakLive) + (typeof D.peak?.time === "number" ? " at " + secsOf(D.peak.time) : "")], ["live at end", bytes(s.liveBytes) + " in " + fmt(s.liveObjects) + " objects"]]) {
     const e = document.createElement("span"); e.textContent = k + ": " + v; $("summary").appendChild(e);
   }
   // MemStats' peak (gctrace's) where it differs from the exact one, with the
@@ -93,6 +93,14 @@ if (D.summary) {
     const e = document.createElement("span"); e.id = "heapalloc";
     e.textContent = "MemStats.HeapAlloc peak: " + bytes(h.peak) + " (" + fmt(h.peak) + " bytes) at " + (h.at === "end" ? "the end" : "a GC start") + (h.untraced > 0 ? ", of which " + fmt(h.untraced) + " bytes untraced" : "");
     e.title = "gctrace's figure. Untraced: bytes no record shows (objects the start-up allocated before GODEBUG was read, Go 1.22's allocation headers), so not in the exact figures";
+    $("summary").appendChild(e);
+  }
+  // The flame graph opens on a sampled profile (replay's subject): its
+  // totals are estimates, beside these exact figures (review1 #4: 512kB
+  // sampled next to 290kB allocated, unexplained).
+  if (D.show === "sampled") {
+    const e = document.createElement("span"); e.id = "basis";
+    e.textContent = "flame graph: the heap profile sampled at MemProfileRate=" + D.sampled.rate + ", un-sampled (estimates); these figures: every allocation";
     $("summary").appendChild(e);
   }
 }

@@ -117,6 +117,12 @@ export interface ReportInput {
    * The page names them where the two peaks differ.
    */
   heapAlloc?: { peak: number; at: "gc start" | "end"; untraced: number };
+  /**
+   * Frees the producer skipped, of objects allocated before tracing
+   * started (`replay`: its text and JSON name them); the summary names them
+   * beside its frees.
+   */
+  skippedFrees?: number;
 }
 
 /** One process of a native run, for the processes table. */
@@ -246,6 +252,7 @@ export function renderReport(input: ReportInput): string {
         allocs: a.allocs,
         allocBytes: a.allocBytes,
         frees: a.frees,
+        skippedFrees: input.skippedFrees ?? 0,
         gcs: a.gcs,
         peakLive: a.peakLiveBytes,
         liveBytes: a.liveBytes,

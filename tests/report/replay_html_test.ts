@@ -56,6 +56,18 @@ Deno.test({
         assertIncludes(summary, `allocations: ${n(doc.replayed.allocs)}`);
         assertIncludes(summary, `GC cycles: ${doc.memstats.NumGC}`);
         assertTrue(doc.memstats.NumGC >= 2, "GOGC=5 collects more often");
+        // review1 #4: the frees as the text and --json give them, the
+        // skipped ones named (analyze --html counts 319 of this trace), and
+        // the flame graph's basis beside the summary's exact figures.
+        assertEquals(doc.replayed.unmatchedFrees, 3);
+        assertIncludes(
+          summary,
+          `frees: ${n(doc.replayed.frees)}; ${doc.replayed.unmatchedFrees} frees skipped (their objects were allocated before tracing started)`,
+        );
+        assertIncludes(
+          summary,
+          "flame graph: the heap profile sampled at MemProfileRate=4096, un-sampled (estimates); these figures: every allocation",
+        );
         // The live heap over simulated time, one mark per replayed GC.
         assertTrue(await shown("heapsec"), "the timeline is shown");
         assertTrue(
