@@ -302,14 +302,26 @@ export async function readTrace(
 
 /**
  * The warning for `n` allocations at an address that was still live (the
- * analyzer's and the replayer's count), or null when there were none.
+ * analyzer's and the replayer's count), or null when there were none. A
+ * `seed`-format trace may be native's `--trace-out` of a program that
+ * forks: the child's heap is a copy of its parent's, at the same addresses,
+ * and the format has no field for a pid, so the processes cannot be told
+ * apart and the warning says so.
  */
-export function allocsAtLiveWarning(name: string, n: number): string | null {
+export function allocsAtLiveWarning(
+  name: string,
+  n: number,
+  format: "go1.3+" | "seed" | null = null,
+): string | null {
   return n === 0
     ? null
     : `${name}: ${
       n.toLocaleString("en-US")
-    } allocation(s) at an address still live (a free not traced, or two traces concatenated?); the earlier object was counted as gone`;
+    } allocation(s) at an address still live (a free not traced, or two traces concatenated?); the earlier object was counted as gone${
+      format === "seed"
+        ? "; a seed-format trace carries no process id: native --trace-out of a program that forks holds every process's records, at overlapping addresses"
+        : ""
+    }`;
 }
 
 /** Whether `head` starts with ELF's magic (an executable, a library). */

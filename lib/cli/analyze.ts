@@ -118,7 +118,11 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     sink: analyzer,
   });
   const result = analyzer.finish();
-  const atLive = allocsAtLiveWarning(input.name, result.allocsAtLive);
+  const atLive = allocsAtLiveWarning(
+    input.name,
+    result.allocsAtLive,
+    read.parser.stats.format,
+  );
   if (atLive !== null) read.warnings.push(atLive);
   // The Go version the trace shows, and size classes under its rules.
   const guess = detectGoVersion(

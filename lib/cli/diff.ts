@@ -126,7 +126,11 @@ async function load(
     })
     : await readTrace(peekedInput, (e) => a.add(e), { quiet, stacks });
   const result = a.finish();
-  const atLive = allocsAtLiveWarning(input.name, result.allocsAtLive);
+  const atLive = allocsAtLiveWarning(
+    input.name,
+    result.allocsAtLive,
+    "parser" in read ? read.parser.stats.format : null,
+  );
   if (atLive !== null) read.warnings.push(atLive);
   for (const w of quiet ? [] : read.warnings) {
     console.error(`alloctrace: warning: ${w}`);

@@ -126,7 +126,11 @@ export async function replayCommand(args: string[]): Promise<number> {
       stacks,
     });
   replayer.finish();
-  const atLive = allocsAtLiveWarning(input.name, replayer.allocsAtLive);
+  const atLive = allocsAtLiveWarning(
+    input.name,
+    replayer.allocsAtLive,
+    "parser" in read ? read.parser.stats.format : null,
+  );
   if (atLive !== null) read.warnings.push(atLive);
   const figures = "the replay's size classes, fragmentation and GC pacing";
   if ("parser" in read) {

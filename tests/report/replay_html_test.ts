@@ -62,7 +62,9 @@ Deno.test({
         assertEquals(doc.replayed.unmatchedFrees, 3);
         assertIncludes(
           summary,
-          `frees: ${n(doc.replayed.frees)}; ${doc.replayed.unmatchedFrees} frees skipped (their objects were allocated before tracing started)`,
+          `frees: ${
+            n(doc.replayed.frees)
+          }; ${doc.replayed.unmatchedFrees} frees skipped (their objects were allocated before tracing started)`,
         );
         assertIncludes(
           summary,
