@@ -13,7 +13,7 @@ import { traceInWorker } from "../native/in_worker.ts";
 import { ignoredAtStart } from "./_signals.ts";
 import { endOf } from "./_program_end.ts";
 import { linkageOf } from "../native/elf_linkage.ts";
-import { notRunnable } from "../native/runnable.ts";
+import { findCommand } from "../native/runnable.ts";
 import { commandOf, tgidOf } from "../native/proc_status.ts";
 import type { NativeSink } from "./_native_sink.ts";
 import { SITE_HELP, SITE_OPTIONS, siteOptions } from "./_site_options.ts";
@@ -294,10 +294,17 @@ export async function nativeCommand(args: string[]): Promise<number> {
       values["trace-out"] !== undefined
     ? await import("./_output.ts")
     : null;
+  // The file the command runs (the shell's way), or why it cannot run;
+  // `cmd` itself when no file was found (nothing to protect then).
+  const found = attachPid === undefined
+    ? findCommand(argv[0], Deno.env.get("PATH"))
+    : null;
+  const program = attachPid === undefined
+    ? (found !== null && "file" in found ? found.file : argv[0])
+    : null;
   // Every output checked before the program runs, as analyze's are: no two
   // on one file, none on the program itself (a trace written over the
   // binary destroyed it).
-  const program = attachPid === undefined ? _programPath(argv[0]) : null;
   const outs = output?.Outputs.check({
     "--trace-out": values["trace-out"],
     "--html": values.html,
@@ -308,9 +315,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
   // A command that cannot run: one line of ours and the shell's exit code,
   // before anything is written (the start-up shell would say it too: two
   // lines, the second one ours).
-  const cannot = program === null
-    ? null
-    : notRunnable(argv[0], Deno.env.get("PATH"));
+  const cannot = found === null || "file" in found ? null : found;
   if (cannot !== null) {
     console.error(
       `alloctrace: cannot run ${
@@ -520,22 +525,4 @@ export async function nativeCommand(args: string[]): Promise<number> {
   outs?.finish();
   if (!quiet) console.error(text!.nativeText(report, top, site.frames));
   return code;
-}
-
-/**
- * The file `cmd` runs, found as the shell finds it: a name with a slash as
- * it is, else the first regular file of that name on PATH; `cmd` itself
- * when there is none (nothing to protect then).
- */
-function _programPath(cmd: string): string {
-  if (cmd.includes("/")) return cmd;
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    const path = `${dir === "" ? "." : dir}/${cmd}`;
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not there
-    }
-  }
-  return cmd;
 }

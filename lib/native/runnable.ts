@@ -1,7 +1,7 @@
 /**
- * Whether a command can be run, found as the start-up shell will find it
- * (`sh -c 'exec "$0" "$@"'`): a name with a slash as it is, else each
- * directory of PATH in turn. Asked before the program is started, so that a
+ * Which file a command runs, or why it cannot run, found as the start-up
+ * shell will find it (`sh -c 'exec "$0" "$@"'`): a name with a slash as it
+ * is, else each directory of PATH in turn. Asked before the program is started, so that a
  * command that cannot run gets one line of ours, not the shell's as well.
  *
  * @module
@@ -46,26 +46,27 @@ function _execError(
 }
 
 /**
- * Null when `cmd` will run (or when only the shell can tell: PATH unset),
- * else why not: a name with a slash is that file; a bare name is looked for
- * in every directory of `path` (an empty entry is the working directory),
- * and the first one that runs is the one the shell runs.
+ * The file `cmd` runs, found as the shell finds it, or why it cannot run;
+ * null when only the shell can tell (a bare name with PATH unset). A name
+ * with a slash is that file; a bare name is looked for in every directory
+ * of `path` (an empty entry is the working directory), and the first one
+ * that runs is the one the shell runs.
  *
  * @example
  * ```ts
- * import { notRunnable } from "./runnable.ts";
- * const why = notRunnable("./no-such-program", "/usr/bin:/bin");
- * console.log(why?.code); // 127
+ * import { findCommand } from "./runnable.ts";
+ * const found = findCommand("sh", "/usr/bin:/bin");
+ * console.log(found !== null && "file" in found ? found.file : found);
  * ```
  */
-export function notRunnable(
+export function findCommand(
   cmd: string,
   path: string | undefined,
-): NotRunnable | null {
+): { file: string } | NotRunnable | null {
   if (cmd.includes("/")) {
     switch (_execError(cmd)) {
       case "":
-        return null;
+        return { file: cmd };
       case "ENOENT":
         return { code: 127, reason: "no such file" };
       case "ENOTDIR":
@@ -81,8 +82,9 @@ export function notRunnable(
   // but cannot run makes it 126, not 127, if no other runs.
   let denied = false;
   for (const dir of path.split(":")) {
-    const e = _execError(`${dir === "" ? "." : dir}/${cmd}`);
-    if (e === "") return null;
+    const file = `${dir === "" ? "." : dir}/${cmd}`;
+    const e = _execError(file);
+    if (e === "") return { file };
     if (e === "EACCES" || e === "EISDIR") denied = true;
   }
   return denied
