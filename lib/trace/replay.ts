@@ -112,7 +112,7 @@ export class Replayer {
       // goroutine, a C program's) is replayed on one that does not.
       const last = all.findLast((x) => x.func !== "runtime.goexit");
       f = {
-        fids: user.map((x) => this.#rt.func(x.func, x.file)),
+        fids: user.map((x) => this.#rt.symtab.funcIn(x.func, x.file)),
         lines: user.map((x) => x.line),
         kind,
         onMain: last === undefined || last.func === "runtime.main",
