@@ -32,7 +32,7 @@ export async function buildGoProgram(
   const bin = `${outDir}/${program}`;
   const out = await new Deno.Command(go, {
     args: ["build", "-trimpath", "-o", bin, `./${program}`],
-    cwd: GO_PROGRAMS.pathname,
+    cwd: GO_PROGRAMS,
     env: { GOPROXY: "off", GOFLAGS: "", GO111MODULE: "on" },
   }).output();
   if (!out.success) {

@@ -26,6 +26,7 @@ import { parseArgs } from "node:util";
 import { cpuUsage } from "node:process";
 import { ByteTraceParser } from "../lib/trace/byte_parser.ts";
 import { TraceAnalyzer } from "../lib/trace/analyze.ts";
+import { fileURLToPath } from "node:url";
 import type { EventSink } from "../lib/trace/events.ts";
 
 const { values } = parseArgs({
@@ -114,7 +115,7 @@ for (let i = 0; i < runs; i++) {
     args: [
       "run",
       "-A",
-      new URL(import.meta.url).pathname,
+      fileURLToPath(import.meta.url),
       "--stage",
       "--file",
       file,

@@ -44,6 +44,8 @@
 
 import { parseArgs } from "node:util";
 import { buildGoProgram, findGo, writeRealTrace } from "./_go.ts";
+import { fileURLToPath } from "node:url";
+import { fileUrl } from "../scripts/_file_url.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -58,10 +60,9 @@ const { values } = parseArgs({
 });
 const against = values.against === undefined
   ? null
-  : new URL(`${values.against.replace(/\/$/, "")}/`, `file://${Deno.cwd()}/`)
-    .pathname;
+  : fileURLToPath(fileUrl(`${values.against.replace(/\/$/, "")}/`));
 const file = values.file!;
-const root = new URL("../", import.meta.url).pathname;
+const root = fileURLToPath(new URL("../", import.meta.url));
 try {
   await Deno.stat(file);
 } catch {

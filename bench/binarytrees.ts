@@ -27,6 +27,7 @@ import process from "node:process";
 import { Runtime } from "../lib/runtime/runtime.ts";
 import { binarytrees } from "../lib/workload/binarytrees.ts";
 import { buildGoProgram, findGo } from "./_go.ts";
+import { fileUrl } from "../scripts/_file_url.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -96,10 +97,7 @@ if (values.against !== undefined || values["js-mark"]) {
   const other = values.against === undefined
     ? { R: JsMarkRuntime, run: binarytrees }
     : await (async () => {
-      const dir = new URL(
-        `${values.against!.replace(/\/$/, "")}/`,
-        `file://${Deno.cwd()}/`,
-      );
+      const dir = fileUrl(`${values.against!.replace(/\/$/, "")}/`);
       return {
         R: (await import(new URL("lib/runtime/runtime.ts", dir).href))
           .Runtime,

@@ -15,6 +15,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -27,7 +28,7 @@ const { values } = parseArgs({
 });
 const go = values.go!;
 const dir = values.dir!;
-const root = new URL("../", import.meta.url).pathname;
+const root = fileURLToPath(new URL("../", import.meta.url));
 const trace = `${dir}/churn-${values.rounds}.trace`;
 const truthFile = `${dir}/churn-${values.rounds}.truth.json`;
 const env: Record<string, string> = { GOTOOLCHAIN: "local" };

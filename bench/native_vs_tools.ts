@@ -25,6 +25,8 @@
  */
 
 import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { fileUrl } from "../scripts/_file_url.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -39,7 +41,7 @@ const { values } = parseArgs({
 /** The label's mark of the `--against` checkout's rows. */
 const AGAINST = "(against)";
 const dir = await Deno.makeTempDir({ prefix: "alloctrace-native-bench-" });
-const root = new URL("../", import.meta.url).pathname;
+const root = fileURLToPath(new URL("../", import.meta.url));
 
 interface Run {
   s: number;
@@ -97,8 +99,7 @@ int main(int argc, char **argv) { int n = atoi(argv[1]); for (int i = 0; i < n; 
   const only = values.only!.split(",");
   const against = values.against === undefined
     ? undefined
-    : new URL(values.against.replace(/\/?$/, "/"), `file://${Deno.cwd()}/`)
-      .pathname;
+    : fileURLToPath(fileUrl(values.against.replace(/\/?$/, "/")));
   for (
     const [key, label, opts] of [
       ["no-stacks", "native --no-stacks", ["--no-stacks"]],

@@ -12,9 +12,11 @@ import { traceStream } from "./_traces.ts";
 import { analyze, SWEEPERS, type TraceFigures } from "./_trace_figures.ts";
 import type { GoVersion } from "./_real_runs.ts";
 import { fmtGC } from "./_fidelity_readings.ts";
+import { fileURLToPath } from "node:url";
+import { fileUrl } from "./_file_url.ts";
 /** Debian's Go of version `go`. */
 export const goBin = (go: GoVersion) => `/usr/lib/go-${go}/bin/go`;
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 /** One program at one size: the shared program's flag and the workload's. */
 export interface Case {
@@ -118,7 +120,7 @@ export async function storedRuns(
   }
   const out = [];
   for (const name of names.sort()) {
-    const url = new URL(`file://${dir}/${name}`);
+    const url = fileUrl(`${dir}/${name}`);
     out.push({
       name,
       figures: await analyze(await traceStream(url), {

@@ -19,6 +19,7 @@
  */
 
 import { cutGCLine, type GCLine, gcLines } from "./_trace_figures.ts";
+import { fileUrl } from "./_file_url.ts";
 
 /** What one real traced run shows, per cycle and in its frees. */
 export interface RunFigures {
@@ -126,7 +127,7 @@ export async function committedGCTraces(
   const name = `${program}-${value}-gctrace.txt`;
   const url = dir === undefined
     ? new URL(name, fidelityDir())
-    : new URL(`file://${Deno.realPathSync(dir)}/${name}`);
+    : fileUrl(`${dir}/${name}`);
   const text = await Deno.readTextFile(url).catch(() => "");
   const heads = [...text.matchAll(/^# run .*$/gm)].map((m) => m[0]);
   return text.split(/^# run .*$/m).slice(1).filter((_, i) =>

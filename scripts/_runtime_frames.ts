@@ -14,6 +14,7 @@
 
 import { analyze } from "./_trace_figures.ts";
 import { traceStream } from "./_traces.ts";
+import { fileUrl } from "./_file_url.ts";
 
 /** Where the committed frames are. */
 export const FRAMES_GO119: URL = new URL(
@@ -38,7 +39,7 @@ export async function saveRuntimeFrames(
   names.sort();
   const seen = new Map<string, number>();
   for (const name of names) {
-    const url = new URL(`file://${Deno.realPathSync(dir)}/${name}`);
+    const url = fileUrl(`${dir}/${name}`);
     const f = await analyze(await traceStream(url));
     for (const k of f.runtimeFrames.keys()) seen.set(k, (seen.get(k) ?? 0) + 1);
   }

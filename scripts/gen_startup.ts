@@ -56,6 +56,8 @@
 import { GO_PROGRAMS } from "../bench/_go.ts";
 import { slotAddr } from "../lib/trace/events.ts";
 import { shapeOf } from "./_traces.ts";
+import { fileURLToPath } from "node:url";
+import { fileUrl } from "./_file_url.ts";
 
 const VERSIONS = [
   {
@@ -106,7 +108,9 @@ const P_LINE = /^tracealloc-p (-?\d+)$/;
  * moves (tracealloc's own frame is never printed).
  */
 async function overlay(go: string, dir: string): Promise<string> {
-  const src = new URL("../src/runtime/mprof.go", `file://${go}/../`).pathname;
+  const src = fileURLToPath(
+    new URL("../src/runtime/mprof.go", fileUrl(`${go}/../`)),
+  );
   const text = await Deno.readTextFile(src);
   const at = "\tgp.m.traceback = 2\n\tif typ == nil {";
   const i = text.indexOf("func tracealloc(");
