@@ -490,6 +490,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
         analysis: result,
         gc: false,
         timeLabel: "wall time",
+        peak: sink.peakAt,
         processes,
         lifetimeBytes,
       }),

@@ -242,3 +242,32 @@ Deno.test("native sink: past 1,024 stacks (its stack table grows), each allocati
     true,
   );
 });
+
+Deno.test("native sink: the moment of the exact peak (its allocation's time and the bytes allocated until then), where the timeline's sparse points miss it", async () => {
+  const sink = new NativeSink({
+    sampled: false,
+    traceOut: null,
+    by: "line",
+    pid: 0,
+  });
+  const enc = new BatchEncoder();
+  const img = enc.imageId("/bin/prog");
+  // [kind, addr, size, ms]: the peak (100,500 bytes) is made at 7 ms, less
+  // than 1% above the one before it; a temporary and frees come after.
+  for (
+    const [kind, addr, size, ms] of [
+      [MALLOC, 0x10000, 100000, 2],
+      [MALLOC, 0x90000, 500, 7],
+      [FREE, 0x90000, 0, 40],
+      [MALLOC, 0xa0000, 300, 50],
+      [FREE, 0xa0000, 0, 51],
+      [FREE, 0x10000, 0, 90],
+    ]
+  ) enc.event(kind, 7, 7, img, addr, size, 0, -1, true, ms);
+  await sink.add(enc.take());
+  const r = sink.analyzer.finish();
+  assertEquals(r.peakLiveBytes, 100500);
+  assertEquals(sink.peakAt, { time: 0.007, alloc: 100500, cycle: 0 });
+  // Which the timeline alone does not show: no point at 7 ms.
+  assertEquals(r.timeline.some((p) => p.time === 0.007), false);
+});

@@ -206,3 +206,74 @@ Deno.test({
     }
   },
 });
+
+// 4,000 blocks kept, the last a small one (the peak, a few bytes past the
+// timeline's last point before it), then 300 ms asleep, and one block freed
+// and made again: the heap is back at its peak at the end's point.
+const PEAK_THEN_SLEEP = `#include <stdlib.h>
+#include <unistd.h>
+void *volatile keep[4000];
+int main(void) {
+  for (int i = 0; i < 3999; i++) keep[i] = malloc(1000 + i % 7);
+  keep[3999] = malloc(24);
+  usleep(300000);
+  free(keep[0]);
+  keep[0] = malloc(1000);
+  return 0;
+}
+`;
+
+Deno.test({
+  name:
+    "native HTML: the peak dot is at the exact peak's moment (the last malloc before a 300 ms sleep), not at a later or lower point of the sparse timeline",
+  ignore: chromium === null || skip !== "",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const bin = await compile("peak_then_sleep", PEAK_THEN_SLEEP, ["-O0"]);
+    const r = await alloctrace(
+      ["native", "-q", "--html", `${dir}/peak.html`, "--", bin],
+      ["-A"],
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const { page, errors } = await watchedPage(chromium!);
+    try {
+      await open(page, `${dir}/peak.html`);
+      const drawn = await page.eval<
+        {
+          dot: { time: number; live: number };
+          before: { time: number } | null;
+          after: { time: number; live: number }[];
+          peak: { time: number } | null;
+          peakLive: number;
+          title: string;
+        }
+      >(`(() => {
+        const c = document.querySelector("#timeline .peakpt");
+        const P = window.__report.timeline();
+        const i = Number(c.dataset.i);
+        const d = JSON.parse(document.getElementById("data").textContent);
+        return { dot: P[i], before: i > 0 ? P[i - 1] : null,
+          after: P.slice(i + 1), peak: d.peak,
+          peakLive: d.summary.peakLive, title: c.textContent };
+      })()`);
+      // The page was given the moment, and its dot is there.
+      assertTrue(drawn.peak !== null, "native passes the peak's moment");
+      assertEquals(drawn.dot.time, drawn.peak!.time);
+      assertEquals(drawn.dot.live, drawn.peakLive);
+      // Which is before the sleep: every later point (the end) is at least
+      // most of 300 ms later.
+      assertTrue(drawn.after.length > 0, "points after the peak");
+      for (const p of drawn.after) {
+        assertTrue(
+          p.time - drawn.dot.time > 0.25 && p.live <= drawn.peakLive,
+          `peak at ${drawn.dot.time} s, a point at ${p.time} s of ${p.live} bytes`,
+        );
+      }
+      assertTrue(drawn.before === null || drawn.before.time <= drawn.dot.time);
+      assertEquals(errors, []);
+    } finally {
+      await page.close();
+    }
+  },
+});
