@@ -467,6 +467,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
   }
   const result = sink.analyzer.finish();
   const processes = sink.processes();
+  const peakAt = sink.peakAt;
   if (outputs) {
     // The page's lifetimes are the sink's, as the text's and JSON's.
     const { BETWEEN_BUCKETS } = await import("./_native_buckets.ts");
@@ -490,7 +491,7 @@ export async function nativeCommand(args: string[]): Promise<number> {
         analysis: result,
         gc: false,
         timeLabel: "wall time",
-        peak: sink.peakAt,
+        peak: peakAt,
         processes,
         lifetimeBytes,
       }),
