@@ -15,22 +15,16 @@ const dec = new TextDecoder();
 
 /**
  * The frames of the record being read (a function line, then its file
- * line), as ids with a running hash of them, and the frames and stacks met
- * so far.
+ * line), as the stack table's frame ids, and the frames met so far by the
+ * hash of their bytes.
  */
 export class FrameStacks {
   readonly #stacks: StackTable;
-  readonly #frames: Frame[] = [];
-  /** Each frame's id in the stack table ({@link StackTable.frameId}). */
-  readonly #tableIds: number[] = [];
+  /** Frame ids ({@link StackTable.frameId}) by the hash of their bytes. */
   readonly #frameByKey = new Map<number, number>();
-  readonly #stackByHash = new Map<
-    number,
-    { ids: Int32Array; stack: number }[]
-  >();
-  #ids: number[] = [];
-  #rh1 = 0;
-  #rh2 = 0;
+  /** The record's frame ids so far (the first {@link depth}). */
+  #ids = new Int32Array(64);
+  #n = 0;
   // The function line waiting for its file line.
   #funcHash = 0;
   #funcHash2 = 0;
@@ -46,26 +40,27 @@ export class FrameStacks {
 
   /** Starts a record: no frame yet. */
   begin(): void {
-    this.#ids = [];
-    this.#rh1 = 0x811c9dc5;
-    this.#rh2 = 0x1234567;
+    this.#n = 0;
   }
 
   /** Frames of the record so far. */
   get depth(): number {
-    return this.#ids.length;
+    return this.#n;
   }
 
   /** The record's last frame id. */
   get last(): number {
-    return this.#ids[this.#ids.length - 1];
+    return this.#ids[this.#n - 1];
   }
 
-  /** Adds frame `id` to the record. */
+  /** Adds frame `id` (a {@link StackTable.frameId}) to the record. */
   push(id: number): void {
-    this.#ids.push(id);
-    this.#rh1 = Math.imul(this.#rh1 ^ id, 0x01000193);
-    this.#rh2 = Math.imul(this.#rh2 + id + 1, 0x5bd1e995) ^ (this.#rh2 >>> 15);
+    if (this.#n === this.#ids.length) {
+      const ids = new Int32Array(2 * this.#n);
+      ids.set(this.#ids);
+      this.#ids = ids;
+    }
+    this.#ids[this.#n++] = id;
   }
 
   /**
@@ -125,10 +120,8 @@ export class FrameStacks {
         pc,
         inlined: this.#funcInlined,
       };
-      id = this.#frames.length;
-      this.#frames.push(f);
+      id = this.#stacks.frameId(f);
       this.#frameByKey.set(key, id);
-      this.#tableIds.push(this.#stacks.frameId(f));
     }
     this.push(id);
   }
@@ -149,34 +142,11 @@ export class FrameStacks {
     this.#funcBuf = null;
   }
 
-  /** The record's frames as a stack id of the table, interned the first time. */
+  /**
+   * The record's frames as a stack id of the table, interned the first
+   * time (by the table's own hash of the frame ids: no second index here).
+   */
   stack(): number {
-    const ids = this.#ids;
-    const key = (this.#rh1 ^ Math.imul(this.#rh2, 31) ^ ids.length) | 0;
-    let list = this.#stackByHash.get(key);
-    if (list !== undefined) {
-      for (const cand of list) {
-        if (cand.ids.length !== ids.length) continue;
-        let same = true;
-        for (let i = 0; i < ids.length; i++) {
-          if (cand.ids[i] !== ids[i]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return cand.stack;
-      }
-    } else {
-      list = [];
-      this.#stackByHash.set(key, list);
-    }
-    // (The table's frame ids, kept per frame: no lookup per frame.)
-    const tableIds = this.#tableIds;
-    const stack = this.#stacks.internKnown(
-      ids.map((i) => this.#frames[i]),
-      (i) => tableIds[ids[i]],
-    );
-    list.push({ ids: new Int32Array(ids), stack });
-    return stack;
+    return this.#stacks.internFrameIds(this.#ids, this.#n);
   }
 }

@@ -170,6 +170,8 @@ export class StackTable {
   #scratch = new Int32Array(64);
   /** Distinct frames by their fields. */
   readonly #frameIds = new Map<string, number>();
+  /** Each frame id's frame (the first object seen with its fields). */
+  readonly #frameById: Frame[] = [];
   /** The id of each frame object seen (parsers hand the same objects again). */
   readonly #idOfFrame = new WeakMap<Frame, number>();
 
@@ -203,6 +205,27 @@ export class StackTable {
     return this.#internIds(frames, own, n);
   }
 
+  /**
+   * {@link StackTable.intern} of the stack whose frames have the ids
+   * ({@link StackTable.frameId}) `ids[0, n)`: a reader that keeps its
+   * frames' ids interns a stack with no frame object at hand, and builds
+   * none unless the stack is new (its frames are then the objects the
+   * table met first with those fields).
+   *
+   * @example
+   * ```ts
+   * import { StackTable } from "../../mod.ts";
+   * const t = new StackTable();
+   * const f = { func: "main.f", file: "main.go", line: 3, pc: 0, inlined: false };
+   * const id = t.frameId(f);
+   * const s = t.internFrameIds(new Int32Array([id, id]), 2);
+   * if (s !== t.intern([f, f]) || t.get(s)[1] !== f) throw new Error();
+   * ```
+   */
+  internFrameIds(ids: Int32Array, n: number): number {
+    return this.#internIds(null, ids, n);
+  }
+
   #scratchOf(n: number): Int32Array {
     if (n > this.#scratch.length) {
       this.#scratch = new Int32Array(Math.max(n, 2 * this.#scratch.length));
@@ -210,7 +233,12 @@ export class StackTable {
     return this.#scratch;
   }
 
-  #internIds(frames: readonly Frame[], ids: Int32Array, n: number): number {
+  /** The stack of frame ids `ids[0, n)` (its frames `frames`, or by their ids when null). */
+  #internIds(
+    frames: readonly Frame[] | null,
+    ids: Int32Array,
+    n: number,
+  ): number {
     const h = _stackHash(ids, n);
     const first = this.#byHash.get(h);
     let last = -1;
@@ -219,7 +247,13 @@ export class StackTable {
       last = s;
     }
     const id = this.#stacks.length;
-    this.#stacks.push([...frames]);
+    // (Pushed, not sized: a packed array, as the spread made before.)
+    const own: Frame[] = [];
+    const byId = this.#frameById;
+    for (let i = 0; i < n; i++) {
+      own.push(frames === null ? byId[ids[i]] : frames[i]);
+    }
+    this.#stacks.push(own);
     this.#idsOf.push(ids.slice(0, n));
     if (id >= this.#next.length) {
       const next = new Int32Array(2 * this.#next.length).fill(-1);
@@ -253,6 +287,7 @@ export class StackTable {
       if (id === undefined) {
         id = this.#frameIds.size;
         this.#frameIds.set(k, id);
+        this.#frameById.push(f);
       }
       this.#idOfFrame.set(f, id);
     }
