@@ -48,12 +48,31 @@ const NOWHERE = 2 ** 47 - 8;
 export interface SinkOptions {
   /** Also analyse the sampled allocations on their own (a sampling rate is set). */
   sampled: boolean;
-  /** Where to write the trace as it goes (an open output), or null. */
-  traceOut: { write(p: Uint8Array): void } | null;
+  /**
+   * Where to write the trace as it goes, or null: one output for every
+   * record, or each process's own (`of`, asked once per process as its
+   * first event comes; `child` when it began as a fork child). The seed
+   * format carries no process id, and a fork child's heap is a copy of its
+   * parent's, at the same addresses: one file of both reads back as one
+   * heap with allocations at live addresses.
+   */
+  traceOut: TraceOutput | TraceOutputs | null;
   /** What a site is (as analyze's --by). */
   by: SiteBy;
   /** Only this process's events (0: all). */
   pid: number;
+}
+
+/** Where a trace's bytes go. */
+export interface TraceOutput {
+  /** Writes all of `p` (a view, valid until it returns). */
+  write(p: Uint8Array): void;
+}
+
+/** A trace output per process. */
+export interface TraceOutputs {
+  /** The output of process `pid`'s records (`child`: it began as a fork child). */
+  of(pid: number, child: boolean): TraceOutput;
 }
 
 /** What one process did. */
@@ -107,6 +126,12 @@ export class NativeSink {
     cycle: 0,
   };
   #peak = 0;
+  /** Per-process trace outputs, the current one and its process. */
+  #traceOf: TraceOutputs | null = null;
+  #traceTo: TraceOutput | null = null;
+  #tracePid = -1;
+  /** Pids that began as fork children. */
+  readonly #children = new Set<number>();
   readonly #o: SinkOptions;
   // Live blocks, by the analyzer's slot (its live map is the only one);
   // `image`: the process image (see #imageSpace) that made the block.
@@ -191,10 +216,15 @@ export class NativeSink {
       ? new TraceAnalyzer(this.stacks, opts)
       : null;
     // The trace goes through the seed's own printer, as `run --go go1.2-seed` writes it.
+    // One writer and printer, the output switched (the writer flushed) as
+    // the events' process changes: a buffer per process would hold a
+    // forking server's thousands.
     const file = o.traceOut;
+    if (file !== null && "of" in file) this.#traceOf = file;
+    else this.#traceTo = file;
     this.#writer = file === null
       ? null
-      : new ByteWriter((chunk) => file.write(chunk));
+      : new ByteWriter((chunk) => this.#traceTo!.write(chunk));
     this.#printer = this.#writer === null
       ? null
       : new SeedPrinter(this.#writer);
@@ -220,6 +250,7 @@ export class NativeSink {
     for (const [id, path] of b.images) this.#images.set(id, path);
     for (const [, child, img] of b.forks) {
       this.#inherited.add(child * 2 ** 30 + img);
+      this.#children.add(child);
     }
     const only = this.#o.pid;
     const printer = this.#printer;
@@ -272,6 +303,9 @@ export class NativeSink {
         space = this.#imageSpace(pid, image[i]);
         base = (space % SPACES) * 2 ** 47;
         crowded = this.#spaces.size > SPACES;
+        if (pid !== this.#tracePid && this.#traceOf !== null) {
+          this.#traceSwitch(pid);
+        }
       }
       // Addresses are per process image: a fork child's blocks are its own.
       let key = addr + base;
@@ -427,6 +461,20 @@ export class NativeSink {
     this.#lastSpace = space;
     this.#lastBase = base;
   }
+
+  // The trace's records go to process `pid`'s output from now on.
+  #traceSwitch(pid: number): void {
+    this.#writer!.flush();
+    const outs = this.#traceOutputs ??= new Map();
+    let to = outs.get(pid);
+    if (to === undefined) {
+      to = this.#traceOf!.of(pid, this.#children.has(pid));
+      outs.set(pid, to);
+    }
+    this.#traceTo = to;
+    this.#tracePid = pid;
+  }
+  #traceOutputs: Map<number, TraceOutput> | null = null;
 
   // The number of a process image: a pid until its next exec. Each has its
   // space of keys (addr + (n % SPACES) · 2^47; user addresses are below

@@ -236,6 +236,88 @@ export function openOutput(path: string): OutputStream {
 }
 
 /**
+ * Opens a new file at `path` that never replaces one: for a name alloctrace
+ * chose, not one the user gave (native's trace of a fork child, NAME.PID).
+ * Written to an exclusive temporary beside it; `commit` links that into
+ * place, which, unlike a rename, fails where the name is taken (by a file
+ * there before the run or made since): the file then goes to `path.1`,
+ * `path.2` …, and `placed` says where it went.
+ *
+ * @throws {Error} naming `path` when it cannot be opened.
+ */
+export function openNewOutput(
+  path: string,
+): OutputStream & { readonly placed: string | null } {
+  const tmp = tempName(path);
+  let file: Deno.FsFile;
+  try {
+    file = _createTemp(tmp, undefined);
+  } catch (e) {
+    throw writeError(path, e);
+  }
+  let open = true;
+  let failed: Error | null = null;
+  let placed: string | null = null;
+  const close = () => {
+    if (open) {
+      open = false;
+      file.close();
+    }
+  };
+  const drop = () => {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* gone already */ }
+  };
+  return {
+    get placed() {
+      return placed;
+    },
+    write(b) {
+      if (failed !== null) throw failed;
+      try {
+        writeAll(file, b);
+      } catch (e) {
+        throw failed = writeError(path, e);
+      }
+    },
+    commit() {
+      if (failed !== null) {
+        this.abort();
+        throw failed;
+      }
+      try {
+        close();
+        for (let n = 0; placed === null; n++) {
+          const name = n === 0 ? path : `${path}.${n}`;
+          try {
+            Deno.linkSync(tmp, name);
+            placed = name;
+          } catch (e) {
+            if (e instanceof Deno.errors.AlreadyExists) continue;
+            // A file system without hard links: renamed where the name is
+            // free (a file made between the look and the rename is lost).
+            if (lstatOrNull(name) !== null) continue;
+            Deno.renameSync(tmp, name);
+            placed = name;
+          }
+        }
+      } catch (e) {
+        this.abort();
+        throw writeError(placed ?? path, e);
+      }
+      drop();
+    },
+    abort() {
+      try {
+        close();
+      } catch { /* already failed */ }
+      drop();
+    },
+  };
+}
+
+/**
  * Creates the temporary `tmp` (O_CREAT|O_EXCL) with the replaced file's
  * `mode` whatever the umask: open() masks its mode with it (under umask 077
  * a 0664 file's replacement was 0600), so bits it took are put back.

@@ -44,7 +44,10 @@ its exit code (or 128+signal) becomes alloctrace's. No output goes to
 stdout, which stays the program's own.
 
 Options:
-  --trace-out FILE     write the trace (seed MProf_Malloc format; alloctrace analyze reads it)
+  --trace-out FILE     write the trace (seed MProf_Malloc format; alloctrace
+                       analyze reads it), one file per process: the first at
+                       FILE, each fork child's beside it at FILE.PID (never
+                       over a file: FILE.PID.1 then), named on stderr
   --no-stacks          record no stacks (faster)
   --memprofilerate N   unwind only the allocations Go's sampler would pick,
                        one per N bytes on average; counts stay exact, the
@@ -347,9 +350,15 @@ export async function nativeCommand(args: string[]): Promise<number> {
   // temporary under an unpredictable name, renamed over the target, a
   // symlink's target, at the end; a device or FIFO directly).
   const traceOutPath = values["trace-out"];
+  // One file per process (see _native_trace_out.ts): the children's beside
+  // the first's, unless FILE is a device or FIFO, or --pid keeps one.
   const traceOut = traceOutPath === undefined
     ? null
-    : output!.openOutput(traceOutPath);
+    : new (await import("./_native_trace_out.ts")).NativeTraceOut(
+      traceOutPath,
+      output!.openOutput(traceOutPath),
+      onlyPid !== 0,
+    );
   // The analysis modules load on this thread while the tracer's worker
   // boots and starts the program (its first events wait for them), and
   // with stacks, what symbolizing the first one needs gets ready.
@@ -463,7 +472,8 @@ export async function nativeCommand(args: string[]): Promise<number> {
   }
   if (traceOut !== null) {
     sink.flush();
-    traceOut.commit();
+    const note = traceOut.note(traceOut.commit());
+    if (note !== null && !quiet) console.error(note);
   }
   const result = sink.analyzer.finish();
   const processes = sink.processes();

@@ -23,6 +23,30 @@ import {
   tmpfsOk,
 } from "./_bad_input.ts";
 
+// A child that makes the file t.trace.PID (its own pid) before its calls:
+// the name native would give its trace is taken.
+const FORK_TAKES_ITS_NAME = `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/wait.h>
+int main(void) {
+  void *volatile p = malloc(100);
+  pid_t c = fork();
+  if (c == 0) {
+    char n[64];
+    snprintf(n, sizeof n, "t.trace.%d", (int)getpid());
+    FILE *f = fopen(n, "w");
+    fputs("the child's own\\n", f);
+    fclose(f);
+    free(malloc(50));
+    _exit(0);
+  }
+  waitpid(c, 0, 0);
+  free(p);
+  return 0;
+}
+`;
+
 const ROWS: Row[] = [
   // --- outputs: never destroy a file ---------------------------------------
   {
@@ -656,12 +680,70 @@ const ROWS: Row[] = [
     code,
     stderr: "",
     changes: ["t.trace", "started"],
+    // The shell's child (touch) has its own trace beside it.
+    leftover: /^t\.trace\.\d+$/,
     check: ({ dir }) =>
       assertTrue(
         Deno.readTextFileSync(`${dir}/t.trace`).startsWith("MProf_Malloc("),
         "the trace of what it did",
       ),
   })),
+  // review1 #6: a forking program's native --trace-out mixed the processes
+  // (no pid in the seed format): each child's trace is its own file,
+  // t.trace.PID, named by alloctrace, so it must never replace a file.
+  {
+    name:
+      "native --trace-out of a program that forks: the child's t.trace.PID, taken by the child itself, is kept; its trace goes to t.trace.PID.1; other t.trace.* untouched",
+    needs: () => hasTool("cc"),
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/t.trace`, "old\n");
+      Deno.writeTextFileSync(`${dir}/t.trace.1`, "one\n");
+      Deno.writeTextFileSync(`${dir}/t.trace.x`, "x\n");
+      Deno.writeTextFileSync(`${dir}/fork.c`, FORK_TAKES_ITS_NAME);
+    },
+    shell: `cc -o fork fork.c || exit 99
+$AT native -q --trace-out t.trace -- ./fork`,
+    code: 0,
+    stderr: "",
+    changes: ["t.trace", "fork"],
+    leftover: /^t\.trace\.\d+(\.1)?$/,
+    check: ({ dir }) => {
+      const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+      const own = names.filter((n) =>
+        /^t\.trace\.\d+$/.test(n) && n !== "t.trace.1"
+      );
+      assertEquals(own.length, 1, names.join(" "));
+      assertEquals(
+        Deno.readTextFileSync(`${dir}/${own[0]}`),
+        "the child's own\n",
+      );
+      for (const f of ["t.trace", `${own[0]}.1`]) {
+        assertTrue(
+          Deno.readTextFileSync(`${dir}/${f}`).startsWith("MProf_Malloc("),
+          `${f} is a trace`,
+        );
+      }
+    },
+  },
+  {
+    name:
+      "native --trace-out /dev/null of a program that forks: no file is made beside it (/dev/null.PID) for the child",
+    needs: () => hasTool("cc"),
+    setup: ({ dir }) =>
+      Deno.writeTextFileSync(`${dir}/fork.c`, FORK_TAKES_ITS_NAME),
+    shell: `cc -o fork fork.c || exit 99
+$AT native -q --trace-out /dev/null -- ./fork`,
+    code: 0,
+    stderr: "",
+    changes: ["fork"],
+    leftover: /^t\.trace\.\d+$/,
+    check: () =>
+      assertEquals(
+        [...Deno.readDirSync("/dev")].filter((e) => e.name.startsWith("null."))
+          .map((e) => e.name),
+        [],
+      ),
+  },
   {
     name:
       "SIGTERM during native: the program's children are killed too (a shell's job ran on, traced, and native waited for it)",

@@ -271,3 +271,50 @@ Deno.test("native sink: the moment of the exact peak (its allocation's time and 
   // Which the timeline alone does not show: no point at 7 ms.
   assertEquals(r.timeline.some((p) => p.time === 0.007), false);
 });
+
+Deno.test("native sink: each process's records go to its own trace output (a fork child's heap is a copy at the same addresses: one file mixed them), asked for once per process, children said to be children", async () => {
+  const outs = new Map<number, { child: boolean; text: string }>();
+  const dec = new TextDecoder();
+  const sink = new NativeSink({
+    sampled: false,
+    traceOut: {
+      of(pid: number, child: boolean) {
+        assertEquals(outs.has(pid), false, `pid ${pid} asked for twice`);
+        const o = { child, text: "" };
+        outs.set(pid, o);
+        return { write: (p: Uint8Array) => o.text += dec.decode(p) };
+      },
+    },
+    by: "line",
+    pid: 0,
+  });
+  const enc = new BatchEncoder();
+  const img = enc.imageId("/bin/prog");
+  const ev = (kind: number, pid: number, addr: number, size: number) =>
+    enc.event(kind, pid, pid, img, addr, size, 0, -1, true, 1);
+  ev(MALLOC, 7, 0x5000, 100);
+  enc.forked(7, 8, img);
+  // The child frees its inherited block (not its own: not in its trace),
+  // and both make one at the same address, interleaved.
+  ev(FREE, 8, 0x5000, 0);
+  ev(MALLOC, 8, 0x5000, 200);
+  ev(MALLOC, 7, 0x6000, 300);
+  await sink.add(enc.take());
+  ev(FREE, 8, 0x5000, 0);
+  ev(FREE, 7, 0x5000, 0);
+  await sink.add(enc.take());
+  sink.flush();
+  assertEquals([...outs.keys()], [7, 8]);
+  assertEquals([outs.get(7)!.child, outs.get(8)!.child], [false, true]);
+  const records = (t: string) =>
+    t.split("\n").filter((l) => l.startsWith("MProf_"));
+  assertEquals(records(outs.get(7)!.text), [
+    "MProf_Malloc(p=0x5000, size=0x64, type=0x0 <single object>)",
+    "MProf_Malloc(p=0x6000, size=0x12c, type=0x0 <single object>)",
+    "MProf_Free(p=0x5000, size=0x64)",
+  ]);
+  assertEquals(records(outs.get(8)!.text), [
+    "MProf_Malloc(p=0x5000, size=0xc8, type=0x0 <single object>)",
+    "MProf_Free(p=0x5000, size=0xc8)",
+  ]);
+});

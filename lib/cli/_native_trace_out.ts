@@ -1,0 +1,120 @@
+/**
+ * `native --trace-out FILE`'s files: one trace per process. The seed
+ * format carries no process id, and a fork child's heap is a copy of its
+ * parent's, at the same addresses: one file of both read back as one heap,
+ * with allocations at live addresses (analyze warned, and its figures were
+ * of no process). The first process (the one started or attached to) is
+ * written at FILE, each fork child beside it at FILE.PID (strace -ff's
+ * naming), a name taken before or during the run never replaced (the
+ * child's trace then goes to FILE.PID.1 …).
+ *
+ * @module
+ */
+
+import type { OutputStream } from "./_output.ts";
+import { openNewOutput } from "./_output.ts";
+import type { TraceOutput, TraceOutputs } from "./_native_sink.ts";
+import { shown } from "./_usage.ts";
+
+/**
+ * Where the children's records go: `files` (FILE.PID), `main` (FILE: the
+ * run has one process, `--pid`), `none` (FILE is a device or FIFO, not a
+ * file that a name beside can go with: /dev/null.PID is no place).
+ */
+export type ChildTraces = "files" | "main" | "none";
+
+/** The trace outputs of a native run. */
+export class NativeTraceOut implements TraceOutputs {
+  readonly #path: string;
+  readonly #main: OutputStream;
+  readonly #children: ChildTraces;
+  readonly #files: { pid: number; out: ReturnType<typeof openNewOutput> }[] =
+    [];
+  #root = -1;
+  /** Pids of the children whose records were not written (`none`). */
+  readonly dropped: number[] = [];
+
+  /**
+   * The outputs of `--trace-out path`, the first process's at `main`;
+   * `one`: the run traces one process (`--pid`), written at `path`.
+   */
+  constructor(path: string, main: OutputStream, one: boolean) {
+    this.#path = path;
+    this.#main = main;
+    this.#children = one ? "main" : regularOrNew(path) ? "files" : "none";
+  }
+
+  /** The output of process `pid`'s records (`child`: it began as a fork child). */
+  of(pid: number, child: boolean): TraceOutput {
+    if (this.#children === "main" || (!child && this.#root < 0)) {
+      if (this.#root < 0) this.#root = pid;
+      return this.#main;
+    }
+    if (this.#children === "none") {
+      this.dropped.push(pid);
+      return { write() {} };
+    }
+    const out = openNewOutput(`${this.#path}.${pid}`);
+    this.#files.push({ pid, out });
+    return out;
+  }
+
+  /** Puts every file in place; returns the children's, in the order their processes began. */
+  commit(): string[] {
+    this.#main.commit();
+    for (let i = 0; i < this.#files.length; i++) {
+      try {
+        this.#files[i].out.commit();
+      } catch (e) {
+        for (const f of this.#files.slice(i + 1)) f.out.abort();
+        throw e;
+      }
+    }
+    return this.#files.map((f) => f.out.placed!);
+  }
+
+  /** Drops what was written (the temporaries). */
+  abort(): void {
+    this.#main.abort();
+    for (const f of this.#files) f.out.abort();
+  }
+
+  /**
+   * The line that says where the children's traces went (or that they were
+   * not written), or null when the run had no child with calls.
+   */
+  note(placed: readonly string[]): string | null {
+    const n = placed.length + this.dropped.length;
+    if (n === 0) return null;
+    const what = n === 1
+      ? "the trace of 1 child process"
+      : `the traces of ${n.toLocaleString("en-US")} child processes`;
+    if (this.dropped.length > 0) {
+      return `alloctrace: warning: --trace-out ${
+        shown(this.#path)
+      } is not a regular file: ${what} (${list(this.dropped.map(String))}) ${
+        n === 1 ? "was" : "were"
+      } not written (a regular file takes each beside it, FILE.PID)`;
+    }
+    return `alloctrace: --trace-out: ${what} ${n === 1 ? "is" : "are"} beside ${
+      shown(this.#path)
+    }: ${list(placed.map(shown))}`;
+  }
+}
+
+/** Whether `path` is a regular file (through links) or no file yet. */
+function regularOrNew(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return true;
+    throw e;
+  }
+}
+
+/** Up to five items, otherwise the first three, "…" and the last. */
+function list(items: readonly string[]): string {
+  return items.length <= 5
+    ? items.join(", ")
+    : `${items.slice(0, 3).join(", ")} … ${items.at(-1)}`;
+}
