@@ -91,6 +91,32 @@ export class Runtime extends RuntimeParts {
   }
 
   /**
+   * The fast path of {@link newobjectOff} alone (`nextFreeFast` and the
+   * bookkeeping of an allocation nobody watches): the object's offset, or
+   * -1 when the allocation needs the full path, for which the caller then
+   * calls {@link newobjectOff}. The fast path reads none of the goroutine's
+   * frames (no sample is taken, no consumer sees the stack, no GC starts),
+   * so a workload may enter the allocating function's frame only when it
+   * fails: binary-trees' leaves, half its nodes.
+   *
+   * @example
+   * ```ts
+   * import { Runtime } from "../../mod.ts";
+   * const rt = new Runtime({ memProfileRate: 0 });
+   * const t = rt.types.define("main.T", { size: 16, pointers: [0] });
+   * const off = rt.newobjectFastOff(t); // the first: its span is not cached yet
+   * if (off !== -1 || rt.newobjectOff(t) < 0) throw new Error("full path");
+   * if (rt.newobjectFastOff(t) < 0) throw new Error("fast path");
+   * ```
+   */
+  newobjectFastOff(typ: GoType): number {
+    return this.malloc.mallocFast(
+      typ ?? noType("newobjectFastOff", typ),
+      this.sched.curg.p,
+    );
+  }
+
+  /**
    * Allocates the backing array of `make([]elem, n)` (`runtime.makeslice`).
    *
    * @throws {RangeError} for a negative or non-integer length.
