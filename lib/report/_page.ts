@@ -78,12 +78,15 @@ const bytes = ${fmtBytes};
 const FR = D.frames;
 function secsOf(s) { return s >= 1 ? s.toFixed(2) + " s" : s >= 1e-3 ? (s * 1e3).toFixed(s >= 0.1 ? 0 : 1) + " ms" : (s * 1e6).toFixed(0) + " µs"; }
 const loc = (fi) => FR[fi][1] ? FR[fi][1] + (FR[fi][2] ? ":" + FR[fi][2] : "") : "";
+// Rounded, then exact: two peaks that round alike (1.66 MB, 1.66 MB) stay
+// apart (review1 #5).
+const exactBytes = (v) => bytes(v) + " (" + fmt(v) + " bytes)";
 const ftext = (fi) => FR[fi][0] + (loc(fi) ? " " + loc(fi) : "");
 if (D.leakTitle) $("leaktitle").textContent = D.leakTitle;
 $("title").textContent = D.title; $("subtitle").textContent = D.subtitle + (D.note ? " — " + D.note : "");
 if (D.summary) {
   const s = D.summary;
-  for (const [k, v] of [["allocations", fmt(s.allocs)], ["allocated", bytes(s.allocBytes) + " (" + fmt(s.allocBytes) + " bytes)"], ["frees", fmt(s.frees) + (s.skippedFrees > 0 ? "; " + fmt(s.skippedFrees) + " frees skipped (their objects were allocated before tracing started)" : "")], ...(D.gc ? [["GC cycles", fmt(s.gcs)]] : []), ["peak live", bytes(s.peakLive) + (typeof D.peak?.time === "number" ? " at " + secsOf(D.peak.time) : "")], ["live at end", bytes(s.liveBytes) + " in " + fmt(s.liveObjects) + " objects"]]) {
+  for (const [k, v] of [["allocations", fmt(s.allocs)], ["allocated", exactBytes(s.allocBytes)], ["frees", fmt(s.frees) + (s.skippedFrees > 0 ? "; " + fmt(s.skippedFrees) + " frees skipped (their objects were allocated before tracing started)" : "")], ...(D.gc ? [["GC cycles", fmt(s.gcs)]] : []), ["peak live", exactBytes(s.peakLive) + (typeof D.peak?.time === "number" ? " at " + secsOf(D.peak.time) : "")], ["live at end", exactBytes(s.liveBytes) + " in " + fmt(s.liveObjects) + " objects"]]) {
     const e = document.createElement("span"); e.textContent = k + ": " + v; $("summary").appendChild(e);
   }
   // MemStats' peak (gctrace's) where it differs from the exact one, with the
@@ -364,7 +367,7 @@ function timeline() {
   s += '<polyline fill="none" stroke="#e07a38" stroke-width="1.5" points="' + P.map((p, i) => (i > 0 ? X(xs[i]).toFixed(1) + "," + Y(P[i - 1].live).toFixed(1) + " " : "") + X(xs[i]).toFixed(1) + "," + Y(p.live).toFixed(1)).join(" ") + '"/>';
   const pk = P.reduce((m, p, i) => p.live > P[m].live ? i : m, 0);
   s += '<line id="guide" x1="0" x2="0" y1="' + T + '" y2="' + (H - B) + '" stroke="#888" visibility="hidden"/>';
-  s += '<circle class="peakpt" data-i="' + pk + '" cx="' + X(xs[pk]) + '" cy="' + Y(P[pk].live) + '" r="5" fill="#d22" style="cursor:pointer"><title>peak live ' + bytes(P[pk].live) + (hasTime ? " at " + secs(P[pk].time) : "") + '</title></circle>';
+  s += '<circle class="peakpt" data-i="' + pk + '" cx="' + X(xs[pk]) + '" cy="' + Y(P[pk].live) + '" r="5" fill="#d22" style="cursor:pointer"><title>peak live ' + exactBytes(P[pk].live) + (hasTime ? " at " + secs(P[pk].time) : "") + '</title></circle>';
   svg.innerHTML = s;
   tl = { X, xs, L, R, Wt, mx };
   svg.querySelector(".peakpt").addEventListener("click", (ev) => { ev.stopPropagation(); showSnap(P[pk]); });

@@ -79,7 +79,10 @@ Deno.test({
         const live = await page.eval<number>(
           "JSON.parse(document.getElementById('data').textContent).summary.liveBytes",
         );
-        assertIncludes(summary, `live at end: ${fmtBytes(live)} in `);
+        assertIncludes(
+          summary,
+          `live at end: ${fmtBytes(live)} (${n(live)} bytes) in `,
+        );
 
         // Icicle: under the root, the goroutine start function with what
         // its goroutines allocated; zoomed, the types it allocated.
@@ -177,9 +180,9 @@ Deno.test({
           s >= 1 ? s.toFixed(2) + " s" : (s * 1e3).toFixed(1) + " ms";
         assertIncludes(
           summary,
-          `peak live: ${fmtBytes(doc.tracedPeakLiveBytes)} at ${
-            secs(doc.tracedPeakTime / 1e9)
-          }`,
+          `peak live: ${fmtBytes(doc.tracedPeakLiveBytes)} (${
+            n(doc.tracedPeakLiveBytes)
+          } bytes) at ${secs(doc.tracedPeakTime / 1e9)}`,
         );
         const dot = await page.eval<{ live: number; time: number }>(
           "(() => { const d = JSON.parse(document.getElementById('data').textContent); const i = +document.querySelector('#timeline .peakpt').dataset.i; return window.__report.point(i); })()",

@@ -64,6 +64,32 @@ Deno.test({
         hp > peakLive && hp - hu <= peakLive,
         `${heapAlloc} ${peakLive}`,
       );
+      // review1 #5: the two peaks rounded alike (1.66 MB and 1.66 MB): the
+      // exact peak, the live bytes at the end and the dot's title give
+      // their byte counts too.
+      const spans = await page.eval<string[]>(
+        "[...document.querySelectorAll('#summary span')].map((e) => e.textContent)",
+      );
+      const exact = (label: string) => {
+        const m = new RegExp(`^${label}: .+? \\(([\\d,]+) bytes\\)`).exec(
+          spans.find((t) => t.startsWith(`${label}: `)) ?? "",
+        );
+        assertTrue(m !== null, `${label}: ${spans.join(" | ")}`);
+        return Number(m[1].replaceAll(",", ""));
+      };
+      assertEquals(exact("peak live"), peakLive);
+      assertEquals(
+        exact("live at end"),
+        await page.eval<number>(
+          "JSON.parse(document.getElementById('data').textContent).summary.liveBytes",
+        ),
+      );
+      assertIncludes(
+        await page.eval<string>(
+          "document.querySelector('#timeline .peakpt').textContent",
+        ),
+        `(${peakLive.toLocaleString("en-US")} bytes)`,
+      );
       // Icicle: runtime.main on top, as in a real trace's (main.main below
       // it); one level down from main.main, the sites, largest first, with
       // file:line.
