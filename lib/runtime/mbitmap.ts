@@ -382,6 +382,19 @@ export function heapBitsSetSmall(
   span.types![idx] = t.id + 1;
   const bits = heap.bits;
   const mask = t.ptrMask;
+  if (n === 2 && mask.length === 2) {
+    // A two-word type in a 16-byte slot (binary-trees' node, a string or
+    // interface header): straight-line stores, no loop. The loops cost
+    // binary-trees 52 instructions per allocation (callgrind, depth 14).
+    bits[w0] = mask[0];
+    bits[w0 + 1] = mask[1];
+    if (span.needzero) {
+      const words = heap.mem;
+      words[w0] = 0;
+      words[w0 + 1] = 0;
+    }
+    return;
+  }
   if (mask.length === n) { for (let j = 0; j < n; j++) bits[w0 + j] = mask[j]; }
   else _setBits(bits, w0, n, 0, t);
   if (span.needzero) {
