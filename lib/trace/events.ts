@@ -6,6 +6,8 @@
  * @module
  */
 
+import { grown } from "../runtime/grow.ts";
+
 /** One frame of a stack, innermost first in a stack. */
 export interface Frame {
   /** Function name as Go prints it. */
@@ -159,13 +161,20 @@ export class StackTable {
   /**
    * Stacks by a hash of their frames' ids: the first stack of each hash,
    * the next of the same hash in `#next` (-1: none), each stack's
-   * frame ids in `#idsOf` to tell them apart. A number key, not a
+   * frame ids in `#ids` to tell them apart. A number key, not a
    * string of the ids: a stack costs no string built, flattened and hashed
    * (a real binary-trees trace interns thousands).
    */
   readonly #byHash = new Map<number, number>([[_stackHash(_NO_IDS, 0), 0]]);
   #next = new Int32Array(1024).fill(-1);
-  readonly #idsOf: Int32Array[] = [_NO_IDS];
+  /**
+   * Every stack's frame ids, one after the other: stack s's are
+   * `#ids[#idsAt[s], #idsAt[s + 1])`. (One array, not a typed array per
+   * stack: one of more than 16 frames had its own backing store, which
+   * cost more to make than the rest of a new stack's interning.)
+   */
+  #ids = new Int32Array(1 << 14);
+  #idsAt = new Int32Array(1024);
   /** The frame ids of the stack being interned. */
   #scratch = new Int32Array(64);
   /** Distinct frames by their fields. */
@@ -242,8 +251,9 @@ export class StackTable {
     const h = _stackHash(ids, n);
     const first = this.#byHash.get(h);
     let last = -1;
+    const at = this.#idsAt;
     for (let s = first ?? -1; s >= 0; s = this.#next[s]) {
-      if (_sameIds(this.#idsOf[s], ids, n)) return s;
+      if (_sameIds(this.#ids, at[s], at[s + 1], ids, n)) return s;
       last = s;
     }
     const id = this.#stacks.length;
@@ -254,7 +264,15 @@ export class StackTable {
       own.push(frames === null ? byId[ids[i]] : frames[i]);
     }
     this.#stacks.push(own);
-    this.#idsOf.push(ids.slice(0, n));
+    const from = at[id];
+    if (from + n > this.#ids.length) {
+      this.#ids = grown(this.#ids, Math.max(from + n, 2 * this.#ids.length));
+    }
+    this.#ids.set(ids.subarray(0, n), from);
+    if (id + 1 >= this.#idsAt.length) {
+      this.#idsAt = grown(this.#idsAt, 2 * this.#idsAt.length);
+    }
+    this.#idsAt[id + 1] = from + n;
     if (id >= this.#next.length) {
       const next = new Int32Array(2 * this.#next.length).fill(-1);
       next.set(this.#next);
@@ -315,9 +333,15 @@ function _stackHash(ids: Int32Array, n: number): number {
 }
 
 /** Whether `a` is the first `n` ids of `b`. */
-function _sameIds(a: Int32Array, b: Int32Array, n: number): boolean {
-  if (a.length !== n) return false;
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+function _sameIds(
+  a: Int32Array,
+  from: number,
+  to: number,
+  b: Int32Array,
+  n: number,
+): boolean {
+  if (to - from !== n) return false;
+  for (let i = 0; i < n; i++) if (a[from + i] !== b[i]) return false;
   return true;
 }
 
