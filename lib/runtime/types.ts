@@ -64,6 +64,10 @@ export class GoType {
   readonly ptrMask: Uint8Array;
   /** Fake address of the descriptor in the read-only segment. */
   readonly addr: number;
+  /** The allocator whose fast path cached {@link #fastSpc}, or null. */
+  #fastOwner: object | null = null;
+  /** Span class of the type's objects on that allocator's fast path (-1: none). */
+  #fastSpc = -1;
 
   /** Use {@link TypeRegistry.define}; this constructor does no checks. */
   constructor(
@@ -86,6 +90,24 @@ export class GoType {
     this.ptrMask = new Uint8Array(Math.ceil(size / PTR_SIZE));
     for (const w of ptrWords) this.ptrMask[w] = 1;
     this.addr = addr;
+  }
+
+  /**
+   * The span class allocator `owner` cached for this type's fast path
+   * (malloc.ts's `mallocFast`; -1: the type always takes the full path),
+   * or -2 when `owner` cached none. Kept on the type, where the fast path
+   * finds it with the type's other fields, instead of in the allocator's
+   * table by type id, which needed a second look-up to check that the type
+   * is the registered one of its id.
+   */
+  fastSpcFor(owner: object): number {
+    return this.#fastOwner === owner ? this.#fastSpc : -2;
+  }
+
+  /** Caches `spc` as {@link fastSpcFor}`(owner)`; one owner at a time. */
+  setFastSpc(owner: object, spc: number): void {
+    this.#fastOwner = owner;
+    this.#fastSpc = spc;
   }
 }
 
