@@ -38,6 +38,7 @@ import {
   store32,
   store64,
   storeF64,
+  tee,
   uleb,
   v128const,
   v128load,
@@ -97,42 +98,16 @@ const eqMask = (at: number[], byte: number) => [
 
 /**
  * out = the first `byte` in [from, bound), or bound when there is none; 16
- * bytes a step. (Bytes past `bound` may be read, never matched.)
+ * bytes a step. Bytes up to 15 past `bound` are read (the data has that
+ * much slack after its end); a match there counts as none.
  */
 const ffind = (out: number, from: number[], bound: number, byte: number) => [
   ...from,
   ...set(out),
   ...BLOCK,
   ...LOOP,
-  ...get(out),
-  ...get(bound),
-  op.i32geU,
-  ...IF,
-  ...get(bound),
-  ...set(out),
-  ...br(2),
-  ...END,
   ...eqMask(get(out), byte),
-  ...set(M),
-  // Fewer than 16 bytes left: keep the bits below bound.
-  ...get(bound),
-  ...get(out),
-  op.i32sub,
-  ...i32c(16),
-  op.i32ltU,
-  ...IF,
-  ...get(M),
-  ...i32c(1),
-  ...get(bound),
-  ...get(out),
-  op.i32sub,
-  op.i32shl,
-  ...i32c(1),
-  op.i32sub,
-  op.i32and,
-  ...set(M),
-  ...END,
-  ...get(M),
+  ...tee(M),
   ...IF,
   ...get(out),
   ...get(M),
@@ -142,9 +117,73 @@ const ffind = (out: number, from: number[], bound: number, byte: number) => [
   ...br(2),
   ...END,
   ...addTo(out, 16),
-  ...br(0),
+  ...get(out),
+  ...get(bound),
+  op.i32ltU,
+  ...brIf(0),
   ...END,
   ...END,
+  // past bound (a match in the slack, or none): bound
+  ...get(bound),
+  ...get(out),
+  ...get(out),
+  ...get(bound),
+  op.i32gtU,
+  SELECT,
+  ...set(out),
+];
+
+/**
+ * A file line's end and first space in one pass: SN = the first newline
+ * from SL (LIMIT or past it when none before LIMIT), SJ = the first space
+ * before it (SN when none). Reads as {@link ffind} does.
+ */
+const lineAndSpace = [
+  ...i32c(-1),
+  ...set(SJ),
+  ...get(SL),
+  ...set(SN),
+  ...BLOCK,
+  ...LOOP,
+  ...get(SJ),
+  ...i32c(0),
+  op.i32ltS,
+  ...IF,
+  ...eqMask(get(SN), 32),
+  ...tee(M),
+  ...IF,
+  ...get(SN),
+  ...get(M),
+  op.i32ctz,
+  op.i32add,
+  ...set(SJ),
+  ...END,
+  ...END,
+  ...eqMask(get(SN), 10),
+  ...tee(M),
+  ...IF,
+  ...get(SN),
+  ...get(M),
+  op.i32ctz,
+  op.i32add,
+  ...set(SN),
+  ...br(2),
+  ...END,
+  ...addTo(SN, 16),
+  ...get(SN),
+  ...get(LIMIT),
+  op.i32ltU,
+  ...brIf(0),
+  ...END,
+  ...END,
+  // (-1 as unsigned is past any newline)
+  ...get(SN),
+  ...get(SJ),
+  ...get(SJ),
+  ...get(SN),
+  op.i32gtU,
+  SELECT,
+  ...set(SJ),
 ];
 
 /** out = the last `byte` in [bound, end), or -1; 16 bytes a step, backward. */
@@ -568,16 +607,6 @@ const body = (): number[] => [
   ...store32(64),
   ...BLOCK, // $done
   ...LOOP, // $lines
-  ...ffind(SN, get(SL), LIMIT, 10),
-  ...get(SN),
-  ...get(LIMIT),
-  op.i32geU,
-  ...brIf(2), // → $fail
-  // The blank line ends the record.
-  ...get(SN),
-  ...get(SL),
-  op.i32eq,
-  ...brIf(1), // → $done
   ...i64c(0x243f6a8885a308d3n),
   ...set(LH1),
   ...i64c(0x13198a2e03707344n),
@@ -586,7 +615,11 @@ const body = (): number[] => [
   // A file line: tab, path:line up to the first space, then pc=.
   ...byteIs(SL, 0, 9),
   ...IF,
-  ...ffind(SJ, get(SL), SN, 32),
+  ...lineAndSpace,
+  ...get(SN),
+  ...get(LIMIT),
+  op.i32geU,
+  ...brIf(4), // → $fail (if, block, loop, block)
   ...get(SL),
   ...set(SA),
   ...get(SJ),
@@ -614,6 +647,16 @@ const body = (): number[] => [
   ...END,
   ...br(1), // → $kind end
   ...END,
+  ...ffind(SN, get(SL), LIMIT, 10),
+  ...get(SN),
+  ...get(LIMIT),
+  op.i32geU,
+  ...brIf(3), // → $fail (block, loop, block)
+  // The blank line ends the record.
+  ...get(SN),
+  ...get(SL),
+  op.i32eq,
+  ...brIf(2), // → $done
   // A function line `name(args)` (not `name(...)`): the name only.
   ...get(SN),
   ...get(SL),

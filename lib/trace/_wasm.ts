@@ -55,6 +55,7 @@ export const I64 = 0x7e;
 // Instructions.
 export const get = (i: number) => [0x20, ...uleb(i)];
 export const set = (i: number) => [0x21, ...uleb(i)];
+export const tee = (i: number) => [0x22, ...uleb(i)];
 export const i32c = (n: number) => [0x41, ...sleb(BigInt(n))];
 export const i64c = (n: bigint) => [0x42, ...sleb(BigInt.asIntN(64, n))];
 export const f64c = (x: number) => [
