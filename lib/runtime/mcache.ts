@@ -41,7 +41,10 @@ export class MCache {
   tinyoffset = 0;
   /** Allocations combined into tiny blocks. */
   tinyAllocs = 0;
-  /** Bytes until the next heap-profile sample. */
+  /**
+   * Bytes until the next heap-profile sample (Go 1.19's countdown: the
+   * runtime's `ProfileSampling` keeps it here, mallocgc decrements it).
+   */
   nextSample = 0;
 
   /** Makes an empty cache for P `p` with `numSpanClasses` slots. */

@@ -233,6 +233,7 @@ export class RuntimeParts {
       seed,
       procs,
       opts.memProfileRate ?? 524288,
+      this.mcaches,
     );
     this.pacer = new GCController(this.preset, parseGOGC(opts.gogc ?? 100));
     this.gc = new Collector(this, this.pacer);

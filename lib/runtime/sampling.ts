@@ -212,10 +212,20 @@ export class Sampler {
 }
 
 /**
+ * Where a P's Go 1.19 sampling countdown lives: its mcache's `nextSample`
+ * field (mcache.ts's `MCache`), as in Go.
+ */
+export interface SampleCountdown {
+  /** Bytes until the next sample. */
+  nextSample: number;
+}
+
+/**
  * The sampling policy of one runtime (malloc.go's `MemProfileRate`,
  * `nextSample` per mcache, and the seed's forced profiling): which
- * allocations go to the profiler. Go 1.19's countdown stays unboxed in
- * {@link nextSample} so mallocgc can decide inline in {@link mode} 1.
+ * allocations go to the profiler. Go 1.19's countdown is each P's mcache's
+ * `nextSample` ({@link countdowns}), which mallocgc, holding the mcache,
+ * decrements inline in {@link mode} 1.
  *
  * @example
  * ```ts
@@ -230,24 +240,38 @@ export class Sampler {
 export class ProfileSampling {
   /** 0: no profiling; 1: the exponential countdown decides inline; 2: every allocation goes to {@link due}. */
   mode = 1;
-  /** Each P's countdown in bytes (Go 1.19's `mcache.nextSample`). */
-  readonly nextSample: Float64Array;
+  /**
+   * Each P's countdown in bytes (Go 1.19's `mcache.nextSample`): the
+   * runtime's mcaches, or plain holders for a policy made without them.
+   */
+  readonly countdowns: readonly SampleCountdown[];
   readonly #exponential: boolean;
   readonly #samplers: Sampler[] = [];
   #rate = 524288;
   #force = false;
 
   /**
-   * The policy for `procs` Ps under `rule`, seeded from `seed`, at `rate`.
-   * Each mcache draws its first countdown at the default rate: it is made
-   * before the program can change MemProfileRate.
+   * The policy for `procs` Ps under `rule`, seeded from `seed`, at `rate`,
+   * keeping each P's countdown in `countdowns[p]` (its mcache; by default
+   * holders of its own). Each mcache draws its first countdown at the
+   * default rate: it is made before the program can change MemProfileRate.
    */
-  constructor(rule: SamplingRule, seed: number, procs: number, rate: number) {
+  constructor(
+    rule: SamplingRule,
+    seed: number,
+    procs: number,
+    rate: number,
+    countdowns?: readonly SampleCountdown[],
+  ) {
     this.#exponential = rule === "exponential";
     for (let p = 0; p < procs; p++) {
       this.#samplers.push(new Sampler(rule, seed, p, 524288));
     }
-    this.nextSample = Float64Array.from(this.#samplers, (s) => s.nextSample);
+    this.countdowns = countdowns ??
+      this.#samplers.map(() => ({ nextSample: 0 }));
+    for (let p = 0; p < procs; p++) {
+      this.countdowns[p].nextSample = this.#samplers[p].nextSample;
+    }
     this.rate = rate;
   }
 
@@ -295,7 +319,7 @@ export class ProfileSampling {
   due(size: number, p: number): boolean {
     if (this.#force) return true;
     if (this.#exponential) {
-      this.nextSample[p] = this.#samplers[p].draw(this.#rate);
+      this.countdowns[p].nextSample = this.#samplers[p].draw(this.#rate);
       return true;
     }
     return this.#samplers[p].sample(size, this.#rate);
