@@ -11,6 +11,7 @@
  * @module
  */
 
+import { grown } from "../runtime/grow.ts";
 import {
   type EventSink,
   type Frame,
@@ -70,8 +71,10 @@ export class EventPacker implements EventSink {
   #n = 0;
   /** Stacks below this id were sent. */
   #sentStacks = 1;
-  /** The index of each frame sent (a parser hands the same frame objects again). */
-  readonly #frameIndex = new Map<Frame, number>();
+  /** The index of each frame sent, by its frame id in the stack table (-1: not sent). */
+  #frameIndex = new Int32Array(1024).fill(-1);
+  /** Frames sent. */
+  #frameCount = 0;
   readonly #types = new Map<string, number>();
   #newTypes: string[] = [];
   /** Our type ids by the ids {@link packed} was handed (of its `types`). */
@@ -214,19 +217,29 @@ export class EventPacker implements EventSink {
     const first = this.#sentStacks;
     const stacks: number[][] = [];
     const frames: Frame[] = [];
-    const index = this.#frameIndex;
-    for (let id = first; id < this.#stacks.size; id++) {
-      stacks.push(
-        this.#stacks.get(id).map((f) => {
-          let i = index.get(f);
-          if (i === undefined) {
-            i = index.size;
-            index.set(f, i);
-            frames.push(f);
-          }
-          return i;
-        }),
-      );
+    const table = this.#stacks;
+    // (By the table's frame ids: no lookup by frame object per frame.)
+    for (let id = first; id < table.size; id++) {
+      const ids = table.frameIdsOf(id);
+      const of = table.get(id);
+      const sent: number[] = [];
+      for (let k = 0; k < ids.length; k++) {
+        const f = ids[k];
+        if (f >= this.#frameIndex.length) {
+          let n = 2 * this.#frameIndex.length;
+          while (n <= f) n *= 2;
+          const index = new Int32Array(n).fill(-1);
+          index.set(this.#frameIndex);
+          this.#frameIndex = index;
+        }
+        let i = this.#frameIndex[f];
+        if (i < 0) {
+          i = this.#frameIndex[f] = this.#frameCount++;
+          frames.push(of[k]);
+        }
+        sent.push(i);
+      }
+      stacks.push(sent);
     }
     this.#sentStacks = this.#stacks.size;
     const b: EventBatch = {
@@ -250,8 +263,11 @@ export class EventUnpacker {
   /** The sender's stack id → ours (0, the empty stack, is 0 in both). */
   readonly #stackIds: number[] = [0];
   readonly #types: string[] = [];
-  /** The sender's frames, rebuilt once each (one object per frame, as a parser's). */
-  readonly #frames: Frame[] = [];
+  /** Our frame id ({@link StackTable.frameId}) of each frame the sender sent, by its index. */
+  #frameIds = new Int32Array(1024);
+  #frameCount = 0;
+  /** A stack's frame ids, ours. */
+  #scratch = new Int32Array(64);
 
   /** Unpacks into events whose stacks are interned in `stacks`. */
   constructor(stacks: StackTable) {
@@ -269,9 +285,13 @@ export class EventUnpacker {
 
   /** {@link EventUnpacker.unpack} into `sink`, with no object per event. */
   unpackTo(b: EventBatch, lineBase: number, sink: EventSink): void {
-    const frames = this.#frames;
+    const table = this.#stacks;
     for (const f of b.frames) {
-      frames.push({
+      if (this.#frameCount === this.#frameIds.length) {
+        this.#frameIds = grown(this.#frameIds, 2 * this.#frameCount);
+      }
+      // (Rebuilt: one object shape per frame, as a parser's.)
+      this.#frameIds[this.#frameCount++] = table.frameId({
         func: f.func,
         file: f.file,
         line: f.line,
@@ -279,10 +299,16 @@ export class EventUnpacker {
         inlined: f.inlined,
       });
     }
+    const frameIds = this.#frameIds;
     for (let k = 0; k < b.stacks.length; k++) {
-      this.#stackIds[b.firstStack + k] = this.#stacks.intern(
-        b.stacks[k].map((i) => frames[i]),
-      );
+      const sent = b.stacks[k];
+      const n = sent.length;
+      if (n > this.#scratch.length) {
+        this.#scratch = new Int32Array(Math.max(n, 2 * this.#scratch.length));
+      }
+      const ids = this.#scratch;
+      for (let i = 0; i < n; i++) ids[i] = frameIds[sent[i]];
+      this.#stackIds[b.firstStack + k] = table.internFrameIds(ids, n);
     }
     for (const t of b.types) this.#types.push(t);
     unpackEvents(

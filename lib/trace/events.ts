@@ -312,6 +312,23 @@ export class StackTable {
     return id;
   }
 
+  /**
+   * The frame ids ({@link StackTable.frameId}) of stack `id`'s frames, in
+   * order (a view, valid until the next stack is interned).
+   *
+   * @example
+   * ```ts
+   * import { StackTable } from "../../mod.ts";
+   * const t = new StackTable();
+   * const f = { func: "main.f", file: "main.go", line: 3, pc: 0, inlined: false };
+   * const s = t.intern([f, { ...f, line: 4 }, f]);
+   * if (t.frameIdsOf(s).join() !== [t.frameId(f), t.frameId({ ...f, line: 4 }), t.frameId(f)].join()) throw new Error();
+   * ```
+   */
+  frameIdsOf(id: number): Int32Array {
+    return this.#ids.subarray(this.#idsAt[id], this.#idsAt[id + 1]);
+  }
+
   /** The frames of stack `id`. */
   get(id: number): readonly Frame[] {
     return this.#stacks[id];
