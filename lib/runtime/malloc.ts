@@ -461,14 +461,22 @@ export class Malloc {
    * (a small integer, returned unboxed), or -1 when the
    * allocation needs the full path (no free slot in the cached span, a
    * heap-profile sample due, an allocation consumer, a type or P that
-   * mallocgc must check or treat apart). Its bytecode (403 bytes) stays
-   * under V8's per-function inlining limit (460), but with what it inlines
-   * itself (the slot search, the heap bits, the counters) it no longer fits
-   * a caller's cumulative budget (920) beside a workload's own inlined calls:
-   * binary-trees' `bottomUpTree` calls it (`--trace-turbo-inlining`). The
-   * call costs little: with `newobjectOff`'s slow path out of line V8 does
-   * inline it there, and the run took 5% more instructions (cachegrind,
-   * depth 15), so it stays a call.
+   * mallocgc must check or treat apart). Its bytecode (489 bytes) is over
+   * V8's per-function inlining limit (460), so callers call it
+   * (`--trace-turbo-inlining`); an earlier, smaller version that V8 did
+   * inline into `newobjectOff` took 5% more instructions (cachegrind, depth
+   * 15). Sending the word-full case to the full path brings it to 454
+   * bytes, inlined here and there, for 0.6% fewer instructions in
+   * binary-trees (depth 14) but a full mallocgc per bitmap word in a
+   * fragmented span: not done.
+   *
+   * It stays in JavaScript, heap bits and zeroing included, though the
+   * heap's words and bits are in a WebAssembly memory: a call into
+   * WebAssembly costs about 50 instructions where its target never changes,
+   * and the heap makes a new memory, so a new instance, at each growth,
+   * which leaves the call site polymorphic: the heap bits and zeroing of a
+   * 16-byte object done by such a call took 187 instructions more per
+   * allocation than these stores (binary-trees, callgrind, depth 14).
    */
   mallocFast(typ: GoType, p: number): number {
     // The type's span class, cached on it: 26 fewer instructions per
