@@ -35,6 +35,26 @@ Deno.test("unknown types and foreign descriptors are TypeErrors", () => {
   assertEquals(rt.types.get("*uint8").size, 8);
 });
 
+Deno.test("a type the fast path has cached for its own runtime is still foreign to another, whose type of the same id allocates on", () => {
+  const a = new Runtime(), b = new Runtime();
+  const ta = a.types.define("main.N", { size: 16, pointers: [0, 1] });
+  const tb = b.types.define("main.N", { size: 16, pointers: [0, 1] });
+  assertEquals(ta.id, tb.id);
+  a.newobjectOff(ta);
+  // Cached on ta for a's allocator: the fast path now takes it.
+  assertTrue(a.newobjectFastOff(ta) >= 0);
+  b.newobjectOff(tb);
+  assertTrue(b.newobjectFastOff(tb) >= 0);
+  for (const [rt, t] of [[b, ta], [a, tb]] as const) {
+    assertEquals(rt.newobjectFastOff(t), -1);
+    assertThrows(() => rt.newobject(t), TypeError, /main.N is not registered/);
+  }
+  // Each still allocates its own on the fast path.
+  assertTrue(a.newobjectFastOff(ta) >= 0);
+  assertTrue(b.newobjectFastOff(tb) >= 0);
+  assertEquals(a.readMemStats().Mallocs, b.readMemStats().Mallocs);
+});
+
 Deno.test("bad type specs say what is allowed", () => {
   const types = new TypeRegistry(0x1000);
   assertThrows(
