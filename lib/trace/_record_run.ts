@@ -1,6 +1,6 @@
 /**
  * `run`, the scanner's second function: it reads record after record with
- * `scan` (function 0) and, while their header is plain and their key is in
+ * `scan` (function {@link SCAN_NO_LINES}, `scan` less its line table) and, while their header is plain and their key is in
  * the record table, writes their events itself, so a caller crosses into
  * WebAssembly once per thousands of records, not once per record, and
  * touches only the records the table does not know. The table is filled
@@ -50,6 +50,8 @@ export const SLOTS = 1 << 15;
 export const OUT = TABLE + 64 * SLOTS;
 /** Events `run` writes at most per call. */
 export const OUT_MAX = 4096;
+/** The module's function `run` calls for each record: `scan` less the line table (function 0 is `scan`, 1 `run`). */
+export const SCAN_NO_LINES = 2;
 
 // Locals of run(p, limit, outMax, maxLine).
 const RP = 0;
@@ -116,7 +118,7 @@ const runBody = (): number[] => [
   ...brIf(1),
   ...get(RP),
   ...get(RLIMIT),
-  ...CALL(0),
+  ...CALL(SCAN_NO_LINES),
   ...set(RE),
   ...get(RP),
   ...set(RS),
@@ -264,7 +266,17 @@ const runBody = (): number[] => [
   ...get(RL),
   ...store32(104),
   // Whether `scan` read the record where it stopped (its results are
-  // still in place), and what it returned.
+  // still in place, the line table too: the caller reads it for a new
+  // record), and what it returned.
+  ...get(RS),
+  ...get(RP),
+  op.i32eq,
+  ...IF,
+  ...get(RP),
+  ...get(RLIMIT),
+  ...CALL(0),
+  ...set(RE),
+  ...END,
   ...i32c(0),
   ...get(RS),
   ...get(RP),

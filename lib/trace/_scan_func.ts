@@ -575,6 +575,33 @@ const firstArg = (): number[] => [
   ...END,
 ];
 
+/** The line's entry in the line table (for the first {@link MAX_LINES} lines). */
+const lineEntry = [
+  ...get(LN),
+  ...i32c(MAX_LINES),
+  op.i32ltU,
+  ...IF,
+  ...get(LT),
+  ...get(SL),
+  ...store32(0),
+  ...get(LT),
+  ...get(LH1),
+  op.i32wrap,
+  ...store32(4),
+  ...get(LT),
+  ...get(LH1),
+  ...i64c(32n),
+  op.i64shrU,
+  op.i32wrap,
+  ...store32(8),
+  ...get(LT),
+  ...get(LH2),
+  op.i32wrap,
+  ...store32(12),
+  ...addTo(LT, 16),
+  ...END,
+];
+
 // scan(p, limit) → e, the offset of the newline that ends the record's last
 // traceback line (the blank line is e + 1), or -1 when the record does not
 // end before `limit`. One pass: it finds the lines and hashes the shape of
@@ -583,7 +610,7 @@ const firstArg = (): number[] => [
 // arguments (all after its last '('), a file line's `+0x…`, `fp=`, `sp=`
 // (all after its first space, except the `pc=` value). Writes the header
 // line's newline at [0] (i32), the shape hashes at [24] and [32] (i64).
-const body = (): number[] => [
+const body = (lines: boolean): number[] => [
   ...BLOCK, // $fail
   ...ffind(NL1, get(P), LIMIT, 10),
   ...get(NL1),
@@ -712,29 +739,7 @@ const body = (): number[] => [
   // The line's hashes: into the shape's, and into the line table.
   ...chain(SH1, LH1, K1, 31n),
   ...chain(SH2, LH2, K2, 29n, op.i64add),
-  ...get(LN),
-  ...i32c(MAX_LINES),
-  op.i32ltU,
-  ...IF,
-  ...get(LT),
-  ...get(SL),
-  ...store32(0),
-  ...get(LT),
-  ...get(LH1),
-  op.i32wrap,
-  ...store32(4),
-  ...get(LT),
-  ...get(LH1),
-  ...i64c(32n),
-  op.i64shrU,
-  op.i32wrap,
-  ...store32(8),
-  ...get(LT),
-  ...get(LH2),
-  op.i32wrap,
-  ...store32(12),
-  ...addTo(LT, 16),
-  ...END,
+  ...(lines ? lineEntry : []),
   ...addTo(LN, 1),
   ...get(SN),
   ...i32c(1),
@@ -763,9 +768,11 @@ const body = (): number[] => [
 /**
  * The code of `scan`: its locals and body (the code section's entry, less
  * its size). Assembled when called (once per thread, see `block_scan.ts`):
- * a Worker handed the compiled module never assembles it.
+ * a Worker handed the compiled module never assembles it. Without `lines`,
+ * the same function less the line table (`run` reads a known record by its
+ * shape hash alone: the line table's stores cost 7% of its time).
  */
-export const scanFunc = (): number[] => [
+export const scanFunc = (lines = true): number[] => [
   ...vec([
     [...uleb(9), I32],
     [...uleb(3), I64],
@@ -774,6 +781,6 @@ export const scanFunc = (): number[] => [
     [...uleb(2), I64],
     [...uleb(1), I32],
   ]),
-  ...body(),
+  ...body(lines),
   ...END,
 ];

@@ -53,6 +53,7 @@ export { MAX_LINES };
 export const assembleScanner = (
   scan = scanFunc(),
   run = runFunc(),
+  scanNoLines = scanFunc(false),
 ): Uint8Array<ArrayBuffer> =>
   new Uint8Array([
     ...MODULE_HEADER,
@@ -63,7 +64,8 @@ export const assembleScanner = (
         [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])],
       ]),
     ),
-    ...section(3, vec([[0], [1]])),
+    // (function SCAN_NO_LINES: scan less its line table, for run)
+    ...section(3, vec([[0], [1], [0]])),
     ...section(5, vec([[0x00, ...uleb(1)]])),
     ...section(
       7,
@@ -78,6 +80,7 @@ export const assembleScanner = (
       vec([
         [...uleb(scan.length), ...scan],
         [...uleb(run.length), ...run],
+        [...uleb(scanNoLines.length), ...scanNoLines],
       ]),
     ),
   ]);
