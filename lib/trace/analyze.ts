@@ -56,19 +56,6 @@ function bucketOf(bounds: readonly number[], v: number): number {
   return i;
 }
 
-/** {@link siteOf}'s key under `line`, without building the site's frames. */
-function _lineKey(
-  frames: readonly Frame[],
-  skip: (f: Frame) => boolean,
-): string {
-  const i = siteIndex(frames, skip);
-  if (i < 0) return "?";
-  // The site frame: the first at or after i that is not runtime.goexit.
-  let j = i;
-  while (j < frames.length && frames[j].func === "runtime.goexit") j++;
-  return frameText(j < frames.length ? frames[j] : frames[i]);
-}
-
 /** The site name of a stack (see {@link siteOf}); `true` means `stack`, `false` `func`. */
 export function siteName(
   frames: readonly Frame[],
@@ -204,10 +191,24 @@ export class TraceAnalyzer implements EventSink {
       this.#stackTotals = grown(this.#stackTotals, 4 * n);
     }
     const frames = this.#stacks.get(stack);
-    // The key alone first (a new stack of a known site, the common case,
-    // needs no site frames built); the whole site for a new one.
-    const name = this.#by === "line"
-      ? _lineKey(frames, this.#skip)
+    // By line, a new stack of a known site frame (the common case: most
+    // of a real trace's stacks differ only in the frames above it) is
+    // known by that frame object (the stack table hands the same object
+    // for equal frames), with no key built and hashed.
+    const keyFrame = this.#by === "line" ? this.#lineKeyFrame(frames) : null;
+    const known = keyFrame === null
+      ? undefined
+      : this.#siteOfKeyFrame.get(keyFrame);
+    if (known !== undefined) {
+      this.#siteOfStack[stack] = known;
+      return known;
+    }
+    // The key alone first (a new stack of a known site needs no site
+    // frames built); the whole site for a new one.
+    const name = keyFrame !== null
+      ? frameText(keyFrame)
+      : this.#by === "line"
+      ? "?"
       : siteOf(frames, this.#by, this.#skip).key;
     let s = this.#siteIndex.get(name);
     if (s === undefined) {
@@ -243,8 +244,40 @@ export class TraceAnalyzer implements EventSink {
       }
     }
     this.#siteOfStack[stack] = s;
+    if (keyFrame !== null) this.#siteOfKeyFrame.set(keyFrame, s);
     return s;
   }
+
+  /** Sites by the frame whose text is their key by line ({@link siteOf}'s `line` key). */
+  readonly #siteOfKeyFrame = new Map<Frame, number>();
+  /** {@link isAllocatorFrame} of each frame met that is not `runtime.*`. */
+  readonly #allocatorFrame = new Map<Frame, boolean>();
+
+  /**
+   * The frame whose text is `frames`' key by line ({@link siteOf}'s: the
+   * site frame, or the first after it that is not `runtime.goexit`), or
+   * null for no frames (the key "?").
+   */
+  #lineKeyFrame(frames: readonly Frame[]): Frame | null {
+    const i = this.#skip === isAllocatorFrame
+      ? siteIndex(frames, this.#cachedAllocatorFrame)
+      : siteIndex(frames, this.#skip);
+    if (i < 0) return null;
+    let j = i;
+    while (j < frames.length && frames[j].func === "runtime.goexit") j++;
+    return j < frames.length ? frames[j] : frames[i];
+  }
+
+  /** {@link isAllocatorFrame}, its regular expressions run once per frame object. */
+  readonly #cachedAllocatorFrame = (f: Frame): boolean => {
+    if (f.func.startsWith("runtime.")) return true;
+    let a = this.#allocatorFrame.get(f);
+    if (a === undefined) {
+      a = isAllocatorFrame(f);
+      this.#allocatorFrame.set(f, a);
+    }
+    return a;
+  };
 
   /**
    * Adds one event. Returns the slot of the object (an allocation's, or
