@@ -3,8 +3,8 @@
  * format carries no process id, and a fork child's heap is a copy of its
  * parent's, at the same addresses: one file of both read back as one heap,
  * with allocations at live addresses (analyze warned, and its figures were
- * of no process). The first process (the one started or attached to) is
- * written at FILE, each fork child beside it at FILE.PID (strace -ff's
+ * of no process). The process started (or attached to) is written at
+ * FILE, whichever process calls first, each child beside it at FILE.PID (strace -ff's
  * naming), a name taken before or during the run never replaced (the
  * child's trace then goes to FILE.PID.1 …).
  *
@@ -44,9 +44,21 @@ export class NativeTraceOut implements TraceOutputs {
     this.#children = one ? "main" : regularOrNew(path) ? "files" : "none";
   }
 
+  /**
+   * The process started (or attached to), whose records go to FILE: set
+   * before its first event. A child may call first (a posix_spawn before
+   * the parent's first malloc: review1 #1).
+   */
+  set root(pid: number) {
+    this.#root = pid;
+  }
+
   /** The output of process `pid`'s records (`child`: it began as a fork child). */
   of(pid: number, child: boolean): TraceOutput {
-    if (this.#children === "main" || (!child && this.#root < 0)) {
+    if (
+      this.#children === "main" || pid === this.#root ||
+      (!child && this.#root < 0)
+    ) {
       if (this.#root < 0) this.#root = pid;
       return this.#main;
     }

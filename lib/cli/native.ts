@@ -45,9 +45,10 @@ stdout, which stays the program's own.
 
 Options:
   --trace-out FILE     write the trace (seed MProf_Malloc format; alloctrace
-                       analyze reads it), one file per process: the first at
-                       FILE, each fork child's beside it at FILE.PID (never
-                       over a file: FILE.PID.1 then), named on stderr
+                       analyze reads it), one file per process: the one
+                       started (or attached to) at FILE, each child's beside
+                       it at FILE.PID (never over a file: FILE.PID.1 then),
+                       named on stderr
   --no-stacks          record no stacks (faster)
   --memprofilerate N   unwind only the allocations Go's sampler would pick,
                        one per N bytes on average; counts stay exact, the
@@ -421,6 +422,12 @@ export async function nativeCommand(args: string[]): Promise<number> {
       },
       duration * 1000,
       ignoredAtStart(),
+      (pid) => {
+        // (-p takes a thread's id too: the events carry its process's.)
+        if (traceOut !== null) {
+          traceOut.root = attachPid !== undefined ? tgidOf(pid) : pid;
+        }
+      },
     );
     progress.done();
     code = r.code;

@@ -40,7 +40,8 @@ export interface TraceResult {
  * shared with the worker, which writes them again after `consume`'s
  * promise resolved: copy what is kept beyond it. SIGINT, SIGTERM and SIGHUP kill
  * the program (attached: detach), except those named in `ignored` (the
- * caller started with them ignored: they stay without effect).
+ * caller started with them ignored: they stay without effect). `onStart`
+ * gets the pid of the process started (or attached to) before any batch.
  *
  * @throws {Error} what {@link traceNative} throws (ptrace not permitted,
  *   libunwind missing, the program cannot start), with its name kept, or
@@ -54,6 +55,7 @@ export function traceInWorker(
   consume: (b: EventBatch) => Promise<void> | void,
   durationMs = 0,
   ignored: readonly string[] = [],
+  onStart?: (pid: number) => void,
 ): Promise<TraceResult> {
   const worker = new Worker(new URL("./tracer_worker.ts", import.meta.url), {
     type: "module",
@@ -131,6 +133,7 @@ export function traceInWorker(
       }
       if (d.pid !== undefined) {
         pid = d.pid;
+        onStart?.(pid);
         if (interrupted) onSignal();
         return;
       }

@@ -631,6 +631,9 @@ function _trace(
     }
     if (sig === SIGTRAP && event === EV_VFORK) {
       const child = t.eventMsg(tid);
+      // A child of its own, as a fork's (posix_spawn's too): the consumer
+      // tells it from the process started.
+      out.forked?.(pidOfTid.get(tid) ?? proc.pid, child, proc.imageId);
       // The child runs on its parent's memory and thread pointer until it
       // execs or exits: what is recorded under that pointer is the child's.
       procOf.set(child, proc);

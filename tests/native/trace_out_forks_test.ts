@@ -8,6 +8,8 @@
 import { assertEquals, assertTrue } from "../_assert.ts";
 import { alloctrace } from "../_run.ts";
 import { compile, dir, skip } from "./_support.ts";
+import { EventObjects } from "../../lib/native/event.ts";
+import { traceNative } from "../../lib/native/tracer.ts";
 
 // The parent keeps 10 blocks; each of two children (fork, no exec) frees
 // the 10 it inherited, makes 20 of its own at the same addresses and frees
@@ -99,5 +101,98 @@ Deno.test({
     }
     assertEquals([parent.allocs, parent.frees], [10, 3]);
     assertEquals(children.map((c) => [c.allocs, c.frees]), [[20, 5], [20, 5]]);
+  },
+});
+
+// The started process makes no call before it posix_spawns itself (a
+// vfork, or a clone with CLONE_VFORK): the spawned child's 5 blocks of 200
+// bytes come first, then the parent's 4 of 100.
+const SPAWN_FIRST = `#include <stdlib.h>
+#include <spawn.h>
+#include <unistd.h>
+#include <sys/wait.h>
+extern char **environ;
+void *volatile keep[64];
+int main(int argc, char **argv) {
+  if (argc > 1) {
+    for (int i = 0; i < 5; i++) keep[i] = malloc(200);
+    return 0;
+  }
+  pid_t p;
+  char *a[] = {argv[0], "again", 0};
+  posix_spawn(&p, "/proc/self/exe", 0, 0, a, environ);
+  waitpid(p, 0, 0);
+  for (int i = 0; i < 4; i++) keep[i] = malloc(100);
+  return 0;
+}
+`;
+
+Deno.test({
+  name:
+    "native --trace-out: FILE is the started process's even when a child it spawned calls first (review1 #1: the first process with calls took FILE), with and without --no-follow-forks",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("trace_spawn_first", SPAWN_FIRST, ["-O0"]);
+    for (const follow of [[], ["--no-follow-forks"]]) {
+      const out = await Deno.makeTempDir({ dir, prefix: "spawn-" });
+      const r = await alloctrace(
+        ["native", ...follow, "--trace-out", `${out}/t.trace`, "--json"]
+          .concat([`${out}/t.json`, "--", bin]),
+        ["-A"],
+      );
+      assertEquals(r.code, 0, r.stderr);
+      const procs: Proc[] =
+        JSON.parse(await Deno.readTextFile(`${out}/t.json`)).processes;
+      const started = procs.find((p) => p.allocBytes === 400);
+      const child = procs.find((p) => p.allocBytes === 1000);
+      assertTrue(
+        started !== undefined && child !== undefined,
+        JSON.stringify(procs),
+      );
+      const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+      assertEquals(names, ["t.json", "t.trace", `t.trace.${child.pid}`]);
+      assertTrue(
+        r.stderr.includes(
+          `the trace of 1 child process is beside ${out}/t.trace: ${out}/t.trace.${child.pid}`,
+        ),
+        r.stderr,
+      );
+      const sizes = (f: string) =>
+        [...Deno.readTextFileSync(`${out}/${f}`).matchAll(/size=(0x\w+)/g)]
+          .map((m) => m[1]);
+      assertEquals(sizes("t.trace"), Array(4).fill("0x64"), "the started's");
+      assertEquals(sizes(`t.trace.${child.pid}`), Array(5).fill("0xc8"));
+    }
+  },
+});
+
+/** Records the forks the tracer reports, and the pid of each event. */
+class Forks extends EventObjects {
+  forks: [number, number][] = [];
+  forked(parent: number, child: number): void {
+    this.forks.push([parent, child]);
+  }
+}
+
+Deno.test({
+  name:
+    "native: a posix_spawn (vfork) child is reported as a fork child of its parent, as a fork child is (review1 #1: only EV_FORK was)",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("trace_spawn_first", SPAWN_FIRST, ["-O0"]);
+    const pids: number[] = [];
+    const out = new Forks((e) => {
+      if (!pids.includes(e.pid)) pids.push(e.pid);
+    });
+    let root = 0;
+    const code = traceNative([bin], {
+      out,
+      stacks: false,
+      onStart: (pid) => root = pid,
+    });
+    assertEquals(code, 0);
+    assertEquals(pids.length, 2, JSON.stringify(pids));
+    const child = pids.find((p) => p !== root)!;
+    assertEquals(out.forks, [[root, child]]);
   },
 });
