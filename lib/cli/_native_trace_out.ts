@@ -73,7 +73,13 @@ export class NativeTraceOut implements TraceOutputs {
 
   /** Puts every file in place; returns the children's, in the order their processes began. */
   commit(): string[] {
-    this.#main.commit();
+    try {
+      this.#main.commit();
+    } catch (e) {
+      // (FILE made a directory during the run, say: review1 #4.)
+      for (const f of this.#files) f.out.abort();
+      throw e;
+    }
     for (let i = 0; i < this.#files.length; i++) {
       try {
         this.#files[i].out.commit();

@@ -478,8 +478,16 @@ export async function nativeCommand(args: string[]): Promise<number> {
     );
   }
   if (traceOut !== null) {
-    sink.flush();
-    const note = traceOut.note(traceOut.commit());
+    let placed: string[];
+    try {
+      sink.flush();
+      placed = traceOut.commit();
+    } catch (e) {
+      // No temporary is left (abort drops only what is not in place).
+      traceOut.abort();
+      throw e;
+    }
+    const note = traceOut.note(placed);
     if (note !== null && !quiet) console.error(note);
   }
   const result = sink.analyzer.finish();

@@ -47,6 +47,24 @@ int main(void) {
 }
 `;
 
+// review1 #4: the parent makes a directory of t.trace after its child ran:
+// FILE's commit fails, and the child's trace must not be left behind.
+const FILE_BECOMES_DIR = `#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+void *volatile keep[64];
+int main(void) {
+  keep[0] = malloc(100);
+  pid_t c = fork();
+  if (c == 0) { for (int i = 0; i < 3; i++) keep[i] = malloc(50); _exit(0); }
+  waitpid(c, 0, 0);
+  unlink("t.trace"); mkdir("t.trace", 0755);
+  keep[1] = malloc(70);
+  return 0;
+}
+`;
+
 const ROWS: Row[] = [
   // --- outputs: never destroy a file ---------------------------------------
   {
@@ -724,6 +742,18 @@ $AT native -q --trace-out t.trace -- ./fork`,
         );
       }
     },
+  },
+  {
+    name:
+      "native --trace-out whose FILE becomes a directory during the run: one line, exit 1, and no temporary of FILE or of a child's trace left (review1 #4)",
+    needs: () => hasTool("cc"),
+    setup: ({ dir }) =>
+      Deno.writeTextFileSync(`${dir}/mkd.c`, FILE_BECOMES_DIR),
+    shell: `cc -o mkd mkd.c || exit 99
+$AT native -q --trace-out t.trace -- ./mkd`,
+    code: 1,
+    stderr: /^alloctrace: cannot write t\.trace: Is a directory/,
+    changes: ["t.trace", "mkd"],
   },
   {
     name:
