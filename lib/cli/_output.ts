@@ -18,7 +18,14 @@
  * @module
  */
 
-import { envVar, notUtf8, osReason, shown, UsageError } from "./_usage.ts";
+import {
+  envVar,
+  notUtf8,
+  osReason,
+  shown,
+  StdoutWriteError,
+  UsageError,
+} from "./_usage.ts";
 // The writers load only when their output is asked for (below): together
 // they took ~17 ms of every start, `analyze --json`'s included.
 import type { HeapSample } from "../profile/proto.ts";
@@ -119,6 +126,22 @@ function resolveOutput(
     target,
     mode: info?.mode == null ? undefined : info.mode & 0o7777,
   };
+}
+
+/**
+ * Writes `text` and a newline to stdout, the bytes `console.log(text)`
+ * writes, without console.log's path (for `analyze --json`'s summary of a
+ * real trace, ~850 kB: ~2,700 page faults and ~6 ms of CPU through
+ * console.log, ~800 and ~3 ms here). A closed pipe throws as console.log's
+ * does; another failure throws a {@link StdoutWriteError}.
+ */
+export function printLine(text: string): void {
+  try {
+    writeAll(Deno.stdout, new TextEncoder().encode(`${text}\n`));
+  } catch (e) {
+    if (e instanceof Deno.errors.BrokenPipe) throw e;
+    throw new StdoutWriteError(e);
+  }
 }
 
 function writeAll(w: { writeSync(p: Uint8Array): number }, b: Uint8Array) {

@@ -19,6 +19,18 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A write to stdout failed (not a closed pipe): main reports it as
+ * `cannot write stdout: REASON`, as a failed `console.log`.
+ */
+export class StdoutWriteError extends Error {
+  /** Wraps the write's own error `cause` (its message kept). */
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "StdoutWriteError";
+  }
+}
+
 /** Exit code for a usage error. */
 export const EXIT_USAGE = 2;
 /** Exit code for any other failure. */

@@ -22,7 +22,12 @@ import {
 import { HEAP_SAMPLE_TYPES } from "../profile/sample_types.ts";
 import { openInput } from "./_input.ts";
 import { allocsAtLiveWarning, readTrace } from "./_readtrace.ts";
-import { Outputs, stdoutColor, writeAnalysisOutputs } from "./_output.ts";
+import {
+  Outputs,
+  printLine,
+  stdoutColor,
+  writeAnalysisOutputs,
+} from "./_output.ts";
 import {
   ANALYSIS_OPTIONS,
   intOption,
@@ -173,7 +178,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   if (outs.toStdout) {
     // An output went to stdout: the summary would be mixed into it.
   } else if (values.json) {
-    console.log(JSON.stringify(
+    printLine(JSON.stringify(
       {
         file: input.file,
         format: read.parser.stats.format,

@@ -11,6 +11,7 @@ import {
   EXIT_FAILURE,
   EXIT_USAGE,
   osReason,
+  StdoutWriteError,
   UsageError,
 } from "./_usage.ts";
 import { formatHelp } from "./_help.ts";
@@ -144,7 +145,7 @@ export async function main(args: string[], debug = false): Promise<number> {
     // had killed the process, quietly.
     if (err instanceof SignalExit) return err.code;
     if (debug) throw err;
-    if (_stdoutWriteError(err)) {
+    if (_stdoutWriteError(err) || err instanceof StdoutWriteError) {
       console.error(`alloctrace: cannot write stdout: ${osReason(err)}`);
       return EXIT_FAILURE;
     }
