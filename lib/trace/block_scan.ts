@@ -2,8 +2,8 @@
  * A WebAssembly scanner for allocfreetrace records: in one pass from a
  * record's header line it finds the end of the header line and the blank
  * line that ends the record, and hashes the shape of the traceback in
- * between (two 64-bit hashes; arguments, offsets and frame pointers left
- * out), finding each line's newline, first space and last `(` or `=` 16
+ * between (two 64-bit hash chains over each line's own 64-bit hash;
+ * arguments, offsets and frame pointers left out), finding each line's newline, first space and last `(` or `=` 16
  * bytes at a step and hashing 8 bytes at a step. {@link ByteTraceParser}
  * uses it to recognise a traceback it has parsed before without looking at
  * its lines: in a real trace nearly every record repeats one of a few
