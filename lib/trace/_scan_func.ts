@@ -186,6 +186,69 @@ const lineAndSpace = [
   ...set(SJ),
 ];
 
+/**
+ * Any other line's end and last `(` in one pass: SN = the first newline
+ * from SL (LIMIT or past it when none before LIMIT), SJ = the last `(`
+ * before it (-1 when none). Reads as {@link ffind} does.
+ */
+const lineAndParen = [
+  ...i32c(-1),
+  ...set(SJ),
+  ...get(SL),
+  ...set(SN),
+  ...BLOCK,
+  ...LOOP,
+  ...eqMask(get(SN), 40),
+  ...set(W),
+  ...eqMask(get(SN), 10),
+  ...tee(M),
+  ...IF,
+  // only the '(' before the newline
+  ...get(W),
+  ...get(M),
+  ...i32c(0),
+  ...get(M),
+  op.i32sub,
+  op.i32and,
+  ...i32c(1),
+  op.i32sub,
+  op.i32and,
+  ...tee(W),
+  ...IF,
+  ...get(SN),
+  ...i32c(31),
+  op.i32add,
+  ...get(W),
+  op.i32clz,
+  op.i32sub,
+  ...set(SJ),
+  ...END,
+  ...get(SN),
+  ...get(M),
+  op.i32ctz,
+  op.i32add,
+  ...set(SN),
+  ...br(2),
+  ...END,
+  ...get(W),
+  ...IF,
+  ...get(SN),
+  ...i32c(31),
+  op.i32add,
+  ...get(W),
+  op.i32clz,
+  op.i32sub,
+  ...set(SJ),
+  ...END,
+  ...addTo(SN, 16),
+  ...get(SN),
+  ...get(LIMIT),
+  op.i32ltU,
+  ...brIf(0),
+  ...END,
+  ...END,
+];
+
 /** out = the last `byte` in [bound, end), or -1; 16 bytes a step, backward. */
 const rfind = (out: number, end: number[], bound: number, byte: number) => [
   ...end,
@@ -671,7 +734,7 @@ const body = (lines: boolean): number[] => [
   ...END,
   ...br(1), // → $kind end
   ...END,
-  ...ffind(SN, get(SL), LIMIT, 10),
+  ...lineAndParen,
   ...get(SN),
   ...get(LIMIT),
   op.i32geU,
@@ -688,7 +751,7 @@ const body = (lines: boolean): number[] => [
   ...IF,
   ...byteIs(SN, -1, 41),
   ...IF,
-  ...rfind(SJ, [...get(SN), ...i32c(1), op.i32sub], SL, 40),
+  // (SJ: the last '(' before the ')', from lineAndParen)
   // SJ > SL and not "(...)" (SN − SJ = 5 and a '.' after the '(')
   ...get(SJ),
   ...get(SL),
