@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { OutputStream } from "./_output.ts";
+import type { NewOutputStream, OutputStream } from "./_output.ts";
 import { openNewOutput } from "./_output.ts";
 import type { TraceOutput, TraceOutputs } from "./_native_sink.ts";
 import { shown } from "./_usage.ts";
@@ -23,13 +23,27 @@ import { shown } from "./_usage.ts";
  */
 export type ChildTraces = "files" | "main" | "none";
 
+/** A child's trace file. */
+interface ChildFile {
+  pid: number;
+  out: NewOutputStream;
+}
+
+/**
+ * Children's files with a descriptor open at once: a forking server's
+ * thousands fit under the usual limit of 1,024 (the least recently
+ * written one is closed, and opened again at its next write).
+ */
+const OPEN_CHILD_FILES = 32;
+
 /** The trace outputs of a native run. */
 export class NativeTraceOut implements TraceOutputs {
   readonly #path: string;
   readonly #main: OutputStream;
   readonly #children: ChildTraces;
-  readonly #files: { pid: number; out: ReturnType<typeof openNewOutput> }[] =
-    [];
+  readonly #files: ChildFile[] = [];
+  /** The children's files with a descriptor open, least recently written first. */
+  readonly #open = new Set<ChildFile>();
   #root = -1;
   /** Pids of the children whose records were not written (`none`). */
   readonly dropped: number[] = [];
@@ -66,9 +80,31 @@ export class NativeTraceOut implements TraceOutputs {
       this.dropped.push(pid);
       return { write() {} };
     }
-    const out = openNewOutput(`${this.#path}.${pid}`);
-    this.#files.push({ pid, out });
-    return out;
+    const f = { pid, out: openNewOutput(`${this.#path}.${pid}`) };
+    this.#files.push(f);
+    this.#opened(f);
+    return {
+      write: (b) => {
+        this.#opened(f);
+        f.out.write(b);
+      },
+    };
+  }
+
+  // Child file `f` is written now: the least recently written one past
+  // OPEN_CHILD_FILES closes its descriptor until its next write (review1
+  // #3: one per child for the whole run; at the limit, EMFILE failed it).
+  #opened(f: ChildFile): void {
+    if (this.#open.delete(f)) {
+      this.#open.add(f);
+      return;
+    }
+    this.#open.add(f);
+    if (this.#open.size > OPEN_CHILD_FILES) {
+      const [old] = this.#open;
+      this.#open.delete(old);
+      old.out.suspend();
+    }
   }
 
   /** Puts every file in place; returns the children's, in the order their processes began. */

@@ -258,6 +258,18 @@ export function openOutput(path: string): OutputStream {
   };
 }
 
+/** An output at a name alloctrace chose (see {@link openNewOutput}). */
+export interface NewOutputStream extends OutputStream {
+  /** Where `commit` put the file (null before, or when it failed). */
+  readonly placed: string | null;
+  /**
+   * Closes the file's descriptor until the next write, which opens the
+   * temporary again (for append, checked by device and inode to be the
+   * file made): a forking server's children hold no descriptor each.
+   */
+  suspend(): void;
+}
+
 /**
  * Opens a new file at `path` that never replaces one: for a name alloctrace
  * chose, not one the user gave (native's trace of a fork child, NAME.PID).
@@ -268,24 +280,36 @@ export function openOutput(path: string): OutputStream {
  *
  * @throws {Error} naming `path` when it cannot be opened.
  */
-export function openNewOutput(
-  path: string,
-): OutputStream & { readonly placed: string | null } {
+export function openNewOutput(path: string): NewOutputStream {
   const tmp = tempName(path);
-  let file: Deno.FsFile;
+  let file: Deno.FsFile | null;
+  let made: Deno.FileInfo;
   try {
     file = _createTemp(tmp, undefined);
+    made = file.statSync();
   } catch (e) {
     throw writeError(path, e);
   }
-  let open = true;
   let failed: Error | null = null;
   let placed: string | null = null;
   const close = () => {
-    if (open) {
-      open = false;
-      file.close();
+    if (file !== null) {
+      const f = file;
+      file = null;
+      f.close();
     }
+  };
+  // The temporary again, after a suspend: never a file put at its name.
+  const reopen = (): Deno.FsFile => {
+    const f = Deno.openSync(tmp, { append: true });
+    const st = f.statSync();
+    if (st.dev !== made.dev || st.ino !== made.ino) {
+      f.close();
+      throw new Error(
+        `its temporary ${shown(tmp)} was replaced during the run`,
+      );
+    }
+    return f;
   };
   const drop = () => {
     try {
@@ -296,10 +320,19 @@ export function openNewOutput(
     get placed() {
       return placed;
     },
+    suspend() {
+      if (failed === null) {
+        try {
+          close();
+        } catch (e) {
+          failed = writeError(path, e);
+        }
+      }
+    },
     write(b) {
       if (failed !== null) throw failed;
       try {
-        writeAll(file, b);
+        writeAll(file ??= reopen(), b);
       } catch (e) {
         throw failed = writeError(path, e);
       }

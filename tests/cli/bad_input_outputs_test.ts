@@ -65,6 +65,23 @@ int main(void) {
 }
 `;
 
+// review1 #3: N children in turn, one malloc each (the parent one before).
+const MANY_CHILDREN = `#include <stdlib.h>
+#include <unistd.h>
+#include <sys/wait.h>
+void *volatile keep[4];
+int main(int argc, char **argv) {
+  int n = atoi(argv[1]);
+  keep[0] = malloc(10);
+  for (int k = 0; k < n; k++) {
+    pid_t c = fork();
+    if (c == 0) { keep[1] = malloc(20); _exit(0); }
+    waitpid(c, 0, 0);
+  }
+  return 0;
+}
+`;
+
 const ROWS: Row[] = [
   // --- outputs: never destroy a file ---------------------------------------
   {
@@ -754,6 +771,32 @@ $AT native -q --trace-out t.trace -- ./mkd`,
     code: 1,
     stderr: /^alloctrace: cannot write t\.trace: Is a directory/,
     changes: ["t.trace", "mkd"],
+  },
+  {
+    name:
+      "native --trace-out of a program with more children than open files allowed (ulimit -n 128, 200 children): every child's trace is written (review1 #3: one descriptor per child for the whole run, and the run failed at the limit)",
+    needs: () => hasTool("cc"),
+    setup: ({ dir }) => Deno.writeTextFileSync(`${dir}/many.c`, MANY_CHILDREN),
+    shell: `cc -o many many.c || exit 99
+ulimit -n 128; $AT native -q --trace-out t.trace -- ./many 200`,
+    code: 0,
+    stderr: "",
+    changes: ["t.trace", "many"],
+    leftover: /^t\.trace\.\d+$/,
+    check: ({ dir }) => {
+      const files = [...Deno.readDirSync(dir)].filter((e) =>
+        /^t\.trace\.\d+$/.test(e.name)
+      );
+      assertEquals(files.length, 200);
+      for (const f of files) {
+        assertEquals(
+          Deno.readTextFileSync(`${dir}/${f.name}`).match(/^MProf_Malloc\(/gm)
+            ?.length,
+          1,
+          f.name,
+        );
+      }
+    },
   },
   {
     name:
