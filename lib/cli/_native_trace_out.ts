@@ -12,7 +12,7 @@
  */
 
 import type { NewOutputStream, OutputStream } from "./_output.ts";
-import { openNewOutput } from "./_output.ts";
+import { checkBeside, openNewOutput } from "./_output.ts";
 import type { TraceOutput, TraceOutputs } from "./_native_sink.ts";
 import { shown } from "./_usage.ts";
 
@@ -153,6 +153,25 @@ export class NativeTraceOut implements TraceOutputs {
     return `alloctrace: --trace-out: ${what} ${n === 1 ? "is" : "are"} beside ${
       shown(this.#path)
     }: ${list(placed.map(shown))}`;
+  }
+}
+
+/**
+ * Checks before the run that the children's files can be made beside
+ * `path`, the name as given (a symbolic link's directory, not its
+ * target's): where FILE is checked, so is FILE.PID (review1 #7: the run
+ * failed at the first child, with its trace and report lost). Nothing
+ * to check where FILE is a device or FIFO (no child file is made).
+ *
+ * @throws {UsageError} saying what is wrong.
+ */
+export function checkChildFiles(path: string): void {
+  if (regularOrNew(path)) {
+    checkBeside(
+      path,
+      "--trace-out",
+      "each child's trace goes beside the name given, FILE.PID",
+    );
   }
 }
 

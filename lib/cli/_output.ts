@@ -499,7 +499,30 @@ export function checkOutputPath(path: string, option: string): void {
       `${option} ${shown(path)}: ${shown(dir)} is not a directory`,
     );
   }
-  const probe = tempName(r.target);
+  probeDir(path, option, r.target, "");
+}
+
+/**
+ * Checks up front that the directory of `path` as given (a symbolic
+ * link's, not its target's) takes a new file: native puts each child's
+ * trace there, beside FILE (FILE.PID).
+ *
+ * @throws {UsageError} saying what is wrong.
+ */
+export function checkBeside(path: string, option: string, what: string): void {
+  probeDir(path, option, path, ` (${what})`);
+}
+
+// Whether the directory of `target` takes a new file (an exclusive
+// temporary, removed at once); `why`: what goes there, for the message.
+function probeDir(
+  path: string,
+  option: string,
+  target: string,
+  why: string,
+): void {
+  const dir = dirOf(target);
+  const probe = tempName(target);
   try {
     Deno.openSync(probe, { write: true, createNew: true }).close();
     Deno.removeSync(probe);
@@ -512,7 +535,7 @@ export function checkOutputPath(path: string, option: string): void {
       );
     }
     throw new UsageError(
-      `${option} ${shown(path)}: cannot create a file in ${shown(dir)}: ${
+      `${option} ${shown(path)}: cannot create a file in ${shown(dir)}${why}: ${
         osReason(e)
       }`,
     );

@@ -316,6 +316,12 @@ export async function nativeCommand(args: string[]): Promise<number> {
     "--folded": values.folded,
     "--json": jsonPath,
   }, program === null ? [] : [program]) ?? null;
+  // (--pid: the one process is written at FILE, no child file is made.)
+  if (values["trace-out"] !== undefined && onlyPid === 0) {
+    (await import("./_native_trace_out.ts")).checkChildFiles(
+      values["trace-out"],
+    );
+  }
   // A command that cannot run: one line of ours and the shell's exit code,
   // before anything is written (the start-up shell would say it too: two
   // lines, the second one ours).

@@ -800,6 +800,28 @@ ulimit -n 128; $AT native -q --trace-out t.trace -- ./many 200`,
   },
   {
     name:
+      "as nobody: native --trace-out through a symlink in a directory it cannot write: the children's directory (the link's) is checked before the run, as every output's is (review1 #7: the run failed at the first child, its trace and report lost)",
+    needs: () => nobodyOk() ?? hasTool("cc"),
+    nobody: true,
+    setup: ({ dir }) => {
+      Deno.writeTextFileSync(`${dir}/many.c`, MANY_CHILDREN);
+      Deno.mkdirSync(`${dir}/ro`);
+      Deno.chmodSync(`${dir}/ro`, 0o755);
+      Deno.mkdirSync(`${dir}/w`);
+      Deno.chownSync(`${dir}/w`, NOBODY, NOBODY);
+      Deno.writeTextFileSync(`${dir}/w/real`, "before\n");
+      Deno.chownSync(`${dir}/w/real`, NOBODY, NOBODY);
+      Deno.symlinkSync("../w/real", `${dir}/ro/t.trace`);
+    },
+    shell: `cc -o many many.c || exit 99
+$AT native -q --trace-out ro/t.trace -- ./many 2`,
+    code: 2,
+    stderr:
+      /^alloctrace: --trace-out ro\/t\.trace: cannot create a file in ro \(each child's trace goes beside the name given, FILE\.PID\): Permission denied/,
+    changes: ["many"],
+  },
+  {
+    name:
       "native --trace-out /dev/null of a program that forks: no file is made beside it (/dev/null.PID) for the child",
     needs: () => hasTool("cc"),
     setup: ({ dir }) =>
