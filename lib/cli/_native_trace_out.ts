@@ -82,7 +82,6 @@ export class NativeTraceOut implements TraceOutputs {
     }
     const f = { pid, out: openNewOutput(`${this.#path}.${pid}`) };
     this.#files.push(f);
-    this.#opened(f);
     return {
       write: (b) => {
         this.#opened(f);
@@ -107,7 +106,7 @@ export class NativeTraceOut implements TraceOutputs {
     }
   }
 
-  /** Puts every file in place; returns the children's, in the order their processes began. */
+  /** Puts every file in place; returns the children's (those with records), in the order their processes began. */
   commit(): string[] {
     try {
       this.#main.commit();
@@ -124,7 +123,8 @@ export class NativeTraceOut implements TraceOutputs {
         throw e;
       }
     }
-    return this.#files.map((f) => f.out.placed!);
+    // (A child with no record, only frees of inherited blocks, has none.)
+    return this.#files.flatMap((f) => f.out.placed ?? []);
   }
 
   /** Drops what was written (the temporaries). */

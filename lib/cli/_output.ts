@@ -260,7 +260,10 @@ export function openOutput(path: string): OutputStream {
 
 /** An output at a name alloctrace chose (see {@link openNewOutput}). */
 export interface NewOutputStream extends OutputStream {
-  /** Where `commit` put the file (null before, or when it failed). */
+  /**
+   * Where `commit` put the file (null before, when it failed, or when
+   * nothing was written: no file is made then).
+   */
   readonly placed: string | null;
   /**
    * Closes the file's descriptor until the next write, which opens the
@@ -276,20 +279,15 @@ export interface NewOutputStream extends OutputStream {
  * Written to an exclusive temporary beside it; `commit` links that into
  * place, which, unlike a rename, fails where the name is taken (by a file
  * there before the run or made since): the file then goes to `path.1`,
- * `path.2` …, and `placed` says where it went.
- *
- * @throws {Error} naming `path` when it cannot be opened.
+ * `path.2` …, and `placed` says where it went. The temporary is made at
+ * the first write (errors name `path` then); with nothing written, no file.
  */
 export function openNewOutput(path: string): NewOutputStream {
   const tmp = tempName(path);
-  let file: Deno.FsFile | null;
-  let made: Deno.FileInfo;
-  try {
-    file = _createTemp(tmp, undefined);
-    made = file.statSync();
-  } catch (e) {
-    throw writeError(path, e);
-  }
+  // Made at the first write: a file with nothing in it is never made
+  // (review1 #6: an empty FILE.PID, which analyze rejects).
+  let file: Deno.FsFile | null = null;
+  let made: Deno.FileInfo | null = null;
   let failed: Error | null = null;
   let placed: string | null = null;
   const close = () => {
@@ -299,8 +297,14 @@ export function openNewOutput(path: string): NewOutputStream {
       f.close();
     }
   };
-  // The temporary again, after a suspend: never a file put at its name.
+  // The temporary (made at the first write); after a suspend, opened
+  // again: never a file put at its name.
   const reopen = (): Deno.FsFile => {
+    if (made === null) {
+      const f = _createTemp(tmp, undefined);
+      made = f.statSync();
+      return f;
+    }
     const f = Deno.openSync(tmp, { append: true });
     const st = f.statSync();
     if (st.dev !== made.dev || st.ino !== made.ino) {
@@ -342,6 +346,7 @@ export function openNewOutput(path: string): NewOutputStream {
         this.abort();
         throw failed;
       }
+      if (made === null) return; // nothing written: no file
       try {
         close();
         for (let n = 0; placed === null; n++) {

@@ -55,3 +55,16 @@ Deno.test("openNewOutput: a temporary replaced while suspended is not written: t
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("openNewOutput: with nothing written, commit makes no file (review1 #6)", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "new-output-" });
+  try {
+    const out = openNewOutput(`${dir}/t.trace.7`);
+    out.suspend();
+    out.commit();
+    assertEquals(out.placed, null);
+    assertEquals([...Deno.readDirSync(dir)], []);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

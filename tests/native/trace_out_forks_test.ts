@@ -196,3 +196,41 @@ Deno.test({
     assertEquals(out.forks, [[root, child]]);
   },
 });
+
+// The child's only calls are frees of the 4 blocks it inherited.
+const ONLY_FREES = `#include <stdlib.h>
+#include <unistd.h>
+#include <sys/wait.h>
+void *volatile keep[64];
+int main(void) {
+  for (int i = 0; i < 4; i++) keep[i] = malloc(100);
+  pid_t c = fork();
+  if (c == 0) { for (int i = 0; i < 4; i++) free(keep[i]); _exit(0); }
+  waitpid(c, 0, 0);
+  return 0;
+}
+`;
+
+Deno.test({
+  name:
+    "native --trace-out: a child whose only calls are frees of inherited blocks (no record) gets no file, and stderr names none (review1 #6: an empty FILE.PID, which analyze rejects)",
+  ignore: skip !== "",
+  async fn() {
+    const bin = await compile("trace_only_frees", ONLY_FREES, ["-O0"]);
+    const out = await Deno.makeTempDir({ dir, prefix: "onlyfree-" });
+    const r = await alloctrace(
+      ["native", "--trace-out", `${out}/t.trace`, "--json", `${out}/t.json`]
+        .concat(["--", bin]),
+      ["-A"],
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const doc = JSON.parse(await Deno.readTextFile(`${out}/t.json`));
+    assertEquals(
+      doc.processes.map((p: { inheritedFrees: number }) => p.inheritedFrees),
+      [0, 4],
+    );
+    const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+    assertEquals(names, ["t.json", "t.trace"]);
+    assertTrue(!r.stderr.includes("child process"), r.stderr);
+  },
+});
