@@ -314,7 +314,8 @@ for (const p of P) p.top = p.top.map(([i, b]) => [D.topNames[i], b]);
 // timeline's sparse points missed that moment (no site breakdown there).
 if (D.peak && D.summary && P.length) {
   const timed = typeof D.peak.time === "number" && P.every((p) => typeof p.time === "number");
-  const after = (p) => timed ? p.time > D.peak.time : p.alloc > D.peak.alloc;
+  // (A time tie, a clock that did not move, broken by bytes allocated.)
+  const after = (p) => timed ? p.time > D.peak.time || (p.time === D.peak.time && p.alloc > D.peak.alloc) : p.alloc > D.peak.alloc;
   const same = (p) => p.live === D.summary.peakLive && (timed ? p.time === D.peak.time : p.alloc === D.peak.alloc && p.cycle === D.peak.cycle);
   const at = P.some(same) ? -2 : P.findIndex(after);
   if (at !== -2) P.splice(at < 0 ? P.length : at, 0, { ...D.peak, live: D.summary.peakLive, at: "peak", top: [] });

@@ -243,7 +243,7 @@ export function renderReport(input: ReportInput): string {
       }))
       : null,
     gc,
-    ..._namedOnce(_withStart(a?.timeline ?? [])),
+    ..._namedOnce(_withStart(a?.timeline ?? [], input.peak?.time)),
     peak: input.peak ?? null,
     heapAlloc: input.heapAlloc ?? null,
     gcMarks: a?.gcMarks ?? [],
@@ -285,13 +285,23 @@ export function renderReport(input: ReportInput): string {
 /**
  * The timeline starts from the empty heap: a short run (no GC cycle, all
  * its points at its end) would otherwise draw as a dot. The start takes the
- * first point's time: producers' clocks do not all start at 0.
+ * first point's time (producers' clocks do not all start at 0), or the
+ * exact peak's, `peakTime`, when that is earlier: a small peak before the
+ * first point was drawn before the start, the line running backwards
+ * (review1 #5).
  */
-function _withStart(t: AnalysisResult["timeline"]): unknown[] {
+function _withStart(
+  t: AnalysisResult["timeline"],
+  peakTime?: number,
+): unknown[] {
   if (t.length === 0 || t[0].alloc === 0 || t.length >= MAX_TIMELINE) return t;
   const start = { alloc: 0, cycle: 0, live: 0, at: "start", top: [] };
+  const time = t[0].time;
   return [
-    t[0].time === undefined ? start : { ...start, time: t[0].time },
+    time === undefined ? start : {
+      ...start,
+      time: peakTime !== undefined && peakTime < time ? peakTime : time,
+    },
     ...t,
   ];
 }

@@ -277,3 +277,134 @@ Deno.test({
     }
   },
 });
+
+// A tiny run (review1 #5): its exact peak (2,000 bytes) is below the first
+// peak snapshot, and comes before the timeline's only points.
+const TINY = `#include <stdlib.h>
+void *volatile k[8];
+int main(void) {
+  k[0] = malloc(1000); k[1] = malloc(1000); free(k[0]);
+  k[2] = malloc(500); free(k[1]); k[3] = malloc(10);
+  return 0;
+}
+`;
+
+/** The page's timeline points (the peak's among them), as it draws them. */
+async function drawnTimeline(
+  file: string,
+): Promise<{ time: number; alloc: number; live: number; at?: string }[]> {
+  const { page, errors } = await watchedPage(chromium!);
+  try {
+    await open(page, file);
+    const P = await page.eval<
+      { time: number; alloc: number; live: number; at?: string }[]
+    >(
+      `window.__report.timeline().map((p) => ({ time: p.time, alloc: p.alloc, live: p.live, at: p.at }))`,
+    );
+    assertEquals(errors, []);
+    return P;
+  } finally {
+    await page.close();
+  }
+}
+
+/** Both axes run forwards: time and bytes allocated never go back. */
+function assertForwards(P: { time: number; alloc: number }[]): void {
+  for (let i = 1; i < P.length; i++) {
+    assertTrue(
+      P[i].time >= P[i - 1].time && P[i].alloc >= P[i - 1].alloc,
+      `point ${i} goes back: ${JSON.stringify(P)}`,
+    );
+  }
+}
+
+Deno.test({
+  name:
+    "native HTML of a tiny run: the chart starts at or before its exact peak, and neither axis runs backwards (review1 #5: the peak was drawn before the start, the line 2,000 -> 0 -> 2,510 bytes allocated)",
+  ignore: chromium === null || skip !== "",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const bin = await compile("tiny_html", TINY, ["-O0"]);
+    const r = await alloctrace(
+      ["native", "-q", "--html", `${dir}/tiny.html`, "--", bin],
+      ["-A"],
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const P = await drawnTimeline(`${dir}/tiny.html`);
+    assertEquals(P[0].at, "start", JSON.stringify(P));
+    assertEquals(P.filter((p) => p.at === "peak").map((p) => p.live), [2000]);
+    assertForwards(P);
+  },
+});
+
+Deno.test({
+  name:
+    "HTML: a peak at the same moment as a later point (a clock that did not move) is drawn before it, by bytes allocated (review1 #5)",
+  ignore: chromium === null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const st = new StackTable();
+    const s = st.intern([
+      { func: "main", file: "m.c", line: 1, pc: 0, inlined: false },
+    ]);
+    // (As native analyses: blocks freed at their own address, no header.)
+    const a = new TraceAnalyzer(st, {
+      now: () => 0.5,
+      headers: false,
+      dense: false,
+    });
+    let line = 0;
+    const alloc = (addr: number, size: number) =>
+      a.add({
+        kind: "alloc",
+        addr,
+        size,
+        type: null,
+        requested: 0,
+        goroutine: 1,
+        stack: s,
+        lineNo: ++line,
+      });
+    const free = (addr: number) =>
+      a.add({
+        kind: "free",
+        addr,
+        size: 0,
+        goroutine: 1,
+        stack: s,
+        lineNo: ++line,
+      });
+    alloc(16, 1000);
+    alloc(2048, 1000);
+    free(16);
+    alloc(4096, 500);
+    free(2048);
+    alloc(8192, 10);
+    const d = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(
+        `${d}/tie.html`,
+        renderReport({
+          title: "tie",
+          subtitle: "exit code 0",
+          samples: a.samples(),
+          analysis: a.finish(),
+          gc: false,
+          timeLabel: "wall time",
+          peak: { time: 0.5, alloc: 2000, cycle: 0 },
+        }),
+      );
+      const P = await drawnTimeline(`${d}/tie.html`);
+      assertEquals(
+        P.filter((p) => p.at === "peak").length,
+        1,
+        JSON.stringify(P),
+      );
+      assertForwards(P);
+    } finally {
+      await Deno.remove(d, { recursive: true });
+    }
+  },
+});
