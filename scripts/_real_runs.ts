@@ -114,7 +114,9 @@ export async function committedRuns(
  * fidelity_compare runs it) in `PROGRAM-VALUE-gctrace.txt` (`# run`
  * headers naming the command, then gctrace lines), each run's cycles. Runs
  * of another command are left out (`dir`: the same file in another
- * folder, e.g. fresh runs of fidelity_compare's `--real-traces DIR`): binarytrees' committed runs are of
+ * folder, e.g. fresh runs of fidelity_compare's `--real-traces DIR`, a
+ * path, or a folder's URL such as {@link fidelityDir}'s, never its
+ * `.pathname`, whose escapes a path would keep): binarytrees' committed runs are of
  * `-depth 14 -quiet`, without the fmt.Printf lines whose allocations move
  * its cycles (median 17 cycles where the printing program's is 18).
  */
@@ -122,11 +124,13 @@ export async function committedGCTraces(
   program: string,
   value: number,
   command: string,
-  dir?: string,
+  dir?: string | URL,
 ): Promise<GCLine[][]> {
   const name = `${program}-${value}-gctrace.txt`;
   const url = dir === undefined
     ? new URL(name, fidelityDir())
+    : dir instanceof URL
+    ? new URL(name, dir)
     : fileUrl(`${dir}/${name}`);
   const text = await Deno.readTextFile(url).catch(() => "");
   const heads = [...text.matchAll(/^# run .*$/gm)].map((m) => m[0]);

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
+
 /** What a generated module file says about itself, and where it goes. */
 export interface ModuleFile {
   /** The file, relative to the repository. */
@@ -42,7 +44,7 @@ const _script = (file: ModuleFile): string => file.origin.split(" ")[0];
 export async function writeModule(file: ModuleFile): Promise<void> {
   const out = new URL(`../${file.path}`, import.meta.url);
   await Deno.writeTextFile(out, moduleSource(file.assemble(), file));
-  console.log(`wrote ${out.pathname}`);
+  console.log(`wrote ${fileURLToPath(out)}`);
 }
 
 /**

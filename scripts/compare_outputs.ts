@@ -23,6 +23,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
 import { Profile } from "npm:pprof-format@2.3.2";
 
 const { values, positionals } = parseArgs({
@@ -38,11 +39,12 @@ if (outArg === undefined) {
 await Deno.mkdir(outArg, { recursive: true });
 const out = await Deno.realPath(outArg);
 const root = await Deno.realPath(
-  values.root ?? new URL("../", import.meta.url).pathname,
+  values.root ?? fileURLToPath(new URL("../", import.meta.url)),
 );
 const main = `${root.replace(/\/$/, "")}/main.ts`;
-const testdata = new URL("../tests/testdata/shared/go1.19/", import.meta.url)
-  .pathname;
+const testdata = fileURLToPath(
+  new URL("../tests/testdata/shared/go1.19/", import.meta.url),
+);
 
 const WORKLOADS: [string, string[]][] = [
   ["binarytrees", ["--depth", "7"]],

@@ -161,7 +161,9 @@ async function compareCase(
       c.program,
       c.value,
       name,
-      fidelityDir(go).pathname,
+      // (The URL: its .pathname keeps the escapes of a checkout path with
+      // a space or '#', and read as a path it named no file: review1 #8.)
+      fidelityDir(go),
     )
     : [];
   const pooledUntraced = [...stored, ...untraced];

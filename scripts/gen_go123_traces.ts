@@ -12,8 +12,12 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
+
 const GO = Deno.args[0] ?? "/usr/lib/go-1.23/bin/go";
-const dir = new URL("../tests/testdata/go1.23/", import.meta.url).pathname;
+const dir = fileURLToPath(
+  new URL("../tests/testdata/go1.23/", import.meta.url),
+);
 const programs = Deno.env.get("ONLY_EXTRA") ? [] : [
   "leak",
   "churn",

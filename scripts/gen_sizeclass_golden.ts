@@ -9,6 +9,8 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
+
 /** One size class of a golden file. */
 export interface GoldenClass {
   class: number;
@@ -44,8 +46,9 @@ function rowsAfter(text: string, heading: string): string[][] {
 }
 
 const ref = Deno.args[0] ??
-  new URL("../../shared/reference/go-runtime-memory.md", import.meta.url)
-    .pathname;
+  fileURLToPath(
+    new URL("../../shared/reference/go-runtime-memory.md", import.meta.url),
+  );
 const text = await Deno.readTextFile(ref);
 
 const go119: GoldenClass[] = rowsAfter(text, "### 8.3 Go 1.19 size-class table")

@@ -133,7 +133,7 @@ async function overlay(go: string, dir: string): Promise<string> {
 
 async function build(go: string, program: string, dir: string) {
   const bin = `${dir}/${program}-${go.replaceAll("/", "_")}`;
-  let cwd = GO_PROGRAMS.pathname;
+  let cwd = fileURLToPath(GO_PROGRAMS);
   if (program === "minimal") {
     cwd = `${dir}/minimal-src`;
     await Deno.mkdir(cwd, { recursive: true });

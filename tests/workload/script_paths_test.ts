@@ -8,6 +8,7 @@ import { withTempDir } from "../_run.ts";
 import { committedGCTraces, fidelityDir } from "../../scripts/_real_runs.ts";
 import { saveRuntimeFrames } from "../../scripts/_runtime_frames.ts";
 import { GO119 } from "../_testdata.ts";
+import { fileUrl } from "../../scripts/_file_url.ts";
 
 // Each a character a URL reads otherwise, in a folder's and a file's name.
 const ODD = "real #1 50% ?x";
@@ -44,6 +45,29 @@ Deno.test("saveRuntimeFrames(DIR) reads the traces of a DIR whose path, and a tr
       (await Deno.readTextFile(`${tmp}/frames.txt`)).includes(
         "runtime.mallocgc runtime/malloc.go:",
       ),
+    );
+  });
+});
+
+Deno.test("committedGCTraces(URL of a folder) reads it where the folder's path holds '#', '%', '?' and a space (fidelity_compare passes fidelityDir(go), a URL: review1 #8, its .pathname named no file)", async () => {
+  await withTempDir(async (tmp) => {
+    const dir = `${tmp}/${ODD}`;
+    await Deno.mkdir(dir);
+    const name = "leak-20000-gctrace.txt";
+    await Deno.writeFile(
+      `${dir}/${name}`,
+      await Deno.readFile(new URL(name, fidelityDir())),
+    );
+    const want = await committedGCTraces("leak", 20000, "leak -n 20000");
+    assertTrue(want.length > 0, "the committed runs are read");
+    assertEquals(
+      await committedGCTraces(
+        "leak",
+        20000,
+        "leak -n 20000",
+        fileUrl(`${dir}/`),
+      ),
+      want,
     );
   });
 });
