@@ -152,6 +152,8 @@ export class NativeSink {
   #lastBase = 0;
   /** Process images (pid, image id) seen, in order. */
   readonly #spaces = new Map<number, number>();
+  /** Spaces given (a reused pid's new process gets a new one). */
+  #nextSpace = 0;
   /** Whether a block ever had to be keyed outside its image's space. */
   #displaced = false;
   /** The (pid, image) ids of fork children's inherited images. */
@@ -248,10 +250,6 @@ export class NativeSink {
   // it again (sampled at 1 M pairs: a deopt and a ~15 ms recompile per run).
   #addEvents(b: EventBatch): void {
     for (const [id, path] of b.images) this.#images.set(id, path);
-    for (const [, child, img] of b.forks) {
-      this.#inherited.add(child * 2 ** 30 + img);
-      this.#children.add(child);
-    }
     const only = this.#o.pid;
     const printer = this.#printer;
     const analyzer = this.analyzer;
@@ -265,7 +263,7 @@ export class NativeSink {
     let space = this.#lastSpace;
     let base = this.#lastBase;
     // Past SPACES images a key may hold another image's block.
-    let crowded = this.#spaces.size > SPACES;
+    let crowded = this.#nextSpace > SPACES;
     // Columns and counters in locals for the loop (written back after it).
     const { n, kind, pid: pids, image, addr: addrs, time: times, tid } = b;
     let {
@@ -285,10 +283,22 @@ export class NativeSink {
     const execs = b.execs;
     let ex = 0;
     let nextExec = execs.length > 0 ? execs[0][0] : -1;
+    // Forks too, where they happened: a pid seen before is a new process
+    // from there on (review1 #2), its events before are the old one's.
+    const forks = b.forks;
+    let fk = 0;
+    // (n when none is left: a small integer, and past the loop's events.)
+    let nextFork = forks.length > 0 ? forks[0][3] : n;
     for (let i = 0; i < n; i++) {
       while (i === nextExec) {
         live -= this.#dropImage(execs[ex][1], execs[ex][2]);
         nextExec = ++ex < execs.length ? execs[ex][0] : -1;
+      }
+      // (<=: a temporary's pair steps over its free's index.)
+      while (nextFork <= i) {
+        this.#forked(forks[fk][1], forks[fk][2]);
+        proc = null;
+        nextFork = ++fk < forks.length ? forks[fk][3] : n;
       }
       const pid = pids[i];
       if (only !== 0 && pid !== only) continue;
@@ -302,7 +312,7 @@ export class NativeSink {
         this.#lastImage = image[i];
         space = this.#imageSpace(pid, image[i]);
         base = (space % SPACES) * 2 ** 47;
-        crowded = this.#spaces.size > SPACES;
+        crowded = this.#nextSpace > SPACES;
         if (pid !== this.#tracePid && this.#traceOf !== null) {
           this.#traceSwitch(pid);
         }
@@ -452,6 +462,7 @@ export class NativeSink {
       );
     }
     this.events = events;
+    for (; fk < forks.length; fk++) this.#forked(forks[fk][1], forks[fk][2]);
     for (; ex < execs.length; ex++) {
       live -= this.#dropImage(execs[ex][1], execs[ex][2]);
     }
@@ -460,6 +471,18 @@ export class NativeSink {
     this.#lastProc = proc;
     this.#lastSpace = space;
     this.#lastBase = base;
+  }
+
+  // Process `child` began as a fork child in image `img`. A pid seen
+  // before belonged to a process that has ended: this one gets its own
+  // trace output and key space (one file or one heap of both: review1 #2).
+  #forked(child: number, img: number): void {
+    this.#inherited.add(child * 2 ** 30 + img);
+    this.#children.add(child);
+    this.#traceOutputs?.delete(child);
+    if (this.#tracePid === child) this.#tracePid = -1;
+    this.#spaces.delete(child * 2 ** 30 + img);
+    this.#lastImage = -1;
   }
 
   // The trace's records go to process `pid`'s output from now on.
@@ -485,7 +508,7 @@ export class NativeSink {
     const id = pid * 2 ** 30 + image;
     let n = this.#spaces.get(id);
     if (n === undefined) {
-      n = this.#spaces.size;
+      n = this.#nextSpace++;
       this.#spaces.set(id, n);
     }
     return n;

@@ -104,9 +104,10 @@ export interface EventBatch {
   images: [number, string][];
   /**
    * Fork children that began in this batch: [parent pid, child pid, the
-   * image they share] (the child's heap is a copy of its parent's).
+   * image they share, index of the first event after it] (the child's heap
+   * is a copy of its parent's; a pid seen before is a new process now).
    */
-  forks: [number, number, number][];
+  forks: [number, number, number, number][];
   /**
    * Execs in this batch: [index of the first event after it, pid, the
    * image it left, the image it runs] (the old image's heap went with it).
@@ -310,7 +311,7 @@ export class BatchEncoder implements EventOut {
   }
 
   forked(parent: number, child: number, image: number): void {
-    this.#b.forks.push([parent, child, image]);
+    this.#b.forks.push([parent, child, image, this.#b.n]);
   }
 
   execd(pid: number, old: number, image: number): void {

@@ -318,3 +318,49 @@ Deno.test("native sink: each process's records go to its own trace output (a for
     "MProf_Free(p=0x5000, size=0xc8)",
   ]);
 });
+
+Deno.test("native sink: a pid reused by a later fork child is a new process: its records go to a new trace output, and its blocks are its own, not at the live addresses of the earlier child's (review1 #2)", async () => {
+  const outs: { pid: number; text: string }[] = [];
+  const dec = new TextDecoder();
+  const sink = new NativeSink({
+    sampled: false,
+    traceOut: {
+      of(pid: number) {
+        const o = { pid, text: "" };
+        outs.push(o);
+        return { write: (p: Uint8Array) => o.text += dec.decode(p) };
+      },
+    },
+    by: "line",
+    pid: 0,
+  });
+  const enc = new BatchEncoder();
+  const img = enc.imageId("/bin/prog");
+  const ev = (kind: number, pid: number, addr: number, size: number) =>
+    enc.event(kind, pid, pid, img, addr, size, 0, -1, true, 1);
+  ev(MALLOC, 7, 0x5000, 100);
+  enc.forked(7, 8, img);
+  // The first child 8 keeps a block and exits; pid 8 is forked again, in
+  // the same batch, and its child makes a block at the same address.
+  ev(MALLOC, 8, 0x9000, 200);
+  ev(MALLOC, 7, 0x6000, 300);
+  enc.forked(7, 8, img);
+  ev(MALLOC, 8, 0x9000, 400);
+  await sink.add(enc.take());
+  // And once more, in a batch of its own.
+  enc.forked(7, 8, img);
+  ev(MALLOC, 8, 0x9000, 500);
+  await sink.add(enc.take());
+  sink.flush();
+  const records = (t: string) =>
+    t.split("\n").filter((l) => l.startsWith("MProf_"));
+  assertEquals(outs.map((o) => o.pid), [7, 8, 8, 8]);
+  assertEquals(outs.slice(1).map((o) => records(o.text)), [
+    ["MProf_Malloc(p=0x9000, size=0xc8, type=0x0 <single object>)"],
+    ["MProf_Malloc(p=0x9000, size=0x190, type=0x0 <single object>)"],
+    ["MProf_Malloc(p=0x9000, size=0x1f4, type=0x0 <single object>)"],
+  ]);
+  // Every block live: none was taken for another's at its address.
+  assertEquals(sink.liveBytes, 1500);
+  assertEquals(sink.analyzer.finish().liveBytes, 1500);
+});
