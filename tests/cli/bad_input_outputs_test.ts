@@ -822,6 +822,21 @@ $AT native -q --trace-out ro/t.trace -- ./many 2`,
   },
   {
     name:
+      "native --trace-out /dev/null of a program that forks, not quiet: the warning says the child's trace was not written (review1 #10: asserted nowhere)",
+    needs: () => hasTool("cc"),
+    setup: ({ dir }) =>
+      Deno.writeTextFileSync(`${dir}/fork.c`, FORK_TAKES_ITS_NAME),
+    shell: `cc -o fork fork.c || exit 99
+$AT native --trace-out /dev/null -- ./fork 2> err.txt
+grep -- --trace-out err.txt >&2`,
+    code: 0,
+    stderr:
+      /^alloctrace: warning: --trace-out \/dev\/null is not a regular file: the trace of 1 child process \(\d+\) was not written \(a regular file takes each beside it, FILE\.PID\)$/,
+    changes: ["fork", "err.txt"],
+    leftover: /^t\.trace\.\d+$/,
+  },
+  {
+    name:
       "native --trace-out /dev/null of a program that forks: no file is made beside it (/dev/null.PID) for the child",
     needs: () => hasTool("cc"),
     setup: ({ dir }) =>
