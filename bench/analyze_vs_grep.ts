@@ -33,8 +33,9 @@
  *
  * After each trace's timed runs, one more run of `analyze` is watched from
  * outside: its threads' on-CPU time (`/proc/PID/task/TID/schedstat`, read
- * every 2 ms until it exits) by what they are: the main thread, the Worker
- * that reads the later part, V8's background compiler threads and the rest.
+ * every 2 ms until it exits) by what they are: the main thread (tid = pid),
+ * the Worker that reads the later part, V8's background compiler threads
+ * and the rest, each by the name it last had (`_threads.ts`).
  * That split says what limits the run (Linux only; not a timed run).
  *
  *   deno run -A bench/analyze_vs_grep.ts [--file /tmp/alloctrace-large.trace] [--mb 512] [--real-depth 10] [--gogc-depth 11] [--runs 3] [--against DIR]
@@ -46,6 +47,7 @@ import { parseArgs } from "node:util";
 import { buildGoProgram, findGo, writeRealTrace } from "./_go.ts";
 import { fileURLToPath } from "node:url";
 import { fileUrl } from "../scripts/_file_url.ts";
+import { threadSplit } from "./_threads.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -103,58 +105,6 @@ const time = async (
     stdout: new TextDecoder().decode(out.stdout),
   };
 };
-/**
- * On-CPU seconds of `analyze`'s threads in one run, by kind (see the
- * module's doc), or null where /proc has no schedstat.
- */
-async function threadSplit(
-  dir: string,
-  file: string,
-): Promise<Record<string, number> | null> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${dir}main.ts`, "analyze", file, "--json", "--quiet"],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const task = `/proc/${child.pid}/task`;
-  const last = new Map<string, { comm: string; ns: number }>();
-  let done = false;
-  const status = child.status.then(() => done = true);
-  while (!done) {
-    try {
-      for (const e of Deno.readDirSync(task)) {
-        try {
-          const ns = Number(
-            Deno.readTextFileSync(`${task}/${e.name}/schedstat`).split(" ")[0],
-          );
-          const comm = last.get(e.name)?.comm ??
-            Deno.readTextFileSync(`${task}/${e.name}/comm`).trim();
-          last.set(e.name, { comm, ns });
-        } catch {
-          // (The thread ended between the listing and the read.)
-        }
-      }
-    } catch {
-      // (The process ended.)
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  await status;
-  if (last.size === 0) return null;
-  const split: Record<string, number> = {};
-  for (const { comm, ns } of last.values()) {
-    const kind = comm === "deno"
-      ? "main"
-      : comm.startsWith("worker")
-      ? "Worker"
-      : comm.startsWith("V8 ")
-      ? "V8 background"
-      : "other";
-    split[kind] = (split[kind] ?? 0) + ns / 1e9;
-  }
-  return split;
-}
-
 const runs = Math.max(1, Number(values.runs));
 /** One line per trace measured, for the summary. */
 const summary: string[] = [];
@@ -235,7 +185,15 @@ async function measure(file: string, label: string): Promise<void> {
       n(counted.frees)
     } frees, ${n(counted.gcs)} GC cycles (tracegc blocks)`,
   );
-  const split = await threadSplit(root, file);
+  const split = await threadSplit(Deno.execPath(), [
+    "run",
+    "-A",
+    `${root}main.ts`,
+    "analyze",
+    file,
+    "--json",
+    "--quiet",
+  ]);
   const splitText = split === null
     ? ""
     : ["main", "Worker", "V8 background", "other"]
