@@ -149,6 +149,16 @@ export const byteIs = (at: number, delta: number, c: number) => [
   op.i32eq,
 ];
 
+/** Bytes as the little-endian integer a load of them gives. */
+export const le = (text: string): bigint =>
+  [...new TextEncoder().encode(text)].reduceRight(
+    (v, b) => (v << 8n) | BigInt(b),
+    0n,
+  );
+
+/** i32.const of up to 4 bytes, as an i32 load of them gives them. */
+export const i32le = (text: string) => i32c(Number(le(text)));
+
 export const F64 = 0x7c;
 export const loadF64 = (offset: number) => [0x2b, 0x03, ...uleb(offset)];
 export const CALL = (f: number) => [0x10, ...uleb(f)];

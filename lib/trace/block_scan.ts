@@ -15,8 +15,8 @@
  * that are new.
  *
  * The module is assembled here from its two functions' instructions
- * (`_scan_func.ts`, `_record_run.ts`, about 3 KB with `_wasm.ts`): that
- * source is the scanner. What it assembles is also kept, generated, in
+ * (`_scan_func.ts` with its parts `_scan_*.ts`, `_record_run.ts`, about
+ * 3 KB with `_wasm.ts`): that source is the scanner. What it assembles is also kept, generated, in
  * `_scanner_wasm.ts` (`scripts/gen_scanner.ts` writes it; a test checks that
  * it is what the assembler gives), and that is what a run compiles:
  * assembling costs ~6 ms of CPU in cold code at every start. Bytes are

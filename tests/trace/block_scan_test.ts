@@ -28,7 +28,7 @@ const text = fc.array(fc.constantFrom(10, 10, 97, 98, 0x0b, 0x8a, 0), {
 }).map((a) => new Uint8Array(a));
 
 Deno.test("block scanner: the module a run compiles (_scanner_wasm.ts) is the one its assembler builds", async () => {
-  // (Stale after a change to _scan_func.ts or _record_run.ts.)
+  // (Stale after a change to _scan_*.ts, _record_run.ts or _wasm.ts.)
   assertEquals(await staleness(SCANNER_FILE, SCANNER_WASM), null);
 });
 
