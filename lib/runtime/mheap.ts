@@ -278,10 +278,18 @@ export class MHeap {
    * plain arrays. A memory is never grown: growing detaches its buffer,
    * and the first detached buffer in an isolate turns off V8's assumption
    * that none is, after which every typed-array access of the program
-   * checks for it (+14 % instructions in binary-trees depth 14; a shared
-   * memory, never detached, still cost +3 %). False (the heap now keeps
-   * plain typed arrays, copies of these) when that does not fit a 32-bit
-   * memory or the memory cannot be had.
+   * checks for it (+14 % instructions in binary-trees depth 14). Neither
+   * way of growing one memory in place paid (cachegrind, depth 14 checked,
+   * `--single-threaded`, against 3,311 M here): a shared memory (maximum
+   * 4 GiB, grown in place, bits moved up, one mark instance for the
+   * heap's life, fills through the module's `memory.fill`) 3,349 M
+   * (+1.1 %; trusted +1.2 %; depth 16 +2.0 %, 13,501 M against 13,237 M),
+   * most of it in the WebAssembly drain over it: with the JavaScript drain
+   * on both sides, shared +0.3 %. TypedArray#fill over a shared buffer
+   * stores element by element (+0.4 instructions a byte). A resizable
+   * buffer (`toResizableBuffer`) +26 %. False (the heap now keeps plain
+   * typed arrays, copies of these) when that does not fit a 32-bit memory
+   * or the memory cannot be had.
    */
   #coverLinear(n: number): boolean {
     const bytes = 9 * n + _markScratchBytes(n, this.pageSize);
