@@ -36,6 +36,12 @@ export interface Input {
    * Use either this or `stream`.
    */
   readInto?: (buf: Uint8Array) => Promise<number | null>;
+  /**
+   * For an uncompressed file: the open file's own `stat` (its device and
+   * inode say which file it is, whatever its path names by now). Asked
+   * before it is read to its end.
+   */
+  fileInfo?: () => Promise<Deno.FileInfo>;
 }
 
 /** What "no such file" adds for such a name. */
@@ -154,6 +160,7 @@ export async function openInput(path: string): Promise<Input> {
       path: gzip ? undefined : path,
       head,
       readInto: gzip ? undefined : readInto,
+      fileInfo: gzip ? undefined : () => f.stat(),
     };
   }
   // Peek at the first chunk to sniff gzip. (Stdin may be a directory: the

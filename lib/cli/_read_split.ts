@@ -16,7 +16,11 @@ import type { ByteTraceParser } from "../trace/byte_parser.ts";
 import { scannerModule } from "../trace/block_scan.ts";
 import { EventUnpacker } from "../trace/event_batch.ts";
 import type { EventSink } from "../trace/events.ts";
-import type { ReadPartMessage, ReadPartRequest } from "./_read_worker.ts";
+import type {
+  FileId,
+  ReadPartMessage,
+  ReadPartRequest,
+} from "./_read_worker.ts";
 
 /** Files smaller than this are read by one thread (a Worker costs its start). */
 const SPLIT_MIN = 64 << 20;
@@ -87,12 +91,21 @@ export interface LaterPart {
 /**
  * Starts a Worker on the later part of the file at `path` (of `size`
  * bytes), from the first record boundary after `split` of it; null when
- * the file is too small, there is one core, or no boundary is near.
+ * the file is too small, there is one core, or no boundary is near, or
+ * the file cannot be opened again by its path (unlinked, renamed away).
+ *
+ * The Worker opens the file by its path too: when `opened` (the main
+ * thread's open file's stat) is given, it reads only a file of the same
+ * device and inode, and otherwise fails before any batch (the main thread
+ * reads on): a path renamed over since (log rotation, a rerun writing
+ * `t.trace.tmp` then renaming it) names another file, whose bytes from
+ * this offset on are not this file's.
  */
 export async function startLaterPart(
   path: string,
   size: number,
   split?: number,
+  opened?: () => Promise<Deno.FileInfo>,
 ): Promise<LaterPart | null> {
   const share = split ?? (size >= SPLIT_MIN &&
       (navigator.hardwareConcurrency ?? 1) >= 2
@@ -102,21 +115,31 @@ export async function startLaterPart(
   const from = Math.floor(size * share);
   const window = new Uint8Array(WINDOW);
   let got = 0;
-  const f = await Deno.open(path);
+  let file: FileId | undefined;
   try {
-    await f.seek(from, Deno.SeekMode.Start);
-    while (got < WINDOW) {
-      const n = await f.read(window.subarray(got));
-      if (n === null) break;
-      got += n;
+    if (opened !== undefined) {
+      const { dev, ino } = await opened();
+      file = { dev, ino };
     }
-  } finally {
-    f.close();
+    const f = await Deno.open(path);
+    try {
+      await f.seek(from, Deno.SeekMode.Start);
+      while (got < WINDOW) {
+        const n = await f.read(window.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+    } finally {
+      f.close();
+    }
+  } catch {
+    // (The path is gone, or names what cannot be read: one thread reads.)
+    return null;
   }
   const at = recordBoundary(window.subarray(0, got));
   // (The first read takes the file's first MiB whole.)
   if (at < 0 || from + at < 1 << 20) return null;
-  return new _LaterPart(path, from + at);
+  return new _LaterPart(path, from + at, file);
 }
 
 const WORKER = new URL("./_read_worker.ts", import.meta.url);
@@ -142,7 +165,7 @@ class _LaterPart implements LaterPart {
   #wake: (() => void) | null = null;
   #stopped = false;
 
-  constructor(path: string, start: number) {
+  constructor(path: string, start: number, file: FileId | undefined) {
     this.start = start;
     this.#worker = new Worker(WORKER, { type: "module" });
     this.#worker.onmessage = (m: MessageEvent<ReadPartMessage>) => {
@@ -156,6 +179,7 @@ class _LaterPart implements LaterPart {
     };
     const req: ReadPartRequest = {
       path,
+      file,
       start,
       consumed: this.#consumed,
       ahead: AHEAD,

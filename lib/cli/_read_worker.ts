@@ -15,10 +15,21 @@ import { type EventBatch, EventPacker } from "../trace/event_batch.ts";
 import { StackTable } from "../trace/events.ts";
 import { useScannerModule } from "../trace/block_scan.ts";
 
+/** Which file an open file is, whatever its path names by now. */
+export interface FileId {
+  dev: number;
+  ino: number | null;
+}
+
 /** What the main thread asks. */
 export interface ReadPartRequest {
   /** The trace file. */
   path: string;
+  /**
+   * The device and inode of the file the main thread reads: the file
+   * opened at `path` must be that one (else an error, before any batch).
+   */
+  file?: FileId;
   /** Where the part starts (a record header after a blank line). */
   start: number;
   /** [0]: batches the main thread has applied (it notifies on change). */
@@ -40,10 +51,19 @@ export type ReadPartMessage =
   | { type: "error"; message: string };
 
 self.onmessage = (m: MessageEvent<ReadPartRequest>) => {
-  const { path, start, consumed, ahead, scanner } = m.data;
+  const { path, file, start, consumed, ahead, scanner } = m.data;
   useScannerModule(scanner);
   try {
     const f = Deno.openSync(path);
+    if (file !== undefined) {
+      const { dev, ino } = f.statSync();
+      if (dev !== file.dev || ino !== file.ino) {
+        f.close();
+        throw new Error(
+          `${path} is not the file the main thread reads (replaced since it was opened)`,
+        );
+      }
+    }
     f.seekSync(start, Deno.SeekMode.Start);
     let bytes = 0;
     let sent = 0;

@@ -111,7 +111,12 @@ export async function readTrace(
   // A large file: a Worker parses its later part meanwhile (both cores).
   let later: LaterPart | null = input.readInto !== undefined &&
       input.path !== undefined
-    ? await startLaterPart(input.path, input.size, opts.split)
+    ? await startLaterPart(
+      input.path,
+      input.size,
+      opts.split,
+      input.fileInfo,
+    )
     : null;
   try {
     if (input.readInto !== undefined) {

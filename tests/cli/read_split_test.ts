@@ -17,9 +17,17 @@ import { StackTable } from "../../lib/trace/events.ts";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Everything a read gives, as text: analysis, profile samples, statistics, warnings. */
-async function readAll(path: string, split: number) {
+/**
+ * Everything a read gives, as text: analysis, profile samples, statistics,
+ * warnings. `meanwhile` runs between the open and the read.
+ */
+async function readAll(
+  path: string,
+  split: number,
+  meanwhile?: () => Promise<void>,
+) {
   const input = await openInput(path);
+  await meanwhile?.();
   const stacks = new StackTable();
   const a = new TraceAnalyzer(stacks, { by: "stack" });
   const read = await readTrace(input, (e) => a.add(e), {
@@ -122,4 +130,40 @@ Deno.test("recordBoundary: the first record header after a blank line", () => {
   assertEquals(b("tracefree(0x1, 0x2)\n\n\ntracefree(0x1"), 22);
   assertEquals(b("\ntracealloc(\n\ntracegc()\n\ngoroutine 1\n"), -1);
   assertEquals(b("a\n\ntracealloc"), -1);
+});
+
+// Review2 #3: the Worker and the boundary search open the file again by its
+// path, while the main thread reads the file it opened.
+Deno.test("read on two threads: a file renamed over after it was opened is read whole from the open file (the Worker fails before any batch and the main thread reads on)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await realFile(dir);
+    const one = await readAll(path, 0);
+    const text = await Deno.readTextFile(path);
+    // Another file of the same length, its function renamed.
+    const other = `${dir}/other.trace`;
+    await Deno.writeTextFile(
+      other,
+      text.replaceAll("main.bottomUpTree", "main.bottomUpTreX"),
+    );
+    const two = await readAll(path, 0.5, () => Deno.rename(other, path));
+    assertEquals(two.split, false, "the Worker's part is refused");
+    assertEquals(two.text, one.text);
+    assertTrue(!two.text.includes("bottomUpTreX"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("read on two threads: a file unlinked after it was opened is read whole from the open file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await realFile(dir);
+    const one = await readAll(path, 0);
+    const two = await readAll(path, 0.5, () => Deno.remove(path));
+    assertEquals(two.split, false);
+    assertEquals(two.text, one.text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
