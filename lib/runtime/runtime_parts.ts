@@ -63,7 +63,8 @@ export interface RuntimeOptions {
    * Check every pointer store and load (default true): the word must be a
    * pointer word of a live object and a stored pointer must not point at
    * freed memory. False is the trusted mode for built-in workloads, which
-   * never break those rules: a store or load only finds its span.
+   * never break those rules: `store`/`load` only find the span, and
+   * binary-trees reads and writes the heap's words with no check at all.
    */
   checkPointers?: boolean;
   /**
