@@ -214,31 +214,17 @@ export function openOutput(path: string): OutputStream {
   } catch (e) {
     throw writeError(path, e);
   }
-  let open = true;
-  // After a failed write the file is incomplete: it must not be committed.
-  let failed: Error | null = null;
-  const close = () => {
-    if (open) {
-      open = false;
-      file.close();
-    }
-  };
+  // (Never opened again: it is written until the commit closes it.)
+  const w = fileWriter(path, file, () => file);
   return {
-    write(b) {
-      if (failed !== null) throw failed;
-      try {
-        writeAll(file, b);
-      } catch (e) {
-        throw failed = writeError(path, e);
-      }
-    },
+    write: w.write,
     commit() {
-      if (failed !== null) {
+      if (w.failed !== null) {
         this.abort();
-        throw failed;
+        throw w.failed;
       }
       try {
-        close();
+        w.close();
         if (tmp !== null) Deno.renameSync(tmp, r.target);
       } catch (e) {
         this.abort();
@@ -247,12 +233,56 @@ export function openOutput(path: string): OutputStream {
     },
     abort() {
       try {
-        close();
+        w.close();
       } catch { /* already failed */ }
       if (tmp !== null) {
         try {
           Deno.removeSync(tmp);
         } catch { /* gone already */ }
+      }
+    },
+  };
+}
+
+/**
+ * Writes to a file, `first` or, at the first write after none or a
+ * suspend, the one `open` gives; `failed`: the first failed write's (or
+ * suspend's) error, which every later write throws (the file is incomplete
+ * then: it must not be committed). The writing half of both outputs.
+ */
+function fileWriter(
+  path: string,
+  first: Deno.FsFile | null,
+  open: () => Deno.FsFile,
+) {
+  let file = first;
+  let failed: Error | null = null;
+  const close = () => {
+    if (file !== null) {
+      const f = file;
+      file = null;
+      f.close();
+    }
+  };
+  return {
+    get failed(): Error | null {
+      return failed;
+    },
+    write(b: Uint8Array): void {
+      if (failed !== null) throw failed;
+      try {
+        writeAll(file ??= open(), b);
+      } catch (e) {
+        throw failed = writeError(path, e);
+      }
+    },
+    close,
+    suspend(): void {
+      if (failed !== null) return;
+      try {
+        close();
+      } catch (e) {
+        failed = writeError(path, e);
       }
     },
   };
@@ -286,20 +316,11 @@ export function openNewOutput(path: string): NewOutputStream {
   const tmp = tempName(path);
   // Made at the first write: a file with nothing in it is never made
   // (review1 #6: an empty FILE.PID, which analyze rejects).
-  let file: Deno.FsFile | null = null;
   let made: Deno.FileInfo | null = null;
-  let failed: Error | null = null;
   let placed: string | null = null;
-  const close = () => {
-    if (file !== null) {
-      const f = file;
-      file = null;
-      f.close();
-    }
-  };
   // The temporary (made at the first write); after a suspend, opened
   // again: never a file put at its name.
-  const reopen = (): Deno.FsFile => {
+  const w = fileWriter(path, null, (): Deno.FsFile => {
     if (made === null) {
       const f = _createTemp(tmp, undefined);
       made = f.statSync();
@@ -314,7 +335,7 @@ export function openNewOutput(path: string): NewOutputStream {
       );
     }
     return f;
-  };
+  });
   const drop = () => {
     try {
       Deno.removeSync(tmp);
@@ -324,31 +345,16 @@ export function openNewOutput(path: string): NewOutputStream {
     get placed() {
       return placed;
     },
-    suspend() {
-      if (failed === null) {
-        try {
-          close();
-        } catch (e) {
-          failed = writeError(path, e);
-        }
-      }
-    },
-    write(b) {
-      if (failed !== null) throw failed;
-      try {
-        writeAll(file ??= reopen(), b);
-      } catch (e) {
-        throw failed = writeError(path, e);
-      }
-    },
+    suspend: w.suspend,
+    write: w.write,
     commit() {
-      if (failed !== null) {
+      if (w.failed !== null) {
         this.abort();
-        throw failed;
+        throw w.failed;
       }
       if (made === null) return; // nothing written: no file
       try {
-        close();
+        w.close();
         for (let n = 0; placed === null; n++) {
           const name = n === 0 ? path : `${path}.${n}`;
           try {
@@ -371,7 +377,7 @@ export function openNewOutput(path: string): NewOutputStream {
     },
     abort() {
       try {
-        close();
+        w.close();
       } catch { /* already failed */ }
       drop();
     },
