@@ -285,7 +285,9 @@ export class MHeap {
    * heap's life, fills through the module's `memory.fill`) 3,349 M
    * (+1.1 %; trusted +1.2 %; depth 16 +2.0 %, 13,501 M against 13,237 M),
    * most of it in the WebAssembly drain over it: with the JavaScript drain
-   * on both sides, shared +0.3 %. TypedArray#fill over a shared buffer
+   * on both sides, shared +0.3 % (depth 16 +0.5 %). A WebAssembly load
+   * from a shared memory costs more (a micro of 20 M i32.loads: +1.3
+   * instructions each in Liftoff, which runs the drain, +0.5 in TurboFan). TypedArray#fill over a shared buffer
    * stores element by element (+0.4 instructions a byte). A resizable
    * buffer (`toResizableBuffer`) +26 %. False (the heap now keeps plain
    * typed arrays, copies of these) when that does not fit a 32-bit memory
