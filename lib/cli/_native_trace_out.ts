@@ -4,8 +4,8 @@
  * parent's, at the same addresses: one file of both read back as one heap,
  * with allocations at live addresses (analyze warned, and its figures were
  * of no process). The process started (or attached to) is written at
- * FILE, whichever process calls first, each child beside it at FILE.PID (strace -ff's
- * naming), a name taken before or during the run never replaced (the
+ * FILE, whichever process calls first, each child with records beside it
+ * at FILE.PID (strace -ff's naming), a name taken before or during the run never replaced (the
  * child's trace then goes to FILE.PID.1 …).
  *
  * @module
@@ -49,7 +49,7 @@ export class NativeTraceOut implements TraceOutputs {
   readonly dropped: number[] = [];
 
   /**
-   * The outputs of `--trace-out path`, the first process's at `main`;
+   * The outputs of `--trace-out path`, the started process's at `main`;
    * `one`: the run traces one process (`--pid`), written at `path`.
    */
   constructor(path: string, main: OutputStream, one: boolean) {
@@ -67,7 +67,11 @@ export class NativeTraceOut implements TraceOutputs {
     this.#root = pid;
   }
 
-  /** The output of process `pid`'s records (`child`: it began as a fork child). */
+  /**
+   * The output of process `pid`'s records (`child`: it began as a fork
+   * child). With no {@link root} set (a caller of the sink's own), FILE is
+   * the first process's that is not a child.
+   */
   of(pid: number, child: boolean): TraceOutput {
     if (
       this.#children === "main" || pid === this.#root ||
