@@ -482,6 +482,7 @@ export class NativeSink {
     this.#traceOutputs?.delete(child);
     if (this.#tracePid === child) this.#tracePid = -1;
     this.#spaces.delete(child * 2 ** 30 + img);
+    this.#procs.delete(child); // (its row stays in #procList)
     this.#lastImage = -1;
   }
 
@@ -607,9 +608,9 @@ export class NativeSink {
     return [...bySite.values()].sort((a, b) => total(b) - total(a));
   }
 
-  /** What each process did, by pid. */
+  /** What each process did, by pid (a reused pid's processes in turn). */
   processes(): ProcessStats[] {
-    return [...this.#procs.values()].sort((a, b) => a.pid - b.pid);
+    return [...this.#procList].sort((a, b) => a.pid - b.pid);
   }
 
   #procOf(pid: number, image: number): ProcessStats {

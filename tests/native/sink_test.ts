@@ -364,3 +364,28 @@ Deno.test("native sink: a pid reused by a later fork child is a new process: its
   assertEquals(sink.liveBytes, 1500);
   assertEquals(sink.analyzer.finish().liveBytes, 1500);
 });
+
+Deno.test("native sink: a pid reused by a later fork child has a row of its own in the processes table, not the earlier child's row with both's figures (review1 #2)", async () => {
+  const sink = new NativeSink({
+    sampled: false,
+    traceOut: null,
+    by: "line",
+    pid: 0,
+  });
+  const enc = new BatchEncoder();
+  const img = enc.imageId("/bin/prog");
+  const ev = (kind: number, pid: number, addr: number, size: number) =>
+    enc.event(kind, pid, pid, img, addr, size, 0, -1, true, 1);
+  ev(MALLOC, 7, 0x5000, 100);
+  enc.forked(7, 8, img);
+  ev(MALLOC, 8, 0x9000, 200);
+  ev(FREE, 8, 0x5000, 0);
+  enc.forked(7, 8, img);
+  ev(MALLOC, 8, 0x9000, 400);
+  await sink.add(enc.take());
+  assertEquals(
+    sink.processes().map((p) => [p.pid, p.allocs, p.allocBytes, p.liveBytes]),
+    [[7, 1, 100, 100], [8, 1, 200, 200], [8, 1, 400, 400]],
+  );
+  assertEquals(sink.processes().map((p) => p.inheritedFrees), [0, 1, 0]);
+});
