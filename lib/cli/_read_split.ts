@@ -13,7 +13,7 @@
  */
 
 import type { ByteTraceParser } from "../trace/byte_parser.ts";
-import { scannerModule } from "../trace/block_scan.ts";
+import { scannerModule, scannerSeed } from "../trace/block_scan.ts";
 import { EventUnpacker } from "../trace/event_batch.ts";
 import type { EventSink } from "../trace/events.ts";
 import type {
@@ -184,6 +184,7 @@ class _LaterPart implements LaterPart {
       consumed: this.#consumed,
       ahead: AHEAD,
       scanner: scannerModule(),
+      seed: scannerSeed(),
     };
     this.#worker.postMessage(req);
   }

@@ -38,6 +38,8 @@ export interface ReadPartRequest {
   ahead: number;
   /** The scanner's module, compiled by the main thread (compiled once). */
   scanner: WebAssembly.Module;
+  /** The main thread's seed of the scanner's line hashes (`scannerSeed`). */
+  seed: bigint;
 }
 
 /** What the Worker sends: batches, then the end (or an error). */
@@ -51,8 +53,8 @@ export type ReadPartMessage =
   | { type: "error"; message: string };
 
 self.onmessage = (m: MessageEvent<ReadPartRequest>) => {
-  const { path, file, start, consumed, ahead, scanner } = m.data;
-  useScannerModule(scanner);
+  const { path, file, start, consumed, ahead, scanner, seed } = m.data;
+  useScannerModule(scanner, seed);
   try {
     const f = Deno.openSync(path);
     if (file !== undefined) {

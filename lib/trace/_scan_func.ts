@@ -55,7 +55,7 @@ import {
   hashRange,
   K1,
   K2,
-  LINE_SEED,
+  lineSeed,
   smix,
   storeHash,
 } from "./_scan_hash.ts";
@@ -239,8 +239,7 @@ const body = (lines: boolean): number[] => [
   ...store32(64),
   ...BLOCK, // $done
   ...LOOP, // $lines
-  ...i64c(LINE_SEED),
-  ...set(LH1),
+  ...lineSeed,
   ...BLOCK, // $kind
   ...byteIs(SL, 0, 9),
   ...IF,

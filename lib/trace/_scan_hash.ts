@@ -30,8 +30,22 @@ import { LH1, SA, SB, ST, SX } from "./_scan_locals.ts";
 export const K1 = 0x9e3779b97f4a7c15n;
 /** The multiplier of the second words (LH2 from LH1, SH2's chain). */
 export const K2 = 0xc2b2ae3d27d4eb4fn;
-/** Where a line's own hash (LH1) starts. */
-export const LINE_SEED = 0x243f6a8885a308d3n;
+/** The second multiplier of a line's chain (after the rotation). */
+export const K3 = 0xff51afd7ed558ccdn;
+/**
+ * Where in memory a line's own hash (LH1) starts: a random i64 each
+ * process draws (`block_scan.ts` writes it at instantiation), so the
+ * line hashes of a file cannot be computed ahead, nor two names made to
+ * collide.
+ */
+export const SEED_AT = 120;
+
+/** LH1 = the seed (see {@link SEED_AT}). */
+export const lineSeed = [
+  ...i32c(0),
+  ...load64(SEED_AT),
+  ...set(LH1),
+];
 
 /** h = rotl((h ^ x) × k, r) (or with `combine` instead of ^): one step of a hash chain. */
 export const chain = (
@@ -71,10 +85,19 @@ const lowBytes = (x: number[], n: number[]) => [
 /**
  * Mixes SX into the line's hash (one chain: the line's second word, LH2, is
  * made from it at the line's end; a second chain over the same words cost
- * 7% of a known-record pass).
+ * 7% of a known-record pass): h = rotl((h ^ x) × K1, 31) × K3. The second
+ * multiply is for crafted input: with one, bit 63 of a word passes the
+ * multiply unchanged (an odd multiplier) and the rotation takes it to bit
+ * 30, so flipping both and bit 30 of the next word gave two names of one
+ * hash whatever the seed. After it, where a difference lands depends on
+ * the carries, so on the unknown seed.
  */
 export const smix = [
   ...chain(LH1, SX, K1, 31n),
+  ...get(LH1),
+  ...i64c(K3),
+  op.i64mul,
+  ...set(LH1),
 ];
 
 /** Hashes bytes [SA, SB), 8 at a time, then their count and `tag`. */

@@ -35,7 +35,7 @@ import {
   store32,
   storeF64,
 } from "./_wasm.ts";
-import { hashRange, LINE_SEED, storeHash } from "./_scan_hash.ts";
+import { hashRange, lineSeed, storeHash } from "./_scan_hash.ts";
 import {
   HA,
   HD,
@@ -240,8 +240,7 @@ export const header = (): number[] => [
   ...i32c(0),
   op.i32geS,
   ...IF,
-  ...i64c(LINE_SEED),
-  ...set(LH1),
+  ...lineSeed,
   ...get(HT),
   ...set(SA),
   ...get(HE),

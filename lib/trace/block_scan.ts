@@ -36,6 +36,7 @@ import {
   TABLE,
 } from "./_record_run.ts";
 import { LINE_TABLE, MAX_LINES, scanFunc } from "./_scan_func.ts";
+import { SEED_AT } from "./_scan_hash.ts";
 import { SCANNER_WASM } from "./_scanner_wasm.ts";
 
 export { MAX_LINES };
@@ -86,6 +87,24 @@ export const assembleScanner = (
   ]);
 
 let compiled: WebAssembly.Module | null = null;
+/** This process's seed of the line hashes (see {@link scannerSeed}). */
+let seed: bigint | null = null;
+
+/**
+ * The seed every scanner of this thread starts its line hashes from
+ * (`_scan_hash.ts`'s `SEED_AT`): random, drawn once, so that no one can
+ * compute a file's hashes ahead and make two names of one hash. A Worker
+ * is handed it with the module ({@link useScannerModule}), so both
+ * threads' hashes agree.
+ */
+export function scannerSeed(): bigint {
+  if (seed === null) {
+    const r = new BigUint64Array(1);
+    crypto.getRandomValues(r);
+    seed = r[0];
+  }
+  return seed;
+}
 
 /** What `_scanner_wasm.ts` keeps, as bytes. */
 const _generated = (): Uint8Array<ArrayBuffer> =>
@@ -120,8 +139,12 @@ export function scannerModule(): WebAssembly.Module {
  * useScannerModule(scannerModule());
  * ```
  */
-export function useScannerModule(m: WebAssembly.Module): void {
+export function useScannerModule(
+  m: WebAssembly.Module,
+  lineSeed?: bigint,
+): void {
   compiled = m;
+  if (lineSeed !== undefined) seed = lineSeed;
 }
 
 /** Where the data starts in the scanner's memory (below: its results, the line table, the record table and `run`'s events). */
@@ -197,6 +220,7 @@ export class BlockScanner {
     this.#u8 = new Uint8Array(this.#memory.buffer);
     this.#i32 = new Int32Array(this.#memory.buffer);
     this.#f64 = new Float64Array(this.#memory.buffer);
+    new BigUint64Array(this.#memory.buffer, SEED_AT, 1)[0] = scannerSeed();
   }
 
   /**
