@@ -461,7 +461,8 @@ export class Malloc {
    * (a small integer, returned unboxed), or -1 when the
    * allocation needs the full path (no free slot in the cached span, a
    * heap-profile sample due, an allocation consumer, a type or P that
-   * mallocgc must check or treat apart). Its bytecode (489 bytes) is over
+   * mallocgc must check or treat apart). Its bytecode (476 bytes:
+   * `--v8-flags=--print-bytecode,--print-bytecode-filter=mallocFast`) is over
    * V8's per-function inlining limit (460), so callers call it
    * (`--trace-turbo-inlining`); an earlier, smaller version that V8 did
    * inline into `newobjectOff` took 5% more instructions (cachegrind, depth
