@@ -55,15 +55,22 @@ const HEADERS = [
 
 /**
  * The offset in `buf` of the first record header that follows a blank
- * line (`\n\ntracealloc(` or `\n\ntracefree(`), or -1.
+ * line (`\n\ntracealloc(` or `\n\ntracefree(`, the blank line a CR
+ * too: `\r\n\r\ntracealloc(`), or -1. (Whether a record ends there is the
+ * main thread's parser's to say: see `LaterPart.apply`'s caller.)
  */
 export function recordBoundary(buf: Uint8Array): number {
   for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) {
-    if (buf[i + 1] !== 10) continue;
+    const h = buf[i + 1] === 10
+      ? i + 2
+      : buf[i + 1] === 13 && buf[i + 2] === 10
+      ? i + 3
+      : -1;
+    if (h < 0) continue;
     for (const p of HEADERS) {
       let k = 0;
-      while (k < p.length && buf[i + 2 + k] === p[k]) k++;
-      if (k === p.length) return i + 2;
+      while (k < p.length && buf[h + k] === p[k]) k++;
+      if (k === p.length) return h;
     }
   }
   return -1;

@@ -130,6 +130,9 @@ Deno.test("recordBoundary: the first record header after a blank line", () => {
   assertEquals(b("tracefree(0x1, 0x2)\n\n\ntracefree(0x1"), 22);
   assertEquals(b("\ntracealloc(\n\ntracegc()\n\ngoroutine 1\n"), -1);
   assertEquals(b("a\n\ntracealloc"), -1);
+  assertEquals(b("x\r\n\r\ntracealloc(0x1, 0x2)\r\n"), 5);
+  assertEquals(b("x\n\r\ntracefree(0x1, 0x2)\r\n"), 4);
+  assertEquals(b("x\r\n\r\r\ntracefree(0x1"), -1);
 });
 
 // Review2 #3: the Worker and the boundary search open the file again by its
@@ -163,6 +166,31 @@ Deno.test("read on two threads: a file unlinked after it was opened is read whol
     const two = await readAll(path, 0.5, () => Deno.remove(path));
     assertEquals(two.split, false);
     assertEquals(two.text, one.text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// Review2 #8: the boundary search wanted "\n\n", so a CRLF trace never split.
+Deno.test("read on two threads: a CRLF trace splits too, with one thread's results", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const lf = await Deno.readFile(await realFile(dir));
+    const crlf = new Uint8Array(lf.length + lf.filter((b) => b === 10).length);
+    let j = 0;
+    for (const b of lf) {
+      if (b === 10) crlf[j++] = 13;
+      crlf[j++] = b;
+    }
+    const path = `${dir}/crlf.trace`;
+    await Deno.writeFile(path, crlf);
+    const one = await readAll(path, 0);
+    assertEquals(one.split, false);
+    for (const share of [0.2, 0.5, 0.8]) {
+      const two = await readAll(path, share);
+      assertEquals(two.split, true, `split at ${share}`);
+      assertEquals(two.text, one.text, `split at ${share}`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
