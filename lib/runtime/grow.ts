@@ -6,13 +6,18 @@
  * @module
  */
 
-/** A typed array of length `n` (≥ `a.length`) of `a`'s kind, holding `a`'s values first. */
+/**
+ * A typed array of length `n` (≥ `a.length`) of `a`'s kind, holding `a`'s
+ * values first and `fill` after them (an index's "none", -1, say).
+ */
 export function grown<T extends Int32Array | Float64Array | Uint8Array>(
   a: T,
   n: number,
+  fill = 0,
 ): T {
   const b = new (a.constructor as new (n: number) => T)(n);
   b.set(a);
+  if (fill !== 0) b.fill(fill, a.length);
   return b;
 }
 

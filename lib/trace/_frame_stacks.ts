@@ -9,6 +9,7 @@
  */
 
 import { type Frame, lineNumber, type StackTable } from "./events.ts";
+import { grown } from "../runtime/grow.ts";
 import { hashRange, hexAt, lastHash2, SP } from "./_bytes.ts";
 
 const dec = new TextDecoder();
@@ -56,9 +57,7 @@ export class FrameStacks {
   /** Adds frame `id` (a {@link StackTable.frameId}) to the record. */
   push(id: number): void {
     if (this.#n === this.#ids.length) {
-      const ids = new Int32Array(2 * this.#n);
-      ids.set(this.#ids);
-      this.#ids = ids;
+      this.#ids = grown(this.#ids, 2 * this.#n);
     }
     this.#ids[this.#n++] = id;
   }

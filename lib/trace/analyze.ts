@@ -185,9 +185,7 @@ export class TraceAnalyzer implements EventSink {
     if (stack >= this.#siteOfStack.length) {
       let n = this.#siteOfStack.length * 2;
       while (n <= stack) n *= 2;
-      const ids = new Int32Array(n).fill(-1);
-      ids.set(this.#siteOfStack);
-      this.#siteOfStack = ids;
+      this.#siteOfStack = grown(this.#siteOfStack, n, -1);
       this.#stackTotals = grown(this.#stackTotals, 4 * n);
     }
     const frames = this.#stacks.get(stack);

@@ -228,9 +228,7 @@ export class EventPacker implements EventSink {
         if (f >= this.#frameIndex.length) {
           let n = 2 * this.#frameIndex.length;
           while (n <= f) n *= 2;
-          const index = new Int32Array(n).fill(-1);
-          index.set(this.#frameIndex);
-          this.#frameIndex = index;
+          this.#frameIndex = grown(this.#frameIndex, n, -1);
         }
         let i = this.#frameIndex[f];
         if (i < 0) {

@@ -274,9 +274,7 @@ export class StackTable {
     }
     this.#idsAt[id + 1] = from + n;
     if (id >= this.#next.length) {
-      const next = new Int32Array(2 * this.#next.length).fill(-1);
-      next.set(this.#next);
-      this.#next = next;
+      this.#next = grown(this.#next, 2 * this.#next.length, -1);
     }
     if (last < 0) this.#byHash.set(h, id);
     else this.#next[last] = id;
