@@ -4,9 +4,9 @@
  * parent's, at the same addresses: one file of both read back as one heap,
  * with allocations at live addresses (analyze warned, and its figures were
  * of no process). The process started (or attached to) is written at
- * FILE, whichever process calls first, each child with records beside it
- * at FILE.PID (strace -ff's naming), a name taken before or during the run never replaced (the
- * child's trace then goes to FILE.PID.1 …).
+ * FILE, even when a child calls first, each child with records beside it
+ * at FILE.PID (strace -ff's naming), a name taken before or during the run
+ * never replaced (the child's trace then goes to FILE.PID.1 …).
  *
  * @module
  */
@@ -110,23 +110,15 @@ export class NativeTraceOut implements TraceOutputs {
     }
   }
 
-  /** Puts every file in place; returns the children's (those with records), in the order their processes began. */
+  /**
+   * Puts every file in place; returns the children's (those with records),
+   * in the order their processes began. When it throws (FILE made a
+   * directory during the run, say: review1 #4), the caller calls
+   * {@link abort}, which drops every temporary not yet in place.
+   */
   commit(): string[] {
-    try {
-      this.#main.commit();
-    } catch (e) {
-      // (FILE made a directory during the run, say: review1 #4.)
-      for (const f of this.#files) f.out.abort();
-      throw e;
-    }
-    for (let i = 0; i < this.#files.length; i++) {
-      try {
-        this.#files[i].out.commit();
-      } catch (e) {
-        for (const f of this.#files.slice(i + 1)) f.out.abort();
-        throw e;
-      }
-    }
+    this.#main.commit();
+    for (const f of this.#files) f.out.commit();
     // (A child with no record, only frees of inherited blocks, has none.)
     return this.#files.flatMap((f) => f.out.placed ?? []);
   }
