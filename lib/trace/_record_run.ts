@@ -1,7 +1,8 @@
 /**
  * `run`, the scanner's second function: it reads record after record with
- * `scan` (function {@link SCAN_NO_LINES}, `scan` less its line table) and, while their header is plain and their key is in
- * the record table, writes their events itself, so a caller crosses into
+ * `scan` (function {@link SCAN_NO_LINES}, `scan` less its line table)
+ * and, while their header is plain and their key is in the record table,
+ * writes their events itself, so a caller crosses into
  * WebAssembly once per thousands of records, not once per record, and
  * touches only the records the table does not know. The table is filled
  * by {@link rememberRecord}.

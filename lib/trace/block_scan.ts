@@ -3,8 +3,9 @@
  * record's header line it finds the end of the header line and the blank
  * line that ends the record, and hashes the shape of the traceback in
  * between (two 64-bit hash chains over each line's own 64-bit hash;
- * arguments, offsets and frame pointers left out), finding each line's newline, first space and last `(` or `=` 16
- * bytes at a step and hashing 8 bytes at a step. {@link ByteTraceParser}
+ * arguments, offsets and frame pointers left out), finding each line's
+ * newline, first space and last `(` or `=` 16 bytes at a step and hashing
+ * 8 bytes at a step. {@link ByteTraceParser}
  * uses it to recognise a traceback it has parsed before without looking at
  * its lines: in a real trace nearly every record repeats one of a few
  * thousand stacks.
@@ -14,10 +15,11 @@
  * and writes their events itself: then JavaScript sees only the records
  * that are new.
  *
- * The module is assembled here from its two functions' instructions
- * (`_scan_func.ts` with its parts `_scan_*.ts`, `_record_run.ts`, about
- * 3 KB with `_wasm.ts`): that source is the scanner. What it assembles is also kept, generated, in
- * `_scanner_wasm.ts` (`scripts/gen_scanner.ts` writes it; a test checks that
+ * The module is assembled here from its functions' instructions (`scan`
+ * from `_scan_func.ts` with its parts `_scan_*.ts`, twice: the second copy
+ * leaves the line table alone, for `run`; `run` from `_record_run.ts`;
+ * about 3 KB with `_wasm.ts`): that source is the scanner. What it
+ * assembles is also kept, generated, in `_scanner_wasm.ts` (`scripts/gen_scanner.ts` writes it; a test checks that
  * it is what the assembler gives), and that is what a run compiles:
  * assembling costs ~6 ms of CPU in cold code at every start. Bytes are
  * found with the SIMD compare `i8x16.eq` and `i8x16.bitmask`: one bit per
