@@ -10,6 +10,7 @@ import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
 import { TraceParser } from "../../lib/trace/parser.ts";
 import { sinkOf, type TraceEvent } from "../../lib/trace/events.ts";
 import { GO119 } from "../_testdata.ts";
+import { assertParsersAgree } from "./_parsers_agree.ts";
 
 /** What scan() must find, the slow way: the header's newline and the first blank line after it. */
 function reference(b: Uint8Array, s: number): { e: number; nl1: number } {
@@ -598,26 +599,7 @@ Deno.test("byte parser: records whose frames are known by their lines' hashes gi
       fc.integer({ min: 7, max: 4000 }),
       (records, chunk) => {
         const text = records.map(render).join("");
-        const show = (
-          p: { stacks: { get(i: number): readonly object[] } },
-          e: TraceEvent,
-        ) =>
-          `${JSON.stringify(e)} ${
-            e.kind === "gc" ? "" : JSON.stringify(p.stacks.get(e.stack))
-          }`;
-        const want: string[] = [];
-        const sp = new TraceParser((e) => want.push(show(sp, e)));
-        sp.feed(text);
-        sp.end();
-        const got: string[] = [];
-        const bp = new ByteTraceParser((e) => got.push(show(bp, e)));
-        const bytes = new TextEncoder().encode(text);
-        for (let i = 0; i < bytes.length; i += chunk) {
-          bp.feed(bytes.subarray(i, i + chunk));
-        }
-        bp.end();
-        assertEquals(got, want);
-        assertEquals(bp.stats, sp.stats);
+        assertParsersAgree(text, new TextEncoder().encode(text), chunk);
       },
     ),
     { numRuns: 1500 },

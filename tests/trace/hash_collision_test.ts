@@ -4,10 +4,7 @@
  * hash under a fixed, public chain are still two frames (two types), as the
  * string parser reads them.
  */
-import { assertEquals } from "../_assert.ts";
-import { ByteTraceParser } from "../../lib/trace/byte_parser.ts";
-import { TraceParser } from "../../lib/trace/parser.ts";
-import type { TraceEvent } from "../../lib/trace/events.ts";
+import { assertParsersAgree } from "./_parsers_agree.ts";
 
 const enc = new TextEncoder();
 
@@ -66,25 +63,7 @@ main.main()
 }
 
 function compare(bytes: Uint8Array, chunk: number, what: string) {
-  const show = (
-    p: { stacks: { get(i: number): readonly object[] } },
-    e: TraceEvent,
-  ) =>
-    `${JSON.stringify(e)} ${
-      e.kind === "gc" ? "" : JSON.stringify(p.stacks.get(e.stack))
-    }`;
-  const want: string[] = [];
-  const sp = new TraceParser((e) => want.push(show(sp, e)));
-  sp.feed(new TextDecoder().decode(bytes));
-  sp.end();
-  const got: string[] = [];
-  const bp = new ByteTraceParser((e) => got.push(show(bp, e)));
-  for (let i = 0; i < bytes.length; i += chunk) {
-    bp.feed(bytes.subarray(i, i + chunk));
-  }
-  bp.end();
-  assertEquals(got, want, what);
-  assertEquals(bp.stats, sp.stats, what);
+  assertParsersAgree(new TextDecoder().decode(bytes), bytes, chunk, what);
 }
 
 for (const [what, a, b] of PAIRS) {
